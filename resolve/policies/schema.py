@@ -1,0 +1,260 @@
+"""The shape of a procedure ("policy") file, validated when it is loaded.
+
+A policy is one local authority's published challenge and escalation procedure written as data:
+its stages in order, who each stage goes to and copies, the response timescale in working days,
+what each stage must record, the bypass and re-entry rules, the cap on the formal stages, the
+themes, and the rules for a Cafcass referral. The engine reads nothing else about a procedure.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from resolve.calendars.types import Nation
+from resolve.people.roles import ROLES
+
+Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+Track = Literal["iro", "cpc"]
+
+# The documents a stage may require before a challenge enters it.
+DOCUMENT_KINDS: dict[str, str] = {
+    "directors_briefing": "Director's briefing",
+}
+
+# The IRO Handbook (2010), chapter 6: the formal process should take no more than 20 working days.
+NATIONAL_FORMAL_CAP_WORKING_DAYS = 20
+
+DEFAULT_THEMES: list[dict[str, str]] = [
+    {"key": "voice_of_child", "label": "Inadequate voice of the child or young person"},
+    {"key": "drift_delay_planning", "label": "Drift and delay in progressing the child's planning"},
+    {"key": "management_oversight", "label": "Lack of management oversight"},
+    {"key": "drift_delay_legal", "label": "Drift and delay in legal planning or escalation"},
+    {"key": "placement", "label": "Placement concerns"},
+    {"key": "safeguarding", "label": "Safeguarding concerns"},
+]
+
+
+def _role(value: str) -> str:
+    if value not in ROLES:
+        known = ", ".join(sorted(ROLES))
+        raise ValueError(f"unknown role {value!r}; use one of: {known}")
+    return value
+
+
+def _unique(values: list[str], field: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{field} names {value!r} twice")
+        seen.add(value)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Meeting(_Strict):
+    """A meeting the stage calls for."""
+
+    required: bool = Field(description="Whether the stage cannot be resolved without a recorded meeting.")
+    description: Text
+    chair_role: str | None = None
+    within_working_days: int | None = Field(default=None, ge=1, le=60)
+    actions_recorded_within_hours: int | None = Field(default=None, ge=1, le=168)
+
+    @model_validator(mode="after")
+    def _roles_exist(self) -> Meeting:
+        if self.chair_role is not None:
+            _role(self.chair_role)
+        return self
+
+
+class Stage(_Strict):
+    key: Key
+    name: Text
+    kind: Literal["informal", "formal"]
+    to_role: str
+    cc_roles: list[str] = []
+    notify_roles: list[str] = Field(default=[], description="Roles told of the stage without being copied.")
+    response_working_days: int | None = Field(default=None, ge=1, le=60)
+    case_note: Text = Field(description="The case-note type recorded on the child's record at this stage.")
+    meeting: Meeting | None = None
+    documents: list[str] = Field(default=[], description="Documents required to enter this stage.")
+    bypass_requires: str | None = Field(
+        default=None, description="Role whose agreement is needed to start at, or jump to, this stage."
+    )
+    reentry_stage: Key | None = Field(
+        default=None, description="Where a re-opened challenge goes when this stage was the last exited."
+    )
+    guidance: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> Stage:
+        _role(self.to_role)
+        for role in [*self.cc_roles, *self.notify_roles]:
+            _role(role)
+        if self.bypass_requires is not None:
+            _role(self.bypass_requires)
+        if self.to_role in self.cc_roles:
+            raise ValueError(f"cc_roles repeats to_role {self.to_role!r}")
+        if len(set(self.cc_roles)) != len(self.cc_roles):
+            raise ValueError("cc_roles names a role twice")
+        for document in self.documents:
+            if document not in DOCUMENT_KINDS:
+                raise ValueError(f"unknown document {document!r}; use one of: {', '.join(DOCUMENT_KINDS)}")
+        return self
+
+
+class Theme(_Strict):
+    key: Key
+    label: Text
+
+
+class CafcassPrecondition(_Strict):
+    """Something that must have happened before a referral: a named person of ``role`` agreed or was told."""
+
+    key: Key
+    label: Text
+    role: str
+
+    @model_validator(mode="after")
+    def _check(self) -> CafcassPrecondition:
+        _role(self.role)
+        return self
+
+
+class ChecklistItem(_Strict):
+    key: Key
+    label: Text
+    required: bool = Field(
+        default=True, description="False where the item applies only to some children (for example 'any' order)."
+    )
+
+
+class Cafcass(_Strict):
+    tracks: list[Track] = ["iro"]
+    earliest_stage: Key | None = Field(
+        default=None, description="A referral may be made only once the challenge has reached this stage."
+    )
+    urgent_before_stage: Key | None = Field(
+        default=None,
+        description="Before this stage is reached, a referral must be marked urgent (the process is curtailed).",
+    )
+    requires: list[CafcassPrecondition] = []
+    checklist: list[ChecklistItem] = []
+    case_note: Text = "Referral to Cafcass"
+    guidance: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> Cafcass:
+        if "cpc" in self.tracks:
+            raise ValueError(
+                "tracks: only the IRO track may refer to Cafcass (Children Act 1989 s25B(3); CP Chairs have no such power)"
+            )
+        _unique([item.key for item in self.requires], "requires")
+        _unique([item.key for item in self.checklist], "checklist")
+        return self
+
+
+class Resolution(_Strict):
+    requires_learning_points: bool = False
+    final_comments_role: str | None = Field(
+        default=None, description="Role that adds final comments once a challenge is resolved."
+    )
+    case_note: Text = "Challenge resolved"
+
+    @model_validator(mode="after")
+    def _check(self) -> Resolution:
+        if self.final_comments_role is not None:
+            _role(self.final_comments_role)
+        return self
+
+
+class CaseNoteNames(_Strict):
+    """Case-note types for the events that do not belong to one stage's own note."""
+
+    reopened: Text = "Challenge re-opened"
+    withdrawn: Text = "Challenge withdrawn"
+    action: Text = "Challenge action updated"
+    meeting: Text = "Challenge meeting"
+
+
+class Policy(_Strict):
+    key: Key
+    version: int = Field(ge=1)
+    name: Text
+    authority: Text
+    nation: Nation
+    source: Text = Field(description="Where the procedure comes from, so a reader can check it.")
+    tracks: list[Track]
+    formal_cap_working_days: int = Field(default=NATIONAL_FORMAL_CAP_WORKING_DAYS, ge=1, le=120)
+    bypass_requires: str | None = Field(default=None, description="Default bypass rule for every stage.")
+    stages: list[Stage] = Field(min_length=1)
+    themes: list[Theme] = [Theme(**theme) for theme in DEFAULT_THEMES]
+    cafcass: Cafcass = Cafcass()
+    resolution: Resolution = Resolution()
+    case_notes: CaseNoteNames = CaseNoteNames()
+
+    @model_validator(mode="after")
+    def _check(self) -> Policy:
+        if not self.tracks:
+            raise ValueError("tracks must name at least one of: iro, cpc")
+        _unique(self.tracks, "tracks")
+        _unique([stage.key for stage in self.stages], "stages")
+        _unique([theme.key for theme in self.themes], "themes")
+        if self.bypass_requires is not None:
+            _role(self.bypass_requires)
+        seen_formal = False
+        keys = [stage.key for stage in self.stages]
+        for index, stage in enumerate(self.stages):
+            if stage.kind == "formal":
+                seen_formal = True
+            elif seen_formal:
+                raise ValueError(f"stage {stage.key!r}: an informal stage cannot follow a formal one")
+            if stage.reentry_stage is not None:
+                if stage.reentry_stage not in keys:
+                    raise ValueError(f"stage {stage.key!r}: reentry_stage {stage.reentry_stage!r} is not a stage")
+                if keys.index(stage.reentry_stage) > index:
+                    raise ValueError(f"stage {stage.key!r}: reentry_stage must not be a later stage")
+        for name in ("earliest_stage", "urgent_before_stage"):
+            value = getattr(self.cafcass, name)
+            if value is not None and value not in keys:
+                raise ValueError(f"cafcass.{name} {value!r} is not a stage")
+        return self
+
+    # -- questions the engine asks -------------------------------------------------------------
+    def stage(self, key: str) -> Stage:
+        for stage in self.stages:
+            if stage.key == key:
+                return stage
+        raise KeyError(key)
+
+    def has_stage(self, key: str) -> bool:
+        return any(stage.key == key for stage in self.stages)
+
+    def order(self, key: str) -> int:
+        """1-based position of a stage on the ladder."""
+        for index, stage in enumerate(self.stages, start=1):
+            if stage.key == key:
+                return index
+        raise KeyError(key)
+
+    def next_stage(self, key: str) -> Stage | None:
+        index = self.order(key)
+        return self.stages[index] if index < len(self.stages) else None
+
+    def bypass_rule(self, key: str) -> str | None:
+        """The role whose agreement a bypass to this stage needs (the stage's own rule, else the policy's)."""
+        stage = self.stage(key)
+        if stage is self.stages[0]:
+            return None
+        return stage.bypass_requires or self.bypass_requires
+
+    def reentry_for(self, key: str) -> str:
+        return self.stage(key).reentry_stage or key
+
+    def theme_keys(self) -> set[str]:
+        return {theme.key for theme in self.themes}
