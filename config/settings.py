@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "resolve.children",
     "resolve.challenges",
     "resolve.api",
+    "resolve.web",
 ]
 
 MIDDLEWARE = [
