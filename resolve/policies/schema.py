@@ -81,6 +81,9 @@ class Stage(_Strict):
     notify_roles: list[str] = Field(default=[], description="Roles told of the stage without being copied.")
     response_working_days: int | None = Field(default=None, ge=1, le=60)
     case_note: Text = Field(description="The case-note type recorded on the child's record at this stage.")
+    resolved_case_note: str | None = Field(
+        default=None, description="Case-note type when a challenge is resolved at this stage, if the seed names one."
+    )
     meeting: Meeting | None = None
     documents: list[str] = Field(default=[], description="Documents required to enter this stage.")
     bypass_requires: str | None = Field(
