@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from resolve.calendars.types import Nation
 from resolve.people.roles import ROLES
@@ -37,6 +45,29 @@ DEFAULT_THEMES: list[dict[str, str]] = [
 ]
 
 
+Loc = tuple[str | int, ...]
+
+
+class PolicyProblems(ValueError):
+    """Problems found by a cross-field check, each with its location inside the model that raised it.
+
+    Pydantic reports a model validator's error at the model's own location; the loader appends each
+    problem's ``loc`` to it so that a message names the field (``stages[2].reentry_stage``), not just
+    the model.
+    """
+
+    def __init__(self, problems: list[tuple[Loc, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(_loc_text(loc) + message for loc, message in problems))
+
+
+def _loc_text(loc: Loc) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return f"{text}: " if text else ""
+
+
 def _role(value: str) -> str:
     if value not in ROLES:
         known = ", ".join(sorted(ROLES))
@@ -44,12 +75,31 @@ def _role(value: str) -> str:
     return value
 
 
+# A role key from ``resolve.people.roles``; an unknown one is reported at the field that names it.
+RoleKey = Annotated[str, AfterValidator(_role)]
+
+
+def _duplicates(values: list[str]) -> list[tuple[int, str, int]]:
+    """(index, value, index of its first use) for every repeated value."""
+    first: dict[str, int] = {}
+    repeats: list[tuple[int, str, int]] = []
+    for index, value in enumerate(values):
+        if value in first:
+            repeats.append((index, value, first[value]))
+        else:
+            first[value] = index
+    return repeats
+
+
 def _unique(values: list[str], field: str) -> None:
-    seen: set[str] = set()
-    for value in values:
-        if value in seen:
-            raise ValueError(f"{field} names {value!r} twice")
-        seen.add(value)
+    for _index, value, _first in _duplicates(values):
+        raise ValueError(f"{field} names {value!r} twice")
+
+
+def _document(value: str) -> str:
+    if value not in DOCUMENT_KINDS:
+        raise ValueError(f"unknown document {value!r}; use one of: {', '.join(DOCUMENT_KINDS)}")
+    return value
 
 
 class _Strict(BaseModel):
@@ -61,32 +111,36 @@ class Meeting(_Strict):
 
     required: bool = Field(description="Whether the stage cannot be resolved without a recorded meeting.")
     description: Text
-    chair_role: str | None = None
+    chair_role: RoleKey | None = None
     within_working_days: int | None = Field(default=None, ge=1, le=60)
     actions_recorded_within_hours: int | None = Field(default=None, ge=1, le=168)
-
-    @model_validator(mode="after")
-    def _roles_exist(self) -> Meeting:
-        if self.chair_role is not None:
-            _role(self.chair_role)
-        return self
 
 
 class Stage(_Strict):
     key: Key
     name: Text
     kind: Literal["informal", "formal"]
-    to_role: str
-    cc_roles: list[str] = []
-    notify_roles: list[str] = Field(default=[], description="Roles told of the stage without being copied.")
-    response_working_days: int | None = Field(default=None, ge=1, le=60)
+    to_role: RoleKey
+    cc_roles: list[RoleKey] = []
+    notify_roles: list[RoleKey] = Field(
+        default=[], description="Roles told of the stage without being copied."
+    )
+    response_working_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=60,
+        description="Working days for the response; none where the seed states none.",
+    )
     case_note: Text = Field(description="The case-note type recorded on the child's record at this stage.")
     resolved_case_note: str | None = Field(
-        default=None, description="Case-note type when a challenge is resolved at this stage, if the seed names one."
+        default=None,
+        description="Case-note type when a challenge is resolved at this stage, if the seed names one.",
     )
     meeting: Meeting | None = None
-    documents: list[str] = Field(default=[], description="Documents required to enter this stage.")
-    bypass_requires: str | None = Field(
+    documents: list[Annotated[str, AfterValidator(_document)]] = Field(
+        default=[], description="Documents required to enter this stage."
+    )
+    bypass_requires: RoleKey | None = Field(
         default=None, description="Role whose agreement is needed to start at, or jump to, this stage."
     )
     reentry_stage: Key | None = Field(
@@ -96,18 +150,15 @@ class Stage(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> Stage:
-        _role(self.to_role)
-        for role in [*self.cc_roles, *self.notify_roles]:
-            _role(role)
-        if self.bypass_requires is not None:
-            _role(self.bypass_requires)
-        if self.to_role in self.cc_roles:
-            raise ValueError(f"cc_roles repeats to_role {self.to_role!r}")
-        if len(set(self.cc_roles)) != len(self.cc_roles):
-            raise ValueError("cc_roles names a role twice")
-        for document in self.documents:
-            if document not in DOCUMENT_KINDS:
-                raise ValueError(f"unknown document {document!r}; use one of: {', '.join(DOCUMENT_KINDS)}")
+        problems: list[tuple[Loc, str]] = []
+        for index, role in enumerate(self.cc_roles):
+            if role == self.to_role:
+                problems.append((("cc_roles", index), f"repeats to_role {role!r}"))
+        for field in ("cc_roles", "notify_roles", "documents"):
+            for index, value, first in _duplicates(getattr(self, field)):
+                problems.append(((field, index), f"names {value!r} twice (first at {field}[{first}])"))
+        if problems:
+            raise PolicyProblems(problems)
         return self
 
 
@@ -121,19 +172,15 @@ class CafcassPrecondition(_Strict):
 
     key: Key
     label: Text
-    role: str
-
-    @model_validator(mode="after")
-    def _check(self) -> CafcassPrecondition:
-        _role(self.role)
-        return self
+    role: RoleKey
 
 
 class ChecklistItem(_Strict):
     key: Key
     label: Text
     required: bool = Field(
-        default=True, description="False where the item applies only to some children (for example 'any' order)."
+        default=True,
+        description="False where the item applies only to some children (for example 'any' order).",
     )
 
 
@@ -144,36 +191,41 @@ class Cafcass(_Strict):
     )
     urgent_before_stage: Key | None = Field(
         default=None,
-        description="Before this stage is reached, a referral must be marked urgent (the process is curtailed).",
+        description=(
+            "Before this stage is reached, a referral must be marked urgent (the process is curtailed)."
+        ),
     )
     requires: list[CafcassPrecondition] = []
     checklist: list[ChecklistItem] = []
     case_note: Text = "Referral to Cafcass"
     guidance: str = ""
 
-    @model_validator(mode="after")
-    def _check(self) -> Cafcass:
-        if "cpc" in self.tracks:
+    @field_validator("tracks")
+    @classmethod
+    def _iro_only(cls, tracks: list[Track]) -> list[Track]:
+        if "cpc" in tracks:
             raise ValueError(
-                "tracks: only the IRO track may refer to Cafcass (Children Act 1989 s25B(3); CP Chairs have no such power)"
+                "only the IRO track may refer to Cafcass "
+                "(Children Act 1989 s25B(3); CP Chairs have no such power)"
             )
-        _unique([item.key for item in self.requires], "requires")
-        _unique([item.key for item in self.checklist], "checklist")
-        return self
+        _unique(list(tracks), "tracks")
+        return tracks
+
+    @field_validator("requires", "checklist")
+    @classmethod
+    def _unique_keys(
+        cls, items: list[CafcassPrecondition] | list[ChecklistItem]
+    ) -> list[CafcassPrecondition] | list[ChecklistItem]:
+        _unique([item.key for item in items], "the list")
+        return items
 
 
 class Resolution(_Strict):
     requires_learning_points: bool = False
-    final_comments_role: str | None = Field(
+    final_comments_role: RoleKey | None = Field(
         default=None, description="Role that adds final comments once a challenge is resolved."
     )
     case_note: Text = "Challenge resolved"
-
-    @model_validator(mode="after")
-    def _check(self) -> Resolution:
-        if self.final_comments_role is not None:
-            _role(self.final_comments_role)
-        return self
 
 
 class CaseNoteNames(_Strict):
@@ -194,38 +246,56 @@ class Policy(_Strict):
     source: Text = Field(description="Where the procedure comes from, so a reader can check it.")
     tracks: list[Track]
     formal_cap_working_days: int = Field(default=NATIONAL_FORMAL_CAP_WORKING_DAYS, ge=1, le=120)
-    bypass_requires: str | None = Field(default=None, description="Default bypass rule for every stage.")
+    bypass_requires: RoleKey | None = Field(default=None, description="Default bypass rule for every stage.")
     stages: list[Stage] = Field(min_length=1)
     themes: list[Theme] = [Theme(**theme) for theme in DEFAULT_THEMES]
     cafcass: Cafcass = Cafcass()
     resolution: Resolution = Resolution()
     case_notes: CaseNoteNames = CaseNoteNames()
 
+    @field_validator("tracks")
+    @classmethod
+    def _tracks(cls, tracks: list[Track]) -> list[Track]:
+        if not tracks:
+            raise ValueError("must name at least one of: iro, cpc")
+        _unique(list(tracks), "tracks")
+        return tracks
+
     @model_validator(mode="after")
     def _check(self) -> Policy:
-        if not self.tracks:
-            raise ValueError("tracks must name at least one of: iro, cpc")
-        _unique(self.tracks, "tracks")
-        _unique([stage.key for stage in self.stages], "stages")
-        _unique([theme.key for theme in self.themes], "themes")
-        if self.bypass_requires is not None:
-            _role(self.bypass_requires)
-        seen_formal = False
+        problems: list[tuple[Loc, str]] = []
         keys = [stage.key for stage in self.stages]
+        for index, key, first in _duplicates(keys):
+            problems.append((("stages", index, "key"), f"{key!r} is already the key of stages[{first}]"))
+        for index, key, first in _duplicates([theme.key for theme in self.themes]):
+            problems.append((("themes", index, "key"), f"{key!r} is already the key of themes[{first}]"))
+        seen_formal = False
         for index, stage in enumerate(self.stages):
             if stage.kind == "formal":
                 seen_formal = True
             elif seen_formal:
-                raise ValueError(f"stage {stage.key!r}: an informal stage cannot follow a formal one")
+                problems.append((("stages", index, "kind"), "an informal stage cannot follow a formal one"))
             if stage.reentry_stage is not None:
                 if stage.reentry_stage not in keys:
-                    raise ValueError(f"stage {stage.key!r}: reentry_stage {stage.reentry_stage!r} is not a stage")
-                if keys.index(stage.reentry_stage) > index:
-                    raise ValueError(f"stage {stage.key!r}: reentry_stage must not be a later stage")
+                    problems.append(
+                        (
+                            ("stages", index, "reentry_stage"),
+                            f"{stage.reentry_stage!r} is not a stage of this policy",
+                        )
+                    )
+                elif keys.index(stage.reentry_stage) > index:
+                    problems.append(
+                        (
+                            ("stages", index, "reentry_stage"),
+                            f"{stage.reentry_stage!r} is a later stage; re-entry goes back, never forward",
+                        )
+                    )
         for name in ("earliest_stage", "urgent_before_stage"):
             value = getattr(self.cafcass, name)
             if value is not None and value not in keys:
-                raise ValueError(f"cafcass.{name} {value!r} is not a stage")
+                problems.append((("cafcass", name), f"{value!r} is not a stage of this policy"))
+        if problems:
+            raise PolicyProblems(problems)
         return self
 
     # -- questions the engine asks -------------------------------------------------------------

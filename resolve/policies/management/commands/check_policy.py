@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from resolve.policies.loader import PolicyError, policy_load_file
+
+
+class Command(BaseCommand):
+    help = "Validate policy files without recording them; exits non-zero when any has a problem."
+    # Checking a file needs neither the database nor the project's system checks.
+    requires_system_checks: list[str] = []
+    requires_migrations_checks = False
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        files: list[Path] = options["files"]
+        failed = 0
+        seen: dict[str, Path] = {}
+        for file in files:
+            try:
+                policy = policy_load_file(file)
+            except PolicyError as exc:
+                failed += 1
+                for problem in exc.problems:
+                    self.stderr.write(problem)
+                continue
+            if policy.key in seen:
+                failed += 1
+                self.stderr.write(f'{file}: key: "{policy.key}" is already the key of {seen[policy.key]}')
+                continue
+            seen[policy.key] = file
+            self.stdout.write(f"ok: {file} ({policy.key} v{policy.version})")
+        if failed:
+            raise CommandError(f"{failed} of {len(files)} policy files have problems", returncode=1)
