@@ -1,0 +1,417 @@
+"""The JSON API at /api/v1/ (see ../shared/API.md). Views parse, call one service or selector, answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from collections.abc import Callable
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import NinjaAPI, Query, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
+
+from resolve.access import NotVisible, challenge_get_for_user, child_get_for_user
+from resolve.api import serializers
+from resolve.api.models import ApiToken, token_digest
+from resolve.api.schemas import (
+    ActionStatusIn,
+    CafcassReferralIn,
+    ChallengeIn,
+    ChallengeOut,
+    ChallengePage,
+    ChildIn,
+    ChildOut,
+    ChronologyEntry,
+    DirectorsBriefingIn,
+    ErrorOut,
+    EscalationIn,
+    FinalCommentsIn,
+    IsoDate,
+    MeetingIn,
+    PolicyOut,
+    PolicySummary,
+    ReasonIn,
+    ResolutionIn,
+    ResponseIn,
+    WorkingDaysOut,
+)
+from resolve.calendars.services import working_calendar
+from resolve.calendars.types import Nation
+from resolve.calendars.workingdays import CalendarRangeError
+from resolve.challenges import services
+from resolve.challenges.selectors import challenge_detail, challenge_list, child_chronology
+from resolve.challenges.services import ServiceError
+from resolve.children.services import child_create
+from resolve.policies.models import PolicyVersion
+from resolve.policies.selectors import policy_get, policy_list
+
+logger = logging.getLogger(__name__)
+
+STATUS_FOR_KIND = {"invalid": 422, "forbidden": 403, "conflict": 409, "not_found": 404}
+PAGE_SIZE = 50
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        record = (
+            ApiToken.objects.select_related("user")
+            .filter(digest=token_digest(token), revoked_at__isnull=True, user__is_active=True)
+            .first()
+        )
+        if record is None:
+            return None
+        ApiToken.objects.filter(pk=record.pk).update(last_used_at=timezone.now())
+        request.user = record.user
+        return record.user
+
+
+api = NinjaAPI(
+    title="Resolve API",
+    version="1",
+    description="Challenge, escalation and dispute resolution for IROs and CP Chairs. "
+    "Authenticate with `Authorization: Bearer <token>` (`python manage.py create_api_token <username>`).",
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+    auth=BearerToken(),
+    urls_namespace="api",
+)
+
+ERRORS: dict[int, type[Schema]] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 422)}
+
+
+def error(request: HttpRequest, status: int, code: str, message: str, field: str | None = None) -> HttpResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        body["field"] = field
+    return api.create_response(request, {"error": body}, status=status)
+
+
+# -- turning every failure into the error shape --------------------------------------------------
+_LOC_SKIP = {"body", "query", "path", "payload", "filters", "data"}
+
+
+def _field_from_loc(loc: tuple[Any, ...] | list[Any]) -> str | None:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            if parts:
+                parts[-1] = f"{parts[-1]}[{part}]"
+            continue
+        if not parts and part in _LOC_SKIP:
+            continue
+        parts.append(str(part))
+    return ".".join(parts) or None
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    first = exc.errors[0] if exc.errors else {"loc": (), "msg": "The request is not valid.", "type": ""}
+    field = _field_from_loc(first.get("loc", ()))
+    kind = first.get("type", "")
+    if field is None and kind in {"missing", "dict_type", "model_type", "model_attributes_type"}:
+        return error(request, 400, "malformed", "Send a JSON object as the request body.")
+    message = str(first.get("msg", "is not valid"))
+    message = message.removeprefix("Value error, ")
+    if kind == "missing":
+        message = "This field is required."
+    elif kind == "extra_forbidden":
+        message = "This field is not recognised; check its spelling against the API reference."
+    return error(request, 422, "invalid", f"{field}: {message}" if field else message, field)
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error(request, 401, "unauthenticated", "Send a valid token as 'Authorization: Bearer <token>'.")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:
+        return error(request, 400, "malformed", "The request body is not valid JSON.")
+    return error(request, exc.status_code, "error", str(exc))
+
+
+@api.exception_handler(ServiceError)
+def on_service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    return error(request, STATUS_FOR_KIND.get(exc.kind, 422), exc.code, exc.message, exc.field)
+
+
+@api.exception_handler(NotVisible)
+def on_not_visible(request: HttpRequest, exc: NotVisible) -> HttpResponse:
+    return error(request, 404, "not_found", "There is no such record, or you cannot see it.")
+
+
+@api.exception_handler(Http404)
+def on_404(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error(request, 404, "not_found", "There is no such record, or you cannot see it.")
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("Unexpected error answering %s %s", request.method, request.path)
+    return error(request, 500, "server_error", "Something went wrong on our side; nothing was changed.")
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+def _briefing(data: DirectorsBriefingIn | None) -> dict[str, Any] | None:
+    return data.model_dump() if data is not None else None
+
+
+# -- policies and the calendar -------------------------------------------------------------------
+@api.get("/policies", response={200: list[PolicySummary], **ERRORS}, tags=["policies"])
+def policies(request: HttpRequest) -> Any:
+    return [serializers.policy_summary(version) for version in policy_list()]
+
+
+@api.get("/policies/{key}", response={200: PolicyOut, **ERRORS}, tags=["policies"])
+def policy(request: HttpRequest, key: str) -> Any:
+    try:
+        return serializers.policy_detail(policy_get(key=key))
+    except PolicyVersion.DoesNotExist:
+        return error(request, 404, "not_found", f"There is no procedure called {key!r}.")
+
+
+class WorkingDaysQuery(Schema):
+    start: IsoDate
+    days: int
+    nation: Nation = Nation.ENGLAND_AND_WALES
+
+
+@api.get("/calendar/add-working-days", response={200: WorkingDaysOut, **ERRORS}, tags=["calendar"])
+def add_working_days(request: HttpRequest, filters: Query[WorkingDaysQuery]) -> Any:
+    if filters.days < 0 or filters.days > 366:
+        return error(request, 422, "invalid", "days: give a whole number from 0 to 366.", "days")
+    try:
+        day = working_calendar(filters.nation).add_working_days(filters.start, filters.days)
+    except CalendarRangeError as exc:
+        return error(request, 422, "out_of_range", str(exc), "start")
+    return {"start": filters.start, "days": filters.days, "nation": filters.nation.value, "date": day}
+
+
+# -- children ------------------------------------------------------------------------------------
+def _child_answer(request: HttpRequest, case_number: str) -> dict[str, Any]:
+    child = child_get_for_user(user=request.user, case_number=case_number)
+    challenges = list(challenge_list(user=request.user, today=_today(), child=child.case_number))
+    return serializers.child_detail(child, challenges, _today())
+
+
+@api.post("/children", response={201: ChildOut, **ERRORS}, tags=["children"])
+def children_create(request: HttpRequest, payload: ChildIn) -> Any:
+    child = child_create(
+        user=request.user,  # type: ignore[arg-type]
+        case_number=payload.case_number,
+        first_name=payload.first_name,
+        last_name=payload.last_name,
+        date_of_birth=payload.date_of_birth,
+        social_worker=payload.social_worker,
+        iro=payload.iro,
+        cp_chair=payload.cp_chair,
+    )
+    return 201, serializers.child_detail(child, [], _today())
+
+
+@api.get("/children/{case_number}", response={200: ChildOut, **ERRORS}, tags=["children"])
+def child(request: HttpRequest, case_number: str) -> Any:
+    return _child_answer(request, case_number)
+
+
+@api.get("/children/{case_number}/chronology", response={200: list[ChronologyEntry], **ERRORS}, tags=["children"])
+def chronology(request: HttpRequest, case_number: str) -> Any:
+    child = child_get_for_user(user=request.user, case_number=case_number)
+    return [
+        {**serializers.event_out(event), "challenge": event.challenge_id}
+        for event in child_chronology(child=child, user=request.user)
+    ]
+
+
+# -- challenges ----------------------------------------------------------------------------------
+def _challenge_answer(challenge_id: int, request: HttpRequest) -> dict[str, Any]:
+    challenge = challenge_get_for_user(user=request.user, challenge_id=challenge_id)
+    return serializers.challenge_detail(challenge_detail(challenge=challenge), _today())
+
+
+@api.post("/challenges", response={201: ChallengeOut, **ERRORS}, tags=["challenges"])
+def challenges_create(request: HttpRequest, payload: ChallengeIn) -> Any:
+    child = child_get_for_user(user=request.user, case_number=payload.child)
+    challenge = services.challenge_raise(
+        user=request.user,  # type: ignore[arg-type]
+        child=child,
+        track=payload.track,
+        policy_key=payload.policy,
+        stage=payload.stage,
+        bypass_reason=payload.bypass_reason,
+        bypass_agreed_by=payload.bypass_agreed_by,
+        themes=payload.themes,
+        concern=payload.concern,
+        impact_on_child=payload.impact_on_child,
+        desired_outcome=payload.desired_outcome,
+        actions=[services.ActionInput(action=a.action, owner=a.owner, due=a.due) for a in payload.actions],
+        directors_briefing=_briefing(payload.directors_briefing),
+        on=payload.on,
+    )
+    return 201, _challenge_answer(challenge.pk, request)
+
+
+class ChallengeFilters(Schema):
+    status: str | None = None
+    overdue: bool | None = None
+    child: str | None = None
+    stage: str | None = None
+    page: int = 1
+
+
+@api.get("/challenges", response={200: ChallengePage, **ERRORS}, tags=["challenges"])
+def challenges(request: HttpRequest, filters: Query[ChallengeFilters]) -> Any:
+    if filters.status and filters.status not in {"open", "resolved", "withdrawn"}:
+        return error(request, 422, "invalid", "status: use open, resolved or withdrawn.", "status")
+    if filters.page < 1:
+        return error(request, 422, "invalid", "page: pages start at 1.", "page")
+    today = _today()
+    found = challenge_list(
+        user=request.user,
+        today=today,
+        status=filters.status,
+        overdue=filters.overdue,
+        child=filters.child,
+        stage=filters.stage,
+    )
+    count = found.count()
+    pages = max(1, math.ceil(count / PAGE_SIZE))
+    start = (filters.page - 1) * PAGE_SIZE
+    rows = found[start : start + PAGE_SIZE]
+    return {
+        "count": count,
+        "page": filters.page,
+        "pages": pages,
+        "results": [serializers.challenge_summary(row, today) for row in rows],
+    }
+
+
+@api.get("/challenges/{challenge_id}", response={200: ChallengeOut, **ERRORS}, tags=["challenges"])
+def challenge(request: HttpRequest, challenge_id: int) -> Any:
+    return _challenge_answer(challenge_id, request)
+
+
+def _transition(request: HttpRequest, challenge_id: int, change: Callable[..., Any], **kwargs: Any) -> Any:
+    """Carry out one change on a challenge the user can see, and answer with it as it now stands."""
+    challenge_get_for_user(user=request.user, challenge_id=challenge_id)
+    change(user=request.user, challenge_id=challenge_id, **kwargs)
+    return _challenge_answer(challenge_id, request)
+
+
+@api.post("/challenges/{challenge_id}/responses", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
+def respond(request: HttpRequest, challenge_id: int, payload: ResponseIn) -> Any:
+    return _transition(
+        request,
+        challenge_id,
+        services.challenge_respond,
+        response=payload.response,
+        comments=payload.comments,
+        on=payload.on,
+        expected_version=payload.version,
+    )
+
+
+@api.post("/challenges/{challenge_id}/escalations", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
+def escalate(request: HttpRequest, challenge_id: int, payload: EscalationIn) -> Any:
+    return _transition(
+        request,
+        challenge_id,
+        services.challenge_escalate,
+        to_stage=payload.to_stage,
+        reason=payload.reason,
+        bypass_agreed_by=payload.bypass_agreed_by,
+        directors_briefing=_briefing(payload.directors_briefing),
+        on=payload.on,
+        expected_version=payload.version,
+    )
+
+
+@api.post("/challenges/{challenge_id}/resolution", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
+def resolve(request: HttpRequest, challenge_id: int, payload: ResolutionIn) -> Any:
+    return _transition(
+        request,
+        challenge_id,
+        services.challenge_resolve,
+        outcome=payload.outcome,
+        learning_points=payload.learning_points,
+        on=payload.on,
+        expected_version=payload.version,
+    )
+
+
+@api.post("/challenges/{challenge_id}/reopening", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
+def reopen(request: HttpRequest, challenge_id: int, payload: ReasonIn) -> Any:
+    return _transition(
+        request, challenge_id, services.challenge_reopen, reason=payload.reason, on=payload.on, expected_version=payload.version
+    )
+
+
+@api.post("/challenges/{challenge_id}/cafcass-referral", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
+def refer_to_cafcass(request: HttpRequest, challenge_id: int, payload: CafcassReferralIn) -> Any:
+    return _transition(
+        request,
+        challenge_id,
+        services.challenge_refer_to_cafcass,
+        reason=payload.reason,
+        checklist=payload.checklist,
+        preconditions=payload.preconditions,
+        urgent=payload.urgent,
+        on=payload.on,
+        expected_version=payload.version,
+    )
+
+
+@api.post(
+    "/challenges/{challenge_id}/actions/{action_id}", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
+)
+def mark_action(request: HttpRequest, challenge_id: int, action_id: int, payload: ActionStatusIn) -> Any:
+    return _transition(
+        request,
+        challenge_id,
+        services.challenge_action_mark,
+        action_id=action_id,
+        status=payload.status,
+        on=payload.on,
+        expected_version=payload.version,
+    )
+
+
+@api.post("/challenges/{challenge_id}/withdrawal", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
+def withdraw(request: HttpRequest, challenge_id: int, payload: ReasonIn) -> Any:
+    return _transition(
+        request, challenge_id, services.challenge_withdraw, reason=payload.reason, on=payload.on, expected_version=payload.version
+    )
+
+
+@api.post("/challenges/{challenge_id}/meetings", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
+def record_meeting(request: HttpRequest, challenge_id: int, payload: MeetingIn) -> Any:
+    return _transition(
+        request,
+        challenge_id,
+        services.challenge_record_meeting,
+        summary=payload.summary,
+        on=payload.on,
+        expected_version=payload.version,
+    )
+
+
+@api.post("/challenges/{challenge_id}/final-comments", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
+def final_comments(request: HttpRequest, challenge_id: int, payload: FinalCommentsIn) -> Any:
+    return _transition(
+        request,
+        challenge_id,
+        services.challenge_add_final_comments,
+        comments=payload.comments,
+        on=payload.on,
+        expected_version=payload.version,
+    )
+
+

@@ -1,0 +1,315 @@
+"""Request and response shapes of the JSON API (../shared/API.md), which the OpenAPI document shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from ninja import Schema
+from pydantic import BeforeValidator, ConfigDict, Field, StrictBool
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("use a date in the form YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value} is not a real date") from None
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+
+
+class _In(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Error(Schema):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorOut(Schema):
+    error: Error
+
+
+# -- policies and the calendar -------------------------------------------------------------------
+class PolicySummary(Schema):
+    key: str
+    name: str
+    authority: str
+    nation: str
+    version: int
+
+
+class ThemeOut(Schema):
+    key: str
+    label: str
+
+
+class StageOut(Schema):
+    key: str
+    name: str
+    kind: Literal["informal", "formal"]
+    order: int
+    to_role: str
+    cc_roles: list[str]
+    notify_roles: list[str]
+    response_working_days: int | None
+    bypass_requires: str | None
+    reentry_stage: str | None
+    meeting: dict[str, Any] | None
+    documents: list[str]
+    case_note: str
+    guidance: str
+
+
+class ChecklistItemOut(Schema):
+    key: str
+    label: str
+    required: bool
+
+
+class PreconditionOut(Schema):
+    key: str
+    label: str
+    role: str
+
+
+class CafcassOut(Schema):
+    tracks: list[str]
+    requires: list[PreconditionOut]
+    checklist: list[ChecklistItemOut]
+    earliest_stage: str | None
+    urgent_before_stage: str | None
+
+
+class PolicyOut(PolicySummary):
+    source: str
+    tracks: list[str]
+    formal_cap_working_days: int | None
+    themes: list[ThemeOut]
+    stages: list[StageOut]
+    cafcass: CafcassOut
+    learning_points_required: bool
+    final_comments_role: str | None
+
+
+class WorkingDaysOut(Schema):
+    start: dt.date
+    days: int
+    nation: str
+    date: dt.date
+
+
+# -- children ------------------------------------------------------------------------------------
+class ChildIn(_In):
+    case_number: str = Field(min_length=1, max_length=40)
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    date_of_birth: IsoDate
+    social_worker: str
+    iro: str | None = None
+    cp_chair: str | None = None
+
+
+class ChildRef(Schema):
+    case_number: str
+    first_name: str
+    last_name: str
+    date_of_birth: dt.date
+
+
+class ChallengeSummary(Schema):
+    id: int
+    track: str
+    policy: str
+    status: str
+    stage: str | None
+    stage_due_on: dt.date | None
+    overdue: bool
+    raised_on: dt.date
+
+
+class ChildOut(ChildRef):
+    social_worker: str
+    team: str
+    iro: str | None
+    cp_chair: str | None
+    challenges: list[ChallengeSummary]
+
+
+# -- challenges ----------------------------------------------------------------------------------
+class ActionIn(_In):
+    action: str = Field(min_length=1)
+    owner: str = Field(min_length=1, max_length=200)
+    due: IsoDate
+
+
+class DirectorsBriefingIn(_In):
+    author: str = ""
+    legal_status: str = ""
+    parents: str = ""
+    siblings: str = ""
+    extended_family: str = ""
+    family_address: str = ""
+    other_agencies: str = ""
+    date_opened_to_csc: str = ""
+    incident: str = ""
+    background: str = ""
+    interventions: str = ""
+    current_plan: str = ""
+
+
+class ChallengeIn(_In):
+    child: str
+    track: Literal["iro", "cpc"]
+    policy: str | None = None
+    stage: str | None = None
+    bypass_reason: str = ""
+    bypass_agreed_by: str | None = Field(
+        default=None, description="Username of the person whose agreement the policy's bypass rule needs."
+    )
+    themes: list[str] = []
+    concern: str
+    impact_on_child: str
+    desired_outcome: str = ""
+    actions: list[ActionIn] = []
+    directors_briefing: DirectorsBriefingIn | None = None
+    on: IsoDate | None = None
+
+
+class _Versioned(_In):
+    on: IsoDate | None = None
+    version: int | None = Field(default=None, description="When given and stale, the answer is 409.")
+
+
+class ResponseIn(_Versioned):
+    response: Literal["agree", "disagree", "no_remit"]
+    comments: str = ""
+
+
+class EscalationIn(_Versioned):
+    to_stage: str | None = None
+    reason: str = ""
+    bypass_agreed_by: str | None = None
+    directors_briefing: DirectorsBriefingIn | None = None
+
+
+class ResolutionIn(_Versioned):
+    outcome: str
+    learning_points: str = ""
+
+
+class ReasonIn(_Versioned):
+    reason: str
+
+
+class CafcassReferralIn(_Versioned):
+    reason: str
+    checklist: dict[str, StrictBool] = {}
+    preconditions: dict[str, str] = Field(
+        default={}, description="Precondition key → username of the person who agreed or was told."
+    )
+    urgent: StrictBool = False
+
+
+class ActionStatusIn(_Versioned):
+    status: Literal["done", "not_done"]
+
+
+class MeetingIn(_Versioned):
+    summary: str
+
+
+class FinalCommentsIn(_Versioned):
+    comments: str
+
+
+class StageNow(Schema):
+    key: str
+    name: str
+    kind: str
+    entered_on: dt.date
+    due_on: dt.date | None
+    to_role: str
+    cc_roles: list[str]
+    to_users: list[str]
+    cc_users: list[str]
+    response: str | None
+    overdue: bool
+
+
+class ActionOut(Schema):
+    id: int
+    action: str
+    owner: str
+    due: dt.date
+    status: str
+    status_on: dt.date | None
+
+
+class EventOut(Schema):
+    type: str
+    stage: str | None
+    on: dt.date
+    by: str | None
+    detail: dict[str, Any]
+
+
+class VisitOut(Schema):
+    stage: str
+    name: str
+    entered_on: dt.date
+    due_on: dt.date | None
+    left_on: dt.date | None
+    left_how: str | None
+    response: str | None
+    responded_on: dt.date | None
+    on_time: bool | None
+    to_users: list[str]
+    cc_users: list[str]
+
+
+class ChallengeOut(Schema):
+    id: int
+    child: ChildRef
+    track: str
+    policy: str
+    policy_version: int
+    status: str
+    raised_on: dt.date
+    raised_by: str
+    cafcass_referred_on: dt.date | None
+    stage: StageNow | None
+    formal_started_on: dt.date | None
+    formal_due_on: dt.date | None
+    themes: list[str]
+    concern: str
+    impact_on_child: str
+    desired_outcome: str
+    outcome: str
+    learning_points: str
+    final_comments: str
+    actions: list[ActionOut]
+    visits: list[VisitOut]
+    events: list[EventOut]
+    version: int
+
+
+class ChallengePage(Schema):
+    count: int
+    page: int
+    pages: int
+    results: list[ChallengeSummary]
+
+
+class ChronologyEntry(EventOut):
+    challenge: int

@@ -1,0 +1,197 @@
+"""Turning records into the API's JSON shapes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from resolve.challenges.models import Challenge, Event, StageVisit
+from resolve.children.models import Child
+from resolve.policies.models import PolicyVersion
+from resolve.policies.schema import Policy
+from resolve.policies.selectors import policy_version_model
+
+
+def policy_summary(version: PolicyVersion) -> dict[str, Any]:
+    return {
+        "key": version.key,
+        "name": version.name,
+        "authority": version.authority,
+        "nation": version.nation,
+        "version": version.version,
+    }
+
+
+def policy_detail(version: PolicyVersion) -> dict[str, Any]:
+    policy = policy_version_model(version)
+    return {
+        **policy_summary(version),
+        "source": policy.source,
+        "tracks": list(policy.tracks),
+        "formal_cap_working_days": policy.formal_cap_working_days,
+        "themes": [{"key": theme.key, "label": theme.label} for theme in policy.themes],
+        "stages": [
+            {
+                "key": stage.key,
+                "name": stage.name,
+                "kind": stage.kind,
+                "order": order,
+                "to_role": stage.to_role,
+                "cc_roles": list(stage.cc_roles),
+                "notify_roles": list(stage.notify_roles),
+                "response_working_days": stage.response_working_days,
+                "bypass_requires": policy.bypass_rule(stage.key),
+                "reentry_stage": policy.reentry_for(stage.key),
+                "meeting": stage.meeting.model_dump() if stage.meeting else None,
+                "documents": list(stage.documents),
+                "case_note": stage.case_note,
+                "guidance": stage.guidance,
+            }
+            for order, stage in enumerate(policy.stages, start=1)
+        ],
+        "cafcass": {
+            "tracks": list(policy.cafcass.tracks),
+            "requires": [item.model_dump() for item in policy.cafcass.requires],
+            "checklist": [item.model_dump() for item in policy.cafcass.checklist],
+            "earliest_stage": policy.cafcass.earliest_stage,
+            "urgent_before_stage": policy.cafcass.urgent_before_stage,
+        },
+        "learning_points_required": policy.resolution.requires_learning_points,
+        "final_comments_role": policy.resolution.final_comments_role,
+    }
+
+
+def child_ref(child: Child) -> dict[str, Any]:
+    return {
+        "case_number": child.case_number,
+        "first_name": child.first_name,
+        "last_name": child.last_name,
+        "date_of_birth": child.date_of_birth,
+    }
+
+
+def is_overdue(challenge: Challenge, today: dt.date) -> bool:
+    return (
+        challenge.status == Challenge.Status.OPEN
+        and challenge.stage_due_on is not None
+        and challenge.stage_responded_on is None
+        and today > challenge.stage_due_on
+    )
+
+
+def challenge_summary(challenge: Challenge, today: dt.date) -> dict[str, Any]:
+    return {
+        "id": challenge.pk,
+        "track": challenge.track,
+        "policy": challenge.policy.key,
+        "status": challenge.status,
+        "stage": challenge.stage_key or None,
+        "stage_due_on": challenge.stage_due_on,
+        "overdue": is_overdue(challenge, today),
+        "raised_on": challenge.raised_on,
+    }
+
+
+def child_detail(child: Child, challenges: list[Challenge], today: dt.date) -> dict[str, Any]:
+    return {
+        **child_ref(child),
+        "social_worker": child.social_worker.get_username(),
+        "team": child.team.name,
+        "iro": child.iro.get_username() if child.iro else None,
+        "cp_chair": child.cp_chair.get_username() if child.cp_chair else None,
+        "challenges": [challenge_summary(challenge, today) for challenge in challenges],
+    }
+
+
+def event_out(event: Event) -> dict[str, Any]:
+    return {
+        "type": event.type,
+        "stage": event.stage_key or None,
+        "on": event.on,
+        "by": event.by.get_username() if event.by else None,
+        "detail": event.detail,
+    }
+
+
+def _on_time(visit: StageVisit, today: dt.date) -> bool | None:
+    """Whether the stage's response came in time: None while it may still do so, or when none was due."""
+    if visit.due_on is None:
+        return None
+    if visit.responded_on is not None:
+        return visit.responded_on <= visit.due_on
+    if (visit.left_on or today) > visit.due_on:
+        return False
+    return None
+
+
+def visit_out(visit: StageVisit, policy: Policy, today: dt.date) -> dict[str, Any]:
+    return {
+        "stage": visit.stage_key,
+        "name": policy.stage(visit.stage_key).name,
+        "entered_on": visit.entered_on,
+        "due_on": visit.due_on,
+        "left_on": visit.left_on,
+        "left_how": visit.left_how or None,
+        "response": visit.response or None,
+        "responded_on": visit.responded_on,
+        "on_time": _on_time(visit, today),
+        "to_users": visit.to_users,
+        "cc_users": visit.cc_users,
+    }
+
+
+def challenge_detail(challenge: Challenge, today: dt.date) -> dict[str, Any]:
+    policy = policy_version_model(challenge.policy)
+    visits = list(challenge.visits.all())
+    stage_now = None
+    if challenge.status == Challenge.Status.OPEN and visits:
+        stage = policy.stage(challenge.stage_key)
+        current = visits[-1]
+        stage_now = {
+            "key": stage.key,
+            "name": stage.name,
+            "kind": stage.kind,
+            "entered_on": challenge.stage_entered_on,
+            "due_on": challenge.stage_due_on,
+            "to_role": stage.to_role,
+            "cc_roles": list(stage.cc_roles),
+            "to_users": current.to_users,
+            "cc_users": current.cc_users,
+            "response": current.response or None,
+            "overdue": is_overdue(challenge, today),
+        }
+    return {
+        "id": challenge.pk,
+        "child": child_ref(challenge.child),
+        "track": challenge.track,
+        "policy": challenge.policy.key,
+        "policy_version": challenge.policy.version,
+        "status": challenge.status,
+        "raised_on": challenge.raised_on,
+        "raised_by": challenge.raised_by.get_username(),
+        "cafcass_referred_on": challenge.cafcass_referred_on,
+        "stage": stage_now,
+        "formal_started_on": challenge.formal_started_on,
+        "formal_due_on": challenge.formal_due_on,
+        "themes": challenge.themes,
+        "concern": challenge.concern,
+        "impact_on_child": challenge.impact_on_child,
+        "desired_outcome": challenge.desired_outcome,
+        "outcome": challenge.outcome,
+        "learning_points": challenge.learning_points,
+        "final_comments": challenge.final_comments,
+        "actions": [
+            {
+                "id": action.pk,
+                "action": action.action,
+                "owner": action.owner,
+                "due": action.due,
+                "status": action.status,
+                "status_on": action.status_on,
+            }
+            for action in challenge.actions.all()
+        ],
+        "visits": [visit_out(visit, policy, today) for visit in visits],
+        "events": [event_out(event) for event in challenge.events.all()],
+        "version": challenge.version,
+    }

@@ -1,0 +1,174 @@
+"""Challenges and everything recorded about them.
+
+The ``Challenge`` row holds the current state (what the engine reads); ``StageVisit``, ``Response``,
+``Meeting``, ``Action``, ``Document`` and ``CafcassReferral`` hold what was recorded; ``Event`` is the
+append-only log of every change, written by the same transaction as the change itself.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from resolve.append_only import AppendOnlyModel
+from resolve.children.models import Child
+from resolve.policies.models import PolicyVersion
+
+
+class Challenge(models.Model):
+    class Track(models.TextChoices):
+        IRO = "iro", "IRO (looked-after child)"
+        CPC = "cpc", "CP Chair (child protection or child in need)"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="challenges")
+    track = models.CharField(max_length=3, choices=Track.choices)
+    policy = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="challenges")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="challenges_raised")
+    raised_on = models.DateField()
+    concern = models.TextField(help_text="What are we worried about? What has been done to resolve it?")
+    impact_on_child = models.TextField(help_text="Outcome and impact for the child.")
+    desired_outcome = models.TextField(blank=True)
+    themes = models.JSONField(default=list)
+
+    # The current stage (empty when the challenge is not open).
+    stage_key = models.CharField(max_length=64, blank=True)
+    stage_entered_on = models.DateField(null=True, blank=True)
+    stage_due_on = models.DateField(null=True, blank=True)
+    stage_responded_on = models.DateField(null=True, blank=True)
+    formal_started_on = models.DateField(null=True, blank=True)
+    formal_due_on = models.DateField(null=True, blank=True)
+    cafcass_referred_on = models.DateField(null=True, blank=True)
+    last_event_on = models.DateField()
+    documents = models.JSONField(default=list)
+
+    outcome = models.TextField(blank=True)
+    learning_points = models.TextField(blank=True)
+    resolved_on = models.DateField(null=True, blank=True)
+    final_comments = models.TextField(blank=True)
+    final_comments_on = models.DateField(null=True, blank=True)
+
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-raised_on", "-id"]
+        indexes = [
+            models.Index(fields=["status", "stage_due_on"], name="challenge_open_due"),
+            models.Index(fields=["child", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Challenge {self.pk} for {self.child}"
+
+
+class StageVisit(models.Model):
+    """One time a challenge sat at a stage: who it went to, when it was due, when and how it left."""
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="visits")
+    sequence = models.PositiveIntegerField()
+    stage_key = models.CharField(max_length=64)
+    entered_on = models.DateField()
+    due_on = models.DateField(null=True, blank=True)
+    left_on = models.DateField(null=True, blank=True)
+    left_how = models.CharField(max_length=20, blank=True)
+    response = models.CharField(max_length=20, blank=True)
+    responded_on = models.DateField(null=True, blank=True)
+    meetings = models.PositiveIntegerField(default=0)
+    to_users = models.JSONField(default=list, help_text="Usernames the stage was sent to.")
+    cc_users = models.JSONField(default=list, help_text="Usernames copied in.")
+
+    class Meta:
+        ordering = ["challenge", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["challenge", "sequence"], name="visit_sequence_unique")]
+
+
+class Response(AppendOnlyModel):
+    challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="responses")
+    visit = models.ForeignKey(StageVisit, on_delete=models.PROTECT, related_name="responses")
+    response = models.CharField(max_length=20)
+    comments = models.TextField(blank=True)
+    on = models.DateField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["on", "id"]
+
+
+class Meeting(AppendOnlyModel):
+    challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="meetings")
+    visit = models.ForeignKey(StageVisit, on_delete=models.PROTECT, related_name="meeting_records")
+    held_on = models.DateField()
+    summary = models.TextField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["held_on", "id"]
+
+
+class Action(models.Model):
+    """A SMART action: what, by when, by whom. Its status changes; each change is an event."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        NOT_DONE = "not_done", "Not done"
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="actions")
+    action = models.TextField()
+    owner = models.CharField(max_length=200)
+    due = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    status_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due", "id"]
+        indexes = [models.Index(fields=["status", "due"])]
+
+
+class Document(AppendOnlyModel):
+    """A document a stage requires, such as the Director's briefing."""
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="document_records")
+    kind = models.CharField(max_length=40)
+    content = models.JSONField()
+    on = models.DateField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class CafcassReferral(AppendOnlyModel):
+    challenge = models.OneToOneField(Challenge, on_delete=models.PROTECT, related_name="cafcass_referral")
+    on = models.DateField()
+    reason = models.TextField()
+    urgent = models.BooleanField(default=False)
+    checklist = models.JSONField()
+    preconditions = models.JSONField(help_text="Precondition key → username of who agreed or was told.")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Event(AppendOnlyModel):
+    """One thing that happened to a challenge. Never edited, never deleted."""
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="events")
+    sequence = models.PositiveIntegerField()
+    type = models.CharField(max_length=40)
+    stage_key = models.CharField(max_length=64, blank=True)
+    on = models.DateField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    detail = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["challenge", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["challenge", "sequence"], name="event_sequence_unique")]
+        indexes = [models.Index(fields=["on"])]

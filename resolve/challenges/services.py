@@ -1,0 +1,650 @@
+"""The one write path for every change to a challenge.
+
+Each service loads the challenge's state, asks the engine, and writes — in one transaction — the new
+state, the event, the typed case note on the child's record, and whatever the change recorded
+(a response, a meeting, a referral). A refused command raises ``ServiceError`` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from resolve.calendars.services import working_calendar
+from resolve.calendars.types import Nation
+from resolve.challenges import engine
+from resolve.challenges.documents import directors_briefing_clean
+from resolve.challenges.models import (
+    Action,
+    CafcassReferral,
+    Challenge,
+    Document,
+    Event,
+    Meeting,
+    Response,
+    StageVisit,
+)
+from resolve.children.models import CaseNote, Child
+from resolve.people.models import Team
+from resolve.people.roles import CHAIR_ROLE_FOR_TRACK, role_label
+from resolve.people.selectors import line_team, role_holders, user_roles, user_team
+from resolve.policies.models import PolicyVersion
+from resolve.policies.schema import Policy
+from resolve.policies.selectors import policy_get, policy_version_model
+
+
+@dataclass
+class ServiceError(Exception):
+    """A refused request: ``kind`` is forbidden, conflict, invalid or not_found."""
+
+    kind: str
+    code: str
+    message: str
+    field: str | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+# -- reading the state the engine needs ----------------------------------------------------------
+def challenge_state(*, challenge: Challenge) -> engine.ChallengeState:
+    visits = tuple(
+        engine.Visit(
+            stage=visit.stage_key,
+            entered_on=visit.entered_on,
+            due_on=visit.due_on,
+            left_on=visit.left_on,
+            left_how=visit.left_how or None,
+            response=visit.response or None,
+            responded_on=visit.responded_on,
+            meetings=visit.meetings,
+        )
+        for visit in challenge.visits.all()
+    )
+    actions = tuple(
+        engine.ActionState(id=action.pk, due=action.due, status=action.status)  # type: ignore[arg-type]
+        for action in challenge.actions.all()
+    )
+    return engine.ChallengeState(
+        track=challenge.track,  # type: ignore[arg-type]
+        status=challenge.status,  # type: ignore[arg-type]
+        visits=visits,
+        formal_started_on=challenge.formal_started_on,
+        formal_due_on=challenge.formal_due_on,
+        last_event_on=challenge.last_event_on,
+        cafcass_referred_on=challenge.cafcass_referred_on,
+        actions=actions,
+        documents=frozenset(challenge.documents),
+        final_comments_on=challenge.final_comments_on,
+    )
+
+
+def chair_for(*, child: Child, track: str) -> AbstractBaseUser | None:
+    return child.iro if track == "iro" else child.cp_chair
+
+
+def _chair_team(*, child: Child, track: str) -> Team | None:
+    chair = chair_for(child=child, track=track)
+    if chair is None:
+        return None
+    return user_team(user=chair, roles=(CHAIR_ROLE_FOR_TRACK[track],))
+
+
+def _holders(*, role: str, child: Child, track: str) -> list[AbstractBaseUser]:
+    team = line_team(role=role, child_team=child.team, chair_team=_chair_team(child=child, track=track))
+    return role_holders(role=role, team=team)
+
+
+def _holds(*, user: AbstractBaseUser, role: str, child: Child, track: str) -> bool:
+    return any(holder.pk == user.pk for holder in _holders(role=role, child=child, track=track))
+
+
+def challenge_actor(
+    *, user: AbstractBaseUser, child: Child, track: str, policy: Policy, stage_key: str | None
+) -> engine.Actor:
+    """What ``user`` is to a challenge on ``child``'s ``track``: chair, recipient, chair's manager..."""
+    relations: set[str] = set()
+    chair = chair_for(child=child, track=track)
+    if chair is not None and chair.pk == user.pk:
+        relations.add(engine.CHAIR)
+    if stage_key and _holds(user=user, role=policy.stage(stage_key).to_role, child=child, track=track):
+        relations.add(engine.RECIPIENT)
+    if any(_holds(user=user, role=role, child=child, track=track) for role in ("iro_team_manager", "iro_service_manager")):
+        relations.add(engine.CHAIR_MANAGER)
+    final_role = policy.resolution.final_comments_role
+    if final_role and _holds(user=user, role=final_role, child=child, track=track):
+        relations.add(engine.FINAL_COMMENTER)
+    return engine.Actor(username=user.get_username(), relations=frozenset(relations))
+
+
+def _person(username: str | None, field: str) -> engine.Person | None:
+    if username is None or username == "":
+        return None
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise ServiceError("invalid", "unknown_user", f"There is no active user called {username!r}.", field)
+    return engine.Person(username=username, roles=frozenset(user_roles(user=user)))
+
+
+# -- writing -------------------------------------------------------------------------------------
+_EVENT_WORDS = {
+    "raised": "Challenge raised",
+    "escalated": "Escalated",
+    "response_recorded": "Response recorded",
+    "resolved": "Resolved",
+    "reopened": "Re-opened",
+    "withdrawn": "Withdrawn",
+    "cafcass_referred": "Referred to Cafcass",
+    "action_updated": "Action updated",
+    "meeting_recorded": "Meeting recorded",
+    "final_comments_added": "Final comments added",
+}
+
+
+def _fmt(day: dt.date | None) -> str:
+    return f"{day.day} {day:%B %Y}" if day else "no set date"
+
+
+def _case_note_type(policy: Policy, event: engine.Event) -> str:
+    stage = policy.stage(event.stage) if event.stage else None
+    match event.type:
+        case "raised" | "escalated" | "response_recorded":
+            assert stage is not None
+            return stage.case_note
+        case "resolved":
+            assert stage is not None
+            return stage.resolved_case_note or policy.resolution.case_note
+        case "reopened":
+            return policy.case_notes.reopened
+        case "withdrawn":
+            return policy.case_notes.withdrawn
+        case "cafcass_referred":
+            return policy.cafcass.case_note
+        case "action_updated":
+            return policy.case_notes.action
+        case "meeting_recorded":
+            return policy.case_notes.meeting
+        case "final_comments_added":
+            return f"{policy.resolution.case_note}: final comments"
+    return _EVENT_WORDS.get(event.type, event.type)
+
+
+def _case_note_body(policy: Policy, event: engine.Event, visit: StageVisit | None) -> str:
+    detail = event.detail
+    stage_name = policy.stage(event.stage).name if event.stage else ""
+    lines: list[str] = []
+    match event.type:
+        case "raised":
+            lines.append(f"Challenge raised at {stage_name}.")
+            lines.append(f"Concern: {detail.get('concern', '')}")
+            if detail.get("bypassed"):
+                lines.append(f"Earlier stages bypassed. Reason: {detail.get('bypass_reason', '')}")
+        case "escalated":
+            lines.append(f"Escalated from {policy.stage(detail['from_stage']).name} to {stage_name}.")
+            if detail.get("reason"):
+                lines.append(f"Reason: {detail['reason']}")
+        case "response_recorded":
+            lines.append(f"Response at {stage_name}: {detail['response_label']}.")
+            if detail.get("comments"):
+                lines.append(f"Comments: {detail['comments']}")
+            lines.append("Received on time." if detail["on_time"] else f"Received late (due {_fmt(detail['due_on'])}).")
+        case "resolved":
+            lines.append(f"Resolved at {stage_name}. Outcome: {detail['outcome']}")
+            if detail.get("learning_points"):
+                lines.append(f"Key learning points: {detail['learning_points']}")
+        case "reopened":
+            lines.append(f"Re-opened at {stage_name}: agreed actions were not delivered. Reason: {detail['reason']}")
+        case "withdrawn":
+            lines.append(f"Withdrawn at {stage_name}. Reason: {detail['reason']}")
+        case "cafcass_referred":
+            lines.append(f"Referred to Cafcass{' as urgent' if detail['urgent'] else ''}. Reason: {detail['reason']}")
+        case "action_updated":
+            lines.append(f"Action marked {detail['status'].replace('_', ' ')} (due {_fmt(detail['due'])}).")
+        case "meeting_recorded":
+            lines.append(f"Meeting at {stage_name}: {detail['summary']}")
+        case "final_comments_added":
+            lines.append(f"Final comments: {detail['comments']}")
+    if visit is not None and event.type in {"raised", "escalated", "reopened"}:
+        if visit.to_users:
+            lines.append(f"To: {', '.join(visit.to_users)}.")
+        if visit.cc_users:
+            lines.append(f"Copied to: {', '.join(visit.cc_users)}.")
+        lines.append(
+            f"Response due by {_fmt(visit.due_on)}." if visit.due_on else "The procedure sets no response timescale."
+        )
+    return "\n".join(lines)
+
+
+def _sync_visits(
+    challenge: Challenge, policy: Policy, old: engine.ChallengeState, new: engine.ChallengeState
+) -> list[StageVisit]:
+    """Write the engine's visits back; returns the visit rows in order."""
+    rows = list(challenge.visits.all())
+    for index, visit in enumerate(new.visits):
+        if index < len(rows):
+            row = rows[index]
+            if index < len(old.visits) and old.visits[index] == visit:
+                continue
+            row.left_on, row.left_how = visit.left_on, visit.left_how or ""
+            row.response, row.responded_on = visit.response or "", visit.responded_on
+            row.meetings = visit.meetings
+            row.save()
+        else:
+            stage = policy.stage(visit.stage)
+            to_users = [u.get_username() for u in _holders(role=stage.to_role, child=challenge.child, track=challenge.track)]
+            cc_users = sorted(
+                {
+                    u.get_username()
+                    for role in stage.cc_roles
+                    for u in _holders(role=role, child=challenge.child, track=challenge.track)
+                }
+            )
+            rows.append(
+                StageVisit.objects.create(
+                    challenge=challenge,
+                    sequence=index + 1,
+                    stage_key=visit.stage,
+                    entered_on=visit.entered_on,
+                    due_on=visit.due_on,
+                    to_users=to_users,
+                    cc_users=cc_users,
+                )
+            )
+    return rows
+
+
+def _jsonable(detail: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: (value.isoformat() if isinstance(value, dt.date) else value) for key, value in detail.items()}
+
+
+def _write(
+    *,
+    challenge: Challenge,
+    policy: Policy,
+    user: AbstractBaseUser,
+    old: engine.ChallengeState,
+    decision: engine.Decision,
+    after: Callable[[Challenge, list[StageVisit], engine.ChallengeState], None] | None = None,
+) -> Challenge:
+    if isinstance(decision, engine.Refused):
+        raise ServiceError(decision.kind, decision.code, decision.message, decision.field)
+    new = decision.state
+    current = new.current
+    challenge.status = new.status if new.status != "new" else Challenge.Status.OPEN
+    challenge.stage_key = current.stage if current else ""
+    challenge.stage_entered_on = current.entered_on if current else None
+    challenge.stage_due_on = current.due_on if current else None
+    challenge.stage_responded_on = current.responded_on if current else None
+    challenge.formal_started_on = new.formal_started_on
+    challenge.formal_due_on = new.formal_due_on
+    challenge.cafcass_referred_on = new.cafcass_referred_on
+    challenge.last_event_on = new.last_event_on or challenge.last_event_on
+    challenge.documents = sorted(new.documents)
+    challenge.final_comments_on = new.final_comments_on
+    if challenge.pk is None:
+        challenge.save()
+    else:
+        challenge.version += 1
+        challenge.save()
+    visits = _sync_visits(challenge, policy, old, new)
+    last_sequence = challenge.events.count()
+    for offset, event in enumerate(decision.events, start=1):
+        Event.objects.create(
+            challenge=challenge,
+            sequence=last_sequence + offset,
+            type=event.type,
+            stage_key=event.stage or "",
+            on=event.on,
+            by=user,
+            detail=_jsonable(event.detail),
+        )
+        CaseNote.objects.create(
+            child=challenge.child,
+            challenge=challenge,
+            note_type=_case_note_type(policy, event),
+            body=_case_note_body(policy, event, visits[-1] if visits else None),
+            on=event.on,
+            author=user,
+        )
+    if after is not None:
+        after(challenge, visits, new)
+    return challenge
+
+
+def _load_for_change(*, challenge_id: int, expected_version: int | None) -> tuple[Challenge, Policy]:
+    challenge = (
+        Challenge.objects.select_for_update()
+        .select_related("child", "child__team", "child__iro", "child__cp_chair", "policy")
+        .filter(pk=challenge_id)
+        .first()
+    )
+    if challenge is None:
+        raise ServiceError("not_found", "not_found", "There is no such challenge.")
+    if expected_version is not None and expected_version != challenge.version:
+        raise ServiceError(
+            "conflict",
+            "stale_version",
+            f"The challenge has changed since you read it (version {challenge.version}, not {expected_version}): "
+            "read it again and retry.",
+            "version",
+        )
+    return challenge, policy_version_model(challenge.policy)
+
+
+def _change(
+    *,
+    challenge_id: int,
+    user: AbstractBaseUser,
+    command: engine.Command,
+    expected_version: int | None,
+    after: Callable[[Challenge, list[StageVisit], engine.ChallengeState], None] | None = None,
+    prepare: Callable[[Challenge, Policy], engine.Command] | None = None,
+) -> Challenge:
+    with transaction.atomic():
+        challenge, policy = _load_for_change(challenge_id=challenge_id, expected_version=expected_version)
+        if prepare is not None:
+            command = prepare(challenge, policy)
+        state = challenge_state(challenge=challenge)
+        actor = challenge_actor(
+            user=user, child=challenge.child, track=challenge.track, policy=policy, stage_key=challenge.stage_key or None
+        )
+        decision = engine.decide(
+            policy=policy,
+            state=state,
+            command=command,
+            actor=actor,
+            today=today(),
+            calendar=working_calendar(Nation(policy.nation)),
+        )
+        return _write(challenge=challenge, policy=policy, user=user, old=state, decision=decision, after=after)
+
+
+# -- the services --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ActionInput:
+    action: str
+    owner: str
+    due: dt.date
+
+
+def _documents_for(
+    *, policy: Policy, stage_key: str | None, child: Child, directors_briefing: Mapping[str, Any] | None
+) -> tuple[frozenset[str], dict[str, dict[str, Any]]]:
+    """Validate the documents supplied with a move; returns their kinds and cleaned contents."""
+    contents: dict[str, dict[str, Any]] = {}
+    if directors_briefing is not None:
+        contents["directors_briefing"] = directors_briefing_clean(data=directors_briefing, child=child)
+    return frozenset(contents), contents
+
+
+def _store_documents(
+    challenge: Challenge, contents: Mapping[str, dict[str, Any]], on: dt.date, user: AbstractBaseUser
+) -> None:
+    for kind, content in contents.items():
+        Document.objects.create(challenge=challenge, kind=kind, content=content, on=on, by=user)
+
+
+def challenge_raise(
+    *,
+    user: AbstractBaseUser,
+    child: Child,
+    track: str,
+    concern: str,
+    impact_on_child: str,
+    policy_key: str | None = None,
+    stage: str | None = None,
+    bypass_reason: str = "",
+    bypass_agreed_by: str | None = None,
+    themes: Sequence[str] = (),
+    desired_outcome: str = "",
+    actions: Sequence[ActionInput] = (),
+    directors_briefing: Mapping[str, Any] | None = None,
+    on: dt.date | None = None,
+) -> Challenge:
+    """Raise a challenge for a child under a procedure, at its first stage or (with a reason) a later one."""
+    if track not in engine.TRACKS:
+        raise ServiceError("invalid", "unknown_track", "Choose a track: iro or cpc.", "track")
+    from django.conf import settings
+
+    key = policy_key or settings.RESOLVE_DEFAULT_POLICY
+    try:
+        version = policy_get(key=key)
+    except PolicyVersion.DoesNotExist:
+        raise ServiceError("invalid", "unknown_policy", f"There is no procedure called {key!r}.", "policy") from None
+    policy = policy_version_model(version)
+    if chair_for(child=child, track=track) is None:
+        raise ServiceError(
+            "conflict",
+            "no_chair",
+            f"{child.full_name} has no allocated {role_label(CHAIR_ROLE_FOR_TRACK[track])}: allocate one first.",
+            "track",
+        )
+    on = on or today()
+    kinds, contents = _documents_for(policy=policy, stage_key=stage, child=child, directors_briefing=directors_briefing)
+    command = engine.Raise(
+        on=on,
+        concern=concern,
+        impact_on_child=impact_on_child,
+        stage=stage,
+        bypass_reason=bypass_reason,
+        bypass_agreed_by=_person(bypass_agreed_by, "bypass_agreed_by"),
+        themes=tuple(themes),
+        actions=tuple(engine.NewAction(action=a.action, owner=a.owner, due=a.due) for a in actions),
+        documents=kinds,
+    )
+    state = engine.ChallengeState(track=track)  # type: ignore[arg-type]
+    actor = challenge_actor(user=user, child=child, track=track, policy=policy, stage_key=None)
+    decision = engine.decide(
+        policy=policy, state=state, command=command, actor=actor, today=today(), calendar=working_calendar(Nation(policy.nation))
+    )
+
+    def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
+        for item in actions:
+            Action.objects.create(challenge=challenge, action=item.action.strip(), owner=item.owner.strip(), due=item.due)
+        _store_documents(challenge, contents, on, user)
+
+    with transaction.atomic():
+        challenge = Challenge(
+            child=child,
+            track=track,
+            policy=version,
+            raised_by=user,
+            raised_on=on,
+            concern=concern.strip(),
+            impact_on_child=impact_on_child.strip(),
+            desired_outcome=desired_outcome.strip(),
+            themes=list(themes),
+            last_event_on=on,
+        )
+        return _write(challenge=challenge, policy=policy, user=user, old=state, decision=decision, after=after)
+
+
+def challenge_respond(
+    *,
+    user: AbstractBaseUser,
+    challenge_id: int,
+    response: str,
+    comments: str = "",
+    on: dt.date | None = None,
+    expected_version: int | None = None,
+) -> Challenge:
+    """Record the stage recipient's response: agree, disagree, or no remit to implement."""
+    on = on or today()
+
+    def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
+        Response.objects.create(
+            challenge=challenge, visit=visits[-1], response=response, comments=comments.strip(), on=on, by=user
+        )
+
+    command = engine.Respond(on=on, response=response, comments=comments)
+    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after)
+
+
+def challenge_escalate(
+    *,
+    user: AbstractBaseUser,
+    challenge_id: int,
+    to_stage: str | None = None,
+    reason: str = "",
+    bypass_agreed_by: str | None = None,
+    directors_briefing: Mapping[str, Any] | None = None,
+    on: dt.date | None = None,
+    expected_version: int | None = None,
+) -> Challenge:
+    """Move a challenge up the ladder: to the next stage, or with a reason past several."""
+    on = on or today()
+    agreed = _person(bypass_agreed_by, "bypass_agreed_by")
+    contents: dict[str, dict[str, Any]] = {}
+
+    def prepare(challenge: Challenge, policy: Policy) -> engine.Command:
+        kinds, cleaned = _documents_for(
+            policy=policy, stage_key=to_stage, child=challenge.child, directors_briefing=directors_briefing
+        )
+        contents.update(cleaned)
+        return engine.Escalate(on=on, to_stage=to_stage, reason=reason, bypass_agreed_by=agreed, documents=kinds)
+
+    def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
+        _store_documents(challenge, contents, on, user)
+
+    return _change(
+        challenge_id=challenge_id,
+        user=user,
+        command=engine.Escalate(on=on),
+        expected_version=expected_version,
+        prepare=prepare,
+        after=after,
+    )
+
+
+def challenge_resolve(
+    *,
+    user: AbstractBaseUser,
+    challenge_id: int,
+    outcome: str,
+    learning_points: str = "",
+    on: dt.date | None = None,
+    expected_version: int | None = None,
+) -> Challenge:
+    """Close a challenge as resolved, with the outcome for the child and the learning."""
+    on = on or today()
+
+    def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
+        challenge.outcome, challenge.learning_points, challenge.resolved_on = outcome.strip(), learning_points.strip(), on
+        challenge.save(update_fields=["outcome", "learning_points", "resolved_on"])
+
+    command = engine.Resolve(on=on, outcome=outcome, learning_points=learning_points)
+    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after)
+
+
+def challenge_reopen(
+    *, user: AbstractBaseUser, challenge_id: int, reason: str, on: dt.date | None = None, expected_version: int | None = None
+) -> Challenge:
+    """Re-open a resolved challenge at the re-entry stage of the stage it last left."""
+    command = engine.Reopen(on=on or today(), reason=reason)
+
+    def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
+        challenge.resolved_on = None
+        challenge.save(update_fields=["resolved_on"])
+
+    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after)
+
+
+def challenge_refer_to_cafcass(
+    *,
+    user: AbstractBaseUser,
+    challenge_id: int,
+    reason: str,
+    checklist: Mapping[str, bool],
+    preconditions: Mapping[str, str] | None = None,
+    urgent: bool = False,
+    on: dt.date | None = None,
+    expected_version: int | None = None,
+) -> Challenge:
+    """Refer a looked-after child's case to Cafcass (Regulation 45); the challenge may stay open alongside."""
+    on = on or today()
+    people = {key: _person(username, f"preconditions.{key}") for key, username in (preconditions or {}).items()}
+    command = engine.ReferToCafcass(
+        on=on,
+        reason=reason,
+        checklist=dict(checklist),
+        preconditions={key: person for key, person in people.items() if person is not None},
+        urgent=urgent,
+    )
+
+    def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
+        CafcassReferral.objects.create(
+            challenge=challenge,
+            on=on,
+            reason=reason.strip(),
+            urgent=urgent,
+            checklist=dict(checklist),
+            preconditions=dict(preconditions or {}),
+            by=user,
+        )
+
+    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after)
+
+
+def challenge_action_mark(
+    *,
+    user: AbstractBaseUser,
+    challenge_id: int,
+    action_id: int,
+    status: str,
+    on: dt.date | None = None,
+    expected_version: int | None = None,
+) -> Challenge:
+    """Mark an agreed action done or not done."""
+    on = on or today()
+
+    def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
+        Action.objects.filter(pk=action_id, challenge=challenge).update(status=status, status_on=on)
+
+    command = engine.MarkAction(on=on, action_id=action_id, status=status)
+    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after)
+
+
+def challenge_record_meeting(
+    *, user: AbstractBaseUser, challenge_id: int, summary: str, on: dt.date | None = None, expected_version: int | None = None
+) -> Challenge:
+    """Record a meeting held at the current stage (some stages are resolved only at a meeting)."""
+    on = on or today()
+
+    def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
+        Meeting.objects.create(challenge=challenge, visit=visits[-1], held_on=on, summary=summary.strip(), recorded_by=user)
+
+    command = engine.RecordMeeting(on=on, summary=summary)
+    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after)
+
+
+def challenge_withdraw(
+    *, user: AbstractBaseUser, challenge_id: int, reason: str, on: dt.date | None = None, expected_version: int | None = None
+) -> Challenge:
+    """Withdraw an open challenge, with the reason."""
+    command = engine.Withdraw(on=on or today(), reason=reason)
+    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version)
+
+
+def challenge_add_final_comments(
+    *, user: AbstractBaseUser, challenge_id: int, comments: str, on: dt.date | None = None, expected_version: int | None = None
+) -> Challenge:
+    """The IRO/CP Service Manager's final comments on a resolved challenge, where the procedure has them."""
+    on = on or today()
+
+    def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
+        challenge.final_comments = comments.strip()
+        challenge.save(update_fields=["final_comments"])
+
+    command = engine.AddFinalComments(on=on, comments=comments)
+    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after)

@@ -1,0 +1,74 @@
+"""The child's record: who the child is, who works with them, and the case notes written on it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from resolve.append_only import AppendOnlyModel
+from resolve.people.models import Team
+
+
+class Child(models.Model):
+    case_number = models.CharField(
+        max_length=40, unique=True, help_text="The child's number in the case system (LCS/ICS number)."
+    )
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    social_worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="children_allocated"
+    )
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="children")
+    iro = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children_as_iro",
+        verbose_name="IRO",
+    )
+    cp_chair = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children_as_cp_chair",
+        verbose_name="CP Chair",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        verbose_name_plural = "children"
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.case_number})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class CaseNote(AppendOnlyModel):
+    """A typed, dated, authored note on the child's record. A correction is a new note that refers to this one."""
+
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="case_notes")
+    challenge = models.ForeignKey(
+        "challenges.Challenge", on_delete=models.PROTECT, null=True, blank=True, related_name="case_notes"
+    )
+    note_type = models.CharField(max_length=200)
+    body = models.TextField()
+    on = models.DateField(help_text="When what the note records happened.")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    corrects = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["on", "id"]
+        indexes = [models.Index(fields=["child", "on"])]
+
+    def __str__(self) -> str:
+        return f"{self.note_type} ({self.on:%d %B %Y})"

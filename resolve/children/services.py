@@ -1,0 +1,92 @@
+"""Writes to the child's record."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from resolve.challenges.services import ServiceError
+from resolve.children.models import CaseNote, Child
+from resolve.people.roles import role_label
+from resolve.people.selectors import user_roles, user_team
+
+
+def _staff(username: str | None, role: str, field: str) -> AbstractBaseUser | None:
+    if username is None or username == "":
+        return None
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise ServiceError("invalid", "unknown_user", f"There is no active user called {username!r}.", field)
+    if role not in user_roles(user=user):
+        raise ServiceError("invalid", "wrong_role", f"{username} is not a {role_label(role)}.", field)
+    return user
+
+
+def child_create(
+    *,
+    user: AbstractBaseUser,
+    case_number: str,
+    first_name: str,
+    last_name: str,
+    date_of_birth: dt.date,
+    social_worker: str,
+    iro: str | None = None,
+    cp_chair: str | None = None,
+) -> Child:
+    """Add a child to Resolve. The social worker's team places the child in the management line."""
+    if "admin" not in user_roles(user=user):
+        raise ServiceError("forbidden", "not_allowed", "Only an administrator can add children.")
+    for field, value, what in (
+        ("case_number", case_number, "the child's case number"),
+        ("first_name", first_name, "the child's first name"),
+        ("last_name", last_name, "the child's last name"),
+    ):
+        if not value or not value.strip():
+            raise ServiceError("invalid", "required", f"Enter {what}.", field)
+    if date_of_birth > timezone.localdate():
+        raise ServiceError("invalid", "date_in_future", "The date of birth cannot be in the future.", "date_of_birth")
+    worker = _staff(social_worker, "social_worker", "social_worker")
+    if worker is None:
+        raise ServiceError("invalid", "required", "Name the child's social worker.", "social_worker")
+    team = user_team(user=worker, roles=("social_worker",))
+    if team is None:
+        raise ServiceError(
+            "invalid", "no_team", f"{social_worker} is not in a social work team: add them to one first.", "social_worker"
+        )
+    chair = _staff(iro, "iro", "iro")
+    conference_chair = _staff(cp_chair, "cp_chair", "cp_chair")
+    try:
+        with transaction.atomic():
+            return Child.objects.create(
+                case_number=case_number.strip(),
+                first_name=first_name.strip(),
+                last_name=last_name.strip(),
+                date_of_birth=date_of_birth,
+                social_worker=worker,
+                team=team,
+                iro=chair,
+                cp_chair=conference_chair,
+            )
+    except IntegrityError:
+        raise ServiceError(
+            "conflict", "duplicate_case_number", f"A child with case number {case_number!r} is already recorded.", "case_number"
+        ) from None
+
+
+def case_note_correct(*, user: AbstractBaseUser, note: CaseNote, body: str) -> CaseNote:
+    """Correct a case note: a new note that refers to the old one, which stays as it was."""
+    if not body.strip():
+        raise ServiceError("invalid", "required", "Enter the correction.", "body")
+    return CaseNote.objects.create(
+        child=note.child,
+        challenge=note.challenge,
+        note_type=f"Correction: {note.note_type}",
+        body=body.strip(),
+        on=timezone.localdate(),
+        author=user,
+        corrects=note,
+    )
