@@ -1,0 +1,122 @@
+# Resolve: the commands a newcomer needs. `make help` lists them.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .make
+PORT ?= 8000
+# Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k escalate -x"`.
+PYTEST_ARGS ?=
+# pytest-xdist workers; every worker gets its own test database.
+PYTEST_WORKERS ?= auto
+PYTEST := $(PY) scripts/run_pytest.py -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# Root installs system packages directly; anyone else goes through sudo.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
+
+# `manage.py check` and mypy import the real settings, which need a key; the database is
+# never touched for real, so an in-memory one keeps DATABASE_URL out of it.
+CHECK_ENV := SECRET_KEY=make-check-only-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(40))') \
+	DATABASE_URL=sqlite://:memory:
+DEMO_ENV := RESOLVE_DEMO=true
+
+NPM_STAMP := $(if $(wildcard package.json),$(STAMPS)/npm)
+ASSETS_STAMP := $(if $(wildcard package.json),$(STAMPS)/assets)
+ASSET_SOURCES := $(shell find resolve -path '*/assets/*' -type f 2>/dev/null)
+STATIC_SOURCES := $(shell find resolve static -path '*static/*' -type f 2>/dev/null) \
+	$(wildcard package-lock.json)
+
+.PHONY: help setup system-packages demo test test-sqlite test-postgres check bench clean distclean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: $(STAMPS)/requirements system-packages $(ASSETS_STAMP) ## Install everything (quick when already done)
+
+$(VENV)/pyvenv.cfg:
+	python3 -m venv $(VENV)
+
+$(STAMPS)/requirements: requirements.txt $(VENV)/pyvenv.cfg
+	$(PY) -m pip install --require-virtualenv --disable-pip-version-check --progress-bar off \
+		-r requirements.txt
+	@mkdir -p $(STAMPS) && touch $@
+
+# Checked every time rather than stamped: packages can disappear, and looking costs nothing.
+system-packages:
+	@missing=""; \
+	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing="$$missing postgresql"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:$$missing"; \
+		$(APT_GET) update; \
+		$(APT_GET) install -y --no-install-recommends $$missing; \
+	fi
+
+$(STAMPS)/npm: package.json $(wildcard package-lock.json)
+	@if [ -f package-lock.json ]; then npm ci; \
+	else echo "No package-lock.json: running npm install (commit the lock file it writes)"; npm install; fi
+	@mkdir -p $(STAMPS) && touch $@
+
+# The compiled stylesheet is not committed: build it (package.json's "build") when its sources change.
+$(STAMPS)/assets: $(NPM_STAMP) $(ASSET_SOURCES)
+	npm run --if-present build
+	@mkdir -p $(STAMPS) && touch $@
+
+demo: setup ## Run the demo with sample data on http://127.0.0.1:$PORT (default 8000)
+	$(DEMO_ENV) $(PY) manage.py migrate --noinput
+	$(DEMO_ENV) $(PY) manage.py load_demo
+	@$(MAKE) --no-print-directory $(STAMPS)/collectstatic
+	@echo
+	@echo "Resolve demo: http://127.0.0.1:$(PORT)/   (Ctrl-C to stop)"
+	@echo
+	$(DEMO_ENV) $(PY) manage.py runserver --insecure 127.0.0.1:$(PORT)
+
+# Only when a static file (or the front-end packages) changed since the last collection.
+$(STAMPS)/collectstatic: $(STATIC_SOURCES) $(ASSETS_STAMP)
+	$(DEMO_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
+	@mkdir -p $(STAMPS) && touch $@
+
+test: setup ## Run the whole suite on SQLite, then on a throwaway PostgreSQL server
+	@$(MAKE) --no-print-directory test-sqlite
+	@$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: setup ## Run the whole suite on SQLite only
+	@echo "==> Test suite on SQLite"
+	env -u DATABASE_URL $(PYTEST)
+
+test-postgres: setup ## Run the whole suite on a throwaway PostgreSQL server only
+	@if $(PY) scripts/with_postgres.py --available; then \
+		echo "==> Test suite on PostgreSQL"; \
+		$(PY) scripts/with_postgres.py -- $(PYTEST); \
+	else \
+		echo; \
+		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+		echo "!! SKIPPED: the PostgreSQL run. No server binaries were found.        !!"; \
+		echo "!! Run 'make setup' (installs Debian's postgresql) or set PG_BIN.     !!"; \
+		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+		echo; \
+		if [ -n "$${REQUIRE_POSTGRES:-}" ]; then echo "REQUIRE_POSTGRES is set: failing."; exit 1; fi; \
+	fi
+
+check: setup ## Lint, format check, type check, Django system checks, missing migrations
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(CHECK_ENV) $(VENV)/bin/mypy .
+	$(CHECK_ENV) $(PY) manage.py check --deploy
+	$(CHECK_ENV) $(PY) manage.py makemigrations --check --dry-run
+
+bench: setup ## Run the benchmarks (bench/run.py)
+	$(PY) bench/run.py
+
+clean: ## Remove caches, stamps and collected static files (keeps .venv and the demo database)
+	rm -rf $(STAMPS) staticfiles test-artifacts .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -path ./node_modules -prune -o -name __pycache__ -type d -print0 \
+		| xargs -0 rm -rf
+
+distclean: clean ## Also remove .venv, node_modules and the demo database
+	rm -rf $(VENV) node_modules db.sqlite3 db.sqlite3-shm db.sqlite3-wal
