@@ -1,0 +1,322 @@
+"""GOV.UK Design System components as Django template tags, and dates written the GOV.UK way.
+
+Each inclusion tag renders one template under ``templates/components/`` with the markup of the
+matching GOV.UK Frontend macro, so a page template reads as a list of components:
+
+    {% load govuk %}
+    {% govuk_error_summary form %}
+    {% govuk_input form.username label="Username" autocomplete="username" %}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from django import template
+from django.core.paginator import Page
+from django.forms import BoundField, Form
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+register = template.Library()
+
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _as_date(value: dt.date | dt.datetime) -> dt.date:
+    if isinstance(value, dt.datetime):
+        # An aware time is shown as the date it was in the service's time zone.
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return value
+
+
+@register.filter
+def govuk_date(value: dt.date | dt.datetime | None) -> str:
+    """``30 December 2026``: GOV.UK style, no leading zero, month in full, any locale."""
+    if value is None or value == "":
+        return ""
+    day = _as_date(value)
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+@register.filter
+def govuk_date_weekday(value: dt.date | dt.datetime | None) -> str:
+    """``Wednesday 30 December 2026``."""
+    if value is None or value == "":
+        return ""
+    day = _as_date(value)
+    return f"{WEEKDAYS[day.weekday()]} {govuk_date(day)}"
+
+
+@register.filter
+def working_days(value: int | None) -> str:
+    """``1 working day``, ``5 working days``; empty when the procedure sets no timescale."""
+    if value is None:
+        return ""
+    return f"{value} working day" if value == 1 else f"{value} working days"
+
+
+# -- navigation ---------------------------------------------------------------------------------
+
+# The service navigation, in order. An item shows only once its page exists (phase 2 adds the
+# children and challenges pages under these URL names), so the header never links to a 404.
+NAVIGATION: tuple[tuple[str, str, str], ...] = (
+    ("Home", "web:home", ""),
+    ("Children", "web:child_list", "/children/"),
+    ("Challenges", "web:challenge_list", "/challenges/"),
+    ("Procedures", "web:procedure_list", "/procedures/"),
+)
+
+
+@register.simple_tag(takes_context=True)
+def service_navigation(context: template.Context) -> list[dict[str, Any]]:
+    request: HttpRequest | None = context.get("request")
+    path = request.path if request is not None else ""
+    items = []
+    for text, url_name, prefix in NAVIGATION:
+        try:
+            href = reverse(url_name)
+        except NoReverseMatch:
+            continue
+        current = path == href
+        active = current or bool(prefix and path.startswith(prefix))
+        items.append({"text": text, "href": href, "active": active, "current": current})
+    return items
+
+
+# -- form components ----------------------------------------------------------------------------
+
+
+def _error_items(form: Form) -> list[dict[str, str]]:
+    """Each error once, linked to the field it belongs to (non-field errors to the first field)."""
+    items: list[dict[str, str]] = []
+    fields = list(form)
+    first_id = _field_anchor(fields[0]) if fields else ""
+    for message in form.non_field_errors():
+        items.append({"text": str(message), "href": f"#{first_id}" if first_id else ""})
+    for field in fields:
+        for message in field.errors:
+            items.append({"text": str(message), "href": f"#{_field_anchor(field)}"})
+    return items
+
+
+def _field_anchor(field: BoundField) -> str:
+    # A date input's first box is its day; a checkbox group's its first option.
+    widget_id = field.id_for_label or field.auto_id
+    subwidgets = getattr(field.field.widget, "widgets", None)
+    if subwidgets:
+        return f"{field.auto_id}_0"
+    return str(widget_id)
+
+
+@register.inclusion_tag("components/error_summary.html")
+def govuk_error_summary(
+    form: Form | None = None, errors: Sequence[Mapping[str, str]] | None = None
+) -> dict[str, Any]:
+    """The summary at the top of a page with errors: from a form, or a list of ``{text, href}``."""
+    items = list(errors or [])
+    if form is not None and form.is_bound:
+        items += _error_items(form)
+    return {"items": items}
+
+
+def _described_by(field: BoundField, hint: str) -> str:
+    ids = []
+    if hint:
+        ids.append(f"{field.auto_id}-hint")
+    if field.errors:
+        ids.append(f"{field.auto_id}-error")
+    return " ".join(ids)
+
+
+@register.inclusion_tag("components/input.html")
+def govuk_input(
+    field: BoundField,
+    label: str = "",
+    hint: str = "",
+    type: str = "text",
+    autocomplete: str = "",
+    classes: str = "",
+    label_classes: str = "",
+    is_page_heading: bool = False,
+    spellcheck: bool | None = None,
+) -> dict[str, Any]:
+    value = field.value()
+    return {
+        "field": field,
+        "label": label or field.label,
+        "hint": hint or field.help_text,
+        "type": type,
+        "autocomplete": autocomplete,
+        "classes": classes,
+        "label_classes": label_classes,
+        "is_page_heading": is_page_heading,
+        "spellcheck": spellcheck,
+        "value": "" if value is None or type == "password" else value,
+        "described_by": _described_by(field, str(hint or field.help_text)),
+    }
+
+
+@register.inclusion_tag("components/checkboxes.html")
+def govuk_checkboxes(
+    field: BoundField, legend: str = "", hint: str = "", legend_classes: str = "govuk-fieldset__legend--m"
+) -> dict[str, Any]:
+    selected = {str(value) for value in (field.value() or [])}
+    options = [
+        {
+            "id": f"{field.auto_id}_{index}",
+            "value": str(value),
+            "label": label,
+            "checked": str(value) in selected,
+        }
+        for index, (value, label) in enumerate(field.field.choices)  # type: ignore[attr-defined]
+    ]
+    return {
+        "field": field,
+        "legend": legend or field.label,
+        "hint": hint or field.help_text,
+        "legend_classes": legend_classes,
+        "options": options,
+        "described_by": _described_by(field, str(hint or field.help_text)),
+    }
+
+
+@register.inclusion_tag("components/date_input.html")
+def govuk_date_input(
+    field: BoundField, legend: str = "", hint: str = "", legend_classes: str = "govuk-fieldset__legend--m"
+) -> dict[str, Any]:
+    """Day, month and year boxes for a :class:`resolve.web.forms.DateField`."""
+    raw = field.value()
+    if isinstance(raw, dt.date):
+        parts = [str(raw.day), str(raw.month), str(raw.year)]
+    elif isinstance(raw, list | tuple):
+        parts = [str(part or "") for part in raw] + [""] * (3 - len(raw))
+    else:
+        parts = ["", "", ""]
+    boxes = [
+        {"suffix": suffix, "label": label, "width": width, "value": parts[index], "index": index}
+        for index, (suffix, label, width) in enumerate(
+            [("day", "Day", "2"), ("month", "Month", "2"), ("year", "Year", "4")]
+        )
+    ]
+    return {
+        "field": field,
+        "legend": legend or field.label,
+        "hint": hint or field.help_text or "For example, 27 3 2026",
+        "legend_classes": legend_classes,
+        "boxes": boxes,
+        "described_by": _described_by(field, "example"),
+    }
+
+
+@register.inclusion_tag("components/button.html")
+def govuk_button(
+    text: str,
+    href: str = "",
+    classes: str = "",
+    name: str = "",
+    value: str = "",
+    prevent_double_click: bool = True,
+) -> dict[str, Any]:
+    return {
+        "text": text,
+        "href": href,
+        "classes": classes,
+        "name": name,
+        "value": value,
+        "prevent_double_click": prevent_double_click,
+    }
+
+
+# -- display components -------------------------------------------------------------------------
+
+TAG_COLOURS = {
+    "grey",
+    "green",
+    "turquoise",
+    "blue",
+    "light-blue",
+    "purple",
+    "pink",
+    "red",
+    "orange",
+    "yellow",
+}
+
+
+@register.inclusion_tag("components/tag.html")
+def govuk_tag(text: str, colour: str = "") -> dict[str, Any]:
+    if colour and colour not in TAG_COLOURS:
+        raise template.TemplateSyntaxError(f"govuk_tag: unknown colour {colour!r}")
+    return {"text": text, "colour": colour}
+
+
+@register.inclusion_tag("components/summary_list.html")
+def govuk_summary_list(rows: Iterable[Sequence[Any]], classes: str = "") -> dict[str, Any]:
+    """Rows of ``(key, value)``; a value may be a list, shown one item a line. Empty rows are kept out."""
+    shown = []
+    for key, value in rows:
+        if value is None or value == "" or value == []:
+            continue
+        shown.append({"key": key, "values": list(value) if isinstance(value, list | tuple) else [value]})
+    return {"rows": shown, "classes": classes}
+
+
+@register.inclusion_tag("components/table.html")
+def govuk_table(
+    head: Sequence[str], rows: Iterable[Sequence[Any]], caption: str = "", first_cell_is_header: bool = True
+) -> dict[str, Any]:
+    return {
+        "head": head,
+        "rows": [list(row) for row in rows],
+        "caption": caption,
+        "first_cell_is_header": first_cell_is_header,
+    }
+
+
+@register.inclusion_tag("components/pagination.html", takes_context=True)
+def govuk_pagination(context: template.Context, page: Page, param: str = "page") -> dict[str, Any]:
+    """Previous, numbered and next links for a Django page, keeping the request's other parameters."""
+    request: HttpRequest | None = context.get("request")
+    query = request.GET.copy() if request is not None else None
+
+    def href(number: int) -> str:
+        if query is None:
+            return f"?{param}={number}"
+        params = query.copy()
+        params[param] = str(number)
+        return f"?{params.urlencode()}"
+
+    numbers: list[int | None] = []
+    last = page.paginator.num_pages
+    for number in range(1, last + 1):
+        if number in (1, last) or abs(number - page.number) <= 1:
+            numbers.append(number)
+        elif numbers and numbers[-1] is not None:
+            numbers.append(None)  # an ellipsis
+    return {
+        "show": last > 1,
+        "previous": href(page.previous_page_number()) if page.has_previous() else "",
+        "next": href(page.next_page_number()) if page.has_next() else "",
+        "items": [
+            {"number": n, "href": href(n), "current": n == page.number} if n else {"ellipsis": True}
+            for n in numbers
+        ],
+    }
