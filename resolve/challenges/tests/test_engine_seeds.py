@@ -1,0 +1,312 @@
+"""Each seed procedure, line by line, through the pure engine (no database).
+
+Dates are chosen to cross weekends and bank holidays: Christmas 2026 (Friday 25 December, Boxing
+Day substitute Monday 28 December), New Year 2027 (Friday 1 January) and Easter 2027 (Good Friday
+26 March, Easter Monday 29 March).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from resolve.challenges import engine
+from resolve.challenges.tests.kit import CHAIR_MANAGER, RECIPIENT, SOCIAL_WORKER, Run, person, raise_
+
+D = dt.date
+TODAY = D(2027, 6, 30)
+
+
+class TestSeed000OutcomeResolution:
+    """Seed 000: informal to SW & TM (TM replies in 3 WD), then Service Manager, Senior Manager and
+    Assistant Director at 4 WD each, then the DCS; IRO can refer at any stage."""
+
+    def test_informal_team_manager_responds_within_3_working_days_across_christmas(self) -> None:
+        run = Run("outcome_resolution", today=TODAY)
+        run.do(raise_(D(2026, 12, 23)))
+        assert run.stage == "stage_1"
+        # Thursday 24, then Tuesday 29 and Wednesday 30 (25 and 28 December are bank holidays).
+        assert run.due == D(2026, 12, 30)
+        assert run.policy.stage("stage_1").to_role == "team_manager"
+        assert run.policy.stage("stage_1").cc_roles == ["social_worker"]
+
+    def test_ladder_timescales_and_copies(self) -> None:
+        run = Run("outcome_resolution", today=TODAY)
+        run.do(raise_(D(2026, 12, 21)))
+        run.do(engine.Respond(on=D(2026, 12, 22), response="no_remit"), RECIPIENT)
+        run.do(engine.Escalate(on=D(2026, 12, 24)))
+        assert (run.stage, run.due) == ("stage_2", D(2027, 1, 4))  # 29, 30, 31 Dec, 4 Jan (1 Jan is a holiday)
+        assert run.state.formal_started_on == D(2026, 12, 24)
+        run.do(engine.Escalate(on=D(2027, 3, 24)))
+        # Thursday 25 March, then Good Friday and Easter Monday are skipped: 30, 31 March, 1 April.
+        assert (run.stage, run.due) == ("stage_3", D(2027, 4, 1))
+        run.do(engine.Escalate(on=D(2027, 4, 1)))
+        assert (run.stage, run.due) == ("stage_4", D(2027, 4, 7))
+        assert run.policy.stage("stage_4").cc_roles == ["iro_team_manager", "iro_service_manager", "iro_senior_manager"]
+        run.do(engine.Escalate(on=D(2027, 4, 7)))
+        assert (run.stage, run.due) == ("stage_5", None)
+        assert run.policy.stage("stage_5").to_role == "director"
+        refused = run.refused(engine.Escalate(on=D(2027, 4, 8)))
+        assert refused.code == "last_stage"
+
+    def test_the_three_responses(self) -> None:
+        assert set(engine.RESPONSES) == {"agree", "disagree", "no_remit"}
+        assert engine.RESPONSES["no_remit"] == "Do not have the remit to implement"
+
+    def test_iro_can_refer_at_any_stage_without_agreement(self) -> None:
+        run = Run("outcome_resolution", today=TODAY)
+        run.do(raise_(D(2027, 1, 4), stage="stage_4", bypass_reason="Placement breaking down tonight"))
+        assert run.stage == "stage_4"
+        assert run.events[-1].detail["bypassed"] == ["stage_1", "stage_2", "stage_3"]
+
+    def test_cafcass_before_dcs_only_if_urgent(self) -> None:
+        run = Run("outcome_resolution", today=TODAY)
+        run.do(raise_(D(2027, 1, 4)))
+        refused = run.refused(engine.ReferToCafcass(on=D(2027, 1, 5), reason="Human rights breach"))
+        assert refused.code == "cafcass_urgency_required"
+        run.do(engine.ReferToCafcass(on=D(2027, 1, 5), reason="Human rights breach", urgent=True))
+        assert run.state.cafcass_referred_on == D(2027, 1, 5)
+        assert run.state.status == "open"  # alongside the internal process
+
+    def test_cafcass_after_dcs_without_urgency(self) -> None:
+        run = Run("outcome_resolution", today=TODAY)
+        run.do(raise_(D(2027, 1, 4), stage="stage_5", bypass_reason="Exhausted informally"))
+        run.do(engine.ReferToCafcass(on=D(2027, 1, 6), reason="DCS did not resolve"))
+
+
+class TestSeed001ClaDisputeResolution:
+    def test_informal_team_manager_5_working_days(self) -> None:
+        run = Run("cla_dispute_resolution", today=TODAY)
+        run.do(raise_(D(2026, 12, 21)))
+        assert (run.stage, run.due) == ("informal", D(2026, 12, 30))
+
+    def test_iro_track_only(self) -> None:
+        run = Run("cla_dispute_resolution", track="cpc", today=TODAY)
+        assert run.refused(raise_(D(2026, 12, 21))).code == "track_not_in_policy"
+
+    def test_bypass_only_after_discussion_with_service_manager(self) -> None:
+        run = Run("cla_dispute_resolution", today=TODAY)
+        command = raise_(D(2027, 2, 1), stage="stage_2", bypass_reason="Urgent")
+        assert run.refused(command).code == "bypass_agreement_required"
+        wrong = raise_(D(2027, 2, 1), stage="stage_2", bypass_reason="Urgent", bypass_agreed_by=person("tm", "team_manager"))
+        assert run.refused(wrong).code == "bypass_agreement_wrong_role"
+        right = raise_(
+            D(2027, 2, 1), stage="stage_2", bypass_reason="Urgent", bypass_agreed_by=person("sm", "iro_service_manager")
+        )
+        run.do(right)
+        assert run.stage == "stage_2"
+
+    def test_stage_2_is_resolved_at_a_meeting_chaired_by_the_cpru_service_manager(self) -> None:
+        run = Run("cla_dispute_resolution", today=TODAY)
+        run.do(raise_(D(2027, 2, 1)))
+        run.do(engine.Escalate(on=D(2027, 2, 8)))
+        run.do(engine.Escalate(on=D(2027, 2, 15)))
+        assert (run.stage, run.due) == ("stage_2", D(2027, 2, 22))
+        meeting = run.policy.stage("stage_2").meeting
+        assert meeting is not None and meeting.required and meeting.chair_role == "iro_service_manager"
+        assert meeting.actions_recorded_within_hours == 24
+        assert run.refused(engine.Resolve(on=D(2027, 2, 17), outcome="Agreed")).code == "meeting_required"
+        run.do(engine.RecordMeeting(on=D(2027, 2, 17), summary="Plan agreed"))
+        run.do(engine.Resolve(on=D(2027, 2, 17), outcome="Agreed"))
+        assert run.state.status == "resolved"
+
+    def test_head_of_service_stage_has_no_timescale_and_notifies_psw_and_service_director(self) -> None:
+        run = Run("cla_dispute_resolution", today=TODAY)
+        run.do(raise_(D(2027, 2, 1), stage="stage_3", bypass_reason="x", bypass_agreed_by=person("sm", "iro_service_manager")))
+        assert run.due is None
+        assert set(run.policy.stage("stage_3").notify_roles) == {"principal_social_worker", "service_director"}
+
+    def test_cafcass_is_stage_4_after_head_of_service(self) -> None:
+        run = Run("cla_dispute_resolution", today=TODAY)
+        run.do(raise_(D(2027, 2, 1)))
+        run.do(engine.Escalate(on=D(2027, 2, 2)))
+        referral = engine.ReferToCafcass(on=D(2027, 2, 3), reason="Unresolved", checklist={"previous_forms_released": True})
+        assert run.refused(referral).code == "cafcass_too_early"
+        run.do(engine.Escalate(on=D(2027, 2, 3)))
+        run.do(engine.Escalate(on=D(2027, 2, 4)))
+        assert run.stage == "stage_3"
+        keys = [item.key for item in run.policy.cafcass.requires]
+        referral = dataclasses.replace(referral, on=D(2027, 2, 4))
+        assert run.refused(referral).code == "cafcass_precondition_missing"
+        people = {
+            key: person("p", item.role) for key, item in zip(keys, run.policy.cafcass.requires, strict=True)
+        }
+        run.do(engine.ReferToCafcass(on=D(2027, 2, 4), reason="Unresolved", checklist=referral.checklist, preconditions=people))
+
+
+class TestSeed002QaIssueResolution:
+    def test_informal_to_social_worker_copy_team_manager_10_working_days(self) -> None:
+        run = Run("qa_issue_resolution", today=TODAY)
+        run.do(raise_(D(2026, 12, 21)))
+        stage = run.policy.stage("stage_1")
+        assert (stage.to_role, stage.cc_roles, stage.kind) == ("social_worker", ["team_manager"], "informal")
+        assert run.due == D(2027, 1, 7)
+
+    def test_dispute_levels_and_directors_briefing(self) -> None:
+        run = Run("qa_issue_resolution", today=TODAY)
+        run.do(raise_(D(2027, 3, 1)))
+        run.do(engine.Escalate(on=D(2027, 3, 2)))
+        assert (run.stage, run.due) == ("stage_2", D(2027, 3, 9))
+        # "Not a linear process": straight to level 3 with a reason, nobody's agreement needed.
+        run.do(engine.Escalate(on=D(2027, 3, 22), to_stage="stage_3_level_3", reason="Serious"))
+        assert (run.stage, run.due) == ("stage_3_level_3", D(2027, 3, 31))  # over Easter
+        assert run.policy.stage("stage_3_level_3").to_role == "deputy_director"
+        refused = run.refused(engine.Escalate(on=D(2027, 4, 1)))
+        assert refused.code == "document_required" and refused.field == "directors_briefing"
+        run.do(engine.Escalate(on=D(2027, 4, 1), documents=frozenset({"directors_briefing"})))
+        assert (run.stage, run.due) == ("stage_3_level_4", None)
+
+    def test_resolution_needs_key_learning_points(self) -> None:
+        run = Run("qa_issue_resolution", today=TODAY)
+        run.do(raise_(D(2027, 3, 1)))
+        refused = run.refused(engine.Resolve(on=D(2027, 3, 2), outcome="Visit done"))
+        assert refused.field == "learning_points"
+        run.do(engine.Resolve(on=D(2027, 3, 2), outcome="Visit done", learning_points="Diary visits"))
+
+    def test_cafcass_iro_only_after_informing_deputy_director(self) -> None:
+        run = Run("qa_issue_resolution", today=TODAY)
+        run.do(raise_(D(2027, 3, 1)))
+        checklist = {"iro_report": True, "court_reference": False}
+        assert run.refused(engine.ReferToCafcass(on=D(2027, 3, 2), reason="r", checklist=checklist)).field == (
+            "preconditions.deputy_director_informed"
+        )
+        told = {"deputy_director_informed": person("dd", "deputy_director")}
+        missing = run.refused(engine.ReferToCafcass(on=D(2027, 3, 2), reason="r", checklist={}, preconditions=told))
+        assert missing.code == "checklist_incomplete"
+        no_report = {"iro_report": False, "court_reference": True}
+        refused = run.refused(engine.ReferToCafcass(on=D(2027, 3, 2), reason="r", checklist=no_report, preconditions=told))
+        assert refused.code == "checklist_item_required"
+        run.do(engine.ReferToCafcass(on=D(2027, 3, 2), reason="r", checklist=checklist, preconditions=told))
+
+    def test_cp_chairs_cannot_refer(self) -> None:
+        run = Run("qa_issue_resolution", track="cpc", today=TODAY)
+        run.do(raise_(D(2027, 3, 1)))
+        refused = run.refused(engine.ReferToCafcass(on=D(2027, 3, 2), reason="r"))
+        assert refused.code == "cafcass_iro_only" and refused.kind == "conflict"
+
+
+class TestSeed003ChallengeAndResolution:
+    def _at(self, stage: str) -> Run:
+        run = Run("challenge_and_resolution", today=TODAY)
+        sm = person("sm", "iro_service_manager")
+        run.do(raise_(D(2027, 1, 4), stage=stage, bypass_reason="Acute", bypass_agreed_by=sm))
+        return run
+
+    def test_stage_timescales(self) -> None:
+        run = self._at("stage_4")
+        assert run.due == D(2027, 1, 18)  # 10 working days
+        for key, days in (("informal", 10), ("stage_1", 5), ("stage_2", 5), ("stage_3", 5), ("stage_4", 10)):
+            assert run.policy.stage(key).response_working_days == days
+
+    def test_reentry_stage_2_reverts_to_stage_2(self) -> None:
+        run = self._at("stage_2")
+        run.do(engine.Resolve(on=D(2027, 1, 6), outcome="Plan agreed"))
+        run.do(engine.Reopen(on=D(2027, 2, 1), reason="Actions not delivered"))
+        assert (run.stage, run.due) == ("stage_2", D(2027, 2, 8))
+
+    def test_reentry_stages_3_and_4_revert_to_stage_3(self) -> None:
+        run = self._at("stage_3")
+        run.do(engine.Resolve(on=D(2027, 1, 6), outcome="Upheld"))
+        run.do(engine.Reopen(on=D(2027, 2, 1), reason="Not delivered"))
+        assert run.stage == "stage_3"
+        run = self._at("stage_4")
+        run.do(engine.RecordMeeting(on=D(2027, 1, 11), summary="DCS decided on balance"))
+        run.do(engine.Resolve(on=D(2027, 1, 11), outcome="DCS decision"))
+        run.do(engine.Reopen(on=D(2027, 2, 1), reason="Not effective"))
+        assert run.stage == "stage_3"
+
+    def test_stage_4_closes_at_the_joint_meeting(self) -> None:
+        run = self._at("stage_4")
+        assert run.refused(engine.Resolve(on=D(2027, 1, 5), outcome="x")).code == "meeting_required"
+
+    def test_cafcass_needs_service_manager_and_hos_safeguarding_approval_and_the_checklist(self) -> None:
+        run = self._at("stage_4")
+        rules = run.policy.cafcass
+        assert len(rules.checklist) == 7
+        assert [item.required for item in rules.checklist] == [False, False, True, True, False, True, True]
+        checklist = {item.key: item.required for item in rules.checklist}
+        approvals = {item.key: person(item.key, item.role) for item in rules.requires}
+        assert {item.role for item in rules.requires} == {"iro_service_manager", "head_of_safeguarding"}
+        run.do(engine.ReferToCafcass(on=D(2027, 1, 5), reason="Acute", checklist=checklist, preconditions=approvals))
+
+    def test_cafcass_before_stage_4_needs_a_case_that_it_is_acute(self) -> None:
+        run = self._at("stage_1")
+        checklist = {item.key: True for item in run.policy.cafcass.checklist}
+        approvals = {item.key: person(item.key, item.role) for item in run.policy.cafcass.requires}
+        command = engine.ReferToCafcass(on=D(2027, 1, 5), reason="Acute", checklist=checklist, preconditions=approvals)
+        assert run.refused(command).code == "cafcass_urgency_required"
+
+    def test_final_comments_by_the_iro_service_manager(self) -> None:
+        run = self._at("stage_2")
+        run.do(engine.Resolve(on=D(2027, 1, 6), outcome="Agreed"))
+        assert run.refused(engine.AddFinalComments(on=D(2027, 1, 7), comments="Good")).code == "not_allowed"
+        run.do(engine.AddFinalComments(on=D(2027, 1, 7), comments="Good"), CHAIR_MANAGER)
+        assert run.refused(engine.AddFinalComments(on=D(2027, 1, 8), comments="Again"), CHAIR_MANAGER).code == (
+            "final_comments_exist"
+        )
+
+
+class TestSeed004InformalChallengeDisputeResolution:
+    def test_formal_stages_2_to_4_within_20_working_days(self) -> None:
+        run = Run("informal_challenge_dispute_resolution", today=TODAY)
+        run.do(raise_(D(2026, 12, 14)))
+        assert run.state.formal_started_on is None  # the informal stage is not counted
+        run.do(engine.Escalate(on=D(2026, 12, 21)))
+        assert run.state.formal_started_on == D(2026, 12, 21)
+        # 20 working days from 21 December 2026 skip 25, 28 December and 1 January.
+        assert run.state.formal_due_on == D(2027, 1, 21)
+        assert run.policy.formal_cap_working_days == 20
+
+    def test_each_stage_aims_for_5_working_days_and_the_director_decides_at_a_meeting(self) -> None:
+        policy = Run("informal_challenge_dispute_resolution", today=TODAY).policy
+        assert [stage.response_working_days for stage in policy.stages] == [5, 5, 5, 5]
+        assert policy.stage("stage_3").to_role == "assistant_director"
+        meeting = policy.stage("stage_4").meeting
+        assert meeting is not None and meeting.required
+
+    def test_cafcass_at_any_point_for_iros(self) -> None:
+        run = Run("informal_challenge_dispute_resolution", today=TODAY)
+        run.do(raise_(D(2027, 1, 4)))
+        run.do(engine.ReferToCafcass(on=D(2027, 1, 4), reason="Human rights"))
+
+
+class TestRulesEveryPolicyShares:
+    def test_dates_never_in_the_future_nor_before_the_previous_event(self) -> None:
+        run = Run("national", today=D(2027, 1, 4))
+        assert run.refused(raise_(D(2027, 1, 5))).code == "date_in_future"
+        run.do(raise_(D(2027, 1, 4)))
+        run.today = D(2027, 1, 10)
+        assert run.refused(engine.Escalate(on=D(2027, 1, 3))).code == "date_before_previous_event"
+
+    def test_who_may_do_what(self) -> None:
+        run = Run("national", today=TODAY)
+        assert run.refused(raise_(D(2027, 1, 4)), SOCIAL_WORKER).kind == "forbidden"
+        run.do(raise_(D(2027, 1, 4)))
+        assert run.refused(engine.Escalate(on=D(2027, 1, 5)), SOCIAL_WORKER).kind == "forbidden"
+        assert run.refused(engine.Respond(on=D(2027, 1, 5), response="agree")).kind == "forbidden"
+        run.do(engine.Respond(on=D(2027, 1, 5), response="agree"), RECIPIENT)
+        run.do(engine.Escalate(on=D(2027, 1, 6)), CHAIR_MANAGER)
+
+    def test_escalation_goes_up_only(self) -> None:
+        run = Run("national", today=TODAY)
+        run.do(raise_(D(2027, 1, 4), stage="stage_2", bypass_reason="Serious"))
+        assert run.refused(engine.Escalate(on=D(2027, 1, 5), to_stage="stage_1")).code == "not_a_later_stage"
+        assert run.refused(engine.Escalate(on=D(2027, 1, 5), to_stage="nope")).code == "unknown_stage"
+        assert run.refused(engine.Escalate(on=D(2027, 1, 5), to_stage="stage_4")).code == "bypass_reason_required"
+
+    def test_withdrawn_is_final(self) -> None:
+        run = Run("national", today=TODAY)
+        run.do(raise_(D(2027, 1, 4)))
+        run.do(engine.Withdraw(on=D(2027, 1, 5), reason="Child moved authority"))
+        assert run.refused(engine.Reopen(on=D(2027, 1, 6), reason="x")).code == "not_resolved"
+        assert run.refused(engine.Escalate(on=D(2027, 1, 6))).code == "not_open"
+
+    def test_overdue_only_without_a_response_after_the_due_date(self) -> None:
+        run = Run("national", today=TODAY)
+        run.do(raise_(D(2027, 1, 4)))
+        assert run.due == D(2027, 1, 11)
+        assert not engine.is_overdue(run.state.current, D(2027, 1, 11))
+        assert engine.is_overdue(run.state.current, D(2027, 1, 12))
+        run.do(engine.Respond(on=D(2027, 1, 12), response="disagree"), RECIPIENT)
+        assert not engine.is_overdue(run.state.current, D(2027, 1, 13))
+        assert run.events[-1].detail["on_time"] is False
