@@ -110,10 +110,8 @@ def numpy_methods(closed: Sequence[dt.date]) -> dict[str, AddFunction]:
         # Rolling a non-working start back to the previous working day gives our count in one call.
         if days == 0:
             return start
-        result: dt.date = np.busday_offset(
-            np.datetime64(start, "D"), days, roll="backward", busdaycal=calendar
-        ).item()
-        return result
+        day = np.datetime64(start, "D")
+        return cast(dt.date, np.busday_offset(day, days, roll="backward", busdaycal=calendar).item())
 
     return {
         "numpy busday_offset(holidays=, roll='forward')": with_holidays,
