@@ -21,15 +21,24 @@ def _sync_policies(
     sender: AppConfig, *, using: str = DEFAULT_DB_ALIAS, verbosity: int = 1, **kwargs: Any
 ) -> None:
     from django.conf import settings
+    from django.core.management.base import CommandError
     from django.db import connections
 
+    from resolve.policies.loader import PolicyError
     from resolve.policies.models import PolicyVersion
     from resolve.policies.services import policy_sync
 
     # Migrating backwards, or only some apps, can leave the table absent; there is nothing to fill.
     if PolicyVersion._meta.db_table not in connections[using].introspection.table_names():
         return
-    result = policy_sync(settings.RESOLVE_POLICY_DIR, using=using)
+    try:
+        result = policy_sync(settings.RESOLVE_POLICY_DIR, using=using)
+    except PolicyError as exc:
+        # Fail the migration loudly: a database without its procedures cannot raise a challenge.
+        raise CommandError(
+            f"The policy files in RESOLVE_POLICY_DIR ({settings.RESOLVE_POLICY_DIR}) have problems; "
+            f"fix them and migrate again (no policy was recorded):\n{exc}"
+        ) from exc
     if verbosity >= 1:
         for pv in result.created:
             print(f"  Recorded policy {pv.key} v{pv.version}")

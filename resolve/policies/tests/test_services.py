@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
+from django.core.management.base import CommandError
 from django.db.models.signals import post_migrate
 from pytest_django.fixtures import Settings
 
@@ -133,3 +134,32 @@ def test_post_migrate_syncs_the_configured_folder(
     config = apps.get_app_config("policies")
     post_migrate.send(sender=config, app_config=config, using="default", verbosity=0, interactive=False)
     assert policy_get(key="migrated").version == 1
+
+
+def test_post_migrate_refuses_a_broken_folder_clearly(
+    write_policy: WritePolicy, tmp_path: Path, settings: Settings
+) -> None:
+    write_policy(minimal_policy(key="broken", days=0))
+    settings.RESOLVE_POLICY_DIR = tmp_path
+    config = apps.get_app_config("policies")
+    with pytest.raises(CommandError, match=r"RESOLVE_POLICY_DIR .* have problems.*\n.*must be at least 1"):
+        post_migrate.send(sender=config, app_config=config, using="default", verbosity=0, interactive=False)
+    assert not PolicyVersion.objects.filter(key="broken").exists()
+
+
+def test_schema_helpers_on_a_shipped_policy() -> None:
+    policy = policy_version_model(policy_get(key="qa_issue_resolution"))
+    assert policy.order("stage_3_level_1") == 3
+    next_stage = policy.next_stage("stage_3_level_1")
+    assert next_stage is not None and next_stage.key == "stage_3_level_2"
+    assert policy.next_stage("stage_3_level_4") is None
+    assert policy.has_stage("stage_2") and not policy.has_stage("stage_4")
+    assert policy.reentry_for("stage_3_level_2") == "stage_3_level_2"
+    assert policy.theme_keys() == {
+        "voice_of_child",
+        "drift_delay_planning",
+        "management_oversight",
+        "drift_delay_legal",
+        "placement",
+        "safeguarding",
+    }
