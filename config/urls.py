@@ -1,10 +1,18 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path, re_path
 
 from resolve.api.api import api
+
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    """Unknown paths under /api/ answer in the API's error shape, not with an HTML page."""
+    message = "There is no such endpoint; see /api/v1/openapi.json."
+    return JsonResponse({"error": {"code": "not_found", "message": message}}, status=404)
+
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    re_path(r"^api/", api_not_found),
     path("", include("resolve.web.urls")),
 ]

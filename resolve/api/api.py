@@ -10,7 +10,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import NinjaAPI, Query, Schema
+from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
@@ -214,7 +214,7 @@ def children_create(request: HttpRequest, payload: ChildIn) -> Any:
         iro=payload.iro,
         cp_chair=payload.cp_chair,
     )
-    return 201, serializers.child_detail(child, [], _today())
+    return Status(201, serializers.child_detail(child, [], _today()))
 
 
 @api.get("/children/{case_number}", response={200: ChildOut, **ERRORS}, tags=["children"])
@@ -256,7 +256,7 @@ def challenges_create(request: HttpRequest, payload: ChallengeIn) -> Any:
         directors_briefing=_briefing(payload.directors_briefing),
         on=payload.on,
     )
-    return 201, _challenge_answer(challenge.pk, request)
+    return Status(201, _challenge_answer(challenge.pk, request))
 
 
 class ChallengeFilters(Schema):

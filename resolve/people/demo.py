@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractUser
 from django.db import transaction
 
@@ -53,6 +54,8 @@ class Authority:
 def authority_build(*, password: str | None) -> Authority:
     """Create (or find) the demo authority: its teams and one person in every role, named after the role."""
     users = get_user_model()
+    # Hashing is slow by design; the demo's users share one password, so hash it once.
+    hashed = make_password(password) if password else None
     teams = {
         "social_work": Team.objects.get_or_create(name=SOCIAL_WORK_TEAM, defaults={"kind": Team.Kind.SOCIAL_WORK})[0],
         "second": Team.objects.get_or_create(name=SECOND_TEAM, defaults={"kind": Team.Kind.SOCIAL_WORK})[0],
@@ -65,8 +68,8 @@ def authority_build(*, password: str | None) -> Authority:
             username=key, defaults={"first_name": first, "last_name": last, "email": f"{key}@resolve.invalid"}
         )
         if created or password:
-            if password:
-                user.set_password(password)
+            if hashed:
+                user.password = hashed
             else:
                 user.set_unusable_password()
             if key == "admin":
@@ -89,11 +92,13 @@ def authority_build(*, password: str | None) -> Authority:
             username=key, defaults={"first_name": first, "last_name": last, "email": f"{key}@resolve.invalid"}
         )
         if created or password:
-            if password:
-                user.set_password(password)
+            if hashed:
+                user.password = hashed
             else:
                 user.set_unusable_password()
             user.save()
         Post.objects.get_or_create(user=user, role=role, team=teams["second"])
         staff[key] = user  # type: ignore[assignment]
+    # The Service Manager manages both social work teams.
+    Post.objects.get_or_create(user=staff["service_manager"], role="service_manager", team=teams["second"])
     return Authority(teams=teams, staff=staff)
