@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "resolve.challenges",
     "resolve.api",
     "resolve.web",
+    "resolve.notifications",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -114,6 +117,28 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="resolve@localhost")
 RESOLVE_POLICY_DIR = Path(env_str("RESOLVE_POLICY_DIR", default=str(BASE_DIR / "policies")))
 # The procedure a challenge follows when the request names none.
 RESOLVE_DEFAULT_POLICY = env_str("RESOLVE_DEFAULT_POLICY", default="national")
+
+# Deadlines and notifications (docs/deadlines.md). The worker (`manage.py run_worker`) runs the tasks
+# stored in the database by django-tasks' database backend.
+TASKS = {
+    "default": {
+        "BACKEND": env_str("RESOLVE_TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+# Where the links in emails and the calendar feed point, e.g. https://resolve.example.gov.uk
+RESOLVE_BASE_URL = env_str("RESOLVE_BASE_URL", default="http://127.0.0.1:8000")
+RESOLVE_SWEEP_INTERVAL_SECONDS = env_int("RESOLVE_SWEEP_INTERVAL_SECONDS", default=300)
+RESOLVE_DELIVER_INTERVAL_SECONDS = env_int("RESOLVE_DELIVER_INTERVAL_SECONDS", default=60)
+# Enqueue a delivery as soon as a change with messages commits (else the next periodic run sends them).
+RESOLVE_DELIVER_ON_COMMIT = env_bool("RESOLVE_DELIVER_ON_COMMIT", default=True)
+RESOLVE_DIGEST_HOUR = env_int("RESOLVE_DIGEST_HOUR", default=7)
+RESOLVE_CAP_WARNING_WORKING_DAYS = env_int("RESOLVE_CAP_WARNING_WORKING_DAYS", default=3)
+RESOLVE_ACTION_REMINDER_WORKING_DAYS = env_int("RESOLVE_ACTION_REMINDER_WORKING_DAYS", default=1)
+RESOLVE_OUTBOX_MAX_ATTEMPTS = env_int("RESOLVE_OUTBOX_MAX_ATTEMPTS", default=8)
+RESOLVE_OUTBOX_BACKOFF_BASE_SECONDS = env_int("RESOLVE_OUTBOX_BACKOFF_BASE_SECONDS", default=60)
+RESOLVE_OUTBOX_BACKOFF_MAX_SECONDS = env_int("RESOLVE_OUTBOX_BACKOFF_MAX_SECONDS", default=6 * 3600)
+RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS = env_int("RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS", default=600)
 
 LOGGING = {
     "version": 1,

@@ -14,5 +14,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     re_path(r"^api/", api_not_found),
+    path("", include("resolve.notifications.urls")),
     path("", include("resolve.web.urls")),
 ]

@@ -37,6 +37,7 @@ CHAIR = "chair"  # the child's allocated IRO (IRO track) or CP Chair (CP track)
 RECIPIENT = "recipient"  # holds the current stage's "To" role in the child's line
 CHAIR_MANAGER = "chair_manager"  # the chair's own Team or Service Manager
 FINAL_COMMENTER = "final_commenter"  # holds the policy's final-comments role in the chair's line
+SYSTEM = "system"  # Resolve itself, acting on a deadline the policy tells it to act on
 
 
 # -- state ---------------------------------------------------------------------------------------
@@ -373,6 +374,28 @@ def _stage_or_refuse(policy: Policy, key: str, field_name: str) -> Stage:
     return policy.stage(key)
 
 
+def _check_automatic_escalation(policy: Policy, current: Visit, command: Escalate) -> None:
+    """The system escalates only a stage its policy marks automatic, only once overdue, one rung up."""
+    stage = policy.stage(current.stage)
+    if not stage.escalates_automatically_when_overdue:
+        raise _refuse(
+            "forbidden", "not_automatic", f"{stage.name} is not escalated automatically by this procedure."
+        )
+    if not is_overdue(current, command.on):
+        raise _refuse(
+            "conflict", "not_overdue", f"{stage.name} escalates automatically only once its response is late."
+        )
+    if command.to_stage:
+        raise _refuse(
+            "invalid",
+            "automatic_to_next_only",
+            "Automatic escalation goes to the next stage only.",
+            "to_stage",
+        )
+    if not command.reason.strip():
+        raise _refuse("invalid", "required", "Give the reason for the automatic escalation.", "reason")
+
+
 # -- the commands --------------------------------------------------------------------------------
 def _raise(policy: Policy, state: ChallengeState, command: Raise, actor: Actor, calendar: WorkingDays) -> Decision:
     if state.status != "new":
@@ -444,7 +467,15 @@ def _respond(policy: Policy, state: ChallengeState, command: Respond, actor: Act
 
 def _escalate(policy: Policy, state: ChallengeState, command: Escalate, actor: Actor, calendar: WorkingDays) -> Decision:
     current = _require_open(state, "escalate")
-    _require(actor, (CHAIR, CHAIR_MANAGER), "escalate this challenge", f"{_chair_words(state.track)} or their manager")
+    if actor.is_(SYSTEM):
+        _check_automatic_escalation(policy, current, command)
+    else:
+        _require(
+            actor,
+            (CHAIR, CHAIR_MANAGER),
+            "escalate this challenge",
+            f"{_chair_words(state.track)} or their manager",
+        )
     following = policy.next_stage(current.stage)
     if command.to_stage:
         target = _stage_or_refuse(policy, command.to_stage, "to_stage")
@@ -491,6 +522,8 @@ def _escalate(policy: Policy, state: ChallengeState, command: Escalate, actor: A
         detail["bypassed"] = skipped
         if command.bypass_agreed_by:
             detail["bypass_agreed_by"] = command.bypass_agreed_by.username
+    if actor.is_(SYSTEM):
+        detail["automatic"] = True
     return Accepted(new_state, (Event("escalated", target.key, command.on, detail),))
 
 

@@ -32,6 +32,7 @@ from resolve.challenges.models import (
     StageVisit,
 )
 from resolve.children.models import CaseNote, Child
+from resolve.notifications.services import notifications_for_events
 from resolve.people.models import Team
 from resolve.people.roles import CHAIR_ROLE_FOR_TRACK, role_label
 from resolve.people.selectors import line_team, role_holders, user_roles, user_team
@@ -272,7 +273,7 @@ def _write(
     *,
     challenge: Challenge,
     policy: Policy,
-    user: AbstractBaseUser,
+    user: AbstractBaseUser | None,
     old: engine.ChallengeState,
     decision: engine.Decision,
     after: Callable[[Challenge, list[StageVisit], engine.ChallengeState], None] | None = None,
@@ -317,6 +318,10 @@ def _write(
             on=event.on,
             author=user,
         )
+    # The messages this change causes, in its own transaction: rolled back with it, never lost after.
+    notifications_for_events(
+        challenge=challenge, policy=policy, events=decision.events, visits=visits, state=new
+    )
     if after is not None:
         after(challenge, visits, new)
     return challenge
@@ -345,7 +350,7 @@ def _load_for_change(*, challenge_id: int, expected_version: int | None) -> tupl
 def _change(
     *,
     challenge_id: int,
-    user: AbstractBaseUser,
+    user: AbstractBaseUser | None,
     command: engine.Command,
     expected_version: int | None,
     after: Callable[[Challenge, list[StageVisit], engine.ChallengeState], None] | None = None,
@@ -356,8 +361,17 @@ def _change(
         if prepare is not None:
             command = prepare(challenge, policy)
         state = challenge_state(challenge=challenge)
-        actor = challenge_actor(
-            user=user, child=challenge.child, track=challenge.track, policy=policy, stage_key=challenge.stage_key or None
+        # No user: Resolve itself acts (an automatic escalation); the engine decides whether it may.
+        actor = (
+            engine.Actor(username="", relations=frozenset({engine.SYSTEM}))
+            if user is None
+            else challenge_actor(
+                user=user,
+                child=challenge.child,
+                track=challenge.track,
+                policy=policy,
+                stage_key=challenge.stage_key or None,
+            )
         )
         decision = engine.decide(
             policy=policy,
@@ -525,6 +539,15 @@ def challenge_escalate(
         prepare=prepare,
         after=after,
     )
+
+
+def challenge_escalate_overdue(*, challenge_id: int, reason: str, on: dt.date | None = None) -> Challenge:
+    """Escalate, as the system, a stage whose policy escalates it automatically once overdue.
+
+    The event and case note have no author; ``reason`` says why (the missed due date).
+    """
+    command = engine.Escalate(on=on or today(), reason=reason)
+    return _change(challenge_id=challenge_id, user=None, command=command, expected_version=None)
 
 
 def challenge_resolve(

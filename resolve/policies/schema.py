@@ -8,15 +8,17 @@ themes, and the rules for a Cafcass referral. The engine reads nothing else abou
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -147,6 +149,26 @@ class Stage(_Strict):
         default=None, description="Where a re-opened challenge goes when this stage was the last exited."
     )
     guidance: str = ""
+    reminder_working_days: int = Field(
+        default=1,
+        ge=0,
+        le=20,
+        description="Working days before the response is due that a reminder goes (0: none).",
+    )
+    escalates_automatically_when_overdue: bool = Field(
+        default=False,
+        description="Whether the system escalates to the next stage when the response is overdue.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # The deadline fields came after policies were recorded: leave them out at their defaults
+        # so that a recorded version's hash, and so its evidence, stays the same.
+        data: dict[str, Any] = handler(self)
+        for name, default in (("reminder_working_days", 1), ("escalates_automatically_when_overdue", False)):
+            if data.get(name) == default:
+                data.pop(name)
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> Stage:

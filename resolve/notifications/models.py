@@ -1,0 +1,152 @@
+"""What Resolve has to tell people, and when.
+
+- ``Deadline``: the schedule. One row per moment the sweep must look at a challenge or an action
+  (a reminder before a response is due, the overdue alert after it, the formal cap...). ``fire_on``
+  is indexed where the row has not fired yet, so the sweep reads only what is due today.
+- ``OutboxMessage``: the transactional outbox. Written in the same transaction as the change (or the
+  sweep) that causes it; delivered afterwards by the worker. One row per recipient, kind and due
+  date (``dedupe_key``), so a repeated sweep or a retried change never sends twice.
+- ``Notification``: the in-app copy of a message, with its read state.
+- ``NotificationPreference``: single emails or a daily digest, and the secret of the calendar feed.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Kind(models.TextChoices):
+    STAGE_SENT = "stage_sent", "Challenge sent to you"
+    STAGE_COPIED = "stage_copied", "Challenge copied to you"
+    RESPONSE_RECORDED = "response_recorded", "Response recorded"
+    RESPONSE_REMINDER = "response_reminder", "Response due soon"
+    RESPONSE_OVERDUE = "response_overdue", "Response overdue"
+    ESCALATION_PROMPT = "escalation_prompt", "Consider escalating"
+    AUTO_ESCALATED = "auto_escalated", "Escalated automatically"
+    CAP_WARNING = "cap_warning", "Formal process near its limit"
+    CAP_PASSED = "cap_passed", "Formal process past its limit"
+    ACTION_REMINDER = "action_reminder", "Action due soon"
+    ACTION_OVERDUE = "action_overdue", "Action overdue"
+    REOPEN_PROMPT = "reopen_prompt", "Action not delivered after resolution"
+    CHALLENGE_CLOSED = "challenge_closed", "Challenge closed"
+    DIGEST = "digest", "Daily digest"
+
+
+class Deadline(models.Model):
+    """A moment the sweep must act on: ``fire_on`` is the earliest day it may; the sweep re-checks."""
+
+    class Trigger(models.TextChoices):
+        RESPONSE_REMINDER = "response_reminder", "Response reminder"
+        RESPONSE_OVERDUE = "response_overdue", "Response overdue"
+        CAP_WARNING = "cap_warning", "Formal cap warning"
+        CAP_PASSED = "cap_passed", "Formal cap passed"
+        ACTION_REMINDER = "action_reminder", "Action reminder"
+        ACTION_OVERDUE = "action_overdue", "Action overdue"
+        REOPEN_PROMPT = "reopen_prompt", "Re-open prompt"
+
+    key = models.CharField(max_length=160, unique=True)
+    trigger = models.CharField(max_length=24, choices=Trigger.choices)
+    challenge = models.ForeignKey("challenges.Challenge", on_delete=models.CASCADE, related_name="deadlines")
+    action = models.ForeignKey(
+        "challenges.Action", on_delete=models.CASCADE, null=True, blank=True, related_name="deadlines"
+    )
+    stage_key = models.CharField(max_length=64, blank=True)
+    due_on = models.DateField(help_text="The due date this is about.")
+    fire_on = models.DateField(help_text="The earliest day the sweep acts on it.")
+    fired_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=40, blank=True, help_text="What the sweep did (sent, stale...).")
+
+    class Meta:
+        ordering = ["fire_on", "id"]
+        indexes = [
+            # The sweep's only read: unfired rows due by today, oldest first.
+            models.Index(
+                fields=["fire_on", "id"], condition=Q(fired_at__isnull=True), name="deadline_unfired_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_trigger_display()} for challenge {self.challenge_id} on {self.fire_on}"
+
+
+class OutboxMessage(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENDING = "sending", "Being sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (gave up)"
+        HELD = "held", "Held for the daily digest"
+        DIGESTED = "digested", "Sent in a digest"
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="outbox")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    dedupe_key = models.CharField(
+        max_length=200, help_text="Kind, challenge or action, stage and due date: one message per recipient."
+    )
+    challenge = models.ForeignKey(
+        "challenges.Challenge", on_delete=models.CASCADE, null=True, blank=True, related_name="outbox"
+    )
+    action = models.ForeignKey("challenges.Action", on_delete=models.CASCADE, null=True, blank=True)
+    due_on = models.DateField(null=True, blank=True)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    link = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "dedupe_key"], name="outbox_once_per_recipient"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_status_next"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.recipient} ({self.status})"
+
+
+class Notification(models.Model):
+    """The in-app copy of a message, read or unread."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    message = models.OneToOneField(OutboxMessage, on_delete=models.CASCADE, related_name="notification")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return f"Notification {self.message_id} for {self.user}"
+
+
+def _calendar_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class NotificationPreference(models.Model):
+    class Email(models.TextChoices):
+        IMMEDIATE = "immediate", "An email for each notification"
+        DAILY_DIGEST = "daily_digest", "One email a day with everything"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    email = models.CharField(max_length=16, choices=Email.choices, default=Email.IMMEDIATE)
+    calendar_secret = models.CharField(max_length=64, unique=True, default=_calendar_secret)
+    last_digest_on = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Notification preferences of {self.user}"

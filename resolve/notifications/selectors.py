@@ -1,0 +1,108 @@
+"""Reads of the notifications app: a person's notifications and the due dates that concern them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+
+from resolve.challenges.models import Action, Challenge, StageVisit
+from resolve.notifications.models import Notification, NotificationPreference
+from resolve.policies.selectors import policy_version_model
+
+
+def notification_list(*, user: AbstractBaseUser) -> QuerySet[Notification]:
+    return (
+        Notification.objects.filter(user_id=user.pk).select_related("message").order_by("-created_at", "-id")
+    )
+
+
+def notification_unread_count(*, user: AbstractBaseUser) -> int:
+    return Notification.objects.filter(user_id=user.pk, read_at__isnull=True).count()
+
+
+def preference_by_calendar_secret(*, secret: str) -> NotificationPreference | None:
+    if not secret:
+        return None
+    return NotificationPreference.objects.select_related("user").filter(calendar_secret=secret).first()
+
+
+@dataclass(frozen=True)
+class DueDate:
+    uid: str
+    on: dt.date
+    summary: str
+    description: str
+    link: str
+
+
+def _child(challenge: Challenge) -> str:
+    return f"{challenge.child.full_name} ({challenge.child.case_number})"
+
+
+def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
+    """Every open due date that concerns ``user``: responses they owe or are copied on, challenges they
+    chair (response dates and the formal cap), and actions they own (or, when an action's owner is not
+    a user, that they chair)."""
+    username = user.get_username()
+    chaired = Q(track="iro", child__iro_id=user.pk) | Q(track="cpc", child__cp_chair_id=user.pk)
+    open_challenges = Challenge.objects.filter(status=Challenge.Status.OPEN).select_related("child", "policy")
+    dates: list[DueDate] = []
+    seen: set[int] = set()
+    # Current visits name their recipients as JSON lists of usernames; filter those in Python, on the
+    # open visits only (a short list even in a large authority).
+    visits = StageVisit.objects.filter(
+        challenge__status=Challenge.Status.OPEN, left_on__isnull=True
+    ).values_list("challenge_id", "to_users", "cc_users")
+    mine = {
+        cid
+        for cid, to_users, cc_users in visits
+        if username in (to_users or []) or username in (cc_users or [])
+    }
+    for challenge in open_challenges.filter(Q(pk__in=mine) | chaired).order_by("pk"):
+        seen.add(challenge.pk)
+        policy = policy_version_model(challenge.policy)
+        stage_name = policy.stage(challenge.stage_key).name if challenge.stage_key else ""
+        link = f"/challenges/{challenge.pk}/"
+        if challenge.stage_due_on and challenge.stage_responded_on is None:
+            dates.append(
+                DueDate(
+                    f"challenge-{challenge.pk}-{challenge.stage_key}-{challenge.stage_due_on}@resolve",
+                    challenge.stage_due_on,
+                    f"Response due: {stage_name}, {_child(challenge)}",
+                    f"The response to the challenge about {_child(challenge)} at {stage_name} is due.",
+                    link,
+                )
+            )
+        if challenge.formal_due_on and challenge.pk not in mine:
+            dates.append(
+                DueDate(
+                    f"challenge-{challenge.pk}-cap-{challenge.formal_due_on}@resolve",
+                    challenge.formal_due_on,
+                    f"Formal process limit: {_child(challenge)}",
+                    f"The formal process for {_child(challenge)} should end by this day.",
+                    link,
+                )
+            )
+    actions = Action.objects.filter(
+        status=Action.Status.OPEN, challenge__status__in=[Challenge.Status.OPEN, Challenge.Status.RESOLVED]
+    ).select_related("challenge", "challenge__child", "challenge__child__iro", "challenge__child__cp_chair")
+    for action in actions.filter(
+        Q(owner=username) | Q(challenge__child__iro_id=user.pk) | Q(challenge__child__cp_chair_id=user.pk)
+    ):
+        challenge = action.challenge
+        chair = challenge.child.iro if challenge.track == "iro" else challenge.child.cp_chair
+        if action.owner != username and (chair is None or chair.pk != user.pk):
+            continue
+        dates.append(
+            DueDate(
+                f"action-{action.pk}-{action.due}@resolve",
+                action.due,
+                f"Action due: {action.action[:60]}",
+                f"Action for {_child(challenge)} owned by {action.owner}: {action.action}",
+                f"/challenges/{challenge.pk}/",
+            )
+        )
+    return sorted(dates, key=lambda item: (item.on, item.uid))

@@ -1,0 +1,935 @@
+"""Writes of the notifications app: the outbox, the deadline schedule, the sweep, delivery, digests.
+
+Reliability rests on three rules:
+
+- Every message is an ``OutboxMessage`` row written in the transaction of the change that causes it
+  (``notifications_for_events`` is called from the challenge write path, ``deadlines_sweep`` writes
+  its messages in the transaction that marks the deadline fired). A rolled-back change leaves none.
+- A message's ``dedupe_key`` names its kind, its challenge or action, its stage and its due date, and
+  is unique per recipient: running the sweep twice, or two sweeps at once, writes each message once.
+- Delivery claims a row (pending -> sending) with a conditional UPDATE before it talks to the mail
+  server, so two workers never send the same row; a failure puts it back with exponential backoff.
+  A worker that dies between the SMTP answer and the "sent" mark leaves the row "sending"; it is
+  retried after ``RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS``, and its fixed Message-ID lets the receiving
+  server drop that one duplicate. No outbox can promise more than that over SMTP.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.mail import EmailMessage, get_connection
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from resolve.calendars.services import CalendarRangeError, WorkingCalendar, working_calendar
+from resolve.calendars.types import Nation
+from resolve.challenges import engine
+from resolve.challenges.models import Action, Challenge, StageVisit
+from resolve.notifications.models import Deadline, Kind, Notification, NotificationPreference, OutboxMessage
+from resolve.people.roles import CHAIR_ROLE_FOR_TRACK
+from resolve.people.selectors import line_team, role_holders, user_team
+from resolve.policies.schema import Policy
+from resolve.policies.selectors import policy_version_model
+
+logger = logging.getLogger(__name__)
+
+Trigger = Deadline.Trigger
+
+
+def _setting(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def _fmt(day: dt.date | None) -> str:
+    return f"{day.day} {day:%B %Y}" if day else "no set date"
+
+
+def _challenge_link(challenge: Challenge) -> str:
+    return f"/challenges/{challenge.pk}/"
+
+
+# -- who ---------------------------------------------------------------------------------------------
+def _users(usernames: Iterable[str]) -> list[AbstractBaseUser]:
+    names = sorted({name for name in usernames if name})
+    if not names:
+        return []
+    found = get_user_model().objects.filter(username__in=names, is_active=True)
+    return sorted(found, key=lambda user: user.get_username())
+
+
+def _chair(challenge: Challenge) -> AbstractBaseUser | None:
+    child = challenge.child
+    chair = child.iro if challenge.track == "iro" else child.cp_chair
+    return chair if chair is not None and chair.is_active else None
+
+
+def _line_holders(challenge: Challenge, role: str) -> list[AbstractBaseUser]:
+    chair = _chair(challenge)
+    chair_team = user_team(user=chair, roles=(CHAIR_ROLE_FOR_TRACK[challenge.track],)) if chair else None
+    team = line_team(role=role, child_team=challenge.child.team, chair_team=chair_team)
+    return [user for user in role_holders(role=role, team=team) if user.is_active]
+
+
+def _recipient_managers(challenge: Challenge, policy: Policy, stage_key: str) -> list[AbstractBaseUser]:
+    """The recipient's manager, as the procedure sees it: whoever the next stage goes to."""
+    following = policy.next_stage(stage_key)
+    return _line_holders(challenge, following.to_role) if following is not None else []
+
+
+def _current_visit(challenge: Challenge) -> StageVisit | None:
+    return challenge.visits.order_by("-sequence").first()
+
+
+def _action_owner(action: Action, challenge: Challenge) -> AbstractBaseUser | None:
+    """The action's owner when it names a user; otherwise the chair, who agreed the action."""
+    owner = get_user_model().objects.filter(username=action.owner.strip(), is_active=True).first()
+    return owner if owner is not None else _chair(challenge)
+
+
+# -- the outbox --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Message:
+    kind: str
+    key: str
+    subject: str
+    body: str
+    challenge: Challenge | None = None
+    action: Action | None = None
+    due_on: dt.date | None = None
+
+
+def _wants_digest(user: AbstractBaseUser) -> bool:
+    return NotificationPreference.objects.filter(
+        user_id=user.pk, email=NotificationPreference.Email.DAILY_DIGEST
+    ).exists()
+
+
+def message_put(*, recipient: AbstractBaseUser, message: Message) -> OutboxMessage | None:
+    """Write ``message`` for ``recipient`` (and its in-app copy) unless it was written before.
+
+    Returns the new row, or None when the recipient already has this message. Call it inside the
+    transaction of the change that causes the message.
+    """
+    # The key names the kind too: one message per recipient, kind, challenge or action, and due date.
+    dedupe_key = f"{message.kind}|{message.key}"[:200]
+    if OutboxMessage.objects.filter(recipient_id=recipient.pk, dedupe_key=dedupe_key).exists():
+        return None
+    held = _wants_digest(recipient) and message.kind != Kind.DIGEST
+    try:
+        # A savepoint: a concurrent sweep that wrote the same message first costs only this insert.
+        with transaction.atomic():
+            row = OutboxMessage.objects.create(
+                recipient=recipient,
+                kind=message.kind,
+                dedupe_key=dedupe_key,
+                challenge=message.challenge,
+                action=message.action,
+                due_on=message.due_on,
+                subject=message.subject[:200],
+                body=message.body,
+                link=_challenge_link(message.challenge) if message.challenge is not None else "",
+                status=OutboxMessage.Status.HELD if held else OutboxMessage.Status.PENDING,
+                next_attempt_at=timezone.now(),
+            )
+            if message.kind != Kind.DIGEST:
+                Notification.objects.create(user=recipient, message=row)
+    except IntegrityError:
+        return None
+    return row
+
+
+def _deliver_after_commit() -> None:
+    """Ask the worker to deliver once this transaction commits; the periodic delivery is the fallback."""
+    if getattr(settings, "RESOLVE_DELIVER_ON_COMMIT", False):
+        transaction.on_commit(_enqueue_delivery)
+
+
+def _enqueue_delivery() -> None:
+    try:
+        from resolve.notifications.tasks import outbox_deliver_task
+
+        outbox_deliver_task.enqueue()
+    except Exception:
+        logger.exception("Could not enqueue outbox delivery; the next periodic run sends the messages")
+
+
+def messages_put(*, recipients: Iterable[AbstractBaseUser], message: Message) -> int:
+    seen: set[Any] = set()
+    written = 0
+    for user in recipients:
+        if user.pk in seen:
+            continue
+        seen.add(user.pk)
+        if message_put(recipient=user, message=message) is not None:
+            written += 1
+    return written
+
+
+# -- messages caused by a change --------------------------------------------------------------------
+def _child_words(challenge: Challenge) -> str:
+    child = challenge.child
+    return f"{child.full_name} ({child.case_number})"
+
+
+def notifications_for_events(
+    *,
+    challenge: Challenge,
+    policy: Policy,
+    events: Sequence[engine.Event],
+    visits: Sequence[StageVisit],
+    state: engine.ChallengeState | None = None,
+) -> None:
+    """The messages a change to a challenge causes, and its deadline schedule brought up to date.
+
+    Called by the challenge write path inside its transaction, after the events are written.
+    """
+    visit = visits[-1] if visits else None
+    before = OutboxMessage.objects.filter(challenge=challenge).count()
+    for event in events:
+        stage_name = policy.stage(event.stage).name if event.stage else ""
+        if event.type in {"raised", "escalated", "reopened"} and visit is not None:
+            due = (
+                f"Please respond by {_fmt(visit.due_on)}."
+                if visit.due_on
+                else "The procedure sets no response date."
+            )
+            what = {
+                "raised": "raised with you",
+                "escalated": "escalated to you",
+                "reopened": "re-opened with you",
+            }
+            body = (
+                f"A challenge about {_child_words(challenge)} has been {what[event.type]} at {stage_name}.\n"
+                f"{due}\n\nConcern: {challenge.concern}"
+            )
+            key = f"stage:{challenge.pk}:v{visit.sequence}"
+            messages_put(
+                recipients=_users(visit.to_users),
+                message=Message(
+                    Kind.STAGE_SENT,
+                    key,
+                    f"Challenge for {_child_words(challenge)}: {stage_name}",
+                    body,
+                    challenge,
+                    due_on=visit.due_on,
+                ),
+            )
+            messages_put(
+                recipients=_users(visit.cc_users),
+                message=Message(
+                    Kind.STAGE_COPIED,
+                    key,
+                    f"Copy: challenge for {_child_words(challenge)}: {stage_name}",
+                    body,
+                    challenge,
+                    due_on=visit.due_on,
+                ),
+            )
+            if event.detail.get("automatic"):
+                chair = _chair(challenge)
+                if chair is not None:
+                    message_put(
+                        recipient=chair,
+                        message=Message(
+                            Kind.AUTO_ESCALATED,
+                            f"auto:{challenge.pk}:v{visit.sequence}",
+                            f"Escalated automatically: {_child_words(challenge)}",
+                            f"The challenge about {_child_words(challenge)} was escalated to {stage_name} "
+                            f"by Resolve. {event.detail.get('reason', '')}",
+                            challenge,
+                            due_on=visit.due_on,
+                        ),
+                    )
+        elif event.type == "response_recorded" and visit is not None:
+            chair = _chair(challenge)
+            if chair is not None:
+                message_put(
+                    recipient=chair,
+                    message=Message(
+                        Kind.RESPONSE_RECORDED,
+                        f"response:{challenge.pk}:v{visit.sequence}:{event.on.isoformat()}",
+                        f"Response recorded: {_child_words(challenge)}",
+                        f"{stage_name}: {event.detail.get('response_label', '')}.\n"
+                        f"{event.detail.get('comments', '')}",
+                        challenge,
+                    ),
+                )
+        elif event.type in {"resolved", "withdrawn"} and visit is not None:
+            word = "resolved" if event.type == "resolved" else "withdrawn"
+            messages_put(
+                recipients=_users([*visit.to_users, *visit.cc_users]),
+                message=Message(
+                    Kind.CHALLENGE_CLOSED,
+                    f"closed:{challenge.pk}:v{visit.sequence}:{event.type}",
+                    f"Challenge {word}: {_child_words(challenge)}",
+                    f"The challenge about {_child_words(challenge)} was {word} at {stage_name} "
+                    f"on {_fmt(event.on)}.",
+                    challenge,
+                ),
+            )
+    if OutboxMessage.objects.filter(challenge=challenge).count() > before:
+        _deliver_after_commit()
+    action_statuses = {action.id: action.status for action in state.actions} if state is not None else {}
+    deadlines_schedule(challenge=challenge, policy=policy, action_statuses=action_statuses)
+
+
+# -- the deadline schedule --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DeadlineSpec:
+    key: str
+    trigger: str
+    due_on: dt.date
+    fire_on: dt.date
+    stage_key: str = ""
+    action_id: int | None = None
+
+
+def _earliest_within(calendar: WorkingCalendar, due: dt.date, working_days: int) -> dt.date:
+    """The first day from which at most ``working_days`` working days remain until ``due``."""
+    day = due
+    for _ in range(working_days * 7 + 14):
+        earlier = day - dt.timedelta(days=1)
+        if calendar.working_days_between(earlier, due) > working_days:
+            return day
+        day = earlier
+    return day
+
+
+def _first_working_day_after(calendar: WorkingCalendar, due: dt.date) -> dt.date:
+    return calendar.add_working_days(due, 1)
+
+
+def deadline_specs(
+    *,
+    challenge: Challenge,
+    policy: Policy,
+    actions: Iterable[tuple[int, dt.date, str]],
+    calendar: WorkingCalendar,
+) -> list[DeadlineSpec]:
+    """Every moment the sweep should look at this challenge and its open actions, from its state now."""
+    specs: list[DeadlineSpec] = []
+    cid = challenge.pk
+    is_open = challenge.status == Challenge.Status.OPEN
+    try:
+        due = challenge.stage_due_on
+        if is_open and due is not None and challenge.stage_responded_on is None and challenge.stage_key:
+            stage = policy.stage(challenge.stage_key)
+            if stage.reminder_working_days:
+                specs.append(
+                    DeadlineSpec(
+                        f"c{cid}:response_reminder:{stage.key}:{due}",
+                        Trigger.RESPONSE_REMINDER,
+                        due,
+                        _earliest_within(calendar, due, stage.reminder_working_days),
+                        stage.key,
+                    )
+                )
+            specs.append(
+                DeadlineSpec(
+                    f"c{cid}:response_overdue:{stage.key}:{due}",
+                    Trigger.RESPONSE_OVERDUE,
+                    due,
+                    _first_working_day_after(calendar, due),
+                    stage.key,
+                )
+            )
+        cap = challenge.formal_due_on
+        if is_open and cap is not None:
+            warn = _setting("RESOLVE_CAP_WARNING_WORKING_DAYS", 3)
+            specs.append(
+                DeadlineSpec(
+                    f"c{cid}:cap_warning:{cap}",
+                    Trigger.CAP_WARNING,
+                    cap,
+                    _earliest_within(calendar, cap, warn),
+                )
+            )
+            specs.append(
+                DeadlineSpec(
+                    f"c{cid}:cap_passed:{cap}",
+                    Trigger.CAP_PASSED,
+                    cap,
+                    _first_working_day_after(calendar, cap),
+                )
+            )
+        if challenge.status in {Challenge.Status.OPEN, Challenge.Status.RESOLVED}:
+            remind = _setting("RESOLVE_ACTION_REMINDER_WORKING_DAYS", 1)
+            for action_id, action_due, status in actions:
+                if status != Action.Status.OPEN:
+                    continue
+                after = _first_working_day_after(calendar, action_due)
+                specs.append(
+                    DeadlineSpec(
+                        f"a{action_id}:action_reminder:{action_due}",
+                        Trigger.ACTION_REMINDER,
+                        action_due,
+                        _earliest_within(calendar, action_due, remind),
+                        action_id=action_id,
+                    )
+                )
+                specs.append(
+                    DeadlineSpec(
+                        f"a{action_id}:action_overdue:{action_due}",
+                        Trigger.ACTION_OVERDUE,
+                        action_due,
+                        after,
+                        action_id=action_id,
+                    )
+                )
+                if challenge.status == Challenge.Status.RESOLVED:
+                    specs.append(
+                        DeadlineSpec(
+                            f"a{action_id}:reopen_prompt:{action_due}",
+                            Trigger.REOPEN_PROMPT,
+                            action_due,
+                            after,
+                            action_id=action_id,
+                        )
+                    )
+    except CalendarRangeError:
+        logger.warning("Challenge %s has a date outside the working-day calendar; no deadlines", cid)
+    return specs
+
+
+def deadlines_schedule(
+    *, challenge: Challenge, policy: Policy, action_statuses: dict[int, str] | None = None
+) -> None:
+    """Bring the challenge's unfired deadlines in line with its state (fired ones are history).
+
+    ``action_statuses`` overrides the stored status of actions the current change has just marked.
+    """
+    statuses = action_statuses or {}
+    actions = [
+        (pk, due, statuses.get(pk, status))
+        for pk, due, status in Action.objects.filter(challenge=challenge).values_list("pk", "due", "status")
+    ]
+    calendar = working_calendar(Nation(policy.nation))
+    specs = {
+        spec.key: spec
+        for spec in deadline_specs(challenge=challenge, policy=policy, actions=actions, calendar=calendar)
+    }
+    existing = dict(Deadline.objects.filter(challenge=challenge).values_list("key", "fired_at"))
+    stale = [key for key, fired_at in existing.items() if fired_at is None and key not in specs]
+    if stale:
+        Deadline.objects.filter(challenge=challenge, key__in=stale, fired_at__isnull=True).delete()
+    new = [_deadline_row(challenge.pk, spec) for key, spec in specs.items() if key not in existing]
+    Deadline.objects.bulk_create(new, ignore_conflicts=True)
+
+
+def _deadline_row(challenge_id: int, spec: DeadlineSpec) -> Deadline:
+    return Deadline(
+        key=spec.key,
+        trigger=spec.trigger,
+        challenge_id=challenge_id,
+        action_id=spec.action_id,
+        stage_key=spec.stage_key,
+        due_on=spec.due_on,
+        fire_on=spec.fire_on,
+    )
+
+
+def deadlines_schedule_action(*, action: Action) -> None:
+    """A new action: add its reminder and overdue deadlines (its challenge's write path may not see it)."""
+    challenge = action.challenge
+    policy = policy_version_model(challenge.policy)
+    deadlines_schedule(challenge=challenge, policy=policy)
+
+
+# -- the sweep ---------------------------------------------------------------------------------------
+@dataclass
+class SweepResult:
+    fired: int = 0
+    messages: int = 0
+    escalated: int = 0
+    rescheduled: int = 0
+    stale: int = 0
+    errors: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def deadline_due_queryset(*, today: dt.date) -> Any:
+    """The sweep's selection: unfired deadlines due by ``today``, on the partial index, oldest first."""
+    return Deadline.objects.filter(fired_at__isnull=True, fire_on__lte=today).order_by("fire_on", "id")
+
+
+def deadlines_sweep(
+    *, today: dt.date | None = None, batch_size: int = 500, max_batches: int | None = None
+) -> SweepResult:
+    """Act on every deadline due by ``today``. Idempotent and safe from several workers at once.
+
+    Each batch is one transaction: it selects due rows (on PostgreSQL, locking them and skipping rows
+    another worker holds), writes their messages (or escalates) and marks them fired. On SQLite the
+    write lock taken when the batch starts serialises workers, and the outbox's unique key is the
+    last guard against a message written twice.
+    """
+    today = today or timezone.localdate()
+    result = SweepResult()
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        batches += 1
+        with transaction.atomic():
+            rows = deadline_due_queryset(today=today).select_related(
+                "challenge", "challenge__child", "challenge__child__team", "challenge__policy", "action"
+            )
+            if connection.features.has_select_for_update_skip_locked:
+                rows = rows.select_for_update(skip_locked=True, of=("self",))
+            batch = list(rows[:batch_size])
+            if not batch:
+                break
+            now = timezone.now()
+            for row in batch:
+                try:
+                    with transaction.atomic():
+                        outcome = _fire(row, today, result)
+                except Exception as error:  # one bad row must not stop the others; try again tomorrow
+                    logger.exception("Deadline %s failed", row.pk)
+                    result.errors += 1
+                    Deadline.objects.filter(pk=row.pk).update(
+                        fire_on=today + dt.timedelta(days=1), outcome=f"error: {type(error).__name__}"[:40]
+                    )
+                    continue
+                result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
+                if outcome == "rescheduled":
+                    result.rescheduled += 1
+                    continue
+                if outcome == "stale":
+                    result.stale += 1
+                result.fired += 1
+                Deadline.objects.filter(pk=row.pk, fired_at__isnull=True).update(
+                    fired_at=now, outcome=outcome
+                )
+    return result
+
+
+def _reschedule(row: Deadline, fire_on: dt.date) -> str:
+    Deadline.objects.filter(pk=row.pk).update(fire_on=fire_on)
+    return "rescheduled"
+
+
+def _fire(row: Deadline, today: dt.date, result: SweepResult) -> str:
+    """Act on one due deadline, re-checking it against the challenge as it is now."""
+    challenge = row.challenge
+    policy = policy_version_model(challenge.policy)
+    calendar = working_calendar(Nation(policy.nation))
+    trigger = row.trigger
+    if trigger in {Trigger.RESPONSE_REMINDER, Trigger.RESPONSE_OVERDUE}:
+        if (
+            challenge.status != Challenge.Status.OPEN
+            or challenge.stage_key != row.stage_key
+            or challenge.stage_due_on != row.due_on
+            or challenge.stage_responded_on is not None
+        ):
+            return "stale"
+        stage = policy.stage(row.stage_key)
+        if trigger == Trigger.RESPONSE_REMINDER:
+            if today > row.due_on:
+                return "missed"
+            fire_on = _earliest_within(calendar, row.due_on, stage.reminder_working_days)
+            if today < fire_on:
+                return _reschedule(row, fire_on)
+            return _send_response_reminder(row, challenge, policy, result)
+        fire_on = _first_working_day_after(calendar, row.due_on)
+        if today < fire_on:
+            return _reschedule(row, fire_on)
+        return _send_response_overdue(
+            row, challenge, policy, stage.escalates_automatically_when_overdue, today, result
+        )
+    if trigger in {Trigger.CAP_WARNING, Trigger.CAP_PASSED}:
+        if challenge.status != Challenge.Status.OPEN or challenge.formal_due_on != row.due_on:
+            return "stale"
+        if trigger == Trigger.CAP_WARNING:
+            if today > row.due_on:
+                return "missed"
+            fire_on = _earliest_within(calendar, row.due_on, _setting("RESOLVE_CAP_WARNING_WORKING_DAYS", 3))
+            if today < fire_on:
+                return _reschedule(row, fire_on)
+        else:
+            fire_on = _first_working_day_after(calendar, row.due_on)
+            if today < fire_on:
+                return _reschedule(row, fire_on)
+        return _send_cap(row, challenge, policy, result)
+    action = row.action
+    if action is None or action.status != Action.Status.OPEN or action.due != row.due_on:
+        return "stale"
+    if trigger == Trigger.ACTION_REMINDER:
+        if challenge.status not in {Challenge.Status.OPEN, Challenge.Status.RESOLVED}:
+            return "stale"
+        if today > row.due_on:
+            return "missed"
+        fire_on = _earliest_within(calendar, row.due_on, _setting("RESOLVE_ACTION_REMINDER_WORKING_DAYS", 1))
+        if today < fire_on:
+            return _reschedule(row, fire_on)
+    else:
+        fire_on = _first_working_day_after(calendar, row.due_on)
+        if today < fire_on:
+            return _reschedule(row, fire_on)
+        if trigger == Trigger.REOPEN_PROMPT and challenge.status != Challenge.Status.RESOLVED:
+            return "stale"
+        if trigger == Trigger.ACTION_OVERDUE and challenge.status not in {
+            Challenge.Status.OPEN,
+            Challenge.Status.RESOLVED,
+        }:
+            return "stale"
+    return _send_action(row, challenge, action, result)
+
+
+def _send_response_reminder(row: Deadline, challenge: Challenge, policy: Policy, result: SweepResult) -> str:
+    visit = _current_visit(challenge)
+    if visit is None:
+        return "stale"
+    stage = policy.stage(row.stage_key)
+    body = (
+        f"The response to the challenge about {_child_words(challenge)} at {stage.name} is due by "
+        f"{_fmt(row.due_on)}.\n\nConcern: {challenge.concern}"
+    )
+    subject = f"Response due {_fmt(row.due_on)}: {_child_words(challenge)}"
+    result.messages += messages_put(
+        recipients=_users(visit.to_users),
+        message=Message(Kind.RESPONSE_REMINDER, row.key, subject, body, challenge, due_on=row.due_on),
+    )
+    result.messages += messages_put(
+        recipients=_users(visit.cc_users),
+        message=Message(
+            Kind.RESPONSE_REMINDER, row.key, f"Copy: {subject}", body, challenge, due_on=row.due_on
+        ),
+    )
+    return "sent"
+
+
+def _send_response_overdue(
+    row: Deadline, challenge: Challenge, policy: Policy, automatic: bool, today: dt.date, result: SweepResult
+) -> str:
+    from resolve.challenges.services import ServiceError, challenge_escalate_overdue
+
+    visit = _current_visit(challenge)
+    if visit is None:
+        return "stale"
+    stage = policy.stage(row.stage_key)
+    chair = _chair(challenge)
+    subject = f"Response overdue: {_child_words(challenge)}"
+    body = (
+        f"No response was recorded to the challenge about {_child_words(challenge)} at {stage.name}; "
+        f"it was due by {_fmt(row.due_on)}."
+    )
+    recipients = [
+        *_users(visit.to_users),
+        *([chair] if chair else []),
+        *_recipient_managers(challenge, policy, stage.key),
+    ]
+    result.messages += messages_put(
+        recipients=recipients,
+        message=Message(Kind.RESPONSE_OVERDUE, row.key, subject, body, challenge, due_on=row.due_on),
+    )
+    if automatic and policy.next_stage(stage.key) is not None:
+        reason = (
+            f"No response by {_fmt(row.due_on)}: {stage.name} escalates automatically "
+            "when its response is overdue."
+        )
+        try:
+            challenge_escalate_overdue(challenge_id=challenge.pk, reason=reason, on=today)
+        except ServiceError as error:
+            logger.warning("Automatic escalation of challenge %s refused: %s", challenge.pk, error)
+        else:
+            result.escalated += 1
+            return "escalated"
+    if chair is not None:
+        result.messages += messages_put(
+            recipients=[chair],
+            message=Message(
+                Kind.ESCALATION_PROMPT,
+                row.key,
+                f"Consider escalating: {_child_words(challenge)}",
+                f"{body}\n\nYou can escalate the challenge to the next stage, or record why not.",
+                challenge,
+                due_on=row.due_on,
+            ),
+        )
+    return "sent"
+
+
+def _send_cap(row: Deadline, challenge: Challenge, policy: Policy, result: SweepResult) -> str:
+    visit = _current_visit(challenge)
+    chair = _chair(challenge)
+    cap = policy.formal_cap_working_days
+    if row.trigger == Trigger.CAP_WARNING:
+        kind, subject = Kind.CAP_WARNING, f"Formal process ends {_fmt(row.due_on)}: {_child_words(challenge)}"
+        body = (
+            f"The formal process for the challenge about {_child_words(challenge)} should end by "
+            f"{_fmt(row.due_on)} ({cap} working days)."
+        )
+        recipients = [*([chair] if chair else []), *(_users(visit.to_users) if visit else [])]
+    else:
+        kind, subject = Kind.CAP_PASSED, f"Formal process past its limit: {_child_words(challenge)}"
+        body = (
+            f"The formal process for the challenge about {_child_words(challenge)} has passed its limit of "
+            f"{cap} working days ({_fmt(row.due_on)})."
+        )
+        recipients = [
+            *([chair] if chair else []),
+            *(_users(visit.to_users) if visit else []),
+            *_line_holders(challenge, "iro_team_manager"),
+        ]
+    result.messages += messages_put(
+        recipients=recipients, message=Message(kind, row.key, subject, body, challenge, due_on=row.due_on)
+    )
+    return "sent"
+
+
+def _send_action(row: Deadline, challenge: Challenge, action: Action, result: SweepResult) -> str:
+    what = f"“{action.action}” ({_child_words(challenge)})"
+    if row.trigger == Trigger.REOPEN_PROMPT:
+        chair = _chair(challenge)
+        if chair is None:
+            return "no_recipient"
+        result.messages += messages_put(
+            recipients=[chair],
+            message=Message(
+                Kind.REOPEN_PROMPT,
+                row.key,
+                f"Action not delivered after resolution: {_child_words(challenge)}",
+                f"The action {what} was due by {_fmt(row.due_on)} and is still open, but the challenge "
+                "was resolved. Consider re-opening the challenge.",
+                challenge,
+                action,
+                row.due_on,
+            ),
+        )
+        return "sent"
+    owner = _action_owner(action, challenge)
+    if owner is None:
+        return "no_recipient"
+    if row.trigger == Trigger.ACTION_REMINDER:
+        kind, subject, body = (
+            Kind.ACTION_REMINDER,
+            f"Action due {_fmt(row.due_on)}: {_child_words(challenge)}",
+            f"The action {what} is due by {_fmt(row.due_on)}.",
+        )
+    else:
+        kind, subject, body = (
+            Kind.ACTION_OVERDUE,
+            f"Action overdue: {_child_words(challenge)}",
+            f"The action {what} was due by {_fmt(row.due_on)} and is not marked done.",
+        )
+    if owner.get_username() != action.owner.strip():
+        body += f"\n\nThe action's owner is recorded as “{action.owner}”: please pass this on."
+    result.messages += messages_put(
+        recipients=[owner], message=Message(kind, row.key, subject, body, challenge, action, row.due_on)
+    )
+    return "sent"
+
+
+# -- delivery ----------------------------------------------------------------------------------------
+@dataclass
+class DeliveryResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    recovered: int = 0
+
+
+def outbox_backoff(attempts: int) -> dt.timedelta:
+    """Wait before the next try after ``attempts`` failed ones: doubling from the base, capped."""
+    base = _setting("RESOLVE_OUTBOX_BACKOFF_BASE_SECONDS", 60)
+    cap = _setting("RESOLVE_OUTBOX_BACKOFF_MAX_SECONDS", 6 * 3600)
+    return dt.timedelta(seconds=min(cap, base * 2 ** max(attempts - 1, 0)))
+
+
+def _claim(ids: list[int], now: dt.datetime) -> list[int]:
+    """Move pending rows to sending, one conditional UPDATE each: only one worker wins a row."""
+    claimed = []
+    for pk in ids:
+        won = OutboxMessage.objects.filter(pk=pk, status=OutboxMessage.Status.PENDING).update(
+            status=OutboxMessage.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+        if won:
+            claimed.append(pk)
+    return claimed
+
+
+def outbox_deliver(
+    *, now: dt.datetime | None = None, batch_size: int = 100, max_batches: int | None = None
+) -> DeliveryResult:
+    """Send the pending messages that are due, by email; record each outcome on its row."""
+    result = DeliveryResult()
+    now = now or timezone.now()
+    timeout = dt.timedelta(seconds=_setting("RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS", 600))
+    result.recovered = OutboxMessage.objects.filter(
+        status=OutboxMessage.Status.SENDING, claimed_at__lt=now - timeout
+    ).update(status=OutboxMessage.Status.PENDING, next_attempt_at=now)
+    max_attempts = _setting("RESOLVE_OUTBOX_MAX_ATTEMPTS", 8)
+    batches = 0
+    done: set[int] = set()
+    while max_batches is None or batches < max_batches:
+        batches += 1
+        with transaction.atomic():
+            due = OutboxMessage.objects.filter(
+                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+                status=OutboxMessage.Status.PENDING,
+            ).exclude(pk__in=done)
+            if connection.features.has_select_for_update_skip_locked:
+                due = due.select_for_update(skip_locked=True)
+            ids = list(due.order_by("id").values_list("pk", flat=True)[:batch_size])
+            claimed = _claim(ids, now)
+        if not ids:
+            break
+        done.update(ids)
+        if not claimed:
+            continue
+        rows = list(OutboxMessage.objects.filter(pk__in=claimed).select_related("recipient").order_by("id"))
+        mail = get_connection(fail_silently=False)
+        try:
+            for row in rows:
+                _deliver_one(row, mail, now, max_attempts, result)
+        finally:
+            try:
+                mail.close()
+            except Exception:
+                logger.exception("Closing the mail connection failed")
+    return result
+
+
+def _deliver_one(
+    row: OutboxMessage, mail: Any, now: dt.datetime, max_attempts: int, result: DeliveryResult
+) -> None:
+    address = getattr(row.recipient, "email", "")
+    if not address:
+        OutboxMessage.objects.filter(pk=row.pk).update(
+            status=OutboxMessage.Status.FAILED, last_error=f"{row.recipient} has no email address."
+        )
+        result.failed += 1
+        return
+    email = EmailMessage(
+        subject=row.subject,
+        body=_email_body(row),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[address],
+        headers={"Message-ID": f"<outbox-{row.pk}@resolve>"},
+        connection=mail,
+    )
+    try:
+        email.send()
+    except Exception as error:
+        failed = row.attempts >= max_attempts
+        OutboxMessage.objects.filter(pk=row.pk).update(
+            status=OutboxMessage.Status.FAILED if failed else OutboxMessage.Status.PENDING,
+            next_attempt_at=None if failed else now + outbox_backoff(row.attempts),
+            last_error=f"{type(error).__name__}: {error}"[:2000],
+        )
+        if failed:
+            result.failed += 1
+        else:
+            result.retried += 1
+        # The connection may be broken now: let the next message open a fresh one.
+        try:
+            mail.close()
+        except Exception:
+            logger.debug("Closing a failed mail connection", exc_info=True)
+        return
+    OutboxMessage.objects.filter(pk=row.pk).update(
+        status=OutboxMessage.Status.SENT, sent_at=timezone.now(), last_error=""
+    )
+    result.sent += 1
+
+
+def _email_body(row: OutboxMessage) -> str:
+    base = getattr(settings, "RESOLVE_BASE_URL", "").rstrip("/")
+    link = f"\n\n{base}{row.link}" if row.link and base else ""
+    return f"{row.body}{link}\n\n--\nResolve. Change how you are emailed at {base}/notifications/"
+
+
+def outbox_retry_now(*, ids: Iterable[int]) -> int:
+    """Put failed or waiting messages back in the queue at once (the admin's "retry now")."""
+    return OutboxMessage.objects.filter(
+        pk__in=list(ids), status__in=[OutboxMessage.Status.FAILED, OutboxMessage.Status.PENDING]
+    ).update(status=OutboxMessage.Status.PENDING, next_attempt_at=timezone.now())
+
+
+# -- digests, preferences, reading ------------------------------------------------------------------
+def digests_send(*, today: dt.date | None = None) -> int:
+    """One email per digest reader with the messages held since their last digest. Once a day."""
+    today = today or timezone.localdate()
+    written = 0
+    holders = (
+        OutboxMessage.objects.filter(status=OutboxMessage.Status.HELD)
+        .values_list("recipient_id", flat=True)
+        .distinct()
+    )
+    for user_id in list(holders):
+        with transaction.atomic():
+            preference = NotificationPreference.objects.select_for_update().filter(user_id=user_id).first()
+            if preference is not None and preference.last_digest_on == today:
+                continue
+            held = list(
+                OutboxMessage.objects.select_for_update()
+                .filter(recipient_id=user_id, status=OutboxMessage.Status.HELD)
+                .order_by("created_at", "id")
+            )
+            if not held:
+                continue
+            user = held[0].recipient
+            lines = [
+                f"- {message.subject}\n  {message.body.splitlines()[0] if message.body else ''}"
+                for message in held
+            ]
+            digest = Message(
+                Kind.DIGEST,
+                f"digest:{today.isoformat()}",
+                f"Resolve: {len(held)} notification{'s' if len(held) != 1 else ''} for {_fmt(today)}",
+                "Since your last digest:\n\n" + "\n".join(lines),
+            )
+            if message_put(recipient=user, message=digest) is not None:
+                written += 1
+            OutboxMessage.objects.filter(pk__in=[message.pk for message in held]).update(
+                status=OutboxMessage.Status.DIGESTED
+            )
+            if preference is not None:
+                preference.last_digest_on = today
+                preference.save(update_fields=["last_digest_on"])
+    return written
+
+
+def preference_get(*, user: AbstractBaseUser) -> NotificationPreference:
+    preference, _ = NotificationPreference.objects.get_or_create(user_id=user.pk)
+    return preference
+
+
+def preference_set_email(*, user: AbstractBaseUser, email: str) -> NotificationPreference:
+    """Choose single emails or a daily digest. Switching back releases what was held."""
+    if email not in NotificationPreference.Email.values:
+        raise ValueError(f"Unknown email choice {email!r}.")
+    with transaction.atomic():
+        preference = preference_get(user=user)
+        preference.email = email
+        preference.save(update_fields=["email"])
+        if email == NotificationPreference.Email.IMMEDIATE:
+            released = OutboxMessage.objects.filter(
+                recipient_id=user.pk, status=OutboxMessage.Status.HELD
+            ).update(status=OutboxMessage.Status.PENDING, next_attempt_at=timezone.now())
+            if released:
+                _deliver_after_commit()
+    return preference
+
+
+def calendar_secret_reset(*, user: AbstractBaseUser) -> NotificationPreference:
+    """A new secret for the calendar feed: the old address stops working at once."""
+    preference = preference_get(user=user)
+    preference.calendar_secret = secrets.token_urlsafe(32)
+    preference.save(update_fields=["calendar_secret"])
+    return preference
+
+
+def notifications_mark_read(*, user: AbstractBaseUser, ids: Iterable[int] | None = None) -> int:
+    unread = Notification.objects.filter(user_id=user.pk, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=list(ids))
+    return unread.update(read_at=timezone.now())

@@ -1,0 +1,39 @@
+"""Background tasks (Django's tasks API, through the django-tasks backport and its database backend).
+
+``run_worker`` enqueues these on a schedule and runs them; the web app enqueues a delivery when a
+change commits with messages to send.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_tasks import task
+
+from resolve.notifications.services import deadlines_sweep, digests_send, outbox_deliver
+
+
+@task()
+def sweep_deadlines_task() -> dict[str, Any]:
+    """Act on the deadlines due today, then deliver what that wrote."""
+    sweep = deadlines_sweep()
+    delivery = outbox_deliver()
+    return {
+        "fired": sweep.fired,
+        "messages": sweep.messages,
+        "escalated": sweep.escalated,
+        "sent": delivery.sent,
+    }
+
+
+@task()
+def outbox_deliver_task() -> dict[str, int]:
+    delivery = outbox_deliver()
+    return {"sent": delivery.sent, "retried": delivery.retried, "failed": delivery.failed}
+
+
+@task()
+def digests_send_task() -> dict[str, int]:
+    written = digests_send()
+    delivery = outbox_deliver()
+    return {"digests": written, "sent": delivery.sent}

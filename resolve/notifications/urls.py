@@ -1,0 +1,12 @@
+from django.urls import path
+
+from resolve.notifications import views
+
+app_name = "notifications"
+urlpatterns = [
+    path("notifications/", views.notifications, name="list"),
+    path("notifications/read/", views.mark_read, name="mark_read"),
+    path("notifications/email/", views.email_preference, name="email_preference"),
+    path("notifications/calendar/reset/", views.calendar_reset, name="calendar_reset"),
+    path("calendar/<str:secret>.ics", views.calendar, name="calendar"),
+]

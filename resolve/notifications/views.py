@@ -1,0 +1,89 @@
+"""Notification pages and the calendar feed. Each view parses, calls one service or selector, renders."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from resolve.notifications.calendar_feed import calendar_feed
+from resolve.notifications.forms import EmailPreferenceForm
+from resolve.notifications.selectors import (
+    due_dates_for_user,
+    notification_list,
+    notification_unread_count,
+    preference_by_calendar_secret,
+)
+from resolve.notifications.services import (
+    calendar_secret_reset,
+    notifications_mark_read,
+    preference_get,
+    preference_set_email,
+)
+
+
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    preference = preference_get(user=request.user)  # type: ignore[arg-type]
+    page = Paginator(notification_list(user=request.user), 25).get_page(request.GET.get("page"))  # type: ignore[arg-type]
+    calendar_url = request.build_absolute_uri(f"/calendar/{preference.calendar_secret}.ics")
+    return render(
+        request,
+        "notifications/notification_list.html",
+        {
+            "page": page,
+            "unread": notification_unread_count(user=request.user),  # type: ignore[arg-type]
+            "form": EmailPreferenceForm(initial={"email": preference.email}),
+            "calendar_url": calendar_url,
+        },
+    )
+
+
+@login_required
+@require_POST
+def mark_read(request: HttpRequest) -> HttpResponse:
+    notifications_mark_read(user=request.user)  # type: ignore[arg-type]
+    messages.success(request, "All notifications marked as read")
+    return redirect("notifications:list")
+
+
+@login_required
+@require_POST
+def email_preference(request: HttpRequest) -> HttpResponse:
+    form = EmailPreferenceForm(request.POST)
+    if form.is_valid():
+        preference_set_email(user=request.user, email=form.cleaned_data["email"])  # type: ignore[arg-type]
+        messages.success(request, "Your email preference has been saved")
+    else:
+        messages.error(request, "Choose how we should email you")
+    return redirect("notifications:list")
+
+
+@login_required
+@require_POST
+def calendar_reset(request: HttpRequest) -> HttpResponse:
+    calendar_secret_reset(user=request.user)  # type: ignore[arg-type]
+    messages.success(request, "Your calendar address has been changed. The old address no longer works")
+    return redirect("notifications:list")
+
+
+@require_GET
+def calendar(request: HttpRequest, secret: str) -> HttpResponse:
+    """Reached by its secret alone (calendar programs send no session); an unknown secret is a 404."""
+    preference = preference_by_calendar_secret(secret=secret)
+    if preference is None or not preference.user.is_active:
+        raise Http404
+    body = calendar_feed(
+        due_dates=due_dates_for_user(user=preference.user),
+        base_url=getattr(settings, "RESOLVE_BASE_URL", ""),
+        now=timezone.now(),
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=300"
+    response["Content-Disposition"] = 'inline; filename="resolve.ics"'
+    return response
