@@ -66,3 +66,12 @@ def child(authority: Authority) -> Child:
         iro="iro",
         cp_chair="cp_chair",
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_working_calendars() -> Any:
+    """A test's rolled-back closure days send no signal: forget cached calendars after every test."""
+    from resolve.calendars.services import working_calendar_cache_clear
+
+    yield
+    working_calendar_cache_clear()
