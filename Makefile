@@ -31,7 +31,8 @@ ASSET_SOURCES := $(shell find resolve -path '*/assets/*' -type f 2>/dev/null)
 STATIC_SOURCES := $(shell find resolve static -path '*static/*' -type f 2>/dev/null) \
 	$(wildcard package-lock.json)
 
-.PHONY: help setup system-packages demo test test-sqlite test-postgres check bench clean distclean
+.PHONY: help setup system-packages demo test test-sqlite test-postgres check check-lint check-format \
+	check-types check-django bench clean distclean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -39,7 +40,8 @@ help: ## List the targets
 setup: $(STAMPS)/requirements system-packages $(ASSETS_STAMP) ## Install everything (quick when already done)
 
 $(VENV)/pyvenv.cfg:
-	python3 -m venv $(VENV)
+	python3 -m venv $(VENV) || { rm -rf $(VENV); \
+		echo "python3 -m venv failed; on Debian's own python3: apt-get install python3-venv"; exit 1; }
 
 $(STAMPS)/requirements: requirements.txt $(VENV)/pyvenv.cfg
 	$(PY) -m pip install --require-virtualenv --disable-pip-version-check --progress-bar off \
@@ -50,7 +52,7 @@ $(STAMPS)/requirements: requirements.txt $(VENV)/pyvenv.cfg
 system-packages:
 	@missing=""; \
 	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing="$$missing postgresql"; \
-	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium fonts-liberation"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		$(APT_GET) update; \
@@ -104,9 +106,19 @@ test-postgres: setup ## Run the whole suite on a throwaway PostgreSQL server onl
 	fi
 
 check: setup ## Lint, format check, type check, Django system checks, missing migrations
+	@# -k: run every check and report all failures, not just the first.
+	@$(MAKE) --no-print-directory -k check-lint check-format check-types check-django
+
+check-lint:
 	$(VENV)/bin/ruff check .
+
+check-format:
 	$(VENV)/bin/ruff format --check .
+
+check-types:
 	$(CHECK_ENV) $(VENV)/bin/mypy .
+
+check-django:
 	$(CHECK_ENV) $(PY) manage.py check --deploy
 	$(CHECK_ENV) $(PY) manage.py makemigrations --check --dry-run
 
