@@ -21,20 +21,21 @@ from resolve.people.roles import role_label
 from resolve.policies.schema import DOCUMENT_KINDS, Policy, Stage
 
 # Geometry, in SVG user units (the SVG scales to its column; these fix the proportions).
-WIDTH = 820
+WIDTH = 840
 BOX_X = 70
-BOX_WIDTH = 520
+BOX_WIDTH = 560
 PADDING = 12
 TITLE_HEIGHT = 22
 LINE_HEIGHT = 19
 GAP = 46
 LOOP_X = 52  # the first re-entry loop's x; later loops step left
 LOOP_STEP = 14
-BRACKET_X = 610
-LABEL_X = 626
-LABEL_CHARS = 22
+BRACKET_X = 650
+LABEL_X = 666
+LABEL_CHARS = 19
 # GDS Transport at 14px averages about 7.4 units a character; wrap a little early to be safe.
-BOX_CHARS = 64
+BOX_CHARS = 70
+TITLE_CHARS = 58  # bold 16px runs wider
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Box:
     y: int
     width: int
     height: int
-    title: str
+    title: tuple[str, ...]
     lines: tuple[str, ...]
 
     @property
@@ -114,7 +115,7 @@ def stage_lines(policy: Policy, stage: Stage, label: Callable[[str], str] = role
         lines.append(f"Starting here early needs the agreement of the {label(bypass)}")
     reentry = policy.reentry_for(stage.key)
     if reentry != stage.key:
-        lines.append(f"Re-opens at stage {policy.order(reentry)} if agreed actions are not delivered")
+        lines.append(f"If agreed actions are not delivered, re-opens at: {policy.stage(reentry).name}")
     return lines
 
 
@@ -122,11 +123,11 @@ def _cafcass_lines(policy: Policy, label: Callable[[str], str]) -> list[str]:
     cafcass = policy.cafcass
     lines = ["IROs only, for looked-after children"]
     if cafcass.earliest_stage:
-        lines.append(f"From stage {policy.order(cafcass.earliest_stage)} onwards")
+        lines.append(f"From {policy.stage(cafcass.earliest_stage).name} onwards")
     else:
         lines.append("At any point")
     if cafcass.urgent_before_stage:
-        lines.append(f"Before stage {policy.order(cafcass.urgent_before_stage)}, only if urgent")
+        lines.append(f"Before {policy.stage(cafcass.urgent_before_stage).name}, only if urgent")
     lines.extend(f"{item.label} ({label(item.role)})" for item in cafcass.requires)
     if cafcass.checklist:
         lines.append(f"Referral checklist: {len(cafcass.checklist)} items")
@@ -140,12 +141,14 @@ def _wrap(lines: list[str], width: int) -> tuple[str, ...]:
     return tuple(wrapped)
 
 
-def _box_height(lines: tuple[str, ...]) -> int:
-    return PADDING + TITLE_HEIGHT + LINE_HEIGHT * len(lines) + PADDING
+def _box_height(title: tuple[str, ...], lines: tuple[str, ...]) -> int:
+    return PADDING + TITLE_HEIGHT * len(title) + LINE_HEIGHT * len(lines) + PADDING
 
 
 def stage_title(policy: Policy, stage: Stage) -> str:
-    return f"Stage {policy.order(stage.key)}: {stage.name}"
+    # The policies number their stages in their own words ("Stage 1: Team Manager"), so the
+    # name is the title; a position number of ours would contradict theirs.
+    return stage.name
 
 
 def flowchart_description(policy: Policy, label: Callable[[str], str] = role_label) -> str:
@@ -162,7 +165,7 @@ def flowchart_description(policy: Policy, label: Callable[[str], str] = role_lab
     text += f" The formal stages take at most {policy.formal_cap_working_days} working days in total."
     if "iro" in policy.cafcass.tracks and "iro" in policy.tracks:
         when = (
-            f"from stage {policy.order(policy.cafcass.earliest_stage)}"
+            f"from {policy.stage(policy.cafcass.earliest_stage).name}"
             if policy.cafcass.earliest_stage
             else "at any point"
         )
@@ -180,14 +183,15 @@ def flowchart_layout(policy: Policy, label: Callable[[str], str] = role_label) -
     y = 20
     for stage in policy.stages:
         lines = _wrap(stage_lines(policy, stage, label), BOX_CHARS)
+        title = tuple(textwrap.wrap(stage_title(policy, stage), TITLE_CHARS))
         box = Box(
             key=stage.key,
             kind=stage.kind,
             x=BOX_X,
             y=y,
             width=BOX_WIDTH,
-            height=_box_height(lines),
-            title=stage_title(policy, stage),
+            height=_box_height(title, lines),
+            title=title,
             lines=lines,
         )
         if layout.boxes:
@@ -243,8 +247,8 @@ def flowchart_layout(policy: Policy, label: Callable[[str], str] = role_label) -
             x=BOX_X,
             y=y,
             width=BOX_WIDTH,
-            height=_box_height(lines),
-            title="Referral to Cafcass",
+            height=_box_height(("Referral to Cafcass",), lines),
+            title=("Referral to Cafcass",),
             lines=lines,
         )
         centre = BOX_X + BOX_WIDTH // 2
@@ -288,9 +292,14 @@ def flowchart_svg(
             f'<rect x="{box.x}" y="{box.y}" width="{box.width}" height="{box.height}" rx="4" '
             f'class="app-flowchart__box app-flowchart__box--{box.kind}"/>'
         )
-        parts.append(_text(box.x + PADDING, box.y + PADDING + 16, box.title, "app-flowchart__title"))
+        for index, line in enumerate(box.title):
+            parts.append(
+                _text(
+                    box.x + PADDING, box.y + PADDING + TITLE_HEIGHT * index + 16, line, "app-flowchart__title"
+                )
+            )
         for index, line in enumerate(box.lines):
-            y = box.y + PADDING + TITLE_HEIGHT + LINE_HEIGHT * index + 14
+            y = box.y + PADDING + TITLE_HEIGHT * len(box.title) + LINE_HEIGHT * index + 14
             parts.append(_text(box.x + PADDING, y, line, "app-flowchart__text"))
     for arrow in layout.arrows:
         points = " ".join(f"{x},{y}" for x, y in arrow.points)

@@ -41,7 +41,6 @@ def days_text(days: int | None) -> str:
 
 @dataclass(frozen=True)
 class StageSummary:
-    number: int
     title: str
     kind: str
     rows: list[Row]
@@ -94,7 +93,7 @@ def stage_rows(policy: Policy, stage: Stage, label: Callable[[str], str] = role_
     rows.append(
         (
             "If agreed actions are not delivered",
-            f"Re-opens at stage {policy.order(reentry.key)}: {reentry.name}",
+            f"Re-opens at: {reentry.name}",
         )
     )
     rows.append(("Case note", stage.case_note))
@@ -106,12 +105,11 @@ def stage_rows(policy: Policy, stage: Stage, label: Callable[[str], str] = role_
 def stage_summaries(policy: Policy, label: Callable[[str], str] = role_label) -> list[StageSummary]:
     return [
         StageSummary(
-            number=number,
-            title=f"Stage {number}: {stage.name}",
+            title=stage.name,
             kind=stage.kind,
             rows=stage_rows(policy, stage, label),
         )
-        for number, stage in enumerate(policy.stages, start=1)
+        for stage in policy.stages
     ]
 
 
@@ -122,12 +120,12 @@ def stage_table_rows(policy: Policy, label: Callable[[str], str] = role_label) -
     """Stage, response time, to and copied to: the ladder at a glance."""
     return [
         [
-            f"{number}. {stage.name}",
+            stage.name,
             days_text(stage.response_working_days),
             label(stage.to_role),
             _roles(stage.cc_roles, label),
         ]
-        for number, stage in enumerate(policy.stages, start=1)
+        for stage in policy.stages
     ]
 
 
@@ -141,8 +139,8 @@ def overview_rows(policy: Policy, label: Callable[[str], str] = role_label) -> l
         ("Source", policy.source),
     ]
     if formal:
-        first, last = policy.order(formal[0].key), policy.order(formal[-1].key)
-        span = f"stage {first}" if first == last else f"stages {first} to {last}"
+        first, last = formal[0].name, formal[-1].name
+        span = first if first == last else f"{first} to {last}"
         rows.append(
             ("Formal stages in total", f"At most {days_text(policy.formal_cap_working_days)} ({span})")
         )
@@ -160,14 +158,12 @@ def cafcass_rows(policy: Policy, label: Callable[[str], str] = role_label) -> li
     rows: list[Row] = [("Who may refer", "Independent Reviewing Officers, for looked-after children only")]
     if cafcass.earliest_stage:
         stage = policy.stage(cafcass.earliest_stage)
-        rows.append(("When", f"Once the challenge has reached stage {policy.order(stage.key)}: {stage.name}"))
+        rows.append(("When", f"Once the challenge has reached {stage.name}"))
     else:
         rows.append(("When", "At any point, alongside the internal process"))
     if cafcass.urgent_before_stage:
         stage = policy.stage(cafcass.urgent_before_stage)
-        rows.append(
-            ("Urgent referrals", f"Before stage {policy.order(stage.key)} ({stage.name}), only when urgent")
-        )
+        rows.append(("Urgent referrals", f"Before {stage.name}, only when urgent"))
     if cafcass.requires:
         rows.append(("Before referring", [f"{item.label} ({label(item.role)})" for item in cafcass.requires]))
     rows.append(("Case note", cafcass.case_note))

@@ -35,7 +35,7 @@ case_note = "IRO Informal Resolution"
 
 [[stages]]
 key = "stage_1"
-name = "Team Manager"
+name = "Stage 1: Team Manager"
 kind = "formal"
 to_role = "team_manager"
 cc_roles = ["social_worker", "iro_team_manager"]
@@ -44,7 +44,7 @@ case_note = "Formal Resolution Stage 1 - Team Manager"
 
 [[stages]]
 key = "stage_2"
-name = "Service Manager"
+name = "Stage 2: Service Manager"
 kind = "formal"
 to_role = "service_manager"
 cc_roles = ["team_manager", "iro_team_manager"]
@@ -59,7 +59,7 @@ actions_recorded_within_hours = 24
 
 [[stages]]
 key = "stage_3"
-name = "Head of Service"
+name = "Stage 3: Head of Service"
 kind = "formal"
 to_role = "head_of_service"
 cc_roles = ["service_manager", "head_of_safeguarding"]
@@ -69,7 +69,7 @@ case_note = "Formal Resolution Stage 3 - Head of Service"
 
 [[stages]]
 key = "stage_4"
-name = "Director of Children's Services"
+name = "Stage 4: Director of Children's Services"
 kind = "formal"
 to_role = "director"
 cc_roles = ["head_of_service", "head_of_safeguarding"]

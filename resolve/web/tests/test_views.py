@@ -132,9 +132,9 @@ class TestProcedures:
         assert response.status_code == 200
         html = response.content.decode()
         assert 'role="img"' in html
-        assert "Stage 3: Service Manager" in html
-        assert "At most 20 working days (stages 2 to 5)" in html
-        assert "Re-opens at stage 4: Head of Service" in html
+        assert "Stage 2: Service Manager" in html
+        assert "At most 20 working days (Stage 1: Team Manager to Stage 4: Director" in html
+        assert "Re-opens at: Stage 3: Head of Service" in html
         assert "Director&#x27;s briefing" in html or "Director&#39;s briefing" in html
         assert "The child&#x27;s current care plan" in html or "The child&#39;s current care plan" in html
         assert "Any court order (where it applies)" in html
