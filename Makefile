@@ -74,8 +74,11 @@ demo: setup ## Run the demo with sample data on http://127.0.0.1:$PORT (default 
 	$(DEMO_ENV) $(PY) manage.py load_demo
 	@$(MAKE) --no-print-directory $(STAMPS)/collectstatic
 	@echo
-	@echo "Resolve demo: http://127.0.0.1:$(PORT)/   (Ctrl-C to stop)"
+	@echo "Resolve demo: http://127.0.0.1:$(PORT)/   (Ctrl-C to stop; the worker prints its email here)"
 	@echo
+	@# The background worker (deadline sweeps, email, digests) runs beside the server and stops with it.
+	$(DEMO_ENV) $(PY) manage.py run_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null || true' EXIT; \
 	$(DEMO_ENV) $(PY) manage.py runserver --insecure 127.0.0.1:$(PORT)
 
 # Only when a static file (or the front-end packages) changed since the last collection.
@@ -84,8 +87,8 @@ $(STAMPS)/collectstatic: $(STATIC_SOURCES) $(ASSETS_STAMP)
 	@mkdir -p $(STAMPS) && touch $@
 
 test: setup ## Run the whole suite on SQLite, then on a throwaway PostgreSQL server
-	@$(MAKE) --no-print-directory test-sqlite
-	@$(MAKE) --no-print-directory test-postgres
+	@# -k: a failure on SQLite still lets the PostgreSQL run report its own; either fails `make test`.
+	@$(MAKE) --no-print-directory -k test-sqlite test-postgres
 
 test-sqlite: setup ## Run the whole suite on SQLite only
 	@echo "==> Test suite on SQLite"
