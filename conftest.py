@@ -1,4 +1,4 @@
-"""Test set-up shared by every app. App-specific factories and fixtures live in each app's tests/."""
+"""Test set-up shared by every app. Shared fixtures live in resolve/testing/fixtures.py (registered below)."""
 
 from __future__ import annotations
 
