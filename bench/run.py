@@ -20,6 +20,7 @@ if str(ROOT) not in sys.path:
 # (name, "module:function"); imported after Django is set up, since they use models.
 BENCHES: list[tuple[str, str]] = [
     ("calendar", "bench.calendar_bench:run"),
+    ("sweep", "bench.sweep_bench:run"),
 ]
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,7 +129,7 @@ def message_put(*, recipient: AbstractBaseUser, message: Message) -> OutboxMessa
         # A savepoint: a concurrent sweep that wrote the same message first costs only this insert.
         with transaction.atomic():
             row = OutboxMessage.objects.create(
-                recipient=recipient,
+                recipient_id=recipient.pk,
                 kind=message.kind,
                 dedupe_key=dedupe_key,
                 challenge=message.challenge,
@@ -142,7 +142,7 @@ def message_put(*, recipient: AbstractBaseUser, message: Message) -> OutboxMessa
                 next_attempt_at=timezone.now(),
             )
             if message.kind != Kind.DIGEST:
-                Notification.objects.create(user=recipient, message=row)
+                Notification.objects.create(user_id=recipient.pk, message=row)
     except IntegrityError:
         return None
     return row
@@ -402,7 +402,7 @@ def deadline_specs(
 
 
 def deadlines_schedule(
-    *, challenge: Challenge, policy: Policy, action_statuses: dict[int, str] | None = None
+    *, challenge: Challenge, policy: Policy, action_statuses: Mapping[int, str] | None = None
 ) -> None:
     """Bring the challenge's unfired deadlines in line with its state (fired ones are history).
 
