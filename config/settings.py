@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "resolve.notifications",
     "django_tasks",
     "django_tasks_db",
+    "resolve.audit",
 ]
 
 MIDDLEWARE = [
@@ -49,6 +50,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Who is asking, from where: read by the access chokepoint to write the access log.
+    "resolve.access.context.RequestContextMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -139,6 +142,10 @@ RESOLVE_OUTBOX_MAX_ATTEMPTS = env_int("RESOLVE_OUTBOX_MAX_ATTEMPTS", default=8)
 RESOLVE_OUTBOX_BACKOFF_BASE_SECONDS = env_int("RESOLVE_OUTBOX_BACKOFF_BASE_SECONDS", default=60)
 RESOLVE_OUTBOX_BACKOFF_MAX_SECONDS = env_int("RESOLVE_OUTBOX_BACKOFF_MAX_SECONDS", default=6 * 3600)
 RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS = env_int("RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS", default=600)
+# How long a break-glass access to a record outside one's scope lasts.
+RESOLVE_BREAK_GLASS_MINUTES = env_int("RESOLVE_BREAK_GLASS_MINUTES", default=30)
+# Behind a reverse proxy, log the client's address from X-Forwarded-For (its right-most entry).
+RESOLVE_TRUST_X_FORWARDED_FOR = env_bool("RESOLVE_TRUST_X_FORWARDED_FOR", default=False)
 
 LOGGING = {
     "version": 1,

@@ -3,6 +3,11 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 
 from resolve.api.api import api
+from resolve.audit.api import router as audit_router
+
+# Break-glass and access review live in the audit app; they share the API's auth and error shape.
+api.add_router("/", audit_router)
+
 
 def api_not_found(request: HttpRequest) -> JsonResponse:
     """Unknown paths under /api/ answer in the API's error shape, not with an HTML page."""

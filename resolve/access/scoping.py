@@ -1,83 +1,170 @@
-"""The one chokepoint for reading children and challenges.
+"""The one chokepoint for reading children, challenges, case notes and documents.
 
-Every query for a child, a challenge or a case note — pages, API and exports alike — goes through
-``children_visible_to`` / ``challenges_visible_to`` (or the ``*_get_for_user`` helpers built on them),
-which scope it to what the person's posts entitle them to see. "Not allowed" and "not found" look
-the same to the caller.
+Every query for one of them — pages, API and exports alike — goes through ``children_visible_to`` /
+``challenges_visible_to`` / ``case_notes_visible_to`` / ``documents_visible_to`` (or the
+``*_get_for_user`` helpers built on them), which scope it to what the person's posts entitle them to
+see (``resolve.access.permissions.GRANTS``), plus any break-glass access still running. "Not
+allowed" and "not found" look the same to the caller: ``NotVisible``, answered as 404.
+
+The ``*_get_for_user`` helpers also write the access log: who opened which record, when, from where
+and through what (see ``resolve.access.context``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from resolve.challenges.models import Challenge
-from resolve.children.models import Child
+from resolve.access.permissions import GRANTS, Scope
+from resolve.challenges.models import Challenge, Document
+from resolve.children.models import CaseNote, Child
 from resolve.people.models import Post
-from resolve.people.roles import ROLES, Side
 
-# Roles whose post lets them see every child of their team (or of the authority, for an
-# authority-wide post).
+UserLike = AbstractBaseUser | AnonymousUser
+
+CHAIR_ROLES = ("iro", "cp_chair")
+
+# Kept for code that still asks by role set; the scopes themselves come from GRANTS.
 CHILD_LINE_MANAGERS = frozenset(
-    role.key for role in ROLES.values() if role.side is Side.CHILD_LINE and role.key != "social_worker"
+    key for key, grant in GRANTS.items() if grant.scope in {Scope.TEAM, Scope.LINE}
 )
-CHAIR_LINE_MANAGERS = frozenset({"iro_team_manager", "iro_service_manager", "iro_senior_manager", "head_of_safeguarding"})
-AUTHORITY_WIDE = frozenset(role.key for role in ROLES.values() if role.side is Side.AUTHORITY)
-CHAIRS = frozenset({"iro", "cp_chair"})
+CHAIR_LINE_MANAGERS = frozenset(key for key, grant in GRANTS.items() if grant.scope is Scope.SERVICE)
+AUTHORITY_WIDE = frozenset(key for key, grant in GRANTS.items() if grant.scope is Scope.AUTHORITY)
+CHAIRS = frozenset(key for key, grant in GRANTS.items() if grant.scope is Scope.CHAIRED)
 
 
 class NotVisible(Exception):
     """No such record, or not one this person may see: the two are never told apart."""
 
 
-def _child_scope(user: AbstractBaseUser | AnonymousUser) -> Q | None:
-    """A filter on Child for what ``user`` may see; None means nothing at all."""
-    if not user.is_authenticated:
+@dataclass
+class _Scope:
+    """Every record, or children matching ``children`` plus challenges matching ``challenges``."""
+
+    everything: bool = False
+    children: Q = field(default_factory=Q)
+    challenges: Q = field(default_factory=Q)
+
+
+def _scope(user: UserLike) -> _Scope | None:
+    """None means nothing at all (signed out, or deactivated)."""
+    if not user.is_authenticated or not getattr(user, "is_active", False):
         return None
-    posts = list(Post.objects.filter(user_id=user.pk).values_list("role", "team_id"))
-    scope = Q(social_worker_id=user.pk) | Q(iro_id=user.pk) | Q(cp_chair_id=user.pk)
-    for role, team_id in posts:
-        if role in AUTHORITY_WIDE:
-            return Q()
-        if role in CHILD_LINE_MANAGERS:
+    children = Q(social_worker_id=user.pk) | Q(iro_id=user.pk) | Q(cp_chair_id=user.pk)
+    children |= Q(
+        pk__in=_break_glass_model()
+        .objects.filter(user_id=user.pk, expires_at__gt=timezone.now())
+        .values("child_id")
+    )
+    challenges = Q(raised_by_id=user.pk)
+    for role, team_id in Post.objects.filter(user_id=user.pk).values_list("role", "team_id"):
+        grant = GRANTS.get(role)
+        if grant is None:
+            continue
+        if grant.scope is Scope.AUTHORITY:
+            return _Scope(everything=True)
+        if grant.scope in {Scope.TEAM, Scope.LINE}:
             if team_id is None:
-                return Q()
-            scope |= Q(team_id=team_id)
-        elif role in CHAIR_LINE_MANAGERS:
+                return _Scope(everything=True)
+            children |= Q(team_id=team_id)
+        elif grant.scope is Scope.SERVICE:
             if team_id is None:
-                return Q()
-            # Their service: children whose chair works in their team.
-            scope |= Q(iro__posts__team_id=team_id, iro__posts__role="iro")
-            scope |= Q(cp_chair__posts__team_id=team_id, cp_chair__posts__role="cp_chair")
-    return scope
+                return _Scope(everything=True)
+            # Their service: children whose chair works in their team, and challenges one of them raised.
+            children |= Q(iro_id__in=Post.objects.filter(team_id=team_id, role="iro").values("user_id"))
+            children |= Q(
+                cp_chair_id__in=Post.objects.filter(team_id=team_id, role="cp_chair").values("user_id")
+            )
+            challenges |= Q(
+                raised_by_id__in=Post.objects.filter(team_id=team_id, role__in=CHAIR_ROLES).values("user_id")
+            )
+        # ALLOCATED, CHAIRED and NONE add nothing beyond the person's own allocations above.
+    return _Scope(children=children, challenges=challenges)
 
 
-def children_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Child]:
-    scope = _child_scope(user)
+def _break_glass_model():  # type: ignore[no-untyped-def]
+    from resolve.audit.models import BreakGlassGrant
+
+    return BreakGlassGrant
+
+
+def children_visible_to(user: UserLike) -> QuerySet[Child]:
+    scope = _scope(user)
     if scope is None:
         return Child.objects.none()
-    return Child.objects.filter(scope).distinct()
+    if scope.everything:
+        return Child.objects.all()
+    return Child.objects.filter(scope.children)
 
 
-def challenges_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Challenge]:
-    scope = _child_scope(user)
+def challenges_visible_to(user: UserLike) -> QuerySet[Challenge]:
+    scope = _scope(user)
     if scope is None:
         return Challenge.objects.none()
-    if scope == Q():
+    if scope.everything:
         return Challenge.objects.all()
-    child_ids = Child.objects.filter(scope).values("pk")
-    return Challenge.objects.filter(Q(child_id__in=child_ids) | Q(raised_by_id=user.pk))
+    child_ids = Child.objects.filter(scope.children).values("pk")
+    return Challenge.objects.filter(Q(child_id__in=child_ids) | scope.challenges)
 
 
-def child_get_for_user(*, user: AbstractBaseUser | AnonymousUser, case_number: str) -> Child:
+def case_notes_visible_to(user: UserLike) -> QuerySet[CaseNote]:
+    """Notes on the children one may see, and the notes of challenges one may see."""
+    return CaseNote.objects.filter(
+        Q(child_id__in=children_visible_to(user).values("pk"))
+        | Q(challenge_id__in=challenges_visible_to(user).values("pk"))
+    )
+
+
+def documents_visible_to(user: UserLike) -> QuerySet[Document]:
+    return Document.objects.filter(challenge_id__in=challenges_visible_to(user).values("pk"))
+
+
+def _log(user: UserLike, child_id: int, challenge_id: int | None = None) -> None:
+    from resolve.audit.services import access_record
+
+    access_record(user=user, child_id=child_id, challenge_id=challenge_id)
+
+
+def child_get_for_user(*, user: UserLike, case_number: str) -> Child:
     child = children_visible_to(user).filter(case_number=case_number).first()
     if child is None:
         raise NotVisible(case_number)
+    _log(user, child.pk)
     return child
 
 
-def challenge_get_for_user(*, user: AbstractBaseUser | AnonymousUser, challenge_id: int) -> Challenge:
+def challenge_get_for_user(*, user: UserLike, challenge_id: int) -> Challenge:
     challenge = challenges_visible_to(user).filter(pk=challenge_id).first()
     if challenge is None:
         raise NotVisible(challenge_id)
+    _log(user, challenge.child_id, challenge.pk)
     return challenge
+
+
+def case_note_get_for_user(*, user: UserLike, note_id: int) -> CaseNote:
+    note = case_notes_visible_to(user).filter(pk=note_id).first()
+    if note is None:
+        raise NotVisible(note_id)
+    _log(user, note.child_id, note.challenge_id)
+    return note
+
+
+def document_get_for_user(*, user: UserLike, document_id: int) -> Document:
+    document = documents_visible_to(user).select_related("challenge").filter(pk=document_id).first()
+    if document is None:
+        raise NotVisible(document_id)
+    _log(user, document.challenge.child_id, document.challenge_id)
+    return document
+
+
+def records_viewed(
+    *, user: UserLike, children: list[Child] | None = None, challenges: list[Challenge] | None = None
+) -> None:
+    """Log a look at many records at once (an export, a list that shows their contents)."""
+    for child in children or ():
+        _log(user, child.pk)
+    for challenge in challenges or ():
+        _log(user, challenge.child_id, challenge.pk)

@@ -7,8 +7,11 @@ append-only log of every change, written by the same transaction as the change i
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from resolve.append_only import AppendOnlyModel
 from resolve.children.models import Child
@@ -166,9 +169,26 @@ class Event(AppendOnlyModel):
     on = models.DateField()
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
     detail = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set before the insert (not auto_now_add) so that the hash can cover it.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The evidence hash chain (resolve/audit/chain.py): sha256 of this row's fields and previous_hash.
+    previous_hash = models.CharField(max_length=64, blank=True, editable=False)
+    hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["challenge", "sequence"]
         constraints = [models.UniqueConstraint(fields=["challenge", "sequence"], name="event_sequence_unique")]
         indexes = [models.Index(fields=["on"])]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            super().save(*args, **kwargs)  # refused: evidence is never edited
+            return
+        from resolve.audit.chain import event_fields, sealed_insert
+
+        sealed_insert(
+            self,
+            chain=f"challenge:{self.challenge_id}",
+            fields=event_fields,
+            save=lambda: super(Event, self).save(*args, **kwargs),
+        )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from resolve.append_only import AppendOnlyModel
 from resolve.people.models import Team
@@ -64,11 +67,28 @@ class CaseNote(AppendOnlyModel):
     corrects = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set before the insert (not auto_now_add) so that the hash can cover it.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The child's evidence hash chain (resolve/audit/chain.py): sha256 of its fields and previous_hash.
+    previous_hash = models.CharField(max_length=64, blank=True, editable=False)
+    hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["on", "id"]
         indexes = [models.Index(fields=["child", "on"])]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            super().save(*args, **kwargs)  # refused: evidence is never edited
+            return
+        from resolve.audit.chain import case_note_fields, sealed_insert
+
+        sealed_insert(
+            self,
+            chain=f"child:{self.child_id}",
+            fields=case_note_fields,
+            save=lambda: super(CaseNote, self).save(*args, **kwargs),
+        )
 
     def __str__(self) -> str:
         return f"{self.note_type} ({self.on:%d %B %Y})"

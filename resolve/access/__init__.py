@@ -1,0 +1,46 @@
+"""Who may see and do what: the role-to-permission map and the one chokepoint for records.
+
+``resolve.access.permissions`` holds the map; ``resolve.access.scoping`` scopes every query for a
+child, challenge, case note or document to the person asking and logs each look;
+``resolve.access.context`` carries the request in progress to the log.
+"""
+
+from resolve.access.permissions import GRANTS, Perm, Scope, user_has_perm, user_perms
+from resolve.access.scoping import (
+    AUTHORITY_WIDE,
+    CHAIR_LINE_MANAGERS,
+    CHAIRS,
+    CHILD_LINE_MANAGERS,
+    NotVisible,
+    case_note_get_for_user,
+    case_notes_visible_to,
+    challenge_get_for_user,
+    challenges_visible_to,
+    child_get_for_user,
+    children_visible_to,
+    document_get_for_user,
+    documents_visible_to,
+    records_viewed,
+)
+
+__all__ = [
+    "AUTHORITY_WIDE",
+    "CHAIRS",
+    "CHAIR_LINE_MANAGERS",
+    "CHILD_LINE_MANAGERS",
+    "GRANTS",
+    "NotVisible",
+    "Perm",
+    "Scope",
+    "case_note_get_for_user",
+    "case_notes_visible_to",
+    "challenge_get_for_user",
+    "challenges_visible_to",
+    "child_get_for_user",
+    "children_visible_to",
+    "document_get_for_user",
+    "documents_visible_to",
+    "records_viewed",
+    "user_has_perm",
+    "user_perms",
+]

@@ -1,0 +1,78 @@
+"""The request in progress, for the access log: set by the middleware, read by the chokepoint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+from django.http import HttpRequest, HttpResponse
+
+
+@dataclass
+class AccessContext:
+    channel: str  # "page", "api", "export" or "other" (AccessLogEntry.Channel)
+    method: str = ""
+    path: str = ""
+    ip_address: str | None = None
+    # What this request has already logged, so one request writes one row per record.
+    logged: set[tuple[int, int | None]] = field(default_factory=set)
+
+
+_current: ContextVar[AccessContext | None] = ContextVar("resolve_access_context", default=None)
+
+API_PREFIX = "/api/"
+EXPORT_MARKERS = ("/export", ".csv")
+
+
+def current() -> AccessContext | None:
+    return _current.get()
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The address the request came from. Behind a proxy, set USE_X_FORWARDED_FOR so the proxy's
+    ``X-Forwarded-For`` is trusted (its right-most entry, the one the proxy itself added)."""
+    from django.conf import settings
+
+    if getattr(settings, "RESOLVE_TRUST_X_FORWARDED_FOR", False):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-1]
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def channel_for(path: str) -> str:
+    if any(marker in path for marker in EXPORT_MARKERS):
+        return "export"
+    if path.startswith(API_PREFIX):
+        return "api"
+    return "page"
+
+
+@contextmanager
+def access_context(context: AccessContext) -> Iterator[AccessContext]:
+    """Use ``context`` for what is read inside the block (exports and scripts call this themselves)."""
+    token = _current.set(context)
+    try:
+        yield context
+    finally:
+        _current.reset(token)
+
+
+class RequestContextMiddleware:
+    """Puts who-is-asking-from-where in a context variable for the chokepoint to log."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        context = AccessContext(
+            channel=channel_for(request.path),
+            method=request.method or "",
+            path=request.get_full_path()[:500],
+            ip_address=client_ip(request),
+        )
+        with access_context(context):
+            return self.get_response(request)

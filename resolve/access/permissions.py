@@ -1,0 +1,238 @@
+"""What each role may do: the one role-to-permission map, reviewed as code.
+
+Two questions decide every request:
+
+1. *Which records can this person see at all?* Their role's ``Scope``, applied by the chokepoint
+   (``resolve.access.scoping``). A record outside it answers 404, exactly like a record that does
+   not exist.
+2. *What may they do to a record they can see?* The role's ``Perm`` set here is necessary; the
+   challenge engine then checks the person's relation to that challenge (its chair, the stage's
+   recipient, the chair's manager), so a Team Manager may respond only at a stage sent to them.
+
+``python manage.py permissions_table`` writes docs/permissions.md from this module; the tests fail
+when the two disagree, and when a shipped procedure names a role for a job this map does not allow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from resolve.people.roles import ROLES
+
+
+class Scope(StrEnum):
+    """Which children (and so which challenges, case notes and documents) a role's post shows."""
+
+    ALLOCATED = "allocated"
+    TEAM = "team"
+    LINE = "line"
+    CHAIRED = "chaired"
+    SERVICE = "service"
+    AUTHORITY = "authority"
+    NONE = "none"
+
+
+SCOPE_WORDS: dict[Scope, str] = {
+    Scope.ALLOCATED: "Children allocated to them, and those children's challenges.",
+    Scope.TEAM: "Their team's children (every team they hold the post in); an authority-wide post sees all.",
+    Scope.LINE: "Their part of the management line: a post in a team sees that team's children, "
+    "an authority-wide post sees every child.",
+    Scope.CHAIRED: "Children they chair (as IRO or CP Chair) and the challenges they raised.",
+    Scope.SERVICE: "Their service's: children chaired by a member of their team, challenges raised by one; "
+    "an authority-wide post sees every child.",
+    Scope.AUTHORITY: "Every child (an authority-wide post, notified of escalations).",
+    Scope.NONE: "No child by virtue of the role; only what another post they hold, or an allocation, gives.",
+}
+
+
+class Perm(StrEnum):
+    VIEW_RECORDS = "view_records"
+    RAISE_CHALLENGE = "raise_challenge"
+    RESPOND = "respond"
+    ESCALATE = "escalate"
+    RESOLVE = "resolve"
+    REOPEN = "reopen"
+    WITHDRAW = "withdraw"
+    REFER_TO_CAFCASS = "refer_to_cafcass"
+    UPDATE_ACTION = "update_action"
+    RECORD_MEETING = "record_meeting"
+    ADD_FINAL_COMMENTS = "add_final_comments"
+    CORRECT_CASE_NOTE = "correct_case_note"
+    ADD_CHILDREN = "add_children"
+    MANAGE_REFERENCE_DATA = "manage_reference_data"
+    EXPORT = "export"
+    BREAK_GLASS = "break_glass"
+    REVIEW_ACCESS = "review_access"
+
+
+PERM_WORDS: dict[Perm, str] = {
+    Perm.VIEW_RECORDS: "See children's records and challenges within their scope",
+    Perm.RAISE_CHALLENGE: "Raise a challenge (as the child's allocated IRO or CP Chair)",
+    Perm.RESPOND: "Record the response at a stage sent to them",
+    Perm.ESCALATE: "Escalate a challenge (its chair, or the chair's manager)",
+    Perm.RESOLVE: "Resolve a challenge (its chair, or the chair's manager)",
+    Perm.REOPEN: "Re-open a challenge whose actions were not delivered",
+    Perm.WITHDRAW: "Withdraw a challenge",
+    Perm.REFER_TO_CAFCASS: "Refer a looked-after child's case to Cafcass (the child's IRO)",
+    Perm.UPDATE_ACTION: "Mark an agreed action done or not done",
+    Perm.RECORD_MEETING: "Record a meeting held at a stage",
+    Perm.ADD_FINAL_COMMENTS: "Add the IRO/CP Service Manager's final comments",
+    Perm.CORRECT_CASE_NOTE: "Add a correction (an addendum) to a case note they can see",
+    Perm.ADD_CHILDREN: "Add children to Resolve and allocate their workers",
+    Perm.MANAGE_REFERENCE_DATA: "Manage staff, teams, posts, calendars and procedures (admin site)",
+    Perm.EXPORT: "Export records within their scope",
+    Perm.BREAK_GLASS: "Open a record outside their scope for a short time, with a reason (logged, reported)",
+    Perm.REVIEW_ACCESS: "Review the access log and every break-glass access",
+}
+
+_CHAIR_WORK = frozenset(
+    {
+        Perm.VIEW_RECORDS,
+        Perm.RAISE_CHALLENGE,
+        Perm.ESCALATE,
+        Perm.RESOLVE,
+        Perm.REOPEN,
+        Perm.WITHDRAW,
+        Perm.UPDATE_ACTION,
+        Perm.RECORD_MEETING,
+        Perm.CORRECT_CASE_NOTE,
+        Perm.EXPORT,
+        Perm.BREAK_GLASS,
+    }
+)
+_CHAIR_MANAGEMENT = frozenset(
+    {
+        Perm.VIEW_RECORDS,
+        Perm.ESCALATE,
+        Perm.RESOLVE,
+        Perm.REOPEN,
+        Perm.WITHDRAW,
+        Perm.UPDATE_ACTION,
+        Perm.RECORD_MEETING,
+        Perm.ADD_FINAL_COMMENTS,
+        Perm.CORRECT_CASE_NOTE,
+        Perm.EXPORT,
+        Perm.BREAK_GLASS,
+        Perm.REVIEW_ACCESS,
+    }
+)
+_RECEIVING = frozenset(
+    {
+        Perm.VIEW_RECORDS,
+        Perm.RESPOND,
+        Perm.UPDATE_ACTION,
+        Perm.RECORD_MEETING,
+        Perm.CORRECT_CASE_NOTE,
+        Perm.EXPORT,
+        Perm.BREAK_GLASS,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    scope: Scope
+    perms: frozenset[Perm]
+
+
+# The map. Every role in resolve.people.roles must appear here (a test checks it).
+GRANTS: dict[str, Grant] = {
+    # The raising side.
+    "iro": Grant(Scope.CHAIRED, _CHAIR_WORK | {Perm.REFER_TO_CAFCASS}),
+    "cp_chair": Grant(Scope.CHAIRED, _CHAIR_WORK),
+    "iro_team_manager": Grant(Scope.SERVICE, _CHAIR_MANAGEMENT),
+    "iro_service_manager": Grant(Scope.SERVICE, _CHAIR_MANAGEMENT),
+    "iro_senior_manager": Grant(
+        Scope.SERVICE, _CHAIR_MANAGEMENT - {Perm.ESCALATE, Perm.RESOLVE, Perm.REOPEN, Perm.WITHDRAW}
+    ),
+    # Head of Service (Safeguarding) can be the "To" of a stage (seed 003), so responds too.
+    "head_of_safeguarding": Grant(
+        Scope.SERVICE,
+        (_CHAIR_MANAGEMENT - {Perm.ESCALATE, Perm.RESOLVE, Perm.REOPEN, Perm.WITHDRAW}) | {Perm.RESPOND},
+    ),
+    # The child's social work line.
+    "social_worker": Grant(Scope.ALLOCATED, _RECEIVING),
+    "team_manager": Grant(Scope.TEAM, _RECEIVING),
+    "service_manager": Grant(Scope.LINE, _RECEIVING),
+    "senior_manager": Grant(Scope.LINE, _RECEIVING),
+    "head_of_service": Grant(Scope.LINE, _RECEIVING),
+    "assistant_director": Grant(Scope.LINE, _RECEIVING),
+    "deputy_director": Grant(Scope.LINE, _RECEIVING),
+    "director": Grant(Scope.LINE, _RECEIVING),
+    # Authority-wide posts that procedures notify; they read, they do not act on challenges.
+    "principal_social_worker": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS, Perm.EXPORT})),
+    "service_director": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS, Perm.EXPORT})),
+    "chief_executive": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS})),
+    # Reference data only: children are seen through the same rules as anyone else.
+    "admin": Grant(Scope.NONE, frozenset({Perm.ADD_CHILDREN, Perm.MANAGE_REFERENCE_DATA})),
+}
+
+UserLike = AbstractBaseUser | AnonymousUser
+
+
+def role_perms(role: str) -> frozenset[Perm]:
+    grant = GRANTS.get(role)
+    return grant.perms if grant else frozenset()
+
+
+def roles_with(perm: Perm) -> frozenset[str]:
+    return frozenset(role for role, grant in GRANTS.items() if perm in grant.perms)
+
+
+def user_perms(*, user: UserLike) -> frozenset[Perm]:
+    """Everything any of the person's posts allows (a deactivated or anonymous user: nothing)."""
+    from resolve.people.selectors import user_roles
+
+    if not user.is_authenticated or not getattr(user, "is_active", False):
+        return frozenset()
+    perms: set[Perm] = set()
+    for role in user_roles(user=user):
+        perms |= role_perms(role)
+    return frozenset(perms)
+
+
+def user_has_perm(*, user: UserLike, perm: Perm) -> bool:
+    return perm in user_perms(user=user)
+
+
+def permissions_markdown() -> str:
+    """docs/permissions.md, generated from GRANTS (``python manage.py permissions_table``)."""
+    roles = [key for key in ROLES if key in GRANTS]
+    lines = [
+        "# Permissions",
+        "",
+        "<!-- Generated by `python manage.py permissions_table` from resolve/access/permissions.py."
+        " Do not edit by hand. -->",
+        "",
+        "Who may see which records, and who may do what. A record outside a person's scope answers",
+        "**404**, exactly as a record that does not exist. Seeing a record is necessary for acting on it;",
+        "the challenge engine then checks the person's relation to that challenge (its chair, the",
+        "stage's recipient, the chair's manager). A person with several posts has the union of them.",
+        "",
+        "## Scopes",
+        "",
+        "| Role | Key | Sees |",
+        "|---|---|---|",
+    ]
+    for key in roles:
+        grant = GRANTS[key]
+        lines.append(f"| {ROLES[key].label} | `{key}` | {SCOPE_WORDS[grant.scope]} |")
+    lines += [
+        "",
+        "Everyone, whatever their role, also sees the children allocated to them (as social worker, IRO",
+        "or CP Chair), the challenges they raised, and any child they opened through break-glass while",
+        "that access lasts.",
+        "",
+        "## What each role may do",
+        "",
+        "| Permission | " + " | ".join(f"`{key}`" for key in roles) + " |",
+        "|---|" + "|".join(":-:" for _ in roles) + "|",
+    ]
+    for perm in Perm:
+        marks = " | ".join("✔" if perm in GRANTS[key].perms else "" for key in roles)
+        lines.append(f"| {PERM_WORDS[perm]} (`{perm.value}`) | {marks} |")
+    lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,74 @@
+"""Who looked at which record, break-glass access, and the heads of the evidence hash chains."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from resolve.append_only import AppendOnlyModel
+
+
+class AccessLogEntry(AppendOnlyModel):
+    """One look at a child's record or a challenge: who, what, when, from where, through what."""
+
+    class Channel(models.TextChoices):
+        PAGE = "page", "Web page"
+        API = "api", "API"
+        EXPORT = "export", "Export"
+        OTHER = "other", "Other (command or script)"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    child = models.ForeignKey("children.Child", on_delete=models.PROTECT, related_name="+")
+    challenge = models.ForeignKey(
+        "challenges.Challenge", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    method = models.CharField(max_length=10, blank=True)
+    path = models.CharField(max_length=500, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    break_glass = models.ForeignKey(
+        "audit.BreakGlassGrant", on_delete=models.PROTECT, null=True, blank=True, related_name="accesses"
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "access log entries"
+        indexes = [models.Index(fields=["child", "at"]), models.Index(fields=["user", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} viewed {self.child} ({self.get_channel_display()}) at {self.at:%Y-%m-%d %H:%M}"
+
+
+class BreakGlassGrant(AppendOnlyModel):
+    """A person opened a child's record outside their scope, for a stated reason, for a short time."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="break_glass_grants"
+    )
+    child = models.ForeignKey("children.Child", on_delete=models.PROTECT, related_name="break_glass_grants")
+    reason = models.TextField()
+    granted_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    channel = models.CharField(max_length=10, choices=AccessLogEntry.Channel.choices)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-granted_at", "-id"]
+        indexes = [models.Index(fields=["user", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"Break-glass: {self.user} opened {self.child} at {self.granted_at:%Y-%m-%d %H:%M}"
+
+
+class EvidenceHead(models.Model):
+    """The last link of one hash chain, so that removing rows from the end of a chain is noticed too."""
+
+    chain = models.CharField(max_length=80, unique=True, help_text="'challenge:<id>' or 'child:<id>'.")
+    length = models.PositiveIntegerField(default=0)
+    hash = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.chain} ({self.length} links)"

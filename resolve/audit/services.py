@@ -1,0 +1,132 @@
+"""Writes of the access log and break-glass access."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from resolve.access.context import current
+from resolve.access.permissions import Perm, user_has_perm
+from resolve.access.scoping import NotVisible, children_visible_to
+from resolve.audit.models import AccessLogEntry, BreakGlassGrant
+from resolve.challenges.services import ServiceError
+from resolve.children.models import Child
+from resolve.people.models import Post
+
+logger = logging.getLogger(__name__)
+
+UserLike = AbstractBaseUser | AnonymousUser
+
+# The person told of every break-glass access.
+BREAK_GLASS_REVIEWER_ROLE = "iro_service_manager"
+REASON_MIN_LENGTH = 10
+
+
+def access_record(*, user: UserLike, child_id: int, challenge_id: int | None = None) -> AccessLogEntry | None:
+    """Log that ``user`` opened a child's record (or one of its challenges), once per record per request."""
+    if not user.is_authenticated:
+        return None
+    context = current()
+    if context is not None:
+        key = (child_id, challenge_id)
+        if key in context.logged:
+            return None
+        context.logged.add(key)
+    grant = (
+        BreakGlassGrant.objects.filter(user_id=user.pk, child_id=child_id, expires_at__gt=timezone.now())
+        .order_by("-granted_at")
+        .first()
+    )
+    return AccessLogEntry.objects.create(
+        user_id=user.pk,
+        child_id=child_id,
+        challenge_id=challenge_id,
+        channel=context.channel if context else AccessLogEntry.Channel.OTHER,
+        method=context.method if context else "",
+        path=context.path if context else "",
+        ip_address=context.ip_address if context else None,
+        break_glass=grant,
+    )
+
+
+def break_glass_minutes() -> int:
+    return int(getattr(settings, "RESOLVE_BREAK_GLASS_MINUTES", 30))
+
+
+def break_glass_open(*, user: AbstractBaseUser, case_number: str, reason: str) -> BreakGlassGrant:
+    """Open a child's record outside one's scope for ``RESOLVE_BREAK_GLASS_MINUTES``, giving a reason.
+
+    The access is recorded, every look during it is logged against it, and the IRO/CP Service Manager
+    is told by email (and can list every grant: ``break_glass_list``). A case number that does not exist
+    raises ``NotVisible``, as elsewhere.
+    """
+    if not user_has_perm(user=user, perm=Perm.BREAK_GLASS):
+        raise ServiceError(
+            "forbidden", "not_allowed", "Your role cannot open records outside your own caseload."
+        )
+    reason = (reason or "").strip()
+    if len(reason) < REASON_MIN_LENGTH:
+        raise ServiceError(
+            "invalid",
+            "reason_required",
+            f"Say why you need this record now (at least {REASON_MIN_LENGTH} characters); it is reported.",
+            "reason",
+        )
+    child = Child.objects.filter(case_number=(case_number or "").strip()).first()
+    if child is None:
+        raise NotVisible(case_number)
+    if children_visible_to(user).filter(pk=child.pk).exists():
+        raise ServiceError(
+            "conflict",
+            "already_visible",
+            "You can already see this child's record: there is no need to break glass.",
+        )
+    context = current()
+    now = timezone.now()
+    with transaction.atomic():
+        grant = BreakGlassGrant.objects.create(
+            user=user,
+            child=child,
+            reason=reason,
+            granted_at=now,
+            expires_at=now + dt.timedelta(minutes=break_glass_minutes()),
+            channel=context.channel if context else AccessLogEntry.Channel.OTHER,
+            ip_address=context.ip_address if context else None,
+        )
+        transaction.on_commit(lambda: _report(grant))
+    logger.warning("Break-glass: %s opened child %s: %s", user.get_username(), child.case_number, reason)
+    return grant
+
+
+def _report(grant: BreakGlassGrant) -> None:
+    """Tell the IRO/CP Service Manager(s). The grant row itself is the lasting record."""
+    reviewers = [
+        post.user for post in Post.objects.filter(role=BREAK_GLASS_REVIEWER_ROLE).select_related("user")
+    ]
+    addresses = sorted({person.email for person in reviewers if getattr(person, "email", "")})  # type: ignore[attr-defined]
+    if not addresses:
+        logger.error(
+            "Break-glass grant %s: no IRO/CP Service Manager with an email address to tell.", grant.pk
+        )
+        return
+    user = grant.user
+    who = user.get_full_name() or user.get_username()  # type: ignore[attr-defined]
+    opened = f"{timezone.localtime(grant.granted_at):%d %B %Y %H:%M}"
+    send_mail(
+        subject=f"Break-glass access by {who}",
+        message=(
+            f"{who} ({user.get_username()}) opened the record of child {grant.child.case_number}, "
+            f"outside their own caseload, at {opened}.\n"
+            f"Access lasts until {timezone.localtime(grant.expires_at):%H:%M}.\n\n"
+            f"Reason given: {grant.reason}\n\nEvery record they open under it is in the access log."
+        ),
+        from_email=None,
+        recipient_list=addresses,
+        fail_silently=True,
+    )

@@ -1,0 +1,121 @@
+"""Break-glass: a reason, a short time, every look logged, and a report to the IRO Service Manager."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import time_machine
+from django.core import mail
+
+from resolve.access import NotVisible, child_get_for_user
+from resolve.access.tests.world import World, world_build
+from resolve.audit.models import AccessLogEntry, BreakGlassGrant
+from resolve.audit.selectors import break_glass_list
+
+pytestmark = pytest.mark.django_db
+NOW = dt.datetime(2026, 12, 1, 10, 0)
+
+
+@pytest.fixture
+def world(authority: Any) -> World:
+    with time_machine.travel(NOW, tick=False):
+        return world_build(authority)
+
+
+def test_break_glass_opens_the_record_for_a_short_time(
+    api_as: Callable[[str], Any], world: World, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.RESOLVE_BREAK_GLASS_MINUTES = 30
+    team_manager = api_as("team_manager")
+    with time_machine.travel(NOW, tick=False):
+        assert team_manager.get("/children/LCS-B").status_code == 404
+        with django_capture_on_commit_callbacks(execute=True):
+            answer = team_manager.post(
+                "/break-glass", {"case_number": "LCS-B", "reason": "Child presented at A&E tonight"}
+            )
+        assert answer.status_code == 201, answer.content
+        assert answer.json()["expires_at"].startswith("2026-12-01T10:30")
+        assert team_manager.get("/children/LCS-B").status_code == 200
+    entry = AccessLogEntry.objects.filter(user=world.user("team_manager"), child=world.b).get()
+    grant = BreakGlassGrant.objects.get()
+    assert entry.break_glass == grant and grant.reason == "Child presented at A&E tonight"
+    assert grant.ip_address == "127.0.0.1" and grant.channel == "api"
+    (report,) = mail.outbox
+    assert report.to == ["iro_service_manager@resolve.invalid"]
+    assert "LCS-B" in report.body and "A&E" in report.body
+    with time_machine.travel(NOW + dt.timedelta(minutes=31), tick=False):
+        assert team_manager.get("/children/LCS-B").status_code == 404
+
+
+def test_the_iro_service_manager_can_list_every_break_glass(
+    api_as: Callable[[str], Any], world: World
+) -> None:
+    with time_machine.travel(NOW, tick=False):
+        api_as("social_worker").post(
+            "/break-glass", {"case_number": "LCS-B", "reason": "Covering the duty desk today"}
+        )
+        listed = api_as("iro_service_manager").get("/break-glass").json()
+        assert [(row["user"], row["case_number"]) for row in listed] == [("social_worker", "LCS-B")]
+        assert api_as("social_worker").get("/break-glass").json() == []
+        log = api_as("iro_service_manager").get("/access-log", case_number="LCS-B").json()
+        assert log == []  # opening is not viewing; the look comes next
+    assert list(break_glass_list(user=world.user("iro_service_manager")))
+
+
+@pytest.mark.parametrize(
+    ("username", "body", "status", "code"),
+    [
+        ("team_manager", {"case_number": "LCS-B", "reason": ""}, 422, "reason_required"),
+        ("team_manager", {"case_number": "LCS-B", "reason": "because"}, 422, "reason_required"),
+        ("team_manager", {"case_number": "NO-SUCH", "reason": "Child presented at A&E"}, 404, "not_found"),
+        (
+            "team_manager",
+            {"case_number": "LCS-A", "reason": "Child presented at A&E"},
+            409,
+            "already_visible",
+        ),
+        ("admin", {"case_number": "LCS-B", "reason": "Child presented at A&E"}, 403, "not_allowed"),
+        ("chief_executive", {"case_number": "LCS-B", "reason": "Child presented at A&E"}, 403, "not_allowed"),
+    ],
+)
+def test_break_glass_refusals_change_nothing(
+    api_as: Callable[[str], Any], world: World, username: str, body: dict[str, str], status: int, code: str
+) -> None:
+    answer = api_as(username).post("/break-glass", body)
+    assert answer.status_code == status, answer.content
+    assert answer.json()["error"]["code"] == code
+    assert not BreakGlassGrant.objects.exists()
+
+
+def test_break_glass_service_for_pages(world: World, rf: Any) -> None:
+    from resolve.access.context import AccessContext, access_context
+    from resolve.audit.services import break_glass_open
+
+    with access_context(
+        AccessContext(
+            channel="page", method="POST", path="/children/LCS-B/break-glass", ip_address="10.0.0.9"
+        )
+    ):
+        grant = break_glass_open(
+            user=world.user("social_worker"), case_number="LCS-B", reason="Duty cover tonight"
+        )
+        child = child_get_for_user(user=world.user("social_worker"), case_number="LCS-B")
+    assert child == world.b and grant.channel == "page" and grant.ip_address == "10.0.0.9"
+    entry = AccessLogEntry.objects.get()
+    assert (entry.channel, entry.ip_address, entry.path) == (
+        "page",
+        "10.0.0.9",
+        "/children/LCS-B/break-glass",
+    )
+    with pytest.raises(NotVisible):
+        child_get_for_user(user=world.user("team_manager"), case_number="LCS-B")
+
+
+def test_one_request_logs_each_record_once(api_as: Callable[[str], Any], world: World) -> None:
+    with time_machine.travel(NOW, tick=False):
+        challenge = world.challenge(world.a)
+        api_as("iro").post(f"/challenges/{challenge.pk}/meetings", {"summary": "Met", "on": "2026-12-01"})
+    assert AccessLogEntry.objects.filter(user=world.user("iro"), challenge=challenge).count() == 1
