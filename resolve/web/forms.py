@@ -71,3 +71,346 @@ class DateField(forms.MultiValueField):
         if self.required and (not value or not any(value)):
             raise ValidationError(f"Enter the {self.noun}", code="required")
         return super().clean(value)
+
+
+# -- lists ---------------------------------------------------------------------------------------
+
+STATUS_CHOICES = [("", "Any status"), ("open", "Open"), ("resolved", "Resolved"), ("withdrawn", "Withdrawn")]
+OVERDUE_CHOICES = [("", "Overdue or not"), ("yes", "Overdue only"), ("no", "Not overdue")]
+SORT_CHOICES = [
+    ("raised", "Newest raised first"),
+    ("due", "Oldest due date first"),
+    ("overdue", "Overdue first"),
+    ("child", "Child's name"),
+]
+
+
+class ChallengeFilterForm(forms.Form):
+    """The filters above a list of challenges; every field is optional, a bad value is ignored."""
+
+    status = forms.ChoiceField(label="Status", choices=STATUS_CHOICES, required=False)
+    overdue = forms.ChoiceField(label="Overdue", choices=OVERDUE_CHOICES, required=False)
+    stage = forms.ChoiceField(label="Stage", choices=[("", "Any stage")], required=False)
+    policy = forms.ChoiceField(label="Procedure", choices=[("", "Any procedure")], required=False)
+    sort = forms.ChoiceField(label="Sort by", choices=SORT_CHOICES, required=False)
+
+    def __init__(
+        self,
+        data: Any,
+        *,
+        stages: list[tuple[str, str]],
+        policies: list[tuple[str, str]],
+        default_status: str = "",
+        default_sort: str = "raised",
+    ) -> None:
+        data = data.copy()
+        data.setdefault("status", default_status)
+        data.setdefault("sort", default_sort)
+        super().__init__(data)
+        self.fields["stage"].choices = [("", "Any stage"), *stages]  # type: ignore[attr-defined]
+        self.fields["policy"].choices = [("", "Any procedure"), *policies]  # type: ignore[attr-defined]
+        self.default_sort = default_sort
+
+    def filters(self) -> dict[str, Any]:
+        """Keyword arguments for ``challenge_search``; a value that is not a choice counts as not given."""
+        self.is_valid()
+        data = {name: self.cleaned_data.get(name, "") for name in self.fields}
+        return {
+            "status": data["status"] or None,
+            "overdue": {"yes": True, "no": False}.get(data["overdue"]),
+            "stage": data["stage"] or None,
+            "policy": data["policy"] or None,
+            "sort": data["sort"] or self.default_sort,
+        }
+
+
+class ChildSearchForm(forms.Form):
+    q = forms.CharField(label="Search by name or case number", required=False, max_length=100)
+
+    def query(self) -> str:
+        return self.cleaned_data.get("q", "") if self.is_valid() else ""
+
+
+# -- raising a challenge -------------------------------------------------------------------------
+
+
+class RaiseStartForm(forms.Form):
+    track = forms.ChoiceField(
+        label="Which role are you raising this challenge as?",
+        error_messages={"required": "Choose whether you are raising this as the child's IRO or CP Chair"},
+    )
+    procedure = forms.ChoiceField(
+        label="Which procedure does this challenge follow?",
+        error_messages={"required": "Choose the procedure", "invalid_choice": "Choose the procedure"},
+    )
+
+    def __init__(
+        self, data: Any, *, tracks: list[tuple[str, str]], procedures: list[tuple[str, str]]
+    ) -> None:
+        super().__init__(data)
+        self.fields["track"].choices = tracks  # type: ignore[attr-defined]
+        self.fields["procedure"].choices = procedures  # type: ignore[attr-defined]
+
+
+def _text(
+    label: str, required_message: str = "", required: bool = True, help_text: str = ""
+) -> forms.CharField:
+    field = forms.CharField(label=label, required=required, help_text=help_text, widget=forms.Textarea)
+    if required_message:
+        field.error_messages["required"] = required_message
+    return field
+
+
+class BriefingFieldsMixin:
+    """The Director's briefing (seed 002, Appendix B) as fields named ``briefing_<key>``."""
+
+    fields: dict[str, forms.Field]
+
+    def add_briefing_fields(self) -> None:
+        from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS
+
+        for item in DIRECTORS_BRIEFING_FIELDS:
+            self.fields[f"briefing_{item.key}"] = forms.CharField(
+                label=item.label if item.required else f"{item.label} (optional)",
+                required=False,
+                widget=forms.Textarea,
+            )
+
+    def briefing(self, cleaned: dict[str, Any]) -> dict[str, str] | None:
+        """The briefing as the service takes it, or None when no part of it was filled in."""
+        values = {
+            key[len("briefing_") :]: value for key, value in cleaned.items() if key.startswith("briefing_")
+        }
+        return values if any(values.values()) else None
+
+
+class RaiseForm(BriefingFieldsMixin, forms.Form):
+    """The challenge form (seed 003's fields): what, the impact, themes, stage, and how it was agreed."""
+
+    on = DateField(
+        noun="date of notification",
+        label="Date of notification",
+        required=False,
+        help_text="The date you raised it with them. Leave blank for today. For example, 27 3 2026",
+    )
+    concern = _text(
+        "What are we worried about? What has been done to resolve it?",
+        "Enter what you are worried about and what has been done to resolve it",
+    )
+    impact_on_child = _text("Outcome and impact for the child", "Enter the outcome and impact for the child")
+    desired_outcome = _text("What outcome are you asking for? (optional)", required=False)
+    themes = forms.MultipleChoiceField(label="Themes", required=False, widget=forms.CheckboxSelectMultiple)
+    stage = forms.ChoiceField(
+        label="Which stage does the challenge start at?", error_messages={"required": "Choose the stage"}
+    )
+    bypass_reason = _text(
+        "Why are you starting after the first stage? (only if you are)",
+        required=False,
+        help_text="For example, the child's situation cannot wait for the earlier stages",
+    )
+    bypass_agreed_by = forms.ChoiceField(label="Who agreed to starting at a later stage?", required=False)
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        themes: list[tuple[str, str]],
+        stages: list[tuple[str, str]],
+        people: list[tuple[str, str]],
+        briefing: bool,
+    ) -> None:
+        super().__init__(data)
+        self.fields["themes"].choices = themes  # type: ignore[attr-defined]
+        self.fields["stage"].choices = stages  # type: ignore[attr-defined]
+        self.fields["bypass_agreed_by"].choices = [("", "No one needed to agree"), *people]  # type: ignore[attr-defined]
+        if stages and not self.is_bound:
+            self.initial["stage"] = stages[0][0]
+        if briefing:
+            self.add_briefing_fields()
+
+
+class ActionRowForm(forms.Form):
+    """One SMART action: what, by whom, by when. A row left blank is ignored."""
+
+    action = forms.CharField(label="What needs to happen", required=False, widget=forms.Textarea)
+    owner = forms.CharField(label="By whom", required=False, max_length=200)
+    due = DateField(noun="date the action is due by", label="By when", required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        filled = [name for name in ("action", "owner") if cleaned.get(name)] + (
+            ["due"] if cleaned.get("due") else []
+        )
+        if filled and not self.errors:
+            if not cleaned.get("action"):
+                self.add_error("action", "Enter what needs to happen")
+            if not cleaned.get("owner"):
+                self.add_error("owner", "Enter who will do it")
+            if not cleaned.get("due"):
+                self.add_error("due", "Enter the date the action is due by")
+        return cleaned
+
+    def is_blank(self) -> bool:
+        return not any(self.cleaned_data.get(name) for name in ("action", "owner", "due"))
+
+
+ActionFormSet = forms.formset_factory(ActionRowForm, extra=0, max_num=30, absolute_max=30)
+ACTION_ROWS = 3  # blank rows offered at first; "Add another action" posts back for one more
+
+
+# -- changing a challenge ------------------------------------------------------------------------
+
+
+class ChallengeChangeForm(forms.Form):
+    """Every change carries the version the person read, so a stale form is refused, not applied."""
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, data: Any = None, *, version: int, **kwargs: Any) -> None:
+        super().__init__(data, initial={"expected_version": version}, **kwargs)
+        self.fields["expected_version"].error_messages["required"] = (
+            "The form was missing the challenge's version: open the challenge again and retry"
+        )
+
+
+class RespondForm(ChallengeChangeForm):
+    response = forms.ChoiceField(
+        label="What is your response?",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose your response"},
+    )
+    comments = _text("Your comments", required=False, help_text="What you will do, by when, or why not")
+
+    def __init__(self, data: Any = None, **kwargs: Any) -> None:
+        from resolve.challenges.engine import RESPONSES
+
+        super().__init__(data, **kwargs)
+        self.fields["response"].choices = list(RESPONSES.items())  # type: ignore[attr-defined]
+
+
+class EscalateForm(BriefingFieldsMixin, ChallengeChangeForm):
+    to_stage = forms.ChoiceField(
+        label="Which stage are you escalating to?", error_messages={"required": "Choose the stage"}
+    )
+    reason = _text("Why are you escalating?", "Enter why you are escalating the challenge")
+    bypass_agreed_by = forms.ChoiceField(
+        label="Who agreed to going past a stage? (only if you are)", required=False
+    )
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        stages: list[tuple[str, str]],
+        people: list[tuple[str, str]],
+        briefing: bool,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(data, **kwargs)
+        self.fields["to_stage"].choices = stages  # type: ignore[attr-defined]
+        self.fields["bypass_agreed_by"].choices = [("", "No one needed to agree"), *people]  # type: ignore[attr-defined]
+        if stages:
+            self.initial["to_stage"] = stages[0][0]
+        if briefing:
+            self.add_briefing_fields()
+
+
+class ResolveForm(ChallengeChangeForm):
+    outcome = _text("What is the outcome for the child?", "Enter the outcome for the child")
+    learning_points = _text("Key learning points", required=False)
+
+    def __init__(self, data: Any = None, *, learning_required: bool = False, **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        if not learning_required:
+            self.fields["learning_points"].label = "Key learning points (optional)"
+
+
+class ReasonForm(ChallengeChangeForm):
+    reason = _text("Reason", "Enter the reason")
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        label: str = "Reason",
+        required_message: str = "Enter the reason",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(data, **kwargs)
+        self.fields["reason"].label = label
+        self.fields["reason"].error_messages["required"] = required_message
+
+
+class MeetingForm(ChallengeChangeForm):
+    on = DateField(
+        noun="date of the meeting",
+        label="Date of the meeting",
+        required=False,
+        help_text="Leave blank for today. For example, 27 3 2026",
+    )
+    summary = _text("What was discussed and agreed?", "Enter a summary of the meeting")
+
+
+class FinalCommentsForm(ChallengeChangeForm):
+    comments = _text("Your final comments", "Enter your final comments")
+
+
+class ActionMarkForm(ChallengeChangeForm):
+    status = forms.ChoiceField(
+        choices=[("done", "Done"), ("not_done", "Not done")],
+        error_messages={"required": "Choose done or not done", "invalid_choice": "Choose done or not done"},
+    )
+
+
+class CafcassForm(ChallengeChangeForm):
+    reason = _text(
+        "Why are you referring the case to Cafcass?",
+        "Enter why you are referring the case to Cafcass",
+        help_text="How the child's rights or welfare are at risk, and what the challenge has not achieved",
+    )
+    checklist = forms.MultipleChoiceField(
+        label="Which documents are you sending?", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    urgent = forms.BooleanField(label="This referral is urgent", required=False)
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        preconditions: list[tuple[str, str, list[tuple[str, str]]]],
+        checklist: list[tuple[str, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(data, **kwargs)
+        self.fields["checklist"].choices = checklist  # type: ignore[attr-defined]
+        self.precondition_keys = [key for key, _label, _people in preconditions]
+        for key, label, people in preconditions:
+            self.fields[f"precondition_{key}"] = forms.ChoiceField(
+                label=label, choices=[("", "Choose a person"), *people], required=False
+            )
+
+
+def service_error_to_form(form: forms.Form, error: Any, extra: dict[str, str] | None = None) -> None:
+    """Show a ``ServiceError`` on the form field it names (``field`` is the service's argument)."""
+    field = error.field or ""
+    if error.code == "stale_version":
+        form.add_error(
+            None,
+            "Someone changed this challenge while you had this page open. "
+            "Your change was not saved: go back to the challenge, check what changed and try again",
+        )
+        return
+    candidates = [
+        (extra or {}).get(field, ""),
+        field,
+        field.replace("directors_briefing.", "briefing_"),
+        field.replace("preconditions.", "precondition_"),
+        field.split(".")[0],
+    ]
+    if field == "directors_briefing":
+        candidates.append("briefing_author")
+    for name in candidates:
+        if name and name in form.fields:
+            form.add_error(name, error.message)
+            return
+    form.add_error(None, error.message)

@@ -9,4 +9,25 @@ urlpatterns = [
     path("sign-out/", views.SignOutView.as_view(), name="sign_out"),
     path("procedures/", views.procedure_list, name="procedure_list"),
     path("procedures/<slug:key>/", views.procedure_detail, name="procedure_detail"),
+    path("children/", views.child_list, name="child_list"),
+    path("children/<str:case_number>/", views.child_detail, name="child_detail"),
+    path("children/<str:case_number>/raise/", views.challenge_raise_start, name="challenge_raise_start"),
+    path(
+        "children/<str:case_number>/raise/<slug:track>/<slug:procedure>/",
+        views.challenge_raise,
+        name="challenge_raise",
+    ),
+    path(
+        "children/<str:case_number>/raise/<slug:track>/<slug:procedure>/check/",
+        views.challenge_raise_check,
+        name="challenge_raise_check",
+    ),
+    path("challenges/", views.challenge_list, name="challenge_list"),
+    path("challenges/<int:challenge_id>/", views.challenge_detail, name="challenge_detail"),
+    path(
+        "challenges/<int:challenge_id>/actions/<int:action_id>/",
+        views.challenge_action_mark,
+        name="challenge_action_mark",
+    ),
+    path("challenges/<int:challenge_id>/<slug:action>/", views.challenge_action, name="challenge_action"),
 ]

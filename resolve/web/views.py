@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
+from resolve.access import NotVisible, challenge_get_for_user, child_get_for_user
+from resolve.challenges import selectors, services
+from resolve.challenges.services import today
+from resolve.children.models import Child
 from resolve.policies.models import PolicyVersion
+from resolve.policies.schema import Policy
 from resolve.policies.selectors import policy_get, policy_list, policy_version_model
-from resolve.web import procedures
+from resolve.web import forms, pages, procedures
 from resolve.web.flowchart import flowchart_svg
-from resolve.web.forms import SignInForm
+from resolve.web.forms import ChildSearchForm, SignInForm
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    # Phase 2 replaces this with the user's own work (what waits on them, what is overdue).
-    return redirect("web:procedure_list")
+    """What is waiting on me: a chair's own challenges, a manager's responses, a service's open work."""
+    page = pages.home_page(user=request.user, params=request.GET, today=today())  # type: ignore[arg-type]
+    return render(request, "home.html", {"home": page, "listing": page.listing})
 
 
 class SignInView(auth_views.LoginView):
@@ -66,5 +77,460 @@ def procedure_detail(request: HttpRequest, key: str) -> HttpResponse:
             "stages": procedures.stage_summaries(policy),
             "cafcass_rows": procedures.cafcass_rows(policy) if "iro" in policy.tracks else [],
             "resolution_rows": procedures.resolution_rows(policy),
+        },
+    )
+
+
+# -- children ------------------------------------------------------------------------------------
+
+
+@login_required
+def child_list(request: HttpRequest) -> HttpResponse:
+    form = ChildSearchForm(request.GET)
+    children = selectors.child_search(user=request.user, query=form.query())
+    page = pages.paginate(children, request.GET.get("page"))
+    return render(request, "children/child_list.html", {"form": form, "page": page, "query": form.query()})
+
+
+@login_required
+def child_detail(request: HttpRequest, case_number: str) -> HttpResponse:
+    try:
+        page = pages.child_page(user=request.user, case_number=case_number, today=today())  # type: ignore[arg-type]
+    except NotVisible:
+        raise Http404("No such child") from None
+    return render(
+        request,
+        "children/child_detail.html",
+        {"child_page": page, "child": page.child, "detail_rows": pages.child_detail_rows(page.child)},
+    )
+
+
+# -- challenges ----------------------------------------------------------------------------------
+
+
+@login_required
+def challenge_list(request: HttpRequest) -> HttpResponse:
+    listing = pages.challenge_list_page(user=request.user, params=request.GET, today=today())  # type: ignore[arg-type]
+    return render(request, "challenges/challenge_list.html", {"listing": listing})
+
+
+@login_required
+def challenge_detail(request: HttpRequest, challenge_id: int) -> HttpResponse:
+    return _challenge_detail(request, challenge_id)
+
+
+def _challenge_detail(
+    request: HttpRequest, challenge_id: int, errors: list[dict[str, str]] | None = None
+) -> HttpResponse:
+    try:
+        page = pages.challenge_page(user=request.user, challenge_id=challenge_id, today=today())  # type: ignore[arg-type]
+    except NotVisible:
+        raise Http404("No such challenge") from None
+    return render(
+        request,
+        "challenges/challenge_detail.html",
+        {"page": page, "challenge": page.challenge, "errors": errors or [], "actions": pages.ACTIONS},
+        status=400 if errors else 200,
+    )
+
+
+def _action_form(action: str, ctx: pages.ActionContext, data: Any) -> forms.ChallengeChangeForm:
+    version = ctx.challenge.version
+    policy = ctx.policy
+    match action:
+        case "respond":
+            return forms.RespondForm(data, version=version)
+        case "escalate":
+            return forms.EscalateForm(
+                data,
+                version=version,
+                stages=ctx.later_stages,
+                people=ctx.people,
+                briefing=bool(ctx.briefing_for),
+            )
+        case "resolve":
+            return forms.ResolveForm(
+                data, version=version, learning_required=policy.resolution.requires_learning_points
+            )
+        case "reopen":
+            return forms.ReasonForm(
+                data,
+                version=version,
+                label="Why are you re-opening the challenge?",
+                required_message="Enter why you are re-opening the challenge",
+            )
+        case "withdraw":
+            return forms.ReasonForm(
+                data,
+                version=version,
+                label="Why are you withdrawing the challenge?",
+                required_message="Enter why you are withdrawing the challenge",
+            )
+        case "record_meeting":
+            return forms.MeetingForm(data, version=version)
+        case "final_comments":
+            return forms.FinalCommentsForm(data, version=version)
+        case "refer_to_cafcass":
+            return forms.CafcassForm(
+                data, version=version, preconditions=ctx.preconditions, checklist=ctx.checklist
+            )
+    raise Http404("No such action")
+
+
+def _action_call(
+    action: str, request: HttpRequest, challenge_id: int, form: forms.ChallengeChangeForm
+) -> None:
+    data = form.cleaned_data
+    common: dict[str, Any] = {
+        "user": request.user,
+        "challenge_id": challenge_id,
+        "expected_version": data["expected_version"],
+    }
+    match action:
+        case "respond":
+            services.challenge_respond(**common, response=data["response"], comments=data["comments"])
+        case "escalate":
+            briefing = form.briefing(data) if isinstance(form, forms.EscalateForm) else None
+            services.challenge_escalate(
+                **common,
+                to_stage=data["to_stage"],
+                reason=data["reason"],
+                bypass_agreed_by=data["bypass_agreed_by"] or None,
+                directors_briefing=briefing,
+            )
+        case "resolve":
+            services.challenge_resolve(
+                **common, outcome=data["outcome"], learning_points=data["learning_points"]
+            )
+        case "reopen":
+            services.challenge_reopen(**common, reason=data["reason"])
+        case "withdraw":
+            services.challenge_withdraw(**common, reason=data["reason"])
+        case "record_meeting":
+            services.challenge_record_meeting(**common, summary=data["summary"], on=data["on"])
+        case "final_comments":
+            services.challenge_add_final_comments(**common, comments=data["comments"])
+        case "refer_to_cafcass":
+            assert isinstance(form, forms.CafcassForm)
+            ticked = set(data["checklist"])
+            services.challenge_refer_to_cafcass(
+                **common,
+                reason=data["reason"],
+                urgent=data["urgent"],
+                checklist={key: key in ticked for key, _label in form.fields["checklist"].choices},  # type: ignore[attr-defined]
+                preconditions={
+                    key: data[f"precondition_{key}"]
+                    for key in form.precondition_keys
+                    if data[f"precondition_{key}"]
+                },
+            )
+
+
+@login_required
+def challenge_action(request: HttpRequest, challenge_id: int, action: str) -> HttpResponse:
+    """One action's short form: GET shows it (only when this person may take it now), POST records it."""
+    if action not in pages.ACTIONS or action == "mark_action":
+        raise Http404("No such action")
+    try:
+        ctx = pages.action_context(user=request.user, challenge_id=challenge_id, today=today())  # type: ignore[arg-type]
+    except NotVisible:
+        raise Http404("No such challenge") from None
+    if request.method == "POST":
+        form = _action_form(action, ctx, request.POST)
+        if form.is_valid():
+            try:
+                _action_call(action, request, challenge_id, form)
+            except services.ServiceError as error:
+                forms.service_error_to_form(form, error)
+            else:
+                messages.success(request, pages.ACTIONS[action].done)
+                return redirect("web:challenge_detail", challenge_id=challenge_id)
+    else:
+        if action not in ctx.available:
+            raise PermissionDenied("You cannot do this to the challenge now")
+        form = _action_form(action, ctx, None)
+    return render(
+        request,
+        f"challenges/actions/{action}.html",
+        {"ctx": ctx, "challenge": ctx.challenge, "form": form, "spec": pages.ACTIONS[action]},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_POST
+def challenge_action_mark(request: HttpRequest, challenge_id: int, action_id: int) -> HttpResponse:
+    """Mark one agreed action done or not done, from the buttons beside it on the challenge page."""
+    form = forms.ActionMarkForm(request.POST, version=0)
+    errors: list[dict[str, str]] = []
+    if form.is_valid():
+        try:
+            challenge_get_for_user(user=request.user, challenge_id=challenge_id)
+            services.challenge_action_mark(
+                user=request.user,  # type: ignore[arg-type]
+                challenge_id=challenge_id,
+                action_id=action_id,
+                status=form.cleaned_data["status"],
+                expected_version=form.cleaned_data["expected_version"],
+            )
+        except NotVisible:
+            raise Http404("No such challenge") from None
+        except services.ServiceError as error:
+            forms.service_error_to_form(form, error)
+        else:
+            messages.success(request, pages.ACTIONS["mark_action"].done)
+            return redirect("web:challenge_detail", challenge_id=challenge_id)
+    errors = [{"text": str(message), "href": f"#action-{action_id}"} for message in form.non_field_errors()]
+    errors += [
+        {"text": str(m), "href": f"#action-{action_id}"}
+        for name, ms in form.errors.items()
+        if name != "__all__"
+        for m in ms
+    ]
+    return _challenge_detail(request, challenge_id, errors=errors)
+
+
+# -- raising a challenge: choose the track and procedure, fill in the form, check, record --------
+
+
+def _raise_child(request: HttpRequest, case_number: str) -> Child:
+    try:
+        return child_get_for_user(user=request.user, case_number=case_number)
+    except NotVisible:
+        raise Http404("No such child") from None
+
+
+@login_required
+def challenge_raise_start(request: HttpRequest, case_number: str) -> HttpResponse:
+    child = _raise_child(request, case_number)
+    tracks = pages.raise_tracks(user=request.user, child=child)  # type: ignore[arg-type]
+    if not tracks:
+        raise PermissionDenied("Only the child's allocated IRO or CP Chair can raise a challenge")
+    form = forms.RaiseStartForm(request.GET or None, tracks=tracks, procedures=pages.raise_procedures())
+    if form.is_bound and form.is_valid():
+        return redirect(
+            "web:challenge_raise",
+            case_number=child.case_number,
+            track=form.cleaned_data["track"],
+            procedure=form.cleaned_data["procedure"],
+        )
+    if not form.is_bound:
+        form.initial = {"track": tracks[0][0], "procedure": settings.RESOLVE_DEFAULT_POLICY}
+    return render(request, "challenges/raise_start.html", {"child": child, "form": form})
+
+
+def _raise_setup(request: HttpRequest, case_number: str, track: str, procedure: str) -> tuple[Child, Policy]:
+    child = _raise_child(request, case_number)
+    policy = pages.policy_for(procedure)
+    if policy is None or track not in dict(pages.raise_tracks(user=request.user, child=child)):  # type: ignore[arg-type]
+        raise Http404("No such procedure or track")
+    return child, policy
+
+
+def _raise_forms(policy: Policy, data: Any) -> tuple[forms.RaiseForm, Any]:
+    form = forms.RaiseForm(
+        data,
+        themes=[(theme.key, theme.label) for theme in policy.themes],
+        stages=[(stage.key, stage.name) for stage in policy.stages],
+        people=pages.bypass_people(policy),
+        briefing=bool(pages.needs_briefing(policy.stages)),
+    )
+    if data is None:
+        formset = forms.ActionFormSet(prefix="actions", initial=[{}] * forms.ACTION_ROWS)
+    else:
+        formset = forms.ActionFormSet(data, prefix="actions")
+    return form, formset
+
+
+def _raise_answers(form: forms.RaiseForm, formset: Any) -> dict[str, Any]:
+    data = form.cleaned_data
+    return {
+        "concern": data["concern"],
+        "impact_on_child": data["impact_on_child"],
+        "desired_outcome": data["desired_outcome"],
+        "stage": data["stage"],
+        "bypass_reason": data["bypass_reason"],
+        "bypass_agreed_by": data["bypass_agreed_by"] or None,
+        "themes": tuple(data["themes"]),
+        "on": data["on"] or today(),
+        "directors_briefing": form.briefing(data),
+        "actions": [row.cleaned_data for row in formset if not row.is_blank()],
+    }
+
+
+def _raise_error(form: forms.RaiseForm, formset: Any, error: services.ServiceError) -> None:
+    match = re.fullmatch(r"actions\[(\d+)\]\.(\w+)", error.field or "")
+    if match:
+        rows = [row for row in formset if not row.is_blank()]
+        index = int(match.group(1))
+        if index < len(rows) and match.group(2) in rows[index].fields:
+            rows[index].add_error(match.group(2), error.message)
+            return
+    forms.service_error_to_form(form, error)
+
+
+def _raise_render(
+    request: HttpRequest, child: Child, policy: Policy, track: str, form: Any, formset: Any, status: int = 200
+) -> HttpResponse:
+    row_errors = [
+        {"text": str(message), "href": f"#{row[name].auto_id}{'_0' if name == 'due' else ''}"}
+        for row in formset
+        for name, messages_ in (row.errors.items() if row.is_bound else [])
+        for message in messages_
+    ]
+    return render(
+        request,
+        "challenges/raise_form.html",
+        {
+            "child": child,
+            "policy": policy,
+            "track": track,
+            "track_words": pages.TRACK_WORDS[track],
+            "form": form,
+            "formset": formset,
+            "row_errors": row_errors,
+            "briefing_for": pages.needs_briefing(policy.stages),
+            "briefing_fields": [form[name] for name in pages.briefing_field_names() if name in form.fields],
+            "has_bypass_rule": bool(pages.bypass_people(policy)),
+        },
+        status=status,
+    )
+
+
+def _session_key(case_number: str, track: str, procedure: str) -> str:
+    return f"raise:{case_number}:{track}:{procedure}"
+
+
+def _quiet(form: Any) -> Any:
+    """Show a bound form as filled in without judging it yet (after "Add another action")."""
+    from django.forms.utils import ErrorDict
+
+    form._errors = ErrorDict()
+    for row in getattr(form, "forms", []):
+        row._errors = ErrorDict()
+    return form
+
+
+@login_required
+def challenge_raise(request: HttpRequest, case_number: str, track: str, procedure: str) -> HttpResponse:
+    child, policy = _raise_setup(request, case_number, track, procedure)
+    key = _session_key(child.case_number, track, procedure)
+    if request.method != "POST":
+        saved = request.session.get(key)
+        form, formset = _raise_forms(policy, QueryDict(saved) if saved else None)
+        return _raise_render(request, child, policy, track, form, formset)
+    data = request.POST.copy()
+    if "add_action" in data:
+        total = int(data.get("actions-TOTAL_FORMS") or 0)
+        data["actions-TOTAL_FORMS"] = str(min(total + 1, 30))
+        form, formset = _raise_forms(policy, data)
+        return _raise_render(request, child, policy, track, _quiet(form), _quiet(formset))
+    form, formset = _raise_forms(policy, data)
+    if form.is_valid() and formset.is_valid():
+        answers = _raise_answers(form, formset)
+        try:
+            selectors.challenge_raise_preview(
+                user=request.user,  # type: ignore[arg-type]
+                child=child,
+                track=track,
+                policy_key=procedure,
+                concern=answers["concern"],
+                impact_on_child=answers["impact_on_child"],
+                stage=answers["stage"],
+                bypass_reason=answers["bypass_reason"],
+                bypass_agreed_by=answers["bypass_agreed_by"],
+                themes=answers["themes"],
+                actions=tuple((a["action"], a["owner"], a["due"]) for a in answers["actions"]),
+                directors_briefing=answers["directors_briefing"],
+                on=answers["on"],
+                today=today(),
+            )
+        except services.ServiceError as error:
+            _raise_error(form, formset, error)
+        else:
+            data.pop("csrfmiddlewaretoken", None)
+            request.session[key] = data.urlencode()
+            return redirect(
+                "web:challenge_raise_check", case_number=child.case_number, track=track, procedure=procedure
+            )
+    return _raise_render(request, child, policy, track, form, formset, status=400)
+
+
+@login_required
+def challenge_raise_check(request: HttpRequest, case_number: str, track: str, procedure: str) -> HttpResponse:
+    """Check your answers, with the due date in words; POST records the challenge."""
+    child, policy = _raise_setup(request, case_number, track, procedure)
+    key = _session_key(child.case_number, track, procedure)
+    saved = request.session.get(key)
+    back = redirect("web:challenge_raise", case_number=child.case_number, track=track, procedure=procedure)
+    if not saved:
+        return back
+    form, formset = _raise_forms(policy, QueryDict(saved))
+    if not (form.is_valid() and formset.is_valid()):
+        return back
+    answers = _raise_answers(form, formset)
+    if request.method == "POST":
+        try:
+            challenge = services.challenge_raise(
+                user=request.user,  # type: ignore[arg-type]
+                child=child,
+                track=track,
+                policy_key=procedure,
+                concern=answers["concern"],
+                impact_on_child=answers["impact_on_child"],
+                desired_outcome=answers["desired_outcome"],
+                stage=answers["stage"],
+                bypass_reason=answers["bypass_reason"],
+                bypass_agreed_by=answers["bypass_agreed_by"],
+                themes=answers["themes"],
+                actions=[services.ActionInput(a["action"], a["owner"], a["due"]) for a in answers["actions"]],
+                directors_briefing=answers["directors_briefing"],
+                on=answers["on"],
+            )
+        except services.ServiceError as error:
+            _raise_error(form, formset, error)
+            return _raise_render(request, child, policy, track, form, formset, status=400)
+        del request.session[key]
+        messages.success(request, "Challenge raised. The case note is on the child's record")
+        return redirect("web:challenge_detail", challenge_id=challenge.pk)
+    try:
+        preview = selectors.challenge_raise_preview(
+            user=request.user,  # type: ignore[arg-type]
+            child=child,
+            track=track,
+            policy_key=procedure,
+            concern=answers["concern"],
+            impact_on_child=answers["impact_on_child"],
+            stage=answers["stage"],
+            bypass_reason=answers["bypass_reason"],
+            bypass_agreed_by=answers["bypass_agreed_by"],
+            themes=answers["themes"],
+            actions=tuple((a["action"], a["owner"], a["due"]) for a in answers["actions"]),
+            directors_briefing=answers["directors_briefing"],
+            on=answers["on"],
+            today=today(),
+        )
+    except services.ServiceError:
+        return back
+    theme_words = dict(form.fields["themes"].choices)  # type: ignore[attr-defined]
+    people = dict(pages.bypass_people(policy))
+    return render(
+        request,
+        "challenges/raise_check.html",
+        {
+            "child": child,
+            "policy": policy,
+            "track": track,
+            "track_words": pages.TRACK_WORDS[track],
+            "answers": answers,
+            "preview": preview,
+            "themes": [theme_words[key] for key in answers["themes"]],
+            "agreed_by": people.get(answers["bypass_agreed_by"] or "", ""),
+            "briefing": [
+                (form.fields[f"briefing_{k}"].label, v)
+                for k, v in (answers["directors_briefing"] or {}).items()
+                if v
+            ],
+            "change_url": reverse("web:challenge_raise", args=[child.case_number, track, procedure]),
         },
     )

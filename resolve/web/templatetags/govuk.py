@@ -20,6 +20,7 @@ from django.forms import BoundField, Form
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -82,6 +83,7 @@ NAVIGATION: tuple[tuple[str, str, str], ...] = (
     ("Children", "web:child_list", "/children/"),
     ("Challenges", "web:challenge_list", "/challenges/"),
     ("Procedures", "web:procedure_list", "/procedures/"),
+    ("Notifications", "notifications:list", "/notifications/"),
 )
 
 
@@ -107,10 +109,12 @@ def service_navigation(context: template.Context) -> list[dict[str, Any]]:
 def _error_items(form: Form) -> list[dict[str, str]]:
     """Each error once, linked to the field it belongs to (non-field errors to the first field)."""
     items: list[dict[str, str]] = []
-    fields = list(form)
+    fields = list(form.visible_fields())
     first_id = _field_anchor(fields[0]) if fields else ""
     for message in form.non_field_errors():
         items.append({"text": str(message), "href": f"#{first_id}" if first_id else ""})
+    for field in form.hidden_fields():  # nothing to focus: say what is wrong, link nowhere
+        items.extend({"text": str(message), "href": ""} for message in field.errors)
     for field in fields:
         for message in field.errors:
             items.append({"text": str(message), "href": f"#{_field_anchor(field)}"})
@@ -119,9 +123,11 @@ def _error_items(form: Form) -> list[dict[str, str]]:
 
 def _field_anchor(field: BoundField) -> str:
     # A date input's first box is its day; a checkbox group's its first option.
+    from django.forms import RadioSelect
+
     widget_id = field.id_for_label or field.auto_id
     subwidgets = getattr(field.field.widget, "widgets", None)
-    if subwidgets:
+    if subwidgets or isinstance(field.field.widget, RadioSelect):  # checkboxes are RadioSelects too
         return f"{field.auto_id}_0"
     return str(widget_id)
 
@@ -320,3 +326,139 @@ def govuk_pagination(context: template.Context, page: Page, param: str = "page")
             for n in numbers
         ],
     }
+
+
+@register.inclusion_tag("components/textarea.html")
+def govuk_textarea(
+    field: BoundField,
+    label: str = "",
+    hint: str = "",
+    rows: int = 5,
+    label_classes: str = "govuk-label--s",
+    is_page_heading: bool = False,
+) -> dict[str, Any]:
+    value = field.value()
+    return {
+        "field": field,
+        "label": label or field.label,
+        "hint": hint or field.help_text,
+        "rows": rows,
+        "label_classes": label_classes,
+        "is_page_heading": is_page_heading,
+        "value": "" if value is None else value,
+        "described_by": _described_by(field, str(hint or field.help_text)),
+    }
+
+
+def _options(field: BoundField, selected: set[str]) -> list[dict[str, Any]]:
+    choices = [(value, label) for value, label in field.field.choices if str(value) != ""]  # type: ignore[attr-defined]
+    return [
+        {
+            "id": f"{field.auto_id}_{index}",
+            "value": str(value),
+            "label": label,
+            "checked": str(value) in selected,
+        }
+        for index, (value, label) in enumerate(choices)
+    ]
+
+
+@register.inclusion_tag("components/radios.html")
+def govuk_radios(
+    field: BoundField,
+    legend: str = "",
+    hint: str = "",
+    legend_classes: str = "govuk-fieldset__legend--s",
+    classes: str = "",
+    is_page_heading: bool = False,
+) -> dict[str, Any]:
+    value = field.value()
+    return {
+        "field": field,
+        "legend": legend or field.label,
+        "hint": hint or field.help_text,
+        "legend_classes": legend_classes,
+        "classes": classes,
+        "is_page_heading": is_page_heading,
+        "options": _options(field, {"" if value is None else str(value)}),
+        "described_by": _described_by(field, str(hint or field.help_text)),
+    }
+
+
+@register.inclusion_tag("components/select.html")
+def govuk_select(
+    field: BoundField, label: str = "", hint: str = "", label_classes: str = "govuk-label--s"
+) -> dict[str, Any]:
+    value = field.value()
+    selected = "" if value is None else str(value)
+    return {
+        "field": field,
+        "label": label or field.label,
+        "hint": hint or field.help_text,
+        "label_classes": label_classes,
+        "options": [
+            {"value": str(v), "label": text, "selected": str(v) == selected}
+            for v, text in field.field.choices  # type: ignore[attr-defined]
+        ],
+        "described_by": _described_by(field, str(hint or field.help_text)),
+    }
+
+
+@register.filter
+def due_in_words(due: Any) -> str:
+    """``Wednesday 30 December 2026: 5 working days, skipping Christmas Day and Boxing Day``.
+
+    ``due`` is a :class:`resolve.challenges.selectors.DueDate`.
+    """
+    if due is None or due.due_on is None:
+        return "No set date: the procedure gives this stage no response timescale"
+    words = f"{govuk_date_weekday(due.due_on)}: {working_days(due.working_days)}"
+    if due.skipped:
+        names = [f"{name} on {govuk_date(day)}" for day, name in due.skipped]
+        joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        words += f", skipping {joined}"
+    return words
+
+
+@register.inclusion_tag("components/checkbox.html")
+def govuk_checkbox(field: BoundField, label: str = "", hint: str = "") -> dict[str, Any]:
+    """One yes/no checkbox (a ``BooleanField``)."""
+    return {
+        "field": field,
+        "label": label or field.label,
+        "hint": hint or field.help_text,
+        "checked": bool(field.value()),
+        "described_by": _described_by(field, str(hint or field.help_text)),
+    }
+
+
+@register.simple_tag
+def govuk_field(field: BoundField, label: str = "") -> str:
+    """Any form field as its GOV.UK component, chosen by its widget."""
+    from django import forms
+    from django.template.loader import render_to_string
+
+    widget = field.field.widget
+    if isinstance(widget, forms.HiddenInput):
+        return mark_safe(str(field))  # noqa: S308 - Django renders and escapes the widget
+    if isinstance(widget, forms.CheckboxSelectMultiple):
+        name, context = (
+            "checkboxes",
+            govuk_checkboxes(field, legend=label, legend_classes="govuk-fieldset__legend--s"),
+        )
+    elif isinstance(widget, forms.RadioSelect):
+        name, context = "radios", govuk_radios(field, legend=label)
+    elif isinstance(widget, forms.CheckboxInput):
+        name, context = "checkbox", govuk_checkbox(field, label=label)
+    elif isinstance(widget, forms.Select):
+        name, context = "select", govuk_select(field, label=label)
+    elif isinstance(widget, forms.Textarea):
+        name, context = "textarea", govuk_textarea(field, label=label)
+    elif isinstance(widget, forms.MultiWidget):
+        name, context = (
+            "date_input",
+            govuk_date_input(field, legend=label, legend_classes="govuk-fieldset__legend--s"),
+        )
+    else:
+        name, context = "input", govuk_input(field, label=label, label_classes="govuk-label--s")
+    return mark_safe(render_to_string(f"components/{name}.html", context))  # noqa: S308 - an escaped template

@@ -79,9 +79,10 @@ class TestHome:
         assert response.status_code == 302
         assert response["Location"].startswith("/sign-in/?next=/")
 
-    def test_home_goes_to_the_procedures_for_now(self, signed_in):
+    def test_home_shows_what_is_waiting_for_someone_with_no_role(self, signed_in):
         response = signed_in.get("/")
-        assert response["Location"] == reverse("web:procedure_list")
+        assert response.status_code == 200
+        assert "Your service&#x27;s open challenges" in response.content.decode()
 
 
 class TestLayout:

@@ -1,0 +1,592 @@
+"""What each page shows, built from the selectors: rows, tags and words, never a decision.
+
+The views parse a request, call one service or one function here, and render. Rules (who may do
+what, when a stage is due) come from the engine and the selectors; this module only turns their
+answers into the rows and words a person reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.paginator import Page, Paginator
+from django.http import QueryDict
+
+from resolve.access import challenge_get_for_user, child_get_for_user
+from resolve.calendars.services import working_calendar
+from resolve.calendars.types import Nation
+from resolve.challenges import selectors
+from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS
+from resolve.challenges.engine import RESPONSES
+from resolve.challenges.models import Challenge, Event
+from resolve.children.models import Child
+from resolve.people.roles import ROLES, Side, role_label
+from resolve.people.selectors import user_roles
+from resolve.policies.schema import Policy
+from resolve.policies.selectors import policy_list, policy_version_model
+from resolve.web.forms import ChallengeFilterForm
+from resolve.web.templatetags.govuk import govuk_date
+
+PAGE_SIZE = 20
+DUE_SOON_WORKING_DAYS = 2
+
+EVENT_WORDS = {
+    "raised": "Challenge raised",
+    "escalated": "Escalated",
+    "response_recorded": "Response recorded",
+    "resolved": "Resolved",
+    "reopened": "Re-opened",
+    "withdrawn": "Withdrawn",
+    "cafcass_referred": "Referred to Cafcass",
+    "action_updated": "Action updated",
+    "meeting_recorded": "Meeting recorded",
+    "final_comments_added": "Final comments added",
+}
+LEFT_WORDS = {"escalated": "Escalated", "resolved": "Resolved", "withdrawn": "Withdrawn"}
+ACTION_STATUS = {"open": ("Open", "blue"), "done": ("Done", "green"), "not_done": ("Not done", "red")}
+
+
+def stage_label(key: str) -> str:
+    """A stage key shared by several procedures, in words: ``stage_2`` is "Stage 2"."""
+    return key.replace("_", " ").capitalize()
+
+
+# -- a challenge in a list -----------------------------------------------------------------------
+
+
+@dataclass
+class Tag:
+    text: str
+    colour: str = ""
+
+
+def challenge_tag(challenge: Challenge, today: dt.date) -> Tag:
+    """Overdue, due soon, answered, open, resolved or withdrawn: what a person scanning a list needs."""
+    if challenge.status == Challenge.Status.RESOLVED:
+        return Tag("Resolved", "green")
+    if challenge.status == Challenge.Status.WITHDRAWN:
+        return Tag("Withdrawn", "grey")
+    if challenge.stage_responded_on is not None:
+        return Tag("Response received", "turquoise")
+    due = challenge.stage_due_on
+    if due is None:
+        return Tag("Open", "blue")
+    if due < today:
+        return Tag("Overdue", "red")
+    calendar = working_calendar(Nation(policy_version_model(challenge.policy).nation))
+    if calendar.working_days_between(today, due) <= DUE_SOON_WORKING_DAYS:
+        return Tag("Due soon", "yellow")
+    return Tag("Open", "blue")
+
+
+@dataclass
+class ChallengeRow:
+    challenge: Challenge
+    procedure: str
+    stage: str
+    tag: Tag
+
+
+def challenge_rows(challenges: Iterable[Challenge], today: dt.date) -> list[ChallengeRow]:
+    rows = []
+    for challenge in challenges:
+        policy = policy_version_model(challenge.policy)
+        stage = policy.stage(challenge.stage_key).name if challenge.stage_key else ""
+        rows.append(ChallengeRow(challenge, policy.name, stage, challenge_tag(challenge, today)))
+    return rows
+
+
+def paginate(items: Any, page_number: str | None) -> Page:
+    return Paginator(items, PAGE_SIZE).get_page(page_number)
+
+
+def _filter_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    versions = list(policy_list())
+    keys: dict[str, None] = {}
+    for version in versions:
+        for stage in policy_version_model(version).stages:
+            keys.setdefault(stage.key)
+    return [(key, stage_label(key)) for key in keys], [(v.key, v.name) for v in versions]
+
+
+@dataclass
+class ChallengeListPage:
+    form: ChallengeFilterForm
+    page: Page
+    rows: list[ChallengeRow]
+    total: int
+
+
+def challenge_list_page(
+    *,
+    user: AbstractBaseUser,
+    params: QueryDict,
+    today: dt.date,
+    worklist: str | None = None,
+    default_status: str = "",
+    default_sort: str = "raised",
+) -> ChallengeListPage:
+    stages, policies = _filter_choices()
+    form = ChallengeFilterForm(
+        params, stages=stages, policies=policies, default_status=default_status, default_sort=default_sort
+    )
+    challenges = selectors.challenge_search(user=user, today=today, worklist=worklist, **form.filters())
+    page = paginate(challenges, params.get("page"))
+    return ChallengeListPage(
+        form=form, page=page, rows=challenge_rows(page.object_list, today), total=page.paginator.count
+    )
+
+
+# -- the home page -------------------------------------------------------------------------------
+
+CHAIR_MANAGERS = {"iro_team_manager", "iro_service_manager", "iro_senior_manager", "head_of_safeguarding"}
+
+
+@dataclass(frozen=True)
+class Worklist:
+    key: str
+    title: str
+    description: str
+    default_status: str
+    default_sort: str
+
+
+WORKLISTS = {
+    "raised": Worklist(
+        "raised",
+        "Challenges you raised",
+        "Each challenge you raised, its stage and when the response is due.",
+        "open",
+        "due",
+    ),
+    "awaiting": Worklist(
+        "awaiting",
+        "Waiting for your response",
+        "Challenges sent to you that you have not responded to yet, the oldest due date first.",
+        "open",
+        "due",
+    ),
+    "service": Worklist(
+        "service",
+        "Your service's open challenges",
+        "Every open challenge you can see, overdue ones first.",
+        "open",
+        "overdue",
+    ),
+}
+
+
+def worklists_for(user: AbstractBaseUser) -> list[Worklist]:
+    """The lists that answer "what is waiting on me?" for this person's roles, most pressing first."""
+    roles = user_roles(user=user)
+    keys = []
+    if roles & {"iro", "cp_chair"}:
+        keys.append("raised")
+    if any(ROLES[role].side is Side.CHILD_LINE for role in roles if role in ROLES):
+        keys.append("awaiting")
+    if roles & CHAIR_MANAGERS or not keys:
+        keys.append("service")
+    return [WORKLISTS[key] for key in keys]
+
+
+@dataclass
+class HomePage:
+    worklists: list[Worklist]
+    current: Worklist
+    listing: ChallengeListPage
+
+
+def home_page(*, user: AbstractBaseUser, params: QueryDict, today: dt.date) -> HomePage:
+    lists = worklists_for(user)
+    current = next((w for w in lists if w.key == params.get("list")), lists[0])
+    listing = challenge_list_page(
+        user=user,
+        params=params,
+        today=today,
+        worklist=current.key,
+        default_status=current.default_status,
+        default_sort=current.default_sort,
+    )
+    return HomePage(worklists=lists, current=current, listing=listing)
+
+
+# -- children ------------------------------------------------------------------------------------
+
+
+def child_rows(page: Page) -> list[Child]:
+    return list(page.object_list)
+
+
+@dataclass
+class ChronologyEntry:
+    on: dt.date
+    what: str
+    stage: str
+    detail: str
+    by: str
+    challenge_id: int
+
+
+def _event_detail(event: Event) -> str:
+    detail: Mapping[str, Any] = event.detail
+    match event.type:
+        case "raised":
+            return str(detail.get("concern", ""))
+        case "escalated":
+            return str(detail.get("reason", ""))
+        case "response_recorded":
+            text = str(detail.get("response_label", RESPONSES.get(str(detail.get("response")), "")))
+            if detail.get("comments"):
+                text += f": {detail['comments']}"
+            if detail.get("on_time") is False:
+                text += " (late)"
+            return text
+        case "resolved":
+            return str(detail.get("outcome", ""))
+        case "reopened" | "withdrawn":
+            return str(detail.get("reason", ""))
+        case "cafcass_referred":
+            return ("Urgent. " if detail.get("urgent") else "") + str(detail.get("reason", ""))
+        case "action_updated":
+            return f"Marked {str(detail.get('status', '')).replace('_', ' ')}"
+        case "meeting_recorded":
+            return str(detail.get("summary", ""))
+        case "final_comments_added":
+            return str(detail.get("comments", ""))
+    return ""
+
+
+def _full_name(user: Any) -> str:
+    if user is None:
+        return "Resolve (automatic)"
+    return f"{user.first_name} {user.last_name}".strip() or user.get_username()
+
+
+def chronology(events: Iterable[Event], policies: Mapping[int, Policy]) -> list[ChronologyEntry]:
+    entries = []
+    for event in events:
+        policy = policies.get(event.challenge_id)
+        stage = ""
+        if policy is not None and event.stage_key and policy.has_stage(event.stage_key):
+            stage = policy.stage(event.stage_key).name
+        entries.append(
+            ChronologyEntry(
+                on=event.on,
+                what=EVENT_WORDS.get(event.type, event.type),
+                stage=stage,
+                detail=_event_detail(event),
+                by=_full_name(event.by),
+                challenge_id=event.challenge_id,
+            )
+        )
+    return entries
+
+
+@dataclass
+class ChildPage:
+    child: Child
+    rows: list[ChallengeRow]
+    chronology: list[ChronologyEntry]
+    can_raise: bool
+
+
+def child_page(*, user: AbstractBaseUser, case_number: str, today: dt.date) -> ChildPage:
+    """Raises ``NotVisible`` for a child this person may not see."""
+    child = child_get_for_user(user=user, case_number=case_number)
+    challenges = list(
+        selectors.challenge_search(user=user, today=today, child=child.case_number, sort="raised")
+    )
+    policies = {c.pk: policy_version_model(c.policy) for c in challenges}
+    events = selectors.child_chronology(child=child, user=user)
+    return ChildPage(
+        child=child,
+        rows=challenge_rows(challenges, today),
+        chronology=chronology(events, policies),
+        can_raise=bool(raise_tracks(user=user, child=child)),
+    )
+
+
+def child_detail_rows(child: Child) -> list[tuple[str, Any]]:
+    return [
+        ("Name", child.full_name),
+        ("Case number", child.case_number),
+        ("Date of birth", govuk_date(child.date_of_birth)),
+        ("Social worker", _full_name(child.social_worker)),
+        ("Team", child.team.name),
+        ("IRO", _full_name(child.iro) if child.iro_id else "None allocated"),
+        ("CP Chair", _full_name(child.cp_chair) if child.cp_chair_id else "None allocated"),
+    ]
+
+
+# -- raising a challenge -------------------------------------------------------------------------
+
+TRACK_WORDS = {
+    "iro": "As the child's IRO (looked-after child)",
+    "cpc": "As the child's CP Chair (child protection or child in need)",
+}
+
+
+def raise_tracks(*, user: AbstractBaseUser, child: Child) -> list[tuple[str, str]]:
+    """The tracks this person chairs for the child: only the allocated chair raises a challenge."""
+    tracks = []
+    if child.iro_id == user.pk:
+        tracks.append(("iro", TRACK_WORDS["iro"]))
+    if child.cp_chair_id == user.pk:
+        tracks.append(("cpc", TRACK_WORDS["cpc"]))
+    return tracks
+
+
+def raise_procedures(track: str | None = None) -> list[tuple[str, str]]:
+    return [
+        (version.key, f"{version.name} ({version.authority})")
+        for version in policy_list()
+        if track is None or track in policy_version_model(version).tracks
+    ]
+
+
+def policy_for(key: str) -> Policy | None:
+    for version in policy_list():
+        if version.key == key:
+            return policy_version_model(version)
+    return None
+
+
+def bypass_people(policy: Policy) -> list[tuple[str, str]]:
+    roles = {rule for stage in policy.stages if (rule := policy.bypass_rule(stage.key))}
+    return selectors.people_with_roles(roles=roles) if roles else []
+
+
+def needs_briefing(stages: Iterable[Any]) -> list[str]:
+    return [stage.name for stage in stages if "directors_briefing" in stage.documents]
+
+
+def briefing_field_names() -> list[str]:
+    return [f"briefing_{item.key}" for item in DIRECTORS_BRIEFING_FIELDS]
+
+
+# -- the challenge page --------------------------------------------------------------------------
+
+
+@dataclass
+class VisitRow:
+    stage: str
+    entered_on: dt.date
+    due_on: dt.date | None
+    left_on: dt.date | None
+    left_how: str
+    to: list[str]
+    copied: list[str]
+    response: str
+    responded_on: dt.date | None
+    timing: Tag
+
+
+def _timing(visit: Any, today: dt.date) -> Tag:
+    if visit.due_on is None:
+        return Tag("No timescale", "grey")
+    if visit.responded_on is not None:
+        return Tag("On time", "green") if visit.responded_on <= visit.due_on else Tag("Late", "red")
+    end = visit.left_on or today
+    if end > visit.due_on:
+        return Tag("No response in time", "red") if visit.left_on else Tag("Overdue", "red")
+    return Tag("No response", "grey") if visit.left_on else Tag("Waiting", "blue")
+
+
+@dataclass
+class ChallengePage:
+    challenge: Challenge
+    policy: Policy
+    tag: Tag
+    stage: str
+    visits: list[VisitRow]
+    actions: list[tuple[Any, Tag]]
+    available: set[str]
+    themes: list[str]
+    names: dict[str, str]
+    summary_rows: list[tuple[str, Any]] = field(default_factory=list)
+    outcome_rows: list[tuple[str, Any]] = field(default_factory=list)
+    cafcass_rows: list[tuple[str, Any]] = field(default_factory=list)
+
+
+def challenge_page(*, user: AbstractBaseUser, challenge_id: int, today: dt.date) -> ChallengePage:
+    """Raises ``NotVisible`` for a challenge this person may not see."""
+    challenge = selectors.challenge_page(
+        challenge=challenge_get_for_user(user=user, challenge_id=challenge_id)
+    )
+    policy = policy_version_model(challenge.policy)
+    visits = list(challenge.visits.all())
+    usernames = {name for visit in visits for name in (*visit.to_users, *visit.cc_users)}
+    referral = getattr(challenge, "cafcass_referral", None)
+    if referral is not None:
+        usernames |= set(referral.preconditions.values())
+    names = selectors.people_named(usernames=usernames)
+
+    def named(usernames: Iterable[str]) -> list[str]:
+        return [names.get(u, u) for u in usernames]
+
+    rows = [
+        VisitRow(
+            stage=policy.stage(v.stage_key).name
+            if policy.has_stage(v.stage_key)
+            else stage_label(v.stage_key),
+            entered_on=v.entered_on,
+            due_on=v.due_on,
+            left_on=v.left_on,
+            left_how=LEFT_WORDS.get(v.left_how, v.left_how),
+            to=named(v.to_users),
+            copied=named(v.cc_users),
+            response=RESPONSES.get(v.response, ""),
+            responded_on=v.responded_on,
+            timing=_timing(v, today),
+        )
+        for v in visits
+    ]
+    theme_words = {theme.key: theme.label for theme in policy.themes}
+    child = challenge.child
+    summary = [
+        ("Child", f"{child.full_name} ({child.case_number})"),
+        ("Date of birth", govuk_date(child.date_of_birth)),
+        ("Social worker", f"{_full_name(child.social_worker)}, {child.team.name}"),
+        ("Raised by", _full_name(challenge.raised_by)),
+        ("Date of notification", govuk_date(challenge.raised_on)),
+        ("Procedure", policy.name),
+        ("What are we worried about?", challenge.concern),
+        ("Outcome and impact for the child", challenge.impact_on_child),
+        ("Outcome asked for", challenge.desired_outcome),
+        ("Themes", [theme_words.get(key, key) for key in challenge.themes]),
+        ("Formal process due to end by", govuk_date(challenge.formal_due_on)),
+    ]
+    outcome = [
+        ("Outcome", challenge.outcome),
+        ("Resolved on", govuk_date(challenge.resolved_on)),
+        ("Key learning points", challenge.learning_points),
+        ("Final comments", challenge.final_comments),
+        ("Final comments added on", govuk_date(challenge.final_comments_on)),
+    ]
+    cafcass_rows: list[tuple[str, Any]] = []
+    if referral is not None:
+        checklist = {item.key: item.label for item in policy.cafcass.checklist}
+        preconditions = {item.key: item.label for item in policy.cafcass.requires}
+        cafcass_rows = [
+            ("Referred on", govuk_date(referral.on)),
+            ("Urgent", "Yes" if referral.urgent else "No"),
+            ("Reason", referral.reason),
+            (
+                "Agreed or told",
+                [f"{preconditions.get(k, k)}: {names.get(u, u)}" for k, u in referral.preconditions.items()],
+            ),
+            (
+                "Documents",
+                [
+                    f"{checklist.get(k, k)}: {'included' if v else 'missing'}"
+                    for k, v in referral.checklist.items()
+                ],
+            ),
+        ]
+    return ChallengePage(
+        challenge=challenge,
+        policy=policy,
+        tag=challenge_tag(challenge, today),
+        stage=policy.stage(challenge.stage_key).name if challenge.stage_key else "",
+        visits=rows,
+        actions=[(action, Tag(*ACTION_STATUS[action.status])) for action in challenge.actions.all()],
+        available=selectors.challenge_available_actions(user=user, challenge=challenge, today=today),
+        themes=[theme_words.get(key, key) for key in challenge.themes],
+        names=names,
+        summary_rows=summary,
+        outcome_rows=outcome,
+        cafcass_rows=cafcass_rows,
+    )
+
+
+# -- one action on a challenge -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    key: str
+    title: str
+    button: str
+    done: str
+
+
+ACTIONS: dict[str, ActionSpec] = {
+    spec.key: spec
+    for spec in (
+        ActionSpec("respond", "Record your response", "Record response", "Your response has been recorded"),
+        ActionSpec("escalate", "Escalate the challenge", "Escalate", "The challenge has been escalated"),
+        ActionSpec("resolve", "Resolve the challenge", "Resolve", "The challenge has been resolved"),
+        ActionSpec("reopen", "Re-open the challenge", "Re-open", "The challenge has been re-opened"),
+        ActionSpec(
+            "refer_to_cafcass",
+            "Refer to Cafcass",
+            "Refer to Cafcass",
+            "The referral to Cafcass has been recorded",
+        ),
+        ActionSpec("withdraw", "Withdraw the challenge", "Withdraw", "The challenge has been withdrawn"),
+        ActionSpec("record_meeting", "Record a meeting", "Record meeting", "The meeting has been recorded"),
+        ActionSpec(
+            "final_comments",
+            "Add final comments",
+            "Add final comments",
+            "Your final comments have been added",
+        ),
+        ActionSpec("mark_action", "Update an action", "Save", "The action has been updated"),
+    )
+}
+
+
+@dataclass
+class ActionContext:
+    challenge: Challenge
+    policy: Policy
+    available: set[str]
+    later_stages: list[tuple[str, str]] = field(default_factory=list)
+    people: list[tuple[str, str]] = field(default_factory=list)
+    briefing_for: list[str] = field(default_factory=list)
+    preconditions: list[tuple[str, str, list[tuple[str, str]]]] = field(default_factory=list)
+    checklist: list[tuple[str, str]] = field(default_factory=list)
+    urgent_before: str = ""
+    stage_name: str = ""
+
+
+def action_context(*, user: AbstractBaseUser, challenge_id: int, today: dt.date) -> ActionContext:
+    """What an action's form needs; raises ``NotVisible`` for a challenge this person may not see."""
+    challenge = selectors.challenge_page(
+        challenge=challenge_get_for_user(user=user, challenge_id=challenge_id)
+    )
+    policy = policy_version_model(challenge.policy)
+    later = policy.stages[policy.order(challenge.stage_key) :] if challenge.stage_key else []
+    cafcass = policy.cafcass
+    holders = (
+        selectors.people_with_roles(roles={p.role for p in cafcass.requires}) if cafcass.requires else []
+    )
+    roles_of = {p.role for p in cafcass.requires}
+    return ActionContext(
+        challenge=challenge,
+        policy=policy,
+        available=selectors.challenge_available_actions(user=user, challenge=challenge, today=today),
+        later_stages=[(stage.key, stage.name) for stage in later],
+        people=bypass_people(policy),
+        briefing_for=needs_briefing(later),
+        preconditions=[
+            (
+                p.key,
+                f"{p.label} (choose the {role_label(p.role)})",
+                [(u, label) for u, label in holders if role_label(p.role) in label]
+                if len(roles_of) > 1
+                else holders,
+            )
+            for p in cafcass.requires
+        ],
+        checklist=[
+            (item.key, item.label + (" (required)" if item.required else " (if it applies)"))
+            for item in cafcass.checklist
+        ],
+        urgent_before=policy.stage(cafcass.urgent_before_stage).name if cafcass.urgent_before_stage else "",
+        stage_name=policy.stage(challenge.stage_key).name if challenge.stage_key else "",
+    )
