@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -80,10 +80,12 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 
-ERRORS: dict[int, type[Schema]] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 422)}
+ERRORS: dict[int, type[Schema]] = dict.fromkeys((400, 401, 403, 404, 409, 422), ErrorOut)
 
 
-def error(request: HttpRequest, status: int, code: str, message: str, field: str | None = None) -> HttpResponse:
+def error(
+    request: HttpRequest, status: int, code: str, message: str, field: str | None = None
+) -> HttpResponse:
     body: dict[str, Any] = {"code": code, "message": message}
     if field is not None:
         body["field"] = field
@@ -94,7 +96,7 @@ def error(request: HttpRequest, status: int, code: str, message: str, field: str
 _LOC_SKIP = {"body", "query", "path", "payload", "filters", "data"}
 
 
-def _field_from_loc(loc: tuple[Any, ...] | list[Any]) -> str | None:
+def _field_from_loc(loc: Sequence[Any]) -> str | None:
     parts: list[str] = []
     for part in loc:
         if isinstance(part, int):
@@ -222,7 +224,9 @@ def child(request: HttpRequest, case_number: str) -> Any:
     return _child_answer(request, case_number)
 
 
-@api.get("/children/{case_number}/chronology", response={200: list[ChronologyEntry], **ERRORS}, tags=["children"])
+@api.get(
+    "/children/{case_number}/chronology", response={200: list[ChronologyEntry], **ERRORS}, tags=["children"]
+)
 def chronology(request: HttpRequest, case_number: str) -> Any:
     child = child_get_for_user(user=request.user, case_number=case_number)
     return [
@@ -306,7 +310,9 @@ def _transition(request: HttpRequest, challenge_id: int, change: Callable[..., A
     return _challenge_answer(challenge_id, request)
 
 
-@api.post("/challenges/{challenge_id}/responses", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
+@api.post(
+    "/challenges/{challenge_id}/responses", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
+)
 def respond(request: HttpRequest, challenge_id: int, payload: ResponseIn) -> Any:
     return _transition(
         request,
@@ -319,7 +325,9 @@ def respond(request: HttpRequest, challenge_id: int, payload: ResponseIn) -> Any
     )
 
 
-@api.post("/challenges/{challenge_id}/escalations", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
+@api.post(
+    "/challenges/{challenge_id}/escalations", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
+)
 def escalate(request: HttpRequest, challenge_id: int, payload: EscalationIn) -> Any:
     return _transition(
         request,
@@ -334,7 +342,9 @@ def escalate(request: HttpRequest, challenge_id: int, payload: EscalationIn) -> 
     )
 
 
-@api.post("/challenges/{challenge_id}/resolution", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
+@api.post(
+    "/challenges/{challenge_id}/resolution", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
+)
 def resolve(request: HttpRequest, challenge_id: int, payload: ResolutionIn) -> Any:
     return _transition(
         request,
@@ -347,14 +357,25 @@ def resolve(request: HttpRequest, challenge_id: int, payload: ResolutionIn) -> A
     )
 
 
-@api.post("/challenges/{challenge_id}/reopening", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
+@api.post(
+    "/challenges/{challenge_id}/reopening", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
+)
 def reopen(request: HttpRequest, challenge_id: int, payload: ReasonIn) -> Any:
     return _transition(
-        request, challenge_id, services.challenge_reopen, reason=payload.reason, on=payload.on, expected_version=payload.version
+        request,
+        challenge_id,
+        services.challenge_reopen,
+        reason=payload.reason,
+        on=payload.on,
+        expected_version=payload.version,
     )
 
 
-@api.post("/challenges/{challenge_id}/cafcass-referral", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
+@api.post(
+    "/challenges/{challenge_id}/cafcass-referral",
+    response={200: ChallengeOut, **ERRORS},
+    tags=["transitions"],
+)
 def refer_to_cafcass(request: HttpRequest, challenge_id: int, payload: CafcassReferralIn) -> Any:
     return _transition(
         request,
@@ -370,7 +391,9 @@ def refer_to_cafcass(request: HttpRequest, challenge_id: int, payload: CafcassRe
 
 
 @api.post(
-    "/challenges/{challenge_id}/actions/{action_id}", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
+    "/challenges/{challenge_id}/actions/{action_id}",
+    response={200: ChallengeOut, **ERRORS},
+    tags=["transitions"],
 )
 def mark_action(request: HttpRequest, challenge_id: int, action_id: int, payload: ActionStatusIn) -> Any:
     return _transition(
@@ -384,10 +407,17 @@ def mark_action(request: HttpRequest, challenge_id: int, action_id: int, payload
     )
 
 
-@api.post("/challenges/{challenge_id}/withdrawal", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
+@api.post(
+    "/challenges/{challenge_id}/withdrawal", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
+)
 def withdraw(request: HttpRequest, challenge_id: int, payload: ReasonIn) -> Any:
     return _transition(
-        request, challenge_id, services.challenge_withdraw, reason=payload.reason, on=payload.on, expected_version=payload.version
+        request,
+        challenge_id,
+        services.challenge_withdraw,
+        reason=payload.reason,
+        on=payload.on,
+        expected_version=payload.version,
     )
 
 
@@ -403,7 +433,9 @@ def record_meeting(request: HttpRequest, challenge_id: int, payload: MeetingIn) 
     )
 
 
-@api.post("/challenges/{challenge_id}/final-comments", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
+@api.post(
+    "/challenges/{challenge_id}/final-comments", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
+)
 def final_comments(request: HttpRequest, challenge_id: int, payload: FinalCommentsIn) -> Any:
     return _transition(
         request,
@@ -413,5 +445,3 @@ def final_comments(request: HttpRequest, challenge_id: int, payload: FinalCommen
         on=payload.on,
         expected_version=payload.version,
     )
-
-

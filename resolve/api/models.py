@@ -6,6 +6,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models
 
 TOKEN_PREFIX = "rsv_"
@@ -27,7 +28,7 @@ class ApiToken(models.Model):
         return f"API token for {self.user} ({self.label or 'no label'})"
 
 
-def api_token_create(*, user: models.Model, label: str = "") -> str:
+def api_token_create(*, user: User, label: str = "") -> str:
     """Make a token for ``user`` and return it; it cannot be read back later."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     ApiToken.objects.create(user=user, digest=token_digest(token), label=label)

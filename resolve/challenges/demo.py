@@ -11,8 +11,6 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractUser
-
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges import services
@@ -24,20 +22,39 @@ from resolve.people.demo import Authority
 FIRST_NAMES = [
     "Amelia", "Noah", "Olivia", "Leo", "Isla", "Oscar", "Ava", "Arthur", "Freya", "Theo", "Lily", "Finley",
     "Grace", "Harry", "Ivy", "Jack", "Mia", "Jacob", "Poppy", "Alfie", "Rosie", "Charlie", "Evie", "Freddie",
-    "Ella", "Archie", "Sophia", "Henry", "Daisy", "Louie", "Willow", "Reggie", "Ruby", "Tommy", "Esme", "Albie",
+    "Ella", "Archie", "Sophia", "Henry", "Daisy", "Louie", "Willow", "Reggie", "Ruby", "Tommy", "Esme",
+    "Albie",
 ]  # fmt: skip
 LAST_NAMES = [
     "Jones", "Taylor", "Brown", "Williams", "Wilson", "Evans", "Thomas", "Roberts", "Johnson", "Walker",
     "Wright", "Robinson", "Thompson", "White", "Hughes", "Edwards", "Green", "Hall", "Wood", "Harris",
 ]  # fmt: skip
 CONCERNS = [
-    ("Statutory visits to the child have not taken place for nine weeks.", "The child has not been seen alone and their wishes are not known."),
-    ("The permanence plan agreed at the second review has not progressed.", "Drift in permanence planning leaves the child uncertain about where they will grow up."),
-    ("The pathway plan has not been updated since the child turned 16.", "The young person has no plan for leaving care."),
-    ("The placement is unregistered and the agreed process was not followed.", "The child may be living somewhere that does not keep them safe."),
-    ("Life story work agreed at the last review has not started.", "The child does not understand why they are in care."),
-    ("Core group meetings have not taken place within the timescales of the child protection plan.", "Risks to the child are not being reviewed by the professionals around them."),
-]  # fmt: skip
+    (
+        "Statutory visits to the child have not taken place for nine weeks.",
+        "The child has not been seen alone and their wishes are not known.",
+    ),
+    (
+        "The permanence plan agreed at the second review has not progressed.",
+        "Drift in permanence planning leaves the child uncertain about where they will grow up.",
+    ),
+    (
+        "The pathway plan has not been updated since the child turned 16.",
+        "The young person has no plan for leaving care.",
+    ),
+    (
+        "The placement is unregistered and the agreed process was not followed.",
+        "The child may be living somewhere that does not keep them safe.",
+    ),
+    (
+        "Life story work agreed at the last review has not started.",
+        "The child does not understand why they are in care.",
+    ),
+    (
+        "Core group meetings have not taken place within the timescales of the child protection plan.",
+        "Risks to the child are not being reviewed by the professionals around them.",
+    ),
+]
 THEMES = ["voice_of_child", "drift_delay_planning", "management_oversight", "placement", "safeguarding"]
 
 
@@ -78,7 +95,9 @@ def demo_build(*, authority: Authority, today: dt.date, seed: int = 7) -> DemoSu
         )
     counts: dict[str, int] = {}
 
-    def raise_for(child: Child, policy: str, started: dt.date, track: str = "iro", **kwargs: object) -> Challenge:
+    def raise_for(
+        child: Child, policy: str, started: dt.date, track: str = "iro", **kwargs: object
+    ) -> Challenge:
         concern, impact = rng.choice(CONCERNS)
         chair = staff["iro"] if track == "iro" else staff["cp_chair"]
         return services.challenge_raise(
@@ -90,8 +109,14 @@ def demo_build(*, authority: Authority, today: dt.date, seed: int = 7) -> DemoSu
             impact_on_child=impact,
             themes=rng.sample(THEMES, 2),
             actions=[
-                services.ActionInput(action="Visit the child and see them alone", owner="social_worker", due=started + dt.timedelta(days=14)),
-                services.ActionInput(action="Update the care plan", owner="team_manager", due=started + dt.timedelta(days=21)),
+                services.ActionInput(
+                    action="Visit the child and see them alone",
+                    owner="social_worker",
+                    due=started + dt.timedelta(days=14),
+                ),
+                services.ActionInput(
+                    action="Update the care plan", owner="team_manager", due=started + dt.timedelta(days=21)
+                ),
             ],
             on=started,
             **kwargs,  # type: ignore[arg-type]
@@ -113,15 +138,29 @@ def demo_build(*, authority: Authority, today: dt.date, seed: int = 7) -> DemoSu
 
     def answered(child: Child) -> None:
         c = raise_for(child, "qa_issue_resolution", _back(today, 12))
-        services.challenge_escalate(user=iro, challenge_id=c.pk, on=_back(today, 6), reason="No response in 10 working days")
-        services.challenge_respond(user=staff["team_manager"], challenge_id=c.pk, response="agree", comments="Visit booked", on=_back(today, 4))
+        services.challenge_escalate(
+            user=iro, challenge_id=c.pk, on=_back(today, 6), reason="No response in 10 working days"
+        )
+        services.challenge_respond(
+            user=staff["team_manager"],
+            challenge_id=c.pk,
+            response="agree",
+            comments="Visit booked",
+            on=_back(today, 4),
+        )
         count("open, answered")
 
     def escalated(child: Child) -> None:
         c = raise_for(child, "outcome_resolution", _back(today, 14))
-        services.challenge_escalate(user=iro, challenge_id=c.pk, on=_back(today, 10), reason="Team Manager did not respond")
-        services.challenge_respond(user=staff["service_manager"], challenge_id=c.pk, response="no_remit", on=_back(today, 8))
-        services.challenge_escalate(user=iro, challenge_id=c.pk, on=_back(today, 6), reason="Service Manager has no remit")
+        services.challenge_escalate(
+            user=iro, challenge_id=c.pk, on=_back(today, 10), reason="Team Manager did not respond"
+        )
+        services.challenge_respond(
+            user=staff["service_manager"], challenge_id=c.pk, response="no_remit", on=_back(today, 8)
+        )
+        services.challenge_escalate(
+            user=iro, challenge_id=c.pk, on=_back(today, 6), reason="Service Manager has no remit"
+        )
         count("open, escalated")
 
     def bypassed(child: Child) -> None:
@@ -137,25 +176,63 @@ def demo_build(*, authority: Authority, today: dt.date, seed: int = 7) -> DemoSu
 
     def resolved(child: Child) -> None:
         c = raise_for(child, "qa_issue_resolution", _back(today, 20))
-        services.challenge_respond(user=staff["social_worker"] if child.social_worker.get_username() == "social_worker" else staff["social_worker_2"], challenge_id=c.pk, response="agree", on=_back(today, 18))
-        services.challenge_resolve(user=iro, challenge_id=c.pk, outcome="The child was visited and seen alone.", learning_points="Diarise statutory visits at allocation.", on=_back(today, 15))
+        services.challenge_respond(
+            user=staff["social_worker"]
+            if child.social_worker.get_username() == "social_worker"
+            else staff["social_worker_2"],
+            challenge_id=c.pk,
+            response="agree",
+            on=_back(today, 18),
+        )
+        services.challenge_resolve(
+            user=iro,
+            challenge_id=c.pk,
+            outcome="The child was visited and seen alone.",
+            learning_points="Diarise statutory visits at allocation.",
+            on=_back(today, 15),
+        )
         count("resolved")
 
     def reopened(child: Child) -> None:
-        c = raise_for(child, "challenge_and_resolution", _back(today, 25), stage="stage_2", bypass_reason="Second time this year", bypass_agreed_by="iro_service_manager")
-        services.challenge_resolve(user=iro, challenge_id=c.pk, outcome="Action plan agreed at the meeting.", on=_back(today, 20))
-        services.challenge_reopen(user=iro, challenge_id=c.pk, reason="The agreed actions were not delivered.", on=_back(today, 3))
+        c = raise_for(
+            child,
+            "challenge_and_resolution",
+            _back(today, 25),
+            stage="stage_2",
+            bypass_reason="Second time this year",
+            bypass_agreed_by="iro_service_manager",
+        )
+        services.challenge_resolve(
+            user=iro, challenge_id=c.pk, outcome="Action plan agreed at the meeting.", on=_back(today, 20)
+        )
+        services.challenge_reopen(
+            user=iro, challenge_id=c.pk, reason="The agreed actions were not delivered.", on=_back(today, 3)
+        )
         count("re-opened")
 
     def withdrawn(child: Child) -> None:
         c = raise_for(child, "informal_challenge_dispute_resolution", _back(today, 10))
-        services.challenge_withdraw(user=iro, challenge_id=c.pk, reason="The child moved to another authority.", on=_back(today, 7))
+        services.challenge_withdraw(
+            user=iro, challenge_id=c.pk, reason="The child moved to another authority.", on=_back(today, 7)
+        )
         count("withdrawn")
 
     def cafcass(child: Child) -> None:
         c = raise_for(child, "informal_challenge_dispute_resolution", _back(today, 12))
-        services.challenge_escalate(user=iro, challenge_id=c.pk, to_stage="stage_4", reason="Permanence delayed for a year.", on=_back(today, 8))
-        services.challenge_refer_to_cafcass(user=iro, challenge_id=c.pk, reason="The child's human rights are at risk.", checklist={}, on=_back(today, 2))
+        services.challenge_escalate(
+            user=iro,
+            challenge_id=c.pk,
+            to_stage="stage_4",
+            reason="Permanence delayed for a year.",
+            on=_back(today, 8),
+        )
+        services.challenge_refer_to_cafcass(
+            user=iro,
+            challenge_id=c.pk,
+            reason="The child's human rights are at risk.",
+            checklist={},
+            on=_back(today, 2),
+        )
         count("referred to Cafcass")
 
     def cp_track(child: Child) -> None:

@@ -36,14 +36,14 @@ DIRECTORS_BRIEFING_FIELDS: tuple[DocumentField, ...] = (
 )
 
 
-
-
 def directors_briefing_clean(*, data: Mapping[str, Any], child: Child) -> dict[str, Any]:
     """Check a Director's briefing and return it with the child's details filled in."""
     from resolve.challenges.services import ServiceError
 
     if not isinstance(data, Mapping):
-        raise ServiceError("invalid", "invalid_document", "The Director's briefing must be an object.", "directors_briefing")
+        raise ServiceError(
+            "invalid", "invalid_document", "The Director's briefing must be an object.", "directors_briefing"
+        )
     known = {field.key for field in DIRECTORS_BRIEFING_FIELDS}
     for key in data:
         if key not in known:
@@ -62,7 +62,10 @@ def directors_briefing_clean(*, data: Mapping[str, Any], child: Child) -> dict[s
             )
         if field.required and not value.strip():
             raise ServiceError(
-                "invalid", "required", f"Enter the Director's briefing: {field.label.lower()}.", f"directors_briefing.{field.key}"
+                "invalid",
+                "required",
+                f"Enter the Director's briefing: {field.label.lower()}.",
+                f"directors_briefing.{field.key}",
             )
         cleaned[field.key] = value.strip()
     cleaned["child_name"] = child.full_name

@@ -281,7 +281,9 @@ def _fmt(day: dt.date) -> str:
 
 def _check_date(state: ChallengeState, on: dt.date, today: dt.date) -> None:
     if on > today:
-        raise _refuse("invalid", "date_in_future", f"The date cannot be in the future (today is {_fmt(today)}).", "on")
+        raise _refuse(
+            "invalid", "date_in_future", f"The date cannot be in the future (today is {_fmt(today)}).", "on"
+        )
     if state.last_event_on is not None and on < state.last_event_on:
         raise _refuse(
             "invalid",
@@ -301,7 +303,9 @@ def _require_text(value: str, field_name: str, what: str) -> str:
 def _require_open(state: ChallengeState, doing: str) -> Visit:
     current = state.current
     if current is None:
-        raise _refuse("conflict", "not_open", f"You can only {doing} an open challenge; this one is {state.status}.")
+        raise _refuse(
+            "conflict", "not_open", f"You can only {doing} an open challenge; this one is {state.status}."
+        )
     return current
 
 
@@ -328,7 +332,9 @@ def _formal_clock(
     return on, calendar.add_working_days(on, policy.formal_cap_working_days)
 
 
-def _check_bypass(policy: Policy, target: Stage, reason: str, agreed_by: Person | None, field_prefix: str) -> None:
+def _check_bypass(
+    policy: Policy, target: Stage, reason: str, agreed_by: Person | None, field_prefix: str
+) -> None:
     if not reason.strip():
         raise _refuse(
             "invalid",
@@ -370,7 +376,12 @@ def _check_documents(target: Stage, have: frozenset[str]) -> None:
 def _stage_or_refuse(policy: Policy, key: str, field_name: str) -> Stage:
     if not policy.has_stage(key):
         keys = ", ".join(stage.key for stage in policy.stages)
-        raise _refuse("invalid", "unknown_stage", f"{key!r} is not a stage of this procedure; use one of: {keys}.", field_name)
+        raise _refuse(
+            "invalid",
+            "unknown_stage",
+            f"{key!r} is not a stage of this procedure; use one of: {keys}.",
+            field_name,
+        )
     return policy.stage(key)
 
 
@@ -397,12 +408,16 @@ def _check_automatic_escalation(policy: Policy, current: Visit, command: Escalat
 
 
 # -- the commands --------------------------------------------------------------------------------
-def _raise(policy: Policy, state: ChallengeState, command: Raise, actor: Actor, calendar: WorkingDays) -> Decision:
+def _raise(
+    policy: Policy, state: ChallengeState, command: Raise, actor: Actor, calendar: WorkingDays
+) -> Decision:
     if state.status != "new":
         raise _refuse("conflict", "already_raised", "This challenge has already been raised.")
     if state.track not in policy.tracks:
         tracks = " or ".join(TRACKS[track] for track in policy.tracks)
-        raise _refuse("invalid", "track_not_in_policy", f"{policy.name} is for the {tracks} track only.", "track")
+        raise _refuse(
+            "invalid", "track_not_in_policy", f"{policy.name} is for the {tracks} track only.", "track"
+        )
     _require(actor, (CHAIR,), "raise a challenge for this child", _chair_words(state.track))
     concern = _require_text(command.concern, "concern", "what the concern is")
     _require_text(command.impact_on_child, "impact_on_child", "the impact on the child")
@@ -413,7 +428,9 @@ def _raise(policy: Policy, state: ChallengeState, command: Raise, actor: Actor, 
     unknown = [theme for theme in command.themes if theme not in policy.theme_keys()]
     if unknown:
         keys = ", ".join(theme.key for theme in policy.themes)
-        raise _refuse("invalid", "unknown_theme", f"Unknown theme {unknown[0]!r}; use one of: {keys}.", "themes")
+        raise _refuse(
+            "invalid", "unknown_theme", f"Unknown theme {unknown[0]!r}; use one of: {keys}.", "themes"
+        )
     if len(set(command.themes)) != len(command.themes):
         raise _refuse("invalid", "duplicate_theme", "A theme is ticked twice.", "themes")
     for index, action in enumerate(command.actions):
@@ -421,7 +438,9 @@ def _raise(policy: Policy, state: ChallengeState, command: Raise, actor: Actor, 
         _require_text(action.owner, f"actions[{index}].owner", "who will do the action")
         if action.due < command.on:
             raise _refuse(
-                "invalid", "action_due_before_raised", "An action cannot be due before the challenge is raised.",
+                "invalid",
+                "action_due_before_raised",
+                "An action cannot be due before the challenge is raised.",
                 f"actions[{index}].due",
             )
     _check_documents(target, command.documents)
@@ -435,7 +454,9 @@ def _raise(policy: Policy, state: ChallengeState, command: Raise, actor: Actor, 
         formal_due_on=formal_due_on,
         last_event_on=command.on,
         documents=state.documents | command.documents,
-        actions=tuple(ActionState(id=index, due=action.due) for index, action in enumerate(command.actions, 1)),
+        actions=tuple(
+            ActionState(id=index, due=action.due) for index, action in enumerate(command.actions, 1)
+        ),
     )
     detail: dict[str, Any] = {"concern": concern, "themes": list(command.themes), "due_on": visit.due_on}
     if target.key != first.key:
@@ -446,12 +467,16 @@ def _raise(policy: Policy, state: ChallengeState, command: Raise, actor: Actor, 
     return Accepted(new_state, (Event("raised", target.key, command.on, detail),))
 
 
-def _respond(policy: Policy, state: ChallengeState, command: Respond, actor: Actor, calendar: WorkingDays) -> Decision:
+def _respond(
+    policy: Policy, state: ChallengeState, command: Respond, actor: Actor, calendar: WorkingDays
+) -> Decision:
     current = _require_open(state, "respond to")
     stage = policy.stage(current.stage)
     _require(actor, (RECIPIENT,), "respond at this stage", f"the {role_label(stage.to_role)} it is sent to")
     if command.response not in RESPONSES:
-        raise _refuse("invalid", "unknown_response", "Choose a response: agree, disagree or no_remit.", "response")
+        raise _refuse(
+            "invalid", "unknown_response", "Choose a response: agree, disagree or no_remit.", "response"
+        )
     late = current.due_on is not None and command.on > current.due_on
     visit = replace(current, response=command.response, responded_on=command.on)
     new_state = replace(state, visits=(*state.visits[:-1], visit), last_event_on=command.on)
@@ -465,7 +490,9 @@ def _respond(policy: Policy, state: ChallengeState, command: Respond, actor: Act
     return Accepted(new_state, (Event("response_recorded", stage.key, command.on, detail),))
 
 
-def _escalate(policy: Policy, state: ChallengeState, command: Escalate, actor: Actor, calendar: WorkingDays) -> Decision:
+def _escalate(
+    policy: Policy, state: ChallengeState, command: Escalate, actor: Actor, calendar: WorkingDays
+) -> Decision:
     current = _require_open(state, "escalate")
     if actor.is_(SYSTEM):
         _check_automatic_escalation(policy, current, command)
@@ -495,7 +522,9 @@ def _escalate(policy: Policy, state: ChallengeState, command: Escalate, actor: A
         )
     else:
         target = following
-    skipped = [stage.key for stage in policy.stages[policy.order(current.stage) : policy.order(target.key) - 1]]
+    skipped = [
+        stage.key for stage in policy.stages[policy.order(current.stage) : policy.order(target.key) - 1]
+    ]
     if skipped:
         _check_bypass(policy, target, command.reason, command.bypass_agreed_by, "")
     documents = state.documents | command.documents
@@ -527,9 +556,16 @@ def _escalate(policy: Policy, state: ChallengeState, command: Escalate, actor: A
     return Accepted(new_state, (Event("escalated", target.key, command.on, detail),))
 
 
-def _resolve(policy: Policy, state: ChallengeState, command: Resolve, actor: Actor, calendar: WorkingDays) -> Decision:
+def _resolve(
+    policy: Policy, state: ChallengeState, command: Resolve, actor: Actor, calendar: WorkingDays
+) -> Decision:
     current = _require_open(state, "resolve")
-    _require(actor, (CHAIR, CHAIR_MANAGER), "resolve this challenge", f"{_chair_words(state.track)} or their manager")
+    _require(
+        actor,
+        (CHAIR, CHAIR_MANAGER),
+        "resolve this challenge",
+        f"{_chair_words(state.track)} or their manager",
+    )
     stage = policy.stage(current.stage)
     outcome = _require_text(command.outcome, "outcome", "the outcome for the child")
     if policy.resolution.requires_learning_points:
@@ -546,23 +582,39 @@ def _resolve(policy: Policy, state: ChallengeState, command: Resolve, actor: Act
     return Accepted(new_state, (Event("resolved", stage.key, command.on, detail),))
 
 
-def _reopen(policy: Policy, state: ChallengeState, command: Reopen, actor: Actor, calendar: WorkingDays) -> Decision:
+def _reopen(
+    policy: Policy, state: ChallengeState, command: Reopen, actor: Actor, calendar: WorkingDays
+) -> Decision:
     if state.status != "resolved":
         raise _refuse(
-            "conflict", "not_resolved", f"Only a resolved challenge can be re-opened; this one is {state.status}."
+            "conflict",
+            "not_resolved",
+            f"Only a resolved challenge can be re-opened; this one is {state.status}.",
         )
-    _require(actor, (CHAIR, CHAIR_MANAGER), "re-open this challenge", f"{_chair_words(state.track)} or their manager")
+    _require(
+        actor,
+        (CHAIR, CHAIR_MANAGER),
+        "re-open this challenge",
+        f"{_chair_words(state.track)} or their manager",
+    )
     reason = _require_text(command.reason, "reason", "why the challenge is being re-opened")
     last = state.last_exited_stage
     assert last is not None  # a resolved challenge has left a stage
     target = policy.stage(policy.reentry_for(last))
     visit = _enter(target, command.on, calendar)
     new_state = replace(state, status="open", visits=(*state.visits, visit), last_event_on=command.on)
-    detail = {"reason": reason, "last_exited_stage": last, "reentry_stage": target.key, "due_on": visit.due_on}
+    detail = {
+        "reason": reason,
+        "last_exited_stage": last,
+        "reentry_stage": target.key,
+        "due_on": visit.due_on,
+    }
     return Accepted(new_state, (Event("reopened", target.key, command.on, detail),))
 
 
-def _refer(policy: Policy, state: ChallengeState, command: ReferToCafcass, actor: Actor, calendar: WorkingDays) -> Decision:
+def _refer(
+    policy: Policy, state: ChallengeState, command: ReferToCafcass, actor: Actor, calendar: WorkingDays
+) -> Decision:
     rules = policy.cafcass
     if state.track not in rules.tracks:
         raise _refuse(
@@ -575,7 +627,9 @@ def _refer(policy: Policy, state: ChallengeState, command: ReferToCafcass, actor
     _require(actor, (CHAIR,), "refer this challenge to Cafcass", _chair_words(state.track))
     if state.cafcass_referred_on is not None:
         raise _refuse(
-            "conflict", "already_referred", f"This challenge was referred to Cafcass on {_fmt(state.cafcass_referred_on)}."
+            "conflict",
+            "already_referred",
+            f"This challenge was referred to Cafcass on {_fmt(state.cafcass_referred_on)}.",
         )
     reason = _require_text(command.reason, "reason", "why the case is being referred to Cafcass")
     reached = state.highest_order_reached(policy)
@@ -586,7 +640,11 @@ def _refer(policy: Policy, state: ChallengeState, command: ReferToCafcass, actor
             f"{policy.name} refers to Cafcass only once the challenge has reached "
             f"{policy.stage(rules.earliest_stage).name}.",
         )
-    if rules.urgent_before_stage is not None and reached < policy.order(rules.urgent_before_stage) and not command.urgent:
+    if (
+        rules.urgent_before_stage is not None
+        and reached < policy.order(rules.urgent_before_stage)
+        and not command.urgent
+    ):
         raise _refuse(
             "invalid",
             "cafcass_urgency_required",
@@ -600,7 +658,8 @@ def _refer(policy: Policy, state: ChallengeState, command: ReferToCafcass, actor
             raise _refuse(
                 "invalid",
                 "cafcass_precondition_missing",
-                f"{precondition.label}: name the {role_label(precondition.role)} in preconditions.{precondition.key}.",
+                f"{precondition.label}: name the {role_label(precondition.role)} "
+                f"in preconditions.{precondition.key}.",
                 f"preconditions.{precondition.key}",
             )
         if precondition.role not in person.roles:
@@ -614,15 +673,26 @@ def _refer(policy: Policy, state: ChallengeState, command: ReferToCafcass, actor
     for key in command.checklist:
         if key not in known:
             keys = ", ".join(sorted(known)) or "none"
-            raise _refuse("invalid", "unknown_checklist_item", f"{key!r} is not on the checklist; use: {keys}.", "checklist")
+            raise _refuse(
+                "invalid",
+                "unknown_checklist_item",
+                f"{key!r} is not on the checklist; use: {keys}.",
+                "checklist",
+            )
     for item in rules.checklist:
         if item.key not in command.checklist:
             raise _refuse(
-                "invalid", "checklist_incomplete", f"Say whether this is included: {item.label}", f"checklist.{item.key}"
+                "invalid",
+                "checklist_incomplete",
+                f"Say whether this is included: {item.label}",
+                f"checklist.{item.key}",
             )
         if item.required and not command.checklist[item.key]:
             raise _refuse(
-                "invalid", "checklist_item_required", f"The referral must include: {item.label}", f"checklist.{item.key}"
+                "invalid",
+                "checklist_item_required",
+                f"The referral must include: {item.label}",
+                f"checklist.{item.key}",
             )
     new_state = replace(state, cafcass_referred_on=command.on, last_event_on=command.on)
     detail = {
@@ -634,10 +704,14 @@ def _refer(policy: Policy, state: ChallengeState, command: ReferToCafcass, actor
     return Accepted(new_state, (Event("cafcass_referred", current.stage, command.on, detail),))
 
 
-def _mark_action(policy: Policy, state: ChallengeState, command: MarkAction, actor: Actor, calendar: WorkingDays) -> Decision:
+def _mark_action(
+    policy: Policy, state: ChallengeState, command: MarkAction, actor: Actor, calendar: WorkingDays
+) -> Decision:
     if state.status in {"new", "withdrawn"}:
         raise _refuse("conflict", "not_open", f"Actions cannot be updated on a {state.status} challenge.")
-    _require(actor, (CHAIR, RECIPIENT, CHAIR_MANAGER), "update this action", "the chair or the stage's recipient")
+    _require(
+        actor, (CHAIR, RECIPIENT, CHAIR_MANAGER), "update this action", "the chair or the stage's recipient"
+    )
     if command.status not in {"done", "not_done"}:
         raise _refuse("invalid", "unknown_action_status", "Choose a status: done or not_done.", "status")
     for index, action in enumerate(state.actions):
@@ -646,7 +720,12 @@ def _mark_action(policy: Policy, state: ChallengeState, command: MarkAction, act
             actions = (*state.actions[:index], updated, *state.actions[index + 1 :])
             new_state = replace(state, actions=actions, last_event_on=command.on)
             stage = state.visits[-1].stage
-            detail = {"action_id": action.id, "status": command.status, "due": action.due, "late": command.on > action.due}
+            detail = {
+                "action_id": action.id,
+                "status": command.status,
+                "due": action.due,
+                "late": command.on > action.due,
+            }
             return Accepted(new_state, (Event("action_updated", stage, command.on, detail),))
     raise _refuse("invalid", "unknown_action", "There is no such action on this challenge.", "action_id")
 
@@ -655,19 +734,33 @@ def _record_meeting(
     policy: Policy, state: ChallengeState, command: RecordMeeting, actor: Actor, calendar: WorkingDays
 ) -> Decision:
     current = _require_open(state, "record a meeting on")
-    _require(actor, (CHAIR, RECIPIENT, CHAIR_MANAGER), "record a meeting", "the chair, their manager or the recipient")
+    _require(
+        actor,
+        (CHAIR, RECIPIENT, CHAIR_MANAGER),
+        "record a meeting",
+        "the chair, their manager or the recipient",
+    )
     summary = _require_text(command.summary, "summary", "a summary of the meeting")
     visit = replace(current, meetings=current.meetings + 1)
     new_state = replace(state, visits=(*state.visits[:-1], visit), last_event_on=command.on)
     return Accepted(new_state, (Event("meeting_recorded", current.stage, command.on, {"summary": summary}),))
 
 
-def _withdraw(policy: Policy, state: ChallengeState, command: Withdraw, actor: Actor, calendar: WorkingDays) -> Decision:
+def _withdraw(
+    policy: Policy, state: ChallengeState, command: Withdraw, actor: Actor, calendar: WorkingDays
+) -> Decision:
     current = _require_open(state, "withdraw")
-    _require(actor, (CHAIR, CHAIR_MANAGER), "withdraw this challenge", f"{_chair_words(state.track)} or their manager")
+    _require(
+        actor,
+        (CHAIR, CHAIR_MANAGER),
+        "withdraw this challenge",
+        f"{_chair_words(state.track)} or their manager",
+    )
     reason = _require_text(command.reason, "reason", "why the challenge is being withdrawn")
     left = replace(current, left_on=command.on, left_how="withdrawn")
-    new_state = replace(state, status="withdrawn", visits=(*state.visits[:-1], left), last_event_on=command.on)
+    new_state = replace(
+        state, status="withdrawn", visits=(*state.visits[:-1], left), last_event_on=command.on
+    )
     return Accepted(new_state, (Event("withdrawn", current.stage, command.on, {"reason": reason}),))
 
 

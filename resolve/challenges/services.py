@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -91,7 +91,7 @@ def challenge_state(*, challenge: Challenge) -> engine.ChallengeState:
     )
 
 
-def chair_for(*, child: Child, track: str) -> AbstractBaseUser | None:
+def chair_for(*, child: Child, track: str) -> User | None:
     return child.iro if track == "iro" else child.cp_chair
 
 
@@ -102,17 +102,17 @@ def _chair_team(*, child: Child, track: str) -> Team | None:
     return user_team(user=chair, roles=(CHAIR_ROLE_FOR_TRACK[track],))
 
 
-def _holders(*, role: str, child: Child, track: str) -> list[AbstractBaseUser]:
+def _holders(*, role: str, child: Child, track: str) -> list[User]:
     team = line_team(role=role, child_team=child.team, chair_team=_chair_team(child=child, track=track))
     return role_holders(role=role, team=team)
 
 
-def _holds(*, user: AbstractBaseUser, role: str, child: Child, track: str) -> bool:
+def _holds(*, user: User, role: str, child: Child, track: str) -> bool:
     return any(holder.pk == user.pk for holder in _holders(role=role, child=child, track=track))
 
 
 def challenge_actor(
-    *, user: AbstractBaseUser, child: Child, track: str, policy: Policy, stage_key: str | None
+    *, user: User, child: Child, track: str, policy: Policy, stage_key: str | None
 ) -> engine.Actor:
     """What ``user`` is to a challenge on ``child``'s ``track``: chair, recipient, chair's manager..."""
     relations: set[str] = set()
@@ -121,7 +121,10 @@ def challenge_actor(
         relations.add(engine.CHAIR)
     if stage_key and _holds(user=user, role=policy.stage(stage_key).to_role, child=child, track=track):
         relations.add(engine.RECIPIENT)
-    if any(_holds(user=user, role=role, child=child, track=track) for role in ("iro_team_manager", "iro_service_manager")):
+    if any(
+        _holds(user=user, role=role, child=child, track=track)
+        for role in ("iro_team_manager", "iro_service_manager")
+    ):
         relations.add(engine.CHAIR_MANAGER)
     final_role = policy.resolution.final_comments_role
     if final_role and _holds(user=user, role=final_role, child=child, track=track):
@@ -199,17 +202,23 @@ def _case_note_body(policy: Policy, event: engine.Event, visit: StageVisit | Non
             lines.append(f"Response at {stage_name}: {detail['response_label']}.")
             if detail.get("comments"):
                 lines.append(f"Comments: {detail['comments']}")
-            lines.append("Received on time." if detail["on_time"] else f"Received late (due {_fmt(detail['due_on'])}).")
+            lines.append(
+                "Received on time." if detail["on_time"] else f"Received late (due {_fmt(detail['due_on'])})."
+            )
         case "resolved":
             lines.append(f"Resolved at {stage_name}. Outcome: {detail['outcome']}")
             if detail.get("learning_points"):
                 lines.append(f"Key learning points: {detail['learning_points']}")
         case "reopened":
-            lines.append(f"Re-opened at {stage_name}: agreed actions were not delivered. Reason: {detail['reason']}")
+            lines.append(
+                f"Re-opened at {stage_name}: agreed actions were not delivered. Reason: {detail['reason']}"
+            )
         case "withdrawn":
             lines.append(f"Withdrawn at {stage_name}. Reason: {detail['reason']}")
         case "cafcass_referred":
-            lines.append(f"Referred to Cafcass{' as urgent' if detail['urgent'] else ''}. Reason: {detail['reason']}")
+            lines.append(
+                f"Referred to Cafcass{' as urgent' if detail['urgent'] else ''}. Reason: {detail['reason']}"
+            )
         case "action_updated":
             lines.append(f"Action marked {detail['status'].replace('_', ' ')} (due {_fmt(detail['due'])}).")
         case "meeting_recorded":
@@ -222,7 +231,9 @@ def _case_note_body(policy: Policy, event: engine.Event, visit: StageVisit | Non
         if visit.cc_users:
             lines.append(f"Copied to: {', '.join(visit.cc_users)}.")
         lines.append(
-            f"Response due by {_fmt(visit.due_on)}." if visit.due_on else "The procedure sets no response timescale."
+            f"Response due by {_fmt(visit.due_on)}."
+            if visit.due_on
+            else "The procedure sets no response timescale."
         )
     return "\n".join(lines)
 
@@ -243,7 +254,10 @@ def _sync_visits(
             row.save()
         else:
             stage = policy.stage(visit.stage)
-            to_users = [u.get_username() for u in _holders(role=stage.to_role, child=challenge.child, track=challenge.track)]
+            to_users = [
+                u.get_username()
+                for u in _holders(role=stage.to_role, child=challenge.child, track=challenge.track)
+            ]
             cc_users = sorted(
                 {
                     u.get_username()
@@ -266,14 +280,16 @@ def _sync_visits(
 
 
 def _jsonable(detail: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: (value.isoformat() if isinstance(value, dt.date) else value) for key, value in detail.items()}
+    return {
+        key: (value.isoformat() if isinstance(value, dt.date) else value) for key, value in detail.items()
+    }
 
 
 def _write(
     *,
     challenge: Challenge,
     policy: Policy,
-    user: AbstractBaseUser | None,
+    user: User | None,
     old: engine.ChallengeState,
     decision: engine.Decision,
     after: Callable[[Challenge, list[StageVisit], engine.ChallengeState], None] | None = None,
@@ -329,7 +345,7 @@ def _write(
 
 def _load_for_change(*, challenge_id: int, expected_version: int | None) -> tuple[Challenge, Policy]:
     challenge = (
-        Challenge.objects.select_for_update()
+        Challenge.objects.select_for_update(of=("self",))
         .select_related("child", "child__team", "child__iro", "child__cp_chair", "policy")
         .filter(pk=challenge_id)
         .first()
@@ -340,8 +356,8 @@ def _load_for_change(*, challenge_id: int, expected_version: int | None) -> tupl
         raise ServiceError(
             "conflict",
             "stale_version",
-            f"The challenge has changed since you read it (version {challenge.version}, not {expected_version}): "
-            "read it again and retry.",
+            f"The challenge has changed since you read it (version {challenge.version}, "
+            f"not {expected_version}): read it again and retry.",
             "version",
         )
     return challenge, policy_version_model(challenge.policy)
@@ -350,7 +366,7 @@ def _load_for_change(*, challenge_id: int, expected_version: int | None) -> tupl
 def _change(
     *,
     challenge_id: int,
-    user: AbstractBaseUser | None,
+    user: User | None,
     command: engine.Command,
     expected_version: int | None,
     after: Callable[[Challenge, list[StageVisit], engine.ChallengeState], None] | None = None,
@@ -381,7 +397,9 @@ def _change(
             today=today(),
             calendar=working_calendar(Nation(policy.nation)),
         )
-        return _write(challenge=challenge, policy=policy, user=user, old=state, decision=decision, after=after)
+        return _write(
+            challenge=challenge, policy=policy, user=user, old=state, decision=decision, after=after
+        )
 
 
 # -- the services --------------------------------------------------------------------------------
@@ -403,7 +421,7 @@ def _documents_for(
 
 
 def _store_documents(
-    challenge: Challenge, contents: Mapping[str, dict[str, Any]], on: dt.date, user: AbstractBaseUser
+    challenge: Challenge, contents: Mapping[str, dict[str, Any]], on: dt.date, user: User
 ) -> None:
     for kind, content in contents.items():
         Document.objects.create(challenge=challenge, kind=kind, content=content, on=on, by=user)
@@ -411,7 +429,7 @@ def _store_documents(
 
 def challenge_raise(
     *,
-    user: AbstractBaseUser,
+    user: User,
     child: Child,
     track: str,
     concern: str,
@@ -435,17 +453,22 @@ def challenge_raise(
     try:
         version = policy_get(key=key)
     except PolicyVersion.DoesNotExist:
-        raise ServiceError("invalid", "unknown_policy", f"There is no procedure called {key!r}.", "policy") from None
+        raise ServiceError(
+            "invalid", "unknown_policy", f"There is no procedure called {key!r}.", "policy"
+        ) from None
     policy = policy_version_model(version)
     if chair_for(child=child, track=track) is None:
         raise ServiceError(
             "conflict",
             "no_chair",
-            f"{child.full_name} has no allocated {role_label(CHAIR_ROLE_FOR_TRACK[track])}: allocate one first.",
+            f"{child.full_name} has no allocated {role_label(CHAIR_ROLE_FOR_TRACK[track])}: "
+            "allocate one first.",
             "track",
         )
     on = on or today()
-    kinds, contents = _documents_for(policy=policy, stage_key=stage, child=child, directors_briefing=directors_briefing)
+    kinds, contents = _documents_for(
+        policy=policy, stage_key=stage, child=child, directors_briefing=directors_briefing
+    )
     command = engine.Raise(
         on=on,
         concern=concern,
@@ -460,12 +483,19 @@ def challenge_raise(
     state = engine.ChallengeState(track=track)  # type: ignore[arg-type]
     actor = challenge_actor(user=user, child=child, track=track, policy=policy, stage_key=None)
     decision = engine.decide(
-        policy=policy, state=state, command=command, actor=actor, today=today(), calendar=working_calendar(Nation(policy.nation))
+        policy=policy,
+        state=state,
+        command=command,
+        actor=actor,
+        today=today(),
+        calendar=working_calendar(Nation(policy.nation)),
     )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         for item in actions:
-            Action.objects.create(challenge=challenge, action=item.action.strip(), owner=item.owner.strip(), due=item.due)
+            Action.objects.create(
+                challenge=challenge, action=item.action.strip(), owner=item.owner.strip(), due=item.due
+            )
         _store_documents(challenge, contents, on, user)
 
     with transaction.atomic():
@@ -481,12 +511,14 @@ def challenge_raise(
             themes=list(themes),
             last_event_on=on,
         )
-        return _write(challenge=challenge, policy=policy, user=user, old=state, decision=decision, after=after)
+        return _write(
+            challenge=challenge, policy=policy, user=user, old=state, decision=decision, after=after
+        )
 
 
 def challenge_respond(
     *,
-    user: AbstractBaseUser,
+    user: User,
     challenge_id: int,
     response: str,
     comments: str = "",
@@ -498,16 +530,23 @@ def challenge_respond(
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         Response.objects.create(
-            challenge=challenge, visit=visits[-1], response=response, comments=comments.strip(), on=on, by=user
+            challenge=challenge,
+            visit=visits[-1],
+            response=response,
+            comments=comments.strip(),
+            on=on,
+            by=user,
         )
 
     command = engine.Respond(on=on, response=response, comments=comments)
-    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after)
+    return _change(
+        challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
+    )
 
 
 def challenge_escalate(
     *,
-    user: AbstractBaseUser,
+    user: User,
     challenge_id: int,
     to_stage: str | None = None,
     reason: str = "",
@@ -526,7 +565,9 @@ def challenge_escalate(
             policy=policy, stage_key=to_stage, child=challenge.child, directors_briefing=directors_briefing
         )
         contents.update(cleaned)
-        return engine.Escalate(on=on, to_stage=to_stage, reason=reason, bypass_agreed_by=agreed, documents=kinds)
+        return engine.Escalate(
+            on=on, to_stage=to_stage, reason=reason, bypass_agreed_by=agreed, documents=kinds
+        )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         _store_documents(challenge, contents, on, user)
@@ -552,7 +593,7 @@ def challenge_escalate_overdue(*, challenge_id: int, reason: str, on: dt.date | 
 
 def challenge_resolve(
     *,
-    user: AbstractBaseUser,
+    user: User,
     challenge_id: int,
     outcome: str,
     learning_points: str = "",
@@ -563,15 +604,26 @@ def challenge_resolve(
     on = on or today()
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
-        challenge.outcome, challenge.learning_points, challenge.resolved_on = outcome.strip(), learning_points.strip(), on
+        challenge.outcome, challenge.learning_points, challenge.resolved_on = (
+            outcome.strip(),
+            learning_points.strip(),
+            on,
+        )
         challenge.save(update_fields=["outcome", "learning_points", "resolved_on"])
 
     command = engine.Resolve(on=on, outcome=outcome, learning_points=learning_points)
-    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after)
+    return _change(
+        challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
+    )
 
 
 def challenge_reopen(
-    *, user: AbstractBaseUser, challenge_id: int, reason: str, on: dt.date | None = None, expected_version: int | None = None
+    *,
+    user: User,
+    challenge_id: int,
+    reason: str,
+    on: dt.date | None = None,
+    expected_version: int | None = None,
 ) -> Challenge:
     """Re-open a resolved challenge at the re-entry stage of the stage it last left."""
     command = engine.Reopen(on=on or today(), reason=reason)
@@ -580,12 +632,14 @@ def challenge_reopen(
         challenge.resolved_on = None
         challenge.save(update_fields=["resolved_on"])
 
-    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after)
+    return _change(
+        challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
+    )
 
 
 def challenge_refer_to_cafcass(
     *,
-    user: AbstractBaseUser,
+    user: User,
     challenge_id: int,
     reason: str,
     checklist: Mapping[str, bool],
@@ -596,7 +650,9 @@ def challenge_refer_to_cafcass(
 ) -> Challenge:
     """Refer a looked-after child's case to Cafcass (Regulation 45); the challenge may stay open alongside."""
     on = on or today()
-    people = {key: _person(username, f"preconditions.{key}") for key, username in (preconditions or {}).items()}
+    people = {
+        key: _person(username, f"preconditions.{key}") for key, username in (preconditions or {}).items()
+    }
     command = engine.ReferToCafcass(
         on=on,
         reason=reason,
@@ -616,12 +672,14 @@ def challenge_refer_to_cafcass(
             by=user,
         )
 
-    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after)
+    return _change(
+        challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
+    )
 
 
 def challenge_action_mark(
     *,
-    user: AbstractBaseUser,
+    user: User,
     challenge_id: int,
     action_id: int,
     status: str,
@@ -635,24 +693,40 @@ def challenge_action_mark(
         Action.objects.filter(pk=action_id, challenge=challenge).update(status=status, status_on=on)
 
     command = engine.MarkAction(on=on, action_id=action_id, status=status)
-    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after)
+    return _change(
+        challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
+    )
 
 
 def challenge_record_meeting(
-    *, user: AbstractBaseUser, challenge_id: int, summary: str, on: dt.date | None = None, expected_version: int | None = None
+    *,
+    user: User,
+    challenge_id: int,
+    summary: str,
+    on: dt.date | None = None,
+    expected_version: int | None = None,
 ) -> Challenge:
     """Record a meeting held at the current stage (some stages are resolved only at a meeting)."""
     on = on or today()
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
-        Meeting.objects.create(challenge=challenge, visit=visits[-1], held_on=on, summary=summary.strip(), recorded_by=user)
+        Meeting.objects.create(
+            challenge=challenge, visit=visits[-1], held_on=on, summary=summary.strip(), recorded_by=user
+        )
 
     command = engine.RecordMeeting(on=on, summary=summary)
-    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after)
+    return _change(
+        challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
+    )
 
 
 def challenge_withdraw(
-    *, user: AbstractBaseUser, challenge_id: int, reason: str, on: dt.date | None = None, expected_version: int | None = None
+    *,
+    user: User,
+    challenge_id: int,
+    reason: str,
+    on: dt.date | None = None,
+    expected_version: int | None = None,
 ) -> Challenge:
     """Withdraw an open challenge, with the reason."""
     command = engine.Withdraw(on=on or today(), reason=reason)
@@ -660,7 +734,12 @@ def challenge_withdraw(
 
 
 def challenge_add_final_comments(
-    *, user: AbstractBaseUser, challenge_id: int, comments: str, on: dt.date | None = None, expected_version: int | None = None
+    *,
+    user: User,
+    challenge_id: int,
+    comments: str,
+    on: dt.date | None = None,
+    expected_version: int | None = None,
 ) -> Challenge:
     """The IRO/CP Service Manager's final comments on a resolved challenge, where the procedure has them."""
     on = on or today()
@@ -670,4 +749,6 @@ def challenge_add_final_comments(
         challenge.save(update_fields=["final_comments"])
 
     command = engine.AddFinalComments(on=on, comments=comments)
-    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after)
+    return _change(
+        challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
+    )

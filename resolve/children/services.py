@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -15,7 +15,7 @@ from resolve.people.roles import role_label
 from resolve.people.selectors import user_roles, user_team
 
 
-def _staff(username: str | None, role: str, field: str) -> AbstractBaseUser | None:
+def _staff(username: str | None, role: str, field: str) -> User | None:
     if username is None or username == "":
         return None
     user = get_user_model().objects.filter(username=username, is_active=True).first()
@@ -28,7 +28,7 @@ def _staff(username: str | None, role: str, field: str) -> AbstractBaseUser | No
 
 def child_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     case_number: str,
     first_name: str,
     last_name: str,
@@ -48,14 +48,19 @@ def child_create(
         if not value or not value.strip():
             raise ServiceError("invalid", "required", f"Enter {what}.", field)
     if date_of_birth > timezone.localdate():
-        raise ServiceError("invalid", "date_in_future", "The date of birth cannot be in the future.", "date_of_birth")
+        raise ServiceError(
+            "invalid", "date_in_future", "The date of birth cannot be in the future.", "date_of_birth"
+        )
     worker = _staff(social_worker, "social_worker", "social_worker")
     if worker is None:
         raise ServiceError("invalid", "required", "Name the child's social worker.", "social_worker")
     team = user_team(user=worker, roles=("social_worker",))
     if team is None:
         raise ServiceError(
-            "invalid", "no_team", f"{social_worker} is not in a social work team: add them to one first.", "social_worker"
+            "invalid",
+            "no_team",
+            f"{social_worker} is not in a social work team: add them to one first.",
+            "social_worker",
         )
     chair = _staff(iro, "iro", "iro")
     conference_chair = _staff(cp_chair, "cp_chair", "cp_chair")
@@ -73,11 +78,14 @@ def child_create(
             )
     except IntegrityError:
         raise ServiceError(
-            "conflict", "duplicate_case_number", f"A child with case number {case_number!r} is already recorded.", "case_number"
+            "conflict",
+            "duplicate_case_number",
+            f"A child with case number {case_number!r} is already recorded.",
+            "case_number",
         ) from None
 
 
-def case_note_correct(*, user: AbstractBaseUser, note: CaseNote, body: str) -> CaseNote:
+def case_note_correct(*, user: User, note: CaseNote, body: str) -> CaseNote:
     """Correct a case note: a new note that refers to the old one, which stays as it was."""
     if not body.strip():
         raise ServiceError("invalid", "required", "Enter the correction.", "body")

@@ -25,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
@@ -59,7 +59,7 @@ def _challenge_link(challenge: Challenge) -> str:
 
 
 # -- who ---------------------------------------------------------------------------------------------
-def _users(usernames: Iterable[str]) -> list[AbstractBaseUser]:
+def _users(usernames: Iterable[str]) -> list[User]:
     names = sorted({name for name in usernames if name})
     if not names:
         return []
@@ -67,20 +67,20 @@ def _users(usernames: Iterable[str]) -> list[AbstractBaseUser]:
     return sorted(found, key=lambda user: user.get_username())
 
 
-def _chair(challenge: Challenge) -> AbstractBaseUser | None:
+def _chair(challenge: Challenge) -> User | None:
     child = challenge.child
     chair = child.iro if challenge.track == "iro" else child.cp_chair
     return chair if chair is not None and chair.is_active else None
 
 
-def _line_holders(challenge: Challenge, role: str) -> list[AbstractBaseUser]:
+def _line_holders(challenge: Challenge, role: str) -> list[User]:
     chair = _chair(challenge)
     chair_team = user_team(user=chair, roles=(CHAIR_ROLE_FOR_TRACK[challenge.track],)) if chair else None
     team = line_team(role=role, child_team=challenge.child.team, chair_team=chair_team)
     return [user for user in role_holders(role=role, team=team) if user.is_active]
 
 
-def _recipient_managers(challenge: Challenge, policy: Policy, stage_key: str) -> list[AbstractBaseUser]:
+def _recipient_managers(challenge: Challenge, policy: Policy, stage_key: str) -> list[User]:
     """The recipient's manager, as the procedure sees it: whoever the next stage goes to."""
     following = policy.next_stage(stage_key)
     return _line_holders(challenge, following.to_role) if following is not None else []
@@ -90,7 +90,7 @@ def _current_visit(challenge: Challenge) -> StageVisit | None:
     return challenge.visits.order_by("-sequence").first()
 
 
-def _action_owner(action: Action, challenge: Challenge) -> AbstractBaseUser | None:
+def _action_owner(action: Action, challenge: Challenge) -> User | None:
     """The action's owner when it names a user; otherwise the chair, who agreed the action."""
     owner = get_user_model().objects.filter(username=action.owner.strip(), is_active=True).first()
     return owner if owner is not None else _chair(challenge)
@@ -108,13 +108,13 @@ class Message:
     due_on: dt.date | None = None
 
 
-def _wants_digest(user: AbstractBaseUser) -> bool:
+def _wants_digest(user: User) -> bool:
     return NotificationPreference.objects.filter(
         user_id=user.pk, email=NotificationPreference.Email.DAILY_DIGEST
     ).exists()
 
 
-def message_put(*, recipient: AbstractBaseUser, message: Message) -> OutboxMessage | None:
+def message_put(*, recipient: User, message: Message) -> OutboxMessage | None:
     """Write ``message`` for ``recipient`` (and its in-app copy) unless it was written before.
 
     Returns the new row, or None when the recipient already has this message. Call it inside the
@@ -163,7 +163,7 @@ def _enqueue_delivery() -> None:
         logger.exception("Could not enqueue outbox delivery; the next periodic run sends the messages")
 
 
-def messages_put(*, recipients: Iterable[AbstractBaseUser], message: Message) -> int:
+def messages_put(*, recipients: Iterable[User], message: Message) -> int:
     seen: set[Any] = set()
     written = 0
     for user in recipients:
@@ -898,12 +898,12 @@ def digests_send(*, today: dt.date | None = None) -> int:
     return written
 
 
-def preference_get(*, user: AbstractBaseUser) -> NotificationPreference:
+def preference_get(*, user: User) -> NotificationPreference:
     preference, _ = NotificationPreference.objects.get_or_create(user_id=user.pk)
     return preference
 
 
-def preference_set_email(*, user: AbstractBaseUser, email: str) -> NotificationPreference:
+def preference_set_email(*, user: User, email: str) -> NotificationPreference:
     """Choose single emails or a daily digest. Switching back releases what was held."""
     if email not in NotificationPreference.Email.values:
         raise ValueError(f"Unknown email choice {email!r}.")
@@ -920,7 +920,7 @@ def preference_set_email(*, user: AbstractBaseUser, email: str) -> NotificationP
     return preference
 
 
-def calendar_secret_reset(*, user: AbstractBaseUser) -> NotificationPreference:
+def calendar_secret_reset(*, user: User) -> NotificationPreference:
     """A new secret for the calendar feed: the old address stops working at once."""
     preference = preference_get(user=user)
     preference.calendar_secret = secrets.token_urlsafe(32)
@@ -928,7 +928,7 @@ def calendar_secret_reset(*, user: AbstractBaseUser) -> NotificationPreference:
     return preference
 
 
-def notifications_mark_read(*, user: AbstractBaseUser, ids: Iterable[int] | None = None) -> int:
+def notifications_mark_read(*, user: User, ids: Iterable[int] | None = None) -> int:
     unread = Notification.objects.filter(user_id=user.pk, read_at__isnull=True)
     if ids is not None:
         unread = unread.filter(pk__in=list(ids))

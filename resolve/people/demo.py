@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from resolve.people.models import Post, Team
@@ -47,21 +46,23 @@ _NAMES = {
 @dataclass
 class Authority:
     teams: dict[str, Team]
-    staff: dict[str, AbstractUser]
+    staff: dict[str, User]
 
 
 @transaction.atomic
 def authority_build(*, password: str | None) -> Authority:
     """Create (or find) the demo authority: its teams and one person in every role, named after the role."""
-    users = get_user_model()
+    users = User
     # Hashing is slow by design; the demo's users share one password, so hash it once.
     hashed = make_password(password) if password else None
     teams = {
-        "social_work": Team.objects.get_or_create(name=SOCIAL_WORK_TEAM, defaults={"kind": Team.Kind.SOCIAL_WORK})[0],
+        "social_work": Team.objects.get_or_create(
+            name=SOCIAL_WORK_TEAM, defaults={"kind": Team.Kind.SOCIAL_WORK}
+        )[0],
         "second": Team.objects.get_or_create(name=SECOND_TEAM, defaults={"kind": Team.Kind.SOCIAL_WORK})[0],
         "chairs": Team.objects.get_or_create(name=CHAIRS_TEAM, defaults={"kind": Team.Kind.CHAIRS})[0],
     }
-    staff: dict[str, AbstractUser] = {}
+    staff: dict[str, User] = {}
     for key, role in ROLES.items():
         first, last = _NAMES[key]
         user, created = users.objects.get_or_create(
@@ -82,9 +83,9 @@ def authority_build(*, password: str | None) -> Authority:
         else:
             team = None
         Post.objects.get_or_create(user=user, role=key, team=team)
-        staff[key] = user  # type: ignore[assignment]
+        staff[key] = user
     # A second social work team with its own worker and manager, for scoping.
-    for key, role, (first, last) in (
+    for key, role_key, (first, last) in (
         ("social_worker_2", "social_worker", ("Sean", "Walsh")),
         ("team_manager_2", "team_manager", ("Tara", "Mills")),
     ):
@@ -97,8 +98,8 @@ def authority_build(*, password: str | None) -> Authority:
             else:
                 user.set_unusable_password()
             user.save()
-        Post.objects.get_or_create(user=user, role=role, team=teams["second"])
-        staff[key] = user  # type: ignore[assignment]
+        Post.objects.get_or_create(user=user, role=role_key, team=teams["second"])
+        staff[key] = user
     # The Service Manager manages both social work teams.
     Post.objects.get_or_create(user=staff["service_manager"], role="service_manager", team=teams["second"])
     return Authority(teams=teams, staff=staff)

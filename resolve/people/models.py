@@ -45,11 +45,13 @@ class Post(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "role", "team"], name="post_unique_per_team"),
             models.UniqueConstraint(
-                fields=["user", "role"], condition=models.Q(team__isnull=True), name="post_unique_authority_wide"
+                fields=["user", "role"],
+                condition=models.Q(team__isnull=True),
+                name="post_unique_authority_wide",
             ),
         ]
         indexes = [models.Index(fields=["role", "team"])]
 
     def __str__(self) -> str:
-        where = self.team.name if self.team_id else "authority-wide"
-        return f"{self.user} – {ROLES[self.role].label} ({where})"
+        where = self.team.name if self.team is not None else "authority-wide"
+        return f"{self.user}, {ROLES[self.role].label} ({where})"

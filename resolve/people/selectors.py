@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from resolve.people.models import Post, Team
 from resolve.people.roles import ROLES, Side
 
-UserLike = AbstractBaseUser | AnonymousUser
+UserLike = User | AnonymousUser
 
 
 def user_roles(*, user: UserLike) -> set[str]:
@@ -18,7 +18,7 @@ def user_roles(*, user: UserLike) -> set[str]:
         cached = set(Post.objects.filter(user_id=user.pk).values_list("role", flat=True))
         if getattr(user, "is_superuser", False):
             cached.add("admin")
-        user._resolve_roles = cached  # type: ignore[union-attr]
+        user._resolve_roles = cached  # type: ignore[attr-defined]
     return cached
 
 
@@ -33,7 +33,7 @@ def user_team(*, user: UserLike, roles: tuple[str, ...] | None = None) -> Team |
     return post.team if post else None
 
 
-def role_holders(*, role: str, team: Team | None) -> list[AbstractBaseUser]:
+def role_holders(*, role: str, team: Team | None) -> list[User]:
     """Who holds ``role`` for ``team``: the team's own post-holders, else the authority-wide ones."""
     if team is not None:
         in_team = [post.user for post in Post.objects.filter(role=role, team=team).select_related("user")]

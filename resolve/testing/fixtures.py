@@ -30,14 +30,16 @@ class Api:
     token: str
 
     def _headers(self) -> dict[str, str]:
-        return {"HTTP_AUTHORIZATION": f"Bearer {self.token}"}
+        return {"Authorization": f"Bearer {self.token}"}
 
     def get(self, path: str, **params: Any) -> Any:
-        return self.client.get(f"/api/v1{path}", params, **self._headers())
+        return self.client.get(f"/api/v1{path}", params, headers=self._headers())
 
     def post(self, path: str, body: Any) -> Any:
         data = body if isinstance(body, str) else json.dumps(body, default=str)
-        return self.client.post(f"/api/v1{path}", data, content_type="application/json", **self._headers())
+        return self.client.post(
+            f"/api/v1{path}", data, content_type="application/json", headers=self._headers()
+        )
 
 
 @pytest.fixture

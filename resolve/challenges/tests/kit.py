@@ -77,4 +77,6 @@ class Run:
 
 
 def raise_(on: dt.date, **kwargs: object) -> engine.Raise:
-    return engine.Raise(on=on, concern="No statutory visit for 8 weeks", impact_on_child="Unseen child", **kwargs)  # type: ignore[arg-type]
+    return engine.Raise(
+        on=on, concern="No statutory visit for 8 weeks", impact_on_child="Unseen child", **kwargs
+    )  # type: ignore[arg-type]

@@ -8,7 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from resolve.challenges import engine
-from resolve.challenges.tests.kit import CHAIR, CHAIR_MANAGER, RECIPIENT, SOCIAL_WORKER, calendar, person, policy
+from resolve.challenges.tests.kit import (
+    CHAIR,
+    CHAIR_MANAGER,
+    RECIPIENT,
+    SOCIAL_WORKER,
+    calendar,
+    person,
+    policy,
+)
 
 POLICIES = [
     "outcome_resolution",
@@ -21,7 +29,9 @@ POLICIES = [
 START = dt.date(2026, 11, 2)
 TODAY = dt.date(2028, 12, 31)
 ACTORS = [CHAIR, RECIPIENT, SOCIAL_WORKER, CHAIR_MANAGER]
-ANYONE = person("anyone", "iro_service_manager", "service_director", "deputy_director", "head_of_safeguarding")
+ANYONE = person(
+    "anyone", "iro_service_manager", "service_director", "deputy_director", "head_of_safeguarding"
+)
 
 
 @st.composite
@@ -34,10 +44,16 @@ def scenarios(draw: st.DrawFn) -> tuple[str, str, list[tuple[int, engine.Actor, 
     day = START
     for _ in range(draw(st.integers(min_value=1, max_value=12))):
         day = day + dt.timedelta(days=draw(st.integers(min_value=-3, max_value=15)))
-        kind = draw(st.sampled_from(["respond", "escalate", "resolve", "reopen", "refer", "meeting", "withdraw", "action"]))
+        kind = draw(
+            st.sampled_from(
+                ["respond", "escalate", "resolve", "reopen", "refer", "meeting", "withdraw", "action"]
+            )
+        )
         command: engine.Command
         if kind == "respond":
-            command = engine.Respond(on=day, response=draw(st.sampled_from(["agree", "disagree", "no_remit", "maybe"])))
+            command = engine.Respond(
+                on=day, response=draw(st.sampled_from(["agree", "disagree", "no_remit", "maybe"]))
+            )
         elif kind == "escalate":
             command = engine.Escalate(
                 on=day,
@@ -47,7 +63,9 @@ def scenarios(draw: st.DrawFn) -> tuple[str, str, list[tuple[int, engine.Actor, 
                 documents=draw(st.sampled_from([frozenset(), frozenset({"directors_briefing"})])),
             )
         elif kind == "resolve":
-            command = engine.Resolve(on=day, outcome="Done", learning_points=draw(st.sampled_from(["", "Learn"])))
+            command = engine.Resolve(
+                on=day, outcome="Done", learning_points=draw(st.sampled_from(["", "Learn"]))
+            )
         elif kind == "reopen":
             command = engine.Reopen(on=day, reason="Not delivered")
         elif kind == "refer":
@@ -101,7 +119,9 @@ def check_invariants(key: str, state: engine.ChallengeState) -> None:
     formal = [visit for visit in state.visits if rules.stage(visit.stage).kind == "formal"]
     assert state.formal_started_on == (formal[0].entered_on if formal else None)
     if state.formal_started_on is not None:
-        assert state.formal_due_on == cal.add_working_days(state.formal_started_on, rules.formal_cap_working_days)
+        assert state.formal_due_on == cal.add_working_days(
+            state.formal_started_on, rules.formal_cap_working_days
+        )
     if state.cafcass_referred_on is not None:
         assert state.track in rules.cafcass.tracks
 
@@ -115,7 +135,12 @@ def test_engine_invariants(scenario: tuple[str, str, list[tuple[int, engine.Acto
     last_on: dt.date | None = None
     for _, actor, command in steps:
         decision = engine.decide(
-            policy=rules, state=state, command=command, actor=actor, today=TODAY, calendar=calendar(rules.nation)
+            policy=rules,
+            state=state,
+            command=command,
+            actor=actor,
+            today=TODAY,
+            calendar=calendar(rules.nation),
         )
         if isinstance(decision, engine.Refused):
             assert decision.message.strip()

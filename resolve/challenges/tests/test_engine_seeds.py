@@ -35,14 +35,21 @@ class TestSeed000OutcomeResolution:
         run.do(raise_(D(2026, 12, 21)))
         run.do(engine.Respond(on=D(2026, 12, 22), response="no_remit"), RECIPIENT)
         run.do(engine.Escalate(on=D(2026, 12, 24)))
-        assert (run.stage, run.due) == ("stage_2", D(2027, 1, 4))  # 29, 30, 31 Dec, 4 Jan (1 Jan is a holiday)
+        assert (run.stage, run.due) == (
+            "stage_2",
+            D(2027, 1, 4),
+        )  # 29, 30, 31 Dec, 4 Jan (1 Jan is a holiday)
         assert run.state.formal_started_on == D(2026, 12, 24)
         run.do(engine.Escalate(on=D(2027, 3, 24)))
         # Thursday 25 March, then Good Friday and Easter Monday are skipped: 30, 31 March, 1 April.
         assert (run.stage, run.due) == ("stage_3", D(2027, 4, 1))
         run.do(engine.Escalate(on=D(2027, 4, 1)))
         assert (run.stage, run.due) == ("stage_4", D(2027, 4, 7))
-        assert run.policy.stage("stage_4").cc_roles == ["iro_team_manager", "iro_service_manager", "iro_senior_manager"]
+        assert run.policy.stage("stage_4").cc_roles == [
+            "iro_team_manager",
+            "iro_service_manager",
+            "iro_senior_manager",
+        ]
         run.do(engine.Escalate(on=D(2027, 4, 7)))
         assert (run.stage, run.due) == ("stage_5", None)
         assert run.policy.stage("stage_5").to_role == "director"
@@ -88,10 +95,18 @@ class TestSeed001ClaDisputeResolution:
         run = Run("cla_dispute_resolution", today=TODAY)
         command = raise_(D(2027, 2, 1), stage="stage_2", bypass_reason="Urgent")
         assert run.refused(command).code == "bypass_agreement_required"
-        wrong = raise_(D(2027, 2, 1), stage="stage_2", bypass_reason="Urgent", bypass_agreed_by=person("tm", "team_manager"))
+        wrong = raise_(
+            D(2027, 2, 1),
+            stage="stage_2",
+            bypass_reason="Urgent",
+            bypass_agreed_by=person("tm", "team_manager"),
+        )
         assert run.refused(wrong).code == "bypass_agreement_wrong_role"
         right = raise_(
-            D(2027, 2, 1), stage="stage_2", bypass_reason="Urgent", bypass_agreed_by=person("sm", "iro_service_manager")
+            D(2027, 2, 1),
+            stage="stage_2",
+            bypass_reason="Urgent",
+            bypass_agreed_by=person("sm", "iro_service_manager"),
         )
         run.do(right)
         assert run.stage == "stage_2"
@@ -112,15 +127,27 @@ class TestSeed001ClaDisputeResolution:
 
     def test_head_of_service_stage_has_no_timescale_and_notifies_psw_and_service_director(self) -> None:
         run = Run("cla_dispute_resolution", today=TODAY)
-        run.do(raise_(D(2027, 2, 1), stage="stage_3", bypass_reason="x", bypass_agreed_by=person("sm", "iro_service_manager")))
+        run.do(
+            raise_(
+                D(2027, 2, 1),
+                stage="stage_3",
+                bypass_reason="x",
+                bypass_agreed_by=person("sm", "iro_service_manager"),
+            )
+        )
         assert run.due is None
-        assert set(run.policy.stage("stage_3").notify_roles) == {"principal_social_worker", "service_director"}
+        assert set(run.policy.stage("stage_3").notify_roles) == {
+            "principal_social_worker",
+            "service_director",
+        }
 
     def test_cafcass_is_stage_4_after_head_of_service(self) -> None:
         run = Run("cla_dispute_resolution", today=TODAY)
         run.do(raise_(D(2027, 2, 1)))
         run.do(engine.Escalate(on=D(2027, 2, 2)))
-        referral = engine.ReferToCafcass(on=D(2027, 2, 3), reason="Unresolved", checklist={"previous_forms_released": True})
+        referral = engine.ReferToCafcass(
+            on=D(2027, 2, 3), reason="Unresolved", checklist={"previous_forms_released": True}
+        )
         assert run.refused(referral).code == "cafcass_too_early"
         run.do(engine.Escalate(on=D(2027, 2, 3)))
         run.do(engine.Escalate(on=D(2027, 2, 4)))
@@ -131,7 +158,11 @@ class TestSeed001ClaDisputeResolution:
         people = {
             key: person("p", item.role) for key, item in zip(keys, run.policy.cafcass.requires, strict=True)
         }
-        run.do(engine.ReferToCafcass(on=D(2027, 2, 4), reason="Unresolved", checklist=referral.checklist, preconditions=people))
+        run.do(
+            engine.ReferToCafcass(
+                on=D(2027, 2, 4), reason="Unresolved", checklist=referral.checklist, preconditions=people
+            )
+        )
 
 
 class TestSeed002QaIssueResolution:
@@ -167,14 +198,18 @@ class TestSeed002QaIssueResolution:
         run = Run("qa_issue_resolution", today=TODAY)
         run.do(raise_(D(2027, 3, 1)))
         checklist = {"iro_report": True, "court_reference": False}
-        assert run.refused(engine.ReferToCafcass(on=D(2027, 3, 2), reason="r", checklist=checklist)).field == (
-            "preconditions.deputy_director_informed"
-        )
+        assert run.refused(
+            engine.ReferToCafcass(on=D(2027, 3, 2), reason="r", checklist=checklist)
+        ).field == ("preconditions.deputy_director_informed")
         told = {"deputy_director_informed": person("dd", "deputy_director")}
-        missing = run.refused(engine.ReferToCafcass(on=D(2027, 3, 2), reason="r", checklist={}, preconditions=told))
+        missing = run.refused(
+            engine.ReferToCafcass(on=D(2027, 3, 2), reason="r", checklist={}, preconditions=told)
+        )
         assert missing.code == "checklist_incomplete"
         no_report = {"iro_report": False, "court_reference": True}
-        refused = run.refused(engine.ReferToCafcass(on=D(2027, 3, 2), reason="r", checklist=no_report, preconditions=told))
+        refused = run.refused(
+            engine.ReferToCafcass(on=D(2027, 3, 2), reason="r", checklist=no_report, preconditions=told)
+        )
         assert refused.code == "checklist_item_required"
         run.do(engine.ReferToCafcass(on=D(2027, 3, 2), reason="r", checklist=checklist, preconditions=told))
 
@@ -227,13 +262,19 @@ class TestSeed003ChallengeAndResolution:
         checklist = {item.key: item.required for item in rules.checklist}
         approvals = {item.key: person(item.key, item.role) for item in rules.requires}
         assert {item.role for item in rules.requires} == {"iro_service_manager", "head_of_safeguarding"}
-        run.do(engine.ReferToCafcass(on=D(2027, 1, 5), reason="Acute", checklist=checklist, preconditions=approvals))
+        run.do(
+            engine.ReferToCafcass(
+                on=D(2027, 1, 5), reason="Acute", checklist=checklist, preconditions=approvals
+            )
+        )
 
     def test_cafcass_before_stage_4_needs_a_case_that_it_is_acute(self) -> None:
         run = self._at("stage_1")
         checklist = {item.key: True for item in run.policy.cafcass.checklist}
         approvals = {item.key: person(item.key, item.role) for item in run.policy.cafcass.requires}
-        command = engine.ReferToCafcass(on=D(2027, 1, 5), reason="Acute", checklist=checklist, preconditions=approvals)
+        command = engine.ReferToCafcass(
+            on=D(2027, 1, 5), reason="Acute", checklist=checklist, preconditions=approvals
+        )
         assert run.refused(command).code == "cafcass_urgency_required"
 
     def test_final_comments_by_the_iro_service_manager(self) -> None:
@@ -241,9 +282,9 @@ class TestSeed003ChallengeAndResolution:
         run.do(engine.Resolve(on=D(2027, 1, 6), outcome="Agreed"))
         assert run.refused(engine.AddFinalComments(on=D(2027, 1, 7), comments="Good")).code == "not_allowed"
         run.do(engine.AddFinalComments(on=D(2027, 1, 7), comments="Good"), CHAIR_MANAGER)
-        assert run.refused(engine.AddFinalComments(on=D(2027, 1, 8), comments="Again"), CHAIR_MANAGER).code == (
-            "final_comments_exist"
-        )
+        assert run.refused(
+            engine.AddFinalComments(on=D(2027, 1, 8), comments="Again"), CHAIR_MANAGER
+        ).code == ("final_comments_exist")
 
 
 class TestSeed004InformalChallengeDisputeResolution:
@@ -292,7 +333,10 @@ class TestRulesEveryPolicyShares:
         run.do(raise_(D(2027, 1, 4), stage="stage_2", bypass_reason="Serious"))
         assert run.refused(engine.Escalate(on=D(2027, 1, 5), to_stage="stage_1")).code == "not_a_later_stage"
         assert run.refused(engine.Escalate(on=D(2027, 1, 5), to_stage="nope")).code == "unknown_stage"
-        assert run.refused(engine.Escalate(on=D(2027, 1, 5), to_stage="stage_4")).code == "bypass_reason_required"
+        assert (
+            run.refused(engine.Escalate(on=D(2027, 1, 5), to_stage="stage_4")).code
+            == "bypass_reason_required"
+        )
 
     def test_withdrawn_is_final(self) -> None:
         run = Run("national", today=TODAY)

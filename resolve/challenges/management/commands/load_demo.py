@@ -15,14 +15,16 @@ from resolve.people.roles import ROLES
 
 
 class Command(BaseCommand):
-    help = "Build a demo authority: staff in every role, teams, synthetic children and challenges in every state."
+    help = "Build a demo authority: staff in every role, teams, children and challenges in every state."
 
     def handle(self, *args: Any, **options: Any) -> None:
         password = os.environ.get("DEMO_PASSWORD") or secrets.token_urlsafe(12)
         with transaction.atomic():
             authority = authority_build(password=password)
             if Child.objects.exists():
-                self.stdout.write("Children are already recorded: the demo's children and challenges were not added again.")
+                self.stdout.write(
+                    "Children are already recorded: the demo's children and challenges were not added again."
+                )
             else:
                 summary = demo_build(authority=authority, today=timezone.localdate())
                 self.stdout.write(f"Added {summary.children} children and these challenges:")
