@@ -318,8 +318,15 @@ def _chair_words(track: str) -> str:
     return "the child's allocated IRO" if track == "iro" else "the child's allocated CP Chair"
 
 
+def _add_working_days(calendar: WorkingDays, on: dt.date, days: int) -> dt.date:
+    try:
+        return calendar.add_working_days(on, days)
+    except ValueError as exc:  # the calendar knows a fixed range of years
+        raise _refuse("invalid", "date_out_of_range", str(exc), "on") from None
+
+
 def _enter(stage: Stage, on: dt.date, calendar: WorkingDays) -> Visit:
-    due = calendar.add_working_days(on, stage.response_working_days) if stage.response_working_days else None
+    due = _add_working_days(calendar, on, stage.response_working_days) if stage.response_working_days else None
     return Visit(stage=stage.key, entered_on=on, due_on=due)
 
 
@@ -329,7 +336,7 @@ def _formal_clock(
     """The formal process starts when a challenge first enters a formal stage; the cap runs from then."""
     if state.formal_started_on is not None or stage.kind != "formal":
         return state.formal_started_on, state.formal_due_on
-    return on, calendar.add_working_days(on, policy.formal_cap_working_days)
+    return on, _add_working_days(calendar, on, policy.formal_cap_working_days)
 
 
 def _check_bypass(

@@ -354,3 +354,8 @@ class TestRulesEveryPolicyShares:
         run.do(engine.Respond(on=D(2027, 1, 12), response="disagree"), RECIPIENT)
         assert not engine.is_overdue(run.state.current, D(2027, 1, 13))
         assert run.events[-1].detail["on_time"] is False
+
+    def test_a_date_outside_the_calendar_is_refused_not_crashed(self) -> None:
+        run = Run("national", today=TODAY)
+        refused = run.refused(raise_(D(1999, 12, 31)))
+        assert (refused.code, refused.field) == ("date_out_of_range", "on")
