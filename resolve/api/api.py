@@ -6,13 +6,14 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
+from pydantic import Field
 
 from resolve.access import NotVisible, challenge_get_for_user, child_get_for_user
 from resolve.api import serializers
@@ -50,6 +51,9 @@ from resolve.policies.models import PolicyVersion
 from resolve.policies.selectors import policy_get, policy_list
 
 logger = logging.getLogger(__name__)
+
+# Identifiers are database keys: bounded so a huge number is a 422, never a database overflow.
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 STATUS_FOR_KIND = {"invalid": 422, "forbidden": 403, "conflict": 409, "not_found": 404}
 PAGE_SIZE = 50
@@ -182,14 +186,12 @@ def policy(request: HttpRequest, key: str) -> Any:
 
 class WorkingDaysQuery(Schema):
     start: IsoDate
-    days: int
+    days: int = Field(ge=0, le=366, description="How many working days after start (0 to 366).")
     nation: Nation = Nation.ENGLAND_AND_WALES
 
 
 @api.get("/calendar/add-working-days", response={200: WorkingDaysOut, **ERRORS}, tags=["calendar"])
 def add_working_days(request: HttpRequest, filters: Query[WorkingDaysQuery]) -> Any:
-    if filters.days < 0 or filters.days > 366:
-        return error(request, 422, "invalid", "days: give a whole number from 0 to 366.", "days")
     try:
         day = working_calendar(filters.nation).add_working_days(filters.start, filters.days)
     except CalendarRangeError as exc:
@@ -268,15 +270,13 @@ class ChallengeFilters(Schema):
     overdue: bool | None = None
     child: str | None = None
     stage: str | None = None
-    page: int = 1
+    page: int = Field(default=1, ge=1, le=1_000_000)
 
 
 @api.get("/challenges", response={200: ChallengePage, **ERRORS}, tags=["challenges"])
 def challenges(request: HttpRequest, filters: Query[ChallengeFilters]) -> Any:
     if filters.status and filters.status not in {"open", "resolved", "withdrawn"}:
         return error(request, 422, "invalid", "status: use open, resolved or withdrawn.", "status")
-    if filters.page < 1:
-        return error(request, 422, "invalid", "page: pages start at 1.", "page")
     today = _today()
     found = challenge_list(
         user=request.user,
@@ -299,7 +299,7 @@ def challenges(request: HttpRequest, filters: Query[ChallengeFilters]) -> Any:
 
 
 @api.get("/challenges/{challenge_id}", response={200: ChallengeOut, **ERRORS}, tags=["challenges"])
-def challenge(request: HttpRequest, challenge_id: int) -> Any:
+def challenge(request: HttpRequest, challenge_id: RowId) -> Any:
     return _challenge_answer(challenge_id, request)
 
 
@@ -313,7 +313,7 @@ def _transition(request: HttpRequest, challenge_id: int, change: Callable[..., A
 @api.post(
     "/challenges/{challenge_id}/responses", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
 )
-def respond(request: HttpRequest, challenge_id: int, payload: ResponseIn) -> Any:
+def respond(request: HttpRequest, challenge_id: RowId, payload: ResponseIn) -> Any:
     return _transition(
         request,
         challenge_id,
@@ -328,7 +328,7 @@ def respond(request: HttpRequest, challenge_id: int, payload: ResponseIn) -> Any
 @api.post(
     "/challenges/{challenge_id}/escalations", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
 )
-def escalate(request: HttpRequest, challenge_id: int, payload: EscalationIn) -> Any:
+def escalate(request: HttpRequest, challenge_id: RowId, payload: EscalationIn) -> Any:
     return _transition(
         request,
         challenge_id,
@@ -345,7 +345,7 @@ def escalate(request: HttpRequest, challenge_id: int, payload: EscalationIn) -> 
 @api.post(
     "/challenges/{challenge_id}/resolution", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
 )
-def resolve(request: HttpRequest, challenge_id: int, payload: ResolutionIn) -> Any:
+def resolve(request: HttpRequest, challenge_id: RowId, payload: ResolutionIn) -> Any:
     return _transition(
         request,
         challenge_id,
@@ -360,7 +360,7 @@ def resolve(request: HttpRequest, challenge_id: int, payload: ResolutionIn) -> A
 @api.post(
     "/challenges/{challenge_id}/reopening", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
 )
-def reopen(request: HttpRequest, challenge_id: int, payload: ReasonIn) -> Any:
+def reopen(request: HttpRequest, challenge_id: RowId, payload: ReasonIn) -> Any:
     return _transition(
         request,
         challenge_id,
@@ -376,7 +376,7 @@ def reopen(request: HttpRequest, challenge_id: int, payload: ReasonIn) -> Any:
     response={200: ChallengeOut, **ERRORS},
     tags=["transitions"],
 )
-def refer_to_cafcass(request: HttpRequest, challenge_id: int, payload: CafcassReferralIn) -> Any:
+def refer_to_cafcass(request: HttpRequest, challenge_id: RowId, payload: CafcassReferralIn) -> Any:
     return _transition(
         request,
         challenge_id,
@@ -395,7 +395,7 @@ def refer_to_cafcass(request: HttpRequest, challenge_id: int, payload: CafcassRe
     response={200: ChallengeOut, **ERRORS},
     tags=["transitions"],
 )
-def mark_action(request: HttpRequest, challenge_id: int, action_id: int, payload: ActionStatusIn) -> Any:
+def mark_action(request: HttpRequest, challenge_id: RowId, action_id: RowId, payload: ActionStatusIn) -> Any:
     return _transition(
         request,
         challenge_id,
@@ -410,7 +410,7 @@ def mark_action(request: HttpRequest, challenge_id: int, action_id: int, payload
 @api.post(
     "/challenges/{challenge_id}/withdrawal", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
 )
-def withdraw(request: HttpRequest, challenge_id: int, payload: ReasonIn) -> Any:
+def withdraw(request: HttpRequest, challenge_id: RowId, payload: ReasonIn) -> Any:
     return _transition(
         request,
         challenge_id,
@@ -422,7 +422,7 @@ def withdraw(request: HttpRequest, challenge_id: int, payload: ReasonIn) -> Any:
 
 
 @api.post("/challenges/{challenge_id}/meetings", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
-def record_meeting(request: HttpRequest, challenge_id: int, payload: MeetingIn) -> Any:
+def record_meeting(request: HttpRequest, challenge_id: RowId, payload: MeetingIn) -> Any:
     return _transition(
         request,
         challenge_id,
@@ -436,7 +436,7 @@ def record_meeting(request: HttpRequest, challenge_id: int, payload: MeetingIn) 
 @api.post(
     "/challenges/{challenge_id}/final-comments", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
 )
-def final_comments(request: HttpRequest, challenge_id: int, payload: FinalCommentsIn) -> Any:
+def final_comments(request: HttpRequest, challenge_id: RowId, payload: FinalCommentsIn) -> Any:
     return _transition(
         request,
         challenge_id,
