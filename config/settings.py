@@ -40,10 +40,14 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "resolve.audit",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -52,6 +56,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Who is asking, from where: read by the access chokepoint to write the access log.
     "resolve.access.context.RequestContextMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -146,6 +153,55 @@ RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS = env_int("RESOLVE_OUTBOX_CLAIM_TIMEOUT_SEC
 RESOLVE_BREAK_GLASS_MINUTES = env_int("RESOLVE_BREAK_GLASS_MINUTES", default=30)
 # Behind a reverse proxy, log the client's address from X-Forwarded-For (its right-most entry).
 RESOLVE_TRUST_X_FORWARDED_FOR = env_bool("RESOLVE_TRUST_X_FORWARDED_FOR", default=False)
+
+# -- signing in ------------------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out username from that address
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lock a username out from an address after this many failed sign-ins, for AXES_COOLOFF_MINUTES.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", default=30) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if RESOLVE_TRUST_X_FORWARDED_FOR else ["REMOTE_ADDR"]
+)
+# Sign people out after this long without a request (every request renews the session).
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", default=30) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+# The admin site asks for a one-time password from an enrolled device (manage.py totp_enrol).
+# Always on in config/settings_production.py.
+RESOLVE_ADMIN_REQUIRES_OTP = env_bool("RESOLVE_ADMIN_REQUIRES_OTP", default=False)
+OTP_TOTP_ISSUER = "Resolve"
+
+# -- the web surface -------------------------------------------------------------------------------
+# Only our own scripts, styles, fonts and images; no inline code, no framing, forms post to us only.
+CONTENT_SECURITY_POLICY = {
+    # The interactive API docs page loads Swagger UI with inline code; the API itself is JSON.
+    "EXCLUDE_URL_PREFIXES": ["/api/v1/docs"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 LOGGING = {
     "version": 1,

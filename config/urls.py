@@ -4,9 +4,12 @@ from django.urls import include, path, re_path
 
 from resolve.api.api import api
 from resolve.audit.api import router as audit_router
+from resolve.audit.otp import ResolveAdminSite
 
 # Break-glass and access review live in the audit app; they share the API's auth and error shape.
 api.add_router("/", audit_router)
+# The admin site asks for a one-time password when RESOLVE_ADMIN_REQUIRES_OTP is on.
+admin.site.__class__ = ResolveAdminSite
 
 
 def api_not_found(request: HttpRequest) -> JsonResponse:

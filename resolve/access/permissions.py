@@ -189,7 +189,7 @@ def user_perms(*, user: UserLike) -> frozenset[Perm]:
     if not user.is_authenticated or not getattr(user, "is_active", False):
         return frozenset()
     perms: set[Perm] = set()
-    for role in user_roles(user=user):
+    for role in user_roles(user=user):  # type: ignore[arg-type]
         perms |= role_perms(role)
     return frozenset(perms)
 

@@ -85,7 +85,7 @@ def _scope(user: UserLike) -> _Scope | None:
     return _Scope(children=children, challenges=challenges)
 
 
-def _break_glass_model():  # type: ignore[no-untyped-def]
+def _break_glass_model():
     from resolve.audit.models import BreakGlassGrant
 
     return BreakGlassGrant

@@ -166,9 +166,9 @@ def verify_all() -> Iterator[Break]:
     child_ids = set(CaseNote.objects.values_list("child_id", flat=True).distinct())
     child_ids |= {int(key.split(":", 1)[1]) for key in heads if key.startswith("child:")}
     for child_id in sorted(child_ids):
-        rows = CaseNote.objects.filter(child_id=child_id).order_by("id").iterator()
+        notes = CaseNote.objects.filter(child_id=child_id).order_by("id").iterator()
         found = _verify_links(
-            f"child:{child_id}", rows, case_note_fields, lambda n: f"case note {n.pk}", heads, False
+            f"child:{child_id}", notes, case_note_fields, lambda n: f"case note {n.pk}", heads, False
         )
         if found:
             yield found

@@ -91,7 +91,7 @@ def break_glass_open(*, user: AbstractBaseUser, case_number: str, reason: str) -
     now = timezone.now()
     with transaction.atomic():
         grant = BreakGlassGrant.objects.create(
-            user=user,
+            user=user,  # type: ignore[misc]
             child=child,
             reason=reason,
             granted_at=now,
@@ -109,14 +109,14 @@ def _report(grant: BreakGlassGrant) -> None:
     reviewers = [
         post.user for post in Post.objects.filter(role=BREAK_GLASS_REVIEWER_ROLE).select_related("user")
     ]
-    addresses = sorted({person.email for person in reviewers if getattr(person, "email", "")})  # type: ignore[attr-defined]
+    addresses = sorted({person.email for person in reviewers if getattr(person, "email", "")})
     if not addresses:
         logger.error(
             "Break-glass grant %s: no IRO/CP Service Manager with an email address to tell.", grant.pk
         )
         return
     user = grant.user
-    who = user.get_full_name() or user.get_username()  # type: ignore[attr-defined]
+    who = user.get_full_name() or user.get_username()
     opened = f"{timezone.localtime(grant.granted_at):%d %B %Y %H:%M}"
     send_mail(
         subject=f"Break-glass access by {who}",

@@ -80,7 +80,7 @@ class World:
     a: Child
     b: Child
 
-    def user(self, username: str):  # type: ignore[no-untyped-def]
+    def user(self, username: str):
         return self.authority.staff[username]
 
     def challenge(
