@@ -44,18 +44,19 @@ def test_bad_sign_in_shows_the_error_summary(user, browser):
     browser.check("sign-in-error")
 
 
-def test_home_after_sign_in_shows_the_procedures(user, browser):
+def test_home_after_sign_in_shows_what_is_waiting(user, browser):
     sign_in(browser, "iro.jones", PASSWORD)
     page = browser.page
-    page.wait_for_url("**/procedures/")
-    assert page.get_by_role("heading", level=1).inner_text() == "Procedures"
+    page.wait_for_url(browser.base_url + "/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Your service's open challenges"
     assert page.get_by_role("button", name="Sign out").is_visible()
     browser.check("home")
 
 
 def test_procedure_list_and_each_procedure(user, browser):
     sign_in(browser, "iro.jones", PASSWORD)
-    browser.page.wait_for_url("**/procedures/")
+    browser.page.wait_for_url(browser.base_url + "/")
+    browser.goto("/procedures/")
     browser.check("procedure-list")
     keys = list(PolicyVersion.objects.filter(is_current=True).order_by("key").values_list("key", flat=True))
     assert keys, "no procedures were loaded by migrate"
@@ -69,7 +70,7 @@ def test_procedure_list_and_each_procedure(user, browser):
 
 def test_sign_out(user, browser):
     sign_in(browser, "iro.jones", PASSWORD)
-    browser.page.wait_for_url("**/procedures/")
+    browser.page.wait_for_url(browser.base_url + "/")
     browser.page.get_by_role("button", name="Sign out").click()
     browser.page.wait_for_url("**/sign-in/")
     assert browser.page.get_by_text("You have signed out").is_visible()
@@ -78,7 +79,7 @@ def test_sign_out(user, browser):
 
 def test_page_not_found(user, browser):
     sign_in(browser, "iro.jones", PASSWORD)
-    browser.page.wait_for_url("**/procedures/")
+    browser.page.wait_for_url(browser.base_url + "/")
     response = browser.goto("/no-such-page/")
     assert response.status == 404
     assert browser.page.get_by_role("heading", level=1).inner_text() == "Page not found"

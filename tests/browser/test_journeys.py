@@ -1,0 +1,152 @@
+"""Each phase 2 journey in Chromium on the demo authority's data: axe on every page, a screenshot of each."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from resolve.challenges import services
+from resolve.challenges.demo import demo_build
+from resolve.challenges.models import Challenge
+from resolve.people.demo import authority_build
+
+PASSWORD = "correct horse battery staple"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def demo(transactional_db):
+    authority = authority_build(password=PASSWORD)
+    demo_build(authority=authority, today=dt.date.today())
+    return authority
+
+
+def sign_in(browser, username: str) -> None:
+    browser.goto("/sign-in/")
+    page = browser.page
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(browser.base_url + "/")
+
+
+@pytest.mark.parametrize(
+    ("username", "heading"),
+    [
+        ("iro", "Challenges you raised"),
+        ("team_manager", "Waiting for your response"),
+        ("iro_service_manager", "Your service's open challenges"),
+    ],
+)
+def test_home_answers_what_is_waiting_on_me(demo, browser, username, heading):
+    sign_in(browser, username)
+    page = browser.page
+    assert page.get_by_role("heading", level=1).inner_text() == heading
+    for link in ("Home", "Children", "Challenges", "Procedures"):
+        assert page.get_by_role("link", name=link, exact=True).first.is_visible()
+    browser.check(f"home-{username}")
+
+
+def test_children_list_search_and_child_page(demo, browser):
+    sign_in(browser, "iro")
+    page = browser.page
+    page.get_by_role("link", name="Children", exact=True).first.click()
+    browser.check("children")
+    page.get_by_label("Search by name or case number").fill("Amelia")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Amelia Jones").click()
+    assert page.get_by_role("heading", name="Chronology").is_visible()
+    browser.check("child")
+
+
+def test_challenge_list_with_filters(demo, browser):
+    sign_in(browser, "iro_service_manager")
+    page = browser.page
+    page.get_by_role("link", name="Challenges", exact=True).first.click()
+    page.get_by_label("Overdue").select_option("yes")
+    page.get_by_label("Sort by").select_option("due")
+    page.get_by_role("button", name="Apply filters").click()
+    assert "overdue=yes" in page.url
+    assert page.locator("tbody .govuk-tag", has_text="Overdue").count() >= 1
+    browser.check("challenges-filtered")
+
+
+def test_raise_a_challenge_with_check_your_answers(demo, browser):
+    sign_in(browser, "iro")
+    page = browser.page
+    browser.goto("/children/LCS200135/")
+    page.get_by_role("button", name="Raise a challenge").click()
+    browser.check("raise-start")
+    page.get_by_label("As the child's IRO").check()
+    page.get_by_label("Challenge and Resolution").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Continue").click()  # nothing filled in: the error summary
+    assert page.locator(".govuk-error-summary").is_visible()
+    browser.check("raise-form-errors")
+    page.get_by_label("What are we worried about?").fill("The pathway plan has not been updated.")
+    page.get_by_label("Outcome and impact for the child").fill("No plan for leaving care.")
+    page.get_by_label("Placement concerns").check()
+    page.get_by_role("button", name="Add another action").click()
+    assert page.locator("textarea[name='actions-3-action']").count() == 1
+    page.locator("textarea[name='actions-0-action']").fill("Update the pathway plan")
+    page.locator("input[name='actions-0-owner']").fill("Sophie Walker")
+    due = dt.date.today() + dt.timedelta(days=20)
+    page.locator("input[name='actions-0-due_0']").fill(str(due.day))
+    page.locator("input[name='actions-0-due_1']").fill(str(due.month))
+    page.locator("input[name='actions-0-due_2']").fill(str(due.year))
+    browser.check("raise-form")
+    page.get_by_role("button", name="Continue").click()
+    assert page.get_by_text("Respond by").is_visible()
+    browser.check("raise-check")
+    page.get_by_role("button", name="Raise the challenge").click()
+    assert page.get_by_text("Challenge raised. The case note").is_visible()
+    browser.check("challenge-raised")
+
+
+def test_challenge_page_and_respond(demo, browser):
+    child = Challenge.objects.filter(track="iro").first().child
+    challenge = services.challenge_raise(
+        user=demo.staff["iro"],
+        child=child,
+        track="iro",
+        policy_key="challenge_and_resolution",
+        stage="stage_1",
+        bypass_reason="The child cannot wait",
+        bypass_agreed_by="iro_service_manager",
+        concern="Visits are late",
+        impact_on_child="Not seen alone",
+    )
+    sign_in(browser, child.social_worker.get_username().replace("social_worker", "team_manager"))
+    page = browser.page
+    browser.goto(f"/challenges/{challenge.pk}/")
+    assert not page.get_by_role("button", name="Escalate the challenge").count()
+    browser.check("challenge")
+    page.get_by_role("button", name="Record your response").click()
+    page.get_by_role("button", name="Record response").click()
+    assert page.locator(".govuk-error-summary").is_visible()
+    browser.check("respond-errors")
+    page.get_by_label("Agree and able to implement").check()
+    page.get_by_label("Your comments").fill("A visit is booked for Friday")
+    page.get_by_role("button", name="Record response").click()
+    assert page.get_by_text("Your response has been recorded").is_visible()
+    browser.check("challenge-responded")
+
+
+def test_cafcass_referral_page(demo, browser):
+    challenge = (
+        Challenge.objects.filter(track="iro", status="open", cafcass_referred_on__isnull=True)
+        .exclude(policy__key="informal_challenge_dispute_resolution")
+        .filter(policy__key="challenge_and_resolution")
+        .first()
+    )
+    sign_in(browser, "iro")
+    page = browser.page
+    browser.goto(f"/challenges/{challenge.pk}/")
+    page.get_by_role("button", name="Refer to Cafcass").click()
+    assert page.get_by_role("heading", name="Before you refer").is_visible()
+    browser.check("cafcass")
+    page.get_by_role("button", name="Refer to Cafcass").click()
+    assert page.locator(".govuk-error-summary").is_visible()
+    browser.check("cafcass-errors")
