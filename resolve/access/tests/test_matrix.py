@@ -250,8 +250,17 @@ def test_adding_children(api_as: Callable[[str], Any], world: World, username: s
 # -- pages -----------------------------------------------------------------------------------------
 # Pages whose URL names a record are checked by that record; list others here with what to pass.
 # name -> (kwargs, roles allowed: None means every signed-in person). One line per page.
-PAGE_KWARGS: dict[str, dict[str, str]] = {
+PAGE_KWARGS: dict[str, dict[str, Any]] = {
     "procedure_detail": {"key": "national"},
+    "challenge_raise": {"track": "iro", "procedure": "national"},
+    "challenge_raise_check": {"track": "iro", "procedure": "national"},
+    "challenge_action": {"action": "respond"},
+    "challenge_action_mark": {"action_id": "{action}"},
+}
+# Pages only some of those who see the record may open; the others get 403 or 404 like anyone.
+PAGE_ROLES: dict[str, frozenset[str]] = {
+    "challenge_raise": frozenset({"iro"}),
+    "challenge_raise_check": frozenset({"iro"}),
 }
 PAGES_SKIPPED = {"sign_in", "sign_out"}
 RECORD_KWARGS = {"case_number": "child", "challenge_id": "challenge", "pk": "challenge", "id": "challenge"}
@@ -289,13 +298,25 @@ def test_pages(world: World, username: str) -> None:
         record_kwargs = [k for k in kwargs_names if k in RECORD_KWARGS]
         for child, challenge, sees in ((world.a, challenge_a, SEES_A), (world.b, challenge_b, SEES_B)):
             values = {"child": child.case_number, "challenge": challenge.pk}
-            kwargs = {**PAGE_KWARGS.get(name, {}), **{k: values[RECORD_KWARGS[k]] for k in record_kwargs}}
+            extra = {
+                k: int(_fill(v, action=challenge.actions.get().pk)) if v == "{action}" else v
+                for k, v in PAGE_KWARGS.get(name, {}).items()
+            }
+            kwargs = {**extra, **{k: values[RECORD_KWARGS[k]] for k in record_kwargs}}
             url = reverse(f"web:{name}", kwargs=kwargs)
             assert anonymous.get(url).status_code in (302, 404), f"{url} answers a signed-out visitor"
             status = client.get(url).status_code
+            if status == 405:
+                continue  # a POST-only page: the form page that posts to it is checked
             if record_kwargs:
-                expected = 200 if username in sees else 404
-                assert status == expected, f"{username} on {url}: {status}, expected {expected}"
+                # Those who see the record get the page (or are told they may not act: 403, or sent on:
+                # 302); everyone else gets 404, exactly as for a record that does not exist.
+                if username in sees and username in PAGE_ROLES.get(name, {username}):
+                    assert status in (200, 302, 403), f"{username} on {url}: {status}, expected to see it"
+                elif username in sees:
+                    assert status in (403, 404), f"{username} on {url}: {status}, expected 403 or 404"
+                else:
+                    assert status == 404, f"{username} on {url}: {status}, expected 404"
             else:
                 assert status in (200, 302), f"{username} on {url}: {status}"
                 break  # no record in the URL: once is enough
