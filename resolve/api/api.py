@@ -38,6 +38,7 @@ from resolve.api.schemas import (
     ReasonIn,
     ResolutionIn,
     ResponseIn,
+    SafeStr,
     WorkingDaysOut,
 )
 from resolve.calendars.services import working_calendar
@@ -177,7 +178,7 @@ def policies(request: HttpRequest) -> Any:
 
 
 @api.get("/policies/{key}", response={200: PolicyOut, **ERRORS}, tags=["policies"])
-def policy(request: HttpRequest, key: str) -> Any:
+def policy(request: HttpRequest, key: SafeStr) -> Any:
     try:
         return serializers.policy_detail(policy_get(key=key))
     except PolicyVersion.DoesNotExist:
@@ -222,14 +223,14 @@ def children_create(request: HttpRequest, payload: ChildIn) -> Any:
 
 
 @api.get("/children/{case_number}", response={200: ChildOut, **ERRORS}, tags=["children"])
-def child(request: HttpRequest, case_number: str) -> Any:
+def child(request: HttpRequest, case_number: SafeStr) -> Any:
     return _child_answer(request, case_number)
 
 
 @api.get(
     "/children/{case_number}/chronology", response={200: list[ChronologyEntry], **ERRORS}, tags=["children"]
 )
-def chronology(request: HttpRequest, case_number: str) -> Any:
+def chronology(request: HttpRequest, case_number: SafeStr) -> Any:
     child = child_get_for_user(user=request.user, case_number=case_number)
     return [
         {**serializers.event_out(event), "challenge": event.challenge_id}
@@ -266,10 +267,10 @@ def challenges_create(request: HttpRequest, payload: ChallengeIn) -> Any:
 
 
 class ChallengeFilters(Schema):
-    status: str | None = None
+    status: SafeStr | None = None
     overdue: bool | None = None
-    child: str | None = None
-    stage: str | None = None
+    child: SafeStr | None = None
+    stage: SafeStr | None = None
     page: int = Field(default=1, ge=1, le=1_000_000)
 
 

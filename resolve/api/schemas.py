@@ -7,7 +7,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -26,8 +26,32 @@ def _iso_date(value: Any) -> Any:
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 
+def _no_nul(value: Any) -> Any:
+    """Refuse the NUL character anywhere in text: no database column can hold it faithfully."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("remove the NUL character (\\u0000) from the text")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key)
+            _no_nul(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _no_nul(item)
+    return value
+
+
+# Text from a path or a query string.
+SafeStr = Annotated[str, AfterValidator(_no_nul)]
+
+
 class _In(Schema):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _text_has_no_nul(cls, value: Any) -> Any:
+        return _no_nul(value)
 
 
 class Error(Schema):

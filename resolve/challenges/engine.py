@@ -229,13 +229,13 @@ class Accepted:
     events: tuple[Event, ...]
 
 
-RefusalKind = Literal["forbidden", "conflict", "invalid"]
+RefusalKind = Literal["forbidden", "conflict", "invalid", "not_found"]
 
 
 @dataclass(frozen=True, slots=True)
 class Refused:
     """Why a command cannot be carried out: ``forbidden`` (not this person), ``conflict`` (not now),
-    ``invalid`` (the request itself is wrong)."""
+    ``invalid`` (the request itself is wrong), ``not_found`` (it names something the challenge lacks)."""
 
     kind: RefusalKind
     code: str
@@ -326,7 +326,9 @@ def _add_working_days(calendar: WorkingDays, on: dt.date, days: int) -> dt.date:
 
 
 def _enter(stage: Stage, on: dt.date, calendar: WorkingDays) -> Visit:
-    due = _add_working_days(calendar, on, stage.response_working_days) if stage.response_working_days else None
+    due = (
+        _add_working_days(calendar, on, stage.response_working_days) if stage.response_working_days else None
+    )
     return Visit(stage=stage.key, entered_on=on, due_on=due)
 
 
@@ -357,7 +359,7 @@ def _check_bypass(
             "invalid",
             "bypass_agreement_required",
             f"Going straight to {target.name} needs the agreement of the {role_label(needed)}: "
-            "name them in bypass_agreed_by.",
+            "say who agreed.",
             "bypass_agreed_by",
         )
     if needed not in agreed_by.roles:
@@ -482,7 +484,10 @@ def _respond(
     _require(actor, (RECIPIENT,), "respond at this stage", f"the {role_label(stage.to_role)} it is sent to")
     if command.response not in RESPONSES:
         raise _refuse(
-            "invalid", "unknown_response", "Choose a response: agree, disagree or no_remit.", "response"
+            "invalid",
+            "unknown_response",
+            "Choose a response: agree, do not agree, or no remit to implement.",
+            "response",
         )
     late = current.due_on is not None and command.on > current.due_on
     visit = replace(current, response=command.response, responded_on=command.on)
@@ -659,14 +664,23 @@ def _refer(
             "mark it urgent and explain in the reason why the child's timetable cannot wait.",
             "urgent",
         )
+    required = {precondition.key for precondition in rules.requires}
+    for key in command.preconditions:
+        if key not in required:
+            keys = ", ".join(sorted(required)) or "none"
+            raise _refuse(
+                "invalid",
+                "unknown_precondition",
+                f"{key!r} is not a precondition here; use: {keys}.",
+                "preconditions",
+            )
     for precondition in rules.requires:
         person = command.preconditions.get(precondition.key)
         if person is None:
             raise _refuse(
                 "invalid",
                 "cafcass_precondition_missing",
-                f"{precondition.label}: name the {role_label(precondition.role)} "
-                f"in preconditions.{precondition.key}.",
+                f"{precondition.label}: say which {role_label(precondition.role)} agreed or was told.",
                 f"preconditions.{precondition.key}",
             )
         if precondition.role not in person.roles:
@@ -720,7 +734,9 @@ def _mark_action(
         actor, (CHAIR, RECIPIENT, CHAIR_MANAGER), "update this action", "the chair or the stage's recipient"
     )
     if command.status not in {"done", "not_done"}:
-        raise _refuse("invalid", "unknown_action_status", "Choose a status: done or not_done.", "status")
+        raise _refuse(
+            "invalid", "unknown_action_status", "Choose whether the action was done or not done.", "status"
+        )
     for index, action in enumerate(state.actions):
         if action.id == command.action_id:
             updated = replace(action, status="done" if command.status == "done" else "not_done")
@@ -734,7 +750,7 @@ def _mark_action(
                 "late": command.on > action.due,
             }
             return Accepted(new_state, (Event("action_updated", stage, command.on, detail),))
-    raise _refuse("invalid", "unknown_action", "There is no such action on this challenge.", "action_id")
+    raise _refuse("not_found", "unknown_action", "There is no such action on this challenge.", "action_id")
 
 
 def _record_meeting(

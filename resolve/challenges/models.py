@@ -32,7 +32,9 @@ class Challenge(models.Model):
     track = models.CharField(max_length=3, choices=Track.choices)
     policy = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="challenges")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="challenges_raised")
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="challenges_raised"
+    )
     raised_on = models.DateField()
     concern = models.TextField(help_text="What are we worried about? What has been done to resolve it?")
     impact_on_child = models.TextField(help_text="Outcome and impact for the child.")
@@ -89,7 +91,12 @@ class StageVisit(models.Model):
 
     class Meta:
         ordering = ["challenge", "sequence"]
-        constraints = [models.UniqueConstraint(fields=["challenge", "sequence"], name="visit_sequence_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "sequence"], name="visit_sequence_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage_key} from {self.entered_on}"
 
 
 class Response(AppendOnlyModel):
@@ -136,6 +143,9 @@ class Action(models.Model):
         ordering = ["due", "id"]
         indexes = [models.Index(fields=["status", "due"])]
 
+    def __str__(self) -> str:
+        return f"{self.action} (by {self.owner}, {self.due})"
+
 
 class Document(AppendOnlyModel):
     """A document a stage requires, such as the Director's briefing."""
@@ -177,7 +187,9 @@ class Event(AppendOnlyModel):
 
     class Meta:
         ordering = ["challenge", "sequence"]
-        constraints = [models.UniqueConstraint(fields=["challenge", "sequence"], name="event_sequence_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "sequence"], name="event_sequence_unique")
+        ]
         indexes = [models.Index(fields=["on"])]
 
     def save(self, *args: Any, **kwargs: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from resolve.access import challenges_visible_to
@@ -15,7 +15,7 @@ from resolve.children.models import Child
 
 def challenge_list(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     today: dt.date,
     status: str | None = None,
     overdue: bool | None = None,
@@ -41,16 +41,22 @@ def challenge_list(
 def challenge_detail(*, challenge: Challenge) -> Challenge:
     """The challenge with everything its page or API answer shows, fetched in a fixed number of queries."""
     return (
-        Challenge.objects.select_related("child", "policy", "raised_by", "child__social_worker", "child__team")
-        .prefetch_related("visits", "actions", "events__by", "responses", "meetings")
+        Challenge.objects.select_related(
+            "child", "policy", "raised_by", "child__social_worker", "child__team"
+        )
+        .prefetch_related("visits", "actions", "events__by", "responses__by", "meetings__recorded_by")
         .get(pk=challenge.pk)
     )
 
 
-def child_chronology(*, child: Child, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Event]:
+def child_chronology(*, child: Child, user: User | AnonymousUser) -> QuerySet[Event]:
     """Every event on every challenge of the child that this person may see, oldest first."""
     visible = challenges_visible_to(user).filter(child=child).values("pk")
-    return Event.objects.filter(challenge_id__in=visible).select_related("by", "challenge").order_by("on", "created_at", "id")
+    return (
+        Event.objects.filter(challenge_id__in=visible)
+        .select_related("by", "challenge")
+        .order_by("on", "created_at", "id")
+    )
 
 
 # -- reads for the web pages ---------------------------------------------------------------------
@@ -69,7 +75,7 @@ ACTION_KEYS = (
 )
 
 
-def challenge_available_actions(*, user: AbstractBaseUser, challenge: Challenge, today: dt.date) -> set[str]:
+def challenge_available_actions(*, user: User, challenge: Challenge, today: dt.date) -> set[str]:
     """The actions ``user`` may take on ``challenge`` now (keys of ``ACTION_KEYS``), asked of the engine.
 
     Each command is tried as a dry run with placeholder input. A refusal about the input itself
@@ -122,7 +128,7 @@ SORTS = ("due", "overdue", "raised", "child")
 
 def challenge_search(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     today: dt.date,
     status: str | None = None,
     overdue: bool | None = None,
@@ -177,7 +183,7 @@ def challenge_search(
     return challenges.order_by("-raised_on", "-id")
 
 
-def child_search(*, user: AbstractBaseUser | AnonymousUser, query: str = "") -> QuerySet[Child]:
+def child_search(*, user: User | AnonymousUser, query: str = "") -> QuerySet[Child]:
     """Children this person may see, matching every word of ``query`` in a name or the case number."""
     from django.db.models import Count
 
@@ -287,7 +293,7 @@ class RaisePreview:
 
 def challenge_raise_preview(
     *,
-    user: AbstractBaseUser,
+    user: User,
     child: Child,
     track: str,
     policy_key: str,

@@ -356,8 +356,7 @@ def _load_for_change(*, challenge_id: int, expected_version: int | None) -> tupl
         raise ServiceError(
             "conflict",
             "stale_version",
-            f"The challenge has changed since you read it (version {challenge.version}, "
-            f"not {expected_version}): read it again and retry.",
+            "Someone changed this challenge after you read it: read it again, then retry.",
             "version",
         )
     return challenge, policy_version_model(challenge.policy)

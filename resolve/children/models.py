@@ -54,7 +54,10 @@ class Child(models.Model):
 
 
 class CaseNote(AppendOnlyModel):
-    """A typed, dated, authored note on the child's record. A correction is a new note that refers to this one."""
+    """A typed, dated, authored note on the child's record.
+
+    A correction is a new note that refers to this one; the original stays as it was.
+    """
 
     child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="case_notes")
     challenge = models.ForeignKey(

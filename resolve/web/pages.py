@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.http import QueryDict
 
@@ -123,7 +123,7 @@ class ChallengeListPage:
 
 def challenge_list_page(
     *,
-    user: AbstractBaseUser,
+    user: User,
     params: QueryDict,
     today: dt.date,
     worklist: str | None = None,
@@ -180,7 +180,7 @@ WORKLISTS = {
 }
 
 
-def worklists_for(user: AbstractBaseUser) -> list[Worklist]:
+def worklists_for(user: User) -> list[Worklist]:
     """The lists that answer "what is waiting on me?" for this person's roles, most pressing first."""
     roles = user_roles(user=user)
     keys = []
@@ -200,7 +200,7 @@ class HomePage:
     listing: ChallengeListPage
 
 
-def home_page(*, user: AbstractBaseUser, params: QueryDict, today: dt.date) -> HomePage:
+def home_page(*, user: User, params: QueryDict, today: dt.date) -> HomePage:
     lists = worklists_for(user)
     current = next((w for w in lists if w.key == params.get("list")), lists[0])
     listing = challenge_list_page(
@@ -294,7 +294,7 @@ class ChildPage:
     can_raise: bool
 
 
-def child_page(*, user: AbstractBaseUser, case_number: str, today: dt.date) -> ChildPage:
+def child_page(*, user: User, case_number: str, today: dt.date) -> ChildPage:
     """Raises ``NotVisible`` for a child this person may not see."""
     child = child_get_for_user(user=user, case_number=case_number)
     challenges = list(
@@ -330,7 +330,7 @@ TRACK_WORDS = {
 }
 
 
-def raise_tracks(*, user: AbstractBaseUser, child: Child) -> list[tuple[str, str]]:
+def raise_tracks(*, user: User, child: Child) -> list[tuple[str, str]]:
     """The tracks this person chairs for the child: only the allocated chair raises a challenge."""
     tracks = []
     if child.iro_id == user.pk:
@@ -412,7 +412,7 @@ class ChallengePage:
     cafcass_rows: list[tuple[str, Any]] = field(default_factory=list)
 
 
-def challenge_page(*, user: AbstractBaseUser, challenge_id: int, today: dt.date) -> ChallengePage:
+def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> ChallengePage:
     """Raises ``NotVisible`` for a challenge this person may not see."""
     challenge = selectors.challenge_page(
         challenge=challenge_get_for_user(user=user, challenge_id=challenge_id)
@@ -554,7 +554,7 @@ class ActionContext:
     stage_name: str = ""
 
 
-def action_context(*, user: AbstractBaseUser, challenge_id: int, today: dt.date) -> ActionContext:
+def action_context(*, user: User, challenge_id: int, today: dt.date) -> ActionContext:
     """What an action's form needs; raises ``NotVisible`` for a challenge this person may not see."""
     challenge = selectors.challenge_page(
         challenge=challenge_get_for_user(user=user, challenge_id=challenge_id)

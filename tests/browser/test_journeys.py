@@ -106,7 +106,9 @@ def test_raise_a_challenge_with_check_your_answers(demo, browser):
 
 
 def test_challenge_page_and_respond(demo, browser):
-    child = Challenge.objects.filter(track="iro").first().child
+    first = Challenge.objects.filter(track="iro").first()
+    assert first is not None
+    child = first.child
     challenge = services.challenge_raise(
         user=demo.staff["iro"],
         child=child,
@@ -141,6 +143,7 @@ def test_cafcass_referral_page(demo, browser):
         .filter(policy__key="challenge_and_resolution")
         .first()
     )
+    assert challenge is not None
     sign_in(browser, "iro")
     page = browser.page
     browser.goto(f"/challenges/{challenge.pk}/")

@@ -134,7 +134,9 @@ def refused(request: Any, status: int, code: str | None = None, field: str | Non
     return assert_error(response, status, code, field)
 
 
-def raise_body(child: str, policy_key: str = "national", track: str = "iro", **over: Any) -> dict[str, Any]:
+def raise_body(
+    child: str, policy_key: str | None = "national", track: str = "iro", **over: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "child": child,
         "track": track,
@@ -148,7 +150,7 @@ def raise_body(child: str, policy_key: str = "national", track: str = "iro", **o
 
 
 def raise_challenge(
-    api: Any, child: str, policy_key: str = "national", track: str = "iro", **over: Any
+    api: Any, child: str, policy_key: str | None = "national", track: str = "iro", **over: Any
 ) -> dict:
     response = api.post("/challenges", raise_body(child, policy_key, track, **over))
     assert response.status_code == 201, response.content

@@ -77,7 +77,7 @@ def test_no_body_at_all_is_400(api_as, open_challenge):
     client = api_as("iro")
     for path in post_paths(open_challenge):
         refused(
-            lambda path=path: client.client.post(f"/api/v1{path}", **client._headers()),
+            lambda path=path: client.client.post(f"/api/v1{path}", headers=client._headers()),
             400,
             "malformed",
         )
@@ -94,7 +94,7 @@ GETS = [
 ]
 
 
-def _call(client: Client, method: str, path: str, headers: dict[str, str]) -> Any:
+def _call(client: Client, method: str, path: str, headers: Any) -> Any:
     if method == "get":
         return client.get(f"/api/v1{path}", **headers)
     return client.post(f"/api/v1{path}", json.dumps({}), content_type="application/json", **headers)
@@ -114,7 +114,7 @@ def _call(client: Client, method: str, path: str, headers: dict[str, str]) -> An
 )
 def test_no_or_bad_token_is_401_everywhere(authority, open_challenge, header):
     client = Client()
-    headers = {"HTTP_AUTHORIZATION": header} if header is not None else {}
+    headers: Any = {"HTTP_AUTHORIZATION": header} if header is not None else {}
     for path in GETS:
         assert_error(_call(client, "get", path, headers), 401, "unauthenticated")
     for path in post_paths(open_challenge):
@@ -124,7 +124,7 @@ def test_no_or_bad_token_is_401_everywhere(authority, open_challenge, header):
 def test_revoked_token_is_401(authority, open_challenge):
     token = api_token_create(user=authority.staff["iro"])
     client = Client()
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    headers: Any = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     assert client.get("/api/v1/challenges", **headers).status_code == 200
     ApiToken.objects.filter(user=authority.staff["iro"]).update(revoked_at=timezone.now())
     assert_error(client.get("/api/v1/challenges", **headers), 401, "unauthenticated")
@@ -272,12 +272,6 @@ def test_unknown_paths_under_the_api_are_not_500(api_as):
     assert response.status_code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an unknown action id in the path answers 422 unknown_action (field action_id) "
-    "instead of 404 "
-    "'no such thing' (engine.py:618 refuses as 'invalid'; services.py/api.py never map it to not_found)",
-)
 def test_unknown_action_is_404(api_as, open_challenge):
     refused(
         lambda: api_as("iro").post(f"/challenges/{open_challenge['id']}/actions/999999", {"status": "done"}),
@@ -299,7 +293,7 @@ def test_duplicate_case_number_is_409(api_as, child):
     refused(lambda: api_as("admin").post("/children", padded), 409, "duplicate_case_number")
 
 
-CAFCASS_BODY = {
+CAFCASS_BODY: dict[str, Any] = {
     "reason": "Care plan drift that the process cannot fix in the child's timescale",
     "urgent": True,
     "checklist": {
@@ -940,13 +934,7 @@ def test_refusals_leave_counts_unchanged(api_as, open_challenge):
     assert challenge_counts(open_challenge["id"]) == before
 
 
-# -- known bugs: bad input that currently yields a 500 --------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an 'on' date before the working-day calendar (before 2000-01-01) raises "
-    "CalendarRangeError out of engine._enter (engine.py:317) and decide() (engine.py:268-273) only "
-    "catches _Refusal, so POST /challenges answers 500 instead of 422 field 'on'",
-)
+# -- bad input that once yielded a 500 -------------------------------------------------------------
 def test_raise_dated_before_the_calendar_is_422(api_as, child):
     refused(
         lambda: api_as("iro").post("/challenges", raise_body(child.case_number, on="1999-12-31")),
@@ -956,11 +944,6 @@ def test_raise_dated_before_the_calendar_is_422(api_as, child):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a huge page number overflows the SQL OFFSET (api.py:286-288 slices with "
-    "(page-1)*50 unbounded) and answers 500",
-)
 def test_huge_page_number_is_not_500(api_as, open_challenge):
     response = api_as("iro").get("/challenges", page=10**19)
     assert response.status_code in {200, 422}, response.content

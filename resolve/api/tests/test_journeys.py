@@ -63,7 +63,7 @@ class Recorder:
         case_note = CaseNote.objects.filter(challenge_id=cid).order_by("-id").first()
         assert case_note is not None
         assert case_note.note_type == note, (case_note.note_type, note)
-        assert case_note.author.get_username() == who
+        assert case_note.author is not None and case_note.author.get_username() == who
         assert case_note.on.isoformat() == last["on"]
         assert case_note.body.strip()
         return answer

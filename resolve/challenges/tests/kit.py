@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 
@@ -76,7 +77,7 @@ class Run:
         return self.state.current.due_on
 
 
-def raise_(on: dt.date, **kwargs: object) -> engine.Raise:
+def raise_(on: dt.date, **kwargs: Any) -> engine.Raise:
     return engine.Raise(
         on=on, concern="No statutory visit for 8 weeks", impact_on_child="Unseen child", **kwargs
-    )  # type: ignore[arg-type]
+    )

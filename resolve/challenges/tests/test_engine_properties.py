@@ -144,7 +144,7 @@ def test_engine_invariants(scenario: tuple[str, str, list[tuple[int, engine.Acto
         )
         if isinstance(decision, engine.Refused):
             assert decision.message.strip()
-            assert decision.kind in {"forbidden", "conflict", "invalid"}
+            assert decision.kind in {"forbidden", "conflict", "invalid", "not_found"}
             continue
         assert decision.events, "an accepted command always records an event"
         for event in decision.events:
