@@ -112,6 +112,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# GOV.UK Frontend's fonts, images and scripts, installed from npm by `make setup`.
+STATICFILES_DIRS = [("govuk", BASE_DIR / "node_modules" / "govuk-frontend" / "dist" / "govuk")]
 
 LOGIN_URL = "/sign-in/"
 
