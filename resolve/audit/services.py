@@ -7,7 +7,6 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,6 +16,8 @@ from resolve.access.scoping import NotVisible, children_visible_to
 from resolve.audit.models import AccessLogEntry, BreakGlassGrant
 from resolve.challenges.services import ServiceError
 from resolve.children.models import Child
+from resolve.notifications.models import Kind
+from resolve.notifications.services import Message, messages_put, outbox_deliver_on_commit
 from resolve.people.models import Post
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,8 @@ def break_glass_open(*, user: AbstractBaseUser, case_number: str, reason: str) -
     """Open a child's record outside one's scope for ``RESOLVE_BREAK_GLASS_MINUTES``, giving a reason.
 
     The access is recorded, every look during it is logged against it, and the IRO/CP Service Manager
-    is told by email (and can list every grant: ``break_glass_list``). A case number that does not exist
+    is told in the app and by email, through the notifications outbox in the same transaction
+    (and can list every grant: ``break_glass_list``). A case number that does not exist
     raises ``NotVisible``, as elsewhere.
     """
     if not user_has_perm(user=user, perm=Perm.BREAK_GLASS):
@@ -99,34 +101,43 @@ def break_glass_open(*, user: AbstractBaseUser, case_number: str, reason: str) -
             channel=context.channel if context else AccessLogEntry.Channel.OTHER,
             ip_address=context.ip_address if context else None,
         )
-        transaction.on_commit(lambda: _report(grant))
+        # In the grant's transaction: no grant without its report, no report without its grant.
+        _report(grant)
     logger.warning("Break-glass: %s opened child %s: %s", user.get_username(), child.case_number, reason)
     return grant
 
 
-def _report(grant: BreakGlassGrant) -> None:
-    """Tell the IRO/CP Service Manager(s). The grant row itself is the lasting record."""
+def _report(grant: BreakGlassGrant) -> int:
+    """Tell the IRO/CP Service Manager(s), in the app and by email through the outbox.
+
+    The grant row itself is the lasting record; the report is never held for a daily digest.
+    """
     reviewers = [
-        post.user for post in Post.objects.filter(role=BREAK_GLASS_REVIEWER_ROLE).select_related("user")
+        post.user
+        for post in Post.objects.filter(role=BREAK_GLASS_REVIEWER_ROLE, user__is_active=True)
+        .select_related("user")
+        .order_by("user_id")
     ]
-    addresses = sorted({person.email for person in reviewers if getattr(person, "email", "")})
-    if not addresses:
-        logger.error(
-            "Break-glass grant %s: no IRO/CP Service Manager with an email address to tell.", grant.pk
-        )
-        return
+    if not reviewers:
+        logger.error("Break-glass grant %s: there is no active IRO/CP Service Manager to tell.", grant.pk)
+        return 0
     user = grant.user
     who = user.get_full_name() or user.get_username()
     opened = f"{timezone.localtime(grant.granted_at):%d %B %Y %H:%M}"
-    send_mail(
-        subject=f"Break-glass access by {who}",
-        message=(
-            f"{who} ({user.get_username()}) opened the record of child {grant.child.case_number}, "
-            f"outside their own caseload, at {opened}.\n"
-            f"Access lasts until {timezone.localtime(grant.expires_at):%H:%M}.\n\n"
-            f"Reason given: {grant.reason}\n\nEvery record they open under it is in the access log."
+    written = messages_put(
+        recipients=reviewers,
+        message=Message(
+            kind=Kind.BREAK_GLASS,
+            key=f"grant:{grant.pk}",
+            subject=f"Break-glass access by {who}",
+            body=(
+                f"{who} ({user.get_username()}) opened the record of child {grant.child.case_number}, "
+                f"outside their own caseload, at {opened}.\n"
+                f"Access lasts until {timezone.localtime(grant.expires_at):%H:%M}.\n\n"
+                f"Reason given: {grant.reason}\n\nEvery record they open under it is in the access log."
+            ),
         ),
-        from_email=None,
-        recipient_list=addresses,
-        fail_silently=True,
     )
+    if written:
+        outbox_deliver_on_commit()
+    return written

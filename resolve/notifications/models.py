@@ -34,6 +34,7 @@ class Kind(models.TextChoices):
     REOPEN_PROMPT = "reopen_prompt", "Action not delivered after resolution"
     CHALLENGE_CLOSED = "challenge_closed", "Challenge closed"
     DIGEST = "digest", "Daily digest"
+    BREAK_GLASS = "break_glass", "Record opened outside a caseload (break-glass)"
 
 
 class Deadline(models.Model):

@@ -108,6 +108,11 @@ class Message:
     due_on: dt.date | None = None
 
 
+# Never held for a daily digest: the digest itself, and a break-glass report, which a reviewer must
+# see the day it happens.
+_NEVER_HELD = frozenset({Kind.DIGEST, Kind.BREAK_GLASS})
+
+
 def _wants_digest(user: User) -> bool:
     return NotificationPreference.objects.filter(
         user_id=user.pk, email=NotificationPreference.Email.DAILY_DIGEST
@@ -124,7 +129,7 @@ def message_put(*, recipient: User, message: Message) -> OutboxMessage | None:
     dedupe_key = f"{message.kind}|{message.key}"[:200]
     if OutboxMessage.objects.filter(recipient_id=recipient.pk, dedupe_key=dedupe_key).exists():
         return None
-    held = _wants_digest(recipient) and message.kind != Kind.DIGEST
+    held = _wants_digest(recipient) and message.kind not in _NEVER_HELD
     try:
         # A savepoint: a concurrent sweep that wrote the same message first costs only this insert.
         with transaction.atomic():
@@ -148,8 +153,11 @@ def message_put(*, recipient: User, message: Message) -> OutboxMessage | None:
     return row
 
 
-def _deliver_after_commit() -> None:
-    """Ask the worker to deliver once this transaction commits; the periodic delivery is the fallback."""
+def outbox_deliver_on_commit() -> None:
+    """Ask the worker to deliver once this transaction commits; the periodic delivery is the fallback.
+
+    Call it after ``message_put``/``messages_put`` wrote something inside the transaction.
+    """
     if getattr(settings, "RESOLVE_DELIVER_ON_COMMIT", False):
         transaction.on_commit(_enqueue_delivery)
 
@@ -278,7 +286,7 @@ def notifications_for_events(
                 ),
             )
     if OutboxMessage.objects.filter(challenge=challenge).count() > before:
-        _deliver_after_commit()
+        outbox_deliver_on_commit()
     action_statuses = {action.id: action.status for action in state.actions} if state is not None else {}
     deadlines_schedule(challenge=challenge, policy=policy, action_statuses=action_statuses)
 
@@ -916,7 +924,7 @@ def preference_set_email(*, user: User, email: str) -> NotificationPreference:
                 recipient_id=user.pk, status=OutboxMessage.Status.HELD
             ).update(status=OutboxMessage.Status.PENDING, next_attempt_at=timezone.now())
             if released:
-                _deliver_after_commit()
+                outbox_deliver_on_commit()
     return preference
 
 

@@ -14,6 +14,8 @@ from resolve.access import NotVisible, child_get_for_user
 from resolve.access.tests.world import World, world_build
 from resolve.audit.models import AccessLogEntry, BreakGlassGrant
 from resolve.audit.selectors import break_glass_list
+from resolve.notifications.models import Kind, Notification, NotificationPreference, OutboxMessage
+from resolve.notifications.services import outbox_deliver, preference_set_email
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 12, 1, 10, 0)
@@ -43,6 +45,11 @@ def test_break_glass_opens_the_record_for_a_short_time(
     grant = BreakGlassGrant.objects.get()
     assert entry.break_glass == grant and grant.reason == "Child presented at A&E tonight"
     assert grant.ip_address == "127.0.0.1" and grant.channel == "api"
+    (notification,) = Notification.objects.filter(user=world.user("iro_service_manager"))
+    assert notification.message.kind == Kind.BREAK_GLASS and notification.read_at is None
+    assert "LCS-B" in notification.message.body and "A&E" in notification.message.body
+    with time_machine.travel(NOW, tick=False):
+        outbox_deliver()
     (report,) = mail.outbox
     assert report.to == ["iro_service_manager@resolve.invalid"]
     assert "LCS-B" in report.body and "A&E" in report.body
@@ -119,3 +126,49 @@ def test_one_request_logs_each_record_once(api_as: Callable[[str], Any], world: 
         challenge = world.challenge(world.a)
         api_as("iro").post(f"/challenges/{challenge.pk}/meetings", {"summary": "Met", "on": "2026-12-01"})
     assert AccessLogEntry.objects.filter(user=world.user("iro"), challenge=challenge).count() == 1
+
+
+def test_break_glass_is_reported_in_app_in_the_grant_transaction(world: World) -> None:
+    """The report is written with the grant (not after commit), to every active IRO/CP Service Manager,
+    never held for a daily digest, and rolled back with the grant."""
+    from django.db import transaction
+
+    from resolve.audit.services import break_glass_open
+
+    manager = world.user("iro_service_manager")
+    preference_set_email(user=manager, email=NotificationPreference.Email.DAILY_DIGEST)
+    with transaction.atomic():
+        grant = break_glass_open(
+            user=world.user("social_worker"), case_number="LCS-B", reason="Duty cover tonight"
+        )
+        # Already there inside the transaction: nothing waits for on_commit.
+        (row,) = OutboxMessage.objects.filter(kind=Kind.BREAK_GLASS)
+    assert row.recipient == manager and row.status == OutboxMessage.Status.PENDING
+    assert row.dedupe_key == f"break_glass|grant:{grant.pk}"
+    assert row.notification.user == manager
+    assert "Duty cover tonight" in row.body and "LCS-B" in row.body
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort), transaction.atomic():
+        break_glass_open(
+            user=world.user("team_manager"), case_number="LCS-B", reason="Covering for a colleague"
+        )
+        assert OutboxMessage.objects.filter(kind=Kind.BREAK_GLASS).count() == 2
+        raise Abort
+    assert BreakGlassGrant.objects.count() == 1
+    assert OutboxMessage.objects.filter(kind=Kind.BREAK_GLASS).count() == 1
+
+
+def test_break_glass_with_no_service_manager_still_opens_and_logs(world: World, caplog: Any) -> None:
+    from resolve.audit.services import break_glass_open
+    from resolve.people.models import Post
+
+    Post.objects.filter(role="iro_service_manager").delete()
+    grant = break_glass_open(
+        user=world.user("social_worker"), case_number="LCS-B", reason="Duty cover tonight"
+    )
+    assert grant.pk is not None
+    assert not OutboxMessage.objects.filter(kind=Kind.BREAK_GLASS).exists()
+    assert "no active IRO/CP Service Manager" in caplog.text
