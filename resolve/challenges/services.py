@@ -226,16 +226,26 @@ def _case_note_body(policy: Policy, event: engine.Event, visit: StageVisit | Non
         case "final_comments_added":
             lines.append(f"Final comments: {detail['comments']}")
     if visit is not None and event.type in {"raised", "escalated", "reopened"}:
+        names = _people_named([*visit.to_users, *visit.cc_users])
         if visit.to_users:
-            lines.append(f"To: {', '.join(visit.to_users)}.")
+            lines.append(f"To: {', '.join(names[username] for username in visit.to_users)}.")
         if visit.cc_users:
-            lines.append(f"Copied to: {', '.join(visit.cc_users)}.")
+            lines.append(f"Copied to: {', '.join(names[username] for username in visit.cc_users)}.")
         lines.append(
             f"Response due by {_fmt(visit.due_on)}."
             if visit.due_on
             else "The procedure sets no response timescale."
         )
     return "\n".join(lines)
+
+
+def _people_named(usernames: Sequence[str]) -> dict[str, str]:
+    """'Full Name (username)' for each username, so a case note reads well and still names the account."""
+    found = {
+        user.username: f"{user.get_full_name() or user.username} ({user.username})"
+        for user in User.objects.filter(username__in=usernames)
+    }
+    return {username: found.get(username, username) for username in usernames}
 
 
 def _sync_visits(
