@@ -19,7 +19,7 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
-    list_display = ["user", "role", "team"]
-    list_filter = ["role", "team"]
+    list_display = ["user", "role", "team", "from_sso"]
+    list_filter = ["role", "team", "from_sso"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["user", "team"]

@@ -40,6 +40,13 @@ class Post(models.Model):
         related_name="posts",
         help_text="Leave empty for an authority-wide post.",
     )
+    # Single sign-on adds and removes only the posts it made; a post made by hand is never touched.
+    from_sso = models.BooleanField(
+        "From single sign-on",
+        default=False,
+        help_text="Made from the person's identity-provider groups and kept in step with them at every "
+        "sign-in. Leave unticked for a post made by hand.",
+    )
 
     class Meta:
         constraints = [
