@@ -8,6 +8,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
+from resolve.people.sso import GroupPost, group_roles_parse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -161,6 +162,48 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses a locked-out username from that address
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Single sign-on over OpenID Connect (docs/security.md). Off unless OIDC_RP_CLIENT_ID is set; then
+# every other value it needs must be set too, and the group mapping must parse.
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", default="")
+RESOLVE_SSO_ENABLED = bool(OIDC_RP_CLIENT_ID)
+# Which claim names the person (their Resolve username), and which lists their groups.
+RESOLVE_OIDC_USERNAME_CLAIM = env_str("RESOLVE_OIDC_USERNAME_CLAIM", default="preferred_username")
+if RESOLVE_OIDC_USERNAME_CLAIM not in {"preferred_username", "email", "upn"}:
+    raise ImproperlyConfigured(
+        "RESOLVE_OIDC_USERNAME_CLAIM must be preferred_username, email or upn, "
+        f"not {RESOLVE_OIDC_USERNAME_CLAIM!r}."
+    )
+RESOLVE_OIDC_GROUPS_CLAIM = env_str("RESOLVE_OIDC_GROUPS_CLAIM", default="groups")
+RESOLVE_OIDC_GROUP_ROLES: dict[str, tuple[GroupPost, ...]] = {}
+# Required once single sign-on is on (env_str without a default fails naming the variable); empty
+# otherwise, so the sign-on views can answer 404.
+_SSO_REQUIRED = None if RESOLVE_SSO_ENABLED else ""
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", default=_SSO_REQUIRED)
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT", default=_SSO_REQUIRED)
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT", default=_SSO_REQUIRED)
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT", default=_SSO_REQUIRED)
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT", default=_SSO_REQUIRED)
+# The ID token's "iss" must be exactly this, e.g. https://login.microsoftonline.com/<tenant id>/v2.0
+OIDC_OP_ISSUER = env_str("OIDC_OP_ISSUER", default=_SSO_REQUIRED)
+if RESOLVE_SSO_ENABLED:
+    RESOLVE_OIDC_GROUP_ROLES = group_roles_parse(
+        env_str("RESOLVE_OIDC_GROUP_ROLES"), variable="RESOLVE_OIDC_GROUP_ROLES"
+    )
+    AUTHENTICATION_BACKENDS.append("resolve.audit.oidc.ResolveOIDCBackend")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", default="RS256")
+if OIDC_RP_SIGN_ALGO not in {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}:
+    # Only the provider's published public keys may vouch for a token: no shared-secret algorithms.
+    raise ImproperlyConfigured(
+        f"OIDC_RP_SIGN_ALGO must be RS256 (or another RS/ES algorithm), not {OIDC_RP_SIGN_ALGO!r}."
+    )
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", default="openid email profile")
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", default=10)
+OIDC_CREATE_USER = env_bool("RESOLVE_OIDC_CREATE_USERS", default=True)
+OIDC_STORE_ID_TOKEN = False
+OIDC_STORE_ACCESS_TOKEN = False
+LOGIN_REDIRECT_URL = "web:home"
 # Lock a username out from an address after this many failed sign-ins, for AXES_COOLOFF_MINUTES.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", default=30) / 60  # hours

@@ -22,6 +22,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     re_path(r"^api/", api_not_found),
+    # Single sign-on (answers 404 unless OIDC_RP_CLIENT_ID is set).
+    path("", include("resolve.audit.urls")),
     path("", include("resolve.notifications.urls")),
     path("", include("resolve.web.urls")),
 ]

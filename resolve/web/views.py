@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -39,6 +40,15 @@ class SignInView(auth_views.LoginView):
     authentication_form = SignInForm
     redirect_authenticated_user = True
     next_page = "web:home"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        # The organisation's account (OpenID Connect) is offered only when it is set up.
+        if getattr(settings, "RESOLVE_SSO_ENABLED", False):
+            start = reverse("oidc_authentication_init")
+            after = context.get(self.redirect_field_name)
+            context["sso_url"] = f"{start}?{urlencode({'next': after})}" if after else start
+        return context
 
 
 class SignOutView(auth_views.LogoutView):
