@@ -37,6 +37,7 @@ CHAIR = "chair"  # the child's allocated IRO (IRO track) or CP Chair (CP track)
 RECIPIENT = "recipient"  # holds the current stage's "To" role in the child's line
 CHAIR_MANAGER = "chair_manager"  # the chair's own Team or Service Manager
 FINAL_COMMENTER = "final_commenter"  # holds the policy's final-comments role in the chair's line
+CHILD_WORKER = "child_worker"  # the child's social worker or their team manager, who carry out actions
 SYSTEM = "system"  # Resolve itself, acting on a deadline the policy tells it to act on
 
 
@@ -60,6 +61,7 @@ class ActionState:
     id: int
     due: dt.date
     status: ActionStatus = "open"
+    owner: str = ""  # free text, or the username of the person who owns it
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,6 +454,10 @@ def _raise(
                 "An action cannot be due before the challenge is raised.",
                 f"actions[{index}].due",
             )
+        try:
+            calendar.is_working_day(action.due)
+        except ValueError as exc:  # reminders count working days, which the calendar knows for set years
+            raise _refuse("invalid", "date_out_of_range", str(exc), f"actions[{index}].due") from None
     _check_documents(target, command.documents)
     visit = _enter(target, command.on, calendar)
     formal_started_on, formal_due_on = _formal_clock(policy, state, target, command.on, calendar)
@@ -464,7 +470,8 @@ def _raise(
         last_event_on=command.on,
         documents=state.documents | command.documents,
         actions=tuple(
-            ActionState(id=index, due=action.due) for index, action in enumerate(command.actions, 1)
+            ActionState(id=index, due=action.due, owner=action.owner.strip())
+            for index, action in enumerate(command.actions, 1)
         ),
     )
     detail: dict[str, Any] = {"concern": concern, "themes": list(command.themes), "due_on": visit.due_on}
@@ -614,7 +621,10 @@ def _reopen(
     assert last is not None  # a resolved challenge has left a stage
     target = policy.stage(policy.reentry_for(last))
     visit = _enter(target, command.on, calendar)
-    new_state = replace(state, status="open", visits=(*state.visits, visit), last_event_on=command.on)
+    # A new resolution will need its own outcome and final comments; the events keep the old ones.
+    new_state = replace(
+        state, status="open", visits=(*state.visits, visit), last_event_on=command.on, final_comments_on=None
+    )
     detail = {
         "reason": reason,
         "last_exited_stage": last,
@@ -730,15 +740,24 @@ def _mark_action(
 ) -> Decision:
     if state.status in {"new", "withdrawn"}:
         raise _refuse("conflict", "not_open", f"Actions cannot be updated on a {state.status} challenge.")
-    _require(
-        actor, (CHAIR, RECIPIENT, CHAIR_MANAGER), "update this action", "the chair or the stage's recipient"
-    )
-    if command.status not in {"done", "not_done"}:
-        raise _refuse(
-            "invalid", "unknown_action_status", "Choose whether the action was done or not done.", "status"
-        )
     for index, action in enumerate(state.actions):
         if action.id == command.action_id:
+            if not (
+                actor.is_(CHAIR, RECIPIENT, CHAIR_MANAGER, CHILD_WORKER) or actor.username == action.owner
+            ):
+                raise _refuse(
+                    "forbidden",
+                    "not_allowed",
+                    "Only the action's owner, the chair, the stage's recipient or the child's social work "
+                    "team can update this action.",
+                )
+            if command.status not in {"done", "not_done"}:
+                raise _refuse(
+                    "invalid",
+                    "unknown_action_status",
+                    "Choose whether the action was done or not done.",
+                    "status",
+                )
             updated = replace(action, status="done" if command.status == "done" else "not_done")
             actions = (*state.actions[:index], updated, *state.actions[index + 1 :])
             new_state = replace(state, actions=actions, last_event_on=command.on)

@@ -32,10 +32,10 @@ from resolve.challenges.models import (
     StageVisit,
 )
 from resolve.children.models import CaseNote, Child
+from resolve.children.selectors import child_role_holders
 from resolve.notifications.services import notifications_for_events
-from resolve.people.models import Team
 from resolve.people.roles import CHAIR_ROLE_FOR_TRACK, role_label
-from resolve.people.selectors import line_team, role_holders, user_roles, user_team
+from resolve.people.selectors import user_roles
 from resolve.policies.models import PolicyVersion
 from resolve.policies.schema import Policy
 from resolve.policies.selectors import policy_get, policy_version_model
@@ -74,7 +74,7 @@ def challenge_state(*, challenge: Challenge) -> engine.ChallengeState:
         for visit in challenge.visits.all()
     )
     actions = tuple(
-        engine.ActionState(id=action.pk, due=action.due, status=action.status)  # type: ignore[arg-type]
+        engine.ActionState(id=action.pk, due=action.due, status=action.status, owner=action.owner)  # type: ignore[arg-type]
         for action in challenge.actions.all()
     )
     return engine.ChallengeState(
@@ -95,16 +95,8 @@ def chair_for(*, child: Child, track: str) -> User | None:
     return child.iro if track == "iro" else child.cp_chair
 
 
-def _chair_team(*, child: Child, track: str) -> Team | None:
-    chair = chair_for(child=child, track=track)
-    if chair is None:
-        return None
-    return user_team(user=chair, roles=(CHAIR_ROLE_FOR_TRACK[track],))
-
-
 def _holders(*, role: str, child: Child, track: str) -> list[User]:
-    team = line_team(role=role, child_team=child.team, chair_team=_chair_team(child=child, track=track))
-    return role_holders(role=role, team=team)
+    return child_role_holders(child=child, track=track, role=role)
 
 
 def _holds(*, user: User, role: str, child: Child, track: str) -> bool:
@@ -129,6 +121,8 @@ def challenge_actor(
     final_role = policy.resolution.final_comments_role
     if final_role and _holds(user=user, role=final_role, child=child, track=track):
         relations.add(engine.FINAL_COMMENTER)
+    if child.social_worker_id == user.pk or _holds(user=user, role="team_manager", child=child, track=track):
+        relations.add(engine.CHILD_WORKER)
     return engine.Actor(username=user.get_username(), relations=frozenset(relations))
 
 
@@ -638,8 +632,10 @@ def challenge_reopen(
     command = engine.Reopen(on=on or today(), reason=reason)
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
+        # The resolution being re-opened is kept in the events and case notes; the form starts afresh.
         challenge.resolved_on = None
-        challenge.save(update_fields=["resolved_on"])
+        challenge.outcome = challenge.learning_points = challenge.final_comments = ""
+        challenge.save(update_fields=["resolved_on", "outcome", "learning_points", "final_comments"])
 
     return _change(
         challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after

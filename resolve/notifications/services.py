@@ -35,9 +35,8 @@ from resolve.calendars.services import CalendarRangeError, WorkingCalendar, work
 from resolve.calendars.types import Nation
 from resolve.challenges import engine
 from resolve.challenges.models import Action, Challenge, StageVisit
+from resolve.children.selectors import child_role_holders
 from resolve.notifications.models import Deadline, Kind, Notification, NotificationPreference, OutboxMessage
-from resolve.people.roles import CHAIR_ROLE_FOR_TRACK
-from resolve.people.selectors import line_team, role_holders, user_team
 from resolve.policies.schema import Policy
 from resolve.policies.selectors import policy_version_model
 
@@ -74,10 +73,7 @@ def _chair(challenge: Challenge) -> User | None:
 
 
 def _line_holders(challenge: Challenge, role: str) -> list[User]:
-    chair = _chair(challenge)
-    chair_team = user_team(user=chair, roles=(CHAIR_ROLE_FOR_TRACK[challenge.track],)) if chair else None
-    team = line_team(role=role, child_team=challenge.child.team, chair_team=chair_team)
-    return [user for user in role_holders(role=role, team=team) if user.is_active]
+    return child_role_holders(child=challenge.child, track=challenge.track, role=role)
 
 
 def _recipient_managers(challenge: Challenge, policy: Policy, stage_key: str) -> list[User]:

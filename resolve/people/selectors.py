@@ -34,12 +34,17 @@ def user_team(*, user: UserLike, roles: tuple[str, ...] | None = None) -> Team |
 
 
 def role_holders(*, role: str, team: Team | None) -> list[User]:
-    """Who holds ``role`` for ``team``: the team's own post-holders, else the authority-wide ones."""
+    """Who actively holds ``role`` for ``team``: the team's own post-holders, else the authority-wide ones.
+
+    People who have left (inactive accounts) hold nothing, so a vacant team post falls back to the
+    authority-wide one rather than to someone who will never answer.
+    """
+    posts = Post.objects.filter(role=role, user__is_active=True).select_related("user").order_by("id")
     if team is not None:
-        in_team = [post.user for post in Post.objects.filter(role=role, team=team).select_related("user")]
+        in_team = [post.user for post in posts.filter(team=team)]
         if in_team:
-            return list(in_team)
-    return [post.user for post in Post.objects.filter(role=role, team__isnull=True).select_related("user")]
+            return in_team
+    return [post.user for post in posts.filter(team__isnull=True)]
 
 
 def holds_role_for(*, user: UserLike, role: str, team: Team | None) -> bool:

@@ -297,21 +297,9 @@ class Policy(_Strict):
                 seen_formal = True
             elif seen_formal:
                 problems.append((("stages", index, "kind"), "an informal stage cannot follow a formal one"))
-            if stage.reentry_stage is not None:
-                if stage.reentry_stage not in keys:
-                    problems.append(
-                        (
-                            ("stages", index, "reentry_stage"),
-                            f"{stage.reentry_stage!r} is not a stage of this policy",
-                        )
-                    )
-                elif keys.index(stage.reentry_stage) > index:
-                    problems.append(
-                        (
-                            ("stages", index, "reentry_stage"),
-                            f"{stage.reentry_stage!r} is a later stage; re-entry goes back, never forward",
-                        )
-                    )
+            if stage.reentry_stage is not None and stage.reentry_stage not in keys:
+                message = f"{stage.reentry_stage!r} is not a stage of this policy"
+                problems.append((("stages", index, "reentry_stage"), message))
         for name in ("earliest_stage", "urgent_before_stage"):
             value = getattr(self.cafcass, name)
             if value is not None and value not in keys:

@@ -188,7 +188,7 @@ def test_full_journey(api_as, child, key):
     ("leave", "reentry"),
     [
         ("informal", "informal"),
-        ("stage_1", "stage_1"),
+        ("stage_1", "stage_2"),
         ("stage_2", "stage_2"),
         ("stage_3", "stage_3"),
         ("stage_4", "stage_3"),

@@ -359,3 +359,42 @@ class TestRulesEveryPolicyShares:
         run = Run("national", today=TODAY)
         refused = run.refused(raise_(D(1999, 12, 31)))
         assert (refused.code, refused.field) == ("date_out_of_range", "on")
+
+
+class TestSeed003ReentryAndBypassReading:
+    def test_stage_1_moves_directly_to_the_next_stage_when_actions_are_not_delivered(self) -> None:
+        run = Run("challenge_and_resolution", today=TODAY)
+        run.do(raise_(D(2027, 1, 4), stage="stage_1", bypass_reason="Serious"))  # no agreement needed
+        run.do(engine.Resolve(on=D(2027, 1, 6), outcome="Plan agreed"))
+        run.do(engine.Reopen(on=D(2027, 2, 1), reason="Actions not implemented"))
+        assert run.stage == "stage_2"
+
+    def test_reopening_starts_a_fresh_resolution(self) -> None:
+        run = Run("challenge_and_resolution", today=TODAY)
+        run.do(raise_(D(2027, 1, 4)))
+        run.do(engine.Resolve(on=D(2027, 1, 5), outcome="Agreed"))
+        run.do(engine.AddFinalComments(on=D(2027, 1, 6), comments="Good"), CHAIR_MANAGER)
+        run.do(engine.Reopen(on=D(2027, 1, 7), reason="Not delivered"))
+        run.do(engine.Resolve(on=D(2027, 1, 8), outcome="Agreed again"))
+        run.do(engine.AddFinalComments(on=D(2027, 1, 8), comments="Second time"), CHAIR_MANAGER)
+
+
+class TestActions:
+    def test_the_owner_and_the_childs_social_work_team_may_mark_an_action(self) -> None:
+        run = Run("national", today=TODAY)
+        run.do(raise_(D(2027, 1, 4), actions=(engine.NewAction("Visit", "sophie", D(2027, 1, 20)),)))
+        owner = engine.Actor("sophie", frozenset())
+        run.do(engine.MarkAction(on=D(2027, 1, 5), action_id=1, status="done"), owner)
+        worker = engine.Actor("social_worker", frozenset({engine.CHILD_WORKER}))
+        run.do(engine.MarkAction(on=D(2027, 1, 6), action_id=1, status="not_done"), worker)
+        stranger = engine.Actor("someone", frozenset())
+        assert run.refused(
+            engine.MarkAction(on=D(2027, 1, 6), action_id=1, status="done"), stranger
+        ).kind == ("forbidden")
+
+    def test_an_action_due_beyond_the_calendar_is_refused(self) -> None:
+        run = Run("national", today=TODAY)
+        refused = run.refused(
+            raise_(D(2027, 1, 4), actions=(engine.NewAction("Visit", "sw", D(9999, 12, 31)),))
+        )
+        assert (refused.code, refused.field) == ("date_out_of_range", "actions[0].due")

@@ -73,15 +73,13 @@ def test_duplicate_stage_key(write_policy: WritePolicy) -> None:
     ]
 
 
-def test_reentry_to_a_later_stage(write_policy: WritePolicy) -> None:
+def test_reentry_to_a_later_stage_is_allowed(write_policy: WritePolicy) -> None:
+    # Seed 003, stage 1: when agreed actions are not delivered "the process moves directly to the next stage".
     text = minimal_policy().replace(
         'case_note = "Stage 1"', 'case_note = "Stage 1"\nreentry_stage = "stage_2"'
     )
-    path = write_policy(text)
-    assert problems(path) == [
-        f"{path}: stage \"stage_1\": reentry_stage: 'stage_2' is a later stage; "
-        "re-entry goes back, never forward"
-    ]
+    policy = policy_load_file(write_policy(text))
+    assert policy.reentry_for("stage_1") == "stage_2"
 
 
 def test_reentry_to_no_such_stage(write_policy: WritePolicy) -> None:

@@ -205,15 +205,22 @@ def test_003_challenge_and_resolution() -> None:
     assert (stage_2_meeting.required, stage_2_meeting.within_working_days) == (False, 5)
     stage_4_meeting = policy.stage("stage_4").meeting
     assert stage_4_meeting is not None and stage_4_meeting.required
-    # Stage 2 reverts to stage 2; stages 3 and 4 revert to stage 3.
+    # Stage 1 "moves directly to the next stage"; stage 2 reverts to stage 2; stages 3 and 4 to stage 3.
     assert [policy.reentry_for(stage.key) for stage in policy.stages] == [
         "informal",
-        "stage_1",
+        "stage_2",
         "stage_2",
         "stage_3",
         "stage_3",
     ]
-    assert policy.bypass_requires == "iro_service_manager"
+    # From stage 2 the IRO/CPC Service Manager forwards the form: a jump there needs their agreement.
+    assert [policy.bypass_rule(stage.key) for stage in policy.stages] == [
+        None,
+        None,
+        "iro_service_manager",
+        "iro_service_manager",
+        "iro_service_manager",
+    ]
     assert policy.resolution.final_comments_role == "iro_service_manager"
     assert [theme.key for theme in policy.themes] == [theme["key"] for theme in DEFAULT_THEMES]
     assert policy.cafcass.urgent_before_stage == "stage_4"

@@ -1,0 +1,54 @@
+"""Who a stage goes to: the child's own social worker, and only people who are still in post."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import time_machine
+from django.contrib.auth.models import User
+
+from resolve.challenges import services
+from resolve.children.models import CaseNote
+from resolve.people.models import Post
+
+TODAY = "2027-01-04 10:00"
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_a_stage_to_the_social_worker_goes_to_the_childs_own_worker_only(authority, child):
+    colleague = User.objects.create(username="social_worker_3", first_name="Sam", last_name="Other")
+    Post.objects.create(user=colleague, role="social_worker", team=authority.teams["social_work"])
+    challenge = services.challenge_raise(
+        user=authority.staff["iro"],
+        child=child,
+        track="iro",
+        policy_key="qa_issue_resolution",
+        concern="No visit",
+        impact_on_child="Unseen",
+    )
+    visit = challenge.visits.get()
+    assert visit.to_users == ["social_worker"]
+    assert visit.cc_users == ["team_manager"]
+    note = CaseNote.objects.get(challenge=challenge)
+    assert "To: Sophie Walker (social_worker)." in note.body
+    assert "social_worker_3" not in note.body
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_a_manager_who_has_left_is_replaced_by_the_authority_wide_post(authority, child):
+    authority.staff["team_manager"].is_active = False
+    authority.staff["team_manager"].save()
+    cover = User.objects.create(username="cover_manager", first_name="Cora", last_name="Cover")
+    Post.objects.create(user=cover, role="team_manager", team=None)
+    challenge = services.challenge_raise(
+        user=authority.staff["iro"],
+        child=child,
+        track="iro",
+        policy_key="qa_issue_resolution",
+        stage="stage_2",
+        bypass_reason="Serious",
+        concern="No visit",
+        impact_on_child="Unseen",
+        on=dt.date(2027, 1, 4),
+    )
+    assert challenge.visits.get().to_users == ["cover_manager"]
