@@ -13,13 +13,9 @@ from resolve.people.sso import GroupPost, group_roles_parse
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", default=False)
-# Without SECRET_KEY, only a local, debugging or demo instance may start, with a key that is
-# plainly not secret. A production instance (DEBUG off, not the demo) must be given one.
-_DEMO = env_bool("RESOLVE_DEMO", default=False)
-if not DEBUG and not _DEMO and "SECRET_KEY" not in __import__("os").environ:
-    raise ImproperlyConfigured(
-        "Set the environment variable SECRET_KEY (or DEBUG=true / RESOLVE_DEMO=true on a trial machine)."
-    )
+# These settings serve a developer's machine and the demo, so commands such as `check_policy` run
+# with nothing set. A real deployment runs config.settings_production, which refuses to start
+# without a strong SECRET_KEY.
 SECRET_KEY = env_str("SECRET_KEY", default="insecure-local-only-key-not-for-production")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 
