@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from resolve.challenges.models import Challenge, Event, StageVisit
+from resolve.challenges.selectors import challenge_is_overdue
 from resolve.children.models import Child
 from resolve.policies.models import PolicyVersion
 from resolve.policies.schema import Policy
@@ -71,12 +72,7 @@ def child_ref(child: Child) -> dict[str, Any]:
 
 
 def is_overdue(challenge: Challenge, today: dt.date) -> bool:
-    return (
-        challenge.status == Challenge.Status.OPEN
-        and challenge.stage_due_on is not None
-        and challenge.stage_responded_on is None
-        and today > challenge.stage_due_on
-    )
+    return challenge_is_overdue(challenge=challenge, today=today)
 
 
 def challenge_summary(challenge: Challenge, today: dt.date) -> dict[str, Any]:

@@ -22,6 +22,10 @@ class WorkingDays(Protocol):
 
     def is_working_day(self, day: dt.date) -> bool: ...
 
+    def last_working_day_on_or_before(self, day: dt.date) -> dt.date:
+        """``day`` itself when it is a working day, else the working day before it."""
+        ...
+
     def working_days_between(self, start: dt.date, end: dt.date) -> int:
         """How many working days fall in (start, end]; negative when end is before start."""
         ...

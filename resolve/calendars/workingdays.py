@@ -111,6 +111,13 @@ class WorkingCalendar:
         previous = self._rank[index - 1] if index else 0
         return self._rank[index] != previous
 
+    def last_working_day_on_or_before(self, day: dt.date) -> dt.date:
+        """``day`` itself when it is a working day, else the working day before it."""
+        rank = self._rank[self._index(day)]
+        if rank == 0:
+            raise CalendarRangeError(f"No working day on or before {day.isoformat()} is in the calendar.")
+        return self._working[rank - 1]
+
     def working_days_between(self, start: dt.date, end: dt.date) -> int:
         """How many working days fall in (start, end]; negative (minus those in (end, start]) when end
         is before start, so that ``working_days_between(a, b) == -working_days_between(b, a)``."""

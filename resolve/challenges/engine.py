@@ -95,9 +95,14 @@ class ChallengeState:
         return max((policy.order(visit.stage) for visit in self.visits), default=0)
 
 
-def is_overdue(visit: Visit | None, today: dt.date) -> bool:
-    """A stage is overdue when its response date has passed with no response recorded."""
-    return visit is not None and visit.due_on is not None and visit.response is None and today > visit.due_on
+def is_overdue(visit: Visit | None, today: dt.date, calendar: WorkingDays) -> bool:
+    """A stage is overdue from the first working day after its due date until a response is recorded.
+
+    The same day the overdue alert goes out: a response due on a Friday is not overdue that weekend.
+    """
+    if visit is None or visit.due_on is None or visit.response is not None:
+        return False
+    return calendar.last_working_day_on_or_before(today) > visit.due_on
 
 
 # -- who is acting -------------------------------------------------------------------------------
@@ -396,14 +401,16 @@ def _stage_or_refuse(policy: Policy, key: str, field_name: str) -> Stage:
     return policy.stage(key)
 
 
-def _check_automatic_escalation(policy: Policy, current: Visit, command: Escalate) -> None:
+def _check_automatic_escalation(
+    policy: Policy, current: Visit, command: Escalate, calendar: WorkingDays
+) -> None:
     """The system escalates only a stage its policy marks automatic, only once overdue, one rung up."""
     stage = policy.stage(current.stage)
     if not stage.escalates_automatically_when_overdue:
         raise _refuse(
             "forbidden", "not_automatic", f"{stage.name} is not escalated automatically by this procedure."
         )
-    if not is_overdue(current, command.on):
+    if not is_overdue(current, command.on, calendar):
         raise _refuse(
             "conflict", "not_overdue", f"{stage.name} escalates automatically only once its response is late."
         )
@@ -514,7 +521,7 @@ def _escalate(
 ) -> Decision:
     current = _require_open(state, "escalate")
     if actor.is_(SYSTEM):
-        _check_automatic_escalation(policy, current, command)
+        _check_automatic_escalation(policy, current, command, calendar)
     else:
         _require(
             actor,

@@ -9,8 +9,33 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from resolve.access import challenges_visible_to
+from resolve.calendars.services import working_calendar
+from resolve.calendars.types import Nation
 from resolve.challenges.models import Challenge, Event
 from resolve.children.models import Child
+
+
+def overdue_q(*, today: dt.date) -> Q:
+    """Open challenges whose stage is overdue: unanswered, and a working day has passed since it was due.
+
+    The rule of ``engine.is_overdue`` as a query: due before the last working day on or before today,
+    counted in each nation's own working days.
+    """
+    by_nation = Q()
+    for nation in Nation:
+        cutoff = working_calendar(nation).last_working_day_on_or_before(today)
+        by_nation |= Q(policy__nation=nation.value, stage_due_on__lt=cutoff)
+    return Q(status=Challenge.Status.OPEN, stage_responded_on__isnull=True) & by_nation
+
+
+def challenge_is_overdue(*, challenge: Challenge, today: dt.date) -> bool:
+    """Whether this challenge's current stage is overdue (see ``overdue_q``)."""
+    if challenge.status != Challenge.Status.OPEN or challenge.stage_due_on is None:
+        return False
+    if challenge.stage_responded_on is not None:
+        return False
+    cutoff = working_calendar(Nation(challenge.policy.nation)).last_working_day_on_or_before(today)
+    return challenge.stage_due_on < cutoff
 
 
 def challenge_list(
@@ -30,11 +55,10 @@ def challenge_list(
         challenges = challenges.filter(child__case_number=child)
     if stage:
         challenges = challenges.filter(stage_key=stage)
-    overdue_q = Q(status=Challenge.Status.OPEN, stage_due_on__lt=today, stage_responded_on__isnull=True)
     if overdue is True:
-        challenges = challenges.filter(overdue_q)
+        challenges = challenges.filter(overdue_q(today=today))
     elif overdue is False:
-        challenges = challenges.exclude(overdue_q)
+        challenges = challenges.exclude(overdue_q(today=today))
     return challenges.order_by("-raised_on", "-id")
 
 
@@ -168,15 +192,7 @@ def challenge_search(
     if sort == "due":
         return challenges.order_by(due, "raised_on", "id")
     if sort == "overdue":
-        late = Case(
-            When(
-                status=Challenge.Status.OPEN,
-                stage_due_on__lt=today,
-                stage_responded_on__isnull=True,
-                then=Value(0),
-            ),
-            default=Value(1),
-        )
+        late = Case(When(overdue_q(today=today), then=Value(0)), default=Value(1))
         return challenges.order_by(late, due, "raised_on", "id")
     if sort == "child":
         return challenges.order_by("child__last_name", "child__first_name", "-raised_on", "id")

@@ -18,7 +18,7 @@ from django.http import QueryDict
 
 from resolve.access import challenge_get_for_user, child_get_for_user
 from resolve.calendars.services import working_calendar
-from resolve.calendars.types import Nation
+from resolve.calendars.types import Nation, WorkingDays
 from resolve.challenges import selectors
 from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS
 from resolve.challenges.engine import RESPONSES
@@ -75,7 +75,7 @@ def challenge_tag(challenge: Challenge, today: dt.date) -> Tag:
     due = challenge.stage_due_on
     if due is None:
         return Tag("Open", "blue")
-    if due < today:
+    if selectors.challenge_is_overdue(challenge=challenge, today=today):
         return Tag("Overdue", "red")
     calendar = working_calendar(Nation(policy_version_model(challenge.policy).nation))
     if calendar.working_days_between(today, due) <= DUE_SOON_WORKING_DAYS:
@@ -385,15 +385,19 @@ class VisitRow:
     timing: Tag
 
 
-def _timing(visit: Any, today: dt.date) -> Tag:
+def _timing(visit: Any, today: dt.date, calendar: WorkingDays) -> Tag:
     if visit.due_on is None:
         return Tag("No timescale", "grey")
     if visit.responded_on is not None:
         return Tag("On time", "green") if visit.responded_on <= visit.due_on else Tag("Late", "red")
-    end = visit.left_on or today
-    if end > visit.due_on:
-        return Tag("No response in time", "red") if visit.left_on else Tag("Overdue", "red")
-    return Tag("No response", "grey") if visit.left_on else Tag("Waiting", "blue")
+    if visit.left_on is not None:
+        return (
+            Tag("No response in time", "red") if visit.left_on > visit.due_on else Tag("No response", "grey")
+        )
+    # Overdue from the first working day after the due date, as everywhere else.
+    if calendar.last_working_day_on_or_before(today) > visit.due_on:
+        return Tag("Overdue", "red")
+    return Tag("Waiting", "blue")
 
 
 @dataclass
@@ -428,6 +432,7 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
     def named(usernames: Iterable[str]) -> list[str]:
         return [names.get(u, u) for u in usernames]
 
+    calendar = working_calendar(Nation(policy.nation))
     rows = [
         VisitRow(
             stage=policy.stage(v.stage_key).name
@@ -441,7 +446,7 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
             copied=named(v.cc_users),
             response=RESPONSES.get(v.response, ""),
             responded_on=v.responded_on,
-            timing=_timing(v, today),
+            timing=_timing(v, today, calendar),
         )
         for v in visits
     ]

@@ -108,7 +108,8 @@ WRITES: dict[str, Write] = {
     "mark_action": Write(
         "/challenges/{challenge}/actions/{action}",
         {"status": "done", "on": ON},
-        frozenset({"iro", "social_worker"} | CHAIR_MANAGERS),
+        # The chair, the chair's managers, and the child's social work team who carry the actions out.
+        frozenset({"iro", "social_worker", "team_manager"} | CHAIR_MANAGERS),
         Perm.UPDATE_ACTION,
         "action_updated",
     ),

@@ -11,7 +11,15 @@ import dataclasses
 import datetime as dt
 
 from resolve.challenges import engine
-from resolve.challenges.tests.kit import CHAIR_MANAGER, RECIPIENT, SOCIAL_WORKER, Run, person, raise_
+from resolve.challenges.tests.kit import (
+    CHAIR_MANAGER,
+    RECIPIENT,
+    SOCIAL_WORKER,
+    Run,
+    calendar,
+    person,
+    raise_,
+)
 
 D = dt.date
 TODAY = D(2027, 6, 30)
@@ -349,10 +357,11 @@ class TestRulesEveryPolicyShares:
         run = Run("national", today=TODAY)
         run.do(raise_(D(2027, 1, 4)))
         assert run.due == D(2027, 1, 11)
-        assert not engine.is_overdue(run.state.current, D(2027, 1, 11))
-        assert engine.is_overdue(run.state.current, D(2027, 1, 12))
+        cal = calendar()
+        assert not engine.is_overdue(run.state.current, D(2027, 1, 11), cal)
+        assert engine.is_overdue(run.state.current, D(2027, 1, 12), cal)
         run.do(engine.Respond(on=D(2027, 1, 12), response="disagree"), RECIPIENT)
-        assert not engine.is_overdue(run.state.current, D(2027, 1, 13))
+        assert not engine.is_overdue(run.state.current, D(2027, 1, 13), cal)
         assert run.events[-1].detail["on_time"] is False
 
     def test_a_date_outside_the_calendar_is_refused_not_crashed(self) -> None:
@@ -398,3 +407,21 @@ class TestActions:
             raise_(D(2027, 1, 4), actions=(engine.NewAction("Visit", "sw", D(9999, 12, 31)),))
         )
         assert (refused.code, refused.field) == ("date_out_of_range", "actions[0].due")
+
+
+class TestOverdueCountsWorkingDays:
+    def test_a_response_due_on_friday_is_overdue_on_monday_not_at_the_weekend(self) -> None:
+        run = Run("national", today=TODAY)
+        run.do(raise_(D(2026, 11, 13)))  # Friday: due Friday 20 November
+        assert run.due == D(2026, 11, 20)
+        cal = calendar()
+        assert not engine.is_overdue(run.state.current, D(2026, 11, 22), cal)  # Sunday
+        assert engine.is_overdue(run.state.current, D(2026, 11, 23), cal)  # Monday
+
+    def test_over_christmas_the_first_working_day_after_is_the_day(self) -> None:
+        run = Run("outcome_resolution", today=TODAY)
+        run.do(raise_(D(2026, 12, 21)))  # 3 working days: due Thursday 24 December
+        assert run.due == D(2026, 12, 24)
+        cal = calendar()
+        assert not engine.is_overdue(run.state.current, D(2026, 12, 28), cal)  # Boxing Day substitute
+        assert engine.is_overdue(run.state.current, D(2026, 12, 29), cal)
