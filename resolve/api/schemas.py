@@ -300,6 +300,7 @@ class VisitOut(Schema):
     on_time: bool | None
     to_users: list[str]
     cc_users: list[str]
+    notify_users: list[str]
 
 
 class ChallengeOut(Schema):

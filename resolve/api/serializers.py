@@ -133,6 +133,7 @@ def visit_out(visit: StageVisit, policy: Policy, today: dt.date) -> dict[str, An
         "on_time": _on_time(visit, today),
         "to_users": visit.to_users,
         "cc_users": visit.cc_users,
+        "notify_users": visit.notify_users,
     }
 
 

@@ -88,6 +88,9 @@ class StageVisit(models.Model):
     meetings = models.PositiveIntegerField(default=0)
     to_users = models.JSONField(default=list, help_text="Usernames the stage was sent to.")
     cc_users = models.JSONField(default=list, help_text="Usernames copied in.")
+    notify_users = models.JSONField(
+        default=list, help_text="Usernames told of the stage without being copied."
+    )
 
     class Meta:
         ordering = ["challenge", "sequence"]

@@ -220,11 +220,13 @@ def _case_note_body(policy: Policy, event: engine.Event, visit: StageVisit | Non
         case "final_comments_added":
             lines.append(f"Final comments: {detail['comments']}")
     if visit is not None and event.type in {"raised", "escalated", "reopened"}:
-        names = _people_named([*visit.to_users, *visit.cc_users])
+        names = _people_named([*visit.to_users, *visit.cc_users, *visit.notify_users])
         if visit.to_users:
             lines.append(f"To: {', '.join(names[username] for username in visit.to_users)}.")
         if visit.cc_users:
             lines.append(f"Copied to: {', '.join(names[username] for username in visit.cc_users)}.")
+        if visit.notify_users:
+            lines.append(f"Told: {', '.join(names[username] for username in visit.notify_users)}.")
         lines.append(
             f"Response due by {_fmt(visit.due_on)}."
             if visit.due_on
@@ -262,13 +264,8 @@ def _sync_visits(
                 u.get_username()
                 for u in _holders(role=stage.to_role, child=challenge.child, track=challenge.track)
             ]
-            cc_users = sorted(
-                {
-                    u.get_username()
-                    for role in stage.cc_roles
-                    for u in _holders(role=role, child=challenge.child, track=challenge.track)
-                }
-            )
+            cc_users = _usernames_for(stage.cc_roles, challenge, exclude=to_users)
+            notify_users = _usernames_for(stage.notify_roles, challenge, exclude=[*to_users, *cc_users])
             rows.append(
                 StageVisit.objects.create(
                     challenge=challenge,
@@ -278,9 +275,20 @@ def _sync_visits(
                     due_on=visit.due_on,
                     to_users=to_users,
                     cc_users=cc_users,
+                    notify_users=notify_users,
                 )
             )
     return rows
+
+
+def _usernames_for(roles: Sequence[str], challenge: Challenge, *, exclude: Sequence[str]) -> list[str]:
+    """The people holding ``roles`` for this challenge, each once, leaving out those already named."""
+    found = {
+        user.get_username()
+        for role in roles
+        for user in _holders(role=role, child=challenge.child, track=challenge.track)
+    }
+    return sorted(found - set(exclude))
 
 
 def _jsonable(detail: Mapping[str, Any]) -> dict[str, Any]:

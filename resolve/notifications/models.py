@@ -22,6 +22,8 @@ from django.db.models import Q
 class Kind(models.TextChoices):
     STAGE_SENT = "stage_sent", "Challenge sent to you"
     STAGE_COPIED = "stage_copied", "Challenge copied to you"
+    STAGE_NOTIFIED = "stage_notified", "For your information: a challenge reached a stage"
+    CAFCASS_REFERRED = "cafcass_referred", "Referred to Cafcass"
     RESPONSE_RECORDED = "response_recorded", "Response recorded"
     RESPONSE_REMINDER = "response_reminder", "Response due soon"
     RESPONSE_OVERDUE = "response_overdue", "Response overdue"

@@ -239,6 +239,16 @@ def notifications_for_events(
                     due_on=visit.due_on,
                 ),
             )
+            messages_put(
+                recipients=_users(visit.notify_users),
+                message=Message(
+                    Kind.STAGE_NOTIFIED,
+                    key,
+                    f"For information: challenge for {_child_words(challenge)}: {stage_name}",
+                    f"The procedure asks that you are told of this stage.\n\n{body}",
+                    challenge,
+                ),
+            )
             if event.detail.get("automatic"):
                 chair = _chair(challenge)
                 if chair is not None:
@@ -268,6 +278,26 @@ def notifications_for_events(
                         challenge,
                     ),
                 )
+        elif event.type == "cafcass_referred":
+            # Seed 003: "The IRO Service Manager will also notify their Head of Service"; those who
+            # agreed to or were told of the referral are told it was made.
+            told = [
+                *_line_holders(challenge, "iro_service_manager"),
+                *_line_holders(challenge, "head_of_safeguarding"),
+                *_users(event.detail.get("preconditions", {}).values()),
+            ]
+            messages_put(
+                recipients=list({user.pk: user for user in told}.values()),
+                message=Message(
+                    Kind.CAFCASS_REFERRED,
+                    f"cafcass:{challenge.pk}",
+                    f"Referred to Cafcass: {_child_words(challenge)}",
+                    f"The IRO referred the case of {_child_words(challenge)} to Cafcass on {_fmt(event.on)}"
+                    f"{' as urgent' if event.detail.get('urgent') else ''}.\n"
+                    f"Reason: {event.detail.get('reason', '')}",
+                    challenge,
+                ),
+            )
         elif event.type in {"resolved", "withdrawn"} and visit is not None:
             word = "resolved" if event.type == "resolved" else "withdrawn"
             messages_put(

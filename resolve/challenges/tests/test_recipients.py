@@ -52,3 +52,52 @@ def test_a_manager_who_has_left_is_replaced_by_the_authority_wide_post(authority
         on=dt.date(2027, 1, 4),
     )
     assert challenge.visits.get().to_users == ["cover_manager"]
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_people_the_procedure_says_are_notified_are_told_and_named(authority, child):
+    """Seed 001, stage 3: "Principal Social Worker and Service Director to be notified"."""
+    from resolve.notifications.models import Kind, OutboxMessage
+
+    challenge = services.challenge_raise(
+        user=authority.staff["iro"],
+        child=child,
+        track="iro",
+        policy_key="cla_dispute_resolution",
+        stage="stage_3",
+        bypass_reason="Serious",
+        bypass_agreed_by="iro_service_manager",
+        concern="No visit",
+        impact_on_child="Unseen",
+    )
+    visit = challenge.visits.get()
+    assert visit.notify_users == ["principal_social_worker", "service_director"]
+    told = OutboxMessage.objects.filter(challenge=challenge, kind=Kind.STAGE_NOTIFIED)
+    assert sorted(message.recipient.username for message in told) == [
+        "principal_social_worker",
+        "service_director",
+    ]
+    note = CaseNote.objects.get(challenge=challenge)
+    assert "Told: Priya Singh (principal_social_worker), Stephen Doyle (service_director)." in note.body
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_a_cafcass_referral_is_reported_to_the_iro_service_manager_and_head_of_safeguarding(authority, child):
+    from resolve.notifications.models import Kind, OutboxMessage
+
+    challenge = services.challenge_raise(
+        user=authority.staff["iro"],
+        child=child,
+        track="iro",
+        policy_key="informal_challenge_dispute_resolution",
+        concern="No visit",
+        impact_on_child="Unseen",
+    )
+    services.challenge_refer_to_cafcass(
+        user=authority.staff["iro"], challenge_id=challenge.pk, reason="Rights at risk", checklist={}
+    )
+    told = OutboxMessage.objects.filter(challenge=challenge, kind=Kind.CAFCASS_REFERRED)
+    assert sorted(message.recipient.username for message in told) == [
+        "head_of_safeguarding",
+        "iro_service_manager",
+    ]
