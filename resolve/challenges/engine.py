@@ -30,6 +30,19 @@ RESPONSES: dict[str, str] = {
     "disagree": "Do not agree and will not implement",
     "no_remit": "Do not have the remit to implement",
 }
+# What each event is called where people read it (timelines, chronologies, case notes).
+EVENT_WORDS: dict[str, str] = {
+    "raised": "Challenge raised",
+    "escalated": "Escalated",
+    "response_recorded": "Response recorded",
+    "resolved": "Resolved",
+    "reopened": "Re-opened",
+    "withdrawn": "Withdrawn",
+    "cafcass_referred": "Referred to Cafcass",
+    "action_updated": "Action updated",
+    "meeting_recorded": "Meeting recorded",
+    "final_comments_added": "Final comments added",
+}
 TRACKS: dict[str, str] = {"iro": "Independent Reviewing Officer", "cpc": "Child Protection Conference Chair"}
 
 # What a person may be to a challenge; the services work these out from the management line.

@@ -136,18 +136,6 @@ def _person(username: str | None, field: str) -> engine.Person | None:
 
 
 # -- writing -------------------------------------------------------------------------------------
-_EVENT_WORDS = {
-    "raised": "Challenge raised",
-    "escalated": "Escalated",
-    "response_recorded": "Response recorded",
-    "resolved": "Resolved",
-    "reopened": "Re-opened",
-    "withdrawn": "Withdrawn",
-    "cafcass_referred": "Referred to Cafcass",
-    "action_updated": "Action updated",
-    "meeting_recorded": "Meeting recorded",
-    "final_comments_added": "Final comments added",
-}
 
 
 def _fmt(day: dt.date | None) -> str:
@@ -175,7 +163,7 @@ def _case_note_type(policy: Policy, event: engine.Event) -> str:
             return policy.case_notes.meeting
         case "final_comments_added":
             return f"{policy.resolution.case_note}: final comments"
-    return _EVENT_WORDS.get(event.type, event.type)
+    return engine.EVENT_WORDS.get(event.type, event.type)
 
 
 def _case_note_body(policy: Policy, event: engine.Event, visit: StageVisit | None) -> str:

@@ -21,7 +21,7 @@ from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation, WorkingDays
 from resolve.challenges import selectors
 from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS
-from resolve.challenges.engine import RESPONSES
+from resolve.challenges.engine import EVENT_WORDS, RESPONSES
 from resolve.challenges.models import Challenge, Event
 from resolve.children.models import Child
 from resolve.people.roles import ROLES, Side, role_label
@@ -34,18 +34,6 @@ from resolve.web.templatetags.govuk import govuk_date
 PAGE_SIZE = 20
 DUE_SOON_WORKING_DAYS = 2
 
-EVENT_WORDS = {
-    "raised": "Challenge raised",
-    "escalated": "Escalated",
-    "response_recorded": "Response recorded",
-    "resolved": "Resolved",
-    "reopened": "Re-opened",
-    "withdrawn": "Withdrawn",
-    "cafcass_referred": "Referred to Cafcass",
-    "action_updated": "Action updated",
-    "meeting_recorded": "Meeting recorded",
-    "final_comments_added": "Final comments added",
-}
 LEFT_WORDS = {"escalated": "Escalated", "resolved": "Resolved", "withdrawn": "Withdrawn"}
 ACTION_STATUS = {"open": ("Open", "blue"), "done": ("Done", "green"), "not_done": ("Not done", "red")}
 
