@@ -50,7 +50,9 @@ def posts_sync_from_groups(
         return (post.role, post.team.name if post.team is not None else None)
 
     with transaction.atomic():
-        held = list(Post.objects.select_for_update().filter(user_id=user.pk).select_related("team"))
+        held = list(
+            Post.objects.select_for_update(of=("self",)).filter(user_id=user.pk).select_related("team")
+        )
         by_sso = {key(post): post for post in held if post.from_sso}
         by_hand = {key(post) for post in held if not post.from_sso}
         for post_key, post in sorted(by_sso.items(), key=lambda item: str(item[0])):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles import finders
+from playwright.sync_api import Request
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -110,9 +111,17 @@ def browser(_browser_ready, live_server, transactional_db, monkeypatch) -> Itera
             ),
         )
         page.on("pageerror", lambda error: here.failures.append(f"script error: {error}"))
-        page.on("requestfailed", lambda r: here.failures.append(f"failed: {r.url}"))
+        page.on("requestfailed", lambda r: _request_failed(here, r))
         try:
             yield here
         finally:
             context.close()
             chromium.close()
+
+
+def _request_failed(here: Browser, request: Request) -> None:
+    """A request the page could not load is a failure; one the browser itself abandoned (a favicon
+    still loading when the test moves to the next page: net::ERR_ABORTED) is not."""
+    if "ERR_ABORTED" in (request.failure or ""):
+        return
+    here.failures.append(f"failed: {request.url} ({request.failure})")
