@@ -23,7 +23,8 @@ APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Tim
 # never touched for real, so an in-memory one keeps DATABASE_URL out of it.
 CHECK_ENV := SECRET_KEY=make-check-only-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(40))') \
 	DATABASE_URL=sqlite://:memory:
-DEMO_ENV :=
+# Links in the demo's emails and calendar feeds point at the port it serves on.
+DEMO_ENV := RESOLVE_BASE_URL=http://127.0.0.1:$(PORT)
 
 NPM_STAMP := $(if $(wildcard package.json),$(STAMPS)/npm)
 ASSETS_STAMP := $(if $(wildcard package.json),$(STAMPS)/assets)
