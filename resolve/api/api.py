@@ -15,18 +15,20 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import Field
 
-from resolve.access import NotVisible, challenge_get_for_user, child_get_for_user
+from resolve.access import NotVisible, case_notes_visible_to, challenge_get_for_user, child_get_for_user
 from resolve.api import serializers
 from resolve.api.models import ApiToken, token_digest
 from resolve.api.schemas import (
     ActionStatusIn,
     CafcassReferralIn,
+    CaseNoteOut,
     ChallengeIn,
     ChallengeOut,
     ChallengePage,
     ChildIn,
     ChildOut,
     ChronologyEntry,
+    CorrectionIn,
     DirectorsBriefingIn,
     ErrorOut,
     EscalationIn,
@@ -47,7 +49,7 @@ from resolve.calendars.workingdays import CalendarRangeError
 from resolve.challenges import services
 from resolve.challenges.selectors import challenge_detail, challenge_list, child_chronology
 from resolve.challenges.services import ServiceError
-from resolve.children.services import child_create
+from resolve.children.services import case_note_correct, child_create
 from resolve.policies.models import PolicyVersion
 from resolve.policies.selectors import policy_get, policy_list
 
@@ -98,17 +100,22 @@ def error(
 
 
 # -- turning every failure into the error shape --------------------------------------------------
-_LOC_SKIP = {"body", "query", "path", "payload", "filters", "data"}
+# Where a parameter came from, and the name of the view argument that holds it: neither is a field.
+_LOC_SOURCES = {"body", "query", "path", "header", "cookie"}
+_LOC_ARGUMENTS = {"payload", "filters", "data"}
 
 
 def _field_from_loc(loc: Sequence[Any]) -> str | None:
+    rest = list(loc)
+    if rest and rest[0] in _LOC_SOURCES:
+        rest = rest[1:]
+    if rest and rest[0] in _LOC_ARGUMENTS:
+        rest = rest[1:]
     parts: list[str] = []
-    for part in loc:
+    for part in rest:
         if isinstance(part, int):
             if parts:
                 parts[-1] = f"{parts[-1]}[{part}]"
-            continue
-        if not parts and part in _LOC_SKIP:
             continue
         parts.append(str(part))
     return ".".join(parts) or None
@@ -236,6 +243,26 @@ def chronology(request: HttpRequest, case_number: SafeStr) -> Any:
         {**serializers.event_out(event), "challenge": event.challenge_id}
         for event in child_chronology(child=child, user=request.user)
     ]
+
+
+@api.get("/children/{case_number}/case-notes", response={200: list[CaseNoteOut], **ERRORS}, tags=["children"])
+def case_notes(request: HttpRequest, case_number: SafeStr) -> Any:
+    child = child_get_for_user(user=request.user, case_number=case_number)
+    notes = (
+        case_notes_visible_to(request.user)
+        .filter(child=child)
+        .select_related("author")
+        .prefetch_related("corrections")
+        .order_by("on", "id")
+    )
+    return [serializers.case_note_out(note) for note in notes]
+
+
+@api.post("/case-notes/{note_id}/corrections", response={201: CaseNoteOut, **ERRORS}, tags=["children"])
+def correct_case_note(request: HttpRequest, note_id: RowId, payload: CorrectionIn) -> Any:
+    """Add a correction to a case note. The original is never changed; both are kept and shown."""
+    note = case_note_correct(user=request.user, note_id=note_id, body=payload.body)  # type: ignore[arg-type]
+    return Status(201, serializers.case_note_out(note))
 
 
 # -- challenges ----------------------------------------------------------------------------------

@@ -336,5 +336,20 @@ class ChallengePage(Schema):
     results: list[ChallengeSummary]
 
 
+class CaseNoteOut(Schema):
+    id: int
+    note_type: str
+    body: str
+    on: dt.date
+    by: str | None
+    challenge: int | None
+    corrects: int | None = Field(description="The note this one corrects, when it is a correction.")
+    corrections: list[int] = Field(description="Later notes that correct this one.")
+
+
+class CorrectionIn(_In):
+    body: str = Field(min_length=1, description="What the original note should have said, or what it missed.")
+
+
 class ChronologyEntry(EventOut):
     challenge: int

@@ -7,7 +7,7 @@ from typing import Any
 
 from resolve.challenges.models import Challenge, Event, StageVisit
 from resolve.challenges.selectors import challenge_is_overdue
-from resolve.children.models import Child
+from resolve.children.models import CaseNote, Child
 from resolve.policies.models import PolicyVersion
 from resolve.policies.schema import Policy
 from resolve.policies.selectors import policy_version_model
@@ -96,6 +96,19 @@ def child_detail(child: Child, challenges: list[Challenge], today: dt.date) -> d
         "iro": child.iro.get_username() if child.iro else None,
         "cp_chair": child.cp_chair.get_username() if child.cp_chair else None,
         "challenges": [challenge_summary(challenge, today) for challenge in challenges],
+    }
+
+
+def case_note_out(note: CaseNote) -> dict[str, Any]:
+    return {
+        "id": note.pk,
+        "note_type": note.note_type,
+        "body": note.body,
+        "on": note.on,
+        "by": note.author.get_username() if note.author else None,
+        "challenge": note.challenge_id,
+        "corrects": note.corrects_id,
+        "corrections": [correction.pk for correction in note.corrections.all()],
     }
 
 

@@ -238,7 +238,10 @@ def challenge_page(*, challenge: Challenge) -> Challenge:
             "actions",
             Prefetch("responses", queryset=Response.objects.select_related("by", "visit")),
             Prefetch("meetings", queryset=Meeting.objects.select_related("recorded_by", "visit")),
-            Prefetch("case_notes", queryset=CaseNote.objects.select_related("author").order_by("on", "id")),
+            Prefetch(
+                "case_notes",
+                queryset=CaseNote.objects.select_related("author", "corrects").order_by("on", "id"),
+            ),
         )
         .get(pk=challenge.pk)
     )

@@ -85,16 +85,26 @@ def child_create(
         ) from None
 
 
-def case_note_correct(*, user: User, note: CaseNote, body: str) -> CaseNote:
-    """Correct a case note: a new note that refers to the old one, which stays as it was."""
+def case_note_correct(*, user: User, note_id: int, body: str) -> CaseNote:
+    """Correct a case note: a new note (an addendum) that refers to the original, which stays as it was.
+
+    The note must be one this person can see (else ``NotVisible``, as for a note that does not exist)
+    and their role must allow corrections.
+    """
+    from resolve.access import Perm, case_note_get_for_user, user_has_perm
+
+    note = case_note_get_for_user(user=user, note_id=note_id)
+    if not user_has_perm(user=user, perm=Perm.CORRECT_CASE_NOTE):
+        raise ServiceError("forbidden", "not_allowed", "Your role cannot add corrections to case notes.")
     if not body.strip():
         raise ServiceError("invalid", "required", "Enter the correction.", "body")
-    return CaseNote.objects.create(
-        child=note.child,
-        challenge=note.challenge,
-        note_type=f"Correction: {note.note_type}",
-        body=body.strip(),
-        on=timezone.localdate(),
-        author=user,
-        corrects=note,
-    )
+    with transaction.atomic():
+        return CaseNote.objects.create(
+            child=note.child,
+            challenge=note.challenge,
+            note_type=f"Correction: {note.note_type}",
+            body=body.strip(),
+            on=timezone.localdate(),
+            author=user,
+            corrects=note,
+        )

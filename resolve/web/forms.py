@@ -414,3 +414,12 @@ def service_error_to_form(form: forms.Form, error: Any, extra: dict[str, str] | 
             form.add_error(name, error.message)
             return
     form.add_error(None, error.message)
+
+
+class CaseNoteCorrectionForm(forms.Form):
+    body = forms.CharField(
+        label="Correction",
+        help_text="Say what the note should have said, or what it missed. The original is kept as it is.",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        error_messages={"required": "Enter the correction"},
+    )

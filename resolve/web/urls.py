@@ -22,6 +22,7 @@ urlpatterns = [
         views.challenge_raise_check,
         name="challenge_raise_check",
     ),
+    path("case-notes/<int:note_id>/correct/", views.case_note_correct, name="case_note_correct"),
     path("challenges/", views.challenge_list, name="challenge_list"),
     path("challenges/<int:challenge_id>/", views.challenge_detail, name="challenge_detail"),
     path(

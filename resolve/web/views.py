@@ -16,10 +16,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from resolve.access import NotVisible, challenge_get_for_user, child_get_for_user
+from resolve.access import (
+    NotVisible,
+    Perm,
+    case_note_get_for_user,
+    challenge_get_for_user,
+    child_get_for_user,
+    user_has_perm,
+)
 from resolve.challenges import selectors, services
 from resolve.challenges.services import today
 from resolve.children.models import Child
+from resolve.children.services import case_note_correct as case_note_correct_service
 from resolve.policies.models import PolicyVersion
 from resolve.policies.schema import Policy
 from resolve.policies.selectors import policy_get, policy_list, policy_version_model
@@ -139,7 +147,13 @@ def _challenge_detail(
     return render(
         request,
         "challenges/challenge_detail.html",
-        {"page": page, "challenge": page.challenge, "errors": errors or [], "actions": pages.ACTIONS},
+        {
+            "page": page,
+            "challenge": page.challenge,
+            "errors": errors or [],
+            "actions": pages.ACTIONS,
+            "can_correct_notes": user_has_perm(user=request.user, perm=Perm.CORRECT_CASE_NOTE),
+        },
         status=400 if errors else 200,
     )
 
@@ -544,3 +558,27 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
             "change_url": reverse("web:challenge_raise", args=[child.case_number, track, procedure]),
         },
     )
+
+
+# -- case notes ----------------------------------------------------------------------------------
+@login_required
+def case_note_correct(request: HttpRequest, note_id: int) -> HttpResponse:
+    """Add a correction to a case note: a new note linked to the original, which stays as it was."""
+    try:
+        note = case_note_get_for_user(user=request.user, note_id=note_id)
+    except NotVisible:
+        raise Http404("No such case note") from None
+    if not user_has_perm(user=request.user, perm=Perm.CORRECT_CASE_NOTE):
+        raise PermissionDenied("Your role cannot add corrections to case notes.")
+    form = forms.CaseNoteCorrectionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            case_note_correct_service(user=request.user, note_id=note.pk, body=form.cleaned_data["body"])  # type: ignore[arg-type]
+        except services.ServiceError as error:
+            form.add_error("body" if error.field == "body" else None, error.message)
+        else:
+            messages.success(request, "Correction added. The original case note is kept as it was.")
+            if note.challenge_id:
+                return redirect("web:challenge_detail", challenge_id=note.challenge_id)
+            return redirect("web:child_detail", case_number=note.child.case_number)
+    return render(request, "children/case_note_correct.html", {"note": note, "form": form})

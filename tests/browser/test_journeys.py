@@ -153,3 +153,19 @@ def test_cafcass_referral_page(demo, browser):
     page.get_by_role("button", name="Refer to Cafcass").click()
     assert page.locator(".govuk-error-summary").is_visible()
     browser.check("cafcass-errors")
+
+
+def test_correct_a_case_note(demo, browser):
+    challenge = Challenge.objects.filter(track="iro", raised_by__username="iro").first()
+    assert challenge is not None
+    sign_in(browser, "iro")
+    page = browser.page
+    browser.goto(f"/challenges/{challenge.pk}/")
+    page.get_by_role("link", name="Add a correction").first.click()
+    page.get_by_role("button", name="Add the correction").click()
+    assert page.locator(".govuk-error-summary").is_visible()
+    browser.check("case-note-correction-errors")
+    page.get_by_label("Correction").fill("The concern was first raised by phone on Monday.")
+    page.get_by_role("button", name="Add the correction").click()
+    assert page.get_by_text("This corrects").first.is_visible()
+    browser.check("challenge-with-correction")

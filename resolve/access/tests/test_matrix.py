@@ -257,13 +257,20 @@ PAGE_KWARGS: dict[str, dict[str, Any]] = {
     "challenge_raise_check": {"track": "iro", "procedure": "national"},
     "challenge_action": {"action": "respond"},
     "challenge_action_mark": {"action_id": "{action}"},
+    "case_note_correct": {"note_id": "{note}"},
 }
 # Pages only some of those who see the record may open; the others get 403 or 404 like anyone.
 PAGE_ROLES: dict[str, frozenset[str]] = {
     "challenge_raise": frozenset({"iro"}),
     "challenge_raise_check": frozenset({"iro"}),
+    # By role: the second team's staff hold the same roles as the first's.
+    "case_note_correct": frozenset(
+        name for name in USERNAMES if name.removesuffix("_2") in roles_with(Perm.CORRECT_CASE_NOTE)
+    ),
 }
 PAGES_SKIPPED = {"sign_in", "sign_out"}
+# Pages about a record named by something other than the child or challenge (a case note's id).
+PAGES_ON_A_RECORD = {"case_note_correct"}
 RECORD_KWARGS = {"case_number": "child", "challenge_id": "challenge", "pk": "challenge", "id": "challenge"}
 
 
@@ -299,17 +306,17 @@ def test_pages(world: World, username: str) -> None:
         record_kwargs = [k for k in kwargs_names if k in RECORD_KWARGS]
         for child, challenge, sees in ((world.a, challenge_a, SEES_A), (world.b, challenge_b, SEES_B)):
             values = {"child": child.case_number, "challenge": challenge.pk}
-            extra = {
-                k: int(_fill(v, action=challenge.actions.get().pk)) if v == "{action}" else v
-                for k, v in PAGE_KWARGS.get(name, {}).items()
-            }
+            first_note = challenge.case_notes.order_by("id").first()
+            assert first_note is not None
+            filled = {"{action}": challenge.actions.get().pk, "{note}": first_note.pk}
+            extra = {k: filled.get(v, v) for k, v in PAGE_KWARGS.get(name, {}).items()}
             kwargs = {**extra, **{k: values[RECORD_KWARGS[k]] for k in record_kwargs}}
             url = reverse(f"web:{name}", kwargs=kwargs)
             assert anonymous.get(url).status_code in (302, 404), f"{url} answers a signed-out visitor"
             status = client.get(url).status_code
             if status == 405:
                 continue  # a POST-only page: the form page that posts to it is checked
-            if record_kwargs:
+            if record_kwargs or name in PAGES_ON_A_RECORD:
                 # Those who see the record get the page (or are told they may not act: 403, or sent on:
                 # 302); everyone else gets 404, exactly as for a record that does not exist.
                 if username in sees and username in PAGE_ROLES.get(name, {username}):

@@ -142,7 +142,9 @@ def test_altering_a_chain_head_is_caught(world: World) -> None:
 def test_case_notes_are_chained_per_child(world: World) -> None:
     notes = list(CaseNote.objects.filter(child=world.a).order_by("id"))
     assert notes[0].previous_hash == "" and all(n.hash for n in notes)
-    correction = case_note_correct(user=world.user("iro"), note=notes[0], body="The visit was on Tuesday")
+    correction = case_note_correct(
+        user=world.user("iro"), note_id=notes[0].pk, body="The visit was on Tuesday"
+    )
     assert correction.previous_hash == notes[-1].hash
     assert list(verify_all()) == []
 

@@ -405,3 +405,25 @@ class TestQueryCounts:
         big = {url: self.count(client, url) for url in urls}
         assert big == small
         assert self.count(client, f"/challenges/{challenge.pk}/") == small_page
+
+
+def test_correcting_a_case_note_from_the_challenge_page(client, authority, child):
+    from django.test import Client
+
+    from resolve.api.models import api_token_create
+    from resolve.api.tests.helpers import raise_challenge
+    from resolve.children.models import CaseNote
+    from resolve.testing.fixtures import Api
+
+    body = raise_challenge(Api(Client(), api_token_create(user=authority.staff["iro"])), child.case_number)
+    note = CaseNote.objects.get(child=child)
+    client.force_login(authority.staff["iro"])
+    page = client.get(f"/challenges/{body['id']}/")
+    assert f"/case-notes/{note.pk}/correct/" in page.content.decode()
+    blank = client.post(f"/case-notes/{note.pk}/correct/", {"body": ""})
+    assert blank.status_code == 200 and "Enter the correction" in blank.content.decode()
+    assert CaseNote.objects.filter(child=child).count() == 1
+    done = client.post(f"/case-notes/{note.pk}/correct/", {"body": "Raised by phone."}, follow=True)
+    text = done.content.decode()
+    assert "This corrects" in text and "Raised by phone." in text
+    assert CaseNote.objects.filter(child=child, corrects=note).count() == 1
