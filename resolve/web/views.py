@@ -421,6 +421,28 @@ def _raise_render(
     )
 
 
+def _raise_preview(
+    request: HttpRequest, child: Child, track: str, procedure: str, answers: dict[str, Any]
+) -> Any:
+    """What raising with these answers would do, or the ServiceError it would give; records nothing."""
+    return selectors.challenge_raise_preview(
+        user=request.user,  # type: ignore[arg-type]
+        child=child,
+        track=track,
+        policy_key=procedure,
+        concern=answers["concern"],
+        impact_on_child=answers["impact_on_child"],
+        stage=answers["stage"],
+        bypass_reason=answers["bypass_reason"],
+        bypass_agreed_by=answers["bypass_agreed_by"],
+        themes=answers["themes"],
+        actions=tuple((a["action"], a["owner"], a["due"]) for a in answers["actions"]),
+        directors_briefing=answers["directors_briefing"],
+        on=answers["on"],
+        today=today(),
+    )
+
+
 def _session_key(case_number: str, track: str, procedure: str) -> str:
     return f"raise:{case_number}:{track}:{procedure}"
 
@@ -453,22 +475,7 @@ def challenge_raise(request: HttpRequest, case_number: str, track: str, procedur
     if form.is_valid() and formset.is_valid():
         answers = _raise_answers(form, formset)
         try:
-            selectors.challenge_raise_preview(
-                user=request.user,  # type: ignore[arg-type]
-                child=child,
-                track=track,
-                policy_key=procedure,
-                concern=answers["concern"],
-                impact_on_child=answers["impact_on_child"],
-                stage=answers["stage"],
-                bypass_reason=answers["bypass_reason"],
-                bypass_agreed_by=answers["bypass_agreed_by"],
-                themes=answers["themes"],
-                actions=tuple((a["action"], a["owner"], a["due"]) for a in answers["actions"]),
-                directors_briefing=answers["directors_briefing"],
-                on=answers["on"],
-                today=today(),
-            )
+            _raise_preview(request, child, track, procedure, answers)
         except services.ServiceError as error:
             _raise_error(form, formset, error)
         else:
@@ -518,22 +525,7 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
         messages.success(request, "Challenge raised. The case note is on the child's record")
         return redirect("web:challenge_detail", challenge_id=challenge.pk)
     try:
-        preview = selectors.challenge_raise_preview(
-            user=request.user,  # type: ignore[arg-type]
-            child=child,
-            track=track,
-            policy_key=procedure,
-            concern=answers["concern"],
-            impact_on_child=answers["impact_on_child"],
-            stage=answers["stage"],
-            bypass_reason=answers["bypass_reason"],
-            bypass_agreed_by=answers["bypass_agreed_by"],
-            themes=answers["themes"],
-            actions=tuple((a["action"], a["owner"], a["due"]) for a in answers["actions"]),
-            directors_briefing=answers["directors_briefing"],
-            on=answers["on"],
-            today=today(),
-        )
+        preview = _raise_preview(request, child, track, procedure, answers)
     except services.ServiceError:
         return back
     theme_words = dict(form.fields["themes"].choices)  # type: ignore[attr-defined]
