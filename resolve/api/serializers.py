@@ -71,10 +71,6 @@ def child_ref(child: Child) -> dict[str, Any]:
     }
 
 
-def is_overdue(challenge: Challenge, today: dt.date) -> bool:
-    return challenge_is_overdue(challenge=challenge, today=today)
-
-
 def challenge_summary(challenge: Challenge, today: dt.date) -> dict[str, Any]:
     return {
         "id": challenge.pk,
@@ -83,7 +79,7 @@ def challenge_summary(challenge: Challenge, today: dt.date) -> dict[str, Any]:
         "status": challenge.status,
         "stage": challenge.stage_key or None,
         "stage_due_on": challenge.stage_due_on,
-        "overdue": is_overdue(challenge, today),
+        "overdue": challenge_is_overdue(challenge=challenge, today=today),
         "raised_on": challenge.raised_on,
     }
 
@@ -168,7 +164,7 @@ def challenge_detail(challenge: Challenge, today: dt.date) -> dict[str, Any]:
             "to_users": current.to_users,
             "cc_users": current.cc_users,
             "response": current.response or None,
-            "overdue": is_overdue(challenge, today),
+            "overdue": challenge_is_overdue(challenge=challenge, today=today),
         }
     return {
         "id": challenge.pk,

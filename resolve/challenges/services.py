@@ -410,7 +410,7 @@ class ActionInput:
 
 
 def _documents_for(
-    *, policy: Policy, stage_key: str | None, child: Child, directors_briefing: Mapping[str, Any] | None
+    *, child: Child, directors_briefing: Mapping[str, Any] | None
 ) -> tuple[frozenset[str], dict[str, dict[str, Any]]]:
     """Validate the documents supplied with a move; returns their kinds and cleaned contents."""
     contents: dict[str, dict[str, Any]] = {}
@@ -465,9 +465,7 @@ def challenge_raise(
             "track",
         )
     on = on or today()
-    kinds, contents = _documents_for(
-        policy=policy, stage_key=stage, child=child, directors_briefing=directors_briefing
-    )
+    kinds, contents = _documents_for(child=child, directors_briefing=directors_briefing)
     command = engine.Raise(
         on=on,
         concern=concern,
@@ -560,9 +558,7 @@ def challenge_escalate(
     contents: dict[str, dict[str, Any]] = {}
 
     def prepare(challenge: Challenge, policy: Policy) -> engine.Command:
-        kinds, cleaned = _documents_for(
-            policy=policy, stage_key=to_stage, child=challenge.child, directors_briefing=directors_briefing
-        )
+        kinds, cleaned = _documents_for(child=challenge.child, directors_briefing=directors_briefing)
         contents.update(cleaned)
         return engine.Escalate(
             on=on, to_stage=to_stage, reason=reason, bypass_agreed_by=agreed, documents=kinds

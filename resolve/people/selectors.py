@@ -47,13 +47,6 @@ def role_holders(*, role: str, team: Team | None) -> list[User]:
     return [post.user for post in posts.filter(team__isnull=True)]
 
 
-def holds_role_for(*, user: UserLike, role: str, team: Team | None) -> bool:
-    """Whether ``user`` holds ``role`` in ``team``'s line (or authority-wide when the team has none)."""
-    if not user.is_authenticated:
-        return False
-    return any(holder.pk == user.pk for holder in role_holders(role=role, team=team))
-
-
 def line_team(*, role: str, child_team: Team | None, chair_team: Team | None) -> Team | None:
     """The team whose line a role is looked up in, by the side of the process the role sits on."""
     side = ROLES[role].side
