@@ -48,8 +48,8 @@ from resolve.calendars.types import Nation
 from resolve.calendars.workingdays import CalendarRangeError
 from resolve.challenges import services
 from resolve.challenges.selectors import challenge_detail, challenge_list, child_chronology
-from resolve.challenges.services import ServiceError
 from resolve.children.services import case_note_correct, child_create
+from resolve.core.errors import ServiceError
 from resolve.policies.models import PolicyVersion
 from resolve.policies.selectors import policy_get, policy_list
 

@@ -14,8 +14,8 @@ from resolve.access.context import current
 from resolve.access.permissions import Perm, user_has_perm
 from resolve.access.scoping import NotVisible, children_visible_to
 from resolve.audit.models import AccessLogEntry, BreakGlassGrant
-from resolve.challenges.services import ServiceError
 from resolve.children.models import Child
+from resolve.core.errors import ServiceError
 from resolve.notifications.models import Kind
 from resolve.notifications.services import Message, messages_put, outbox_deliver_on_commit
 from resolve.people.models import Post

@@ -38,7 +38,7 @@ DIRECTORS_BRIEFING_FIELDS: tuple[DocumentField, ...] = (
 
 def directors_briefing_clean(*, data: Mapping[str, Any], child: Child) -> dict[str, Any]:
     """Check a Director's briefing and return it with the child's details filled in."""
-    from resolve.challenges.services import ServiceError
+    from resolve.core.errors import ServiceError
 
     if not isinstance(data, Mapping):
         raise ServiceError(

@@ -15,7 +15,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.utils import timezone
 
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
@@ -33,29 +32,14 @@ from resolve.challenges.models import (
 )
 from resolve.children.models import CaseNote, Child
 from resolve.children.selectors import child_role_holders
+from resolve.core.clock import today
+from resolve.core.errors import ServiceError
 from resolve.notifications.services import notifications_for_events
 from resolve.people.roles import CHAIR_ROLE_FOR_TRACK, role_label
 from resolve.people.selectors import user_roles
 from resolve.policies.models import PolicyVersion
 from resolve.policies.schema import Policy
 from resolve.policies.selectors import policy_get, policy_version_model
-
-
-@dataclass
-class ServiceError(Exception):
-    """A refused request: ``kind`` is forbidden, conflict, invalid or not_found."""
-
-    kind: str
-    code: str
-    message: str
-    field: str | None = None
-
-    def __str__(self) -> str:
-        return self.message
-
-
-def today() -> dt.date:
-    return timezone.localdate()
 
 
 # -- reading the state the engine needs ----------------------------------------------------------

@@ -9,8 +9,8 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from resolve.challenges.services import ServiceError
 from resolve.children.models import CaseNote, Child
+from resolve.core.errors import ServiceError
 from resolve.people.roles import role_label
 from resolve.people.selectors import user_roles, user_team
 

@@ -643,7 +643,8 @@ def _send_response_reminder(row: Deadline, challenge: Challenge, policy: Policy,
 def _send_response_overdue(
     row: Deadline, challenge: Challenge, policy: Policy, automatic: bool, today: dt.date, result: SweepResult
 ) -> str:
-    from resolve.challenges.services import ServiceError, challenge_escalate_overdue
+    from resolve.challenges.services import challenge_escalate_overdue
+    from resolve.core.errors import ServiceError
 
     visit = _current_visit(challenge)
     if visit is None:

@@ -25,9 +25,10 @@ from resolve.access import (
     user_has_perm,
 )
 from resolve.challenges import selectors, services
-from resolve.challenges.services import today
 from resolve.children.models import Child
 from resolve.children.services import case_note_correct as case_note_correct_service
+from resolve.core.clock import today
+from resolve.core.errors import ServiceError
 from resolve.policies.models import PolicyVersion
 from resolve.policies.schema import Policy
 from resolve.policies.selectors import policy_get, policy_list, policy_version_model
@@ -264,7 +265,7 @@ def challenge_action(request: HttpRequest, challenge_id: int, action: str) -> Ht
         if form.is_valid():
             try:
                 _action_call(action, request, challenge_id, form)
-            except services.ServiceError as error:
+            except ServiceError as error:
                 forms.service_error_to_form(form, error)
             else:
                 messages.success(request, pages.ACTIONS[action].done)
@@ -299,7 +300,7 @@ def challenge_action_mark(request: HttpRequest, challenge_id: int, action_id: in
             )
         except NotVisible:
             raise Http404("No such challenge") from None
-        except services.ServiceError as error:
+        except ServiceError as error:
             forms.service_error_to_form(form, error)
         else:
             messages.success(request, pages.ACTIONS["mark_action"].done)
@@ -382,7 +383,7 @@ def _raise_answers(form: forms.RaiseForm, formset: Any) -> dict[str, Any]:
     }
 
 
-def _raise_error(form: forms.RaiseForm, formset: Any, error: services.ServiceError) -> None:
+def _raise_error(form: forms.RaiseForm, formset: Any, error: ServiceError) -> None:
     match = re.fullmatch(r"actions\[(\d+)\]\.(\w+)", error.field or "")
     if match:
         rows = [row for row in formset if not row.is_blank()]
@@ -476,7 +477,7 @@ def challenge_raise(request: HttpRequest, case_number: str, track: str, procedur
         answers = _raise_answers(form, formset)
         try:
             _raise_preview(request, child, track, procedure, answers)
-        except services.ServiceError as error:
+        except ServiceError as error:
             _raise_error(form, formset, error)
         else:
             data.pop("csrfmiddlewaretoken", None)
@@ -518,7 +519,7 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
                 directors_briefing=answers["directors_briefing"],
                 on=answers["on"],
             )
-        except services.ServiceError as error:
+        except ServiceError as error:
             _raise_error(form, formset, error)
             return _raise_render(request, child, policy, track, form, formset, status=400)
         del request.session[key]
@@ -526,7 +527,7 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
         return redirect("web:challenge_detail", challenge_id=challenge.pk)
     try:
         preview = _raise_preview(request, child, track, procedure, answers)
-    except services.ServiceError:
+    except ServiceError:
         return back
     theme_words = dict(form.fields["themes"].choices)  # type: ignore[attr-defined]
     people = dict(pages.bypass_people(policy))
@@ -566,7 +567,7 @@ def case_note_correct(request: HttpRequest, note_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             case_note_correct_service(user=request.user, note_id=note.pk, body=form.cleaned_data["body"])  # type: ignore[arg-type]
-        except services.ServiceError as error:
+        except ServiceError as error:
             form.add_error("body" if error.field == "body" else None, error.message)
         else:
             messages.success(request, "Correction added. The original case note is kept as it was.")
