@@ -88,6 +88,27 @@ PERM_WORDS: dict[Perm, str] = {
     Perm.REVIEW_ACCESS: "Review the access log and every break-glass access",
 }
 
+# The same permissions as the end of a sentence: "Your role does not allow you to ...".
+PERM_DOING: dict[Perm, str] = {
+    Perm.VIEW_RECORDS: "see children's records",
+    Perm.RAISE_CHALLENGE: "raise a challenge",
+    Perm.RESPOND: "record a response",
+    Perm.ESCALATE: "escalate a challenge",
+    Perm.RESOLVE: "resolve a challenge",
+    Perm.REOPEN: "re-open a challenge",
+    Perm.WITHDRAW: "withdraw a challenge",
+    Perm.REFER_TO_CAFCASS: "refer a case to Cafcass",
+    Perm.UPDATE_ACTION: "update an action",
+    Perm.RECORD_MEETING: "record a meeting",
+    Perm.ADD_FINAL_COMMENTS: "add final comments",
+    Perm.CORRECT_CASE_NOTE: "add corrections to case notes",
+    Perm.ADD_CHILDREN: "add children",
+    Perm.MANAGE_REFERENCE_DATA: "manage reference data",
+    Perm.EXPORT: "export records",
+    Perm.BREAK_GLASS: "open a record outside your scope",
+    Perm.REVIEW_ACCESS: "review the access log",
+}
+
 _CHAIR_WORK = frozenset(
     {
         Perm.VIEW_RECORDS,

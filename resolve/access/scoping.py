@@ -18,9 +18,10 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from resolve.access.permissions import GRANTS, Scope
+from resolve.access.permissions import GRANTS, PERM_DOING, Perm, Scope, user_has_perm
 from resolve.challenges.models import Challenge, Document
 from resolve.children.models import CaseNote, Child
+from resolve.core.errors import ServiceError
 from resolve.people.models import Post
 
 UserLike = AbstractBaseUser | AnonymousUser
@@ -141,6 +142,29 @@ def challenge_get_for_user(*, user: UserLike, challenge_id: int) -> Challenge:
     if challenge is None:
         raise NotVisible(challenge_id)
     _log(user, challenge.child_id, challenge.pk)
+    return challenge
+
+
+def challenge_get_for_change(*, user: UserLike | None, challenge_id: int, perm: Perm) -> Challenge:
+    """Lock a challenge for a change, found through ``user``'s scope, once their role may make it.
+
+    The write chokepoint: every service that changes a challenge loads it here, inside its
+    transaction. Out of scope (or no such challenge) raises ``NotVisible``; in scope but a role
+    without ``perm`` raises ``ServiceError(forbidden)``. ``user=None`` is Resolve itself acting on a
+    deadline its procedure tells it to act on (an automatic escalation): it sees every challenge and
+    the engine decides whether it may act.
+    """
+    challenges = Challenge.objects.all() if user is None else challenges_visible_to(user)
+    challenge = (
+        challenges.select_for_update(of=("self",))
+        .select_related("child", "child__team", "child__iro", "child__cp_chair", "policy")
+        .filter(pk=challenge_id)
+        .first()
+    )
+    if challenge is None:
+        raise NotVisible(challenge_id)
+    if user is not None and not user_has_perm(user=user, perm=perm):
+        raise ServiceError("forbidden", "not_allowed", f"Your role does not allow you to {PERM_DOING[perm]}.")
     return challenge
 
 
