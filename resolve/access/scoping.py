@@ -168,6 +168,21 @@ def challenge_get_for_change(*, user: UserLike | None, challenge_id: int, perm: 
     return challenge
 
 
+def child_get_for_change(*, user: UserLike, child_id: int, perm: Perm) -> Child:
+    """A child, through ``user``'s scope, for a change their role must allow (raising a challenge)."""
+    child = (
+        children_visible_to(user)
+        .select_related("team", "social_worker", "iro", "cp_chair")
+        .filter(pk=child_id)
+        .first()
+    )
+    if child is None:
+        raise NotVisible(child_id)
+    if not user_has_perm(user=user, perm=perm):
+        raise ServiceError("forbidden", "not_allowed", f"Your role does not allow you to {PERM_DOING[perm]}.")
+    return child
+
+
 def case_note_get_for_user(*, user: UserLike, note_id: int) -> CaseNote:
     note = case_notes_visible_to(user).filter(pk=note_id).first()
     if note is None:

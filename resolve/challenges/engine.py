@@ -12,12 +12,28 @@ A refusal says, in a sentence a person can act on, why the command cannot be car
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any, Generic, Literal, TypeVar
 
+from resolve.access.permissions import Perm
 from resolve.calendars.types import WorkingDays
-from resolve.people.roles import ROLES, role_label
+from resolve.challenges.events import (
+    ActionUpdated,
+    CafcassReferred,
+    Escalated,
+    Event,
+    EventType,
+    FinalCommentsAdded,
+    MeetingRecorded,
+    Raised,
+    Reopened,
+    Resolved,
+    ResponseRecorded,
+    Withdrawn,
+)
+from resolve.people.roles import ROLES, TRACK_LABELS, role_label
 from resolve.policies.schema import DOCUMENT_KINDS, Policy, Stage
 
 Track = Literal["iro", "cpc"]
@@ -30,20 +46,7 @@ RESPONSES: dict[str, str] = {
     "disagree": "Do not agree and will not implement",
     "no_remit": "Do not have the remit to implement",
 }
-# What each event is called where people read it (timelines, chronologies, case notes).
-EVENT_WORDS: dict[str, str] = {
-    "raised": "Challenge raised",
-    "escalated": "Escalated",
-    "response_recorded": "Response recorded",
-    "resolved": "Resolved",
-    "reopened": "Re-opened",
-    "withdrawn": "Withdrawn",
-    "cafcass_referred": "Referred to Cafcass",
-    "action_updated": "Action updated",
-    "meeting_recorded": "Meeting recorded",
-    "final_comments_added": "Final comments added",
-}
-TRACKS: dict[str, str] = {"iro": "Independent Reviewing Officer", "cpc": "Child Protection Conference Chair"}
+TRACKS = TRACK_LABELS
 
 # What a person may be to a challenge; the services work these out from the management line.
 CHAIR = "chair"  # the child's allocated IRO (IRO track) or CP Chair (CP track)
@@ -236,14 +239,6 @@ Command = (
 
 # -- decisions -----------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class Event:
-    type: str
-    stage: str | None
-    on: dt.date
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
 class Accepted:
     state: ChallengeState
     events: tuple[Event, ...]
@@ -288,8 +283,9 @@ def decide(
     """Carry out ``command`` on ``state`` under ``policy``, or say why not. Never raises for bad input."""
     try:
         _check_date(state, command.on, today)
-        handler = _HANDLERS[type(command)]
-        return handler(policy, state, command, actor, calendar)
+        transition = TRANSITION_FOR[type(command)]
+        transition.guard(policy, state, actor)
+        return transition.handler(policy, state, command, actor, calendar)
     except _Refusal as refusal:
         return refusal.refused
 
@@ -438,10 +434,15 @@ def _check_automatic_escalation(
         raise _refuse("invalid", "required", "Give the reason for the automatic escalation.", "reason")
 
 
-# -- the commands --------------------------------------------------------------------------------
-def _raise(
-    policy: Policy, state: ChallengeState, command: Raise, actor: Actor, calendar: WorkingDays
-) -> Decision:
+# -- the transitions: who may, when, and what each records -----------------------------------------
+# Each command has a guard (who may do it and whether it can be done now, from the state alone: the
+# question "what can this person do now?" asks only the guards) and a handler (the input's checks and
+# what it records). ``decide`` runs the guard, then the handler. The declarations below tie each to
+# its permission, its event, its words and who is told.
+
+
+# raise
+def _raise_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
     if state.status != "new":
         raise _refuse("conflict", "already_raised", "This challenge has already been raised.")
     if state.track not in policy.tracks:
@@ -450,6 +451,11 @@ def _raise(
             "invalid", "track_not_in_policy", f"{policy.name} is for the {tracks} track only.", "track"
         )
     _require(actor, (CHAIR,), "raise a challenge for this child", _chair_words(state.track))
+
+
+def _raise(
+    policy: Policy, state: ChallengeState, command: Raise, actor: Actor, calendar: WorkingDays
+) -> Accepted:
     concern = _require_text(command.concern, "concern", "what the concern is")
     _require_text(command.impact_on_child, "impact_on_child", "the impact on the child")
     first = policy.stages[0]
@@ -494,21 +500,31 @@ def _raise(
             for index, action in enumerate(command.actions, 1)
         ),
     )
-    detail: dict[str, Any] = {"concern": concern, "themes": list(command.themes), "due_on": visit.due_on}
-    if target.key != first.key:
-        detail["bypassed"] = [stage.key for stage in policy.stages[: policy.order(target.key) - 1]]
-        detail["bypass_reason"] = command.bypass_reason.strip()
-        if command.bypass_agreed_by:
-            detail["bypass_agreed_by"] = command.bypass_agreed_by.username
-    return Accepted(new_state, (Event("raised", target.key, command.on, detail),))
+    bypassed = target.key != first.key
+    detail = Raised(
+        concern=concern,
+        themes=tuple(command.themes),
+        due_on=visit.due_on,
+        bypassed=tuple(stage.key for stage in policy.stages[: policy.order(target.key) - 1])
+        if bypassed
+        else (),
+        bypass_reason=command.bypass_reason.strip() if bypassed else "",
+        bypass_agreed_by=command.bypass_agreed_by.username if bypassed and command.bypass_agreed_by else "",
+    )
+    return Accepted(new_state, (Event(target.key, command.on, detail),))
+
+
+# respond
+def _respond_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
+    current = _require_open(state, "respond to")
+    stage = policy.stage(current.stage)
+    _require(actor, (RECIPIENT,), "respond at this stage", f"the {role_label(stage.to_role)} it is sent to")
 
 
 def _respond(
     policy: Policy, state: ChallengeState, command: Respond, actor: Actor, calendar: WorkingDays
-) -> Decision:
+) -> Accepted:
     current = _require_open(state, "respond to")
-    stage = policy.stage(current.stage)
-    _require(actor, (RECIPIENT,), "respond at this stage", f"the {role_label(stage.to_role)} it is sent to")
     if command.response not in RESPONSES:
         raise _refuse(
             "invalid",
@@ -519,22 +535,27 @@ def _respond(
     late = current.due_on is not None and command.on > current.due_on
     visit = replace(current, response=command.response, responded_on=command.on)
     new_state = replace(state, visits=(*state.visits[:-1], visit), last_event_on=command.on)
-    detail = {
-        "response": command.response,
-        "response_label": RESPONSES[command.response],
-        "comments": command.comments.strip(),
-        "due_on": current.due_on,
-        "on_time": not late,
-    }
-    return Accepted(new_state, (Event("response_recorded", stage.key, command.on, detail),))
+    detail = ResponseRecorded(
+        response=command.response,
+        response_label=RESPONSES[command.response],
+        on_time=not late,
+        comments=command.comments.strip(),
+        due_on=current.due_on,
+    )
+    return Accepted(new_state, (Event(current.stage, command.on, detail),))
 
 
-def _escalate(
-    policy: Policy, state: ChallengeState, command: Escalate, actor: Actor, calendar: WorkingDays
-) -> Decision:
+# escalate
+def _escalate_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
     current = _require_open(state, "escalate")
     if actor.is_(SYSTEM):
-        _check_automatic_escalation(policy, current, command, calendar)
+        stage = policy.stage(current.stage)
+        if not stage.escalates_automatically_when_overdue:
+            raise _refuse(
+                "forbidden",
+                "not_automatic",
+                f"{stage.name} is not escalated automatically by this procedure.",
+            )
     else:
         _require(
             actor,
@@ -542,6 +563,21 @@ def _escalate(
             "escalate this challenge",
             f"{_chair_words(state.track)} or their manager",
         )
+    if policy.order(current.stage) == len(policy.stages):
+        raise _refuse(
+            "conflict",
+            "last_stage",
+            f"{policy.stage(current.stage).name} is the last stage: resolve the challenge"
+            + (" or refer to Cafcass." if state.track in policy.cafcass.tracks else "."),
+        )
+
+
+def _escalate(
+    policy: Policy, state: ChallengeState, command: Escalate, actor: Actor, calendar: WorkingDays
+) -> Accepted:
+    current = _require_open(state, "escalate")
+    if actor.is_(SYSTEM):
+        _check_automatic_escalation(policy, current, command, calendar)
     following = policy.next_stage(current.stage)
     if command.to_stage:
         target = _stage_or_refuse(policy, command.to_stage, "to_stage")
@@ -552,18 +588,12 @@ def _escalate(
                 f"Escalation goes up the ladder: choose a stage after {policy.stage(current.stage).name}.",
                 "to_stage",
             )
-    elif following is None:
-        raise _refuse(
-            "conflict",
-            "last_stage",
-            f"{policy.stage(current.stage).name} is the last stage: resolve the challenge"
-            + (" or refer to Cafcass." if state.track in policy.cafcass.tracks else "."),
-        )
     else:
+        assert following is not None  # the guard refuses escalation from the last stage
         target = following
-    skipped = [
+    skipped = tuple(
         stage.key for stage in policy.stages[policy.order(current.stage) : policy.order(target.key) - 1]
-    ]
+    )
     if skipped:
         _check_bypass(policy, target, command.reason, command.bypass_agreed_by, "")
     documents = state.documents | command.documents
@@ -579,25 +609,21 @@ def _escalate(
         last_event_on=command.on,
         documents=documents,
     )
-    detail: dict[str, Any] = {
-        "from_stage": current.stage,
-        "to_stage": target.key,
-        "reason": command.reason.strip(),
-        "due_on": visit.due_on,
-        "previous_response": current.response,
-    }
-    if skipped:
-        detail["bypassed"] = skipped
-        if command.bypass_agreed_by:
-            detail["bypass_agreed_by"] = command.bypass_agreed_by.username
-    if actor.is_(SYSTEM):
-        detail["automatic"] = True
-    return Accepted(new_state, (Event("escalated", target.key, command.on, detail),))
+    detail = Escalated(
+        from_stage=current.stage,
+        to_stage=target.key,
+        reason=command.reason.strip(),
+        due_on=visit.due_on,
+        previous_response=current.response,
+        bypassed=skipped,
+        bypass_agreed_by=command.bypass_agreed_by.username if skipped and command.bypass_agreed_by else "",
+        automatic=actor.is_(SYSTEM),
+    )
+    return Accepted(new_state, (Event(target.key, command.on, detail),))
 
 
-def _resolve(
-    policy: Policy, state: ChallengeState, command: Resolve, actor: Actor, calendar: WorkingDays
-) -> Decision:
+# resolve
+def _resolve_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
     current = _require_open(state, "resolve")
     _require(
         actor,
@@ -606,24 +632,29 @@ def _resolve(
         f"{_chair_words(state.track)} or their manager",
     )
     stage = policy.stage(current.stage)
-    outcome = _require_text(command.outcome, "outcome", "the outcome for the child")
-    if policy.resolution.requires_learning_points:
-        _require_text(command.learning_points, "learning_points", "the key learning points")
     if stage.meeting is not None and stage.meeting.required and current.meetings == 0:
         raise _refuse(
             "conflict",
             "meeting_required",
             f"{stage.name} is resolved at a meeting: record the meeting ({stage.meeting.description}) first.",
         )
+
+
+def _resolve(
+    policy: Policy, state: ChallengeState, command: Resolve, actor: Actor, calendar: WorkingDays
+) -> Accepted:
+    current = _require_open(state, "resolve")
+    outcome = _require_text(command.outcome, "outcome", "the outcome for the child")
+    if policy.resolution.requires_learning_points:
+        _require_text(command.learning_points, "learning_points", "the key learning points")
     left = replace(current, left_on=command.on, left_how="resolved")
     new_state = replace(state, status="resolved", visits=(*state.visits[:-1], left), last_event_on=command.on)
-    detail = {"outcome": outcome, "learning_points": command.learning_points.strip()}
-    return Accepted(new_state, (Event("resolved", stage.key, command.on, detail),))
+    detail = Resolved(outcome=outcome, learning_points=command.learning_points.strip())
+    return Accepted(new_state, (Event(current.stage, command.on, detail),))
 
 
-def _reopen(
-    policy: Policy, state: ChallengeState, command: Reopen, actor: Actor, calendar: WorkingDays
-) -> Decision:
+# re-open
+def _reopen_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
     if state.status != "resolved":
         raise _refuse(
             "conflict",
@@ -636,6 +667,11 @@ def _reopen(
         "re-open this challenge",
         f"{_chair_words(state.track)} or their manager",
     )
+
+
+def _reopen(
+    policy: Policy, state: ChallengeState, command: Reopen, actor: Actor, calendar: WorkingDays
+) -> Accepted:
     reason = _require_text(command.reason, "reason", "why the challenge is being re-opened")
     last = state.last_exited_stage
     assert last is not None  # a resolved challenge has left a stage
@@ -645,18 +681,12 @@ def _reopen(
     new_state = replace(
         state, status="open", visits=(*state.visits, visit), last_event_on=command.on, final_comments_on=None
     )
-    detail = {
-        "reason": reason,
-        "last_exited_stage": last,
-        "reentry_stage": target.key,
-        "due_on": visit.due_on,
-    }
-    return Accepted(new_state, (Event("reopened", target.key, command.on, detail),))
+    detail = Reopened(reason=reason, last_exited_stage=last, reentry_stage=target.key, due_on=visit.due_on)
+    return Accepted(new_state, (Event(target.key, command.on, detail),))
 
 
-def _refer(
-    policy: Policy, state: ChallengeState, command: ReferToCafcass, actor: Actor, calendar: WorkingDays
-) -> Decision:
+# refer to Cafcass
+def _refer_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
     rules = policy.cafcass
     if state.track not in rules.tracks:
         raise _refuse(
@@ -665,7 +695,7 @@ def _refer(
             "Only an IRO can refer a looked-after child's case to Cafcass (Children Act 1989 s25B(3)); "
             "CP Chairs have no such power.",
         )
-    current = _require_open(state, "refer to Cafcass")
+    _require_open(state, "refer to Cafcass")
     _require(actor, (CHAIR,), "refer this challenge to Cafcass", _chair_words(state.track))
     if state.cafcass_referred_on is not None:
         raise _refuse(
@@ -673,7 +703,6 @@ def _refer(
             "already_referred",
             f"This challenge was referred to Cafcass on {_fmt(state.cafcass_referred_on)}.",
         )
-    reason = _require_text(command.reason, "reason", "why the case is being referred to Cafcass")
     reached = state.highest_order_reached(policy)
     if rules.earliest_stage is not None and reached < policy.order(rules.earliest_stage):
         raise _refuse(
@@ -682,6 +711,15 @@ def _refer(
             f"{policy.name} refers to Cafcass only once the challenge has reached "
             f"{policy.stage(rules.earliest_stage).name}.",
         )
+
+
+def _refer(
+    policy: Policy, state: ChallengeState, command: ReferToCafcass, actor: Actor, calendar: WorkingDays
+) -> Accepted:
+    rules = policy.cafcass
+    current = _require_open(state, "refer to Cafcass")
+    reason = _require_text(command.reason, "reason", "why the case is being referred to Cafcass")
+    reached = state.highest_order_reached(policy)
     if (
         rules.urgent_before_stage is not None
         and reached < policy.order(rules.urgent_before_stage)
@@ -746,31 +784,40 @@ def _refer(
                 f"checklist.{item.key}",
             )
     new_state = replace(state, cafcass_referred_on=command.on, last_event_on=command.on)
-    detail = {
-        "reason": reason,
-        "urgent": command.urgent,
-        "checklist": dict(command.checklist),
-        "preconditions": {key: person.username for key, person in command.preconditions.items()},
-    }
-    return Accepted(new_state, (Event("cafcass_referred", current.stage, command.on, detail),))
+    detail = CafcassReferred(
+        reason=reason,
+        urgent=command.urgent,
+        checklist=dict(command.checklist),
+        preconditions={key: person.username for key, person in command.preconditions.items()},
+    )
+    return Accepted(new_state, (Event(current.stage, command.on, detail),))
+
+
+# mark an action
+_ACTION_PEOPLE = (CHAIR, RECIPIENT, CHAIR_MANAGER, CHILD_WORKER)
+_NO_SUCH_ACTION = "There is no such action on this challenge."
+_ACTION_WHO = (
+    "Only the action's owner, the chair, the stage's recipient or the child's social work "
+    "team can update this action."
+)
+
+
+def _mark_action_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
+    if state.status in {"new", "withdrawn"}:
+        raise _refuse("conflict", "not_open", f"Actions cannot be updated on a {state.status} challenge.")
+    if not state.actions:
+        raise _refuse("not_found", "unknown_action", _NO_SUCH_ACTION, "action_id")
+    if not actor.is_(*_ACTION_PEOPLE) and all(actor.username != action.owner for action in state.actions):
+        raise _refuse("forbidden", "not_allowed", _ACTION_WHO)
 
 
 def _mark_action(
     policy: Policy, state: ChallengeState, command: MarkAction, actor: Actor, calendar: WorkingDays
-) -> Decision:
-    if state.status in {"new", "withdrawn"}:
-        raise _refuse("conflict", "not_open", f"Actions cannot be updated on a {state.status} challenge.")
+) -> Accepted:
     for index, action in enumerate(state.actions):
         if action.id == command.action_id:
-            if not (
-                actor.is_(CHAIR, RECIPIENT, CHAIR_MANAGER, CHILD_WORKER) or actor.username == action.owner
-            ):
-                raise _refuse(
-                    "forbidden",
-                    "not_allowed",
-                    "Only the action's owner, the chair, the stage's recipient or the child's social work "
-                    "team can update this action.",
-                )
+            if not (actor.is_(*_ACTION_PEOPLE) or actor.username == action.owner):
+                raise _refuse("forbidden", "not_allowed", _ACTION_WHO)
             if command.status not in {"done", "not_done"}:
                 raise _refuse(
                     "invalid",
@@ -781,54 +828,59 @@ def _mark_action(
             updated = replace(action, status="done" if command.status == "done" else "not_done")
             actions = (*state.actions[:index], updated, *state.actions[index + 1 :])
             new_state = replace(state, actions=actions, last_event_on=command.on)
-            stage = state.visits[-1].stage
-            detail = {
-                "action_id": action.id,
-                "status": command.status,
-                "due": action.due,
-                "late": command.on > action.due,
-            }
-            return Accepted(new_state, (Event("action_updated", stage, command.on, detail),))
-    raise _refuse("not_found", "unknown_action", "There is no such action on this challenge.", "action_id")
+            detail = ActionUpdated(
+                action_id=action.id, status=command.status, due=action.due, late=command.on > action.due
+            )
+            return Accepted(new_state, (Event(state.visits[-1].stage, command.on, detail),))
+    raise _refuse("not_found", "unknown_action", _NO_SUCH_ACTION, "action_id")
 
 
-def _record_meeting(
-    policy: Policy, state: ChallengeState, command: RecordMeeting, actor: Actor, calendar: WorkingDays
-) -> Decision:
-    current = _require_open(state, "record a meeting on")
+# record a meeting
+def _record_meeting_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
+    _require_open(state, "record a meeting on")
     _require(
         actor,
         (CHAIR, RECIPIENT, CHAIR_MANAGER),
         "record a meeting",
         "the chair, their manager or the recipient",
     )
+
+
+def _record_meeting(
+    policy: Policy, state: ChallengeState, command: RecordMeeting, actor: Actor, calendar: WorkingDays
+) -> Accepted:
+    current = _require_open(state, "record a meeting on")
     summary = _require_text(command.summary, "summary", "a summary of the meeting")
     visit = replace(current, meetings=current.meetings + 1)
     new_state = replace(state, visits=(*state.visits[:-1], visit), last_event_on=command.on)
-    return Accepted(new_state, (Event("meeting_recorded", current.stage, command.on, {"summary": summary}),))
+    return Accepted(new_state, (Event(current.stage, command.on, MeetingRecorded(summary=summary)),))
 
 
-def _withdraw(
-    policy: Policy, state: ChallengeState, command: Withdraw, actor: Actor, calendar: WorkingDays
-) -> Decision:
-    current = _require_open(state, "withdraw")
+# withdraw
+def _withdraw_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
+    _require_open(state, "withdraw")
     _require(
         actor,
         (CHAIR, CHAIR_MANAGER),
         "withdraw this challenge",
         f"{_chair_words(state.track)} or their manager",
     )
+
+
+def _withdraw(
+    policy: Policy, state: ChallengeState, command: Withdraw, actor: Actor, calendar: WorkingDays
+) -> Accepted:
+    current = _require_open(state, "withdraw")
     reason = _require_text(command.reason, "reason", "why the challenge is being withdrawn")
     left = replace(current, left_on=command.on, left_how="withdrawn")
     new_state = replace(
         state, status="withdrawn", visits=(*state.visits[:-1], left), last_event_on=command.on
     )
-    return Accepted(new_state, (Event("withdrawn", current.stage, command.on, {"reason": reason}),))
+    return Accepted(new_state, (Event(current.stage, command.on, Withdrawn(reason=reason)),))
 
 
-def _final_comments(
-    policy: Policy, state: ChallengeState, command: AddFinalComments, actor: Actor, calendar: WorkingDays
-) -> Decision:
+# final comments
+def _final_comments_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
     role = policy.resolution.final_comments_role
     if role is None:
         raise _refuse("conflict", "no_final_comments", f"{policy.name} has no final comments step.")
@@ -837,21 +889,134 @@ def _final_comments(
     if state.final_comments_on is not None:
         raise _refuse("conflict", "final_comments_exist", "Final comments have already been added.")
     _require(actor, (FINAL_COMMENTER,), "add the final comments", f"the {ROLES[role].label}")
+
+
+def _final_comments(
+    policy: Policy, state: ChallengeState, command: AddFinalComments, actor: Actor, calendar: WorkingDays
+) -> Accepted:
     comments = _require_text(command.comments, "comments", "the final comments")
     new_state = replace(state, final_comments_on=command.on, last_event_on=command.on)
-    stage = state.visits[-1].stage
-    return Accepted(new_state, (Event("final_comments_added", stage, command.on, {"comments": comments}),))
+    detail = FinalCommentsAdded(comments=comments)
+    return Accepted(new_state, (Event(state.visits[-1].stage, command.on, detail),))
 
 
-_HANDLERS: dict[type, Any] = {
-    Raise: _raise,
-    Respond: _respond,
-    Escalate: _escalate,
-    Resolve: _resolve,
-    Reopen: _reopen,
-    ReferToCafcass: _refer,
-    MarkAction: _mark_action,
-    RecordMeeting: _record_meeting,
-    Withdraw: _withdraw,
-    AddFinalComments: _final_comments,
+# -- the declarations ----------------------------------------------------------------------------
+class Audience(StrEnum):
+    """Who a notification of a change goes to, worked out by the notifications app at write time."""
+
+    STAGE_TO = "stage_to"  # the people the stage just entered went to
+    STAGE_CC = "stage_cc"  # ... and was copied to
+    STAGE_NOTIFIED = "stage_notified"  # ... and the procedure says are told of it
+    STAGE_TO_AND_CC = "stage_to_and_cc"  # the "To" and copies of the stage the challenge is at
+    CHAIR = "chair"  # the child's allocated chair for the track, while in post
+    CHAIR_WHEN_AUTOMATIC = "chair_when_automatic"  # the chair, when Resolve itself made the change
+    CAFCASS_TOLD = "cafcass_told"  # IRO Service Manager, Head of Safeguarding, and who agreed or was told
+
+
+@dataclass(frozen=True, slots=True)
+class Tell:
+    """One notification a transition sends: its kind (``resolve.notifications.models.Kind``) and audience."""
+
+    kind: str
+    audience: Audience
+
+
+C = TypeVar("C", bound="Command")
+Guard = Callable[[Policy, ChallengeState, Actor], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Transition(Generic[C]):
+    """Everything about one kind of change to a challenge, declared once.
+
+    ``key`` is its word in URLs, forms and ``permitted``; ``label`` its button; ``perm`` the role
+    permission the write chokepoint checks before the engine decides; ``guard`` who may do it and
+    when (from the state alone); ``handler`` what input it takes, how it is checked and what it
+    records; ``event`` and ``words`` what it is called where people read it; ``tells`` who is told.
+    The case note it writes is named by the procedure (``resolve.challenges.case_notes``).
+    """
+
+    key: str
+    label: str
+    command: type[C]
+    perm: Perm
+    guard: Guard
+    handler: Callable[[Policy, ChallengeState, C, Actor, WorkingDays], Accepted]
+    event: EventType
+    words: str
+    tells: tuple[Tell, ...] = ()
+
+
+_STAGE_ENTERED = (
+    Tell("stage_sent", Audience.STAGE_TO),
+    Tell("stage_copied", Audience.STAGE_CC),
+    Tell("stage_notified", Audience.STAGE_NOTIFIED),
+)
+_CLOSED = (Tell("challenge_closed", Audience.STAGE_TO_AND_CC),)
+
+TRANSITIONS: tuple[Transition[Any], ...] = (
+    Transition(
+        "raise", "Raise a challenge", Raise, Perm.RAISE_CHALLENGE, _raise_guard, _raise,
+        EventType.RAISED, "Challenge raised", _STAGE_ENTERED,
+    ),
+    Transition(
+        "respond", "Record the response", Respond, Perm.RESPOND, _respond_guard, _respond,
+        EventType.RESPONSE_RECORDED, "Response recorded", (Tell("response_recorded", Audience.CHAIR),),
+    ),
+    Transition(
+        "escalate", "Escalate", Escalate, Perm.ESCALATE, _escalate_guard, _escalate,
+        EventType.ESCALATED, "Escalated",
+        (*_STAGE_ENTERED, Tell("auto_escalated", Audience.CHAIR_WHEN_AUTOMATIC)),
+    ),
+    Transition(
+        "resolve", "Resolve", Resolve, Perm.RESOLVE, _resolve_guard, _resolve,
+        EventType.RESOLVED, "Resolved", _CLOSED,
+    ),
+    Transition(
+        "reopen", "Re-open", Reopen, Perm.REOPEN, _reopen_guard, _reopen,
+        EventType.REOPENED, "Re-opened", _STAGE_ENTERED,
+    ),
+    Transition(
+        "refer_to_cafcass", "Refer to Cafcass", ReferToCafcass, Perm.REFER_TO_CAFCASS, _refer_guard, _refer,
+        EventType.CAFCASS_REFERRED, "Referred to Cafcass", (Tell("cafcass_referred", Audience.CAFCASS_TOLD),),
+    ),
+    Transition(
+        "withdraw", "Withdraw", Withdraw, Perm.WITHDRAW, _withdraw_guard, _withdraw,
+        EventType.WITHDRAWN, "Withdrawn", _CLOSED,
+    ),
+    Transition(
+        "record_meeting", "Record a meeting", RecordMeeting, Perm.RECORD_MEETING, _record_meeting_guard,
+        _record_meeting, EventType.MEETING_RECORDED, "Meeting recorded",
+    ),
+    Transition(
+        "mark_action", "Update an action", MarkAction, Perm.UPDATE_ACTION, _mark_action_guard, _mark_action,
+        EventType.ACTION_UPDATED, "Action updated",
+    ),
+    Transition(
+        "final_comments", "Add final comments", AddFinalComments, Perm.ADD_FINAL_COMMENTS,
+        _final_comments_guard, _final_comments, EventType.FINAL_COMMENTS_ADDED, "Final comments added",
+    ),
+)  # fmt: skip
+
+TRANSITION_FOR: dict[type, Transition[Any]] = {transition.command: transition for transition in TRANSITIONS}
+TRANSITION_BY_KEY: dict[str, Transition[Any]] = {transition.key: transition for transition in TRANSITIONS}
+TRANSITION_BY_EVENT: dict[EventType, Transition[Any]] = {
+    transition.event: transition for transition in TRANSITIONS
 }
+# What each event is called where people read it (timelines, chronologies, case notes).
+EVENT_WORDS: dict[str, str] = {transition.event: transition.words for transition in TRANSITIONS}
+
+
+def permitted(*, policy: Policy, state: ChallengeState, actor: Actor) -> tuple[Transition[Any], ...]:
+    """The transitions ``actor`` may start on ``state`` now: those whose guard lets them through.
+
+    The input each asks for (a reason, a response, an agreement) is checked when it is made.
+    """
+    allowed = []
+    for transition in TRANSITIONS:
+        try:
+            transition.guard(policy, state, actor)
+        except _Refusal:
+            continue
+        allowed.append(transition)
+    return tuple(allowed)

@@ -12,14 +12,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from resolve.access import NotVisible, challenge_get_for_change, child_get_for_change
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges import engine
+from resolve.challenges.case_notes import StagePeople, case_note_body, case_note_type, enters_stage
 from resolve.challenges.documents import directors_briefing_clean
+from resolve.challenges.events import detail_to_json
 from resolve.challenges.models import (
     Action,
     CafcassReferral,
@@ -31,11 +35,11 @@ from resolve.challenges.models import (
     StageVisit,
 )
 from resolve.children.models import CaseNote, Child
-from resolve.children.selectors import child_role_holders
+from resolve.children.selectors import child_chair, child_role_holders
 from resolve.core.clock import today
 from resolve.core.errors import ServiceError
 from resolve.notifications.services import notifications_for_events
-from resolve.people.roles import CHAIR_ROLE_FOR_TRACK, role_label
+from resolve.people.roles import CHAIR_MANAGER_ROLES, CHAIR_ROLE_FOR_TRACK, role_label
 from resolve.people.selectors import user_roles
 from resolve.policies.models import PolicyVersion
 from resolve.policies.schema import Policy
@@ -75,10 +79,6 @@ def challenge_state(*, challenge: Challenge) -> engine.ChallengeState:
     )
 
 
-def chair_for(*, child: Child, track: str) -> User | None:
-    return child.iro if track == "iro" else child.cp_chair
-
-
 def _holders(*, role: str, child: Child, track: str) -> list[User]:
     return child_role_holders(child=child, track=track, role=role)
 
@@ -92,15 +92,12 @@ def challenge_actor(
 ) -> engine.Actor:
     """What ``user`` is to a challenge on ``child``'s ``track``: chair, recipient, chair's manager..."""
     relations: set[str] = set()
-    chair = chair_for(child=child, track=track)
+    chair = child_chair(child=child, track=track)
     if chair is not None and chair.pk == user.pk:
         relations.add(engine.CHAIR)
     if stage_key and _holds(user=user, role=policy.stage(stage_key).to_role, child=child, track=track):
         relations.add(engine.RECIPIENT)
-    if any(
-        _holds(user=user, role=role, child=child, track=track)
-        for role in ("iro_team_manager", "iro_service_manager")
-    ):
+    if any(_holds(user=user, role=role, child=child, track=track) for role in CHAIR_MANAGER_ROLES):
         relations.add(engine.CHAIR_MANAGER)
     final_role = policy.resolution.final_comments_role
     if final_role and _holds(user=user, role=final_role, child=child, track=track):
@@ -122,89 +119,14 @@ def _person(username: str | None, field: str) -> engine.Person | None:
 # -- writing -------------------------------------------------------------------------------------
 
 
-def _fmt(day: dt.date | None) -> str:
-    return f"{day.day} {day:%B %Y}" if day else "no set date"
-
-
-def _case_note_type(policy: Policy, event: engine.Event) -> str:
-    stage = policy.stage(event.stage) if event.stage else None
-    match event.type:
-        case "raised" | "escalated" | "response_recorded":
-            assert stage is not None
-            return stage.case_note
-        case "resolved":
-            assert stage is not None
-            return stage.resolved_case_note or policy.resolution.case_note
-        case "reopened":
-            return policy.case_notes.reopened
-        case "withdrawn":
-            return policy.case_notes.withdrawn
-        case "cafcass_referred":
-            return policy.cafcass.case_note
-        case "action_updated":
-            return policy.case_notes.action
-        case "meeting_recorded":
-            return policy.case_notes.meeting
-        case "final_comments_added":
-            return f"{policy.resolution.case_note}: final comments"
-    return engine.EVENT_WORDS.get(event.type, event.type)
-
-
-def _case_note_body(policy: Policy, event: engine.Event, visit: StageVisit | None) -> str:
-    detail = event.detail
-    stage_name = policy.stage(event.stage).name if event.stage else ""
-    lines: list[str] = []
-    match event.type:
-        case "raised":
-            lines.append(f"Challenge raised at {stage_name}.")
-            lines.append(f"Concern: {detail.get('concern', '')}")
-            if detail.get("bypassed"):
-                lines.append(f"Earlier stages bypassed. Reason: {detail.get('bypass_reason', '')}")
-        case "escalated":
-            lines.append(f"Escalated from {policy.stage(detail['from_stage']).name} to {stage_name}.")
-            if detail.get("reason"):
-                lines.append(f"Reason: {detail['reason']}")
-        case "response_recorded":
-            lines.append(f"Response at {stage_name}: {detail['response_label']}.")
-            if detail.get("comments"):
-                lines.append(f"Comments: {detail['comments']}")
-            lines.append(
-                "Received on time." if detail["on_time"] else f"Received late (due {_fmt(detail['due_on'])})."
-            )
-        case "resolved":
-            lines.append(f"Resolved at {stage_name}. Outcome: {detail['outcome']}")
-            if detail.get("learning_points"):
-                lines.append(f"Key learning points: {detail['learning_points']}")
-        case "reopened":
-            lines.append(
-                f"Re-opened at {stage_name}: agreed actions were not delivered. Reason: {detail['reason']}"
-            )
-        case "withdrawn":
-            lines.append(f"Withdrawn at {stage_name}. Reason: {detail['reason']}")
-        case "cafcass_referred":
-            lines.append(
-                f"Referred to Cafcass{' as urgent' if detail['urgent'] else ''}. Reason: {detail['reason']}"
-            )
-        case "action_updated":
-            lines.append(f"Action marked {detail['status'].replace('_', ' ')} (due {_fmt(detail['due'])}).")
-        case "meeting_recorded":
-            lines.append(f"Meeting at {stage_name}: {detail['summary']}")
-        case "final_comments_added":
-            lines.append(f"Final comments: {detail['comments']}")
-    if visit is not None and event.type in {"raised", "escalated", "reopened"}:
-        names = _people_named([*visit.to_users, *visit.cc_users, *visit.notify_users])
-        if visit.to_users:
-            lines.append(f"To: {', '.join(names[username] for username in visit.to_users)}.")
-        if visit.cc_users:
-            lines.append(f"Copied to: {', '.join(names[username] for username in visit.cc_users)}.")
-        if visit.notify_users:
-            lines.append(f"Told: {', '.join(names[username] for username in visit.notify_users)}.")
-        lines.append(
-            f"Response due by {_fmt(visit.due_on)}."
-            if visit.due_on
-            else "The procedure sets no response timescale."
-        )
-    return "\n".join(lines)
+def _stage_people(visit: StageVisit) -> StagePeople:
+    names = _people_named([*visit.to_users, *visit.cc_users, *visit.notify_users])
+    return StagePeople(
+        to=[names[username] for username in visit.to_users],
+        copied=[names[username] for username in visit.cc_users],
+        told=[names[username] for username in visit.notify_users],
+        due_on=visit.due_on,
+    )
 
 
 def _people_named(usernames: Sequence[str]) -> dict[str, str]:
@@ -263,12 +185,6 @@ def _usernames_for(roles: Sequence[str], challenge: Challenge, *, exclude: Seque
     return sorted(found - set(exclude))
 
 
-def _jsonable(detail: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        key: (value.isoformat() if isinstance(value, dt.date) else value) for key, value in detail.items()
-    }
-
-
 def _write(
     *,
     challenge: Challenge,
@@ -300,21 +216,23 @@ def _write(
         challenge.save()
     visits = _sync_visits(challenge, policy, old, new)
     last_sequence = challenge.events.count()
+    entered = visits[-1] if visits else None
     for offset, event in enumerate(decision.events, start=1):
         Event.objects.create(
             challenge=challenge,
             sequence=last_sequence + offset,
-            type=event.type,
+            type=event.type.value,
             stage_key=event.stage or "",
             on=event.on,
             by=user,
-            detail=_jsonable(event.detail),
+            detail=detail_to_json(event.detail),
         )
+        people = _stage_people(entered) if entered is not None and enters_stage(event) else None
         CaseNote.objects.create(
             child=challenge.child,
             challenge=challenge,
-            note_type=_case_note_type(policy, event),
-            body=_case_note_body(policy, event, visits[-1] if visits else None),
+            note_type=case_note_type(policy, event),
+            body=case_note_body(policy, event, people),
             on=event.on,
             author=user,
         )
@@ -327,15 +245,16 @@ def _write(
     return challenge
 
 
-def _load_for_change(*, challenge_id: int, expected_version: int | None) -> tuple[Challenge, Policy]:
-    challenge = (
-        Challenge.objects.select_for_update(of=("self",))
-        .select_related("child", "child__team", "child__iro", "child__cp_chair", "policy")
-        .filter(pk=challenge_id)
-        .first()
-    )
-    if challenge is None:
-        raise ServiceError("not_found", "not_found", "There is no such challenge.")
+def _load_for_change(
+    *, user: User | None, challenge_id: int, command: engine.Command, expected_version: int | None
+) -> tuple[Challenge, Policy]:
+    """The challenge, locked, through the write chokepoint: in the user's scope, with the permission
+    the transition declares."""
+    perm = engine.TRANSITION_FOR[type(command)].perm
+    try:
+        challenge = challenge_get_for_change(user=user, challenge_id=challenge_id, perm=perm)
+    except NotVisible:
+        raise ServiceError("not_found", "not_found", "There is no such challenge.") from None
     if expected_version is not None and expected_version != challenge.version:
         raise ServiceError(
             "conflict",
@@ -356,7 +275,9 @@ def _change(
     prepare: Callable[[Challenge, Policy], engine.Command] | None = None,
 ) -> Challenge:
     with transaction.atomic():
-        challenge, policy = _load_for_change(challenge_id=challenge_id, expected_version=expected_version)
+        challenge, policy = _load_for_change(
+            user=user, challenge_id=challenge_id, command=command, expected_version=expected_version
+        )
         if prepare is not None:
             command = prepare(challenge, policy)
         state = challenge_state(challenge=challenge)
@@ -430,8 +351,12 @@ def challenge_raise(
     """Raise a challenge for a child under a procedure, at its first stage or (with a reason) a later one."""
     if track not in engine.TRACKS:
         raise ServiceError("invalid", "unknown_track", "Choose a track: iro or cpc.", "track")
-    from django.conf import settings
-
+    try:
+        child = child_get_for_change(
+            user=user, child_id=child.pk, perm=engine.TRANSITION_FOR[engine.Raise].perm
+        )
+    except NotVisible:
+        raise ServiceError("not_found", "not_found", "There is no such child.") from None
     key = policy_key or settings.RESOLVE_DEFAULT_POLICY
     try:
         version = policy_get(key=key)
@@ -440,7 +365,7 @@ def challenge_raise(
             "invalid", "unknown_policy", f"There is no procedure called {key!r}.", "policy"
         ) from None
     policy = policy_version_model(version)
-    if chair_for(child=child, track=track) is None:
+    if child_chair(child=child, track=track) is None:
         raise ServiceError(
             "conflict",
             "no_chair",

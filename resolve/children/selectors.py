@@ -9,6 +9,12 @@ from resolve.people.roles import CHAIR_ROLE_FOR_TRACK
 from resolve.people.selectors import line_team, role_holders, user_team
 
 
+def child_chair(*, child: Child, track: str) -> User | None:
+    """The child's allocated chair on ``track`` (their IRO, or their CP Chair), while in post."""
+    chair = child.iro if track == "iro" else child.cp_chair
+    return chair if chair is not None and chair.is_active else None
+
+
 def child_role_holders(*, child: Child, track: str, role: str) -> list[User]:
     """Who is ``role`` for this child's challenge on ``track``: the active people a stage goes to.
 
@@ -23,7 +29,7 @@ def child_role_holders(*, child: Child, track: str, role: str) -> list[User]:
     elif role == "cp_chair":
         allocated = [child.cp_chair]
     else:
-        chair = child.iro if track == "iro" else child.cp_chair
+        chair = child.iro if track == "iro" else child.cp_chair  # their service, even after they left
         chair_team = user_team(user=chair, roles=(CHAIR_ROLE_FOR_TRACK[track],)) if chair else None
         team = line_team(role=role, child_team=child.team, chair_team=chair_team)
         return role_holders(role=role, team=team)

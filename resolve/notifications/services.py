@@ -21,7 +21,7 @@ import logging
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -34,8 +34,9 @@ from django.utils import timezone
 from resolve.calendars.services import CalendarRangeError, WorkingCalendar, working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges import engine
+from resolve.challenges.events import CafcassReferred, Escalated, Event, EventType, ResponseRecorded
 from resolve.challenges.models import Action, Challenge, StageVisit
-from resolve.children.selectors import child_role_holders
+from resolve.children.selectors import child_chair, child_role_holders
 from resolve.notifications.models import Deadline, Kind, Notification, NotificationPreference, OutboxMessage
 from resolve.policies.schema import Policy
 from resolve.policies.selectors import policy_version_model
@@ -67,9 +68,7 @@ def _users(usernames: Iterable[str]) -> list[User]:
 
 
 def _chair(challenge: Challenge) -> User | None:
-    child = challenge.child
-    chair = child.iro if challenge.track == "iro" else child.cp_chair
-    return chair if chair is not None and chair.is_active else None
+    return child_chair(child=challenge.child, track=challenge.track)
 
 
 def _line_holders(challenge: Challenge, role: str) -> list[User]:
@@ -185,133 +184,136 @@ def _child_words(challenge: Challenge) -> str:
     return f"{child.full_name} ({child.case_number})"
 
 
+def _audience(
+    audience: engine.Audience, challenge: Challenge, event: Event, visit: StageVisit | None
+) -> list[User]:
+    """The people an audience of a transition's declaration means for this change."""
+    match audience:
+        case engine.Audience.STAGE_TO:
+            return _users(visit.to_users) if visit is not None else []
+        case engine.Audience.STAGE_CC:
+            return _users(visit.cc_users) if visit is not None else []
+        case engine.Audience.STAGE_NOTIFIED:
+            return _users(visit.notify_users) if visit is not None else []
+        case engine.Audience.STAGE_TO_AND_CC:
+            return _users([*visit.to_users, *visit.cc_users]) if visit is not None else []
+        case engine.Audience.CHAIR:
+            chair = child_chair(child=challenge.child, track=challenge.track)
+            return [chair] if chair is not None else []
+        case engine.Audience.CHAIR_WHEN_AUTOMATIC:
+            automatic = isinstance(event.detail, Escalated) and event.detail.automatic
+            chair = child_chair(child=challenge.child, track=challenge.track)
+            return [chair] if automatic and chair is not None else []
+        case engine.Audience.CAFCASS_TOLD:
+            # Seed 003: "The IRO Service Manager will also notify their Head of Service"; those who
+            # agreed to or were told of the referral are told it was made.
+            named = event.detail.preconditions.values() if isinstance(event.detail, CafcassReferred) else ()
+            told = [
+                *_line_holders(challenge, "iro_service_manager"),
+                *_line_holders(challenge, "head_of_safeguarding"),
+                *_users(named),
+            ]
+            return list({user.pk: user for user in told}.values())
+        case _:
+            assert_never(audience)
+
+
+def _message(
+    kind: str, challenge: Challenge, policy: Policy, event: Event, visit: StageVisit | None
+) -> Message:
+    """The words of one notification of a change."""
+    child = _child_words(challenge)
+    stage_name = policy.stage(event.stage).name if event.stage else ""
+    sequence = visit.sequence if visit is not None else 0
+    due_on = visit.due_on if visit is not None else None
+    detail = event.detail
+    if kind in {Kind.STAGE_SENT, Kind.STAGE_COPIED, Kind.STAGE_NOTIFIED}:
+        what = {
+            EventType.RAISED: "raised with you",
+            EventType.ESCALATED: "escalated to you",
+            EventType.REOPENED: "re-opened with you",
+        }[event.type]
+        due = f"Please respond by {_fmt(due_on)}." if due_on else "The procedure sets no response date."
+        body = (
+            f"A challenge about {child} has been {what} at {stage_name}.\n{due}\n\n"
+            f"Concern: {challenge.concern}"
+        )
+        key = f"stage:{challenge.pk}:v{sequence}"
+        if kind == Kind.STAGE_SENT:
+            return Message(kind, key, f"Challenge for {child}: {stage_name}", body, challenge, due_on=due_on)
+        if kind == Kind.STAGE_COPIED:
+            return Message(
+                kind, key, f"Copy: challenge for {child}: {stage_name}", body, challenge, due_on=due_on
+            )
+        return Message(
+            kind,
+            key,
+            f"For information: challenge for {child}: {stage_name}",
+            f"The procedure asks that you are told of this stage.\n\n{body}",
+            challenge,
+        )
+    if kind == Kind.AUTO_ESCALATED:
+        reason = detail.reason if isinstance(detail, Escalated) else ""
+        return Message(
+            kind,
+            f"auto:{challenge.pk}:v{sequence}",
+            f"Escalated automatically: {child}",
+            f"The challenge about {child} was escalated to {stage_name} by Resolve. {reason}",
+            challenge,
+            due_on=due_on,
+        )
+    if kind == Kind.RESPONSE_RECORDED and isinstance(detail, ResponseRecorded):
+        return Message(
+            kind,
+            f"response:{challenge.pk}:v{sequence}:{event.on.isoformat()}",
+            f"Response recorded: {child}",
+            f"{stage_name}: {detail.response_label}.\n{detail.comments}",
+            challenge,
+        )
+    if kind == Kind.CAFCASS_REFERRED and isinstance(detail, CafcassReferred):
+        return Message(
+            kind,
+            f"cafcass:{challenge.pk}",
+            f"Referred to Cafcass: {child}",
+            f"The IRO referred the case of {child} to Cafcass on {_fmt(event.on)}"
+            f"{' as urgent' if detail.urgent else ''}.\nReason: {detail.reason}",
+            challenge,
+        )
+    if kind == Kind.CHALLENGE_CLOSED:
+        word = "resolved" if event.type == EventType.RESOLVED else "withdrawn"
+        return Message(
+            kind,
+            f"closed:{challenge.pk}:v{sequence}:{event.type}",
+            f"Challenge {word}: {child}",
+            f"The challenge about {child} was {word} at {stage_name} on {_fmt(event.on)}.",
+            challenge,
+        )
+    raise ValueError(f"No words for a {kind!r} notification of a {event.type} event")
+
+
 def notifications_for_events(
     *,
     challenge: Challenge,
     policy: Policy,
-    events: Sequence[engine.Event],
+    events: Sequence[Event],
     visits: Sequence[StageVisit],
     state: engine.ChallengeState | None = None,
 ) -> None:
-    """The messages a change to a challenge causes, and its deadline schedule brought up to date.
+    """The messages a change to a challenge causes, as its transition declares (``engine.TRANSITIONS``
+    ``tells``), and its deadline schedule brought up to date.
 
     Called by the challenge write path inside its transaction, after the events are written.
     """
     visit = visits[-1] if visits else None
-    before = OutboxMessage.objects.filter(challenge=challenge).count()
+    written = 0
     for event in events:
-        stage_name = policy.stage(event.stage).name if event.stage else ""
-        if event.type in {"raised", "escalated", "reopened"} and visit is not None:
-            due = (
-                f"Please respond by {_fmt(visit.due_on)}."
-                if visit.due_on
-                else "The procedure sets no response date."
-            )
-            what = {
-                "raised": "raised with you",
-                "escalated": "escalated to you",
-                "reopened": "re-opened with you",
-            }
-            body = (
-                f"A challenge about {_child_words(challenge)} has been {what[event.type]} at {stage_name}.\n"
-                f"{due}\n\nConcern: {challenge.concern}"
-            )
-            key = f"stage:{challenge.pk}:v{visit.sequence}"
-            messages_put(
-                recipients=_users(visit.to_users),
-                message=Message(
-                    Kind.STAGE_SENT,
-                    key,
-                    f"Challenge for {_child_words(challenge)}: {stage_name}",
-                    body,
-                    challenge,
-                    due_on=visit.due_on,
-                ),
-            )
-            messages_put(
-                recipients=_users(visit.cc_users),
-                message=Message(
-                    Kind.STAGE_COPIED,
-                    key,
-                    f"Copy: challenge for {_child_words(challenge)}: {stage_name}",
-                    body,
-                    challenge,
-                    due_on=visit.due_on,
-                ),
-            )
-            messages_put(
-                recipients=_users(visit.notify_users),
-                message=Message(
-                    Kind.STAGE_NOTIFIED,
-                    key,
-                    f"For information: challenge for {_child_words(challenge)}: {stage_name}",
-                    f"The procedure asks that you are told of this stage.\n\n{body}",
-                    challenge,
-                ),
-            )
-            if event.detail.get("automatic"):
-                chair = _chair(challenge)
-                if chair is not None:
-                    message_put(
-                        recipient=chair,
-                        message=Message(
-                            Kind.AUTO_ESCALATED,
-                            f"auto:{challenge.pk}:v{visit.sequence}",
-                            f"Escalated automatically: {_child_words(challenge)}",
-                            f"The challenge about {_child_words(challenge)} was escalated to {stage_name} "
-                            f"by Resolve. {event.detail.get('reason', '')}",
-                            challenge,
-                            due_on=visit.due_on,
-                        ),
-                    )
-        elif event.type == "response_recorded" and visit is not None:
-            chair = _chair(challenge)
-            if chair is not None:
-                message_put(
-                    recipient=chair,
-                    message=Message(
-                        Kind.RESPONSE_RECORDED,
-                        f"response:{challenge.pk}:v{visit.sequence}:{event.on.isoformat()}",
-                        f"Response recorded: {_child_words(challenge)}",
-                        f"{stage_name}: {event.detail.get('response_label', '')}.\n"
-                        f"{event.detail.get('comments', '')}",
-                        challenge,
-                    ),
+        for tell in engine.TRANSITION_BY_EVENT[event.type].tells:
+            recipients = _audience(tell.audience, challenge, event, visit)
+            if recipients:
+                written += messages_put(
+                    recipients=recipients, message=_message(tell.kind, challenge, policy, event, visit)
                 )
-        elif event.type == "cafcass_referred":
-            # Seed 003: "The IRO Service Manager will also notify their Head of Service"; those who
-            # agreed to or were told of the referral are told it was made.
-            told = [
-                *_line_holders(challenge, "iro_service_manager"),
-                *_line_holders(challenge, "head_of_safeguarding"),
-                *_users(event.detail.get("preconditions", {}).values()),
-            ]
-            messages_put(
-                recipients=list({user.pk: user for user in told}.values()),
-                message=Message(
-                    Kind.CAFCASS_REFERRED,
-                    f"cafcass:{challenge.pk}",
-                    f"Referred to Cafcass: {_child_words(challenge)}",
-                    f"The IRO referred the case of {_child_words(challenge)} to Cafcass on {_fmt(event.on)}"
-                    f"{' as urgent' if event.detail.get('urgent') else ''}.\n"
-                    f"Reason: {event.detail.get('reason', '')}",
-                    challenge,
-                ),
-            )
-        elif event.type in {"resolved", "withdrawn"} and visit is not None:
-            word = "resolved" if event.type == "resolved" else "withdrawn"
-            messages_put(
-                recipients=_users([*visit.to_users, *visit.cc_users]),
-                message=Message(
-                    Kind.CHALLENGE_CLOSED,
-                    f"closed:{challenge.pk}:v{visit.sequence}:{event.type}",
-                    f"Challenge {word}: {_child_words(challenge)}",
-                    f"The challenge about {_child_words(challenge)} was {word} at {stage_name} "
-                    f"on {_fmt(event.on)}.",
-                    challenge,
-                ),
-            )
-    if OutboxMessage.objects.filter(challenge=challenge).count() > before:
+    if written:
         outbox_deliver_on_commit()
     action_statuses = {action.id: action.status for action in state.actions} if state is not None else {}
     deadlines_schedule(challenge=challenge, policy=policy, action_statuses=action_statuses)

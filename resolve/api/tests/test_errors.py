@@ -359,7 +359,10 @@ def test_transitions_not_allowed_now_are_409(api_as, child, open_challenge):
     iro = api_as("iro")
     cid = open_challenge["id"]
     refused(lambda: iro.post(f"/challenges/{cid}/reopening", {"reason": "x"}), 409, "not_resolved")
-    refused(lambda: iro.post(f"/challenges/{cid}/final-comments", {"comments": "x"}), 409)
+    manager = api_as("iro_service_manager")
+    refused(lambda: manager.post(f"/challenges/{cid}/final-comments", {"comments": "x"}), 409)
+    # The IRO's role never adds final comments: the write chokepoint refuses before the engine is asked.
+    refused(lambda: iro.post(f"/challenges/{cid}/final-comments", {"comments": "x"}), 403, "not_allowed")
     assert iro.post(f"/challenges/{cid}/resolution", {"outcome": "Visited"}).status_code == 200
     refused(lambda: iro.post(f"/challenges/{cid}/escalations", {}), 409, "not_open")
     refused(lambda: iro.post(f"/challenges/{cid}/resolution", {"outcome": "again"}), 409, "not_open")
@@ -369,7 +372,7 @@ def test_transitions_not_allowed_now_are_409(api_as, child, open_challenge):
     refused(lambda: iro.post(f"/challenges/{cid}/meetings", {"summary": "x"}), 409)
     # national has no final comments step
     refused(
-        lambda: iro.post(f"/challenges/{cid}/final-comments", {"comments": "x"}), 409, "no_final_comments"
+        lambda: manager.post(f"/challenges/{cid}/final-comments", {"comments": "x"}), 409, "no_final_comments"
     )
     assert iro.post(f"/challenges/{cid}/reopening", {"reason": "Not delivered"}).status_code == 200
     assert iro.post(f"/challenges/{cid}/withdrawal", {"reason": "Moved away"}).status_code == 200
@@ -393,7 +396,10 @@ def test_second_cafcass_referral_is_409(api_as, open_challenge):
 def test_cafcass_on_a_cp_track_challenge_is_409(api_as, child):
     made = raise_challenge(api_as("cp_chair"), child.case_number, "challenge_and_resolution", track="cpc")
     path = f"/challenges/{made['id']}/cafcass-referral"
-    refused(lambda: api_as("cp_chair").post(path, {"reason": "Acute"}), 409, "cafcass_iro_only")
+    # A CP Chair's role never refers to Cafcass: the write chokepoint refuses before the engine is asked.
+    refused(lambda: api_as("cp_chair").post(path, {"reason": "Acute"}), 403, "not_allowed")
+    # The child's IRO may refer, but not a challenge on the CP track (Children Act 1989 s25B(3)).
+    refused(lambda: api_as("iro").post(path, {"reason": "Acute"}), 409, "cafcass_iro_only")
 
 
 def test_cafcass_too_early_is_409(api_as, child):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from resolve.challenges import engine
+from resolve.challenges import engine, events
 from resolve.challenges.tests.kit import (
     CHAIR_MANAGER,
     RECIPIENT,
@@ -72,7 +72,9 @@ class TestSeed000OutcomeResolution:
         run = Run("outcome_resolution", today=TODAY)
         run.do(raise_(D(2027, 1, 4), stage="stage_4", bypass_reason="Placement breaking down tonight"))
         assert run.stage == "stage_4"
-        assert run.events[-1].detail["bypassed"] == ["stage_1", "stage_2", "stage_3"]
+        raised = run.events[-1].detail
+        assert isinstance(raised, events.Raised)
+        assert raised.bypassed == ("stage_1", "stage_2", "stage_3")
 
     def test_cafcass_before_dcs_only_if_urgent(self) -> None:
         run = Run("outcome_resolution", today=TODAY)
@@ -362,7 +364,9 @@ class TestRulesEveryPolicyShares:
         assert engine.is_overdue(run.state.current, D(2027, 1, 12), cal)
         run.do(engine.Respond(on=D(2027, 1, 12), response="disagree"), RECIPIENT)
         assert not engine.is_overdue(run.state.current, D(2027, 1, 13), cal)
-        assert run.events[-1].detail["on_time"] is False
+        response = run.events[-1].detail
+        assert isinstance(response, events.ResponseRecorded)
+        assert response.on_time is False
 
     def test_a_date_outside_the_calendar_is_refused_not_crashed(self) -> None:
         run = Run("national", today=TODAY)
