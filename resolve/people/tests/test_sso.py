@@ -86,7 +86,7 @@ def test_settings_start_with_sign_on_configured_and_keep_axes_first() -> None:
     assert result.returncode == 0, result.stderr
     backends = eval(result.stdout)
     assert backends[0] == "axes.backends.AxesStandaloneBackend"
-    assert backends[-1] == "resolve.audit.oidc.ResolveOIDCBackend"
+    assert backends[-1] == "resolve.signin.oidc.ResolveOIDCBackend"
 
 
 @pytest.mark.parametrize(
