@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "resolve.audit",
+    "resolve.signin",
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -185,7 +186,7 @@ if RESOLVE_SSO_ENABLED:
     RESOLVE_OIDC_GROUP_ROLES = group_roles_parse(
         env_str("RESOLVE_OIDC_GROUP_ROLES"), variable="RESOLVE_OIDC_GROUP_ROLES"
     )
-    AUTHENTICATION_BACKENDS.append("resolve.audit.oidc.ResolveOIDCBackend")
+    AUTHENTICATION_BACKENDS.append("resolve.signin.oidc.ResolveOIDCBackend")
 OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", default="RS256")
 if OIDC_RP_SIGN_ALGO not in {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}:
     # Only the provider's published public keys may vouch for a token: no shared-secret algorithms.

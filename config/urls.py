@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 
 from resolve.api.api import api
 from resolve.audit.api import router as audit_router
-from resolve.audit.otp import ResolveAdminSite
+from resolve.signin.otp import ResolveAdminSite
 
 # Break-glass and access review live in the audit app; they share the API's auth and error shape.
 api.add_router("/", audit_router)
@@ -23,7 +23,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     re_path(r"^api/", api_not_found),
     # Single sign-on (answers 404 unless OIDC_RP_CLIENT_ID is set).
-    path("", include("resolve.audit.urls")),
+    path("", include("resolve.signin.urls")),
     path("", include("resolve.notifications.urls")),
     path("", include("resolve.web.urls")),
 ]

@@ -32,6 +32,7 @@ from resolve.core.errors import ServiceError
 from resolve.policies.models import PolicyVersion
 from resolve.policies.schema import Policy
 from resolve.policies.selectors import policy_get, policy_list, policy_version_model
+from resolve.signin.selectors import sso_enabled
 from resolve.web import forms, pages, procedures
 from resolve.web.flowchart import flowchart_svg
 from resolve.web.forms import ChildSearchForm, SignInForm
@@ -53,7 +54,7 @@ class SignInView(auth_views.LoginView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         # The organisation's account (OpenID Connect) is offered only when it is set up.
-        if getattr(settings, "RESOLVE_SSO_ENABLED", False):
+        if sso_enabled():
             start = reverse("oidc_authentication_init")
             after = context.get(self.redirect_field_name)
             context["sso_url"] = f"{start}?{urlencode({'next': after})}" if after else start

@@ -30,10 +30,10 @@ from oidc.conftest import (
     OTHER_CLIENT_SECRET,
     Provider,
 )
-from resolve.audit.oidc import ResolveOIDCBackend
 from resolve.people.demo import Authority
 from resolve.people.models import Post
 from resolve.people.sso import group_roles_parse
+from resolve.signin.oidc import ResolveOIDCBackend
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +69,7 @@ def sso(settings: Any, oidc_provider: Provider, authority: Authority) -> Provide
     )
     settings.AUTHENTICATION_BACKENDS = [
         *settings.AUTHENTICATION_BACKENDS,
-        "resolve.audit.oidc.ResolveOIDCBackend",
+        "resolve.signin.oidc.ResolveOIDCBackend",
     ]
     return oidc_provider
 

@@ -9,22 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib.admin import AdminSite
 from django.http import HttpRequest
 from django_otp.admin import OTPAdminAuthenticationForm
 
+from resolve.signin.selectors import admin_requires_otp
+
 
 class ResolveAdminSite(AdminSite):
-    def _requires_otp(self) -> bool:
-        return bool(getattr(settings, "RESOLVE_ADMIN_REQUIRES_OTP", False))
-
     def has_permission(self, request: HttpRequest) -> bool:
         allowed = super().has_permission(request)
-        if self._requires_otp():
+        if admin_requires_otp():
             return allowed and bool(getattr(request.user, "is_verified", lambda: False)())
         return allowed
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        self.login_form = OTPAdminAuthenticationForm if self._requires_otp() else None
+        self.login_form = OTPAdminAuthenticationForm if admin_requires_otp() else None
         return super().login(request, extra_context)

@@ -1,5 +1,7 @@
 """Single sign-on over OpenID Connect (mozilla-django-oidc), with posts from the provider's groups.
 
+The authentication backend; the two addresses the browser goes through are in views.py.
+
 What is trusted, and why (docs/security.md, "Single sign-on"):
 
 - The ID token, only after its signature is checked against the provider's published keys
@@ -22,15 +24,13 @@ from typing import Any
 import jwt
 import requests
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.http import HttpRequest
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
-from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from resolve.people.services import posts_sync_from_groups
+from resolve.signin.selectors import sso_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +38,6 @@ logger = logging.getLogger(__name__)
 OVERAGE_CLAIM = "_claim_names"
 # How far clocks may disagree when checking a token's times.
 LEEWAY_SECONDS = 30
-
-
-def sso_enabled() -> bool:
-    return bool(getattr(settings, "RESOLVE_SSO_ENABLED", False))
 
 
 class ResolveOIDCBackend(OIDCAuthenticationBackend):
@@ -154,31 +150,3 @@ class ResolveOIDCBackend(OIDCAuthenticationBackend):
                 user=user, groups=self._groups(claims), mapping=settings.RESOLVE_OIDC_GROUP_ROLES
             )
         return user
-
-
-class SignOnStartView(OIDCAuthenticationRequestView):
-    """Sends the browser to the identity provider; not there at all unless single sign-on is set up."""
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        if not sso_enabled():
-            raise Http404("Single sign-on is not set up.")
-        response: HttpResponse = super().get(request)
-        return response
-
-
-class SignOnCallbackView(OIDCAuthenticationCallbackView):
-    """Where the provider sends the browser back; a refusal goes back to the sign-in page."""
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        if not sso_enabled():
-            raise Http404("Single sign-on is not set up.")
-        response: HttpResponse = super().get(request)
-        return response
-
-    def login_failure(self) -> HttpResponse:
-        messages.error(
-            self.request,
-            "You could not be signed in with your organisation's account. Try again, or ask your IT "
-            "service desk to check your account",
-        )
-        return redirect("web:sign_in")

@@ -6,7 +6,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from resolve.signin.services import totp_device_enrol
 
 
 class Command(BaseCommand):
@@ -20,5 +21,5 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(username=options["username"]).first()
         if user is None:
             raise CommandError(f"There is no user called {options['username']!r}.")
-        device = TOTPDevice.objects.create(user=user, name=options["name"], confirmed=True)
+        device = totp_device_enrol(user=user, name=options["name"])
         self.stdout.write(device.config_url)

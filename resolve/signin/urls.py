@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from resolve.audit.oidc import SignOnCallbackView, SignOnStartView
+from resolve.signin.views import SignOnCallbackView, SignOnStartView
 
 # Not namespaced: mozilla-django-oidc reverses these names.
 urlpatterns = [
