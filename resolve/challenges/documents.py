@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from resolve.children.models import Child
+from resolve.core.errors import ServiceError
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,6 @@ DIRECTORS_BRIEFING_FIELDS: tuple[DocumentField, ...] = (
 
 def directors_briefing_clean(*, data: Mapping[str, Any], child: Child) -> dict[str, Any]:
     """Check a Director's briefing and return it with the child's details filled in."""
-    from resolve.core.errors import ServiceError
-
     if not isinstance(data, Mapping):
         raise ServiceError(
             "invalid", "invalid_document", "The Director's briefing must be an object.", "directors_briefing"

@@ -5,14 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
 
-from resolve.access import challenges_visible_to
+from resolve.access import challenges_visible_to, children_visible_to, user_perms
+from resolve.calendars.models import NonWorkingDay
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
-from resolve.challenges.models import Challenge, Event
-from resolve.children.models import Child
+from resolve.challenges import engine
+from resolve.challenges.models import Challenge, Event, Meeting, Response, StageVisit
+from resolve.children.models import CaseNote, Child
+from resolve.children.selectors import child_chair, child_role_holders
+from resolve.core.errors import ServiceError
+from resolve.people.models import Post
+from resolve.people.roles import CHAIR_MANAGER_ROLES, role_label
+from resolve.people.selectors import user_roles
+from resolve.policies.schema import Policy
+from resolve.policies.selectors import policy_version_model
 
 
 def overdue_q(*, today: dt.date) -> Q:
@@ -86,34 +96,11 @@ def child_chronology(*, child: Child, user: User | AnonymousUser) -> QuerySet[Ev
 # -- reads for the web pages ---------------------------------------------------------------------
 # Everything below answers one page's question in a fixed number of queries, whatever the rows.
 
-ACTION_KEYS = (
-    "respond",
-    "escalate",
-    "resolve",
-    "reopen",
-    "refer_to_cafcass",
-    "withdraw",
-    "record_meeting",
-    "mark_action",
-    "final_comments",
-)
 
-
-def challenge_available_actions(*, user: User, challenge: Challenge, today: dt.date) -> set[str]:
-    """The actions ``user`` may take on ``challenge`` now (keys of ``ACTION_KEYS``), asked of the engine.
-
-    Each command is tried as a dry run with placeholder input. A refusal about the input itself
-    (``invalid``: no reason given, a document or an agreement missing) leaves the action open, since
-    its form asks for that input; ``forbidden`` (not this person) and ``conflict`` (not now) close it.
-    """
-    from resolve.calendars.services import working_calendar
-    from resolve.calendars.types import Nation
-    from resolve.challenges import engine
-    from resolve.challenges.services import challenge_actor, challenge_state
-    from resolve.policies.selectors import policy_version_model
-
+def challenge_available_actions(*, user: User, challenge: Challenge) -> set[str]:
+    """The transitions ``user`` may start on ``challenge`` now (their keys): those whose guard in the
+    engine's declaration lets this person through, and that their role's permissions allow."""
     policy = policy_version_model(challenge.policy)
-    state = challenge_state(challenge=challenge)
     actor = challenge_actor(
         user=user,
         child=challenge.child,
@@ -121,29 +108,9 @@ def challenge_available_actions(*, user: User, challenge: Challenge, today: dt.d
         policy=policy,
         stage_key=challenge.stage_key or None,
     )
-    on = max(today, state.last_event_on) if state.last_event_on else today
-    text = "-"
-    commands: dict[str, engine.Command] = {
-        "respond": engine.Respond(on=on, response="agree"),
-        "escalate": engine.Escalate(on=on, reason=text),
-        "resolve": engine.Resolve(on=on, outcome=text, learning_points=text),
-        "reopen": engine.Reopen(on=on, reason=text),
-        "refer_to_cafcass": engine.ReferToCafcass(on=on, reason=text, urgent=True),
-        "withdraw": engine.Withdraw(on=on, reason=text),
-        "record_meeting": engine.RecordMeeting(on=on, summary=text),
-        "final_comments": engine.AddFinalComments(on=on, comments=text),
-    }
-    if state.actions:
-        commands["mark_action"] = engine.MarkAction(on=on, action_id=state.actions[0].id, status="done")
-    calendar = working_calendar(Nation(policy.nation))
-    allowed = set()
-    for key, command in commands.items():
-        decision = engine.decide(
-            policy=policy, state=state, command=command, actor=actor, today=on, calendar=calendar
-        )
-        if isinstance(decision, engine.Accepted) or decision.kind == "invalid":
-            allowed.add(key)
-    return allowed
+    perms = user_perms(user=user)
+    allowed = engine.permitted(policy=policy, state=challenge_state(challenge=challenge), actor=actor)
+    return {transition.key for transition in allowed if transition.perm in perms}
 
 
 WORKLISTS = ("raised", "awaiting", "service")
@@ -169,10 +136,6 @@ def challenge_search(
     for an IRO/CP manager, their service). ``sort``: ``due`` (oldest due first), ``overdue``
     (overdue first, then by due date), ``raised`` (newest first), ``child`` (by the child's name).
     """
-    from django.db.models import Case, Exists, F, OuterRef, Value, When
-
-    from resolve.challenges.models import StageVisit
-
     challenges = challenge_list(
         user=user, today=today, status=status, overdue=overdue, child=child, stage=stage
     )
@@ -201,10 +164,6 @@ def challenge_search(
 
 def child_search(*, user: User | AnonymousUser, query: str = "") -> QuerySet[Child]:
     """Children this person may see, matching every word of ``query`` in a name or the case number."""
-    from django.db.models import Count
-
-    from resolve.access import children_visible_to
-
     children = children_visible_to(user).select_related("team", "social_worker", "iro", "cp_chair")
     for word in query.split():
         children = children.filter(
@@ -216,11 +175,6 @@ def child_search(*, user: User | AnonymousUser, query: str = "") -> QuerySet[Chi
 
 def challenge_page(*, challenge: Challenge) -> Challenge:
     """The challenge with all its page shows (people's names too), in a fixed number of queries."""
-    from django.db.models import Prefetch
-
-    from resolve.challenges.models import Meeting, Response
-    from resolve.children.models import CaseNote
-
     return (
         Challenge.objects.select_related(
             "child",
@@ -249,8 +203,6 @@ def challenge_page(*, challenge: Challenge) -> Challenge:
 
 def people_named(*, usernames: set[str]) -> dict[str, str]:
     """Full names by username, for the people a page names (one query)."""
-    from django.contrib.auth import get_user_model
-
     rows = (
         get_user_model()
         .objects.filter(username__in=usernames)
@@ -261,9 +213,6 @@ def people_named(*, usernames: set[str]) -> dict[str, str]:
 
 def people_with_roles(*, roles: set[str]) -> list[tuple[str, str]]:
     """``(username, "Name, role")`` for every active holder of one of ``roles``: who may agree or be told."""
-    from resolve.people.models import Post
-    from resolve.people.roles import role_label
-
     posts = (
         Post.objects.filter(role__in=roles, user__is_active=True)
         .select_related("user")
@@ -290,10 +239,6 @@ class DueDate:
 
 def due_date_explain(*, nation: str, start: dt.date, working_days: int | None) -> DueDate:
     """The due date ``working_days`` after ``start`` and the bank holidays or closure days it skips."""
-    from resolve.calendars.models import NonWorkingDay
-    from resolve.calendars.services import working_calendar
-    from resolve.calendars.types import Nation
-
     if not working_days:
         return DueDate(due_on=None, working_days=None)
     due = working_calendar(Nation(nation)).add_working_days(start, working_days)
@@ -302,83 +247,72 @@ def due_date_explain(*, nation: str, start: dt.date, working_days: int | None) -
     return DueDate(due_on=due, working_days=working_days, skipped=skipped)
 
 
-@dataclass(frozen=True)
-class RaisePreview:
-    stage_name: str
-    to_role: str
-    due: DueDate
-    bypassed: tuple[str, ...] = ()
-
-
-def challenge_raise_preview(
-    *,
-    user: User,
-    child: Child,
-    track: str,
-    policy_key: str,
-    concern: str,
-    impact_on_child: str,
-    stage: str | None = None,
-    bypass_reason: str = "",
-    bypass_agreed_by: str | None = None,
-    themes: tuple[str, ...] = (),
-    actions: tuple[tuple[str, str, dt.date], ...] = (),
-    directors_briefing: dict[str, str] | None = None,
-    on: dt.date,
-    today: dt.date,
-) -> RaisePreview:
-    """What ``challenge_raise`` would do with these answers, without writing anything.
-
-    Asks the engine the same question the service will, so a check-your-answers page can show the
-    due date and catch what the engine would refuse; raises ``ServiceError`` like the service.
-    """
-    from resolve.calendars.services import working_calendar
-    from resolve.calendars.types import Nation
-    from resolve.challenges import engine
-    from resolve.challenges.documents import directors_briefing_clean
-    from resolve.challenges.services import ServiceError, _person, challenge_actor
-    from resolve.people.roles import role_label
-    from resolve.policies.models import PolicyVersion
-    from resolve.policies.selectors import policy_get, policy_version_model
-
-    try:
-        policy = policy_version_model(policy_get(key=policy_key))
-    except PolicyVersion.DoesNotExist:
-        raise ServiceError(
-            "invalid", "unknown_policy", f"There is no procedure called {policy_key!r}.", "policy"
-        ) from None
-    documents: frozenset[str] = frozenset()
-    if directors_briefing is not None:
-        directors_briefing_clean(data=directors_briefing, child=child)
-        documents = frozenset({"directors_briefing"})
-    command = engine.Raise(
-        on=on,
-        concern=concern,
-        impact_on_child=impact_on_child,
-        stage=stage,
-        bypass_reason=bypass_reason,
-        bypass_agreed_by=_person(bypass_agreed_by, "bypass_agreed_by"),
-        themes=tuple(themes),
-        actions=tuple(engine.NewAction(action=a, owner=o, due=d) for a, o, d in actions),
-        documents=documents,
+# -- the state and the people the engine needs ---------------------------------------------------
+def challenge_state(*, challenge: Challenge) -> engine.ChallengeState:
+    visits = tuple(
+        engine.Visit(
+            stage=visit.stage_key,
+            entered_on=visit.entered_on,
+            due_on=visit.due_on,
+            left_on=visit.left_on,
+            left_how=visit.left_how or None,
+            response=visit.response or None,
+            responded_on=visit.responded_on,
+            meetings=visit.meetings,
+        )
+        for visit in challenge.visits.all()
     )
-    actor = challenge_actor(user=user, child=child, track=track, policy=policy, stage_key=None)
-    calendar = working_calendar(Nation(policy.nation))
-    decision = engine.decide(
-        policy=policy,
-        state=engine.ChallengeState(track=track),  # type: ignore[arg-type]
-        command=command,
-        actor=actor,
-        today=today,
-        calendar=calendar,
+    actions = tuple(
+        engine.ActionState(id=action.pk, due=action.due, status=action.status, owner=action.owner)  # type: ignore[arg-type]
+        for action in challenge.actions.all()
     )
-    if isinstance(decision, engine.Refused):
-        raise ServiceError(decision.kind, decision.code, decision.message, decision.field)
-    target = policy.stage(decision.state.visits[0].stage)
-    bypassed = tuple(s.name for s in policy.stages[: policy.order(target.key) - 1])
-    return RaisePreview(
-        stage_name=target.name,
-        to_role=role_label(target.to_role),
-        due=due_date_explain(nation=policy.nation, start=on, working_days=target.response_working_days),
-        bypassed=bypassed,
+    return engine.ChallengeState(
+        track=challenge.track,  # type: ignore[arg-type]
+        status=challenge.status,  # type: ignore[arg-type]
+        visits=visits,
+        formal_started_on=challenge.formal_started_on,
+        formal_due_on=challenge.formal_due_on,
+        last_event_on=challenge.last_event_on,
+        cafcass_referred_on=challenge.cafcass_referred_on,
+        actions=actions,
+        documents=frozenset(challenge.documents),
+        final_comments_on=challenge.final_comments_on,
     )
+
+
+def _holders(*, role: str, child: Child, track: str) -> list[User]:
+    return child_role_holders(child=child, track=track, role=role)
+
+
+def _holds(*, user: User, role: str, child: Child, track: str) -> bool:
+    return any(holder.pk == user.pk for holder in _holders(role=role, child=child, track=track))
+
+
+def challenge_actor(
+    *, user: User, child: Child, track: str, policy: Policy, stage_key: str | None
+) -> engine.Actor:
+    """What ``user`` is to a challenge on ``child``'s ``track``: chair, recipient, chair's manager..."""
+    relations: set[str] = set()
+    chair = child_chair(child=child, track=track)
+    if chair is not None and chair.pk == user.pk:
+        relations.add(engine.CHAIR)
+    if stage_key and _holds(user=user, role=policy.stage(stage_key).to_role, child=child, track=track):
+        relations.add(engine.RECIPIENT)
+    if any(_holds(user=user, role=role, child=child, track=track) for role in CHAIR_MANAGER_ROLES):
+        relations.add(engine.CHAIR_MANAGER)
+    final_role = policy.resolution.final_comments_role
+    if final_role and _holds(user=user, role=final_role, child=child, track=track):
+        relations.add(engine.FINAL_COMMENTER)
+    if child.social_worker_id == user.pk or _holds(user=user, role="team_manager", child=child, track=track):
+        relations.add(engine.CHILD_WORKER)
+    return engine.Actor(username=user.get_username(), relations=frozenset(relations))
+
+
+def person_for_command(*, username: str | None, field: str) -> engine.Person | None:
+    """The person a command names (who agreed, who was told), with their roles; refuses an unknown one."""
+    if username is None or username == "":
+        return None
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise ServiceError("invalid", "unknown_user", f"There is no active user called {username!r}.", field)
+    return engine.Person(username=username, roles=frozenset(user_roles(user=user)))

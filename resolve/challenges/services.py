@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
 
@@ -34,87 +33,22 @@ from resolve.challenges.models import (
     Response,
     StageVisit,
 )
+from resolve.challenges.selectors import (
+    DueDate,
+    challenge_actor,
+    challenge_state,
+    due_date_explain,
+    person_for_command,
+)
 from resolve.children.models import CaseNote, Child
 from resolve.children.selectors import child_chair, child_role_holders
 from resolve.core.clock import today
 from resolve.core.errors import ServiceError
 from resolve.notifications.services import notifications_for_events
-from resolve.people.roles import CHAIR_MANAGER_ROLES, CHAIR_ROLE_FOR_TRACK, role_label
-from resolve.people.selectors import user_roles
+from resolve.people.roles import CHAIR_ROLE_FOR_TRACK, role_label
 from resolve.policies.models import PolicyVersion
 from resolve.policies.schema import Policy
 from resolve.policies.selectors import policy_get, policy_version_model
-
-
-# -- reading the state the engine needs ----------------------------------------------------------
-def challenge_state(*, challenge: Challenge) -> engine.ChallengeState:
-    visits = tuple(
-        engine.Visit(
-            stage=visit.stage_key,
-            entered_on=visit.entered_on,
-            due_on=visit.due_on,
-            left_on=visit.left_on,
-            left_how=visit.left_how or None,
-            response=visit.response or None,
-            responded_on=visit.responded_on,
-            meetings=visit.meetings,
-        )
-        for visit in challenge.visits.all()
-    )
-    actions = tuple(
-        engine.ActionState(id=action.pk, due=action.due, status=action.status, owner=action.owner)  # type: ignore[arg-type]
-        for action in challenge.actions.all()
-    )
-    return engine.ChallengeState(
-        track=challenge.track,  # type: ignore[arg-type]
-        status=challenge.status,  # type: ignore[arg-type]
-        visits=visits,
-        formal_started_on=challenge.formal_started_on,
-        formal_due_on=challenge.formal_due_on,
-        last_event_on=challenge.last_event_on,
-        cafcass_referred_on=challenge.cafcass_referred_on,
-        actions=actions,
-        documents=frozenset(challenge.documents),
-        final_comments_on=challenge.final_comments_on,
-    )
-
-
-def _holders(*, role: str, child: Child, track: str) -> list[User]:
-    return child_role_holders(child=child, track=track, role=role)
-
-
-def _holds(*, user: User, role: str, child: Child, track: str) -> bool:
-    return any(holder.pk == user.pk for holder in _holders(role=role, child=child, track=track))
-
-
-def challenge_actor(
-    *, user: User, child: Child, track: str, policy: Policy, stage_key: str | None
-) -> engine.Actor:
-    """What ``user`` is to a challenge on ``child``'s ``track``: chair, recipient, chair's manager..."""
-    relations: set[str] = set()
-    chair = child_chair(child=child, track=track)
-    if chair is not None and chair.pk == user.pk:
-        relations.add(engine.CHAIR)
-    if stage_key and _holds(user=user, role=policy.stage(stage_key).to_role, child=child, track=track):
-        relations.add(engine.RECIPIENT)
-    if any(_holds(user=user, role=role, child=child, track=track) for role in CHAIR_MANAGER_ROLES):
-        relations.add(engine.CHAIR_MANAGER)
-    final_role = policy.resolution.final_comments_role
-    if final_role and _holds(user=user, role=final_role, child=child, track=track):
-        relations.add(engine.FINAL_COMMENTER)
-    if child.social_worker_id == user.pk or _holds(user=user, role="team_manager", child=child, track=track):
-        relations.add(engine.CHILD_WORKER)
-    return engine.Actor(username=user.get_username(), relations=frozenset(relations))
-
-
-def _person(username: str | None, field: str) -> engine.Person | None:
-    if username is None or username == "":
-        return None
-    user = get_user_model().objects.filter(username=username, is_active=True).first()
-    if user is None:
-        raise ServiceError("invalid", "unknown_user", f"There is no active user called {username!r}.", field)
-    return engine.Person(username=username, roles=frozenset(user_roles(user=user)))
-
 
 # -- writing -------------------------------------------------------------------------------------
 
@@ -156,7 +90,7 @@ def _sync_visits(
             stage = policy.stage(visit.stage)
             to_users = [
                 u.get_username()
-                for u in _holders(role=stage.to_role, child=challenge.child, track=challenge.track)
+                for u in child_role_holders(child=challenge.child, track=challenge.track, role=stage.to_role)
             ]
             cc_users = _usernames_for(stage.cc_roles, challenge, exclude=to_users)
             notify_users = _usernames_for(stage.notify_roles, challenge, exclude=[*to_users, *cc_users])
@@ -180,7 +114,7 @@ def _usernames_for(roles: Sequence[str], challenge: Challenge, *, exclude: Seque
     found = {
         user.get_username()
         for role in roles
-        for user in _holders(role=role, child=challenge.child, track=challenge.track)
+        for user in child_role_holders(child=challenge.child, track=challenge.track, role=role)
     }
     return sorted(found - set(exclude))
 
@@ -191,11 +125,9 @@ def _write(
     policy: Policy,
     user: User | None,
     old: engine.ChallengeState,
-    decision: engine.Decision,
+    decision: engine.Accepted,
     after: Callable[[Challenge, list[StageVisit], engine.ChallengeState], None] | None = None,
 ) -> Challenge:
-    if isinstance(decision, engine.Refused):
-        raise ServiceError(decision.kind, decision.code, decision.message, decision.field)
     new = decision.state
     current = new.current
     challenge.status = new.status if new.status != "new" else Challenge.Status.OPEN
@@ -301,6 +233,8 @@ def _change(
             today=today(),
             calendar=working_calendar(Nation(policy.nation)),
         )
+        if isinstance(decision, engine.Refused):
+            raise ServiceError(decision.kind, decision.code, decision.message, decision.field)
         return _write(
             challenge=challenge, policy=policy, user=user, old=state, decision=decision, after=after
         )
@@ -331,24 +265,33 @@ def _store_documents(
         Document.objects.create(challenge=challenge, kind=kind, content=content, on=on, by=user)
 
 
-def challenge_raise(
+@dataclass(frozen=True)
+class _RaiseDecision:
+    version: PolicyVersion
+    policy: Policy
+    child: Child
+    state: engine.ChallengeState
+    decision: engine.Accepted
+    documents: dict[str, dict[str, Any]]
+
+
+def _raise_decide(
     *,
     user: User,
     child: Child,
     track: str,
     concern: str,
     impact_on_child: str,
-    policy_key: str | None = None,
-    stage: str | None = None,
-    bypass_reason: str = "",
-    bypass_agreed_by: str | None = None,
-    themes: Sequence[str] = (),
-    desired_outcome: str = "",
-    actions: Sequence[ActionInput] = (),
-    directors_briefing: Mapping[str, Any] | None = None,
-    on: dt.date | None = None,
-) -> Challenge:
-    """Raise a challenge for a child under a procedure, at its first stage or (with a reason) a later one."""
+    policy_key: str | None,
+    stage: str | None,
+    bypass_reason: str,
+    bypass_agreed_by: str | None,
+    themes: Sequence[str],
+    actions: Sequence[ActionInput],
+    directors_briefing: Mapping[str, Any] | None,
+    on: dt.date,
+) -> _RaiseDecision:
+    """Everything raising decides, written by ``challenge_raise`` and shown by its preview."""
     if track not in engine.TRACKS:
         raise ServiceError("invalid", "unknown_track", "Choose a track: iro or cpc.", "track")
     try:
@@ -373,7 +316,6 @@ def challenge_raise(
             "allocate one first.",
             "track",
         )
-    on = on or today()
     kinds, contents = _documents_for(child=child, directors_briefing=directors_briefing)
     command = engine.Raise(
         on=on,
@@ -381,7 +323,7 @@ def challenge_raise(
         impact_on_child=impact_on_child,
         stage=stage,
         bypass_reason=bypass_reason,
-        bypass_agreed_by=_person(bypass_agreed_by, "bypass_agreed_by"),
+        bypass_agreed_by=person_for_command(username=bypass_agreed_by, field="bypass_agreed_by"),
         themes=tuple(themes),
         actions=tuple(engine.NewAction(action=a.action, owner=a.owner, due=a.due) for a in actions),
         documents=kinds,
@@ -396,19 +338,58 @@ def challenge_raise(
         today=today(),
         calendar=working_calendar(Nation(policy.nation)),
     )
+    if isinstance(decision, engine.Refused):
+        raise ServiceError(decision.kind, decision.code, decision.message, decision.field)
+    return _RaiseDecision(version, policy, child, state, decision, contents)
+
+
+def challenge_raise(
+    *,
+    user: User,
+    child: Child,
+    track: str,
+    concern: str,
+    impact_on_child: str,
+    policy_key: str | None = None,
+    stage: str | None = None,
+    bypass_reason: str = "",
+    bypass_agreed_by: str | None = None,
+    themes: Sequence[str] = (),
+    desired_outcome: str = "",
+    actions: Sequence[ActionInput] = (),
+    directors_briefing: Mapping[str, Any] | None = None,
+    on: dt.date | None = None,
+) -> Challenge:
+    """Raise a challenge for a child under a procedure, at its first stage or (with a reason) a later one."""
+    on = on or today()
+    raised = _raise_decide(
+        user=user,
+        child=child,
+        track=track,
+        concern=concern,
+        impact_on_child=impact_on_child,
+        policy_key=policy_key,
+        stage=stage,
+        bypass_reason=bypass_reason,
+        bypass_agreed_by=bypass_agreed_by,
+        themes=themes,
+        actions=actions,
+        directors_briefing=directors_briefing,
+        on=on,
+    )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         for item in actions:
             Action.objects.create(
                 challenge=challenge, action=item.action.strip(), owner=item.owner.strip(), due=item.due
             )
-        _store_documents(challenge, contents, on, user)
+        _store_documents(challenge, raised.documents, on, user)
 
     with transaction.atomic():
         challenge = Challenge(
-            child=child,
+            child=raised.child,
             track=track,
-            policy=version,
+            policy=raised.version,
             raised_by=user,
             raised_on=on,
             concern=concern.strip(),
@@ -418,8 +399,67 @@ def challenge_raise(
             last_event_on=on,
         )
         return _write(
-            challenge=challenge, policy=policy, user=user, old=state, decision=decision, after=after
+            challenge=challenge,
+            policy=raised.policy,
+            user=user,
+            old=raised.state,
+            decision=raised.decision,
+            after=after,
         )
+
+
+@dataclass(frozen=True)
+class RaisePreview:
+    stage_name: str
+    to_role: str
+    due: DueDate
+    bypassed: tuple[str, ...] = ()
+
+
+def challenge_raise_preview(
+    *,
+    user: User,
+    child: Child,
+    track: str,
+    policy_key: str,
+    concern: str,
+    impact_on_child: str,
+    stage: str | None = None,
+    bypass_reason: str = "",
+    bypass_agreed_by: str | None = None,
+    themes: Sequence[str] = (),
+    actions: Sequence[ActionInput] = (),
+    directors_briefing: Mapping[str, Any] | None = None,
+    on: dt.date,
+) -> RaisePreview:
+    """What ``challenge_raise`` would do with these answers, without writing anything.
+
+    The same decision the service makes, so a check-your-answers page shows the stage and due date
+    and catches what raising would refuse; raises ``ServiceError`` exactly as the service would.
+    """
+    raised = _raise_decide(
+        user=user,
+        child=child,
+        track=track,
+        concern=concern,
+        impact_on_child=impact_on_child,
+        policy_key=policy_key,
+        stage=stage,
+        bypass_reason=bypass_reason,
+        bypass_agreed_by=bypass_agreed_by,
+        themes=themes,
+        actions=actions,
+        directors_briefing=directors_briefing,
+        on=on,
+    )
+    policy = raised.policy
+    target = policy.stage(raised.decision.state.visits[0].stage)
+    return RaisePreview(
+        stage_name=target.name,
+        to_role=role_label(target.to_role),
+        due=due_date_explain(nation=policy.nation, start=on, working_days=target.response_working_days),
+        bypassed=tuple(s.name for s in policy.stages[: policy.order(target.key) - 1]),
+    )
 
 
 def challenge_respond(
@@ -463,7 +503,7 @@ def challenge_escalate(
 ) -> Challenge:
     """Move a challenge up the ladder: to the next stage, or with a reason past several."""
     on = on or today()
-    agreed = _person(bypass_agreed_by, "bypass_agreed_by")
+    agreed = person_for_command(username=bypass_agreed_by, field="bypass_agreed_by")
     contents: dict[str, dict[str, Any]] = {}
 
     def prepare(challenge: Challenge, policy: Policy) -> engine.Command:
@@ -557,7 +597,8 @@ def challenge_refer_to_cafcass(
     """Refer a looked-after child's case to Cafcass (Regulation 45); the challenge may stay open alongside."""
     on = on or today()
     people = {
-        key: _person(username, f"preconditions.{key}") for key, username in (preconditions or {}).items()
+        key: person_for_command(username=username, field=f"preconditions.{key}")
+        for key, username in (preconditions or {}).items()
     }
     command = engine.ReferToCafcass(
         on=on,

@@ -55,7 +55,10 @@ ROLES: dict[str, Role] = {role.key: role for role in _ROLES}
 # The roles that chair a track: the IRO track belongs to IROs, the CP track to CP Chairs.
 CHAIR_ROLE_FOR_TRACK: dict[str, str] = {"iro": "iro", "cpc": "cp_chair"}
 # The track in words.
-TRACK_LABELS: dict[str, str] = {"iro": "Independent Reviewing Officer", "cpc": "Child Protection Conference Chair"}
+TRACK_LABELS: dict[str, str] = {
+    "iro": "Independent Reviewing Officer",
+    "cpc": "Child Protection Conference Chair",
+}
 # The chair's manager: who may escalate, resolve, re-open or withdraw beside the chair.
 CHAIR_MANAGER_ROLES: tuple[str, ...] = ("iro_team_manager", "iro_service_manager")
 

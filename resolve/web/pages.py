@@ -487,7 +487,7 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
         stage=policy.stage(challenge.stage_key).name if challenge.stage_key else "",
         visits=rows,
         actions=[(action, Tag(*ACTION_STATUS[action.status])) for action in challenge.actions.all()],
-        available=selectors.challenge_available_actions(user=user, challenge=challenge, today=today),
+        available=selectors.challenge_available_actions(user=user, challenge=challenge),
         themes=[theme_words.get(key, key) for key in challenge.themes],
         names=names,
         summary_rows=summary,
@@ -562,7 +562,7 @@ def action_context(*, user: User, challenge_id: int, today: dt.date) -> ActionCo
     return ActionContext(
         challenge=challenge,
         policy=policy,
-        available=selectors.challenge_available_actions(user=user, challenge=challenge, today=today),
+        available=selectors.challenge_available_actions(user=user, challenge=challenge),
         later_stages=[(stage.key, stage.name) for stage in later],
         people=bypass_people(policy),
         briefing_for=needs_briefing(later),

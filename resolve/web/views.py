@@ -427,7 +427,7 @@ def _raise_preview(
     request: HttpRequest, child: Child, track: str, procedure: str, answers: dict[str, Any]
 ) -> Any:
     """What raising with these answers would do, or the ServiceError it would give; records nothing."""
-    return selectors.challenge_raise_preview(
+    return services.challenge_raise_preview(
         user=request.user,  # type: ignore[arg-type]
         child=child,
         track=track,
@@ -438,10 +438,9 @@ def _raise_preview(
         bypass_reason=answers["bypass_reason"],
         bypass_agreed_by=answers["bypass_agreed_by"],
         themes=answers["themes"],
-        actions=tuple((a["action"], a["owner"], a["due"]) for a in answers["actions"]),
+        actions=[services.ActionInput(a["action"], a["owner"], a["due"]) for a in answers["actions"]],
         directors_briefing=answers["directors_briefing"],
         on=answers["on"],
-        today=today(),
     )
 
 
