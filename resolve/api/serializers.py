@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from resolve.calendars.services import working_calendar
+from resolve.calendars.types import Nation
 from resolve.challenges.models import Challenge, Event, StageVisit
+from resolve.challenges.overdue import stage_timing
 from resolve.challenges.selectors import challenge_is_overdue
 from resolve.children.models import CaseNote, Child
 from resolve.policies.models import PolicyVersion
@@ -118,17 +121,6 @@ def event_out(event: Event) -> dict[str, Any]:
     }
 
 
-def _on_time(visit: StageVisit, today: dt.date) -> bool | None:
-    """Whether the stage's response came in time: None while it may still do so, or when none was due."""
-    if visit.due_on is None:
-        return None
-    if visit.responded_on is not None:
-        return visit.responded_on <= visit.due_on
-    if (visit.left_on or today) > visit.due_on:
-        return False
-    return None
-
-
 def visit_out(visit: StageVisit, policy: Policy, today: dt.date) -> dict[str, Any]:
     return {
         "stage": visit.stage_key,
@@ -139,7 +131,14 @@ def visit_out(visit: StageVisit, policy: Policy, today: dt.date) -> dict[str, An
         "left_how": visit.left_how or None,
         "response": visit.response or None,
         "responded_on": visit.responded_on,
-        "on_time": _on_time(visit, today),
+        # Whether the response came in time: None while it may still do so, or when none was due.
+        "on_time": stage_timing(
+            due_on=visit.due_on,
+            responded_on=visit.responded_on,
+            left_on=visit.left_on,
+            today=today,
+            calendar=working_calendar(Nation(policy.nation)),
+        ).on_time,
         "to_users": visit.to_users,
         "cc_users": visit.cc_users,
         "notify_users": visit.notify_users,

@@ -33,6 +33,7 @@ from resolve.challenges.events import (
     ResponseRecorded,
     Withdrawn,
 )
+from resolve.challenges.overdue import stage_overdue
 from resolve.people.roles import ROLES, TRACK_LABELS, role_label
 from resolve.policies.schema import DOCUMENT_KINDS, Policy, Stage
 
@@ -116,9 +117,11 @@ def is_overdue(visit: Visit | None, today: dt.date, calendar: WorkingDays) -> bo
 
     The same day the overdue alert goes out: a response due on a Friday is not overdue that weekend.
     """
-    if visit is None or visit.due_on is None or visit.response is not None:
+    if visit is None:
         return False
-    return calendar.last_working_day_on_or_before(today) > visit.due_on
+    return stage_overdue(
+        due_on=visit.due_on, answered=visit.response is not None, today=today, calendar=calendar
+    )
 
 
 # -- who is acting -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges import engine
 from resolve.challenges.models import Challenge, Event, Meeting, Response, StageVisit
+from resolve.challenges.overdue import overdue_q, stage_overdue
 from resolve.children.models import CaseNote, Child
 from resolve.children.selectors import child_chair, child_role_holders
 from resolve.core.errors import ServiceError
@@ -25,27 +26,14 @@ from resolve.policies.schema import Policy
 from resolve.policies.selectors import policy_version_model
 
 
-def overdue_q(*, today: dt.date) -> Q:
-    """Open challenges whose stage is overdue: unanswered, and a working day has passed since it was due.
-
-    The rule of ``engine.is_overdue`` as a query: due before the last working day on or before today,
-    counted in each nation's own working days.
-    """
-    by_nation = Q()
-    for nation in Nation:
-        cutoff = working_calendar(nation).last_working_day_on_or_before(today)
-        by_nation |= Q(policy__nation=nation.value, stage_due_on__lt=cutoff)
-    return Q(status=Challenge.Status.OPEN, stage_responded_on__isnull=True) & by_nation
-
-
 def challenge_is_overdue(*, challenge: Challenge, today: dt.date) -> bool:
-    """Whether this challenge's current stage is overdue (see ``overdue_q``)."""
-    if challenge.status != Challenge.Status.OPEN or challenge.stage_due_on is None:
-        return False
-    if challenge.stage_responded_on is not None:
-        return False
-    cutoff = working_calendar(Nation(challenge.policy.nation)).last_working_day_on_or_before(today)
-    return challenge.stage_due_on < cutoff
+    """Whether this challenge's current stage is overdue (``resolve.challenges.overdue``)."""
+    return challenge.status == Challenge.Status.OPEN and stage_overdue(
+        due_on=challenge.stage_due_on,
+        answered=challenge.stage_responded_on is not None,
+        today=today,
+        calendar=working_calendar(Nation(challenge.policy.nation)),
+    )
 
 
 def challenge_list(

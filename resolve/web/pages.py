@@ -23,6 +23,7 @@ from resolve.challenges import selectors
 from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS
 from resolve.challenges.engine import EVENT_WORDS, RESPONSES
 from resolve.challenges.models import Challenge, Event
+from resolve.challenges.overdue import Timing, stage_timing
 from resolve.children.models import Child
 from resolve.people.roles import ROLES, Side, role_label
 from resolve.people.selectors import user_roles
@@ -373,19 +374,26 @@ class VisitRow:
     timing: Tag
 
 
+TIMING_TAGS: dict[Timing, Tag] = {
+    Timing.NO_TIMESCALE: Tag("No timescale", "grey"),
+    Timing.ON_TIME: Tag("On time", "green"),
+    Timing.LATE: Tag("Late", "red"),
+    Timing.MISSED: Tag("No response in time", "red"),
+    Timing.NOT_ANSWERED: Tag("No response", "grey"),
+    Timing.OVERDUE: Tag("Overdue", "red"),
+    Timing.WAITING: Tag("Waiting", "blue"),
+}
+
+
 def _timing(visit: Any, today: dt.date, calendar: WorkingDays) -> Tag:
-    if visit.due_on is None:
-        return Tag("No timescale", "grey")
-    if visit.responded_on is not None:
-        return Tag("On time", "green") if visit.responded_on <= visit.due_on else Tag("Late", "red")
-    if visit.left_on is not None:
-        return (
-            Tag("No response in time", "red") if visit.left_on > visit.due_on else Tag("No response", "grey")
-        )
-    # Overdue from the first working day after the due date, as everywhere else.
-    if calendar.last_working_day_on_or_before(today) > visit.due_on:
-        return Tag("Overdue", "red")
-    return Tag("Waiting", "blue")
+    timing = stage_timing(
+        due_on=visit.due_on,
+        responded_on=visit.responded_on,
+        left_on=visit.left_on,
+        today=today,
+        calendar=calendar,
+    )
+    return TIMING_TAGS[timing]
 
 
 @dataclass

@@ -436,3 +436,20 @@ def test_action_and_reopen_and_final_comments_answer_with_the_challenge(api_as, 
     assert reopened.status_code == 200
     check_challenge(reopened.json())
     assert reopened.json()["status"] == "open"
+
+
+def test_a_stage_due_on_friday_is_neither_late_nor_overdue_that_weekend(api_as, child):
+    """On time and overdue are the same rule, counted in working days: overdue from the first working
+    day after the due date, and not "late" before then (one answer once said both on_time: false and
+    overdue: false on the Saturday after a Friday due date)."""
+    with time_machine.travel("2026-05-29 10:00", tick=False):  # a Friday
+        made = raise_challenge(api_as("iro"), child.case_number)
+    assert made["stage"]["due_on"] == "2026-06-05"  # five working days later, a Friday
+    with time_machine.travel("2026-06-06 10:00", tick=False):  # the Saturday after
+        body = api_as("iro").get(f"/challenges/{made['id']}").json()
+        assert body["stage"]["overdue"] is False
+        assert body["visits"][-1]["on_time"] is None
+    with time_machine.travel("2026-06-08 10:00", tick=False):  # the Monday after
+        body = api_as("iro").get(f"/challenges/{made['id']}").json()
+        assert body["stage"]["overdue"] is True
+        assert body["visits"][-1]["on_time"] is False

@@ -1,0 +1,76 @@
+"""When a stage is overdue, in one place: the rule in Python, the same rule as a query, and how a stage's
+timing reads (on time, late, overdue, no response in time).
+
+A stage's response is overdue from the first working day after its due date until a response is
+recorded: a response due on a Friday is not overdue that weekend, and is on Monday (on Tuesday after
+a bank holiday Monday). The overdue alert goes out that same day, and every list, page and API answer
+says the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from django.db.models import Q
+
+from resolve.calendars.services import working_calendar
+from resolve.calendars.types import Nation, WorkingDays
+
+
+def past_due(due_on: dt.date | None, on: dt.date, calendar: WorkingDays) -> bool:
+    """Whether ``on`` is past ``due_on`` counted in working days: from the first working day after it."""
+    return due_on is not None and calendar.last_working_day_on_or_before(on) > due_on
+
+
+def stage_overdue(*, due_on: dt.date | None, answered: bool, today: dt.date, calendar: WorkingDays) -> bool:
+    """An unanswered stage past its due date (see the module's docstring)."""
+    return not answered and past_due(due_on, today, calendar)
+
+
+def overdue_q(*, today: dt.date) -> Q:
+    """``stage_overdue`` as a filter on challenges: open, unanswered, and past the due date of their stage
+    in their own nation's working days."""
+    by_nation = Q()
+    for nation in Nation:
+        cutoff = working_calendar(nation).last_working_day_on_or_before(today)
+        by_nation |= Q(policy__nation=nation.value, stage_due_on__lt=cutoff)
+    return Q(status="open", stage_responded_on__isnull=True) & by_nation
+
+
+class Timing(StrEnum):
+    """How a stage's response stands against its due date."""
+
+    NO_TIMESCALE = "no_timescale"  # the procedure sets none
+    ON_TIME = "on_time"  # answered by the due date
+    LATE = "late"  # answered after it
+    MISSED = "missed"  # left (escalated, resolved, withdrawn) unanswered once overdue
+    NOT_ANSWERED = "not_answered"  # left unanswered before it was overdue
+    OVERDUE = "overdue"  # still waiting, and overdue
+    WAITING = "waiting"  # still waiting, not yet overdue
+
+    @property
+    def on_time(self) -> bool | None:
+        """The API's ``on_time``: True or False once known, None while it may still come in time."""
+        if self is Timing.ON_TIME:
+            return True
+        if self in {Timing.LATE, Timing.MISSED, Timing.OVERDUE}:
+            return False
+        return None
+
+
+def stage_timing(
+    *,
+    due_on: dt.date | None,
+    responded_on: dt.date | None,
+    left_on: dt.date | None,
+    today: dt.date,
+    calendar: WorkingDays,
+) -> Timing:
+    if due_on is None:
+        return Timing.NO_TIMESCALE
+    if responded_on is not None:
+        return Timing.ON_TIME if responded_on <= due_on else Timing.LATE
+    if left_on is not None:
+        return Timing.MISSED if past_due(due_on, left_on, calendar) else Timing.NOT_ANSWERED
+    return Timing.OVERDUE if past_due(due_on, today, calendar) else Timing.WAITING
