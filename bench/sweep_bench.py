@@ -22,12 +22,8 @@ from resolve.calendars.types import Nation
 from resolve.challenges.models import Challenge
 from resolve.children.models import Child
 from resolve.notifications.models import Deadline
-from resolve.notifications.services import (
-    _deadline_row,
-    deadline_due_queryset,
-    deadline_specs,
-    deadlines_sweep,
-)
+from resolve.notifications.services import _deadline_row, deadline_specs
+from resolve.notifications.sweep import deadline_due_queryset, deadlines_sweep
 from resolve.people.demo import authority_build
 from resolve.policies.selectors import policy_get, policy_version_model
 

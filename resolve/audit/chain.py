@@ -12,11 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.db import transaction
+
+from resolve.audit.models import EvidenceHead
 
 ALGORITHM = "sha256"
 
@@ -76,8 +78,6 @@ def sealed_insert(
     row: Sealable, *, chain: str, fields: Callable[[Any], dict[str, Any]], save: Callable[[], None]
 ) -> None:
     """Insert ``row`` as the next link of ``chain``; the chain's head is locked until the transaction ends."""
-    from resolve.audit.models import EvidenceHead
-
     with transaction.atomic():
         head, _ = EvidenceHead.objects.select_for_update().get_or_create(chain=chain)
         row.previous_hash = head.hash
@@ -101,7 +101,7 @@ class Break:
         return f"{self.chain}: {self.row}: {self.problem}"
 
 
-def _verify_links(
+def verify_links(
     chain: str,
     rows: Iterable[Any],
     fields: Callable[[Any], dict[str, Any]],
@@ -140,37 +140,3 @@ def _verify_links(
             "or the head was altered",
         )
     return None
-
-
-def verify_all() -> Iterator[Break]:
-    """Every chain's first break, challenges' events first, then children's case notes."""
-    from resolve.audit.models import EvidenceHead
-    from resolve.challenges.models import Event
-    from resolve.children.models import CaseNote
-
-    heads = {head.chain: (head.length, head.hash) for head in EvidenceHead.objects.all()}
-    chain_ids = set(Event.objects.values_list("challenge_id", flat=True).distinct())
-    chain_ids |= {int(key.split(":", 1)[1]) for key in heads if key.startswith("challenge:")}
-    for challenge_id in sorted(chain_ids):
-        rows = Event.objects.filter(challenge_id=challenge_id).order_by("sequence", "id").iterator()
-        found = _verify_links(
-            f"challenge:{challenge_id}",
-            rows,
-            event_fields,
-            lambda e: f"event {e.pk} (sequence {e.sequence})",
-            heads,
-            True,
-        )
-        if found:
-            yield found
-    child_ids = set(CaseNote.objects.values_list("child_id", flat=True).distinct())
-    child_ids |= {int(key.split(":", 1)[1]) for key in heads if key.startswith("child:")}
-    for child_id in sorted(child_ids):
-        notes = CaseNote.objects.filter(child_id=child_id).order_by("id").iterator()
-        found = _verify_links(
-            f"child:{child_id}", notes, case_note_fields, lambda n: f"case note {n.pk}", heads, False
-        )
-        if found:
-            yield found
-    for chain in sorted(heads):
-        yield Break(chain, "(head)", "the chain's head names a chain of an unknown kind")

@@ -20,6 +20,7 @@ from typing import Any, Generic, Literal, TypeVar
 from resolve.access.permissions import Perm
 from resolve.calendars.types import WorkingDays
 from resolve.challenges.events import (
+    RESPONSES,
     ActionUpdated,
     CafcassReferred,
     Escalated,
@@ -42,11 +43,6 @@ Status = Literal["new", "open", "resolved", "withdrawn"]
 ResponseKind = Literal["agree", "disagree", "no_remit"]
 ActionStatus = Literal["open", "done", "not_done"]
 
-RESPONSES: dict[str, str] = {
-    "agree": "Agree and able to implement",
-    "disagree": "Do not agree and will not implement",
-    "no_remit": "Do not have the remit to implement",
-}
 TRACKS = TRACK_LABELS
 
 # What a person may be to a challenge; the services work these out from the management line.

@@ -21,6 +21,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
+# The answers a stage's recipient may give, as the seeds word them.
+RESPONSES: dict[str, str] = {
+    "agree": "Agree and able to implement",
+    "disagree": "Do not agree and will not implement",
+    "no_remit": "Do not have the remit to implement",
+}
+
 
 class EventType(StrEnum):
     RAISED = "raised"

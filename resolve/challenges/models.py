@@ -14,6 +14,8 @@ from django.db import models
 from django.utils import timezone
 
 from resolve.append_only import AppendOnlyModel
+from resolve.audit.chain import event_fields, sealed_insert
+from resolve.challenges.events import RESPONSES
 from resolve.children.models import Child
 from resolve.policies.models import PolicyVersion
 
@@ -114,6 +116,11 @@ class Response(AppendOnlyModel):
     class Meta:
         ordering = ["on", "id"]
 
+    @property
+    def label(self) -> str:
+        """The response in the words of the seeds ("Agree and able to implement")."""
+        return RESPONSES.get(self.response, self.response)
+
 
 class Meeting(AppendOnlyModel):
     challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="meetings")
@@ -199,8 +206,6 @@ class Event(AppendOnlyModel):
         if not self._state.adding:
             super().save(*args, **kwargs)  # refused: evidence is never edited
             return
-        from resolve.audit.chain import event_fields, sealed_insert
-
         sealed_insert(
             self,
             chain=f"challenge:{self.challenge_id}",

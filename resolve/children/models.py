@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from resolve.append_only import AppendOnlyModel
+from resolve.audit.chain import case_note_fields, sealed_insert
 from resolve.people.models import Team
 
 
@@ -84,8 +85,6 @@ class CaseNote(AppendOnlyModel):
         if not self._state.adding:
             super().save(*args, **kwargs)  # refused: evidence is never edited
             return
-        from resolve.audit.chain import case_note_fields, sealed_insert
-
         sealed_insert(
             self,
             chain=f"child:{self.child_id}",

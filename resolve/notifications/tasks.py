@@ -10,7 +10,10 @@ from typing import Any
 
 from django_tasks import task
 
-from resolve.notifications.services import deadlines_sweep, digests_send, outbox_deliver
+from resolve.notifications.services import digests_send, outbox_deliver, outbox_deliver_task
+from resolve.notifications.sweep import deadlines_sweep
+
+__all__ = ["digests_send_task", "outbox_deliver_task", "sweep_deadlines_task"]
 
 
 @task()
@@ -24,12 +27,6 @@ def sweep_deadlines_task() -> dict[str, Any]:
         "escalated": sweep.escalated,
         "sent": delivery.sent,
     }
-
-
-@task()
-def outbox_deliver_task() -> dict[str, int]:
-    delivery = outbox_deliver()
-    return {"sent": delivery.sent, "retried": delivery.retried, "failed": delivery.failed}
 
 
 @task()

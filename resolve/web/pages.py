@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
@@ -19,9 +19,10 @@ from django.http import QueryDict
 from resolve.access import challenge_get_for_user, child_get_for_user
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation, WorkingDays
-from resolve.challenges import selectors
+from resolve.challenges import events, selectors
 from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS
 from resolve.challenges.engine import EVENT_WORDS, RESPONSES
+from resolve.challenges.events import detail_from_json
 from resolve.challenges.models import Challenge, Event
 from resolve.challenges.overdue import Timing, stage_timing
 from resolve.children.models import Child
@@ -221,32 +222,35 @@ class ChronologyEntry:
 
 
 def _event_detail(event: Event) -> str:
-    detail: Mapping[str, Any] = event.detail
-    match event.type:
-        case "raised":
-            return str(detail.get("concern", ""))
-        case "escalated":
-            return str(detail.get("reason", ""))
-        case "response_recorded":
-            text = str(detail.get("response_label", RESPONSES.get(str(detail.get("response")), "")))
-            if detail.get("comments"):
-                text += f": {detail['comments']}"
-            if detail.get("on_time") is False:
+    """The one line a timeline shows beside an event, from its typed detail."""
+    match detail_from_json(event.type, event.detail):
+        case events.Raised() as detail:
+            return detail.concern
+        case events.Escalated() as detail:
+            return detail.reason
+        case events.ResponseRecorded() as detail:
+            text = detail.response_label
+            if detail.comments:
+                text += f": {detail.comments}"
+            if not detail.on_time:
                 text += " (late)"
             return text
-        case "resolved":
-            return str(detail.get("outcome", ""))
-        case "reopened" | "withdrawn":
-            return str(detail.get("reason", ""))
-        case "cafcass_referred":
-            return ("Urgent. " if detail.get("urgent") else "") + str(detail.get("reason", ""))
-        case "action_updated":
-            return f"Marked {str(detail.get('status', '')).replace('_', ' ')}"
-        case "meeting_recorded":
-            return str(detail.get("summary", ""))
-        case "final_comments_added":
-            return str(detail.get("comments", ""))
-    return ""
+        case events.Resolved() as detail:
+            return detail.outcome
+        case events.Reopened() as detail:
+            return detail.reason
+        case events.Withdrawn() as detail:
+            return detail.reason
+        case events.CafcassReferred() as detail:
+            return ("Urgent. " if detail.urgent else "") + detail.reason
+        case events.ActionUpdated() as detail:
+            return f"Marked {detail.status.replace('_', ' ')}"
+        case events.MeetingRecorded() as detail:
+            return detail.summary
+        case events.FinalCommentsAdded() as detail:
+            return detail.comments
+        case unknown:
+            assert_never(unknown)
 
 
 def _full_name(user: Any) -> str:

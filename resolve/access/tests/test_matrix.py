@@ -19,8 +19,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from resolve.access.permissions import Perm, roles_with
 from resolve.access.tests.world import SEES_A, SEES_B, TODAY, USERNAMES, World, world_build
-from resolve.audit.chain import verify_all
 from resolve.audit.models import AccessLogEntry
+from resolve.audit.verify import verify_all
 from resolve.challenges.models import Challenge, Event
 
 pytestmark = pytest.mark.django_db

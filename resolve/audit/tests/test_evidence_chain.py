@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from resolve.access.tests.world import World, world_build
-from resolve.audit.chain import verify_all
 from resolve.audit.models import EvidenceHead
+from resolve.audit.verify import verify_all
 from resolve.challenges import services
 from resolve.challenges.models import Event
 from resolve.children.models import CaseNote

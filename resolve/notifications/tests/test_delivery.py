@@ -17,13 +17,13 @@ from django.utils import timezone
 
 from resolve.notifications.models import Kind, NotificationPreference, OutboxMessage
 from resolve.notifications.services import (
-    deadlines_sweep,
     digests_send,
     outbox_backoff,
     outbox_deliver,
     outbox_retry_now,
     preference_set_email,
 )
+from resolve.notifications.sweep import deadlines_sweep
 from resolve.notifications.tests.conftest import LONDON, at
 
 D = dt.date

@@ -19,7 +19,7 @@ from resolve.challenges.services import (
     challenge_respond,
 )
 from resolve.notifications.models import Deadline, Kind, OutboxMessage
-from resolve.notifications.services import deadlines_sweep
+from resolve.notifications.sweep import deadlines_sweep
 from resolve.notifications.tests.conftest import at
 
 pytestmark = pytest.mark.django_db

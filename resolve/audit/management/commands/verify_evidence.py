@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from resolve.audit.chain import verify_all
+from resolve.audit.verify import verify_all
 
 
 class Command(BaseCommand):

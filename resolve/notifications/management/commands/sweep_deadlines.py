@@ -7,7 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from resolve.notifications.services import deadlines_sweep, outbox_deliver
+from resolve.notifications.services import outbox_deliver
+from resolve.notifications.sweep import deadlines_sweep
 
 
 class Command(BaseCommand):

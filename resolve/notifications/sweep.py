@@ -1,0 +1,326 @@
+"""The deadline sweep: act on the deadlines due today (reminders, overdue alerts, escalation prompts,
+the formal cap, actions), and escalate automatically where a procedure says so.
+
+It sits above the challenge write path (an automatic escalation is a change like any other) and
+below the worker that runs it. Its messages go through the outbox (``resolve.notifications.services``)
+in the transaction that marks each deadline fired, so running it twice, or twice at once, sends each
+message once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from resolve.calendars.services import working_calendar
+from resolve.calendars.types import Nation
+from resolve.challenges.models import Action, Challenge
+from resolve.challenges.services import challenge_escalate_overdue
+from resolve.core.errors import ServiceError
+from resolve.notifications.models import Deadline, Kind
+from resolve.notifications.services import (
+    Message,
+    Trigger,
+    _action_owner,
+    _chair,
+    _child_words,
+    _current_visit,
+    _earliest_within,
+    _first_working_day_after,
+    _fmt,
+    _line_holders,
+    _recipient_managers,
+    _setting,
+    _users,
+    messages_put,
+)
+from resolve.policies.schema import Policy
+from resolve.policies.selectors import policy_version_model
+
+logger = logging.getLogger(__name__)
+
+
+# -- the sweep ---------------------------------------------------------------------------------------
+@dataclass
+class SweepResult:
+    fired: int = 0
+    messages: int = 0
+    escalated: int = 0
+    rescheduled: int = 0
+    stale: int = 0
+    errors: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def deadline_due_queryset(*, today: dt.date) -> Any:
+    """The sweep's selection: unfired deadlines due by ``today``, on the partial index, oldest first."""
+    return Deadline.objects.filter(fired_at__isnull=True, fire_on__lte=today).order_by("fire_on", "id")
+
+
+def deadlines_sweep(
+    *, today: dt.date | None = None, batch_size: int = 500, max_batches: int | None = None
+) -> SweepResult:
+    """Act on every deadline due by ``today``. Idempotent and safe from several workers at once.
+
+    Each batch is one transaction: it selects due rows (on PostgreSQL, locking them and skipping rows
+    another worker holds), writes their messages (or escalates) and marks them fired. On SQLite the
+    write lock taken when the batch starts serialises workers, and the outbox's unique key is the
+    last guard against a message written twice.
+    """
+    today = today or timezone.localdate()
+    result = SweepResult()
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        batches += 1
+        with transaction.atomic():
+            rows = deadline_due_queryset(today=today).select_related(
+                "challenge", "challenge__child", "challenge__child__team", "challenge__policy", "action"
+            )
+            if connection.features.has_select_for_update_skip_locked:
+                rows = rows.select_for_update(skip_locked=True, of=("self",))
+            batch = list(rows[:batch_size])
+            if not batch:
+                break
+            now = timezone.now()
+            for row in batch:
+                try:
+                    with transaction.atomic():
+                        outcome = _fire(row, today, result)
+                except Exception as error:  # one bad row must not stop the others; try again tomorrow
+                    logger.exception("Deadline %s failed", row.pk)
+                    result.errors += 1
+                    Deadline.objects.filter(pk=row.pk).update(
+                        fire_on=today + dt.timedelta(days=1), outcome=f"error: {type(error).__name__}"[:40]
+                    )
+                    continue
+                result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
+                if outcome == "rescheduled":
+                    result.rescheduled += 1
+                    continue
+                if outcome == "stale":
+                    result.stale += 1
+                result.fired += 1
+                Deadline.objects.filter(pk=row.pk, fired_at__isnull=True).update(
+                    fired_at=now, outcome=outcome
+                )
+    return result
+
+
+def _reschedule(row: Deadline, fire_on: dt.date) -> str:
+    Deadline.objects.filter(pk=row.pk).update(fire_on=fire_on)
+    return "rescheduled"
+
+
+def _fire(row: Deadline, today: dt.date, result: SweepResult) -> str:
+    """Act on one due deadline, re-checking it against the challenge as it is now."""
+    challenge = row.challenge
+    policy = policy_version_model(challenge.policy)
+    calendar = working_calendar(Nation(policy.nation))
+    trigger = row.trigger
+    if trigger in {Trigger.RESPONSE_REMINDER, Trigger.RESPONSE_OVERDUE}:
+        if (
+            challenge.status != Challenge.Status.OPEN
+            or challenge.stage_key != row.stage_key
+            or challenge.stage_due_on != row.due_on
+            or challenge.stage_responded_on is not None
+        ):
+            return "stale"
+        stage = policy.stage(row.stage_key)
+        if trigger == Trigger.RESPONSE_REMINDER:
+            if today > row.due_on:
+                return "missed"
+            fire_on = _earliest_within(calendar, row.due_on, stage.reminder_working_days)
+            if today < fire_on:
+                return _reschedule(row, fire_on)
+            return _send_response_reminder(row, challenge, policy, result)
+        fire_on = _first_working_day_after(calendar, row.due_on)
+        if today < fire_on:
+            return _reschedule(row, fire_on)
+        return _send_response_overdue(
+            row, challenge, policy, stage.escalates_automatically_when_overdue, today, result
+        )
+    if trigger in {Trigger.CAP_WARNING, Trigger.CAP_PASSED}:
+        if challenge.status != Challenge.Status.OPEN or challenge.formal_due_on != row.due_on:
+            return "stale"
+        if trigger == Trigger.CAP_WARNING:
+            if today > row.due_on:
+                return "missed"
+            fire_on = _earliest_within(calendar, row.due_on, _setting("RESOLVE_CAP_WARNING_WORKING_DAYS", 3))
+            if today < fire_on:
+                return _reschedule(row, fire_on)
+        else:
+            fire_on = _first_working_day_after(calendar, row.due_on)
+            if today < fire_on:
+                return _reschedule(row, fire_on)
+        return _send_cap(row, challenge, policy, result)
+    action = row.action
+    if action is None or action.status != Action.Status.OPEN or action.due != row.due_on:
+        return "stale"
+    if trigger == Trigger.ACTION_REMINDER:
+        if challenge.status not in {Challenge.Status.OPEN, Challenge.Status.RESOLVED}:
+            return "stale"
+        if today > row.due_on:
+            return "missed"
+        fire_on = _earliest_within(calendar, row.due_on, _setting("RESOLVE_ACTION_REMINDER_WORKING_DAYS", 1))
+        if today < fire_on:
+            return _reschedule(row, fire_on)
+    else:
+        fire_on = _first_working_day_after(calendar, row.due_on)
+        if today < fire_on:
+            return _reschedule(row, fire_on)
+        if trigger == Trigger.REOPEN_PROMPT and challenge.status != Challenge.Status.RESOLVED:
+            return "stale"
+        if trigger == Trigger.ACTION_OVERDUE and challenge.status not in {
+            Challenge.Status.OPEN,
+            Challenge.Status.RESOLVED,
+        }:
+            return "stale"
+    return _send_action(row, challenge, action, result)
+
+
+def _send_response_reminder(row: Deadline, challenge: Challenge, policy: Policy, result: SweepResult) -> str:
+    visit = _current_visit(challenge)
+    if visit is None:
+        return "stale"
+    stage = policy.stage(row.stage_key)
+    body = (
+        f"The response to the challenge about {_child_words(challenge)} at {stage.name} is due by "
+        f"{_fmt(row.due_on)}.\n\nConcern: {challenge.concern}"
+    )
+    subject = f"Response due {_fmt(row.due_on)}: {_child_words(challenge)}"
+    result.messages += messages_put(
+        recipients=_users(visit.to_users),
+        message=Message(Kind.RESPONSE_REMINDER, row.key, subject, body, challenge, due_on=row.due_on),
+    )
+    result.messages += messages_put(
+        recipients=_users(visit.cc_users),
+        message=Message(
+            Kind.RESPONSE_REMINDER, row.key, f"Copy: {subject}", body, challenge, due_on=row.due_on
+        ),
+    )
+    return "sent"
+
+
+def _send_response_overdue(
+    row: Deadline, challenge: Challenge, policy: Policy, automatic: bool, today: dt.date, result: SweepResult
+) -> str:
+    visit = _current_visit(challenge)
+    if visit is None:
+        return "stale"
+    stage = policy.stage(row.stage_key)
+    chair = _chair(challenge)
+    subject = f"Response overdue: {_child_words(challenge)}"
+    body = (
+        f"No response was recorded to the challenge about {_child_words(challenge)} at {stage.name}; "
+        f"it was due by {_fmt(row.due_on)}."
+    )
+    recipients = [
+        *_users(visit.to_users),
+        *([chair] if chair else []),
+        *_recipient_managers(challenge, policy, stage.key),
+    ]
+    result.messages += messages_put(
+        recipients=recipients,
+        message=Message(Kind.RESPONSE_OVERDUE, row.key, subject, body, challenge, due_on=row.due_on),
+    )
+    if automatic and policy.next_stage(stage.key) is not None:
+        reason = (
+            f"No response by {_fmt(row.due_on)}: {stage.name} escalates automatically "
+            "when its response is overdue."
+        )
+        try:
+            challenge_escalate_overdue(challenge_id=challenge.pk, reason=reason, on=today)
+        except ServiceError as error:
+            logger.warning("Automatic escalation of challenge %s refused: %s", challenge.pk, error)
+        else:
+            result.escalated += 1
+            return "escalated"
+    if chair is not None:
+        result.messages += messages_put(
+            recipients=[chair],
+            message=Message(
+                Kind.ESCALATION_PROMPT,
+                row.key,
+                f"Consider escalating: {_child_words(challenge)}",
+                f"{body}\n\nYou can escalate the challenge to the next stage, or record why not.",
+                challenge,
+                due_on=row.due_on,
+            ),
+        )
+    return "sent"
+
+
+def _send_cap(row: Deadline, challenge: Challenge, policy: Policy, result: SweepResult) -> str:
+    visit = _current_visit(challenge)
+    chair = _chair(challenge)
+    cap = policy.formal_cap_working_days
+    if row.trigger == Trigger.CAP_WARNING:
+        kind, subject = Kind.CAP_WARNING, f"Formal process ends {_fmt(row.due_on)}: {_child_words(challenge)}"
+        body = (
+            f"The formal process for the challenge about {_child_words(challenge)} should end by "
+            f"{_fmt(row.due_on)} ({cap} working days)."
+        )
+        recipients = [*([chair] if chair else []), *(_users(visit.to_users) if visit else [])]
+    else:
+        kind, subject = Kind.CAP_PASSED, f"Formal process past its limit: {_child_words(challenge)}"
+        body = (
+            f"The formal process for the challenge about {_child_words(challenge)} has passed its limit of "
+            f"{cap} working days ({_fmt(row.due_on)})."
+        )
+        recipients = [
+            *([chair] if chair else []),
+            *(_users(visit.to_users) if visit else []),
+            *_line_holders(challenge, "iro_team_manager"),
+        ]
+    result.messages += messages_put(
+        recipients=recipients, message=Message(kind, row.key, subject, body, challenge, due_on=row.due_on)
+    )
+    return "sent"
+
+
+def _send_action(row: Deadline, challenge: Challenge, action: Action, result: SweepResult) -> str:
+    what = f"“{action.action}” ({_child_words(challenge)})"
+    if row.trigger == Trigger.REOPEN_PROMPT:
+        chair = _chair(challenge)
+        if chair is None:
+            return "no_recipient"
+        result.messages += messages_put(
+            recipients=[chair],
+            message=Message(
+                Kind.REOPEN_PROMPT,
+                row.key,
+                f"Action not delivered after resolution: {_child_words(challenge)}",
+                f"The action {what} was due by {_fmt(row.due_on)} and is still open, but the challenge "
+                "was resolved. Consider re-opening the challenge.",
+                challenge,
+                action,
+                row.due_on,
+            ),
+        )
+        return "sent"
+    owner = _action_owner(action, challenge)
+    if owner is None:
+        return "no_recipient"
+    if row.trigger == Trigger.ACTION_REMINDER:
+        kind, subject, body = (
+            Kind.ACTION_REMINDER,
+            f"Action due {_fmt(row.due_on)}: {_child_words(challenge)}",
+            f"The action {what} is due by {_fmt(row.due_on)}.",
+        )
+    else:
+        kind, subject, body = (
+            Kind.ACTION_OVERDUE,
+            f"Action overdue: {_child_words(challenge)}",
+            f"The action {what} was due by {_fmt(row.due_on)} and is not marked done.",
+        )
+    if owner.get_username() != action.owner.strip():
+        body += f"\n\nThe action's owner is recorded as “{action.owner}”: please pass this on."
+    result.messages += messages_put(
+        recipients=[owner], message=Message(kind, row.key, subject, body, challenge, action, row.due_on)
+    )
+    return "sent"
