@@ -9,6 +9,9 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
+from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS
+from resolve.challenges.events import RESPONSES
+
 
 class SignInForm(AuthenticationForm):
     error_messages = {
@@ -167,8 +170,6 @@ class BriefingFieldsMixin:
     fields: dict[str, forms.Field]
 
     def add_briefing_fields(self) -> None:
-        from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS
-
         for item in DIRECTORS_BRIEFING_FIELDS:
             self.fields[f"briefing_{item.key}"] = forms.CharField(
                 label=item.label if item.required else f"{item.label} (optional)",
@@ -282,8 +283,6 @@ class RespondForm(ChallengeChangeForm):
     comments = _text("Your comments", required=False, help_text="What you will do, by when, or why not")
 
     def __init__(self, data: Any = None, **kwargs: Any) -> None:
-        from resolve.challenges.engine import RESPONSES
-
         super().__init__(data, **kwargs)
         self.fields["response"].choices = list(RESPONSES.items())  # type: ignore[attr-defined]
 
