@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from django.http import HttpRequest, HttpResponse
 
+from resolve.core.conf import conf
+
 
 @dataclass
 class AccessContext:
@@ -33,9 +35,8 @@ def current() -> AccessContext | None:
 def client_ip(request: HttpRequest) -> str | None:
     """The address the request came from. Behind a proxy, set USE_X_FORWARDED_FOR so the proxy's
     ``X-Forwarded-For`` is trusted (its right-most entry, the one the proxy itself added)."""
-    from django.conf import settings
 
-    if getattr(settings, "RESOLVE_TRUST_X_FORWARDED_FOR", False):
+    if conf.trust_x_forwarded_for:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if hops:

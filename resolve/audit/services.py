@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
@@ -15,6 +14,7 @@ from resolve.access.permissions import Perm, user_has_perm
 from resolve.access.scoping import NotVisible, children_visible_to
 from resolve.audit.models import AccessLogEntry, BreakGlassGrant
 from resolve.children.models import Child
+from resolve.core.conf import conf
 from resolve.core.errors import ServiceError
 from resolve.notifications.models import Kind
 from resolve.notifications.services import Message, messages_put, outbox_deliver_on_commit
@@ -57,7 +57,7 @@ def access_record(*, user: UserLike, child_id: int, challenge_id: int | None = N
 
 
 def break_glass_minutes() -> int:
-    return int(getattr(settings, "RESOLVE_BREAK_GLASS_MINUTES", 30))
+    return conf.break_glass_minutes
 
 
 def break_glass_open(*, user: AbstractBaseUser, case_number: str, reason: str) -> BreakGlassGrant:

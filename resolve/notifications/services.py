@@ -38,6 +38,7 @@ from resolve.challenges import engine
 from resolve.challenges.events import CafcassReferred, Escalated, Event, EventType, ResponseRecorded
 from resolve.challenges.models import Action, Challenge, StageVisit
 from resolve.children.selectors import child_chair, child_role_holders
+from resolve.core.conf import conf
 from resolve.notifications.models import Deadline, Kind, Notification, NotificationPreference, OutboxMessage
 from resolve.policies.schema import Policy
 from resolve.policies.selectors import policy_version_model
@@ -45,10 +46,6 @@ from resolve.policies.selectors import policy_version_model
 logger = logging.getLogger(__name__)
 
 Trigger = Deadline.Trigger
-
-
-def _setting(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
 
 
 def _fmt(day: dt.date | None) -> str:
@@ -154,7 +151,7 @@ def outbox_deliver_on_commit() -> None:
 
     Call it after ``message_put``/``messages_put`` wrote something inside the transaction.
     """
-    if getattr(settings, "RESOLVE_DELIVER_ON_COMMIT", False):
+    if conf.deliver_on_commit:
         transaction.on_commit(_enqueue_delivery)
 
 
@@ -380,7 +377,7 @@ def deadline_specs(
             )
         cap = challenge.formal_due_on
         if is_open and cap is not None:
-            warn = _setting("RESOLVE_CAP_WARNING_WORKING_DAYS", 3)
+            warn = conf.cap_warning_working_days
             specs.append(
                 DeadlineSpec(
                     f"c{cid}:cap_warning:{cap}",
@@ -398,7 +395,7 @@ def deadline_specs(
                 )
             )
         if challenge.status in {Challenge.Status.OPEN, Challenge.Status.RESOLVED}:
-            remind = _setting("RESOLVE_ACTION_REMINDER_WORKING_DAYS", 1)
+            remind = conf.action_reminder_working_days
             for action_id, action_due, status in actions:
                 if status != Action.Status.OPEN:
                     continue
@@ -491,8 +488,8 @@ class DeliveryResult:
 
 def outbox_backoff(attempts: int) -> dt.timedelta:
     """Wait before the next try after ``attempts`` failed ones: doubling from the base, capped."""
-    base = _setting("RESOLVE_OUTBOX_BACKOFF_BASE_SECONDS", 60)
-    cap = _setting("RESOLVE_OUTBOX_BACKOFF_MAX_SECONDS", 6 * 3600)
+    base = conf.outbox_backoff_base_seconds
+    cap = conf.outbox_backoff_max_seconds
     return dt.timedelta(seconds=min(cap, base * 2 ** max(attempts - 1, 0)))
 
 
@@ -514,11 +511,11 @@ def outbox_deliver(
     """Send the pending messages that are due, by email; record each outcome on its row."""
     result = DeliveryResult()
     now = now or timezone.now()
-    timeout = dt.timedelta(seconds=_setting("RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS", 600))
+    timeout = dt.timedelta(seconds=conf.outbox_claim_timeout_seconds)
     result.recovered = OutboxMessage.objects.filter(
         status=OutboxMessage.Status.SENDING, claimed_at__lt=now - timeout
     ).update(status=OutboxMessage.Status.PENDING, next_attempt_at=now)
-    max_attempts = _setting("RESOLVE_OUTBOX_MAX_ATTEMPTS", 8)
+    max_attempts = conf.outbox_max_attempts
     batches = 0
     done: set[int] = set()
     while max_batches is None or batches < max_batches:
@@ -594,7 +591,7 @@ def _deliver_one(
 
 
 def _email_body(row: OutboxMessage) -> str:
-    base = getattr(settings, "RESOLVE_BASE_URL", "").rstrip("/")
+    base = conf.base_url
     link = f"\n\n{base}{row.link}" if row.link and base else ""
     return f"{row.body}{link}\n\n--\nResolve. Change how you are emailed at {base}/notifications/"
 

@@ -21,6 +21,7 @@ from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges.models import Action, Challenge
 from resolve.challenges.services import challenge_escalate_overdue
+from resolve.core.conf import conf
 from resolve.core.errors import ServiceError
 from resolve.notifications.models import Deadline, Kind
 from resolve.notifications.services import (
@@ -35,7 +36,6 @@ from resolve.notifications.services import (
     _fmt,
     _line_holders,
     _recipient_managers,
-    _setting,
     _users,
     messages_put,
 )
@@ -150,7 +150,7 @@ def _fire(row: Deadline, today: dt.date, result: SweepResult) -> str:
         if trigger == Trigger.CAP_WARNING:
             if today > row.due_on:
                 return "missed"
-            fire_on = _earliest_within(calendar, row.due_on, _setting("RESOLVE_CAP_WARNING_WORKING_DAYS", 3))
+            fire_on = _earliest_within(calendar, row.due_on, conf.cap_warning_working_days)
             if today < fire_on:
                 return _reschedule(row, fire_on)
         else:
@@ -166,7 +166,7 @@ def _fire(row: Deadline, today: dt.date, result: SweepResult) -> str:
             return "stale"
         if today > row.due_on:
             return "missed"
-        fire_on = _earliest_within(calendar, row.due_on, _setting("RESOLVE_ACTION_REMINDER_WORKING_DAYS", 1))
+        fire_on = _earliest_within(calendar, row.due_on, conf.action_reminder_working_days)
         if today < fire_on:
             return _reschedule(row, fire_on)
     else:

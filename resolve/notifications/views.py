@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -11,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from resolve.core.conf import conf
 from resolve.notifications.calendar_feed import calendar_feed
 from resolve.notifications.forms import EmailPreferenceForm
 from resolve.notifications.selectors import (
@@ -80,7 +80,7 @@ def calendar(request: HttpRequest, secret: str) -> HttpResponse:
         raise Http404
     body = calendar_feed(
         due_dates=due_dates_for_user(user=preference.user),
-        base_url=getattr(settings, "RESOLVE_BASE_URL", ""),
+        base_url=conf.base_url,
         now=timezone.now(),
     )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")

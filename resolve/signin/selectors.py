@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from django.conf import settings
+from resolve.core.conf import conf
 
 
 def sso_enabled() -> bool:
     """Whether single sign-on is set up (``OIDC_RP_CLIENT_ID`` given, so ``RESOLVE_SSO_ENABLED``)."""
-    return bool(getattr(settings, "RESOLVE_SSO_ENABLED", False))
+    return conf.sso_enabled
 
 
 def admin_requires_otp() -> bool:
     """Whether the admin site asks for a one-time password (``RESOLVE_ADMIN_REQUIRES_OTP``)."""
-    return bool(getattr(settings, "RESOLVE_ADMIN_REQUIRES_OTP", False))
+    return conf.admin_requires_otp
