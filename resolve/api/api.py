@@ -47,6 +47,7 @@ from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.calendars.workingdays import CalendarRangeError
 from resolve.challenges import services
+from resolve.challenges.models import Challenge
 from resolve.challenges.selectors import challenge_detail, challenge_list, child_chronology
 from resolve.children.services import case_note_correct, child_create
 from resolve.core.errors import ServiceError
@@ -303,7 +304,7 @@ class ChallengeFilters(Schema):
 
 @api.get("/challenges", response={200: ChallengePage, **ERRORS}, tags=["challenges"])
 def challenges(request: HttpRequest, filters: Query[ChallengeFilters]) -> Any:
-    if filters.status and filters.status not in {"open", "resolved", "withdrawn"}:
+    if filters.status and filters.status not in Challenge.Status.values:
         return error(request, 422, "invalid", "status: use open, resolved or withdrawn.", "status")
     today = _today()
     found = challenge_list(

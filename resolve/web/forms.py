@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 
 from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS
 from resolve.challenges.events import RESPONSES
+from resolve.challenges.models import Challenge
 
 
 class SignInForm(AuthenticationForm):
@@ -78,7 +79,7 @@ class DateField(forms.MultiValueField):
 
 # -- lists ---------------------------------------------------------------------------------------
 
-STATUS_CHOICES = [("", "Any status"), ("open", "Open"), ("resolved", "Resolved"), ("withdrawn", "Withdrawn")]
+STATUS_CHOICES = [("", "Any status"), *Challenge.Status.choices]
 OVERDUE_CHOICES = [("", "Overdue or not"), ("yes", "Overdue only"), ("no", "Not overdue")]
 SORT_CHOICES = [
     ("raised", "Newest raised first"),

@@ -23,7 +23,7 @@ from resolve.challenges import events, selectors
 from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS
 from resolve.challenges.engine import EVENT_WORDS, RESPONSES
 from resolve.challenges.events import detail_from_json
-from resolve.challenges.models import Challenge, Event
+from resolve.challenges.models import Action, Challenge, Event
 from resolve.challenges.overdue import Timing, stage_timing
 from resolve.children.models import Child
 from resolve.people.roles import ROLES, Side, role_label
@@ -37,7 +37,7 @@ PAGE_SIZE = 20
 DUE_SOON_WORKING_DAYS = 2
 
 LEFT_WORDS = {"escalated": "Escalated", "resolved": "Resolved", "withdrawn": "Withdrawn"}
-ACTION_STATUS = {"open": ("Open", "blue"), "done": ("Done", "green"), "not_done": ("Not done", "red")}
+ACTION_COLOURS = {Action.Status.OPEN: "blue", Action.Status.DONE: "green", Action.Status.NOT_DONE: "red"}
 
 
 def stage_label(key: str) -> str:
@@ -498,7 +498,10 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
         tag=challenge_tag(challenge, today),
         stage=policy.stage(challenge.stage_key).name if challenge.stage_key else "",
         visits=rows,
-        actions=[(action, Tag(*ACTION_STATUS[action.status])) for action in challenge.actions.all()],
+        actions=[
+            (action, Tag(action.get_status_display(), ACTION_COLOURS[Action.Status(action.status)]))
+            for action in challenge.actions.all()
+        ],
         available=selectors.challenge_available_actions(user=user, challenge=challenge),
         themes=[theme_words.get(key, key) for key in challenge.themes],
         names=names,
