@@ -44,9 +44,11 @@ $(VENV)/pyvenv.cfg:
 	python3 -m venv $(VENV) || { rm -rf $(VENV); \
 		echo "python3 -m venv failed; on Debian's own python3: apt-get install python3-venv"; exit 1; }
 
-$(STAMPS)/requirements: requirements.txt $(VENV)/pyvenv.cfg
+# Developers get both locks: requirements-dev.txt starts with `-r requirements.txt` and adds the tools.
+# Production installs requirements.txt alone (docs/deploying.md). scripts/lock_requirements.py writes both.
+$(STAMPS)/requirements: requirements.txt requirements-dev.txt $(VENV)/pyvenv.cfg
 	$(PY) -m pip install --require-virtualenv --disable-pip-version-check --progress-bar off \
-		-r requirements.txt
+		-r requirements-dev.txt
 	@mkdir -p $(STAMPS) && touch $@
 
 # Checked every time rather than stamped: packages can disappear, and looking costs nothing.
