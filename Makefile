@@ -33,7 +33,7 @@ STATIC_SOURCES := $(shell find resolve static -path '*static/*' -type f 2>/dev/n
 	$(wildcard package-lock.json)
 
 .PHONY: help setup system-packages demo test test-sqlite test-postgres check check-lint check-format \
-	check-types check-django bench clean distclean
+	check-types check-imports check-django bench clean distclean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,9 +44,11 @@ $(VENV)/pyvenv.cfg:
 	python3 -m venv $(VENV) || { rm -rf $(VENV); \
 		echo "python3 -m venv failed; on Debian's own python3: apt-get install python3-venv"; exit 1; }
 
-$(STAMPS)/requirements: requirements.txt $(VENV)/pyvenv.cfg
+# Developers get both locks: requirements-dev.txt starts with `-r requirements.txt` and adds the tools.
+# Production installs requirements.txt alone (docs/deploying.md). scripts/lock_requirements.py writes both.
+$(STAMPS)/requirements: requirements.txt requirements-dev.txt $(VENV)/pyvenv.cfg
 	$(PY) -m pip install --require-virtualenv --disable-pip-version-check --progress-bar off \
-		-r requirements.txt
+		-r requirements-dev.txt
 	@mkdir -p $(STAMPS) && touch $@
 
 # Checked every time rather than stamped: packages can disappear, and looking costs nothing.
@@ -109,9 +111,9 @@ test-postgres: setup ## Run the whole suite on a throwaway PostgreSQL server onl
 		if [ -n "$${REQUIRE_POSTGRES:-}" ]; then echo "REQUIRE_POSTGRES is set: failing."; exit 1; fi; \
 	fi
 
-check: setup ## Lint, format check, type check, Django system checks, missing migrations
+check: setup ## Lint, format check, type check, import layers, Django system checks, missing migrations
 	@# -k: run every check and report all failures, not just the first.
-	@$(MAKE) --no-print-directory -k check-lint check-format check-types check-django
+	@$(MAKE) --no-print-directory -k check-lint check-format check-types check-imports check-django
 
 check-lint:
 	$(VENV)/bin/ruff check .
@@ -121,6 +123,11 @@ check-format:
 
 check-types:
 	$(CHECK_ENV) $(VENV)/bin/mypy .
+
+# The layers in .importlinter (core, domain apps, pages and API). No cache: it takes a fraction of a
+# second and would leave a directory in the tree.
+check-imports:
+	$(VENV)/bin/lint-imports --no-logo --no-cache .importlinter
 
 check-django:
 	DJANGO_SETTINGS_MODULE=config.settings_production $(CHECK_ENV) $(PY) manage.py check --deploy --fail-level WARNING
