@@ -128,6 +128,7 @@ check-types:
 # second and would leave a directory in the tree.
 check-imports:
 	$(VENV)/bin/lint-imports --no-logo --no-cache .importlinter
+	$(PY) scripts/check_import_cycles.py
 
 check-django:
 	DJANGO_SETTINGS_MODULE=config.settings_production $(CHECK_ENV) $(PY) manage.py check --deploy --fail-level WARNING

@@ -3,7 +3,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 
 from resolve.api.api import api
-from resolve.audit.api import router as audit_router
+from resolve.api.audit import router as audit_router
 from resolve.signin.otp import ResolveAdminSite
 
 # Break-glass and access review live in the audit app; they share the API's auth and error shape.

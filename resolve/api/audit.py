@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
+from resolve.api.schemas import ErrorOut
 from resolve.audit.selectors import access_log_list, break_glass_list
 from resolve.audit.services import break_glass_open
 
@@ -51,8 +52,6 @@ def _grant_out(grant: Any) -> dict[str, Any]:
 
 
 def _errors() -> dict[int, Any]:
-    from resolve.api.schemas import ErrorOut
-
     return dict.fromkeys((400, 401, 403, 404, 409, 422), ErrorOut)
 
 
