@@ -902,3 +902,97 @@ def test_challenge_lifecycle(key: str) -> None:
     print("\n" + report(key))
     reached = {name for (procedure, name), count in TRANSITIONS.items() if procedure == key and count}
     assert expected_transitions(key) <= reached, f"never reached: {expected_transitions(key) - reached}"
+
+
+# -- engine bugs found next to the machine -----------------------------------------------------
+# Re-opening enters a stage without the rules every other way into a stage applies. No shipped
+# procedure reaches these (their re-entry stages are formal whenever the stage left is, and never
+# need a document), but the schema accepts a procedure that does: seed 003's own stage 1 re-enters
+# at the next stage ("the process moves directly to the next stage"), and an authority can write
+# the same for its informal stage, or for the stage below the Director. Each case below is such a
+# procedure, validated as a policy file would be.
+
+
+def variant(key: str, stage_key: str, **update: Any) -> Policy:
+    """The shipped procedure ``key`` with one stage changed, validated as a policy file would be."""
+    shipped = policy(key)
+    stages = [
+        stage.model_copy(update=update) if stage.key == stage_key else stage for stage in shipped.stages
+    ]
+    return Policy.model_validate(shipped.model_copy(update={"stages": stages}).model_dump())
+
+
+def run_under(rules: Policy, commands: list[Any]) -> ChallengeState:
+    state = ChallengeState(track="iro")
+    for command in commands:
+        decision = decide(
+            policy=rules,
+            state=state,
+            command=command,
+            actor=THE_CHAIR,
+            today=dt.date(2027, 6, 30),
+            calendar=calendar(rules.nation),
+        )
+        assert isinstance(decision, Accepted), decision
+        state = decision.state
+    return state
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Engine bug: _reopen never calls _formal_clock, so re-opening into a formal stage from an "
+    "informal one leaves formal_started_on unset and the cap starts at a later escalation instead",
+)
+def test_reopening_into_a_formal_stage_first_starts_the_formal_cap() -> None:
+    """The cap runs from when the challenge first enters a formal stage, however it gets there."""
+    rules = variant("challenge_and_resolution", "informal", reentry_stage="stage_1")
+    reopened_on = dt.date(2027, 2, 1)
+    state = run_under(
+        rules,
+        [
+            Raise(on=dt.date(2027, 1, 4), concern="No visit", impact_on_child="Unseen"),
+            Resolve(on=dt.date(2027, 1, 5), outcome="Visit booked"),
+            Reopen(on=reopened_on, reason="Visit did not happen"),  # enters formal stage 1
+            Escalate(on=dt.date(2027, 3, 1), reason="No response"),
+        ],
+    )
+    assert [visit.stage for visit in state.visits] == ["informal", "stage_1", "stage_2"]
+    assert state.formal_started_on == reopened_on  # the engine says 1 March 2027, the escalation
+    assert state.formal_due_on == calendar(rules.nation).add_working_days(
+        reopened_on, rules.formal_cap_working_days
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Engine bug: _reopen skips _check_documents (and Reopen cannot carry documents), so a "
+    "re-opened challenge can sit at the Director's stage without the Director's briefing",
+)
+def test_reopening_never_enters_a_stage_without_its_required_documents() -> None:
+    """Seed 002: "When an issue is escalated to the Director, the Director's briefing note must also
+    be completed"; raising or escalating there without it is refused, and so must re-opening be."""
+    rules = variant("qa_issue_resolution", "stage_3_level_3", reentry_stage="stage_3_level_4")
+    state = run_under(
+        rules,
+        [
+            Raise(
+                on=dt.date(2027, 1, 4),
+                concern="No visit",
+                impact_on_child="Unseen",
+                stage="stage_3_level_3",
+                bypass_reason="Placement breaking down",
+            ),
+            Resolve(on=dt.date(2027, 1, 5), outcome="Visit booked", learning_points="Book earlier"),
+        ],
+    )
+    decision = decide(
+        policy=rules,
+        state=state,
+        command=Reopen(on=dt.date(2027, 2, 1), reason="Visit did not happen"),
+        actor=THE_CHAIR,
+        today=dt.date(2027, 6, 30),
+        calendar=calendar(rules.nation),
+    )
+    if isinstance(decision, Accepted):
+        entered = rules.stage(decision.state.visits[-1].stage)
+        assert set(entered.documents) <= decision.state.documents, f"entered {entered.key} without them"
