@@ -676,9 +676,17 @@ def _reopen(
     assert last is not None  # a resolved challenge has left a stage
     target = policy.stage(policy.reentry_for(last))
     visit = _enter(target, command.on, calendar)
+    # The cap runs from when the challenge first enters a formal stage, however it gets there.
+    formal_started_on, formal_due_on = _formal_clock(policy, state, target, command.on, calendar)
     # A new resolution will need its own outcome and final comments; the events keep the old ones.
     new_state = replace(
-        state, status="open", visits=(*state.visits, visit), last_event_on=command.on, final_comments_on=None
+        state,
+        status="open",
+        visits=(*state.visits, visit),
+        formal_started_on=formal_started_on,
+        formal_due_on=formal_due_on,
+        last_event_on=command.on,
+        final_comments_on=None,
     )
     detail = Reopened(reason=reason, last_exited_stage=last, reentry_stage=target.key, due_on=visit.due_on)
     return Accepted(new_state, (Event(target.key, command.on, detail),))

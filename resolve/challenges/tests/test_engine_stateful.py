@@ -944,11 +944,6 @@ def run_under(rules: Policy, commands: list[Any]) -> ChallengeState:
     return state
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Engine bug: _reopen never calls _formal_clock, so re-opening into a formal stage from an "
-    "informal one leaves formal_started_on unset and the cap starts at a later escalation instead",
-)
 def test_reopening_into_a_formal_stage_first_starts_the_formal_cap() -> None:
     """The cap runs from when the challenge first enters a formal stage, however it gets there."""
     rules = variant("challenge_and_resolution", "informal", reentry_stage="stage_1")
