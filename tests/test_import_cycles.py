@@ -12,6 +12,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "check_import_cycles.
 
 def _load():
     spec = importlib.util.spec_from_file_location("check_import_cycles", SCRIPT)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -936,7 +936,8 @@ Guard = Callable[[Policy, ChallengeState, Actor], None]
 class Transition(Generic[C]):
     """Everything about one kind of change to a challenge, declared once.
 
-    ``key`` is its word in URLs, forms and ``permitted``; ``label`` its button; ``perm`` the role
+    ``key`` is its word in URLs, forms and ``permitted``; ``title``, ``button`` and ``done`` its page's
+    heading, button and confirmation; ``perm`` the role
     permission the write chokepoint checks before the engine decides; ``guard`` who may do it and
     when (from the state alone); ``handler`` what input it takes, how it is checked and what it
     records; ``event`` and ``words`` what it is called where people read it; ``tells`` who is told.
@@ -944,7 +945,9 @@ class Transition(Generic[C]):
     """
 
     key: str
-    label: str
+    title: str
+    button: str
+    done: str
     command: type[C]
     perm: Perm
     guard: Guard
@@ -963,47 +966,136 @@ _CLOSED = (Tell("challenge_closed", Audience.STAGE_TO_AND_CC),)
 
 TRANSITIONS: tuple[Transition[Any], ...] = (
     Transition(
-        "raise", "Raise a challenge", Raise, Perm.RAISE_CHALLENGE, _raise_guard, _raise,
-        EventType.RAISED, "Challenge raised", _STAGE_ENTERED,
+        key="raise",
+        title="Raise a challenge",
+        button="Raise the challenge",
+        done="The challenge has been raised",
+        command=Raise,
+        perm=Perm.RAISE_CHALLENGE,
+        guard=_raise_guard,
+        handler=_raise,
+        event=EventType.RAISED,
+        words="Challenge raised",
+        tells=_STAGE_ENTERED,
     ),
     Transition(
-        "respond", "Record the response", Respond, Perm.RESPOND, _respond_guard, _respond,
-        EventType.RESPONSE_RECORDED, "Response recorded", (Tell("response_recorded", Audience.CHAIR),),
+        key="respond",
+        title="Record your response",
+        button="Record response",
+        done="Your response has been recorded",
+        command=Respond,
+        perm=Perm.RESPOND,
+        guard=_respond_guard,
+        handler=_respond,
+        event=EventType.RESPONSE_RECORDED,
+        words="Response recorded",
+        tells=(Tell("response_recorded", Audience.CHAIR),),
     ),
     Transition(
-        "escalate", "Escalate", Escalate, Perm.ESCALATE, _escalate_guard, _escalate,
-        EventType.ESCALATED, "Escalated",
-        (*_STAGE_ENTERED, Tell("auto_escalated", Audience.CHAIR_WHEN_AUTOMATIC)),
+        key="escalate",
+        title="Escalate the challenge",
+        button="Escalate",
+        done="The challenge has been escalated",
+        command=Escalate,
+        perm=Perm.ESCALATE,
+        guard=_escalate_guard,
+        handler=_escalate,
+        event=EventType.ESCALATED,
+        words="Escalated",
+        tells=(*_STAGE_ENTERED, Tell("auto_escalated", Audience.CHAIR_WHEN_AUTOMATIC)),
     ),
     Transition(
-        "resolve", "Resolve", Resolve, Perm.RESOLVE, _resolve_guard, _resolve,
-        EventType.RESOLVED, "Resolved", _CLOSED,
+        key="resolve",
+        title="Resolve the challenge",
+        button="Resolve",
+        done="The challenge has been resolved",
+        command=Resolve,
+        perm=Perm.RESOLVE,
+        guard=_resolve_guard,
+        handler=_resolve,
+        event=EventType.RESOLVED,
+        words="Resolved",
+        tells=_CLOSED,
     ),
     Transition(
-        "reopen", "Re-open", Reopen, Perm.REOPEN, _reopen_guard, _reopen,
-        EventType.REOPENED, "Re-opened", _STAGE_ENTERED,
+        key="reopen",
+        title="Re-open the challenge",
+        button="Re-open",
+        done="The challenge has been re-opened",
+        command=Reopen,
+        perm=Perm.REOPEN,
+        guard=_reopen_guard,
+        handler=_reopen,
+        event=EventType.REOPENED,
+        words="Re-opened",
+        tells=_STAGE_ENTERED,
     ),
     Transition(
-        "refer_to_cafcass", "Refer to Cafcass", ReferToCafcass, Perm.REFER_TO_CAFCASS, _refer_guard, _refer,
-        EventType.CAFCASS_REFERRED, "Referred to Cafcass", (Tell("cafcass_referred", Audience.CAFCASS_TOLD),),
+        key="refer_to_cafcass",
+        title="Refer to Cafcass",
+        button="Refer to Cafcass",
+        done="The referral to Cafcass has been recorded",
+        command=ReferToCafcass,
+        perm=Perm.REFER_TO_CAFCASS,
+        guard=_refer_guard,
+        handler=_refer,
+        event=EventType.CAFCASS_REFERRED,
+        words="Referred to Cafcass",
+        tells=(Tell("cafcass_referred", Audience.CAFCASS_TOLD),),
     ),
     Transition(
-        "withdraw", "Withdraw", Withdraw, Perm.WITHDRAW, _withdraw_guard, _withdraw,
-        EventType.WITHDRAWN, "Withdrawn", _CLOSED,
+        key="withdraw",
+        title="Withdraw the challenge",
+        button="Withdraw",
+        done="The challenge has been withdrawn",
+        command=Withdraw,
+        perm=Perm.WITHDRAW,
+        guard=_withdraw_guard,
+        handler=_withdraw,
+        event=EventType.WITHDRAWN,
+        words="Withdrawn",
+        tells=_CLOSED,
     ),
     Transition(
-        "record_meeting", "Record a meeting", RecordMeeting, Perm.RECORD_MEETING, _record_meeting_guard,
-        _record_meeting, EventType.MEETING_RECORDED, "Meeting recorded",
+        key="record_meeting",
+        title="Record a meeting",
+        button="Record meeting",
+        done="The meeting has been recorded",
+        command=RecordMeeting,
+        perm=Perm.RECORD_MEETING,
+        guard=_record_meeting_guard,
+        handler=_record_meeting,
+        event=EventType.MEETING_RECORDED,
+        words="Meeting recorded",
+        tells=(),
     ),
     Transition(
-        "mark_action", "Update an action", MarkAction, Perm.UPDATE_ACTION, _mark_action_guard, _mark_action,
-        EventType.ACTION_UPDATED, "Action updated",
+        key="mark_action",
+        title="Update an action",
+        button="Save",
+        done="The action has been updated",
+        command=MarkAction,
+        perm=Perm.UPDATE_ACTION,
+        guard=_mark_action_guard,
+        handler=_mark_action,
+        event=EventType.ACTION_UPDATED,
+        words="Action updated",
+        tells=(),
     ),
     Transition(
-        "final_comments", "Add final comments", AddFinalComments, Perm.ADD_FINAL_COMMENTS,
-        _final_comments_guard, _final_comments, EventType.FINAL_COMMENTS_ADDED, "Final comments added",
+        key="final_comments",
+        title="Add final comments",
+        button="Add final comments",
+        done="Your final comments have been added",
+        command=AddFinalComments,
+        perm=Perm.ADD_FINAL_COMMENTS,
+        guard=_final_comments_guard,
+        handler=_final_comments,
+        event=EventType.FINAL_COMMENTS_ADDED,
+        words="Final comments added",
+        tells=(),
     ),
-)  # fmt: skip
+)
 
 TRANSITION_FOR: dict[type, Transition[Any]] = {transition.command: transition for transition in TRANSITIONS}
 TRANSITION_BY_KEY: dict[str, Transition[Any]] = {transition.key: transition for transition in TRANSITIONS}

@@ -85,7 +85,7 @@ def child_chronology(*, child: Child, user: User | AnonymousUser) -> QuerySet[Ev
 # Everything below answers one page's question in a fixed number of queries, whatever the rows.
 
 
-def challenge_available_actions(*, user: User, challenge: Challenge) -> set[str]:
+def challenge_permitted_transitions(*, user: User, challenge: Challenge) -> set[str]:
     """The transitions ``user`` may start on ``challenge`` now (their keys): those whose guard in the
     engine's declaration lets this person through, and that their role's permissions allow."""
     policy = policy_version_model(challenge.policy)

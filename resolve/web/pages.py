@@ -19,9 +19,9 @@ from django.http import QueryDict
 from resolve.access import challenge_get_for_user, child_get_for_user
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation, WorkingDays
-from resolve.challenges import events, selectors
+from resolve.challenges import engine, events, selectors
 from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS
-from resolve.challenges.engine import EVENT_WORDS, RESPONSES
+from resolve.challenges.engine import EVENT_WORDS, RESPONSES, Transition
 from resolve.challenges.events import detail_from_json
 from resolve.challenges.models import Action, Challenge, Event
 from resolve.challenges.overdue import Timing, stage_timing
@@ -502,7 +502,7 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
             (action, Tag(action.get_status_display(), ACTION_COLOURS[Action.Status(action.status)]))
             for action in challenge.actions.all()
         ],
-        available=selectors.challenge_available_actions(user=user, challenge=challenge),
+        available=selectors.challenge_permitted_transitions(user=user, challenge=challenge),
         themes=[theme_words.get(key, key) for key in challenge.themes],
         names=names,
         summary_rows=summary,
@@ -514,42 +514,14 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
 # -- one action on a challenge -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ActionSpec:
-    key: str
-    title: str
-    button: str
-    done: str
-
-
-ACTIONS: dict[str, ActionSpec] = {
-    spec.key: spec
-    for spec in (
-        ActionSpec("respond", "Record your response", "Record response", "Your response has been recorded"),
-        ActionSpec("escalate", "Escalate the challenge", "Escalate", "The challenge has been escalated"),
-        ActionSpec("resolve", "Resolve the challenge", "Resolve", "The challenge has been resolved"),
-        ActionSpec("reopen", "Re-open the challenge", "Re-open", "The challenge has been re-opened"),
-        ActionSpec(
-            "refer_to_cafcass",
-            "Refer to Cafcass",
-            "Refer to Cafcass",
-            "The referral to Cafcass has been recorded",
-        ),
-        ActionSpec("withdraw", "Withdraw the challenge", "Withdraw", "The challenge has been withdrawn"),
-        ActionSpec("record_meeting", "Record a meeting", "Record meeting", "The meeting has been recorded"),
-        ActionSpec(
-            "final_comments",
-            "Add final comments",
-            "Add final comments",
-            "Your final comments have been added",
-        ),
-        ActionSpec("mark_action", "Update an action", "Save", "The action has been updated"),
-    )
+# The changes a page offers, in the words their declarations give (title, button, confirmation).
+TRANSITIONS: dict[str, Transition[Any]] = {
+    transition.key: transition for transition in engine.TRANSITIONS if transition.key != "raise"
 }
 
 
 @dataclass
-class ActionContext:
+class TransitionContext:
     challenge: Challenge
     policy: Policy
     available: set[str]
@@ -562,8 +534,8 @@ class ActionContext:
     stage_name: str = ""
 
 
-def action_context(*, user: User, challenge_id: int, today: dt.date) -> ActionContext:
-    """What an action's form needs; raises ``NotVisible`` for a challenge this person may not see."""
+def transition_context(*, user: User, challenge_id: int, today: dt.date) -> TransitionContext:
+    """What a transition's form needs; raises ``NotVisible`` for a challenge this person may not see."""
     challenge = selectors.challenge_page(
         challenge=challenge_get_for_user(user=user, challenge_id=challenge_id)
     )
@@ -574,10 +546,10 @@ def action_context(*, user: User, challenge_id: int, today: dt.date) -> ActionCo
         selectors.people_with_roles(roles={p.role for p in cafcass.requires}) if cafcass.requires else []
     )
     roles_of = {p.role for p in cafcass.requires}
-    return ActionContext(
+    return TransitionContext(
         challenge=challenge,
         policy=policy,
-        available=selectors.challenge_available_actions(user=user, challenge=challenge),
+        available=selectors.challenge_permitted_transitions(user=user, challenge=challenge),
         later_stages=[(stage.key, stage.name) for stage in later],
         people=bypass_people(policy),
         briefing_for=needs_briefing(later),

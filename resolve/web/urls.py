@@ -30,5 +30,9 @@ urlpatterns = [
         views.challenge_action_mark,
         name="challenge_action_mark",
     ),
-    path("challenges/<int:challenge_id>/<slug:action>/", views.challenge_action, name="challenge_action"),
+    path(
+        "challenges/<int:challenge_id>/<slug:action>/",
+        views.challenge_transition,
+        name="challenge_transition",
+    ),
 ]

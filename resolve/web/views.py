@@ -153,14 +153,14 @@ def _challenge_detail(
             "page": page,
             "challenge": page.challenge,
             "errors": errors or [],
-            "actions": pages.ACTIONS,
+            "transitions": pages.TRANSITIONS,
             "can_correct_notes": user_has_perm(user=request.user, perm=Perm.CORRECT_CASE_NOTE),
         },
         status=400 if errors else 200,
     )
 
 
-def _action_form(action: str, ctx: pages.ActionContext, data: Any) -> forms.ChallengeChangeForm:
+def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.ChallengeChangeForm:
     version = ctx.challenge.version
     policy = ctx.policy
     match action:
@@ -253,12 +253,12 @@ def _action_call(
 
 
 @login_required
-def challenge_action(request: HttpRequest, challenge_id: int, action: str) -> HttpResponse:
+def challenge_transition(request: HttpRequest, challenge_id: int, action: str) -> HttpResponse:
     """One action's short form: GET shows it (only when this person may take it now), POST records it."""
-    if action not in pages.ACTIONS or action == "mark_action":
+    if action not in pages.TRANSITIONS or action == "mark_action":
         raise Http404("No such action")
     try:
-        ctx = pages.action_context(user=request.user, challenge_id=challenge_id, today=today())  # type: ignore[arg-type]
+        ctx = pages.transition_context(user=request.user, challenge_id=challenge_id, today=today())  # type: ignore[arg-type]
     except NotVisible:
         raise Http404("No such challenge") from None
     if request.method == "POST":
@@ -269,7 +269,7 @@ def challenge_action(request: HttpRequest, challenge_id: int, action: str) -> Ht
             except ServiceError as error:
                 forms.service_error_to_form(form, error)
             else:
-                messages.success(request, pages.ACTIONS[action].done)
+                messages.success(request, pages.TRANSITIONS[action].done)
                 return redirect("web:challenge_detail", challenge_id=challenge_id)
     else:
         if action not in ctx.available:
@@ -277,8 +277,8 @@ def challenge_action(request: HttpRequest, challenge_id: int, action: str) -> Ht
         form = _action_form(action, ctx, None)
     return render(
         request,
-        f"challenges/actions/{action}.html",
-        {"ctx": ctx, "challenge": ctx.challenge, "form": form, "spec": pages.ACTIONS[action]},
+        f"challenges/transitions/{action}.html",
+        {"ctx": ctx, "challenge": ctx.challenge, "form": form, "spec": pages.TRANSITIONS[action]},
         status=400 if form.is_bound else 200,
     )
 
@@ -304,7 +304,7 @@ def challenge_action_mark(request: HttpRequest, challenge_id: int, action_id: in
         except ServiceError as error:
             forms.service_error_to_form(form, error)
         else:
-            messages.success(request, pages.ACTIONS["mark_action"].done)
+            messages.success(request, pages.TRANSITIONS["mark_action"].done)
             return redirect("web:challenge_detail", challenge_id=challenge_id)
     errors = [{"text": str(message), "href": f"#action-{action_id}"} for message in form.non_field_errors()]
     errors += [

@@ -255,7 +255,7 @@ PAGE_KWARGS: dict[str, dict[str, Any]] = {
     "procedure_detail": {"key": "national"},
     "challenge_raise": {"track": "iro", "procedure": "national"},
     "challenge_raise_check": {"track": "iro", "procedure": "national"},
-    "challenge_action": {"action": "respond"},
+    "challenge_transition": {"action": "respond"},
     "challenge_action_mark": {"action_id": "{action}"},
     "case_note_correct": {"note_id": "{note}"},
 }
