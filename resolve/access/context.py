@@ -35,7 +35,6 @@ def current() -> AccessContext | None:
 def client_ip(request: HttpRequest) -> str | None:
     """The address the request came from. Behind a proxy, set USE_X_FORWARDED_FOR so the proxy's
     ``X-Forwarded-For`` is trusted (its right-most entry, the one the proxy itself added)."""
-
     if conf.trust_x_forwarded_for:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]

@@ -21,6 +21,7 @@ from enum import StrEnum
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from resolve.people.roles import ROLES
+from resolve.people.selectors import user_roles
 
 
 class Scope(StrEnum):
@@ -205,8 +206,6 @@ def roles_with(perm: Perm) -> frozenset[str]:
 
 def user_perms(*, user: UserLike) -> frozenset[Perm]:
     """Everything any of the person's posts allows (a deactivated or anonymous user: nothing)."""
-    from resolve.people.selectors import user_roles
-
     if not user.is_authenticated or not getattr(user, "is_active", False):
         return frozenset()
     perms: set[Perm] = set()

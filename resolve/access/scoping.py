@@ -18,7 +18,9 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from resolve.access.log import access_record
 from resolve.access.permissions import GRANTS, PERM_DOING, Perm, Scope, user_has_perm
+from resolve.audit.models import BreakGlassGrant
 from resolve.challenges.models import Challenge, Document
 from resolve.children.models import CaseNote, Child
 from resolve.core.errors import ServiceError
@@ -56,9 +58,9 @@ def _scope(user: UserLike) -> _Scope | None:
         return None
     children = Q(social_worker_id=user.pk) | Q(iro_id=user.pk) | Q(cp_chair_id=user.pk)
     children |= Q(
-        pk__in=_break_glass_model()
-        .objects.filter(user_id=user.pk, expires_at__gt=timezone.now())
-        .values("child_id")
+        pk__in=BreakGlassGrant.objects.filter(user_id=user.pk, expires_at__gt=timezone.now()).values(
+            "child_id"
+        )
     )
     challenges = Q(raised_by_id=user.pk)
     for role, team_id in Post.objects.filter(user_id=user.pk).values_list("role", "team_id"):
@@ -84,12 +86,6 @@ def _scope(user: UserLike) -> _Scope | None:
             )
         # ALLOCATED, CHAIRED and NONE add nothing beyond the person's own allocations above.
     return _Scope(children=children, challenges=challenges)
-
-
-def _break_glass_model():
-    from resolve.audit.models import BreakGlassGrant
-
-    return BreakGlassGrant
 
 
 def children_visible_to(user: UserLike) -> QuerySet[Child]:
@@ -124,8 +120,6 @@ def documents_visible_to(user: UserLike) -> QuerySet[Document]:
 
 
 def _log(user: UserLike, child_id: int, challenge_id: int | None = None) -> None:
-    from resolve.audit.services import access_record
-
     access_record(user=user, child_id=child_id, challenge_id=challenge_id)
 
 

@@ -1,4 +1,7 @@
-"""Writes of the access log and break-glass access."""
+"""Break-glass access: opening a record outside one's scope, with a reason, reported at once.
+
+The access log itself is written by the chokepoint (``resolve.access.log``).
+"""
 
 from __future__ import annotations
 
@@ -27,33 +30,6 @@ UserLike = AbstractBaseUser | AnonymousUser
 # The person told of every break-glass access.
 BREAK_GLASS_REVIEWER_ROLE = "iro_service_manager"
 REASON_MIN_LENGTH = 10
-
-
-def access_record(*, user: UserLike, child_id: int, challenge_id: int | None = None) -> AccessLogEntry | None:
-    """Log that ``user`` opened a child's record (or one of its challenges), once per record per request."""
-    if not user.is_authenticated:
-        return None
-    context = current()
-    if context is not None:
-        key = (child_id, challenge_id)
-        if key in context.logged:
-            return None
-        context.logged.add(key)
-    grant = (
-        BreakGlassGrant.objects.filter(user_id=user.pk, child_id=child_id, expires_at__gt=timezone.now())
-        .order_by("-granted_at")
-        .first()
-    )
-    return AccessLogEntry.objects.create(
-        user_id=user.pk,
-        child_id=child_id,
-        challenge_id=challenge_id,
-        channel=context.channel if context else AccessLogEntry.Channel.OTHER,
-        method=context.method if context else "",
-        path=context.path if context else "",
-        ip_address=context.ip_address if context else None,
-        break_glass=grant,
-    )
 
 
 def break_glass_minutes() -> int:

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from resolve.access import Perm, case_note_get_for_user, user_has_perm
 from resolve.children.models import CaseNote, Child
 from resolve.core.errors import ServiceError
 from resolve.people.roles import role_label
@@ -91,8 +92,6 @@ def case_note_correct(*, user: User, note_id: int, body: str) -> CaseNote:
     The note must be one this person can see (else ``NotVisible``, as for a note that does not exist)
     and their role must allow corrections.
     """
-    from resolve.access import Perm, case_note_get_for_user, user_has_perm
-
     note = case_note_get_for_user(user=user, note_id=note_id)
     if not user_has_perm(user=user, perm=Perm.CORRECT_CASE_NOTE):
         raise ServiceError("forbidden", "not_allowed", "Your role cannot add corrections to case notes.")
