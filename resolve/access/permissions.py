@@ -3,8 +3,9 @@
 Two questions decide every request:
 
 1. *Which records can this person see at all?* Their role's ``Scope``, applied by the chokepoint
-   (``resolve.access.scoping``). A record outside it answers 404, exactly like a record that does
-   not exist.
+   (``resolve.access.scoping``) when the role holds ``Perm.VIEW_RECORDS``, plus the children
+   allocated to them and the challenges they raised, whatever their role. A record outside it
+   answers 404, exactly like a record that does not exist.
 2. *What may they do to a record they can see?* The role's ``Perm`` set here is necessary; the
    challenge engine then checks the person's relation to that challenge (its chair, the stage's
    recipient, the chair's manager), so a Team Manager may respond only at a stage sent to them.
@@ -242,9 +243,9 @@ def permissions_markdown() -> str:
         lines.append(f"| {ROLES[key].label} | `{key}` | {SCOPE_WORDS[grant.scope]} |")
     lines += [
         "",
-        "Everyone, whatever their role, also sees the children allocated to them (as social worker, IRO",
-        "or CP Chair), the challenges they raised, and any child they opened through break-glass while",
-        "that access lasts.",
+        "A role's scope counts only when the role may see records (`view_records`). Everyone, whatever",
+        "their role, also sees the children allocated to them (as social worker, IRO or CP Chair), the",
+        "challenges they raised, and any child they opened through break-glass while that access lasts.",
         "",
         "## What each role may do",
         "",

@@ -53,7 +53,13 @@ class _Scope:
 
 
 def _scope(user: UserLike) -> _Scope | None:
-    """None means nothing at all (signed out, or deactivated)."""
+    """What ``user`` sees: None means nothing at all (signed out, or deactivated).
+
+    Each post adds its role's scope when the role holds ``Perm.VIEW_RECORDS``; a role without it adds
+    nothing. Whatever their roles, a person also sees the children allocated to them, the challenges
+    they raised and a child opened through break-glass while that lasts: those are their own part in
+    the record, not something a role gives.
+    """
     if not user.is_authenticated or not getattr(user, "is_active", False):
         return None
     children = Q(social_worker_id=user.pk) | Q(iro_id=user.pk) | Q(cp_chair_id=user.pk)
@@ -65,7 +71,8 @@ def _scope(user: UserLike) -> _Scope | None:
     challenges = Q(raised_by_id=user.pk)
     for role, team_id in Post.objects.filter(user_id=user.pk).values_list("role", "team_id"):
         grant = GRANTS.get(role)
-        if grant is None:
+        # A post's scope counts only when its role may see records at all.
+        if grant is None or Perm.VIEW_RECORDS not in grant.perms:
             continue
         if grant.scope is Scope.AUTHORITY:
             return _Scope(everything=True)
