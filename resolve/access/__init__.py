@@ -5,13 +5,14 @@ child, challenge, case note or document to the person asking and logs each look;
 ``resolve.access.context`` carries the request in progress to the log.
 """
 
-from resolve.access.permissions import GRANTS, Perm, Scope, user_has_perm, user_perms
+from resolve.access.permissions import GRANTS, Perm, Scope, perm_require, user_has_perm, user_perms
 from resolve.access.scoping import (
     AUTHORITY_WIDE,
     CHAIR_LINE_MANAGERS,
     CHAIRS,
     CHILD_LINE_MANAGERS,
     NotVisible,
+    case_note_get_for_change,
     case_note_get_for_user,
     case_notes_visible_to,
     challenge_get_for_change,
@@ -34,6 +35,7 @@ __all__ = [
     "NotVisible",
     "Perm",
     "Scope",
+    "case_note_get_for_change",
     "case_note_get_for_user",
     "case_notes_visible_to",
     "challenge_get_for_change",
@@ -44,6 +46,7 @@ __all__ = [
     "children_visible_to",
     "document_get_for_user",
     "documents_visible_to",
+    "perm_require",
     "records_viewed",
     "user_has_perm",
     "user_perms",

@@ -21,6 +21,7 @@ from enum import StrEnum
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
+from resolve.core.errors import ServiceError
 from resolve.people.roles import ROLES
 from resolve.people.selectors import user_roles
 
@@ -217,6 +218,12 @@ def user_perms(*, user: UserLike) -> frozenset[Perm]:
 
 def user_has_perm(*, user: UserLike, perm: Perm) -> bool:
     return perm in user_perms(user=user)
+
+
+def perm_require(*, user: UserLike, perm: Perm) -> None:
+    """Refuse (``ServiceError(forbidden)``, a 403) unless one of the person's posts allows ``perm``."""
+    if not user_has_perm(user=user, perm=perm):
+        raise ServiceError("forbidden", "not_allowed", f"Your role does not allow you to {PERM_DOING[perm]}.")
 
 
 def permissions_markdown() -> str:

@@ -19,11 +19,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from resolve.access.log import access_record
-from resolve.access.permissions import GRANTS, PERM_DOING, Perm, Scope, user_has_perm
+from resolve.access.permissions import GRANTS, Perm, Scope, perm_require
 from resolve.audit.models import BreakGlassGrant
 from resolve.challenges.models import Challenge, Document
 from resolve.children.models import CaseNote, Child
-from resolve.core.errors import ServiceError
 from resolve.people.models import Post
 
 UserLike = AbstractBaseUser | AnonymousUser
@@ -164,8 +163,8 @@ def challenge_get_for_change(*, user: UserLike | None, challenge_id: int, perm: 
     )
     if challenge is None:
         raise NotVisible(challenge_id)
-    if user is not None and not user_has_perm(user=user, perm=perm):
-        raise ServiceError("forbidden", "not_allowed", f"Your role does not allow you to {PERM_DOING[perm]}.")
+    if user is not None:
+        perm_require(user=user, perm=perm)
     return challenge
 
 
@@ -179,9 +178,22 @@ def child_get_for_change(*, user: UserLike, child_id: int, perm: Perm) -> Child:
     )
     if child is None:
         raise NotVisible(child_id)
-    if not user_has_perm(user=user, perm=perm):
-        raise ServiceError("forbidden", "not_allowed", f"Your role does not allow you to {PERM_DOING[perm]}.")
+    perm_require(user=user, perm=perm)
     return child
+
+
+def case_note_get_for_change(*, user: UserLike, note_id: int, perm: Perm) -> CaseNote:
+    """A case note to change (correct), found through ``user``'s scope, once their role may do it.
+
+    The write chokepoint for case notes, as ``challenge_get_for_change`` is for challenges: out of
+    scope (or no such note) raises ``NotVisible``; in scope but a role without ``perm`` raises
+    ``ServiceError(forbidden)``. Notes are append-only, so nothing is locked: a change adds a row.
+    """
+    note = case_notes_visible_to(user).select_related("child", "challenge").filter(pk=note_id).first()
+    if note is None:
+        raise NotVisible(note_id)
+    perm_require(user=user, perm=perm)
+    return note
 
 
 def case_note_get_for_user(*, user: UserLike, note_id: int) -> CaseNote:

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from resolve.access import Perm, case_note_get_for_user, user_has_perm
+from resolve.access import Perm, case_note_get_for_change, perm_require
 from resolve.children.models import CaseNote, Child
 from resolve.core.errors import ServiceError
 from resolve.people.roles import role_label
@@ -39,8 +39,7 @@ def child_create(
     cp_chair: str | None = None,
 ) -> Child:
     """Add a child to Resolve. The social worker's team places the child in the management line."""
-    if "admin" not in user_roles(user=user):
-        raise ServiceError("forbidden", "not_allowed", "Only an administrator can add children.")
+    perm_require(user=user, perm=Perm.ADD_CHILDREN)
     for field, value, what in (
         ("case_number", case_number, "the child's case number"),
         ("first_name", first_name, "the child's first name"),
@@ -92,9 +91,7 @@ def case_note_correct(*, user: User, note_id: int, body: str) -> CaseNote:
     The note must be one this person can see (else ``NotVisible``, as for a note that does not exist)
     and their role must allow corrections.
     """
-    note = case_note_get_for_user(user=user, note_id=note_id)
-    if not user_has_perm(user=user, perm=Perm.CORRECT_CASE_NOTE):
-        raise ServiceError("forbidden", "not_allowed", "Your role cannot add corrections to case notes.")
+    note = case_note_get_for_change(user=user, note_id=note_id, perm=Perm.CORRECT_CASE_NOTE)
     if not body.strip():
         raise ServiceError("invalid", "required", "Enter the correction.", "body")
     with transaction.atomic():
