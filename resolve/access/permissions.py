@@ -66,7 +66,6 @@ class Perm(StrEnum):
     CORRECT_CASE_NOTE = "correct_case_note"
     ADD_CHILDREN = "add_children"
     MANAGE_REFERENCE_DATA = "manage_reference_data"
-    EXPORT = "export"
     BREAK_GLASS = "break_glass"
     REVIEW_ACCESS = "review_access"
 
@@ -86,7 +85,6 @@ PERM_WORDS: dict[Perm, str] = {
     Perm.CORRECT_CASE_NOTE: "Add a correction (an addendum) to a case note they can see",
     Perm.ADD_CHILDREN: "Add children to Resolve and allocate their workers",
     Perm.MANAGE_REFERENCE_DATA: "Manage staff, teams, posts, calendars and procedures (admin site)",
-    Perm.EXPORT: "Export records within their scope",
     Perm.BREAK_GLASS: "Open a record outside their scope for a short time, with a reason (logged, reported)",
     Perm.REVIEW_ACCESS: "Review the access log and every break-glass access",
 }
@@ -107,7 +105,6 @@ PERM_DOING: dict[Perm, str] = {
     Perm.CORRECT_CASE_NOTE: "add corrections to case notes",
     Perm.ADD_CHILDREN: "add children",
     Perm.MANAGE_REFERENCE_DATA: "manage reference data",
-    Perm.EXPORT: "export records",
     Perm.BREAK_GLASS: "open a record outside your scope",
     Perm.REVIEW_ACCESS: "review the access log",
 }
@@ -123,7 +120,6 @@ _CHAIR_WORK = frozenset(
         Perm.UPDATE_ACTION,
         Perm.RECORD_MEETING,
         Perm.CORRECT_CASE_NOTE,
-        Perm.EXPORT,
         Perm.BREAK_GLASS,
     }
 )
@@ -138,7 +134,6 @@ _CHAIR_MANAGEMENT = frozenset(
         Perm.RECORD_MEETING,
         Perm.ADD_FINAL_COMMENTS,
         Perm.CORRECT_CASE_NOTE,
-        Perm.EXPORT,
         Perm.BREAK_GLASS,
         Perm.REVIEW_ACCESS,
     }
@@ -150,7 +145,6 @@ _RECEIVING = frozenset(
         Perm.UPDATE_ACTION,
         Perm.RECORD_MEETING,
         Perm.CORRECT_CASE_NOTE,
-        Perm.EXPORT,
         Perm.BREAK_GLASS,
     }
 )
@@ -187,8 +181,8 @@ GRANTS: dict[str, Grant] = {
     "deputy_director": Grant(Scope.LINE, _RECEIVING),
     "director": Grant(Scope.LINE, _RECEIVING),
     # Authority-wide posts that procedures notify; they read, they do not act on challenges.
-    "principal_social_worker": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS, Perm.EXPORT})),
-    "service_director": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS, Perm.EXPORT})),
+    "principal_social_worker": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS})),
+    "service_director": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS})),
     "chief_executive": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS})),
     # Reference data only: children are seen through the same rules as anyone else.
     "admin": Grant(Scope.NONE, frozenset({Perm.ADD_CHILDREN, Perm.MANAGE_REFERENCE_DATA})),
