@@ -23,6 +23,7 @@ from resolve.access.permissions import GRANTS, Perm, Scope, perm_require
 from resolve.audit.models import BreakGlassGrant
 from resolve.challenges.models import Challenge, Document
 from resolve.children.models import CaseNote, Child
+from resolve.core.errors import ServiceError
 from resolve.people.models import Post
 
 UserLike = AbstractBaseUser | AnonymousUser
@@ -194,6 +195,26 @@ def case_note_get_for_change(*, user: UserLike, note_id: int, perm: Perm) -> Cas
         raise NotVisible(note_id)
     perm_require(user=user, perm=perm)
     return note
+
+
+def child_get_for_break_glass(*, user: UserLike, case_number: str) -> Child:
+    """The one read of a child outside the reader's scope: the record a break-glass grant will open.
+
+    A role without ``Perm.BREAK_GLASS`` is refused (``ServiceError(forbidden)``); no such child is
+    ``NotVisible``; a child the person already sees is a conflict, as there is nothing to open.
+    Nothing is logged here: the grant is the record of it, and each look under it is logged.
+    """
+    perm_require(user=user, perm=Perm.BREAK_GLASS)
+    child = Child.objects.filter(case_number=(case_number or "").strip()).first()
+    if child is None:
+        raise NotVisible(case_number)
+    if children_visible_to(user).filter(pk=child.pk).exists():
+        raise ServiceError(
+            "conflict",
+            "already_visible",
+            "You can already see this child's record: there is no need to break glass.",
+        )
+    return child
 
 
 def case_note_get_for_user(*, user: UserLike, note_id: int) -> CaseNote:

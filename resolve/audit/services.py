@@ -13,10 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from resolve.access.context import current
-from resolve.access.permissions import Perm, user_has_perm
-from resolve.access.scoping import NotVisible, children_visible_to
+from resolve.access.permissions import Perm, perm_require
+from resolve.access.scoping import child_get_for_break_glass
 from resolve.audit.models import AccessLogEntry, BreakGlassGrant
-from resolve.children.models import Child
 from resolve.core.conf import conf
 from resolve.core.errors import ServiceError
 from resolve.notifications.models import Kind
@@ -44,10 +43,7 @@ def break_glass_open(*, user: AbstractBaseUser, case_number: str, reason: str) -
     (and can list every grant: ``break_glass_list``). A case number that does not exist
     raises ``NotVisible``, as elsewhere.
     """
-    if not user_has_perm(user=user, perm=Perm.BREAK_GLASS):
-        raise ServiceError(
-            "forbidden", "not_allowed", "Your role cannot open records outside your own caseload."
-        )
+    perm_require(user=user, perm=Perm.BREAK_GLASS)  # before the reason is read; the chokepoint checks too
     reason = (reason or "").strip()
     if len(reason) < REASON_MIN_LENGTH:
         raise ServiceError(
@@ -56,15 +52,7 @@ def break_glass_open(*, user: AbstractBaseUser, case_number: str, reason: str) -
             f"Say why you need this record now (at least {REASON_MIN_LENGTH} characters); it is reported.",
             "reason",
         )
-    child = Child.objects.filter(case_number=(case_number or "").strip()).first()
-    if child is None:
-        raise NotVisible(case_number)
-    if children_visible_to(user).filter(pk=child.pk).exists():
-        raise ServiceError(
-            "conflict",
-            "already_visible",
-            "You can already see this child's record: there is no need to break glass.",
-        )
+    child = child_get_for_break_glass(user=user, case_number=case_number)
     context = current()
     now = timezone.now()
     with transaction.atomic():
