@@ -1,4 +1,8 @@
-"""Read-only views of the access log and break-glass grants for administrators who review access."""
+"""Read-only views of the access log and break-glass grants, for those whose role reviews access.
+
+Only ``review_access`` in the permission map opens them: a superuser or an administrator without it
+does not see who looked at which child.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,17 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from resolve.access.permissions import Perm, user_has_perm
 from resolve.audit.models import AccessLogEntry, BreakGlassGrant
 
 
 class _ReadOnly(admin.ModelAdmin):
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return user_has_perm(user=request.user, perm=Perm.REVIEW_ACCESS)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return user_has_perm(user=request.user, perm=Perm.REVIEW_ACCESS)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
