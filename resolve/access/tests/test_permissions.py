@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+from functools import cache
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 from resolve.access.permissions import GRANTS, Perm, permissions_markdown, roles_with
@@ -35,3 +38,28 @@ def test_shipped_procedures_name_roles_the_map_allows() -> None:
 def test_the_generated_table_is_up_to_date() -> None:
     committed = Path(settings.BASE_DIR, "docs", "permissions.md").read_text(encoding="utf-8")
     assert committed == permissions_markdown(), "run: python manage.py permissions_table"
+
+
+@cache
+def _perms_checked_in_code() -> dict[str, list[str]]:
+    """Every ``Perm.<NAME>`` in the application code (not the map itself, not tests), by name."""
+    root = Path(settings.BASE_DIR)
+    found: dict[str, list[str]] = {}
+    for path in sorted([*root.glob("resolve/**/*.py"), *root.glob("config/**/*.py")]):
+        relative = path.relative_to(root).as_posix()
+        if "/tests/" in relative or relative == "resolve/access/permissions.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "Perm"
+            ):
+                found.setdefault(node.attr, []).append(f"{relative}:{node.lineno}")
+    return found
+
+
+@pytest.mark.parametrize("perm", list(Perm))
+def test_every_permission_in_the_map_is_checked_somewhere(perm: Perm) -> None:
+    """A permission nothing checks misleads whoever reviews the map: enforce it, or remove it."""
+    assert perm.name in _perms_checked_in_code(), f"nothing outside the map reads Perm.{perm.name}"
