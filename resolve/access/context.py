@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -14,7 +15,7 @@ from resolve.core.conf import conf
 
 @dataclass
 class AccessContext:
-    channel: str  # "page", "api", "export" or "other" (AccessLogEntry.Channel)
+    channel: str  # "page", "api", "export", "calendar" or "other" (AccessLogEntry.Channel)
     method: str = ""
     path: str = ""
     ip_address: str | None = None
@@ -26,6 +27,9 @@ _current: ContextVar[AccessContext | None] = ContextVar("resolve_access_context"
 
 API_PREFIX = "/api/"
 EXPORT_MARKERS = ("/export", ".csv")
+# A personal calendar feed: /calendar/<secret>.ics. Its address is its only credential.
+CALENDAR_FEED = re.compile(r"^/calendar/[^/]+\.ics$")
+CALENDAR_FEED_LOGGED_AS = "/calendar/(secret).ics"
 
 
 def current() -> AccessContext | None:
@@ -44,6 +48,8 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 def channel_for(path: str) -> str:
+    if CALENDAR_FEED.match(path):
+        return "calendar"
     if any(marker in path for marker in EXPORT_MARKERS):
         return "export"
     if path.startswith(API_PREFIX):
@@ -68,10 +74,12 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        channel = channel_for(request.path)
         context = AccessContext(
-            channel=channel_for(request.path),
+            channel=channel,
             method=request.method or "",
-            path=request.get_full_path()[:500],
+            # Never the feed's secret: whoever reads the log could then read the feed.
+            path=CALENDAR_FEED_LOGGED_AS if channel == "calendar" else request.get_full_path()[:500],
             ip_address=client_ip(request),
         )
         with access_context(context):

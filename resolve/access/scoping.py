@@ -12,6 +12,7 @@ and through what (see ``resolve.access.context``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -234,10 +235,12 @@ def document_get_for_user(*, user: UserLike, document_id: int) -> Document:
 
 
 def records_viewed(
-    *, user: UserLike, children: list[Child] | None = None, challenges: list[Challenge] | None = None
+    *, user: UserLike, children: Iterable[Child] = (), challenges: Iterable[Challenge] = ()
 ) -> None:
-    """Log a look at many records at once (an export, a list that shows their contents)."""
-    for child in children or ():
-        _log(user, child.pk)
-    for challenge in challenges or ():
-        _log(user, challenge.child_id, challenge.pk)
+    """Log a look at many records at once (a list or a feed that shows their contents), once each."""
+    for child_id in dict.fromkeys(child.pk for child in children):
+        _log(user, child_id)
+    for child_id, challenge_id in dict.fromkeys(
+        (challenge.child_id, challenge.pk) for challenge in challenges
+    ):
+        _log(user, child_id, challenge_id)

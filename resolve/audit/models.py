@@ -16,6 +16,7 @@ class AccessLogEntry(AppendOnlyModel):
         PAGE = "page", "Web page"
         API = "api", "API"
         EXPORT = "export", "Export"
+        CALENDAR = "calendar", "Calendar feed"
         OTHER = "other", "Other (command or script)"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)

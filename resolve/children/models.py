@@ -53,6 +53,13 @@ class Child(models.Model):
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
 
+    @property
+    def initials(self) -> str:
+        """Initials such as "A.J." (Amelia Jones), for places where the full name must not go."""
+        return "".join(
+            f"{name.strip()[0].upper()}." for name in (self.first_name, self.last_name) if name.strip()
+        )
+
 
 class CaseNote(AppendOnlyModel):
     """A typed, dated, authored note on the child's record.

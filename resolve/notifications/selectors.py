@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
+from resolve.access import challenges_visible_to
 from resolve.challenges.models import Action, Challenge, StageVisit
 from resolve.notifications.models import Notification, NotificationPreference
 from resolve.policies.selectors import policy_version_model
@@ -36,25 +37,36 @@ class DueDate:
     summary: str
     description: str
     link: str
+    # The record the date belongs to, for the access log (never shown).
+    challenge: Challenge = field(compare=False, repr=False)
 
 
 def _child(challenge: Challenge) -> str:
-    return f"{challenge.child.full_name} ({challenge.child.case_number})"
+    """The child as a calendar may name them: initials and case number, never the full name.
+
+    A calendar is read by other programs and often shared or synced to phones; the case number is
+    enough for the person to find the record in Resolve.
+    """
+    return f"{challenge.child.initials} ({challenge.child.case_number})"
 
 
 def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
     """Every open due date that concerns ``user``: responses they owe or are copied on, challenges they
     chair (response dates and the formal cap), and actions they own (or, when an action's owner is not
-    a user, that they chair)."""
+    a user, that they chair).
+
+    Only challenges ``user`` may see count (``challenges_visible_to``), whatever a stage or an action
+    names. Each date carries its challenge so the caller can log what it shows (``records_viewed``).
+    """
     username = user.get_username()
+    visible = challenges_visible_to(user)
     chaired = Q(track="iro", child__iro_id=user.pk) | Q(track="cpc", child__cp_chair_id=user.pk)
-    open_challenges = Challenge.objects.filter(status=Challenge.Status.OPEN).select_related("child", "policy")
+    open_challenges = visible.filter(status=Challenge.Status.OPEN).select_related("child", "policy")
     dates: list[DueDate] = []
-    seen: set[int] = set()
     # Current visits name their recipients as JSON lists of usernames; filter those in Python, on the
     # open visits only (a short list even in a large authority).
     visits = StageVisit.objects.filter(
-        challenge__status=Challenge.Status.OPEN, left_on__isnull=True
+        challenge__in=open_challenges.values("pk"), left_on__isnull=True
     ).values_list("challenge_id", "to_users", "cc_users")
     mine = {
         cid
@@ -62,7 +74,6 @@ def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
         if username in (to_users or []) or username in (cc_users or [])
     }
     for challenge in open_challenges.filter(Q(pk__in=mine) | chaired).order_by("pk"):
-        seen.add(challenge.pk)
         policy = policy_version_model(challenge.policy)
         stage_name = policy.stage(challenge.stage_key).name if challenge.stage_key else ""
         link = f"/challenges/{challenge.pk}/"
@@ -74,6 +85,7 @@ def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
                     f"Response due: {stage_name}, {_child(challenge)}",
                     f"The response to the challenge about {_child(challenge)} at {stage_name} is due.",
                     link,
+                    challenge,
                 )
             )
         if challenge.formal_due_on and challenge.pk not in mine:
@@ -84,10 +96,14 @@ def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
                     f"Formal process limit: {_child(challenge)}",
                     f"The formal process for {_child(challenge)} should end by this day.",
                     link,
+                    challenge,
                 )
             )
     actions = Action.objects.filter(
-        status=Action.Status.OPEN, challenge__status__in=[Challenge.Status.OPEN, Challenge.Status.RESOLVED]
+        challenge__in=visible.filter(status__in=[Challenge.Status.OPEN, Challenge.Status.RESOLVED]).values(
+            "pk"
+        ),
+        status=Action.Status.OPEN,
     ).select_related("challenge", "challenge__child", "challenge__child__iro", "challenge__child__cp_chair")
     for action in actions.filter(
         Q(owner=username) | Q(challenge__child__iro_id=user.pk) | Q(challenge__child__cp_chair_id=user.pk)
@@ -103,6 +119,7 @@ def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
                 f"Action due: {action.action[:60]}",
                 f"Action for {_child(challenge)} owned by {action.owner}: {action.action}",
                 f"/challenges/{challenge.pk}/",
+                challenge,
             )
         )
     return sorted(dates, key=lambda item: (item.on, item.uid))

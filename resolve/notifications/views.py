@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from resolve.access import records_viewed
 from resolve.core.conf import conf
 from resolve.notifications.calendar_feed import calendar_feed
 from resolve.notifications.forms import EmailPreferenceForm
@@ -74,12 +75,18 @@ def calendar_reset(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def calendar(request: HttpRequest, secret: str) -> HttpResponse:
-    """Reached by its secret alone (calendar programs send no session); an unknown secret is a 404."""
+    """Reached by its secret alone (calendar programs send no session); an unknown secret is a 404.
+
+    The feed shows its owner's records, so each fetch is in the access log as theirs (channel
+    "calendar"), one row per challenge it names.
+    """
     preference = preference_by_calendar_secret(secret=secret)
     if preference is None or not preference.user.is_active:
         raise Http404
+    due_dates = due_dates_for_user(user=preference.user)
+    records_viewed(user=preference.user, challenges=[item.challenge for item in due_dates])
     body = calendar_feed(
-        due_dates=due_dates_for_user(user=preference.user),
+        due_dates=due_dates,
         base_url=conf.base_url,
         now=timezone.now(),
     )

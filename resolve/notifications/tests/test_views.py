@@ -12,6 +12,7 @@ from django.test import Client
 from django_tasks_db.models import DBTaskResult
 from icalendar import Calendar
 
+from resolve.audit.models import AccessLogEntry
 from resolve.challenges.services import ActionInput
 from resolve.notifications.management.commands.run_worker import Clock
 from resolve.notifications.models import Notification, OutboxMessage
@@ -76,6 +77,13 @@ def test_calendar_feed_has_every_due_date_of_the_user_and_its_secret_can_be_rese
         summary.startswith("Response due") and start == challenge.stage_due_on for summary, start in events
     )
     assert any(summary.startswith("Action due") and start == D(2024, 6, 14) for summary, start in events)
+    # The child is named by initials and case number, never by name.
+    text = response.content.decode()
+    assert "A.J. (LCS100001)" in text and "Amelia" not in text and "Jones" not in text
+    # The fetch is in the access log as the feed owner's look at the challenge, without the secret.
+    (entry,) = AccessLogEntry.objects.filter(user=authority.staff["social_worker"])
+    assert (entry.challenge_id, entry.child_id) == (challenge.pk, challenge.child_id)
+    assert (entry.channel, entry.method, entry.path) == ("calendar", "GET", "/calendar/(secret).ics")
     # The IRO's feed has the response date of the challenge they chair.
     iro_secret = preference_get(user=authority.staff["iro"]).calendar_secret
     iro_feed = Calendar.from_ical(Client().get(f"/calendar/{iro_secret}.ics").content)
@@ -84,6 +92,16 @@ def test_calendar_feed_has_every_due_date_of_the_user_and_its_secret_can_be_rese
     signed_in(authority.staff["social_worker"]).post("/notifications/calendar/reset/")
     assert Client().get(f"/calendar/{secret}.ics").status_code == 404
     assert Client().get("/calendar/not-a-secret.ics").status_code == 404
+
+
+def test_calendar_feed_shows_only_challenges_its_owner_may_see(raise_on: Any, authority: Any) -> None:
+    """An action naming someone outside the child's line does not put the child in their calendar."""
+    raise_on(D(2024, 6, 3), actions=(ActionInput("Share the plan", "social_worker_2", D(2024, 6, 14)),))
+    outsider = authority.staff["social_worker_2"]
+    response = Client().get(f"/calendar/{preference_get(user=outsider).calendar_secret}.ics")
+    assert response.status_code == 200
+    assert list(Calendar.from_ical(response.content).walk("VEVENT")) == []
+    assert not AccessLogEntry.objects.filter(user=outsider).exists()
 
 
 def test_sweep_command_is_idempotent(raise_on: Any) -> None:
