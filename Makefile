@@ -138,6 +138,7 @@ check-django:
 	$(VENV)/bin/bandit -q -r config resolve -ll -x '*/tests/*,*/migrations/*,resolve/testing/*'
 	# Known-vulnerable dependencies (says loudly when the vulnerability service is out of reach).
 	$(PY) scripts/audit_dependencies.py
+	$(PY) scripts/check_chokepoint.py
 
 bench: setup ## Run the benchmarks (bench/run.py)
 	$(PY) bench/run.py
