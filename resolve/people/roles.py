@@ -59,6 +59,12 @@ TRACK_LABELS: dict[str, str] = {
     "iro": "Independent Reviewing Officer",
     "cpc": "Child Protection Conference Chair",
 }
+# The chairs' own line, above the chairs: who oversees the IRO/CP service's challenges.
+CHAIRS_LINE_ROLES: frozenset[str] = frozenset(
+    role.key
+    for role in _ROLES
+    if role.side is Side.CHAIR_LINE and role.key not in CHAIR_ROLE_FOR_TRACK.values()
+)
 # The chair's manager: who may escalate, resolve, re-open or withdraw beside the chair.
 CHAIR_MANAGER_ROLES: tuple[str, ...] = ("iro_team_manager", "iro_service_manager")
 

@@ -26,7 +26,7 @@ from resolve.challenges.events import detail_from_json
 from resolve.challenges.models import Action, Challenge, Event
 from resolve.challenges.overdue import Timing, stage_timing
 from resolve.children.models import Child
-from resolve.people.roles import ROLES, Side, role_label
+from resolve.people.roles import CHAIRS_LINE_ROLES, ROLES, Side, role_label
 from resolve.people.selectors import user_roles
 from resolve.policies.schema import Policy
 from resolve.policies.selectors import policy_list, policy_version_model
@@ -133,8 +133,6 @@ def challenge_list_page(
 
 # -- the home page -------------------------------------------------------------------------------
 
-CHAIR_MANAGERS = {"iro_team_manager", "iro_service_manager", "iro_senior_manager", "head_of_safeguarding"}
-
 
 @dataclass(frozen=True)
 class Worklist:
@@ -178,7 +176,7 @@ def worklists_for(user: User) -> list[Worklist]:
         keys.append("raised")
     if any(ROLES[role].side is Side.CHILD_LINE for role in roles if role in ROLES):
         keys.append("awaiting")
-    if roles & CHAIR_MANAGERS or not keys:
+    if roles & CHAIRS_LINE_ROLES or not keys:
         keys.append("service")
     return [WORKLISTS[key] for key in keys]
 
