@@ -147,14 +147,17 @@ def challenge_get_for_user(*, user: UserLike, challenge_id: int) -> Challenge:
     return challenge
 
 
-def challenge_get_for_change(*, user: UserLike | None, challenge_id: int, perm: Perm) -> Challenge:
+def challenge_get_for_change(
+    *, user: UserLike | None, challenge_id: int, perm: Perm, owner_may: bool = False
+) -> Challenge:
     """Lock a challenge for a change, found through ``user``'s scope, once their role may make it.
 
     The write chokepoint: every service that changes a challenge loads it here, inside its
     transaction. Out of scope (or no such challenge) raises ``NotVisible``; in scope but a role
     without ``perm`` raises ``ServiceError(forbidden)``. ``user=None`` is Resolve itself acting on a
     deadline its procedure tells it to act on (an automatic escalation): it sees every challenge and
-    the engine decides whether it may act.
+    the engine decides whether it may act. ``owner_may``: the owner of one of the challenge's agreed
+    actions may make this change whatever their role (marking their own action done).
     """
     challenges = Challenge.objects.all() if user is None else challenges_visible_to(user)
     challenge = (
@@ -165,7 +168,10 @@ def challenge_get_for_change(*, user: UserLike | None, challenge_id: int, perm: 
     )
     if challenge is None:
         raise NotVisible(challenge_id)
-    if user is not None:
+    owns_an_action = (
+        owner_may and user is not None and challenge.actions.filter(owner=user.get_username()).exists()
+    )
+    if user is not None and not owns_an_action:
         perm_require(user=user, perm=perm)
     return challenge
 

@@ -955,6 +955,7 @@ class Transition(Generic[C]):
     event: EventType
     words: str
     tells: tuple[Tell, ...] = ()
+    owner_may: bool = False  # an agreed action's owner may do it whatever their role
 
 
 _STAGE_ENTERED = (
@@ -1081,6 +1082,7 @@ TRANSITIONS: tuple[Transition[Any], ...] = (
         event=EventType.ACTION_UPDATED,
         words="Action updated",
         tells=(),
+        owner_may=True,
     ),
     Transition(
         key="final_comments",

@@ -97,8 +97,10 @@ def challenge_permitted_transitions(*, user: User, challenge: Challenge) -> set[
         stage_key=challenge.stage_key or None,
     )
     perms = user_perms(user=user)
-    allowed = engine.permitted(policy=policy, state=challenge_state(challenge=challenge), actor=actor)
-    return {transition.key for transition in allowed if transition.perm in perms}
+    state = challenge_state(challenge=challenge)
+    owner = any(action.owner == user.get_username() for action in state.actions)
+    allowed = engine.permitted(policy=policy, state=state, actor=actor)
+    return {t.key for t in allowed if t.perm in perms or (t.owner_may and owner)}
 
 
 WORKLISTS = ("raised", "awaiting", "service")

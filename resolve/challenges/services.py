@@ -182,9 +182,11 @@ def _load_for_change(
 ) -> tuple[Challenge, Policy]:
     """The challenge, locked, through the write chokepoint: in the user's scope, with the permission
     the transition declares."""
-    perm = engine.TRANSITION_FOR[type(command)].perm
+    transition = engine.TRANSITION_FOR[type(command)]
     try:
-        challenge = challenge_get_for_change(user=user, challenge_id=challenge_id, perm=perm)
+        challenge = challenge_get_for_change(
+            user=user, challenge_id=challenge_id, perm=transition.perm, owner_may=transition.owner_may
+        )
     except NotVisible:
         raise ServiceError("not_found", "not_found", "There is no such challenge.") from None
     if expected_version is not None and expected_version != challenge.version:

@@ -960,3 +960,19 @@ def test_huge_page_number_is_not_500(api_as, open_challenge):
 def test_a_page_past_the_end_is_empty(api_as, open_challenge):
     body = api_as("iro").get("/challenges", page=5).json()
     assert body["results"] == [] and body["count"] == 1 and body["page"] == 5
+
+
+def test_an_actions_owner_marks_it_whatever_their_role(api_as, child):
+    """The owner named on an agreed action may mark it, though their role has no update_action
+    permission (a Principal Social Worker who took an action at a meeting); others of that role may not."""
+    made = raise_challenge(
+        api_as("iro"),
+        child.case_number,
+        on="2026-06-08",
+        actions=[{"action": "Audit the plan", "owner": "principal_social_worker", "due": "2026-06-19"}],
+    )
+    path = f"/challenges/{made['id']}/actions/{made['actions'][0]['id']}"
+    refused(lambda: api_as("service_director").post(path, {"status": "done"}), 403, "not_allowed")
+    response = api_as("principal_social_worker").post(path, {"status": "done"})
+    assert response.status_code == 200, response.content
+    assert response.json()["actions"][0]["status"] == "done"
