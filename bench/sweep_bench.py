@@ -25,7 +25,7 @@ from resolve.notifications.models import Deadline
 from resolve.notifications.services import _deadline_row, deadline_specs
 from resolve.notifications.sweep import deadline_due_queryset, deadlines_sweep
 from resolve.people.demo import authority_build
-from resolve.policies.selectors import policy_get, policy_version_model
+from resolve.procedures.selectors import procedure_get, procedure_version_model
 
 CHALLENGES = 100_000
 SEED = 20_250_312
@@ -43,9 +43,9 @@ ORDER BY d.fire_on, d.id
 
 def _populate() -> None:
     authority = authority_build(password=None)
-    version = policy_get(key="national")
-    policy = policy_version_model(version)
-    calendar = working_calendar(Nation(policy.nation))
+    version = procedure_get(key="national")
+    procedure = procedure_version_model(version)
+    calendar = working_calendar(Nation(procedure.nation))
     staff = authority.staff
     children = Child.objects.bulk_create(
         Child(
@@ -61,7 +61,7 @@ def _populate() -> None:
         for index in range(500)
     )
     rng = random.Random(SEED)
-    stages = policy.stages
+    stages = procedure.stages
     rows = []
     for index in range(CHALLENGES):
         entered = TODAY - dt.timedelta(days=rng.randint(0, 60))
@@ -83,7 +83,7 @@ def _populate() -> None:
                 stage_due_on=due,
                 stage_responded_on=(entered + dt.timedelta(days=2)) if rng.random() < 0.33 else None,
                 formal_started_on=formal_started,
-                formal_due_on=calendar.add_working_days(formal_started, policy.formal_cap_working_days)
+                formal_due_on=calendar.add_working_days(formal_started, procedure.formal_cap_working_days)
                 if formal_started
                 else None,
                 last_event_on=entered,
@@ -93,7 +93,7 @@ def _populate() -> None:
     deadlines = [
         _deadline_row(challenge.pk, spec)
         for challenge in challenges
-        for spec in deadline_specs(challenge=challenge, policy=policy, actions=(), calendar=calendar)
+        for spec in deadline_specs(challenge=challenge, procedure=procedure, actions=(), calendar=calendar)
     ]
     Deadline.objects.bulk_create(deadlines, batch_size=5000)
     # A sweep every few minutes has already acted on every earlier day.

@@ -13,7 +13,7 @@ from resolve.people.sso import GroupPost, group_roles_parse
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", default=False)
-# These settings serve a developer's machine and the demo, so commands such as `check_policy` run
+# These settings serve a developer's machine and the demo, so commands such as `check_procedure` run
 # with nothing set. A real deployment runs config.settings_production, which refuses to start
 # without a strong SECRET_KEY.
 SECRET_KEY = env_str("SECRET_KEY", default="insecure-local-only-key-not-for-production")
@@ -27,7 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "resolve.calendars",
-    "resolve.policies",
+    "resolve.procedures",
     "resolve.people",
     "resolve.children",
     "resolve.challenges",

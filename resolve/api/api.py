@@ -51,8 +51,8 @@ from resolve.challenges.models import Challenge
 from resolve.challenges.selectors import challenge_detail, challenge_list, child_chronology
 from resolve.children.services import case_note_correct, child_create
 from resolve.core.errors import ServiceError
-from resolve.policies.models import PolicyVersion
-from resolve.policies.selectors import policy_get, policy_list
+from resolve.procedures.models import PolicyVersion
+from resolve.procedures.selectors import procedure_get, procedure_list
 
 logger = logging.getLogger(__name__)
 
@@ -182,13 +182,13 @@ def _briefing(data: DirectorsBriefingIn | None) -> dict[str, Any] | None:
 # -- policies and the calendar -------------------------------------------------------------------
 @api.get("/policies", response={200: list[PolicySummary], **ERRORS}, tags=["policies"])
 def policies(request: HttpRequest) -> Any:
-    return [serializers.policy_summary(version) for version in policy_list()]
+    return [serializers.policy_summary(version) for version in procedure_list()]
 
 
 @api.get("/policies/{key}", response={200: PolicyOut, **ERRORS}, tags=["policies"])
 def policy(request: HttpRequest, key: SafeStr) -> Any:
     try:
-        return serializers.policy_detail(policy_get(key=key))
+        return serializers.policy_detail(procedure_get(key=key))
     except PolicyVersion.DoesNotExist:
         return error(request, 404, "not_found", f"There is no procedure called {key!r}.")
 
@@ -279,7 +279,7 @@ def challenges_create(request: HttpRequest, payload: ChallengeIn) -> Any:
         user=request.user,  # type: ignore[arg-type]
         child=child,
         track=payload.track,
-        policy_key=payload.policy,
+        procedure_key=payload.policy,
         stage=payload.stage,
         bypass_reason=payload.bypass_reason,
         bypass_agreed_by=payload.bypass_agreed_by,

@@ -11,9 +11,9 @@ from resolve.challenges.models import Challenge, Event, StageVisit
 from resolve.challenges.overdue import stage_timing
 from resolve.challenges.selectors import challenge_is_overdue
 from resolve.children.models import CaseNote, Child
-from resolve.policies.models import PolicyVersion
-from resolve.policies.schema import Policy
-from resolve.policies.selectors import policy_version_model
+from resolve.procedures.models import PolicyVersion
+from resolve.procedures.schema import Procedure
+from resolve.procedures.selectors import procedure_version_model
 
 
 def policy_summary(version: PolicyVersion) -> dict[str, Any]:
@@ -27,13 +27,13 @@ def policy_summary(version: PolicyVersion) -> dict[str, Any]:
 
 
 def policy_detail(version: PolicyVersion) -> dict[str, Any]:
-    policy = policy_version_model(version)
+    procedure = procedure_version_model(version)
     return {
         **policy_summary(version),
-        "source": policy.source,
-        "tracks": list(policy.tracks),
-        "formal_cap_working_days": policy.formal_cap_working_days,
-        "themes": [{"key": theme.key, "label": theme.label} for theme in policy.themes],
+        "source": procedure.source,
+        "tracks": list(procedure.tracks),
+        "formal_cap_working_days": procedure.formal_cap_working_days,
+        "themes": [{"key": theme.key, "label": theme.label} for theme in procedure.themes],
         "stages": [
             {
                 "key": stage.key,
@@ -44,24 +44,24 @@ def policy_detail(version: PolicyVersion) -> dict[str, Any]:
                 "cc_roles": list(stage.cc_roles),
                 "notify_roles": list(stage.notify_roles),
                 "response_working_days": stage.response_working_days,
-                "bypass_requires": policy.bypass_rule(stage.key),
-                "reentry_stage": policy.reentry_for(stage.key),
+                "bypass_requires": procedure.bypass_rule(stage.key),
+                "reentry_stage": procedure.reentry_for(stage.key),
                 "meeting": stage.meeting.model_dump() if stage.meeting else None,
                 "documents": list(stage.documents),
                 "case_note": stage.case_note,
                 "guidance": stage.guidance,
             }
-            for order, stage in enumerate(policy.stages, start=1)
+            for order, stage in enumerate(procedure.stages, start=1)
         ],
         "cafcass": {
-            "tracks": list(policy.cafcass.tracks),
-            "requires": [item.model_dump() for item in policy.cafcass.requires],
-            "checklist": [item.model_dump() for item in policy.cafcass.checklist],
-            "earliest_stage": policy.cafcass.earliest_stage,
-            "urgent_before_stage": policy.cafcass.urgent_before_stage,
+            "tracks": list(procedure.cafcass.tracks),
+            "requires": [item.model_dump() for item in procedure.cafcass.requires],
+            "checklist": [item.model_dump() for item in procedure.cafcass.checklist],
+            "earliest_stage": procedure.cafcass.earliest_stage,
+            "urgent_before_stage": procedure.cafcass.urgent_before_stage,
         },
-        "learning_points_required": policy.resolution.requires_learning_points,
-        "final_comments_role": policy.resolution.final_comments_role,
+        "learning_points_required": procedure.resolution.requires_learning_points,
+        "final_comments_role": procedure.resolution.final_comments_role,
     }
 
 
@@ -121,10 +121,10 @@ def event_out(event: Event) -> dict[str, Any]:
     }
 
 
-def visit_out(visit: StageVisit, policy: Policy, today: dt.date) -> dict[str, Any]:
+def visit_out(visit: StageVisit, procedure: Procedure, today: dt.date) -> dict[str, Any]:
     return {
         "stage": visit.stage_key,
-        "name": policy.stage(visit.stage_key).name,
+        "name": procedure.stage(visit.stage_key).name,
         "entered_on": visit.entered_on,
         "due_on": visit.due_on,
         "left_on": visit.left_on,
@@ -137,7 +137,7 @@ def visit_out(visit: StageVisit, policy: Policy, today: dt.date) -> dict[str, An
             responded_on=visit.responded_on,
             left_on=visit.left_on,
             today=today,
-            calendar=working_calendar(Nation(policy.nation)),
+            calendar=working_calendar(Nation(procedure.nation)),
         ).on_time,
         "to_users": visit.to_users,
         "cc_users": visit.cc_users,
@@ -146,11 +146,11 @@ def visit_out(visit: StageVisit, policy: Policy, today: dt.date) -> dict[str, An
 
 
 def challenge_detail(challenge: Challenge, today: dt.date) -> dict[str, Any]:
-    policy = policy_version_model(challenge.policy)
+    procedure = procedure_version_model(challenge.policy)
     visits = list(challenge.visits.all())
     stage_now = None
     if challenge.status == Challenge.Status.OPEN and visits:
-        stage = policy.stage(challenge.stage_key)
+        stage = procedure.stage(challenge.stage_key)
         current = visits[-1]
         stage_now = {
             "key": stage.key,
@@ -196,7 +196,7 @@ def challenge_detail(challenge: Challenge, today: dt.date) -> dict[str, Any]:
             }
             for action in challenge.actions.all()
         ],
-        "visits": [visit_out(visit, policy, today) for visit in visits],
+        "visits": [visit_out(visit, procedure, today) for visit in visits],
         "events": [event_out(event) for event in challenge.events.all()],
         "version": challenge.version,
     }

@@ -25,7 +25,7 @@ from resolve.challenges.events import (
     ResponseRecorded,
     Withdrawn,
 )
-from resolve.policies.schema import Policy
+from resolve.procedures.schema import Procedure
 
 
 def fmt_date(day: dt.date | None) -> str:
@@ -43,35 +43,35 @@ class StagePeople:
     due_on: dt.date | None
 
 
-def case_note_type(policy: Policy, event: Event) -> str:
+def case_note_type(procedure: Procedure, event: Event) -> str:
     """The case-note type the procedure names for this event."""
-    stage = policy.stage(event.stage) if event.stage else None
+    stage = procedure.stage(event.stage) if event.stage else None
     match event.detail:
         case Raised() | Escalated() | ResponseRecorded():
             assert stage is not None
             return stage.case_note
         case Resolved():
             assert stage is not None
-            return stage.resolved_case_note or policy.resolution.case_note
+            return stage.resolved_case_note or procedure.resolution.case_note
         case Reopened():
-            return policy.case_notes.reopened
+            return procedure.case_notes.reopened
         case Withdrawn():
-            return policy.case_notes.withdrawn
+            return procedure.case_notes.withdrawn
         case CafcassReferred():
-            return policy.cafcass.case_note
+            return procedure.cafcass.case_note
         case ActionUpdated():
-            return policy.case_notes.action
+            return procedure.case_notes.action
         case MeetingRecorded():
-            return policy.case_notes.meeting
+            return procedure.case_notes.meeting
         case FinalCommentsAdded():
-            return f"{policy.resolution.case_note}: final comments"
+            return f"{procedure.resolution.case_note}: final comments"
         case _:
             assert_never(event.detail)
 
 
-def case_note_body(policy: Policy, event: Event, people: StagePeople | None) -> str:
+def case_note_body(procedure: Procedure, event: Event, people: StagePeople | None) -> str:
     """What the case note says; ``people`` is given when the event entered a stage."""
-    stage_name = policy.stage(event.stage).name if event.stage else ""
+    stage_name = procedure.stage(event.stage).name if event.stage else ""
     lines: list[str] = []
     match event.detail:
         case Raised() as detail:
@@ -80,7 +80,7 @@ def case_note_body(policy: Policy, event: Event, people: StagePeople | None) -> 
             if detail.bypassed:
                 lines.append(f"Earlier stages bypassed. Reason: {detail.bypass_reason}")
         case Escalated() as detail:
-            lines.append(f"Escalated from {policy.stage(detail.from_stage).name} to {stage_name}.")
+            lines.append(f"Escalated from {procedure.stage(detail.from_stage).name} to {stage_name}.")
             if detail.reason:
                 lines.append(f"Reason: {detail.reason}")
         case ResponseRecorded() as detail:

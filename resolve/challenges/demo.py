@@ -96,7 +96,7 @@ def demo_build(*, authority: Authority, today: dt.date, seed: int = 7) -> DemoSu
     counts: dict[str, int] = {}
 
     def raise_for(
-        child: Child, policy: str, started: dt.date, track: str = "iro", **kwargs: object
+        child: Child, procedure: str, started: dt.date, track: str = "iro", **kwargs: object
     ) -> Challenge:
         concern, impact = rng.choice(CONCERNS)
         chair = staff["iro"] if track == "iro" else staff["cp_chair"]
@@ -104,7 +104,7 @@ def demo_build(*, authority: Authority, today: dt.date, seed: int = 7) -> DemoSu
             user=chair,
             child=child,
             track=track,
-            policy_key=policy,
+            procedure_key=procedure,
             concern=concern,
             impact_on_child=impact,
             themes=rng.sample(THEMES, 2),

@@ -1,8 +1,8 @@
-"""The challenge engine: a pure function of (policy, state, command, actor, today) → decision.
+"""The challenge engine: a pure function of (procedure, state, command, actor, today) → decision.
 
-It owns every rule of the process: stage order, bypass (with a reason, and the policy's agreement
+It owns every rule of the process: stage order, bypass (with a reason, and the procedure's agreement
 rule), re-entry at the right stage, the formal cap, who may do what at each stage, Cafcass only on
-the IRO track and only when the policy's preconditions hold, and event dates that are never in the
+the IRO track and only when the procedure's preconditions hold, and event dates that are never in the
 future nor before the previous event. It touches no database: the services load a state, ask the
 engine, and write what it decides.
 
@@ -36,7 +36,7 @@ from resolve.challenges.events import (
 )
 from resolve.challenges.overdue import stage_overdue
 from resolve.people.roles import ROLES, TRACK_LABELS, role_label
-from resolve.policies.schema import DOCUMENT_KINDS, Policy, Stage
+from resolve.procedures.schema import DOCUMENT_KINDS, Procedure, Stage
 
 Track = Literal["iro", "cpc"]
 Status = Literal["new", "open", "resolved", "withdrawn"]
@@ -49,9 +49,9 @@ TRACKS = TRACK_LABELS
 CHAIR = "chair"  # the child's allocated IRO (IRO track) or CP Chair (CP track)
 RECIPIENT = "recipient"  # holds the current stage's "To" role in the child's line
 CHAIR_MANAGER = "chair_manager"  # the chair's own Team or Service Manager
-FINAL_COMMENTER = "final_commenter"  # holds the policy's final-comments role in the chair's line
+FINAL_COMMENTER = "final_commenter"  # holds the procedure's final-comments role in the chair's line
 CHILD_WORKER = "child_worker"  # the child's social worker or their team manager, who carry out actions
-SYSTEM = "system"  # Resolve itself, acting on a deadline the policy tells it to act on
+SYSTEM = "system"  # Resolve itself, acting on a deadline the procedure tells it to act on
 
 
 # -- state ---------------------------------------------------------------------------------------
@@ -104,8 +104,8 @@ class ChallengeState:
                 return visit.stage
         return None
 
-    def highest_order_reached(self, policy: Policy) -> int:
-        return max((policy.order(visit.stage) for visit in self.visits), default=0)
+    def highest_order_reached(self, procedure: Procedure) -> int:
+        return max((procedure.order(visit.stage) for visit in self.visits), default=0)
 
 
 def is_overdue(visit: Visit | None, today: dt.date, calendar: WorkingDays) -> bool:
@@ -272,19 +272,19 @@ def _refuse(kind: RefusalKind, code: str, message: str, field: str | None = None
 
 def decide(
     *,
-    policy: Policy,
+    procedure: Procedure,
     state: ChallengeState,
     command: Command,
     actor: Actor,
     today: dt.date,
     calendar: WorkingDays,
 ) -> Decision:
-    """Carry out ``command`` on ``state`` under ``policy``, or say why not. Never raises for bad input."""
+    """Carry out ``command`` on ``state`` under ``procedure``, or say why not. Never raises for bad input."""
     try:
         _check_date(state, command.on, today)
         transition = TRANSITION_FOR[type(command)]
-        transition.guard(policy, state, actor)
-        return transition.handler(policy, state, command, actor, calendar)
+        transition.guard(procedure, state, actor)
+        return transition.handler(procedure, state, command, actor, calendar)
     except _Refusal as refusal:
         return refusal.refused
 
@@ -348,16 +348,16 @@ def _enter(stage: Stage, on: dt.date, calendar: WorkingDays) -> Visit:
 
 
 def _formal_clock(
-    policy: Policy, state: ChallengeState, stage: Stage, on: dt.date, calendar: WorkingDays
+    procedure: Procedure, state: ChallengeState, stage: Stage, on: dt.date, calendar: WorkingDays
 ) -> tuple[dt.date | None, dt.date | None]:
     """The formal process starts when a challenge first enters a formal stage; the cap runs from then."""
     if state.formal_started_on is not None or stage.kind != "formal":
         return state.formal_started_on, state.formal_due_on
-    return on, _add_working_days(calendar, on, policy.formal_cap_working_days)
+    return on, _add_working_days(calendar, on, procedure.formal_cap_working_days)
 
 
 def _check_bypass(
-    policy: Policy, target: Stage, reason: str, agreed_by: Person | None, field_prefix: str
+    procedure: Procedure, target: Stage, reason: str, agreed_by: Person | None, field_prefix: str
 ) -> None:
     if not reason.strip():
         raise _refuse(
@@ -366,7 +366,7 @@ def _check_bypass(
             f"Give the reason for going straight to {target.name}.",
             field_prefix + "reason",
         )
-    needed = policy.bypass_rule(target.key)
+    needed = procedure.bypass_rule(target.key)
     if needed is None:
         return
     if agreed_by is None:
@@ -397,23 +397,23 @@ def _check_documents(target: Stage, have: frozenset[str]) -> None:
             )
 
 
-def _stage_or_refuse(policy: Policy, key: str, field_name: str) -> Stage:
-    if not policy.has_stage(key):
-        keys = ", ".join(stage.key for stage in policy.stages)
+def _stage_or_refuse(procedure: Procedure, key: str, field_name: str) -> Stage:
+    if not procedure.has_stage(key):
+        keys = ", ".join(stage.key for stage in procedure.stages)
         raise _refuse(
             "invalid",
             "unknown_stage",
             f"{key!r} is not a stage of this procedure; use one of: {keys}.",
             field_name,
         )
-    return policy.stage(key)
+    return procedure.stage(key)
 
 
 def _check_automatic_escalation(
-    policy: Policy, current: Visit, command: Escalate, calendar: WorkingDays
+    procedure: Procedure, current: Visit, command: Escalate, calendar: WorkingDays
 ) -> None:
-    """The system escalates only a stage its policy marks automatic, only once overdue, one rung up."""
-    stage = policy.stage(current.stage)
+    """The system escalates only a stage its procedure marks automatic, only once overdue, one rung up."""
+    stage = procedure.stage(current.stage)
     if not stage.escalates_automatically_when_overdue:
         raise _refuse(
             "forbidden", "not_automatic", f"{stage.name} is not escalated automatically by this procedure."
@@ -441,29 +441,29 @@ def _check_automatic_escalation(
 
 
 # raise
-def _raise_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
+def _raise_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
     if state.status != "new":
         raise _refuse("conflict", "already_raised", "This challenge has already been raised.")
-    if state.track not in policy.tracks:
-        tracks = " or ".join(TRACKS[track] for track in policy.tracks)
+    if state.track not in procedure.tracks:
+        tracks = " or ".join(TRACKS[track] for track in procedure.tracks)
         raise _refuse(
-            "invalid", "track_not_in_policy", f"{policy.name} is for the {tracks} track only.", "track"
+            "invalid", "track_not_in_policy", f"{procedure.name} is for the {tracks} track only.", "track"
         )
     _require(actor, (CHAIR,), "raise a challenge for this child", _chair_words(state.track))
 
 
 def _raise(
-    policy: Policy, state: ChallengeState, command: Raise, actor: Actor, calendar: WorkingDays
+    procedure: Procedure, state: ChallengeState, command: Raise, actor: Actor, calendar: WorkingDays
 ) -> Accepted:
     concern = _require_text(command.concern, "concern", "what the concern is")
     _require_text(command.impact_on_child, "impact_on_child", "the impact on the child")
-    first = policy.stages[0]
-    target = _stage_or_refuse(policy, command.stage, "stage") if command.stage else first
+    first = procedure.stages[0]
+    target = _stage_or_refuse(procedure, command.stage, "stage") if command.stage else first
     if target.key != first.key:
-        _check_bypass(policy, target, command.bypass_reason, command.bypass_agreed_by, "bypass_")
-    unknown = [theme for theme in command.themes if theme not in policy.theme_keys()]
+        _check_bypass(procedure, target, command.bypass_reason, command.bypass_agreed_by, "bypass_")
+    unknown = [theme for theme in command.themes if theme not in procedure.theme_keys()]
     if unknown:
-        keys = ", ".join(theme.key for theme in policy.themes)
+        keys = ", ".join(theme.key for theme in procedure.themes)
         raise _refuse(
             "invalid", "unknown_theme", f"Unknown theme {unknown[0]!r}; use one of: {keys}.", "themes"
         )
@@ -485,7 +485,7 @@ def _raise(
             raise _refuse("invalid", "date_out_of_range", str(exc), f"actions[{index}].due") from None
     _check_documents(target, command.documents)
     visit = _enter(target, command.on, calendar)
-    formal_started_on, formal_due_on = _formal_clock(policy, state, target, command.on, calendar)
+    formal_started_on, formal_due_on = _formal_clock(procedure, state, target, command.on, calendar)
     new_state = replace(
         state,
         status="open",
@@ -504,7 +504,7 @@ def _raise(
         concern=concern,
         themes=tuple(command.themes),
         due_on=visit.due_on,
-        bypassed=tuple(stage.key for stage in policy.stages[: policy.order(target.key) - 1])
+        bypassed=tuple(stage.key for stage in procedure.stages[: procedure.order(target.key) - 1])
         if bypassed
         else (),
         bypass_reason=command.bypass_reason.strip() if bypassed else "",
@@ -514,14 +514,14 @@ def _raise(
 
 
 # respond
-def _respond_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
+def _respond_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
     current = _require_open(state, "respond to")
-    stage = policy.stage(current.stage)
+    stage = procedure.stage(current.stage)
     _require(actor, (RECIPIENT,), "respond at this stage", f"the {role_label(stage.to_role)} it is sent to")
 
 
 def _respond(
-    policy: Policy, state: ChallengeState, command: Respond, actor: Actor, calendar: WorkingDays
+    procedure: Procedure, state: ChallengeState, command: Respond, actor: Actor, calendar: WorkingDays
 ) -> Accepted:
     current = _require_open(state, "respond to")
     if command.response not in RESPONSES:
@@ -545,10 +545,10 @@ def _respond(
 
 
 # escalate
-def _escalate_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
+def _escalate_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
     current = _require_open(state, "escalate")
     if actor.is_(SYSTEM):
-        stage = policy.stage(current.stage)
+        stage = procedure.stage(current.stage)
         if not stage.escalates_automatically_when_overdue:
             raise _refuse(
                 "forbidden",
@@ -562,44 +562,45 @@ def _escalate_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None
             "escalate this challenge",
             f"{_chair_words(state.track)} or their manager",
         )
-    if policy.order(current.stage) == len(policy.stages):
+    if procedure.order(current.stage) == len(procedure.stages):
         raise _refuse(
             "conflict",
             "last_stage",
-            f"{policy.stage(current.stage).name} is the last stage: resolve the challenge"
-            + (" or refer to Cafcass." if state.track in policy.cafcass.tracks else "."),
+            f"{procedure.stage(current.stage).name} is the last stage: resolve the challenge"
+            + (" or refer to Cafcass." if state.track in procedure.cafcass.tracks else "."),
         )
 
 
 def _escalate(
-    policy: Policy, state: ChallengeState, command: Escalate, actor: Actor, calendar: WorkingDays
+    procedure: Procedure, state: ChallengeState, command: Escalate, actor: Actor, calendar: WorkingDays
 ) -> Accepted:
     current = _require_open(state, "escalate")
     if actor.is_(SYSTEM):
-        _check_automatic_escalation(policy, current, command, calendar)
-    following = policy.next_stage(current.stage)
+        _check_automatic_escalation(procedure, current, command, calendar)
+    following = procedure.next_stage(current.stage)
     if command.to_stage:
-        target = _stage_or_refuse(policy, command.to_stage, "to_stage")
-        if policy.order(target.key) <= policy.order(current.stage):
+        target = _stage_or_refuse(procedure, command.to_stage, "to_stage")
+        if procedure.order(target.key) <= procedure.order(current.stage):
             raise _refuse(
                 "invalid",
                 "not_a_later_stage",
-                f"Escalation goes up the ladder: choose a stage after {policy.stage(current.stage).name}.",
+                f"Escalation goes up the ladder: choose a stage after {procedure.stage(current.stage).name}.",
                 "to_stage",
             )
     else:
         assert following is not None  # the guard refuses escalation from the last stage
         target = following
     skipped = tuple(
-        stage.key for stage in policy.stages[policy.order(current.stage) : policy.order(target.key) - 1]
+        stage.key
+        for stage in procedure.stages[procedure.order(current.stage) : procedure.order(target.key) - 1]
     )
     if skipped:
-        _check_bypass(policy, target, command.reason, command.bypass_agreed_by, "")
+        _check_bypass(procedure, target, command.reason, command.bypass_agreed_by, "")
     documents = state.documents | command.documents
     _check_documents(target, documents)
     left = replace(current, left_on=command.on, left_how="escalated")
     visit = _enter(target, command.on, calendar)
-    formal_started_on, formal_due_on = _formal_clock(policy, state, target, command.on, calendar)
+    formal_started_on, formal_due_on = _formal_clock(procedure, state, target, command.on, calendar)
     new_state = replace(
         state,
         visits=(*state.visits[:-1], left, visit),
@@ -622,7 +623,7 @@ def _escalate(
 
 
 # resolve
-def _resolve_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
+def _resolve_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
     current = _require_open(state, "resolve")
     _require(
         actor,
@@ -630,7 +631,7 @@ def _resolve_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
         "resolve this challenge",
         f"{_chair_words(state.track)} or their manager",
     )
-    stage = policy.stage(current.stage)
+    stage = procedure.stage(current.stage)
     if stage.meeting is not None and stage.meeting.required and current.meetings == 0:
         raise _refuse(
             "conflict",
@@ -640,11 +641,11 @@ def _resolve_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
 
 
 def _resolve(
-    policy: Policy, state: ChallengeState, command: Resolve, actor: Actor, calendar: WorkingDays
+    procedure: Procedure, state: ChallengeState, command: Resolve, actor: Actor, calendar: WorkingDays
 ) -> Accepted:
     current = _require_open(state, "resolve")
     outcome = _require_text(command.outcome, "outcome", "the outcome for the child")
-    if policy.resolution.requires_learning_points:
+    if procedure.resolution.requires_learning_points:
         _require_text(command.learning_points, "learning_points", "the key learning points")
     left = replace(current, left_on=command.on, left_how="resolved")
     new_state = replace(state, status="resolved", visits=(*state.visits[:-1], left), last_event_on=command.on)
@@ -653,7 +654,7 @@ def _resolve(
 
 
 # re-open
-def _reopen_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
+def _reopen_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
     if state.status != "resolved":
         raise _refuse(
             "conflict",
@@ -669,15 +670,15 @@ def _reopen_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
 
 
 def _reopen(
-    policy: Policy, state: ChallengeState, command: Reopen, actor: Actor, calendar: WorkingDays
+    procedure: Procedure, state: ChallengeState, command: Reopen, actor: Actor, calendar: WorkingDays
 ) -> Accepted:
     reason = _require_text(command.reason, "reason", "why the challenge is being re-opened")
     last = state.last_exited_stage
     assert last is not None  # a resolved challenge has left a stage
-    target = policy.stage(policy.reentry_for(last))
+    target = procedure.stage(procedure.reentry_for(last))
     visit = _enter(target, command.on, calendar)
     # The cap runs from when the challenge first enters a formal stage, however it gets there.
-    formal_started_on, formal_due_on = _formal_clock(policy, state, target, command.on, calendar)
+    formal_started_on, formal_due_on = _formal_clock(procedure, state, target, command.on, calendar)
     # A new resolution will need its own outcome and final comments; the events keep the old ones.
     new_state = replace(
         state,
@@ -693,8 +694,8 @@ def _reopen(
 
 
 # refer to Cafcass
-def _refer_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
-    rules = policy.cafcass
+def _refer_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
+    rules = procedure.cafcass
     if state.track not in rules.tracks:
         raise _refuse(
             "conflict",
@@ -710,32 +711,32 @@ def _refer_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
             "already_referred",
             f"This challenge was referred to Cafcass on {_fmt(state.cafcass_referred_on)}.",
         )
-    reached = state.highest_order_reached(policy)
-    if rules.earliest_stage is not None and reached < policy.order(rules.earliest_stage):
+    reached = state.highest_order_reached(procedure)
+    if rules.earliest_stage is not None and reached < procedure.order(rules.earliest_stage):
         raise _refuse(
             "conflict",
             "cafcass_too_early",
-            f"{policy.name} refers to Cafcass only once the challenge has reached "
-            f"{policy.stage(rules.earliest_stage).name}.",
+            f"{procedure.name} refers to Cafcass only once the challenge has reached "
+            f"{procedure.stage(rules.earliest_stage).name}.",
         )
 
 
 def _refer(
-    policy: Policy, state: ChallengeState, command: ReferToCafcass, actor: Actor, calendar: WorkingDays
+    procedure: Procedure, state: ChallengeState, command: ReferToCafcass, actor: Actor, calendar: WorkingDays
 ) -> Accepted:
-    rules = policy.cafcass
+    rules = procedure.cafcass
     current = _require_open(state, "refer to Cafcass")
     reason = _require_text(command.reason, "reason", "why the case is being referred to Cafcass")
-    reached = state.highest_order_reached(policy)
+    reached = state.highest_order_reached(procedure)
     if (
         rules.urgent_before_stage is not None
-        and reached < policy.order(rules.urgent_before_stage)
+        and reached < procedure.order(rules.urgent_before_stage)
         and not command.urgent
     ):
         raise _refuse(
             "invalid",
             "cafcass_urgency_required",
-            f"Before {policy.stage(rules.urgent_before_stage).name} a referral curtails the process: "
+            f"Before {procedure.stage(rules.urgent_before_stage).name} a referral curtails the process: "
             "mark it urgent and explain in the reason why the child's timetable cannot wait.",
             "urgent",
         )
@@ -809,7 +810,7 @@ _ACTION_WHO = (
 )
 
 
-def _mark_action_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
+def _mark_action_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
     if state.status in {"new", "withdrawn"}:
         raise _refuse("conflict", "not_open", f"Actions cannot be updated on a {state.status} challenge.")
     if not state.actions:
@@ -819,7 +820,7 @@ def _mark_action_guard(policy: Policy, state: ChallengeState, actor: Actor) -> N
 
 
 def _mark_action(
-    policy: Policy, state: ChallengeState, command: MarkAction, actor: Actor, calendar: WorkingDays
+    procedure: Procedure, state: ChallengeState, command: MarkAction, actor: Actor, calendar: WorkingDays
 ) -> Accepted:
     for index, action in enumerate(state.actions):
         if action.id == command.action_id:
@@ -843,7 +844,7 @@ def _mark_action(
 
 
 # record a meeting
-def _record_meeting_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
+def _record_meeting_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
     _require_open(state, "record a meeting on")
     _require(
         actor,
@@ -854,7 +855,7 @@ def _record_meeting_guard(policy: Policy, state: ChallengeState, actor: Actor) -
 
 
 def _record_meeting(
-    policy: Policy, state: ChallengeState, command: RecordMeeting, actor: Actor, calendar: WorkingDays
+    procedure: Procedure, state: ChallengeState, command: RecordMeeting, actor: Actor, calendar: WorkingDays
 ) -> Accepted:
     current = _require_open(state, "record a meeting on")
     summary = _require_text(command.summary, "summary", "a summary of the meeting")
@@ -864,7 +865,7 @@ def _record_meeting(
 
 
 # withdraw
-def _withdraw_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
+def _withdraw_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
     _require_open(state, "withdraw")
     _require(
         actor,
@@ -875,7 +876,7 @@ def _withdraw_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None
 
 
 def _withdraw(
-    policy: Policy, state: ChallengeState, command: Withdraw, actor: Actor, calendar: WorkingDays
+    procedure: Procedure, state: ChallengeState, command: Withdraw, actor: Actor, calendar: WorkingDays
 ) -> Accepted:
     current = _require_open(state, "withdraw")
     reason = _require_text(command.reason, "reason", "why the challenge is being withdrawn")
@@ -887,10 +888,10 @@ def _withdraw(
 
 
 # final comments
-def _final_comments_guard(policy: Policy, state: ChallengeState, actor: Actor) -> None:
-    role = policy.resolution.final_comments_role
+def _final_comments_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
+    role = procedure.resolution.final_comments_role
     if role is None:
-        raise _refuse("conflict", "no_final_comments", f"{policy.name} has no final comments step.")
+        raise _refuse("conflict", "no_final_comments", f"{procedure.name} has no final comments step.")
     if state.status != "resolved":
         raise _refuse("conflict", "not_resolved", "Final comments are added once the challenge is resolved.")
     if state.final_comments_on is not None:
@@ -899,7 +900,11 @@ def _final_comments_guard(policy: Policy, state: ChallengeState, actor: Actor) -
 
 
 def _final_comments(
-    policy: Policy, state: ChallengeState, command: AddFinalComments, actor: Actor, calendar: WorkingDays
+    procedure: Procedure,
+    state: ChallengeState,
+    command: AddFinalComments,
+    actor: Actor,
+    calendar: WorkingDays,
 ) -> Accepted:
     comments = _require_text(command.comments, "comments", "the final comments")
     new_state = replace(state, final_comments_on=command.on, last_event_on=command.on)
@@ -929,7 +934,7 @@ class Tell:
 
 
 C = TypeVar("C", bound="Command")
-Guard = Callable[[Policy, ChallengeState, Actor], None]
+Guard = Callable[[Procedure, ChallengeState, Actor], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -951,7 +956,7 @@ class Transition(Generic[C]):
     command: type[C]
     perm: Perm
     guard: Guard
-    handler: Callable[[Policy, ChallengeState, C, Actor, WorkingDays], Accepted]
+    handler: Callable[[Procedure, ChallengeState, C, Actor, WorkingDays], Accepted]
     event: EventType
     words: str
     tells: tuple[Tell, ...] = ()
@@ -1108,7 +1113,7 @@ TRANSITION_BY_EVENT: dict[EventType, Transition[Any]] = {
 EVENT_WORDS: dict[str, str] = {transition.event: transition.words for transition in TRANSITIONS}
 
 
-def permitted(*, policy: Policy, state: ChallengeState, actor: Actor) -> tuple[Transition[Any], ...]:
+def permitted(*, procedure: Procedure, state: ChallengeState, actor: Actor) -> tuple[Transition[Any], ...]:
     """The transitions ``actor`` may start on ``state`` now: those whose guard lets them through.
 
     The input each asks for (a reason, a response, an agreement) is checked when it is made.
@@ -1116,7 +1121,7 @@ def permitted(*, policy: Policy, state: ChallengeState, actor: Actor) -> tuple[T
     allowed = []
     for transition in TRANSITIONS:
         try:
-            transition.guard(policy, state, actor)
+            transition.guard(procedure, state, actor)
         except _Refusal:
             continue
         allowed.append(transition)

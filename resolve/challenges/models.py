@@ -17,7 +17,7 @@ from resolve.append_only import AppendOnlyModel
 from resolve.audit.chain import event_fields, sealed_insert
 from resolve.challenges.events import RESPONSES
 from resolve.children.models import Child
-from resolve.policies.models import PolicyVersion
+from resolve.procedures.models import PolicyVersion
 
 
 class Challenge(models.Model):

@@ -22,8 +22,8 @@ from resolve.core.errors import ServiceError
 from resolve.people.models import Post
 from resolve.people.roles import CHAIR_MANAGER_ROLES, role_label
 from resolve.people.selectors import user_roles
-from resolve.policies.schema import Policy
-from resolve.policies.selectors import policy_version_model
+from resolve.procedures.schema import Procedure
+from resolve.procedures.selectors import procedure_version_model
 
 
 def challenge_is_overdue(*, challenge: Challenge, today: dt.date) -> bool:
@@ -88,18 +88,18 @@ def child_chronology(*, child: Child, user: User | AnonymousUser) -> QuerySet[Ev
 def challenge_permitted_transitions(*, user: User, challenge: Challenge) -> set[str]:
     """The transitions ``user`` may start on ``challenge`` now (their keys): those whose guard in the
     engine's declaration lets this person through, and that their role's permissions allow."""
-    policy = policy_version_model(challenge.policy)
+    procedure = procedure_version_model(challenge.policy)
     actor = challenge_actor(
         user=user,
         child=challenge.child,
         track=challenge.track,
-        policy=policy,
+        procedure=procedure,
         stage_key=challenge.stage_key or None,
     )
     perms = user_perms(user=user)
     state = challenge_state(challenge=challenge)
     owner = any(action.owner == user.get_username() for action in state.actions)
-    allowed = engine.permitted(policy=policy, state=state, actor=actor)
+    allowed = engine.permitted(procedure=procedure, state=state, actor=actor)
     return {t.key for t in allowed if t.perm in perms or (t.owner_may and owner)}
 
 
@@ -114,7 +114,7 @@ def challenge_search(
     status: str | None = None,
     overdue: bool | None = None,
     stage: str | None = None,
-    policy: str | None = None,
+    procedure: str | None = None,
     child: str | None = None,
     worklist: str | None = None,
     sort: str = "raised",
@@ -129,8 +129,8 @@ def challenge_search(
     challenges = challenge_list(
         user=user, today=today, status=status, overdue=overdue, child=child, stage=stage
     )
-    if policy:
-        challenges = challenges.filter(policy__key=policy)
+    if procedure:
+        challenges = challenges.filter(policy__key=procedure)
     if worklist == "raised":
         challenges = challenges.filter(raised_by_id=user.pk)
     elif worklist == "awaiting":
@@ -279,18 +279,18 @@ def _holds(*, user: User, role: str, child: Child, track: str) -> bool:
 
 
 def challenge_actor(
-    *, user: User, child: Child, track: str, policy: Policy, stage_key: str | None
+    *, user: User, child: Child, track: str, procedure: Procedure, stage_key: str | None
 ) -> engine.Actor:
     """What ``user`` is to a challenge on ``child``'s ``track``: chair, recipient, chair's manager..."""
     relations: set[str] = set()
     chair = child_chair(child=child, track=track)
     if chair is not None and chair.pk == user.pk:
         relations.add(engine.CHAIR)
-    if stage_key and _holds(user=user, role=policy.stage(stage_key).to_role, child=child, track=track):
+    if stage_key and _holds(user=user, role=procedure.stage(stage_key).to_role, child=child, track=track):
         relations.add(engine.RECIPIENT)
     if any(_holds(user=user, role=role, child=child, track=track) for role in CHAIR_MANAGER_ROLES):
         relations.add(engine.CHAIR_MANAGER)
-    final_role = policy.resolution.final_comments_role
+    final_role = procedure.resolution.final_comments_role
     if final_role and _holds(user=user, role=final_role, child=child, track=track):
         relations.add(engine.FINAL_COMMENTER)
     if child.social_worker_id == user.pk or _holds(user=user, role="team_manager", child=child, track=track):

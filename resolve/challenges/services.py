@@ -46,9 +46,9 @@ from resolve.core.clock import today
 from resolve.core.errors import ServiceError
 from resolve.notifications.services import notifications_for_events
 from resolve.people.roles import CHAIR_ROLE_FOR_TRACK, role_label
-from resolve.policies.models import PolicyVersion
-from resolve.policies.schema import Policy
-from resolve.policies.selectors import policy_get, policy_version_model
+from resolve.procedures.models import PolicyVersion
+from resolve.procedures.schema import Procedure
+from resolve.procedures.selectors import procedure_get, procedure_version_model
 
 # -- writing -------------------------------------------------------------------------------------
 
@@ -73,7 +73,7 @@ def _people_named(usernames: Sequence[str]) -> dict[str, str]:
 
 
 def _sync_visits(
-    challenge: Challenge, policy: Policy, old: engine.ChallengeState, new: engine.ChallengeState
+    challenge: Challenge, procedure: Procedure, old: engine.ChallengeState, new: engine.ChallengeState
 ) -> list[StageVisit]:
     """Write the engine's visits back; returns the visit rows in order."""
     rows = list(challenge.visits.all())
@@ -87,7 +87,7 @@ def _sync_visits(
             row.meetings = visit.meetings
             row.save()
         else:
-            stage = policy.stage(visit.stage)
+            stage = procedure.stage(visit.stage)
             to_users = [
                 u.get_username()
                 for u in child_role_holders(child=challenge.child, track=challenge.track, role=stage.to_role)
@@ -122,7 +122,7 @@ def _usernames_for(roles: Sequence[str], challenge: Challenge, *, exclude: Seque
 def _write(
     *,
     challenge: Challenge,
-    policy: Policy,
+    procedure: Procedure,
     user: User | None,
     old: engine.ChallengeState,
     decision: engine.Accepted,
@@ -146,7 +146,7 @@ def _write(
     else:
         challenge.version += 1
         challenge.save()
-    visits = _sync_visits(challenge, policy, old, new)
+    visits = _sync_visits(challenge, procedure, old, new)
     last_sequence = challenge.events.count()
     entered = visits[-1] if visits else None
     for offset, event in enumerate(decision.events, start=1):
@@ -163,14 +163,14 @@ def _write(
         CaseNote.objects.create(
             child=challenge.child,
             challenge=challenge,
-            note_type=case_note_type(policy, event),
-            body=case_note_body(policy, event, people),
+            note_type=case_note_type(procedure, event),
+            body=case_note_body(procedure, event, people),
             on=event.on,
             author=user,
         )
     # The messages this change causes, in its own transaction: rolled back with it, never lost after.
     notifications_for_events(
-        challenge=challenge, policy=policy, events=decision.events, visits=visits, state=new
+        challenge=challenge, procedure=procedure, events=decision.events, visits=visits, state=new
     )
     if after is not None:
         after(challenge, visits, new)
@@ -179,7 +179,7 @@ def _write(
 
 def _load_for_change(
     *, user: User | None, challenge_id: int, command: engine.Command, expected_version: int | None
-) -> tuple[Challenge, Policy]:
+) -> tuple[Challenge, Procedure]:
     """The challenge, locked, through the write chokepoint: in the user's scope, with the permission
     the transition declares."""
     transition = engine.TRANSITION_FOR[type(command)]
@@ -196,7 +196,7 @@ def _load_for_change(
             "Someone changed this challenge after you read it: read it again, then retry.",
             "version",
         )
-    return challenge, policy_version_model(challenge.policy)
+    return challenge, procedure_version_model(challenge.policy)
 
 
 def _change(
@@ -206,14 +206,14 @@ def _change(
     command: engine.Command,
     expected_version: int | None,
     after: Callable[[Challenge, list[StageVisit], engine.ChallengeState], None] | None = None,
-    prepare: Callable[[Challenge, Policy], engine.Command] | None = None,
+    prepare: Callable[[Challenge, Procedure], engine.Command] | None = None,
 ) -> Challenge:
     with transaction.atomic():
-        challenge, policy = _load_for_change(
+        challenge, procedure = _load_for_change(
             user=user, challenge_id=challenge_id, command=command, expected_version=expected_version
         )
         if prepare is not None:
-            command = prepare(challenge, policy)
+            command = prepare(challenge, procedure)
         state = challenge_state(challenge=challenge)
         # No user: Resolve itself acts (an automatic escalation); the engine decides whether it may.
         actor = (
@@ -223,22 +223,22 @@ def _change(
                 user=user,
                 child=challenge.child,
                 track=challenge.track,
-                policy=policy,
+                procedure=procedure,
                 stage_key=challenge.stage_key or None,
             )
         )
         decision = engine.decide(
-            policy=policy,
+            procedure=procedure,
             state=state,
             command=command,
             actor=actor,
             today=today(),
-            calendar=working_calendar(Nation(policy.nation)),
+            calendar=working_calendar(Nation(procedure.nation)),
         )
         if isinstance(decision, engine.Refused):
             raise ServiceError(decision.kind, decision.code, decision.message, decision.field)
         return _write(
-            challenge=challenge, policy=policy, user=user, old=state, decision=decision, after=after
+            challenge=challenge, procedure=procedure, user=user, old=state, decision=decision, after=after
         )
 
 
@@ -270,7 +270,7 @@ def _store_documents(
 @dataclass(frozen=True)
 class _RaiseDecision:
     version: PolicyVersion
-    policy: Policy
+    procedure: Procedure
     child: Child
     state: engine.ChallengeState
     decision: engine.Accepted
@@ -284,7 +284,7 @@ def _raise_decide(
     track: str,
     concern: str,
     impact_on_child: str,
-    policy_key: str | None,
+    procedure_key: str | None,
     stage: str | None,
     bypass_reason: str,
     bypass_agreed_by: str | None,
@@ -302,14 +302,14 @@ def _raise_decide(
         )
     except NotVisible:
         raise ServiceError("not_found", "not_found", "There is no such child.") from None
-    key = policy_key or settings.RESOLVE_DEFAULT_POLICY
+    key = procedure_key or settings.RESOLVE_DEFAULT_POLICY
     try:
-        version = policy_get(key=key)
+        version = procedure_get(key=key)
     except PolicyVersion.DoesNotExist:
         raise ServiceError(
             "invalid", "unknown_policy", f"There is no procedure called {key!r}.", "policy"
         ) from None
-    policy = policy_version_model(version)
+    procedure = procedure_version_model(version)
     if child_chair(child=child, track=track) is None:
         raise ServiceError(
             "conflict",
@@ -331,18 +331,18 @@ def _raise_decide(
         documents=kinds,
     )
     state = engine.ChallengeState(track=track)  # type: ignore[arg-type]
-    actor = challenge_actor(user=user, child=child, track=track, policy=policy, stage_key=None)
+    actor = challenge_actor(user=user, child=child, track=track, procedure=procedure, stage_key=None)
     decision = engine.decide(
-        policy=policy,
+        procedure=procedure,
         state=state,
         command=command,
         actor=actor,
         today=today(),
-        calendar=working_calendar(Nation(policy.nation)),
+        calendar=working_calendar(Nation(procedure.nation)),
     )
     if isinstance(decision, engine.Refused):
         raise ServiceError(decision.kind, decision.code, decision.message, decision.field)
-    return _RaiseDecision(version, policy, child, state, decision, contents)
+    return _RaiseDecision(version, procedure, child, state, decision, contents)
 
 
 def challenge_raise(
@@ -352,7 +352,7 @@ def challenge_raise(
     track: str,
     concern: str,
     impact_on_child: str,
-    policy_key: str | None = None,
+    procedure_key: str | None = None,
     stage: str | None = None,
     bypass_reason: str = "",
     bypass_agreed_by: str | None = None,
@@ -370,7 +370,7 @@ def challenge_raise(
         track=track,
         concern=concern,
         impact_on_child=impact_on_child,
-        policy_key=policy_key,
+        procedure_key=procedure_key,
         stage=stage,
         bypass_reason=bypass_reason,
         bypass_agreed_by=bypass_agreed_by,
@@ -402,7 +402,7 @@ def challenge_raise(
         )
         return _write(
             challenge=challenge,
-            policy=raised.policy,
+            procedure=raised.procedure,
             user=user,
             old=raised.state,
             decision=raised.decision,
@@ -423,7 +423,7 @@ def challenge_raise_preview(
     user: User,
     child: Child,
     track: str,
-    policy_key: str,
+    procedure_key: str,
     concern: str,
     impact_on_child: str,
     stage: str | None = None,
@@ -445,7 +445,7 @@ def challenge_raise_preview(
         track=track,
         concern=concern,
         impact_on_child=impact_on_child,
-        policy_key=policy_key,
+        procedure_key=procedure_key,
         stage=stage,
         bypass_reason=bypass_reason,
         bypass_agreed_by=bypass_agreed_by,
@@ -454,13 +454,13 @@ def challenge_raise_preview(
         directors_briefing=directors_briefing,
         on=on,
     )
-    policy = raised.policy
-    target = policy.stage(raised.decision.state.visits[0].stage)
+    procedure = raised.procedure
+    target = procedure.stage(raised.decision.state.visits[0].stage)
     return RaisePreview(
         stage_name=target.name,
         to_role=role_label(target.to_role),
-        due=due_date_explain(nation=policy.nation, start=on, working_days=target.response_working_days),
-        bypassed=tuple(s.name for s in policy.stages[: policy.order(target.key) - 1]),
+        due=due_date_explain(nation=procedure.nation, start=on, working_days=target.response_working_days),
+        bypassed=tuple(s.name for s in procedure.stages[: procedure.order(target.key) - 1]),
     )
 
 
@@ -508,7 +508,7 @@ def challenge_escalate(
     agreed = person_for_command(username=bypass_agreed_by, field="bypass_agreed_by")
     contents: dict[str, dict[str, Any]] = {}
 
-    def prepare(challenge: Challenge, policy: Policy) -> engine.Command:
+    def prepare(challenge: Challenge, procedure: Procedure) -> engine.Command:
         kinds, cleaned = _documents_for(child=challenge.child, directors_briefing=directors_briefing)
         contents.update(cleaned)
         return engine.Escalate(
@@ -529,7 +529,7 @@ def challenge_escalate(
 
 
 def challenge_escalate_overdue(*, challenge_id: int, reason: str, on: dt.date | None = None) -> Challenge:
-    """Escalate, as the system, a stage whose policy escalates it automatically once overdue.
+    """Escalate, as the system, a stage whose procedure escalates it automatically once overdue.
 
     The event and case note have no author; ``reason`` says why (the missed due date).
     """

@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from resolve.access import challenges_visible_to
 from resolve.challenges.models import Action, Challenge, StageVisit
 from resolve.notifications.models import Notification, NotificationPreference
-from resolve.policies.selectors import policy_version_model
+from resolve.procedures.selectors import procedure_version_model
 
 
 def notification_list(*, user: AbstractBaseUser) -> QuerySet[Notification]:
@@ -74,8 +74,8 @@ def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
         if username in (to_users or []) or username in (cc_users or [])
     }
     for challenge in open_challenges.filter(Q(pk__in=mine) | chaired).order_by("pk"):
-        policy = policy_version_model(challenge.policy)
-        stage_name = policy.stage(challenge.stage_key).name if challenge.stage_key else ""
+        procedure = procedure_version_model(challenge.policy)
+        stage_name = procedure.stage(challenge.stage_key).name if challenge.stage_key else ""
         link = f"/challenges/{challenge.pk}/"
         if challenge.stage_due_on and challenge.stage_responded_on is None:
             dates.append(

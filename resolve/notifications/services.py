@@ -40,8 +40,8 @@ from resolve.challenges.models import Action, Challenge, StageVisit
 from resolve.children.selectors import child_chair, child_role_holders
 from resolve.core.conf import conf
 from resolve.notifications.models import Deadline, Kind, Notification, NotificationPreference, OutboxMessage
-from resolve.policies.schema import Policy
-from resolve.policies.selectors import policy_version_model
+from resolve.procedures.schema import Procedure
+from resolve.procedures.selectors import procedure_version_model
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +73,9 @@ def _line_holders(challenge: Challenge, role: str) -> list[User]:
     return child_role_holders(child=challenge.child, track=challenge.track, role=role)
 
 
-def _recipient_managers(challenge: Challenge, policy: Policy, stage_key: str) -> list[User]:
+def _recipient_managers(challenge: Challenge, procedure: Procedure, stage_key: str) -> list[User]:
     """The recipient's manager, as the procedure sees it: whoever the next stage goes to."""
-    following = policy.next_stage(stage_key)
+    following = procedure.next_stage(stage_key)
     return _line_holders(challenge, following.to_role) if following is not None else []
 
 
@@ -215,11 +215,11 @@ def _audience(
 
 
 def _message(
-    kind: str, challenge: Challenge, policy: Policy, event: Event, visit: StageVisit | None
+    kind: str, challenge: Challenge, procedure: Procedure, event: Event, visit: StageVisit | None
 ) -> Message:
     """The words of one notification of a change."""
     child = _child_words(challenge)
-    stage_name = policy.stage(event.stage).name if event.stage else ""
+    stage_name = procedure.stage(event.stage).name if event.stage else ""
     sequence = visit.sequence if visit is not None else 0
     due_on = visit.due_on if visit is not None else None
     detail = event.detail
@@ -290,7 +290,7 @@ def _message(
 def notifications_for_events(
     *,
     challenge: Challenge,
-    policy: Policy,
+    procedure: Procedure,
     events: Sequence[Event],
     visits: Sequence[StageVisit],
     state: engine.ChallengeState | None = None,
@@ -307,12 +307,12 @@ def notifications_for_events(
             recipients = _audience(tell.audience, challenge, event, visit)
             if recipients:
                 written += messages_put(
-                    recipients=recipients, message=_message(tell.kind, challenge, policy, event, visit)
+                    recipients=recipients, message=_message(tell.kind, challenge, procedure, event, visit)
                 )
     if written:
         outbox_deliver_on_commit()
     action_statuses = {action.id: action.status for action in state.actions} if state is not None else {}
-    deadlines_schedule(challenge=challenge, policy=policy, action_statuses=action_statuses)
+    deadlines_schedule(challenge=challenge, procedure=procedure, action_statuses=action_statuses)
 
 
 # -- the deadline schedule --------------------------------------------------------------------------
@@ -344,7 +344,7 @@ def _first_working_day_after(calendar: WorkingCalendar, due: dt.date) -> dt.date
 def deadline_specs(
     *,
     challenge: Challenge,
-    policy: Policy,
+    procedure: Procedure,
     actions: Iterable[tuple[int, dt.date, str]],
     calendar: WorkingCalendar,
 ) -> list[DeadlineSpec]:
@@ -355,7 +355,7 @@ def deadline_specs(
     try:
         due = challenge.stage_due_on
         if is_open and due is not None and challenge.stage_responded_on is None and challenge.stage_key:
-            stage = policy.stage(challenge.stage_key)
+            stage = procedure.stage(challenge.stage_key)
             if stage.reminder_working_days:
                 specs.append(
                     DeadlineSpec(
@@ -434,7 +434,7 @@ def deadline_specs(
 
 
 def deadlines_schedule(
-    *, challenge: Challenge, policy: Policy, action_statuses: Mapping[int, str] | None = None
+    *, challenge: Challenge, procedure: Procedure, action_statuses: Mapping[int, str] | None = None
 ) -> None:
     """Bring the challenge's unfired deadlines in line with its state (fired ones are history).
 
@@ -445,10 +445,12 @@ def deadlines_schedule(
         (pk, due, statuses.get(pk, status))
         for pk, due, status in Action.objects.filter(challenge=challenge).values_list("pk", "due", "status")
     ]
-    calendar = working_calendar(Nation(policy.nation))
+    calendar = working_calendar(Nation(procedure.nation))
     specs = {
         spec.key: spec
-        for spec in deadline_specs(challenge=challenge, policy=policy, actions=actions, calendar=calendar)
+        for spec in deadline_specs(
+            challenge=challenge, procedure=procedure, actions=actions, calendar=calendar
+        )
     }
     existing = dict(Deadline.objects.filter(challenge=challenge).values_list("key", "fired_at"))
     stale = [key for key, fired_at in existing.items() if fired_at is None and key not in specs]
@@ -473,8 +475,8 @@ def _deadline_row(challenge_id: int, spec: DeadlineSpec) -> Deadline:
 def deadlines_schedule_action(*, action: Action) -> None:
     """A new action: add its reminder and overdue deadlines (its challenge's write path may not see it)."""
     challenge = action.challenge
-    policy = policy_version_model(challenge.policy)
-    deadlines_schedule(challenge=challenge, policy=policy)
+    procedure = procedure_version_model(challenge.policy)
+    deadlines_schedule(challenge=challenge, procedure=procedure)
 
 
 # -- delivery ----------------------------------------------------------------------------------------

@@ -39,8 +39,8 @@ from resolve.notifications.services import (
     _users,
     messages_put,
 )
-from resolve.policies.schema import Policy
-from resolve.policies.selectors import policy_version_model
+from resolve.procedures.schema import Procedure
+from resolve.procedures.selectors import procedure_version_model
 
 logger = logging.getLogger(__name__)
 
@@ -119,8 +119,8 @@ def _reschedule(row: Deadline, fire_on: dt.date) -> str:
 def _fire(row: Deadline, today: dt.date, result: SweepResult) -> str:
     """Act on one due deadline, re-checking it against the challenge as it is now."""
     challenge = row.challenge
-    policy = policy_version_model(challenge.policy)
-    calendar = working_calendar(Nation(policy.nation))
+    procedure = procedure_version_model(challenge.policy)
+    calendar = working_calendar(Nation(procedure.nation))
     trigger = row.trigger
     if trigger in {Trigger.RESPONSE_REMINDER, Trigger.RESPONSE_OVERDUE}:
         if (
@@ -130,19 +130,19 @@ def _fire(row: Deadline, today: dt.date, result: SweepResult) -> str:
             or challenge.stage_responded_on is not None
         ):
             return "stale"
-        stage = policy.stage(row.stage_key)
+        stage = procedure.stage(row.stage_key)
         if trigger == Trigger.RESPONSE_REMINDER:
             if today > row.due_on:
                 return "missed"
             fire_on = _earliest_within(calendar, row.due_on, stage.reminder_working_days)
             if today < fire_on:
                 return _reschedule(row, fire_on)
-            return _send_response_reminder(row, challenge, policy, result)
+            return _send_response_reminder(row, challenge, procedure, result)
         fire_on = _first_working_day_after(calendar, row.due_on)
         if today < fire_on:
             return _reschedule(row, fire_on)
         return _send_response_overdue(
-            row, challenge, policy, stage.escalates_automatically_when_overdue, today, result
+            row, challenge, procedure, stage.escalates_automatically_when_overdue, today, result
         )
     if trigger in {Trigger.CAP_WARNING, Trigger.CAP_PASSED}:
         if challenge.status != Challenge.Status.OPEN or challenge.formal_due_on != row.due_on:
@@ -157,7 +157,7 @@ def _fire(row: Deadline, today: dt.date, result: SweepResult) -> str:
             fire_on = _first_working_day_after(calendar, row.due_on)
             if today < fire_on:
                 return _reschedule(row, fire_on)
-        return _send_cap(row, challenge, policy, result)
+        return _send_cap(row, challenge, procedure, result)
     action = row.action
     if action is None or action.status != Action.Status.OPEN or action.due != row.due_on:
         return "stale"
@@ -183,11 +183,13 @@ def _fire(row: Deadline, today: dt.date, result: SweepResult) -> str:
     return _send_action(row, challenge, action, result)
 
 
-def _send_response_reminder(row: Deadline, challenge: Challenge, policy: Policy, result: SweepResult) -> str:
+def _send_response_reminder(
+    row: Deadline, challenge: Challenge, procedure: Procedure, result: SweepResult
+) -> str:
     visit = _current_visit(challenge)
     if visit is None:
         return "stale"
-    stage = policy.stage(row.stage_key)
+    stage = procedure.stage(row.stage_key)
     body = (
         f"The response to the challenge about {_child_words(challenge)} at {stage.name} is due by "
         f"{_fmt(row.due_on)}.\n\nConcern: {challenge.concern}"
@@ -207,12 +209,17 @@ def _send_response_reminder(row: Deadline, challenge: Challenge, policy: Policy,
 
 
 def _send_response_overdue(
-    row: Deadline, challenge: Challenge, policy: Policy, automatic: bool, today: dt.date, result: SweepResult
+    row: Deadline,
+    challenge: Challenge,
+    procedure: Procedure,
+    automatic: bool,
+    today: dt.date,
+    result: SweepResult,
 ) -> str:
     visit = _current_visit(challenge)
     if visit is None:
         return "stale"
-    stage = policy.stage(row.stage_key)
+    stage = procedure.stage(row.stage_key)
     chair = _chair(challenge)
     subject = f"Response overdue: {_child_words(challenge)}"
     body = (
@@ -222,13 +229,13 @@ def _send_response_overdue(
     recipients = [
         *_users(visit.to_users),
         *([chair] if chair else []),
-        *_recipient_managers(challenge, policy, stage.key),
+        *_recipient_managers(challenge, procedure, stage.key),
     ]
     result.messages += messages_put(
         recipients=recipients,
         message=Message(Kind.RESPONSE_OVERDUE, row.key, subject, body, challenge, due_on=row.due_on),
     )
-    if automatic and policy.next_stage(stage.key) is not None:
+    if automatic and procedure.next_stage(stage.key) is not None:
         reason = (
             f"No response by {_fmt(row.due_on)}: {stage.name} escalates automatically "
             "when its response is overdue."
@@ -255,10 +262,10 @@ def _send_response_overdue(
     return "sent"
 
 
-def _send_cap(row: Deadline, challenge: Challenge, policy: Policy, result: SweepResult) -> str:
+def _send_cap(row: Deadline, challenge: Challenge, procedure: Procedure, result: SweepResult) -> str:
     visit = _current_visit(challenge)
     chair = _chair(challenge)
-    cap = policy.formal_cap_working_days
+    cap = procedure.formal_cap_working_days
     if row.trigger == Trigger.CAP_WARNING:
         kind, subject = Kind.CAP_WARNING, f"Formal process ends {_fmt(row.due_on)}: {_child_words(challenge)}"
         body = (

@@ -1,6 +1,6 @@
 """Every role Resolve knows, in the words the procedures use.
 
-Role keys are the same words in the policy files, the API and the demo usernames. A role sits on
+Role keys are the same words in the procedure files, the API and the demo usernames. A role sits on
 one side of the process, which decides whose team a post is looked up in:
 
 - ``child_line``: the child's social work line, found from the child's team;

@@ -1,10 +1,10 @@
-"""The flowchart of a procedure's ladder, laid out from the policy data and drawn as SVG.
+"""The flowchart of a procedure's ladder, laid out from the procedure data and drawn as SVG.
 
 Two steps, so the geometry can be tested without parsing markup: ``flowchart_layout`` places a box
 per stage (top to bottom, in ladder order), the "not resolved" arrows between them, the re-entry
 loops on the left, the bracket of the formal stages and their cap on the right, and the Cafcass
 referral below; ``flowchart_svg`` draws that layout. The SVG is styled by classes in our stylesheet
-(no inline styles, for the Content Security Policy) and carries ``role="img"`` with a title and a
+(no inline styles, for the Content Security Procedure) and carries ``role="img"`` with a title and a
 description; the page repeats every fact in text for people who cannot see it.
 """
 
@@ -18,7 +18,7 @@ from html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from resolve.people.roles import role_label
-from resolve.policies.schema import DOCUMENT_KINDS, Policy, Stage
+from resolve.procedures.schema import DOCUMENT_KINDS, Procedure, Stage
 
 # Geometry, in SVG user units (the SVG scales to its column; these fix the proportions).
 WIDTH = 840
@@ -94,7 +94,7 @@ def _roles(keys: list[str], label: Callable[[str], str]) -> str:
     return ", ".join(label(key) for key in keys)
 
 
-def stage_lines(policy: Policy, stage: Stage, label: Callable[[str], str] = role_label) -> list[str]:
+def stage_lines(procedure: Procedure, stage: Stage, label: Callable[[str], str] = role_label) -> list[str]:
     """The facts of one stage as short sentences, in the order the box and the page show them."""
     lines = [f"To: {label(stage.to_role)}"]
     if stage.cc_roles:
@@ -110,24 +110,24 @@ def stage_lines(policy: Policy, stage: Stage, label: Callable[[str], str] = role
         )
     if stage.documents:
         lines.append("Needs: " + ", ".join(DOCUMENT_KINDS.get(doc, doc) for doc in stage.documents))
-    bypass = policy.bypass_rule(stage.key)
+    bypass = procedure.bypass_rule(stage.key)
     if bypass:
         lines.append(f"Starting here early needs the agreement of the {label(bypass)}")
-    reentry = policy.reentry_for(stage.key)
+    reentry = procedure.reentry_for(stage.key)
     if reentry != stage.key:
-        lines.append(f"If agreed actions are not delivered, re-opens at: {policy.stage(reentry).name}")
+        lines.append(f"If agreed actions are not delivered, re-opens at: {procedure.stage(reentry).name}")
     return lines
 
 
-def _cafcass_lines(policy: Policy, label: Callable[[str], str]) -> list[str]:
-    cafcass = policy.cafcass
+def _cafcass_lines(procedure: Procedure, label: Callable[[str], str]) -> list[str]:
+    cafcass = procedure.cafcass
     lines = ["IROs only, for looked-after children"]
     if cafcass.earliest_stage:
-        lines.append(f"From {policy.stage(cafcass.earliest_stage).name} onwards")
+        lines.append(f"From {procedure.stage(cafcass.earliest_stage).name} onwards")
     else:
         lines.append("At any point")
     if cafcass.urgent_before_stage:
-        lines.append(f"Before {policy.stage(cafcass.urgent_before_stage).name}, only if urgent")
+        lines.append(f"Before {procedure.stage(cafcass.urgent_before_stage).name}, only if urgent")
     lines.extend(f"{item.label} ({label(item.role)})" for item in cafcass.requires)
     if cafcass.checklist:
         lines.append(f"Referral checklist: {len(cafcass.checklist)} items")
@@ -145,45 +145,45 @@ def _box_height(title: tuple[str, ...], lines: tuple[str, ...]) -> int:
     return PADDING + TITLE_HEIGHT * len(title) + LINE_HEIGHT * len(lines) + PADDING
 
 
-def stage_title(policy: Policy, stage: Stage) -> str:
-    # The policies number their stages in their own words ("Stage 1: Team Manager"), so the
+def stage_title(procedure: Procedure, stage: Stage) -> str:
+    # The procedures number their stages in their own words ("Stage 1: Team Manager"), so the
     # name is the title; a position number of ours would contradict theirs.
     return stage.name
 
 
-def flowchart_description(policy: Policy, label: Callable[[str], str] = role_label) -> str:
+def flowchart_description(procedure: Procedure, label: Callable[[str], str] = role_label) -> str:
     """One paragraph a screen reader reads for the whole picture."""
     parts = []
-    for stage in policy.stages:
+    for stage in procedure.stages:
         days = (
             f", response within {stage.response_working_days} working days"
             if stage.response_working_days
             else ""
         )
-        parts.append(f"{stage_title(policy, stage)} ({stage.kind}), to the {label(stage.to_role)}{days}")
+        parts.append(f"{stage_title(procedure, stage)} ({stage.kind}), to the {label(stage.to_role)}{days}")
     text = "; if not resolved, ".join(parts) + "."
-    text += f" The formal stages take at most {policy.formal_cap_working_days} working days in total."
-    if "iro" in policy.cafcass.tracks and "iro" in policy.tracks:
+    text += f" The formal stages take at most {procedure.formal_cap_working_days} working days in total."
+    if "iro" in procedure.cafcass.tracks and "iro" in procedure.tracks:
         when = (
-            f"from {policy.stage(policy.cafcass.earliest_stage).name}"
-            if policy.cafcass.earliest_stage
+            f"from {procedure.stage(procedure.cafcass.earliest_stage).name}"
+            if procedure.cafcass.earliest_stage
             else "at any point"
         )
         text += f" An IRO may refer a looked-after child's case to Cafcass {when}."
     return text
 
 
-def flowchart_layout(policy: Policy, label: Callable[[str], str] = role_label) -> Layout:
+def flowchart_layout(procedure: Procedure, label: Callable[[str], str] = role_label) -> Layout:
     layout = Layout(
         width=WIDTH,
         height=0,
-        title=f"Flowchart of the {policy.name}",
-        description=flowchart_description(policy, label),
+        title=f"Flowchart of the {procedure.name}",
+        description=flowchart_description(procedure, label),
     )
     y = 20
-    for stage in policy.stages:
-        lines = _wrap(stage_lines(policy, stage, label), BOX_CHARS)
-        title = tuple(textwrap.wrap(stage_title(policy, stage), TITLE_CHARS))
+    for stage in procedure.stages:
+        lines = _wrap(stage_lines(procedure, stage, label), BOX_CHARS)
+        title = tuple(textwrap.wrap(stage_title(procedure, stage), TITLE_CHARS))
         box = Box(
             key=stage.key,
             kind=stage.kind,
@@ -210,8 +210,8 @@ def flowchart_layout(policy: Policy, label: Callable[[str], str] = role_label) -
 
     # Re-entry loops: from the left edge of the stage back up to the stage it re-opens at.
     loop = 0
-    for stage in policy.stages:
-        target = policy.reentry_for(stage.key)
+    for stage in procedure.stages:
+        target = procedure.reentry_for(stage.key)
         if target == stage.key:
             continue
         source, into = layout.box(stage.key), layout.box(target)
@@ -231,15 +231,15 @@ def flowchart_layout(policy: Policy, label: Callable[[str], str] = role_label) -
 
     formal = [box for box in layout.boxes if box.kind == "formal"]
     if formal:
-        cap = policy.formal_cap_working_days
+        cap = procedure.formal_cap_working_days
         layout.bracket = Bracket(
             top=formal[0].y,
             bottom=formal[-1].bottom,
             lines=tuple(textwrap.wrap(f"Formal stages: at most {cap} working days in total", LABEL_CHARS)),
         )
 
-    if "iro" in policy.tracks:
-        lines = _wrap(_cafcass_lines(policy, label), BOX_CHARS)
+    if "iro" in procedure.tracks:
+        lines = _wrap(_cafcass_lines(procedure, label), BOX_CHARS)
         last = layout.boxes[-1]
         box = Box(
             key="cafcass",
@@ -272,10 +272,10 @@ def _text(x: int, y: int, value: str, css: str) -> str:
 
 
 def flowchart_svg(
-    policy: Policy, label: Callable[[str], str] = role_label, *, id_prefix: str = "flowchart"
+    procedure: Procedure, label: Callable[[str], str] = role_label, *, id_prefix: str = "flowchart"
 ) -> SafeString:
     """The flowchart as an inline SVG element, every text escaped."""
-    layout = flowchart_layout(policy, label)
+    layout = flowchart_layout(procedure, label)
     title_id, desc_id, marker_id = f"{id_prefix}-title", f"{id_prefix}-desc", f"{id_prefix}-arrow"
     parts = [
         f'<svg class="app-flowchart" xmlns="http://www.w3.org/2000/svg" '
@@ -319,5 +319,5 @@ def flowchart_svg(
         for index, line in enumerate(bracket.lines):
             parts.append(_text(LABEL_X, middle + LINE_HEIGHT * index + 5, line, "app-flowchart__text"))
     parts.append("</svg>")
-    # Safe: every piece of policy text above went through html.escape; the rest is our own markup.
+    # Safe: every piece of procedure text above went through html.escape; the rest is our own markup.
     return mark_safe("".join(parts))  # noqa: S308  # nosec

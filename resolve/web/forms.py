@@ -103,7 +103,7 @@ class ChallengeFilterForm(forms.Form):
         data: Any,
         *,
         stages: list[tuple[str, str]],
-        policies: list[tuple[str, str]],
+        procedures: list[tuple[str, str]],
         default_status: str = "",
         default_sort: str = "raised",
     ) -> None:
@@ -112,7 +112,7 @@ class ChallengeFilterForm(forms.Form):
         data.setdefault("sort", default_sort)
         super().__init__(data)
         self.fields["stage"].choices = [("", "Any stage"), *stages]  # type: ignore[attr-defined]
-        self.fields["policy"].choices = [("", "Any procedure"), *policies]  # type: ignore[attr-defined]
+        self.fields["policy"].choices = [("", "Any procedure"), *procedures]  # type: ignore[attr-defined]
         self.default_sort = default_sort
 
     def filters(self) -> dict[str, Any]:
@@ -123,7 +123,7 @@ class ChallengeFilterForm(forms.Form):
             "status": data["status"] or None,
             "overdue": {"yes": True, "no": False}.get(data["overdue"]),
             "stage": data["stage"] or None,
-            "policy": data["policy"] or None,
+            "procedure": data["policy"] or None,
             "sort": data["sort"] or self.default_sort,
         }
 

@@ -28,8 +28,8 @@ from resolve.challenges.overdue import Timing, stage_timing
 from resolve.children.models import Child
 from resolve.people.roles import CHAIRS_LINE_ROLES, ROLES, Side, role_label
 from resolve.people.selectors import user_roles
-from resolve.policies.schema import Policy
-from resolve.policies.selectors import policy_list, policy_version_model
+from resolve.procedures.schema import Procedure
+from resolve.procedures.selectors import procedure_list, procedure_version_model
 from resolve.web.forms import ChallengeFilterForm
 from resolve.web.templatetags.govuk import govuk_date
 
@@ -67,7 +67,7 @@ def challenge_tag(challenge: Challenge, today: dt.date) -> Tag:
         return Tag("Open", "blue")
     if selectors.challenge_is_overdue(challenge=challenge, today=today):
         return Tag("Overdue", "red")
-    calendar = working_calendar(Nation(policy_version_model(challenge.policy).nation))
+    calendar = working_calendar(Nation(procedure_version_model(challenge.policy).nation))
     if calendar.working_days_between(today, due) <= DUE_SOON_WORKING_DAYS:
         return Tag("Due soon", "yellow")
     return Tag("Open", "blue")
@@ -84,9 +84,9 @@ class ChallengeRow:
 def challenge_rows(challenges: Iterable[Challenge], today: dt.date) -> list[ChallengeRow]:
     rows = []
     for challenge in challenges:
-        policy = policy_version_model(challenge.policy)
-        stage = policy.stage(challenge.stage_key).name if challenge.stage_key else ""
-        rows.append(ChallengeRow(challenge, policy.name, stage, challenge_tag(challenge, today)))
+        procedure = procedure_version_model(challenge.policy)
+        stage = procedure.stage(challenge.stage_key).name if challenge.stage_key else ""
+        rows.append(ChallengeRow(challenge, procedure.name, stage, challenge_tag(challenge, today)))
     return rows
 
 
@@ -95,10 +95,10 @@ def paginate(items: Any, page_number: str | None) -> Page:
 
 
 def _filter_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    versions = list(policy_list())
+    versions = list(procedure_list())
     keys: dict[str, None] = {}
     for version in versions:
-        for stage in policy_version_model(version).stages:
+        for stage in procedure_version_model(version).stages:
             keys.setdefault(stage.key)
     return [(key, stage_label(key)) for key in keys], [(v.key, v.name) for v in versions]
 
@@ -120,9 +120,9 @@ def challenge_list_page(
     default_status: str = "",
     default_sort: str = "raised",
 ) -> ChallengeListPage:
-    stages, policies = _filter_choices()
+    stages, procedures = _filter_choices()
     form = ChallengeFilterForm(
-        params, stages=stages, policies=policies, default_status=default_status, default_sort=default_sort
+        params, stages=stages, procedures=procedures, default_status=default_status, default_sort=default_sort
     )
     challenges = selectors.challenge_search(user=user, today=today, worklist=worklist, **form.filters())
     page = paginate(challenges, params.get("page"))
@@ -257,13 +257,13 @@ def _full_name(user: Any) -> str:
     return f"{user.first_name} {user.last_name}".strip() or user.get_username()
 
 
-def chronology(events: Iterable[Event], policies: Mapping[int, Policy]) -> list[ChronologyEntry]:
+def chronology(events: Iterable[Event], procedures: Mapping[int, Procedure]) -> list[ChronologyEntry]:
     entries = []
     for event in events:
-        policy = policies.get(event.challenge_id)
+        procedure = procedures.get(event.challenge_id)
         stage = ""
-        if policy is not None and event.stage_key and policy.has_stage(event.stage_key):
-            stage = policy.stage(event.stage_key).name
+        if procedure is not None and event.stage_key and procedure.has_stage(event.stage_key):
+            stage = procedure.stage(event.stage_key).name
         entries.append(
             ChronologyEntry(
                 on=event.on,
@@ -291,12 +291,12 @@ def child_page(*, user: User, case_number: str, today: dt.date) -> ChildPage:
     challenges = list(
         selectors.challenge_search(user=user, today=today, child=child.case_number, sort="raised")
     )
-    policies = {c.pk: policy_version_model(c.policy) for c in challenges}
+    procedures = {c.pk: procedure_version_model(c.policy) for c in challenges}
     events = selectors.child_chronology(child=child, user=user)
     return ChildPage(
         child=child,
         rows=challenge_rows(challenges, today),
-        chronology=chronology(events, policies),
+        chronology=chronology(events, procedures),
         can_raise=bool(raise_tracks(user=user, child=child)),
     )
 
@@ -334,20 +334,20 @@ def raise_tracks(*, user: User, child: Child) -> list[tuple[str, str]]:
 def raise_procedures(track: str | None = None) -> list[tuple[str, str]]:
     return [
         (version.key, f"{version.name} ({version.authority})")
-        for version in policy_list()
-        if track is None or track in policy_version_model(version).tracks
+        for version in procedure_list()
+        if track is None or track in procedure_version_model(version).tracks
     ]
 
 
-def policy_for(key: str) -> Policy | None:
-    for version in policy_list():
+def procedure_for(key: str) -> Procedure | None:
+    for version in procedure_list():
         if version.key == key:
-            return policy_version_model(version)
+            return procedure_version_model(version)
     return None
 
 
-def bypass_people(policy: Policy) -> list[tuple[str, str]]:
-    roles = {rule for stage in policy.stages if (rule := policy.bypass_rule(stage.key))}
+def bypass_people(procedure: Procedure) -> list[tuple[str, str]]:
+    roles = {rule for stage in procedure.stages if (rule := procedure.bypass_rule(stage.key))}
     return selectors.people_with_roles(roles=roles) if roles else []
 
 
@@ -401,7 +401,7 @@ def _timing(visit: Any, today: dt.date, calendar: WorkingDays) -> Tag:
 @dataclass
 class ChallengePage:
     challenge: Challenge
-    policy: Policy
+    procedure: Procedure
     tag: Tag
     stage: str
     visits: list[VisitRow]
@@ -419,7 +419,7 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
     challenge = selectors.challenge_page(
         challenge=challenge_get_for_user(user=user, challenge_id=challenge_id)
     )
-    policy = policy_version_model(challenge.policy)
+    procedure = procedure_version_model(challenge.policy)
     visits = list(challenge.visits.all())
     usernames = {name for visit in visits for name in (*visit.to_users, *visit.cc_users)}
     referral = getattr(challenge, "cafcass_referral", None)
@@ -430,11 +430,11 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
     def named(usernames: Iterable[str]) -> list[str]:
         return [names.get(u, u) for u in usernames]
 
-    calendar = working_calendar(Nation(policy.nation))
+    calendar = working_calendar(Nation(procedure.nation))
     rows = [
         VisitRow(
-            stage=policy.stage(v.stage_key).name
-            if policy.has_stage(v.stage_key)
+            stage=procedure.stage(v.stage_key).name
+            if procedure.has_stage(v.stage_key)
             else stage_label(v.stage_key),
             entered_on=v.entered_on,
             due_on=v.due_on,
@@ -448,7 +448,7 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
         )
         for v in visits
     ]
-    theme_words = {theme.key: theme.label for theme in policy.themes}
+    theme_words = {theme.key: theme.label for theme in procedure.themes}
     child = challenge.child
     summary = [
         ("Child", f"{child.full_name} ({child.case_number})"),
@@ -456,7 +456,7 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
         ("Social worker", f"{_full_name(child.social_worker)}, {child.team.name}"),
         ("Raised by", _full_name(challenge.raised_by)),
         ("Date of notification", govuk_date(challenge.raised_on)),
-        ("Procedure", policy.name),
+        ("Procedure", procedure.name),
         ("What are we worried about?", challenge.concern),
         ("Outcome and impact for the child", challenge.impact_on_child),
         ("Outcome asked for", challenge.desired_outcome),
@@ -472,8 +472,8 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
     ]
     cafcass_rows: list[tuple[str, Any]] = []
     if referral is not None:
-        checklist = {item.key: item.label for item in policy.cafcass.checklist}
-        preconditions = {item.key: item.label for item in policy.cafcass.requires}
+        checklist = {item.key: item.label for item in procedure.cafcass.checklist}
+        preconditions = {item.key: item.label for item in procedure.cafcass.requires}
         cafcass_rows = [
             ("Referred on", govuk_date(referral.on)),
             ("Urgent", "Yes" if referral.urgent else "No"),
@@ -492,9 +492,9 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
         ]
     return ChallengePage(
         challenge=challenge,
-        policy=policy,
+        procedure=procedure,
         tag=challenge_tag(challenge, today),
-        stage=policy.stage(challenge.stage_key).name if challenge.stage_key else "",
+        stage=procedure.stage(challenge.stage_key).name if challenge.stage_key else "",
         visits=rows,
         actions=[
             (action, Tag(action.get_status_display(), ACTION_COLOURS[Action.Status(action.status)]))
@@ -521,7 +521,7 @@ TRANSITIONS: dict[str, Transition[Any]] = {
 @dataclass
 class TransitionContext:
     challenge: Challenge
-    policy: Policy
+    procedure: Procedure
     available: set[str]
     later_stages: list[tuple[str, str]] = field(default_factory=list)
     people: list[tuple[str, str]] = field(default_factory=list)
@@ -537,19 +537,19 @@ def transition_context(*, user: User, challenge_id: int, today: dt.date) -> Tran
     challenge = selectors.challenge_page(
         challenge=challenge_get_for_user(user=user, challenge_id=challenge_id)
     )
-    policy = policy_version_model(challenge.policy)
-    later = policy.stages[policy.order(challenge.stage_key) :] if challenge.stage_key else []
-    cafcass = policy.cafcass
+    procedure = procedure_version_model(challenge.policy)
+    later = procedure.stages[procedure.order(challenge.stage_key) :] if challenge.stage_key else []
+    cafcass = procedure.cafcass
     holders = (
         selectors.people_with_roles(roles={p.role for p in cafcass.requires}) if cafcass.requires else []
     )
     roles_of = {p.role for p in cafcass.requires}
     return TransitionContext(
         challenge=challenge,
-        policy=policy,
+        procedure=procedure,
         available=selectors.challenge_permitted_transitions(user=user, challenge=challenge),
         later_stages=[(stage.key, stage.name) for stage in later],
-        people=bypass_people(policy),
+        people=bypass_people(procedure),
         briefing_for=needs_briefing(later),
         preconditions=[
             (
@@ -565,6 +565,8 @@ def transition_context(*, user: User, challenge_id: int, today: dt.date) -> Tran
             (item.key, item.label + (" (required)" if item.required else " (if it applies)"))
             for item in cafcass.checklist
         ],
-        urgent_before=policy.stage(cafcass.urgent_before_stage).name if cafcass.urgent_before_stage else "",
-        stage_name=policy.stage(challenge.stage_key).name if challenge.stage_key else "",
+        urgent_before=procedure.stage(cafcass.urgent_before_stage).name
+        if cafcass.urgent_before_stage
+        else "",
+        stage_name=procedure.stage(challenge.stage_key).name if challenge.stage_key else "",
     )

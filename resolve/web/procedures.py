@@ -1,4 +1,4 @@
-"""What the procedure page shows of a policy, as rows the GOV.UK components render.
+"""What the procedure page shows of a procedure, as rows the GOV.UK components render.
 
 Kept out of the view so the view only parses, selects and renders, and so the wording can be
 tested without a request.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from resolve.calendars.types import Nation
 from resolve.people.roles import role_label
-from resolve.policies.schema import DOCUMENT_KINDS, Policy, Stage
+from resolve.procedures.schema import DOCUMENT_KINDS, Procedure, Stage
 
 Row = tuple[str, str | list[str]]
 
@@ -50,7 +50,7 @@ def _roles(keys: list[str], label: Callable[[str], str]) -> str:
     return ", ".join(label(key) for key in keys) if keys else "No one"
 
 
-def stage_rows(policy: Policy, stage: Stage, label: Callable[[str], str] = role_label) -> list[Row]:
+def stage_rows(procedure: Procedure, stage: Stage, label: Callable[[str], str] = role_label) -> list[Row]:
     rows: list[Row] = [
         ("Type", "Informal" if stage.kind == "informal" else "Formal"),
         ("To", label(stage.to_role)),
@@ -72,8 +72,8 @@ def stage_rows(policy: Policy, stage: Stage, label: Callable[[str], str] = role_
         rows.append(("Meeting", "None required"))
     if stage.documents:
         rows.append(("Documents needed", [DOCUMENT_KINDS.get(doc, doc) for doc in stage.documents]))
-    bypass = policy.bypass_rule(stage.key)
-    if stage is policy.stages[0]:
+    bypass = procedure.bypass_rule(stage.key)
+    if stage is procedure.stages[0]:
         rows.append(("Starting at this stage", "Where every challenge starts"))
     elif bypass:
         rows.append(
@@ -89,7 +89,7 @@ def stage_rows(policy: Policy, stage: Stage, label: Callable[[str], str] = role_
                 "The IRO or CP Chair may go straight here when the child's situation needs it",
             )
         )
-    reentry = policy.stage(policy.reentry_for(stage.key))
+    reentry = procedure.stage(procedure.reentry_for(stage.key))
     rows.append(
         (
             "If agreed actions are not delivered",
@@ -102,21 +102,21 @@ def stage_rows(policy: Policy, stage: Stage, label: Callable[[str], str] = role_
     return rows
 
 
-def stage_summaries(policy: Policy, label: Callable[[str], str] = role_label) -> list[StageSummary]:
+def stage_summaries(procedure: Procedure, label: Callable[[str], str] = role_label) -> list[StageSummary]:
     return [
         StageSummary(
             title=stage.name,
             kind=stage.kind,
-            rows=stage_rows(policy, stage, label),
+            rows=stage_rows(procedure, stage, label),
         )
-        for stage in policy.stages
+        for stage in procedure.stages
     ]
 
 
 STAGE_TABLE_HEAD = ("Stage", "Response due within", "To", "Copied to")
 
 
-def stage_table_rows(policy: Policy, label: Callable[[str], str] = role_label) -> list[list[str]]:
+def stage_table_rows(procedure: Procedure, label: Callable[[str], str] = role_label) -> list[list[str]]:
     """Stage, response time, to and copied to: the ladder at a glance."""
     return [
         [
@@ -125,44 +125,47 @@ def stage_table_rows(policy: Policy, label: Callable[[str], str] = role_label) -
             label(stage.to_role),
             _roles(stage.cc_roles, label),
         ]
-        for stage in policy.stages
+        for stage in procedure.stages
     ]
 
 
-def overview_rows(policy: Policy, label: Callable[[str], str] = role_label) -> list[Row]:
-    formal = [stage for stage in policy.stages if stage.kind == "formal"]
+def overview_rows(procedure: Procedure, label: Callable[[str], str] = role_label) -> list[Row]:
+    formal = [stage for stage in procedure.stages if stage.kind == "formal"]
     rows: list[Row] = [
-        ("Local authority", policy.authority),
-        ("Bank holidays of", nation_label(policy.nation)),
-        ("Used by", [TRACK_LABELS.get(track, track) for track in policy.tracks]),
-        ("Version", str(policy.version)),
-        ("Source", policy.source),
+        ("Local authority", procedure.authority),
+        ("Bank holidays of", nation_label(procedure.nation)),
+        ("Used by", [TRACK_LABELS.get(track, track) for track in procedure.tracks]),
+        ("Version", str(procedure.version)),
+        ("Source", procedure.source),
     ]
     if formal:
         first, last = formal[0].name, formal[-1].name
         span = first if first == last else f"{first} to {last}"
         rows.append(
-            ("Formal stages in total", f"At most {days_text(policy.formal_cap_working_days)} ({span})")
+            ("Formal stages in total", f"At most {days_text(procedure.formal_cap_working_days)} ({span})")
         )
-    if policy.bypass_requires:
+    if procedure.bypass_requires:
         rows.append(
-            ("Going straight to a later stage", f"Needs the agreement of the {label(policy.bypass_requires)}")
+            (
+                "Going straight to a later stage",
+                f"Needs the agreement of the {label(procedure.bypass_requires)}",
+            )
         )
     else:
         rows.append(("Going straight to a later stage", "Allowed when the child's situation needs it"))
     return rows
 
 
-def cafcass_rows(policy: Policy, label: Callable[[str], str] = role_label) -> list[Row]:
-    cafcass = policy.cafcass
+def cafcass_rows(procedure: Procedure, label: Callable[[str], str] = role_label) -> list[Row]:
+    cafcass = procedure.cafcass
     rows: list[Row] = [("Who may refer", "Independent Reviewing Officers, for looked-after children only")]
     if cafcass.earliest_stage:
-        stage = policy.stage(cafcass.earliest_stage)
+        stage = procedure.stage(cafcass.earliest_stage)
         rows.append(("When", f"Once the challenge has reached {stage.name}"))
     else:
         rows.append(("When", "At any point, alongside the internal process"))
     if cafcass.urgent_before_stage:
-        stage = policy.stage(cafcass.urgent_before_stage)
+        stage = procedure.stage(cafcass.urgent_before_stage)
         rows.append(("Urgent referrals", f"Before {stage.name}, only when urgent"))
     if cafcass.requires:
         rows.append(("Before referring", [f"{item.label} ({label(item.role)})" for item in cafcass.requires]))
@@ -172,8 +175,8 @@ def cafcass_rows(policy: Policy, label: Callable[[str], str] = role_label) -> li
     return rows
 
 
-def resolution_rows(policy: Policy, label: Callable[[str], str] = role_label) -> list[Row]:
-    resolution = policy.resolution
+def resolution_rows(procedure: Procedure, label: Callable[[str], str] = role_label) -> list[Row]:
+    resolution = procedure.resolution
     rows: list[Row] = [
         ("Key learning points", "Required" if resolution.requires_learning_points else "Optional"),
     ]

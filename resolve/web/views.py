@@ -29,9 +29,10 @@ from resolve.children.models import Child
 from resolve.children.services import case_note_correct as case_note_correct_service
 from resolve.core.clock import today
 from resolve.core.errors import ServiceError
-from resolve.policies.models import PolicyVersion
-from resolve.policies.schema import Policy
-from resolve.policies.selectors import policy_get, policy_list, policy_version_model
+from resolve.procedures import selectors as procedure_selectors
+from resolve.procedures.models import PolicyVersion
+from resolve.procedures.schema import Procedure
+from resolve.procedures.selectors import procedure_get, procedure_version_model
 from resolve.signin.selectors import sso_enabled
 from resolve.web import forms, pages, procedures
 from resolve.web.flowchart import flowchart_svg
@@ -73,30 +74,32 @@ class SignOutView(auth_views.LogoutView):
 
 @login_required
 def procedure_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "procedures/procedure_list.html", {"policies": list(policy_list())})
+    return render(
+        request, "procedures/procedure_list.html", {"procedures": list(procedure_selectors.procedure_list())}
+    )
 
 
 @login_required
 def procedure_detail(request: HttpRequest, key: str) -> HttpResponse:
     try:
-        version = policy_get(key=key)
+        version = procedure_get(key=key)
     except PolicyVersion.DoesNotExist:
         raise Http404("No procedure with that key") from None
-    policy = policy_version_model(version)
+    procedure = procedure_version_model(version)
     return render(
         request,
         "procedures/procedure_detail.html",
         {
             "version": version,
-            "policy": policy,
-            "flowchart": flowchart_svg(policy),
-            "overview_rows": procedures.overview_rows(policy),
-            "nation": procedures.nation_label(policy.nation),
+            "procedure": procedure,
+            "flowchart": flowchart_svg(procedure),
+            "overview_rows": procedures.overview_rows(procedure),
+            "nation": procedures.nation_label(procedure.nation),
             "stage_table_head": procedures.STAGE_TABLE_HEAD,
-            "stage_table_rows": procedures.stage_table_rows(policy),
-            "stages": procedures.stage_summaries(policy),
-            "cafcass_rows": procedures.cafcass_rows(policy) if "iro" in policy.tracks else [],
-            "resolution_rows": procedures.resolution_rows(policy),
+            "stage_table_rows": procedures.stage_table_rows(procedure),
+            "stages": procedures.stage_summaries(procedure),
+            "cafcass_rows": procedures.cafcass_rows(procedure) if "iro" in procedure.tracks else [],
+            "resolution_rows": procedures.resolution_rows(procedure),
         },
     )
 
@@ -162,7 +165,7 @@ def _challenge_detail(
 
 def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.ChallengeChangeForm:
     version = ctx.challenge.version
-    policy = ctx.policy
+    procedure = ctx.procedure
     match action:
         case "respond":
             return forms.RespondForm(data, version=version)
@@ -176,7 +179,7 @@ def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.
             )
         case "resolve":
             return forms.ResolveForm(
-                data, version=version, learning_required=policy.resolution.requires_learning_points
+                data, version=version, learning_required=procedure.resolution.requires_learning_points
             )
         case "reopen":
             return forms.ReasonForm(
@@ -345,21 +348,23 @@ def challenge_raise_start(request: HttpRequest, case_number: str) -> HttpRespons
     return render(request, "challenges/raise_start.html", {"child": child, "form": form})
 
 
-def _raise_setup(request: HttpRequest, case_number: str, track: str, procedure: str) -> tuple[Child, Policy]:
+def _raise_setup(
+    request: HttpRequest, case_number: str, track: str, procedure: str
+) -> tuple[Child, Procedure]:
     child = _raise_child(request, case_number)
-    policy = pages.policy_for(procedure)
-    if policy is None or track not in dict(pages.raise_tracks(user=request.user, child=child)):  # type: ignore[arg-type]
+    chosen = pages.procedure_for(procedure)
+    if chosen is None or track not in dict(pages.raise_tracks(user=request.user, child=child)):  # type: ignore[arg-type]
         raise Http404("No such procedure or track")
-    return child, policy
+    return child, chosen
 
 
-def _raise_forms(policy: Policy, data: Any) -> tuple[forms.RaiseForm, Any]:
+def _raise_forms(procedure: Procedure, data: Any) -> tuple[forms.RaiseForm, Any]:
     form = forms.RaiseForm(
         data,
-        themes=[(theme.key, theme.label) for theme in policy.themes],
-        stages=[(stage.key, stage.name) for stage in policy.stages],
-        people=pages.bypass_people(policy),
-        briefing=bool(pages.needs_briefing(policy.stages)),
+        themes=[(theme.key, theme.label) for theme in procedure.themes],
+        stages=[(stage.key, stage.name) for stage in procedure.stages],
+        people=pages.bypass_people(procedure),
+        briefing=bool(pages.needs_briefing(procedure.stages)),
     )
     if data is None:
         formset = forms.ActionFormSet(prefix="actions", initial=[{}] * forms.ACTION_ROWS)
@@ -396,7 +401,13 @@ def _raise_error(form: forms.RaiseForm, formset: Any, error: ServiceError) -> No
 
 
 def _raise_render(
-    request: HttpRequest, child: Child, policy: Policy, track: str, form: Any, formset: Any, status: int = 200
+    request: HttpRequest,
+    child: Child,
+    procedure: Procedure,
+    track: str,
+    form: Any,
+    formset: Any,
+    status: int = 200,
 ) -> HttpResponse:
     row_errors = [
         {"text": str(message), "href": f"#{row[name].auto_id}{'_0' if name == 'due' else ''}"}
@@ -409,15 +420,15 @@ def _raise_render(
         "challenges/raise_form.html",
         {
             "child": child,
-            "policy": policy,
+            "procedure": procedure,
             "track": track,
             "track_words": pages.TRACK_WORDS[track],
             "form": form,
             "formset": formset,
             "row_errors": row_errors,
-            "briefing_for": pages.needs_briefing(policy.stages),
+            "briefing_for": pages.needs_briefing(procedure.stages),
             "briefing_fields": [form[name] for name in pages.briefing_field_names() if name in form.fields],
-            "has_bypass_rule": bool(pages.bypass_people(policy)),
+            "has_bypass_rule": bool(pages.bypass_people(procedure)),
         },
         status=status,
     )
@@ -431,7 +442,7 @@ def _raise_preview(
         user=request.user,  # type: ignore[arg-type]
         child=child,
         track=track,
-        policy_key=procedure,
+        procedure_key=procedure,
         concern=answers["concern"],
         impact_on_child=answers["impact_on_child"],
         stage=answers["stage"],
@@ -460,19 +471,19 @@ def _quiet(form: Any) -> Any:
 
 @login_required
 def challenge_raise(request: HttpRequest, case_number: str, track: str, procedure: str) -> HttpResponse:
-    child, policy = _raise_setup(request, case_number, track, procedure)
+    child, chosen = _raise_setup(request, case_number, track, procedure)
     key = _session_key(child.case_number, track, procedure)
     if request.method != "POST":
         saved = request.session.get(key)
-        form, formset = _raise_forms(policy, QueryDict(saved) if saved else None)
-        return _raise_render(request, child, policy, track, form, formset)
+        form, formset = _raise_forms(chosen, QueryDict(saved) if saved else None)
+        return _raise_render(request, child, chosen, track, form, formset)
     data = request.POST.copy()
     if "add_action" in data:
         total = int(data.get("actions-TOTAL_FORMS") or 0)
         data["actions-TOTAL_FORMS"] = str(min(total + 1, 30))
-        form, formset = _raise_forms(policy, data)
-        return _raise_render(request, child, policy, track, _quiet(form), _quiet(formset))
-    form, formset = _raise_forms(policy, data)
+        form, formset = _raise_forms(chosen, data)
+        return _raise_render(request, child, chosen, track, _quiet(form), _quiet(formset))
+    form, formset = _raise_forms(chosen, data)
     if form.is_valid() and formset.is_valid():
         answers = _raise_answers(form, formset)
         try:
@@ -485,19 +496,19 @@ def challenge_raise(request: HttpRequest, case_number: str, track: str, procedur
             return redirect(
                 "web:challenge_raise_check", case_number=child.case_number, track=track, procedure=procedure
             )
-    return _raise_render(request, child, policy, track, form, formset, status=400)
+    return _raise_render(request, child, chosen, track, form, formset, status=400)
 
 
 @login_required
 def challenge_raise_check(request: HttpRequest, case_number: str, track: str, procedure: str) -> HttpResponse:
     """Check your answers, with the due date in words; POST records the challenge."""
-    child, policy = _raise_setup(request, case_number, track, procedure)
+    child, chosen = _raise_setup(request, case_number, track, procedure)
     key = _session_key(child.case_number, track, procedure)
     saved = request.session.get(key)
     back = redirect("web:challenge_raise", case_number=child.case_number, track=track, procedure=procedure)
     if not saved:
         return back
-    form, formset = _raise_forms(policy, QueryDict(saved))
+    form, formset = _raise_forms(chosen, QueryDict(saved))
     if not (form.is_valid() and formset.is_valid()):
         return back
     answers = _raise_answers(form, formset)
@@ -507,7 +518,7 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
                 user=request.user,  # type: ignore[arg-type]
                 child=child,
                 track=track,
-                policy_key=procedure,
+                procedure_key=procedure,
                 concern=answers["concern"],
                 impact_on_child=answers["impact_on_child"],
                 desired_outcome=answers["desired_outcome"],
@@ -521,7 +532,7 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
             )
         except ServiceError as error:
             _raise_error(form, formset, error)
-            return _raise_render(request, child, policy, track, form, formset, status=400)
+            return _raise_render(request, child, chosen, track, form, formset, status=400)
         del request.session[key]
         messages.success(request, "Challenge raised. The case note is on the child's record")
         return redirect("web:challenge_detail", challenge_id=challenge.pk)
@@ -530,13 +541,13 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
     except ServiceError:
         return back
     theme_words = dict(form.fields["themes"].choices)  # type: ignore[attr-defined]
-    people = dict(pages.bypass_people(policy))
+    people = dict(pages.bypass_people(chosen))
     return render(
         request,
         "challenges/raise_check.html",
         {
             "child": child,
-            "policy": policy,
+            "procedure": chosen,
             "track": track,
             "track_words": pages.TRACK_WORDS[track],
             "answers": answers,

@@ -113,7 +113,7 @@ def test_challenge_page_and_respond(demo, browser):
         user=demo.staff["iro"],
         child=child,
         track="iro",
-        policy_key="challenge_and_resolution",
+        procedure_key="challenge_and_resolution",
         stage="stage_1",
         bypass_reason="The child cannot wait",
         bypass_agreed_by="iro_service_manager",

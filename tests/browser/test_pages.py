@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from resolve.policies.models import PolicyVersion
+from resolve.procedures.models import PolicyVersion
 
 PASSWORD = "correct horse battery staple"
 

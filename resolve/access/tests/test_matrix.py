@@ -38,7 +38,7 @@ class Write:
     allowed: frozenset[str]
     perm: Perm
     event: str
-    policy: str = "national"
+    procedure: str = "national"
     resolved: bool = False
     track: str = "iro"
     creates: bool = False  # the write creates the challenge (its event is on the new one)
@@ -126,7 +126,7 @@ WRITES: dict[str, Write] = {
         frozenset({"iro_service_manager"}),
         Perm.ADD_FINAL_COMMENTS,
         "final_comments_added",
-        policy="challenge_and_resolution",
+        procedure="challenge_and_resolution",
         resolved=True,
     ),
 }
@@ -170,7 +170,7 @@ def test_writes(api_as: Callable[[str], Any], world: World, username: str, endpo
     sees = username in (SEES_A if where == "in_scope" else SEES_B)
     if where == "out_of_scope" and sees:
         pytest.skip("this role sees the second child too; covered by the in-scope case")
-    challenge = world.challenge(child, policy=write.policy, resolved=write.resolved, track=write.track)
+    challenge = world.challenge(child, procedure=write.procedure, resolved=write.resolved, track=write.track)
     names = {"challenge": challenge.pk, "child": child.case_number, "action": challenge.actions.get().pk}
     events_before = Event.objects.count()
     challenges_before = set(Challenge.objects.values_list("pk", flat=True))

@@ -11,7 +11,7 @@ from django.conf import settings
 
 from resolve.access.permissions import GRANTS, Perm, permissions_markdown, roles_with
 from resolve.people.roles import ROLES
-from resolve.policies.loader import policy_load_file
+from resolve.procedures.loader import procedure_load_file
 
 
 def test_every_role_has_a_grant() -> None:
@@ -25,12 +25,12 @@ def test_admins_see_no_child_by_role() -> None:
 
 def test_shipped_procedures_name_roles_the_map_allows() -> None:
     for path in sorted(Path(settings.RESOLVE_POLICY_DIR).glob("*.toml")):
-        policy = policy_load_file(path)
-        for stage in policy.stages:
+        procedure = procedure_load_file(path)
+        for stage in procedure.stages:
             assert stage.to_role in roles_with(Perm.RESPOND), (
                 f"{path.name}: {stage.key} is sent to {stage.to_role}"
             )
-        final = policy.resolution.final_comments_role
+        final = procedure.resolution.final_comments_role
         if final:
             assert final in roles_with(Perm.ADD_FINAL_COMMENTS), f"{path.name}: final comments by {final}"
 

@@ -84,7 +84,7 @@ class World:
         return self.authority.staff[username]
 
     def challenge(
-        self, child: Child, *, policy: str = "national", track: str = "iro", resolved: bool = False
+        self, child: Child, *, procedure: str = "national", track: str = "iro", resolved: bool = False
     ) -> Challenge:
         chair = self.user("iro") if child == self.a else get_user_model().objects.get(username="iro_2")
         if track == "cpc":
@@ -93,7 +93,7 @@ class World:
             user=chair,
             child=child,
             track=track,
-            policy_key=policy,
+            procedure_key=procedure,
             concern="No statutory visit for eight weeks",
             impact_on_child="The child has not been seen",
             actions=[services.ActionInput(action="Visit the child", owner="Social worker", due=TODAY)],

@@ -19,14 +19,14 @@ from resolve.challenges.models import (
     StageVisit,
 )
 from resolve.children.models import CaseNote, Child
-from resolve.policies.schema import Policy
-from resolve.policies.selectors import policy_get, policy_version_model
+from resolve.procedures.schema import Procedure
+from resolve.procedures.selectors import procedure_get, procedure_version_model
 
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-# The policies shipped with Resolve (seed 000-004 and the national default).
-POLICIES = (
+# The procedures shipped with Resolve (seed 000-004 and the national default).
+PROCEDURES = (
     "outcome_resolution",
     "cla_dispute_resolution",
     "qa_issue_resolution",
@@ -51,8 +51,8 @@ COMPLETE_BRIEFING = {
 }
 
 
-def policy(key: str) -> Policy:
-    return policy_version_model(policy_get(key=key))
+def procedure(key: str) -> Procedure:
+    return procedure_version_model(procedure_get(key=key))
 
 
 def assert_error(
@@ -135,12 +135,12 @@ def refused(request: Any, status: int, code: str | None = None, field: str | Non
 
 
 def raise_body(
-    child: str, policy_key: str | None = "national", track: str = "iro", **over: Any
+    child: str, procedure_key: str | None = "national", track: str = "iro", **over: Any
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "child": child,
         "track": track,
-        "policy": policy_key,
+        "policy": procedure_key,
         "themes": [],
         "concern": "No statutory visit for twelve weeks",
         "impact_on_child": "Amelia has not been seen alone",
@@ -150,9 +150,9 @@ def raise_body(
 
 
 def raise_challenge(
-    api: Any, child: str, policy_key: str | None = "national", track: str = "iro", **over: Any
+    api: Any, child: str, procedure_key: str | None = "national", track: str = "iro", **over: Any
 ) -> dict:
-    response = api.post("/challenges", raise_body(child, policy_key, track, **over))
+    response = api.post("/challenges", raise_body(child, procedure_key, track, **over))
     assert response.status_code == 201, response.content
     return response.json()
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import time_machine
 
-from resolve.api.tests.helpers import ISO_DATE, POLICIES, raise_body, raise_challenge
+from resolve.api.tests.helpers import ISO_DATE, PROCEDURES, raise_body, raise_challenge
 
 TODAY = "2026-06-10 10:00"  # a Wednesday
 
@@ -191,10 +191,10 @@ def test_policies_list_shape(api_as):
     assert isinstance(body, list)
     for item in body:
         check_policy_summary(item)
-    assert set(POLICIES) <= {item["key"] for item in body}
+    assert set(PROCEDURES) <= {item["key"] for item in body}
 
 
-@pytest.mark.parametrize("key", POLICIES)
+@pytest.mark.parametrize("key", PROCEDURES)
 def test_policy_detail_shape(api_as, key):
     response = api_as("iro").get(f"/policies/{key}")
     assert response.status_code == 200
@@ -353,7 +353,7 @@ def test_challenge_create_and_get_shape(api_as, child):
 
 @time_machine.travel(TODAY, tick=False)
 def test_default_policy_and_first_stage(api_as, child, settings):
-    body = raise_challenge(api_as("iro"), child.case_number, policy_key=None)
+    body = raise_challenge(api_as("iro"), child.case_number, procedure_key=None)
     assert body["policy"] == settings.RESOLVE_DEFAULT_POLICY
     first = api_as("iro").get(f"/policies/{body['policy']}").json()["stages"][0]["key"]
     assert body["stage"]["key"] == first

@@ -32,7 +32,7 @@ def _today():
 
 @pytest.fixture
 def open_challenge(api_as, child) -> dict[str, Any]:
-    """An IRO-track challenge under the national policy, raised on Monday 8 June with one action."""
+    """An IRO-track challenge under the national procedure, raised on Monday 8 June with one action."""
     return raise_challenge(
         api_as("iro"),
         child.case_number,
@@ -207,7 +207,7 @@ def test_only_the_childs_chair_raises(api_as, child):
         )
 
 
-def test_final_comments_only_by_the_policys_role(api_as, child):
+def test_final_comments_only_by_the_procedures_role(api_as, child):
     made = raise_challenge(api_as("iro"), child.case_number, "challenge_and_resolution")
     api_as("iro").post(f"/challenges/{made['id']}/resolution", {"outcome": "Visited"})
     for username in ("iro", "iro_team_manager", "director"):
@@ -525,9 +525,9 @@ def test_invalid_raise_is_422_naming_the_field(api_as, child, name, change, fiel
     refused(lambda: api_as("iro").post("/challenges", body), 422, code, field)
 
 
-@pytest.mark.parametrize("policy_key", ["cla_dispute_resolution", "challenge_and_resolution"])
-def test_bypass_needs_the_iro_service_managers_agreement_when_raising(api_as, child, policy_key):
-    body = raise_body(child.case_number, policy_key, stage="stage_2", bypass_reason="Serious and urgent")
+@pytest.mark.parametrize("procedure_key", ["cla_dispute_resolution", "challenge_and_resolution"])
+def test_bypass_needs_the_iro_service_managers_agreement_when_raising(api_as, child, procedure_key):
+    body = raise_body(child.case_number, procedure_key, stage="stage_2", bypass_reason="Serious and urgent")
     iro = api_as("iro")
     refused(lambda: iro.post("/challenges", body), 422, "bypass_agreement_required", "bypass_agreed_by")
     for wrong in ("team_manager", "iro_team_manager", "service_manager"):
@@ -554,9 +554,9 @@ def test_bypass_needs_the_iro_service_managers_agreement_when_raising(api_as, ch
     assert response.json()["stage"]["key"] == "stage_2"
 
 
-@pytest.mark.parametrize("policy_key", ["cla_dispute_resolution", "challenge_and_resolution"])
-def test_bypass_needs_the_iro_service_managers_agreement_when_escalating(api_as, child, policy_key):
-    made = raise_challenge(api_as("iro"), child.case_number, policy_key)
+@pytest.mark.parametrize("procedure_key", ["cla_dispute_resolution", "challenge_and_resolution"])
+def test_bypass_needs_the_iro_service_managers_agreement_when_escalating(api_as, child, procedure_key):
+    made = raise_challenge(api_as("iro"), child.case_number, procedure_key)
     path = f"/challenges/{made['id']}/escalations"
     iro = api_as("iro")
     refused(

@@ -1,5 +1,5 @@
-"""Happy paths through the API for every shipped policy: each write adds exactly one event and one case
-note of the type the policy names. Due dates across weekends and bank holidays. The list's filters."""
+"""Happy paths through the API for every shipped procedure: each write adds exactly one event and one case
+note of the type the procedure names. Due dates across weekends and bank holidays. The list's filters."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import time_machine
 
 from resolve.api.tests.helpers import (
     COMPLETE_BRIEFING,
-    POLICIES,
+    PROCEDURES,
     challenge_counts,
     escalate_to,
-    policy,
+    procedure,
     raise_body,
     raise_challenge,
 )
@@ -74,9 +74,9 @@ def _briefing_if_needed(stage: Any) -> dict[str, Any]:
 
 
 @time_machine.travel(TODAY, tick=False)
-@pytest.mark.parametrize("key", POLICIES)
+@pytest.mark.parametrize("key", PROCEDURES)
 def test_full_journey(api_as, child, key):
-    pol = policy(key)
+    pol = procedure(key)
     rec = Recorder(api_as)
     first = pol.stages[0]
     theme = [pol.themes[0].key] if pol.themes else []
@@ -224,7 +224,7 @@ def test_reentry_goes_back_from_the_stage_last_exited_even_after_a_withdrawal_re
     assert third["stage"]["key"] == "stage_3"
 
 
-# -- Cafcass referrals meeting each policy's preconditions ----------------------------------------
+# -- Cafcass referrals meeting each procedure's preconditions -------------------------------------
 CAFCASS: dict[str, tuple[str, dict[str, Any]]] = {
     "national": ("informal", {}),
     "informal_challenge_dispute_resolution": ("stage_1", {}),
@@ -269,9 +269,9 @@ CAFCASS: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 @time_machine.travel(TODAY, tick=False)
-@pytest.mark.parametrize("key", POLICIES)
-def test_cafcass_referral_meeting_the_policys_preconditions(api_as, child, key):
-    pol = policy(key)
+@pytest.mark.parametrize("key", PROCEDURES)
+def test_cafcass_referral_meeting_the_procedures_preconditions(api_as, child, key):
+    pol = procedure(key)
     stage, extra = CAFCASS[key]
     made = raise_challenge(api_as("iro"), child.case_number, key)
     at = escalate_to(api_as("iro"), made, stage)
@@ -313,7 +313,7 @@ def test_cafcass_at_the_late_stage_needs_no_urgency(api_as, child, key, late_sta
 # -- actions ---------------------------------------------------------------------------------------
 @time_machine.travel(TODAY, tick=False)
 def test_mark_actions_done_by_chair_and_recipient(api_as, child):
-    pol = policy("national")
+    pol = procedure("national")
     made = raise_challenge(
         api_as("iro"),
         child.case_number,
@@ -538,7 +538,7 @@ def test_pagination(api_as, authority, child):
     iro = authority.staff["iro"]
     for _ in range(51):
         services.challenge_raise(
-            user=iro, child=child, track="iro", concern="c", impact_on_child="i", policy_key="national"
+            user=iro, child=child, track="iro", concern="c", impact_on_child="i", procedure_key="national"
         )
     api = api_as("iro")
     first = api.get("/challenges").json()

@@ -1,4 +1,4 @@
-"""Drive the pure engine in tests: the shipped policies, a real calendar, no database."""
+"""Drive the pure engine in tests: the shipped procedures, a real calendar, no database."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from resolve.calendars.services import bank_holidays
 from resolve.calendars.types import Nation
 from resolve.calendars.workingdays import FIRST_YEAR, LAST_YEAR, WorkingCalendar
 from resolve.challenges import engine
-from resolve.policies.loader import policy_load_file
-from resolve.policies.schema import Policy
+from resolve.procedures.loader import procedure_load_file
+from resolve.procedures.schema import Procedure
 
 CHAIR = engine.Actor("iro", frozenset({engine.CHAIR}))
 RECIPIENT = engine.Actor("team_manager", frozenset({engine.RECIPIENT}))
@@ -22,8 +22,8 @@ CHAIR_MANAGER = engine.Actor("iro_service_manager", frozenset({engine.CHAIR_MANA
 
 
 @cache
-def policy(key: str) -> Policy:
-    return policy_load_file(settings.RESOLVE_POLICY_DIR / f"{key}.toml")
+def procedure(key: str) -> Procedure:
+    return procedure_load_file(settings.RESOLVE_POLICY_DIR / f"{key}.toml")
 
 
 @cache
@@ -36,22 +36,22 @@ def person(username: str, *roles: str) -> engine.Person:
 
 
 class Run:
-    """A challenge under one policy, moved by commands; refusals raise AssertionError unless expected."""
+    """A challenge under one procedure, moved by commands; refusals raise AssertionError unless expected."""
 
     def __init__(self, key: str, *, track: str = "iro", today: dt.date) -> None:
-        self.policy = policy(key)
+        self.procedure = procedure(key)
         self.state = engine.ChallengeState(track=track)  # type: ignore[arg-type]
         self.today = today
         self.events: list[engine.Event] = []
 
     def try_(self, command: engine.Command, actor: engine.Actor = CHAIR) -> engine.Decision:
         return engine.decide(
-            policy=self.policy,
+            procedure=self.procedure,
             state=self.state,
             command=command,
             actor=actor,
             today=self.today,
-            calendar=calendar(self.policy.nation),
+            calendar=calendar(self.procedure.nation),
         )
 
     def do(self, command: engine.Command, actor: engine.Actor = CHAIR) -> engine.ChallengeState:

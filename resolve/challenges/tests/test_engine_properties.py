@@ -1,4 +1,4 @@
-"""Invariants of the engine over random sequences of commands, under every shipped policy."""
+"""Invariants of the engine over random sequences of commands, under every shipped procedure."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from resolve.challenges.tests.kit import (
     SOCIAL_WORKER,
     calendar,
     person,
-    policy,
+    procedure,
 )
 
-POLICIES = [
+PROCEDURES = [
     "outcome_resolution",
     "cla_dispute_resolution",
     "qa_issue_resolution",
@@ -36,8 +36,8 @@ ANYONE = person(
 
 @st.composite
 def scenarios(draw: st.DrawFn) -> tuple[str, str, list[tuple[int, engine.Actor, engine.Command]]]:
-    key = draw(st.sampled_from(POLICIES))
-    rules = policy(key)
+    key = draw(st.sampled_from(PROCEDURES))
+    rules = procedure(key)
     track = draw(st.sampled_from(rules.tracks))
     stage_keys = [stage.key for stage in rules.stages]
     steps: list[tuple[int, engine.Actor, engine.Command]] = []
@@ -98,7 +98,7 @@ def scenarios(draw: st.DrawFn) -> tuple[str, str, list[tuple[int, engine.Actor, 
 
 
 def check_invariants(key: str, state: engine.ChallengeState) -> None:
-    rules = policy(key)
+    rules = procedure(key)
     cal = calendar(rules.nation)
     assert state.visits, "a raised challenge has a stage"
     # Only the last visit may still be in progress, and it is in progress exactly when open.
@@ -130,12 +130,12 @@ def check_invariants(key: str, state: engine.ChallengeState) -> None:
 @given(scenarios())
 def test_engine_invariants(scenario: tuple[str, str, list[tuple[int, engine.Actor, engine.Command]]]) -> None:
     key, track, steps = scenario
-    rules = policy(key)
+    rules = procedure(key)
     state = engine.ChallengeState(track=track)  # type: ignore[arg-type]
     last_on: dt.date | None = None
     for _, actor, command in steps:
         decision = engine.decide(
-            policy=rules,
+            procedure=rules,
             state=state,
             command=command,
             actor=actor,

@@ -35,8 +35,8 @@ class TestSeed000OutcomeResolution:
         assert run.stage == "stage_1"
         # Thursday 24, then Tuesday 29 and Wednesday 30 (25 and 28 December are bank holidays).
         assert run.due == D(2026, 12, 30)
-        assert run.policy.stage("stage_1").to_role == "team_manager"
-        assert run.policy.stage("stage_1").cc_roles == ["social_worker"]
+        assert run.procedure.stage("stage_1").to_role == "team_manager"
+        assert run.procedure.stage("stage_1").cc_roles == ["social_worker"]
 
     def test_ladder_timescales_and_copies(self) -> None:
         run = Run("outcome_resolution", today=TODAY)
@@ -53,14 +53,14 @@ class TestSeed000OutcomeResolution:
         assert (run.stage, run.due) == ("stage_3", D(2027, 4, 1))
         run.do(engine.Escalate(on=D(2027, 4, 1)))
         assert (run.stage, run.due) == ("stage_4", D(2027, 4, 7))
-        assert run.policy.stage("stage_4").cc_roles == [
+        assert run.procedure.stage("stage_4").cc_roles == [
             "iro_team_manager",
             "iro_service_manager",
             "iro_senior_manager",
         ]
         run.do(engine.Escalate(on=D(2027, 4, 7)))
         assert (run.stage, run.due) == ("stage_5", None)
-        assert run.policy.stage("stage_5").to_role == "director"
+        assert run.procedure.stage("stage_5").to_role == "director"
         refused = run.refused(engine.Escalate(on=D(2027, 4, 8)))
         assert refused.code == "last_stage"
 
@@ -127,7 +127,7 @@ class TestSeed001ClaDisputeResolution:
         run.do(engine.Escalate(on=D(2027, 2, 8)))
         run.do(engine.Escalate(on=D(2027, 2, 15)))
         assert (run.stage, run.due) == ("stage_2", D(2027, 2, 22))
-        meeting = run.policy.stage("stage_2").meeting
+        meeting = run.procedure.stage("stage_2").meeting
         assert meeting is not None and meeting.required and meeting.chair_role == "iro_service_manager"
         assert meeting.actions_recorded_within_hours == 24
         assert run.refused(engine.Resolve(on=D(2027, 2, 17), outcome="Agreed")).code == "meeting_required"
@@ -146,7 +146,7 @@ class TestSeed001ClaDisputeResolution:
             )
         )
         assert run.due is None
-        assert set(run.policy.stage("stage_3").notify_roles) == {
+        assert set(run.procedure.stage("stage_3").notify_roles) == {
             "principal_social_worker",
             "service_director",
         }
@@ -162,11 +162,12 @@ class TestSeed001ClaDisputeResolution:
         run.do(engine.Escalate(on=D(2027, 2, 3)))
         run.do(engine.Escalate(on=D(2027, 2, 4)))
         assert run.stage == "stage_3"
-        keys = [item.key for item in run.policy.cafcass.requires]
+        keys = [item.key for item in run.procedure.cafcass.requires]
         referral = dataclasses.replace(referral, on=D(2027, 2, 4))
         assert run.refused(referral).code == "cafcass_precondition_missing"
         people = {
-            key: person("p", item.role) for key, item in zip(keys, run.policy.cafcass.requires, strict=True)
+            key: person("p", item.role)
+            for key, item in zip(keys, run.procedure.cafcass.requires, strict=True)
         }
         run.do(
             engine.ReferToCafcass(
@@ -179,7 +180,7 @@ class TestSeed002QaIssueResolution:
     def test_informal_to_social_worker_copy_team_manager_10_working_days(self) -> None:
         run = Run("qa_issue_resolution", today=TODAY)
         run.do(raise_(D(2026, 12, 21)))
-        stage = run.policy.stage("stage_1")
+        stage = run.procedure.stage("stage_1")
         assert (stage.to_role, stage.cc_roles, stage.kind) == ("social_worker", ["team_manager"], "informal")
         assert run.due == D(2027, 1, 7)
 
@@ -191,7 +192,7 @@ class TestSeed002QaIssueResolution:
         # "Not a linear process": straight to level 3 with a reason, nobody's agreement needed.
         run.do(engine.Escalate(on=D(2027, 3, 22), to_stage="stage_3_level_3", reason="Serious"))
         assert (run.stage, run.due) == ("stage_3_level_3", D(2027, 3, 31))  # over Easter
-        assert run.policy.stage("stage_3_level_3").to_role == "deputy_director"
+        assert run.procedure.stage("stage_3_level_3").to_role == "deputy_director"
         refused = run.refused(engine.Escalate(on=D(2027, 4, 1)))
         assert refused.code == "document_required" and refused.field == "directors_briefing"
         run.do(engine.Escalate(on=D(2027, 4, 1), documents=frozenset({"directors_briefing"})))
@@ -241,7 +242,7 @@ class TestSeed003ChallengeAndResolution:
         run = self._at("stage_4")
         assert run.due == D(2027, 1, 18)  # 10 working days
         for key, days in (("informal", 10), ("stage_1", 5), ("stage_2", 5), ("stage_3", 5), ("stage_4", 10)):
-            assert run.policy.stage(key).response_working_days == days
+            assert run.procedure.stage(key).response_working_days == days
 
     def test_reentry_stage_2_reverts_to_stage_2(self) -> None:
         run = self._at("stage_2")
@@ -266,7 +267,7 @@ class TestSeed003ChallengeAndResolution:
 
     def test_cafcass_needs_service_manager_and_hos_safeguarding_approval_and_the_checklist(self) -> None:
         run = self._at("stage_4")
-        rules = run.policy.cafcass
+        rules = run.procedure.cafcass
         assert len(rules.checklist) == 7
         assert [item.required for item in rules.checklist] == [False, False, True, True, False, True, True]
         checklist = {item.key: item.required for item in rules.checklist}
@@ -280,8 +281,8 @@ class TestSeed003ChallengeAndResolution:
 
     def test_cafcass_before_stage_4_needs_a_case_that_it_is_acute(self) -> None:
         run = self._at("stage_1")
-        checklist = {item.key: True for item in run.policy.cafcass.checklist}
-        approvals = {item.key: person(item.key, item.role) for item in run.policy.cafcass.requires}
+        checklist = {item.key: True for item in run.procedure.cafcass.checklist}
+        approvals = {item.key: person(item.key, item.role) for item in run.procedure.cafcass.requires}
         command = engine.ReferToCafcass(
             on=D(2027, 1, 5), reason="Acute", checklist=checklist, preconditions=approvals
         )
@@ -306,13 +307,13 @@ class TestSeed004InformalChallengeDisputeResolution:
         assert run.state.formal_started_on == D(2026, 12, 21)
         # 20 working days from 21 December 2026 skip 25, 28 December and 1 January.
         assert run.state.formal_due_on == D(2027, 1, 21)
-        assert run.policy.formal_cap_working_days == 20
+        assert run.procedure.formal_cap_working_days == 20
 
     def test_each_stage_aims_for_5_working_days_and_the_director_decides_at_a_meeting(self) -> None:
-        policy = Run("informal_challenge_dispute_resolution", today=TODAY).policy
-        assert [stage.response_working_days for stage in policy.stages] == [5, 5, 5, 5]
-        assert policy.stage("stage_3").to_role == "assistant_director"
-        meeting = policy.stage("stage_4").meeting
+        procedure = Run("informal_challenge_dispute_resolution", today=TODAY).procedure
+        assert [stage.response_working_days for stage in procedure.stages] == [5, 5, 5, 5]
+        assert procedure.stage("stage_3").to_role == "assistant_director"
+        meeting = procedure.stage("stage_4").meeting
         assert meeting is not None and meeting.required
 
     def test_cafcass_at_any_point_for_iros(self) -> None:
@@ -321,7 +322,7 @@ class TestSeed004InformalChallengeDisputeResolution:
         run.do(engine.ReferToCafcass(on=D(2027, 1, 4), reason="Human rights"))
 
 
-class TestRulesEveryPolicyShares:
+class TestRulesEveryProcedureShares:
     def test_dates_never_in_the_future_nor_before_the_previous_event(self) -> None:
         run = Run("national", today=D(2027, 1, 4))
         assert run.refused(raise_(D(2027, 1, 5))).code == "date_in_future"

@@ -74,8 +74,8 @@ from resolve.challenges.engine import (
     Withdraw,
     decide,
 )
-from resolve.challenges.tests.kit import calendar, policy
-from resolve.policies.schema import Policy, Stage
+from resolve.challenges.tests.kit import calendar, procedure
+from resolve.procedures.schema import Procedure, Stage
 
 PROCEDURES = [
     "outcome_resolution",  # seed 000
@@ -158,9 +158,9 @@ RUNS: Counter[str] = Counter()
 
 
 @cache
-def automatic(key: str) -> Policy:
+def automatic(key: str) -> Procedure:
     """The procedure with every timed stage but the last escalating automatically when overdue."""
-    shipped = policy(key)
+    shipped = procedure(key)
     last = len(shipped.stages) - 1
     stages = [
         stage.model_copy(update={"escalates_automatically_when_overdue": True})
@@ -172,7 +172,7 @@ def automatic(key: str) -> Policy:
 
 
 def expected_transitions(key: str) -> set[str]:
-    rules = policy(key)
+    rules = procedure(key)
     names = {
         "raise",
         "raise_bypass",
@@ -204,8 +204,8 @@ class ChallengeMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.policy = policy(self.key)
-        self.cal = calendar(self.policy.nation)
+        self.procedure = procedure(self.key)
+        self.cal = calendar(self.procedure.nation)
         self.state = ChallengeState(track="iro")
         self.today = STARTS[0]
         self.events: list[Any] = []
@@ -231,10 +231,10 @@ class ChallengeMachine(RuleBasedStateMachine):
         A withdrawal ends the story, so it waits until ``patience`` events have been recorded."""
         self.patience = patience
         # The IRO track is the one with Cafcass, so it is drawn three times as often as CP.
-        tracks = [track for track in ("iro", "iro", "iro", "cpc") if track in self.policy.tracks]
+        tracks = [track for track in ("iro", "iro", "iro", "cpc") if track in self.procedure.tracks]
         track = data.draw(st.sampled_from(tracks), label="track")
         if auto:
-            self.policy = automatic(self.key)
+            self.procedure = automatic(self.key)
         self.state = ChallengeState(track=track)
         self.today = start
         now: tuple[tuple[str, int], int] = (("days", 0), 0)
@@ -257,17 +257,17 @@ class ChallengeMachine(RuleBasedStateMachine):
 
     @property
     def current_stage(self) -> Stage:
-        return self.policy.stage(self.current.stage)
+        return self.procedure.stage(self.current.stage)
 
     def is_open(self) -> bool:
         return self.state.status == "open"
 
     def next_stage(self) -> Stage | None:
-        order = self.policy.order(self.current.stage)
-        return self.policy.stages[order] if order < len(self.policy.stages) else None
+        order = self.procedure.order(self.current.stage)
+        return self.procedure.stages[order] if order < len(self.procedure.stages) else None
 
     def reached_order(self) -> int:
-        return max(self.policy.order(visit.stage) for visit in self.state.visits)
+        return max(self.procedure.order(visit.stage) for visit in self.state.visits)
 
     def advance(self, when: tuple[tuple[str, int], int]) -> dt.date:
         """Move today forward as drawn and return the command's date (back-dated at most ``back``)."""
@@ -298,7 +298,7 @@ class ChallengeMachine(RuleBasedStateMachine):
         """Send ``command``, which must be accepted with one ``event_type`` event at ``stage``."""
         before = self.state
         decision = decide(
-            policy=self.policy,
+            procedure=self.procedure,
             state=before,
             command=command,
             actor=actor,
@@ -323,7 +323,7 @@ class ChallengeMachine(RuleBasedStateMachine):
         before = self.state
         snapshot = copy.deepcopy(before)
         decision = decide(
-            policy=self.policy,
+            procedure=self.procedure,
             state=before,
             command=command,
             actor=actor,
@@ -340,7 +340,7 @@ class ChallengeMachine(RuleBasedStateMachine):
         self, target: Stage, flaw: str | None, data: st.DataObject
     ) -> tuple[str, Person | None, str | None]:
         """(reason, who agreed, the refusal code expected) for going straight to ``target``."""
-        needed = self.policy.bypass_rule(target.key)
+        needed = self.procedure.bypass_rule(target.key)
         agreeing = Person("iro_sm", frozenset({needed, "iro_team_manager"})) if needed else None
         if flaw == "no_reason":
             return "   ", agreeing, "bypass_reason_required"
@@ -360,7 +360,7 @@ class ChallengeMachine(RuleBasedStateMachine):
     def referral(self, on: dt.date, data: st.DataObject | None, *, urgent: bool) -> ReferToCafcass:
         """A referral with every precondition met by a person of the right role and the whole
         checklist answered (the optional items drawn when ``data`` is given, else all included)."""
-        rules = self.policy.cafcass
+        rules = self.procedure.cafcass
         checklist = {
             item.key: True if item.required or data is None else data.draw(st.booleans(), label=item.key)
             for item in rules.checklist
@@ -376,7 +376,7 @@ class ChallengeMachine(RuleBasedStateMachine):
 
     def raise_command(self, on: dt.date, data: st.DataObject, **kwargs: Any) -> Raise:
         themes = data.draw(
-            st.lists(st.sampled_from(sorted(self.policy.theme_keys())), unique=True, max_size=2),
+            st.lists(st.sampled_from(sorted(self.procedure.theme_keys())), unique=True, max_size=2),
             label="themes",
         )
         actions = data.draw(
@@ -405,7 +405,7 @@ class ChallengeMachine(RuleBasedStateMachine):
     @rule(when=WHEN, data=st.data())
     def raise_at_first_stage(self, when: tuple[tuple[str, int], int], data: st.DataObject) -> None:
         on = self.advance(when)
-        first = self.policy.stages[0]
+        first = self.procedure.stages[0]
         named = data.draw(st.sampled_from([None, first.key]), label="stage")
         command = self.raise_command(on, data, stage=named)
         self.accept("raise", command, THE_CHAIR, "raised", first.key)
@@ -421,7 +421,7 @@ class ChallengeMachine(RuleBasedStateMachine):
         self, when: tuple[tuple[str, int], int], data: st.DataObject, flaw: str | None
     ) -> None:
         on = self.advance(when)
-        target = data.draw(st.sampled_from(self.policy.stages[1:]), label="target")
+        target = data.draw(st.sampled_from(self.procedure.stages[1:]), label="target")
         reason, agreed_by, refusal = self.bypass(target, flaw, data)
         command = self.raise_command(
             on,
@@ -511,14 +511,16 @@ class ChallengeMachine(RuleBasedStateMachine):
         self.escalated("escalate", command, actor, target)
 
     @precondition(
-        lambda self: self.is_open() and self.policy.order(self.current.stage) + 2 <= len(self.policy.stages)
+        lambda self: (
+            self.is_open() and self.procedure.order(self.current.stage) + 2 <= len(self.procedure.stages)
+        )
     )
     @rule(when=WHEN, data=st.data(), actor=st.sampled_from([THE_CHAIR, THE_MANAGER]), flaw=FLAWS)
     def escalate_with_bypass(
         self, when: tuple[tuple[str, int], int], data: st.DataObject, actor: Actor, flaw: str | None
     ) -> None:
         on = self.advance(when)
-        later = self.policy.stages[self.policy.order(self.current.stage) + 1 :]
+        later = self.procedure.stages[self.procedure.order(self.current.stage) + 1 :]
         target = data.draw(st.sampled_from(later), label="target")
         reason, agreed_by, refusal = self.bypass(target, flaw, data)
         command = Escalate(
@@ -581,7 +583,7 @@ class ChallengeMachine(RuleBasedStateMachine):
         on = self.advance(when)
         points = (
             "Check plans at every review"
-            if learning or self.policy.resolution.requires_learning_points
+            if learning or self.procedure.resolution.requires_learning_points
             else ""
         )
         stage = self.current.stage
@@ -600,7 +602,7 @@ class ChallengeMachine(RuleBasedStateMachine):
         on = self.advance(when)
         last_exited = self.state.visits[-1].stage
         assert self.state.last_exited_stage == last_exited
-        reentry = self.policy.reentry_for(last_exited)
+        reentry = self.procedure.reentry_for(last_exited)
         before = self.accept(
             "reopen", Reopen(on=on, reason="Actions not delivered"), actor, "reopened", reentry
         )
@@ -630,7 +632,7 @@ class ChallengeMachine(RuleBasedStateMachine):
     @precondition(
         lambda self: (
             self.state.status == "resolved"
-            and self.policy.resolution.final_comments_role is not None
+            and self.procedure.resolution.final_comments_role is not None
             and self.state.final_comments_on is None
         )
     )
@@ -645,14 +647,14 @@ class ChallengeMachine(RuleBasedStateMachine):
 
     # -- Cafcass -------------------------------------------------------------------------------
     def may_refer(self) -> bool:
-        rules = self.policy.cafcass
+        rules = self.procedure.cafcass
         return (
             self.is_open()
             and self.state.track in rules.tracks
             and self.state.cafcass_referred_on is None
             and (
                 rules.earliest_stage is None
-                or self.reached_order() >= self.policy.order(rules.earliest_stage)
+                or self.reached_order() >= self.procedure.order(rules.earliest_stage)
             )
         )
 
@@ -664,8 +666,10 @@ class ChallengeMachine(RuleBasedStateMachine):
         """Reg. 45: the IRO may refer at any point, alongside the internal process; before the
         procedure's ``urgent_before_stage`` only if the referral is marked urgent."""
         on = self.advance(when)
-        before_stage = self.policy.cafcass.urgent_before_stage
-        must_be_urgent = before_stage is not None and self.reached_order() < self.policy.order(before_stage)
+        before_stage = self.procedure.cafcass.urgent_before_stage
+        must_be_urgent = before_stage is not None and self.reached_order() < self.procedure.order(
+            before_stage
+        )
         # Where urgency is required, one referral in eight forgets to say so.
         urgent = data.draw(st.booleans(), label="urgent") if not must_be_urgent else flaw != "wrong_role"
         command = self.referral(on, data, urgent=urgent)
@@ -693,11 +697,11 @@ class ChallengeMachine(RuleBasedStateMachine):
                 ("withdraw", Withdraw(on=on, reason="Moved")),
                 ("meeting", RecordMeeting(on=on, summary="Met")),
             ]
-            if self.state.track in self.policy.cafcass.tracks:
+            if self.state.track in self.procedure.cafcass.tracks:
                 cases.append(("refer", self.referral(on, None, urgent=True)))
         if status == "resolved":
             cases.append(("reopen", Reopen(on=on, reason="Not delivered")))
-            if self.policy.resolution.final_comments_role and self.state.final_comments_on is None:
+            if self.procedure.resolution.final_comments_role and self.state.final_comments_on is None:
                 cases.append(("final_comments", AddFinalComments(on=on, comments="Fine")))
         if status in {"open", "resolved"}:
             for action in self.state.actions:
@@ -736,7 +740,7 @@ class ChallengeMachine(RuleBasedStateMachine):
         """Commands sent by the right person at the wrong time: all refused as conflicts."""
         state = self.state
         status = state.status
-        rules = self.policy.cafcass
+        rules = self.procedure.cafcass
         cases: list[tuple[Any, Actor, str]] = []
         if status != "new":
             cases.append(
@@ -754,7 +758,7 @@ class ChallengeMachine(RuleBasedStateMachine):
             cases.append((MarkAction(on=on, action_id=1, status="done"), THE_CHAIR, "not_open"))
         if status != "resolved":
             cases.append((Reopen(on=on, reason="Not delivered"), THE_CHAIR, "not_resolved"))
-        if self.policy.resolution.final_comments_role is None:
+        if self.procedure.resolution.final_comments_role is None:
             cases.append((AddFinalComments(on=on, comments="Fine"), THE_COMMENTER, "no_final_comments"))
         elif status != "resolved":
             cases.append((AddFinalComments(on=on, comments="Fine"), THE_COMMENTER, "not_resolved"))
@@ -767,7 +771,7 @@ class ChallengeMachine(RuleBasedStateMachine):
             cases.append((referral, THE_CHAIR, "not_open"))
         elif state.cafcass_referred_on is not None:
             cases.append((referral, THE_CHAIR, "already_referred"))
-        elif rules.earliest_stage and self.reached_order() < self.policy.order(rules.earliest_stage):
+        elif rules.earliest_stage and self.reached_order() < self.procedure.order(rules.earliest_stage):
             cases.append((referral, THE_CHAIR, "cafcass_too_early"))
         if status == "open":
             if self.next_stage() is None:
@@ -815,7 +819,7 @@ class ChallengeMachine(RuleBasedStateMachine):
     @invariant()
     def due_dates_follow_the_calendar(self) -> None:
         for visit in self.state.visits:
-            days = self.policy.stage(visit.stage).response_working_days
+            days = self.procedure.stage(visit.stage).response_working_days
             assert visit.due_on == (self.cal.add_working_days(visit.entered_on, days) if days else None)
 
     @invariant()
@@ -831,16 +835,16 @@ class ChallengeMachine(RuleBasedStateMachine):
 
     @invariant()
     def visits_follow_the_ladder_and_reentry(self) -> None:
-        """Escalation goes up; re-opening enters at ``policy.reentry_for(last exited stage)``."""
+        """Escalation goes up; re-opening enters at ``procedure.reentry_for(last exited stage)``."""
         for earlier, later in pairwise(self.state.visits):
             assert earlier.left_on is not None and earlier.left_on >= earlier.entered_on
             if earlier.left_how == "escalated":
                 assert later.entered_on == earlier.left_on
-                assert self.policy.order(later.stage) > self.policy.order(earlier.stage)
+                assert self.procedure.order(later.stage) > self.procedure.order(earlier.stage)
             else:
                 assert earlier.left_how == "resolved", "only a resolved challenge goes on"
                 assert later.entered_on >= earlier.left_on
-                assert later.stage == self.policy.reentry_for(earlier.stage)
+                assert later.stage == self.procedure.reentry_for(earlier.stage)
 
     @invariant()
     def formal_cap_is_set_once(self) -> None:
@@ -848,7 +852,7 @@ class ChallengeMachine(RuleBasedStateMachine):
         Dispute Resolution process should be completed from start to finish within 20 working days";
         IRO Handbook ch. 6: the formal process should take no more than 20 working days."""
         state = self.state
-        formal = [visit for visit in state.visits if self.policy.stage(visit.stage).kind == "formal"]
+        formal = [visit for visit in state.visits if self.procedure.stage(visit.stage).kind == "formal"]
         if not formal:
             assert (state.formal_started_on, state.formal_due_on) == (None, None)
             assert self.cap is None
@@ -857,7 +861,7 @@ class ChallengeMachine(RuleBasedStateMachine):
             start = formal[0].entered_on
             assert state.formal_started_on == start
             assert state.formal_due_on == self.cal.add_working_days(
-                start, self.policy.formal_cap_working_days
+                start, self.procedure.formal_cap_working_days
             )
             self.cap = (state.formal_started_on, state.formal_due_on)
         assert (state.formal_started_on, state.formal_due_on) == self.cap
@@ -871,7 +875,7 @@ class ChallengeMachine(RuleBasedStateMachine):
     @invariant()
     def cafcass_only_on_the_iro_track(self) -> None:
         if self.state.cafcass_referred_on is not None:
-            assert self.state.track in self.policy.cafcass.tracks
+            assert self.state.track in self.procedure.cafcass.tracks
 
 
 @cache
@@ -916,23 +920,23 @@ def test_challenge_lifecycle(key: str) -> None:
 # need a document), but the schema accepts a procedure that does: seed 003's own stage 1 re-enters
 # at the next stage ("the process moves directly to the next stage"), and an authority can write
 # the same for its informal stage, or for the stage below the Director. Each case below is such a
-# procedure, validated as a policy file would be.
+# procedure, validated as a procedure file would be.
 
 
-def variant(key: str, stage_key: str, **update: Any) -> Policy:
-    """The shipped procedure ``key`` with one stage changed, validated as a policy file would be."""
-    shipped = policy(key)
+def variant(key: str, stage_key: str, **update: Any) -> Procedure:
+    """The shipped procedure ``key`` with one stage changed, validated as a procedure file would be."""
+    shipped = procedure(key)
     stages = [
         stage.model_copy(update=update) if stage.key == stage_key else stage for stage in shipped.stages
     ]
-    return Policy.model_validate(shipped.model_copy(update={"stages": stages}).model_dump())
+    return Procedure.model_validate(shipped.model_copy(update={"stages": stages}).model_dump())
 
 
-def run_under(rules: Policy, commands: list[Any]) -> ChallengeState:
+def run_under(rules: Procedure, commands: list[Any]) -> ChallengeState:
     state = ChallengeState(track="iro")
     for command in commands:
         decision = decide(
-            policy=rules,
+            procedure=rules,
             state=state,
             command=command,
             actor=THE_CHAIR,
@@ -987,7 +991,7 @@ def test_reopening_never_enters_a_stage_without_its_required_documents() -> None
         ],
     )
     decision = decide(
-        policy=rules,
+        procedure=rules,
         state=state,
         command=Reopen(on=dt.date(2027, 2, 1), reason="Visit did not happen"),
         actor=THE_CHAIR,

@@ -18,9 +18,9 @@ from resolve.challenges.models import Challenge
 from resolve.challenges.services import ActionInput, challenge_raise
 from resolve.children.models import Child
 from resolve.people.demo import Authority
-from resolve.policies.models import PolicyVersion
-from resolve.policies.selectors import policy_get, policy_version_model
-from resolve.policies.services import policy_document
+from resolve.procedures.models import PolicyVersion
+from resolve.procedures.selectors import procedure_get, procedure_version_model
+from resolve.procedures.services import procedure_document
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -35,7 +35,7 @@ def raise_on(authority: Authority, child: Child) -> Callable[..., Challenge]:
     """``raise_on(date, **kwargs)`` raises a challenge for the child as the IRO on that date."""
 
     def make(
-        day: dt.date, *, policy_key: str = "national", actions: tuple[ActionInput, ...] = (), **kwargs: Any
+        day: dt.date, *, procedure_key: str = "national", actions: tuple[ActionInput, ...] = (), **kwargs: Any
     ) -> Challenge:
         with at(day):
             return challenge_raise(
@@ -44,7 +44,7 @@ def raise_on(authority: Authority, child: Child) -> Callable[..., Challenge]:
                 track="iro",
                 concern="The care plan has not been updated since the last review.",
                 impact_on_child="Amelia's move to her grandparents is delayed.",
-                policy_key=policy_key,
+                procedure_key=procedure_key,
                 actions=actions,
                 **kwargs,
             )
@@ -53,15 +53,15 @@ def raise_on(authority: Authority, child: Child) -> Callable[..., Challenge]:
 
 
 @pytest.fixture
-def automatic_policy(db: Any) -> PolicyVersion:
+def automatic_procedure(db: Any) -> PolicyVersion:
     """The national procedure with its informal stage escalating automatically when overdue."""
-    policy = policy_version_model(policy_get(key="national"))
+    procedure = procedure_version_model(procedure_get(key="national"))
     stages = [
         stage.model_copy(update={"escalates_automatically_when_overdue": True}) if index == 0 else stage
-        for index, stage in enumerate(policy.stages)
+        for index, stage in enumerate(procedure.stages)
     ]
-    automatic = policy.model_copy(update={"key": "automatic", "stages": stages})
-    document, sha256 = policy_document(automatic)
+    automatic = procedure.model_copy(update={"key": "automatic", "stages": stages})
+    document, sha256 = procedure_document(automatic)
     return PolicyVersion.objects.create(
         key="automatic",
         version=1,

@@ -99,8 +99,8 @@ def test_a_response_cancels_the_overdue_alert(raise_on: Any, authority: Any) -> 
     assert sent(Kind.RESPONSE_RECORDED) == {"iro": 1}
 
 
-def test_automatic_escalation_by_the_system_with_the_reason(raise_on: Any, automatic_policy: Any) -> None:
-    challenge = raise_on(D(2024, 6, 3), policy_key="automatic")
+def test_automatic_escalation_by_the_system_with_the_reason(raise_on: Any, automatic_procedure: Any) -> None:
+    challenge = raise_on(D(2024, 6, 3), procedure_key="automatic")
     result = sweep(D(2024, 6, 11))
     challenge.refresh_from_db()
     assert result.escalated == 1
@@ -118,7 +118,7 @@ def test_automatic_escalation_by_the_system_with_the_reason(raise_on: Any, autom
     assert OutboxMessage.objects.count() == before
 
 
-def test_the_engine_refuses_the_system_where_the_policy_does_not_say_so(raise_on: Any) -> None:
+def test_the_engine_refuses_the_system_where_the_procedure_does_not_say_so(raise_on: Any) -> None:
     challenge = raise_on(D(2024, 6, 3))
     with at(D(2024, 6, 11)), pytest.raises(ServiceError) as refused:
         challenge_escalate_overdue(challenge_id=challenge.pk, reason="Overdue")
@@ -126,9 +126,9 @@ def test_the_engine_refuses_the_system_where_the_policy_does_not_say_so(raise_on
 
 
 def test_the_engine_refuses_the_system_before_the_response_is_overdue(
-    raise_on: Any, automatic_policy: Any
+    raise_on: Any, automatic_procedure: Any
 ) -> None:
-    challenge = raise_on(D(2024, 6, 3), policy_key="automatic")
+    challenge = raise_on(D(2024, 6, 3), procedure_key="automatic")
     with at(D(2024, 6, 10)), pytest.raises(ServiceError) as refused:
         challenge_escalate_overdue(challenge_id=challenge.pk, reason="Overdue")
     assert refused.value.code == "not_overdue"

@@ -7,14 +7,14 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
-from resolve.policies.models import PolicyVersion
-from resolve.policies.services import policy_sync
+from resolve.procedures.models import PolicyVersion
+from resolve.procedures.services import procedure_sync
 
 PASSWORD = "correct horse battery staple"
 
 # A procedure in the shape of seed 003 (four formal stages, a meeting, re-entry to stage 3, a
 # Cafcass referral at any point with a checklist), for a made-up authority.
-SAMPLE_POLICY = """
+SAMPLE_PROCEDURE = """
 key = "sample"
 version = 1
 name = "Sample Borough challenge and resolution procedure"
@@ -96,12 +96,12 @@ final_comments_role = "iro_service_manager"
 """
 
 
-def policy_sample(tmp_path: Path) -> PolicyVersion:
-    """Load the sample procedure through ``policy_sync`` and return its current version."""
+def procedure_sample(tmp_path: Path) -> PolicyVersion:
+    """Load the sample procedure through ``procedure_sync`` and return its current version."""
     folder = tmp_path / "policies"
     folder.mkdir(exist_ok=True)
-    (folder / "sample.toml").write_text(SAMPLE_POLICY, encoding="utf-8")
-    policy_sync(folder)
+    (folder / "sample.toml").write_text(SAMPLE_PROCEDURE, encoding="utf-8")
+    procedure_sync(folder)
     return PolicyVersion.objects.get(key="sample", is_current=True)
 
 

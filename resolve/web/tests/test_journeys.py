@@ -29,7 +29,7 @@ def _raise(authority, child, **kwargs):
         "user": authority.staff["iro"],
         "child": child,
         "track": "iro",
-        "policy_key": "challenge_and_resolution",
+        "procedure_key": "challenge_and_resolution",
         "concern": "Statutory visits have not happened.",
         "impact_on_child": "The child has not been seen alone.",
         "themes": ["voice_of_child"],
@@ -375,7 +375,7 @@ class TestQueryCounts:
     """The number of queries a page makes does not grow with the number of rows it shows."""
 
     def count(self, client, url):
-        client.get(url)  # warm the per-process caches (policies, calendars)
+        client.get(url)  # warm the per-process caches (procedures, calendars)
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url).status_code == 200
         return len(queries)

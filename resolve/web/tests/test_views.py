@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from resolve.policies.models import PolicyVersion
-from resolve.web.tests.factories import PASSWORD, policy_sample, user_create
+from resolve.procedures.models import PolicyVersion
+from resolve.web.tests.factories import PASSWORD, procedure_sample, user_create
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +96,7 @@ class TestLayout:
         assert "csrfmiddlewaretoken" in html
 
     def test_no_inline_script_or_style(self, signed_in, tmp_path):
-        version = policy_sample(tmp_path)
+        version = procedure_sample(tmp_path)
         html = signed_in.get(f"/procedures/{version.key}/").content.decode()
         assert "<script>" not in html
         assert "style=" not in html
@@ -113,7 +113,7 @@ class TestProcedures:
         assert client.get("/procedures/").status_code == 302
 
     def test_list_links_each_procedure(self, signed_in, tmp_path):
-        policy_sample(tmp_path)
+        procedure_sample(tmp_path)
         html = signed_in.get("/procedures/").content.decode()
         assert 'href="/procedures/sample/"' in html
         assert "Sample Borough Council" in html
@@ -128,7 +128,7 @@ class TestProcedures:
             assert signed_in.get(f"/procedures/{key}/").status_code == 200, key
 
     def test_detail_shows_the_ladder(self, signed_in, tmp_path):
-        policy_sample(tmp_path)
+        procedure_sample(tmp_path)
         response = signed_in.get("/procedures/sample/")
         assert response.status_code == 200
         html = response.content.decode()

@@ -5,11 +5,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from resolve.policies.loader import PolicyError, policy_load_file
+from resolve.procedures.loader import ProcedureError, procedure_load_file
 
 
 class Command(BaseCommand):
-    help = "Validate policy files without recording them; exits non-zero when any has a problem."
+    help = "Validate procedure files without recording them; exits non-zero when any has a problem."
     # Checking a file needs neither the database nor the project's system checks.
     requires_system_checks: list[str] = []
     requires_migrations_checks = False
@@ -23,17 +23,19 @@ class Command(BaseCommand):
         seen: dict[str, Path] = {}
         for file in files:
             try:
-                policy = policy_load_file(file)
-            except PolicyError as exc:
+                procedure = procedure_load_file(file)
+            except ProcedureError as exc:
                 failed += 1
                 for problem in exc.problems:
                     self.stderr.write(problem)
                 continue
-            if policy.key in seen:
+            if procedure.key in seen:
                 failed += 1
-                self.stderr.write(f'{file}: key: "{policy.key}" is already the key of {seen[policy.key]}')
+                self.stderr.write(
+                    f'{file}: key: "{procedure.key}" is already the key of {seen[procedure.key]}'
+                )
                 continue
-            seen[policy.key] = file
-            self.stdout.write(f"ok: {file} ({policy.key} v{policy.version})")
+            seen[procedure.key] = file
+            self.stdout.write(f"ok: {file} ({procedure.key} v{procedure.version})")
         if failed:
-            raise CommandError(f"{failed} of {len(files)} policy files have problems", returncode=1)
+            raise CommandError(f"{failed} of {len(files)} procedure files have problems", returncode=1)

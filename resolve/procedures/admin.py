@@ -5,12 +5,12 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from resolve.policies.models import PolicyVersion
+from resolve.procedures.models import PolicyVersion
 
 
 @admin.register(PolicyVersion)
 class PolicyVersionAdmin(admin.ModelAdmin):
-    """Read-only: versions are recorded from the policy files by ``policy_sync`` and never edited."""
+    """Read-only: versions are recorded from the procedure files by ``procedure_sync`` and never edited."""
 
     list_display = ["key", "version", "name", "authority", "nation", "is_current", "loaded_at"]
     list_filter = ["is_current", "nation", "key"]

@@ -2,7 +2,7 @@
 
 A challenge keeps a foreign key to the ``PolicyVersion`` it was raised under, so a later edit of the
 procedure never rewrites what an earlier challenge was held to. Rows are written only by
-``services.policy_sync``; a version's document never changes after it is recorded.
+``services.procedure_sync``; a version's document never changes after it is recorded.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-POLICY_DIR = Path(settings.RESOLVE_POLICY_DIR)
+PROCEDURE_DIR = Path(settings.RESOLVE_POLICY_DIR)
 
-# A small valid policy; tests break one thing in it at a time.
+# A small valid procedure; tests break one thing in it at a time.
 MINIMAL = """\
 key = "{key}"
 version = {version}
@@ -45,12 +45,12 @@ case_note = "Stage 2"
 """
 
 
-def minimal_policy(*, key: str = "testshire", version: int = 1, days: int = 5) -> str:
+def minimal_procedure(*, key: str = "testshire", version: int = 1, days: int = 5) -> str:
     return MINIMAL.format(key=key, version=version, days=days)
 
 
 @pytest.fixture
-def write_policy(tmp_path: Path) -> Callable[..., Path]:
+def write_procedure(tmp_path: Path) -> Callable[..., Path]:
     """Write TOML text to ``<tmp_path>/<name>`` and return the path."""
 
     def write(text: str, name: str = "testshire.toml") -> Path:

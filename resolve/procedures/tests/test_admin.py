@@ -5,16 +5,16 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.test import Client, RequestFactory
 
-from resolve.policies.models import PolicyVersion
-from resolve.policies.selectors import policy_get
+from resolve.procedures.models import PolicyVersion
+from resolve.procedures.selectors import procedure_get
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("resolve.policies.tests.admin_urls")]
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("resolve.procedures.tests.admin_urls")]
 
 
 def test_policy_versions_are_read_only_in_admin(client: Client) -> None:
     superuser = get_user_model().objects.create_superuser("root", "root@example.com", "a-long-password-123")
     client.force_login(superuser)
-    pv = policy_get(key="national")
+    pv = procedure_get(key="national")
     assert client.get("/admin/policies/policyversion/").status_code == 200
     assert client.get(f"/admin/policies/policyversion/{pv.pk}/change/").status_code == 200
     # Even a superuser cannot add, change or delete a recorded version.

@@ -1,4 +1,4 @@
-"""Read policy files (TOML) and validate them against the schema.
+"""Read procedure files (TOML) and validate them against the schema.
 
 Every problem becomes one line that names the file, the stage (by its key) and the field, so the
 person editing a procedure can find it without reading a traceback::
@@ -16,62 +16,62 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from resolve.policies.schema import Loc, Policy, PolicyProblems
+from resolve.procedures.schema import Loc, Procedure, ProcedureProblems
 
 
-class PolicyError(ValueError):
-    """One or more policy files are unusable; ``problems`` holds one line per problem."""
+class ProcedureError(ValueError):
+    """One or more procedure files are unusable; ``problems`` holds one line per problem."""
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(self.problems))
 
 
-def policy_load_file(path: Path | str) -> Policy:
-    """The validated policy in the TOML file at ``path``, or a ``PolicyError`` listing every problem."""
+def procedure_load_file(path: Path | str) -> Procedure:
+    """The validated procedure in the TOML file at ``path``, or a ``ProcedureError`` listing every problem."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError([f"{path}: cannot be read: {exc}"]) from exc
+        raise ProcedureError([f"{path}: cannot be read: {exc}"]) from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message ends "(at line N, column M)", which is where the editor should look.
-        raise PolicyError([f"{path}: TOML syntax error: {exc}"]) from exc
+        raise ProcedureError([f"{path}: TOML syntax error: {exc}"]) from exc
     try:
-        return Policy.model_validate(data)
+        return Procedure.model_validate(data)
     except ValidationError as exc:
-        raise PolicyError(_problems(path, data, exc.errors())) from exc
+        raise ProcedureError(_problems(path, data, exc.errors())) from exc
 
 
-def policy_load_dir(path: Path | str) -> list[Policy]:
-    """Every ``*.toml`` policy in the folder, in file-name order; refuses two files with one key."""
-    return [policy for _file, policy in policy_load_dir_files(path)]
+def procedure_load_dir(path: Path | str) -> list[Procedure]:
+    """Every ``*.toml`` procedure in the folder, in file-name order; refuses two files with one key."""
+    return [procedure for _file, procedure in procedure_load_dir_files(path)]
 
 
-def policy_load_dir_files(path: Path | str) -> list[tuple[Path, Policy]]:
-    """As ``policy_load_dir``, with the file each policy came from (for messages that name it)."""
+def procedure_load_dir_files(path: Path | str) -> list[tuple[Path, Procedure]]:
+    """As ``procedure_load_dir``, with the file each procedure came from (for messages that name it)."""
     directory = Path(path)
     if not directory.is_dir():
-        raise PolicyError([f"{directory}: is not a folder of policy files"])
-    policies: list[tuple[Path, Policy]] = []
+        raise ProcedureError([f"{directory}: is not a folder of procedure files"])
+    procedures: list[tuple[Path, Procedure]] = []
     problems: list[str] = []
     owner: dict[str, Path] = {}
     for file in sorted(directory.glob("*.toml")):
         try:
-            policy = policy_load_file(file)
-        except PolicyError as exc:
+            procedure = procedure_load_file(file)
+        except ProcedureError as exc:
             problems.extend(exc.problems)
             continue
-        if policy.key in owner:
-            problems.append(f'{file}: key: "{policy.key}" is already the key of {owner[policy.key]}')
+        if procedure.key in owner:
+            problems.append(f'{file}: key: "{procedure.key}" is already the key of {owner[procedure.key]}')
             continue
-        owner[policy.key] = file
-        policies.append((file, policy))
+        owner[procedure.key] = file
+        procedures.append((file, procedure))
     if problems:
-        raise PolicyError(problems)
-    return policies
+        raise ProcedureError(problems)
+    return procedures
 
 
 # -- turning pydantic's errors into sentences -------------------------------------------------------
@@ -82,7 +82,7 @@ def _problems(path: Path, data: Mapping[str, Any], errors: list[ErrorDetails]) -
     for error in errors:
         loc: Loc = tuple(error["loc"])
         inner = (error.get("ctx") or {}).get("error")
-        if isinstance(inner, PolicyProblems):
+        if isinstance(inner, ProcedureProblems):
             for sub_loc, message in inner.problems:
                 lines.append(_line(path, data, loc + sub_loc, message))
         else:
@@ -133,7 +133,7 @@ def _message(error: ErrorDetails) -> str:
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
-        return "is not a field of a policy (check the spelling and the table it sits in)"
+        return "is not a field of a procedure (check the spelling and the table it sits in)"
     if kind in {"int_type", "int_parsing", "int_from_float"}:
         return "must be a whole number"
     if kind == "string_pattern_mismatch":

@@ -1,6 +1,6 @@
 """The shape of a procedure ("policy") file, validated when it is loaded.
 
-A policy is one local authority's published challenge and escalation procedure written as data:
+A procedure is one local authority's published challenge and escalation process written as data:
 its stages in order, who each stage goes to and copies, the response timescale in working days,
 what each stage must record, the bypass and re-entry rules, the cap on the formal stages, the
 themes, and the rules for a Cafcass referral. The engine reads nothing else about a procedure.
@@ -50,7 +50,7 @@ DEFAULT_THEMES: list[dict[str, str]] = [
 Loc = tuple[str | int, ...]
 
 
-class PolicyProblems(ValueError):
+class ProcedureProblems(ValueError):
     """Problems found by a cross-field check, each with its location inside the model that raised it.
 
     Pydantic reports a model validator's error at the model's own location; the loader appends each
@@ -162,7 +162,7 @@ class Stage(_Strict):
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # The deadline fields came after policies were recorded: leave them out at their defaults
+        # The deadline fields came after procedures were recorded: leave them out at their defaults
         # so that a recorded version's hash, and so its evidence, stays the same.
         data: dict[str, Any] = handler(self)
         for name, default in (("reminder_working_days", 1), ("escalates_automatically_when_overdue", False)):
@@ -180,7 +180,7 @@ class Stage(_Strict):
             for index, value, first in _duplicates(getattr(self, field)):
                 problems.append(((field, index), f"names {value!r} twice (first at {field}[{first}])"))
         if problems:
-            raise PolicyProblems(problems)
+            raise ProcedureProblems(problems)
         return self
 
 
@@ -259,7 +259,7 @@ class CaseNoteNames(_Strict):
     meeting: Text = "Challenge meeting"
 
 
-class Policy(_Strict):
+class Procedure(_Strict):
     key: Key
     version: int = Field(ge=1)
     name: Text
@@ -284,7 +284,7 @@ class Policy(_Strict):
         return tracks
 
     @model_validator(mode="after")
-    def _check(self) -> Policy:
+    def _check(self) -> Procedure:
         problems: list[tuple[Loc, str]] = []
         keys = [stage.key for stage in self.stages]
         for index, key, first in _duplicates(keys):
@@ -298,14 +298,14 @@ class Policy(_Strict):
             elif seen_formal:
                 problems.append((("stages", index, "kind"), "an informal stage cannot follow a formal one"))
             if stage.reentry_stage is not None and stage.reentry_stage not in keys:
-                message = f"{stage.reentry_stage!r} is not a stage of this policy"
+                message = f"{stage.reentry_stage!r} is not a stage of this procedure"
                 problems.append((("stages", index, "reentry_stage"), message))
         for name in ("earliest_stage", "urgent_before_stage"):
             value = getattr(self.cafcass, name)
             if value is not None and value not in keys:
-                problems.append((("cafcass", name), f"{value!r} is not a stage of this policy"))
+                problems.append((("cafcass", name), f"{value!r} is not a stage of this procedure"))
         if problems:
-            raise PolicyProblems(problems)
+            raise ProcedureProblems(problems)
         return self
 
     # -- questions the engine asks -------------------------------------------------------------
@@ -330,7 +330,7 @@ class Policy(_Strict):
         return self.stages[index] if index < len(self.stages) else None
 
     def bypass_rule(self, key: str) -> str | None:
-        """The role whose agreement a bypass to this stage needs (the stage's own rule, else the policy's)."""
+        """Whose agreement a bypass to this stage needs (the stage's own rule, else the procedure's)."""
         stage = self.stage(key)
         if stage is self.stages[0]:
             return None

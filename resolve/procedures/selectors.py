@@ -4,34 +4,34 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from resolve.policies.models import PolicyVersion
-from resolve.policies.schema import Policy
+from resolve.procedures.models import PolicyVersion
+from resolve.procedures.schema import Procedure
 
 # Parsed models by (pk, sha256). A recorded version never changes, so an entry never goes stale;
 # the hash guards against a primary key reused by another database (test runs roll back inserts).
-_MODELS: dict[tuple[int, str], Policy] = {}
+_MODELS: dict[tuple[int, str], Procedure] = {}
 
 
-def policy_get(*, key: str) -> PolicyVersion:
-    """The current version of the policy ``key``; raises ``PolicyVersion.DoesNotExist`` when there is none."""
+def procedure_get(*, key: str) -> PolicyVersion:
+    """The current version of the procedure ``key``; raises ``PolicyVersion.DoesNotExist`` if none."""
     return PolicyVersion.objects.get(key=key, is_current=True)
 
 
-def policy_list() -> QuerySet[PolicyVersion]:
-    """The current version of every policy, by key."""
+def procedure_list() -> QuerySet[PolicyVersion]:
+    """The current version of every procedure, by key."""
     return PolicyVersion.objects.filter(is_current=True).order_by("key")
 
 
-def policy_version_list(*, key: str) -> QuerySet[PolicyVersion]:
-    """Every recorded version of the policy ``key``, newest first."""
+def procedure_version_list(*, key: str) -> QuerySet[PolicyVersion]:
+    """Every recorded version of the procedure ``key``, newest first."""
     return PolicyVersion.objects.filter(key=key).order_by("-version")
 
 
-def policy_version_model(pv: PolicyVersion) -> Policy:
+def procedure_version_model(pv: PolicyVersion) -> Procedure:
     """The schema model of a recorded version, parsed once per process."""
     cache_key = (pv.pk, pv.sha256)
     model = _MODELS.get(cache_key)
     if model is None:
-        model = Policy.model_validate(pv.document)
+        model = Procedure.model_validate(pv.document)
         _MODELS[cache_key] = model
     return model
