@@ -297,6 +297,7 @@ def challenges_create(request: HttpRequest, payload: ChallengeIn) -> Any:
 class ChallengeFilters(Schema):
     status: SafeStr | None = None
     overdue: bool | None = None
+    past_cap: bool | None = None
     child: SafeStr | None = None
     stage: SafeStr | None = None
     page: int = Field(default=1, ge=1, le=1_000_000)
@@ -312,6 +313,7 @@ def challenges(request: HttpRequest, filters: Query[ChallengeFilters]) -> Any:
         today=today,
         status=filters.status,
         overdue=filters.overdue,
+        past_cap=filters.past_cap,
         child=filters.child,
         stage=filters.stage,
     )

@@ -159,6 +159,9 @@ class ChallengeSummary(Schema):
     stage: str | None
     stage_due_on: dt.date | None
     overdue: bool
+    past_cap: bool = Field(
+        description="Open and past the formal process's limit (formal_due_on), counted in working days."
+    )
     raised_on: dt.date
 
 
@@ -316,6 +319,9 @@ class ChallengeOut(Schema):
     stage: StageNow | None
     formal_started_on: dt.date | None
     formal_due_on: dt.date | None
+    past_cap: bool = Field(
+        description="Open and past the formal process's limit (formal_due_on), counted in working days."
+    )
     themes: list[str]
     concern: str
     impact_on_child: str

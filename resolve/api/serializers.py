@@ -9,7 +9,7 @@ from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges.models import Challenge, Event, StageVisit
 from resolve.challenges.overdue import stage_timing
-from resolve.challenges.selectors import challenge_is_overdue
+from resolve.challenges.selectors import challenge_is_overdue, challenge_past_cap
 from resolve.children.models import CaseNote, Child
 from resolve.procedures.models import PolicyVersion
 from resolve.procedures.schema import Procedure
@@ -83,6 +83,7 @@ def challenge_summary(challenge: Challenge, today: dt.date) -> dict[str, Any]:
         "stage": challenge.stage_key or None,
         "stage_due_on": challenge.stage_due_on,
         "overdue": challenge_is_overdue(challenge=challenge, today=today),
+        "past_cap": challenge_past_cap(challenge=challenge, today=today),
         "raised_on": challenge.raised_on,
     }
 
@@ -178,6 +179,7 @@ def challenge_detail(challenge: Challenge, today: dt.date) -> dict[str, Any]:
         "stage": stage_now,
         "formal_started_on": challenge.formal_started_on,
         "formal_due_on": challenge.formal_due_on,
+        "past_cap": challenge_past_cap(challenge=challenge, today=today),
         "themes": challenge.themes,
         "concern": challenge.concern,
         "impact_on_child": challenge.impact_on_child,

@@ -1,10 +1,19 @@
-"""When a stage is overdue, in one place: the rule in Python, the same rule as a query, and how a stage's
-timing reads (on time, late, overdue, no response in time).
+"""When a stage is overdue, and when a challenge is past the formal cap, in one place: each rule in
+Python, the same rule as a query, and how a stage's timing reads (on time, late, overdue, no response
+in time).
 
 A stage's response is overdue from the first working day after its due date until a response is
 recorded: a response due on a Friday is not overdue that weekend, and is on Monday (on Tuesday after
 a bank holiday Monday). The overdue alert goes out that same day, and every list, page and API answer
 says the same.
+
+The formal cap (the procedure's, else the IRO Handbook's 20 working days) runs from when the challenge
+first entered a formal stage. An open challenge is **past the cap** from the first working day after
+``formal_due_on``: its page, every list and the API say so (``past_cap``), whatever stage it is at.
+Re-opening does not restart the cap (the seeds: "revert to this process at the point they last
+exited"), so a challenge re-opened after its cap passed is past the cap at once; the "cap passed" alert
+is not sent for it again, since the cap passed before the re-opening (see
+``notifications.services.deadline_specs``).
 """
 
 from __future__ import annotations
@@ -36,6 +45,16 @@ def overdue_q(*, today: dt.date) -> Q:
         cutoff = working_calendar(nation).last_working_day_on_or_before(today)
         by_nation |= Q(policy__nation=nation.value, stage_due_on__lt=cutoff)
     return Q(status="open", stage_responded_on__isnull=True) & by_nation
+
+
+def past_cap_q(*, today: dt.date) -> Q:
+    """Open challenges past the formal cap: the working day after ``formal_due_on`` has come, in each
+    nation's working days (the same rule as ``stage_overdue``, applied to the whole formal process)."""
+    by_nation = Q()
+    for nation in Nation:
+        cutoff = working_calendar(nation).last_working_day_on_or_before(today)
+        by_nation |= Q(policy__nation=nation.value, formal_due_on__lt=cutoff)
+    return Q(status="open") & by_nation
 
 
 class Timing(StrEnum):

@@ -15,7 +15,7 @@ from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges import engine
 from resolve.challenges.models import Challenge, Event, Meeting, Response, StageVisit
-from resolve.challenges.overdue import overdue_q, stage_overdue
+from resolve.challenges.overdue import overdue_q, past_cap_q, past_due, stage_overdue
 from resolve.children.models import CaseNote, Child
 from resolve.children.selectors import child_chair, child_role_holders
 from resolve.core.errors import ServiceError
@@ -36,6 +36,13 @@ def challenge_is_overdue(*, challenge: Challenge, today: dt.date) -> bool:
     )
 
 
+def challenge_past_cap(*, challenge: Challenge, today: dt.date) -> bool:
+    """Whether this open challenge is past its formal cap (``resolve.challenges.overdue``)."""
+    return challenge.status == Challenge.Status.OPEN and past_due(
+        challenge.formal_due_on, today, working_calendar(Nation(challenge.policy.nation))
+    )
+
+
 def challenge_list(
     *,
     user: User | AnonymousUser,
@@ -44,8 +51,10 @@ def challenge_list(
     overdue: bool | None = None,
     child: str | None = None,
     stage: str | None = None,
+    past_cap: bool | None = None,
 ) -> QuerySet[Challenge]:
-    """Challenges this person may see, filtered; overdue ones are open, past due, and not yet answered."""
+    """Challenges this person may see, filtered; overdue ones are open, past due, and not yet answered;
+    past the cap, open and past the formal process's limit."""
     challenges = challenges_visible_to(user).select_related("child", "policy", "raised_by")
     if status:
         challenges = challenges.filter(status=status)
@@ -57,6 +66,10 @@ def challenge_list(
         challenges = challenges.filter(overdue_q(today=today))
     elif overdue is False:
         challenges = challenges.exclude(overdue_q(today=today))
+    if past_cap is True:
+        challenges = challenges.filter(past_cap_q(today=today))
+    elif past_cap is False:
+        challenges = challenges.exclude(past_cap_q(today=today))
     return challenges.order_by("-raised_on", "-id")
 
 
@@ -113,6 +126,7 @@ def challenge_search(
     today: dt.date,
     status: str | None = None,
     overdue: bool | None = None,
+    past_cap: bool | None = None,
     stage: str | None = None,
     procedure: str | None = None,
     child: str | None = None,
@@ -127,7 +141,13 @@ def challenge_search(
     (overdue first, then by due date), ``raised`` (newest first), ``child`` (by the child's name).
     """
     challenges = challenge_list(
-        user=user, today=today, status=status, overdue=overdue, child=child, stage=stage
+        user=user,
+        today=today,
+        status=status,
+        overdue=overdue,
+        child=child,
+        stage=stage,
+        past_cap=past_cap,
     )
     if procedure:
         challenges = challenges.filter(policy__key=procedure)

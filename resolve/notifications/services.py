@@ -341,6 +341,14 @@ def _first_working_day_after(calendar: WorkingCalendar, due: dt.date) -> dt.date
     return calendar.add_working_days(due, 1)
 
 
+def _reopened_on(challenge: Challenge) -> dt.date | None:
+    """When the challenge's current stage was entered by re-opening it, else None."""
+    last_two = list(challenge.visits.order_by("-sequence").values("left_how", "entered_on")[:2])
+    if len(last_two) == 2 and last_two[1]["left_how"] == "resolved":
+        return last_two[0]["entered_on"]
+    return None
+
+
 def deadline_specs(
     *,
     challenge: Challenge,
@@ -377,23 +385,24 @@ def deadline_specs(
             )
         cap = challenge.formal_due_on
         if is_open and cap is not None:
-            warn = conf.cap_warning_working_days
-            specs.append(
+            # The cap is not restarted by re-opening; an alert whose day came while the challenge was
+            # resolved is not sent when it is re-opened (the page and lists show it past the cap).
+            reopened_on = _reopened_on(challenge)
+            cap_specs = (
                 DeadlineSpec(
                     f"c{cid}:cap_warning:{cap}",
                     Trigger.CAP_WARNING,
                     cap,
-                    _earliest_within(calendar, cap, warn),
-                )
-            )
-            specs.append(
+                    _earliest_within(calendar, cap, conf.cap_warning_working_days),
+                ),
                 DeadlineSpec(
                     f"c{cid}:cap_passed:{cap}",
                     Trigger.CAP_PASSED,
                     cap,
                     _first_working_day_after(calendar, cap),
-                )
+                ),
             )
+            specs.extend(spec for spec in cap_specs if reopened_on is None or spec.fire_on > reopened_on)
         if challenge.status in {Challenge.Status.OPEN, Challenge.Status.RESOLVED}:
             remind = conf.action_reminder_working_days
             for action_id, action_due, status in actions:

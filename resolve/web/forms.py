@@ -81,6 +81,11 @@ class DateField(forms.MultiValueField):
 
 STATUS_CHOICES = [("", "Any status"), *Challenge.Status.choices]
 OVERDUE_CHOICES = [("", "Overdue or not"), ("yes", "Overdue only"), ("no", "Not overdue")]
+PAST_CAP_CHOICES = [
+    ("", "Past the formal limit or not"),
+    ("yes", "Past the formal limit only"),
+    ("no", "Within it"),
+]
 SORT_CHOICES = [
     ("raised", "Newest raised first"),
     ("due", "Oldest due date first"),
@@ -94,6 +99,7 @@ class ChallengeFilterForm(forms.Form):
 
     status = forms.ChoiceField(label="Status", choices=STATUS_CHOICES, required=False)
     overdue = forms.ChoiceField(label="Overdue", choices=OVERDUE_CHOICES, required=False)
+    past_cap = forms.ChoiceField(label="Formal limit", choices=PAST_CAP_CHOICES, required=False)
     stage = forms.ChoiceField(label="Stage", choices=[("", "Any stage")], required=False)
     policy = forms.ChoiceField(label="Procedure", choices=[("", "Any procedure")], required=False)
     sort = forms.ChoiceField(label="Sort by", choices=SORT_CHOICES, required=False)
@@ -122,6 +128,7 @@ class ChallengeFilterForm(forms.Form):
         return {
             "status": data["status"] or None,
             "overdue": {"yes": True, "no": False}.get(data["overdue"]),
+            "past_cap": {"yes": True, "no": False}.get(data["past_cap"]),
             "stage": data["stage"] or None,
             "procedure": data["policy"] or None,
             "sort": data["sort"] or self.default_sort,

@@ -73,12 +73,21 @@ def challenge_tag(challenge: Challenge, today: dt.date) -> Tag:
     return Tag("Open", "blue")
 
 
+PAST_CAP = Tag("Past the formal limit", "red")
+
+
+def cap_tag(challenge: Challenge, today: dt.date) -> Tag | None:
+    """ "Past the formal limit" for an open challenge past its formal cap, shown beside its status."""
+    return PAST_CAP if selectors.challenge_past_cap(challenge=challenge, today=today) else None
+
+
 @dataclass
 class ChallengeRow:
     challenge: Challenge
     procedure: str
     stage: str
     tag: Tag
+    cap_tag: Tag | None = None
 
 
 def challenge_rows(challenges: Iterable[Challenge], today: dt.date) -> list[ChallengeRow]:
@@ -86,7 +95,11 @@ def challenge_rows(challenges: Iterable[Challenge], today: dt.date) -> list[Chal
     for challenge in challenges:
         procedure = procedure_version_model(challenge.policy)
         stage = procedure.stage(challenge.stage_key).name if challenge.stage_key else ""
-        rows.append(ChallengeRow(challenge, procedure.name, stage, challenge_tag(challenge, today)))
+        rows.append(
+            ChallengeRow(
+                challenge, procedure.name, stage, challenge_tag(challenge, today), cap_tag(challenge, today)
+            )
+        )
     return rows
 
 
@@ -403,6 +416,7 @@ class ChallengePage:
     challenge: Challenge
     procedure: Procedure
     tag: Tag
+    cap_tag: Tag | None
     stage: str
     visits: list[VisitRow]
     actions: list[tuple[Any, Tag]]
@@ -461,7 +475,11 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
         ("Outcome and impact for the child", challenge.impact_on_child),
         ("Outcome asked for", challenge.desired_outcome),
         ("Themes", [theme_words.get(key, key) for key in challenge.themes]),
-        ("Formal process due to end by", govuk_date(challenge.formal_due_on)),
+        (
+            "Formal process due to end by",
+            govuk_date(challenge.formal_due_on)
+            + (" (past the formal limit)" if cap_tag(challenge, today) is not None else ""),
+        ),
     ]
     outcome = [
         ("Outcome", challenge.outcome),
@@ -494,6 +512,7 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
         challenge=challenge,
         procedure=procedure,
         tag=challenge_tag(challenge, today),
+        cap_tag=cap_tag(challenge, today),
         stage=procedure.stage(challenge.stage_key).name if challenge.stage_key else "",
         visits=rows,
         actions=[

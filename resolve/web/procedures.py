@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from resolve.calendars.types import Nation
 from resolve.people.roles import role_label
-from resolve.procedures.schema import DOCUMENT_KINDS, Procedure, Stage
+from resolve.procedures.schema import DOCUMENT_KINDS, NATIONAL_FORMAL_CAP_WORKING_DAYS, Procedure, Stage
 
 Row = tuple[str, str | list[str]]
 
@@ -129,6 +129,22 @@ def stage_table_rows(procedure: Procedure, label: Callable[[str], str] = role_la
     ]
 
 
+def formal_limit_text(procedure: Procedure, formal: list[Stage], span: str) -> str:
+    """The formal cap in words, saying when it is the IRO Handbook's national limit; and a warning when
+    the formal stages' own timescales add up to more than it."""
+    cap = procedure.formal_cap_working_days
+    text = f"At most {days_text(cap)} ({span})"
+    if cap == NATIONAL_FORMAL_CAP_WORKING_DAYS:
+        text += ": the national limit of the IRO Handbook"
+    ladder = sum(stage.response_working_days or 0 for stage in formal)
+    if ladder > cap:
+        text += (
+            f". Its formal stages' own timescales add up to {days_text(ladder)}, more than the limit: "
+            "a challenge that uses every stage's full timescale goes past it"
+        )
+    return text + "."
+
+
 def overview_rows(procedure: Procedure, label: Callable[[str], str] = role_label) -> list[Row]:
     formal = [stage for stage in procedure.stages if stage.kind == "formal"]
     rows: list[Row] = [
@@ -141,9 +157,7 @@ def overview_rows(procedure: Procedure, label: Callable[[str], str] = role_label
     if formal:
         first, last = formal[0].name, formal[-1].name
         span = first if first == last else f"{first} to {last}"
-        rows.append(
-            ("Formal stages in total", f"At most {days_text(procedure.formal_cap_working_days)} ({span})")
-        )
+        rows.append(("Formal stages in total", formal_limit_text(procedure, formal, span)))
     if procedure.bypass_requires:
         rows.append(
             (

@@ -453,3 +453,20 @@ def test_a_stage_due_on_friday_is_neither_late_nor_overdue_that_weekend(api_as, 
         body = api_as("iro").get(f"/challenges/{made['id']}").json()
         assert body["stage"]["overdue"] is True
         assert body["visits"][-1]["on_time"] is False
+
+
+def test_past_cap_is_a_field_and_a_filter(api_as, child):
+    """Seed 004: "STAGE 2 - 4 cannot take longer than 20 working days to resolve". A challenge past its
+    formal cap says so in the API (``past_cap``), and ``?past_cap=true`` finds it."""
+    with time_machine.travel("2026-05-29 10:00", tick=False):
+        made = raise_challenge(
+            api_as("iro"), child.case_number, stage="stage_1", bypass_reason="Placement at risk tonight"
+        )
+    cap = dt.date.fromisoformat(made["formal_due_on"])
+    assert made["past_cap"] is False
+    with time_machine.travel(f"{cap + dt.timedelta(days=7)} 10:00", tick=False):
+        iro = api_as("iro")
+        assert iro.get(f"/challenges/{made['id']}").json()["past_cap"] is True
+        assert [c["id"] for c in iro.get("/challenges", past_cap="true").json()["results"]] == [made["id"]]
+        assert iro.get("/challenges", past_cap="false").json()["results"] == []
+        assert iro.get("/challenges").json()["results"][0]["past_cap"] is True

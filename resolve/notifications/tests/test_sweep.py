@@ -11,10 +11,12 @@ from django.db import transaction
 
 from resolve.calendars.models import NonWorkingDay
 from resolve.challenges.models import Challenge, Event
+from resolve.challenges.selectors import challenge_list, challenge_past_cap
 from resolve.challenges.services import (
     ActionInput,
     ServiceError,
     challenge_escalate_overdue,
+    challenge_reopen,
     challenge_resolve,
     challenge_respond,
 )
@@ -211,3 +213,44 @@ def test_a_withdrawn_challenge_sends_no_reminder(raise_on: Any, authority: Any) 
     sweep(D(2024, 6, 11))
     assert not sent(Kind.RESPONSE_REMINDER)
     assert not sent(Kind.RESPONSE_OVERDUE)
+
+
+def test_a_challenge_re_opened_after_its_cap_passed_is_past_the_cap_without_a_stale_alert(
+    raise_on: Any, authority: Any
+) -> None:
+    """Seed 004: "STAGE 2 - 4 cannot take longer than 20 working days to resolve". The cap runs from the
+    first formal stage and re-opening does not restart it ("revert to this process at the point they
+    last exited"), so a challenge re-opened after its cap passed is past the cap at once, on its page,
+    in lists and in the API; but the cap passed while it was resolved, so no "cap passed" alert greets
+    the re-opening."""
+    challenge = raise_on(D(2024, 6, 3), stage="stage_1", bypass_reason="Urgent: placement at risk")
+    assert challenge.formal_due_on == D(2024, 7, 1)
+    with at(D(2024, 6, 5)):
+        challenge_resolve(
+            user=authority.staff["iro"], challenge_id=challenge.pk, outcome="Plan agreed", learning_points="x"
+        )
+    with at(D(2024, 7, 15)):
+        challenge_reopen(user=authority.staff["iro"], challenge_id=challenge.pk, reason="Plan not delivered")
+        reopened = Challenge.objects.get(pk=challenge.pk)
+        assert reopened.formal_due_on == D(2024, 7, 1)  # not restarted
+        assert challenge_past_cap(challenge=reopened, today=D(2024, 7, 15))
+        assert list(challenge_list(user=authority.staff["iro"], today=D(2024, 7, 15), past_cap=True)) == [
+            reopened
+        ]
+    sweep(D(2024, 7, 15))
+    sweep(D(2024, 7, 16))
+    assert not sent(Kind.CAP_PASSED)
+    assert not sent(Kind.CAP_WARNING)
+
+
+def test_past_the_cap_from_the_first_working_day_after_it(raise_on: Any, authority: Any) -> None:
+    """Counted in working days like every other deadline: a cap ending on a Friday is passed on Monday."""
+    challenge = raise_on(D(2024, 6, 3), stage="stage_1", bypass_reason="Urgent: placement at risk")
+    assert challenge.formal_due_on == D(2024, 7, 1)  # a Monday
+    challenge.refresh_from_db()
+    assert not challenge_past_cap(challenge=challenge, today=D(2024, 7, 1))
+    assert challenge_past_cap(challenge=challenge, today=D(2024, 7, 2))
+    iro = authority.staff["iro"]
+    assert not list(challenge_list(user=iro, today=D(2024, 7, 1), past_cap=True))
+    assert list(challenge_list(user=iro, today=D(2024, 7, 2), past_cap=True)) == [challenge]
+    assert not list(challenge_list(user=iro, today=D(2024, 7, 2), past_cap=False))

@@ -4,6 +4,8 @@ import pytest
 from django.urls import reverse
 
 from resolve.procedures.models import PolicyVersion
+from resolve.procedures.selectors import procedure_get, procedure_version_model
+from resolve.web.procedures import overview_rows
 from resolve.web.tests.factories import PASSWORD, procedure_sample, user_create
 
 pytestmark = pytest.mark.django_db
@@ -175,3 +177,12 @@ class TestErrorPages:
         response = strict.post("/sign-in/", {"username": "a", "password": "b"})
         assert response.status_code == 403
         assert "Sorry, your page timed out" in response.content.decode()
+
+
+def test_seed_003s_procedure_page_says_the_national_limit_applies_and_its_ladder_exceeds_it(client, db):
+    """Seed 003 states no formal limit of its own (so the IRO Handbook's 20 working days apply), and its
+    formal stages add up to 25 working days: its page says both."""
+    rows = dict(overview_rows(procedure_version_model(procedure_get(key="challenge_and_resolution"))))
+    text = rows["Formal stages in total"]
+    assert "At most 20 working days" in text and "the national limit of the IRO Handbook" in text
+    assert "add up to 25 working days, more than the limit" in text
