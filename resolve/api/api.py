@@ -15,7 +15,13 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import Field
 
-from resolve.access import NotVisible, case_notes_visible_to, challenge_get_for_user, child_get_for_user
+from resolve.access import (
+    NotVisible,
+    case_notes_visible_to,
+    challenge_get_for_user,
+    child_get_for_user,
+    documents_visible_to,
+)
 from resolve.api import serializers
 from resolve.api.models import ApiToken, token_digest
 from resolve.api.schemas import (
@@ -30,6 +36,7 @@ from resolve.api.schemas import (
     ChronologyEntry,
     CorrectionIn,
     DirectorsBriefingIn,
+    DocumentOut,
     ErrorOut,
     EscalationIn,
     FinalCommentsIn,
@@ -332,6 +339,19 @@ def challenges(request: HttpRequest, filters: Query[ChallengeFilters]) -> Any:
 @api.get("/challenges/{challenge_id}", response={200: ChallengeOut, **ERRORS}, tags=["challenges"])
 def challenge(request: HttpRequest, challenge_id: RowId) -> Any:
     return _challenge_answer(challenge_id, request)
+
+
+@api.get(
+    "/challenges/{challenge_id}/documents", response={200: list[DocumentOut], **ERRORS}, tags=["challenges"]
+)
+def challenge_documents(request: HttpRequest, challenge_id: RowId) -> Any:
+    """The documents recorded on a challenge (the Director's briefing of seed 002), oldest first, each
+    field with its label; scoped and access-logged like the challenge."""
+    found = challenge_get_for_user(user=request.user, challenge_id=challenge_id)
+    documents = (
+        documents_visible_to(request.user).filter(challenge=found).select_related("by").order_by("on", "id")
+    )
+    return [serializers.document_out(document) for document in documents]
 
 
 def _transition(request: HttpRequest, challenge_id: int, change: Callable[..., Any], **kwargs: Any) -> Any:

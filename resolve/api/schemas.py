@@ -359,3 +359,18 @@ class CorrectionIn(_In):
 
 class ChronologyEntry(EventOut):
     challenge: int
+
+
+class DocumentFieldOut(Schema):
+    key: str
+    label: str
+    value: str
+
+
+class DocumentOut(Schema):
+    id: int
+    kind: str = Field(description="directors_briefing: the Director's briefing (seed 002 Appendix B)")
+    title: str
+    on: dt.date
+    by: str
+    fields: list[DocumentFieldOut]

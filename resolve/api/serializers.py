@@ -7,12 +7,13 @@ from typing import Any
 
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
-from resolve.challenges.models import Challenge, Event, StageVisit
+from resolve.challenges.documents import DIRECTORS_BRIEFING_CHILD_FIELDS, DIRECTORS_BRIEFING_FIELDS
+from resolve.challenges.models import Challenge, Document, Event, StageVisit
 from resolve.challenges.overdue import stage_timing
 from resolve.challenges.selectors import challenge_is_overdue, challenge_past_cap
 from resolve.children.models import CaseNote, Child
 from resolve.procedures.models import PolicyVersion
-from resolve.procedures.schema import Procedure
+from resolve.procedures.schema import DOCUMENT_KINDS, Procedure
 from resolve.procedures.selectors import procedure_version_model
 
 
@@ -201,4 +202,19 @@ def challenge_detail(challenge: Challenge, today: dt.date) -> dict[str, Any]:
         "visits": [visit_out(visit, procedure, today) for visit in visits],
         "events": [event_out(event) for event in challenge.events.all()],
         "version": challenge.version,
+    }
+
+
+def document_out(document: Document) -> dict[str, Any]:
+    fields = DIRECTORS_BRIEFING_CHILD_FIELDS + DIRECTORS_BRIEFING_FIELDS
+    return {
+        "id": document.pk,
+        "kind": document.kind,
+        "title": DOCUMENT_KINDS.get(document.kind, document.kind),
+        "on": document.on,
+        "by": document.by.get_username(),
+        "fields": [
+            {"key": field.key, "label": field.label, "value": str(document.content.get(field.key, ""))}
+            for field in fields
+        ],
     }

@@ -71,3 +71,19 @@ def directors_briefing_clean(*, data: Mapping[str, Any], child: Child) -> dict[s
     cleaned["case_number"] = child.case_number
     cleaned["date_of_birth"] = child.date_of_birth.isoformat()
     return cleaned
+
+
+# The child's details filled in when the briefing was recorded, in the words of seed 002 Appendix B.
+DIRECTORS_BRIEFING_CHILD_FIELDS: tuple[DocumentField, ...] = (
+    DocumentField("child_name", "Child's name"),
+    DocumentField("case_number", "Case number"),
+    DocumentField("date_of_birth", "Date of birth"),
+)
+
+
+def directors_briefing_rows(content: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A stored Director's briefing as (label, text) rows, the child's details first, in the form's order."""
+    return [
+        (field.label, str(content.get(field.key, "")))
+        for field in (*DIRECTORS_BRIEFING_CHILD_FIELDS, *DIRECTORS_BRIEFING_FIELDS)
+    ]

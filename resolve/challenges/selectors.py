@@ -14,7 +14,7 @@ from resolve.calendars.models import NonWorkingDay
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges import engine
-from resolve.challenges.models import Challenge, Event, Meeting, Response, StageVisit
+from resolve.challenges.models import Challenge, Document, Event, Meeting, Response, StageVisit
 from resolve.challenges.overdue import overdue_q, past_cap_q, past_due, stage_overdue
 from resolve.children.models import CaseNote, Child
 from resolve.children.selectors import child_chair, child_role_holders
@@ -202,6 +202,7 @@ def challenge_page(*, challenge: Challenge) -> Challenge:
             "actions",
             Prefetch("responses", queryset=Response.objects.select_related("by", "visit")),
             Prefetch("meetings", queryset=Meeting.objects.select_related("recorded_by", "visit")),
+            Prefetch("document_records", queryset=Document.objects.select_related("by").order_by("on", "id")),
             Prefetch(
                 "case_notes",
                 queryset=CaseNote.objects.select_related("author", "corrects").order_by("on", "id"),

@@ -234,6 +234,12 @@ def _message(
             f"A challenge about {child} has been {what} at {stage_name}.\n{due}\n\n"
             f"Concern: {challenge.concern}"
         )
+        if event.stage and "directors_briefing" in procedure.stage(event.stage).documents:
+            # Seed 002 Appendix B: the Director's briefing goes with the stage; it is read on the page.
+            body += (
+                "\n\nThe Director's briefing for this stage is on the challenge page: "
+                f"{conf.base_url}{_challenge_link(challenge)}#directors-briefing"
+            )
         key = f"stage:{challenge.pk}:v{sequence}"
         if kind == Kind.STAGE_SENT:
             return Message(kind, key, f"Challenge for {child}: {stage_name}", body, challenge, due_on=due_on)

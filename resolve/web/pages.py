@@ -20,7 +20,7 @@ from resolve.access import challenge_get_for_user, child_get_for_user
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation, WorkingDays
 from resolve.challenges import engine, events, selectors
-from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS
+from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS, directors_briefing_rows
 from resolve.challenges.engine import EVENT_WORDS, RESPONSES, Transition
 from resolve.challenges.events import detail_from_json
 from resolve.challenges.models import Action, Challenge, Event
@@ -426,6 +426,7 @@ class ChallengePage:
     summary_rows: list[tuple[str, Any]] = field(default_factory=list)
     outcome_rows: list[tuple[str, Any]] = field(default_factory=list)
     cafcass_rows: list[tuple[str, Any]] = field(default_factory=list)
+    briefings: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
 
 
 def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> ChallengePage:
@@ -508,9 +509,19 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
                 ],
             ),
         ]
+    # Seed 002 Appendix B: "the Director's briefing note must also be completed"; here it can be read.
+    briefings = [
+        (
+            f"Completed {govuk_date(document.on)} by {_full_name(document.by)}",
+            directors_briefing_rows(document.content),
+        )
+        for document in challenge.document_records.all()
+        if document.kind == "directors_briefing"
+    ]
     return ChallengePage(
         challenge=challenge,
         procedure=procedure,
+        briefings=briefings,
         tag=challenge_tag(challenge, today),
         cap_tag=cap_tag(challenge, today),
         stage=procedure.stage(challenge.stage_key).name if challenge.stage_key else "",

@@ -20,6 +20,7 @@ from resolve.api.tests.helpers import (
 from resolve.challenges import services
 from resolve.challenges.models import Challenge, Event
 from resolve.children.models import CaseNote
+from resolve.notifications.models import OutboxMessage
 
 TODAY = "2026-06-10 10:00"
 
@@ -550,3 +551,31 @@ def test_pagination(api_as, authority, child):
     assert api.get("/challenges", page=3).json()["results"] == []
     filtered = api.get("/challenges", page=1, status="resolved").json()
     assert (filtered["count"], filtered["pages"], filtered["results"]) == (0, 1, [])
+
+
+def test_the_directors_briefing_can_be_read(api_as, child, authority, client):
+    """Seed 002 Appendix B: "the Director's briefing note must also be completed". It is served in the
+    API, shown on the challenge page to those who may see the challenge, and linked from the message
+    that takes the stage to the Director."""
+    iro = api_as("iro")
+    made = raise_challenge(iro, child.case_number, "qa_issue_resolution")
+    at_director = escalate_to(iro, made, "stage_3_level_4", directors_briefing=COMPLETE_BRIEFING)
+    documents = api_as("director").get(f"/challenges/{at_director['id']}/documents").json()
+    assert documents and {document["kind"] for document in documents} == {"directors_briefing"}
+    fields = {field["key"]: field["value"] for field in documents[-1]["fields"]}
+    assert fields["incident"] == "No statutory visit for 12 weeks"
+    assert fields["case_number"] == child.case_number
+    assert api_as("social_worker").get(f"/challenges/{at_director['id']}/documents").status_code == 200
+    message = OutboxMessage.objects.get(kind="stage_sent", recipient__username="director")
+    assert f"/challenges/{at_director['id']}/#directors-briefing" in message.body
+    client.force_login(authority.staff["director"])
+    page = client.get(f"/challenges/{at_director['id']}/").content.decode()
+    assert 'id="directors-briefing"' in page and "No statutory visit for 12 weeks" in page
+
+
+def test_the_directors_briefing_is_not_served_outside_the_readers_scope(api_as, child, authority):
+    iro = api_as("iro")
+    made = raise_challenge(iro, child.case_number, "qa_issue_resolution")
+    escalate_to(iro, made, "stage_3_level_4", directors_briefing=COMPLETE_BRIEFING)
+    # The second team's manager sees none of this child's records.
+    assert api_as("team_manager_2").get(f"/challenges/{made['id']}/documents").status_code == 404
