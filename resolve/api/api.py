@@ -371,6 +371,7 @@ def respond(request: HttpRequest, challenge_id: RowId, payload: ResponseIn) -> A
         services.challenge_respond,
         response=payload.response,
         comments=payload.comments,
+        further=payload.further,
         on=payload.on,
         expected_version=payload.version,
     )

@@ -221,6 +221,10 @@ class _Versioned(_In):
 class ResponseIn(_Versioned):
     response: Literal["agree", "disagree", "no_remit"]
     comments: str = ""
+    further: bool = Field(
+        default=False,
+        description="A further response at a stage already answered; without it a second response is 409.",
+    )
 
 
 class EscalationIn(_Versioned):

@@ -77,6 +77,11 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
         case Raised() as detail:
             lines.append(f"Challenge raised at {stage_name}.")
             lines.append(f"Concern: {detail.concern}")
+            # Seeds 002 and 004: the concern, the impact on the child, the preferred solution, the timescale.
+            if detail.impact_on_child:
+                lines.append(f"Impact on the child: {detail.impact_on_child}")
+            if detail.desired_outcome:
+                lines.append(f"Preferred solution: {detail.desired_outcome}")
             if detail.bypassed:
                 lines.append(f"Earlier stages bypassed. Reason: {detail.bypass_reason}")
         case Escalated() as detail:
@@ -84,7 +89,8 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
             if detail.reason:
                 lines.append(f"Reason: {detail.reason}")
         case ResponseRecorded() as detail:
-            lines.append(f"Response at {stage_name}: {detail.response_label}.")
+            further = "Further response" if detail.further else "Response"
+            lines.append(f"{further} at {stage_name}: {detail.response_label}.")
             if detail.comments:
                 lines.append(f"Comments: {detail.comments}")
             lines.append(

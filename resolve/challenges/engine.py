@@ -151,6 +151,7 @@ class Raise:
     on: dt.date
     concern: str
     impact_on_child: str
+    desired_outcome: str = ""
     stage: str | None = None
     bypass_reason: str = ""
     bypass_agreed_by: Person | None = None
@@ -164,6 +165,7 @@ class Respond:
     on: dt.date
     response: str
     comments: str = ""
+    further: bool = False  # a further response at a stage already answered, recorded as such
 
 
 @dataclass(frozen=True, slots=True)
@@ -502,6 +504,8 @@ def _raise(
     bypassed = target.key != first.key
     detail = Raised(
         concern=concern,
+        impact_on_child=command.impact_on_child.strip(),
+        desired_outcome=command.desired_outcome.strip(),
         themes=tuple(command.themes),
         due_on=visit.due_on,
         bypassed=tuple(stage.key for stage in procedure.stages[: procedure.order(target.key) - 1])
@@ -524,6 +528,13 @@ def _respond(
     procedure: Procedure, state: ChallengeState, command: Respond, actor: Actor, calendar: WorkingDays
 ) -> Accepted:
     current = _require_open(state, "respond to")
+    if current.response is not None and not command.further:
+        raise _refuse(
+            "conflict",
+            "already_responded",
+            f"A response was already recorded at this stage on {_fmt(current.responded_on or command.on)}; "
+            "send it as a further response to add another.",
+        )
     if command.response not in RESPONSES:
         raise _refuse(
             "invalid",
@@ -540,6 +551,7 @@ def _respond(
         on_time=not late,
         comments=command.comments.strip(),
         due_on=current.due_on,
+        further=current.response is not None,
     )
     return Accepted(new_state, (Event(current.stage, command.on, detail),))
 

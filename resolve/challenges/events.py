@@ -51,6 +51,8 @@ class Raised:
     bypassed: tuple[str, ...] = ()
     bypass_reason: str = ""
     bypass_agreed_by: str = ""
+    impact_on_child: str = ""
+    desired_outcome: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,7 @@ class ResponseRecorded:
     on_time: bool
     comments: str
     due_on: dt.date | None
+    further: bool = False  # a further response at a stage already answered
 
 
 @dataclass(frozen=True, slots=True)

@@ -284,6 +284,7 @@ def _raise_decide(
     track: str,
     concern: str,
     impact_on_child: str,
+    desired_outcome: str = "",
     procedure_key: str | None,
     stage: str | None,
     bypass_reason: str,
@@ -323,6 +324,7 @@ def _raise_decide(
         on=on,
         concern=concern,
         impact_on_child=impact_on_child,
+        desired_outcome=desired_outcome,
         stage=stage,
         bypass_reason=bypass_reason,
         bypass_agreed_by=person_for_command(username=bypass_agreed_by, field="bypass_agreed_by"),
@@ -370,6 +372,7 @@ def challenge_raise(
         track=track,
         concern=concern,
         impact_on_child=impact_on_child,
+        desired_outcome=desired_outcome,
         procedure_key=procedure_key,
         stage=stage,
         bypass_reason=bypass_reason,
@@ -470,10 +473,12 @@ def challenge_respond(
     challenge_id: int,
     response: str,
     comments: str = "",
+    further: bool = False,
     on: dt.date | None = None,
     expected_version: int | None = None,
 ) -> Challenge:
-    """Record the stage recipient's response: agree, disagree, or no remit to implement."""
+    """Record the stage recipient's response: agree, disagree, or no remit to implement. A second
+    response at the same stage is refused unless it is sent as a further response."""
     on = on or today()
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
@@ -486,7 +491,7 @@ def challenge_respond(
             by=user,
         )
 
-    command = engine.Respond(on=on, response=response, comments=comments)
+    command = engine.Respond(on=on, response=response, comments=comments, further=further)
     return _change(
         challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
     )

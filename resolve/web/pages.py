@@ -73,6 +73,13 @@ def challenge_tag(challenge: Challenge, today: dt.date) -> Tag:
     return Tag("Open", "blue")
 
 
+def _offered(user: User, challenge: Challenge) -> set[str]:
+    """The transitions the pages offer: those permitted, less a second response at a stage already
+    answered (the API can send one as a further response; a page says the response was recorded)."""
+    permitted = selectors.challenge_permitted_transitions(user=user, challenge=challenge)
+    return permitted - {"respond"} if challenge.stage_responded_on is not None else permitted
+
+
 PAST_CAP = Tag("Past the formal limit", "red")
 
 
@@ -530,7 +537,7 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
             (action, Tag(action.get_status_display(), ACTION_COLOURS[Action.Status(action.status)]))
             for action in challenge.actions.all()
         ],
-        available=selectors.challenge_permitted_transitions(user=user, challenge=challenge),
+        available=_offered(user, challenge),
         themes=[theme_words.get(key, key) for key in challenge.themes],
         names=names,
         summary_rows=summary,
@@ -577,7 +584,7 @@ def transition_context(*, user: User, challenge_id: int, today: dt.date) -> Tran
     return TransitionContext(
         challenge=challenge,
         procedure=procedure,
-        available=selectors.challenge_permitted_transitions(user=user, challenge=challenge),
+        available=_offered(user, challenge),
         later_stages=[(stage.key, stage.name) for stage in later],
         people=bypass_people(procedure),
         briefing_for=needs_briefing(later),

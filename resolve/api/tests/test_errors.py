@@ -19,7 +19,9 @@ from resolve.api.tests.helpers import (
     raise_body,
     raise_challenge,
     refused,
+    unchanged,
 )
+from resolve.children.models import CaseNote
 
 TODAY = "2026-06-10 10:00"  # Wednesday 10 June 2026
 
@@ -976,3 +978,16 @@ def test_an_actions_owner_marks_it_whatever_their_role(api_as, child):
     response = api_as("principal_social_worker").post(path, {"status": "done"})
     assert response.status_code == 200, response.content
     assert response.json()["actions"][0]["status"] == "done"
+
+
+def test_a_second_response_at_a_stage_is_409_unless_it_is_a_further_response(api_as, open_challenge):
+    """API.md: a duplicate is 409. One response per stage; a further one must say so, and is recorded
+    as a further response in the case note."""
+    path = f"/challenges/{open_challenge['id']}/responses"
+    social_worker = api_as("social_worker")
+    assert social_worker.post(path, {"response": "agree"}).status_code == 200
+    with unchanged():
+        refused(lambda: social_worker.post(path, {"response": "agree"}), 409, "already_responded")
+    assert social_worker.post(path, {"response": "disagree", "further": True}).status_code == 200
+    note = CaseNote.objects.filter(challenge_id=open_challenge["id"]).order_by("-id").first()
+    assert note is not None and note.body.startswith("Further response at")

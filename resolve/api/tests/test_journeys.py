@@ -579,3 +579,17 @@ def test_the_directors_briefing_is_not_served_outside_the_readers_scope(api_as, 
     escalate_to(iro, made, "stage_3_level_4", directors_briefing=COMPLETE_BRIEFING)
     # The second team's manager sees none of this child's records.
     assert api_as("team_manager_2").get(f"/challenges/{made['id']}/documents").status_code == 404
+
+
+def test_the_raising_case_note_records_concern_impact_preferred_solution_and_timescale(api_as, child):
+    """Seed 004's challenge records "the concern, the impact on the child", and seed 002 asks for "a
+    specific timescale proportionate to the issue": the raising case note says all of them."""
+    made = raise_challenge(
+        api_as("iro"), child.case_number, desired_outcome="A visit this week and a plan by Friday"
+    )
+    note = CaseNote.objects.filter(challenge_id=made["id"]).order_by("id").first()
+    assert note is not None
+    assert "Concern: No statutory visit for twelve weeks" in note.body
+    assert "Impact on the child: Amelia has not been seen alone" in note.body
+    assert "Preferred solution: A visit this week and a plan by Friday" in note.body
+    assert "Response due by" in note.body

@@ -118,9 +118,19 @@ def test_001_cla_dispute_resolution() -> None:
         ("stage_2", "formal", "service_manager", ["team_manager", "social_worker", "iro_service_manager"], 5),
         ("stage_3", "formal", "head_of_service", ["head_of_safeguarding", "iro_service_manager"], None),
     ]
-    assert procedure.stage("informal").case_note == "Record sheet entry - IRO Informal Resolution"
+    # The case notes exactly as the seed names them, its punctuation included: "Case Note: 'Record sheet
+    # entry- IRO Informal Resolution '", "Case note - 'IRO DRP, Formal Resolution Process Stage 1- Team
+    # Manager'", "Case note - 'IRO - DRP formal resolution process stage 2- Service Manager'", "Case note
+    # - 'IRO DRP Formal Resolution Process stage 3 -Head of Service'".
+    assert procedure.stage("informal").case_note == "Record sheet entry- IRO Informal Resolution"
     assert "CLA Informal Resolution Form" in procedure.stage("informal").name
-    assert procedure.stage("stage_1").case_note == "IRO DRP Formal Resolution Process Stage 1 - Team Manager"
+    assert procedure.stage("stage_1").case_note == "IRO DRP, Formal Resolution Process Stage 1- Team Manager"
+    assert (
+        procedure.stage("stage_2").case_note == "IRO - DRP formal resolution process stage 2- Service Manager"
+    )
+    assert (
+        procedure.stage("stage_3").case_note == "IRO DRP Formal Resolution Process stage 3 -Head of Service"
+    )
     meeting = procedure.stage("stage_2").meeting
     assert meeting is not None
     assert meeting.required
