@@ -63,6 +63,7 @@ class Perm(StrEnum):
     UPDATE_ACTION = "update_action"
     RECORD_MEETING = "record_meeting"
     ADD_FINAL_COMMENTS = "add_final_comments"
+    ADD_LEARNING_POINTS = "add_learning_points"
     CORRECT_CASE_NOTE = "correct_case_note"
     ADD_CHILDREN = "add_children"
     MANAGE_REFERENCE_DATA = "manage_reference_data"
@@ -82,6 +83,7 @@ PERM_WORDS: dict[Perm, str] = {
     Perm.UPDATE_ACTION: "Mark an agreed action done or not done",
     Perm.RECORD_MEETING: "Record a meeting held at a stage",
     Perm.ADD_FINAL_COMMENTS: "Add the IRO/CP Service Manager's final comments",
+    Perm.ADD_LEARNING_POINTS: "Add key learning points (the chair, the stage's recipient, the child's team)",
     Perm.CORRECT_CASE_NOTE: "Add a correction (an addendum) to a case note they can see",
     Perm.ADD_CHILDREN: "Add children to Resolve and allocate their workers",
     Perm.MANAGE_REFERENCE_DATA: "Manage staff, teams, posts, calendars and procedures (admin site)",
@@ -102,6 +104,7 @@ PERM_DOING: dict[Perm, str] = {
     Perm.UPDATE_ACTION: "update an action",
     Perm.RECORD_MEETING: "record a meeting",
     Perm.ADD_FINAL_COMMENTS: "add final comments",
+    Perm.ADD_LEARNING_POINTS: "add key learning points",
     Perm.CORRECT_CASE_NOTE: "add corrections to case notes",
     Perm.ADD_CHILDREN: "add children",
     Perm.MANAGE_REFERENCE_DATA: "manage reference data",
@@ -119,6 +122,7 @@ _CHAIR_WORK = frozenset(
         Perm.WITHDRAW,
         Perm.UPDATE_ACTION,
         Perm.RECORD_MEETING,
+        Perm.ADD_LEARNING_POINTS,
         Perm.CORRECT_CASE_NOTE,
         Perm.BREAK_GLASS,
     }
@@ -144,6 +148,7 @@ _RECEIVING = frozenset(
         Perm.RESPOND,
         Perm.UPDATE_ACTION,
         Perm.RECORD_MEETING,
+        Perm.ADD_LEARNING_POINTS,
         Perm.CORRECT_CASE_NOTE,
         Perm.BREAK_GLASS,
     }

@@ -41,6 +41,7 @@ from resolve.api.schemas import (
     EscalationIn,
     FinalCommentsIn,
     IsoDate,
+    LearningPointsIn,
     MeetingIn,
     PolicyOut,
     PolicySummary,
@@ -359,6 +360,23 @@ def _transition(request: HttpRequest, challenge_id: int, change: Callable[..., A
     challenge_get_for_user(user=request.user, challenge_id=challenge_id)
     change(user=request.user, challenge_id=challenge_id, **kwargs)
     return _challenge_answer(challenge_id, request)
+
+
+@api.post(
+    "/challenges/{challenge_id}/learning-points",
+    response={200: ChallengeOut, **ERRORS},
+    tags=["transitions"],
+)
+def add_learning_points(request: HttpRequest, challenge_id: RowId, payload: LearningPointsIn) -> Any:
+    """Add key learning points: the chair, the stage's recipient or the child's social work team."""
+    return _transition(
+        request,
+        challenge_id,
+        services.challenge_add_learning_points,
+        learning_points=payload.learning_points,
+        on=payload.on,
+        expected_version=payload.version,
+    )
 
 
 @api.post(

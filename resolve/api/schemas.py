@@ -227,6 +227,10 @@ class ResponseIn(_Versioned):
     )
 
 
+class LearningPointsIn(_Versioned):
+    learning_points: str
+
+
 class EscalationIn(_Versioned):
     to_stage: str | None = None
     reason: str = ""

@@ -18,6 +18,7 @@ from resolve.challenges.events import (
     Escalated,
     Event,
     FinalCommentsAdded,
+    LearningPointsAdded,
     MeetingRecorded,
     Raised,
     Reopened,
@@ -65,6 +66,8 @@ def case_note_type(procedure: Procedure, event: Event) -> str:
             return procedure.case_notes.meeting
         case FinalCommentsAdded():
             return f"{procedure.resolution.case_note}: final comments"
+        case LearningPointsAdded():
+            return procedure.resolution.case_note
         case _:
             assert_never(event.detail)
 
@@ -116,6 +119,8 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
             lines.append(f"Meeting at {stage_name}: {detail.summary}")
         case FinalCommentsAdded() as detail:
             lines.append(f"Final comments: {detail.comments}")
+        case LearningPointsAdded() as detail:
+            lines.append(f"Key learning points: {detail.learning_points}")
         case _:
             assert_never(event.detail)
     if people is not None:
@@ -146,6 +151,7 @@ def enters_stage(event: Event) -> bool:
             | ActionUpdated()
             | MeetingRecorded()
             | FinalCommentsAdded()
+            | LearningPointsAdded()
         ):
             return False
         case _:

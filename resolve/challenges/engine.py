@@ -27,6 +27,7 @@ from resolve.challenges.events import (
     Event,
     EventType,
     FinalCommentsAdded,
+    LearningPointsAdded,
     MeetingRecorded,
     Raised,
     Reopened,
@@ -224,6 +225,12 @@ class AddFinalComments:
     comments: str
 
 
+@dataclass(frozen=True, slots=True)
+class AddLearningPoints:
+    on: dt.date
+    learning_points: str
+
+
 Command = (
     Raise
     | Respond
@@ -235,6 +242,7 @@ Command = (
     | RecordMeeting
     | Withdraw
     | AddFinalComments
+    | AddLearningPoints
 )
 
 
@@ -924,6 +932,34 @@ def _final_comments(
     return Accepted(new_state, (Event(state.visits[-1].stage, command.on, detail),))
 
 
+# key learning points
+def _learning_points_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
+    # Seed 002 5.1: "the IRO/CPC and the social work team complete the ... 'Key learning points'".
+    if state.status not in {"open", "resolved"}:
+        raise _refuse(
+            "conflict", "not_open", f"Learning points cannot be added to a {state.status} challenge."
+        )
+    _require(
+        actor,
+        (CHAIR, RECIPIENT, CHILD_WORKER),
+        "add key learning points",
+        "the chair, the stage's recipient or the child's social work team",
+    )
+
+
+def _learning_points(
+    procedure: Procedure,
+    state: ChallengeState,
+    command: AddLearningPoints,
+    actor: Actor,
+    calendar: WorkingDays,
+) -> Accepted:
+    text = _require_text(command.learning_points, "learning_points", "the key learning points")
+    new_state = replace(state, last_event_on=command.on)
+    detail = LearningPointsAdded(learning_points=text)
+    return Accepted(new_state, (Event(state.visits[-1].stage, command.on, detail),))
+
+
 # -- the declarations ----------------------------------------------------------------------------
 class Audience(StrEnum):
     """Who a notification of a change goes to, worked out by the notifications app at write time."""
@@ -1112,6 +1148,19 @@ TRANSITIONS: tuple[Transition[Any], ...] = (
         handler=_final_comments,
         event=EventType.FINAL_COMMENTS_ADDED,
         words="Final comments added",
+        tells=(),
+    ),
+    Transition(
+        key="learning_points",
+        title="Add key learning points",
+        button="Add learning points",
+        done="The learning points have been added",
+        command=AddLearningPoints,
+        perm=Perm.ADD_LEARNING_POINTS,
+        guard=_learning_points_guard,
+        handler=_learning_points,
+        event=EventType.LEARNING_POINTS_ADDED,
+        words="Key learning points added",
         tells=(),
     ),
 )

@@ -40,6 +40,7 @@ class EventType(StrEnum):
     ACTION_UPDATED = "action_updated"
     MEETING_RECORDED = "meeting_recorded"
     FINAL_COMMENTS_ADDED = "final_comments_added"
+    LEARNING_POINTS_ADDED = "learning_points_added"
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,12 @@ class FinalCommentsAdded:
     comments: str
 
 
+@dataclass(frozen=True, slots=True)
+class LearningPointsAdded:
+    TYPE: ClassVar[EventType] = EventType.LEARNING_POINTS_ADDED
+    learning_points: str
+
+
 Detail = (
     Raised
     | Escalated
@@ -142,6 +149,7 @@ Detail = (
     | ActionUpdated
     | MeetingRecorded
     | FinalCommentsAdded
+    | LearningPointsAdded
 )
 
 DETAILS: dict[EventType, type[Detail]] = {
@@ -155,6 +163,7 @@ DETAILS: dict[EventType, type[Detail]] = {
     EventType.ACTION_UPDATED: ActionUpdated,
     EventType.MEETING_RECORDED: MeetingRecorded,
     EventType.FINAL_COMMENTS_ADDED: FinalCommentsAdded,
+    EventType.LEARNING_POINTS_ADDED: LearningPointsAdded,
 }
 
 

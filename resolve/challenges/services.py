@@ -706,3 +706,28 @@ def challenge_add_final_comments(
     return _change(
         challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
     )
+
+
+def challenge_add_learning_points(
+    *,
+    user: User,
+    challenge_id: int,
+    learning_points: str,
+    on: dt.date | None = None,
+    expected_version: int | None = None,
+) -> Challenge:
+    """Add key learning points to the challenge form: the chair, the stage's recipient or the child's
+    social work team, while the challenge is open or after it is resolved (seed 002 5.1)."""
+    on = on or today()
+
+    def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
+        added = learning_points.strip()
+        challenge.learning_points = (
+            f"{challenge.learning_points}\n{added}" if challenge.learning_points else added
+        )
+        challenge.save(update_fields=["learning_points"])
+
+    command = engine.AddLearningPoints(on=on, learning_points=learning_points)
+    return _change(
+        challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
+    )

@@ -362,6 +362,10 @@ class FinalCommentsForm(ChallengeChangeForm):
     comments = _text("Your final comments", "Enter your final comments")
 
 
+class LearningPointsForm(ChallengeChangeForm):
+    learning_points = _text("What should be learned from this challenge?", "Enter the key learning points")
+
+
 class ActionMarkForm(ChallengeChangeForm):
     status = forms.ChoiceField(
         choices=[("done", "Done"), ("not_done", "Not done")],

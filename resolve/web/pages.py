@@ -267,6 +267,8 @@ def _event_detail(event: Event) -> str:
             return detail.summary
         case events.FinalCommentsAdded() as detail:
             return detail.comments
+        case events.LearningPointsAdded() as detail:
+            return detail.learning_points
         case unknown:
             assert_never(unknown)
 

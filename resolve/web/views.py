@@ -199,6 +199,8 @@ def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.
             return forms.MeetingForm(data, version=version)
         case "final_comments":
             return forms.FinalCommentsForm(data, version=version)
+        case "learning_points":
+            return forms.LearningPointsForm(data, version=version)
         case "refer_to_cafcass":
             return forms.CafcassForm(
                 data, version=version, preconditions=ctx.preconditions, checklist=ctx.checklist
@@ -239,6 +241,8 @@ def _action_call(
             services.challenge_record_meeting(**common, summary=data["summary"], on=data["on"])
         case "final_comments":
             services.challenge_add_final_comments(**common, comments=data["comments"])
+        case "learning_points":
+            services.challenge_add_learning_points(**common, learning_points=data["learning_points"])
         case "refer_to_cafcass":
             assert isinstance(form, forms.CafcassForm)
             ticked = set(data["checklist"])

@@ -16,6 +16,7 @@ from resolve.api.tests.helpers import (
     procedure,
     raise_body,
     raise_challenge,
+    refused,
 )
 from resolve.challenges import services
 from resolve.challenges.models import Challenge, Event
@@ -593,3 +594,22 @@ def test_the_raising_case_note_records_concern_impact_preferred_solution_and_tim
     assert "Impact on the child: Amelia has not been seen alone" in note.body
     assert "Preferred solution: A visit this week and a plan by Friday" in note.body
     assert "Response due by" in note.body
+
+
+def test_the_stages_recipient_adds_key_learning_points(api_as, child):
+    """Seed 002 5.1: "the IRO/CPC and the social work team complete the 'Outcome of issue requiring
+    resolution' and 'Key learning points' section of the form to capture learning"."""
+    iro = api_as("iro")
+    made = raise_challenge(iro, child.case_number, "qa_issue_resolution")
+    path = f"/challenges/{made['id']}/learning-points"
+    response = api_as("social_worker").post(path, {"learning_points": "Visits slipped when cover changed"})
+    assert response.status_code == 200, response.content
+    assert api_as("iro").post(path, {"learning_points": "Escalate sooner"}).status_code == 200
+    body = iro.get(f"/challenges/{made['id']}").json()
+    assert body["learning_points"] == "Visits slipped when cover changed\nEscalate sooner"
+    assert [event["type"] for event in body["events"]][-2:] == ["learning_points_added"] * 2
+    note = CaseNote.objects.filter(challenge_id=made["id"]).order_by("-id").first()
+    assert note is not None and note.body == "Key learning points: Escalate sooner"
+    refused(lambda: api_as("social_worker").post(path, {"learning_points": " "}), 422, "required")
+    # Someone unrelated to the challenge (the second team's manager cannot even see it) cannot add any.
+    assert api_as("team_manager_2").post(path, {"learning_points": "x"}).status_code == 404

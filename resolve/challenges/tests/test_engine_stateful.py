@@ -444,7 +444,8 @@ class ChallengeMachine(RuleBasedStateMachine):
         on = self.advance(when)
         before = self.accept(
             "respond",
-            Respond(on=on, response=response),
+            # One response per stage; another is sent, and recorded, as a further response.
+            Respond(on=on, response=response, further=self.current.response is not None),
             THE_RECIPIENT,
             "response_recorded",
             self.current.stage,
@@ -691,7 +692,7 @@ class ChallengeMachine(RuleBasedStateMachine):
             cases.append(("raise", Raise(on=on, concern="Drift", impact_on_child="Delay")))
         if status == "open":
             cases += [
-                ("respond", Respond(on=on, response="agree")),
+                ("respond", Respond(on=on, response="agree", further=True)),
                 ("escalate", Escalate(on=on, reason="No response")),
                 ("resolve", Resolve(on=on, outcome="Done", learning_points="Learn")),
                 ("withdraw", Withdraw(on=on, reason="Moved")),
