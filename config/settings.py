@@ -251,3 +251,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", default="WARNING")},
 }
+
+# -- worker reliability (docs/deadlines.md) ----------------------------------------------------------
+# Seconds before an SMTP connection attempt or command gives up; a delivery's claim outlives it.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=30)

@@ -102,6 +102,9 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Which delivery claimed the row: re-checked before sending and when recording the outcome, so a
+    # worker whose claim lapsed (and was recovered by another) neither sends nor overwrites.
+    claim_token = models.CharField(max_length=32, blank=True, editable=False)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
