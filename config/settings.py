@@ -255,3 +255,13 @@ LOGGING = {
 # -- worker reliability (docs/deadlines.md) ----------------------------------------------------------
 # Seconds before an SMTP connection attempt or command gives up; a delivery's claim outlives it.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=30)
+# One sweep at a time holds the sweep's lease; it renews it after each batch of
+# RESOLVE_SWEEP_BATCH_SIZE deadlines, so a batch must finish well inside the lease. A worker killed
+# mid-sweep leaves the lease to expire; the next sweep takes over.
+RESOLVE_SWEEP_LEASE_SECONDS = env_int("RESOLVE_SWEEP_LEASE_SECONDS", default=120)
+RESOLVE_SWEEP_BATCH_SIZE = env_int("RESOLVE_SWEEP_BATCH_SIZE", default=500)
+# No sweep completed for this long: `manage.py sweep_health` fails, /healthz says "stale" and the
+# IRO/CP Service Managers are told (once per this period). Default: three sweep intervals.
+RESOLVE_SWEEP_STALE_MINUTES = env_int(
+    "RESOLVE_SWEEP_STALE_MINUTES", default=max(1, -(-3 * RESOLVE_SWEEP_INTERVAL_SECONDS // 60))
+)

@@ -104,9 +104,9 @@ class Message:
     due_on: dt.date | None = None
 
 
-# Never held for a daily digest: the digest itself, and a break-glass report, which a reviewer must
-# see the day it happens.
-_NEVER_HELD = frozenset({Kind.DIGEST, Kind.BREAK_GLASS})
+# Never held for a daily digest: the digest itself, a break-glass report, which a reviewer must see
+# the day it happens, and the alert that deadlines are not being checked.
+_NEVER_HELD = frozenset({Kind.DIGEST, Kind.BREAK_GLASS, Kind.SWEEP_STALE})
 
 
 def _wants_digest(user: User) -> bool:
