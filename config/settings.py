@@ -265,3 +265,10 @@ RESOLVE_SWEEP_BATCH_SIZE = env_int("RESOLVE_SWEEP_BATCH_SIZE", default=500)
 RESOLVE_SWEEP_STALE_MINUTES = env_int(
     "RESOLVE_SWEEP_STALE_MINUTES", default=max(1, -(-3 * RESOLVE_SWEEP_INTERVAL_SECONDS // 60))
 )
+if RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS <= 4 * EMAIL_TIMEOUT:
+    # A send is several SMTP commands, each allowed EMAIL_TIMEOUT: a claim must outlive them all, or a
+    # second worker could recover the row while the first is still sending it.
+    raise ImproperlyConfigured(
+        "RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS must be more than four times EMAIL_TIMEOUT, "
+        f"not {RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS} with EMAIL_TIMEOUT {EMAIL_TIMEOUT}."
+    )

@@ -11,9 +11,10 @@ Reliability rests on three rules:
   server and checks the claim again just before sending; on PostgreSQL the row is also locked
   (``FOR UPDATE SKIP LOCKED``) until the send is recorded. Two workers never send the same row; a
   failure puts it back with exponential backoff.
-  A worker that dies between the SMTP answer and the "sent" mark leaves the row "sending"; it is
-  retried after ``RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS``, and its fixed Message-ID lets the receiving
-  server drop that one duplicate. No outbox can promise more than that over SMTP.
+  A worker that dies between the SMTP answer and the "sent" mark leaves the row pending (PostgreSQL,
+  rolled back) or "sending" (SQLite, retried after ``RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS``); its
+  fixed Message-ID lets the receiving server drop that one duplicate. No outbox can promise more than
+  that over SMTP.
 """
 
 from __future__ import annotations
