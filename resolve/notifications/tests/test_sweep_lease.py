@@ -14,7 +14,7 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from resolve.notifications import tasks
-from resolve.notifications.management.commands.run_worker import _waiting
+from resolve.notifications.management.commands.run_worker import Clock, _waiting
 from resolve.notifications.models import DEADLINE_SWEEP, Deadline, Kind, OutboxMessage, SweepLease
 from resolve.notifications.selectors import sweep_health_get
 from resolve.notifications.sweep import (
@@ -159,3 +159,14 @@ def test_the_service_managers_are_told_once_per_stale_period(authority: Any, set
     assert {message.recipient.username for message in alerts} == {"iro_service_manager"}
     assert alerts.count() == 2
     assert "not checking deadlines" in alerts.first().subject  # type: ignore[union-attr]
+
+
+@pytest.mark.django_db
+def test_the_worker_clock_raises_the_alert_whatever_its_intervals(authority: Any, settings: Any) -> None:
+    settings.RESOLVE_SWEEP_STALE_MINUTES = 15
+    with time_machine.travel(T0, tick=False):
+        SweepLease.objects.create(name=DEADLINE_SWEEP)
+    with time_machine.travel(T0 + dt.timedelta(minutes=16), tick=False):
+        # Sweeping more often than delivering: every tick enqueues a sweep, and still checks health.
+        Clock(sweep_every=1, deliver_every=60, digest_hour=25).tick()
+    assert OutboxMessage.objects.filter(kind=Kind.SWEEP_STALE).count() == 1

@@ -76,7 +76,7 @@ class Clock:
     def __init__(self, *, sweep_every: float, deliver_every: float, digest_hour: int) -> None:
         self.sweep_every, self.deliver_every, self.digest_hour = sweep_every, deliver_every, digest_hour
         self.stopped = threading.Event()
-        self.last_sweep = self.last_delivery = -float("inf")
+        self.last_sweep = self.last_delivery = self.last_health_check = -float("inf")
         self.last_digest_day: dt.date | None = None
 
     def tick(self) -> None:
@@ -87,8 +87,10 @@ class Clock:
         elif now - self.last_delivery >= self.deliver_every:
             _enqueue_unless_waiting(tasks.outbox_deliver_task)
             self.last_delivery = now
+        if now - self.last_health_check >= self.deliver_every:
             # Here, not in the sweep: a sweep that never completes cannot report itself.
             sweep_stale_alert()
+            self.last_health_check = now
         local = timezone.localtime()
         if local.hour >= self.digest_hour and self.last_digest_day != local.date():
             _enqueue_unless_waiting(tasks.digests_send_task)
