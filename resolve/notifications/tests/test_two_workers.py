@@ -28,7 +28,10 @@ class SlowReceived(Received):
         return await super().handle_DATA(server, session, envelope)
 
 
-@pytest.mark.skipif("_in_memory_sqlite()", reason="threads share one in-memory SQLite connection")
+@pytest.mark.skipif(
+    "_in_memory_sqlite()",
+    reason="in-memory SQLite (shared cache) refuses concurrent writers instead of waiting",
+)
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_and_a_slow_mail_server_send_each_message_once(
     authority: Authority, settings: Any
