@@ -251,3 +251,24 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", default="WARNING")},
 }
+
+# -- worker reliability (docs/deadlines.md) ----------------------------------------------------------
+# Seconds before an SMTP connection attempt or command gives up; a delivery's claim outlives it.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=30)
+# One sweep at a time holds the sweep's lease; it renews it after each batch of
+# RESOLVE_SWEEP_BATCH_SIZE deadlines, so a batch must finish well inside the lease. A worker killed
+# mid-sweep leaves the lease to expire; the next sweep takes over.
+RESOLVE_SWEEP_LEASE_SECONDS = env_int("RESOLVE_SWEEP_LEASE_SECONDS", default=120)
+RESOLVE_SWEEP_BATCH_SIZE = env_int("RESOLVE_SWEEP_BATCH_SIZE", default=500)
+# No sweep completed for this long: `manage.py sweep_health` fails, /healthz says "stale" and the
+# IRO/CP Service Managers are told (once per this period). Default: three sweep intervals.
+RESOLVE_SWEEP_STALE_MINUTES = env_int(
+    "RESOLVE_SWEEP_STALE_MINUTES", default=max(1, -(-3 * RESOLVE_SWEEP_INTERVAL_SECONDS // 60))
+)
+if RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS <= 4 * EMAIL_TIMEOUT:
+    # A send is several SMTP commands, each allowed EMAIL_TIMEOUT: a claim must outlive them all, or a
+    # second worker could recover the row while the first is still sending it.
+    raise ImproperlyConfigured(
+        "RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS must be more than four times EMAIL_TIMEOUT, "
+        f"not {RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS} with EMAIL_TIMEOUT {EMAIL_TIMEOUT}."
+    )

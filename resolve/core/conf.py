@@ -58,5 +58,23 @@ class _Conf:
     def admin_requires_otp(self) -> bool:
         return bool(settings.RESOLVE_ADMIN_REQUIRES_OTP)
 
+    @property
+    def sweep_interval_seconds(self) -> int:
+        return int(settings.RESOLVE_SWEEP_INTERVAL_SECONDS)
+
+    @property
+    def sweep_lease_seconds(self) -> int:
+        """How long a sweep holds its lease without renewing it (``RESOLVE_SWEEP_LEASE_SECONDS``)."""
+        return int(settings.RESOLVE_SWEEP_LEASE_SECONDS)
+
+    @property
+    def sweep_batch_size(self) -> int:
+        return int(settings.RESOLVE_SWEEP_BATCH_SIZE)
+
+    @property
+    def sweep_stale_minutes(self) -> int:
+        """No sweep completed for this long is an alert (``RESOLVE_SWEEP_STALE_MINUTES``)."""
+        return int(settings.RESOLVE_SWEEP_STALE_MINUTES)
+
 
 conf = _Conf()

@@ -8,6 +8,7 @@
   date (``dedupe_key``), so a repeated sweep or a retried change never sends twice.
 - ``Notification``: the in-app copy of a message, with its read state.
 - ``NotificationPreference``: single emails or a daily digest, and the secret of the calendar feed.
+- ``SweepLease``: who is sweeping now and until when, and when a sweep last completed.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Kind(models.TextChoices):
     CHALLENGE_CLOSED = "challenge_closed", "Challenge closed"
     DIGEST = "digest", "Daily digest"
     BREAK_GLASS = "break_glass", "Record opened outside a caseload (break-glass)"
+    SWEEP_STALE = "sweep_stale", "Deadlines are not being checked"
 
 
 class Deadline(models.Model):
@@ -102,6 +104,9 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Which delivery claimed the row: re-checked before sending and when recording the outcome, so a
+    # worker whose claim lapsed (and was recovered by another) neither sends nor overwrites.
+    claim_token = models.CharField(max_length=32, blank=True, editable=False)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -153,3 +158,29 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"Notification preferences of {self.user}"
+
+
+# The name of the deadline sweep's lease row.
+DEADLINE_SWEEP = "deadline_sweep"
+
+
+class SweepLease(models.Model):
+    """The deadline sweep's lease: one row per job (``name``), whoever holds it sweeps.
+
+    A sweep takes the lease when it is free or expired, renews it after each batch (``heartbeat_at``,
+    ``expires_at``) and frees it when it ends, recording ``last_completed_at``. A worker killed
+    mid-sweep renews nothing, so its lease expires and the next sweep takes over. ``alerted_at``
+    keeps the "no sweep has completed" alert to one per stale period.
+    """
+
+    name = models.CharField(max_length=40, primary_key=True)
+    holder = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_completed_at = models.DateTimeField(null=True, blank=True)
+    alerted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Lease {self.name} held by {self.holder or 'nobody'}"

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from resolve.access import challenges_visible_to
 from resolve.challenges.models import Action, Challenge, StageVisit
-from resolve.notifications.models import Notification, NotificationPreference
+from resolve.core.conf import conf
+from resolve.notifications.models import DEADLINE_SWEEP, Notification, NotificationPreference, SweepLease
 from resolve.procedures.selectors import procedure_version_model
 
 
@@ -123,3 +125,45 @@ def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
             )
         )
     return sorted(dates, key=lambda item: (item.on, item.uid))
+
+
+# -- the sweep's health ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SweepHealth:
+    """Whether deadlines are being checked: what /healthz and ``manage.py sweep_health`` report."""
+
+    stale: bool
+    last_completed_at: dt.datetime | None
+    stale_after_minutes: int
+    sweeping: bool
+
+    @property
+    def status(self) -> str:
+        return "stale" if self.stale else "ok"
+
+
+def sweep_lease_live(*, now: dt.datetime | None = None) -> bool:
+    """Is a sweep running now, by a holder that renewed its lease in time?"""
+    now = now or timezone.now()
+    return SweepLease.objects.filter(name=DEADLINE_SWEEP, expires_at__gt=now).exclude(holder="").exists()
+
+
+def sweep_health_get(*, now: dt.datetime | None = None) -> SweepHealth:
+    """Stale when no sweep has completed in ``RESOLVE_SWEEP_STALE_MINUTES``.
+
+    Counted from the last completed sweep, or from when the worker first looked (so a new install is
+    not stale at once); with no lease row at all no worker has ever run, which is stale.
+    """
+    now = now or timezone.now()
+    minutes = conf.sweep_stale_minutes
+    lease = SweepLease.objects.filter(name=DEADLINE_SWEEP).first()
+    since = (lease.last_completed_at or lease.created_at) if lease is not None else None
+    return SweepHealth(
+        stale=since is None or since < now - dt.timedelta(minutes=minutes),
+        last_completed_at=lease.last_completed_at if lease is not None else None,
+        stale_after_minutes=minutes,
+        sweeping=lease is not None
+        and bool(lease.holder)
+        and lease.expires_at is not None
+        and lease.expires_at > now,
+    )

@@ -7,15 +7,19 @@ Reliability rests on three rules:
   its messages in the transaction that marks the deadline fired). A rolled-back change leaves none.
 - A message's ``dedupe_key`` names its kind, its challenge or action, its stage and its due date, and
   is unique per recipient: running the sweep twice, or two sweeps at once, writes each message once.
-- Delivery claims a row (pending -> sending) with a conditional UPDATE before it talks to the mail
-  server, so two workers never send the same row; a failure puts it back with exponential backoff.
-  A worker that dies between the SMTP answer and the "sent" mark leaves the row "sending"; it is
-  retried after ``RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS``, and its fixed Message-ID lets the receiving
-  server drop that one duplicate. No outbox can promise more than that over SMTP.
+- Delivery claims a row (pending -> sending, with a claim token) just before it talks to the mail
+  server and checks the claim again just before sending; on PostgreSQL the row is also locked
+  (``FOR UPDATE SKIP LOCKED``) until the send is recorded. Two workers never send the same row; a
+  failure puts it back with exponential backoff.
+  A worker that dies between the SMTP answer and the "sent" mark leaves the row pending (PostgreSQL,
+  rolled back) or "sending" (SQLite, retried after ``RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS``); its
+  fixed Message-ID lets the receiving server drop that one duplicate. No outbox can promise more than
+  that over SMTP.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import secrets
@@ -101,9 +105,9 @@ class Message:
     due_on: dt.date | None = None
 
 
-# Never held for a daily digest: the digest itself, and a break-glass report, which a reviewer must
-# see the day it happens.
-_NEVER_HELD = frozenset({Kind.DIGEST, Kind.BREAK_GLASS})
+# Never held for a daily digest: the digest itself, a break-glass report, which a reviewer must see
+# the day it happens, and the alert that deadlines are not being checked.
+_NEVER_HELD = frozenset({Kind.DIGEST, Kind.BREAK_GLASS, Kind.SWEEP_STALE})
 
 
 def _wants_digest(user: User) -> bool:
@@ -501,6 +505,7 @@ class DeliveryResult:
     retried: int = 0
     failed: int = 0
     recovered: int = 0
+    lost: int = 0
 
 
 def outbox_backoff(attempts: int) -> dt.timedelta:
@@ -510,68 +515,93 @@ def outbox_backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(cap, base * 2 ** max(attempts - 1, 0)))
 
 
-def _claim(ids: list[int], now: dt.datetime) -> list[int]:
-    """Move pending rows to sending, one conditional UPDATE each: only one worker wins a row."""
-    claimed = []
-    for pk in ids:
-        won = OutboxMessage.objects.filter(pk=pk, status=OutboxMessage.Status.PENDING).update(
-            status=OutboxMessage.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
-        )
-        if won:
-            claimed.append(pk)
-    return claimed
+def _claim(pk: int, now: dt.datetime, *, locked: bool) -> tuple[OutboxMessage, str] | None:
+    """Claim one due row for this worker (pending -> sending, with a fresh token), or None if taken.
+
+    ``locked``: the caller's transaction is held until the send is recorded, and the row is locked
+    with ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL): no other worker can see it as due until
+    this one commits, and if this worker dies the lock dies with its connection and the row is still
+    pending. Otherwise (SQLite) the conditional UPDATE commits at once and the token is the lease.
+    """
+    due = OutboxMessage.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        pk=pk,
+        status=OutboxMessage.Status.PENDING,
+    )
+    if locked and not list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)):
+        return None
+    token = secrets.token_hex(16)
+    # claimed_at is the real time of the claim, not the start of the run: the claim timeout counts
+    # from the moment this worker took the row.
+    won = due.update(
+        status=OutboxMessage.Status.SENDING,
+        claim_token=token,
+        claimed_at=timezone.now(),
+        attempts=F("attempts") + 1,
+    )
+    if not won:
+        return None
+    return OutboxMessage.objects.select_related("recipient").get(pk=pk), token
+
+
+def _claim_held(row: OutboxMessage, token: str) -> bool:
+    """Is the claim still ours, and young enough that no other worker may have recovered the row?"""
+    young = timezone.now() - dt.timedelta(seconds=conf.outbox_claim_timeout_seconds)
+    return OutboxMessage.objects.filter(
+        pk=row.pk, status=OutboxMessage.Status.SENDING, claim_token=token, claimed_at__gt=young
+    ).exists()
 
 
 def outbox_deliver(
     *, now: dt.datetime | None = None, batch_size: int = 100, max_batches: int | None = None
 ) -> DeliveryResult:
-    """Send the pending messages that are due, by email; record each outcome on its row."""
+    """Send the pending messages that are due, by email; record each outcome on its row.
+
+    Each row is claimed just before it is sent, and the claim is checked again just before the
+    message goes to the mail server, so two workers never send the same row (see ``_claim``).
+    """
     result = DeliveryResult()
     now = now or timezone.now()
     timeout = dt.timedelta(seconds=conf.outbox_claim_timeout_seconds)
     result.recovered = OutboxMessage.objects.filter(
-        status=OutboxMessage.Status.SENDING, claimed_at__lt=now - timeout
-    ).update(status=OutboxMessage.Status.PENDING, next_attempt_at=now)
+        status=OutboxMessage.Status.SENDING, claimed_at__lt=timezone.now() - timeout
+    ).update(status=OutboxMessage.Status.PENDING, next_attempt_at=now, claim_token="")
     max_attempts = conf.outbox_max_attempts
+    locked = bool(connection.features.has_select_for_update_skip_locked)
     batches = 0
     done: set[int] = set()
-    while max_batches is None or batches < max_batches:
-        batches += 1
-        with transaction.atomic():
+    mail = get_connection(fail_silently=False)
+    try:
+        while max_batches is None or batches < max_batches:
+            batches += 1
             due = OutboxMessage.objects.filter(
                 Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
                 status=OutboxMessage.Status.PENDING,
             ).exclude(pk__in=done)
-            if connection.features.has_select_for_update_skip_locked:
-                due = due.select_for_update(skip_locked=True)
             ids = list(due.order_by("id").values_list("pk", flat=True)[:batch_size])
-            claimed = _claim(ids, now)
-        if not ids:
-            break
-        done.update(ids)
-        if not claimed:
-            continue
-        rows = list(OutboxMessage.objects.filter(pk__in=claimed).select_related("recipient").order_by("id"))
-        mail = get_connection(fail_silently=False)
+            if not ids:
+                break
+            done.update(ids)
+            for pk in ids:
+                with transaction.atomic() if locked else contextlib.nullcontext():
+                    claim = _claim(pk, now, locked=locked)
+                    if claim is not None:
+                        _deliver_one(claim[0], claim[1], mail, now, max_attempts, result)
+    finally:
         try:
-            for row in rows:
-                _deliver_one(row, mail, now, max_attempts, result)
-        finally:
-            try:
-                mail.close()
-            except Exception:
-                logger.exception("Closing the mail connection failed")
+            mail.close()
+        except Exception:
+            logger.exception("Closing the mail connection failed")
     return result
 
 
 def _deliver_one(
-    row: OutboxMessage, mail: Any, now: dt.datetime, max_attempts: int, result: DeliveryResult
+    row: OutboxMessage, token: str, mail: Any, now: dt.datetime, max_attempts: int, result: DeliveryResult
 ) -> None:
+    mine = OutboxMessage.objects.filter(pk=row.pk, claim_token=token)
     address = getattr(row.recipient, "email", "")
     if not address:
-        OutboxMessage.objects.filter(pk=row.pk).update(
-            status=OutboxMessage.Status.FAILED, last_error=f"{row.recipient} has no email address."
-        )
+        mine.update(status=OutboxMessage.Status.FAILED, last_error=f"{row.recipient} has no email address.")
         result.failed += 1
         return
     email = EmailMessage(
@@ -582,11 +612,15 @@ def _deliver_one(
         headers={"Message-ID": f"<outbox-{row.pk}@resolve>"},
         connection=mail,
     )
+    if not _claim_held(row, token):
+        logger.warning("Outbox message %s: the claim lapsed before sending; another worker has it", row.pk)
+        result.lost += 1
+        return
     try:
         email.send()
     except Exception as error:
         failed = row.attempts >= max_attempts
-        OutboxMessage.objects.filter(pk=row.pk).update(
+        mine.update(
             status=OutboxMessage.Status.FAILED if failed else OutboxMessage.Status.PENDING,
             next_attempt_at=None if failed else now + outbox_backoff(row.attempts),
             last_error=f"{type(error).__name__}: {error}"[:2000],
@@ -601,9 +635,8 @@ def _deliver_one(
         except Exception:
             logger.debug("Closing a failed mail connection", exc_info=True)
         return
-    OutboxMessage.objects.filter(pk=row.pk).update(
-        status=OutboxMessage.Status.SENT, sent_at=timezone.now(), last_error=""
-    )
+    if not mine.update(status=OutboxMessage.Status.SENT, sent_at=timezone.now(), last_error=""):
+        logger.warning("Outbox message %s was sent after its claim was taken over", row.pk)
     result.sent += 1
 
 

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from resolve.calendars.services import working_calendar
@@ -23,7 +28,8 @@ from resolve.challenges.models import Action, Challenge
 from resolve.challenges.services import challenge_escalate_overdue
 from resolve.core.conf import conf
 from resolve.core.errors import ServiceError
-from resolve.notifications.models import Deadline, Kind
+from resolve.notifications.models import DEADLINE_SWEEP, Deadline, Kind, SweepLease
+from resolve.notifications.selectors import sweep_health_get
 from resolve.notifications.services import (
     Message,
     Trigger,
@@ -38,7 +44,9 @@ from resolve.notifications.services import (
     _recipient_managers,
     _users,
     messages_put,
+    outbox_deliver_on_commit,
 )
+from resolve.people.models import Post
 from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_version_model
 
@@ -54,6 +62,7 @@ class SweepResult:
     rescheduled: int = 0
     stale: int = 0
     errors: int = 0
+    lease_lost: bool = False
     outcomes: dict[str, int] = field(default_factory=dict)
 
 
@@ -63,7 +72,11 @@ def deadline_due_queryset(*, today: dt.date) -> Any:
 
 
 def deadlines_sweep(
-    *, today: dt.date | None = None, batch_size: int = 500, max_batches: int | None = None
+    *,
+    today: dt.date | None = None,
+    batch_size: int = 500,
+    max_batches: int | None = None,
+    heartbeat: Callable[[], bool] | None = None,
 ) -> SweepResult:
     """Act on every deadline due by ``today``. Idempotent and safe from several workers at once.
 
@@ -71,6 +84,9 @@ def deadlines_sweep(
     another worker holds), writes their messages (or escalates) and marks them fired. On SQLite the
     write lock taken when the batch starts serialises workers, and the outbox's unique key is the
     last guard against a message written twice.
+
+    ``heartbeat`` is called after each batch (``sweep_run`` renews its lease there); when it answers
+    False the lease was lost to another sweep, and this one stops.
     """
     today = today or timezone.localdate()
     result = SweepResult()
@@ -108,7 +124,132 @@ def deadlines_sweep(
                 Deadline.objects.filter(pk=row.pk, fired_at__isnull=True).update(
                     fired_at=now, outcome=outcome
                 )
+        if heartbeat is not None and not heartbeat():
+            logger.error("The deadline sweep lost its lease to another sweep; stopping")
+            result.lease_lost = True
+            break
     return result
+
+
+# -- one sweep at a time: the lease ------------------------------------------------------------------
+def lease_acquire(*, name: str, holder: str, seconds: int, now: dt.datetime | None = None) -> bool:
+    """Take the lease ``name`` for ``holder`` if it is free, expired or already theirs.
+
+    One conditional UPDATE: of two sweeps racing for an expired lease, only one matches.
+    """
+    now = now or timezone.now()
+    SweepLease.objects.get_or_create(name=name)
+    return bool(
+        SweepLease.objects.filter(
+            Q(holder="") | Q(holder=holder) | Q(expires_at__isnull=True) | Q(expires_at__lt=now), name=name
+        ).update(
+            holder=holder,
+            expires_at=now + dt.timedelta(seconds=seconds),
+            heartbeat_at=now,
+            last_started_at=now,
+        )
+    )
+
+
+def lease_renew(*, name: str, holder: str, seconds: int, now: dt.datetime | None = None) -> bool:
+    """Extend ``holder``'s lease (the heartbeat). False when another holder has taken it over."""
+    now = now or timezone.now()
+    return bool(
+        SweepLease.objects.filter(name=name, holder=holder).update(
+            expires_at=now + dt.timedelta(seconds=seconds), heartbeat_at=now
+        )
+    )
+
+
+def lease_release(*, name: str, holder: str, completed: bool, now: dt.datetime | None = None) -> bool:
+    """Free ``holder``'s lease; ``completed`` records that the run finished its work."""
+    now = now or timezone.now()
+    done: dict[str, Any] = {"last_completed_at": now} if completed else {}
+    return bool(
+        SweepLease.objects.filter(name=name, holder=holder).update(holder="", expires_at=None, **done)
+    )
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def sweep_run(
+    *, today: dt.date | None = None, batch_size: int | None = None, holder: str | None = None
+) -> SweepResult | None:
+    """Run the deadline sweep under its lease: None when another live sweep holds it.
+
+    The lease is renewed after each batch and freed at the end, recording the completion that
+    /healthz and ``sweep_health`` report. Run this, not ``deadlines_sweep``, from workers and cron.
+    """
+    holder = holder or _holder()
+    seconds = conf.sweep_lease_seconds
+    if not lease_acquire(name=DEADLINE_SWEEP, holder=holder, seconds=seconds):
+        logger.info("Another sweep holds the lease; not sweeping")
+        return None
+    completed = False
+    try:
+        result = deadlines_sweep(
+            today=today,
+            batch_size=batch_size or conf.sweep_batch_size,
+            heartbeat=lambda: lease_renew(name=DEADLINE_SWEEP, holder=holder, seconds=seconds),
+        )
+        completed = not result.lease_lost
+        return result
+    finally:
+        lease_release(name=DEADLINE_SWEEP, holder=holder, completed=completed)
+
+
+# The people told when deadlines are not being checked: they answer for the IRO service.
+SWEEP_ALERT_ROLE = "iro_service_manager"
+
+
+def sweep_stale_alert(*, now: dt.datetime | None = None) -> int:
+    """Tell the IRO/CP Service Managers when no sweep has completed in ``RESOLVE_SWEEP_STALE_MINUTES``.
+
+    Once per stale period, however many workers or monitors call it (a conditional UPDATE of the
+    lease row's ``alerted_at`` decides who writes). Returns the number of messages written.
+    """
+    now = now or timezone.now()
+    SweepLease.objects.get_or_create(name=DEADLINE_SWEEP)
+    health = sweep_health_get(now=now)
+    if not health.stale:
+        return 0
+    cutoff = now - dt.timedelta(minutes=health.stale_after_minutes)
+    with transaction.atomic():
+        won = SweepLease.objects.filter(
+            Q(alerted_at__isnull=True) | Q(alerted_at__lt=cutoff), name=DEADLINE_SWEEP
+        ).update(alerted_at=now)
+        if not won:
+            return 0
+        managers = [
+            post.user
+            for post in Post.objects.filter(role=SWEEP_ALERT_ROLE, user__is_active=True)
+            .select_related("user")
+            .order_by("user_id")
+        ]
+        if not managers:
+            logger.error("No deadline sweep has completed, and there is no IRO/CP Service Manager to tell")
+            return 0
+        last = (
+            f"The last one completed at {timezone.localtime(health.last_completed_at):%d %B %Y %H:%M}."
+            if health.last_completed_at is not None
+            else "None has completed yet."
+        )
+        written = messages_put(
+            recipients=managers,
+            message=Message(
+                Kind.SWEEP_STALE,
+                f"sweep-stale:{now:%Y-%m-%dT%H:%M}",
+                "Resolve is not checking deadlines",
+                f"No check of deadlines has completed in the last {health.stale_after_minutes} minutes. "
+                f"{last}\n\nUntil it runs, no reminder, overdue alert or automatic escalation is sent. "
+                "Please ask whoever runs Resolve to look at its worker (`manage.py sweep_health`).",
+            ),
+        )
+        if written:
+            outbox_deliver_on_commit()
+    return written
 
 
 def _reschedule(row: Deadline, fire_on: dt.date) -> str:

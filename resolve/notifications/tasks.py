@@ -11,16 +11,18 @@ from typing import Any
 from django_tasks import task
 
 from resolve.notifications.services import digests_send, outbox_deliver, outbox_deliver_task
-from resolve.notifications.sweep import deadlines_sweep
+from resolve.notifications.sweep import sweep_run
 
 __all__ = ["digests_send_task", "outbox_deliver_task", "sweep_deadlines_task"]
 
 
 @task()
 def sweep_deadlines_task() -> dict[str, Any]:
-    """Act on the deadlines due today, then deliver what that wrote."""
-    sweep = deadlines_sweep()
+    """Act on the deadlines due today (unless another sweep holds the lease), then deliver."""
+    sweep = sweep_run()
     delivery = outbox_deliver()
+    if sweep is None:
+        return {"skipped": True, "sent": delivery.sent}
     return {
         "fired": sweep.fired,
         "messages": sweep.messages,

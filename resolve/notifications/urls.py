@@ -9,4 +9,6 @@ urlpatterns = [
     path("notifications/email/", views.email_preference, name="email_preference"),
     path("notifications/calendar/reset/", views.calendar_reset, name="calendar_reset"),
     path("calendar/<str:secret>.ics", views.calendar, name="calendar"),
+    # For monitors, unauthenticated: whether the deadline sweep is completing (docs/deploying.md).
+    path("healthz", views.healthz, name="healthz"),
 ]

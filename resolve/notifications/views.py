@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -19,6 +19,7 @@ from resolve.notifications.selectors import (
     notification_list,
     notification_unread_count,
     preference_by_calendar_secret,
+    sweep_health_get,
 )
 from resolve.notifications.services import (
     calendar_secret_reset,
@@ -93,4 +94,24 @@ def calendar(request: HttpRequest, secret: str) -> HttpResponse:
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, max-age=300"
     response["Content-Disposition"] = 'inline; filename="resolve.ics"'
+    return response
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For monitors, without signing in: is the deadline sweep completing? No personal data.
+
+    200 with ``"status": "ok"``, or 503 with ``"status": "stale"`` when no sweep has completed in
+    ``RESOLVE_SWEEP_STALE_MINUTES``.
+    """
+    health = sweep_health_get()
+    last = health.last_completed_at.isoformat() if health.last_completed_at is not None else None
+    response = JsonResponse(
+        {
+            "status": health.status,
+            "sweep": {"last_completed_at": last, "stale_after_minutes": health.stale_after_minutes},
+        },
+        status=503 if health.stale else 200,
+    )
+    response["Cache-Control"] = "no-store"
     return response

@@ -1,8 +1,9 @@
 """The background worker: the django-tasks database worker plus a clock that enqueues the periodic tasks.
 
 Run it as its own process next to the web server (``make demo`` does). Several may run at once: each
-periodic task is enqueued only when none is already waiting, and the sweep and delivery are safe to
-run concurrently anyway.
+periodic task is enqueued only when none is already waiting, one sweep at a time holds the sweep's
+lease, and delivery is safe to run concurrently. A worker killed mid-sweep holds nothing for long:
+its lease expires and the next worker's clock enqueues the sweep again (``_waiting``).
 """
 
 from __future__ import annotations
@@ -22,17 +23,48 @@ from django_tasks import DEFAULT_TASK_QUEUE_NAME, TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
+from resolve.core.conf import conf
 from resolve.notifications import tasks
+from resolve.notifications.selectors import sweep_lease_live
+from resolve.notifications.sweep import sweep_stale_alert
 
 logger = logging.getLogger("resolve.notifications.worker")
 
 
-def _enqueue_unless_waiting(task: Any) -> bool:
+def _waiting(task: Any) -> bool:
+    """Is a run of ``task`` queued, or running in a live worker?
+
+    A worker killed with ``kill -9`` leaves its task row RUNNING for ever, so a RUNNING row alone is
+    no reason to wait. A sweep is running only while its lease is live; a RUNNING sweep row older
+    than a lease, with no live lease, is marked failed (its worker is gone) and the sweep is enqueued
+    again. Other tasks are safe to overlap: a RUNNING row stops counting after the outbox's claim
+    timeout.
+    """
     path = f"{task.func.__module__}.{task.func.__qualname__}"
-    waiting = DBTaskResult.objects.filter(
-        task_path=path, status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]
-    ).exists()
-    if waiting:
+    rows = DBTaskResult.objects.filter(task_path=path)
+    if rows.filter(status=TaskResultStatus.READY).exists():
+        return True
+    running = rows.filter(status=TaskResultStatus.RUNNING)
+    now = timezone.now()
+    if task is tasks.sweep_deadlines_task:
+        if sweep_lease_live(now=now):
+            return True
+        abandoned = running.filter(started_at__lt=now - dt.timedelta(seconds=conf.sweep_lease_seconds))
+        taken = abandoned.update(
+            status=TaskResultStatus.FAILED,
+            finished_at=now,
+            exception_class_path="resolve.notifications.WorkerLost",
+            traceback="The worker running this sweep stopped without finishing it; its lease expired.",
+        )
+        if taken:
+            logger.warning("Took over from %s sweep(s) abandoned by a worker that stopped", taken)
+        return running.exists()
+    young = now - dt.timedelta(seconds=conf.outbox_claim_timeout_seconds)
+    return running.filter(started_at__gte=young).exists()
+
+
+def _enqueue_unless_waiting(task: Any) -> bool:
+    if _waiting(task):
         return False
     task.enqueue()
     return True
@@ -44,7 +76,7 @@ class Clock:
     def __init__(self, *, sweep_every: float, deliver_every: float, digest_hour: int) -> None:
         self.sweep_every, self.deliver_every, self.digest_hour = sweep_every, deliver_every, digest_hour
         self.stopped = threading.Event()
-        self.last_sweep = self.last_delivery = -float("inf")
+        self.last_sweep = self.last_delivery = self.last_health_check = -float("inf")
         self.last_digest_day: dt.date | None = None
 
     def tick(self) -> None:
@@ -55,6 +87,10 @@ class Clock:
         elif now - self.last_delivery >= self.deliver_every:
             _enqueue_unless_waiting(tasks.outbox_deliver_task)
             self.last_delivery = now
+        if now - self.last_health_check >= self.deliver_every:
+            # Here, not in the sweep: a sweep that never completes cannot report itself.
+            sweep_stale_alert()
+            self.last_health_check = now
         local = timezone.localtime()
         if local.hour >= self.digest_hour and self.last_digest_day != local.date():
             _enqueue_unless_waiting(tasks.digests_send_task)

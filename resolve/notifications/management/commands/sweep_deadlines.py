@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from resolve.notifications.services import outbox_deliver
-from resolve.notifications.sweep import deadlines_sweep
+from resolve.notifications.sweep import sweep_run
 
 
 class Command(BaseCommand):
@@ -18,7 +18,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--batch-size", type=int, default=500, help="Deadlines per transaction (default 500)."
+            "--batch-size",
+            type=int,
+            default=None,
+            help="Deadlines per transaction (default RESOLVE_SWEEP_BATCH_SIZE, 500).",
         )
         parser.add_argument(
             "--no-deliver", action="store_true", help="Write the outbox only; leave sending to the worker."
@@ -28,13 +31,16 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args: Any, batch_size: int, no_deliver: bool, date: dt.date | None, **options: Any
+        self, *args: Any, batch_size: int | None, no_deliver: bool, date: dt.date | None, **options: Any
     ) -> None:
-        sweep = deadlines_sweep(today=date, batch_size=batch_size)
-        self.stdout.write(
-            f"Deadlines: {sweep.fired} acted on, {sweep.messages} messages, {sweep.escalated} escalated, "
-            f"{sweep.rescheduled} rescheduled, {sweep.errors} errors."
-        )
+        sweep = sweep_run(today=date, batch_size=batch_size)
+        if sweep is None:
+            self.stdout.write("Deadlines: another sweep is running (it holds the lease); nothing done.")
+        else:
+            self.stdout.write(
+                f"Deadlines: {sweep.fired} acted on, {sweep.messages} messages, "
+                f"{sweep.escalated} escalated, {sweep.rescheduled} rescheduled, {sweep.errors} errors."
+            )
         if not no_deliver:
             delivery = outbox_deliver()
             self.stdout.write(
