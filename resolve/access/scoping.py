@@ -195,12 +195,16 @@ def case_note_get_for_change(*, user: UserLike, note_id: int, perm: Perm) -> Cas
 
     The write chokepoint for case notes, as ``challenge_get_for_change`` is for challenges: out of
     scope (or no such note) raises ``NotVisible``; in scope but a role without ``perm`` raises
-    ``ServiceError(forbidden)``. Notes are append-only, so nothing is locked: a change adds a row.
+    ``ServiceError(forbidden)``. Notes are append-only, so a change adds a row; but a note of a
+    challenge locks that challenge first, as its transitions do, before the child's evidence chain
+    is touched (the lock order in docs/architecture.md, "Locks"). Call it inside a transaction.
     """
     note = case_notes_visible_to(user).select_related("child", "challenge").filter(pk=note_id).first()
     if note is None:
         raise NotVisible(note_id)
     perm_require(user=user, perm=perm)
+    if note.challenge_id is not None:
+        list(Challenge.objects.select_for_update().filter(pk=note.challenge_id).values_list("pk"))
     return note
 
 

@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
+from django.db import OperationalError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Schema, Status
@@ -23,6 +24,7 @@ from resolve.access import (
     documents_visible_to,
 )
 from resolve.api import serializers
+from resolve.api.idempotency import idempotent
 from resolve.api.models import ApiToken, token_digest
 from resolve.api.schemas import (
     ActionStatusIn,
@@ -59,6 +61,7 @@ from resolve.challenges.models import Challenge
 from resolve.challenges.selectors import challenge_detail, challenge_list, child_chronology
 from resolve.children.services import case_note_correct, child_create
 from resolve.core.errors import ServiceError
+from resolve.core.retry import BUSY_MESSAGE, is_lock_conflict
 from resolve.procedures.models import PolicyVersion
 from resolve.procedures.selectors import procedure_get, procedure_list
 
@@ -80,7 +83,9 @@ class BearerToken(HttpBearer):
         )
         if record is None:
             return None
-        ApiToken.objects.filter(pk=record.pk).update(last_used_at=timezone.now())
+        # After the request's transaction: an update now would lock the token's row for all of it.
+        used = timezone.now()
+        transaction.on_commit(lambda: ApiToken.objects.filter(pk=record.pk).update(last_used_at=used))
         request.user = record.user
         return record.user
 
@@ -173,6 +178,17 @@ def on_404(request: HttpRequest, exc: Http404) -> HttpResponse:
     return error(request, 404, "not_found", "There is no such record, or you cannot see it.")
 
 
+@api.exception_handler(OperationalError)
+def on_database_error(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    """A deadlock or serialization failure goes on to the transaction that can run it again
+    (``@idempotent``'s); outside one it is a conflict to retry. Any other is a server error."""
+    if is_lock_conflict(exc):
+        if transaction.get_connection().in_atomic_block:
+            raise exc
+        return error(request, 409, "conflict", BUSY_MESSAGE)
+    return on_unexpected(request, exc)
+
+
 @api.exception_handler(Exception)
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.exception("Unexpected error answering %s %s", request.method, request.path)
@@ -224,6 +240,7 @@ def _child_answer(request: HttpRequest, case_number: str) -> dict[str, Any]:
 
 
 @api.post("/children", response={201: ChildOut, **ERRORS}, tags=["children"])
+@idempotent
 def children_create(request: HttpRequest, payload: ChildIn) -> Any:
     child = child_create(
         user=request.user,  # type: ignore[arg-type]
@@ -268,6 +285,7 @@ def case_notes(request: HttpRequest, case_number: SafeStr) -> Any:
 
 
 @api.post("/case-notes/{note_id}/corrections", response={201: CaseNoteOut, **ERRORS}, tags=["children"])
+@idempotent
 def correct_case_note(request: HttpRequest, note_id: RowId, payload: CorrectionIn) -> Any:
     """Add a correction to a case note. The original is never changed; both are kept and shown."""
     note = case_note_correct(user=request.user, note_id=note_id, body=payload.body)  # type: ignore[arg-type]
@@ -281,6 +299,7 @@ def _challenge_answer(challenge_id: int, request: HttpRequest) -> dict[str, Any]
 
 
 @api.post("/challenges", response={201: ChallengeOut, **ERRORS}, tags=["challenges"])
+@idempotent
 def challenges_create(request: HttpRequest, payload: ChallengeIn) -> Any:
     child = child_get_for_user(user=request.user, case_number=payload.child)
     challenge = services.challenge_raise(
@@ -356,8 +375,10 @@ def challenge_documents(request: HttpRequest, challenge_id: RowId) -> Any:
 
 
 def _transition(request: HttpRequest, challenge_id: int, change: Callable[..., Any], **kwargs: Any) -> Any:
-    """Carry out one change on a challenge the user can see, and answer with it as it now stands."""
-    challenge_get_for_user(user=request.user, challenge_id=challenge_id)
+    """Carry out one change on a challenge the user can see, and answer with it as it now stands.
+
+    The change's service finds the challenge through the user's scope and locks it before anything
+    is written (reading it first would write the access log and lock it in the wrong order)."""
     change(user=request.user, challenge_id=challenge_id, **kwargs)
     return _challenge_answer(challenge_id, request)
 
@@ -382,6 +403,7 @@ def add_learning_points(request: HttpRequest, challenge_id: RowId, payload: Lear
 @api.post(
     "/challenges/{challenge_id}/responses", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
 )
+@idempotent
 def respond(request: HttpRequest, challenge_id: RowId, payload: ResponseIn) -> Any:
     return _transition(
         request,
@@ -398,6 +420,7 @@ def respond(request: HttpRequest, challenge_id: RowId, payload: ResponseIn) -> A
 @api.post(
     "/challenges/{challenge_id}/escalations", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
 )
+@idempotent
 def escalate(request: HttpRequest, challenge_id: RowId, payload: EscalationIn) -> Any:
     return _transition(
         request,
@@ -415,6 +438,7 @@ def escalate(request: HttpRequest, challenge_id: RowId, payload: EscalationIn) -
 @api.post(
     "/challenges/{challenge_id}/resolution", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
 )
+@idempotent
 def resolve(request: HttpRequest, challenge_id: RowId, payload: ResolutionIn) -> Any:
     return _transition(
         request,
@@ -430,6 +454,7 @@ def resolve(request: HttpRequest, challenge_id: RowId, payload: ResolutionIn) ->
 @api.post(
     "/challenges/{challenge_id}/reopening", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
 )
+@idempotent
 def reopen(request: HttpRequest, challenge_id: RowId, payload: ReasonIn) -> Any:
     return _transition(
         request,
@@ -446,6 +471,7 @@ def reopen(request: HttpRequest, challenge_id: RowId, payload: ReasonIn) -> Any:
     response={200: ChallengeOut, **ERRORS},
     tags=["transitions"],
 )
+@idempotent
 def refer_to_cafcass(request: HttpRequest, challenge_id: RowId, payload: CafcassReferralIn) -> Any:
     return _transition(
         request,
@@ -465,6 +491,7 @@ def refer_to_cafcass(request: HttpRequest, challenge_id: RowId, payload: Cafcass
     response={200: ChallengeOut, **ERRORS},
     tags=["transitions"],
 )
+@idempotent
 def mark_action(request: HttpRequest, challenge_id: RowId, action_id: RowId, payload: ActionStatusIn) -> Any:
     return _transition(
         request,
@@ -480,6 +507,7 @@ def mark_action(request: HttpRequest, challenge_id: RowId, action_id: RowId, pay
 @api.post(
     "/challenges/{challenge_id}/withdrawal", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
 )
+@idempotent
 def withdraw(request: HttpRequest, challenge_id: RowId, payload: ReasonIn) -> Any:
     return _transition(
         request,
@@ -492,6 +520,7 @@ def withdraw(request: HttpRequest, challenge_id: RowId, payload: ReasonIn) -> An
 
 
 @api.post("/challenges/{challenge_id}/meetings", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
+@idempotent
 def record_meeting(request: HttpRequest, challenge_id: RowId, payload: MeetingIn) -> Any:
     return _transition(
         request,
@@ -506,6 +535,7 @@ def record_meeting(request: HttpRequest, challenge_id: RowId, payload: MeetingIn
 @api.post(
     "/challenges/{challenge_id}/final-comments", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
 )
+@idempotent
 def final_comments(request: HttpRequest, challenge_id: RowId, payload: FinalCommentsIn) -> Any:
     return _transition(
         request,

@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
+from resolve.api.idempotency import idempotent
 from resolve.api.schemas import ErrorOut
 from resolve.audit.selectors import access_log_list, break_glass_list
 from resolve.audit.services import break_glass_open
@@ -56,6 +57,7 @@ def _errors() -> dict[int, Any]:
 
 
 @router.post("/break-glass", response={201: BreakGlassOut, **_errors()})
+@idempotent
 def break_glass(request: HttpRequest, payload: BreakGlassIn) -> Any:
     """Open a child's record outside your scope for a short time. The reason is recorded and reported."""
     grant = break_glass_open(user=request.user, case_number=payload.case_number, reason=payload.reason)  # type: ignore[arg-type]

@@ -44,6 +44,7 @@ from resolve.children.models import CaseNote, Child
 from resolve.children.selectors import child_chair, child_role_holders
 from resolve.core.clock import today
 from resolve.core.errors import ServiceError
+from resolve.core.retry import retried
 from resolve.notifications.services import notifications_for_events
 from resolve.people.roles import CHAIR_ROLE_FOR_TRACK, role_label
 from resolve.procedures.models import PolicyVersion
@@ -199,6 +200,7 @@ def _load_for_change(
     return challenge, procedure_version_model(challenge.policy)
 
 
+@retried
 def _change(
     *,
     challenge_id: int,
@@ -347,6 +349,7 @@ def _raise_decide(
     return _RaiseDecision(version, procedure, child, state, decision, contents)
 
 
+@retried
 def challenge_raise(
     *,
     user: User,

@@ -12,6 +12,7 @@ from django.utils import timezone
 from resolve.access import Perm, case_note_get_for_change, perm_require
 from resolve.children.models import CaseNote, Child
 from resolve.core.errors import ServiceError
+from resolve.core.retry import retried
 from resolve.people.roles import role_label
 from resolve.people.selectors import user_roles, user_team
 
@@ -85,6 +86,7 @@ def child_create(
         ) from None
 
 
+@retried
 def case_note_correct(*, user: User, note_id: int, body: str) -> CaseNote:
     """Correct a case note: a new note (an addendum) that refers to the original, which stays as it was.
 
