@@ -388,6 +388,7 @@ def _transition(request: HttpRequest, challenge_id: int, change: Callable[..., A
     response={200: ChallengeOut, **ERRORS},
     tags=["transitions"],
 )
+@idempotent
 def add_learning_points(request: HttpRequest, challenge_id: RowId, payload: LearningPointsIn) -> Any:
     """Add key learning points: the chair, the stage's recipient or the child's social work team."""
     return _transition(
