@@ -251,3 +251,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", default="WARNING")},
 }
+
+# django-axes counts failures against the real client address, which only the trusted proxy knows
+# (RESOLVE_TRUST_X_FORWARDED_FOR); one function decides it for axes and the access log alike.
+AXES_CLIENT_IP_CALLABLE = "resolve.access.context.client_ip"
