@@ -224,6 +224,26 @@ def child_get_for_break_glass(*, user: UserLike, case_number: str) -> Child:
     return child
 
 
+def child_get_for_allocation(*, user: UserLike, child_id: int) -> Child:
+    """Lock a child to change who works with them (social worker, IRO, CP Chair, and so the team).
+
+    Those who add children (``Perm.ADD_CHILDREN``) allocate them, although their role sees no
+    record: they reach the child by its id, for this change only, and the look is logged like any
+    other. Anyone else may not (``ServiceError(forbidden)``); no such child is ``NotVisible``.
+    """
+    perm_require(user=user, perm=Perm.ADD_CHILDREN)
+    child = (
+        Child.objects.select_for_update(of=("self",))
+        .select_related("team", "social_worker", "iro", "cp_chair")
+        .filter(pk=child_id)
+        .first()
+    )
+    if child is None:
+        raise NotVisible(child_id)
+    _log(user, child.pk)
+    return child
+
+
 def case_note_get_for_user(*, user: UserLike, note_id: int) -> CaseNote:
     note = case_notes_visible_to(user).filter(pk=note_id).first()
     if note is None:
