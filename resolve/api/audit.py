@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
+from resolve.access import records_viewed
 from resolve.api.schemas import ErrorOut
 from resolve.audit.selectors import access_log_list, break_glass_list
 from resolve.audit.services import break_glass_open
@@ -64,13 +65,23 @@ def break_glass(request: HttpRequest, payload: BreakGlassIn) -> Any:
 
 @router.get("/break-glass", response={200: list[BreakGlassOut], **_errors()})
 def break_glass_review(request: HttpRequest) -> Any:
-    """Every break-glass access (IRO/CP service managers and those who review access; others see none)."""
-    return [_grant_out(grant) for grant in break_glass_list(user=request.user)[:500]]
+    """Every break-glass access (those who review access; others see an empty list).
+
+    Reading the list is itself logged: one access-log row per child it shows.
+    """
+    grants = list(break_glass_list(user=request.user)[:500])
+    records_viewed(user=request.user, children=[grant.child for grant in grants])
+    return [_grant_out(grant) for grant in grants]
 
 
 @router.get("/access-log", response={200: list[AccessOut], **_errors()})
 def access_log(request: HttpRequest, case_number: str | None = None) -> Any:
-    """Who opened which record, when, from where (reviewers only; others see an empty list)."""
+    """Who opened the records you may see, when, from where (reviewers only; others see an empty list).
+
+    Reading the log is itself logged: one access-log row per child it shows.
+    """
+    entries = list(access_log_list(user=request.user, case_number=case_number)[:500])
+    records_viewed(user=request.user, children=[entry.child for entry in entries])
     return [
         {
             "at": entry.at,
@@ -82,5 +93,5 @@ def access_log(request: HttpRequest, case_number: str | None = None) -> Any:
             "ip_address": entry.ip_address,
             "break_glass": entry.break_glass_id,
         }
-        for entry in access_log_list(user=request.user, case_number=case_number)[:500]
+        for entry in entries
     ]
