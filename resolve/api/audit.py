@@ -10,6 +10,7 @@ from ninja import Field, Router, Schema
 
 from resolve.access import records_viewed
 from resolve.api.schemas import ErrorOut
+from resolve.audit.models import BreakGlassGrant
 from resolve.audit.selectors import access_log_list, break_glass_list
 from resolve.audit.services import break_glass_open
 
@@ -18,13 +19,17 @@ router = Router(tags=["break-glass"])
 
 class BreakGlassIn(Schema):
     case_number: str = Field(min_length=1)
-    reason: str
+    reason_category: str = Field(
+        description="Why, from a list: " + ", ".join(BreakGlassGrant.ReasonCategory.values)
+    )
+    reason: str = Field(description="The justification: at least 20 characters and 4 different words.")
 
 
 class BreakGlassOut(Schema):
     id: int
     user: str
     case_number: str
+    reason_category: str
     reason: str
     granted_at: dt.datetime
     expires_at: dt.datetime
@@ -46,6 +51,7 @@ def _grant_out(grant: Any) -> dict[str, Any]:
         "id": grant.pk,
         "user": grant.user.get_username(),
         "case_number": grant.child.case_number,
+        "reason_category": grant.reason_category,
         "reason": grant.reason,
         "granted_at": grant.granted_at,
         "expires_at": grant.expires_at,
@@ -58,8 +64,13 @@ def _errors() -> dict[int, Any]:
 
 @router.post("/break-glass", response={201: BreakGlassOut, **_errors()})
 def break_glass(request: HttpRequest, payload: BreakGlassIn) -> Any:
-    """Open a child's record outside your scope for a short time. The reason is recorded and reported."""
-    grant = break_glass_open(user=request.user, case_number=payload.case_number, reason=payload.reason)  # type: ignore[arg-type]
+    """Open a child's record to read (not change) for a short time. The reason is recorded and reported."""
+    grant = break_glass_open(
+        user=request.user,  # type: ignore[arg-type]
+        case_number=payload.case_number,
+        reason_category=payload.reason_category,
+        reason=payload.reason,
+    )
     return 201, _grant_out(grant)
 
 

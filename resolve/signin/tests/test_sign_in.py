@@ -112,14 +112,14 @@ def test_lock_out_is_by_username_and_address_together_behind_a_trusted_proxy(set
     settings.RESOLVE_TRUST_X_FORWARDED_FOR = True
     _user()
     get_user_model().objects.create_user(username="bea", password=PASSWORD)
-    proxy = {"REMOTE_ADDR": "10.0.0.1"}  # every request reaches us through the same proxy
+    proxy = "10.0.0.1"  # every request reaches us through the same proxy
 
     def sign_in(username: str, password: str, address: str) -> Any:
         return Client().post(
             "/sign-in/",
             {"username": username, "password": password},
             HTTP_X_FORWARDED_FOR=f"1.2.3.4, {address}",
-            **proxy,
+            REMOTE_ADDR=proxy,
         )
 
     for _ in range(django_settings.AXES_FAILURE_LIMIT):

@@ -61,7 +61,12 @@ def test_the_admin_log_is_scoped_and_its_read_is_logged(world: World) -> None:
 
 
 def test_the_break_glass_list_is_for_reviewers_and_its_read_is_logged(world: World) -> None:
-    break_glass_open(user=world.user("iro"), case_number="LCS-B", reason="Police called about Ben tonight")
+    break_glass_open(
+        user=world.user("iro"),
+        case_number="LCS-B",
+        reason_category="agency_request",
+        reason="Police called about Ben tonight",
+    )
     reviewer = world.user("iro_service_manager")
     assert [row["case_number"] for row in _api(reviewer).get("/api/v1/break-glass").json()] == ["LCS-B"]
     assert AccessLogEntry.objects.filter(user=reviewer, child=world.b, path="/api/v1/break-glass").exists()
