@@ -272,3 +272,7 @@ if RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS <= 4 * EMAIL_TIMEOUT:
         "RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS must be more than four times EMAIL_TIMEOUT, "
         f"not {RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS} with EMAIL_TIMEOUT {EMAIL_TIMEOUT}."
     )
+
+# django-axes counts failures against the real client address, which only the trusted proxy knows
+# (RESOLVE_TRUST_X_FORWARDED_FOR); one function decides it for axes and the access log alike.
+AXES_CLIENT_IP_CALLABLE = "resolve.access.context.client_ip"

@@ -9,6 +9,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.http import HttpRequest, HttpResponse
+from python_ipware import IpWare
 
 from resolve.core.conf import conf
 
@@ -36,14 +37,24 @@ def current() -> AccessContext | None:
     return _current.get()
 
 
+# python-ipware parses and validates the address; which hop to believe is our rule, not its guess
+# (it prefers a public address anywhere in the header, which a client can forge).
+_ADDRESS = IpWare(precedence=("HTTP_X_FORWARDED_FOR",))
+
+
 def client_ip(request: HttpRequest) -> str | None:
-    """The address the request came from. Behind a proxy, set USE_X_FORWARDED_FOR so the proxy's
-    ``X-Forwarded-For`` is trusted (its right-most entry, the one the proxy itself added)."""
+    """The address the request came from, for the access log and for sign-in lock-out (django-axes).
+
+    ``X-Forwarded-For`` is read only when ``RESOLVE_TRUST_X_FORWARDED_FOR`` says a proxy we run sets
+    it, and then only its right-most entry, the one that proxy added (a client can put anything to
+    the left of it). Otherwise anyone could choose the address their failed sign-ins count against.
+    """
     if conf.trust_x_forwarded_for:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if hops:
-            return hops[-1]
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if hops[-1]:
+            address, _ = _ADDRESS.get_client_ip({"HTTP_X_FORWARDED_FOR": hops[-1]})
+            if address is not None:
+                return str(address)
     return request.META.get("REMOTE_ADDR") or None
 
 

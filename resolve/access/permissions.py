@@ -87,8 +87,8 @@ PERM_WORDS: dict[Perm, str] = {
     Perm.CORRECT_CASE_NOTE: "Add a correction (an addendum) to a case note they can see",
     Perm.ADD_CHILDREN: "Add children to Resolve and allocate their workers",
     Perm.MANAGE_REFERENCE_DATA: "Manage staff, teams, posts, calendars and procedures (admin site)",
-    Perm.BREAK_GLASS: "Open a record outside their scope for a short time, with a reason (logged, reported)",
-    Perm.REVIEW_ACCESS: "Review the access log and every break-glass access",
+    Perm.BREAK_GLASS: "Read a record outside their scope for a short time, with a reason (logged, reported)",
+    Perm.REVIEW_ACCESS: "Review the access log (of children they see) and every break-glass access",
 }
 
 # The same permissions as the end of a sentence: "Your role does not allow you to ...".
@@ -251,7 +251,8 @@ def permissions_markdown() -> str:
         "",
         "A role's scope counts only when the role may see records (`view_records`). Everyone, whatever",
         "their role, also sees the children allocated to them (as social worker, IRO or CP Chair), the",
-        "challenges they raised, and any child they opened through break-glass while that access lasts.",
+        "challenges they raised, and (to read, not to change) any child they opened through break-glass",
+        "while that access lasts.",
         "",
         "## What each role may do",
         "",

@@ -53,22 +53,24 @@ class _Scope:
     challenges: Q = field(default_factory=Q)
 
 
-def _scope(user: UserLike) -> _Scope | None:
+def _scope(user: UserLike, *, break_glass: bool = True) -> _Scope | None:
     """What ``user`` sees: None means nothing at all (signed out, or deactivated).
 
     Each post adds its role's scope when the role holds ``Perm.VIEW_RECORDS``; a role without it adds
     nothing. Whatever their roles, a person also sees the children allocated to them, the challenges
     they raised and a child opened through break-glass while that lasts: those are their own part in
-    the record, not something a role gives.
+    the record, not something a role gives. Break-glass gives reads only: the write chokepoints ask
+    with ``break_glass=False``.
     """
     if not user.is_authenticated or not getattr(user, "is_active", False):
         return None
     children = Q(social_worker_id=user.pk) | Q(iro_id=user.pk) | Q(cp_chair_id=user.pk)
-    children |= Q(
-        pk__in=BreakGlassGrant.objects.filter(user_id=user.pk, expires_at__gt=timezone.now()).values(
-            "child_id"
+    if break_glass:
+        children |= Q(
+            pk__in=BreakGlassGrant.objects.filter(user_id=user.pk, expires_at__gt=timezone.now()).values(
+                "child_id"
+            )
         )
-    )
     challenges = Q(raised_by_id=user.pk)
     for role, team_id in Post.objects.filter(user_id=user.pk).values_list("role", "team_id"):
         grant = GRANTS.get(role)
@@ -96,8 +98,8 @@ def _scope(user: UserLike) -> _Scope | None:
     return _Scope(children=children, challenges=challenges)
 
 
-def children_visible_to(user: UserLike) -> QuerySet[Child]:
-    scope = _scope(user)
+def _children_in(user: UserLike, *, break_glass: bool) -> QuerySet[Child]:
+    scope = _scope(user, break_glass=break_glass)
     if scope is None:
         return Child.objects.none()
     if scope.everything:
@@ -105,8 +107,8 @@ def children_visible_to(user: UserLike) -> QuerySet[Child]:
     return Child.objects.filter(scope.children)
 
 
-def challenges_visible_to(user: UserLike) -> QuerySet[Challenge]:
-    scope = _scope(user)
+def _challenges_in(user: UserLike, *, break_glass: bool) -> QuerySet[Challenge]:
+    scope = _scope(user, break_glass=break_glass)
     if scope is None:
         return Challenge.objects.none()
     if scope.everything:
@@ -115,12 +117,24 @@ def challenges_visible_to(user: UserLike) -> QuerySet[Challenge]:
     return Challenge.objects.filter(Q(child_id__in=child_ids) | scope.challenges)
 
 
+def _case_notes_in(user: UserLike, *, break_glass: bool) -> QuerySet[CaseNote]:
+    return CaseNote.objects.filter(
+        Q(child_id__in=_children_in(user, break_glass=break_glass).values("pk"))
+        | Q(challenge_id__in=_challenges_in(user, break_glass=break_glass).values("pk"))
+    )
+
+
+def children_visible_to(user: UserLike) -> QuerySet[Child]:
+    return _children_in(user, break_glass=True)
+
+
+def challenges_visible_to(user: UserLike) -> QuerySet[Challenge]:
+    return _challenges_in(user, break_glass=True)
+
+
 def case_notes_visible_to(user: UserLike) -> QuerySet[CaseNote]:
     """Notes on the children one may see, and the notes of challenges one may see."""
-    return CaseNote.objects.filter(
-        Q(child_id__in=children_visible_to(user).values("pk"))
-        | Q(challenge_id__in=challenges_visible_to(user).values("pk"))
-    )
+    return _case_notes_in(user, break_glass=True)
 
 
 def documents_visible_to(user: UserLike) -> QuerySet[Document]:
@@ -159,7 +173,8 @@ def challenge_get_for_change(
     the engine decides whether it may act. ``owner_may``: the owner of one of the challenge's agreed
     actions may make this change whatever their role (marking their own action done).
     """
-    challenges = Challenge.objects.all() if user is None else challenges_visible_to(user)
+    # A break-glass grant opens a record to read, never to change.
+    challenges = Challenge.objects.all() if user is None else _challenges_in(user, break_glass=False)
     challenge = (
         challenges.select_for_update(of=("self",))
         .select_related("child", "child__team", "child__iro", "child__cp_chair", "policy")
@@ -179,7 +194,7 @@ def challenge_get_for_change(
 def child_get_for_change(*, user: UserLike, child_id: int, perm: Perm) -> Child:
     """A child, through ``user``'s scope, for a change their role must allow (raising a challenge)."""
     child = (
-        children_visible_to(user)
+        _children_in(user, break_glass=False)
         .select_related("team", "social_worker", "iro", "cp_chair")
         .filter(pk=child_id)
         .first()
@@ -199,7 +214,12 @@ def case_note_get_for_change(*, user: UserLike, note_id: int, perm: Perm) -> Cas
     challenge locks that challenge first, as its transitions do, before the child's evidence chain
     is touched (the lock order in docs/architecture.md, "Locks"). Call it inside a transaction.
     """
-    note = case_notes_visible_to(user).select_related("child", "challenge").filter(pk=note_id).first()
+    note = (
+        _case_notes_in(user, break_glass=False)
+        .select_related("child", "challenge")
+        .filter(pk=note_id)
+        .first()
+    )
     if note is None:
         raise NotVisible(note_id)
     perm_require(user=user, perm=perm)
@@ -225,6 +245,26 @@ def child_get_for_break_glass(*, user: UserLike, case_number: str) -> Child:
             "already_visible",
             "You can already see this child's record: there is no need to break glass.",
         )
+    return child
+
+
+def child_get_for_allocation(*, user: UserLike, child_id: int) -> Child:
+    """Lock a child to change who works with them (social worker, IRO, CP Chair, and so the team).
+
+    Those who add children (``Perm.ADD_CHILDREN``) allocate them, although their role sees no
+    record: they reach the child by its id, for this change only, and the look is logged like any
+    other. Anyone else may not (``ServiceError(forbidden)``); no such child is ``NotVisible``.
+    """
+    perm_require(user=user, perm=Perm.ADD_CHILDREN)
+    child = (
+        Child.objects.select_for_update(of=("self",))
+        .select_related("team", "social_worker", "iro", "cp_chair")
+        .filter(pk=child_id)
+        .first()
+    )
+    if child is None:
+        raise NotVisible(child_id)
+    _log(user, child.pk)
     return child
 
 

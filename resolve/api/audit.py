@@ -8,8 +8,10 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
+from resolve.access import records_viewed
 from resolve.api.idempotency import idempotent
 from resolve.api.schemas import ErrorOut
+from resolve.audit.models import BreakGlassGrant
 from resolve.audit.selectors import access_log_list, break_glass_list
 from resolve.audit.services import break_glass_open
 
@@ -18,13 +20,17 @@ router = Router(tags=["break-glass"])
 
 class BreakGlassIn(Schema):
     case_number: str = Field(min_length=1)
-    reason: str
+    reason_category: str = Field(
+        description="Why, from a list: " + ", ".join(BreakGlassGrant.ReasonCategory.values)
+    )
+    reason: str = Field(description="The justification: at least 20 characters and 4 different words.")
 
 
 class BreakGlassOut(Schema):
     id: int
     user: str
     case_number: str
+    reason_category: str
     reason: str
     granted_at: dt.datetime
     expires_at: dt.datetime
@@ -46,6 +52,7 @@ def _grant_out(grant: Any) -> dict[str, Any]:
         "id": grant.pk,
         "user": grant.user.get_username(),
         "case_number": grant.child.case_number,
+        "reason_category": grant.reason_category,
         "reason": grant.reason,
         "granted_at": grant.granted_at,
         "expires_at": grant.expires_at,
@@ -59,20 +66,35 @@ def _errors() -> dict[int, Any]:
 @router.post("/break-glass", response={201: BreakGlassOut, **_errors()})
 @idempotent
 def break_glass(request: HttpRequest, payload: BreakGlassIn) -> Any:
-    """Open a child's record outside your scope for a short time. The reason is recorded and reported."""
-    grant = break_glass_open(user=request.user, case_number=payload.case_number, reason=payload.reason)  # type: ignore[arg-type]
+    """Open a child's record to read (not change) for a short time. The reason is recorded and reported."""
+    grant = break_glass_open(
+        user=request.user,  # type: ignore[arg-type]
+        case_number=payload.case_number,
+        reason_category=payload.reason_category,
+        reason=payload.reason,
+    )
     return 201, _grant_out(grant)
 
 
 @router.get("/break-glass", response={200: list[BreakGlassOut], **_errors()})
 def break_glass_review(request: HttpRequest) -> Any:
-    """Every break-glass access (IRO/CP service managers and those who review access; others see none)."""
-    return [_grant_out(grant) for grant in break_glass_list(user=request.user)[:500]]
+    """Every break-glass access (those who review access; others see an empty list).
+
+    Reading the list is itself logged: one access-log row per child it shows.
+    """
+    grants = list(break_glass_list(user=request.user)[:500])
+    records_viewed(user=request.user, children=[grant.child for grant in grants])
+    return [_grant_out(grant) for grant in grants]
 
 
 @router.get("/access-log", response={200: list[AccessOut], **_errors()})
 def access_log(request: HttpRequest, case_number: str | None = None) -> Any:
-    """Who opened which record, when, from where (reviewers only; others see an empty list)."""
+    """Who opened the records you may see, when, from where (reviewers only; others see an empty list).
+
+    Reading the log is itself logged: one access-log row per child it shows.
+    """
+    entries = list(access_log_list(user=request.user, case_number=case_number)[:500])
+    records_viewed(user=request.user, children=[entry.child for entry in entries])
     return [
         {
             "at": entry.at,
@@ -84,5 +106,5 @@ def access_log(request: HttpRequest, case_number: str | None = None) -> Any:
             "ip_address": entry.ip_address,
             "break_glass": entry.break_glass_id,
         }
-        for entry in access_log_list(user=request.user, case_number=case_number)[:500]
+        for entry in entries
     ]

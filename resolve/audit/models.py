@@ -43,12 +43,23 @@ class AccessLogEntry(AppendOnlyModel):
 
 
 class BreakGlassGrant(AppendOnlyModel):
-    """A person opened a child's record outside their scope, for a stated reason, for a short time."""
+    """A person opened a child's record outside their scope, for a stated reason, for a short time.
+
+    It gives reads only: the write chokepoints ignore it (``resolve.access.scoping``).
+    """
+
+    class ReasonCategory(models.TextChoices):
+        SAFEGUARDING_EMERGENCY = "safeguarding_emergency", "An urgent safeguarding concern"
+        DUTY_COVER = "duty_cover", "Duty or out-of-hours cover"
+        COVERING_A_COLLEAGUE = "covering_a_colleague", "Covering for an absent colleague"
+        AGENCY_REQUEST = "agency_request", "A request from the police, a court or another agency"
+        OTHER = "other", "Another reason (explained below)"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="break_glass_grants"
     )
     child = models.ForeignKey("children.Child", on_delete=models.PROTECT, related_name="break_glass_grants")
+    reason_category = models.CharField(max_length=30, choices=ReasonCategory.choices, default="other")
     reason = models.TextField()
     granted_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()

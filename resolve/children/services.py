@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from resolve.access import Perm, case_note_get_for_change, perm_require
+from resolve.access import Perm, case_note_get_for_change, child_get_for_allocation, perm_require
 from resolve.children.models import CaseNote, Child
 from resolve.core.errors import ServiceError
 from resolve.core.retry import retried
@@ -84,6 +84,77 @@ def child_create(
             f"A child with case number {case_number!r} is already recorded.",
             "case_number",
         ) from None
+
+
+ALLOCATION_NOTE = "Allocation changed"
+
+
+def _who(user: User | None) -> str:
+    return (user.get_full_name() or user.get_username()) if user is not None else "nobody"
+
+
+def child_allocate(
+    *,
+    user: User,
+    child_id: int,
+    social_worker: str,
+    iro: str | None = None,
+    cp_chair: str | None = None,
+) -> Child:
+    """Set who works with a child (the team follows the social worker) and record it on their record.
+
+    The one way an allocation changes: the child is locked through the chokepoint
+    (``child_get_for_allocation``: ``Perm.ADD_CHILDREN``, logged), and the change is written with a
+    case note that says who changed what, in one transaction. Nobody allocates themselves.
+    """
+    perm_require(user=user, perm=Perm.ADD_CHILDREN)  # before the names are looked up
+    worker = _staff(social_worker, "social_worker", "social_worker")
+    if worker is None:
+        raise ServiceError("invalid", "required", "Name the child's social worker.", "social_worker")
+    team = user_team(user=worker, roles=("social_worker",))
+    if team is None:
+        raise ServiceError(
+            "invalid",
+            "no_team",
+            f"{social_worker} is not in a social work team: add them to one first.",
+            "social_worker",
+        )
+    chair = _staff(iro, "iro", "iro")
+    conference_chair = _staff(cp_chair, "cp_chair", "cp_chair")
+    wanted: list[tuple[str, str, User | None]] = [
+        ("social_worker", "Social worker", worker),
+        ("iro", "IRO", chair),
+        ("cp_chair", "CP Chair", conference_chair),
+    ]
+    for field, _label, person in wanted:
+        if person is not None and person.pk == user.pk:
+            raise ServiceError(
+                "forbidden", "self_allocation", "You cannot allocate a child to yourself.", field
+            )
+    with transaction.atomic():
+        child = child_get_for_allocation(user=user, child_id=child_id)
+        changes = [
+            f"{label}: {_who(getattr(child, field))} to {_who(person)}"
+            for field, label, person in wanted
+            if getattr(child, f"{field}_id") != (person.pk if person is not None else None)
+        ]
+        if child.team_id != team.pk:
+            changes.append(f"Team: {child.team} to {team}")
+        if not changes:
+            raise ServiceError("invalid", "no_change", "That is the child's allocation already.")
+        child.social_worker = worker
+        child.team = team
+        child.iro = chair
+        child.cp_chair = conference_chair
+        child.save(update_fields=["social_worker", "team", "iro", "cp_chair"])
+        CaseNote.objects.create(
+            child=child,
+            note_type=ALLOCATION_NOTE,
+            body=f"{_who(user)} changed the allocation.\n" + "\n".join(changes),
+            on=timezone.localdate(),
+            author=user,
+        )
+    return child
 
 
 @retried

@@ -36,7 +36,12 @@ def test_break_glass_opens_the_record_for_a_short_time(
         assert team_manager.get("/children/LCS-B").status_code == 404
         with django_capture_on_commit_callbacks(execute=True):
             answer = team_manager.post(
-                "/break-glass", {"case_number": "LCS-B", "reason": "Child presented at A&E tonight"}
+                "/break-glass",
+                {
+                    "case_number": "LCS-B",
+                    "reason_category": "safeguarding_emergency",
+                    "reason": "Child presented at A&E tonight",
+                },
             )
         assert answer.status_code == 201, answer.content
         assert answer.json()["expires_at"].startswith("2026-12-01T10:30")
@@ -62,7 +67,12 @@ def test_the_iro_service_manager_can_list_every_break_glass(
 ) -> None:
     with time_machine.travel(NOW, tick=False):
         api_as("social_worker").post(
-            "/break-glass", {"case_number": "LCS-B", "reason": "Covering the duty desk today"}
+            "/break-glass",
+            {
+                "case_number": "LCS-B",
+                "reason_category": "duty_cover",
+                "reason": "Covering the duty desk today",
+            },
         )
         listed = api_as("iro_service_manager").get("/break-glass").json()
         assert [(row["user"], row["case_number"]) for row in listed] == [("social_worker", "LCS-B")]
@@ -75,17 +85,58 @@ def test_the_iro_service_manager_can_list_every_break_glass(
 @pytest.mark.parametrize(
     ("username", "body", "status", "code"),
     [
-        ("team_manager", {"case_number": "LCS-B", "reason": ""}, 422, "reason_required"),
-        ("team_manager", {"case_number": "LCS-B", "reason": "because"}, 422, "reason_required"),
-        ("team_manager", {"case_number": "NO-SUCH", "reason": "Child presented at A&E"}, 404, "not_found"),
         (
             "team_manager",
-            {"case_number": "LCS-A", "reason": "Child presented at A&E"},
+            {"case_number": "LCS-B", "reason_category": "other", "reason": ""},
+            422,
+            "reason_required",
+        ),
+        (
+            "team_manager",
+            {"case_number": "LCS-B", "reason_category": "other", "reason": "because"},
+            422,
+            "reason_required",
+        ),
+        (
+            "team_manager",
+            {
+                "case_number": "NO-SUCH",
+                "reason_category": "safeguarding_emergency",
+                "reason": "Child presented at A&E tonight",
+            },
+            404,
+            "not_found",
+        ),
+        (
+            "team_manager",
+            {
+                "case_number": "LCS-A",
+                "reason_category": "safeguarding_emergency",
+                "reason": "Child presented at A&E tonight",
+            },
             409,
             "already_visible",
         ),
-        ("admin", {"case_number": "LCS-B", "reason": "Child presented at A&E"}, 403, "not_allowed"),
-        ("chief_executive", {"case_number": "LCS-B", "reason": "Child presented at A&E"}, 403, "not_allowed"),
+        (
+            "admin",
+            {
+                "case_number": "LCS-B",
+                "reason_category": "safeguarding_emergency",
+                "reason": "Child presented at A&E tonight",
+            },
+            403,
+            "not_allowed",
+        ),
+        (
+            "chief_executive",
+            {
+                "case_number": "LCS-B",
+                "reason_category": "safeguarding_emergency",
+                "reason": "Child presented at A&E tonight",
+            },
+            403,
+            "not_allowed",
+        ),
     ],
 )
 def test_break_glass_refusals_change_nothing(
@@ -107,7 +158,10 @@ def test_break_glass_service_for_pages(world: World, rf: Any) -> None:
         )
     ):
         grant = break_glass_open(
-            user=world.user("social_worker"), case_number="LCS-B", reason="Duty cover tonight"
+            user=world.user("social_worker"),
+            case_number="LCS-B",
+            reason_category="duty_cover",
+            reason="Duty cover tonight for the team",
         )
         child = child_get_for_user(user=world.user("social_worker"), case_number="LCS-B")
     assert child == world.b and grant.channel == "page" and grant.ip_address == "10.0.0.9"
@@ -139,21 +193,27 @@ def test_break_glass_is_reported_in_app_in_the_grant_transaction(world: World) -
     preference_set_email(user=manager, email=NotificationPreference.Email.DAILY_DIGEST)
     with transaction.atomic():
         grant = break_glass_open(
-            user=world.user("social_worker"), case_number="LCS-B", reason="Duty cover tonight"
+            user=world.user("social_worker"),
+            case_number="LCS-B",
+            reason_category="duty_cover",
+            reason="Duty cover tonight for the team",
         )
         # Already there inside the transaction: nothing waits for on_commit.
         (row,) = OutboxMessage.objects.filter(kind=Kind.BREAK_GLASS)
     assert row.recipient == manager and row.status == OutboxMessage.Status.PENDING
     assert row.dedupe_key == f"break_glass|grant:{grant.pk}"
     assert row.notification.user == manager
-    assert "Duty cover tonight" in row.body and "LCS-B" in row.body
+    assert "Duty cover tonight for the team" in row.body and "LCS-B" in row.body
 
     class Abort(Exception):
         pass
 
     with pytest.raises(Abort), transaction.atomic():
         break_glass_open(
-            user=world.user("team_manager"), case_number="LCS-B", reason="Covering for a colleague"
+            user=world.user("team_manager"),
+            case_number="LCS-B",
+            reason_category="covering_a_colleague",
+            reason="Covering for a colleague on leave",
         )
         assert OutboxMessage.objects.filter(kind=Kind.BREAK_GLASS).count() == 2
         raise Abort
@@ -161,13 +221,17 @@ def test_break_glass_is_reported_in_app_in_the_grant_transaction(world: World) -
     assert OutboxMessage.objects.filter(kind=Kind.BREAK_GLASS).count() == 1
 
 
-def test_break_glass_with_no_service_manager_still_opens_and_logs(world: World, caplog: Any) -> None:
+def test_break_glass_with_nobody_to_tell_still_opens_and_logs(world: World, caplog: Any) -> None:
+    from resolve.access.permissions import Perm, roles_with
     from resolve.audit.services import break_glass_open
     from resolve.people.models import Post
 
-    Post.objects.filter(role="iro_service_manager").delete()
+    Post.objects.filter(role__in=roles_with(Perm.REVIEW_ACCESS)).delete()
     grant = break_glass_open(
-        user=world.user("social_worker"), case_number="LCS-B", reason="Duty cover tonight"
+        user=world.user("social_worker"),
+        case_number="LCS-B",
+        reason_category="duty_cover",
+        reason="Duty cover tonight for the team",
     )
     assert grant.pk is not None
     assert not OutboxMessage.objects.filter(kind=Kind.BREAK_GLASS).exists()

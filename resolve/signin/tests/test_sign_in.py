@@ -105,3 +105,44 @@ def test_totp_enrol_names_an_unknown_user() -> None:
     with pytest.raises(CommandError, match="There is no user called 'nobody'"):
         call_command("totp_enrol", "nobody")
     assert not TOTPDevice.objects.exists()
+
+
+def test_lock_out_is_by_username_and_address_together_behind_a_trusted_proxy(settings: Any) -> None:
+    """Five failures for A from X behind the proxy lock A out from X only: not A from Y, not B."""
+    settings.RESOLVE_TRUST_X_FORWARDED_FOR = True
+    _user()
+    get_user_model().objects.create_user(username="bea", password=PASSWORD)
+    proxy = "10.0.0.1"  # every request reaches us through the same proxy
+
+    def sign_in(username: str, password: str, address: str) -> Any:
+        return Client().post(
+            "/sign-in/",
+            {"username": username, "password": password},
+            HTTP_X_FORWARDED_FOR=f"1.2.3.4, {address}",
+            REMOTE_ADDR=proxy,
+        )
+
+    for _ in range(django_settings.AXES_FAILURE_LIMIT):
+        sign_in("sophie", "wrong", "198.51.100.7")
+    assert sign_in("sophie", PASSWORD, "198.51.100.7").status_code == 429
+    assert sign_in("sophie", PASSWORD, "203.0.113.9").status_code == 302
+    assert sign_in("bea", PASSWORD, "198.51.100.7").status_code == 302
+
+
+def test_an_untrusted_forwarded_for_header_does_not_choose_the_address(settings: Any) -> None:
+    settings.RESOLVE_TRUST_X_FORWARDED_FOR = False
+    _user()
+    for attempt in range(django_settings.AXES_FAILURE_LIMIT):
+        Client().post(
+            "/sign-in/",
+            {"username": "sophie", "password": "wrong"},
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{attempt}",
+            REMOTE_ADDR="192.0.2.5",
+        )
+    locked = Client().post(
+        "/sign-in/",
+        {"username": "sophie", "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="203.0.113.9",
+        REMOTE_ADDR="192.0.2.5",
+    )
+    assert locked.status_code == 429
