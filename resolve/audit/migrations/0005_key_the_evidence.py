@@ -33,7 +33,7 @@ def seal(apps, schema_editor):
             chain = f"{chain_of}:{row.challenge_id if chain_of == 'challenge' else row.child_id}"
             length, previous = heads.get(chain, (0, ""))
             digest = link_hash(fields(row), previous, key_id)
-            type(row).objects.filter(pk=row.pk).update(previous_hash=previous, hash=digest, key_id=key_id)
+            type(row)._base_manager.filter(pk=row.pk).update(previous_hash=previous, hash=digest, key_id=key_id)
             heads[chain] = (length + 1, digest)
     Challenge = apps.get_model("challenges", "Challenge")
     for challenge in Challenge.objects.order_by("id").iterator():
@@ -64,7 +64,7 @@ def seal(apps, schema_editor):
     for model in ("AccessLogEntry", "BreakGlassGrant"):
         Model = apps.get_model("audit", model)
         for row in Model.objects.order_by("id").iterator():
-            Model.objects.filter(pk=row.pk).update(key_id=key_id, seal=row_seal(row, key_id))
+            Model._base_manager.filter(pk=row.pk).update(key_id=key_id, seal=row_seal(row, key_id))
 
 
 class Migration(migrations.Migration):
