@@ -49,6 +49,7 @@ def test_production_settings_pass_check_deploy() -> None:
         "DJANGO_SETTINGS_MODULE": "config.settings_production",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "RESOLVE_EVIDENCE_KEY": secrets.token_urlsafe(32),
+        "RESOLVE_EVIDENCE_ANCHOR_DIR": "/var/lib/resolve/evidence-anchor",
         "DATABASE_URL": "sqlite://:memory:",
         "ALLOWED_HOSTS": "resolve.example.gov.uk",
     }
