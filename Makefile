@@ -22,7 +22,8 @@ APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Tim
 # `manage.py check` and mypy import the real settings, which need a key; the database is
 # never touched for real, so an in-memory one keeps DATABASE_URL out of it.
 CHECK_ENV := SECRET_KEY=make-check-only-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(40))') \
-	DATABASE_URL=sqlite://:memory:
+	RESOLVE_EVIDENCE_KEY=make-check-only-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(40))') \
+	RESOLVE_EVIDENCE_ANCHOR_DIR=.make/evidence-anchor DATABASE_URL=sqlite://:memory:
 # Links in the demo's emails and calendar feeds point at the port it serves on.
 DEMO_ENV := RESOLVE_BASE_URL=http://127.0.0.1:$(PORT)
 

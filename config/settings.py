@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import dj_database_url
@@ -150,6 +151,38 @@ RESOLVE_OUTBOX_BACKOFF_BASE_SECONDS = env_int("RESOLVE_OUTBOX_BACKOFF_BASE_SECON
 RESOLVE_OUTBOX_BACKOFF_MAX_SECONDS = env_int("RESOLVE_OUTBOX_BACKOFF_MAX_SECONDS", default=6 * 3600)
 RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS = env_int("RESOLVE_OUTBOX_CLAIM_TIMEOUT_SECONDS", default=600)
 # How long a break-glass access to a record outside one's scope lasts.
+# The evidence key: HMAC-SHA256 over every link of the evidence chains (resolve/audit/sealing.py),
+# kept outside the database so that whoever can write the database cannot re-seal what they changed.
+# RESOLVE_EVIDENCE_KEY_FILE names a file with one key a line, the current key first and retired keys
+# after it (still used to verify the rows they sealed); RESOLVE_EVIDENCE_KEY gives one key instead.
+# Without either, development and tests use a key derived from SECRET_KEY, and production refuses
+# to start (config/settings_production.py).
+RESOLVE_EVIDENCE_KEYS: list[str] = []
+if _evidence_key_file := env_str("RESOLVE_EVIDENCE_KEY_FILE", default=""):
+    try:
+        RESOLVE_EVIDENCE_KEYS = [
+            line.strip()
+            for line in Path(_evidence_key_file).read_text().splitlines()
+            if line.strip() and not line.strip().startswith("#")
+        ]
+    except OSError as error:
+        raise ImproperlyConfigured(f"RESOLVE_EVIDENCE_KEY_FILE cannot be read: {error}") from None
+    if not RESOLVE_EVIDENCE_KEYS:
+        raise ImproperlyConfigured("RESOLVE_EVIDENCE_KEY_FILE holds no key.")
+elif _evidence_key := env_str("RESOLVE_EVIDENCE_KEY", default=""):
+    RESOLVE_EVIDENCE_KEYS = [_evidence_key]
+if any(len(key) < 32 for key in RESOLVE_EVIDENCE_KEYS):
+    raise ImproperlyConfigured(
+        "Each evidence key (RESOLVE_EVIDENCE_KEY[_FILE]) needs at least 32 characters."
+    )
+RESOLVE_EVIDENCE_KEY_DERIVED = not RESOLVE_EVIDENCE_KEYS
+if RESOLVE_EVIDENCE_KEY_DERIVED:
+    RESOLVE_EVIDENCE_KEYS = [
+        "derived:" + hashlib.sha256(b"resolve-evidence-key\0" + SECRET_KEY.encode()).hexdigest()
+    ]
+# Where anchor_evidence appends the daily signed digest of every chain head: point it at storage the
+# database (and its administrators) cannot rewrite, such as a WORM volume or a bucket with retention.
+RESOLVE_EVIDENCE_ANCHOR_DIR = env_str("RESOLVE_EVIDENCE_ANCHOR_DIR", default="")
 RESOLVE_BREAK_GLASS_MINUTES = env_int("RESOLVE_BREAK_GLASS_MINUTES", default=30)
 # Behind a reverse proxy, log the client's address from X-Forwarded-For (its right-most entry).
 RESOLVE_TRUST_X_FORWARDED_FOR = env_bool("RESOLVE_TRUST_X_FORWARDED_FOR", default=False)

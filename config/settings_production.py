@@ -15,6 +15,12 @@ if env_bool("DEBUG", default=False):
 if len(os.environ.get("SECRET_KEY", "")) < 50:
     raise ImproperlyConfigured("Set SECRET_KEY to a random value of at least 50 characters.")
 
+if not (os.environ.get("RESOLVE_EVIDENCE_KEY") or os.environ.get("RESOLVE_EVIDENCE_KEY_FILE")):
+    raise ImproperlyConfigured(
+        "Set RESOLVE_EVIDENCE_KEY (or RESOLVE_EVIDENCE_KEY_FILE) to a random secret of at least 32 "
+        "characters, kept outside the database: it keys the evidence chains."
+    )
+
 from config.settings import *  # noqa: F403
 
 DEBUG = False

@@ -1,51 +1,54 @@
-"""Hash chains that make the evidence tamper-evident.
+"""Keyed hash chains that make the evidence tamper-evident.
 
-Each event of a challenge (and each case note of a child) carries ``hash`` = sha256 over a canonical
-JSON of its own fields and the ``previous_hash`` of the link before it in the same chain. Changing,
-removing or reordering a row breaks the chain from that row on; ``EvidenceHead`` keeps each chain's
-length and last hash, so removing the newest rows is caught as well.
+Each event of a challenge (and each case note of a child) carries ``hash`` = HMAC-SHA256, under the
+evidence key named by its ``key_id`` (``resolve/audit/sealing.py``), over a canonical JSON of its own
+fields and the ``previous_hash`` of the link before it in the same chain. Every other record of a
+challenge (the challenge row itself, its stage visits, actions, responses, meetings, documents and
+Cafcass referral) is sealed at each save as a link of the challenge's records chain
+(``EvidenceSeal``, 'records:<challenge id>'). Changing, removing or reordering a row breaks the chain
+from that row on; ``EvidenceHead`` keeps each chain's length and last hash, so removing the newest
+rows is caught as well, and the daily anchor (``resolve/audit/anchor.py``) keeps those heads outside
+the database, so removing rows together with the head is caught too.
 ``python manage.py verify_evidence`` recomputes every chain.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
-from django.db import transaction
+from django.db import models, transaction
 
-from resolve.audit.models import EvidenceHead
+from resolve.audit.models import EvidenceHead, EvidenceSeal
+from resolve.audit.sealing import (
+    LEGACY_KEY_ID,
+    UnknownKey,
+    canonical,
+    current_key_id,
+    link_hash,
+    row_digest,
+)
 
-ALGORITHM = "sha256"
+__all__ = [
+    "Break",
+    "SealedModel",
+    "canonical",
+    "case_note_fields",
+    "event_fields",
+    "link_hash",
+    "record_seal",
+    "seal_fields",
+    "sealed_insert",
+    "verify_links",
+]
 
 
 class Sealable(Protocol):
     pk: Any
     previous_hash: str
     hash: str
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    raise TypeError(f"Cannot put {type(value).__name__} in an evidence hash.")
-
-
-def canonical(fields: dict[str, Any]) -> bytes:
-    """One byte string per set of values: sorted keys, no spaces, UTF-8, dates in ISO form."""
-    return json.dumps(
-        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_jsonable
-    ).encode()
-
-
-def link_hash(fields: dict[str, Any], previous: str) -> str:
-    return hashlib.sha256(canonical({"fields": fields, "previous": previous})).hexdigest()
+    key_id: str
 
 
 def event_fields(event: Any) -> dict[str, Any]:
@@ -74,18 +77,89 @@ def case_note_fields(note: Any) -> dict[str, Any]:
     }
 
 
+def seal_fields(seal: Any) -> dict[str, Any]:
+    return {
+        "chain": seal.chain,
+        "sequence": seal.sequence,
+        "record": seal.record,
+        "record_id": seal.record_id,
+        "digest": seal.digest,
+        "created_at": seal.created_at,
+    }
+
+
 def sealed_insert(
-    row: Sealable, *, chain: str, fields: Callable[[Any], dict[str, Any]], save: Callable[[], None]
+    row: Sealable,
+    *,
+    chain: str,
+    fields: Callable[[Any], dict[str, Any]],
+    save: Callable[[], None],
+    before: Callable[[int], None] | None = None,
 ) -> None:
-    """Insert ``row`` as the next link of ``chain``; the chain's head is locked until the transaction ends."""
+    """Insert ``row`` as the next link of ``chain``, sealed with the current key; the chain's head is
+    locked until the transaction ends. ``before`` is given the chain's length first (to number the row)."""
     with transaction.atomic():
         head, _ = EvidenceHead.objects.select_for_update().get_or_create(chain=chain)
+        if before is not None:
+            before(head.length)
         row.previous_hash = head.hash
-        row.hash = link_hash(fields(row), head.hash)
+        row.key_id = current_key_id()
+        row.hash = link_hash(fields(row), head.hash, row.key_id)
         save()
         head.length += 1
         head.hash = row.hash
         head.save(update_fields=["length", "hash", "updated_at"])
+
+
+def record_seal(row: models.Model, *, chain: str, exclude: Iterable[str] = ()) -> EvidenceSeal:
+    """Append the digest of ``row`` as now stored (read back, so it matches what verifying reads)."""
+    stored = type(row)._base_manager.get(pk=row.pk)
+    seal = EvidenceSeal(
+        chain=chain, record=row._meta.label_lower, record_id=row.pk, digest=row_digest(stored, set(exclude))
+    )
+
+    def number(length: int) -> None:
+        seal.sequence = length + 1
+
+    sealed_insert(seal, chain=chain, fields=seal_fields, save=seal.save, before=number)
+    return seal
+
+
+class SealedQuerySet(models.QuerySet["SealedModel"]):
+    """``update()`` re-seals each row it changed, so that a bulk change is a link like any save."""
+
+    def update(self, **kwargs: Any) -> int:
+        with transaction.atomic(using=self.db):
+            pks = list(self.values_list("pk", flat=True))
+            count = super().update(**kwargs)
+            for row in self.model._base_manager.filter(pk__in=pks).order_by("pk"):
+                record_seal(row, chain=row.evidence_chain, exclude=row.evidence_exclude)
+            return count
+
+
+class SealedModel(models.Model):
+    """A record of a challenge: each save appends the row's digest to the challenge's records chain."""
+
+    objects = SealedQuerySet.as_manager()
+
+    # Columns the seal leaves out: those Django rewrites on every save (``auto_now``).
+    evidence_exclude: ClassVar[tuple[str, ...]] = ()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            record_seal(self, chain=self.evidence_chain, exclude=self.evidence_exclude)
+
+    @property
+    def evidence_chain(self) -> str:
+        return f"records:{self.evidence_challenge_id}"
+
+    @property
+    def evidence_challenge_id(self) -> int:
+        return int(self.challenge_id)  # type: ignore[attr-defined]
 
 
 # -- verifying -------------------------------------------------------------------------------------
@@ -108,7 +182,10 @@ def verify_links(
     name: Callable[[Any], str],
     heads: dict[str, tuple[int, str]],
     sequence: bool,
+    hashes: list[str] | None = None,
 ) -> Break | None:
+    """The first break in ``chain``, or None; ``hashes`` collects each link's hash as it goes."""
+    length, head_hash = heads.pop(chain, (0, ""))  # taken even when a link breaks: the head is known
     previous = ""
     count = 0
     last: Any = None
@@ -125,11 +202,18 @@ def verify_links(
                 name(row),
                 "does not follow the link before it (a row before it was changed, removed or reordered)",
             )
-        if link_hash(fields(row), previous) != row.hash:
+        if row.key_id == LEGACY_KEY_ID:
+            return Break(chain, name(row), "sealed with the unkeyed, public algorithm, outside Resolve")
+        try:
+            expected = link_hash(fields(row), previous, row.key_id)
+        except UnknownKey as error:
+            return Break(chain, name(row), f"{error}: it was re-sealed outside Resolve")
+        if expected != row.hash:
             return Break(chain, name(row), "its contents do not match its hash (the row was edited)")
         previous = row.hash
         last = row
-    length, head_hash = heads.pop(chain, (0, ""))
+        if hashes is not None:
+            hashes.append(row.hash)
     if count != length or previous != head_hash:
         where = name(last) if last is not None else "(no rows)"
         return Break(

@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from resolve.append_only import AppendOnlyModel
+from resolve.audit.sealing import current_key_id, row_seal
 
 
-class AccessLogEntry(AppendOnlyModel):
+class RowSealedModel(AppendOnlyModel):
+    """A written-once row that carries its own keyed seal (``resolve.audit.sealing.row_seal``).
+
+    For the access log and break-glass grants: written by every look at a record, they take no chain
+    lock; the daily anchor records each day's count and digest, so removing rows is noticed too.
+    """
+
+    key_id = models.CharField(max_length=16, blank=True, editable=False)
+    seal = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        with transaction.atomic():
+            super().save(*args, **kwargs)  # refuses an edit
+            self.key_id = current_key_id()
+            self.seal = row_seal(self, self.key_id)
+            # The seal covers the id, known only after the insert; the base manager is the one way in.
+            type(self)._base_manager.filter(pk=self.pk).update(key_id=self.key_id, seal=self.seal)
+
+
+class AccessLogEntry(RowSealedModel):
     """One look at a child's record or a challenge: who, what, when, from where, through what."""
 
     class Channel(models.TextChoices):
@@ -42,7 +67,7 @@ class AccessLogEntry(AppendOnlyModel):
         return f"{self.user} viewed {self.child} ({self.get_channel_display()}) at {self.at:%Y-%m-%d %H:%M}"
 
 
-class BreakGlassGrant(AppendOnlyModel):
+class BreakGlassGrant(RowSealedModel):
     """A person opened a child's record outside their scope, for a stated reason, for a short time.
 
     It gives reads only: the write chokepoints ignore it (``resolve.access.scoping``).
@@ -77,10 +102,41 @@ class BreakGlassGrant(AppendOnlyModel):
 class EvidenceHead(models.Model):
     """The last link of one hash chain, so that removing rows from the end of a chain is noticed too."""
 
-    chain = models.CharField(max_length=80, unique=True, help_text="'challenge:<id>' or 'child:<id>'.")
+    chain = models.CharField(
+        max_length=80, unique=True, help_text="'challenge:<id>', 'child:<id>' or 'records:<challenge id>'."
+    )
     length = models.PositiveIntegerField(default=0)
     hash = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"{self.chain} ({self.length} links)"
+
+
+class EvidenceSeal(AppendOnlyModel):
+    """One link of a challenge's records chain ('records:<challenge id>'): a row as it was written.
+
+    Each save of a challenge, a stage visit, an action, a response, a meeting, a document or a Cafcass
+    referral appends the digest of the row as stored; the newest seal of each row must match it.
+    """
+
+    chain = models.CharField(max_length=80)
+    sequence = models.PositiveIntegerField()
+    record = models.CharField(
+        max_length=60, help_text="The sealed row's model, such as 'challenges.response'."
+    )
+    record_id = models.BigIntegerField()
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    key_id = models.CharField(max_length=16, blank=True)
+    previous_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["chain", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "sequence"], name="evidence_seal_sequence_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chain} #{self.sequence}: {self.record} {self.record_id}"

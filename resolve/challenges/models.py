@@ -14,13 +14,13 @@ from django.db import models
 from django.utils import timezone
 
 from resolve.append_only import AppendOnlyModel
-from resolve.audit.chain import event_fields, sealed_insert
+from resolve.audit.chain import SealedModel, event_fields, sealed_insert
 from resolve.challenges.events import RESPONSES
 from resolve.children.models import Child
 from resolve.procedures.models import PolicyVersion
 
 
-class Challenge(models.Model):
+class Challenge(SealedModel):
     class Track(models.TextChoices):
         IRO = "iro", "IRO (looked-after child)"
         CPC = "cpc", "CP Chair (child protection or child in need)"
@@ -64,6 +64,8 @@ class Challenge(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    evidence_exclude = ("updated_at",)
+
     class Meta:
         ordering = ["-raised_on", "-id"]
         indexes = [
@@ -74,8 +76,12 @@ class Challenge(models.Model):
     def __str__(self) -> str:
         return f"Challenge {self.pk} for {self.child}"
 
+    @property
+    def evidence_challenge_id(self) -> int:
+        return int(self.pk)
 
-class StageVisit(models.Model):
+
+class StageVisit(SealedModel):
     """One time a challenge sat at a stage: who it went to, when it was due, when and how it left."""
 
     challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="visits")
@@ -104,7 +110,7 @@ class StageVisit(models.Model):
         return f"{self.stage_key} from {self.entered_on}"
 
 
-class Response(AppendOnlyModel):
+class Response(AppendOnlyModel, SealedModel):
     challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="responses")
     visit = models.ForeignKey(StageVisit, on_delete=models.PROTECT, related_name="responses")
     response = models.CharField(max_length=20)
@@ -122,7 +128,7 @@ class Response(AppendOnlyModel):
         return RESPONSES.get(self.response, self.response)
 
 
-class Meeting(AppendOnlyModel):
+class Meeting(AppendOnlyModel, SealedModel):
     challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="meetings")
     visit = models.ForeignKey(StageVisit, on_delete=models.PROTECT, related_name="meeting_records")
     held_on = models.DateField()
@@ -134,7 +140,7 @@ class Meeting(AppendOnlyModel):
         ordering = ["held_on", "id"]
 
 
-class Action(models.Model):
+class Action(SealedModel):
     """A SMART action: what, by when, by whom. Its status changes; each change is an event."""
 
     class Status(models.TextChoices):
@@ -157,7 +163,7 @@ class Action(models.Model):
         return f"{self.action} (by {self.owner}, {self.due})"
 
 
-class Document(AppendOnlyModel):
+class Document(AppendOnlyModel, SealedModel):
     """A document a stage requires, such as the Director's briefing."""
 
     challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="document_records")
@@ -168,7 +174,7 @@ class Document(AppendOnlyModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
 
-class CafcassReferral(AppendOnlyModel):
+class CafcassReferral(AppendOnlyModel, SealedModel):
     challenge = models.OneToOneField(Challenge, on_delete=models.PROTECT, related_name="cafcass_referral")
     on = models.DateField()
     reason = models.TextField()
@@ -191,9 +197,10 @@ class Event(AppendOnlyModel):
     detail = models.JSONField(default=dict)
     # Set before the insert (not auto_now_add) so that the hash can cover it.
     created_at = models.DateTimeField(default=timezone.now, editable=False)
-    # The evidence hash chain (resolve/audit/chain.py): sha256 of this row's fields and previous_hash.
+    # The evidence hash chain (resolve/audit/chain.py): HMAC of this row's fields and previous_hash.
     previous_hash = models.CharField(max_length=64, blank=True, editable=False)
     hash = models.CharField(max_length=64, blank=True, editable=False)
+    key_id = models.CharField(max_length=16, blank=True, editable=False, help_text="The key that sealed it.")
 
     class Meta:
         ordering = ["challenge", "sequence"]

@@ -80,9 +80,10 @@ class CaseNote(AppendOnlyModel):
     )
     # Set before the insert (not auto_now_add) so that the hash can cover it.
     created_at = models.DateTimeField(default=timezone.now, editable=False)
-    # The child's evidence hash chain (resolve/audit/chain.py): sha256 of its fields and previous_hash.
+    # The child's evidence hash chain (resolve/audit/chain.py): HMAC of its fields and previous_hash.
     previous_hash = models.CharField(max_length=64, blank=True, editable=False)
     hash = models.CharField(max_length=64, blank=True, editable=False)
+    key_id = models.CharField(max_length=16, blank=True, editable=False, help_text="The key that sealed it.")
 
     class Meta:
         ordering = ["on", "id"]

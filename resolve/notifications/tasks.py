@@ -10,10 +10,11 @@ from typing import Any
 
 from django_tasks import task
 
+from resolve.audit.anchor import AnchorNotConfigured, anchor_write
 from resolve.notifications.services import digests_send, outbox_deliver, outbox_deliver_task
 from resolve.notifications.sweep import sweep_run
 
-__all__ = ["digests_send_task", "outbox_deliver_task", "sweep_deadlines_task"]
+__all__ = ["anchor_evidence_task", "digests_send_task", "outbox_deliver_task", "sweep_deadlines_task"]
 
 
 @task()
@@ -36,3 +37,12 @@ def digests_send_task() -> dict[str, int]:
     written = digests_send()
     delivery = outbox_deliver()
     return {"digests": written, "sent": delivery.sent}
+
+
+@task()
+def anchor_evidence_task() -> dict[str, str]:
+    """The daily anchor of the evidence chains (``manage.py anchor_evidence``), when a folder is set."""
+    try:
+        return {"anchor": str(anchor_write())}
+    except AnchorNotConfigured:
+        return {"anchor": "not configured (RESOLVE_EVIDENCE_ANCHOR_DIR is empty)"}

@@ -18,7 +18,7 @@ def seal(apps, schema_editor):
             owner = row.challenge_id if chain_of == "challenge" else row.child_id
             chain = f"{chain_of}:{owner}"
             length, previous = heads.get(chain, (0, ""))
-            digest = link_hash(fields(row), previous)
+            digest = link_hash(fields(row), previous, "")  # the unkeyed first version; 0005 keys it
             type(row).objects.filter(pk=row.pk).update(previous_hash=previous, hash=digest)
             heads[chain] = (length + 1, digest)
         for chain, (length, digest) in heads.items():

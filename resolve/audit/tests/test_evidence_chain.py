@@ -128,7 +128,7 @@ def test_recomputing_a_row_hash_after_an_edit_is_still_caught(world: World) -> N
     edited = Event.objects.get(pk=target.pk)
     _sql(
         "UPDATE challenges_event SET hash = %s WHERE id = %s",
-        link_hash(event_fields(edited), edited.previous_hash),
+        link_hash(event_fields(edited), edited.previous_hash, edited.key_id),
         target.pk,
     )
     _assert_caught("challenge:", _events()[1].pk)

@@ -126,6 +126,7 @@ def test_the_worker_clock_enqueues_the_sweep_and_the_database_worker_runs_it(
         clock.tick()  # nothing new while the first sweep is still waiting
         paths = sorted(DBTaskResult.objects.values_list("task_path", flat=True))
         assert paths == [
+            "resolve.notifications.tasks.anchor_evidence_task",
             "resolve.notifications.tasks.digests_send_task",
             "resolve.notifications.tasks.sweep_deadlines_task",
         ]

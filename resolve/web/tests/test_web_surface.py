@@ -48,6 +48,8 @@ def test_production_settings_pass_check_deploy() -> None:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings_production",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "RESOLVE_EVIDENCE_KEY": secrets.token_urlsafe(32),
+        "RESOLVE_EVIDENCE_ANCHOR_DIR": "/var/lib/resolve/evidence-anchor",
         "DATABASE_URL": "sqlite://:memory:",
         "ALLOWED_HOSTS": "resolve.example.gov.uk",
     }
@@ -70,3 +72,18 @@ def test_production_settings_refuse_a_weak_key() -> None:
         [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode != 0 and "SECRET_KEY" in done.stderr
+
+
+def test_production_settings_refuse_to_start_without_an_evidence_key() -> None:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_production",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+    }
+    env.pop("DEBUG", None)
+    env.pop("RESOLVE_EVIDENCE_KEY", None)
+    env.pop("RESOLVE_EVIDENCE_KEY_FILE", None)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0 and "RESOLVE_EVIDENCE_KEY" in done.stderr

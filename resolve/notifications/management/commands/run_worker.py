@@ -94,6 +94,7 @@ class Clock:
         local = timezone.localtime()
         if local.hour >= self.digest_hour and self.last_digest_day != local.date():
             _enqueue_unless_waiting(tasks.digests_send_task)
+            _enqueue_unless_waiting(tasks.anchor_evidence_task)
             self.last_digest_day = local.date()
 
     def run(self) -> None:

@@ -1,0 +1,102 @@
+"""The evidence key and the digests made with it; no models, so that every evidence model can use it.
+
+A link of an evidence chain is sealed with HMAC-SHA256 under a key kept outside the database
+(``RESOLVE_EVIDENCE_KEYS``, from ``RESOLVE_EVIDENCE_KEY`` or ``RESOLVE_EVIDENCE_KEY_FILE``). Each row
+records the id of the key that sealed it, so keys can rotate: new rows use the current (first) key,
+and a row is verified with the key its id names. Key id "" is the unkeyed sha256 of the first
+version of the chains; the data migration ``audit.0005`` re-sealed those rows, so verifying refuses it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from collections.abc import Collection
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+LEGACY_KEY_ID = ""
+
+
+class UnknownKey(Exception):
+    """A row names a key Resolve does not hold (or the unkeyed, public algorithm)."""
+
+
+def key_id_of(key: str) -> str:
+    """A short public name for a key: it says which key sealed a row without revealing the key."""
+    return hashlib.sha256(b"resolve-evidence-key-id\0" + key.encode()).hexdigest()[:16]
+
+
+def evidence_keys() -> dict[str, bytes]:
+    return {key_id_of(key): key.encode() for key in settings.RESOLVE_EVIDENCE_KEYS}
+
+
+def current_key_id() -> str:
+    return key_id_of(settings.RESOLVE_EVIDENCE_KEYS[0])
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"Cannot put {type(value).__name__} in an evidence hash.")
+
+
+def canonical(fields: dict[str, Any]) -> bytes:
+    """One byte string per set of values: sorted keys, no spaces, UTF-8, dates in ISO form."""
+    return json.dumps(
+        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_jsonable
+    ).encode()
+
+
+def mac(message: bytes, key_id: str) -> str:
+    """HMAC-SHA256 of ``message`` under the key named ``key_id``; raises ``UnknownKey``."""
+    if key_id == LEGACY_KEY_ID:
+        raise UnknownKey("sealed with the unkeyed, public algorithm")
+    key = evidence_keys().get(key_id)
+    if key is None:
+        raise UnknownKey(f"sealed with key {key_id!r}, which Resolve does not hold")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def link_hash(fields: dict[str, Any], previous: str, key_id: str) -> str:
+    """The seal of one link: its fields and the link before it, under the key ``key_id``.
+
+    Key id "" gives the unkeyed sha256 of the first chains (for the migration that re-seals them).
+    """
+    message = canonical({"fields": fields, "previous": previous})
+    if key_id == LEGACY_KEY_ID:
+        return hashlib.sha256(message).hexdigest()
+    return mac(message, key_id)
+
+
+def row_fields(row: models.Model, exclude: Collection[str] = ()) -> dict[str, Any]:
+    """Every stored column of ``row`` by its column attribute name, less ``exclude``."""
+    return {
+        field.attname: getattr(row, field.attname)
+        for field in row._meta.concrete_fields
+        if field.attname not in exclude
+    }
+
+
+def row_digest(row: models.Model, exclude: Collection[str] = ()) -> str:
+    """sha256 of a row's table and columns: what a link of a records chain vouches for."""
+    return hashlib.sha256(
+        canonical({"record": row._meta.label_lower, "fields": row_fields(row, exclude)})
+    ).hexdigest()
+
+
+# The columns a row-sealed model (the access log, break-glass grants) keeps its own seal in.
+ROW_SEAL_COLUMNS = ("key_id", "seal")
+
+
+def row_seal(row: models.Model, key_id: str) -> str:
+    """The keyed seal of one standalone row (its id included, so rows cannot swap or be copied)."""
+    return mac(
+        canonical({"record": row._meta.label_lower, "fields": row_fields(row, ROW_SEAL_COLUMNS)}), key_id
+    )
