@@ -8,16 +8,16 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from resolve.api.schemas import ErrorOut
+from resolve.api.schemas import ErrorOut, Key, SafeStr, Text, _In
 from resolve.audit.selectors import access_log_list, break_glass_list
 from resolve.audit.services import break_glass_open
 
 router = Router(tags=["break-glass"])
 
 
-class BreakGlassIn(Schema):
-    case_number: str = Field(min_length=1)
-    reason: str
+class BreakGlassIn(_In):
+    case_number: Key = Field(min_length=1)
+    reason: Text
 
 
 class BreakGlassOut(Schema):
@@ -69,7 +69,7 @@ def break_glass_review(request: HttpRequest) -> Any:
 
 
 @router.get("/access-log", response={200: list[AccessOut], **_errors()})
-def access_log(request: HttpRequest, case_number: str | None = None) -> Any:
+def access_log(request: HttpRequest, case_number: SafeStr | None = None) -> Any:
     """Who opened which record, when, from where (reviewers only; others see an empty list)."""
     return [
         {
