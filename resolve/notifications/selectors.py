@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 
 from resolve.access import challenges_visible_to
 from resolve.challenges.models import Action, Challenge, StageVisit
-from resolve.notifications.models import Notification, NotificationPreference
+from resolve.notifications.models import Notification, NotificationPreference, calendar_secret_digest
 from resolve.procedures.selectors import procedure_version_model
 
 
@@ -27,7 +27,11 @@ def notification_unread_count(*, user: AbstractBaseUser) -> int:
 def preference_by_calendar_secret(*, secret: str) -> NotificationPreference | None:
     if not secret:
         return None
-    return NotificationPreference.objects.select_related("user").filter(calendar_secret=secret).first()
+    return (
+        NotificationPreference.objects.select_related("user")
+        .filter(calendar_secret=calendar_secret_digest(secret))
+        .first()
+    )
 
 
 @dataclass(frozen=True)
