@@ -96,7 +96,9 @@ api = NinjaAPI(
     description="Challenge, escalation and dispute resolution for IROs and CP Chairs. "
     "Authenticate with `Authorization: Bearer <token>` (`python manage.py create_api_token <username>`).",
     openapi_url="/openapi.json",
-    docs_url="/docs",
+    # No interactive docs page: it loaded Swagger UI from a CDN, unpinned and outside our CSP.
+    # openapi.json is the reference; load it into any OpenAPI viewer (docs/security.md).
+    docs_url=None,
     auth=BearerToken(),
     urls_namespace="api",
 )

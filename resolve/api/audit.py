@@ -10,7 +10,7 @@ from ninja import Field, Router, Schema
 
 from resolve.access import records_viewed
 from resolve.api.idempotency import idempotent
-from resolve.api.schemas import ErrorOut
+from resolve.api.schemas import ErrorOut, Key, SafeStr, Text, _In
 from resolve.audit.models import BreakGlassGrant
 from resolve.audit.selectors import access_log_list, break_glass_list
 from resolve.audit.services import break_glass_open
@@ -18,12 +18,12 @@ from resolve.audit.services import break_glass_open
 router = Router(tags=["break-glass"])
 
 
-class BreakGlassIn(Schema):
-    case_number: str = Field(min_length=1)
-    reason_category: str = Field(
+class BreakGlassIn(_In):
+    case_number: Key = Field(min_length=1)
+    reason_category: Key = Field(
         description="Why, from a list: " + ", ".join(BreakGlassGrant.ReasonCategory.values)
     )
-    reason: str = Field(description="The justification: at least 20 characters and 4 different words.")
+    reason: Text = Field(description="The justification: at least 20 characters and 4 different words.")
 
 
 class BreakGlassOut(Schema):
@@ -88,7 +88,7 @@ def break_glass_review(request: HttpRequest) -> Any:
 
 
 @router.get("/access-log", response={200: list[AccessOut], **_errors()})
-def access_log(request: HttpRequest, case_number: str | None = None) -> Any:
+def access_log(request: HttpRequest, case_number: SafeStr | None = None) -> Any:
     """Who opened the records you may see, when, from where (reviewers only; others see an empty list).
 
     Reading the log is itself logged: one access-log row per child it shows.

@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 
+from resolve.core import limits
+
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -26,23 +28,45 @@ def _iso_date(value: Any) -> Any:
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 
-def _no_nul(value: Any) -> Any:
-    """Refuse the NUL character anywhere in text: no database column can hold it faithfully."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("remove the NUL character (\\u0000) from the text")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _no_nul(key)
-            _no_nul(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _no_nul(item)
+def _storable(value: Any) -> Any:
+    """Refuse NUL and unpaired surrogates anywhere in text: no database column can hold them faithfully."""
+    problem = limits.bad_character_in(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _case_number(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    _storable(value)
+    normalised = limits.case_number_normalise(value)
+    problem = limits.case_number_problem(normalised)
+    if problem and normalised:  # a blank one is the service's "required"
+        raise ValueError(problem)
+    return normalised
+
+
+def _one_line(value: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise ValueError("keep this on one line")
     return value
 
 
 # Text from a path or a query string.
-SafeStr = Annotated[str, AfterValidator(_no_nul)]
+SafeStr = Annotated[str, AfterValidator(_storable), Field(max_length=limits.MAX_KEY)]
+# Free text, a short key or username, a person's name: each bounded as resolve.core.limits says.
+Text = Annotated[str, Field(max_length=limits.MAX_TEXT)]
+Key = Annotated[str, Field(max_length=limits.MAX_KEY)]
+Name = Annotated[str, Field(min_length=1, max_length=limits.MAX_NAME), AfterValidator(_one_line)]
+CaseNumber = Annotated[
+    str,
+    BeforeValidator(_case_number),
+    Field(
+        json_schema_extra={"pattern": limits.CASE_NUMBER_PATTERN},
+        description=f"Normalised (spaces removed from the ends, upper case), then {limits.CASE_NUMBER_RULE}.",
+    ),
+]
 
 
 class _In(Schema):
@@ -50,8 +74,8 @@ class _In(Schema):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _text_has_no_nul(cls, value: Any) -> Any:
-        return _no_nul(value)
+    def _text_is_storable(cls, value: Any) -> Any:
+        return _storable(value)
 
 
 class Error(Schema):
@@ -135,13 +159,13 @@ class WorkingDaysOut(Schema):
 
 # -- children ------------------------------------------------------------------------------------
 class ChildIn(_In):
-    case_number: str = Field(min_length=1, max_length=40)
-    first_name: str = Field(min_length=1, max_length=100)
-    last_name: str = Field(min_length=1, max_length=100)
-    date_of_birth: IsoDate
-    social_worker: str
-    iro: str | None = None
-    cp_chair: str | None = None
+    case_number: CaseNumber
+    first_name: Name
+    last_name: Name
+    date_of_birth: IsoDate = Field(description="On or after 1900-01-01, and not in the future.")
+    social_worker: Key
+    iro: Key | None = None
+    cp_chair: Key | None = None
 
 
 class ChildRef(Schema):
@@ -175,40 +199,40 @@ class ChildOut(ChildRef):
 
 # -- challenges ----------------------------------------------------------------------------------
 class ActionIn(_In):
-    action: str = Field(min_length=1)
-    owner: str = Field(min_length=1, max_length=200)
+    action: str = Field(min_length=1, max_length=limits.MAX_TEXT)
+    owner: str = Field(min_length=1, max_length=limits.MAX_KEY)
     due: IsoDate
 
 
 class DirectorsBriefingIn(_In):
-    author: str = ""
-    legal_status: str = ""
-    parents: str = ""
-    siblings: str = ""
-    extended_family: str = ""
-    family_address: str = ""
-    other_agencies: str = ""
-    date_opened_to_csc: str = ""
-    incident: str = ""
-    background: str = ""
-    interventions: str = ""
-    current_plan: str = ""
+    author: Text = ""
+    legal_status: Text = ""
+    parents: Text = ""
+    siblings: Text = ""
+    extended_family: Text = ""
+    family_address: Text = ""
+    other_agencies: Text = ""
+    date_opened_to_csc: Text = ""
+    incident: Text = ""
+    background: Text = ""
+    interventions: Text = ""
+    current_plan: Text = ""
 
 
 class ChallengeIn(_In):
-    child: str
+    child: Key
     track: Literal["iro", "cpc"]
-    policy: str | None = None
-    stage: str | None = None
-    bypass_reason: str = ""
-    bypass_agreed_by: str | None = Field(
+    policy: Key | None = None
+    stage: Key | None = None
+    bypass_reason: Text = ""
+    bypass_agreed_by: Key | None = Field(
         default=None, description="Username of the person whose agreement the policy's bypass rule needs."
     )
-    themes: list[str] = []
-    concern: str
-    impact_on_child: str
-    desired_outcome: str = ""
-    actions: list[ActionIn] = []
+    themes: list[Key] = Field(default=[], max_length=limits.MAX_CHOICES)
+    concern: Text
+    impact_on_child: Text
+    desired_outcome: Text = ""
+    actions: list[ActionIn] = Field(default=[], max_length=limits.MAX_ACTIONS)
     directors_briefing: DirectorsBriefingIn | None = None
     on: IsoDate | None = None
 
@@ -220,7 +244,7 @@ class _Versioned(_In):
 
 class ResponseIn(_Versioned):
     response: Literal["agree", "disagree", "no_remit"]
-    comments: str = ""
+    comments: Text = ""
     further: bool = Field(
         default=False,
         description="A further response at a stage already answered; without it a second response is 409.",
@@ -228,30 +252,32 @@ class ResponseIn(_Versioned):
 
 
 class LearningPointsIn(_Versioned):
-    learning_points: str
+    learning_points: Text
 
 
 class EscalationIn(_Versioned):
-    to_stage: str | None = None
-    reason: str = ""
-    bypass_agreed_by: str | None = None
+    to_stage: Key | None = None
+    reason: Text = ""
+    bypass_agreed_by: Key | None = None
     directors_briefing: DirectorsBriefingIn | None = None
 
 
 class ResolutionIn(_Versioned):
-    outcome: str
-    learning_points: str = ""
+    outcome: Text
+    learning_points: Text = ""
 
 
 class ReasonIn(_Versioned):
-    reason: str
+    reason: Text
 
 
 class CafcassReferralIn(_Versioned):
-    reason: str
-    checklist: dict[str, StrictBool] = {}
-    preconditions: dict[str, str] = Field(
-        default={}, description="Precondition key → username of the person who agreed or was told."
+    reason: Text
+    checklist: dict[Key, StrictBool] = Field(default={}, max_length=limits.MAX_CHOICES)
+    preconditions: dict[Key, Key] = Field(
+        default={},
+        max_length=limits.MAX_CHOICES,
+        description="Precondition key → username of the person who agreed or was told.",
     )
     urgent: StrictBool = False
 
@@ -261,11 +287,11 @@ class ActionStatusIn(_Versioned):
 
 
 class MeetingIn(_Versioned):
-    summary: str
+    summary: Text
 
 
 class FinalCommentsIn(_Versioned):
-    comments: str
+    comments: Text
 
 
 class StageNow(Schema):
@@ -362,7 +388,11 @@ class CaseNoteOut(Schema):
 
 
 class CorrectionIn(_In):
-    body: str = Field(min_length=1, description="What the original note should have said, or what it missed.")
+    body: str = Field(
+        min_length=1,
+        max_length=limits.MAX_TEXT,
+        description="What the original note should have said, or what it missed.",
+    )
 
 
 class ChronologyEntry(EventOut):

@@ -7,6 +7,7 @@ state, the event, the typed case note on the child's record, and whatever the ch
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from resolve.challenges.selectors import (
 )
 from resolve.children.models import CaseNote, Child
 from resolve.children.selectors import child_chair, child_role_holders
+from resolve.core import limits
 from resolve.core.clock import today
 from resolve.core.errors import ServiceError
 from resolve.core.retry import retried
@@ -200,6 +202,14 @@ def _load_for_change(
     return challenge, procedure_version_model(challenge.policy)
 
 
+def _command_bounds_check(command: engine.Command) -> None:
+    """Every text a change carries (a reason, comments, an outcome, a summary) within MAX_TEXT."""
+    for item in dataclasses.fields(command):
+        value = getattr(command, item.name)
+        if isinstance(value, str):
+            limits.text_check(field=item.name, value=value)
+
+
 @retried
 def _change(
     *,
@@ -210,12 +220,14 @@ def _change(
     after: Callable[[Challenge, list[StageVisit], engine.ChallengeState], None] | None = None,
     prepare: Callable[[Challenge, Procedure], engine.Command] | None = None,
 ) -> Challenge:
+    _command_bounds_check(command)
     with transaction.atomic():
         challenge, procedure = _load_for_change(
             user=user, challenge_id=challenge_id, command=command, expected_version=expected_version
         )
         if prepare is not None:
             command = prepare(challenge, procedure)
+            _command_bounds_check(command)
         state = challenge_state(challenge=challenge)
         # No user: Resolve itself acts (an automatic escalation); the engine decides whether it may.
         actor = (
@@ -279,6 +291,29 @@ class _RaiseDecision:
     documents: dict[str, dict[str, Any]]
 
 
+def _raise_bounds_check(
+    *,
+    concern: str,
+    impact_on_child: str,
+    bypass_reason: str,
+    themes: Sequence[str],
+    actions: Sequence[ActionInput],
+    directors_briefing: Mapping[str, Any] | None,
+) -> None:
+    """Refuse input past resolve.core.limits before anything is loaded or locked."""
+    limits.count_check(field="actions", count=len(actions), most=limits.MAX_ACTIONS)
+    limits.count_check(field="themes", count=len(themes), most=limits.MAX_CHOICES)
+    limits.texts_check(
+        [("concern", concern), ("impact_on_child", impact_on_child), ("bypass_reason", bypass_reason)]
+    )
+    for index, item in enumerate(actions):
+        limits.text_check(field=f"actions[{index}].action", value=item.action)
+        limits.text_check(field=f"actions[{index}].owner", value=item.owner, max_length=limits.MAX_KEY)
+    for key, value in (directors_briefing or {}).items():
+        if isinstance(value, str):
+            limits.text_check(field=f"directors_briefing.{key}", value=value)
+
+
 def _raise_decide(
     *,
     user: User,
@@ -297,6 +332,14 @@ def _raise_decide(
     on: dt.date,
 ) -> _RaiseDecision:
     """Everything raising decides, written by ``challenge_raise`` and shown by its preview."""
+    _raise_bounds_check(
+        concern=concern,
+        impact_on_child=impact_on_child,
+        bypass_reason=bypass_reason,
+        themes=themes,
+        actions=actions,
+        directors_briefing=directors_briefing,
+    )
     if track not in engine.TRACKS:
         raise ServiceError("invalid", "unknown_track", "Choose a track: iro or cpc.", "track")
     try:
@@ -369,6 +412,7 @@ def challenge_raise(
 ) -> Challenge:
     """Raise a challenge for a child under a procedure, at its first stage or (with a reason) a later one."""
     on = on or today()
+    limits.text_check(field="desired_outcome", value=desired_outcome)
     raised = _raise_decide(
         user=user,
         child=child,

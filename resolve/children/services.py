@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from resolve.access import Perm, case_note_get_for_change, child_get_for_allocation, perm_require
 from resolve.children.models import CaseNote, Child
+from resolve.core import limits
 from resolve.core.errors import ServiceError
 from resolve.core.retry import retried
 from resolve.people.roles import role_label
@@ -41,6 +42,8 @@ def child_create(
 ) -> Child:
     """Add a child to Resolve. The social worker's team places the child in the management line."""
     perm_require(user=user, perm=Perm.ADD_CHILDREN)
+    case_number = limits.case_number_normalise(case_number)
+    first_name, last_name = first_name.strip(), last_name.strip()
     for field, value, what in (
         ("case_number", case_number, "the child's case number"),
         ("first_name", first_name, "the child's first name"),
@@ -48,10 +51,13 @@ def child_create(
     ):
         if not value or not value.strip():
             raise ServiceError("invalid", "required", f"Enter {what}.", field)
-    if date_of_birth > timezone.localdate():
-        raise ServiceError(
-            "invalid", "date_in_future", "The date of birth cannot be in the future.", "date_of_birth"
-        )
+    problem = limits.case_number_problem(case_number)
+    if problem:
+        raise ServiceError("invalid", "bad_case_number", problem, "case_number")
+    # Names go into email subjects and headers: one line, bounded.
+    for field, value in (("first_name", first_name), ("last_name", last_name)):
+        limits.text_check(field=field, value=value, max_length=limits.MAX_NAME, single_line=True)
+    limits.date_of_birth_check(value=date_of_birth, today=timezone.localdate())
     worker = _staff(social_worker, "social_worker", "social_worker")
     if worker is None:
         raise ServiceError("invalid", "required", "Name the child's social worker.", "social_worker")
@@ -68,9 +74,9 @@ def child_create(
     try:
         with transaction.atomic():
             return Child.objects.create(
-                case_number=case_number.strip(),
-                first_name=first_name.strip(),
-                last_name=last_name.strip(),
+                case_number=case_number,
+                first_name=first_name,
+                last_name=last_name,
                 date_of_birth=date_of_birth,
                 social_worker=worker,
                 team=team,
@@ -167,6 +173,7 @@ def case_note_correct(*, user: User, note_id: int, body: str) -> CaseNote:
     note = case_note_get_for_change(user=user, note_id=note_id, perm=Perm.CORRECT_CASE_NOTE)
     if not body.strip():
         raise ServiceError("invalid", "required", "Enter the correction.", "body")
+    limits.text_check(field="body", value=body)
     with transaction.atomic():
         return CaseNote.objects.create(
             child=note.child,

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from django.conf import settings
@@ -140,8 +141,17 @@ class Notification(models.Model):
         return f"Notification {self.message_id} for {self.user}"
 
 
+def calendar_secret_digest(secret: str) -> str:
+    """What is stored of a calendar feed's secret: its SHA-256, so a copy of the database opens no feed.
+
+    The secret is 256 random bits, so an unsalted hash cannot be reversed by guessing.
+    """
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _calendar_secret() -> str:
-    return secrets.token_urlsafe(32)
+    """The default: the digest of a secret nobody is told, so no feed opens until its owner asks for one."""
+    return calendar_secret_digest(secrets.token_urlsafe(32))
 
 
 class NotificationPreference(models.Model):
@@ -153,7 +163,12 @@ class NotificationPreference(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
     )
     email = models.CharField(max_length=16, choices=Email.choices, default=Email.IMMEDIATE)
-    calendar_secret = models.CharField(max_length=64, unique=True, default=_calendar_secret)
+    calendar_secret = models.CharField(
+        max_length=64,
+        unique=True,
+        default=_calendar_secret,
+        help_text="The SHA-256 of the calendar feed's secret (calendar_secret_digest); never the secret.",
+    )
     last_digest_on = models.DateField(null=True, blank=True)
 
     def __str__(self) -> str:

@@ -12,7 +12,13 @@ from django.utils import timezone
 from resolve.access import challenges_visible_to
 from resolve.challenges.models import Action, Challenge, StageVisit
 from resolve.core.conf import conf
-from resolve.notifications.models import DEADLINE_SWEEP, Notification, NotificationPreference, SweepLease
+from resolve.notifications.models import (
+    DEADLINE_SWEEP,
+    Notification,
+    NotificationPreference,
+    SweepLease,
+    calendar_secret_digest,
+)
 from resolve.procedures.selectors import procedure_version_model
 
 
@@ -29,7 +35,11 @@ def notification_unread_count(*, user: AbstractBaseUser) -> int:
 def preference_by_calendar_secret(*, secret: str) -> NotificationPreference | None:
     if not secret:
         return None
-    return NotificationPreference.objects.select_related("user").filter(calendar_secret=secret).first()
+    return (
+        NotificationPreference.objects.select_related("user")
+        .filter(calendar_secret=calendar_secret_digest(secret))
+        .first()
+    )
 
 
 @dataclass(frozen=True)

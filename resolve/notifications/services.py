@@ -43,7 +43,14 @@ from resolve.challenges.events import CafcassReferred, Escalated, Event, EventTy
 from resolve.challenges.models import Action, Challenge, StageVisit
 from resolve.children.selectors import child_chair, child_role_holders
 from resolve.core.conf import conf
-from resolve.notifications.models import Deadline, Kind, Notification, NotificationPreference, OutboxMessage
+from resolve.notifications.models import (
+    Deadline,
+    Kind,
+    Notification,
+    NotificationPreference,
+    OutboxMessage,
+    calendar_secret_digest,
+)
 from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_version_model
 
@@ -726,12 +733,14 @@ def preference_set_email(*, user: User, email: str) -> NotificationPreference:
     return preference
 
 
-def calendar_secret_reset(*, user: User) -> NotificationPreference:
-    """A new secret for the calendar feed: the old address stops working at once."""
+def calendar_secret_reset(*, user: User) -> str:
+    """A new secret for the calendar feed, returned once: only its digest is kept, and the old address
+    stops working at once."""
+    secret = secrets.token_urlsafe(32)
     preference = preference_get(user=user)
-    preference.calendar_secret = secrets.token_urlsafe(32)
+    preference.calendar_secret = calendar_secret_digest(secret)
     preference.save(update_fields=["calendar_secret"])
-    return preference
+    return secret
 
 
 def notifications_mark_read(*, user: User, ids: Iterable[int] | None = None) -> int:

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -31,9 +32,13 @@ from resolve.notifications.services import (
 
 @login_required
 def notifications(request: HttpRequest) -> HttpResponse:
+    return _notifications_page(request, calendar_url=None)
+
+
+def _notifications_page(request: HttpRequest, *, calendar_url: str | None) -> HttpResponse:
+    """The list, with the calendar address only when it was just made: only its digest is kept."""
     preference = preference_get(user=request.user)  # type: ignore[arg-type]
     page = Paginator(notification_list(user=request.user), 25).get_page(request.GET.get("page"))  # type: ignore[arg-type]
-    calendar_url = request.build_absolute_uri(f"/calendar/{preference.calendar_secret}.ics")
     return render(
         request,
         "notifications/notification_list.html",
@@ -69,9 +74,11 @@ def email_preference(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def calendar_reset(request: HttpRequest) -> HttpResponse:
-    calendar_secret_reset(user=request.user)  # type: ignore[arg-type]
-    messages.success(request, "Your calendar address has been changed. The old address no longer works")
-    return redirect("notifications:list")
+    """Answered with the page itself, not a redirect: the new address is shown this once and kept
+    nowhere (not in the session, not in a message), since Resolve stores only its digest."""
+    secret = calendar_secret_reset(user=request.user)  # type: ignore[arg-type]
+    calendar_url = request.build_absolute_uri(reverse("notifications:calendar", args=[secret]))
+    return _notifications_page(request, calendar_url=calendar_url)
 
 
 @require_GET

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS
 from resolve.challenges.events import RESPONSES
 from resolve.challenges.models import Challenge
+from resolve.core import limits
 
 
 class SignInForm(AuthenticationForm):
@@ -166,7 +167,14 @@ class RaiseStartForm(forms.Form):
 def _text(
     label: str, required_message: str = "", required: bool = True, help_text: str = ""
 ) -> forms.CharField:
-    field = forms.CharField(label=label, required=required, help_text=help_text, widget=forms.Textarea)
+    field = forms.CharField(
+        label=label,
+        required=required,
+        help_text=help_text,
+        widget=forms.Textarea,
+        max_length=limits.MAX_TEXT,
+        error_messages={"max_length": f"Use {limits.MAX_TEXT:,} characters or fewer"},
+    )
     if required_message:
         field.error_messages["required"] = required_message
     return field
@@ -183,6 +191,7 @@ class BriefingFieldsMixin:
                 label=item.label if item.required else f"{item.label} (optional)",
                 required=False,
                 widget=forms.Textarea,
+                max_length=limits.MAX_TEXT,
             )
 
     def briefing(self, cleaned: dict[str, Any]) -> dict[str, str] | None:
@@ -241,8 +250,10 @@ class RaiseForm(BriefingFieldsMixin, forms.Form):
 class ActionRowForm(forms.Form):
     """One SMART action: what, by whom, by when. A row left blank is ignored."""
 
-    action = forms.CharField(label="What needs to happen", required=False, widget=forms.Textarea)
-    owner = forms.CharField(label="By whom", required=False, max_length=200)
+    action = forms.CharField(
+        label="What needs to happen", required=False, widget=forms.Textarea, max_length=limits.MAX_TEXT
+    )
+    owner = forms.CharField(label="By whom", required=False, max_length=limits.MAX_KEY)
     due = DateField(noun="date the action is due by", label="By when", required=False)
 
     def clean(self) -> dict[str, Any]:
@@ -263,7 +274,9 @@ class ActionRowForm(forms.Form):
         return not any(self.cleaned_data.get(name) for name in ("action", "owner", "due"))
 
 
-ActionFormSet = forms.formset_factory(ActionRowForm, extra=0, max_num=30, absolute_max=30)
+ActionFormSet = forms.formset_factory(
+    ActionRowForm, extra=0, max_num=limits.MAX_ACTIONS, absolute_max=limits.MAX_ACTIONS, validate_max=True
+)
 ACTION_ROWS = 3  # blank rows offered at first; "Add another action" posts back for one more
 
 
@@ -432,5 +445,9 @@ class CaseNoteCorrectionForm(forms.Form):
         label="Correction",
         help_text="Say what the note should have said, or what it missed. The original is kept as it is.",
         widget=forms.Textarea(attrs={"rows": 6}),
-        error_messages={"required": "Enter the correction"},
+        max_length=limits.MAX_TEXT,
+        error_messages={
+            "required": "Enter the correction",
+            "max_length": f"The correction must be {limits.MAX_TEXT:,} characters or fewer",
+        },
     )

@@ -27,6 +27,7 @@ from resolve.access import (
 from resolve.challenges import selectors, services
 from resolve.children.models import Child
 from resolve.children.services import case_note_correct as case_note_correct_service
+from resolve.core import limits
 from resolve.core.clock import today
 from resolve.core.errors import ServiceError
 from resolve.procedures import selectors as procedure_selectors
@@ -483,8 +484,9 @@ def challenge_raise(request: HttpRequest, case_number: str, track: str, procedur
         return _raise_render(request, child, chosen, track, form, formset)
     data = request.POST.copy()
     if "add_action" in data:
-        total = int(data.get("actions-TOTAL_FORMS") or 0)
-        data["actions-TOTAL_FORMS"] = str(min(total + 1, 30))
+        total = data.get("actions-TOTAL_FORMS") or "0"
+        rows = int(total) if total.isdigit() and len(total) < 6 else 0  # a made-up count: start again
+        data["actions-TOTAL_FORMS"] = str(min(rows + 1, limits.MAX_ACTIONS))
         form, formset = _raise_forms(chosen, data)
         return _raise_render(request, child, chosen, track, _quiet(form), _quiet(formset))
     form, formset = _raise_forms(chosen, data)

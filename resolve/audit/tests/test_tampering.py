@@ -58,7 +58,11 @@ def evidence_build(authority: Any) -> World:
         user=world.user("social_worker_2"), challenge_id=other.pk, response="disagree", comments="Not yet"
     )
     services.challenge_respond(
-        user=world.user("social_worker_2"), challenge_id=other.pk, response="agree", comments="Will visit"
+        user=world.user("social_worker_2"),
+        challenge_id=other.pk,
+        response="agree",
+        comments="Will visit",
+        further=True,
     )
     referred = services.challenge_raise(
         user=iro,

@@ -16,7 +16,7 @@ from resolve.audit.models import AccessLogEntry
 from resolve.challenges.services import ActionInput
 from resolve.notifications.management.commands.run_worker import Clock
 from resolve.notifications.models import Notification, OutboxMessage
-from resolve.notifications.services import preference_get
+from resolve.notifications.services import calendar_secret_reset
 from resolve.notifications.tests.conftest import at
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +65,7 @@ def test_calendar_feed_has_every_due_date_of_the_user_and_its_secret_can_be_rese
     challenge = raise_on(
         D(2024, 6, 3), actions=(ActionInput("Update the care plan", "social_worker", D(2024, 6, 14)),)
     )
-    secret = preference_get(user=authority.staff["social_worker"]).calendar_secret
+    secret = calendar_secret_reset(user=authority.staff["social_worker"])
     response = Client().get(f"/calendar/{secret}.ics")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/calendar")
@@ -85,7 +85,7 @@ def test_calendar_feed_has_every_due_date_of_the_user_and_its_secret_can_be_rese
     assert (entry.challenge_id, entry.child_id) == (challenge.pk, challenge.child_id)
     assert (entry.channel, entry.method, entry.path) == ("calendar", "GET", "/calendar/(secret).ics")
     # The IRO's feed has the response date of the challenge they chair.
-    iro_secret = preference_get(user=authority.staff["iro"]).calendar_secret
+    iro_secret = calendar_secret_reset(user=authority.staff["iro"])
     iro_feed = Calendar.from_ical(Client().get(f"/calendar/{iro_secret}.ics").content)
     assert any(event.decoded("dtstart") == challenge.stage_due_on for event in iro_feed.walk("VEVENT"))
     # Reset by POST: the old address stops working.
@@ -98,7 +98,7 @@ def test_calendar_feed_shows_only_challenges_its_owner_may_see(raise_on: Any, au
     """An action naming someone outside the child's line does not put the child in their calendar."""
     raise_on(D(2024, 6, 3), actions=(ActionInput("Share the plan", "social_worker_2", D(2024, 6, 14)),))
     outsider = authority.staff["social_worker_2"]
-    response = Client().get(f"/calendar/{preference_get(user=outsider).calendar_secret}.ics")
+    response = Client().get(f"/calendar/{calendar_secret_reset(user=outsider)}.ics")
     assert response.status_code == 200
     assert list(Calendar.from_ical(response.content).walk("VEVENT")) == []
     assert not AccessLogEntry.objects.filter(user=outsider).exists()
