@@ -248,6 +248,16 @@ def child_get_for_break_glass(*, user: UserLike, case_number: str) -> Child:
     return child
 
 
+def child_id_for_allocation(*, user: UserLike, case_number: str) -> int:
+    """The id of the child with ``case_number``, for those who allocate children (``Perm.ADD_CHILDREN``);
+    ``NotVisible`` when there is none. The change itself loads it with ``child_get_for_allocation``."""
+    perm_require(user=user, perm=Perm.ADD_CHILDREN)
+    found = Child.objects.filter(case_number=case_number).values_list("pk", flat=True).first()
+    if found is None:
+        raise NotVisible(case_number)
+    return found
+
+
 def child_get_for_allocation(*, user: UserLike, child_id: int) -> Child:
     """Lock a child to change who works with them (social worker, IRO, CP Chair, and so the team).
 

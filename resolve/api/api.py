@@ -21,6 +21,7 @@ from resolve.access import (
     case_notes_visible_to,
     challenge_get_for_user,
     child_get_for_user,
+    child_id_for_allocation,
     documents_visible_to,
 )
 from resolve.api import serializers
@@ -28,6 +29,8 @@ from resolve.api.idempotency import idempotent
 from resolve.api.models import ApiToken, token_digest
 from resolve.api.schemas import (
     ActionStatusIn,
+    AllocationIn,
+    AllocationOut,
     CafcassReferralIn,
     CaseNoteOut,
     ChallengeIn,
@@ -59,7 +62,7 @@ from resolve.calendars.workingdays import CalendarRangeError
 from resolve.challenges import services
 from resolve.challenges.models import Challenge
 from resolve.challenges.selectors import challenge_detail, challenge_list, child_chronology
-from resolve.children.services import case_note_correct, child_create
+from resolve.children.services import case_note_correct, child_allocate, child_create
 from resolve.core.errors import ServiceError
 from resolve.core.retry import BUSY_MESSAGE, is_lock_conflict
 from resolve.procedures.models import PolicyVersion
@@ -255,6 +258,27 @@ def children_create(request: HttpRequest, payload: ChildIn) -> Any:
         cp_chair=payload.cp_chair,
     )
     return Status(201, serializers.child_detail(child, [], _today()))
+
+
+@api.post("/children/{case_number}/allocation", response={200: AllocationOut, **ERRORS}, tags=["children"])
+@idempotent
+def child_allocation(request: HttpRequest, case_number: SafeStr, payload: AllocationIn) -> Any:
+    """Change who works with a child (the team follows the social worker): for those who add children.
+    The change is written on the child's record as a case note saying who changed what."""
+    allocated = child_allocate(
+        user=request.user,  # type: ignore[arg-type]
+        child_id=child_id_for_allocation(user=request.user, case_number=case_number),
+        social_worker=payload.social_worker,
+        iro=payload.iro,
+        cp_chair=payload.cp_chair,
+    )
+    return {
+        "case_number": allocated.case_number,
+        "social_worker": allocated.social_worker.get_username(),
+        "team": allocated.team.name,
+        "iro": allocated.iro.get_username() if allocated.iro else None,
+        "cp_chair": allocated.cp_chair.get_username() if allocated.cp_chair else None,
+    }
 
 
 @api.get("/children/{case_number}", response={200: ChildOut, **ERRORS}, tags=["children"])

@@ -168,6 +168,20 @@ class ChildIn(_In):
     cp_chair: Key | None = None
 
 
+class AllocationIn(_In):
+    social_worker: Key
+    iro: Key | None = None
+    cp_chair: Key | None = None
+
+
+class AllocationOut(Schema):
+    case_number: str
+    social_worker: str
+    team: str
+    iro: str | None
+    cp_chair: str | None
+
+
 class ChildRef(Schema):
     case_number: str
     first_name: str

@@ -6,15 +6,23 @@ change commits with messages to send.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+from django.core.management import call_command
 from django_tasks import task
 
 from resolve.audit.anchor import AnchorNotConfigured, anchor_write
 from resolve.notifications.services import digests_send, outbox_deliver, outbox_deliver_task
 from resolve.notifications.sweep import sweep_run
 
-__all__ = ["anchor_evidence_task", "digests_send_task", "outbox_deliver_task", "sweep_deadlines_task"]
+__all__ = [
+    "anchor_evidence_task",
+    "digests_send_task",
+    "expire_idempotency_keys_task",
+    "outbox_deliver_task",
+    "sweep_deadlines_task",
+]
 
 
 @task()
@@ -46,3 +54,14 @@ def anchor_evidence_task() -> dict[str, str]:
         return {"anchor": str(anchor_write())}
     except AnchorNotConfigured:
         return {"anchor": "not configured (RESOLVE_EVIDENCE_ANCHOR_DIR is empty)"}
+
+
+@task()
+def expire_idempotency_keys_task() -> dict[str, str]:
+    """The API's daily clean-up of Idempotency-Keys past their 24 hours.
+
+    Run by the command's name: the API is the layer above this worker, which never imports it.
+    """
+    out = io.StringIO()
+    call_command("expire_idempotency_keys", stdout=out)
+    return {"result": out.getvalue().strip()}

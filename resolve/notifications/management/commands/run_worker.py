@@ -95,6 +95,7 @@ class Clock:
         if local.hour >= self.digest_hour and self.last_digest_day != local.date():
             _enqueue_unless_waiting(tasks.digests_send_task)
             _enqueue_unless_waiting(tasks.anchor_evidence_task)
+            _enqueue_unless_waiting(tasks.expire_idempotency_keys_task)
             self.last_digest_day = local.date()
 
     def run(self) -> None:
