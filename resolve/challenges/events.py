@@ -208,10 +208,6 @@ def detail_to_json(detail: Detail) -> dict[str, Any]:
     }
 
 
-def _hints(cls: type[Detail]) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
 def _from_json(hint: Any, value: Any) -> Any:
     if value is None:
         return None
@@ -231,6 +227,6 @@ def _from_json(hint: Any, value: Any) -> Any:
 def detail_from_json(type_: str, data: Mapping[str, Any]) -> Detail:
     """The typed detail of a stored event; keys it does not know (from older releases) are ignored."""
     cls = DETAILS[EventType(type_)]
-    hints = _hints(cls)
+    hints = typing.get_type_hints(cls)
     known = {field.name for field in dataclasses.fields(cls)}
     return cls(**{key: _from_json(hints[key], value) for key, value in data.items() if key in known})

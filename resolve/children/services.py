@@ -14,6 +14,7 @@ from resolve.children.models import CaseNote, Child
 from resolve.core import limits
 from resolve.core.errors import ServiceError
 from resolve.core.retry import retried
+from resolve.people.models import Team
 from resolve.people.roles import role_label
 from resolve.people.selectors import user_roles, user_team
 
@@ -27,6 +28,27 @@ def _staff(username: str | None, role: str, field: str) -> User | None:
     if role not in user_roles(user=user):
         raise ServiceError("invalid", "wrong_role", f"{username} is not a {role_label(role)}.", field)
     return user
+
+
+def _allocation_people(
+    *, social_worker: str, iro: str | None, cp_chair: str | None
+) -> tuple[User, Team, User | None, User | None]:
+    """The people a child is allocated to, each checked for their role, and the social worker's team
+    (which places the child in the management line)."""
+    worker = _staff(social_worker, "social_worker", "social_worker")
+    if worker is None:
+        raise ServiceError("invalid", "required", "Name the child's social worker.", "social_worker")
+    team = user_team(user=worker, roles=("social_worker",))
+    if team is None:
+        raise ServiceError(
+            "invalid",
+            "no_team",
+            f"{social_worker} is not in a social work team: add them to one first.",
+            "social_worker",
+        )
+    chair = _staff(iro, "iro", "iro")
+    conference_chair = _staff(cp_chair, "cp_chair", "cp_chair")
+    return worker, team, chair, conference_chair
 
 
 def child_create(
@@ -58,19 +80,9 @@ def child_create(
     for field, value in (("first_name", first_name), ("last_name", last_name)):
         limits.text_check(field=field, value=value, max_length=limits.MAX_NAME, single_line=True)
     limits.date_of_birth_check(value=date_of_birth, today=timezone.localdate())
-    worker = _staff(social_worker, "social_worker", "social_worker")
-    if worker is None:
-        raise ServiceError("invalid", "required", "Name the child's social worker.", "social_worker")
-    team = user_team(user=worker, roles=("social_worker",))
-    if team is None:
-        raise ServiceError(
-            "invalid",
-            "no_team",
-            f"{social_worker} is not in a social work team: add them to one first.",
-            "social_worker",
-        )
-    chair = _staff(iro, "iro", "iro")
-    conference_chair = _staff(cp_chair, "cp_chair", "cp_chair")
+    worker, team, chair, conference_chair = _allocation_people(
+        social_worker=social_worker, iro=iro, cp_chair=cp_chair
+    )
     try:
         with transaction.atomic():
             return Child.objects.create(
@@ -114,19 +126,9 @@ def child_allocate(
     case note that says who changed what, in one transaction. Nobody allocates themselves.
     """
     perm_require(user=user, perm=Perm.ADD_CHILDREN)  # before the names are looked up
-    worker = _staff(social_worker, "social_worker", "social_worker")
-    if worker is None:
-        raise ServiceError("invalid", "required", "Name the child's social worker.", "social_worker")
-    team = user_team(user=worker, roles=("social_worker",))
-    if team is None:
-        raise ServiceError(
-            "invalid",
-            "no_team",
-            f"{social_worker} is not in a social work team: add them to one first.",
-            "social_worker",
-        )
-    chair = _staff(iro, "iro", "iro")
-    conference_chair = _staff(cp_chair, "cp_chair", "cp_chair")
+    worker, team, chair, conference_chair = _allocation_people(
+        social_worker=social_worker, iro=iro, cp_chair=cp_chair
+    )
     wanted: list[tuple[str, str, User | None]] = [
         ("social_worker", "Social worker", worker),
         ("iro", "IRO", chair),

@@ -473,6 +473,7 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
         for v in visits
     ]
     theme_words = {theme.key: theme.label for theme in procedure.themes}
+    past_cap = cap_tag(challenge, today)
     child = challenge.child
     summary = [
         ("Child", f"{child.full_name} ({child.case_number})"),
@@ -488,7 +489,7 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
         (
             "Formal process due to end by",
             govuk_date(challenge.formal_due_on)
-            + (" (past the formal limit)" if cap_tag(challenge, today) is not None else ""),
+            + (" (past the formal limit)" if past_cap is not None else ""),
         ),
     ]
     outcome = [
@@ -532,7 +533,7 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
         procedure=procedure,
         briefings=briefings,
         tag=challenge_tag(challenge, today),
-        cap_tag=cap_tag(challenge, today),
+        cap_tag=past_cap,
         stage=procedure.stage(challenge.stage_key).name if challenge.stage_key else "",
         visits=rows,
         actions=[
