@@ -24,6 +24,7 @@ from resolve.access.permissions import GRANTS, Perm, Scope, perm_require
 from resolve.audit.models import BreakGlassGrant
 from resolve.challenges.models import Challenge, Document
 from resolve.children.models import CaseNote, Child
+from resolve.core import limits
 from resolve.core.errors import ServiceError
 from resolve.people.models import Post
 
@@ -146,7 +147,7 @@ def _log(user: UserLike, child_id: int, challenge_id: int | None = None) -> None
 
 
 def child_get_for_user(*, user: UserLike, case_number: str) -> Child:
-    child = children_visible_to(user).filter(case_number=case_number).first()
+    child = children_visible_to(user).filter(case_number=limits.case_number_normalise(case_number)).first()
     if child is None:
         raise NotVisible(case_number)
     _log(user, child.pk)
@@ -236,7 +237,7 @@ def child_get_for_break_glass(*, user: UserLike, case_number: str) -> Child:
     Nothing is logged here: the grant is the record of it, and each look under it is logged.
     """
     perm_require(user=user, perm=Perm.BREAK_GLASS)
-    child = Child.objects.filter(case_number=(case_number or "").strip()).first()
+    child = Child.objects.filter(case_number=limits.case_number_normalise(case_number or "")).first()
     if child is None:
         raise NotVisible(case_number)
     if children_visible_to(user).filter(pk=child.pk).exists():
@@ -252,7 +253,11 @@ def child_id_for_allocation(*, user: UserLike, case_number: str) -> int:
     """The id of the child with ``case_number``, for those who allocate children (``Perm.ADD_CHILDREN``);
     ``NotVisible`` when there is none. The change itself loads it with ``child_get_for_allocation``."""
     perm_require(user=user, perm=Perm.ADD_CHILDREN)
-    found = Child.objects.filter(case_number=case_number).values_list("pk", flat=True).first()
+    found = (
+        Child.objects.filter(case_number=limits.case_number_normalise(case_number))
+        .values_list("pk", flat=True)
+        .first()
+    )
     if found is None:
         raise NotVisible(case_number)
     return found

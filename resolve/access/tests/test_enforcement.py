@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import time_machine
 
-from resolve.access import NotVisible, case_note_get_for_change, children_visible_to
+from resolve.access import NotVisible, case_note_get_for_change, child_get_for_user, children_visible_to
 from resolve.access.permissions import GRANTS, Grant, Perm
 from resolve.access.tests.world import World, world_build
 from resolve.challenges.models import Challenge
@@ -109,3 +109,12 @@ def test_the_case_note_write_chokepoint(world: World, monkeypatch: pytest.Monkey
     with pytest.raises(ServiceError) as refused:
         case_note_get_for_change(user=social_worker, note_id=in_a.pk, perm=Perm.CORRECT_CASE_NOTE)
     assert refused.value.kind == "forbidden"
+
+
+def test_a_case_number_is_found_however_it_is_typed(world: World) -> None:
+    """Case numbers are stored upper-cased and trimmed; a lookup normalises the same way, so
+    ``" lcs-a "`` typed into a URL or the API finds ``LCS-A`` and an out-of-scope child stays hidden."""
+    typed = f"  {world.a.case_number.lower()} "
+    assert child_get_for_user(user=world.user("team_manager"), case_number=typed) == world.a
+    with pytest.raises(NotVisible):
+        child_get_for_user(user=world.user("team_manager"), case_number=f" {world.b.case_number.lower()}")
