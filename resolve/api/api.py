@@ -51,6 +51,7 @@ from resolve.api.schemas import (
     PolicyOut,
     PolicySummary,
     ReasonIn,
+    ReopenIn,
     ResolutionIn,
     ResponseIn,
     SafeStr,
@@ -482,12 +483,13 @@ def resolve(request: HttpRequest, challenge_id: RowId, payload: ResolutionIn) ->
     "/challenges/{challenge_id}/reopening", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
 )
 @idempotent
-def reopen(request: HttpRequest, challenge_id: RowId, payload: ReasonIn) -> Any:
+def reopen(request: HttpRequest, challenge_id: RowId, payload: ReopenIn) -> Any:
     return _transition(
         request,
         challenge_id,
         services.challenge_reopen,
         reason=payload.reason,
+        directors_briefing=_briefing(payload.directors_briefing),
         on=payload.on,
         expected_version=payload.version,
     )

@@ -285,6 +285,14 @@ class ReasonIn(_Versioned):
     reason: Text
 
 
+class ReopenIn(ReasonIn):
+    directors_briefing: DirectorsBriefingIn | None = Field(
+        default=None,
+        description="Needed when the stage the challenge re-enters needs the Director's briefing "
+        "(seed 002) and the challenge does not have one yet.",
+    )
+
+
 class CafcassReferralIn(_Versioned):
     reason: Text
     checklist: dict[Key, StrictBool] = Field(default={}, max_length=limits.MAX_CHOICES)

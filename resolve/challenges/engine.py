@@ -189,6 +189,7 @@ class Resolve:
 class Reopen:
     on: dt.date
     reason: str
+    documents: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -696,6 +697,10 @@ def _reopen(
     last = state.last_exited_stage
     assert last is not None  # a resolved challenge has left a stage
     target = procedure.stage(procedure.reentry_for(last))
+    # Re-entering a stage is entering it: a stage that needs a document (seed 002's Director's
+    # briefing) needs it now unless the challenge already has it.
+    documents = state.documents | command.documents
+    _check_documents(target, documents)
     visit = _enter(target, command.on, calendar)
     # The cap runs from when the challenge first enters a formal stage, however it gets there.
     formal_started_on, formal_due_on = _formal_clock(procedure, state, target, command.on, calendar)
@@ -708,6 +713,7 @@ def _reopen(
         formal_due_on=formal_due_on,
         last_event_on=command.on,
         final_comments_on=None,
+        documents=documents,
     )
     detail = Reopened(reason=reason, last_exited_stage=last, reentry_stage=target.key, due_on=visit.due_on)
     return Accepted(new_state, (Event(target.key, command.on, detail),))

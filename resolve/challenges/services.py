@@ -620,20 +620,34 @@ def challenge_reopen(
     user: User,
     challenge_id: int,
     reason: str,
+    directors_briefing: Mapping[str, Any] | None = None,
     on: dt.date | None = None,
     expected_version: int | None = None,
 ) -> Challenge:
-    """Re-open a resolved challenge at the re-entry stage of the stage it last left."""
-    command = engine.Reopen(on=on or today(), reason=reason)
+    """Re-open a resolved challenge at the re-entry stage of the stage it last left, with the
+    documents that stage needs if the challenge does not have them yet."""
+    on = on or today()
+    contents: dict[str, dict[str, Any]] = {}
+
+    def prepare(challenge: Challenge, procedure: Procedure) -> engine.Command:
+        kinds, cleaned = _documents_for(child=challenge.child, directors_briefing=directors_briefing)
+        contents.update(cleaned)
+        return engine.Reopen(on=on, reason=reason, documents=kinds)
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
+        _store_documents(challenge, contents, on, user)
         # The resolution being re-opened is kept in the events and case notes; the form starts afresh.
         challenge.resolved_on = None
         challenge.outcome = challenge.learning_points = challenge.final_comments = ""
         challenge.save(update_fields=["resolved_on", "outcome", "learning_points", "final_comments"])
 
     return _change(
-        challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
+        challenge_id=challenge_id,
+        user=user,
+        command=engine.Reopen(on=on, reason=reason),
+        expected_version=expected_version,
+        prepare=prepare,
+        after=after,
     )
 
 

@@ -345,7 +345,7 @@ class ResolveForm(ChallengeChangeForm):
             self.fields["learning_points"].label = "Key learning points (optional)"
 
 
-class ReasonForm(ChallengeChangeForm):
+class ReasonForm(BriefingFieldsMixin, ChallengeChangeForm):
     reason = _text("Reason", "Enter the reason")
 
     def __init__(
@@ -354,11 +354,14 @@ class ReasonForm(ChallengeChangeForm):
         *,
         label: str = "Reason",
         required_message: str = "Enter the reason",
+        briefing: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(data, **kwargs)
         self.fields["reason"].label = label
         self.fields["reason"].error_messages["required"] = required_message
+        if briefing:
+            self.add_briefing_fields()
 
 
 class MeetingForm(ChallengeChangeForm):

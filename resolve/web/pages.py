@@ -570,6 +570,8 @@ class TransitionContext:
     checklist: list[tuple[str, str]] = field(default_factory=list)
     urgent_before: str = ""
     stage_name: str = ""
+    # The stage a resolved challenge would re-enter, when it needs a Director's briefing it lacks.
+    reopen_briefing_for: str = ""
 
 
 def transition_context(*, user: User, challenge_id: int, today: dt.date) -> TransitionContext:
@@ -609,4 +611,15 @@ def transition_context(*, user: User, challenge_id: int, today: dt.date) -> Tran
         if cafcass.urgent_before_stage
         else "",
         stage_name=procedure.stage(challenge.stage_key).name if challenge.stage_key else "",
+        reopen_briefing_for=_reopen_briefing_for(challenge, procedure),
     )
+
+
+def _reopen_briefing_for(challenge: Challenge, procedure: Procedure) -> str:
+    if challenge.status != Challenge.Status.RESOLVED or "directors_briefing" in challenge.documents:
+        return ""
+    last = selectors.challenge_state(challenge=challenge).last_exited_stage
+    if last is None:
+        return ""
+    names = needs_briefing([procedure.stage(procedure.reentry_for(last))])
+    return names[0] if names else ""

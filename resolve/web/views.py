@@ -188,6 +188,7 @@ def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.
                 version=version,
                 label="Why are you re-opening the challenge?",
                 required_message="Enter why you are re-opening the challenge",
+                briefing=bool(ctx.reopen_briefing_for),
             )
         case "withdraw":
             return forms.ReasonForm(
@@ -235,7 +236,8 @@ def _action_call(
                 **common, outcome=data["outcome"], learning_points=data["learning_points"]
             )
         case "reopen":
-            services.challenge_reopen(**common, reason=data["reason"])
+            briefing = form.briefing(data) if isinstance(form, forms.ReasonForm) else None
+            services.challenge_reopen(**common, reason=data["reason"], directors_briefing=briefing)
         case "withdraw":
             services.challenge_withdraw(**common, reason=data["reason"])
         case "record_meeting":

@@ -969,11 +969,6 @@ def test_reopening_into_a_formal_stage_first_starts_the_formal_cap() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Engine bug: _reopen skips _check_documents (and Reopen cannot carry documents), so a "
-    "re-opened challenge can sit at the Director's stage without the Director's briefing",
-)
 def test_reopening_never_enters_a_stage_without_its_required_documents() -> None:
     """Seed 002: "When an issue is escalated to the Director, the Director's briefing note must also
     be completed"; raising or escalating there without it is refused, and so must re-opening be."""
@@ -999,6 +994,37 @@ def test_reopening_never_enters_a_stage_without_its_required_documents() -> None
         today=dt.date(2027, 6, 30),
         calendar=calendar(rules.nation),
     )
-    if isinstance(decision, Accepted):
-        entered = rules.stage(decision.state.visits[-1].stage)
-        assert set(entered.documents) <= decision.state.documents, f"entered {entered.key} without them"
+    assert isinstance(decision, Refused), "re-entered the Director's stage without the briefing"
+    assert (decision.code, decision.field) == ("document_required", "directors_briefing")
+
+
+def test_reopening_into_the_directors_stage_with_the_briefing_is_accepted() -> None:
+    """Seed 002: "the Director's briefing note must also be completed": supplied with the re-opening,
+    it lets the challenge back in, and the challenge holds it from then on."""
+    rules = variant("qa_issue_resolution", "stage_3_level_3", reentry_stage="stage_3_level_4")
+    state = run_under(
+        rules,
+        [
+            Raise(
+                on=dt.date(2027, 1, 4),
+                concern="No visit",
+                impact_on_child="Unseen",
+                stage="stage_3_level_3",
+                bypass_reason="Placement breaking down",
+            ),
+            Resolve(on=dt.date(2027, 1, 5), outcome="Visit booked", learning_points="Book earlier"),
+        ],
+    )
+    decision = decide(
+        procedure=rules,
+        state=state,
+        command=Reopen(
+            on=dt.date(2027, 2, 1), reason="Visit did not happen", documents=frozenset({"directors_briefing"})
+        ),
+        actor=THE_CHAIR,
+        today=dt.date(2027, 6, 30),
+        calendar=calendar(rules.nation),
+    )
+    assert isinstance(decision, Accepted)
+    assert decision.state.visits[-1].stage == "stage_3_level_4"
+    assert "directors_briefing" in decision.state.documents
