@@ -969,9 +969,9 @@ def test_reopening_into_a_formal_stage_first_starts_the_formal_cap() -> None:
     )
 
 
-def test_reopening_never_enters_a_stage_without_its_required_documents() -> None:
-    """Seed 002: "When an issue is escalated to the Director, the Director's briefing note must also
-    be completed"; raising or escalating there without it is refused, and so must re-opening be."""
+def _resolved_where_reentry_needs_the_briefing() -> tuple[Procedure, ChallengeState]:
+    """Seed 002's ladder, changed so that Level 3 re-enters at the Director's stage (Level 4): a
+    challenge raised straight at Level 3 and resolved there has never had the Director's briefing."""
     rules = variant("qa_issue_resolution", "stage_3_level_3", reentry_stage="stage_3_level_4")
     state = run_under(
         rules,
@@ -986,6 +986,13 @@ def test_reopening_never_enters_a_stage_without_its_required_documents() -> None
             Resolve(on=dt.date(2027, 1, 5), outcome="Visit booked", learning_points="Book earlier"),
         ],
     )
+    return rules, state
+
+
+def test_reopening_never_enters_a_stage_without_its_required_documents() -> None:
+    """Seed 002: "When an issue is escalated to the Director, the Director's briefing note must also
+    be completed"; raising or escalating there without it is refused, and so must re-opening be."""
+    rules, state = _resolved_where_reentry_needs_the_briefing()
     decision = decide(
         procedure=rules,
         state=state,
@@ -1001,20 +1008,7 @@ def test_reopening_never_enters_a_stage_without_its_required_documents() -> None
 def test_reopening_into_the_directors_stage_with_the_briefing_is_accepted() -> None:
     """Seed 002: "the Director's briefing note must also be completed": supplied with the re-opening,
     it lets the challenge back in, and the challenge holds it from then on."""
-    rules = variant("qa_issue_resolution", "stage_3_level_3", reentry_stage="stage_3_level_4")
-    state = run_under(
-        rules,
-        [
-            Raise(
-                on=dt.date(2027, 1, 4),
-                concern="No visit",
-                impact_on_child="Unseen",
-                stage="stage_3_level_3",
-                bypass_reason="Placement breaking down",
-            ),
-            Resolve(on=dt.date(2027, 1, 5), outcome="Visit booked", learning_points="Book earlier"),
-        ],
-    )
+    rules, state = _resolved_where_reentry_needs_the_briefing()
     decision = decide(
         procedure=rules,
         state=state,
