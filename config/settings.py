@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "resolve.audit",
+    "resolve.casesystem",
     "resolve.signin",
     "axes",
     "django_otp",

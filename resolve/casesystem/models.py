@@ -1,0 +1,50 @@
+"""What Resolve keeps about its exchanges with the case system."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from resolve.casesystem.mapping import LEGAL_STATUSES
+from resolve.children.models import Child
+
+
+class LegalStatus(models.Model):
+    """The child's legal status as the case system records it (looked after, child protection, child
+    in need): it comes with the allocation in an import, and decides how long the record is kept."""
+
+    child = models.OneToOneField(Child, on_delete=models.CASCADE, related_name="legal_status")
+    status = models.CharField(max_length=20, choices=list(LEGAL_STATUSES.items()))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "legal statuses"
+
+    def __str__(self) -> str:
+        return LEGAL_STATUSES[self.status]
+
+
+class ImportRun(models.Model):
+    """One import of a case system's export, dry run or applied: who ran it, on what, and its report."""
+
+    class Outcome(models.TextChoices):
+        CHECKED = "checked", "Checked (dry run)"
+        APPLIED = "applied", "Applied"
+        REFUSED = "refused", "Refused: nothing imported"
+
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    mapping = models.CharField(max_length=200)
+    files = models.CharField(max_length=2000, help_text="The files read, with their SHA-256.")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    created = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+    report = models.TextField(help_text="Row by row: what was (or would be) created, changed or refused.")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()}: {self.mapping}, {self.at:%d %B %Y %H:%M}"
