@@ -196,6 +196,12 @@ RESOLVE_BREAK_GLASS_MINUTES = env_int("RESOLVE_BREAK_GLASS_MINUTES", default=30)
 # Behind a reverse proxy, log the client's address from X-Forwarded-For (its right-most entry).
 RESOLVE_TRUST_X_FORWARDED_FOR = env_bool("RESOLVE_TRUST_X_FORWARDED_FOR", default=False)
 
+# -- the case system (docs/case-system.md) ---------------------------------------------------------
+# Where export_case_notes writes the case notes for the case system to load (a folder an operator may
+# mount as an SFTP drop or a share), and where export_extracts writes the data warehouse's extracts.
+RESOLVE_CASE_SYSTEM_DIR = env_str("RESOLVE_CASE_SYSTEM_DIR", default="")
+RESOLVE_EXTRACTS_DIR = env_str("RESOLVE_EXTRACTS_DIR", default="")
+
 # -- signing in ------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses a locked-out username from that address

@@ -48,3 +48,23 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()}: {self.mapping}, {self.at:%d %B %Y %H:%M}"
+
+
+class FootprintDelivery(models.Model):
+    """One delivery of case notes to the case system's folder: the notes it carried (by id, a cursor:
+    the next delivery starts after ``last_note_id``), the files written and who ran it."""
+
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    first_note_id = models.PositiveBigIntegerField()
+    last_note_id = models.PositiveBigIntegerField(db_index=True)
+    notes = models.PositiveIntegerField()
+    children = models.PositiveIntegerField()
+    files = models.TextField(help_text="The files written, one a line, with their SHA-256.")
+
+    class Meta:
+        ordering = ["-last_note_id"]
+        verbose_name_plural = "footprint deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.notes} case notes, {self.at:%d %B %Y %H:%M}"
