@@ -83,6 +83,7 @@ class ImportReport:
     files: list[str]
     file_problems: list[FileProblem] = field(default_factory=list)
     rows: list[RowOutcome] = field(default_factory=list)
+    dry_run: bool = True
     applied: bool = False
 
     def count(self, action: Action) -> int:
@@ -93,7 +94,7 @@ class ImportReport:
         return bool(self.file_problems) or any(row.action == "refuse" for row in self.rows)
 
     def summary(self) -> str:
-        verb = "Imported" if self.applied else ("Nothing imported" if self.refused else "Dry run")
+        verb = "Imported" if self.applied else ("Dry run" if self.dry_run else "Nothing imported")
         return (
             f"{verb}: {self.count('create')} new, {self.count('change')} changed, "
             f"{self.count('unchanged')} unchanged, {self.count('refuse')} refused"
@@ -577,7 +578,7 @@ def records_import(
     perm_require(user=user, perm=Perm.MANAGE_REFERENCE_DATA)
     sheets, problems = export_read(mapping, files)
     names = [f"{name} (sha256 {hashlib.sha256(content).hexdigest()[:16]})" for name, content in files]
-    report = ImportReport(mapping=mapping, files=names, file_problems=problems)
+    report = ImportReport(mapping=mapping, files=names, file_problems=problems, dry_run=not apply)
     if apply and not problems:
         with transaction.atomic():
             report.rows, plan = _check(user=user, mapping=mapping, sheets=sheets)
