@@ -68,3 +68,24 @@ class FootprintDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notes} case notes, {self.at:%d %B %Y %H:%M}"
+
+
+class ExtractRun(models.Model):
+    """One run of the data warehouse's extracts, and the change cursor the next run starts from."""
+
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    folder = models.CharField(max_length=500)
+    full = models.BooleanField(
+        default=False, help_text="Everything, not only what changed since the last run."
+    )
+    # The cursor: challenges changed up to this moment, events up to this id, were extracted.
+    challenges_until = models.DateTimeField()
+    events_until = models.PositiveBigIntegerField()
+    rows = models.JSONField(default=dict, help_text="Rows written, per table.")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Extract {self.at:%d %B %Y %H:%M}"
