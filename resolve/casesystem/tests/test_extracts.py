@@ -24,15 +24,38 @@ pytestmark = pytest.mark.django_db
 STABLE = {
     "teams": ["id", "name", "kind"],
     "children": [
-        "id", "case_number", "team_id", "social_worker_id", "iro_id", "cp_chair_id", "legal_status", "created_at",
+        "id",
+        "case_number",
+        "team_id",
+        "social_worker_id",
+        "iro_id",
+        "cp_chair_id",
+        "legal_status",
+        "created_at",
     ],
     "challenges": [
-        "id", "child_id", "track", "procedure", "procedure_version", "status", "raised_by_id", "raised_on", "themes",
-        "stage_key", "stage_entered_on", "stage_due_on", "formal_started_on", "formal_due_on", "cafcass_referred_on",
-        "resolved_on", "last_event_on", "version", "updated_at",
+        "id",
+        "child_id",
+        "track",
+        "procedure",
+        "procedure_version",
+        "status",
+        "raised_by_id",
+        "raised_on",
+        "themes",
+        "stage_key",
+        "stage_entered_on",
+        "stage_due_on",
+        "formal_started_on",
+        "formal_due_on",
+        "cafcass_referred_on",
+        "resolved_on",
+        "last_event_on",
+        "version",
+        "updated_at",
     ],
     "events": ["id", "challenge_id", "sequence", "type", "stage_key", "on", "by_id", "created_at"],
-}  # fmt: skip
+}
 
 
 def _read(folder: Path, table: str) -> list[dict[str, str]]:
