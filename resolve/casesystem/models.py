@@ -15,6 +15,8 @@ class LegalStatus(models.Model):
 
     child = models.OneToOneField(Child, on_delete=models.CASCADE, related_name="legal_status")
     status = models.CharField(max_length=20, choices=list(LEGAL_STATUSES.items()))
+    # Once looked after, the record is kept as a looked-after child's (until the 75th birthday).
+    was_looked_after = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -89,3 +91,17 @@ class ExtractRun(models.Model):
 
     def __str__(self) -> str:
         return f"Extract {self.at:%d %B %Y %H:%M}"
+
+
+class Disposal(models.Model):
+    """The tombstone of a child's record whose personal data was removed under the retention schedule."""
+
+    child = models.OneToOneField(Child, on_delete=models.PROTECT, related_name="disposal")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    retention_date = models.DateField()
+    rule = models.CharField(max_length=200, help_text="The rule that set the retention date.")
+    redacted = models.JSONField(default=dict, help_text="Rows whose personal data was removed, per table.")
+
+    def __str__(self) -> str:
+        return f"Record {self.child_id} disposed of on {self.at:%d %B %Y}"

@@ -105,3 +105,28 @@ def records_for_import() -> Records:
             statuses.get(pk),
         )
     return records
+
+
+@dataclass(frozen=True)
+class RetentionRow:
+    case_number: str
+    date_of_birth: dt.date
+    status: str | None
+    was_looked_after: bool
+
+
+def children_for_retention() -> list[RetentionRow]:
+    """Every child not yet disposed of, with what their retention date is computed from (no names)."""
+    statuses = {
+        child_id: (status, was)
+        for child_id, status, was in LegalStatus.objects.values_list("child_id", "status", "was_looked_after")
+    }
+    rows = []
+    for pk, case_number, born in (
+        Child.objects.filter(disposal__isnull=True)
+        .values_list("pk", "case_number", "date_of_birth")
+        .iterator()
+    ):
+        status, was = statuses.get(pk, (None, False))
+        rows.append(RetentionRow(case_number, born, status, was))
+    return rows

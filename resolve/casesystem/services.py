@@ -520,7 +520,11 @@ def _apply(*, user: User, plan: _Plan) -> None:
     )
     LegalStatus.objects.bulk_create(
         [
-            LegalStatus(child_id=row.pk, status=child.legal_status)
+            LegalStatus(
+                child_id=row.pk,
+                status=child.legal_status,
+                was_looked_after=child.legal_status == "looked_after",
+            )
             for row, child in zip(created, plan.children_new, strict=True)
             if child.legal_status
         ],
@@ -553,7 +557,10 @@ def _child_id(user: User, plan: _Plan, case_number: str) -> int:
 def legal_status_set(*, user: User, child_id: int, status: str, previous: str | None) -> None:
     """Record the child's legal status, and write the change on their record as a case note."""
     child = child_get_for_allocation(user=user, child_id=child_id)
-    LegalStatus.objects.update_or_create(child=child, defaults={"status": status})
+    record, _ = LegalStatus.objects.get_or_create(child=child, defaults={"status": status})
+    record.status = status
+    record.was_looked_after = record.was_looked_after or status == "looked_after"
+    record.save()
     CaseNote.objects.create(
         child=child,
         note_type=LEGAL_STATUS_NOTE,
