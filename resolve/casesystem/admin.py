@@ -47,7 +47,7 @@ class ImportForm(forms.Form):
         choices=[(key, key) for key in mapping_keys()],
         help_text="How the case system's export reads (docs/case-system.md).",
     )
-    files = _FilesField(
+    export = _FilesField(
         label="Export files",
         help_text="CSV files or an XLSX workbook, 1 MB in all; larger exports go through "
         "'manage.py import_records'.",
@@ -101,7 +101,9 @@ class ImportRunAdmin(admin.ModelAdmin):
                 report = records_import(
                     user=request.user,  # type: ignore[arg-type]
                     mapping=mapping_load(form.cleaned_data["mapping"]),
-                    files=[(upload.name or "export", upload.read()) for upload in form.cleaned_data["files"]],
+                    files=[
+                        (upload.name or "export", upload.read()) for upload in form.cleaned_data["export"]
+                    ],
                     apply=form.cleaned_data["apply"],
                 )
             except (MappingError, ServiceError) as error:

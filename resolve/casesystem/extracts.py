@@ -59,8 +59,15 @@ class Table:
     columns: tuple[Column, ...]
 
 
+def _attribute(name: str) -> Callable[[Any], Any]:
+    def value(row: Any) -> Any:
+        return getattr(row, name)
+
+    return value
+
+
 def _c(name: str, type_: str, description: str, value: Callable[[Any], Any] | None = None) -> Column:
-    return Column(name, type_, description, value or (lambda row, n=name: getattr(row, n)))
+    return Column(name, type_, description, value or _attribute(name))
 
 
 def _legal_status(child: Any) -> str:

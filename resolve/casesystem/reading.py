@@ -120,10 +120,10 @@ def export_read(mapping: Mapping, files: list[tuple[str, bytes]]) -> tuple[list[
                 names = ", ".join(section.sheet for section in mapping.sections.values())
                 problems.append(FileProblem(name, f"has none of the sheets the mapping reads ({names})."))
             continue
-        section = next(
+        matched = next(
             (s for s in mapping.sections.values() if fnmatchcase(lowered, s.file.casefold())), None
         )
-        if section is None:
+        if matched is None:
             patterns = ", ".join(section.file for section in mapping.sections.values())
             problems.append(
                 FileProblem(
@@ -134,7 +134,7 @@ def export_read(mapping: Mapping, files: list[tuple[str, bytes]]) -> tuple[list[
         if not lowered.endswith(".csv"):
             problems.append(FileProblem(name, "is neither a CSV nor an XLSX file."))
             continue
-        read = _rows(name, section, csv.reader(io.StringIO(_decode(content), newline="")))
+        read = _rows(name, matched, csv.reader(io.StringIO(_decode(content), newline="")))
         (sheets if isinstance(read, Sheet) else problems).append(read)  # type: ignore[arg-type]
     sheets.sort(key=lambda sheet: KINDS.index(sheet.section.kind))
     return sheets, problems

@@ -75,10 +75,10 @@ def records_for_import() -> Records:
         usernames[pk] = username
     for user_id, role, team_id in Post.objects.order_by("id").values_list("user_id", "role", "team_id"):
         username = usernames[user_id]
-        team = names.get(team_id) if team_id is not None else None
-        records.posts.add((username, role, team))
-        if role == "social_worker" and team is not None:
-            records.social_work_team.setdefault(username, team)
+        team_name = names.get(team_id) if team_id is not None else None
+        records.posts.add((username, role, team_name))
+        if role == "social_worker" and team_name is not None:
+            records.social_work_team.setdefault(username, team_name)
     statuses = dict(LegalStatus.objects.values_list("child_id", "status"))
     for row in Child.objects.values_list(
         "pk",

@@ -149,6 +149,8 @@ class _Checker:
         self.plan = _Plan()
         self.leaving: dict[str, tuple[RowOutcome, dt.date]] = {}
         self.seen: dict[tuple[str, str], str] = {}  # (kind group, key) → where it was first seen
+        self._post_index: dict[str, list[tuple[str, str, str | None]]] = {}
+        self._post_count = -1
 
     # Each check answers the cleaned value, or refuses the row and answers None.
     def text(
@@ -340,7 +342,7 @@ class _Checker:
             )
 
     def _posts_of(self, username: str) -> list[tuple[str, str, str | None]]:
-        if not hasattr(self, "_post_index") or self._post_count != len(self.records.posts):
+        if self._post_count != len(self.records.posts):
             index: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
             for post in self.records.posts:
                 index[post[0]].append(post)

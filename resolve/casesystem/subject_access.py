@@ -108,7 +108,7 @@ def subject_access_export(*, user: User, case_number: str) -> tuple[str, bytes]:
     child = child_get_for_user(user=user, case_number=case_number)  # logged
     now = timezone.localtime()
     try:
-        status = child.legal_status  # type: ignore[attr-defined]
+        status = child.legal_status
         legal = LEGAL_STATUSES.get(status.status, status.status)
     except ObjectDoesNotExist:
         legal = "not recorded"

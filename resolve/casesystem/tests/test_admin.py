@@ -28,12 +28,12 @@ def test_the_administrator_checks_then_imports_an_export(authority):
     client = Client()
     client.force_login(authority.staff["admin"])
     assert client.get(PAGE).status_code == 200
-    dry = client.post(PAGE, {"mapping": "lcs-example", "files": _uploads()})
+    dry = client.post(PAGE, {"mapping": "lcs-example", "export": _uploads()})
     page = dry.content.decode()
     assert dry.status_code == 200
     assert "Dry run: nothing written" in page and "lcs_children.csv row 2 (LCS200100): new child." in page
     assert not Child.objects.exists()
-    done = client.post(PAGE, {"mapping": "lcs-example", "files": _uploads(), "apply": "on"})
+    done = client.post(PAGE, {"mapping": "lcs-example", "export": _uploads(), "apply": "on"})
     assert "Imported: 38 new" in done.content.decode()
     assert Child.objects.count() == 36
     listing = client.get("/admin/casesystem/importrun/")
@@ -49,7 +49,7 @@ def test_a_refused_row_is_shown_and_nothing_is_imported(authority):
         b"Person ID,Forename,Surname,DOB,Allocated Worker,IRO,CP Chair,Legal Status\n"
         b"LCS900001,Ann,Lee,01/02/2015,social_worker,nobody,,CLA\n",
     )
-    page = client.post(PAGE, {"mapping": "lcs-example", "files": [bad], "apply": "on"}).content.decode()
+    page = client.post(PAGE, {"mapping": "lcs-example", "export": [bad], "apply": "on"}).content.decode()
     assert "Refused: nothing imported" in page
     assert "IRO: there is nobody called &#x27;nobody&#x27;" in page
     assert not Child.objects.exists()

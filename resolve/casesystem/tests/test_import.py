@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -237,8 +238,8 @@ def test_only_an_administrator_imports(authority):
 
 
 def test_a_bad_mapping_is_refused_naming_the_key():
-    good = {"source": {"name": "x", "system": "x", "status": "example", "reference": "x"}}
-    cases = [
+    good: dict[str, Any] = {"source": {"name": "x", "system": "x", "status": "example", "reference": "x"}}
+    cases: list[tuple[dict[str, Any], str]] = [
         (
             {**good, "children": {"columns": {"case_number": "ID"}}},
             "[children]: columns.first_name is required",

@@ -183,6 +183,7 @@ def test_tampering_after_disposal_is_still_found(authority):
     _resolved_challenge(authority, child)
     child_dispose(user=admin, case_number="LCS300001")
     note = CaseNote.objects.filter(child=child).order_by("pk").first()
+    assert note is not None
     # A redaction record cannot be forged or altered without the evidence key ...
     Redaction._base_manager.filter(record_id=note.pk, record="children.casenote").update(hash="0" * 64)
     problems = [str(found) for found in verify_all()]
