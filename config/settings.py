@@ -204,8 +204,12 @@ RESOLVE_EXTRACTS_DIR = env_str("RESOLVE_EXTRACTS_DIR", default="")
 # The authority's retention schedule for records that are not a looked-after child's (those are kept
 # until the 75th birthday by law): years after the date of birth; unset, such records are not
 # proposed for disposal until the authority sets it (docs/case-system.md).
-RESOLVE_RETENTION_CHILD_PROTECTION_YEARS = env_int("RESOLVE_RETENTION_CHILD_PROTECTION_YEARS", default=0) or None
-RESOLVE_RETENTION_CHILD_IN_NEED_YEARS = env_int("RESOLVE_RETENTION_CHILD_IN_NEED_YEARS", default=0) or None
+RESOLVE_RETENTION_CHILD_PROTECTION_YEARS: int | None = (
+    env_int("RESOLVE_RETENTION_CHILD_PROTECTION_YEARS", default=0) or None
+)
+RESOLVE_RETENTION_CHILD_IN_NEED_YEARS: int | None = (
+    env_int("RESOLVE_RETENTION_CHILD_IN_NEED_YEARS", default=0) or None
+)
 
 # -- signing in ------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
