@@ -114,7 +114,11 @@ class ImportRunAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "form": form,
             "report": report,
-            "report_lines": report.lines(changes_only=True)[:2000] if report else [],
+            "report_lines": [
+                line
+                for line in (report.lines(changes_only=True)[:2000] if report else [])
+                if not line.startswith("Nothing can")
+            ],
             "refusal": refusal,
         }
         return TemplateResponse(request, "admin/casesystem/import_form.html", context)
