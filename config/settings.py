@@ -210,6 +210,16 @@ RESOLVE_RETENTION_CHILD_PROTECTION_YEARS: int | None = (
 RESOLVE_RETENTION_CHILD_IN_NEED_YEARS: int | None = (
     env_int("RESOLVE_RETENTION_CHILD_IN_NEED_YEARS", default=0) or None
 )
+# Webhooks (optional): a signed POST to this address for every event on a challenge, with retries
+# (docs/case-system.md#webhooks). The secret signs each body; at least 32 characters.
+RESOLVE_WEBHOOK_URL = env_str("RESOLVE_WEBHOOK_URL", default="")
+RESOLVE_WEBHOOK_SECRET = env_str("RESOLVE_WEBHOOK_SECRET", default="")
+if RESOLVE_WEBHOOK_URL and len(RESOLVE_WEBHOOK_SECRET) < 32:
+    raise ImproperlyConfigured(
+        "RESOLVE_WEBHOOK_URL is set: set RESOLVE_WEBHOOK_SECRET too, at least 32 characters."
+    )
+if RESOLVE_WEBHOOK_URL and not RESOLVE_WEBHOOK_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("RESOLVE_WEBHOOK_URL must be an http:// or https:// address.")
 
 # -- signing in ------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -105,3 +105,38 @@ class Disposal(models.Model):
 
     def __str__(self) -> str:
         return f"Record {self.child_id} disposed of on {self.at:%d %B %Y}"
+
+
+class WebhookDelivery(models.Model):
+    """One event to be POSTed to the authority's webhook address: a row of an outbox, retried with the
+    outbox's back-off until it is accepted or the attempts run out."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (gave up)"
+
+    event = models.OneToOneField("challenges.Event", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_status_next")]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"Event {self.event_id}: {self.status}"
+
+
+class WebhookCursor(models.Model):
+    """The newest event put in the webhook outbox: events before webhooks were turned on are not sent."""
+
+    last_event_id = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Webhooks sent up to event {self.last_event_id}"
