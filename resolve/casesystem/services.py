@@ -24,7 +24,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from resolve.access import Perm, child_get_for_allocation, child_id_for_allocation, perm_require
@@ -589,11 +589,21 @@ def records_import(
     names = [f"{name} (sha256 {hashlib.sha256(content).hexdigest()[:16]})" for name, content in files]
     report = ImportReport(mapping=mapping, files=names, file_problems=problems, dry_run=not apply)
     if apply and not problems:
-        with transaction.atomic():
-            report.rows, plan = _check(user=user, mapping=mapping, sheets=sheets)
-            if not report.refused:
-                _apply(user=user, plan=plan)
-                report.applied = True
+        try:
+            with transaction.atomic():
+                report.rows, plan = _check(user=user, mapping=mapping, sheets=sheets)
+                if not report.refused:
+                    _apply(user=user, plan=plan)
+                    report.applied = True
+        except IntegrityError:
+            # Another import or change wrote the same team, person or child while this one ran.
+            raise ServiceError(
+                "conflict",
+                "import_conflict",
+                "Another change wrote some of the same records while this import ran, so nothing was "
+                "imported: run it again.",
+                "files",
+            ) from None
     else:
         report.rows, _ = _check(user=user, mapping=mapping, sheets=sheets)
     lines = report.lines(changes_only=True)
