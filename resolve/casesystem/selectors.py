@@ -130,3 +130,13 @@ def children_for_retention() -> list[RetentionRow]:
         status, was = statuses.get(pk, (None, False))
         rows.append(RetentionRow(case_number, born, status, was))
     return rows
+
+
+def child_id_newest() -> int:
+    """The newest child's id (0 when none): an import's new children are those after it."""
+    return Child.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def child_ids_after(newest: int) -> dict[str, int]:
+    """The ids of the children added after ``newest``, by case number."""
+    return dict(Child.objects.filter(pk__gt=newest).values_list("case_number", "pk"))
