@@ -9,6 +9,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .make
 PORT ?= 8000
+# What fills the demo: `make demo DEMO_LOADER=load_demo_from_samples` imports it from the sample
+# case-system exports in resolve/casesystem/samples instead (docs/case-system.md).
+DEMO_LOADER ?= load_demo
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k escalate -x"`.
 PYTEST_ARGS ?=
 # pytest-xdist workers; every worker gets its own test database.
@@ -77,7 +80,7 @@ $(STAMPS)/assets: $(NPM_STAMP) $(ASSET_SOURCES)
 
 demo: setup ## Run the demo with sample data on http://127.0.0.1:$PORT (default 8000)
 	$(DEMO_ENV) $(PY) manage.py migrate --noinput
-	$(DEMO_ENV) $(PY) manage.py load_demo
+	$(DEMO_ENV) $(PY) manage.py $(DEMO_LOADER)
 	@$(MAKE) --no-print-directory $(STAMPS)/collectstatic
 	@echo
 	@echo "Resolve demo: http://127.0.0.1:$(PORT)/   (Ctrl-C to stop; the worker prints its email here)"

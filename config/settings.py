@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "resolve.audit",
+    "resolve.casesystem",
     "resolve.signin",
     "axes",
     "django_otp",
@@ -194,6 +195,31 @@ RESOLVE_EVIDENCE_ANCHOR_DIR = env_str("RESOLVE_EVIDENCE_ANCHOR_DIR", default="")
 RESOLVE_BREAK_GLASS_MINUTES = env_int("RESOLVE_BREAK_GLASS_MINUTES", default=30)
 # Behind a reverse proxy, log the client's address from X-Forwarded-For (its right-most entry).
 RESOLVE_TRUST_X_FORWARDED_FOR = env_bool("RESOLVE_TRUST_X_FORWARDED_FOR", default=False)
+
+# -- the case system (docs/case-system.md) ---------------------------------------------------------
+# Where export_case_notes writes the case notes for the case system to load (a folder an operator may
+# mount as an SFTP drop or a share), and where export_extracts writes the data warehouse's extracts.
+RESOLVE_CASE_SYSTEM_DIR = env_str("RESOLVE_CASE_SYSTEM_DIR", default="")
+RESOLVE_EXTRACTS_DIR = env_str("RESOLVE_EXTRACTS_DIR", default="")
+# The authority's retention schedule for records that are not a looked-after child's (those are kept
+# until the 75th birthday by law): years after the date of birth; unset, such records are not
+# proposed for disposal until the authority sets it (docs/case-system.md).
+RESOLVE_RETENTION_CHILD_PROTECTION_YEARS: int | None = (
+    env_int("RESOLVE_RETENTION_CHILD_PROTECTION_YEARS", default=0) or None
+)
+RESOLVE_RETENTION_CHILD_IN_NEED_YEARS: int | None = (
+    env_int("RESOLVE_RETENTION_CHILD_IN_NEED_YEARS", default=0) or None
+)
+# Webhooks (optional): a signed POST to this address for every event on a challenge, with retries
+# (docs/case-system.md#webhooks). The secret signs each body; at least 32 characters.
+RESOLVE_WEBHOOK_URL = env_str("RESOLVE_WEBHOOK_URL", default="")
+RESOLVE_WEBHOOK_SECRET = env_str("RESOLVE_WEBHOOK_SECRET", default="")
+if RESOLVE_WEBHOOK_URL and len(RESOLVE_WEBHOOK_SECRET) < 32:
+    raise ImproperlyConfigured(
+        "RESOLVE_WEBHOOK_URL is set: set RESOLVE_WEBHOOK_SECRET too, at least 32 characters."
+    )
+if RESOLVE_WEBHOOK_URL and not RESOLVE_WEBHOOK_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("RESOLVE_WEBHOOK_URL must be an http:// or https:// address.")
 
 # -- signing in ------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

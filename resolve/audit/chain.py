@@ -14,13 +14,13 @@ the database, so removing rows together with the head is caught too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from django.db import models, transaction
 
-from resolve.audit.models import EvidenceHead, EvidenceSeal
+from resolve.audit.models import EvidenceHead, EvidenceSeal, Redaction
 from resolve.audit.sealing import (
     LEGACY_KEY_ID,
     UnknownKey,
@@ -38,6 +38,7 @@ __all__ = [
     "event_fields",
     "link_hash",
     "record_seal",
+    "redact_link",
     "seal_fields",
     "sealed_insert",
     "verify_links",
@@ -162,6 +163,22 @@ class SealedModel(models.Model):
         return int(self.challenge_id)  # type: ignore[attr-defined]
 
 
+def redact_link(row: Any, *, chain: str, fields: Callable[[Any], dict[str, Any]], reason: str) -> Any:
+    """Vouch for the hash of a chained row (an event, a case note) before its personal data is removed.
+
+    The row must still match its hash (a row that no longer verifies is not redacted: that would hide
+    the tampering). Writes a ``Redaction``, sealed with the evidence key; the caller then removes the
+    data, in the same transaction.
+    """
+    if row.key_id == LEGACY_KEY_ID or link_hash(fields(row), row.previous_hash, row.key_id) != row.hash:
+        raise ValueError(f"{row._meta.label_lower} {row.pk} does not match its hash: it is not redacted.")
+    redaction = Redaction(
+        chain=chain, record=row._meta.label_lower, record_id=row.pk, hash=row.hash, reason=reason
+    )
+    redaction.save()
+    return redaction
+
+
 # -- verifying -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Break:
@@ -183,8 +200,13 @@ def verify_links(
     heads: dict[str, tuple[int, str]],
     sequence: bool,
     hashes: list[str] | None = None,
+    redacted: Mapping[Any, str] | None = None,
 ) -> Break | None:
-    """The first break in ``chain``, or None; ``hashes`` collects each link's hash as it goes."""
+    """The first break in ``chain``, or None; ``hashes`` collects each link's hash as it goes.
+
+    ``redacted`` maps the id of a link whose personal data was removed (``Redaction``, sealed with the
+    evidence key) to the hash it had then: such a link is checked against that hash, not its content.
+    """
     length, head_hash = heads.pop(chain, (0, ""))  # taken even when a link breaks: the head is known
     previous = ""
     count = 0
@@ -204,6 +226,15 @@ def verify_links(
             )
         if row.key_id == LEGACY_KEY_ID:
             return Break(chain, name(row), "sealed with the unkeyed, public algorithm, outside Resolve")
+        vouched = redacted.get(row.pk) if redacted else None
+        if vouched is not None:
+            if vouched != row.hash:
+                return Break(chain, name(row), "does not match the hash its redaction record vouches for")
+            previous = row.hash
+            last = row
+            if hashes is not None:
+                hashes.append(row.hash)
+            continue
         try:
             expected = link_hash(fields(row), previous, row.key_id)
         except UnknownKey as error:

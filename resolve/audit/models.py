@@ -140,3 +140,27 @@ class EvidenceSeal(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.chain} #{self.sequence}: {self.record} {self.record_id}"
+
+
+class Redaction(RowSealedModel):
+    """A link of an evidence chain whose personal data was removed under the retention schedule.
+
+    The link keeps its place and its hash, so the links after it still follow it; this row, sealed
+    with the evidence key, vouches for the hash the link had when its content was removed, and
+    ``verify_evidence`` checks the link against it instead of against its (now removed) content.
+    """
+
+    chain = models.CharField(max_length=80)
+    record = models.CharField(
+        max_length=60, help_text="The redacted row's model, such as 'children.casenote'."
+    )
+    record_id = models.BigIntegerField()
+    hash = models.CharField(max_length=64, help_text="The link's hash when its content was removed.")
+    reason = models.CharField(max_length=200)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["record", "record_id"], name="redaction_once_per_row")]
+
+    def __str__(self) -> str:
+        return f"{self.record} {self.record_id} redacted"

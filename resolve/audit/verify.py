@@ -4,6 +4,8 @@
 - each challenge's records (``records:<id>``): the challenge row, its stage visits, actions,
   responses, meetings, documents and Cafcass referral, each matching the newest seal of it;
 - the access log and break-glass grants: each row's own keyed seal;
+- redactions (personal data removed under the retention schedule): each row's own keyed seal, and the
+  event or case note it names checked against the hash it vouches for instead of its content;
 - the newest anchor outside the database (``resolve/audit/anchor.py``), when one is configured.
 """
 
@@ -18,7 +20,7 @@ from django.conf import settings
 
 from resolve.audit.anchor import DAY_CHAINS, Anchor, anchor_check, anchor_latest, day_hashes
 from resolve.audit.chain import Break, SealedModel, case_note_fields, event_fields, seal_fields, verify_links
-from resolve.audit.models import EvidenceHead, EvidenceSeal
+from resolve.audit.models import EvidenceHead, EvidenceSeal, Redaction
 from resolve.audit.sealing import LEGACY_KEY_ID, UnknownKey, row_digest, row_seal
 from resolve.challenges.models import (
     Action,
@@ -88,10 +90,32 @@ def _row_seal_breaks() -> Iterator[Break]:
                 yield Break(chain, name, "does not match its seal (the row was edited)")
 
 
+def _redactions() -> tuple[dict[str, dict[int, str]], list[Break]]:
+    """The hashes vouched for by redaction records (by model, then row id), and the records whose own
+    seal does not hold (those vouch for nothing)."""
+    vouched: dict[str, dict[int, str]] = {}
+    breaks: list[Break] = []
+    for row in Redaction._base_manager.order_by("id").iterator():
+        name = f"redaction {row.pk} ({row.record} {row.record_id})"
+        try:
+            sealed = row.key_id != LEGACY_KEY_ID and row_seal(row, row.key_id) == row.seal
+        except UnknownKey:
+            sealed = False
+        if not sealed:
+            breaks.append(
+                Break(row.chain, name, "does not match its seal (written or edited outside Resolve)")
+            )
+            continue
+        vouched.setdefault(row.record, {})[row.record_id] = row.hash
+    return vouched, breaks
+
+
 def verify_all(*, anchor_dir: str | None = None) -> Iterator[Break]:
     """Every chain's first break: events, case notes, records, the row-sealed logs, then the anchor."""
     heads = {head.chain: (head.length, head.hash) for head in EvidenceHead.objects.all()}
     walked: dict[str, list[str]] = {}
+    redacted, broken_redactions = _redactions()
+    yield from broken_redactions
     for challenge_id in _ids("challenge:", heads, Event.objects.values_list("challenge_id", flat=True)):
         chain = f"challenge:{challenge_id}"
         rows = Event.objects.filter(challenge_id=challenge_id).order_by("sequence", "id").iterator()
@@ -103,6 +127,7 @@ def verify_all(*, anchor_dir: str | None = None) -> Iterator[Break]:
             heads,
             True,
             walked.setdefault(chain, []),
+            redacted.get("challenges.event"),
         )
         if found:
             yield found
@@ -117,6 +142,7 @@ def verify_all(*, anchor_dir: str | None = None) -> Iterator[Break]:
             heads,
             False,
             walked.setdefault(chain, []),
+            redacted.get("children.casenote"),
         )
         if found:
             yield found

@@ -73,13 +73,20 @@ def _back(today: dt.date, working_days: int) -> dt.date:
     return day
 
 
-def demo_build(*, authority: Authority, today: dt.date, seed: int = 7) -> DemoSummary:
-    """Children in both social work teams and challenges in every state, under every shipped procedure."""
+def demo_build(
+    *, authority: Authority, today: dt.date, seed: int = 7, children: list[Child] | None = None
+) -> DemoSummary:
+    """Children in both social work teams and challenges in every state, under every shipped procedure.
+
+    ``children`` already recorded (imported from the sample case-system export) are used instead of
+    adding the demo's own.
+    """
     rng = random.Random(seed)
     staff = authority.staff
     admin = staff["admin"]
-    children: list[Child] = []
-    for index in range(36):
+    given = children is not None
+    children = list(children or [])
+    for index in range(0 if given else 36):
         worker = "social_worker" if index % 3 else "social_worker_2"
         children.append(
             child_create(
