@@ -25,5 +25,6 @@ urlpatterns = [
     # Single sign-on (answers 404 unless OIDC_RP_CLIENT_ID is set).
     path("", include("resolve.signin.urls")),
     path("", include("resolve.notifications.urls")),
+    path("", include("resolve.reports.urls")),
     path("", include("resolve.web.urls")),
 ]

@@ -40,7 +40,11 @@ from resolve.reports.periods import Period, sub_periods
 EXTENSION_EVENT_TYPES: frozenset[str] = frozenset()
 
 # Events that put a challenge into a stage, and the detail field naming the stage.
-_ENTERS = {EventType.RAISED.value: None, EventType.ESCALATED.value: "to_stage", EventType.REOPENED.value: "reentry_stage"}
+_ENTERS = {
+    EventType.RAISED.value: None,
+    EventType.ESCALATED.value: "to_stage",
+    EventType.REOPENED.value: "reentry_stage",
+}
 
 # How a stage visit's response is reported: on time, late, missing (overdue and never answered, or
 # still waiting past the due date), extended, or other (left or still waiting before it was due).
@@ -255,7 +259,9 @@ def challenge_facts(
                 responder_id=visit["responder_id"],
                 left_on=visit["left_on"],
                 timeliness=group,
-                working_days=calendar.working_days_between(visit["entered_on"], responded) if responded else None,
+                working_days=calendar.working_days_between(visit["entered_on"], responded)
+                if responded
+                else None,
             )
         )
     formal_due_on = (
@@ -357,6 +363,7 @@ class ManagerRow:
 @dataclass
 class LearningEntry:
     challenge_id: int
+    child_id: int
     case_number: str
     procedure: str
     resolved_on: dt.date | None
@@ -477,6 +484,7 @@ def report_build(
             report.learning.append(
                 LearningEntry(
                     challenge_id=cid,
+                    child_id=item.row.child_id,
                     case_number=item.row.case_number,
                     procedure=procedure,
                     resolved_on=item.resolved_on,
@@ -564,5 +572,7 @@ def report_build(
         key=lambda row: (-row.responses, row.key),
     )
     report.cafcass_median_working_days = median(cafcass_days)
-    report.learning.sort(key=lambda entry: (entry.resolved_on or dt.date.min, entry.challenge_id), reverse=True)
+    report.learning.sort(
+        key=lambda entry: (entry.resolved_on or dt.date.min, entry.challenge_id), reverse=True
+    )
     return report

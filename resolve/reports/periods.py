@@ -135,7 +135,9 @@ def period_parse(params: Mapping[str, str], *, today: dt.date) -> Period:
     start, end = (params.get("from") or "").strip(), (params.get("to") or "").strip()
     if start or end:
         if not (start and end):
-            raise _invalid("from" if not start else "to", "Enter both the first and the last day of the period.")
+            raise _invalid(
+                "from" if not start else "to", "Enter both the first and the last day of the period."
+            )
         first, last = _date(start, "from"), _date(end, "to")
         if last < first:
             raise _invalid("to", "The last day of the period must be on or after its first day.")
@@ -167,9 +169,7 @@ def sub_periods(period: Period) -> list[Period]:
         months.append(calendar_month(day.year, day.month))
         day = _month_end(day.year, day.month) + dt.timedelta(days=1)
     if len(months) <= 12:
-        return [
-            Period("month", max(m.start, period.start), min(m.end, period.end), m.label) for m in months
-        ]
+        return [Period("month", max(m.start, period.start), min(m.end, period.end), m.label) for m in months]
     quarters: list[Period] = []
     for month_period in months:
         fy = financial_year_of(month_period.start)

@@ -68,7 +68,7 @@ class ReportFilters:
 
 def filters_parse(params: dict[str, str] | object) -> ReportFilters:
     """The filters from a query string; a value that cannot be one is refused naming the parameter."""
-    get = getattr(params, "get")  # a dict or a QueryDict
+    get = params.get  # a dict or a QueryDict
 
     def text(name: str) -> str:
         value = (get(name) or "").strip()
@@ -118,8 +118,15 @@ def _cohort(*, user: UserLike, period: Period, filters: ReportFilters) -> QueryS
 
 def _rows(challenges: QuerySet[Challenge]) -> list[tuple[ChallengeRow, int, str]]:
     rows = challenges.order_by("pk").values_list(
-        "pk", "child_id", "child__case_number", "track", "policy__key", "child__team_id", "raised_by_id",
-        "policy_id", "policy__nation",
+        "pk",
+        "child_id",
+        "child__case_number",
+        "track",
+        "policy__key",
+        "child__team_id",
+        "raised_by_id",
+        "policy_id",
+        "policy__nation",
     )
     return [
         (ChallengeRow(pk, child, case, track, key, team, chair), policy_id, nation)
@@ -254,7 +261,9 @@ def report_filter_choices(*, user: UserLike) -> dict[str, list[tuple[str, str]]]
     """The choices for the report's filters: procedures, teams, chairs and themes one may see."""
     visible = challenges_visible_to(user)
     procedures = sorted(set(visible.values_list("policy__key", "policy__name").distinct()))
-    team_rows = visible.exclude(child__team_id=None).values_list("child__team_id", "child__team__name").distinct()
+    team_rows = (
+        visible.exclude(child__team_id=None).values_list("child__team_id", "child__team__name").distinct()
+    )
     chair_rows = visible.values_list(
         "raised_by__username", "raised_by__first_name", "raised_by__last_name"
     ).distinct()

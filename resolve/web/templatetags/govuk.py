@@ -84,6 +84,7 @@ NAVIGATION: tuple[tuple[str, str, str], ...] = (
     ("Challenges", "web:challenge_list", "/challenges/"),
     ("Procedures", "web:procedure_list", "/procedures/"),
     ("Notifications", "notifications:list", "/notifications/"),
+    ("Reports", "reports:dashboard", "/reports/"),
 )
 
 
