@@ -171,22 +171,27 @@ def challenge_facts_iter(
 
 
 def _earlier_themes(
-    *, user: UserLike, period: Period, child_ids: set[int]
+    *, user: UserLike, period: Period, facts: list[ChallengeFacts]
 ) -> dict[int, list[tuple[int, dt.date, tuple[str, ...]]]]:
-    """For each child, the themes of every challenge one may see raised from a year before the
-    period to its end (read from their ``raised`` events)."""
+    """For each child of ``facts``, the themes of every challenge one may see raised from a year
+    before the period to its end: the period's own from ``facts``, the year before from their
+    ``raised`` events (one query)."""
     found: dict[int, list[tuple[int, dt.date, tuple[str, ...]]]] = defaultdict(list)
-    if not child_ids:
+    for item in facts:
+        found[item.row.child_id].append((item.row.id, item.raised_on, item.themes))
+    if not facts:
         return found
-    visible = challenges_visible_to(user).values("pk")
+    # Challenges of the same children, outside the report's filters too: a repeat is a repeat.
+    children = {item.row.child_id for item in facts}
     rows = Event.objects.filter(
-        challenge_id__in=visible,
+        challenge_id__in=challenges_visible_to(user).values("pk"),
         type=EventType.RAISED.value,
         on__gte=period.start - dt.timedelta(days=REPEAT_WINDOW_DAYS),
-        on__lte=period.end,
+        on__lt=period.start,
     ).values_list("challenge_id", "challenge__child_id", "on", "detail")
+    seen = {entry[0] for entries in found.values() for entry in entries}
     for challenge_id, child_id, on, detail in rows:
-        if child_id in child_ids:
+        if child_id in children and challenge_id not in seen:
             found[child_id].append((challenge_id, on, tuple(detail.get("themes") or ())))
     return found
 
@@ -202,7 +207,7 @@ def report_for(*, user: UserLike, period: Period, filters: ReportFilters, today:
     procedures: dict[str, Procedure] = {}
     for pv in PolicyVersion.objects.order_by("key", "-is_current", "-version"):
         procedures.setdefault(pv.key, procedure_version_model(pv))
-    earlier = _earlier_themes(user=user, period=period, child_ids={item.row.child_id for item in facts})
+    earlier = _earlier_themes(user=user, period=period, facts=facts)
     theme = filters.theme
     return report_build(
         period=period,
