@@ -42,21 +42,31 @@ YEAR = financial_year(2025)
 REPEATS = 3
 THEMES = ["voice_of_child", "drift_delay_planning", "management_oversight", "placement", "safeguarding"]
 
-# The figures SQL can count by itself, over the challenges whose raised event falls in the year.
-COHORT = "SELECT challenge_id FROM challenges_event WHERE type = 'raised' AND \"on\" BETWEEN %s AND %s"
+# The challenges raised in the year (%s and %s: its first and last days), kept in a temporary table
+# for the queries after it, which count the figures SQL can by itself.
+COHORT_SQL = (
+    "CREATE TEMPORARY TABLE cohort AS SELECT challenge_id FROM challenges_event "
+    "WHERE type = 'raised' AND \"on\" BETWEEN %s AND %s"
+)
 PLAIN_SQL = [
-    f"SELECT c.track, COUNT(*) FROM challenges_challenge c WHERE c.id IN ({COHORT}) GROUP BY c.track",
-    f"SELECT c.status, COUNT(*) FROM challenges_challenge c WHERE c.id IN ({COHORT}) GROUP BY c.status",
+    "SELECT c.track, COUNT(*) FROM challenges_challenge c "
+    "WHERE c.id IN (SELECT challenge_id FROM cohort) GROUP BY c.track",
+    "SELECT c.status, COUNT(*) FROM challenges_challenge c "
+    "WHERE c.id IN (SELECT challenge_id FROM cohort) GROUP BY c.status",
     "SELECT e.stage_key, COUNT(DISTINCT e.challenge_id) FROM challenges_event e "
-    f"WHERE e.type IN ('raised', 'escalated', 'reopened') AND e.challenge_id IN ({COHORT}) GROUP BY e.stage_key",
+    "WHERE e.type IN ('raised', 'escalated', 'reopened') "
+    "AND e.challenge_id IN (SELECT challenge_id FROM cohort) GROUP BY e.stage_key",
     "SELECT e.stage_key, e.type, COUNT(*) FROM challenges_event e "
-    f"WHERE e.type IN ('resolved', 'withdrawn') AND e.challenge_id IN ({COHORT}) GROUP BY e.stage_key, e.type",
+    "WHERE e.type IN ('resolved', 'withdrawn') "
+    "AND e.challenge_id IN (SELECT challenge_id FROM cohort) GROUP BY e.stage_key, e.type",
     "SELECT e.stage_key, json_extract(e.detail, '$.on_time'), COUNT(*) FROM challenges_event e "
-    f"WHERE e.type = 'response_recorded' AND e.challenge_id IN ({COHORT}) GROUP BY 1, 2",
+    "WHERE e.type = 'response_recorded' AND e.challenge_id IN (SELECT challenge_id FROM cohort) "
+    "GROUP BY 1, 2",
     "SELECT t.value, COUNT(*) FROM challenges_event e, json_each(e.detail, '$.themes') t "
-    f"WHERE e.type = 'raised' AND e.challenge_id IN ({COHORT}) GROUP BY t.value",
-    "SELECT ch.team_id, COUNT(*) FROM challenges_challenge c JOIN children_child ch ON ch.id = c.child_id "
-    f"WHERE c.id IN ({COHORT}) GROUP BY ch.team_id",
+    "WHERE e.type = 'raised' AND e.challenge_id IN (SELECT challenge_id FROM cohort) GROUP BY t.value",
+    "SELECT ch.team_id, COUNT(*) FROM challenges_challenge c "
+    "JOIN children_child ch ON ch.id = c.child_id "
+    "WHERE c.id IN (SELECT challenge_id FROM cohort) GROUP BY ch.team_id",
 ]
 
 
@@ -105,7 +115,9 @@ def _populate() -> Any:
                 events.append(("escalated", target, day, {"to_stage": target, "due_on": due(day, at)}))
             elif status == "open" and move < 0.9:
                 status = "resolved"
-                events.append(("resolved", stages[at].key, day, {"outcome": "Done", "learning_points": "Learn"}))
+                events.append(
+                    ("resolved", stages[at].key, day, {"outcome": "Done", "learning_points": "Learn"})
+                )
             elif status == "open":
                 status = "withdrawn"
                 events.append(("withdrawn", stages[at].key, day, {"reason": "Moved"}))
@@ -163,10 +175,12 @@ def run() -> None:
     def plain() -> int:
         bounds = [YEAR.start.isoformat(), YEAR.end.isoformat()]
         with connection.cursor() as cursor:
+            cursor.execute(COHORT_SQL, bounds)
             counts = []
             for sql in PLAIN_SQL:
-                cursor.execute(sql, bounds)
+                cursor.execute(sql)
                 counts.append(cursor.fetchall())
+            cursor.execute("DROP TABLE cohort")
         return sum(count for _, count in counts[0])
 
     report_time, raised = _best(dashboard)
@@ -174,5 +188,5 @@ def run() -> None:
     assert raised == sql_raised, f"both must count the same challenges ({raised} and {sql_raised})"
     print(f"Financial year {YEAR.label}: {raised:,} challenges raised (best of {REPEATS})")
     print(f"  report figures from the events (report_for): {report_time * 1000:9.1f} ms")
-    print(f"  plain SQL GROUP BY queries ({len(PLAIN_SQL)}):          {sql_time * 1000:9.1f} ms")
+    print(f"  plain SQL GROUP BY queries ({len(PLAIN_SQL)}):              {sql_time * 1000:9.1f} ms")
     print(f"  ratio report / plain SQL:                    {report_time / sql_time:9.2f}")

@@ -90,7 +90,7 @@ PERM_WORDS: dict[Perm, str] = {
     Perm.MANAGE_REFERENCE_DATA: "Manage staff, teams, posts, calendars and procedures (admin site)",
     Perm.BREAK_GLASS: "Read a record outside their scope for a short time, with a reason (logged, reported)",
     Perm.REVIEW_ACCESS: "Review the access log (of children they see) and every break-glass access",
-    Perm.VIEW_REPORTS: "See the figures, charts and learning of the challenges in their scope, and export them",
+    Perm.VIEW_REPORTS: "See and export the figures, charts and learning of the challenges in their scope",
 }
 
 # The same permissions as the end of a sentence: "Your role does not allow you to ...".

@@ -119,6 +119,10 @@ def report_table(request: HttpRequest, table: str, query: Query[ReportQuery]) ->
     """One table of the report: summary, funnel, timeliness, themes, themes_by_team, repeats, teams,
     managers, cafcass or learning. The same parameters as /reports."""
     if table not in TABLE_KEYS:
-        raise ServiceError("not_found", "no_such_table", f"There is no table {table[:50]!r}; choose one of "
-                           + ", ".join(TABLE_KEYS) + ".", "table")
+        raise ServiceError(
+            "not_found",
+            "no_such_table",
+            f"There is no table {table[:50]!r}; choose one of " + ", ".join(TABLE_KEYS) + ".",
+            "table",
+        )
     return _report(request, query, table)

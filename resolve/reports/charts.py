@@ -64,8 +64,9 @@ def stacked_bar_chart(*, title: str, labels: Sequence[str], series: Sequence[Ser
         words.append(f"{label}: {totals[index]}" + (f" ({parts})" if parts else ""))
     description = "; ".join(words) if words else "No challenges to show."
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="app-chart" role="img" viewBox="0 0 {WIDTH} {max(height, 40)}" '
-        f'width="100%" aria-labelledby="{chart_id}-title {chart_id}-desc">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="app-chart" role="img" '
+        f'viewBox="0 0 {WIDTH} {max(height, 40)}" width="100%" '
+        f'aria-labelledby="{chart_id}-title {chart_id}-desc">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(description)}</desc>',
     ]

@@ -56,7 +56,7 @@ def tables_xlsx(tables: Iterable[Table]) -> bytes:
         for row in table.rows:
             sheet.append([_safe(cell.value) for cell in row])
         for index, heading in enumerate(table.columns, start=1):
-            width = max([len(heading), *(len(row[index - 1].text) for row in table.rows)] or [10])
+            width = max([len(heading), *(len(row[index - 1].text) for row in table.rows)])
             sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = min(
                 max(width, 8) + 2, 60
             )

@@ -52,7 +52,8 @@ class Period:
 
     @property
     def slug(self) -> str:
-        """The period in a file name: ``2025-26``, ``2025-26-q1``, ``2025-04``, ``2025-04-01-to-2025-06-30``."""
+        """The period in a file name: ``2025-26``, ``2025-26-q1``, ``2025-04``, or
+        ``2025-04-01-to-2025-06-30``."""
         if self.kind == "year":
             return f"{self.start.year}-{(self.start.year + 1) % 100:02d}"
         if self.kind == "quarter":
@@ -91,7 +92,8 @@ def financial_quarter(year: int, quarter: int) -> Period:
         "quarter",
         dt.date(start_year, month, 1),
         end,
-        f"Quarter {quarter} of {year} to {year + 1} ({MONTHS[month - 1]} to {MONTHS[month + 1]} {start_year})",
+        f"Quarter {quarter} of {year} to {year + 1} "
+        f"({MONTHS[month - 1]} to {MONTHS[month + 1]} {start_year})",
     )
 
 

@@ -140,15 +140,15 @@ def _themes(report: Report, names: Names) -> Table:
         "Themes",
         "Challenges by theme, and by theme in each part of the period (a challenge can have several themes).",
         ("Theme", "Challenges", *(part.label for part in report.trend_periods)),
-        tuple(
-            (
-                Cell(names.theme(theme)),
-                _n(report, f"theme:{theme}"),
-                *(_n(report, f"theme:{theme}:{index}") for index in range(len(report.trend_periods))),
-            )
-            for theme in report.themes
-        )
-        + (
+        (
+            *(
+                (
+                    Cell(names.theme(theme)),
+                    _n(report, f"theme:{theme}"),
+                    *(_n(report, f"theme:{theme}:{index}") for index in range(len(report.trend_periods))),
+                )
+                for theme in report.themes
+            ),
             (
                 Cell("All challenges raised"),
                 _n(report, "raised"),
@@ -262,7 +262,8 @@ def learning_table(report: Report, names: Names, *, words: Sequence[str] = ()) -
     return Table(
         "learning",
         "Outcomes and key learning points",
-        "Resolved challenges with their outcome, key learning points and the IRO/CP Service Manager's final comments.",
+        "Resolved challenges with their outcome, key learning points and the IRO/CP Service Manager's "
+        "final comments.",
         (
             "Challenge",
             "Case number",

@@ -148,10 +148,24 @@ class ChallengeListPage:
     figure: FigureFilter | None = None
 
 
-REPORT_PARAMS = ("figure", "year", "quarter", "month", "from", "to", "track", "procedure", "team", "chair", "theme")
+REPORT_PARAMS = (
+    "figure",
+    "year",
+    "quarter",
+    "month",
+    "from",
+    "to",
+    "track",
+    "procedure",
+    "team",
+    "chair",
+    "theme",
+)
 
 
-def _figure_filter(*, user: User, params: QueryDict, today: dt.date) -> tuple[FigureFilter | None, set[int] | None]:
+def _figure_filter(
+    *, user: User, params: QueryDict, today: dt.date
+) -> tuple[FigureFilter | None, set[int] | None]:
     """The challenges behind a report's figure, when the list was opened from one; none match a
     figure that cannot be worked out (a bad period, or a role without reports), and it says why."""
     figure = (params.get("figure") or "").strip()[:300]

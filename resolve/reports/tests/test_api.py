@@ -13,10 +13,20 @@ def test_the_api_answers_every_figure_and_table(api_as, authority, histories):
     answer = api_as("iro_service_manager").get("/reports", year="2025")
     assert answer.status_code == 200, answer.content
     body = answer.json()
-    assert body["period"] == {"kind": "year", "start": "2025-04-01", "end": "2026-03-31", "label": "2025 to 2026"}
+    assert body["period"] == {
+        "kind": "year",
+        "start": "2025-04-01",
+        "end": "2026-03-31",
+        "label": "2025 to 2026",
+    }
     assert body["as_at"] == "2026-03-31"
     figures = body["figures"]
-    assert (figures["raised"], figures["status:open"], figures["past_cap"], figures["repeat:theme"]) == (4, 2, 1, 1)
+    assert (figures["raised"], figures["status:open"], figures["past_cap"], figures["repeat:theme"]) == (
+        4,
+        2,
+        1,
+        1,
+    )
     assert [table["key"] for table in body["tables"]][:3] == ["summary", "funnel", "timeliness"]
     assert "no-store" in answer["Cache-Control"]
     assert AccessLogEntry.objects.filter(challenge_id=histories["h1"], channel="api").exists()

@@ -49,7 +49,10 @@ def test_the_dashboard_shows_every_figure_and_links_each_to_its_challenges(clien
         listed = client.get(link)
         assert listed.status_code == 200
         assert _challenge_links(listed.content.decode()) == expected, figure
-        assert "These are the challenges behind a figure of the report for 2025 to 2026" in listed.content.decode()
+        assert (
+            "These are the challenges behind a figure of the report for 2025 to 2026"
+            in listed.content.decode()
+        )
 
 
 def test_the_outcomes_and_learning_are_searchable_and_each_look_is_logged(client, authority, histories):
