@@ -93,6 +93,7 @@ def _populate() -> Any:
     rng = random.Random(SEED)
     stages = procedure.stages
     plans: list[tuple[Challenge, list[tuple[str, str, dt.date, dict[str, Any]]]]] = []
+    events: list[tuple[str, str, dt.date, dict[str, Any]]]
     for index in range(CHALLENGES):
         day = dt.date(2024, 4, 1) + dt.timedelta(days=rng.randint(0, 760))
         at = rng.choice([0, 0, 0, 1, 2])

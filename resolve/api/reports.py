@@ -86,7 +86,7 @@ def _report(request: HttpRequest, query: ReportQuery, only: str | None) -> dict[
     params = _params(query)
     words = (params.get("q") or "").lower().split()
     period = period_parse(params, today=today())
-    report = report_for(user=request.user, period=period, filters=filters_parse(params), today=today())  # type: ignore[arg-type]
+    report = report_for(user=request.user, period=period, filters=filters_parse(params), today=today())
     tables = report_tables(report, report_names(report=report), words=words)
     if only is None or only == "learning":
         # The outcomes and learning are the words of each challenge's record: each look is logged.

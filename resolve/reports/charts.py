@@ -70,8 +70,8 @@ def stacked_bar_chart(*, title: str, labels: Sequence[str], series: Sequence[Ser
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(description)}</desc>',
     ]
+    x: float = LABEL_WIDTH
     if legend_height:
-        x = LABEL_WIDTH
         for s in series:
             out.append(f'<rect x="{x}" y="6" width="14" height="14" fill="{s.colour}"/>')
             out.append(f'<text x="{x + 18}" y="18" {FONT} fill="{TEXT}">{escape(s.name)}</text>')
@@ -79,12 +79,12 @@ def stacked_bar_chart(*, title: str, labels: Sequence[str], series: Sequence[Ser
     if not labels:
         out.append(f'<text x="0" y="24" {FONT} fill="{TEXT}">No challenges to show.</text>')
     for index, label in enumerate(labels):
-        y = legend_height + GAP + index * (BAR_HEIGHT + GAP)
+        y: float = legend_height + GAP + index * (BAR_HEIGHT + GAP)
         out.append(
             f'<text x="{LABEL_WIDTH - 8}" y="{y + 16}" text-anchor="end" {FONT} fill="{TEXT}">'
             f"<title>{escape(label)}</title>{escape(_clip(label))}</text>"
         )
-        x = float(LABEL_WIDTH)
+        x = LABEL_WIDTH
         for s in series:
             value = s.values[index]
             if value:

@@ -82,8 +82,8 @@ def annual_report_docx(*, report: Report, tables: dict[str, Table], authority: s
     """The challenge section of the annual IRO report for the period, ready to paste."""
     document = Document()
     style = document.styles["Normal"]
-    style.font.name = "Arial"  # type: ignore[attr-defined]
-    style.font.size = Pt(11)  # type: ignore[attr-defined]
+    style.font.name = "Arial"
+    style.font.size = Pt(11)
     period = report.period
     document.add_heading(f"Challenge and dispute resolution: {period.label}", level=1)
     raised = report.count("raised")

@@ -238,8 +238,8 @@ def challenge_facts(
 
     visit_facts: list[VisitFacts] = []
     for visit in visits:
-        stage = stages.get(visit["stage"])
-        timescale = stage.response_working_days if stage else None
+        visited = stages.get(visit["stage"])
+        timescale = visited.response_working_days if visited else None
         timing = stage_timing(
             due_on=visit["due_on"],
             responded_on=visit["responded_on"],
@@ -512,21 +512,20 @@ def report_build(
     # The funnel and timeliness, stage by stage, for each procedure the challenges followed.
     used = sorted({item.row.procedure_key for item in chosen})
     for key in used:
-        procedure = procedures[key]
-        for stage in procedure.stages:
+        for step in procedures[key].stages:
             report.funnel.append(
                 FunnelRow(
                     procedure=key,
-                    stage=stage.key,
-                    name=stage.name,
-                    kind=stage.kind,
-                    reached=report.count(f"reached:{key}:{stage.key}"),
-                    resolved_at=report.count(f"resolved_at:{key}:{stage.key}"),
-                    withdrawn_at=report.count(f"withdrawn_at:{key}:{stage.key}"),
-                    open_at=report.count(f"open_at:{key}:{stage.key}"),
+                    stage=step.key,
+                    name=step.name,
+                    kind=step.kind,
+                    reached=report.count(f"reached:{key}:{step.key}"),
+                    resolved_at=report.count(f"resolved_at:{key}:{step.key}"),
+                    withdrawn_at=report.count(f"withdrawn_at:{key}:{step.key}"),
+                    open_at=report.count(f"open_at:{key}:{step.key}"),
                 )
             )
-            visits = visits_by_stage.get((key, stage.key), [])
+            visits = visits_by_stage.get((key, step.key), [])
             counts = dict.fromkeys(TIMELINESS, 0)
             for visit in visits:
                 counts[visit.timeliness] += 1
@@ -534,9 +533,9 @@ def report_build(
             report.timeliness.append(
                 StageTimeliness(
                     procedure=key,
-                    stage=stage.key,
-                    name=stage.name,
-                    timescale=stage.response_working_days,
+                    stage=step.key,
+                    name=step.name,
+                    timescale=step.response_working_days,
                     counts=counts,
                     median_working_days=median(taken),
                     p90_working_days=percentile_90(taken),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -66,7 +66,7 @@ class ReportFilters:
         return {key: value for key, value in values.items() if value}
 
 
-def filters_parse(params: dict[str, str] | object) -> ReportFilters:
+def filters_parse(params: Mapping[str, str]) -> ReportFilters:
     """The filters from a query string; a value that cannot be one is refused naming the parameter."""
     get = params.get  # a dict or a QueryDict
 
@@ -267,7 +267,9 @@ def report_filter_choices(*, user: UserLike) -> dict[str, list[tuple[str, str]]]
     visible = challenges_visible_to(user)
     procedures = sorted(set(visible.values_list("policy__key", "policy__name").distinct()))
     team_rows = (
-        visible.exclude(child__team_id=None).values_list("child__team_id", "child__team__name").distinct()
+        visible.exclude(child__team__isnull=True)
+        .values_list("child__team_id", "child__team__name")
+        .distinct()
     )
     chair_rows = visible.values_list(
         "raised_by__username", "raised_by__first_name", "raised_by__last_name"

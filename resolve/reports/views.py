@@ -177,7 +177,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _choices(request: HttpRequest) -> dict[str, Any]:
-    found = report_filter_choices(user=request.user)  # type: ignore[arg-type]
+    found = report_filter_choices(user=request.user)
     this_year = financial_year_of(today())
     return {
         **found,

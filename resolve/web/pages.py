@@ -171,7 +171,7 @@ def _figure_filter(
     figure = (params.get("figure") or "").strip()[:300]
     if not figure:
         return None, None
-    keep = {key: params[key] for key in REPORT_PARAMS if params.get(key)}
+    keep = {key: str(params.get(key)) for key in REPORT_PARAMS if params.get(key)}
     report_url = "/reports/?" + urlencode({key: value for key, value in keep.items() if key != "figure"})
     try:
         period = period_parse(params, today=today)
