@@ -446,16 +446,17 @@ def report_build(
             members["past_cap"].add(cid)
         if not item.themes:
             members["theme:"].add(cid)
+        part = next(
+            (index for index, part in enumerate(report.trend_periods) if part.contains(item.raised_on)), None
+        )
+        if part is not None:
+            members[f"raised:{part}"].add(cid)
         for theme in item.themes:
             theme_counts[theme] += 1
             members[f"theme:{theme}"].add(cid)
             members[_theme_team_key(team, theme)].add(cid)
-            for index, part in enumerate(report.trend_periods):
-                if part.contains(item.raised_on):
-                    members[f"theme:{theme}:{index}"].add(cid)
-        for index, part in enumerate(report.trend_periods):
-            if part.contains(item.raised_on):
-                members[f"raised:{index}"].add(cid)
+            if part is not None:
+                members[f"theme:{theme}:{part}"].add(cid)
         members[f"team:{team}"].add(cid)
         teams[team]["received"] += 1
         if item.beyond_first_formal:

@@ -10,12 +10,15 @@ looked up afterwards for the rows shown.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
 
 from resolve.access import Perm, challenges_visible_to, perm_require
@@ -134,15 +137,29 @@ def _rows(challenges: QuerySet[Challenge]) -> list[tuple[ChallengeRow, int, str]
     ]
 
 
+def _date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
 def _events(ids: list[int], as_at: dt.date) -> dict[int, list[EventRow]]:
+    """The events of these challenges up to ``as_at``, in order. Read through the cursor, not the
+    ORM's per-row converters: the one hot loop of a report, at hundreds of thousands of rows a year.
+    SQLite answers dates and JSON as text and PostgreSQL as values, so both are accepted."""
     found: dict[int, list[EventRow]] = defaultdict(list)
-    rows = (
+    query = (
         Event.objects.filter(challenge_id__in=ids, on__lte=as_at)
         .order_by("challenge_id", "sequence")
         .values_list("challenge_id", "type", "stage_key", "on", "by_id", "detail")
     )
-    for challenge_id, type_, stage, on, by, detail in rows:
-        found[challenge_id].append(EventRow(challenge_id, type_, stage, on, by, detail))
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for challenge_id, type_, stage, on, by, detail in cursor.fetchall():
+            found[challenge_id].append(EventRow(challenge_id, type_, stage, _date(on), by, _json(detail)))
     return found
 
 
@@ -183,15 +200,19 @@ def _earlier_themes(
         return found
     # Challenges of the same children, outside the report's filters too: a repeat is a repeat.
     children = {item.row.child_id for item in facts}
-    rows = Event.objects.filter(
-        challenge_id__in=challenges_visible_to(user).values("pk"),
+    earlier = Event.objects.filter(
         type=EventType.RAISED.value,
         on__gte=period.start - dt.timedelta(days=REPEAT_WINDOW_DAYS),
         on__lt=period.start,
-    ).values_list("challenge_id", "challenge__child_id", "on", "detail")
+    )
+    # Of those, the ones one may see, about the same children (found first: it narrows the rest).
+    visible = challenges_visible_to(user).filter(pk__in=earlier.values("challenge_id"), child_id__in=children)
+    rows = earlier.filter(challenge_id__in=visible.values("pk")).values_list(
+        "challenge_id", "challenge__child_id", "on", "detail"
+    )
     seen = {entry[0] for entries in found.values() for entry in entries}
     for challenge_id, child_id, on, detail in rows:
-        if child_id in children and challenge_id not in seen:
+        if challenge_id not in seen:
             found[child_id].append((challenge_id, on, tuple(detail.get("themes") or ())))
     return found
 
