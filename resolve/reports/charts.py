@@ -28,8 +28,8 @@ MID_GREY = "#b1b4b6"
 TEXT = "#0b0c0c"
 
 _ids = count(1)
-WIDTH = 640
-LABEL_WIDTH = 220
+WIDTH = 900
+LABEL_WIDTH = 330
 BAR_HEIGHT = 22
 GAP = 8
 FONT = 'font-family="GDS Transport, arial, sans-serif" font-size="14"'
@@ -46,7 +46,7 @@ def _attr(text: str) -> str:
     return escape(text, {'"': "&quot;"})
 
 
-def _clip(label: str, limit: int = 30) -> str:
+def _clip(label: str, limit: int = 44) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 

@@ -312,7 +312,8 @@ def report_filter_choices(*, user: UserLike) -> dict[str, list[tuple[str, str]]]
 
 def report_members(
     *, user: UserLike, period: Period, filters: ReportFilters, figure: str, today: dt.date
-) -> set[int]:
-    """The challenges behind one figure of the report (``Report.members[figure]``), for the list."""
+) -> tuple[set[int], Report, Names]:
+    """The challenges behind one figure of the report (``Report.members[figure]``), for the list,
+    with the report and its names to say what the figure is."""
     report = report_for(user=user, period=period, filters=filters, today=today)
-    return set(report.members.get(figure, set()))
+    return set(report.members.get(figure, set())), report, report_names(report=report)

@@ -305,3 +305,73 @@ def report_tables(report: Report, names: Names, *, words: Sequence[str] = ()) ->
         learning_table(report, names, words=words),
     ]
     return {table.key: table for table in tables}
+
+
+_SIMPLE = {
+    "raised": "Raised in the period",
+    "status:open": "Open",
+    "status:resolved": "Resolved",
+    "status:withdrawn": "Withdrawn",
+    "kind:informal": "Informal only",
+    "kind:formal": "Reached a formal stage",
+    "track:iro": "IRO track",
+    "track:cpc": "CP Chair track",
+    "reopened": "Re-opened",
+    "past_cap": "Past the formal limit",
+    "cafcass": "Referred to Cafcass",
+    "cafcass:urgent": "Referred to Cafcass urgently",
+    "cafcass:not_urgent": "Referred to Cafcass after the ladder",
+    "cafcass:open": "Referred to Cafcass, still open",
+    "cafcass:resolved": "Referred to Cafcass, resolved",
+    "cafcass:withdrawn": "Referred to Cafcass, withdrawn",
+    "repeat:child": "Children with more than one challenge",
+    "repeat:theme": "The same theme again within a year",
+    "theme:": "No theme",
+}
+_AT = {
+    "reached": "Reached",
+    "resolved_at": "Resolved at",
+    "withdrawn_at": "Withdrawn at",
+    "open_at": "Still open at",
+}
+_PARTS = {**TIMELINESS_LABELS, "beyond_first_formal": "Escalated beyond stage 1"}
+
+
+def figure_words(figure: str, report: Report, names: Names) -> str:
+    """A figure's key in words, for the list of the challenges behind it ("Late responses at
+    Stage 1: Team Manager (Challenge and Resolution)")."""
+    if figure in _SIMPLE:
+        return _SIMPLE[figure]
+    parts = figure.split(":")
+
+    def stage(procedure: str, key: str) -> str:
+        return f"{names.stages.get((procedure, key), key)} ({names.procedures.get(procedure, procedure)})"
+
+    def part_of_period(index: str) -> str:
+        number = int(index) if index.isdigit() else -1
+        return report.trend_periods[number].label if 0 <= number < len(report.trend_periods) else index
+
+    match parts:
+        case [at, procedure, key] if at in _AT:
+            return f"{_AT[at]} {stage(procedure, key)}"
+        case ["timing", procedure, key, part]:
+            return f"{_PARTS.get(part, part)} responses at {stage(procedure, key)}"
+        case ["theme", theme]:
+            return f"Theme: {names.theme(theme)}"
+        case ["theme", theme, index]:
+            return f"Theme: {names.theme(theme)}, {part_of_period(index)}"
+        case ["raised", index]:
+            return f"Raised in {part_of_period(index)}"
+        case ["team_theme", team, theme] if team.isdigit():
+            return f"{names.team(int(team))}, theme: {names.theme(theme)}"
+        case ["team", team] if team.isdigit():
+            return f"Received by {names.team(int(team))}"
+        case ["team", team, part] if team.isdigit():
+            return f"{names.team(int(team))}: {_PARTS.get(part, part)}"
+        case ["manager", person] if person.isdigit():
+            return f"Responses recorded by {names.person(int(person))}"
+        case ["manager", person, part] if person.isdigit():
+            return f"Responses recorded by {names.person(int(person))}: {_PARTS.get(part, part)}"
+        case ["chair", person] if person.isdigit():
+            return f"Raised by {names.person(int(person))}"
+    return figure

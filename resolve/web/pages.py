@@ -34,6 +34,7 @@ from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_list, procedure_version_model
 from resolve.reports.periods import period_parse
 from resolve.reports.selectors import filters_parse, report_members
+from resolve.reports.tables import figure_words
 from resolve.web.forms import ChallengeFilterForm
 from resolve.web.templatetags.govuk import govuk_date
 
@@ -133,6 +134,7 @@ class FigureFilter:
     period and filters), with the way back to the report."""
 
     figure: str
+    words: str  # the figure in words
     period: str
     keep: dict[str, str]  # the report's parameters, kept by the list's own filter form
     report_url: str
@@ -175,12 +177,12 @@ def _figure_filter(
     report_url = "/reports/?" + urlencode({key: value for key, value in keep.items() if key != "figure"})
     try:
         period = period_parse(params, today=today)
-        members = report_members(
+        members, report, names = report_members(
             user=user, period=period, filters=filters_parse(params), figure=figure, today=today
         )
     except ServiceError as error:
-        return FigureFilter(figure, "", keep, report_url, error.message), set()
-    return FigureFilter(figure, period.label, keep, report_url), members
+        return FigureFilter(figure, figure, "", keep, report_url, error.message), set()
+    return FigureFilter(figure, figure_words(figure, report, names), period.label, keep, report_url), members
 
 
 def challenge_list_page(

@@ -39,20 +39,27 @@ def test_the_dashboard_shows_every_figure_and_links_each_to_its_challenges(clien
     # Each figure links to the list, carrying the figure and the period; the list shows just those.
     links = {unescape(link) for link in re.findall(r'href="(/challenges/\?figure=[^"]+)"', html)}
     assert any("figure=status%3Aopen" in link for link in links)
-    for figure, expected in (
-        ("status%3Aopen", {h["h2"], h["h4"]}),
-        ("past_cap", {h["h2"]}),
-        ("timing%3Achallenge_and_resolution%3Ainformal%3Amissing", {h["h2"], h["h4"]}),
-        ("repeat%3Atheme", {h["h2"]}),
+    for figure, expected, words in (
+        ("status%3Aopen", {h["h2"], h["h4"]}, "Open"),
+        ("past_cap", {h["h2"]}, "Past the formal limit"),
+        (
+            "timing%3Achallenge_and_resolution%3Ainformal%3Amissing",
+            {h["h2"], h["h4"]},
+            "Missing responses at Informal Process (Challenge and Resolution)",
+        ),
+        ("repeat%3Atheme", {h["h2"]}, "The same theme again within a year"),
+        (
+            "theme%3Avoice_of_child%3A0",
+            {h["h1"], h["h2"]},
+            "Theme: Inadequate Voice of the Child/Young Person, Quarter 1 of 2025 to 2026 (April to June 2025)",
+        ),
     ):
         link = next(link for link in links if f"figure={figure}&" in link)
         listed = client.get(link)
         assert listed.status_code == 200
         assert _challenge_links(listed.content.decode()) == expected, figure
-        assert (
-            "These are the challenges behind a figure of the report for 2025 to 2026"
-            in listed.content.decode()
-        )
+        shown = unescape(listed.content.decode())
+        assert f"behind a figure of the report for 2025 to 2026: <strong>{words}</strong>" in shown, figure
 
 
 def test_the_outcomes_and_learning_are_searchable_and_each_look_is_logged(client, authority, histories):
@@ -64,6 +71,14 @@ def test_the_outcomes_and_learning_are_searchable_and_each_look_is_logged(client
     ).exists()
     missing = client.get(f"/reports/?{YEAR}&q=court")
     assert "Record every statutory visit" not in missing.content.decode()
+
+
+def test_a_figure_link_with_a_bad_period_lists_nothing_and_says_why(client, authority, histories):
+    _login(client, authority, "iro_service_manager")
+    listed = client.get("/challenges/?figure=raised&year=nineteen")
+    assert listed.status_code == 200
+    assert _challenge_links(listed.content.decode()) == set()
+    assert "cannot be shown" in listed.content.decode()
 
 
 def test_a_bad_period_is_a_400_naming_the_field(client, authority, histories):
