@@ -47,3 +47,11 @@ def test_refusals_are_in_the_error_shape(api_as, authority, histories):
     custom = api_as("iro_service_manager").get("/reports", **{"from": "2025-04-01", "to": "2025-06-30"})
     assert custom.status_code == 200 and custom.json()["figures"]["raised"] == 2
     assert api_as("iro_service_manager").get("/reports/nonsense").status_code == 404
+
+
+def test_the_openapi_document_describes_the_reports(api_as, authority):
+    document = api_as("iro_service_manager").get("/openapi.json").json()
+    assert "/api/v1/reports" in document["paths"]
+    assert "/api/v1/reports/{table}" in document["paths"]
+    names = {parameter["name"] for parameter in document["paths"]["/api/v1/reports"]["get"]["parameters"]}
+    assert {"year", "quarter", "month", "from", "to", "track", "procedure", "team", "chair", "theme", "q"} <= names
