@@ -50,7 +50,13 @@ class Chart:
 
 def _charts(report: Report, names: Names, tables: dict[str, Table]) -> dict[str, Chart]:
     funnel = report.funnel
-    stage_labels = [f"{names.procedures.get(r.procedure, r.procedure)}: {r.name}" for r in funnel]
+    several = len({row.procedure for row in funnel}) > 1
+
+    def label(procedure: str, stage: str) -> str:
+        # The procedure's name only when there is more than one to tell apart.
+        return f"{names.procedures.get(procedure, procedure)}: {stage}" if several else stage
+
+    stage_labels = [label(r.procedure, r.name) for r in funnel]
     timeliness = report.timeliness
     return {
         "funnel": Chart(
@@ -68,7 +74,7 @@ def _charts(report: Report, names: Names, tables: dict[str, Table]) -> dict[str,
         "timeliness": Chart(
             charts.stacked_bar_chart(
                 title="Responses at each stage: on time, late, missing, extended",
-                labels=[f"{names.procedures.get(r.procedure, r.procedure)}: {r.name}" for r in timeliness],
+                labels=[label(r.procedure, r.name) for r in timeliness],
                 series=[
                     charts.Series("On time", charts.GREEN, [r.counts["on_time"] for r in timeliness]),
                     charts.Series("Late", charts.ORANGE, [r.counts["late"] for r in timeliness]),

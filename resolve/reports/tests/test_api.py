@@ -54,4 +54,16 @@ def test_the_openapi_document_describes_the_reports(api_as, authority):
     assert "/api/v1/reports" in document["paths"]
     assert "/api/v1/reports/{table}" in document["paths"]
     names = {parameter["name"] for parameter in document["paths"]["/api/v1/reports"]["get"]["parameters"]}
-    assert {"year", "quarter", "month", "from", "to", "track", "procedure", "team", "chair", "theme", "q"} <= names
+    assert {
+        "year",
+        "quarter",
+        "month",
+        "from",
+        "to",
+        "track",
+        "procedure",
+        "team",
+        "chair",
+        "theme",
+        "q",
+    } <= names

@@ -51,7 +51,8 @@ def test_the_dashboard_shows_every_figure_and_links_each_to_its_challenges(clien
         (
             "theme%3Avoice_of_child%3A0",
             {h["h1"], h["h2"]},
-            "Theme: Inadequate Voice of the Child/Young Person, Quarter 1 of 2025 to 2026 (April to June 2025)",
+            "Theme: Inadequate Voice of the Child/Young Person, "
+            "Quarter 1 of 2025 to 2026 (April to June 2025)",
         ),
     ):
         link = next(link for link in links if f"figure={figure}&" in link)
