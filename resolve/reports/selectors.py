@@ -188,7 +188,7 @@ def challenge_facts_iter(
 
 
 def _earlier_themes(
-    *, user: UserLike, period: Period, facts: list[ChallengeFacts]
+    *, user: UserLike, period: Period, filters: ReportFilters, facts: list[ChallengeFacts]
 ) -> dict[int, list[tuple[int, dt.date, tuple[str, ...]]]]:
     """For each child of ``facts``, the themes of every challenge one may see raised from a year
     before the period to its end: the period's own from ``facts``, the year before from their
@@ -198,22 +198,18 @@ def _earlier_themes(
         found[item.row.child_id].append((item.row.id, item.raised_on, item.themes))
     if not facts:
         return found
-    # Challenges of the same children, outside the report's filters too: a repeat is a repeat.
-    children = {item.row.child_id for item in facts}
-    earlier = Event.objects.filter(
+    # The visible challenges of the same children (those of the period's cohort), whatever the
+    # report's filters: a repeat is a repeat.
+    children = _cohort(user=user, period=period, filters=filters).values("child_id")
+    visible = challenges_visible_to(user).filter(child_id__in=children).values("pk")
+    rows = Event.objects.filter(
+        challenge_id__in=visible,
         type=EventType.RAISED.value,
         on__gte=period.start - dt.timedelta(days=REPEAT_WINDOW_DAYS),
         on__lt=period.start,
-    )
-    # Of those, the ones one may see, about the same children (found first: it narrows the rest).
-    visible = challenges_visible_to(user).filter(pk__in=earlier.values("challenge_id"), child_id__in=children)
-    rows = earlier.filter(challenge_id__in=visible.values("pk")).values_list(
-        "challenge_id", "challenge__child_id", "on", "detail"
-    )
-    seen = {entry[0] for entries in found.values() for entry in entries}
+    ).values_list("challenge_id", "challenge__child_id", "on", "detail")
     for challenge_id, child_id, on, detail in rows:
-        if challenge_id not in seen:
-            found[child_id].append((challenge_id, on, tuple(detail.get("themes") or ())))
+        found[child_id].append((challenge_id, on, tuple(detail.get("themes") or ())))
     return found
 
 
@@ -228,7 +224,7 @@ def report_for(*, user: UserLike, period: Period, filters: ReportFilters, today:
     procedures: dict[str, Procedure] = {}
     for pv in PolicyVersion.objects.order_by("key", "-is_current", "-version"):
         procedures.setdefault(pv.key, procedure_version_model(pv))
-    earlier = _earlier_themes(user=user, period=period, facts=facts)
+    earlier = _earlier_themes(user=user, period=period, filters=filters, facts=facts)
     theme = filters.theme
     return report_build(
         period=period,
