@@ -18,7 +18,7 @@ from resolve.core.clock import today
 from resolve.core.errors import ServiceError
 from resolve.reports.periods import period_parse
 from resolve.reports.selectors import filters_parse, report_for, report_names
-from resolve.reports.tables import TABLE_KEYS, Table, report_tables
+from resolve.reports.tables import MAX_LEARNING_ROWS, TABLE_KEYS, Table, learning_entries, report_tables
 
 router = Router(tags=["reports"])
 
@@ -52,6 +52,7 @@ class TableOut(Schema):
     columns: list[str]
     rows: list[list[str | int | float | None]]
     figures: list[list[str | None]]  # for each cell, the key of the figure it counts (see "figures")
+    total_rows: int  # the rows there are: the learning lists its newest 1,000 (the CSV export has all)
 
 
 class ReportOut(Schema):
@@ -79,6 +80,7 @@ def _table_out(table: Table) -> dict[str, Any]:
         "columns": list(table.columns),
         "rows": [[cell.value for cell in row] for row in table.rows],
         "figures": [[cell.figure for cell in row] for row in table.rows],
+        "total_rows": table.rows_total,
     }
 
 
@@ -87,12 +89,11 @@ def _report(request: HttpRequest, query: ReportQuery, only: str | None) -> dict[
     words = (params.get("q") or "").lower().split()
     period = period_parse(params, today=today())
     report = report_for(user=request.user, period=period, filters=filters_parse(params), today=today())
-    tables = report_tables(report, report_names(report=report), words=words)
+    tables = report_tables(report, report_names(report=report), words=words, learning_limit=MAX_LEARNING_ROWS)
     if only is None or only == "learning":
         # The outcomes and learning are the words of each challenge's record: each look is logged.
-        for entry in report.learning:
-            if not words or entry.matches(words):
-                access_record(user=request.user, child_id=entry.child_id, challenge_id=entry.challenge_id)
+        for entry in learning_entries(report, words)[:MAX_LEARNING_ROWS]:
+            access_record(user=request.user, child_id=entry.child_id, challenge_id=entry.challenge_id)
     chosen = [tables[only]] if only else list(tables.values())
     return {
         "period": {"kind": period.kind, "start": period.start, "end": period.end, "label": period.label},

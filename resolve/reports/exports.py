@@ -19,7 +19,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from resolve.reports.figures import Report
-from resolve.reports.tables import Table
+from resolve.reports.tables import MAX_LEARNING_ROWS, Table
 
 # Text a spreadsheet would run as a formula if a cell started with it (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -107,7 +107,13 @@ def annual_report_docx(*, report: Report, tables: dict[str, Table], authority: s
     document.add_heading("Outcomes and key learning points", level=2)
     if not learning.rows:
         document.add_paragraph("No challenge raised in the period has been resolved yet.")
-    for row in learning.rows:
+    shown = learning.rows[:MAX_LEARNING_ROWS]
+    if learning.rows_total > len(shown):
+        document.add_paragraph(
+            f"The newest {len(shown):,} of {learning.rows_total:,} are listed; the learning export "
+            "(CSV or Excel) has them all."
+        )
+    for row in shown:
         values = {heading: cell.text for heading, cell in zip(learning.columns, row, strict=True)}
         document.add_paragraph(
             f"Challenge {values['Challenge']} ({values['Case number']}), resolved {values['Resolved on']} "

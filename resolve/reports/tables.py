@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from resolve.reports.figures import TIMELINESS_LABELS, Report
+from resolve.reports.figures import TIMELINESS_LABELS, LearningEntry, Report
 from resolve.reports.selectors import Names
 
 Value = str | int | float | None
@@ -37,6 +37,11 @@ class Table:
     description: str
     columns: tuple[str, ...]
     rows: tuple[tuple[Cell, ...], ...]
+    total: int | None = None  # the rows there were before a limit kept the first of them
+
+    @property
+    def rows_total(self) -> int:
+        return len(self.rows) if self.total is None else self.total
 
     def column(self, index: int) -> list[Value]:
         return [row[index].value for row in self.rows]
@@ -257,8 +262,21 @@ def _cafcass(report: Report) -> Table:
     )
 
 
-def learning_table(report: Report, names: Names, *, words: Sequence[str] = ()) -> Table:
-    entries = [entry for entry in report.learning if entry.matches(words)] if words else report.learning
+# The most outcomes and learning points an answer or a document lists (the newest first); the CSV and
+# Excel exports list them all.
+MAX_LEARNING_ROWS = 1000
+
+
+def learning_entries(report: Report, words: Sequence[str] = ()) -> list[LearningEntry]:
+    """The resolved challenges' outcomes and learning, newest first, matching every word of ``words``."""
+    return [entry for entry in report.learning if entry.matches(words)] if words else report.learning
+
+
+def learning_table(
+    report: Report, names: Names, *, words: Sequence[str] = (), limit: int | None = None
+) -> Table:
+    found = learning_entries(report, words)
+    entries = found if limit is None else found[:limit]
     return Table(
         "learning",
         "Outcomes and key learning points",
@@ -287,10 +305,13 @@ def learning_table(report: Report, names: Names, *, words: Sequence[str] = ()) -
             )
             for entry in entries
         ),
+        total=len(found),
     )
 
 
-def report_tables(report: Report, names: Names, *, words: Sequence[str] = ()) -> dict[str, Table]:
+def report_tables(
+    report: Report, names: Names, *, words: Sequence[str] = (), learning_limit: int | None = None
+) -> dict[str, Table]:
     """Every table of the report, by key (``TABLE_KEYS``)."""
     tables = [
         _summary(report),
@@ -302,7 +323,7 @@ def report_tables(report: Report, names: Names, *, words: Sequence[str] = ()) ->
         _teams(report, names),
         _managers(report, names),
         _cafcass(report),
-        learning_table(report, names, words=words),
+        learning_table(report, names, words=words, limit=learning_limit),
     ]
     return {table.key: table for table in tables}
 

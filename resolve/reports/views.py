@@ -29,7 +29,7 @@ from resolve.reports.selectors import (
     report_for,
     report_names,
 )
-from resolve.reports.tables import TABLE_KEYS, Table, report_tables
+from resolve.reports.tables import MAX_LEARNING_ROWS, TABLE_KEYS, Table, learning_entries, report_tables
 
 LEARNING_SHOWN = 50
 MAX_SEARCH = 200
@@ -151,8 +151,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     learning = tables["learning"]
-    shown = [entry for entry in report.learning if entry.matches(words)] if words else report.learning
-    _log_learning(request.user, shown[:LEARNING_SHOWN])
+    _log_learning(request.user, learning_entries(report, words)[:LEARNING_SHOWN])
     query = _query(period, filters)
     this_year = financial_year_of(today())
     return render(
@@ -246,15 +245,15 @@ def export(request: HttpRequest, table: str, kind: str) -> HttpResponse:
     except ServiceError as error:
         return _refused(request, error, 400)
     stamp = f"{period.slug}-{today():%Y-%m-%d}"
-    if table in ("learning", "all", "annual-report"):
-        entries = [entry for entry in report.learning if entry.matches(words)] if words else report.learning
-        _log_learning(request.user, entries)
     if table == "annual-report":
+        _log_learning(request.user, learning_entries(report, words)[:MAX_LEARNING_ROWS])
         return _file(
             annual_report_docx(report=report, tables=tables),
             "docx",
             f"iro-annual-report-challenges-{stamp}.docx",
         )
+    if table in ("learning", "all"):
+        _log_learning(request.user, learning_entries(report, words))
     if table == "all":
         return _file(tables_xlsx(tables.values()), "xlsx", f"challenge-report-{stamp}.xlsx")
     if kind == "csv":

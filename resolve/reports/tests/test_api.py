@@ -28,6 +28,8 @@ def test_the_api_answers_every_figure_and_table(api_as, authority, histories):
         1,
     )
     assert [table["key"] for table in body["tables"]][:3] == ["summary", "funnel", "timeliness"]
+    learning = next(table for table in body["tables"] if table["key"] == "learning")
+    assert learning["total_rows"] == len(learning["rows"]) == 1
     assert "no-store" in answer["Cache-Control"]
     assert AccessLogEntry.objects.filter(challenge_id=histories["h1"], channel="api").exists()
 
