@@ -140,3 +140,10 @@ def test_exports_carry_the_same_figures_and_are_logged_as_exports(client, author
 def test_a_spreadsheet_never_runs_a_formula_from_a_challenge():
     table = Table("t", "T", "", ("Outcome",), ((Cell("=HYPERLINK(1)"),),))
     assert "'=HYPERLINK(1)" in table_csv(table).decode("utf-8-sig")
+
+
+def test_the_menu_offers_reports_only_to_those_who_may_see_them(client, authority):
+    _login(client, authority, "iro_service_manager")
+    assert 'href="/reports/"' in client.get("/challenges/").content.decode()
+    _login(client, authority, "iro")
+    assert 'href="/reports/"' not in client.get("/challenges/").content.decode()
