@@ -152,3 +152,30 @@ def test_totals_equal_the_sum_of_their_parts(generated, today):
     for row in report.timeliness:
         if row.median_working_days is not None:
             assert row.p90_working_days is not None and row.p90_working_days >= row.median_working_days
+
+
+def test_a_stage_with_an_extension_is_counted_apart_not_on_time():
+    """How the hook counts once an extension event exists: the stage visit it extended is "extended",
+    whatever its response; nothing else changes. (The event type here is made up for the test:
+    Resolve has none yet, see EXTENSION_EVENT_TYPES.)"""
+    row = ChallengeRow(1, 1, "LCS1", "iro", PROCEDURE.key, None, 1)
+    raised = dt.date(2025, 6, 2)
+    due = CALENDAR.add_working_days(raised, 10).isoformat()
+    events = [
+        EventRow(1, "raised", "informal", raised, 1, {"themes": [], "due_on": due}),
+        EventRow(1, "extension_agreed", "informal", dt.date(2025, 6, 5), 1, {}),
+        EventRow(1, "response_recorded", "informal", dt.date(2025, 6, 20), 7, {}),
+    ]
+    extended = challenge_facts(
+        row=row,
+        events=events,
+        procedure=PROCEDURE,
+        calendar=CALENDAR,
+        as_at=dt.date(2025, 7, 1),
+        extension_types=frozenset({"extension_agreed"}),
+    )
+    assert [visit.timeliness for visit in extended.visits] == ["extended"]
+    plain = challenge_facts(
+        row=row, events=events, procedure=PROCEDURE, calendar=CALENDAR, as_at=dt.date(2025, 7, 1)
+    )
+    assert [visit.timeliness for visit in plain.visits] == ["late"]  # answered after Mon 16 June
