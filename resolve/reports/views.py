@@ -168,6 +168,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 for key, chart in _charts(report, names, tables).items()
             },
             "learning_rows": learning.rows[:LEARNING_SHOWN],
+            # The same entries with their dates, for the page to write them the GOV.UK way.
+            "learning_dates": [
+                entry.resolved_on for entry in learning_entries(report, words)[:LEARNING_SHOWN]
+            ],
             "learning_total": len(learning.rows),
             "learning_shown": LEARNING_SHOWN,
             "query": query,

@@ -147,3 +147,8 @@ def test_the_menu_offers_reports_only_to_those_who_may_see_them(client, authorit
     assert 'href="/reports/"' in client.get("/challenges/").content.decode()
     _login(client, authority, "iro")
     assert 'href="/reports/"' not in client.get("/challenges/").content.decode()
+
+
+def test_the_learning_gives_the_day_it_was_resolved_in_words(client, authority, histories):
+    _login(client, authority, "iro_service_manager")
+    assert "7 May 2025" in client.get(f"/reports/?{YEAR}").content.decode()
