@@ -1,7 +1,9 @@
 """Run the benchmarks: ``.venv/bin/python bench/run.py [name ...]`` (what ``make bench`` calls).
 
 Self-contained: Django is set up here against a throwaway in-memory SQLite database, migrated (which
-seeds the calendar), so no local database or environment is needed. To add a benchmark, write a
+seeds the calendar), so no local database or environment is needed. On PostgreSQL:
+``scripts/with_postgres.py -- env RESOLVE_BENCH_POSTGRES=1 .venv/bin/python bench/run.py reports``
+(a throwaway server too). To add a benchmark, write a
 module in ``bench/`` with a ``run() -> None`` that prints its results, and list it in BENCHES.
 """
 
@@ -22,12 +24,15 @@ BENCHES: list[tuple[str, str]] = [
     ("calendar", "bench.calendar_bench:run"),
     ("sweep", "bench.sweep_bench:run"),
     ("import", "bench.import_bench:run"),
+    ("reports", "bench.reports_bench:run"),
 ]
 
 
 def django_setup() -> None:
-    # Always a private in-memory database: a benchmark must never touch real data.
-    os.environ["DATABASE_URL"] = "sqlite://:memory:"
+    # Always a private database: a benchmark must never touch real data. In memory, unless run by
+    # scripts/with_postgres.py (a throwaway server) with RESOLVE_BENCH_POSTGRES=1.
+    if not (os.environ.get("RESOLVE_BENCH_POSTGRES") == "1" and os.environ.get("PGHOST")):
+        os.environ["DATABASE_URL"] = "sqlite://:memory:"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
     import django
     from django.core.management import call_command

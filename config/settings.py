@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "resolve.api",
     "resolve.web",
     "resolve.notifications",
+    "resolve.reports",
     "django_tasks",
     "django_tasks_db",
     "resolve.audit",

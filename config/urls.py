@@ -5,12 +5,15 @@ from django.urls import include, path, re_path
 from resolve.api.api import api
 from resolve.api.audit import router as audit_router
 from resolve.api.casesystem import router as casesystem_router
+from resolve.api.reports import router as reports_router
 from resolve.signin.otp import ResolveAdminSite
 
 # Break-glass and access review live in the audit app; they share the API's auth and error shape.
 api.add_router("/", audit_router)
 # Bulk import from the case system.
 api.add_router("/", casesystem_router)
+# The report's figures, as on the dashboard (resolve/reports).
+api.add_router("/", reports_router)
 # The admin site asks for a one-time password when RESOLVE_ADMIN_REQUIRES_OTP is on.
 admin.site.__class__ = ResolveAdminSite
 
@@ -28,5 +31,6 @@ urlpatterns = [
     # Single sign-on (answers 404 unless OIDC_RP_CLIENT_ID is set).
     path("", include("resolve.signin.urls")),
     path("", include("resolve.notifications.urls")),
+    path("", include("resolve.reports.urls")),
     path("", include("resolve.web.urls")),
 ]

@@ -69,6 +69,7 @@ class Perm(StrEnum):
     MANAGE_REFERENCE_DATA = "manage_reference_data"
     BREAK_GLASS = "break_glass"
     REVIEW_ACCESS = "review_access"
+    VIEW_REPORTS = "view_reports"
 
 
 PERM_WORDS: dict[Perm, str] = {
@@ -89,6 +90,7 @@ PERM_WORDS: dict[Perm, str] = {
     Perm.MANAGE_REFERENCE_DATA: "Manage staff, teams, posts, calendars and procedures (admin site)",
     Perm.BREAK_GLASS: "Read a record outside their scope for a short time, with a reason (logged, reported)",
     Perm.REVIEW_ACCESS: "Review the access log (of children they see) and every break-glass access",
+    Perm.VIEW_REPORTS: "See and export the figures, charts and learning of the challenges in their scope",
 }
 
 # The same permissions as the end of a sentence: "Your role does not allow you to ...".
@@ -110,6 +112,7 @@ PERM_DOING: dict[Perm, str] = {
     Perm.MANAGE_REFERENCE_DATA: "manage reference data",
     Perm.BREAK_GLASS: "open a record outside your scope",
     Perm.REVIEW_ACCESS: "review the access log",
+    Perm.VIEW_REPORTS: "see the reports",
 }
 
 _CHAIR_WORK = frozenset(
@@ -130,6 +133,7 @@ _CHAIR_WORK = frozenset(
 _CHAIR_MANAGEMENT = frozenset(
     {
         Perm.VIEW_RECORDS,
+        Perm.VIEW_REPORTS,
         Perm.ESCALATE,
         Perm.RESOLVE,
         Perm.REOPEN,
@@ -178,17 +182,19 @@ GRANTS: dict[str, Grant] = {
     ),
     # The child's social work line.
     "social_worker": Grant(Scope.ALLOCATED, _RECEIVING),
-    "team_manager": Grant(Scope.TEAM, _RECEIVING),
-    "service_manager": Grant(Scope.LINE, _RECEIVING),
-    "senior_manager": Grant(Scope.LINE, _RECEIVING),
-    "head_of_service": Grant(Scope.LINE, _RECEIVING),
-    "assistant_director": Grant(Scope.LINE, _RECEIVING),
-    "deputy_director": Grant(Scope.LINE, _RECEIVING),
-    "director": Grant(Scope.LINE, _RECEIVING),
+    # Managers in the line see the figures of their part of it (issue 12: "a head of service sees
+    # their part of the line").
+    "team_manager": Grant(Scope.TEAM, _RECEIVING | {Perm.VIEW_REPORTS}),
+    "service_manager": Grant(Scope.LINE, _RECEIVING | {Perm.VIEW_REPORTS}),
+    "senior_manager": Grant(Scope.LINE, _RECEIVING | {Perm.VIEW_REPORTS}),
+    "head_of_service": Grant(Scope.LINE, _RECEIVING | {Perm.VIEW_REPORTS}),
+    "assistant_director": Grant(Scope.LINE, _RECEIVING | {Perm.VIEW_REPORTS}),
+    "deputy_director": Grant(Scope.LINE, _RECEIVING | {Perm.VIEW_REPORTS}),
+    "director": Grant(Scope.LINE, _RECEIVING | {Perm.VIEW_REPORTS}),
     # Authority-wide posts that procedures notify; they read, they do not act on challenges.
-    "principal_social_worker": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS})),
-    "service_director": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS})),
-    "chief_executive": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS})),
+    "principal_social_worker": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS, Perm.VIEW_REPORTS})),
+    "service_director": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS, Perm.VIEW_REPORTS})),
+    "chief_executive": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS, Perm.VIEW_REPORTS})),
     # Reference data only: children are seen through the same rules as anyone else.
     "admin": Grant(Scope.NONE, frozenset({Perm.ADD_CHILDREN, Perm.MANAGE_REFERENCE_DATA})),
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -132,6 +133,7 @@ def challenge_search(
     child: str | None = None,
     worklist: str | None = None,
     sort: str = "raised",
+    within: Collection[int] | None = None,
 ) -> QuerySet[Challenge]:
     """``challenge_list`` with the web pages' extra filters and orders.
 
@@ -139,6 +141,8 @@ def challenge_search(
     current stage was sent to them and has no response yet), ``service`` (everything they may see:
     for an IRO/CP manager, their service). ``sort``: ``due`` (oldest due first), ``overdue``
     (overdue first, then by due date), ``raised`` (newest first), ``child`` (by the child's name).
+    ``within``: only these challenges (the ones behind a figure of a report, worked out by
+    ``resolve.reports``); the other filters still apply.
     """
     challenges = challenge_list(
         user=user,
@@ -151,6 +155,8 @@ def challenge_search(
     )
     if procedure:
         challenges = challenges.filter(policy__key=procedure)
+    if within is not None:
+        challenges = challenges.filter(pk__in=sorted(within))
     if worklist == "raised":
         challenges = challenges.filter(raised_by_id=user.pk)
     elif worklist == "awaiting":

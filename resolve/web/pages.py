@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, assert_never
+from urllib.parse import urlencode
 
 from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
@@ -26,10 +27,14 @@ from resolve.challenges.events import detail_from_json
 from resolve.challenges.models import Action, Challenge, Event
 from resolve.challenges.overdue import Timing, stage_timing
 from resolve.children.models import Child
+from resolve.core.errors import ServiceError
 from resolve.people.roles import CHAIRS_LINE_ROLES, ROLES, Side, role_label
 from resolve.people.selectors import user_roles
 from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_list, procedure_version_model
+from resolve.reports.periods import period_parse
+from resolve.reports.selectors import filters_parse, report_members
+from resolve.reports.tables import figure_words
 from resolve.web.forms import ChallengeFilterForm
 from resolve.web.templatetags.govuk import govuk_date
 
@@ -124,11 +129,60 @@ def _filter_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
 
 
 @dataclass
+class FigureFilter:
+    """The list narrowed to the challenges behind one figure of a report (``?figure=`` and the report's
+    period and filters), with the way back to the report."""
+
+    figure: str
+    words: str  # the figure in words
+    period: str
+    keep: dict[str, str]  # the report's parameters, kept by the list's own filter form
+    report_url: str
+    error: str = ""
+
+
+@dataclass
 class ChallengeListPage:
     form: ChallengeFilterForm
     page: Page
     rows: list[ChallengeRow]
     total: int
+    figure: FigureFilter | None = None
+
+
+REPORT_PARAMS = (
+    "figure",
+    "year",
+    "quarter",
+    "month",
+    "from",
+    "to",
+    "track",
+    "procedure",
+    "team",
+    "chair",
+    "theme",
+)
+
+
+def _figure_filter(
+    *, user: User, params: QueryDict, today: dt.date
+) -> tuple[FigureFilter | None, set[int] | None]:
+    """The challenges behind a report's figure, when the list was opened from one; none match a
+    figure that cannot be worked out (a bad period, or a role without reports), and it says why."""
+    figure = (params.get("figure") or "").strip()[:300]
+    if not figure:
+        return None, None
+    keep = {key: str(params.get(key)) for key in REPORT_PARAMS if params.get(key)}
+    report_url = "/reports/?" + urlencode({key: value for key, value in keep.items() if key != "figure"})
+    try:
+        period = period_parse(params, today=today)
+        members, report, names = report_members(
+            user=user, period=period, filters=filters_parse(params), figure=figure, today=today
+        )
+    except ServiceError as error:
+        return FigureFilter(figure, figure, "", keep, report_url, error.message), set()
+    return FigureFilter(figure, figure_words(figure, report, names), period.label, keep, report_url), members
 
 
 def challenge_list_page(
@@ -144,10 +198,17 @@ def challenge_list_page(
     form = ChallengeFilterForm(
         params, stages=stages, procedures=procedures, default_status=default_status, default_sort=default_sort
     )
-    challenges = selectors.challenge_search(user=user, today=today, worklist=worklist, **form.filters())
+    figure, within = _figure_filter(user=user, params=params, today=today)
+    challenges = selectors.challenge_search(
+        user=user, today=today, worklist=worklist, within=within, **form.filters()
+    )
     page = paginate(challenges, params.get("page"))
     return ChallengeListPage(
-        form=form, page=page, rows=challenge_rows(page.object_list, today), total=page.paginator.count
+        form=form,
+        page=page,
+        rows=challenge_rows(page.object_list, today),
+        total=page.paginator.count,
+        figure=figure,
     )
 
 

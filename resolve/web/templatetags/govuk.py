@@ -22,6 +22,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from resolve.access import Perm, user_has_perm
+
 register = template.Library()
 
 MONTHS = (
@@ -84,7 +86,10 @@ NAVIGATION: tuple[tuple[str, str, str], ...] = (
     ("Challenges", "web:challenge_list", "/challenges/"),
     ("Procedures", "web:procedure_list", "/procedures/"),
     ("Notifications", "notifications:list", "/notifications/"),
+    ("Reports", "reports:dashboard", "/reports/"),
 )
+# Items shown only to those whose role allows the page (the page itself refuses anyone else).
+NAVIGATION_PERMS: dict[str, Perm] = {"reports:dashboard": Perm.VIEW_REPORTS}
 
 
 @register.simple_tag(takes_context=True)
@@ -92,7 +97,11 @@ def service_navigation(context: template.Context) -> list[dict[str, Any]]:
     request: HttpRequest | None = context.get("request")
     path = request.path if request is not None else ""
     items = []
+    user = getattr(request, "user", None)
     for text, url_name, prefix in NAVIGATION:
+        needed = NAVIGATION_PERMS.get(url_name)
+        if needed is not None and (user is None or not user_has_perm(user=user, perm=needed)):
+            continue
         try:
             href = reverse(url_name)
         except NoReverseMatch:
