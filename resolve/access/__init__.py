@@ -5,6 +5,7 @@ child, challenge, case note or document to the person asking and logs each look;
 ``resolve.access.context`` carries the request in progress to the log.
 """
 
+from resolve.access.log import access_record_list
 from resolve.access.permissions import GRANTS, Perm, Scope, perm_require, user_has_perm, user_perms
 from resolve.access.scoping import (
     AUTHORITY_WIDE,
@@ -38,6 +39,7 @@ __all__ = [
     "NotVisible",
     "Perm",
     "Scope",
+    "access_record_list",
     "case_note_get_for_change",
     "case_note_get_for_user",
     "case_notes_visible_to",

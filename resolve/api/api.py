@@ -18,6 +18,7 @@ from pydantic import Field
 
 from resolve.access import (
     NotVisible,
+    access_record_list,
     case_notes_visible_to,
     challenge_get_for_user,
     child_get_for_user,
@@ -373,7 +374,8 @@ def challenges(request: HttpRequest, filters: Query[ChallengeFilters]) -> Any:
     count = found.count()
     pages = max(1, math.ceil(count / PAGE_SIZE))
     start = (filters.page - 1) * PAGE_SIZE
-    rows = found[start : start + PAGE_SIZE]
+    rows = list(found[start : start + PAGE_SIZE])
+    access_record_list(user=request.user, children=[row.child for row in rows])
     return {
         "count": count,
         "page": filters.page,

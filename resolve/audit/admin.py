@@ -2,7 +2,7 @@
 
 Only ``review_access`` in the permission map opens them: a superuser or an administrator without it
 does not see who looked at which child. The rows are those of ``resolve.audit.selectors`` (scoped like
-the records), and each list page read writes an access-log row per child it shows.
+the records), and each list page read writes one list-view row naming the children it shows.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from resolve.access import records_viewed
+from resolve.access import access_record_list
 from resolve.access.permissions import Perm, user_has_perm
 from resolve.audit.models import AccessLogEntry, BreakGlassGrant
 from resolve.audit.selectors import access_log_list, break_glass_list
@@ -41,7 +41,7 @@ class _ReadOnly(admin.ModelAdmin):
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None:
-            records_viewed(user=request.user, children=[row.child for row in changelist.result_list])
+            access_record_list(user=request.user, children=[row.child for row in changelist.result_list])
         return response
 
 

@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.http import QueryDict
 
-from resolve.access import challenge_get_for_user, child_get_for_user
+from resolve.access import access_record_list, challenge_get_for_user, child_get_for_user
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation, WorkingDays
 from resolve.challenges import engine, events, selectors
@@ -146,6 +146,8 @@ def challenge_list_page(
     )
     challenges = selectors.challenge_search(user=user, today=today, worklist=worklist, **form.filters())
     page = paginate(challenges, params.get("page"))
+    # The list names each child: one access-log row for the page (home's queues and /challenges/).
+    access_record_list(user=user, children=[challenge.child for challenge in page.object_list])
     return ChallengeListPage(
         form=form, page=page, rows=challenge_rows(page.object_list, today), total=page.paginator.count
     )

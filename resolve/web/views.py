@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from resolve.access import (
     NotVisible,
     Perm,
+    access_record_list,
     case_note_get_for_user,
     challenge_get_for_user,
     child_get_for_user,
@@ -113,6 +114,7 @@ def child_list(request: HttpRequest) -> HttpResponse:
     form = ChildSearchForm(request.GET)
     children = selectors.child_search(user=request.user, query=form.query())
     page = pages.paginate(children, request.GET.get("page"))
+    access_record_list(user=request.user, children=page.object_list)
     return render(request, "children/child_list.html", {"form": form, "page": page, "query": form.query()})
 
 
