@@ -263,20 +263,17 @@ def child_id_for_allocation(*, user: UserLike, case_number: str) -> int:
     return found
 
 
-def child_get_for_allocation(*, user: UserLike, child_id: int) -> Child:
+def child_get_for_allocation(*, user: UserLike, child_id: int, lock: bool = True) -> Child:
     """Lock a child to change who works with them (social worker, IRO, CP Chair, and so the team).
 
     Those who add children (``Perm.ADD_CHILDREN``) allocate them, although their role sees no
     record: they reach the child by its id, for this change only, and the look is logged like any
     other. Anyone else may not (``ServiceError(forbidden)``); no such child is ``NotVisible``.
+    ``lock=False`` reads it without a lock, for the page that asks for the change.
     """
     perm_require(user=user, perm=Perm.ADD_CHILDREN)
-    child = (
-        Child.objects.select_for_update(of=("self",))
-        .select_related("team", "social_worker", "iro", "cp_chair")
-        .filter(pk=child_id)
-        .first()
-    )
+    children = Child.objects.select_for_update(of=("self",)) if lock else Child.objects.all()
+    child = children.select_related("team", "social_worker", "iro", "cp_chair").filter(pk=child_id).first()
     if child is None:
         raise NotVisible(child_id)
     _log(user, child.pk)

@@ -272,6 +272,7 @@ def child_allocation(request: HttpRequest, case_number: SafeStr, payload: Alloca
         social_worker=payload.social_worker,
         iro=payload.iro,
         cp_chair=payload.cp_chair,
+        reason=payload.reason,
     )
     return {
         "case_number": allocated.case_number,

@@ -172,6 +172,7 @@ class AllocationIn(_In):
     social_worker: Key
     iro: Key | None = None
     cp_chair: Key | None = None
+    reason: Text = Field(default="", description="Why the allocation changes; written in the case note.")
 
 
 class AllocationOut(Schema):

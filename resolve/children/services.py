@@ -118,14 +118,21 @@ def child_allocate(
     social_worker: str,
     iro: str | None = None,
     cp_chair: str | None = None,
+    reason: str = "",
+    reason_required: bool = False,
 ) -> Child:
     """Set who works with a child (the team follows the social worker) and record it on their record.
 
     The one way an allocation changes: the child is locked through the chokepoint
     (``child_get_for_allocation``: ``Perm.ADD_CHILDREN``, logged), and the change is written with a
-    case note that says who changed what, in one transaction. Nobody allocates themselves.
+    case note that says who changed what, and why when a reason is given (the page requires one),
+    in one transaction. Nobody allocates themselves.
     """
     perm_require(user=user, perm=Perm.ADD_CHILDREN)  # before the names are looked up
+    reason = reason.strip()
+    if reason_required and not reason:
+        raise ServiceError("invalid", "required", "Enter the reason for the change.", "reason")
+    limits.text_check(field="reason", value=reason)
     worker, team, chair, conference_chair = _allocation_people(
         social_worker=social_worker, iro=iro, cp_chair=cp_chair
     )
@@ -158,7 +165,9 @@ def child_allocate(
         CaseNote.objects.create(
             child=child,
             note_type=ALLOCATION_NOTE,
-            body=f"{_who(user)} changed the allocation.\n" + "\n".join(changes),
+            body=f"{_who(user)} changed the allocation.\n"
+            + "\n".join(changes)
+            + (f"\nReason: {reason}" if reason else ""),
             on=timezone.localdate(),
             author=user,
         )
