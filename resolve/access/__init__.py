@@ -17,6 +17,7 @@ from resolve.access.scoping import (
     case_note_get_for_user,
     case_notes_visible_to,
     challenge_get_for_change,
+    challenge_get_for_hand_over,
     challenge_get_for_user,
     challenges_visible_to,
     child_get_for_allocation,
@@ -28,6 +29,7 @@ from resolve.access.scoping import (
     document_get_for_user,
     documents_visible_to,
     records_viewed,
+    work_get_for_hand_over,
 )
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "case_note_get_for_user",
     "case_notes_visible_to",
     "challenge_get_for_change",
+    "challenge_get_for_hand_over",
     "challenge_get_for_user",
     "challenges_visible_to",
     "child_get_for_allocation",
@@ -58,4 +61,5 @@ __all__ = [
     "records_viewed",
     "user_has_perm",
     "user_perms",
+    "work_get_for_hand_over",
 ]

@@ -69,6 +69,7 @@ class Perm(StrEnum):
     MANAGE_REFERENCE_DATA = "manage_reference_data"
     BREAK_GLASS = "break_glass"
     REVIEW_ACCESS = "review_access"
+    HAND_OVER_WORK = "hand_over_work"
 
 
 PERM_WORDS: dict[Perm, str] = {
@@ -89,6 +90,9 @@ PERM_WORDS: dict[Perm, str] = {
     Perm.MANAGE_REFERENCE_DATA: "Manage staff, teams, posts, calendars and procedures (admin site)",
     Perm.BREAK_GLASS: "Read a record outside their scope for a short time, with a reason (logged, reported)",
     Perm.REVIEW_ACCESS: "Review the access log (of children they see) and every break-glass access",
+    Perm.HAND_OVER_WORK: (
+        "Hand a leaver's children, stages and actions to another person (managers: within their scope)"
+    ),
 }
 
 # The same permissions as the end of a sentence: "Your role does not allow you to ...".
@@ -110,6 +114,7 @@ PERM_DOING: dict[Perm, str] = {
     Perm.MANAGE_REFERENCE_DATA: "manage reference data",
     Perm.BREAK_GLASS: "open a record outside your scope",
     Perm.REVIEW_ACCESS: "review the access log",
+    Perm.HAND_OVER_WORK: "hand over someone's work",
 }
 
 _CHAIR_WORK = frozenset(
@@ -166,8 +171,8 @@ GRANTS: dict[str, Grant] = {
     # The raising side.
     "iro": Grant(Scope.CHAIRED, _CHAIR_WORK | {Perm.REFER_TO_CAFCASS}),
     "cp_chair": Grant(Scope.CHAIRED, _CHAIR_WORK),
-    "iro_team_manager": Grant(Scope.SERVICE, _CHAIR_MANAGEMENT),
-    "iro_service_manager": Grant(Scope.SERVICE, _CHAIR_MANAGEMENT),
+    "iro_team_manager": Grant(Scope.SERVICE, _CHAIR_MANAGEMENT | {Perm.HAND_OVER_WORK}),
+    "iro_service_manager": Grant(Scope.SERVICE, _CHAIR_MANAGEMENT | {Perm.HAND_OVER_WORK}),
     "iro_senior_manager": Grant(
         Scope.SERVICE, _CHAIR_MANAGEMENT - {Perm.ESCALATE, Perm.RESOLVE, Perm.REOPEN, Perm.WITHDRAW}
     ),
@@ -178,8 +183,8 @@ GRANTS: dict[str, Grant] = {
     ),
     # The child's social work line.
     "social_worker": Grant(Scope.ALLOCATED, _RECEIVING),
-    "team_manager": Grant(Scope.TEAM, _RECEIVING),
-    "service_manager": Grant(Scope.LINE, _RECEIVING),
+    "team_manager": Grant(Scope.TEAM, _RECEIVING | {Perm.HAND_OVER_WORK}),
+    "service_manager": Grant(Scope.LINE, _RECEIVING | {Perm.HAND_OVER_WORK}),
     "senior_manager": Grant(Scope.LINE, _RECEIVING),
     "head_of_service": Grant(Scope.LINE, _RECEIVING),
     "assistant_director": Grant(Scope.LINE, _RECEIVING),
@@ -190,7 +195,9 @@ GRANTS: dict[str, Grant] = {
     "service_director": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS})),
     "chief_executive": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS})),
     # Reference data only: children are seen through the same rules as anyone else.
-    "admin": Grant(Scope.NONE, frozenset({Perm.ADD_CHILDREN, Perm.MANAGE_REFERENCE_DATA})),
+    "admin": Grant(
+        Scope.NONE, frozenset({Perm.ADD_CHILDREN, Perm.MANAGE_REFERENCE_DATA, Perm.HAND_OVER_WORK})
+    ),
 }
 
 UserLike = AbstractBaseUser | AnonymousUser

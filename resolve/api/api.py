@@ -46,6 +46,8 @@ from resolve.api.schemas import (
     ErrorOut,
     EscalationIn,
     FinalCommentsIn,
+    HandOverIn,
+    HandOverOut,
     IsoDate,
     LearningPointsIn,
     MeetingIn,
@@ -280,6 +282,28 @@ def child_allocation(request: HttpRequest, case_number: SafeStr, payload: Alloca
         "team": allocated.team.name,
         "iro": allocated.iro.get_username() if allocated.iro else None,
         "cp_chair": allocated.cp_chair.get_username() if allocated.cp_chair else None,
+    }
+
+
+@api.post("/people/{username}/hand-over", response={200: HandOverOut, **ERRORS}, tags=["children"])
+@idempotent
+def hand_over(request: HttpRequest, username: SafeStr, payload: HandOverIn) -> Any:
+    """Hand everything that waits on a leaver (children, stages, open actions) to another person in one
+    step, with a reason written as events and case notes. For those who hand over work: managers
+    within their scope, administrators for everyone. All or nothing."""
+    done = services.leaver_hand_over(
+        user=request.user,  # type: ignore[arg-type]
+        leaver=username,
+        successor=payload.to,
+        reason=payload.reason,
+    )
+    return {
+        "leaver": done.leaver,
+        "to": done.successor,
+        "children": done.children,
+        "challenges": done.challenges,
+        "stages": done.stages,
+        "actions": done.actions,
     }
 
 

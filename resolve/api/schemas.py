@@ -183,6 +183,20 @@ class AllocationOut(Schema):
     cp_chair: str | None
 
 
+class HandOverIn(_In):
+    to: Key = Field(min_length=1, description="The username of the person who takes the work over.")
+    reason: Text = Field(description="Why the work is handed over; written in the case notes.")
+
+
+class HandOverOut(Schema):
+    leaver: str
+    to: str
+    children: list[str] = Field(description="The case numbers of the children re-allocated.")
+    challenges: list[int] = Field(description="The challenges with a 'handed_over' event.")
+    stages: int = Field(description="How many current stages now name the new person.")
+    actions: int = Field(description="How many open actions moved to the new person.")
+
+
 class ChildRef(Schema):
     case_number: str
     first_name: str

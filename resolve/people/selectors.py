@@ -54,6 +54,15 @@ def role_members(*, role: str) -> list[User]:
     return sorted(people.values(), key=lambda user: (user.get_full_name() or user.username).lower())
 
 
+def staff_list(*, active_only: bool) -> list[User]:
+    """Everyone who holds a post (optionally only active accounts), by name: people to choose from."""
+    posts = Post.objects.select_related("user")
+    if active_only:
+        posts = posts.filter(user__is_active=True)
+    people = {post.user.pk: post.user for post in posts}
+    return sorted(people.values(), key=lambda user: (user.get_full_name() or user.username).lower())
+
+
 def line_team(*, role: str, child_team: Team | None, chair_team: Team | None) -> Team | None:
     """The team whose line a role is looked up in, by the side of the process the role sits on."""
     side = ROLES[role].side

@@ -510,3 +510,43 @@ class AllocationForm(forms.Form):
         self.fields["social_worker"].choices = [("", "Choose a social worker"), *people["social_worker"]]  # type: ignore[attr-defined]
         self.fields["iro"].choices = [("", "No IRO"), *people["iro"]]  # type: ignore[attr-defined]
         self.fields["cp_chair"].choices = [("", "No CP Chair"), *people["cp_chair"]]  # type: ignore[attr-defined]
+
+
+class HandOverForm(forms.Form):
+    """A leaver, the person their work goes to, and why: the choices are people by name."""
+
+    leaver = forms.ChoiceField(
+        label="Whose work is to be handed over?",
+        help_text="Their children, the stages sent or copied to them, and the actions they own.",
+        error_messages={
+            "required": "Choose the person who is leaving",
+            "invalid_choice": "Choose the person who is leaving from the list",
+        },
+    )
+    successor = forms.ChoiceField(
+        label="Who takes it over?",
+        help_text=(
+            "They must hold the roles the work needs: a social worker's children go to a social worker."
+        ),
+        error_messages={
+            "required": "Choose who takes the work over",
+            "invalid_choice": "Choose who takes the work over from the list",
+        },
+    )
+    reason = forms.CharField(
+        label="Why is the work handed over?",
+        help_text="For example, they have left the authority. This is written in the case notes.",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=limits.MAX_TEXT,
+        error_messages={
+            "required": "Enter why the work is handed over",
+            "max_length": f"The reason must be {limits.MAX_TEXT:,} characters or fewer",
+        },
+    )
+
+    def __init__(
+        self, data: Any, *, leavers: list[tuple[str, str]], successors: list[tuple[str, str]]
+    ) -> None:
+        super().__init__(data)
+        self.fields["leaver"].choices = [("", "Choose a person"), *leavers]  # type: ignore[attr-defined]
+        self.fields["successor"].choices = [("", "Choose a person"), *successors]  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from resolve.access import access_record_list, challenge_get_for_user, child_get
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation, WorkingDays
 from resolve.challenges import engine, events, selectors
+from resolve.challenges.case_notes import hand_over_words
 from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS, directors_briefing_rows
 from resolve.challenges.engine import EVENT_WORDS, RESPONSES, Transition
 from resolve.challenges.events import detail_from_json
@@ -271,6 +272,8 @@ def _event_detail(event: Event) -> str:
             return detail.comments
         case events.LearningPointsAdded() as detail:
             return detail.learning_points
+        case events.HandedOver() as detail:
+            return f"From {detail.leaver} to {detail.successor} ({hand_over_words(detail)}): {detail.reason}"
         case unknown:
             assert_never(unknown)
 

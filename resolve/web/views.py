@@ -35,7 +35,7 @@ from resolve.children.services import child_allocate
 from resolve.core import limits
 from resolve.core.clock import today
 from resolve.core.errors import ServiceError
-from resolve.people.selectors import role_members
+from resolve.people.selectors import role_members, staff_list
 from resolve.procedures import selectors as procedure_selectors
 from resolve.procedures.models import PolicyVersion
 from resolve.procedures.schema import Procedure
@@ -50,8 +50,16 @@ from resolve.web.forms import ChildSearchForm, SignInForm
 def home(request: HttpRequest) -> HttpResponse:
     """What is waiting on me: a chair's own challenges, a manager's responses, a service's open work."""
     page = pages.home_page(user=request.user, params=request.GET, today=today())  # type: ignore[arg-type]
-    can_allocate = user_has_perm(user=request.user, perm=Perm.ADD_CHILDREN)
-    return render(request, "home.html", {"home": page, "listing": page.listing, "can_allocate": can_allocate})
+    return render(
+        request,
+        "home.html",
+        {
+            "home": page,
+            "listing": page.listing,
+            "can_allocate": user_has_perm(user=request.user, perm=Perm.ADD_CHILDREN),
+            "can_hand_over": user_has_perm(user=request.user, perm=Perm.HAND_OVER_WORK),
+        },
+    )
 
 
 class SignInView(auth_views.LoginView):
@@ -610,9 +618,16 @@ def case_note_correct(request: HttpRequest, note_id: int) -> HttpResponse:
 # -- allocations ---------------------------------------------------------------------------------
 
 
-def _may_allocate(request: HttpRequest) -> None:
-    if not user_has_perm(user=request.user, perm=Perm.ADD_CHILDREN):
-        raise PermissionDenied("Your role cannot change who works with a child.")
+def _may_allocate(request: HttpRequest, case_number: str | None = None) -> None:
+    """Those who add children allocate them; anyone else is refused, and a child they do not see is
+    not found, exactly as one that does not exist."""
+    if user_has_perm(user=request.user, perm=Perm.ADD_CHILDREN):
+        return
+    if case_number is not None:
+        normalised = limits.case_number_normalise(case_number)
+        if not children_visible_to(request.user).filter(case_number=normalised).exists():
+            raise Http404("No such child")
+    raise PermissionDenied("Your role cannot change who works with a child.")
 
 
 @login_required
@@ -633,17 +648,14 @@ def allocation_start(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _choice(person: Any) -> tuple[str, str]:
+    name = person.get_full_name()
+    return person.username, f"{name} ({person.username})" if name else person.username
+
+
 def _people_choices() -> dict[str, list[tuple[str, str]]]:
     return {
-        role: [
-            (
-                person.username,
-                f"{person.get_full_name()} ({person.username})"
-                if person.get_full_name()
-                else person.username,
-            )
-            for person in role_members(role=role)
-        ]
+        role: [_choice(person) for person in role_members(role=role)]
         for role in ("social_worker", "iro", "cp_chair")
     }
 
@@ -651,7 +663,7 @@ def _people_choices() -> dict[str, list[tuple[str, str]]]:
 @login_required
 def child_allocation(request: HttpRequest, case_number: str) -> HttpResponse:
     """Change who works with a child, with a reason written on their record (as the API does)."""
-    _may_allocate(request)
+    _may_allocate(request, case_number)
     try:
         child_id = child_id_for_allocation(user=request.user, case_number=case_number)
     except NotVisible:
@@ -688,5 +700,42 @@ def child_allocation(request: HttpRequest, case_number: str) -> HttpResponse:
         request,
         "children/allocation.html",
         {"child": child, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def leaver_hand_over(request: HttpRequest) -> HttpResponse:
+    """Hand a leaver's children, stages and actions to another person in one step, with a reason."""
+    if not user_has_perm(user=request.user, perm=Perm.HAND_OVER_WORK):
+        raise PermissionDenied("Your role cannot hand over someone's work.")
+    form = forms.HandOverForm(
+        request.POST or None,
+        leavers=[_choice(person) for person in staff_list(active_only=False)],
+        successors=[_choice(person) for person in staff_list(active_only=True)],
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            done = services.leaver_hand_over(
+                user=request.user,  # type: ignore[arg-type]
+                leaver=data["leaver"],
+                successor=data["successor"],
+                reason=data["reason"],
+            )
+        except ServiceError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request,
+                f"{done.leaver}'s work is now {done.successor}'s: {len(done.children)} children, "
+                f"{len(done.challenges)} challenges ({done.stages} stages, {done.actions} actions). "
+                "Each change is in the case notes.",
+            )
+            return redirect("web:leaver_hand_over")
+    return render(
+        request,
+        "children/hand_over.html",
+        {"form": form, "can_allocate": user_has_perm(user=request.user, perm=Perm.ADD_CHILDREN)},
         status=400 if form.errors else 200,
     )

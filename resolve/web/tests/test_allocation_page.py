@@ -91,20 +91,31 @@ def test_an_unknown_case_number_is_not_found(world: World) -> None:
     assert start.status_code == 400 and "No child has that case number" in start.content.decode()
 
 
-@pytest.mark.parametrize("username", ["social_worker", "team_manager", "iro", "director", "social_worker_2"])
-def test_those_who_may_not_allocate_are_refused_and_nothing_changes(world: World, username: str) -> None:
-    """In scope (social_worker, team_manager, iro, director see child A) or not (social_worker_2)."""
+@pytest.mark.parametrize(
+    ("username", "refused"),
+    [
+        ("social_worker", 403),
+        ("team_manager", 403),
+        ("iro", 403),
+        ("director", 403),
+        ("social_worker_2", 404),
+    ],
+)
+def test_those_who_may_not_allocate_are_refused_and_nothing_changes(
+    world: World, username: str, refused: int
+) -> None:
+    """Those who see child A are told they may not (403); to others child A is not found (404), as
+    a child that does not exist."""
     client = _client(world.user(username))
     before = _state(world.a)
     assert client.get("/allocations/").status_code == 403
-    assert client.get("/children/LCS-A/allocation/").status_code == 403
+    assert client.get("/children/LCS-A/allocation/").status_code == refused
     posted = client.post(
         "/children/LCS-A/allocation/",
         {"social_worker": "social_worker_2", "iro": "", "cp_chair": "", "reason": "Taking over"},
     )
-    assert posted.status_code == 403
-    # The same refusal whether or not the child exists: the page tells an outsider nothing.
-    assert client.get("/children/LCS-NONE/allocation/").status_code == 403
+    assert posted.status_code == refused
+    assert client.get("/children/LCS-NONE/allocation/").status_code == 404
     assert _state(world.a) == before
     # No link to a page they cannot use.
     assert "/allocation/" not in client.get("/children/LCS-A/").content.decode()
