@@ -726,10 +726,18 @@ def leaver_hand_over(request: HttpRequest) -> HttpResponse:
         except ServiceError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
+            moved = ", ".join(
+                f"{count} {word if count == 1 else plural}"
+                for count, word, plural in (
+                    (len(done.children), "child", "children"),
+                    (len(done.challenges), "challenge", "challenges"),
+                    (done.stages, "stage", "stages"),
+                    (done.actions, "action", "actions"),
+                )
+            )
             messages.success(
                 request,
-                f"{done.leaver}'s work is now {done.successor}'s: {len(done.children)} children, "
-                f"{len(done.challenges)} challenges ({done.stages} stages, {done.actions} actions). "
+                f"{done.leaver}'s work is now {done.successor}'s ({moved}). "
                 "Each change is in the case notes.",
             )
             return redirect("web:leaver_hand_over")
