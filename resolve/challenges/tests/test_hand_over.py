@@ -7,6 +7,7 @@ waits on an empty chair."
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -17,10 +18,11 @@ from django.db.models import Q
 
 from resolve.access.tests.world import TODAY, World, world_build
 from resolve.audit.verify import verify_all
-from resolve.challenges import services
+from resolve.challenges import engine, events, services
 from resolve.challenges.case_notes import HANDED_OVER_NOTE
 from resolve.challenges.events import EventType
 from resolve.challenges.models import Action, Challenge, Event, StageVisit
+from resolve.challenges.tests.kit import CHAIR, CHAIR_MANAGER, Run, raise_
 from resolve.children.models import CaseNote, Child
 from resolve.children.services import ALLOCATION_NOTE
 from resolve.core.errors import ServiceError
@@ -217,3 +219,48 @@ def test_a_stage_sent_to_the_leaver_needs_a_successor_who_can_answer_it(world: W
     )
     assert _waiting_on("team_manager") == []
     services.challenge_respond(user=cover, challenge_id=challenge.pk, response="agree", comments="Will visit")
+
+
+# -- the engine's part: pure, no database --------------------------------------------------------
+
+
+def test_the_engine_moves_only_the_leavers_open_actions_and_only_when_handing_over() -> None:
+    run = Run("national", today=dt.date(2027, 6, 30))
+    run.do(
+        raise_(
+            dt.date(2027, 6, 1),
+            actions=(
+                engine.NewAction("Visit", "social_worker", dt.date(2027, 6, 10)),
+                engine.NewAction("Tell the school", "Head teacher", dt.date(2027, 6, 10)),
+            ),
+        )
+    )
+    # The state's actions carry ids once written; give them ids as the services' state does.
+    run.state = dataclasses.replace(
+        run.state,
+        actions=tuple(
+            dataclasses.replace(action, id=index) for index, action in enumerate(run.state.actions, 1)
+        ),
+    )
+    hand_over = engine.HandOver(
+        on=dt.date(2027, 6, 2), leaver="social_worker", successor="social_worker_3", reason="Left", stage=True
+    )
+    # Never a button: the chair, their manager, anyone not handing over is refused.
+    for actor in (CHAIR, CHAIR_MANAGER):
+        assert run.refused(hand_over, actor).code == "not_allowed"
+        assert "hand_over" not in {
+            t.key for t in engine.permitted(procedure=run.procedure, state=run.state, actor=actor)
+        }
+    handing = engine.Actor("admin", frozenset({engine.HANDING_OVER}))
+    run.do(hand_over, handing)
+    assert [action.owner for action in run.state.actions] == ["social_worker_3", "Head teacher"]
+    (event,) = run.events[-1:]
+    assert event.detail == events.HandedOver(
+        leaver="social_worker", successor="social_worker_3", reason="Left", stage=True, actions=(1,)
+    )
+    # Again, with no stage of theirs: nothing waits on the leaver now.
+    assert run.refused(dataclasses.replace(hand_over, stage=False), handing).code == "nothing_to_hand_over"
+    # A reason and a different person are required.
+    assert run.refused(dataclasses.replace(hand_over, reason=" "), handing).field == "reason"
+    same = dataclasses.replace(hand_over, successor="social_worker")
+    assert run.refused(same, handing).field == "successor"
