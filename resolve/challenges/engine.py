@@ -1031,6 +1031,7 @@ class Audience(StrEnum):
     CHAIR = "chair"  # the child's allocated chair for the track, while in post
     CHAIR_WHEN_AUTOMATIC = "chair_when_automatic"  # the chair, when Resolve itself made the change
     CAFCASS_TOLD = "cafcass_told"  # IRO Service Manager, Head of Safeguarding, and who agreed or was told
+    SUCCESSOR = "successor"  # the person a leaver's work was handed over to
 
 
 @dataclass(frozen=True, slots=True)
@@ -1234,7 +1235,7 @@ TRANSITIONS: tuple[Transition[Any], ...] = (
         handler=_hand_over,
         event=EventType.HANDED_OVER,
         words="Work handed over",
-        tells=(),
+        tells=(Tell("work_handed_over", Audience.SUCCESSOR),),
     ),
 )
 

@@ -26,6 +26,7 @@ from resolve.challenges.tests.kit import CHAIR, CHAIR_MANAGER, Run, raise_
 from resolve.children.models import CaseNote, Child
 from resolve.children.services import ALLOCATION_NOTE
 from resolve.core.errors import ServiceError
+from resolve.notifications.models import Notification
 from resolve.people.models import Post
 
 pytestmark = pytest.mark.django_db
@@ -118,6 +119,10 @@ def test_an_administrator_hands_a_social_workers_work_to_another_in_one_step(wor
     assert "Reason: Sophie has left the authority" in note.body
     allocation = CaseNote.objects.get(child=world.a, note_type=ALLOCATION_NOTE)
     assert "Sophie has left the authority" in allocation.body
+    # The successor is told, in the app (and by email as they chose).
+    (told,) = Notification.objects.filter(user__username="social_worker_3")
+    assert told.message.kind == "work_handed_over" and told.message.challenge == challenge
+    assert "Amelia Jones (LCS-A)" in told.message.subject and "the stage and 1 action" in told.message.body
     # The successor can now answer the stage the leaver was sent.
     services.challenge_respond(
         user=get_user_model().objects.get(username="social_worker_3"),
