@@ -183,3 +183,21 @@ def test_an_edited_index_is_reported_by_verify_evidence(world: World) -> None:
             cursor.execute(f"DELETE FROM {table} WHERE id = %s", [entry.pk])
         assert any("indexed but gone" in found.problem for found in verify_all())
         transaction.savepoint_rollback(sid)
+
+
+def test_the_admin_list_of_list_views_is_scoped_searchable_and_its_read_is_logged(world: World) -> None:
+    _page(world.user("service_manager")).get("/children/")  # shows A and B
+    reviewer = world.user("iro_service_manager")  # sees child A, not child B
+    client = _page(reviewer)
+    page = client.get("/admin/audit/listviewentry/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "LCS-A (and 1 you may not see)" in text and "LCS-B" not in text
+    found = client.get("/admin/audit/listviewentry/?q=lcs-a").context["cl"].result_list
+    assert {entry.user.username for entry in found} == {"service_manager", "iro_service_manager"}
+    # Searching for a child the reviewer may not see finds nothing, not even that it was shown.
+    assert client.get("/admin/audit/listviewentry/?q=LCS-B").context["cl"].result_count == 0
+    read = ListViewEntry.objects.filter(user=reviewer, path="/admin/audit/listviewentry/").first()
+    assert read is not None
+    assert read.children == [[world.a.pk, "LCS-A"]]
+    assert _page(world.user("social_worker")).get("/admin/audit/listviewentry/").status_code in (302, 403)
