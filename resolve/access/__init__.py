@@ -5,6 +5,7 @@ child, challenge, case note or document to the person asking and logs each look;
 ``resolve.access.context`` carries the request in progress to the log.
 """
 
+from resolve.access.log import access_record_list
 from resolve.access.permissions import GRANTS, Perm, Scope, perm_require, user_has_perm, user_perms
 from resolve.access.scoping import (
     AUTHORITY_WIDE,
@@ -16,6 +17,7 @@ from resolve.access.scoping import (
     case_note_get_for_user,
     case_notes_visible_to,
     challenge_get_for_change,
+    challenge_get_for_hand_over,
     challenge_get_for_user,
     challenges_visible_to,
     child_get_for_allocation,
@@ -27,6 +29,7 @@ from resolve.access.scoping import (
     document_get_for_user,
     documents_visible_to,
     records_viewed,
+    work_get_for_hand_over,
 )
 
 __all__ = [
@@ -38,10 +41,12 @@ __all__ = [
     "NotVisible",
     "Perm",
     "Scope",
+    "access_record_list",
     "case_note_get_for_change",
     "case_note_get_for_user",
     "case_notes_visible_to",
     "challenge_get_for_change",
+    "challenge_get_for_hand_over",
     "challenge_get_for_user",
     "challenges_visible_to",
     "child_get_for_allocation",
@@ -56,4 +61,5 @@ __all__ = [
     "records_viewed",
     "user_has_perm",
     "user_perms",
+    "work_get_for_hand_over",
 ]

@@ -7,13 +7,40 @@ services, selectors and API, which need the chokepoint, sit above it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
 from django.utils import timezone
 
 from resolve.access.context import current
-from resolve.audit.models import AccessLogEntry, BreakGlassGrant
+from resolve.audit.models import AccessLogEntry, BreakGlassGrant, ListViewChild, ListViewEntry
 
 UserLike = AbstractBaseUser | AnonymousUser
+
+# The most children one list-view row names. Pages show 20 to 50; the longest list is a page of the
+# review of list views (``/api/v1/access-log/list-views``: 20 rows of at most 500 children each).
+LIST_VIEW_MAX_CHILDREN = 10_000
+
+
+class Shown(Protocol):
+    """What a list row names of a child: a ``Child``, or anything with its id and case number."""
+
+    @property
+    def pk(self) -> int: ...
+
+    @property
+    def case_number(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class ShownChild:
+    """A child named by a list, when the list has only its id and case number."""
+
+    pk: int
+    case_number: str
 
 
 def access_record(*, user: UserLike, child_id: int, challenge_id: int | None = None) -> AccessLogEntry | None:
@@ -46,3 +73,34 @@ def access_record(*, user: UserLike, child_id: int, challenge_id: int | None = N
         ip_address=context.ip_address if context else None,
         break_glass=grant,
     )
+
+
+def access_record_list(*, user: UserLike, children: Iterable[Shown]) -> ListViewEntry | None:
+    """Log one view of a list page that showed these children's names or case numbers.
+
+    One row per page view, whatever its length: who, when, the channel, the path with its query
+    (which filters and which page) and the children shown, in order, as ``[id, case number]``.
+    Nothing is written for an empty list, or when nobody is signed in. The row is sealed
+    (``RowSealedModel``) and indexed by child (``ListViewChild``) in one transaction.
+    """
+    if not user.is_authenticated:
+        return None
+    shown = list(dict.fromkeys((child.pk, child.case_number) for child in children))
+    if not shown:
+        return None
+    if len(shown) > LIST_VIEW_MAX_CHILDREN:
+        raise ValueError(f"A list view names at most {LIST_VIEW_MAX_CHILDREN} children, not {len(shown)}.")
+    context = current()
+    with transaction.atomic():
+        entry = ListViewEntry.objects.create(
+            user_id=user.pk,
+            channel=context.channel if context else AccessLogEntry.Channel.OTHER,
+            method=context.method if context else "",
+            path=context.path if context else "",
+            ip_address=context.ip_address if context else None,
+            children=[[child_id, case_number] for child_id, case_number in shown],
+        )
+        ListViewChild.objects.bulk_create(
+            [ListViewChild(entry=entry, child_id=child_id) for child_id, _ in shown]
+        )
+    return entry

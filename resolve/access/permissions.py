@@ -70,6 +70,7 @@ class Perm(StrEnum):
     BREAK_GLASS = "break_glass"
     REVIEW_ACCESS = "review_access"
     VIEW_REPORTS = "view_reports"
+    HAND_OVER_WORK = "hand_over_work"
 
 
 PERM_WORDS: dict[Perm, str] = {
@@ -91,6 +92,9 @@ PERM_WORDS: dict[Perm, str] = {
     Perm.BREAK_GLASS: "Read a record outside their scope for a short time, with a reason (logged, reported)",
     Perm.REVIEW_ACCESS: "Review the access log (of children they see) and every break-glass access",
     Perm.VIEW_REPORTS: "See and export the figures, charts and learning of the challenges in their scope",
+    Perm.HAND_OVER_WORK: (
+        "Hand a leaver's children, stages and actions to another person (managers: within their scope)"
+    ),
 }
 
 # The same permissions as the end of a sentence: "Your role does not allow you to ...".
@@ -113,6 +117,7 @@ PERM_DOING: dict[Perm, str] = {
     Perm.BREAK_GLASS: "open a record outside your scope",
     Perm.REVIEW_ACCESS: "review the access log",
     Perm.VIEW_REPORTS: "see the reports",
+    Perm.HAND_OVER_WORK: "hand over someone's work",
 }
 
 _CHAIR_WORK = frozenset(
@@ -170,8 +175,8 @@ GRANTS: dict[str, Grant] = {
     # The raising side.
     "iro": Grant(Scope.CHAIRED, _CHAIR_WORK | {Perm.REFER_TO_CAFCASS}),
     "cp_chair": Grant(Scope.CHAIRED, _CHAIR_WORK),
-    "iro_team_manager": Grant(Scope.SERVICE, _CHAIR_MANAGEMENT),
-    "iro_service_manager": Grant(Scope.SERVICE, _CHAIR_MANAGEMENT),
+    "iro_team_manager": Grant(Scope.SERVICE, _CHAIR_MANAGEMENT | {Perm.HAND_OVER_WORK}),
+    "iro_service_manager": Grant(Scope.SERVICE, _CHAIR_MANAGEMENT | {Perm.HAND_OVER_WORK}),
     "iro_senior_manager": Grant(
         Scope.SERVICE, _CHAIR_MANAGEMENT - {Perm.ESCALATE, Perm.RESOLVE, Perm.REOPEN, Perm.WITHDRAW}
     ),
@@ -184,8 +189,8 @@ GRANTS: dict[str, Grant] = {
     "social_worker": Grant(Scope.ALLOCATED, _RECEIVING),
     # Managers in the line see the figures of their part of it (issue 12: "a head of service sees
     # their part of the line").
-    "team_manager": Grant(Scope.TEAM, _RECEIVING | {Perm.VIEW_REPORTS}),
-    "service_manager": Grant(Scope.LINE, _RECEIVING | {Perm.VIEW_REPORTS}),
+    "team_manager": Grant(Scope.TEAM, _RECEIVING | {Perm.VIEW_REPORTS, Perm.HAND_OVER_WORK}),
+    "service_manager": Grant(Scope.LINE, _RECEIVING | {Perm.VIEW_REPORTS, Perm.HAND_OVER_WORK}),
     "senior_manager": Grant(Scope.LINE, _RECEIVING | {Perm.VIEW_REPORTS}),
     "head_of_service": Grant(Scope.LINE, _RECEIVING | {Perm.VIEW_REPORTS}),
     "assistant_director": Grant(Scope.LINE, _RECEIVING | {Perm.VIEW_REPORTS}),
@@ -196,7 +201,9 @@ GRANTS: dict[str, Grant] = {
     "service_director": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS, Perm.VIEW_REPORTS})),
     "chief_executive": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS, Perm.VIEW_REPORTS})),
     # Reference data only: children are seen through the same rules as anyone else.
-    "admin": Grant(Scope.NONE, frozenset({Perm.ADD_CHILDREN, Perm.MANAGE_REFERENCE_DATA})),
+    "admin": Grant(
+        Scope.NONE, frozenset({Perm.ADD_CHILDREN, Perm.MANAGE_REFERENCE_DATA, Perm.HAND_OVER_WORK})
+    ),
 }
 
 UserLike = AbstractBaseUser | AnonymousUser

@@ -20,9 +20,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from resolve.access.log import access_record
-from resolve.access.permissions import GRANTS, Perm, Scope, perm_require
+from resolve.access.permissions import GRANTS, Perm, Scope, perm_require, user_has_perm
 from resolve.audit.models import BreakGlassGrant
-from resolve.challenges.models import Challenge, Document
+from resolve.challenges.models import Action, Challenge, Document, StageVisit
 from resolve.children.models import CaseNote, Child
 from resolve.core import limits
 from resolve.core.errors import ServiceError
@@ -263,20 +263,17 @@ def child_id_for_allocation(*, user: UserLike, case_number: str) -> int:
     return found
 
 
-def child_get_for_allocation(*, user: UserLike, child_id: int) -> Child:
+def child_get_for_allocation(*, user: UserLike, child_id: int, lock: bool = True) -> Child:
     """Lock a child to change who works with them (social worker, IRO, CP Chair, and so the team).
 
     Those who add children (``Perm.ADD_CHILDREN``) allocate them, although their role sees no
     record: they reach the child by its id, for this change only, and the look is logged like any
     other. Anyone else may not (``ServiceError(forbidden)``); no such child is ``NotVisible``.
+    ``lock=False`` reads it without a lock, for the page that asks for the change.
     """
     perm_require(user=user, perm=Perm.ADD_CHILDREN)
-    child = (
-        Child.objects.select_for_update(of=("self",))
-        .select_related("team", "social_worker", "iro", "cp_chair")
-        .filter(pk=child_id)
-        .first()
-    )
+    children = Child.objects.select_for_update(of=("self",)) if lock else Child.objects.all()
+    child = children.select_related("team", "social_worker", "iro", "cp_chair").filter(pk=child_id).first()
     if child is None:
         raise NotVisible(child_id)
     _log(user, child.pk)
@@ -309,3 +306,104 @@ def records_viewed(
         (challenge.child_id, challenge.pk) for challenge in challenges
     ):
         _log(user, child_id, challenge_id)
+
+
+# -- handing over a leaver's work ----------------------------------------------------------------
+
+
+def _hand_over_reach(user: UserLike) -> tuple[QuerySet[Child], QuerySet[Challenge]]:
+    """The children and challenges ``user`` may hand over: every one for those who allocate children
+    (``Perm.ADD_CHILDREN``, as for allocation), else those in their own scope (no break-glass)."""
+    if user_has_perm(user=user, perm=Perm.ADD_CHILDREN):
+        return Child.objects.all(), Challenge.objects.all()
+    return _children_in(user, break_glass=False), _challenges_in(user, break_glass=False)
+
+
+@dataclass
+class HandOverWork:
+    """What waits on a leaver, locked for the hand-over: challenges first, then children (docs: Locks)."""
+
+    children: list[Child]
+    challenges: list[Challenge]
+    # Challenges whose current stage went to, was copied to or told the leaver.
+    staged: set[int]
+
+
+def work_get_for_hand_over(*, user: UserLike, leaver: AbstractBaseUser) -> HandOverWork:
+    """Everything that waits on ``leaver``, for ``user`` to hand over: locked, logged, refused as a whole.
+
+    The children allocated to them (social worker, IRO, CP Chair); the open challenges whose current
+    stage went to, was copied to or told them, or whose chair they are; and the open or resolved
+    challenges with an open action they own (by account). A role without ``Perm.HAND_OVER_WORK`` is
+    refused; so is a manager when any of it is outside their scope (they are told how many, never
+    which), and more than ``limits.MAX_HAND_OVER`` records at once.
+    """
+    perm_require(user=user, perm=Perm.HAND_OVER_WORK)
+    username = leaver.get_username()
+    staged = {
+        challenge_id
+        for challenge_id, to_users, cc_users, notify_users in StageVisit.objects.filter(
+            challenge__status=Challenge.Status.OPEN, left_on__isnull=True
+        ).values_list("challenge_id", "to_users", "cc_users", "notify_users")
+        if username in (*to_users, *cc_users, *notify_users)
+    }
+    chaired = Q(track="iro", child__iro_id=leaver.pk) | Q(track="cpc", child__cp_chair_id=leaver.pk)
+    owned = Action.objects.filter(owner=username, status=Action.Status.OPEN).values("challenge_id")
+    challenges = Challenge.objects.filter(
+        Q(pk__in=staged)
+        | (Q(status=Challenge.Status.OPEN) & chaired)
+        | (Q(pk__in=owned) & Q(status__in=[Challenge.Status.OPEN, Challenge.Status.RESOLVED]))
+    )
+    children = Child.objects.filter(
+        Q(social_worker_id=leaver.pk) | Q(iro_id=leaver.pk) | Q(cp_chair_id=leaver.pk)
+    )
+    reach_children, reach_challenges = _hand_over_reach(user)
+    outside = (
+        children.exclude(pk__in=reach_children.values("pk")).count()
+        + challenges.exclude(pk__in=reach_challenges.values("pk")).count()
+    )
+    if outside:
+        raise ServiceError(
+            "forbidden",
+            "outside_scope",
+            f"{outside} of the children and challenges waiting on {username} are outside your part of "
+            "the service: ask an administrator to hand over their work.",
+        )
+    total = children.count() + challenges.count()
+    if total > limits.MAX_HAND_OVER:
+        raise ServiceError(
+            "invalid",
+            "too_much",
+            f"{username} has {total} children and challenges; one hand-over moves at most "
+            f"{limits.MAX_HAND_OVER}. Re-allocate some children first.",
+        )
+    locked_challenges = list(
+        challenges.select_for_update(of=("self",))
+        .select_related("child", "child__team", "child__iro", "child__cp_chair", "policy")
+        .order_by("pk")
+    )
+    locked_children = list(
+        children.select_for_update(of=("self",))
+        .select_related("team", "social_worker", "iro", "cp_chair")
+        .order_by("pk")
+    )
+    for child in locked_children:
+        _log(user, child.pk)
+    for challenge in locked_challenges:
+        _log(user, challenge.child_id, challenge.pk)
+    return HandOverWork(children=locked_children, challenges=locked_challenges, staged=staged)
+
+
+def challenge_get_for_hand_over(*, user: UserLike, challenge_id: int) -> Challenge:
+    """Lock one challenge for its hand-over, within ``user``'s reach (see ``work_get_for_hand_over``)."""
+    perm_require(user=user, perm=Perm.HAND_OVER_WORK)
+    _, reach = _hand_over_reach(user)
+    challenge = (
+        reach.select_for_update(of=("self",))
+        .select_related("child", "child__team", "child__iro", "child__cp_chair", "policy")
+        .filter(pk=challenge_id)
+        .first()
+    )
+    if challenge is None:
+        raise NotVisible(challenge_id)
+    return challenge

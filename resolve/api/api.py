@@ -18,6 +18,7 @@ from pydantic import Field
 
 from resolve.access import (
     NotVisible,
+    access_record_list,
     case_notes_visible_to,
     challenge_get_for_user,
     child_get_for_user,
@@ -45,6 +46,8 @@ from resolve.api.schemas import (
     ErrorOut,
     EscalationIn,
     FinalCommentsIn,
+    HandOverIn,
+    HandOverOut,
     IsoDate,
     LearningPointsIn,
     MeetingIn,
@@ -272,6 +275,7 @@ def child_allocation(request: HttpRequest, case_number: SafeStr, payload: Alloca
         social_worker=payload.social_worker,
         iro=payload.iro,
         cp_chair=payload.cp_chair,
+        reason=payload.reason,
     )
     return {
         "case_number": allocated.case_number,
@@ -279,6 +283,28 @@ def child_allocation(request: HttpRequest, case_number: SafeStr, payload: Alloca
         "team": allocated.team.name,
         "iro": allocated.iro.get_username() if allocated.iro else None,
         "cp_chair": allocated.cp_chair.get_username() if allocated.cp_chair else None,
+    }
+
+
+@api.post("/people/{username}/hand-over", response={200: HandOverOut, **ERRORS}, tags=["children"])
+@idempotent
+def hand_over(request: HttpRequest, username: SafeStr, payload: HandOverIn) -> Any:
+    """Hand everything that waits on a leaver (children, stages, open actions) to another person in one
+    step, with a reason written as events and case notes. For those who hand over work: managers
+    within their scope, administrators for everyone. All or nothing."""
+    done = services.leaver_hand_over(
+        user=request.user,  # type: ignore[arg-type]
+        leaver=username,
+        successor=payload.to,
+        reason=payload.reason,
+    )
+    return {
+        "leaver": done.leaver,
+        "to": done.successor,
+        "children": done.children,
+        "challenges": done.challenges,
+        "stages": done.stages,
+        "actions": done.actions,
     }
 
 
@@ -374,7 +400,8 @@ def challenges(request: HttpRequest, filters: Query[ChallengeFilters]) -> Any:
     count = found.count()
     pages = max(1, math.ceil(count / PAGE_SIZE))
     start = (filters.page - 1) * PAGE_SIZE
-    rows = found[start : start + PAGE_SIZE]
+    rows = list(found[start : start + PAGE_SIZE])
+    access_record_list(user=request.user, children=[row.child for row in rows])
     return {
         "count": count,
         "page": filters.page,

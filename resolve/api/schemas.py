@@ -172,6 +172,7 @@ class AllocationIn(_In):
     social_worker: Key
     iro: Key | None = None
     cp_chair: Key | None = None
+    reason: Text = Field(default="", description="Why the allocation changes; written in the case note.")
 
 
 class AllocationOut(Schema):
@@ -180,6 +181,20 @@ class AllocationOut(Schema):
     team: str
     iro: str | None
     cp_chair: str | None
+
+
+class HandOverIn(_In):
+    to: Key = Field(min_length=1, description="The username of the person who takes the work over.")
+    reason: Text = Field(description="Why the work is handed over; written in the case notes.")
+
+
+class HandOverOut(Schema):
+    leaver: str
+    to: str
+    children: list[str] = Field(description="The case numbers of the children re-allocated.")
+    challenges: list[int] = Field(description="The challenges with a 'handed_over' event.")
+    stages: int = Field(description="How many current stages now name the new person.")
+    actions: int = Field(description="How many open actions moved to the new person.")
 
 
 class ChildRef(Schema):

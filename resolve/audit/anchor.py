@@ -3,7 +3,8 @@
 ``anchor_write`` appends one JSON line to ``<RESOLVE_EVIDENCE_ANCHOR_DIR>/evidence-<date>.jsonl`` (one
 file a day, only ever appended to): when, which key signed it, each chain's length and last hash, and
 an HMAC of all that under the evidence key. Besides the chains of ``EvidenceHead``, it records each
-closed day of the access log and of break-glass grants (``access-log:<date>``, ``break-glass:<date>``):
+closed day of the access log, of break-glass grants and of list views (``access-log:<date>``,
+``break-glass:<date>``, ``list-views:<date>``):
 the number of rows and a running digest of their seals. ``verify_evidence`` compares the database
 with the newest anchor, so deleting the newest rows of a chain together with its head, or a whole
 chain, is caught once an anchor has seen them. The operator points the folder at storage with
@@ -26,13 +27,14 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from resolve.audit.chain import Break
-from resolve.audit.models import AccessLogEntry, BreakGlassGrant, EvidenceHead
+from resolve.audit.models import AccessLogEntry, BreakGlassGrant, EvidenceHead, ListViewEntry
 from resolve.audit.sealing import UnknownKey, canonical, current_key_id, mac
 
 # A row-sealed table's days: its name in the anchor, its model and the column that dates a row.
-DAY_CHAINS: dict[str, tuple[type[AccessLogEntry] | type[BreakGlassGrant], str]] = {
+DAY_CHAINS: dict[str, tuple[type[AccessLogEntry] | type[BreakGlassGrant] | type[ListViewEntry], str]] = {
     "access-log": (AccessLogEntry, "at"),
     "break-glass": (BreakGlassGrant, "granted_at"),
+    "list-views": (ListViewEntry, "at"),
 }
 
 

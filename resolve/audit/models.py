@@ -67,6 +67,47 @@ class AccessLogEntry(RowSealedModel):
         return f"{self.user} viewed {self.child} ({self.get_channel_display()}) at {self.at:%Y-%m-%d %H:%M}"
 
 
+class ListViewEntry(RowSealedModel):
+    """One view of a list that showed children's names or case numbers: one row per page, not per child.
+
+    ``children`` is the page's children as ``[id, case number]`` pairs, in the order shown, and is
+    covered by the row's seal; ``ListViewChild`` indexes it by child, so that "who saw this child"
+    is one query. ``verify_evidence`` checks that the index and the sealed list agree.
+    """
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=10, choices=AccessLogEntry.Channel.choices)
+    method = models.CharField(max_length=10, blank=True)
+    path = models.CharField(max_length=500, blank=True, help_text="The address, with its query.")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    children = models.JSONField(default=list, help_text="[id, case number] of each child shown.")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "list view entries"
+        indexes = [models.Index(fields=["user", "at"])]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.user} viewed a list of {len(self.children)} children "
+            f"({self.get_channel_display()}) at {self.at:%Y-%m-%d %H:%M}"
+        )
+
+
+class ListViewChild(AppendOnlyModel):
+    """A child shown by a list view: the index of ``ListViewEntry.children``, written with it."""
+
+    entry = models.ForeignKey(ListViewEntry, on_delete=models.PROTECT, related_name="shown")
+    child = models.ForeignKey("children.Child", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["child", "entry"], name="list_view_child_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.child} in list view {self.entry_id}"
+
+
 class BreakGlassGrant(RowSealedModel):
     """A person opened a child's record outside their scope, for a stated reason, for a short time.
 

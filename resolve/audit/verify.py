@@ -3,9 +3,10 @@
 - challenges' events (``challenge:<id>``) and children's case notes (``child:<id>``): keyed chains;
 - each challenge's records (``records:<id>``): the challenge row, its stage visits, actions,
   responses, meetings, documents and Cafcass referral, each matching the newest seal of it;
-- the access log and break-glass grants: each row's own keyed seal;
 - redactions (personal data removed under the retention schedule): each row's own keyed seal, and the
   event or case note it names checked against the hash it vouches for instead of its content;
+- the access log, break-glass grants and list views: each row's own keyed seal, and the index of the
+  children each list view showed (``ListViewChild``) against the list its seal covers;
 - the newest anchor outside the database (``resolve/audit/anchor.py``), when one is configured.
 """
 
@@ -20,7 +21,7 @@ from django.conf import settings
 
 from resolve.audit.anchor import DAY_CHAINS, Anchor, anchor_check, anchor_latest, day_hashes
 from resolve.audit.chain import Break, SealedModel, case_note_fields, event_fields, seal_fields, verify_links
-from resolve.audit.models import EvidenceHead, EvidenceSeal, Redaction
+from resolve.audit.models import EvidenceHead, EvidenceSeal, ListViewChild, ListViewEntry, Redaction
 from resolve.audit.sealing import LEGACY_KEY_ID, UnknownKey, row_digest, row_seal
 from resolve.challenges.models import (
     Action,
@@ -108,6 +109,53 @@ def _redactions() -> tuple[dict[str, dict[int, str]], list[Break]]:
             continue
         vouched.setdefault(row.record, {})[row.record_id] = row.hash
     return vouched, breaks
+def _shown_ids(children: Any) -> list[int]:
+    """The child ids a list view's sealed ``children`` names (a malformed value names none)."""
+    if not isinstance(children, list):
+        return []
+    return sorted(
+        pair[0] for pair in children if isinstance(pair, list) and pair and isinstance(pair[0], int)
+    )
+
+
+def _list_view_index_breaks() -> Iterator[Break]:
+    """Each list view whose index rows (by child) differ from the children its sealed row names.
+
+    The index answers "who saw this child"; removing a row of it would hide a view from that question
+    while the sealed row stays intact. Both are walked in id order, side by side.
+    """
+    index = (
+        ListViewChild._base_manager.order_by("entry_id", "child_id")
+        .values_list("entry_id", "child_id")
+        .iterator()
+    )
+    pending = next(index, None)
+    for entry in ListViewEntry._base_manager.order_by("id").iterator():
+        while pending is not None and pending[0] < entry.pk:
+            yield Break(
+                "list-views:index", f"list view {pending[0]}", "is indexed but gone (the row was removed)"
+            )
+            gone = pending[0]
+            while pending is not None and pending[0] == gone:
+                pending = next(index, None)
+        indexed = []
+        while pending is not None and pending[0] == entry.pk:
+            indexed.append(pending[1])
+            pending = next(index, None)
+        if sorted(indexed) != _shown_ids(entry.children):
+            day = entry.at.astimezone(dt.UTC).date().isoformat()
+            yield Break(
+                f"list-views:{day}",
+                f"listviewentry {entry.pk}",
+                "does not match its index of the children shown (the index was edited)",
+            )
+    while pending is not None:
+        yield Break(
+            "list-views:index", f"list view {pending[0]}", "is indexed but gone (the row was removed)"
+        )
+        gone = pending[0]
+        while pending is not None and pending[0] == gone:
+            pending = next(index, None)
 
 
 def verify_all(*, anchor_dir: str | None = None) -> Iterator[Break]:
@@ -168,6 +216,7 @@ def verify_all(*, anchor_dir: str | None = None) -> Iterator[Break]:
     for chain in sorted(heads):
         yield Break(chain, "(head)", "the chain's head names a chain of an unknown kind")
     yield from _row_seal_breaks()
+    yield from _list_view_index_breaks()
     folder = settings.RESOLVE_EVIDENCE_ANCHOR_DIR if anchor_dir is None else anchor_dir
     if folder:
         latest = anchor_latest(Path(folder))

@@ -18,6 +18,7 @@ from resolve.challenges.events import (
     Escalated,
     Event,
     FinalCommentsAdded,
+    HandedOver,
     LearningPointsAdded,
     MeetingRecorded,
     Raised,
@@ -68,6 +69,8 @@ def case_note_type(procedure: Procedure, event: Event) -> str:
             return f"{procedure.resolution.case_note}: final comments"
         case LearningPointsAdded():
             return procedure.resolution.case_note
+        case HandedOver():
+            return HANDED_OVER_NOTE
         case _:
             assert_never(event.detail)
 
@@ -121,6 +124,11 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
             lines.append(f"Final comments: {detail.comments}")
         case LearningPointsAdded() as detail:
             lines.append(f"Key learning points: {detail.learning_points}")
+        case HandedOver() as detail:
+            lines.append(
+                f"Handed over from {detail.leaver} to {detail.successor}: {hand_over_words(detail)}."
+            )
+            lines.append(f"Reason: {detail.reason}")
         case _:
             assert_never(event.detail)
     if people is not None:
@@ -152,7 +160,24 @@ def enters_stage(event: Event) -> bool:
             | MeetingRecorded()
             | FinalCommentsAdded()
             | LearningPointsAdded()
+            | HandedOver()
         ):
             return False
         case _:
             assert_never(event.detail)
+
+
+# The case-note type of a hand-over: not a step of the procedure, so the same in every procedure.
+HANDED_OVER_NOTE = "Work handed over"
+
+
+def hand_over_words(detail: HandedOver) -> str:
+    """What moved, in words: "the stage, the chair and 2 actions"."""
+    parts = []
+    if detail.stage:
+        parts.append("the stage")
+    if detail.chair:
+        parts.append("the chair")
+    if detail.actions:
+        parts.append(f"{len(detail.actions)} action{'s' if len(detail.actions) != 1 else ''}")
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] if parts else "nothing"

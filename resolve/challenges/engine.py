@@ -27,6 +27,7 @@ from resolve.challenges.events import (
     Event,
     EventType,
     FinalCommentsAdded,
+    HandedOver,
     LearningPointsAdded,
     MeetingRecorded,
     Raised,
@@ -53,6 +54,8 @@ CHAIR_MANAGER = "chair_manager"  # the chair's own Team or Service Manager
 FINAL_COMMENTER = "final_commenter"  # holds the procedure's final-comments role in the chair's line
 CHILD_WORKER = "child_worker"  # the child's social worker or their team manager, who carry out actions
 SYSTEM = "system"  # Resolve itself, acting on a deadline the procedure tells it to act on
+# Someone handing over a leaver's work (``services.leaver_hand_over``): never a button on a challenge.
+HANDING_OVER = "handing_over"
 
 
 # -- state ---------------------------------------------------------------------------------------
@@ -232,6 +235,20 @@ class AddLearningPoints:
     learning_points: str
 
 
+@dataclass(frozen=True, slots=True)
+class HandOver:
+    """Move the leaver's part in a challenge to the successor (usernames). The services say whether the
+    current stage went to, was copied to or told the leaver (``stage``) and whether they were its chair
+    (``chair``); the engine moves the leaver's open actions."""
+
+    on: dt.date
+    leaver: str
+    successor: str
+    reason: str
+    stage: bool = False
+    chair: bool = False
+
+
 Command = (
     Raise
     | Respond
@@ -244,6 +261,7 @@ Command = (
     | Withdraw
     | AddFinalComments
     | AddLearningPoints
+    | HandOver
 )
 
 
@@ -966,6 +984,48 @@ def _learning_points(
     return Accepted(new_state, (Event(state.visits[-1].stage, command.on, detail),))
 
 
+# hand over a leaver's work
+def _hand_over_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
+    if state.status not in {"open", "resolved"}:
+        raise _refuse("conflict", "not_open", f"Work on a {state.status} challenge is not handed over.")
+    _require(
+        actor, (HANDING_OVER,), "hand over work on this challenge", "someone handing over a leaver's work"
+    )
+
+
+def _hand_over(
+    procedure: Procedure, state: ChallengeState, command: HandOver, actor: Actor, calendar: WorkingDays
+) -> Accepted:
+    reason = _require_text(command.reason, "reason", "why the work is handed over")
+    if not command.successor or command.successor == command.leaver:
+        raise _refuse(
+            "invalid", "same_person", "Choose someone other than the leaver to hand the work to.", "successor"
+        )
+    moved = tuple(
+        action.id for action in state.actions if action.owner == command.leaver and action.status == "open"
+    )
+    stage = command.stage and state.status == "open"
+    chair = command.chair and state.status == "open"
+    if not (moved or stage or chair):
+        raise _refuse(
+            "conflict", "nothing_to_hand_over", f"Nothing on this challenge waits on {command.leaver}."
+        )
+    actions = tuple(
+        replace(action, owner=command.successor) if action.id in moved else action for action in state.actions
+    )
+    new_state = replace(state, actions=actions, last_event_on=command.on)
+    detail = HandedOver(
+        leaver=command.leaver,
+        successor=command.successor,
+        reason=reason,
+        stage=stage,
+        chair=chair,
+        actions=moved,
+    )
+    stage_key = state.visits[-1].stage if state.visits else None
+    return Accepted(new_state, (Event(stage_key, command.on, detail),))
+
+
 # -- the declarations ----------------------------------------------------------------------------
 class Audience(StrEnum):
     """Who a notification of a change goes to, worked out by the notifications app at write time."""
@@ -977,6 +1037,7 @@ class Audience(StrEnum):
     CHAIR = "chair"  # the child's allocated chair for the track, while in post
     CHAIR_WHEN_AUTOMATIC = "chair_when_automatic"  # the chair, when Resolve itself made the change
     CAFCASS_TOLD = "cafcass_told"  # IRO Service Manager, Head of Safeguarding, and who agreed or was told
+    SUCCESSOR = "successor"  # the person a leaver's work was handed over to
 
 
 @dataclass(frozen=True, slots=True)
@@ -1168,6 +1229,19 @@ TRANSITIONS: tuple[Transition[Any], ...] = (
         event=EventType.LEARNING_POINTS_ADDED,
         words="Key learning points added",
         tells=(),
+    ),
+    Transition(
+        key="hand_over",
+        title="Hand over a leaver's work",
+        button="Hand over",
+        done="The work has been handed over",
+        command=HandOver,
+        perm=Perm.HAND_OVER_WORK,
+        guard=_hand_over_guard,
+        handler=_hand_over,
+        event=EventType.HANDED_OVER,
+        words="Work handed over",
+        tells=(Tell("work_handed_over", Audience.SUCCESSOR),),
     ),
 )
 

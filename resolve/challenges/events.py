@@ -41,6 +41,7 @@ class EventType(StrEnum):
     MEETING_RECORDED = "meeting_recorded"
     FINAL_COMMENTS_ADDED = "final_comments_added"
     LEARNING_POINTS_ADDED = "learning_points_added"
+    HANDED_OVER = "handed_over"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,20 @@ class LearningPointsAdded:
     learning_points: str
 
 
+@dataclass(frozen=True, slots=True)
+class HandedOver:
+    """A leaver's part in the challenge moved to another person: the stage they were sent, copied or
+    told of (``stage``), the chair (``chair``, with the child's allocation) and their open actions."""
+
+    TYPE: ClassVar[EventType] = EventType.HANDED_OVER
+    leaver: str
+    successor: str
+    reason: str
+    stage: bool = False
+    chair: bool = False
+    actions: tuple[int, ...] = ()
+
+
 Detail = (
     Raised
     | Escalated
@@ -150,6 +165,7 @@ Detail = (
     | MeetingRecorded
     | FinalCommentsAdded
     | LearningPointsAdded
+    | HandedOver
 )
 
 DETAILS: dict[EventType, type[Detail]] = {
@@ -164,6 +180,7 @@ DETAILS: dict[EventType, type[Detail]] = {
     EventType.MEETING_RECORDED: MeetingRecorded,
     EventType.FINAL_COMMENTS_ADDED: FinalCommentsAdded,
     EventType.LEARNING_POINTS_ADDED: LearningPointsAdded,
+    EventType.HANDED_OVER: HandedOver,
 }
 
 

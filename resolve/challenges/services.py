@@ -14,10 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from resolve.access import NotVisible, challenge_get_for_change, child_get_for_change
+from resolve.access import (
+    NotVisible,
+    challenge_get_for_change,
+    challenge_get_for_hand_over,
+    child_get_for_change,
+    work_get_for_hand_over,
+)
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges import engine
@@ -43,6 +50,7 @@ from resolve.challenges.selectors import (
 )
 from resolve.children.models import CaseNote, Child
 from resolve.children.selectors import child_chair, child_role_holders
+from resolve.children.services import child_allocation_hand_over
 from resolve.core import limits
 from resolve.core.clock import today
 from resolve.core.errors import ServiceError
@@ -187,9 +195,13 @@ def _load_for_change(
     the transition declares."""
     transition = engine.TRANSITION_FOR[type(command)]
     try:
-        challenge = challenge_get_for_change(
-            user=user, challenge_id=challenge_id, perm=transition.perm, owner_may=transition.owner_may
-        )
+        if isinstance(command, engine.HandOver) and user is not None:
+            # Handing over reaches what the person may hand over, not only what they see.
+            challenge = challenge_get_for_hand_over(user=user, challenge_id=challenge_id)
+        else:
+            challenge = challenge_get_for_change(
+                user=user, challenge_id=challenge_id, perm=transition.perm, owner_may=transition.owner_may
+            )
     except NotVisible:
         raise ServiceError("not_found", "not_found", "There is no such challenge.") from None
     if expected_version is not None and expected_version != challenge.version:
@@ -219,7 +231,10 @@ def _change(
     expected_version: int | None,
     after: Callable[[Challenge, list[StageVisit], engine.ChallengeState], None] | None = None,
     prepare: Callable[[Challenge, Procedure], engine.Command] | None = None,
+    acting_as: frozenset[str] = frozenset(),
 ) -> Challenge:
+    """``acting_as``: relations the person has to the challenge by what they are doing (handing over
+    a leaver's work), beyond those the management line gives them."""
     _command_bounds_check(command)
     with transaction.atomic():
         challenge, procedure = _load_for_change(
@@ -241,6 +256,8 @@ def _change(
                 stage_key=challenge.stage_key or None,
             )
         )
+        if acting_as:
+            actor = dataclasses.replace(actor, relations=actor.relations | acting_as)
         decision = engine.decide(
             procedure=procedure,
             state=state,
@@ -792,3 +809,144 @@ def challenge_add_learning_points(
     return _change(
         challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
     )
+
+
+# -- when someone leaves -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HandOverDone:
+    """What a hand-over moved: the children re-allocated and the challenges with a hand-over event."""
+
+    leaver: str
+    successor: str
+    children: list[str]  # case numbers
+    challenges: list[int]
+    stages: int
+    actions: int
+
+
+def _replace_person(usernames: Sequence[str], leaver: str, successor: str) -> list[str]:
+    return list(dict.fromkeys(successor if name == leaver else name for name in usernames))
+
+
+@retried
+def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) -> HandOverDone:
+    """Hand everything that waits on ``leaver`` to ``successor`` in one step, so nothing waits on an
+    empty chair: their children's allocations (``child_allocation_hand_over``: an "Allocation
+    changed" case note on each), and on each challenge a "Work handed over" event and case note for
+    the current stage they were sent, copied or told of (the stage's recorded people change), the
+    chair, and their open actions (by account; free-text owners stay as written).
+
+    All or nothing, in one transaction; the leaver's account is left as it is (closing it is a
+    separate step). Refused: a role without ``hand_over_work``; a manager when any of it is outside
+    their scope; a successor who does not hold the role a stage sent to the leaver needs.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError("invalid", "required", "Enter why the work is handed over.", "reason")
+    limits.text_check(field="reason", value=reason)
+    users = get_user_model().objects
+    leaving = users.filter(username=leaver).first()
+    if leaving is None:
+        raise ServiceError("invalid", "unknown_user", f"There is no user called {leaver!r}.", "leaver")
+    taking = users.filter(username=successor, is_active=True).first()
+    if taking is None:
+        raise ServiceError(
+            "invalid", "unknown_user", f"There is no active user called {successor!r}.", "successor"
+        )
+    if taking.pk == leaving.pk:
+        raise ServiceError(
+            "invalid", "same_person", "Choose someone other than the leaver to hand the work to.", "successor"
+        )
+    on = today()
+    with transaction.atomic():
+        work = work_get_for_hand_over(user=user, leaver=leaving)
+        if not work.children and not work.challenges:
+            raise ServiceError(
+                "conflict",
+                "nothing_to_hand_over",
+                f"No children, stages or actions wait on {leaver}.",
+                "leaver",
+            )
+        # The chairs as they were, before the children's allocations change.
+        chaired = {
+            challenge.pk
+            for challenge in work.challenges
+            if (challenge.child.iro_id if challenge.track == "iro" else challenge.child.cp_chair_id)
+            == leaving.pk
+        }
+        note_reason = f"Work of {leaver} handed over to {successor}. {reason}"
+        for child in work.children:
+            child_allocation_hand_over(
+                user=user, child=child, leaver=leaving, successor=taking, reason=note_reason
+            )
+        moved = {"stages": 0, "actions": 0}
+        for challenge in work.challenges:
+            staged = challenge.pk in work.staged
+            if staged:
+                _stage_recipient_check(challenge=challenge, leaver=leaving, successor=taking)
+
+            def after(
+                changed: Challenge,
+                visits: list[StageVisit],
+                new: engine.ChallengeState,
+                staged: bool = staged,
+            ) -> None:
+                owned = [action.id for action in new.actions if action.owner == successor]
+                moved["actions"] += Action.objects.filter(
+                    pk__in=owned, challenge=changed, owner=leaver
+                ).update(owner=successor)
+                if staged and new.status == "open" and visits:
+                    visit = visits[-1]
+                    visit.to_users = _replace_person(visit.to_users, leaver, successor)
+                    visit.cc_users = _replace_person(visit.cc_users, leaver, successor)
+                    visit.notify_users = _replace_person(visit.notify_users, leaver, successor)
+                    visit.save()
+                    moved["stages"] += 1
+
+            command = engine.HandOver(
+                on=on,
+                leaver=leaver,
+                successor=successor,
+                reason=reason,
+                stage=staged,
+                chair=challenge.pk in chaired,
+            )
+            _change(
+                challenge_id=challenge.pk,
+                user=user,
+                command=command,
+                expected_version=None,
+                after=after,
+                acting_as=frozenset({engine.HANDING_OVER}),
+            )
+    return HandOverDone(
+        leaver=leaver,
+        successor=successor,
+        children=[child.case_number for child in work.children],
+        challenges=[challenge.pk for challenge in work.challenges],
+        stages=moved["stages"],
+        actions=moved["actions"],
+    )
+
+
+def _stage_recipient_check(*, challenge: Challenge, leaver: User, successor: User) -> None:
+    """A stage sent to the leaver goes to the successor only if they can answer it: they must hold its
+    "To" role for this child (after the children's allocations have moved)."""
+    visit = challenge.visits.order_by("-sequence").first()
+    if visit is None or leaver.get_username() not in visit.to_users:
+        return
+    procedure = procedure_version_model(challenge.policy)
+    role = procedure.stage(visit.stage_key).to_role
+    challenge.child.refresh_from_db()
+    holders = child_role_holders(child=challenge.child, track=challenge.track, role=role)
+    if all(holder.pk != successor.pk for holder in holders):
+        raise ServiceError(
+            "invalid",
+            "successor_cannot_answer",
+            f"Challenge {challenge.pk} for {challenge.child.case_number} waits on {leaver.get_username()} "
+            f"as {role_label(role)}, and {successor.get_username()} is not the {role_label(role)} for "
+            "that child: give them that post first, or choose someone who holds it.",
+            "successor",
+        )

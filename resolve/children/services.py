@@ -118,14 +118,21 @@ def child_allocate(
     social_worker: str,
     iro: str | None = None,
     cp_chair: str | None = None,
+    reason: str = "",
+    reason_required: bool = False,
 ) -> Child:
     """Set who works with a child (the team follows the social worker) and record it on their record.
 
     The one way an allocation changes: the child is locked through the chokepoint
     (``child_get_for_allocation``: ``Perm.ADD_CHILDREN``, logged), and the change is written with a
-    case note that says who changed what, in one transaction. Nobody allocates themselves.
+    case note that says who changed what, and why when a reason is given (the page requires one),
+    in one transaction. Nobody allocates themselves.
     """
     perm_require(user=user, perm=Perm.ADD_CHILDREN)  # before the names are looked up
+    reason = reason.strip()
+    if reason_required and not reason:
+        raise ServiceError("invalid", "required", "Enter the reason for the change.", "reason")
+    limits.text_check(field="reason", value=reason)
     worker, team, chair, conference_chair = _allocation_people(
         social_worker=social_worker, iro=iro, cp_chair=cp_chair
     )
@@ -141,28 +148,74 @@ def child_allocate(
             )
     with transaction.atomic():
         child = child_get_for_allocation(user=user, child_id=child_id)
-        changes = [
-            f"{label}: {_who(getattr(child, field))} to {_who(person)}"
-            for field, label, person in wanted
-            if getattr(child, f"{field}_id") != (person.pk if person is not None else None)
-        ]
-        if child.team_id != team.pk:
-            changes.append(f"Team: {child.team} to {team}")
-        if not changes:
-            raise ServiceError("invalid", "no_change", "That is the child's allocation already.")
-        child.social_worker = worker
-        child.team = team
-        child.iro = chair
-        child.cp_chair = conference_chair
-        child.save(update_fields=["social_worker", "team", "iro", "cp_chair"])
-        CaseNote.objects.create(
-            child=child,
-            note_type=ALLOCATION_NOTE,
-            body=f"{_who(user)} changed the allocation.\n" + "\n".join(changes),
-            on=timezone.localdate(),
-            author=user,
-        )
+        _allocation_write(user=user, child=child, wanted=wanted, team=team, reason=reason)
     return child
+
+
+def _allocation_write(
+    *, user: User, child: Child, wanted: list[tuple[str, str, User | None]], team: Team, reason: str
+) -> None:
+    """Write a new allocation on a locked child, with the case note saying who changed what and why."""
+    changes = [
+        f"{label}: {_who(getattr(child, field))} to {_who(person)}"
+        for field, label, person in wanted
+        if getattr(child, f"{field}_id") != (person.pk if person is not None else None)
+    ]
+    if child.team_id != team.pk:
+        changes.append(f"Team: {child.team} to {team}")
+    if not changes:
+        raise ServiceError("invalid", "no_change", "That is the child's allocation already.")
+    for field, _label, person in wanted:
+        setattr(child, field, person)
+    child.team = team
+    child.save(update_fields=["social_worker", "team", "iro", "cp_chair"])
+    CaseNote.objects.create(
+        child=child,
+        note_type=ALLOCATION_NOTE,
+        body=f"{_who(user)} changed the allocation.\n"
+        + "\n".join(changes)
+        + (f"\nReason: {reason}" if reason else ""),
+        on=timezone.localdate(),
+        author=user,
+    )
+
+
+def child_allocation_hand_over(
+    *, user: User, child: Child, leaver: User, successor: User, reason: str
+) -> None:
+    """Put ``successor`` wherever ``leaver`` is allocated to ``child`` (locked by
+    ``resolve.access.work_get_for_hand_over``), with the reason in the "Allocation changed" case note.
+
+    The successor must hold each role they take (a social worker in a social work team, an IRO, a
+    CP Chair); a refusal names the child, so the hand-over can be put right.
+    """
+    perm_require(user=user, perm=Perm.HAND_OVER_WORK)
+    if successor.pk == user.pk:
+        raise ServiceError(
+            "forbidden", "self_allocation", "You cannot allocate a child to yourself.", "successor"
+        )
+
+    def swap(person: User | None) -> str | None:
+        if person is None:
+            return None
+        return successor.get_username() if person.pk == leaver.pk else person.get_username()
+
+    try:
+        worker, team, chair, conference_chair = _allocation_people(
+            social_worker=swap(child.social_worker) or "",
+            iro=swap(child.iro),
+            cp_chair=swap(child.cp_chair),
+        )
+    except ServiceError as error:
+        raise ServiceError(
+            error.kind, error.code, f"{child.full_name} ({child.case_number}): {error.message}", "successor"
+        ) from None
+    wanted: list[tuple[str, str, User | None]] = [
+        ("social_worker", "Social worker", worker),
+        ("iro", "IRO", chair),
+        ("cp_chair", "CP Chair", conference_chair),
+    ]
+    _allocation_write(user=user, child=child, wanted=wanted, team=team, reason=reason)
 
 
 @retried

@@ -27,6 +27,8 @@ MAX_KEY = 200
 MAX_ACTIONS = 50
 # Themes chosen, checklist items and preconditions named in one request.
 MAX_CHOICES = 50
+# Children and challenges one hand-over of a leaver's work moves at once (an IRO carries 50 to 80).
+MAX_HAND_OVER = 500
 
 # Case numbers are normalised (spaces around removed, upper case) and then must match this.
 # Hyphens may join groups of letters and digits ("LCS-200100"); no other punctuation, no spaces.

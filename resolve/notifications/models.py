@@ -40,6 +40,7 @@ class Kind(models.TextChoices):
     DIGEST = "digest", "Daily digest"
     BREAK_GLASS = "break_glass", "Record opened outside a caseload (break-glass)"
     SWEEP_STALE = "sweep_stale", "Deadlines are not being checked"
+    WORK_HANDED_OVER = "work_handed_over", "Work handed over to you"
 
 
 class Deadline(models.Model):

@@ -24,7 +24,9 @@ from resolve.procedures.selectors import procedure_version_model
 
 def notification_list(*, user: AbstractBaseUser) -> QuerySet[Notification]:
     return (
-        Notification.objects.filter(user_id=user.pk).select_related("message").order_by("-created_at", "-id")
+        Notification.objects.filter(user_id=user.pk)
+        .select_related("message__challenge__child")
+        .order_by("-created_at", "-id")
     )
 
 

@@ -39,7 +39,15 @@ from django_tasks import task
 from resolve.calendars.services import CalendarRangeError, WorkingCalendar, working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges import engine
-from resolve.challenges.events import CafcassReferred, Escalated, Event, EventType, ResponseRecorded
+from resolve.challenges.case_notes import hand_over_words
+from resolve.challenges.events import (
+    CafcassReferred,
+    Escalated,
+    Event,
+    EventType,
+    HandedOver,
+    ResponseRecorded,
+)
 from resolve.challenges.models import Action, Challenge, StageVisit
 from resolve.children.selectors import child_chair, child_role_holders
 from resolve.core.conf import conf
@@ -221,6 +229,8 @@ def _audience(
                 *_users(named),
             ]
             return list({user.pk: user for user in told}.values())
+        case engine.Audience.SUCCESSOR:
+            return _users([event.detail.successor]) if isinstance(event.detail, HandedOver) else []
         case _:
             assert_never(audience)
 
@@ -300,6 +310,16 @@ def _message(
             f"Challenge {word}: {child}",
             f"The challenge about {child} was {word} at {stage_name} on {_fmt(event.on)}.",
             challenge,
+        )
+    if kind == Kind.WORK_HANDED_OVER and isinstance(detail, HandedOver):
+        return Message(
+            kind,
+            f"handed_over:{challenge.pk}:{detail.leaver}:{event.on.isoformat()}",
+            f"Work handed over to you: {child}",
+            f"{detail.leaver}'s part in the challenge about {child} is now yours: "
+            f"{hand_over_words(detail)}.\nReason: {detail.reason}",
+            challenge,
+            due_on=due_on if detail.stage else None,
         )
     raise ValueError(f"No words for a {kind!r} notification of a {event.type} event")
 

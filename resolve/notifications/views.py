@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from resolve.access import records_viewed
+from resolve.access import access_record_list, records_viewed
 from resolve.core.conf import conf
 from resolve.notifications.calendar_feed import calendar_feed
 from resolve.notifications.forms import EmailPreferenceForm
@@ -39,6 +39,11 @@ def _notifications_page(request: HttpRequest, *, calendar_url: str | None) -> Ht
     """The list, with the calendar address only when it was just made: only its digest is kept."""
     preference = preference_get(user=request.user)  # type: ignore[arg-type]
     page = Paginator(notification_list(user=request.user), 25).get_page(request.GET.get("page"))  # type: ignore[arg-type]
+    # A notification about a challenge names its child: one access-log row for the page.
+    access_record_list(
+        user=request.user,
+        children=[n.message.challenge.child for n in page.object_list if n.message.challenge is not None],
+    )
     return render(
         request,
         "notifications/notification_list.html",

@@ -47,6 +47,22 @@ def role_holders(*, role: str, team: Team | None) -> list[User]:
     return [post.user for post in posts.filter(team__isnull=True)]
 
 
+def role_members(*, role: str) -> list[User]:
+    """Every active person who holds ``role`` anywhere, by name: those one may allocate or hand work to."""
+    posts = Post.objects.filter(role=role, user__is_active=True).select_related("user")
+    people = {post.user.pk: post.user for post in posts}
+    return sorted(people.values(), key=lambda user: (user.get_full_name() or user.username).lower())
+
+
+def staff_list(*, active_only: bool) -> list[User]:
+    """Everyone who holds a post (optionally only active accounts), by name: people to choose from."""
+    posts = Post.objects.select_related("user")
+    if active_only:
+        posts = posts.filter(user__is_active=True)
+    people = {post.user.pk: post.user for post in posts}
+    return sorted(people.values(), key=lambda user: (user.get_full_name() or user.username).lower())
+
+
 def line_team(*, role: str, child_team: Team | None, chair_team: Team | None) -> Team | None:
     """The team whose line a role is looked up in, by the side of the process the role sits on."""
     side = ROLES[role].side

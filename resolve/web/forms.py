@@ -454,3 +454,102 @@ class CaseNoteCorrectionForm(forms.Form):
             "max_length": f"The correction must be {limits.MAX_TEXT:,} characters or fewer",
         },
     )
+
+
+# -- allocations ---------------------------------------------------------------------------------
+
+
+class AllocationStartForm(forms.Form):
+    case_number = forms.CharField(
+        label="Case number",
+        help_text="The child's number in the case system, for example LCS200100.",
+        max_length=limits.CASE_NUMBER_MAX + 10,
+        error_messages={
+            "required": "Enter the child's case number",
+            "max_length": f"A case number is {limits.CASE_NUMBER_RULE}",
+        },
+    )
+
+
+class AllocationForm(forms.Form):
+    """Who works with a child: the choices are the active people in each role, by name."""
+
+    social_worker = forms.ChoiceField(
+        label="Social worker",
+        help_text="The child's team is the social worker's team.",
+        error_messages={
+            "required": "Choose the child's social worker",
+            "invalid_choice": "Choose the child's social worker from the list",
+        },
+    )
+    iro = forms.ChoiceField(
+        label="IRO",
+        required=False,
+        error_messages={"invalid_choice": "Choose the child's IRO from the list, or no IRO"},
+    )
+    cp_chair = forms.ChoiceField(
+        label="CP Chair",
+        required=False,
+        error_messages={"invalid_choice": "Choose the child's CP Chair from the list, or no CP Chair"},
+    )
+    reason = forms.CharField(
+        label="Why is the allocation changing?",
+        help_text=(
+            "For example, the social worker has moved team. "
+            "This is written in a case note on the child's record."
+        ),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=limits.MAX_TEXT,
+        error_messages={
+            "required": "Enter the reason for the change",
+            "max_length": f"The reason must be {limits.MAX_TEXT:,} characters or fewer",
+        },
+    )
+
+    def __init__(
+        self, data: Any, *, people: dict[str, list[tuple[str, str]]], initial: dict[str, str]
+    ) -> None:
+        super().__init__(data, initial=initial)
+        self.fields["social_worker"].choices = [("", "Choose a social worker"), *people["social_worker"]]  # type: ignore[attr-defined]
+        self.fields["iro"].choices = [("", "No IRO"), *people["iro"]]  # type: ignore[attr-defined]
+        self.fields["cp_chair"].choices = [("", "No CP Chair"), *people["cp_chair"]]  # type: ignore[attr-defined]
+
+
+class HandOverForm(forms.Form):
+    """A leaver, the person their work goes to, and why: the choices are people by name."""
+
+    leaver = forms.ChoiceField(
+        label="Whose work is to be handed over?",
+        help_text="Their children, the stages sent or copied to them, and the actions they own.",
+        error_messages={
+            "required": "Choose the person who is leaving",
+            "invalid_choice": "Choose the person who is leaving from the list",
+        },
+    )
+    successor = forms.ChoiceField(
+        label="Who takes it over?",
+        help_text=(
+            "They must hold the roles the work needs: a social worker's children go to a social worker."
+        ),
+        error_messages={
+            "required": "Choose who takes the work over",
+            "invalid_choice": "Choose who takes the work over from the list",
+        },
+    )
+    reason = forms.CharField(
+        label="Why is the work handed over?",
+        help_text="For example, they have left the authority. This is written in the case notes.",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=limits.MAX_TEXT,
+        error_messages={
+            "required": "Enter why the work is handed over",
+            "max_length": f"The reason must be {limits.MAX_TEXT:,} characters or fewer",
+        },
+    )
+
+    def __init__(
+        self, data: Any, *, leavers: list[tuple[str, str]], successors: list[tuple[str, str]]
+    ) -> None:
+        super().__init__(data)
+        self.fields["leaver"].choices = [("", "Choose a person"), *leavers]  # type: ignore[attr-defined]
+        self.fields["successor"].choices = [("", "Choose a person"), *successors]  # type: ignore[attr-defined]

@@ -17,10 +17,11 @@ from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.http import QueryDict
 
-from resolve.access import challenge_get_for_user, child_get_for_user
+from resolve.access import access_record_list, challenge_get_for_user, child_get_for_user
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation, WorkingDays
 from resolve.challenges import engine, events, selectors
+from resolve.challenges.case_notes import hand_over_words
 from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS, directors_briefing_rows
 from resolve.challenges.engine import EVENT_WORDS, RESPONSES, Transition
 from resolve.challenges.events import detail_from_json
@@ -203,6 +204,8 @@ def challenge_list_page(
         user=user, today=today, worklist=worklist, within=within, **form.filters()
     )
     page = paginate(challenges, params.get("page"))
+    # The list names each child: one access-log row for the page (home's queues and /challenges/).
+    access_record_list(user=user, children=[challenge.child for challenge in page.object_list])
     return ChallengeListPage(
         form=form,
         page=page,
@@ -330,6 +333,8 @@ def _event_detail(event: Event) -> str:
             return detail.comments
         case events.LearningPointsAdded() as detail:
             return detail.learning_points
+        case events.HandedOver() as detail:
+            return f"From {detail.leaver} to {detail.successor} ({hand_over_words(detail)}): {detail.reason}"
         case unknown:
             assert_never(unknown)
 

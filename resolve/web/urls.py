@@ -11,6 +11,9 @@ urlpatterns = [
     path("procedures/<slug:key>/", views.procedure_detail, name="procedure_detail"),
     path("children/", views.child_list, name="child_list"),
     path("children/<str:case_number>/", views.child_detail, name="child_detail"),
+    path("allocations/", views.allocation_start, name="allocation_start"),
+    path("allocations/leaver/", views.leaver_hand_over, name="leaver_hand_over"),
+    path("children/<str:case_number>/allocation/", views.child_allocation, name="child_allocation"),
     path("children/<str:case_number>/raise/", views.challenge_raise_start, name="challenge_raise_start"),
     path(
         "children/<str:case_number>/raise/<slug:track>/<slug:procedure>/",

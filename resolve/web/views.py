@@ -19,17 +19,23 @@ from django.views.decorators.http import require_POST
 from resolve.access import (
     NotVisible,
     Perm,
+    access_record_list,
     case_note_get_for_user,
     challenge_get_for_user,
+    child_get_for_allocation,
     child_get_for_user,
+    child_id_for_allocation,
+    children_visible_to,
     user_has_perm,
 )
 from resolve.challenges import selectors, services
 from resolve.children.models import Child
 from resolve.children.services import case_note_correct as case_note_correct_service
+from resolve.children.services import child_allocate
 from resolve.core import limits
 from resolve.core.clock import today
 from resolve.core.errors import ServiceError
+from resolve.people.selectors import role_members, staff_list
 from resolve.procedures import selectors as procedure_selectors
 from resolve.procedures.models import PolicyVersion
 from resolve.procedures.schema import Procedure
@@ -44,7 +50,16 @@ from resolve.web.forms import ChildSearchForm, SignInForm
 def home(request: HttpRequest) -> HttpResponse:
     """What is waiting on me: a chair's own challenges, a manager's responses, a service's open work."""
     page = pages.home_page(user=request.user, params=request.GET, today=today())  # type: ignore[arg-type]
-    return render(request, "home.html", {"home": page, "listing": page.listing})
+    return render(
+        request,
+        "home.html",
+        {
+            "home": page,
+            "listing": page.listing,
+            "can_allocate": user_has_perm(user=request.user, perm=Perm.ADD_CHILDREN),
+            "can_hand_over": user_has_perm(user=request.user, perm=Perm.HAND_OVER_WORK),
+        },
+    )
 
 
 class SignInView(auth_views.LoginView):
@@ -113,6 +128,7 @@ def child_list(request: HttpRequest) -> HttpResponse:
     form = ChildSearchForm(request.GET)
     children = selectors.child_search(user=request.user, query=form.query())
     page = pages.paginate(children, request.GET.get("page"))
+    access_record_list(user=request.user, children=page.object_list)
     return render(request, "children/child_list.html", {"form": form, "page": page, "query": form.query()})
 
 
@@ -125,7 +141,12 @@ def child_detail(request: HttpRequest, case_number: str) -> HttpResponse:
     return render(
         request,
         "children/child_detail.html",
-        {"child_page": page, "child": page.child, "detail_rows": pages.child_detail_rows(page.child)},
+        {
+            "child_page": page,
+            "child": page.child,
+            "detail_rows": pages.child_detail_rows(page.child),
+            "can_allocate": user_has_perm(user=request.user, perm=Perm.ADD_CHILDREN),
+        },
     )
 
 
@@ -594,3 +615,137 @@ def case_note_correct(request: HttpRequest, note_id: int) -> HttpResponse:
                 return redirect("web:challenge_detail", challenge_id=note.challenge_id)
             return redirect("web:child_detail", case_number=note.child.case_number)
     return render(request, "children/case_note_correct.html", {"note": note, "form": form})
+
+
+# -- allocations ---------------------------------------------------------------------------------
+
+
+def _may_allocate(request: HttpRequest, case_number: str | None = None) -> None:
+    """Those who add children allocate them; anyone else is refused, and a child they do not see is
+    not found, exactly as one that does not exist."""
+    if user_has_perm(user=request.user, perm=Perm.ADD_CHILDREN):
+        return
+    if case_number is not None:
+        normalised = limits.case_number_normalise(case_number)
+        if not children_visible_to(request.user).filter(case_number=normalised).exists():
+            raise Http404("No such child")
+    raise PermissionDenied("Your role cannot change who works with a child.")
+
+
+@login_required
+def allocation_start(request: HttpRequest) -> HttpResponse:
+    """Find the child whose allocation is to change, by case number (those who allocate see no lists)."""
+    _may_allocate(request)
+    form = forms.AllocationStartForm(request.GET if "case_number" in request.GET else None)
+    if form.is_bound and form.is_valid():
+        case_number = limits.case_number_normalise(form.cleaned_data["case_number"])
+        try:
+            child_id_for_allocation(user=request.user, case_number=case_number)
+        except NotVisible:
+            form.add_error("case_number", "No child has that case number: check it and try again")
+        else:
+            return redirect("web:child_allocation", case_number=case_number)
+    return render(
+        request, "children/allocation_start.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+def _choice(person: Any) -> tuple[str, str]:
+    name = person.get_full_name()
+    return person.username, f"{name} ({person.username})" if name else person.username
+
+
+def _people_choices() -> dict[str, list[tuple[str, str]]]:
+    return {
+        role: [_choice(person) for person in role_members(role=role)]
+        for role in ("social_worker", "iro", "cp_chair")
+    }
+
+
+@login_required
+def child_allocation(request: HttpRequest, case_number: str) -> HttpResponse:
+    """Change who works with a child, with a reason written on their record (as the API does)."""
+    _may_allocate(request, case_number)
+    try:
+        child_id = child_id_for_allocation(user=request.user, case_number=case_number)
+    except NotVisible:
+        raise Http404("No such child") from None
+    child = child_get_for_allocation(user=request.user, child_id=child_id, lock=False)
+    current = {
+        "social_worker": child.social_worker.username,
+        "iro": child.iro.username if child.iro else "",
+        "cp_chair": child.cp_chair.username if child.cp_chair else "",
+    }
+    form = forms.AllocationForm(request.POST or None, people=_people_choices(), initial=current)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            child_allocate(
+                user=request.user,  # type: ignore[arg-type]
+                child_id=child_id,
+                social_worker=data["social_worker"],
+                iro=data["iro"] or None,
+                cp_chair=data["cp_chair"] or None,
+                reason=data["reason"],
+                reason_required=True,
+            )
+        except ServiceError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request, f"Allocation changed for {child.full_name}. A case note records the change."
+            )
+            if children_visible_to(request.user).filter(pk=child.pk).exists():
+                return redirect("web:child_detail", case_number=child.case_number)
+            return redirect("web:allocation_start")
+    return render(
+        request,
+        "children/allocation.html",
+        {"child": child, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def leaver_hand_over(request: HttpRequest) -> HttpResponse:
+    """Hand a leaver's children, stages and actions to another person in one step, with a reason."""
+    if not user_has_perm(user=request.user, perm=Perm.HAND_OVER_WORK):
+        raise PermissionDenied("Your role cannot hand over someone's work.")
+    form = forms.HandOverForm(
+        request.POST or None,
+        leavers=[_choice(person) for person in staff_list(active_only=False)],
+        successors=[_choice(person) for person in staff_list(active_only=True)],
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            done = services.leaver_hand_over(
+                user=request.user,  # type: ignore[arg-type]
+                leaver=data["leaver"],
+                successor=data["successor"],
+                reason=data["reason"],
+            )
+        except ServiceError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            moved = ", ".join(
+                f"{count} {word if count == 1 else plural}"
+                for count, word, plural in (
+                    (len(done.children), "child", "children"),
+                    (len(done.challenges), "challenge", "challenges"),
+                    (done.stages, "stage", "stages"),
+                    (done.actions, "action", "actions"),
+                )
+            )
+            messages.success(
+                request,
+                f"{done.leaver}'s work is now {done.successor}'s ({moved}). "
+                "Each change is in the case notes.",
+            )
+            return redirect("web:leaver_hand_over")
+    return render(
+        request,
+        "children/hand_over.html",
+        {"form": form, "can_allocate": user_has_perm(user=request.user, perm=Perm.ADD_CHILDREN)},
+        status=400 if form.errors else 200,
+    )

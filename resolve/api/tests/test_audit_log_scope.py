@@ -10,7 +10,7 @@ from django.test import Client
 from resolve.access import child_get_for_user
 from resolve.access.tests.world import World, world_build
 from resolve.api.models import api_token_create
-from resolve.audit.models import AccessLogEntry
+from resolve.audit.models import ListViewEntry
 from resolve.audit.selectors import access_log_list
 from resolve.audit.services import break_glass_open
 
@@ -37,15 +37,13 @@ def test_a_reviewer_sees_log_rows_only_for_children_they_see(world: World) -> No
 
 def test_the_api_log_is_scoped_and_its_read_is_logged(world: World) -> None:
     reviewer = world.user("iro_service_manager")
-    before = AccessLogEntry.objects.filter(user=reviewer).count()
     answer = _api(reviewer).get("/api/v1/access-log")
     assert answer.status_code == 200
     assert {row["case_number"] for row in answer.json()} == {"LCS-A"}
     assert _api(reviewer).get("/api/v1/access-log?case_number=LCS-B").json() == []
-    read = AccessLogEntry.objects.filter(user=reviewer).order_by("-id")
-    assert read.count() == before + 1
-    newest = read.first()
-    assert newest is not None and newest.child == world.a and newest.path == "/api/v1/access-log"
+    # One list-view row for the read that showed a child; none for the empty answer.
+    (read,) = ListViewEntry.objects.filter(user=reviewer)
+    assert read.children == [[world.a.pk, "LCS-A"]] and read.path == "/api/v1/access-log"
 
 
 def test_the_admin_log_is_scoped_and_its_read_is_logged(world: World) -> None:
@@ -55,9 +53,8 @@ def test_the_admin_log_is_scoped_and_its_read_is_logged(world: World) -> None:
     page = client.get("/admin/audit/accesslogentry/")
     assert page.status_code == 200
     assert "LCS-A" in page.content.decode() and "LCS-B" not in page.content.decode()
-    assert AccessLogEntry.objects.filter(
-        user=reviewer, child=world.a, path="/admin/audit/accesslogentry/"
-    ).exists()
+    (read,) = ListViewEntry.objects.filter(user=reviewer)
+    assert read.children == [[world.a.pk, "LCS-A"]] and read.path == "/admin/audit/accesslogentry/"
 
 
 def test_the_break_glass_list_is_for_reviewers_and_its_read_is_logged(world: World) -> None:
@@ -69,5 +66,6 @@ def test_the_break_glass_list_is_for_reviewers_and_its_read_is_logged(world: Wor
     )
     reviewer = world.user("iro_service_manager")
     assert [row["case_number"] for row in _api(reviewer).get("/api/v1/break-glass").json()] == ["LCS-B"]
-    assert AccessLogEntry.objects.filter(user=reviewer, child=world.b, path="/api/v1/break-glass").exists()
+    (read,) = ListViewEntry.objects.filter(user=reviewer)
+    assert read.children == [[world.b.pk, "LCS-B"]] and read.path == "/api/v1/break-glass"
     assert _api(world.user("service_manager")).get("/api/v1/break-glass").json() == []

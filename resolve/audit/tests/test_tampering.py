@@ -19,11 +19,11 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection, models, transaction
 
-from resolve.access.log import access_record
+from resolve.access.log import access_record, access_record_list
 from resolve.access.tests.world import World, world_build
 from resolve.audit.anchor import anchor_write
 from resolve.audit.chain import case_note_fields, event_fields, seal_fields
-from resolve.audit.models import AccessLogEntry, BreakGlassGrant, EvidenceHead, EvidenceSeal
+from resolve.audit.models import AccessLogEntry, BreakGlassGrant, EvidenceHead, EvidenceSeal, ListViewEntry
 from resolve.audit.sealing import ROW_SEAL_COLUMNS, canonical, link_hash, row_digest, row_fields
 from resolve.audit.services import break_glass_open
 from resolve.audit.verify import verify_all
@@ -81,6 +81,8 @@ def evidence_build(authority: Any) -> World:
         )
     for username in ("iro", "social_worker", "team_manager"):
         access_record(user=world.user(username), child_id=world.a.pk, challenge_id=challenge.pk)
+    for username in ("iro", "team_manager"):
+        access_record_list(user=world.user(username), children=[world.a, world.b])
     for username in ("social_worker", "team_manager"):
         break_glass_open(
             user=world.user(username),
@@ -137,7 +139,12 @@ class Table:
             return f"child:{newest.child_id}"
         if self.how == "records":
             return str(newest.evidence_chain)
-        return "access-log:2026-12-01" if self.model is AccessLogEntry else "break-glass:2026-12-01"
+        day: dict[type[models.Model], str] = {
+            AccessLogEntry: "access-log",
+            BreakGlassGrant: "break-glass",
+            ListViewEntry: "list-views",
+        }
+        return f"{day[self.model]}:2026-12-01"
 
 
 TABLES = [
@@ -152,6 +159,7 @@ TABLES = [
     Table(CafcassReferral, "records", "reason", "No reason"),
     Table(AccessLogEntry, "row", "path", "/elsewhere"),
     Table(BreakGlassGrant, "row", "reason", "Routine"),
+    Table(ListViewEntry, "row", "children", [[1, "LCS-Z"]]),
 ]
 
 
