@@ -109,6 +109,8 @@ def _redactions() -> tuple[dict[str, dict[int, str]], list[Break]]:
             continue
         vouched.setdefault(row.record, {})[row.record_id] = row.hash
     return vouched, breaks
+
+
 def _shown_ids(children: Any) -> list[int]:
     """The child ids a list view's sealed ``children`` names (a malformed value names none)."""
     if not isinstance(children, list):
