@@ -44,6 +44,9 @@ EVENT_STRUCTURAL = frozenset(
         "last_exited_stage",
         "reentry_stage",
         "status",
+        # A hand-over's leaver and successor are usernames.
+        "leaver",
+        "successor",
     }
 )
 
