@@ -69,6 +69,9 @@ class Perm(StrEnum):
     MANAGE_REFERENCE_DATA = "manage_reference_data"
     BREAK_GLASS = "break_glass"
     REVIEW_ACCESS = "review_access"
+    PLAN_ACTIONS = "plan_actions"
+    EXTEND_DEADLINE = "extend_deadline"
+    RECORD_CONCERN = "record_concern"
 
 
 PERM_WORDS: dict[Perm, str] = {
@@ -89,6 +92,11 @@ PERM_WORDS: dict[Perm, str] = {
     Perm.MANAGE_REFERENCE_DATA: "Manage staff, teams, posts, calendars and procedures (admin site)",
     Perm.BREAK_GLASS: "Read a record outside their scope for a short time, with a reason (logged, reported)",
     Perm.REVIEW_ACCESS: "Review the access log (of children they see) and every break-glass access",
+    Perm.PLAN_ACTIONS: "Add agreed actions and change their dates (the chair, the stage's recipient, "
+    "the chair's manager)",
+    Perm.EXTEND_DEADLINE: "Record an agreed extension of a stage's response date "
+    "(the chair or their manager)",
+    Perm.RECORD_CONCERN: "Record a concern on a child's record without starting a challenge (the chair)",
 }
 
 # The same permissions as the end of a sentence: "Your role does not allow you to ...".
@@ -110,6 +118,9 @@ PERM_DOING: dict[Perm, str] = {
     Perm.MANAGE_REFERENCE_DATA: "manage reference data",
     Perm.BREAK_GLASS: "open a record outside your scope",
     Perm.REVIEW_ACCESS: "review the access log",
+    Perm.PLAN_ACTIONS: "agree or change actions",
+    Perm.EXTEND_DEADLINE: "record an extension",
+    Perm.RECORD_CONCERN: "record a concern",
 }
 
 _CHAIR_WORK = frozenset(
@@ -125,6 +136,9 @@ _CHAIR_WORK = frozenset(
         Perm.ADD_LEARNING_POINTS,
         Perm.CORRECT_CASE_NOTE,
         Perm.BREAK_GLASS,
+        Perm.PLAN_ACTIONS,
+        Perm.EXTEND_DEADLINE,
+        Perm.RECORD_CONCERN,
     }
 )
 _CHAIR_MANAGEMENT = frozenset(
@@ -140,6 +154,8 @@ _CHAIR_MANAGEMENT = frozenset(
         Perm.CORRECT_CASE_NOTE,
         Perm.BREAK_GLASS,
         Perm.REVIEW_ACCESS,
+        Perm.PLAN_ACTIONS,
+        Perm.EXTEND_DEADLINE,
     }
 )
 _RECEIVING = frozenset(
@@ -151,6 +167,7 @@ _RECEIVING = frozenset(
         Perm.ADD_LEARNING_POINTS,
         Perm.CORRECT_CASE_NOTE,
         Perm.BREAK_GLASS,
+        Perm.PLAN_ACTIONS,
     }
 )
 

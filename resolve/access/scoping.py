@@ -185,7 +185,8 @@ def challenge_get_for_change(
     if challenge is None:
         raise NotVisible(challenge_id)
     owns_an_action = (
-        owner_may and user is not None and challenge.actions.filter(owner=user.get_username()).exists()
+        # The owner is a person in Resolve (``Action.owner_user``); a named outsider owns nothing here.
+        owner_may and user is not None and challenge.actions.filter(owner_user_id=user.pk).exists()
     )
     if user is not None and not owns_an_action:
         perm_require(user=user, perm=perm)

@@ -40,6 +40,7 @@ class Kind(models.TextChoices):
     DIGEST = "digest", "Daily digest"
     BREAK_GLASS = "break_glass", "Record opened outside a caseload (break-glass)"
     SWEEP_STALE = "sweep_stale", "Deadlines are not being checked"
+    DEADLINE_EXTENDED = "deadline_extended", "Response date extended"
 
 
 class Deadline(models.Model):
