@@ -432,6 +432,9 @@ def _timing(visit: Any, today: dt.date, calendar: WorkingDays) -> Tag:
         today=today,
         calendar=calendar,
     )
+    # A response by a date moved by an agreed extension is within the extension, not on time.
+    if timing is Timing.ON_TIME and getattr(visit, "extended_from", None) is not None:
+        return Tag("Within extension", "purple")
     return TIMING_TAGS[timing]
 
 

@@ -15,6 +15,7 @@ from resolve.api.tests.helpers import raise_body, raise_challenge, refused
 from resolve.challenges.models import Action, Challenge, Concern, Event, StageVisit
 from resolve.children.models import CaseNote, Child
 from resolve.notifications.models import Deadline, OutboxMessage
+from resolve.notifications.selectors import due_dates_for_user
 
 TODAY = "2027-03-01 10:00"  # a Monday
 D = dt.date
@@ -159,16 +160,34 @@ class TestActionPlans:
         # A resolved challenge's open action is watched for the re-open prompt.
         assert Deadline.objects.filter(action_id=answer["actions"][0]["id"], trigger="reopen_prompt").exists()
 
-    def test_only_a_person_owner_is_an_owner(self, api_as: Any, child: Child) -> None:
-        """A free-text owner that happens to look like a username is not an account: a person owner is
-        the one named by ``owner_user``."""
+    def test_only_a_person_owner_is_an_owner_in_scoping_and_feeds(
+        self, api_as: Any, authority: Any, child: Child
+    ) -> None:
+        """Issue 10: action owners resolved as people. An owner recorded only in words (as older rows
+        were) owns nothing, even when the words are someone's username; the person named by
+        ``owner_user`` may close their action and sees it in their calendar feed."""
         challenge = raise_challenge(
             api_as("iro"),
             child.case_number,
-            actions=[{"action": "Visit", "owner": "Team", "due": "2027-03-05"}],
+            actions=[
+                {"action": "Visit", "owner": "Team", "due": "2027-03-05"},
+                {"action": "Report", "owner_user": "principal_social_worker", "due": "2027-03-05"},
+            ],
         )
-        row = Action.objects.get(challenge_id=challenge["id"])
-        assert row.owner_user_id is None
+        words, person = Action.objects.filter(challenge_id=challenge["id"]).order_by("id")
+        assert words.owner_user_id is None and person.owner_user == authority.staff["principal_social_worker"]
+        Action.objects.filter(pk=words.pk).update(owner="principal_social_worker")  # words alike a username
+        outsider = api_as("principal_social_worker")
+        refused(
+            lambda: outsider.post(f"/challenges/{challenge['id']}/actions/{words.pk}", {"status": "done"}),
+            403,
+        )
+        feed = due_dates_for_user(user=authority.staff["principal_social_worker"])
+        assert [item.uid for item in feed if item.uid.startswith("action-")] == [
+            f"action-{person.pk}-2027-03-05@resolve"
+        ]
+        closed = outsider.post(f"/challenges/{challenge['id']}/actions/{person.pk}", {"status": "done"})
+        assert closed.status_code == 200, closed.content
 
 
 class TestAgreedTimescales:

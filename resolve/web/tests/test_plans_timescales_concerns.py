@@ -160,6 +160,12 @@ class TestExtensionPage:
         assert done.status_code == 302
         page = web.get(f"/challenges/{challenge.pk}/").content.decode()
         assert "Extended" in page and "Extended from" in page
+        challenge.refresh_from_db()
+        services.challenge_respond(
+            user=authority.staff["social_worker"], challenge_id=challenge.pk, response="agree"
+        )
+        page = web.get(f"/challenges/{challenge.pk}/").content.decode()
+        assert "Within extension" in page
 
 
 class TestConcernPages:
