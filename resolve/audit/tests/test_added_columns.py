@@ -46,7 +46,7 @@ def test_an_empty_added_column_leaves_the_digest_as_it_was(api_as: Any, child: C
         StageVisit.objects.get(challenge_id=raised["id"]),
         Challenge.objects.get(pk=raised["id"]),
     ):
-        later = type(row).evidence_added_later  # type: ignore[attr-defined]
+        later = type(row).evidence_added_later
         exclude = set(getattr(row, "evidence_exclude", ()))
         # As a row sealed before the columns existed was digested: without them.
         assert row_digest(row, exclude) == row_digest(row, exclude | set(later)), type(row).__name__

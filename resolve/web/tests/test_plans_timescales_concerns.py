@@ -206,3 +206,52 @@ class TestConcernPages:
     def test_only_the_chair_records_a_concern(self, client: Any, authority: Any, child: Child) -> None:
         web = _login(client, authority, "team_manager")
         assert web.get(f"/children/{child.case_number}/concerns/new/").status_code == 403
+
+
+class TestRaiseWithTriggerAndDate:
+    """Seed 000: "STAGE 1 Trigger out of the child's review" and "IRO completes informal resolution form
+    within 3 days"; seed 002: "Record the date resolution is sought by"."""
+
+    URL = "/children/LCS100001/raise/iro/outcome_resolution/"
+
+    def form(self, **overrides: Any) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "concern": "Visits are late",
+            "impact_on_child": "Not seen alone",
+            "stage": "stage_1",
+            "review": "cla_review",
+            **_date("review_on", TODAY - dt.timedelta(days=2)),
+            **_date("respond_by", TODAY + dt.timedelta(days=2)),
+            "actions-TOTAL_FORMS": "0",
+            "actions-INITIAL_FORMS": "0",
+            "continue": "1",
+        }
+        data.update(overrides)
+        return data
+
+    def test_the_review_and_an_earlier_response_date_through_check_your_answers(
+        self, client: Any, authority: Any, child: Child
+    ) -> None:
+        web = _login(client, authority, "iro")
+        late = web.post(self.URL, self.form(**_date("respond_by", TODAY + dt.timedelta(days=30))))
+        assert late.status_code == 400
+        assert "under the procedure" in late.content.decode()
+        response = web.post(self.URL, self.form())
+        assert response.status_code == 302, response.content.decode()
+        html = web.get(response["Location"]).content.decode()
+        assert "Respond by Wednesday 3 March 2027</strong>, the date you set" in html
+        assert "Your own deadline from the review: Tuesday 2 March 2027" in html
+        assert "Looked-after child review" in html
+        assert web.post(response["Location"]).status_code == 302
+        challenge = Challenge.objects.get()
+        assert (challenge.trigger_review, challenge.trigger_review_on) == (
+            "cla_review",
+            TODAY - dt.timedelta(days=2),
+        )
+        assert (challenge.stage_due_on, challenge.chair_due_on) == (
+            TODAY + dt.timedelta(days=2),
+            TODAY + dt.timedelta(days=1),
+        )
+        page = web.get(f"/challenges/{challenge.pk}/").content.decode()
+        assert "IRO completes informal resolution form" in page and "done on time" in page
+        assert "Set by the chair" in page
