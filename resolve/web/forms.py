@@ -378,6 +378,7 @@ class ReasonForm(BriefingFieldsMixin, ChallengeChangeForm):
         label: str = "Reason",
         required_message: str = "Enter the reason",
         briefing: bool = False,
+        respond_by: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(data, **kwargs)
@@ -385,6 +386,14 @@ class ReasonForm(BriefingFieldsMixin, ChallengeChangeForm):
         self.fields["reason"].error_messages["required"] = required_message
         if briefing:
             self.add_briefing_fields()
+        if respond_by:  # re-entering a stage: the chair may set an earlier response date
+            self.fields["respond_by"] = DateField(
+                noun="response date",
+                label="Response wanted by (optional)",
+                required=False,
+                help_text="An earlier date than the procedure's, if the child needs one. Leave blank for "
+                "the procedure's date",
+            )
 
 
 class MeetingForm(ChallengeChangeForm):

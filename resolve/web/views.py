@@ -191,6 +191,7 @@ def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.
                 label="Why are you re-opening the challenge?",
                 required_message="Enter why you are re-opening the challenge",
                 briefing=bool(ctx.reopen_briefing_for),
+                respond_by=True,
             )
         case "withdraw":
             return forms.ReasonForm(
@@ -244,7 +245,12 @@ def _action_call(
             )
         case "reopen":
             briefing = form.briefing(data) if isinstance(form, forms.ReasonForm) else None
-            services.challenge_reopen(**common, reason=data["reason"], directors_briefing=briefing)
+            services.challenge_reopen(
+                **common,
+                reason=data["reason"],
+                directors_briefing=briefing,
+                respond_by=data.get("respond_by"),
+            )
         case "withdraw":
             services.challenge_withdraw(**common, reason=data["reason"])
         case "record_meeting":

@@ -255,3 +255,22 @@ class TestRaiseWithTriggerAndDate:
         page = web.get(f"/challenges/{challenge.pk}/").content.decode()
         assert "IRO completes informal resolution form" in page and "done on time" in page
         assert "Set by the chair" in page
+
+
+def test_reopening_may_set_an_earlier_response_date(client: Any, authority: Any, child: Child) -> None:
+    challenge = _raise(authority, child)
+    services.challenge_resolve(user=authority.staff["iro"], challenge_id=challenge.pk, outcome="Agreed")
+    challenge.refresh_from_db()
+    web = _login(client, authority, "iro")
+    assert "Response wanted by" in web.get(f"/challenges/{challenge.pk}/reopen/").content.decode()
+    response = web.post(
+        f"/challenges/{challenge.pk}/reopen/",
+        {
+            "expected_version": challenge.version,
+            "reason": "The visits stopped again",
+            **_date("respond_by", TODAY + dt.timedelta(days=1)),
+        },
+    )
+    assert response.status_code == 302
+    challenge.refresh_from_db()
+    assert (challenge.status, challenge.stage_due_on) == ("open", TODAY + dt.timedelta(days=1))
