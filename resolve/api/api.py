@@ -367,6 +367,11 @@ class ChallengeFilters(Schema):
     child: SafeStr | None = None
     stage: SafeStr | None = None
     page: int = Field(default=1, ge=1, le=1_000_000)
+    trigger_review: SafeStr | None = Field(
+        default=None,
+        description="Only challenges triggered by this review (cla_review, midway_review, cp_conference, "
+        "mid_point_review); 'none' for those not triggered by a review.",
+    )
 
 
 @api.get("/challenges", response={200: ChallengePage, **ERRORS}, tags=["challenges"])
@@ -383,6 +388,10 @@ def challenges(request: HttpRequest, filters: Query[ChallengeFilters]) -> Any:
         child=filters.child,
         stage=filters.stage,
     )
+    if filters.trigger_review:
+        found = found.filter(
+            trigger_review="" if filters.trigger_review == "none" else filters.trigger_review
+        )
     count = found.count()
     pages = max(1, math.ceil(count / PAGE_SIZE))
     start = (filters.page - 1) * PAGE_SIZE

@@ -211,6 +211,7 @@ class ChallengeSummary(Schema):
         description="Open and past the formal process's limit (formal_due_on), counted in working days."
     )
     raised_on: dt.date
+    trigger_review: str | None = Field(default=None, description="The review that triggered it, if any.")
 
 
 class ChildOut(ChildRef):

@@ -88,6 +88,7 @@ def challenge_summary(challenge: Challenge, today: dt.date) -> dict[str, Any]:
         "overdue": challenge_is_overdue(challenge=challenge, today=today),
         "past_cap": challenge_past_cap(challenge=challenge, today=today),
         "raised_on": challenge.raised_on,
+        "trigger_review": challenge.trigger_review or None,
     }
 
 

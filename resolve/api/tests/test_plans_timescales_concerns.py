@@ -342,6 +342,14 @@ class TestConcernsAndTriggers:
         assert challenge["chair_due_on"] is None
         plain = raise_challenge(api_as("iro"), child.case_number)
         assert plain["trigger_review"] is None
+        # So reports can count challenges by trigger.
+        api = api_as("iro_service_manager")
+        by_review = api.get("/challenges", trigger_review="mid_point_review").json()
+        assert [row["id"] for row in by_review["results"]] == [challenge["id"]]
+        assert by_review["results"][0]["trigger_review"] == "mid_point_review"
+        assert [row["id"] for row in api.get("/challenges", trigger_review="none").json()["results"]] == [
+            plain["id"]
+        ]
 
     def test_only_the_childs_chair_records_a_concern_and_bad_input_is_named(
         self, api_as: Any, child: Child
