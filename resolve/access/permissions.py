@@ -71,6 +71,9 @@ class Perm(StrEnum):
     REVIEW_ACCESS = "review_access"
     VIEW_REPORTS = "view_reports"
     HAND_OVER_WORK = "hand_over_work"
+    PLAN_ACTIONS = "plan_actions"
+    EXTEND_DEADLINE = "extend_deadline"
+    RECORD_CONCERN = "record_concern"
 
 
 PERM_WORDS: dict[Perm, str] = {
@@ -95,6 +98,11 @@ PERM_WORDS: dict[Perm, str] = {
     Perm.HAND_OVER_WORK: (
         "Hand a leaver's children, stages and actions to another person (managers: within their scope)"
     ),
+    Perm.PLAN_ACTIONS: "Add agreed actions and change their dates (the chair, the stage's recipient, "
+    "the chair's manager)",
+    Perm.EXTEND_DEADLINE: "Record an agreed extension of a stage's response date "
+    "(the chair or their manager)",
+    Perm.RECORD_CONCERN: "Record a concern on a child's record without starting a challenge (the chair)",
 }
 
 # The same permissions as the end of a sentence: "Your role does not allow you to ...".
@@ -118,6 +126,9 @@ PERM_DOING: dict[Perm, str] = {
     Perm.REVIEW_ACCESS: "review the access log",
     Perm.VIEW_REPORTS: "see the reports",
     Perm.HAND_OVER_WORK: "hand over someone's work",
+    Perm.PLAN_ACTIONS: "agree or change actions",
+    Perm.EXTEND_DEADLINE: "record an extension",
+    Perm.RECORD_CONCERN: "record a concern",
 }
 
 _CHAIR_WORK = frozenset(
@@ -133,6 +144,9 @@ _CHAIR_WORK = frozenset(
         Perm.ADD_LEARNING_POINTS,
         Perm.CORRECT_CASE_NOTE,
         Perm.BREAK_GLASS,
+        Perm.PLAN_ACTIONS,
+        Perm.EXTEND_DEADLINE,
+        Perm.RECORD_CONCERN,
     }
 )
 _CHAIR_MANAGEMENT = frozenset(
@@ -149,6 +163,8 @@ _CHAIR_MANAGEMENT = frozenset(
         Perm.CORRECT_CASE_NOTE,
         Perm.BREAK_GLASS,
         Perm.REVIEW_ACCESS,
+        Perm.PLAN_ACTIONS,
+        Perm.EXTEND_DEADLINE,
     }
 )
 _RECEIVING = frozenset(
@@ -160,6 +176,7 @@ _RECEIVING = frozenset(
         Perm.ADD_LEARNING_POINTS,
         Perm.CORRECT_CASE_NOTE,
         Perm.BREAK_GLASS,
+        Perm.PLAN_ACTIONS,
     }
 )
 

@@ -185,7 +185,8 @@ def challenge_get_for_change(
     if challenge is None:
         raise NotVisible(challenge_id)
     owns_an_action = (
-        owner_may and user is not None and challenge.actions.filter(owner=user.get_username()).exists()
+        # The owner is a person in Resolve (``Action.owner_user``); a named outsider owns nothing here.
+        owner_may and user is not None and challenge.actions.filter(owner_user_id=user.pk).exists()
     )
     if user is not None and not owns_an_action:
         perm_require(user=user, perm=perm)
@@ -348,7 +349,7 @@ def work_get_for_hand_over(*, user: UserLike, leaver: AbstractBaseUser) -> HandO
         if username in (*to_users, *cc_users, *notify_users)
     }
     chaired = Q(track="iro", child__iro_id=leaver.pk) | Q(track="cpc", child__cp_chair_id=leaver.pk)
-    owned = Action.objects.filter(owner=username, status=Action.Status.OPEN).values("challenge_id")
+    owned = Action.objects.filter(owner_user_id=leaver.pk, status=Action.Status.OPEN).values("challenge_id")
     challenges = Challenge.objects.filter(
         Q(pk__in=staged)
         | (Q(status=Challenge.Status.OPEN) & chaired)

@@ -29,6 +29,8 @@ from resolve.api import serializers
 from resolve.api.idempotency import idempotent
 from resolve.api.models import ApiToken, token_digest
 from resolve.api.schemas import (
+    ActionAddIn,
+    ActionRedateIn,
     ActionStatusIn,
     AllocationIn,
     AllocationOut,
@@ -40,11 +42,14 @@ from resolve.api.schemas import (
     ChildIn,
     ChildOut,
     ChronologyEntry,
+    ConcernIn,
+    ConcernOut,
     CorrectionIn,
     DirectorsBriefingIn,
     DocumentOut,
     ErrorOut,
     EscalationIn,
+    ExtensionIn,
     FinalCommentsIn,
     HandOverIn,
     HandOverOut,
@@ -65,7 +70,7 @@ from resolve.calendars.types import Nation
 from resolve.calendars.workingdays import CalendarRangeError
 from resolve.challenges import services
 from resolve.challenges.models import Challenge
-from resolve.challenges.selectors import challenge_detail, challenge_list, child_chronology
+from resolve.challenges.selectors import challenge_detail, challenge_list, child_chronology, child_concerns
 from resolve.children.services import case_note_correct, child_allocate, child_create
 from resolve.core.errors import ServiceError
 from resolve.core.retry import BUSY_MESSAGE, is_lock_conflict
@@ -367,9 +372,16 @@ def challenges_create(request: HttpRequest, payload: ChallengeIn) -> Any:
         concern=payload.concern,
         impact_on_child=payload.impact_on_child,
         desired_outcome=payload.desired_outcome,
-        actions=[services.ActionInput(action=a.action, owner=a.owner, due=a.due) for a in payload.actions],
+        actions=[
+            services.ActionInput(action=a.action, owner=a.owner, due=a.due, owner_user=a.owner_user)
+            for a in payload.actions
+        ],
         directors_briefing=_briefing(payload.directors_briefing),
         on=payload.on,
+        respond_by=payload.respond_by,
+        review=payload.review or "",
+        review_on=payload.review_on,
+        concern_id=payload.concern_id,
     )
     return Status(201, _challenge_answer(challenge.pk, request))
 
@@ -381,6 +393,11 @@ class ChallengeFilters(Schema):
     child: SafeStr | None = None
     stage: SafeStr | None = None
     page: int = Field(default=1, ge=1, le=1_000_000)
+    trigger_review: SafeStr | None = Field(
+        default=None,
+        description="Only challenges triggered by this review (cla_review, midway_review, cp_conference, "
+        "mid_point_review); 'none' for those not triggered by a review.",
+    )
 
 
 @api.get("/challenges", response={200: ChallengePage, **ERRORS}, tags=["challenges"])
@@ -397,6 +414,10 @@ def challenges(request: HttpRequest, filters: Query[ChallengeFilters]) -> Any:
         child=filters.child,
         stage=filters.stage,
     )
+    if filters.trigger_review:
+        found = found.filter(
+            trigger_review="" if filters.trigger_review == "none" else filters.trigger_review
+        )
     count = found.count()
     pages = max(1, math.ceil(count / PAGE_SIZE))
     start = (filters.page - 1) * PAGE_SIZE
@@ -487,6 +508,7 @@ def escalate(request: HttpRequest, challenge_id: RowId, payload: EscalationIn) -
         directors_briefing=_briefing(payload.directors_briefing),
         on=payload.on,
         expected_version=payload.version,
+        respond_by=payload.respond_by,
     )
 
 
@@ -519,6 +541,7 @@ def reopen(request: HttpRequest, challenge_id: RowId, payload: ReopenIn) -> Any:
         directors_briefing=_briefing(payload.directors_briefing),
         on=payload.on,
         expected_version=payload.version,
+        respond_by=payload.respond_by,
     )
 
 
@@ -557,6 +580,9 @@ def mark_action(request: HttpRequest, challenge_id: RowId, action_id: RowId, pay
         status=payload.status,
         on=payload.on,
         expected_version=payload.version,
+        reason=payload.reason,
+        # This route predates the reason: "not done" without one is still recorded, for existing scripts.
+        reason_required=False,
     )
 
 
@@ -598,6 +624,112 @@ def final_comments(request: HttpRequest, challenge_id: RowId, payload: FinalComm
         challenge_id,
         services.challenge_add_final_comments,
         comments=payload.comments,
+        on=payload.on,
+        expected_version=payload.version,
+    )
+
+
+# -- the action plan, agreed timescales and concerns ---------------------------------------------
+@api.post("/challenges/{challenge_id}/actions", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
+@idempotent
+def add_action(request: HttpRequest, challenge_id: RowId, payload: ActionAddIn) -> Any:
+    """Agree a SMART action (what, by when, by whom) at any point while the challenge is open or
+    monitored after resolution: the chair, the stage's recipient or the chair's manager."""
+    return _transition(
+        request,
+        challenge_id,
+        services.challenge_action_add,
+        action=payload.action,
+        due=payload.due,
+        owner=payload.owner,
+        owner_user=payload.owner_user,
+        on=payload.on,
+        expected_version=payload.version,
+    )
+
+
+@api.post(
+    "/challenges/{challenge_id}/actions/{action_id}/due-date",
+    response={200: ChallengeOut, **ERRORS},
+    tags=["transitions"],
+)
+@idempotent
+def redate_action(
+    request: HttpRequest, challenge_id: RowId, action_id: RowId, payload: ActionRedateIn
+) -> Any:
+    """Change an open action's date, with the reason; its reminders move with it."""
+    return _transition(
+        request,
+        challenge_id,
+        services.challenge_action_redate,
+        action_id=action_id,
+        due=payload.due,
+        reason=payload.reason,
+        on=payload.on,
+        expected_version=payload.version,
+    )
+
+
+@api.post(
+    "/challenges/{challenge_id}/extensions", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
+)
+@idempotent
+def extend_deadline(request: HttpRequest, challenge_id: RowId, payload: ExtensionIn) -> Any:
+    """Record an agreed extension of the current stage's response date (who agreed, why, the new date,
+    within the procedure's maximum): the overdue day and the reminders move with it."""
+    return _transition(
+        request,
+        challenge_id,
+        services.challenge_deadline_extend,
+        due=payload.due,
+        reason=payload.reason,
+        agreed_by=payload.agreed_by,
+        on=payload.on,
+        expected_version=payload.version,
+    )
+
+
+@api.post("/children/{case_number}/concerns", response={201: ConcernOut, **ERRORS}, tags=["children"])
+@idempotent
+def concern_create(request: HttpRequest, case_number: SafeStr, payload: ConcernIn) -> Any:
+    """Record a concern on the child's record without starting a challenge (the child's chair)."""
+    child = child_get_for_user(user=request.user, case_number=case_number)
+    concern = services.concern_record(
+        user=request.user,  # type: ignore[arg-type]
+        child=child,
+        track=payload.track,
+        concern=payload.concern,
+        review=payload.review or "",
+        review_on=payload.review_on,
+        procedure_key=payload.policy,
+        on=payload.on,
+    )
+    rows = [row for row in child_concerns(child=child) if row.concern.pk == concern.pk]
+    return Status(201, serializers.concern_out(rows[0]))
+
+
+@api.get("/children/{case_number}/concerns", response={200: list[ConcernOut], **ERRORS}, tags=["children"])
+def concerns(request: HttpRequest, case_number: SafeStr) -> Any:
+    """The concerns on the child's record, newest first, with the challenge each became."""
+    child = child_get_for_user(user=request.user, case_number=case_number)
+    return [serializers.concern_out(row) for row in child_concerns(child=child)]
+
+
+@api.post(
+    "/challenges/{challenge_id}/actions/{action_id}/closing",
+    response={200: ChallengeOut, **ERRORS},
+    tags=["transitions"],
+)
+@idempotent
+def close_action(request: HttpRequest, challenge_id: RowId, action_id: RowId, payload: ActionStatusIn) -> Any:
+    """Close an agreed action: done, or not done with the reason why (a reason is needed for not_done)."""
+    return _transition(
+        request,
+        challenge_id,
+        services.challenge_action_mark,
+        action_id=action_id,
+        status=payload.status,
+        reason=payload.reason,
         on=payload.on,
         expected_version=payload.version,
     )

@@ -117,6 +117,11 @@ class StageOut(Schema):
     documents: list[str]
     case_note: str
     guidance: str
+    chair_deadline: dict[str, Any] | None = Field(
+        default=None,
+        description="A deadline of the chair's own, counted from the review that triggered the challenge: "
+        '{"description", "days", "working_days"} (seed 000: the informal resolution form within 3 days).',
+    )
 
 
 class ChecklistItemOut(Schema):
@@ -148,6 +153,11 @@ class PolicyOut(PolicySummary):
     cafcass: CafcassOut
     learning_points_required: bool
     final_comments_role: str | None
+    extension_max_working_days: int = Field(
+        default=20,
+        description="The most working days an agreed extension may add to a stage's response date "
+        "as the procedure set it (the procedure's, else the national 20).",
+    )
 
 
 class WorkingDaysOut(Schema):
@@ -216,6 +226,7 @@ class ChallengeSummary(Schema):
         description="Open and past the formal process's limit (formal_due_on), counted in working days."
     )
     raised_on: dt.date
+    trigger_review: str | None = Field(default=None, description="The review that triggered it, if any.")
 
 
 class ChildOut(ChildRef):
@@ -229,8 +240,16 @@ class ChildOut(ChildRef):
 # -- challenges ----------------------------------------------------------------------------------
 class ActionIn(_In):
     action: str = Field(min_length=1, max_length=limits.MAX_TEXT)
-    owner: str = Field(min_length=1, max_length=limits.MAX_KEY)
+    owner: str = Field(
+        default="",
+        max_length=limits.MAX_KEY,
+        description="By whom, in words: someone outside Resolve (the username of an active account is "
+        "that person). Needed unless owner_user is given.",
+    )
     due: IsoDate
+    owner_user: Key | None = Field(
+        default=None, description="By whom, as a person in Resolve: their username (an active account)."
+    )
 
 
 class DirectorsBriefingIn(_In):
@@ -264,6 +283,23 @@ class ChallengeIn(_In):
     actions: list[ActionIn] = Field(default=[], max_length=limits.MAX_ACTIONS)
     directors_briefing: DirectorsBriefingIn | None = None
     on: IsoDate | None = None
+    respond_by: IsoDate | None = Field(
+        default=None,
+        description="An earlier response date than the procedure's for the first stage (never a later one).",
+    )
+    review: Key | None = Field(
+        default=None,
+        description="The review that triggered the challenge: cla_review, midway_review, cp_conference, "
+        "mid_point_review.",
+    )
+    review_on: IsoDate | None = Field(default=None, description="The date of that review.")
+    concern_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**63 - 1,
+        description="A concern on the child's record that this challenge carries (its text and review "
+        "are used when not given).",
+    )
 
 
 class _Versioned(_In):
@@ -289,6 +325,9 @@ class EscalationIn(_Versioned):
     reason: Text = ""
     bypass_agreed_by: Key | None = None
     directors_briefing: DirectorsBriefingIn | None = None
+    respond_by: IsoDate | None = Field(
+        default=None, description="An earlier response date than the procedure's for the stage entered."
+    )
 
 
 class ResolutionIn(_Versioned):
@@ -306,6 +345,9 @@ class ReopenIn(ReasonIn):
         description="Needed when the stage the challenge re-enters needs the Director's briefing "
         "(seed 002) and the challenge does not have one yet.",
     )
+    respond_by: IsoDate | None = Field(
+        default=None, description="An earlier response date than the procedure's for the stage re-entered."
+    )
 
 
 class CafcassReferralIn(_Versioned):
@@ -321,6 +363,7 @@ class CafcassReferralIn(_Versioned):
 
 class ActionStatusIn(_Versioned):
     status: Literal["done", "not_done"]
+    reason: Text = Field(default="", description="Why the action was not done: needed for not_done.")
 
 
 class MeetingIn(_Versioned):
@@ -343,6 +386,15 @@ class StageNow(Schema):
     cc_users: list[str]
     response: str | None
     overdue: bool
+    procedure_due_on: dt.date | None = Field(
+        default=None, description="The procedure's response date, when the chair set an earlier one."
+    )
+    extended: bool = Field(
+        default=False, description="Whether the response date was moved by an agreed extension."
+    )
+    original_due_on: dt.date | None = Field(
+        default=None, description="The response date before the first agreed extension."
+    )
 
 
 class ActionOut(Schema):
@@ -352,6 +404,12 @@ class ActionOut(Schema):
     due: dt.date
     status: str
     status_on: dt.date | None
+    owner_user: str | None = Field(
+        default=None,
+        description="The owner's username when the owner is a person in Resolve; null for "
+        "someone outside it (then owner is their name).",
+    )
+    status_reason: str = Field(default="", description="Why the action was not done.")
 
 
 class EventOut(Schema):
@@ -375,6 +433,13 @@ class VisitOut(Schema):
     to_users: list[str]
     cc_users: list[str]
     notify_users: list[str]
+    procedure_due_on: dt.date | None = None
+    extended: bool = Field(
+        default=False,
+        description="The response date was moved by an agreed extension: a response by it is within an "
+        "extension, counted apart from on time.",
+    )
+    original_due_on: dt.date | None = None
 
 
 class ChallengeOut(Schema):
@@ -404,6 +469,20 @@ class ChallengeOut(Schema):
     visits: list[VisitOut]
     events: list[EventOut]
     version: int
+    trigger_review: str | None = Field(
+        default=None,
+        description="The review that triggered the challenge (cla_review, midway_review, cp_conference, "
+        "mid_point_review), or null.",
+    )
+    trigger_review_on: dt.date | None = None
+    chair_due_on: dt.date | None = Field(
+        default=None,
+        description="The chair's own deadline counted from the review, where the procedure sets one.",
+    )
+    chair_on_time: bool | None = Field(
+        default=None, description="Whether the challenge was raised by the chair's deadline."
+    )
+    from_concern: int | None = Field(default=None, description="The concern this challenge carries.")
 
 
 class ChallengePage(Schema):
@@ -449,3 +528,56 @@ class DocumentOut(Schema):
     on: dt.date
     by: str
     fields: list[DocumentFieldOut]
+
+
+# -- the action plan, agreed timescales and concerns ---------------------------------------------
+class ActionAddIn(_Versioned):
+    action: str = Field(min_length=1, max_length=limits.MAX_TEXT)
+    due: IsoDate
+    owner: str = Field(
+        default="",
+        max_length=limits.MAX_KEY,
+        description="By whom, in words, when they are not in Resolve (needed unless owner_user is given).",
+    )
+    owner_user: Key | None = Field(
+        default=None, description="By whom, as a person in Resolve: their username (an active account)."
+    )
+
+
+class ActionRedateIn(_Versioned):
+    due: IsoDate
+    reason: Text
+
+
+class ExtensionIn(_Versioned):
+    due: IsoDate = Field(description="The new response date, later than the current one.")
+    reason: Text
+    agreed_by: Key = Field(description="Username of the person who agreed the extension.")
+
+
+class ConcernIn(_In):
+    track: Literal["iro", "cpc"]
+    concern: Text
+    review: Key | None = Field(
+        default=None,
+        description="The review it came from: cla_review, midway_review, cp_conference, mid_point_review.",
+    )
+    review_on: IsoDate | None = None
+    policy: Key | None = Field(default=None, description="The procedure whose case-note type is used.")
+    on: IsoDate | None = None
+
+
+class ConcernOut(Schema):
+    id: int
+    track: str
+    policy: str
+    concern: str
+    review: str | None
+    review_on: dt.date | None
+    on: dt.date
+    by: str
+    chair_due_on: dt.date | None = Field(
+        description="The chair's deadline for the first stage's form, counted from the review, where the "
+        "procedure sets one."
+    )
+    challenge: int | None = Field(description="The challenge it became, if it did.")

@@ -10,7 +10,7 @@ from resolve.calendars.types import Nation
 from resolve.challenges.documents import DIRECTORS_BRIEFING_CHILD_FIELDS, DIRECTORS_BRIEFING_FIELDS
 from resolve.challenges.models import Challenge, Document, Event, StageVisit
 from resolve.challenges.overdue import stage_timing
-from resolve.challenges.selectors import challenge_is_overdue, challenge_past_cap
+from resolve.challenges.selectors import ConcernRow, challenge_is_overdue, challenge_past_cap
 from resolve.children.models import CaseNote, Child
 from resolve.procedures.models import PolicyVersion
 from resolve.procedures.schema import DOCUMENT_KINDS, Procedure
@@ -51,6 +51,7 @@ def policy_detail(version: PolicyVersion) -> dict[str, Any]:
                 "documents": list(stage.documents),
                 "case_note": stage.case_note,
                 "guidance": stage.guidance,
+                "chair_deadline": stage.chair_deadline.model_dump() if stage.chair_deadline else None,
             }
             for order, stage in enumerate(procedure.stages, start=1)
         ],
@@ -63,6 +64,7 @@ def policy_detail(version: PolicyVersion) -> dict[str, Any]:
         },
         "learning_points_required": procedure.resolution.requires_learning_points,
         "final_comments_role": procedure.resolution.final_comments_role,
+        "extension_max_working_days": procedure.extension_limit(),
     }
 
 
@@ -86,6 +88,7 @@ def challenge_summary(challenge: Challenge, today: dt.date) -> dict[str, Any]:
         "overdue": challenge_is_overdue(challenge=challenge, today=today),
         "past_cap": challenge_past_cap(challenge=challenge, today=today),
         "raised_on": challenge.raised_on,
+        "trigger_review": challenge.trigger_review or None,
     }
 
 
@@ -144,6 +147,9 @@ def visit_out(visit: StageVisit, procedure: Procedure, today: dt.date) -> dict[s
         "to_users": visit.to_users,
         "cc_users": visit.cc_users,
         "notify_users": visit.notify_users,
+        "procedure_due_on": visit.procedure_due_on,
+        "extended": visit.extended_from is not None,
+        "original_due_on": visit.extended_from,
     }
 
 
@@ -166,6 +172,9 @@ def challenge_detail(challenge: Challenge, today: dt.date) -> dict[str, Any]:
             "cc_users": current.cc_users,
             "response": current.response or None,
             "overdue": challenge_is_overdue(challenge=challenge, today=today),
+            "procedure_due_on": current.procedure_due_on,
+            "extended": current.extended_from is not None,
+            "original_due_on": current.extended_from,
         }
     return {
         "id": challenge.pk,
@@ -196,12 +205,19 @@ def challenge_detail(challenge: Challenge, today: dt.date) -> dict[str, Any]:
                 "due": action.due,
                 "status": action.status,
                 "status_on": action.status_on,
+                "owner_user": action.owner if action.owner_user_id is not None else None,
+                "status_reason": action.status_reason,
             }
             for action in challenge.actions.all()
         ],
         "visits": [visit_out(visit, procedure, today) for visit in visits],
         "events": [event_out(event) for event in challenge.events.all()],
         "version": challenge.version,
+        "trigger_review": challenge.trigger_review or None,
+        "trigger_review_on": challenge.trigger_review_on,
+        "chair_due_on": challenge.chair_due_on,
+        "chair_on_time": challenge.raised_on <= challenge.chair_due_on if challenge.chair_due_on else None,
+        "from_concern": challenge.from_concern_id,
     }
 
 
@@ -217,4 +233,20 @@ def document_out(document: Document) -> dict[str, Any]:
             {"key": field.key, "label": field.label, "value": str(document.content.get(field.key, ""))}
             for field in fields
         ],
+    }
+
+
+def concern_out(row: ConcernRow) -> dict[str, Any]:
+    concern = row.concern
+    return {
+        "id": concern.pk,
+        "track": concern.track,
+        "policy": concern.policy.key,
+        "concern": concern.concern,
+        "review": concern.review or None,
+        "review_on": concern.review_on,
+        "on": concern.on,
+        "by": concern.recorded_by.get_username(),
+        "chair_due_on": row.chair_due_on,
+        "challenge": row.challenge_id,
     }

@@ -76,11 +76,18 @@ def link_hash(fields: dict[str, Any], previous: str, key_id: str) -> str:
 
 
 def row_fields(row: models.Model, exclude: Collection[str] = ()) -> dict[str, Any]:
-    """Every stored column of ``row`` by its column attribute name, less ``exclude``."""
+    """Every stored column of ``row`` by its column attribute name, less ``exclude``.
+
+    Columns a model names in ``evidence_added_later`` (added after rows were sealed) count only once
+    they hold a value: empty, they are left out, so a row sealed before the column existed still
+    matches its seal.
+    """
+    later = frozenset(getattr(row, "evidence_added_later", ()))
     return {
         field.attname: getattr(row, field.attname)
         for field in row._meta.concrete_fields
         if field.attname not in exclude
+        and not (field.attname in later and getattr(row, field.attname) in (None, ""))
     }
 
 

@@ -13,8 +13,12 @@ from dataclasses import dataclass
 from typing import assert_never
 
 from resolve.challenges.events import (
+    REVIEWS,
+    ActionAdded,
+    ActionRedated,
     ActionUpdated,
     CafcassReferred,
+    DeadlineExtended,
     Escalated,
     Event,
     FinalCommentsAdded,
@@ -71,6 +75,10 @@ def case_note_type(procedure: Procedure, event: Event) -> str:
             return procedure.resolution.case_note
         case HandedOver():
             return HANDED_OVER_NOTE
+        case ActionAdded() | ActionRedated():
+            return procedure.case_notes.action
+        case DeadlineExtended():
+            return procedure.case_notes.deadline_extended_type
         case _:
             assert_never(event.detail)
 
@@ -90,6 +98,15 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
                 lines.append(f"Preferred solution: {detail.desired_outcome}")
             if detail.bypassed:
                 lines.append(f"Earlier stages bypassed. Reason: {detail.bypass_reason}")
+            if detail.review:
+                lines.append(f"Triggered by the {REVIEWS[detail.review]} of {fmt_date(detail.review_on)}.")
+            if detail.from_concern_on:
+                lines.append(f"Carries the concern recorded on {fmt_date(detail.from_concern_on)}.")
+            if detail.procedure_due_on:
+                lines.append(
+                    f"The chair set an earlier response date than the procedure's "
+                    f"({fmt_date(detail.procedure_due_on)})."
+                )
         case Escalated() as detail:
             lines.append(f"Escalated from {procedure.stage(detail.from_stage).name} to {stage_name}.")
             if detail.reason:
@@ -118,6 +135,8 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
             )
         case ActionUpdated() as detail:
             lines.append(f"Action marked {detail.status.replace('_', ' ')} (due {fmt_date(detail.due)}).")
+            if detail.reason:
+                lines.append(f"Reason: {detail.reason}")
         case MeetingRecorded() as detail:
             lines.append(f"Meeting at {stage_name}: {detail.summary}")
         case FinalCommentsAdded() as detail:
@@ -129,6 +148,19 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
                 f"Handed over from {detail.leaver} to {detail.successor}: {hand_over_words(detail)}."
             )
             lines.append(f"Reason: {detail.reason}")
+        case ActionAdded() as detail:
+            lines.append(f"Action agreed: {detail.action}")
+            lines.append(f"By whom: {detail.owner}. By when: {fmt_date(detail.due)}.")
+        case ActionRedated() as detail:
+            lines.append(
+                f"Action re-dated from {fmt_date(detail.from_due)} to {fmt_date(detail.to_due)}. "
+                f"Reason: {detail.reason}"
+            )
+        case DeadlineExtended() as detail:
+            lines.append(
+                f"Response date at {stage_name} extended from {fmt_date(detail.from_due)} to "
+                f"{fmt_date(detail.to_due)}, agreed by {detail.agreed_by}. Reason: {detail.reason}"
+            )
         case _:
             assert_never(event.detail)
     if people is not None:
@@ -161,6 +193,9 @@ def enters_stage(event: Event) -> bool:
             | FinalCommentsAdded()
             | LearningPointsAdded()
             | HandedOver()
+            | ActionAdded()
+            | ActionRedated()
+            | DeadlineExtended()
         ):
             return False
         case _:

@@ -11,6 +11,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.contrib.auth.models import User
+
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges import services
@@ -252,4 +254,52 @@ def demo_build(
     for child in children[27:]:
         if child.cp_chair_id:
             cp_track(child)
+    _demo_plans_and_concerns(children[27:], staff, today, raise_for, count)
     return DemoSummary(children=len(children), challenges=counts)
+
+
+def _demo_plans_and_concerns(
+    children: list[Child],
+    staff: dict[str, User],
+    today: dt.date,
+    raise_for: Callable[..., Challenge],
+    count: Callable[[str], None],
+) -> None:
+    """A concern noted at a review, a challenge from a review with an agreed extension, and an action
+    agreed later with a person outside Resolve: on the children that have no challenge yet."""
+    iro = staff["iro"]
+    free = [child for child in children if not child.cp_chair_id]
+    if len(free) < 2:
+        return
+    services.concern_record(
+        user=iro,
+        child=free[0],
+        track="iro",
+        procedure_key="cla_dispute_resolution",
+        concern="The pathway plan has not been reviewed since the last Looked After Review.",
+        review="midway_review",
+        review_on=_back(today, 3),
+        on=_back(today, 2),
+    )
+    count("concern noted, no challenge")
+    c = raise_for(
+        free[1], "outcome_resolution", _back(today, 4), review="cla_review", review_on=_back(today, 6)
+    )
+    due = c.stage_due_on or today
+    services.challenge_deadline_extend(
+        user=iro,
+        challenge_id=c.pk,
+        due=due + dt.timedelta(days=7),
+        reason="The Team Manager is in court this week; agreed by phone.",
+        agreed_by="iro_service_manager",
+        on=_back(today, 3),
+    )
+    services.challenge_action_add(
+        user=iro,
+        challenge_id=c.pk,
+        action="Send the health assessment to the IRO",
+        owner="Dr A Patel, looked-after children's nurse",
+        due=today + dt.timedelta(days=10),
+        on=_back(today, 2),
+    )
+    count("open, extension agreed")

@@ -21,8 +21,12 @@ from resolve.access.permissions import Perm
 from resolve.calendars.types import WorkingDays
 from resolve.challenges.events import (
     RESPONSES,
+    REVIEWS,
+    ActionAdded,
+    ActionRedated,
     ActionUpdated,
     CafcassReferred,
+    DeadlineExtended,
     Escalated,
     Event,
     EventType,
@@ -71,6 +75,8 @@ class Visit:
     response: str | None = None  # the latest response recorded at this visit
     responded_on: dt.date | None = None
     meetings: int = 0
+    procedure_due_on: dt.date | None = None  # the procedure's date, when the chair set an earlier one
+    extended_from: dt.date | None = None  # the response date before the first agreed extension
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +84,7 @@ class ActionState:
     id: int
     due: dt.date
     status: ActionStatus = "open"
-    owner: str = ""  # free text, or the username of the person who owns it
+    owner: str = ""  # the username of the person who owns it; empty for a named outsider
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +168,10 @@ class Raise:
     themes: tuple[str, ...] = ()
     actions: tuple[NewAction, ...] = ()
     documents: frozenset[str] = frozenset()
+    respond_by: dt.date | None = None  # an earlier response date the chair sets
+    review: str = ""  # the review that triggered the challenge (``REVIEWS``)
+    review_on: dt.date | None = None
+    from_concern_on: dt.date | None = None  # when the concern it carries was recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +189,7 @@ class Escalate:
     reason: str = ""
     bypass_agreed_by: Person | None = None
     documents: frozenset[str] = frozenset()
+    respond_by: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +204,7 @@ class Reopen:
     on: dt.date
     reason: str
     documents: frozenset[str] = frozenset()
+    respond_by: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +221,10 @@ class MarkAction:
     on: dt.date
     action_id: int
     status: str
+    reason: str = ""  # why it was not done
+    # "Not done" asks for the reason; only the API's first action route, kept for the scripts written
+    # against it, records one without.
+    reason_required: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +265,36 @@ class HandOver:
     chair: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class AddAction:
+    """A SMART action agreed at any point: what, by when, by whom (a person in Resolve or an outsider)."""
+
+    on: dt.date
+    action: str
+    due: dt.date
+    owner: str = ""  # a named outsider, when ``owner_user`` is None
+    owner_user: Person | None = None
+    owner_name: str = ""  # the person's name as people read it, when ``owner_user`` is given
+
+
+@dataclass(frozen=True, slots=True)
+class RedateAction:
+    on: dt.date
+    action_id: int
+    due: dt.date
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendDeadline:
+    """An agreed extension of the current stage's response date: who agreed, why, and the new date."""
+
+    on: dt.date
+    due: dt.date
+    reason: str
+    agreed_by: Person | None = None
+
+
 Command = (
     Raise
     | Respond
@@ -262,6 +308,9 @@ Command = (
     | AddFinalComments
     | AddLearningPoints
     | HandOver
+    | AddAction
+    | RedateAction
+    | ExtendDeadline
 )
 
 
@@ -374,6 +423,64 @@ def _enter(stage: Stage, on: dt.date, calendar: WorkingDays) -> Visit:
         _add_working_days(calendar, on, stage.response_working_days) if stage.response_working_days else None
     )
     return Visit(stage=stage.key, entered_on=on, due_on=due)
+
+
+def _enter_by(stage: Stage, on: dt.date, calendar: WorkingDays, respond_by: dt.date | None) -> Visit:
+    """Enter ``stage``, with the earlier response date the chair set, if any (seed 002: "Record the
+    date resolution is sought by"); never later than the procedure's date without an agreed extension."""
+    visit = _enter(stage, on, calendar)
+    if respond_by is None:
+        return visit
+    if respond_by < on:
+        raise _refuse(
+            "invalid",
+            "respond_by_before_entered",
+            "The response date cannot be before the day the stage is entered.",
+            "respond_by",
+        )
+    try:
+        calendar.is_working_day(respond_by)
+    except ValueError as exc:
+        raise _refuse("invalid", "date_out_of_range", str(exc), "respond_by") from None
+    if visit.due_on is not None and respond_by > visit.due_on:
+        raise _refuse(
+            "invalid",
+            "respond_by_after_procedure",
+            f"{stage.name} must be answered by {_fmt(visit.due_on)} under the procedure: choose that date "
+            "or an earlier one (a later date needs an agreed extension).",
+            "respond_by",
+        )
+    if respond_by == visit.due_on:
+        return visit
+    return replace(visit, due_on=respond_by, procedure_due_on=visit.due_on)
+
+
+def _check_review(command: Raise) -> None:
+    if command.review and command.review not in REVIEWS:
+        keys = ", ".join(REVIEWS)
+        raise _refuse("invalid", "unknown_review", f"Choose the review: one of {keys}.", "review")
+    if command.review and command.review_on is None:
+        raise _refuse("invalid", "required", "Enter the date of the review.", "review_on")
+    if command.review_on is not None and not command.review:
+        raise _refuse("invalid", "required", "Choose the review that the date belongs to.", "review")
+    if command.review_on is not None and command.review_on > command.on:
+        raise _refuse(
+            "invalid",
+            "review_after_raised",
+            "The review cannot be later than the day the challenge is raised.",
+            "review_on",
+        )
+
+
+def _chair_due(stage: Stage, review_on: dt.date | None, calendar: WorkingDays) -> dt.date | None:
+    """The chair's own deadline at ``stage``, counted from the review (seed 000: "IRO completes informal
+    resolution form within 3 days")."""
+    rule = stage.chair_deadline
+    if rule is None or review_on is None:
+        return None
+    if rule.working_days:
+        return _add_working_days(calendar, review_on, rule.days)
+    return review_on + dt.timedelta(days=rule.days)
 
 
 def _formal_clock(
@@ -513,7 +620,8 @@ def _raise(
         except ValueError as exc:  # reminders count working days, which the calendar knows for set years
             raise _refuse("invalid", "date_out_of_range", str(exc), f"actions[{index}].due") from None
     _check_documents(target, command.documents)
-    visit = _enter(target, command.on, calendar)
+    _check_review(command)
+    visit = _enter_by(target, command.on, calendar, command.respond_by)
     formal_started_on, formal_due_on = _formal_clock(procedure, state, target, command.on, calendar)
     new_state = replace(
         state,
@@ -540,6 +648,11 @@ def _raise(
         else (),
         bypass_reason=command.bypass_reason.strip() if bypassed else "",
         bypass_agreed_by=command.bypass_agreed_by.username if bypassed and command.bypass_agreed_by else "",
+        procedure_due_on=visit.procedure_due_on,
+        review=command.review,
+        review_on=command.review_on,
+        chair_due_on=_chair_due(target, command.review_on, calendar),
+        from_concern_on=command.from_concern_on,
     )
     return Accepted(new_state, (Event(target.key, command.on, detail),))
 
@@ -579,6 +692,7 @@ def _respond(
         comments=command.comments.strip(),
         due_on=current.due_on,
         further=current.response is not None,
+        extended=current.extended_from is not None,
     )
     return Accepted(new_state, (Event(current.stage, command.on, detail),))
 
@@ -638,7 +752,7 @@ def _escalate(
     documents = state.documents | command.documents
     _check_documents(target, documents)
     left = replace(current, left_on=command.on, left_how="escalated")
-    visit = _enter(target, command.on, calendar)
+    visit = _enter_by(target, command.on, calendar, command.respond_by)
     formal_started_on, formal_due_on = _formal_clock(procedure, state, target, command.on, calendar)
     new_state = replace(
         state,
@@ -657,6 +771,7 @@ def _escalate(
         bypassed=skipped,
         bypass_agreed_by=command.bypass_agreed_by.username if skipped and command.bypass_agreed_by else "",
         automatic=actor.is_(SYSTEM),
+        procedure_due_on=visit.procedure_due_on,
     )
     return Accepted(new_state, (Event(target.key, command.on, detail),))
 
@@ -719,7 +834,7 @@ def _reopen(
     # briefing) needs it now unless the challenge already has it.
     documents = state.documents | command.documents
     _check_documents(target, documents)
-    visit = _enter(target, command.on, calendar)
+    visit = _enter_by(target, command.on, calendar, command.respond_by)
     # The cap runs from when the challenge first enters a formal stage, however it gets there.
     formal_started_on, formal_due_on = _formal_clock(procedure, state, target, command.on, calendar)
     # A new resolution will need its own outcome and final comments; the events keep the old ones.
@@ -733,7 +848,13 @@ def _reopen(
         final_comments_on=None,
         documents=documents,
     )
-    detail = Reopened(reason=reason, last_exited_stage=last, reentry_stage=target.key, due_on=visit.due_on)
+    detail = Reopened(
+        reason=reason,
+        last_exited_stage=last,
+        reentry_stage=target.key,
+        due_on=visit.due_on,
+        procedure_due_on=visit.procedure_due_on,
+    )
     return Accepted(new_state, (Event(target.key, command.on, detail),))
 
 
@@ -859,7 +980,7 @@ def _mark_action_guard(procedure: Procedure, state: ChallengeState, actor: Actor
         raise _refuse("conflict", "not_open", f"Actions cannot be updated on a {state.status} challenge.")
     if not state.actions:
         raise _refuse("not_found", "unknown_action", _NO_SUCH_ACTION, "action_id")
-    if not actor.is_(*_ACTION_PEOPLE) and all(actor.username != action.owner for action in state.actions):
+    if not actor.is_(*_ACTION_PEOPLE) and not any(_owns(actor, action) for action in state.actions):
         raise _refuse("forbidden", "not_allowed", _ACTION_WHO)
 
 
@@ -868,7 +989,7 @@ def _mark_action(
 ) -> Accepted:
     for index, action in enumerate(state.actions):
         if action.id == command.action_id:
-            if not (actor.is_(*_ACTION_PEOPLE) or actor.username == action.owner):
+            if not (actor.is_(*_ACTION_PEOPLE) or _owns(actor, action)):
                 raise _refuse("forbidden", "not_allowed", _ACTION_WHO)
             if command.status not in {"done", "not_done"}:
                 raise _refuse(
@@ -877,14 +998,26 @@ def _mark_action(
                     "Choose whether the action was done or not done.",
                     "status",
                 )
+            reason = command.reason.strip()
+            if command.status == "not_done" and not reason and command.reason_required:
+                raise _refuse("invalid", "required", "Say why the action was not done.", "reason")
             updated = replace(action, status="done" if command.status == "done" else "not_done")
             actions = (*state.actions[:index], updated, *state.actions[index + 1 :])
             new_state = replace(state, actions=actions, last_event_on=command.on)
             detail = ActionUpdated(
-                action_id=action.id, status=command.status, due=action.due, late=command.on > action.due
+                action_id=action.id,
+                status=command.status,
+                due=action.due,
+                late=command.on > action.due,
+                reason=reason if command.status == "not_done" else "",
             )
             return Accepted(new_state, (Event(state.visits[-1].stage, command.on, detail),))
     raise _refuse("not_found", "unknown_action", _NO_SUCH_ACTION, "action_id")
+
+
+def _owns(actor: Actor, action: ActionState) -> bool:
+    """Whether ``actor`` is the person in Resolve who owns ``action`` (a named outsider owns none)."""
+    return bool(action.owner) and actor.username == action.owner
 
 
 # record a meeting
@@ -1024,6 +1157,139 @@ def _hand_over(
     )
     stage_key = state.visits[-1].stage if state.visits else None
     return Accepted(new_state, (Event(stage_key, command.on, detail),))
+
+
+# the action plan: add and re-date actions at any stage, and while a resolved challenge is monitored
+# Seed 003: "should develop an action plan within 5 working days" (stage 1), "The action plan will be
+# jointly developed in this meeting" (stage 2), "An Action plan will be devised" (stage 4).
+_PLAN_PEOPLE = (CHAIR, RECIPIENT, CHAIR_MANAGER)
+_PLAN_WHO = "the chair, the stage's recipient or the chair's manager (who chairs the meetings)"
+
+
+def _plan_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
+    if state.status not in {"open", "resolved"}:
+        raise _refuse(
+            "conflict",
+            "not_open",
+            f"Actions are agreed while a challenge is open or monitored after resolution; this one is "
+            f"{state.status}.",
+        )
+    _require(actor, _PLAN_PEOPLE, "agree or change actions", _PLAN_WHO)
+
+
+def _check_action_due(due: dt.date, on: dt.date, calendar: WorkingDays, field_name: str) -> None:
+    if due < on:
+        raise _refuse(
+            "invalid",
+            "action_due_in_past",
+            "An action cannot be due before the day it is agreed.",
+            field_name,
+        )
+    try:
+        calendar.is_working_day(due)
+    except ValueError as exc:  # reminders count working days, which the calendar knows for set years
+        raise _refuse("invalid", "date_out_of_range", str(exc), field_name) from None
+
+
+def _add_action(
+    procedure: Procedure, state: ChallengeState, command: AddAction, actor: Actor, calendar: WorkingDays
+) -> Accepted:
+    text = _require_text(command.action, "action", "what the action is")
+    if command.owner_user is None:
+        owner = _require_text(command.owner, "owner", "who will do the action")
+    else:
+        owner = command.owner_name.strip() or command.owner_user.username
+    _check_action_due(command.due, command.on, calendar, "due")
+    new_state = replace(state, last_event_on=command.on)
+    detail = ActionAdded(
+        action=text,
+        owner=owner,
+        due=command.due,
+        owner_user=command.owner_user.username if command.owner_user else "",
+    )
+    return Accepted(new_state, (Event(state.visits[-1].stage, command.on, detail),))
+
+
+def _redate_action(
+    procedure: Procedure, state: ChallengeState, command: RedateAction, actor: Actor, calendar: WorkingDays
+) -> Accepted:
+    for index, action in enumerate(state.actions):
+        if action.id != command.action_id:
+            continue
+        if action.status != "open":
+            raise _refuse(
+                "conflict", "action_closed", "This action is closed: only an open action can be re-dated."
+            )
+        reason = _require_text(command.reason, "reason", "why the date is changing")
+        if command.due == action.due:
+            raise _refuse("invalid", "same_date", f"The action is already due on {_fmt(action.due)}.", "due")
+        _check_action_due(command.due, command.on, calendar, "due")
+        updated = replace(action, due=command.due)
+        actions = (*state.actions[:index], updated, *state.actions[index + 1 :])
+        new_state = replace(state, actions=actions, last_event_on=command.on)
+        detail = ActionRedated(action_id=action.id, from_due=action.due, to_due=command.due, reason=reason)
+        return Accepted(new_state, (Event(state.visits[-1].stage, command.on, detail),))
+    raise _refuse("not_found", "unknown_action", _NO_SUCH_ACTION, "action_id")
+
+
+# an agreed extension of the current stage's response date
+def _extend_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
+    current = _require_open(state, "extend the response date of")
+    _require(
+        actor,
+        (CHAIR, CHAIR_MANAGER),
+        "record an agreed extension",
+        f"{_chair_words(state.track)} or their manager",
+    )
+    if current.due_on is None:
+        raise _refuse(
+            "conflict",
+            "no_response_date",
+            f"{procedure.stage(current.stage).name} has no response date to extend.",
+        )
+    if current.response is not None:
+        raise _refuse(
+            "conflict", "already_responded", "A response has been recorded at this stage: nothing to extend."
+        )
+
+
+def _extend(
+    procedure: Procedure, state: ChallengeState, command: ExtendDeadline, actor: Actor, calendar: WorkingDays
+) -> Accepted:
+    current = _require_open(state, "extend the response date of")
+    assert current.due_on is not None  # the guard refuses a stage without one
+    reason = _require_text(command.reason, "reason", "why the extension was agreed")
+    if command.agreed_by is None:
+        raise _refuse("invalid", "required", "Say who agreed the extension.", "agreed_by")
+    if command.due <= current.due_on:
+        raise _refuse(
+            "invalid",
+            "not_later",
+            f"The response is due on {_fmt(current.due_on)}: an extension sets a later date.",
+            "due",
+        )
+    # The procedure's date: the one the chair brought forward, else the one before any extension.
+    procedure_due = current.procedure_due_on or current.extended_from or current.due_on
+    most = _add_working_days(calendar, procedure_due, procedure.extension_limit())
+    if command.due > most:
+        raise _refuse(
+            "invalid",
+            "extension_too_long",
+            f"{procedure.name} allows an extension of at most {procedure.extension_limit()} working days "
+            f"after {_fmt(procedure_due)}: choose {_fmt(most)} or earlier.",
+            "due",
+        )
+    original = current.extended_from or current.due_on
+    visit = replace(current, due_on=command.due, extended_from=original)
+    new_state = replace(state, visits=(*state.visits[:-1], visit), last_event_on=command.on)
+    detail = DeadlineExtended(
+        from_due=current.due_on,
+        to_due=command.due,
+        reason=reason,
+        agreed_by=command.agreed_by.username,
+        original_due=original,
+    )
+    return Accepted(new_state, (Event(current.stage, command.on, detail),))
 
 
 # -- the declarations ----------------------------------------------------------------------------
@@ -1242,6 +1508,45 @@ TRANSITIONS: tuple[Transition[Any], ...] = (
         event=EventType.HANDED_OVER,
         words="Work handed over",
         tells=(Tell("work_handed_over", Audience.SUCCESSOR),),
+    ),
+    Transition(
+        key="add_action",
+        title="Add an action",
+        button="Add the action",
+        done="The action has been added",
+        command=AddAction,
+        perm=Perm.PLAN_ACTIONS,
+        guard=_plan_guard,
+        handler=_add_action,
+        event=EventType.ACTION_ADDED,
+        words="Action agreed",
+        tells=(),
+    ),
+    Transition(
+        key="redate_action",
+        title="Change an action's date",
+        button="Change the date",
+        done="The action's date has been changed",
+        command=RedateAction,
+        perm=Perm.PLAN_ACTIONS,
+        guard=_plan_guard,
+        handler=_redate_action,
+        event=EventType.ACTION_REDATED,
+        words="Action re-dated",
+        tells=(),
+    ),
+    Transition(
+        key="extend_deadline",
+        title="Record an agreed extension",
+        button="Record the extension",
+        done="The extension has been recorded",
+        command=ExtendDeadline,
+        perm=Perm.EXTEND_DEADLINE,
+        guard=_extend_guard,
+        handler=_extend,
+        event=EventType.DEADLINE_EXTENDED,
+        words="Response date extended",
+        tells=(Tell("deadline_extended", Audience.STAGE_TO_AND_CC),),
     ),
 )
 

@@ -28,6 +28,15 @@ RESPONSES: dict[str, str] = {
     "no_remit": "Do not have the remit to implement",
 }
 
+# The reviews a concern or a challenge may come out of, as the seeds name them (001: "Review or
+# MidWay Review"; 000: "Trigger out of the child's review"; 002: the CP Chair's "mid-point review").
+REVIEWS: dict[str, str] = {
+    "cla_review": "Looked-after child review",
+    "midway_review": "Midway review",
+    "cp_conference": "Child protection conference",
+    "mid_point_review": "Mid-point review",
+}
+
 
 class EventType(StrEnum):
     RAISED = "raised"
@@ -42,6 +51,9 @@ class EventType(StrEnum):
     FINAL_COMMENTS_ADDED = "final_comments_added"
     LEARNING_POINTS_ADDED = "learning_points_added"
     HANDED_OVER = "handed_over"
+    ACTION_ADDED = "action_added"
+    ACTION_REDATED = "action_redated"
+    DEADLINE_EXTENDED = "deadline_extended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +67,11 @@ class Raised:
     bypass_agreed_by: str = ""
     impact_on_child: str = ""
     desired_outcome: str = ""
+    procedure_due_on: dt.date | None = None  # the procedure's date, when the chair set an earlier one
+    review: str = ""  # the review that triggered the challenge (``REVIEWS``)
+    review_on: dt.date | None = None
+    chair_due_on: dt.date | None = None  # the chair's own deadline from the review, where one is set
+    from_concern_on: dt.date | None = None  # when the concern it carries was recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +85,7 @@ class Escalated:
     bypassed: tuple[str, ...] = ()
     bypass_agreed_by: str = ""
     automatic: bool = False
+    procedure_due_on: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +97,7 @@ class ResponseRecorded:
     comments: str
     due_on: dt.date | None
     further: bool = False  # a further response at a stage already answered
+    extended: bool = False  # the due date was moved by an agreed extension
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +114,7 @@ class Reopened:
     last_exited_stage: str
     reentry_stage: str
     due_on: dt.date | None
+    procedure_due_on: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +139,7 @@ class ActionUpdated:
     status: str
     due: dt.date
     late: bool
+    reason: str = ""  # why an action was not done
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +174,34 @@ class HandedOver:
     actions: tuple[int, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ActionAdded:
+    TYPE: ClassVar[EventType] = EventType.ACTION_ADDED
+    action: str
+    owner: str  # the person's name, or the named outsider
+    due: dt.date
+    owner_user: str = ""  # the owner's username, when the owner is a person in Resolve
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRedated:
+    TYPE: ClassVar[EventType] = EventType.ACTION_REDATED
+    action_id: int
+    from_due: dt.date
+    to_due: dt.date
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineExtended:
+    TYPE: ClassVar[EventType] = EventType.DEADLINE_EXTENDED
+    from_due: dt.date
+    to_due: dt.date
+    reason: str
+    agreed_by: str
+    original_due: dt.date  # the response date before any extension
+
+
 Detail = (
     Raised
     | Escalated
@@ -166,6 +215,9 @@ Detail = (
     | FinalCommentsAdded
     | LearningPointsAdded
     | HandedOver
+    | ActionAdded
+    | ActionRedated
+    | DeadlineExtended
 )
 
 DETAILS: dict[EventType, type[Detail]] = {
@@ -181,6 +233,9 @@ DETAILS: dict[EventType, type[Detail]] = {
     EventType.FINAL_COMMENTS_ADDED: FinalCommentsAdded,
     EventType.LEARNING_POINTS_ADDED: LearningPointsAdded,
     EventType.HANDED_OVER: HandedOver,
+    EventType.ACTION_ADDED: ActionAdded,
+    EventType.ACTION_REDATED: ActionRedated,
+    EventType.DEADLINE_EXTENDED: DeadlineExtended,
 }
 
 

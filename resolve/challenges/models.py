@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from resolve.append_only import AppendOnlyModel
 from resolve.audit.chain import SealedModel, event_fields, sealed_insert
-from resolve.challenges.events import RESPONSES
+from resolve.challenges.events import RESPONSES, REVIEWS
 from resolve.children.models import Child
 from resolve.procedures.models import PolicyVersion
 
@@ -60,11 +60,21 @@ class Challenge(SealedModel):
     final_comments = models.TextField(blank=True)
     final_comments_on = models.DateField(null=True, blank=True)
 
+    # The review that triggered the challenge (``events.REVIEWS``), the chair's own deadline counted
+    # from it where the procedure sets one, and the concern the challenge carries, if any.
+    trigger_review = models.CharField(max_length=32, blank=True)
+    trigger_review_on = models.DateField(null=True, blank=True)
+    chair_due_on = models.DateField(null=True, blank=True)
+    from_concern = models.OneToOneField(
+        "Concern", on_delete=models.PROTECT, null=True, blank=True, related_name="challenge"
+    )
+
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     evidence_exclude = ("updated_at",)
+    evidence_added_later = ("trigger_review", "trigger_review_on", "chair_due_on", "from_concern_id")
 
     class Meta:
         ordering = ["-raised_on", "-id"]
@@ -99,6 +109,14 @@ class StageVisit(SealedModel):
     notify_users = models.JSONField(
         default=list, help_text="Usernames told of the stage without being copied."
     )
+    procedure_due_on = models.DateField(
+        null=True, blank=True, help_text="The procedure's response date, when the chair set an earlier one."
+    )
+    extended_from = models.DateField(
+        null=True, blank=True, help_text="The response date before the first agreed extension."
+    )
+
+    evidence_added_later = ("procedure_due_on", "extended_from")
 
     class Meta:
         ordering = ["challenge", "sequence"]
@@ -154,6 +172,18 @@ class Action(SealedModel):
     due = models.DateField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     status_on = models.DateField(null=True, blank=True)
+    # The owner as a person in Resolve, when there is one; ``owner`` then holds their username.
+    # Without one, ``owner`` names someone outside Resolve, who owns nothing in its scoping or feeds.
+    owner_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="actions_owned",
+    )
+    status_reason = models.TextField(blank=True, help_text="Why the action was not done.")
+
+    evidence_added_later = ("owner_user_id", "status_reason")
 
     class Meta:
         ordering = ["due", "id"]
@@ -183,6 +213,32 @@ class CafcassReferral(AppendOnlyModel, SealedModel):
     preconditions = models.JSONField(help_text="Precondition key → username of who agreed or was told.")
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Concern(AppendOnlyModel):
+    """A concern the chair noted on the child's record without starting a challenge (seed 001: "Any
+    concerns will be identified by IRO ... and recorded as" the case-note type its procedure names).
+
+    It may later become an informal challenge, which then carries it (``Challenge.from_concern``).
+    """
+
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="concerns")
+    track = models.CharField(max_length=3, choices=Challenge.Track.choices)
+    policy = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="concerns")
+    concern = models.TextField()
+    review = models.CharField(
+        max_length=32, blank=True, choices=list(REVIEWS.items()), help_text="The review it came from."
+    )
+    review_on = models.DateField(null=True, blank=True)
+    on = models.DateField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-on", "-id"]
+
+    def __str__(self) -> str:
+        return f"Concern {self.pk} for {self.child}"
 
 
 class Event(AppendOnlyModel):

@@ -15,7 +15,16 @@ from resolve.calendars.models import NonWorkingDay
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges import engine
-from resolve.challenges.models import Challenge, Document, Event, Meeting, Response, StageVisit
+from resolve.challenges.models import (
+    Action,
+    Challenge,
+    Concern,
+    Document,
+    Event,
+    Meeting,
+    Response,
+    StageVisit,
+)
 from resolve.challenges.overdue import overdue_q, past_cap_q, past_due, stage_overdue
 from resolve.children.models import CaseNote, Child
 from resolve.children.selectors import child_chair, child_role_holders
@@ -205,7 +214,7 @@ def challenge_page(*, challenge: Challenge) -> Challenge:
         )
         .prefetch_related(
             "visits",
-            "actions",
+            Prefetch("actions", queryset=Action.objects.select_related("owner_user")),
             Prefetch("responses", queryset=Response.objects.select_related("by", "visit")),
             Prefetch("meetings", queryset=Meeting.objects.select_related("recorded_by", "visit")),
             Prefetch("document_records", queryset=Document.objects.select_related("by").order_by("on", "id")),
@@ -276,12 +285,26 @@ def challenge_state(*, challenge: Challenge) -> engine.ChallengeState:
             response=visit.response or None,
             responded_on=visit.responded_on,
             meetings=visit.meetings,
+            procedure_due_on=visit.procedure_due_on,
+            extended_from=visit.extended_from,
         )
         for visit in challenge.visits.all()
     )
+    rows = list(challenge.actions.all())
+    owner_ids = {action.owner_user_id for action in rows if action.owner_user_id is not None}
+    owners = (
+        dict(get_user_model().objects.filter(pk__in=owner_ids).values_list("pk", "username"))
+        if owner_ids
+        else {}
+    )
     actions = tuple(
-        engine.ActionState(id=action.pk, due=action.due, status=action.status, owner=action.owner)  # type: ignore[arg-type]
-        for action in challenge.actions.all()
+        engine.ActionState(
+            id=action.pk,
+            due=action.due,
+            status=action.status,  # type: ignore[arg-type]
+            owner=owners.get(action.owner_user_id, "") if action.owner_user_id is not None else "",
+        )
+        for action in rows
     )
     return engine.ChallengeState(
         track=challenge.track,  # type: ignore[arg-type]
@@ -333,3 +356,46 @@ def person_for_command(*, username: str | None, field: str) -> engine.Person | N
     if user is None:
         raise ServiceError("invalid", "unknown_user", f"There is no active user called {username!r}.", field)
     return engine.Person(username=username, roles=frozenset(user_roles(user=user)))
+
+
+# -- concerns before a challenge -----------------------------------------------------------------
+def concern_chair_due(*, procedure: Procedure, review_on: dt.date | None) -> dt.date | None:
+    """The chair's deadline for the first stage's form, counted from the review the concern came from
+    (seed 000: "IRO completes informal resolution form within 3 days"), where the procedure sets one."""
+    rule = procedure.stages[0].chair_deadline
+    if rule is None or review_on is None:
+        return None
+    if rule.working_days:
+        return working_calendar(Nation(procedure.nation)).add_working_days(review_on, rule.days)
+    return review_on + dt.timedelta(days=rule.days)
+
+
+@dataclass(frozen=True)
+class ConcernRow:
+    concern: Concern
+    procedure: Procedure
+    chair_due_on: dt.date | None
+    challenge_id: int | None
+
+
+def child_concerns(*, child: Child) -> list[ConcernRow]:
+    """The concerns on a child's record, newest first, each with the chair's deadline and the challenge
+    it became. ``child`` must have been loaded through the access chokepoint."""
+    rows = (
+        Concern.objects.filter(child=child)
+        .select_related("policy", "recorded_by")
+        .annotate(challenge_pk=F("challenge__pk"))
+        .order_by("-on", "-id")
+    )
+    found = []
+    for concern in rows:
+        procedure = procedure_version_model(concern.policy)
+        found.append(
+            ConcernRow(
+                concern=concern,
+                procedure=procedure,
+                chair_due_on=concern_chair_due(procedure=procedure, review_on=concern.review_on),
+                challenge_id=concern.challenge_pk,
+            )
+        )
+    return found

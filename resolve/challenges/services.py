@@ -25,16 +25,24 @@ from resolve.access import (
     child_get_for_change,
     work_get_for_hand_over,
 )
+from resolve.access.permissions import Perm
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
-from resolve.challenges import engine
-from resolve.challenges.case_notes import StagePeople, case_note_body, case_note_type, enters_stage
+from resolve.challenges import engine, events
+from resolve.challenges.case_notes import (
+    StagePeople,
+    case_note_body,
+    case_note_type,
+    enters_stage,
+    fmt_date,
+)
 from resolve.challenges.documents import directors_briefing_clean
-from resolve.challenges.events import detail_to_json
+from resolve.challenges.events import REVIEWS, detail_to_json
 from resolve.challenges.models import (
     Action,
     CafcassReferral,
     Challenge,
+    Concern,
     Document,
     Event,
     Meeting,
@@ -45,6 +53,7 @@ from resolve.challenges.selectors import (
     DueDate,
     challenge_actor,
     challenge_state,
+    concern_chair_due,
     due_date_explain,
     person_for_command,
 )
@@ -55,7 +64,7 @@ from resolve.core import limits
 from resolve.core.clock import today
 from resolve.core.errors import ServiceError
 from resolve.core.retry import retried
-from resolve.notifications.services import notifications_for_events
+from resolve.notifications.services import deadlines_schedule_action, notifications_for_events
 from resolve.people.roles import CHAIR_ROLE_FOR_TRACK, role_label
 from resolve.procedures.models import PolicyVersion
 from resolve.procedures.schema import Procedure
@@ -96,6 +105,12 @@ def _sync_visits(
             row.left_on, row.left_how = visit.left_on, visit.left_how or ""
             row.response, row.responded_on = visit.response or "", visit.responded_on
             row.meetings = visit.meetings
+            # An agreed extension moves the response date (and so the reminders and the overdue day).
+            row.due_on, row.procedure_due_on, row.extended_from = (
+                visit.due_on,
+                visit.procedure_due_on,
+                visit.extended_from,
+            )
             row.save()
         else:
             stage = procedure.stage(visit.stage)
@@ -112,6 +127,7 @@ def _sync_visits(
                     stage_key=visit.stage,
                     entered_on=visit.entered_on,
                     due_on=visit.due_on,
+                    procedure_due_on=visit.procedure_due_on,
                     to_users=to_users,
                     cc_users=cc_users,
                     notify_users=notify_users,
@@ -279,6 +295,7 @@ class ActionInput:
     action: str
     owner: str
     due: dt.date
+    owner_user: str | None = None  # the username of the owner, when they are a person in Resolve
 
 
 def _documents_for(
@@ -306,6 +323,8 @@ class _RaiseDecision:
     state: engine.ChallengeState
     decision: engine.Accepted
     documents: dict[str, dict[str, Any]]
+    owners: tuple[User | None, ...] = ()
+    concern: Concern | None = None
 
 
 def _raise_bounds_check(
@@ -347,6 +366,10 @@ def _raise_decide(
     actions: Sequence[ActionInput],
     directors_briefing: Mapping[str, Any] | None,
     on: dt.date,
+    respond_by: dt.date | None = None,
+    review: str = "",
+    review_on: dt.date | None = None,
+    concern_id: int | None = None,
 ) -> _RaiseDecision:
     """Everything raising decides, written by ``challenge_raise`` and shown by its preview."""
     _raise_bounds_check(
@@ -382,6 +405,15 @@ def _raise_decide(
             "track",
         )
     kinds, contents = _documents_for(child=child, directors_briefing=directors_briefing)
+    carried = _concern_for_raise(child=child, track=track, concern_id=concern_id)
+    if carried is not None:
+        concern = concern if concern.strip() else carried.concern
+        if not review and review_on is None:
+            review, review_on = carried.review, carried.review_on
+    owners = tuple(
+        _action_owner(owner=a.owner, owner_user=a.owner_user, field=f"actions[{index}].owner_user")[0]
+        for index, a in enumerate(actions)
+    )
     command = engine.Raise(
         on=on,
         concern=concern,
@@ -391,8 +423,15 @@ def _raise_decide(
         bypass_reason=bypass_reason,
         bypass_agreed_by=person_for_command(username=bypass_agreed_by, field="bypass_agreed_by"),
         themes=tuple(themes),
-        actions=tuple(engine.NewAction(action=a.action, owner=a.owner, due=a.due) for a in actions),
+        actions=tuple(
+            engine.NewAction(action=a.action, owner=owner.get_username() if owner else a.owner, due=a.due)
+            for a, owner in zip(actions, owners, strict=True)
+        ),
         documents=kinds,
+        respond_by=respond_by,
+        review=review,
+        review_on=review_on,
+        from_concern_on=carried.on if carried is not None else None,
     )
     state = engine.ChallengeState(track=track)  # type: ignore[arg-type]
     actor = challenge_actor(user=user, child=child, track=track, procedure=procedure, stage_key=None)
@@ -406,7 +445,53 @@ def _raise_decide(
     )
     if isinstance(decision, engine.Refused):
         raise ServiceError(decision.kind, decision.code, decision.message, decision.field)
-    return _RaiseDecision(version, procedure, child, state, decision, contents)
+    return _RaiseDecision(version, procedure, child, state, decision, contents, owners, carried)
+
+
+def _concern_for_raise(*, child: Child, track: str, concern_id: int | None) -> Concern | None:
+    """The concern a new challenge carries: one recorded on this child, on this track, not yet carried."""
+    if concern_id is None:
+        return None
+    # The child was loaded through the write chokepoint; its concerns are within the same scope.
+    concern = Concern.objects.filter(pk=concern_id, child=child).select_related("challenge").first()
+    if concern is None:
+        raise ServiceError(
+            "invalid", "unknown_concern", "There is no such concern on this child's record.", "concern_id"
+        )
+    if concern.track != track:
+        raise ServiceError(
+            "invalid",
+            "concern_other_track",
+            f"That concern was recorded on the {engine.TRACKS[concern.track]} track.",
+            "concern_id",
+        )
+    if getattr(concern, "challenge", None) is not None:
+        raise ServiceError(
+            "conflict",
+            "concern_carried",
+            f"That concern already became the challenge raised on {concern.challenge.raised_on:%d %B %Y}.",
+            "concern_id",
+        )
+    return concern
+
+
+def _action_owner(*, owner: str, owner_user: str | None, field: str) -> tuple[User | None, str]:
+    """Who owns an action: a person in Resolve (an active account, named by username) or someone
+    outside it, named in words. A name that is an active account's username is that person."""
+    if owner_user:
+        person = User.objects.filter(username=owner_user, is_active=True).first()
+        if person is None:
+            raise ServiceError(
+                "invalid",
+                "unknown_user",
+                f"There is no active user called {owner_user!r}: name them in words if they are not in "
+                "Resolve.",
+                field,
+            )
+        return person, person.get_username()
+    name = owner.strip()
+    person = User.objects.filter(username=name, is_active=True).first() if name else None
+    return person, name
 
 
 @retried
@@ -426,8 +511,15 @@ def challenge_raise(
     actions: Sequence[ActionInput] = (),
     directors_briefing: Mapping[str, Any] | None = None,
     on: dt.date | None = None,
+    respond_by: dt.date | None = None,
+    review: str = "",
+    review_on: dt.date | None = None,
+    concern_id: int | None = None,
 ) -> Challenge:
-    """Raise a challenge for a child under a procedure, at its first stage or (with a reason) a later one."""
+    """Raise a challenge for a child under a procedure, at its first stage or (with a reason) a later one.
+
+    ``respond_by``: an earlier response date than the procedure's; ``review`` and ``review_on``: the
+    review that triggered it; ``concern_id``: the concern on the child's record that it carries."""
     on = on or today()
     limits.text_check(field="desired_outcome", value=desired_outcome)
     raised = _raise_decide(
@@ -445,12 +537,20 @@ def challenge_raise(
         actions=actions,
         directors_briefing=directors_briefing,
         on=on,
+        respond_by=respond_by,
+        review=review,
+        review_on=review_on,
+        concern_id=concern_id,
     )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
-        for item in actions:
+        for item, owner in zip(actions, raised.owners, strict=True):
             Action.objects.create(
-                challenge=challenge, action=item.action.strip(), owner=item.owner.strip(), due=item.due
+                challenge=challenge,
+                action=item.action.strip(),
+                owner=owner.get_username() if owner else item.owner.strip(),
+                owner_user=owner,
+                due=item.due,
             )
         _store_documents(challenge, raised.documents, on, user)
 
@@ -467,6 +567,14 @@ def challenge_raise(
             themes=list(themes),
             last_event_on=on,
         )
+        raised_detail = raised.decision.events[0].detail
+        assert isinstance(raised_detail, events.Raised)
+        if raised.concern is not None:
+            challenge.concern = raised_detail.concern
+            challenge.from_concern = raised.concern
+        challenge.trigger_review = raised_detail.review
+        challenge.trigger_review_on = raised_detail.review_on
+        challenge.chair_due_on = raised_detail.chair_due_on
         return _write(
             challenge=challenge,
             procedure=raised.procedure,
@@ -483,6 +591,8 @@ class RaisePreview:
     to_role: str
     due: DueDate
     bypassed: tuple[str, ...] = ()
+    respond_by: dt.date | None = None  # the earlier response date the chair set
+    chair_due_on: dt.date | None = None  # the chair's own deadline from the review, where there is one
 
 
 def challenge_raise_preview(
@@ -500,6 +610,10 @@ def challenge_raise_preview(
     actions: Sequence[ActionInput] = (),
     directors_briefing: Mapping[str, Any] | None = None,
     on: dt.date,
+    respond_by: dt.date | None = None,
+    review: str = "",
+    review_on: dt.date | None = None,
+    concern_id: int | None = None,
 ) -> RaisePreview:
     """What ``challenge_raise`` would do with these answers, without writing anything.
 
@@ -520,10 +634,18 @@ def challenge_raise_preview(
         actions=actions,
         directors_briefing=directors_briefing,
         on=on,
+        respond_by=respond_by,
+        review=review,
+        review_on=review_on,
+        concern_id=concern_id,
     )
     procedure = raised.procedure
     target = procedure.stage(raised.decision.state.visits[0].stage)
+    visit = raised.decision.state.visits[0]
+    detail = raised.decision.events[0].detail
     return RaisePreview(
+        respond_by=visit.due_on if visit.procedure_due_on is not None else None,
+        chair_due_on=detail.chair_due_on if isinstance(detail, events.Raised) else None,
         stage_name=target.name,
         to_role=role_label(target.to_role),
         due=due_date_explain(nation=procedure.nation, start=on, working_days=target.response_working_days),
@@ -571,8 +693,10 @@ def challenge_escalate(
     directors_briefing: Mapping[str, Any] | None = None,
     on: dt.date | None = None,
     expected_version: int | None = None,
+    respond_by: dt.date | None = None,
 ) -> Challenge:
-    """Move a challenge up the ladder: to the next stage, or with a reason past several."""
+    """Move a challenge up the ladder: to the next stage, or with a reason past several (and, if the
+    chair sets one, an earlier response date than the procedure's)."""
     on = on or today()
     agreed = person_for_command(username=bypass_agreed_by, field="bypass_agreed_by")
     contents: dict[str, dict[str, Any]] = {}
@@ -581,7 +705,12 @@ def challenge_escalate(
         kinds, cleaned = _documents_for(child=challenge.child, directors_briefing=directors_briefing)
         contents.update(cleaned)
         return engine.Escalate(
-            on=on, to_stage=to_stage, reason=reason, bypass_agreed_by=agreed, documents=kinds
+            on=on,
+            to_stage=to_stage,
+            reason=reason,
+            bypass_agreed_by=agreed,
+            documents=kinds,
+            respond_by=respond_by,
         )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
@@ -640,6 +769,7 @@ def challenge_reopen(
     directors_briefing: Mapping[str, Any] | None = None,
     on: dt.date | None = None,
     expected_version: int | None = None,
+    respond_by: dt.date | None = None,
 ) -> Challenge:
     """Re-open a resolved challenge at the re-entry stage of the stage it last left, with the
     documents that stage needs if the challenge does not have them yet."""
@@ -649,7 +779,7 @@ def challenge_reopen(
     def prepare(challenge: Challenge, procedure: Procedure) -> engine.Command:
         kinds, cleaned = _documents_for(child=challenge.child, directors_briefing=directors_briefing)
         contents.update(cleaned)
-        return engine.Reopen(on=on, reason=reason, documents=kinds)
+        return engine.Reopen(on=on, reason=reason, documents=kinds, respond_by=respond_by)
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         _store_documents(challenge, contents, on, user)
@@ -717,14 +847,21 @@ def challenge_action_mark(
     status: str,
     on: dt.date | None = None,
     expected_version: int | None = None,
+    reason: str = "",
+    reason_required: bool = True,
 ) -> Challenge:
-    """Mark an agreed action done or not done."""
+    """Close an agreed action: done, or not done with the reason why (``reason_required=False`` only for
+    the API's first action route, which records "not done" without one as it always has)."""
     on = on or today()
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
-        Action.objects.filter(pk=action_id, challenge=challenge).update(status=status, status_on=on)
+        Action.objects.filter(pk=action_id, challenge=challenge).update(
+            status=status, status_on=on, status_reason=reason.strip() if status == "not_done" else ""
+        )
 
-    command = engine.MarkAction(on=on, action_id=action_id, status=status)
+    command = engine.MarkAction(
+        on=on, action_id=action_id, status=status, reason=reason, reason_required=reason_required
+    )
     return _change(
         challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
     )
@@ -895,8 +1032,8 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
             ) -> None:
                 owned = [action.id for action in new.actions if action.owner == successor]
                 moved["actions"] += Action.objects.filter(
-                    pk__in=owned, challenge=changed, owner=leaver
-                ).update(owner=successor)
+                    pk__in=owned, challenge=changed, owner_user=leaving
+                ).update(owner=successor, owner_user=taking)
                 if staged and new.status == "open" and visits:
                     visit = visits[-1]
                     visit.to_users = _replace_person(visit.to_users, leaver, successor)
@@ -950,3 +1087,181 @@ def _stage_recipient_check(*, challenge: Challenge, leaver: User, successor: Use
             "that child: give them that post first, or choose someone who holds it.",
             "successor",
         )
+
+
+# -- the action plan, agreed timescales and concerns ---------------------------------------------
+
+
+def challenge_action_add(
+    *,
+    user: User,
+    challenge_id: int,
+    action: str,
+    due: dt.date,
+    owner: str = "",
+    owner_user: str | None = None,
+    on: dt.date | None = None,
+    expected_version: int | None = None,
+) -> Challenge:
+    """Agree a SMART action at any point while the challenge is open or monitored after resolution:
+    what, by when, and by whom (``owner_user``: a person in Resolve; else ``owner``: a named outsider,
+    or the username of an active account)."""
+    on = on or today()
+    limits.text_check(field="owner", value=owner, max_length=limits.MAX_KEY, single_line=True)
+    limits.text_check(field="owner_user", value=owner_user or "", max_length=limits.MAX_KEY, single_line=True)
+    person, name = _action_owner(owner=owner, owner_user=owner_user, field="owner_user")
+    command = engine.AddAction(
+        on=on,
+        action=action,
+        due=due,
+        owner=name,
+        owner_user=engine.Person(username=person.get_username(), roles=frozenset()) if person else None,
+        owner_name=(person.get_full_name() or person.get_username()) if person else "",
+    )
+
+    def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
+        Action.objects.create(
+            challenge=challenge,
+            action=action.strip(),
+            owner=person.get_username() if person else name,
+            owner_user=person,
+            due=due,
+        )
+
+    return _change(
+        challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
+    )
+
+
+def challenge_action_redate(
+    *,
+    user: User,
+    challenge_id: int,
+    action_id: int,
+    due: dt.date,
+    reason: str,
+    on: dt.date | None = None,
+    expected_version: int | None = None,
+) -> Challenge:
+    """Move an open action's date, with the reason; its reminders move with it."""
+    on = on or today()
+
+    def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
+        row = Action.objects.get(pk=action_id, challenge=challenge)
+        row.due = due
+        row.save(update_fields=["due"])
+        deadlines_schedule_action(action=row)
+
+    command = engine.RedateAction(on=on, action_id=action_id, due=due, reason=reason)
+    return _change(
+        challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
+    )
+
+
+def challenge_deadline_extend(
+    *,
+    user: User,
+    challenge_id: int,
+    due: dt.date,
+    reason: str,
+    agreed_by: str | None,
+    on: dt.date | None = None,
+    expected_version: int | None = None,
+) -> Challenge:
+    """Record an agreed extension of the current stage's response date: who agreed, why, the new date
+    (within the procedure's maximum). The overdue day and the reminders move with it."""
+    on = on or today()
+    limits.text_check(field="agreed_by", value=agreed_by or "", max_length=limits.MAX_KEY, single_line=True)
+    command = engine.ExtendDeadline(
+        on=on, due=due, reason=reason, agreed_by=person_for_command(username=agreed_by, field="agreed_by")
+    )
+    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version)
+
+
+@retried
+def concern_record(
+    *,
+    user: User,
+    child: Child,
+    track: str,
+    concern: str,
+    review: str = "",
+    review_on: dt.date | None = None,
+    procedure_key: str | None = None,
+    on: dt.date | None = None,
+) -> Concern:
+    """Record a concern on the child's record without starting a challenge, as the case-note type the
+    procedure names (seed 001's "Case Note - Independent Reviewing Officer"), with the review
+    it came from. It may later become an informal challenge that carries it (``challenge_raise``)."""
+    on = on or today()
+    limits.text_check(field="concern", value=concern)
+    text = concern.strip()
+    if not text:
+        raise ServiceError("invalid", "required", "Enter what the concern is.", "concern")
+    if track not in engine.TRACKS:
+        raise ServiceError("invalid", "unknown_track", "Choose a track: iro or cpc.", "track")
+    if on > today():
+        raise ServiceError("invalid", "date_in_future", "The date cannot be in the future.", "on")
+    if review and review not in REVIEWS:
+        raise ServiceError(
+            "invalid", "unknown_review", f"Choose the review: one of {', '.join(REVIEWS)}.", "review"
+        )
+    if review and review_on is None:
+        raise ServiceError("invalid", "required", "Enter the date of the review.", "review_on")
+    if review_on is not None and not review:
+        raise ServiceError("invalid", "required", "Choose the review that the date belongs to.", "review")
+    if review_on is not None and review_on > on:
+        raise ServiceError(
+            "invalid", "review_after_recorded", "The review cannot be later than the concern.", "review_on"
+        )
+    key = procedure_key or settings.RESOLVE_DEFAULT_POLICY
+    try:
+        version = procedure_get(key=key)
+    except PolicyVersion.DoesNotExist:
+        raise ServiceError(
+            "invalid", "unknown_policy", f"There is no procedure called {key!r}.", "policy"
+        ) from None
+    procedure = procedure_version_model(version)
+    if track not in procedure.tracks:
+        raise ServiceError(
+            "invalid", "track_not_in_policy", f"{procedure.name} is not used on this track.", "track"
+        )
+    with transaction.atomic():
+        try:
+            child = child_get_for_change(user=user, child_id=child.pk, perm=Perm.RECORD_CONCERN)
+        except NotVisible:
+            raise ServiceError("not_found", "not_found", "There is no such child.") from None
+        chair = child_chair(child=child, track=track)
+        if chair is None or chair.pk != user.pk:
+            raise ServiceError(
+                "forbidden",
+                "not_allowed",
+                f"Only the child's allocated {role_label(CHAIR_ROLE_FOR_TRACK[track])} can record a concern "
+                "on this track.",
+            )
+        row = Concern.objects.create(
+            child=child,
+            track=track,
+            policy=version,
+            concern=text,
+            review=review,
+            review_on=review_on,
+            on=on,
+            recorded_by=user,
+        )
+        lines = [f"Concern: {text}"]
+        if review:
+            lines.append(f"Identified at the {REVIEWS[review]} of {fmt_date(review_on)}.")
+        rule = procedure.stages[0].chair_deadline
+        due = concern_chair_due(procedure=procedure, review_on=review_on)
+        if rule is not None and due is not None:
+            lines.append(f"{rule.description}: due by {fmt_date(due)}.")
+        lines.append("No challenge has been started.")
+        CaseNote.objects.create(
+            child=child,
+            note_type=procedure.case_notes.concern_type,
+            body="\n".join(lines),
+            on=on,
+            author=user,
+        )
+        return row

@@ -41,6 +41,7 @@ class Kind(models.TextChoices):
     BREAK_GLASS = "break_glass", "Record opened outside a caseload (break-glass)"
     SWEEP_STALE = "sweep_stale", "Deadlines are not being checked"
     WORK_HANDED_OVER = "work_handed_over", "Work handed over to you"
+    DEADLINE_EXTENDED = "deadline_extended", "Response date extended"
 
 
 class Deadline(models.Model):

@@ -120,11 +120,13 @@ def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
         status=Action.Status.OPEN,
     ).select_related("challenge", "challenge__child", "challenge__child__iro", "challenge__child__cp_chair")
     for action in actions.filter(
-        Q(owner=username) | Q(challenge__child__iro_id=user.pk) | Q(challenge__child__cp_chair_id=user.pk)
+        Q(owner_user_id=user.pk)
+        | Q(challenge__child__iro_id=user.pk)
+        | Q(challenge__child__cp_chair_id=user.pk)
     ):
         challenge = action.challenge
         chair = challenge.child.iro if challenge.track == "iro" else challenge.child.cp_chair
-        if action.owner != username and (chair is None or chair.pk != user.pk):
+        if action.owner_user_id != user.pk and (chair is None or chair.pk != user.pk):
             continue
         dates.append(
             DueDate(

@@ -42,6 +42,7 @@ from resolve.challenges import engine
 from resolve.challenges.case_notes import hand_over_words
 from resolve.challenges.events import (
     CafcassReferred,
+    DeadlineExtended,
     Escalated,
     Event,
     EventType,
@@ -103,8 +104,13 @@ def _current_visit(challenge: Challenge) -> StageVisit | None:
 
 
 def _action_owner(action: Action, challenge: Challenge) -> User | None:
-    """The action's owner when it names a user; otherwise the chair, who agreed the action."""
-    owner = get_user_model().objects.filter(username=action.owner.strip(), is_active=True).first()
+    """The action's owner when it is a person in Resolve (and still active); otherwise the chair, who
+    agreed the action."""
+    owner = (
+        get_user_model().objects.filter(pk=action.owner_user_id, is_active=True).first()
+        if action.owner_user_id is not None
+        else None
+    )
     return owner if owner is not None else _chair(challenge)
 
 
@@ -301,6 +307,16 @@ def _message(
             f"The IRO referred the case of {child} to Cafcass on {_fmt(event.on)}"
             f"{' as urgent' if detail.urgent else ''}.\nReason: {detail.reason}",
             challenge,
+        )
+    if kind == Kind.DEADLINE_EXTENDED and isinstance(detail, DeadlineExtended):
+        return Message(
+            kind,
+            f"extended:{challenge.pk}:v{sequence}:{detail.to_due.isoformat()}",
+            f"Response date extended: {child}",
+            f"The response at {stage_name} is now due by {_fmt(detail.to_due)} (it was due by "
+            f"{_fmt(detail.from_due)}), as agreed by {detail.agreed_by}.\nReason: {detail.reason}",
+            challenge,
+            due_on=detail.to_due,
         )
     if kind == Kind.CHALLENGE_CLOSED:
         word = "resolved" if event.type == EventType.RESOLVED else "withdrawn"

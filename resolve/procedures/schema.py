@@ -118,6 +118,24 @@ class Meeting(_Strict):
     actions_recorded_within_hours: int | None = Field(default=None, ge=1, le=168)
 
 
+def _leave_out_unset(data: dict[str, Any], names: tuple[str, ...]) -> None:
+    """Fields added after procedures were recorded are left out of the dump while unset, so that a
+    procedure that does not use them keeps the hash (and so the evidence) it was recorded with."""
+    for name in names:
+        if data.get(name) is None:
+            data.pop(name, None)
+
+
+class ChairDeadline(_Strict):
+    """Something the chair must do within a time of the review that triggered the challenge."""
+
+    description: Text = Field(description="What the chair must do, in the procedure's words.")
+    days: int = Field(ge=1, le=60, description="How long after the review it is due.")
+    working_days: bool = Field(
+        default=False, description="Count working days (true) or calendar days, as the seed says."
+    )
+
+
 class Stage(_Strict):
     key: Key
     name: Text
@@ -159,6 +177,11 @@ class Stage(_Strict):
         default=False,
         description="Whether the system escalates to the next stage when the response is overdue.",
     )
+    chair_deadline: ChairDeadline | None = Field(
+        default=None,
+        description="A deadline of the chair's own at this stage, counted from the review that triggered "
+        "the challenge (seed 000: the informal resolution form within 3 days).",
+    )
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -168,6 +191,7 @@ class Stage(_Strict):
         for name, default in (("reminder_working_days", 1), ("escalates_automatically_when_overdue", False)):
             if data.get(name) == default:
                 data.pop(name)
+        _leave_out_unset(data, ("chair_deadline",))
         return data
 
     @model_validator(mode="after")
@@ -257,6 +281,30 @@ class CaseNoteNames(_Strict):
     withdrawn: Text = "Challenge withdrawn"
     action: Text = "Challenge action updated"
     meeting: Text = "Challenge meeting"
+    concern: str | None = Field(
+        default=None,
+        description="Case-note type of a concern recorded before any challenge (seed 001 names "
+        "one); unset: 'Concern noted by the chair'.",
+    )
+    deadline_extended: str | None = Field(
+        default=None,
+        description="Case-note type of an agreed extension of a response date; unset: "
+        "'Challenge response date extended'.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        _leave_out_unset(data, ("concern", "deadline_extended"))
+        return data
+
+    @property
+    def concern_type(self) -> str:
+        return self.concern or "Concern noted by the chair"
+
+    @property
+    def deadline_extended_type(self) -> str:
+        return self.deadline_extended or "Challenge response date extended"
 
 
 class Procedure(_Strict):
@@ -274,6 +322,19 @@ class Procedure(_Strict):
     cafcass: Cafcass = Cafcass()
     resolution: Resolution = Resolution()
     case_notes: CaseNoteNames = CaseNoteNames()
+    extension_max_working_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=60,
+        description="The most working days an agreed extension may add to a stage's response date "
+        "as the procedure set it; unset: the national 20 working days.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        _leave_out_unset(data, ("extension_max_working_days",))
+        return data
 
     @field_validator("tracks")
     @classmethod
@@ -341,3 +402,7 @@ class Procedure(_Strict):
 
     def theme_keys(self) -> set[str]:
         return {theme.key for theme in self.themes}
+
+    def extension_limit(self) -> int:
+        """Working days an agreed extension may add to the procedure's response date."""
+        return self.extension_max_working_days or NATIONAL_FORMAL_CAP_WORKING_DAYS

@@ -10,7 +10,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS
-from resolve.challenges.events import RESPONSES
+from resolve.challenges.events import RESPONSES, REVIEWS
 from resolve.challenges.models import Challenge
 from resolve.core import limits
 
@@ -227,6 +227,22 @@ class RaiseForm(BriefingFieldsMixin, forms.Form):
         help_text="For example, the child's situation cannot wait for the earlier stages",
     )
     bypass_agreed_by = forms.ChoiceField(label="Who agreed to starting at a later stage?", required=False)
+    review = forms.ChoiceField(
+        label="Which review did this come out of? (optional)",
+        required=False,
+        choices=[("", "Not from a review"), *REVIEWS.items()],
+    )
+    review_on = DateField(
+        noun="date of the review", label="Date of the review (if it came out of one)", required=False
+    )
+    respond_by = DateField(
+        noun="response date",
+        label="Response wanted by (optional)",
+        required=False,
+        help_text="An earlier date than the procedure's, if the child needs one. Leave blank for the "
+        "procedure's date",
+    )
+    concern_id = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
     def __init__(
         self,
@@ -316,6 +332,13 @@ class EscalateForm(BriefingFieldsMixin, ChallengeChangeForm):
     bypass_agreed_by = forms.ChoiceField(
         label="Who agreed to going past a stage? (only if you are)", required=False
     )
+    respond_by = DateField(
+        noun="response date",
+        label="Response wanted by (optional)",
+        required=False,
+        help_text="An earlier date than the procedure's, if the child needs one. Leave blank for the "
+        "procedure's date",
+    )
 
     def __init__(
         self,
@@ -355,6 +378,7 @@ class ReasonForm(BriefingFieldsMixin, ChallengeChangeForm):
         label: str = "Reason",
         required_message: str = "Enter the reason",
         briefing: bool = False,
+        respond_by: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(data, **kwargs)
@@ -362,6 +386,14 @@ class ReasonForm(BriefingFieldsMixin, ChallengeChangeForm):
         self.fields["reason"].error_messages["required"] = required_message
         if briefing:
             self.add_briefing_fields()
+        if respond_by:  # re-entering a stage: the chair may set an earlier response date
+            self.fields["respond_by"] = DateField(
+                noun="response date",
+                label="Response wanted by (optional)",
+                required=False,
+                help_text="An earlier date than the procedure's, if the child needs one. Leave blank for "
+                "the procedure's date",
+            )
 
 
 class MeetingForm(ChallengeChangeForm):
@@ -553,3 +585,102 @@ class HandOverForm(forms.Form):
         super().__init__(data)
         self.fields["leaver"].choices = [("", "Choose a person"), *leavers]  # type: ignore[attr-defined]
         self.fields["successor"].choices = [("", "Choose a person"), *successors]  # type: ignore[attr-defined]
+
+
+# -- the action plan, agreed timescales and concerns ---------------------------------------------
+
+
+class ActionAddForm(ChallengeChangeForm):
+    """A SMART action agreed at any point: what, by whom (a person in Resolve or someone outside), by when."""
+
+    action = _text("What needs to happen?", "Enter what needs to happen")
+    owner_user = forms.ChoiceField(label="By whom: someone in Resolve", required=False)
+    owner = forms.CharField(
+        label="Or by whom: someone outside Resolve",
+        required=False,
+        max_length=limits.MAX_KEY,
+        help_text="Their name and organisation, for example Dr A Patel, school nurse",
+        error_messages={"max_length": f"Use {limits.MAX_KEY} characters or fewer"},
+    )
+    due = DateField(noun="date the action is due by", label="By when")
+
+    def __init__(self, data: Any = None, *, people: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self.fields["owner_user"].choices = [("", "Choose a person"), *people]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not cleaned.get("owner_user") and not cleaned.get("owner") and "owner" not in self.errors:
+            self.add_error("owner_user", "Choose who will do it, or name someone outside Resolve")
+        elif cleaned.get("owner_user") and cleaned.get("owner"):
+            self.add_error("owner", "Choose a person in Resolve or name someone outside it, not both")
+        return cleaned
+
+
+class ActionRedateForm(ChallengeChangeForm):
+    due = DateField(noun="new date", label="New date the action is due by")
+    reason = _text("Why is the date changing?", "Enter why the date is changing")
+
+
+class ActionCloseForm(ChallengeChangeForm):
+    status = forms.ChoiceField(
+        label="Was the action done?",
+        choices=[("done", "Done"), ("not_done", "Not done")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose done or not done", "invalid_choice": "Choose done or not done"},
+    )
+    reason = _text("If it was not done, why not?", required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("status") == "not_done" and not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", "Enter why the action was not done")
+        return cleaned
+
+
+class ExtensionForm(ChallengeChangeForm):
+    due = DateField(noun="new response date", label="New response date")
+    agreed_by = forms.ChoiceField(
+        label="Who agreed the extension?", error_messages={"required": "Choose who agreed the extension"}
+    )
+    reason = _text("Why was the extension agreed?", "Enter why the extension was agreed")
+
+    def __init__(self, data: Any = None, *, people: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self.fields["agreed_by"].choices = [("", "Choose a person"), *people]  # type: ignore[attr-defined]
+
+
+class ConcernForm(forms.Form):
+    """A concern noted on the child's record without starting a challenge (seed 001's pre-review work)."""
+
+    track = forms.ChoiceField(
+        label="Which role are you recording this as?",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose whether you are the child's IRO or CP Chair"},
+    )
+    procedure = forms.ChoiceField(
+        label="Which procedure would a challenge follow?",
+        error_messages={"required": "Choose the procedure", "invalid_choice": "Choose the procedure"},
+    )
+    concern = _text("What is the concern?", "Enter what the concern is")
+    review = forms.ChoiceField(
+        label="Which review did it come from? (optional)",
+        required=False,
+        choices=[("", "Not from a review"), *REVIEWS.items()],
+    )
+    review_on = DateField(noun="date of the review", label="Date of the review", required=False)
+    on = DateField(
+        noun="date of the concern",
+        label="Date you raised it with the social worker or team manager",
+        required=False,
+        help_text="Leave blank for today. For example, 27 3 2026",
+    )
+
+    def __init__(
+        self, data: Any = None, *, tracks: list[tuple[str, str]], procedures: list[tuple[str, str]]
+    ) -> None:
+        super().__init__(data)
+        self.fields["track"].choices = tracks  # type: ignore[attr-defined]
+        self.fields["procedure"].choices = procedures  # type: ignore[attr-defined]
+        if tracks and not self.is_bound:
+            self.initial["track"] = tracks[0][0]

@@ -29,7 +29,7 @@ from resolve.challenges.models import Action, Challenge, Event
 from resolve.challenges.overdue import Timing, stage_timing
 from resolve.children.models import Child
 from resolve.core.errors import ServiceError
-from resolve.people.roles import CHAIRS_LINE_ROLES, ROLES, Side, role_label
+from resolve.people.roles import CHAIR_MANAGER_ROLES, CHAIRS_LINE_ROLES, ROLES, Side, role_label
 from resolve.people.selectors import user_roles
 from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_list, procedure_version_model
@@ -326,7 +326,9 @@ def _event_detail(event: Event) -> str:
         case events.CafcassReferred() as detail:
             return ("Urgent. " if detail.urgent else "") + detail.reason
         case events.ActionUpdated() as detail:
-            return f"Marked {detail.status.replace('_', ' ')}"
+            return f"Marked {detail.status.replace('_', ' ')}" + (
+                f": {detail.reason}" if detail.reason else ""
+            )
         case events.MeetingRecorded() as detail:
             return detail.summary
         case events.FinalCommentsAdded() as detail:
@@ -335,6 +337,15 @@ def _event_detail(event: Event) -> str:
             return detail.learning_points
         case events.HandedOver() as detail:
             return f"From {detail.leaver} to {detail.successor} ({hand_over_words(detail)}): {detail.reason}"
+        case events.ActionAdded() as detail:
+            return f"{detail.action} (by {detail.owner}, by {govuk_date(detail.due)})"
+        case events.ActionRedated() as detail:
+            return f"Now due {govuk_date(detail.to_due)} (was {govuk_date(detail.from_due)}): {detail.reason}"
+        case events.DeadlineExtended() as detail:
+            return (
+                f"Response now due {govuk_date(detail.to_due)} (was {govuk_date(detail.from_due)}), "
+                f"agreed by {detail.agreed_by}: {detail.reason}"
+            )
         case unknown:
             assert_never(unknown)
 
@@ -371,6 +382,7 @@ class ChildPage:
     rows: list[ChallengeRow]
     chronology: list[ChronologyEntry]
     can_raise: bool
+    concerns: list[selectors.ConcernRow] = field(default_factory=list)
 
 
 def child_page(*, user: User, case_number: str, today: dt.date) -> ChildPage:
@@ -386,6 +398,7 @@ def child_page(*, user: User, case_number: str, today: dt.date) -> ChildPage:
         rows=challenge_rows(challenges, today),
         chronology=chronology(events, procedures),
         can_raise=bool(raise_tracks(user=user, child=child)),
+        concerns=selectors.child_concerns(child=child),
     )
 
 
@@ -462,6 +475,8 @@ class VisitRow:
     response: str
     responded_on: dt.date | None
     timing: Tag
+    extended_from: dt.date | None = None
+    procedure_due_on: dt.date | None = None
 
 
 TIMING_TAGS: dict[Timing, Tag] = {
@@ -483,6 +498,9 @@ def _timing(visit: Any, today: dt.date, calendar: WorkingDays) -> Tag:
         today=today,
         calendar=calendar,
     )
+    # A response by a date moved by an agreed extension is within the extension, not on time.
+    if timing is Timing.ON_TIME and getattr(visit, "extended_from", None) is not None:
+        return Tag("Within extension", "purple")
     return TIMING_TAGS[timing]
 
 
@@ -535,6 +553,8 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
             response=RESPONSES.get(v.response, ""),
             responded_on=v.responded_on,
             timing=_timing(v, today, calendar),
+            extended_from=v.extended_from,
+            procedure_due_on=v.procedure_due_on,
         )
         for v in visits
     ]
@@ -557,6 +577,7 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
             govuk_date(challenge.formal_due_on)
             + (" (past the formal limit)" if past_cap is not None else ""),
         ),
+        *_trigger_rows(challenge, procedure),
     ]
     outcome = [
         ("Outcome", challenge.outcome),
@@ -615,6 +636,32 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
     )
 
 
+def _trigger_rows(challenge: Challenge, procedure: Procedure) -> list[tuple[str, Any]]:
+    """The review that triggered the challenge, the chair's own deadline from it, the concern it carries."""
+    rows: list[tuple[str, Any]] = [
+        (
+            "Triggered by",
+            f"{events.REVIEWS.get(challenge.trigger_review, challenge.trigger_review)}, "
+            f"{govuk_date(challenge.trigger_review_on)}"
+            if challenge.trigger_review
+            else "Not from a review",
+        )
+    ]
+    if challenge.chair_due_on is not None:
+        rule = procedure.stages[0].chair_deadline
+        late = challenge.raised_on > challenge.chair_due_on
+        rows.append(
+            (
+                rule.description if rule is not None else "Chair's deadline",
+                f"Due by {govuk_date(challenge.chair_due_on)}; "
+                + (f"done late, on {govuk_date(challenge.raised_on)}" if late else "done on time"),
+            )
+        )
+    if challenge.from_concern_id is not None:
+        rows.append(("Carries the concern", "Recorded earlier on the child's record"))
+    return rows
+
+
 # -- one action on a challenge -------------------------------------------------------------------
 
 
@@ -638,6 +685,8 @@ class TransitionContext:
     stage_name: str = ""
     # The stage a resolved challenge would re-enter, when it needs a Director's briefing it lacks.
     reopen_briefing_for: str = ""
+    # People who may own an action or agree an extension: the child's line as the challenge met it.
+    line_people: list[tuple[str, str]] = field(default_factory=list)
 
 
 def transition_context(*, user: User, challenge_id: int, today: dt.date) -> TransitionContext:
@@ -678,7 +727,26 @@ def transition_context(*, user: User, challenge_id: int, today: dt.date) -> Tran
         else "",
         stage_name=procedure.stage(challenge.stage_key).name if challenge.stage_key else "",
         reopen_briefing_for=_reopen_briefing_for(challenge, procedure),
+        line_people=_line_people(challenge),
     )
+
+
+# The changes made to one agreed action from beside it on the challenge page, not from the buttons.
+PER_ACTION = frozenset({"mark_action", "redate_action"})
+
+
+def _line_people(challenge: Challenge) -> list[tuple[str, str]]:
+    """``(username, "Name, role")``: the child's social worker and chair, the people every stage went to
+    or was copied to, and the chairs' managers; those who may own an action or agree an extension."""
+    child = challenge.child
+    usernames = {name for visit in challenge.visits.all() for name in (*visit.to_users, *visit.cc_users)}
+    for person in (child.social_worker, child.iro if challenge.track == "iro" else child.cp_chair):
+        if person is not None:
+            usernames.add(person.get_username())
+    managers = dict(selectors.people_with_roles(roles=set(CHAIR_MANAGER_ROLES)))
+    names = selectors.people_named(usernames=usernames - set(managers))
+    people = sorted(names.items(), key=lambda item: item[1])
+    return people + sorted(managers.items(), key=lambda item: item[1])
 
 
 def _reopen_briefing_for(challenge: Challenge, procedure: Procedure) -> str:

@@ -34,6 +34,17 @@ urlpatterns = [
         name="challenge_action_mark",
     ),
     path(
+        "challenges/<int:challenge_id>/actions/<int:action_id>/due-date/",
+        views.challenge_action_redate,
+        name="challenge_action_redate",
+    ),
+    path(
+        "challenges/<int:challenge_id>/actions/<int:action_id>/close/",
+        views.challenge_action_close,
+        name="challenge_action_close",
+    ),
+    path("children/<str:case_number>/concerns/new/", views.concern_new, name="concern_new"),
+    path(
         "challenges/<int:challenge_id>/<slug:action>/",
         views.challenge_transition,
         name="challenge_transition",

@@ -29,6 +29,7 @@ from resolve.access import (
     user_has_perm,
 )
 from resolve.challenges import selectors, services
+from resolve.challenges.events import REVIEWS
 from resolve.children.models import Child
 from resolve.children.services import case_note_correct as case_note_correct_service
 from resolve.children.services import child_allocate
@@ -179,6 +180,7 @@ def _challenge_detail(
             "challenge": page.challenge,
             "errors": errors or [],
             "transitions": pages.TRANSITIONS,
+            "per_action": pages.PER_ACTION,
             "can_correct_notes": user_has_perm(user=request.user, perm=Perm.CORRECT_CASE_NOTE),
         },
         status=400 if errors else 200,
@@ -210,6 +212,7 @@ def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.
                 label="Why are you re-opening the challenge?",
                 required_message="Enter why you are re-opening the challenge",
                 briefing=bool(ctx.reopen_briefing_for),
+                respond_by=True,
             )
         case "withdraw":
             return forms.ReasonForm(
@@ -228,6 +231,10 @@ def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.
             return forms.CafcassForm(
                 data, version=version, preconditions=ctx.preconditions, checklist=ctx.checklist
             )
+        case "add_action":
+            return forms.ActionAddForm(data, version=version, people=ctx.line_people)
+        case "extend_deadline":
+            return forms.ExtensionForm(data, version=version, people=ctx.line_people)
     raise Http404("No such action")
 
 
@@ -251,6 +258,7 @@ def _action_call(
                 reason=data["reason"],
                 bypass_agreed_by=data["bypass_agreed_by"] or None,
                 directors_briefing=briefing,
+                respond_by=data.get("respond_by"),
             )
         case "resolve":
             services.challenge_resolve(
@@ -258,7 +266,12 @@ def _action_call(
             )
         case "reopen":
             briefing = form.briefing(data) if isinstance(form, forms.ReasonForm) else None
-            services.challenge_reopen(**common, reason=data["reason"], directors_briefing=briefing)
+            services.challenge_reopen(
+                **common,
+                reason=data["reason"],
+                directors_briefing=briefing,
+                respond_by=data.get("respond_by"),
+            )
         case "withdraw":
             services.challenge_withdraw(**common, reason=data["reason"])
         case "record_meeting":
@@ -281,12 +294,24 @@ def _action_call(
                     if data[f"precondition_{key}"]
                 },
             )
+        case "add_action":
+            services.challenge_action_add(
+                **common,
+                action=data["action"],
+                due=data["due"],
+                owner=data["owner"],
+                owner_user=data["owner_user"] or None,
+            )
+        case "extend_deadline":
+            services.challenge_deadline_extend(
+                **common, due=data["due"], reason=data["reason"], agreed_by=data["agreed_by"] or None
+            )
 
 
 @login_required
 def challenge_transition(request: HttpRequest, challenge_id: int, action: str) -> HttpResponse:
     """One action's short form: GET shows it (only when this person may take it now), POST records it."""
-    if action not in pages.TRANSITIONS or action == "mark_action":
+    if action not in pages.TRANSITIONS or action in pages.PER_ACTION:
         raise Http404("No such action")
     try:
         ctx = pages.transition_context(user=request.user, challenge_id=challenge_id, today=today())  # type: ignore[arg-type]
@@ -414,6 +439,10 @@ def _raise_answers(form: forms.RaiseForm, formset: Any) -> dict[str, Any]:
         "on": data["on"] or today(),
         "directors_briefing": form.briefing(data),
         "actions": [row.cleaned_data for row in formset if not row.is_blank()],
+        "review": data["review"],
+        "review_on": data["review_on"],
+        "respond_by": data["respond_by"],
+        "concern_id": data["concern_id"],
     }
 
 
@@ -480,7 +509,28 @@ def _raise_preview(
         actions=[services.ActionInput(a["action"], a["owner"], a["due"]) for a in answers["actions"]],
         directors_briefing=answers["directors_briefing"],
         on=answers["on"],
+        respond_by=answers["respond_by"],
+        review=answers["review"],
+        review_on=answers["review_on"],
+        concern_id=answers["concern_id"],
     )
+
+
+def _from_concern(form: forms.RaiseForm, child: Child, track: str, concern_id: str) -> None:
+    """Start the challenge form from a concern on the child's record: its words and its review."""
+    if not concern_id.isdigit() or len(concern_id) > 18:
+        return
+    for row in selectors.child_concerns(child=child):
+        concern = row.concern
+        if concern.pk == int(concern_id) and concern.track == track and row.challenge_id is None:
+            form.initial.update(
+                {
+                    "concern": concern.concern,
+                    "review": concern.review,
+                    "review_on": concern.review_on,
+                    "concern_id": concern.pk,
+                }
+            )
 
 
 def _session_key(case_number: str, track: str, procedure: str) -> str:
@@ -504,6 +554,8 @@ def challenge_raise(request: HttpRequest, case_number: str, track: str, procedur
     if request.method != "POST":
         saved = request.session.get(key)
         form, formset = _raise_forms(chosen, QueryDict(saved) if saved else None)
+        if not saved:
+            _from_concern(form, child, track, request.GET.get("concern", ""))
         return _raise_render(request, child, chosen, track, form, formset)
     data = request.POST.copy()
     if "add_action" in data:
@@ -558,6 +610,10 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
                 actions=[services.ActionInput(a["action"], a["owner"], a["due"]) for a in answers["actions"]],
                 directors_briefing=answers["directors_briefing"],
                 on=answers["on"],
+                respond_by=answers["respond_by"],
+                review=answers["review"],
+                review_on=answers["review_on"],
+                concern_id=answers["concern_id"],
             )
         except ServiceError as error:
             _raise_error(form, formset, error)
@@ -583,6 +639,7 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
             "preview": preview,
             "themes": [theme_words[key] for key in answers["themes"]],
             "agreed_by": people.get(answers["bypass_agreed_by"] or "", ""),
+            "review_words": REVIEWS.get(answers["review"], ""),
             "briefing": [
                 (form.fields[f"briefing_{k}"].label, v)
                 for k, v in (answers["directors_briefing"] or {}).items()
@@ -748,4 +805,124 @@ def leaver_hand_over(request: HttpRequest) -> HttpResponse:
         "children/hand_over.html",
         {"form": form, "can_allocate": user_has_perm(user=request.user, perm=Perm.ADD_CHILDREN)},
         status=400 if form.errors else 200,
+    )
+
+
+# -- one agreed action: change its date, close it ----------------------------------------------
+def _agreed_action(ctx: pages.TransitionContext, action_id: int) -> Any:
+    for action in ctx.challenge.actions.all():
+        if action.pk == action_id:
+            return action
+    raise Http404("No such action")
+
+
+def _per_action(
+    request: HttpRequest, challenge_id: int, action_id: int, key: str, template: str
+) -> HttpResponse:
+    try:
+        ctx = pages.transition_context(user=request.user, challenge_id=challenge_id, today=today())  # type: ignore[arg-type]
+    except NotVisible:
+        raise Http404("No such challenge") from None
+    agreed = _agreed_action(ctx, action_id)
+    version = ctx.challenge.version
+    form: forms.ChallengeChangeForm
+    if key == "redate_action":
+        form = forms.ActionRedateForm(request.POST if request.method == "POST" else None, version=version)
+    else:
+        form = forms.ActionCloseForm(request.POST if request.method == "POST" else None, version=version)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                if key == "redate_action":
+                    services.challenge_action_redate(
+                        user=request.user,  # type: ignore[arg-type]
+                        challenge_id=challenge_id,
+                        action_id=action_id,
+                        due=data["due"],
+                        reason=data["reason"],
+                        expected_version=data["expected_version"],
+                    )
+                else:
+                    services.challenge_action_mark(
+                        user=request.user,  # type: ignore[arg-type]
+                        challenge_id=challenge_id,
+                        action_id=action_id,
+                        status=data["status"],
+                        reason=data["reason"],
+                        expected_version=data["expected_version"],
+                    )
+            except ServiceError as error:
+                forms.service_error_to_form(form, error)
+            else:
+                messages.success(request, pages.TRANSITIONS[key].done)
+                return redirect("web:challenge_detail", challenge_id=challenge_id)
+    elif key not in ctx.available:
+        raise PermissionDenied("You cannot do this to the action now")
+    return render(
+        request,
+        template,
+        {
+            "ctx": ctx,
+            "challenge": ctx.challenge,
+            "form": form,
+            "spec": pages.TRANSITIONS[key],
+            "agreed": agreed,
+        },
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+def challenge_action_redate(request: HttpRequest, challenge_id: int, action_id: int) -> HttpResponse:
+    """Change an open action's date, with the reason why."""
+    return _per_action(
+        request, challenge_id, action_id, "redate_action", "challenges/transitions/redate_action.html"
+    )
+
+
+@login_required
+def challenge_action_close(request: HttpRequest, challenge_id: int, action_id: int) -> HttpResponse:
+    """Close an action: done, or not done with the reason why."""
+    return _per_action(
+        request, challenge_id, action_id, "mark_action", "challenges/transitions/close_action.html"
+    )
+
+
+# -- concerns before a challenge ---------------------------------------------------------------
+@login_required
+def concern_new(request: HttpRequest, case_number: str) -> HttpResponse:
+    """Record a concern on the child's record without starting a challenge (the child's chair)."""
+    child = _raise_child(request, case_number)
+    tracks = pages.raise_tracks(user=request.user, child=child)  # type: ignore[arg-type]
+    if not tracks:
+        raise PermissionDenied("Only the child's allocated IRO or CP Chair can record a concern")
+    form = forms.ConcernForm(
+        request.POST if request.method == "POST" else None, tracks=tracks, procedures=pages.raise_procedures()
+    )
+    if not form.is_bound:
+        form.initial["procedure"] = settings.RESOLVE_DEFAULT_POLICY
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.concern_record(
+                user=request.user,  # type: ignore[arg-type]
+                child=child,
+                track=data["track"],
+                concern=data["concern"],
+                review=data["review"],
+                review_on=data["review_on"],
+                procedure_key=data["procedure"],
+                on=data["on"],
+            )
+        except ServiceError as error:
+            forms.service_error_to_form(form, error, extra={"policy": "procedure"})
+        else:
+            messages.success(request, "Concern recorded on the child's record. No challenge was started")
+            return redirect("web:child_detail", case_number=child.case_number)
+    return render(
+        request,
+        "children/concern_new.html",
+        {"child": child, "form": form},
+        status=400 if form.is_bound else 200,
     )

@@ -400,7 +400,7 @@ class TestActions:
         owner = engine.Actor("sophie", frozenset())
         run.do(engine.MarkAction(on=D(2027, 1, 5), action_id=1, status="done"), owner)
         worker = engine.Actor("social_worker", frozenset({engine.CHILD_WORKER}))
-        run.do(engine.MarkAction(on=D(2027, 1, 6), action_id=1, status="not_done"), worker)
+        run.do(engine.MarkAction(on=D(2027, 1, 6), action_id=1, status="not_done", reason="No visit"), worker)
         stranger = engine.Actor("someone", frozenset())
         assert run.refused(
             engine.MarkAction(on=D(2027, 1, 6), action_id=1, status="done"), stranger

@@ -478,7 +478,10 @@ class ChallengeMachine(RuleBasedStateMachine):
         actor = data.draw(st.sampled_from(may), label="actor")
         before = self.accept(
             "mark_action",
-            MarkAction(on=on, action_id=action.id, status=status),
+            # "Not done" asks for the reason.
+            MarkAction(
+                on=on, action_id=action.id, status=status, reason="Not delivered" * (status == "not_done")
+            ),
             actor,
             "action_updated",
             self.state.visits[-1].stage,
