@@ -60,6 +60,9 @@ EVENT_FREE_TEXT = frozenset(
         "outcome",
         "learning_points",
         "summary",
+        # An agreed action's words, and its owner when named in words (someone outside Resolve).
+        "action",
+        "owner",
     }
 )
 CHALLENGE_FREE_TEXT = (

@@ -30,14 +30,12 @@ from resolve.challenges.overdue import Timing, past_due, stage_timing
 from resolve.procedures.schema import Procedure
 from resolve.reports.periods import Period, sub_periods
 
-# The event types that record an agreed extension of a stage's due date. Resolve records none yet
-# (the DOMAIN's "agreed timescales and extensions": "reported as an extension, never as 'on
-# time'"). When such an event type is added to ``EventType``, name it here: a stage visit that has
-# one is then counted under "extended", apart from on time, late and missing. Until then the
-# "extended" figures are zero because there are no such events, and a test
-# (test_figures.py::test_every_extension_event_type_is_counted_apart) fails as soon as an event type
-# about extensions exists without being named here.
-EXTENSION_EVENT_TYPES: frozenset[str] = frozenset()
+# The event types that record an agreed extension of a stage's due date (the DOMAIN's "agreed
+# timescales and extensions": "reported as an extension, never as 'on time'"): a stage visit that has
+# one is counted under "extended", apart from on time, late and missing. A test
+# (test_figures.py::test_every_extension_event_type_is_counted_apart) fails when an event type about
+# extensions exists without being named here.
+EXTENSION_EVENT_TYPES: frozenset[str] = frozenset({EventType.DEADLINE_EXTENDED.value})
 
 # Events that put a challenge into a stage, and the detail field naming the stage.
 _ENTERS = {

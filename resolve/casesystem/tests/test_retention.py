@@ -47,6 +47,11 @@ EVENT_STRUCTURAL = frozenset(
         # A hand-over's leaver and successor are usernames.
         "leaver",
         "successor",
+        # An action's owner in Resolve, and who agreed an extension: usernames.
+        "owner_user",
+        "agreed_by",
+        # The review that triggered a challenge: a key of events.REVIEWS.
+        "review",
     }
 )
 

@@ -202,9 +202,33 @@ def test_roles_without_reports_are_refused(authority, histories):
 
 
 def test_every_extension_event_type_is_counted_apart():
-    """The DOMAIN: an agreed extension "is reported as an extension, never as 'on time'". Resolve has
-    no extension event yet, so EXTENSION_EVENT_TYPES is empty and the extended figures are zero for
-    that reason only; once an event type about extensions exists, it must be named there."""
+    """The DOMAIN: an agreed extension "is reported as an extension, never as 'on time'": every event
+    type about extensions is named in EXTENSION_EVENT_TYPES."""
     about_extensions = {t.value for t in EventType if "extens" in t.value or "extend" in t.value}
     assert about_extensions <= EXTENSION_EVENT_TYPES
     assert {t.value for t in EventType} >= EXTENSION_EVENT_TYPES
+
+
+def test_a_response_within_an_agreed_extension_is_counted_as_extended(authority):
+    """Issue 9: an agreed extension "is shown in reports as an extension, not as on time"."""
+    from resolve.challenges import services
+    from resolve.reports.tests.conftest import _child, _raise
+
+    staff = authority.staff
+    child = _child(authority, "LCS200009", "social_worker")
+    challenge = _raise(authority, child, D(2025, 6, 2), ["placement"])
+    services.challenge_deadline_extend(
+        user=staff["iro"],
+        challenge_id=challenge.pk,
+        due=D(2025, 6, 24),
+        reason="The social worker is on leave for a week.",
+        agreed_by="iro_service_manager",
+        on=D(2025, 6, 10),
+    )
+    services.challenge_respond(
+        user=staff["social_worker"], challenge_id=challenge.pk, response="agree", on=D(2025, 6, 23)
+    )
+    report = report_for(user=staff["iro_service_manager"], period=YEAR, filters=ReportFilters(), today=TODAY)
+    informal = {row.stage: row for row in report.timeliness}["informal"]
+    assert informal.counts["extended"] == 1
+    assert informal.counts["on_time"] == 0 and informal.counts["late"] == 0
