@@ -4,10 +4,13 @@ from django.urls import include, path, re_path
 
 from resolve.api.api import api
 from resolve.api.audit import router as audit_router
+from resolve.api.exports import router as exports_router
 from resolve.signin.otp import ResolveAdminSite
 
 # Break-glass and access review live in the audit app; they share the API's auth and error shape.
 api.add_router("/", audit_router)
+# Documents (forms, briefings, chronologies) as files, scoped and logged like their records.
+api.add_router("/", exports_router)
 # The admin site asks for a one-time password when RESOLVE_ADMIN_REQUIRES_OTP is on.
 admin.site.__class__ = ResolveAdminSite
 
@@ -25,5 +28,7 @@ urlpatterns = [
     # Single sign-on (answers 404 unless OIDC_RP_CLIENT_ID is set).
     path("", include("resolve.signin.urls")),
     path("", include("resolve.notifications.urls")),
+    # Documents to download (forms, briefings, chronologies): before the pages, whose patterns are wider.
+    path("", include("resolve.exports.urls")),
     path("", include("resolve.web.urls")),
 ]
