@@ -506,7 +506,7 @@ def _event_words(detail: ev.Detail) -> str:
             return detail.reason
         case ev.ResponseRecorded():
             text = detail.response_label + (f": {detail.comments}" if detail.comments else "")
-            return text + ("" if detail.on_time else f" (late: due {fmt_date(detail.due_on)})")
+            return text + (" (on time)" if detail.on_time else f" (late: due {fmt_date(detail.due_on)})")
         case ev.Resolved():
             return detail.outcome
         case ev.Reopened() | ev.Withdrawn():
@@ -560,8 +560,13 @@ def chronology_build(
         events = list(challenge.events.all())
         visits = sorted(challenge.visits.all(), key=lambda v: v.sequence)
         entered = _entered_visits(events, visits)
+        action_words = {a.pk: a.action for a in challenge.actions.all()}
         for event in events:
             visit = entered.get(event.sequence)
+            detail = _detail(event)
+            words = _event_words(detail)
+            if isinstance(detail, ev.ActionUpdated) and detail.action_id in action_words:
+                words = f"{action_words[detail.action_id]}: {words[0].lower()}{words[1:]}"
             told = ""
             if visit is not None:
                 parts = []
@@ -571,6 +576,7 @@ def chronology_build(
                     parts.append("copied to " + ", ".join(names.get(u, u) for u in visit.cc_users))
                 if visit.notify_users:
                     parts.append("told " + ", ".join(names.get(u, u) for u in visit.notify_users))
+                parts.append(f"response due {fmt_date(visit.due_on)}" if visit.due_on else "no set timescale")
                 told = "; ".join(parts)
             rows.append(
                 ChronologyRow(
@@ -578,7 +584,7 @@ def chronology_build(
                     challenge=number,
                     what=EVENT_WORDS.get(event.type, event.type),
                     stage=_stage_name(procedure, event.stage_key),
-                    detail=_event_words(_detail(event)),
+                    detail=words,
                     by=person_name(event.by),
                     told=told,
                 )
