@@ -61,20 +61,40 @@ def _populate() -> str:
             on=day,
         )
         pk = challenge.pk
-        services.challenge_escalate(user=staff["iro"], challenge_id=pk, reason="No reply.", on=day + dt.timedelta(days=1))
-        services.challenge_respond(
-            user=staff["team_manager"], challenge_id=pk, response="disagree", comments="Planned.", on=day + dt.timedelta(days=2)
+        services.challenge_escalate(
+            user=staff["iro"], challenge_id=pk, reason="No reply.", on=day + dt.timedelta(days=1)
         )
-        services.challenge_escalate(user=staff["iro"], challenge_id=pk, reason="Unresolved.", on=day + dt.timedelta(days=3))
         services.challenge_respond(
-            user=staff["service_manager"], challenge_id=pk, response="agree", comments="Agreed.", on=day + dt.timedelta(days=4)
+            user=staff["team_manager"],
+            challenge_id=pk,
+            response="disagree",
+            comments="Planned.",
+            on=day + dt.timedelta(days=2),
+        )
+        services.challenge_escalate(
+            user=staff["iro"], challenge_id=pk, reason="Unresolved.", on=day + dt.timedelta(days=3)
+        )
+        services.challenge_respond(
+            user=staff["service_manager"],
+            challenge_id=pk,
+            response="agree",
+            comments="Agreed.",
+            on=day + dt.timedelta(days=4),
         )
         for action in challenge.actions.all():
             services.challenge_action_mark(
-                user=staff["iro"], challenge_id=pk, action_id=action.pk, status="done", on=day + dt.timedelta(days=5)
+                user=staff["iro"],
+                challenge_id=pk,
+                action_id=action.pk,
+                status="done",
+                on=day + dt.timedelta(days=5),
             )
         services.challenge_resolve(
-            user=staff["iro"], challenge_id=pk, outcome="Visits made.", learning_points="Sooner.", on=day + dt.timedelta(days=6)
+            user=staff["iro"],
+            challenge_id=pk,
+            outcome="Visits made.",
+            learning_points="Sooner.",
+            on=day + dt.timedelta(days=6),
         )
         day += dt.timedelta(days=9)
     return authority.staff["service_manager"].get_username()
@@ -94,13 +114,19 @@ def run() -> None:
     username = _populate()
     user = get_user_model().objects.get(username=username)
     events = Event.objects.count()
-    print(f"One child, {CHALLENGES} challenges, {events} events, built in {time.perf_counter() - started:.1f} s")
+    print(
+        f"One child, {CHALLENGES} challenges, {events} events, built in {time.perf_counter() - started:.1f} s"
+    )
 
     def page() -> str:
-        return html_render("exports/chronology.html", chronology_context(user=user, case_number="LCS777001", today=today()))
+        return html_render(
+            "exports/chronology.html", chronology_context(user=user, case_number="LCS777001", today=today())
+        )
 
     def pdf() -> bytes:
-        return pdf_render("exports/chronology.html", chronology_context(user=user, case_number="LCS777001", today=today()))
+        return pdf_render(
+            "exports/chronology.html", chronology_context(user=user, case_number="LCS777001", today=today())
+        )
 
     html_seconds, html = _time(page)
     pdf_seconds, document = _time(pdf)

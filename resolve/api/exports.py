@@ -55,7 +55,7 @@ class SentFormOut(Schema):
     "/challenges/{challenge_id}/form.docx", response={**ERRORS}, openapi_extra=_file(DOCX, "The form (Word)")
 )
 def form_docx(request: HttpRequest, challenge_id: RowId) -> HttpResponse:
-    """The Challenge and Resolution form as it stands now, in Word (the procedure's own form and stage names)."""
+    """The Challenge and Resolution form as it stands now, in Word, in the procedure's own words."""
     return file_response(downloads.form_download(user=request.user, challenge_id=challenge_id, format="docx"))
 
 
@@ -106,7 +106,9 @@ def sent_form(request: HttpRequest, challenge_id: RowId, case_note_id: RowId) ->
 )
 def briefing_docx(request: HttpRequest, challenge_id: RowId) -> HttpResponse:
     """Seed 002 Appendix B, "Case Briefing for Deputy Director/DCS"; 404 when none was completed."""
-    return file_response(downloads.briefing_download(user=request.user, challenge_id=challenge_id, format="docx"))
+    return file_response(
+        downloads.briefing_download(user=request.user, challenge_id=challenge_id, format="docx")
+    )
 
 
 @router.get(
@@ -116,7 +118,9 @@ def briefing_docx(request: HttpRequest, challenge_id: RowId) -> HttpResponse:
 )
 def briefing_pdf(request: HttpRequest, challenge_id: RowId) -> HttpResponse:
     """The Director's briefing as a tagged PDF; 404 when none was completed."""
-    return file_response(downloads.briefing_download(user=request.user, challenge_id=challenge_id, format="pdf"))
+    return file_response(
+        downloads.briefing_download(user=request.user, challenge_id=challenge_id, format="pdf")
+    )
 
 
 @router.get(
@@ -126,4 +130,6 @@ def briefing_pdf(request: HttpRequest, challenge_id: RowId) -> HttpResponse:
 )
 def chronology_pdf(request: HttpRequest, case_number: SafeStr) -> HttpResponse:
     """Every challenge of the child and its events in date order, paginated, for a court bundle or Ofsted."""
-    return file_response(downloads.chronology_download(user=request.user, case_number=case_number, today=today()))
+    return file_response(
+        downloads.chronology_download(user=request.user, case_number=case_number, today=today())
+    )

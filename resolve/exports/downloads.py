@@ -39,7 +39,9 @@ class Download:
     content: bytes
 
 
-def _frame(*, child_name: str, case_number: str, produced_by: str, produced_on: dt.datetime) -> dict[str, object]:
+def _frame(
+    *, child_name: str, case_number: str, produced_by: str, produced_on: dt.datetime
+) -> dict[str, object]:
     return {
         "child_name": child_name,
         "case_number": case_number,
@@ -85,7 +87,10 @@ def sent_form_download(*, user: UserLike, challenge_id: int, case_note_id: int) 
     for note, event in stage_notes(challenge=challenge):
         if note.pk == case_note_id:
             form = form_build(
-                challenge=challenge, produced_by=person_name(event.by), upto=event.sequence, now=event.created_at
+                challenge=challenge,
+                produced_by=person_name(event.by),
+                upto=event.sequence,
+                now=event.created_at,
             )
             return Download(
                 filename=document_filename("form-as-sent", form.case_number, event.on, "docx"),
@@ -116,7 +121,9 @@ def briefing_download(*, user: UserLike, challenge_id: int, format: Format) -> D
             },
         )
     return Download(
-        filename=document_filename("directors-briefing", briefing.case_number, briefing.date_of_briefing, format),
+        filename=document_filename(
+            "directors-briefing", briefing.case_number, briefing.date_of_briefing, format
+        ),
         content_type=FORMATS[format],
         content=content,
     )

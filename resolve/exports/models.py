@@ -15,7 +15,10 @@ from resolve.append_only import AppendOnlyModel
 class SentForm(AppendOnlyModel):
     challenge = models.ForeignKey("challenges.Challenge", on_delete=models.PROTECT, related_name="sent_forms")
     case_note = models.OneToOneField(
-        "children.CaseNote", on_delete=models.PROTECT, related_name="sent_form", help_text="The stage's case note."
+        "children.CaseNote",
+        on_delete=models.PROTECT,
+        related_name="sent_form",
+        help_text="The stage's case note.",
     )
     event_sequence = models.PositiveIntegerField(help_text="The event after which the form stood as sent.")
     stage_key = models.CharField(max_length=64)

@@ -25,7 +25,7 @@ def html_render(template: str, context: dict[str, Any]) -> str:
 
 
 def pdf_render(template: str, context: dict[str, Any]) -> bytes:
-    """The template as a tagged PDF; its ``<title>`` and ``<html lang>`` become the PDF's title and language."""
+    """The template as a tagged PDF; its ``<title>`` and ``<html lang>`` give the title and language."""
     html = html_render(template, context)
     document: bytes = HTML(string=html).write_pdf(pdf_variant=PDF_VARIANT)
     return document

@@ -24,6 +24,8 @@ from django.utils import timezone
 from resolve.access import challenge_get_for_user, challenges_visible_to, child_get_for_user
 from resolve.access.context import AccessContext, access_context, current
 from resolve.audit.models import EvidenceHead
+from resolve.calendars.services import working_calendar
+from resolve.calendars.types import Nation
 from resolve.challenges import events as ev
 from resolve.challenges.case_notes import enters_stage, fmt_date
 from resolve.challenges.documents import directors_briefing_rows
@@ -33,8 +35,6 @@ from resolve.challenges.overdue import Timing, stage_timing
 from resolve.challenges.selectors import challenge_page, people_named
 from resolve.children.models import CaseNote, Child
 from resolve.children.selectors import child_role_holders
-from resolve.calendars.services import working_calendar
-from resolve.calendars.types import Nation
 from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_version_model
 
@@ -263,7 +263,9 @@ def form_build(
             name=stage.name,
             record=stage.case_note,
             timescale=(
-                f"{stage.response_working_days} working days" if stage.response_working_days else "No set timescale"
+                f"{stage.response_working_days} working days"
+                if stage.response_working_days
+                else "No set timescale"
             ),
             ticked=stage.key == at_stage,
         )
@@ -368,9 +370,7 @@ def stage_notes(*, challenge: Challenge) -> list[tuple[CaseNote, Event]]:
     """
     all_events = sorted(challenge.events.all(), key=lambda e: e.sequence)
     notes = [
-        note
-        for note in sorted(challenge.case_notes.all(), key=lambda n: n.pk)
-        if note.corrects_id is None
+        note for note in sorted(challenge.case_notes.all(), key=lambda n: n.pk) if note.corrects_id is None
     ]
     paired = []
     for note, event in zip(notes, all_events, strict=False):
@@ -382,7 +382,7 @@ def stage_notes(*, challenge: Challenge) -> list[tuple[CaseNote, Event]]:
 def sent_form_rows(*, challenge: Challenge) -> list[SentFormRow]:
     """The forms as sent at each stage of a challenge already found through the chokepoint."""
     procedure = procedure_version_model(challenge.policy)
-    stored = {sent.case_note_id: sent for sent in challenge.sent_forms.all()}  # type: ignore[attr-defined]
+    stored = {sent.case_note_id: sent for sent in challenge.sent_forms.all()}
     return [
         SentFormRow(
             case_note_id=note.pk,
@@ -548,7 +548,9 @@ def chronology_for_user(*, user: UserLike, case_number: str, today: dt.date) -> 
 def chronology_build(
     *, child: Child, challenges: Sequence[Challenge], today: dt.date, produced_by: str, now: dt.datetime
 ) -> Chronology:
-    usernames = {u for c in challenges for v in c.visits.all() for u in (*v.to_users, *v.cc_users, *v.notify_users)}
+    usernames = {
+        u for c in challenges for v in c.visits.all() for u in (*v.to_users, *v.cc_users, *v.notify_users)
+    }
     usernames |= {a.owner for c in challenges for a in c.actions.all()}
     names = people_named(usernames=usernames)
     rows: list[ChronologyRow] = []
@@ -631,9 +633,7 @@ def chronology_build(
     rows.sort(key=lambda row: row.on)  # stable: each challenge's events keep their order on a day
     chains = [f"child:{child.pk}", *(f"challenge:{c.pk}" for c in challenges)]
     heads = {head.chain: head for head in EvidenceHead.objects.filter(chain__in=chains)}
-    evidence = [
-        (chain, heads[chain].length, heads[chain].hash) for chain in chains if chain in heads
-    ]
+    evidence = [(chain, heads[chain].length, heads[chain].hash) for chain in chains if chain in heads]
     return Chronology(
         child_name=child.full_name,
         case_number=child.case_number,

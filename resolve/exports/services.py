@@ -46,7 +46,10 @@ def sent_forms_file(*, challenge_id: int | None = None, limit: int = BATCH) -> i
             if note.pk in done:
                 continue
             form = form_build(
-                challenge=challenge, produced_by=person_name(event.by), upto=event.sequence, now=event.created_at
+                challenge=challenge,
+                produced_by=person_name(event.by),
+                upto=event.sequence,
+                now=event.created_at,
             )
             content = form_docx(form)
             try:

@@ -20,6 +20,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor
 from docx.table import Table
+from docx.text.paragraph import Paragraph
 
 from resolve.challenges.case_notes import fmt_date
 from resolve.core.conf import conf
@@ -40,25 +41,25 @@ def _template() -> DocxDocument:
 def _styled(document: DocxDocument) -> DocxDocument:
     styles = document.styles
     normal = styles["Normal"]
-    normal.font.name = FONT  # type: ignore[attr-defined]
-    normal.font.size = Pt(11)  # type: ignore[attr-defined]
+    normal.font.name = FONT
+    normal.font.size = Pt(11)
     # East Asian text would otherwise fall back to the theme font.
-    normal.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)  # type: ignore[union-attr]
+    normal.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)
     for name, size in (("Title", 24), ("Heading 1", 16), ("Heading 2", 13)):
         style = styles[name]
-        style.font.name = FONT  # type: ignore[attr-defined]
-        style.font.size = Pt(size)  # type: ignore[attr-defined]
-        style.font.bold = True  # type: ignore[attr-defined]
-        style.font.color.rgb = RGBColor(0x0B, 0x0C, 0x0C)  # type: ignore[attr-defined]
+        style.font.name = FONT
+        style.font.size = Pt(size)
+        style.font.bold = True
+        style.font.color.rgb = RGBColor(0x0B, 0x0C, 0x0C)
     section = document.sections[0]
     section.left_margin = section.right_margin = Pt(56)
     section.top_margin = section.bottom_margin = Pt(56)
     return document
 
 
-def _field(paragraph: object, instruction: str) -> None:
+def _field(paragraph: Paragraph, instruction: str) -> None:
     """A Word field (PAGE, NUMPAGES) that Word fills in as it lays the pages out."""
-    run = paragraph.add_run()  # type: ignore[attr-defined]
+    run = paragraph.add_run()
     begin = OxmlElement("w:fldChar")
     begin.set(qn("w:fldCharType"), "begin")
     text = OxmlElement("w:instrText")
@@ -79,7 +80,9 @@ def _page_furniture(document: DocxDocument, *, header: str, footer: str) -> None
         top.text = header
         top.runs[0].font.size = Pt(9)
         top.runs[0].font.color.rgb = GREY
-    bottom = section.footer.add_paragraph() if section.footer.paragraphs[0].text else section.footer.paragraphs[0]
+    bottom = (
+        section.footer.add_paragraph() if section.footer.paragraphs[0].text else section.footer.paragraphs[0]
+    )
     bottom.text = f"{footer}  Page "
     _field(bottom, "PAGE")
     bottom.add_run(" of ")
@@ -201,7 +204,13 @@ def form_docx(form: ChallengeForm) -> bytes:
         document,
         ["Stage", "Entered", "To", "Copied to", "Response due"],
         [
-            [v.stage, f"{fmt_date(v.entered_on)} ({v.how.lower()})", ", ".join(v.to), ", ".join(v.copied), _date(v.due_on)]
+            [
+                v.stage,
+                f"{fmt_date(v.entered_on)} ({v.how.lower()})",
+                ", ".join(v.to),
+                ", ".join(v.copied),
+                _date(v.due_on),
+            ]
             for v in form.visits
         ],
     )
@@ -233,7 +242,8 @@ def form_docx(form: ChallengeForm) -> bytes:
         document.add_paragraph("None yet.")
     proof = document.add_paragraph(
         f"Evidence: this form comes from the record of challenge {form.challenge_id} "
-        f"(chain {form.evidence_chain}, {form.evidence_length} events, last hash {form.evidence_hash or 'none'}). "
+        f"(chain {form.evidence_chain}, {form.evidence_length} events, "
+        f"last hash {form.evidence_hash or 'none'}). "
         "The authority can check that hash with manage.py verify_evidence."
     )
     for run in proof.runs:

@@ -84,8 +84,10 @@ def journey(authority, child, frozen) -> Challenge:
         response="agree",
         comments="A visit is booked and the plan will be reviewed.",
     )
-    action = challenge.actions.order_by("due").first()
-    services.challenge_action_mark(user=staff["iro"], challenge_id=challenge.pk, action_id=action.pk, status="done")
+    action = challenge.actions.order_by("due")[0]
+    services.challenge_action_mark(
+        user=staff["iro"], challenge_id=challenge.pk, action_id=action.pk, status="done"
+    )
     services.challenge_record_meeting(
         user=staff["iro"],
         challenge_id=challenge.pk,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import subprocess
+from typing import Any
 
 import docx
 import pytest
@@ -52,7 +53,7 @@ class TestDirectorsBriefing:
     def test_pdf_briefing_is_tagged_and_reads_back(self, authority, journey):
         download = briefing_download(user=authority.staff["director"], challenge_id=journey.pk, format="pdf")
         path = save("directors-briefing.pdf", download.content)
-        reader = PdfReader(io.BytesIO(download.content))
+        reader: Any = PdfReader(io.BytesIO(download.content))
         assert reader.metadata.title == "Case Briefing for Deputy Director/DCS: Amelia Jones (LCS100001)"
         assert reader.trailer["/Root"]["/Lang"] == "en-GB"
         text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
@@ -66,10 +67,12 @@ class TestChronology:
     answered, whether it was on time, what changed"."""
 
     def test_every_event_in_date_order_with_who_was_told_and_the_evidence(self, authority, journey):
-        download = chronology_download(user=authority.staff["service_manager"], case_number="LCS100001", today=TODAY)
+        download = chronology_download(
+            user=authority.staff["service_manager"], case_number="LCS100001", today=TODAY
+        )
         assert download.filename == "chronology_LCS100001_2026-12-21.pdf"
         path = save("chronology.pdf", download.content)
-        reader = PdfReader(io.BytesIO(download.content))
+        reader: Any = PdfReader(io.BytesIO(download.content))
         assert reader.trailer["/Root"]["/Lang"] == "en-GB"
         text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
         pages = text.split("\f")

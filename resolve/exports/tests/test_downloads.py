@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import docx
 import pytest
@@ -10,8 +11,8 @@ from pypdf import PdfReader
 
 from resolve.audit.models import AccessLogEntry
 from resolve.challenges import services
-from resolve.exports.services import sent_forms_file
 from resolve.exports.selectors import stage_notes
+from resolve.exports.services import sent_forms_file
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +71,7 @@ class TestPages:
     def test_a_download_is_logged_as_an_export_with_its_address(self, client, authority, journey):
         client.force_login(authority.staff["director"])
         client.get(f"/challenges/{journey.pk}/download/form.pdf")
-        entry = AccessLogEntry.objects.order_by("-pk").first()
+        entry = AccessLogEntry.objects.latest("pk")
         assert entry.channel == "export"
         assert entry.path == f"/challenges/{journey.pk}/download/form.pdf"
         assert entry.user == authority.staff["director"] and entry.challenge_id == journey.pk
@@ -105,7 +106,7 @@ class TestApi:
             assert response["Content-Type"] == content_type
             assert "_LCS100001_20" in response["Content-Disposition"]
             assert response["Cache-Control"].startswith("no-store")
-        entry = AccessLogEntry.objects.order_by("-pk").first()
+        entry = AccessLogEntry.objects.latest("pk")
         assert entry.channel == "export" and entry.path == "/api/v1/children/LCS100001/chronology.pdf"
 
     def test_sent_forms_are_listed_with_their_hashes_and_served(self, api_as, journey):
@@ -142,5 +143,5 @@ class TestApi:
 
     def test_pdfs_from_the_api_are_real_pdfs(self, api_as, journey):
         response = api_as("director").get(f"/challenges/{journey.pk}/directors-briefing.pdf")
-        reader = PdfReader(io.BytesIO(response.content))
+        reader: Any = PdfReader(io.BytesIO(response.content))
         assert "Case Briefing for Deputy Director/DCS" in reader.pages[0].extract_text()

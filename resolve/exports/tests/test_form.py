@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import subprocess
+from typing import Any
 
 import docx
 import pytest
@@ -66,8 +67,13 @@ class TestLiveForm:
         # The procedure's own name for its form and its stages.
         assert "Challenge and Resolution form" in text
         assert "Challenge and Resolution Form - Stage 4 (Director of Children's Services)" in text
-        assert _line(text, "Stage 4: joint Heads of Service meeting overseen by the Director of Children's Services | ").endswith("| ☒")
-        assert "Stage 1: Team Manager | Challenge and Resolution Form - Stage 1 (Team Manager) | 5 working days | ☐" in text
+        assert _line(
+            text, "Stage 4: joint Heads of Service meeting overseen by the Director of Children's Services | "
+        ).endswith("| ☒")
+        assert (
+            "Stage 1: Team Manager | Challenge and Resolution Form - Stage 1 (Team Manager)"
+            " | 5 working days | ☐" in text
+        )
         assert journey.concern.splitlines()[0] in text and journey.concern.splitlines()[1] in text
         assert journey.impact_on_child in text
         assert "Inadequate Voice of the Child/Young Person | ☒" in text or "| ☒" in _theme_line(text, "Voice")
@@ -79,7 +85,7 @@ class TestLiveForm:
         assert "Date: 25 December 2026" in text or "Date: 24 December 2026" in text
         assert "Resolved at stage 4; monitor the plan at the next review." in text
         assert f"{_name(authority.staff['iro_service_manager'])}. Date: 25 December 2026" in text
-        head = Event.objects.filter(challenge=journey).order_by("-sequence").first()
+        head = Event.objects.filter(challenge=journey).latest("sequence")
         assert head.hash in text  # the evidence: a reader can check it with verify_evidence
 
     def test_pdf_form_reads_back_with_its_title_language_and_text(self, authority, journey, tmp_path):
@@ -87,7 +93,7 @@ class TestLiveForm:
         assert download.content_type == "application/pdf"
         assert download.filename.endswith(".pdf")
         path = save("challenge-form.pdf", download.content)
-        reader = PdfReader(io.BytesIO(download.content))
+        reader: Any = PdfReader(io.BytesIO(download.content))
         assert reader.metadata.title == "Challenge and Resolution form: Amelia Jones (LCS100001)"
         assert reader.trailer["/Root"]["/Lang"] == "en-GB"
         assert "/StructTreeRoot" in reader.trailer["/Root"]  # tagged
@@ -115,7 +121,7 @@ class TestLiveForm:
     def test_each_download_is_an_export_in_the_access_log(self, authority, journey):
         before = AccessLogEntry.objects.count()
         form_download(user=authority.staff["team_manager"], challenge_id=journey.pk, format="docx")
-        entry = AccessLogEntry.objects.order_by("-pk").first()
+        entry = AccessLogEntry.objects.latest("pk")
         assert AccessLogEntry.objects.count() == before + 1
         assert entry.channel == AccessLogEntry.Channel.EXPORT
         assert entry.challenge_id == journey.pk and entry.user == authority.staff["team_manager"]
@@ -144,7 +150,9 @@ class TestFormAsSent:
         sent_forms_file()
         note, _ = stage_notes(challenge=journey)[1]
         assert note.note_type == "Challenge and Resolution Form - Stage 1 (Team Manager)"
-        download = sent_form_download(user=authority.staff["iro"], challenge_id=journey.pk, case_note_id=note.pk)
+        download = sent_form_download(
+            user=authority.staff["iro"], challenge_id=journey.pk, case_note_id=note.pk
+        )
         assert download.content == bytes(note.sent_form.content)
         rows = docx_rows(download.content)
         assert rows["To"] == _name(authority.staff["team_manager"])
@@ -158,7 +166,9 @@ class TestFormAsSent:
 
     def test_a_form_not_filed_yet_is_built_from_the_same_evidence(self, authority, journey):
         note, _ = stage_notes(challenge=journey)[1]
-        before = sent_form_download(user=authority.staff["iro"], challenge_id=journey.pk, case_note_id=note.pk)
+        before = sent_form_download(
+            user=authority.staff["iro"], challenge_id=journey.pk, case_note_id=note.pk
+        )
         sent_forms_file()
         filed = SentForm.objects.get(case_note=note)
         assert docx_text(before.content) == docx_text(bytes(filed.content))
