@@ -11,14 +11,17 @@ import datetime as dt
 from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Router, Schema
+from ninja import Field, File, Form, Router, Schema
+from ninja.files import UploadedFile
 
 from resolve.access import challenge_get_for_user
-from resolve.api.schemas import ErrorOut, SafeStr
+from resolve.api.schemas import ErrorOut, Key, SafeStr
 from resolve.core.clock import today
 from resolve.exports import downloads
 from resolve.exports.pdf import PDF
-from resolve.exports.selectors import exporting, sent_form_rows
+from resolve.exports.selectors import exporting, pack_for_user, sent_form_rows
+from resolve.exports.services import pack_document_add
+from resolve.exports.uploads import size_check
 from resolve.exports.views import file_response
 from resolve.exports.word import DOCX
 
@@ -133,3 +136,100 @@ def chronology_pdf(request: HttpRequest, case_number: SafeStr) -> HttpResponse:
     return file_response(
         downloads.chronology_download(user=request.user, case_number=case_number, today=today())
     )
+
+
+class PackDocumentOut(Schema):
+    id: int
+    item: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class PackItemOut(Schema):
+    key: str
+    label: str
+    required: bool
+    present: bool
+    source: str
+    documents: list[PackDocumentOut]
+
+
+class PackOut(Schema):
+    referred_on: dt.date | None
+    items: list[PackItemOut]
+    missing: list[str]
+    download: str
+
+
+@router.get("/challenges/{challenge_id}/cafcass-pack", response={200: PackOut, **ERRORS})
+def cafcass_pack(request: HttpRequest, challenge_id: RowId) -> Any:
+    """The Cafcass referral pack's checklist: each item present (uploaded, or written by Resolve) or not."""
+    pack = pack_for_user(user=request.user, challenge_id=challenge_id)
+    return {
+        "referred_on": pack.referred_on,
+        "items": [
+            {
+                "key": item.key,
+                "label": item.label,
+                "required": item.required,
+                "present": item.present,
+                "source": item.source,
+                "documents": [
+                    {
+                        "id": pk,
+                        "item": item.key,
+                        "filename": name,
+                        "content_type": kind,
+                        "size": size,
+                        "sha256": digest,
+                    }
+                    for pk, name, digest, size, kind in item.documents
+                ],
+            }
+            for item in pack.items
+        ],
+        "missing": pack.missing,
+        "download": f"/api/v1/challenges/{challenge_id}/cafcass-pack.zip",
+    }
+
+
+@router.post(
+    "/challenges/{challenge_id}/cafcass-pack/documents",
+    response={201: PackDocumentOut, **ERRORS, 409: ErrorOut, 413: ErrorOut},
+)
+def cafcass_pack_upload(
+    request: HttpRequest, challenge_id: RowId, item: Form[Key], file: File[UploadedFile]
+) -> Any:
+    """Upload a document (PDF, .docx, JPEG or PNG, up to 10 MB) for an item of the pack's checklist.
+
+    Multipart form: ``item`` (the checklist item's key) and ``file``. The same file sent again for the
+    same item answers the one already kept, so a retry stores nothing twice.
+    """
+    size_check(file.size or 0)
+    document = pack_document_add(
+        user=request.user,  # type: ignore[arg-type]
+        challenge_id=challenge_id,
+        item=item,
+        filename=file.name or "",
+        content=file.read(),
+    )
+    return 201, {
+        "id": document.pk,
+        "item": document.item,
+        "filename": document.filename,
+        "content_type": document.content_type,
+        "size": document.size,
+        "sha256": document.sha256,
+    }
+
+
+@router.get(
+    "/challenges/{challenge_id}/cafcass-pack.zip",
+    response={**ERRORS, 409: ErrorOut},
+    openapi_extra=_file("application/zip", "The Cafcass referral pack (zip)"),
+)
+def cafcass_pack_zip(request: HttpRequest, challenge_id: RowId) -> HttpResponse:
+    """The whole pack as one zip; 409 until the referral is recorded and every required item is present."""
+    return file_response(downloads.pack_download(user=request.user, challenge_id=challenge_id, today=today()))

@@ -8,22 +8,30 @@ as an export; a record the person may not see raises ``NotVisible`` (answered 40
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import io
+import zipfile
 from dataclasses import dataclass
 from typing import Literal
 
 from django.utils import timezone
 
 from resolve.access import NotVisible, challenge_get_for_user
+from resolve.core.errors import ServiceError
 from resolve.exports import pdf, word
 from resolve.exports.models import SentForm
 from resolve.exports.selectors import (
+    SentFormRow,
     UserLike,
     briefing_for_user,
     challenge_form_for_user,
     chronology_for_user,
     exporting,
     form_build,
+    pack_document_content,
+    pack_for_user,
     person_name,
+    sent_form_rows,
     stage_notes,
 )
 from resolve.exports.services import document_filename
@@ -152,3 +160,75 @@ def chronology_download(*, user: UserLike, case_number: str, today: dt.date) -> 
         content_type=pdf.PDF,
         content=pdf.pdf_render("exports/chronology.html", context),
     )
+
+
+def pack_download(*, user: UserLike, challenge_id: int, today: dt.date) -> Download:
+    """The Cafcass referral pack as one zip: the referral (covering letter, the IRO's report, the
+    professionals' contacts, the checklist), the chronology, the wishes-and-feelings draft, the form
+    as sent at each stage and as it stands, the uploaded documents, and a list of every file's SHA-256.
+
+    Refused (``ServiceError``, nothing written) until the challenge is referred and every required
+    item of the checklist is present.
+    """
+    pack = pack_for_user(user=user, challenge_id=challenge_id)
+    if pack.referred_on is None:
+        raise ServiceError(
+            "conflict",
+            "not_referred",
+            "Refer the challenge to Cafcass first: the pack is made from the referral.",
+        )
+    if pack.missing:
+        raise ServiceError(
+            "conflict",
+            "pack_incomplete",
+            "The pack cannot be made until these required items are uploaded: " + "; ".join(pack.missing),
+            "item",
+        )
+    frame = _frame(
+        child_name=pack.child_name,
+        case_number=pack.case_number,
+        produced_by=pack.produced_by,
+        produced_on=pack.produced_on,
+    )
+    files: list[tuple[str, bytes]] = [
+        ("referral.pdf", pdf.pdf_render("exports/referral.html", {"pack": pack, **frame})),
+        (
+            "chronology.pdf",
+            pdf.pdf_render(
+                "exports/chronology.html",
+                chronology_context(user=user, case_number=pack.case_number, today=today),
+            ),
+        ),
+        ("wishes-and-feelings-draft.docx", word.wishes_and_feelings_draft_docx(pack)),
+        (
+            "forms/challenge-form-as-it-stands.pdf",
+            form_download(user=user, challenge_id=challenge_id, format="pdf").content,
+        ),
+    ]
+    for row in sent_forms_of(user=user, challenge_id=challenge_id):
+        sent = sent_form_download(user=user, challenge_id=challenge_id, case_note_id=row.case_note_id)
+        files.append((f"forms/{row.event_sequence:02d}-{sent.filename}", sent.content))
+    with exporting():
+        challenge = challenge_get_for_user(user=user, challenge_id=challenge_id)
+    for item in pack.items:
+        for document_id, name, _, _, _ in item.documents:
+            found = pack_document_content(challenge=challenge, document_id=document_id)
+            if found is not None:
+                files.append((f"documents/{item.key}-{document_id}-{name}", found[2]))
+    manifest = "\n".join(f"{hashlib.sha256(content).hexdigest()}  {name}" for name, content in files)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files:
+            archive.writestr(name, content)
+        archive.writestr("SHA256SUMS.txt", manifest + "\n")
+    return Download(
+        filename=document_filename("cafcass-referral-pack", pack.case_number, today, "zip"),
+        content_type="application/zip",
+        content=out.getvalue(),
+    )
+
+
+def sent_forms_of(*, user: UserLike, challenge_id: int) -> list[SentFormRow]:
+    with exporting():
+        challenge = challenge_get_for_user(user=user, challenge_id=challenge_id)
+    return sent_form_rows(challenge=challenge)

@@ -35,6 +35,7 @@ from resolve.challenges.overdue import Timing, stage_timing
 from resolve.challenges.selectors import challenge_page, people_named
 from resolve.children.models import CaseNote, Child
 from resolve.children.selectors import child_role_holders
+from resolve.people.roles import role_label
 from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_version_model
 
@@ -646,3 +647,180 @@ def chronology_build(
         produced_by=produced_by,
         produced_on=now,
     )
+
+
+# -- the Cafcass referral pack ----------------------------------------------------------------------
+
+# Checklist items this pack writes itself from the record, by the key procedures give them.
+PACK_WRITES: dict[str, str] = {
+    "iro_report": "The IRO's report, written from the record: in this pack (referral.pdf)",
+    "professional_contacts": "The contact list of professionals: in this pack (referral.pdf)",
+    "previous_forms_released": "The form as sent at each stage: in this pack (forms/)",
+    "resolution_form": "The challenge form as it stands: in this pack (forms/)",
+}
+PACK_DRAFTS: dict[str, str] = {
+    "wishes_and_feelings": "A draft for the IRO to complete is in this pack (wishes-and-feelings-draft.docx)",
+}
+
+
+@dataclass(frozen=True)
+class PackItem:
+    key: str
+    label: str
+    required: bool
+    present: bool
+    source: str
+    documents: list[tuple[int, str, str, int, str]]  # id, filename, SHA-256, size, content type
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    role: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Pack:
+    """Regulation 45's referral to Cafcass, as one pack: seed 003's seven items, seed 002's two."""
+
+    challenge_id: int
+    authority: str
+    procedure: str
+    child_name: str
+    case_number: str
+    date_of_birth: dt.date
+    referred_on: dt.date | None
+    urgent: bool
+    reason: str
+    agreed: list[str]
+    iro: str
+    iro_email: str
+    concern: str
+    impact_on_child: str
+    desired_outcome: str
+    steps: list[tuple[dt.date, str]]
+    actions: list[FormAction]
+    contacts: list[Contact]
+    items: list[PackItem]
+    produced_by: str
+    produced_on: dt.datetime
+
+    @property
+    def missing(self) -> list[str]:
+        return [item.label for item in self.items if item.required and not item.present]
+
+
+def _contacts(challenge: Challenge, procedure: Procedure) -> list[Contact]:
+    child = challenge.child
+    people: dict[int, tuple[Any, list[str]]] = {}
+
+    def add(user: Any, role: str) -> None:
+        if user is None:
+            return
+        entry = people.setdefault(user.pk, (user, []))
+        if role_label(role) not in entry[1]:
+            entry[1].append(role_label(role))
+
+    add(child.social_worker, "social_worker")
+    add(child.iro, "iro")
+    for role in ("team_manager", "service_manager"):
+        for user in child_role_holders(child=child, track=challenge.track, role=role):
+            add(user, role)
+    visits = list(challenge.visits.all())
+    for visit in visits:
+        if not procedure.has_stage(visit.stage_key):
+            continue
+        stage = procedure.stage(visit.stage_key)
+        for user in child_role_holders(child=child, track=challenge.track, role=stage.to_role):
+            if user.get_username() in visit.to_users:
+                add(user, stage.to_role)
+    return [
+        Contact(name=person_name(user), role=", ".join(roles), email=user.email or "Not recorded")
+        for user, roles in people.values()
+    ]
+
+
+def pack_for_user(*, user: UserLike, challenge_id: int) -> Pack:
+    """The Cafcass referral pack of a challenge, scoped like its page; ``NotVisible`` otherwise."""
+    with exporting():
+        found = challenge_get_for_user(user=user, challenge_id=challenge_id)
+    challenge = _challenge_loaded(found)
+    procedure = procedure_version_model(challenge.policy)
+    referral = getattr(challenge, "cafcass_referral", None)
+    uploaded: dict[str, list[tuple[int, str, str, int, str]]] = {}
+    for document in challenge.pack_documents.only("pk", "item", "filename", "sha256", "size", "content_type"):
+        uploaded.setdefault(document.item, []).append(
+            (document.pk, document.filename, document.sha256, document.size, document.content_type)
+        )
+    items = []
+    for entry in procedure.cafcass.checklist:
+        documents = uploaded.get(entry.key, [])
+        if documents:
+            present, source = True, "Uploaded: " + ", ".join(name for _, name, _, _, _ in documents)
+        elif entry.key in PACK_WRITES:
+            present, source = True, PACK_WRITES[entry.key]
+        elif entry.key in PACK_DRAFTS:
+            present, source = False, f"To follow. {PACK_DRAFTS[entry.key]}"
+        else:
+            present, source = False, "To follow: not uploaded yet"
+        items.append(PackItem(entry.key, entry.label, entry.required, present, source, documents))
+    names = people_named(usernames=set(referral.preconditions.values()) if referral else set())
+    requires = {item.key: item.label for item in procedure.cafcass.requires}
+    form = form_build(challenge=challenge, produced_by=person_name(user))
+    steps: list[tuple[dt.date, str]] = []
+    for visit in form.visits:
+        sent = f"{visit.how} to {visit.stage}: sent to {', '.join(visit.to) or 'nobody recorded'}"
+        if visit.copied:
+            sent += f", copied to {', '.join(visit.copied)}"
+        steps.append(
+            (visit.entered_on, sent + (f"; response due {fmt_date(visit.due_on)}." if visit.due_on else "."))
+        )
+    for response in form.responses:
+        steps.append(
+            (
+                response.on,
+                f'{response.stage}: {response.by} answered "{response.response}" '
+                f"({response.timing.lower()}){': ' + response.comments if response.comments else ''}.",
+            )
+        )
+    for on, summary in form.meetings:
+        steps.append((on, f"Meeting: {summary}"))
+    steps.sort(key=lambda step: step[0])
+    iro = challenge.child.iro or challenge.raised_by
+    return Pack(
+        challenge_id=challenge.pk,
+        authority=procedure.authority,
+        procedure=procedure.name,
+        child_name=challenge.child.full_name,
+        case_number=challenge.child.case_number,
+        date_of_birth=challenge.child.date_of_birth,
+        referred_on=referral.on if referral else None,
+        urgent=bool(referral and referral.urgent),
+        reason=referral.reason if referral else "",
+        agreed=[
+            f"{requires.get(key, key)}: {names.get(username, username)}"
+            for key, username in (referral.preconditions.items() if referral else [])
+        ],
+        iro=person_name(iro),
+        iro_email=iro.email or "",
+        concern=challenge.concern,
+        impact_on_child=challenge.impact_on_child,
+        desired_outcome=challenge.desired_outcome,
+        steps=steps,
+        actions=form.actions,
+        contacts=_contacts(challenge, procedure),
+        items=items,
+        produced_by=person_name(user),
+        produced_on=timezone.now(),
+    )
+
+
+def pack_document_content(*, challenge: Challenge, document_id: int) -> tuple[str, str, bytes] | None:
+    """One uploaded document of a challenge already found through the chokepoint."""
+    found = (
+        challenge.pack_documents.filter(pk=document_id)
+        .values_list("filename", "content_type", "content")
+        .first()
+    )
+    return (found[0], found[1], bytes(found[2])) if found else None

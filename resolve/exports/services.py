@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import hashlib
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
-from resolve.exports.models import SentForm
+from resolve.access import Perm, challenge_get_for_change
+from resolve.core.errors import ServiceError
+from resolve.exports.models import PackDocument, SentForm
 from resolve.exports.selectors import (
     challenge_for_filing,
     challenges_without_sent_forms,
@@ -20,7 +23,9 @@ from resolve.exports.selectors import (
     person_name,
     stage_notes,
 )
+from resolve.exports.uploads import filename_clean, upload_check
 from resolve.exports.word import DOCX, form_docx
+from resolve.procedures.selectors import procedure_version_model
 
 BATCH = 200
 
@@ -69,3 +74,47 @@ def sent_forms_file(*, challenge_id: int | None = None, limit: int = BATCH) -> i
                 continue  # another worker filed it first: the same document
             filed += 1
     return filed
+
+
+def pack_document_add(
+    *, user: User, challenge_id: int, item: str, filename: str, content: bytes
+) -> PackDocument:
+    """Upload a document for a checklist item of the challenge's Cafcass referral pack.
+
+    Those who may refer to Cafcass (the child's IRO) upload, on a track the procedure lets refer; the
+    item must be one of the procedure's checklist; the file is checked for type and size. A refusal
+    (``ServiceError``, naming the field) stores nothing.
+    """
+    with transaction.atomic():
+        challenge = challenge_get_for_change(user=user, challenge_id=challenge_id, perm=Perm.REFER_TO_CAFCASS)
+        procedure = procedure_version_model(challenge.policy)
+        if challenge.track not in procedure.cafcass.tracks:
+            raise ServiceError(
+                "conflict",
+                "no_cafcass_referral",
+                "Only a looked-after child's challenge (the IRO's) can be referred to Cafcass.",
+            )
+        items = {entry.key: entry.label for entry in procedure.cafcass.checklist}
+        if item not in items:
+            raise ServiceError(
+                "invalid",
+                "unknown_item",
+                f"Choose which item of the checklist the document is: {', '.join(sorted(items)) or 'none'}.",
+                "item",
+            )
+        content_type = upload_check(filename=filename, content=content)
+        digest = hashlib.sha256(content).hexdigest()
+        # The same file for the same item again (a retried upload) is the one already kept.
+        kept = PackDocument.objects.filter(challenge=challenge, item=item, sha256=digest).first()
+        if kept is not None:
+            return kept
+        return PackDocument.objects.create(
+            challenge=challenge,
+            item=item,
+            filename=filename_clean(filename),
+            content_type=content_type,
+            content=content,
+            size=len(content),
+            sha256=digest,
+            uploaded_by=user,
+        )

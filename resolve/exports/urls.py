@@ -28,4 +28,10 @@ urlpatterns = [
         for format in ("docx", "pdf")
     ),
     path("children/<str:case_number>/download/chronology.pdf", views.chronology, name="chronology"),
+    path("challenges/<int:challenge_id>/cafcass-pack/", views.cafcass_pack, name="cafcass_pack"),
+    path(
+        "challenges/<int:challenge_id>/download/cafcass-referral-pack.zip",
+        views.cafcass_pack_download,
+        name="cafcass_pack_download",
+    ),
 ]

@@ -7,13 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 
 from resolve.access import NotVisible
 from resolve.core.clock import today
-from resolve.exports import downloads
+from resolve.core.errors import ServiceError
+from resolve.exports import downloads, selectors, services
 from resolve.exports.downloads import Download
+from resolve.exports.uploads import MAX_UPLOAD_BYTES, size_check
 
 
 def file_response(download: Download) -> HttpResponse:
@@ -69,3 +74,67 @@ def chronology(request: HttpRequest, case_number: str) -> HttpResponse:
     return _serve(
         lambda: downloads.chronology_download(user=request.user, case_number=case_number, today=today())
     )
+
+
+def _pack_page(
+    request: HttpRequest, challenge_id: int, *, errors: list[dict[str, str]] | None = None, status: int = 200
+) -> HttpResponse:
+    try:
+        pack = selectors.pack_for_user(user=request.user, challenge_id=challenge_id)
+    except NotVisible:
+        raise Http404("No such challenge") from None
+    return render(
+        request,
+        "exports/pack.html",
+        {
+            "pack": pack,
+            "errors": errors or [],
+            "item_error": next((e["text"] for e in errors or [] if e.get("href") == "#item"), ""),
+            "file_error": next((e["text"] for e in errors or [] if e.get("href") == "#file"), ""),
+            "max_mb": MAX_UPLOAD_BYTES // 1_000_000,
+        },
+        status=status,
+    )
+
+
+@login_required
+def cafcass_pack(request: HttpRequest, challenge_id: int) -> HttpResponse:
+    """The Cafcass referral pack: its checklist, each item present or to follow, and uploads."""
+    if request.method != "POST":
+        return _pack_page(request, challenge_id)
+    upload = request.FILES.get("file")
+    item = request.POST.get("item", "")
+    if upload is None:
+        errors = [{"text": "Choose the document to upload", "href": "#file"}]
+        return _pack_page(request, challenge_id, errors=errors, status=400)
+    try:
+        size_check(upload.size or 0)  # before reading it into memory
+        document = services.pack_document_add(
+            user=request.user,  # type: ignore[arg-type]
+            challenge_id=challenge_id,
+            item=item,
+            filename=upload.name or "",
+            content=upload.read(),
+        )
+    except NotVisible:
+        raise Http404("No such challenge") from None
+    except ServiceError as error:
+        if error.kind == "forbidden":
+            raise PermissionDenied(error.message) from None
+        href = "#item" if error.field == "item" else "#file"
+        return _pack_page(request, challenge_id, errors=[{"text": error.message, "href": href}], status=400)
+    messages.success(request, f"{document.filename} was added to the pack.")
+    return redirect("exports:cafcass_pack", challenge_id=challenge_id)
+
+
+@login_required
+def cafcass_pack_download(request: HttpRequest, challenge_id: int) -> HttpResponse:
+    try:
+        download = downloads.pack_download(user=request.user, challenge_id=challenge_id, today=today())
+    except NotVisible:
+        raise Http404("No such challenge") from None
+    except ServiceError as error:
+        return _pack_page(
+            request, challenge_id, errors=[{"text": error.message, "href": "#checklist"}], status=409
+        )
+    return file_response(download)

@@ -24,7 +24,7 @@ from docx.text.paragraph import Paragraph
 
 from resolve.challenges.case_notes import fmt_date
 from resolve.core.conf import conf
-from resolve.exports.selectors import Briefing, ChallengeForm
+from resolve.exports.selectors import Briefing, ChallengeForm, Pack
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 TICKED, UNTICKED = "☒", "☐"
@@ -277,4 +277,51 @@ def briefing_docx(briefing: Briefing) -> bytes:
         title=f"Case Briefing for Deputy Director/DCS: {briefing.child_name} ({briefing.case_number})",
         subject="Director's briefing",
         author=briefing.produced_by,
+    )
+
+
+WISHES_AND_FEELINGS_SECTIONS = (
+    "How and when the child's views were sought",
+    "What the child has said about their care plan and where they live",
+    "What the child has said about seeing their family and friends",
+    "The child's views on the matter being referred, and on any court proceedings",
+    "The IRO's view of the child's age and understanding",
+)
+
+
+def wishes_and_feelings_draft_docx(pack: Pack) -> bytes:
+    """A draft of the child's wishes and feelings section for the IRO to complete (seed 003, item 5:
+    "a report by the IRO on the child's wishes and feelings, including the child's views in relation
+    to any potential court proceedings"): the child's details and what the record already says."""
+    document = _template()
+    _page_furniture(
+        document,
+        header=f"{pack.child_name}  ·  Case number {pack.case_number}  ·  OFFICIAL-SENSITIVE  ·  DRAFT",
+        footer=f"Draft produced by {pack.produced_by} on {fmt_date(pack.produced_on.date())} from Resolve.",
+    )
+    authority = document.add_paragraph(pack.authority)
+    authority.runs[0].font.color.rgb = GREY
+    document.add_heading("The child's wishes and feelings (draft)", level=0)
+    document.add_paragraph(
+        "A draft for the Independent Reviewing Officer to complete before it is sent to Cafcass. "
+        "Each heading asks for the child's own words where they can be given."
+    )
+    _labelled(
+        document,
+        [
+            ("Child", pack.child_name),
+            ("Date of birth", fmt_date(pack.date_of_birth)),
+            ("Case number", pack.case_number),
+            ("Independent Reviewing Officer", pack.iro),
+        ],
+    )
+    _text(document, "What the record says about the impact on the child", pack.impact_on_child)
+    for heading in WISHES_AND_FEELINGS_SECTIONS:
+        document.add_heading(heading, level=2)
+        document.add_paragraph("")
+    return _save(
+        document,
+        title=f"The child's wishes and feelings (draft): {pack.child_name} ({pack.case_number})",
+        subject="Referral to Cafcass",
+        author=pack.produced_by,
     )

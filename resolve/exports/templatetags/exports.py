@@ -10,6 +10,7 @@ from django import template
 from resolve.challenges.models import Challenge
 from resolve.children.models import Child
 from resolve.exports.selectors import sent_form_rows
+from resolve.procedures.selectors import procedure_version_model
 
 register = template.Library()
 
@@ -20,6 +21,8 @@ def challenge_downloads(challenge: Challenge) -> dict[str, Any]:
         "challenge": challenge,
         "sent_forms": sent_form_rows(challenge=challenge),
         "has_briefing": any(d.kind == "directors_briefing" for d in challenge.document_records.all()),
+        # Regulation 45: a looked-after child's case, where the procedure lets this track refer.
+        "can_refer": challenge.track in procedure_version_model(challenge.policy).cafcass.tracks,
     }
 
 
