@@ -15,6 +15,7 @@ from ninja import Field, File, Form, Router, Schema
 from ninja.files import UploadedFile
 
 from resolve.access import challenge_get_for_user
+from resolve.api.idempotency import idempotent
 from resolve.api.schemas import ErrorOut, Key, SafeStr
 from resolve.core.clock import today
 from resolve.exports import downloads
@@ -199,6 +200,7 @@ def cafcass_pack(request: HttpRequest, challenge_id: RowId) -> Any:
     "/challenges/{challenge_id}/cafcass-pack/documents",
     response={201: PackDocumentOut, **ERRORS, 409: ErrorOut, 413: ErrorOut},
 )
+@idempotent
 def cafcass_pack_upload(
     request: HttpRequest, challenge_id: RowId, item: Form[Key], file: File[UploadedFile]
 ) -> Any:

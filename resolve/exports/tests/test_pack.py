@@ -279,6 +279,24 @@ class TestPagesAndApi:
         assert response.status_code == 200 and response["Content-Type"] == "application/zip"
         assert "cafcass-referral-pack_LCS100001_" in response["Content-Disposition"]
 
+    def test_a_retried_upload_with_its_idempotency_key_is_answered_once(self, api_as, referred):
+        api = api_as("iro")
+        path = f"/api/v1/challenges/{referred.pk}/cafcass-pack/documents"
+        headers = {"Authorization": f"Bearer {api.token}", "Idempotency-Key": "upload-1"}
+        answers = [
+            api.client.post(
+                path, {"item": "review_records", "file": SimpleUploadedFile("r.pdf", PDF)}, headers=headers
+            )
+            for _ in range(2)
+        ]
+        assert [a.status_code for a in answers] == [201, 201]
+        assert answers[1]["Idempotent-Replayed"] == "true" and answers[0].json() == answers[1].json()
+        other = api.client.post(
+            path, {"item": "recent_care_plan", "file": SimpleUploadedFile("r.pdf", PDF)}, headers=headers
+        )
+        assert other.status_code == 422 and other.json()["error"]["code"] == "idempotency_key_reused"
+        assert PackDocument.objects.count() == 1
+
     def test_an_incomplete_pack_is_a_409_through_the_api(self, api_as, referred):
         response = api_as("iro").get(f"/challenges/{referred.pk}/cafcass-pack.zip")
         assert response.status_code == 409 and response.json()["error"]["code"] == "pack_incomplete"
