@@ -181,7 +181,9 @@ def pack_download(*, user: UserLike, challenge_id: int, today: dt.date) -> Downl
         raise ServiceError(
             "conflict",
             "pack_incomplete",
-            "The pack cannot be made until these required items are uploaded: " + "; ".join(pack.missing),
+            "The pack cannot be made until these required items are uploaded: "
+            + "; ".join(label.rstrip(".") for label in pack.missing)
+            + ".",
             "item",
         )
     frame = _frame(

@@ -118,3 +118,26 @@ def test_the_child_page_downloads_the_chronology(demo, browser):
     text = "".join(p.extract_text() for p in PdfReader(saved).pages)
     assert f"Case number {child.case_number}" in text
     _first_page_png(saved, "browser-chronology")
+
+
+def test_the_cafcass_pack_page_uploads_a_document(demo, browser, tmp_path):
+    challenge = Challenge.objects.filter(track="iro").order_by("pk").first()
+    assert challenge is not None
+    sign_in(browser, challenge.child.iro.username)  # type: ignore[union-attr]
+    page = browser.page
+    browser.goto(f"/challenges/{challenge.pk}/")
+    page.get_by_role("region", name="Download").get_by_role("link", name="The Cafcass referral pack").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Cafcass referral pack"
+    _at_widths(browser, "cafcass-pack")
+    wrong = tmp_path / "notes.txt"
+    wrong.write_text("not a document")
+    page.get_by_label("The document").set_input_files(str(wrong))
+    page.get_by_role("button", name="Upload").click()
+    assert page.locator(".govuk-error-summary").is_visible()
+    browser.check("cafcass-pack-error")
+    plan = tmp_path / "care-plan.pdf"
+    plan.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    page.get_by_label("Which item it is").select_option(index=0)
+    page.get_by_label("The document").set_input_files(str(plan))
+    page.get_by_role("button", name="Upload").click()
+    assert page.get_by_text("care-plan.pdf was added to the pack.").is_visible()
