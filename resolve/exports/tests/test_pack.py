@@ -256,6 +256,17 @@ class TestPagesAndApi:
         assert response.status_code == 302  # 2 MB: over the 1 MB of other requests, within an upload's 10 MB
         assert PackDocument.objects.get().size == 2_000_005
 
+    def test_a_request_past_the_uploads_limit_is_refused_before_it_is_read(self, client, authority, referred):
+        client.force_login(authority.staff["iro"])
+        huge = SimpleUploadedFile("reviews.pdf", b"%PDF-" + b"0" * 10_200_000, "application/pdf")
+        response = client.post(
+            f"/challenges/{referred.pk}/cafcass-pack/", {"item": "review_records", "file": huge}
+        )
+        assert response.status_code == 413 and PackDocument.objects.count() == 0
+        # Anywhere else, the ordinary limit.
+        other = client.post(f"/challenges/{referred.pk}/escalate/", {"reason": "x" * 1_100_000})
+        assert other.status_code == 413
+
     def test_the_api_uploads_lists_and_serves_the_zip(self, api_as, referred):
         api = api_as("iro")
         headers = {"Authorization": f"Bearer {api.token}"}
