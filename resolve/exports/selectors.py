@@ -159,11 +159,11 @@ class ChallengeForm:
 
 
 def _challenge_loaded(challenge: Challenge) -> Challenge:
-    return (
-        challenge_page(challenge=challenge)
-        if not hasattr(challenge, "_prefetched_objects_cache")
-        else challenge
-    )
+    """The challenge with everything a document reads, in a fixed number of queries (the challenge
+    page's own selector); a challenge already loaded that way is used as it is."""
+    if getattr(challenge, "_prefetched_objects_cache", None):
+        return challenge
+    return challenge_page(challenge=challenge)
 
 
 def _entered_visits(events: Sequence[Event], visits: Sequence[StageVisit]) -> dict[int, StageVisit]:
@@ -197,7 +197,7 @@ def form_build(
     """
     challenge = _challenge_loaded(challenge)
     procedure = procedure_version_model(challenge.policy)
-    all_events = sorted(challenge.events.all(), key=lambda e: e.sequence)
+    all_events = list(challenge.events.select_related("by").order_by("sequence"))
     visits = sorted(challenge.visits.all(), key=lambda v: v.sequence)
     entered = _entered_visits(all_events, visits)
     shown = [e for e in all_events if upto is None or e.sequence <= upto]
@@ -272,6 +272,7 @@ def form_build(
         )
         for stage in procedure.stages
     ]
+    types = {event.sequence: event.type for event in all_events}
     visit_rows = [
         FormVisit(
             stage=_stage_name(procedure, visit.stage_key),
@@ -279,11 +280,10 @@ def form_build(
             to=[names.get(u, u) for u in visit.to_users],
             copied=[names.get(u, u) for u in visit.cc_users],
             due_on=visit.due_on,
-            how=EVENT_WORDS.get(event_type, event_type),
+            how=EVENT_WORDS.get(types[sequence], types[sequence]),
         )
         for sequence, visit in entered.items()
         if sequence in shown_sequences
-        for event_type in [next(e.type for e in all_events if e.sequence == sequence)]
     ]
     team_managers = child_role_holders(child=child, track=challenge.track, role="team_manager")
     when = now or timezone.now()
@@ -369,7 +369,7 @@ def stage_notes(*, challenge: Challenge) -> list[tuple[CaseNote, Event]]:
     a challenge is the note of its n-th event (corrections are later notes that name the one they
     correct, and are left out).
     """
-    all_events = sorted(challenge.events.all(), key=lambda e: e.sequence)
+    all_events = list(challenge.events.select_related("by").order_by("sequence"))
     notes = [
         note for note in sorted(challenge.case_notes.all(), key=lambda n: n.pk) if note.corrects_id is None
     ]
