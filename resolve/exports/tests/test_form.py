@@ -22,12 +22,14 @@ from pypdf import PdfReader
 
 from resolve.access import NotVisible
 from resolve.audit.models import AccessLogEntry
+from resolve.challenges import services
 from resolve.challenges.models import Event
 from resolve.exports.downloads import form_download, sent_form_download
 from resolve.exports.models import SentForm
 from resolve.exports.selectors import stage_notes
 from resolve.exports.services import sent_forms_file
 from resolve.exports.tests.conftest import first_page_png, save
+from resolve.procedures.selectors import procedure_get, procedure_version_model
 
 pytestmark = pytest.mark.django_db
 
@@ -188,3 +190,36 @@ def _line(text: str, start: str) -> str:
 
 def _theme_line(text: str, word: str) -> str:
     return next(line for line in text.splitlines() if word in line and "|" in line)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "national",
+        "outcome_resolution",
+        "cla_dispute_resolution",
+        "qa_issue_resolution",
+        "challenge_and_resolution",
+        "informal_challenge_dispute_resolution",
+    ],
+)
+def test_every_procedure_names_its_own_form_and_stages(authority, child, frozen, key):
+    """Seed 001's "CLA - Resolution Stage 1", seed 002's "QA form", seed 003's "Challenge and
+    Resolution Form": the form carries the procedure's own name and stage names."""
+    procedure = procedure_version_model(procedure_get(key=key))
+    track = "iro" if "iro" in procedure.tracks else "cpc"
+    challenge = services.challenge_raise(
+        user=authority.staff["iro" if track == "iro" else "cp_chair"],
+        child=child,
+        track=track,
+        procedure_key=key,
+        concern="Visits missed.",
+        impact_on_child="Not seen alone.",
+    )
+    download = form_download(user=authority.staff["iro"], challenge_id=challenge.pk, format="docx")
+    text = docx_text(download.content)
+    assert f"{procedure.name} form" in text
+    first = procedure.stages[0]
+    assert _line(text, f"{first.name} | {first.case_note} | ").endswith("| ☒")
+    for stage in procedure.stages[1:]:
+        assert _line(text, f"{stage.name} | {stage.case_note} | ").endswith("| ☐")
