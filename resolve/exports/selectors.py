@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from resolve.access import challenge_get_for_user, challenges_visible_to, child_get_for_user
@@ -35,6 +36,7 @@ from resolve.challenges.overdue import Timing, stage_timing
 from resolve.challenges.selectors import challenge_page, people_named
 from resolve.children.models import CaseNote, Child
 from resolve.children.selectors import child_role_holders
+from resolve.exports.models import SentForm
 from resolve.people.roles import role_label
 from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_version_model
@@ -397,11 +399,28 @@ def sent_form_rows(*, challenge: Challenge) -> list[SentFormRow]:
     ]
 
 
+# The events that put a challenge at a stage (``case_notes.enters_stage``): each one's case note gets
+# the form as sent.
+STAGE_ENTERING = (ev.EventType.RAISED, ev.EventType.ESCALATED, ev.EventType.REOPENED)
+
+
 def challenges_without_sent_forms() -> QuerySet[Challenge]:
-    """For the worker (no person): challenges with a stage case note that has no form filed yet."""
+    """For the worker (no person): challenges that entered more stages than they have forms filed."""
+    entered = (
+        Event.objects.filter(challenge=OuterRef("pk"), type__in=STAGE_ENTERING)
+        .values("challenge")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    filed = (
+        SentForm.objects.filter(challenge=OuterRef("pk"))
+        .values("challenge")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
     return (
-        Challenge.objects.filter(case_notes__corrects__isnull=True, case_notes__sent_form__isnull=True)
-        .distinct()
+        Challenge.objects.annotate(entered=Coalesce(Subquery(entered), 0), filed=Coalesce(Subquery(filed), 0))
+        .filter(entered__gt=F("filed"))
         .order_by("pk")
     )
 

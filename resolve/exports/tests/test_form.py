@@ -11,9 +11,12 @@ Protection/IRO Service Manager final comments".
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import hashlib
 import io
 import subprocess
+import typing
 from typing import Any
 
 import docx
@@ -23,10 +26,13 @@ from pypdf import PdfReader
 from resolve.access import NotVisible
 from resolve.audit.models import AccessLogEntry
 from resolve.challenges import services
+from resolve.challenges.case_notes import enters_stage
+from resolve.challenges.events import DETAILS, detail_from_json
+from resolve.challenges.events import Event as TypedEvent
 from resolve.challenges.models import Event
 from resolve.exports.downloads import form_download, sent_form_download
 from resolve.exports.models import SentForm
-from resolve.exports.selectors import stage_notes
+from resolve.exports.selectors import STAGE_ENTERING, challenges_without_sent_forms, stage_notes
 from resolve.exports.services import sent_forms_file
 from resolve.exports.tests.conftest import first_page_png, save
 from resolve.procedures.selectors import procedure_get, procedure_version_model
@@ -148,6 +154,14 @@ class TestFormAsSent:
         for form in sent:
             assert hashlib.sha256(bytes(form.content)).hexdigest() == form.sha256
 
+    def test_the_worker_looks_again_only_at_challenges_with_a_stage_still_to_file(self, authority, journey):
+        assert list(challenges_without_sent_forms()) == [journey]
+        sent_forms_file()
+        # Responses, actions and meetings write case notes too, but no form: nothing is left to do.
+        assert list(challenges_without_sent_forms()) == []
+        for stage in stage_notes(challenge=journey):
+            assert enters_stage(_typed(stage[1]))
+
     def test_the_stage_1_version_shows_what_stood_then_not_what_came_after(self, authority, journey):
         sent_forms_file()
         note, _ = stage_notes(challenge=journey)[1]
@@ -223,3 +237,25 @@ def test_every_procedure_names_its_own_form_and_stages(authority, child, frozen,
     assert _line(text, f"{first.name} | {first.case_note} | ").endswith("| ☒")
     for stage in procedure.stages[1:]:
         assert _line(text, f"{stage.name} | {stage.case_note} | ").endswith("| ☐")
+
+
+def _typed(event) -> Any:
+    return TypedEvent(
+        stage=event.stage_key or None, on=event.on, detail=detail_from_json(event.type, event.detail)
+    )
+
+
+def test_the_worker_counts_the_same_stage_entering_events_as_the_case_notes():
+    """``STAGE_ENTERING`` is ``case_notes.enters_stage`` as a list of types, for the worker's query."""
+    day = dt.date(2026, 1, 5)
+    blanks: dict[Any, Any] = {str: "", bool: False, int: 0, dt.date: day}
+    for type_, cls in DETAILS.items():
+        hints = typing.get_type_hints(cls)
+        values: dict[str, Any] = {
+            f.name: blanks.get(hints[f.name], None if "None" in str(hints[f.name]) else ())
+            for f in dataclasses.fields(cls)
+        }
+        if hints.get("checklist") or hints.get("preconditions"):
+            values.update(checklist={}, preconditions={})
+        event = TypedEvent(stage="stage_1", on=day, detail=cls(**values))
+        assert enters_stage(event) == (type_ in STAGE_ENTERING), type_
