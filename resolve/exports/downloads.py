@@ -168,8 +168,13 @@ def pack_download(*, user: UserLike, challenge_id: int, today: dt.date) -> Downl
     as sent at each stage and as it stands, the uploaded documents, and a list of every file's SHA-256.
 
     Refused (``ServiceError``, nothing written) until the challenge is referred and every required
-    item of the checklist is present.
+    item of the checklist is present. One export in the access log, however many documents it reads.
     """
+    with exporting():
+        return _pack_zip(user=user, challenge_id=challenge_id, today=today)
+
+
+def _pack_zip(*, user: UserLike, challenge_id: int, today: dt.date) -> Download:
     pack = pack_for_user(user=user, challenge_id=challenge_id)
     if pack.referred_on is None:
         raise ServiceError(

@@ -58,8 +58,14 @@ TIMING_WORDS: dict[Timing, str] = {
 
 @contextmanager
 def exporting() -> Iterator[AccessContext]:
-    """Log the looks made inside the block as an export, keeping who asked, how and from where."""
+    """Log the looks made inside the block as an export, keeping who asked, how and from where.
+
+    Inside an export already (a pack that reads several documents), the same one: each record is
+    still logged once per request."""
     asked = current()
+    if asked is not None and asked.channel == "export":
+        yield asked
+        return
     context = AccessContext(
         channel="export",
         method=asked.method if asked else "",

@@ -23,6 +23,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from pypdf import PdfReader
 
 from resolve.access import NotVisible
+from resolve.access.context import AccessContext, access_context
+from resolve.audit.models import AccessLogEntry
 from resolve.challenges import services
 from resolve.core.errors import ServiceError
 from resolve.exports.downloads import pack_download
@@ -209,6 +211,18 @@ class TestPack:
         assert "The child's wishes and feelings (draft)" in paragraphs
         assert "The child's views on the matter being referred, and on any court proceedings" in paragraphs
         assert "Amelia Jones" in [row.cells[1].text for row in draft.tables[0].rows]
+
+    def test_the_pack_is_one_export_in_the_access_log(self, authority, referred):
+        _upload(authority, referred, "review_records", "reviews.pdf")
+        _upload(authority, referred, "recent_care_plan", "plan.pdf", PDF + b"plan")
+        before = AccessLogEntry.objects.count()
+        with access_context(AccessContext(channel="page", path="/pack")):
+            pack_download(user=authority.staff["iro"], challenge_id=referred.pk, today=TODAY)
+        rows = list(AccessLogEntry.objects.order_by("pk")[before:].values_list("channel", "challenge_id"))
+        assert rows == [
+            ("export", referred.pk),
+            ("export", None),
+        ]  # the challenge, and the child's chronology
 
     def test_a_challenge_not_referred_has_no_pack_to_download(self, authority, child, frozen):
         challenge = services.challenge_raise(
