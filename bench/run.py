@@ -25,6 +25,7 @@ BENCHES: list[tuple[str, str]] = [
     ("sweep", "bench.sweep_bench:run"),
     ("import", "bench.import_bench:run"),
     ("reports", "bench.reports_bench:run"),
+    ("documents", "bench.documents_bench:run"),
 ]
 
 

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "resolve.audit",
     "resolve.casesystem",
+    "resolve.exports",
     "resolve.signin",
     "axes",
     "django_otp",
@@ -149,6 +150,10 @@ TASKS = {
 }
 # Where the links in emails and the calendar feed point, e.g. https://resolve.example.gov.uk
 RESOLVE_BASE_URL = env_str("RESOLVE_BASE_URL", default="http://127.0.0.1:8000")
+# An authority's own .docx (letterhead, fonts): the Word documents take its styles, header and footer.
+RESOLVE_WORD_TEMPLATE = env_str("RESOLVE_WORD_TEMPLATE", default="")
+if RESOLVE_WORD_TEMPLATE and not Path(RESOLVE_WORD_TEMPLATE).is_file():
+    raise ImproperlyConfigured(f"RESOLVE_WORD_TEMPLATE names no file: {RESOLVE_WORD_TEMPLATE}")
 RESOLVE_SWEEP_INTERVAL_SECONDS = env_int("RESOLVE_SWEEP_INTERVAL_SECONDS", default=300)
 RESOLVE_DELIVER_INTERVAL_SECONDS = env_int("RESOLVE_DELIVER_INTERVAL_SECONDS", default=60)
 # Enqueue a delivery as soon as a change with messages commits (else the next periodic run sends them).

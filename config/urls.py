@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from resolve.api.api import api
 from resolve.api.audit import router as audit_router
 from resolve.api.casesystem import router as casesystem_router
+from resolve.api.exports import router as exports_router
 from resolve.api.reports import router as reports_router
 from resolve.signin.otp import ResolveAdminSite
 
@@ -14,6 +15,8 @@ api.add_router("/", audit_router)
 api.add_router("/", casesystem_router)
 # The report's figures, as on the dashboard (resolve/reports).
 api.add_router("/", reports_router)
+# Documents (forms, briefings, chronologies) as files, scoped and logged like their records.
+api.add_router("/", exports_router)
 # The admin site asks for a one-time password when RESOLVE_ADMIN_REQUIRES_OTP is on.
 admin.site.__class__ = ResolveAdminSite
 
@@ -32,5 +35,7 @@ urlpatterns = [
     path("", include("resolve.signin.urls")),
     path("", include("resolve.notifications.urls")),
     path("", include("resolve.reports.urls")),
+    # Documents to download (forms, briefings, chronologies): before the pages, whose patterns are wider.
+    path("", include("resolve.exports.urls")),
     path("", include("resolve.web.urls")),
 ]

@@ -61,12 +61,29 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> Js
     return JsonResponse({"error": body}, status=status)
 
 
+def _multipart_body(request: HttpRequest) -> bytes:
+    """A file upload's fields and files (name and content hash), read from the parsed form: its raw
+    body was streamed to the parser, not kept (resolve.web.middleware, UPLOAD_PATH)."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps({key: request.POST.getlist(key) for key in sorted(request.POST)}).encode())
+    for name in sorted(request.FILES):
+        for upload in request.FILES.getlist(name):
+            digest.update(f"{name}:{upload.name}:{upload.size}".encode())
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+    return digest.digest()
+
+
 def request_hash(request: HttpRequest) -> str:
     """sha256 of the method, the path and the body (JSON compared by value, not by its spacing)."""
-    try:
-        body = json.dumps(json.loads(request.body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
-        body = request.body
+    if request.content_type == "multipart/form-data":
+        body = _multipart_body(request)
+    else:
+        try:
+            body = json.dumps(json.loads(request.body), sort_keys=True, separators=(",", ":")).encode()
+        except ValueError:
+            body = request.body
     digest = hashlib.sha256()
     for part in (request.method or "").encode(), request.path.encode(), body:
         digest.update(len(part).to_bytes(8, "big"))

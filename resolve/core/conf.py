@@ -76,5 +76,10 @@ class _Conf:
         """No sweep completed for this long is an alert (``RESOLVE_SWEEP_STALE_MINUTES``)."""
         return int(settings.RESOLVE_SWEEP_STALE_MINUTES)
 
+    @property
+    def word_template(self) -> str:
+        """A .docx whose styles, header and footer the Word documents use (``RESOLVE_WORD_TEMPLATE``)."""
+        return str(settings.RESOLVE_WORD_TEMPLATE)
+
 
 conf = _Conf()

@@ -16,6 +16,10 @@ from resolve.core.errors import ServiceError
 
 # A request body larger than this is refused with 413 (``DATA_UPLOAD_MAX_MEMORY_SIZE`` reads it).
 MAX_BODY_BYTES = 1_000_000
+# A document uploaded for a Cafcass referral pack: the file up to 10 MB; the request has room for the
+# form's other fields too.
+MAX_UPLOAD_BYTES = 10_000_000
+MAX_UPLOAD_BODY_BYTES = MAX_UPLOAD_BYTES + 100_000
 
 # Free text: concerns, impacts, outcomes, reasons, comments, corrections, summaries, briefings.
 MAX_TEXT = 10_000

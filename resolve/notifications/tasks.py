@@ -20,6 +20,7 @@ __all__ = [
     "anchor_evidence_task",
     "digests_send_task",
     "expire_idempotency_keys_task",
+    "file_sent_forms_task",
     "outbox_deliver_task",
     "sweep_deadlines_task",
 ]
@@ -64,4 +65,15 @@ def expire_idempotency_keys_task() -> dict[str, str]:
     """
     out = io.StringIO()
     call_command("expire_idempotency_keys", stdout=out)
+    return {"result": out.getvalue().strip()}
+
+
+@task()
+def file_sent_forms_task() -> dict[str, str]:
+    """File the form as sent with each new stage case note (``manage.py file_sent_forms``).
+
+    Run by the command's name: the documents app sits above this worker, which never imports it.
+    """
+    out = io.StringIO()
+    call_command("file_sent_forms", stdout=out)
     return {"result": out.getvalue().strip()}

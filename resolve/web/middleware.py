@@ -10,6 +10,7 @@ schemas, which refuse the same characters with 422 naming the field, as docs/api
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 
-from resolve.core.limits import bad_character, bad_character_in
+from resolve.core.limits import MAX_UPLOAD_BODY_BYTES, bad_character, bad_character_in
 
 API_PREFIX = "/api/"
 
@@ -32,8 +33,21 @@ def _refuse(request: HttpRequest, status: int, code: str, message: str) -> HttpR
     return render(request, f"{status}.html", {"message": message}, status=status)
 
 
+# Uploading a document for a Cafcass referral pack: the file may be larger than any other request
+# (limits.MAX_UPLOAD_BODY_BYTES); its other fields are still bounded by Django's multipart parser.
+UPLOAD_PATH = re.compile(r"^(/api/v1)?/challenges/[0-9]+/cafcass-pack/(documents)?/?$")
+
+
+def _is_upload(request: HttpRequest) -> bool:
+    return request.method == "POST" and bool(UPLOAD_PATH.match(request.path_info))
+
+
+def _limit(request: HttpRequest) -> int | None:
+    return MAX_UPLOAD_BODY_BYTES if _is_upload(request) else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
 def _too_big(request: HttpRequest) -> bool:
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    limit = _limit(request)
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -45,6 +59,9 @@ def _body_problem(request: HttpRequest) -> str | None:
     """A bad character in a form or JSON body, or None. Raises ``RequestDataTooBig``."""
     if request.method not in {"POST", "PUT", "PATCH", "DELETE"}:
         return None
+    if _is_upload(request):
+        # Not read whole: the file is streamed by the multipart parser; only its fields are checked.
+        return bad_character_in({key: request.POST.getlist(key) for key in request.POST})
     # Read (and keep) the raw body first, so a view that wants it (the API's) can still have it.
     raw = request.body
     if request.content_type == "application/json":
@@ -85,7 +102,7 @@ class RequestGuardMiddleware:
 
     @staticmethod
     def _too_big(request: HttpRequest) -> HttpResponse:
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = _limit(request) or 0
         return _refuse(
             request,
             413,

@@ -129,6 +129,7 @@ def test_the_worker_clock_enqueues_the_sweep_and_the_database_worker_runs_it(
             "resolve.notifications.tasks.anchor_evidence_task",
             "resolve.notifications.tasks.digests_send_task",
             "resolve.notifications.tasks.expire_idempotency_keys_task",
+            "resolve.notifications.tasks.file_sent_forms_task",
             "resolve.notifications.tasks.sweep_deadlines_task",
         ]
         call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)

@@ -90,6 +90,8 @@ class Clock:
         if now - self.last_health_check >= self.deliver_every:
             # Here, not in the sweep: a sweep that never completes cannot report itself.
             sweep_stale_alert()
+            # The form as sent with each stage's case note, filed soon after the stage is entered.
+            _enqueue_unless_waiting(tasks.file_sent_forms_task)
             self.last_health_check = now
         local = timezone.localtime()
         if local.hour >= self.digest_hour and self.last_digest_day != local.date():

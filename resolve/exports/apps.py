@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ExportsConfig(AppConfig):
+    name = "resolve.exports"
+    label = "exports"
+    verbose_name = "Documents produced from the record (forms, briefings, chronologies)"

@@ -1,0 +1,37 @@
+from django.urls import path
+
+from resolve.exports import views
+
+app_name = "exports"
+urlpatterns = [
+    *(
+        path(
+            f"challenges/<int:challenge_id>/download/form.{format}",
+            views.challenge_form,
+            {"format": format},
+            name=f"challenge_form_{format}",
+        )
+        for format in ("docx", "pdf")
+    ),
+    path(
+        "challenges/<int:challenge_id>/download/form-as-sent/<int:case_note_id>.docx",
+        views.sent_form,
+        name="sent_form",
+    ),
+    *(
+        path(
+            f"challenges/<int:challenge_id>/download/directors-briefing.{format}",
+            views.directors_briefing,
+            {"format": format},
+            name=f"directors_briefing_{format}",
+        )
+        for format in ("docx", "pdf")
+    ),
+    path("children/<str:case_number>/download/chronology.pdf", views.chronology, name="chronology"),
+    path("challenges/<int:challenge_id>/cafcass-pack/", views.cafcass_pack, name="cafcass_pack"),
+    path(
+        "challenges/<int:challenge_id>/download/cafcass-referral-pack.zip",
+        views.cafcass_pack_download,
+        name="cafcass_pack_download",
+    ),
+]
