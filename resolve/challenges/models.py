@@ -209,13 +209,21 @@ class Event(AppendOnlyModel):
         ]
         indexes = [models.Index(fields=["on"])]
 
+    @property
+    def evidence_chain(self) -> str:
+        return f"challenge:{self.challenge_id}"
+
+    def number(self, length: int) -> None:
+        """Number the event after the ``length`` events its challenge's chain holds."""
+        self.sequence = length + 1
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             super().save(*args, **kwargs)  # refused: evidence is never edited
             return
         sealed_insert(
             self,
-            chain=f"challenge:{self.challenge_id}",
+            chain=self.evidence_chain,
             fields=event_fields,
             save=lambda: super(Event, self).save(*args, **kwargs),
         )

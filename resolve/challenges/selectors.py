@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -17,7 +18,7 @@ from resolve.challenges import engine
 from resolve.challenges.models import Challenge, Document, Event, Meeting, Response, StageVisit
 from resolve.challenges.overdue import overdue_q, past_cap_q, past_due, stage_overdue
 from resolve.children.models import CaseNote, Child
-from resolve.children.selectors import child_chair, child_role_holders
+from resolve.children.selectors import ChildLine, child_line
 from resolve.core.errors import ServiceError
 from resolve.people.models import Post
 from resolve.people.roles import CHAIR_MANAGER_ROLES, role_label
@@ -259,8 +260,12 @@ def due_date_explain(*, nation: str, start: dt.date, working_days: int | None) -
 
 
 # -- the state and the people the engine needs ---------------------------------------------------
-def challenge_state(*, challenge: Challenge) -> engine.ChallengeState:
-    visits = tuple(
+def challenge_state(
+    *, challenge: Challenge, visits: Sequence[StageVisit] | None = None
+) -> engine.ChallengeState:
+    """The engine's view of ``challenge``; ``visits``: its visit rows, when already read."""
+    rows = challenge.visits.all() if visits is None else visits
+    state_visits = tuple(
         engine.Visit(
             stage=visit.stage_key,
             entered_on=visit.entered_on,
@@ -271,7 +276,7 @@ def challenge_state(*, challenge: Challenge) -> engine.ChallengeState:
             responded_on=visit.responded_on,
             meetings=visit.meetings,
         )
-        for visit in challenge.visits.all()
+        for visit in rows
     )
     actions = tuple(
         engine.ActionState(id=action.pk, due=action.due, status=action.status, owner=action.owner)  # type: ignore[arg-type]
@@ -280,7 +285,7 @@ def challenge_state(*, challenge: Challenge) -> engine.ChallengeState:
     return engine.ChallengeState(
         track=challenge.track,  # type: ignore[arg-type]
         status=challenge.status,  # type: ignore[arg-type]
-        visits=visits,
+        visits=state_visits,
         formal_started_on=challenge.formal_started_on,
         formal_due_on=challenge.formal_due_on,
         last_event_on=challenge.last_event_on,
@@ -291,30 +296,36 @@ def challenge_state(*, challenge: Challenge) -> engine.ChallengeState:
     )
 
 
-def _holders(*, role: str, child: Child, track: str) -> list[User]:
-    return child_role_holders(child=child, track=track, role=role)
-
-
-def _holds(*, user: User, role: str, child: Child, track: str) -> bool:
-    return any(holder.pk == user.pk for holder in _holders(role=role, child=child, track=track))
-
-
 def challenge_actor(
-    *, user: User, child: Child, track: str, procedure: Procedure, stage_key: str | None
+    *,
+    user: User,
+    child: Child,
+    track: str,
+    procedure: Procedure,
+    stage_key: str | None,
+    line: ChildLine | None = None,
 ) -> engine.Actor:
-    """What ``user`` is to a challenge on ``child``'s ``track``: chair, recipient, chair's manager..."""
+    """What ``user`` is to a challenge on ``child``'s ``track``: chair, recipient, chair's manager...
+
+    ``line``: the child's line already read for this change (``child_line``); read here otherwise.
+    """
+    line = line if line is not None else child_line(child=child, track=track)
+
+    def holds(role: str) -> bool:
+        return any(holder.pk == user.pk for holder in line.holders(role))
+
     relations: set[str] = set()
-    chair = child_chair(child=child, track=track)
+    chair = line.chair
     if chair is not None and chair.pk == user.pk:
         relations.add(engine.CHAIR)
-    if stage_key and _holds(user=user, role=procedure.stage(stage_key).to_role, child=child, track=track):
+    if stage_key and holds(procedure.stage(stage_key).to_role):
         relations.add(engine.RECIPIENT)
-    if any(_holds(user=user, role=role, child=child, track=track) for role in CHAIR_MANAGER_ROLES):
+    if any(holds(role) for role in CHAIR_MANAGER_ROLES):
         relations.add(engine.CHAIR_MANAGER)
     final_role = procedure.resolution.final_comments_role
-    if final_role and _holds(user=user, role=final_role, child=child, track=track):
+    if final_role and holds(final_role):
         relations.add(engine.FINAL_COMMENTER)
-    if child.social_worker_id == user.pk or _holds(user=user, role="team_manager", child=child, track=track):
+    if child.social_worker_id == user.pk or holds("team_manager"):
         relations.add(engine.CHILD_WORKER)
     return engine.Actor(username=user.get_username(), relations=frozenset(relations))
 

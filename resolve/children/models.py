@@ -89,13 +89,17 @@ class CaseNote(AppendOnlyModel):
         ordering = ["on", "id"]
         indexes = [models.Index(fields=["child", "on"])]
 
+    @property
+    def evidence_chain(self) -> str:
+        return f"child:{self.child_id}"
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             super().save(*args, **kwargs)  # refused: evidence is never edited
             return
         sealed_insert(
             self,
-            chain=f"child:{self.child_id}",
+            chain=self.evidence_chain,
             fields=case_note_fields,
             save=lambda: super(CaseNote, self).save(*args, **kwargs),
         )

@@ -41,7 +41,7 @@ from resolve.calendars.types import Nation
 from resolve.challenges import engine
 from resolve.challenges.events import CafcassReferred, Escalated, Event, EventType, ResponseRecorded
 from resolve.challenges.models import Action, Challenge, StageVisit
-from resolve.children.selectors import child_chair, child_role_holders
+from resolve.children.selectors import ChildLine, child_chair, child_line, child_role_holders
 from resolve.core.conf import conf
 from resolve.notifications.models import (
     Deadline,
@@ -185,40 +185,120 @@ def messages_put(*, recipients: Iterable[User], message: Message) -> int:
     return written
 
 
+def messages_put_many(*, messages: Sequence[tuple[User, Message]]) -> int:
+    """Write each (recipient, message) unless the recipient already has it, in three statements
+    whatever their number: the ones already written, who reads a digest, then the rows.
+
+    For a change to a challenge: call it inside the change's transaction, which holds the challenge
+    row, so no other writer adds the same keys for it at once (the sweep uses ``message_put``).
+    Returns how many were written.
+    """
+    wanted: dict[tuple[Any, str], tuple[User, Message]] = {}
+    for recipient, message in messages:
+        wanted.setdefault((recipient.pk, f"{message.kind}|{message.key}"[:200]), (recipient, message))
+    if not wanted:
+        return 0
+    recipient_ids = {recipient_id for recipient_id, _ in wanted}
+    existing = set(
+        OutboxMessage.objects.filter(
+            recipient_id__in=recipient_ids, dedupe_key__in={key for _, key in wanted}
+        ).values_list("recipient_id", "dedupe_key")
+    )
+    fresh = [(pair, value) for pair, value in wanted.items() if pair not in existing]
+    if not fresh:
+        return 0
+    digest_readers = set(
+        NotificationPreference.objects.filter(
+            user_id__in={recipient_id for (recipient_id, _), _ in fresh},
+            email=NotificationPreference.Email.DAILY_DIGEST,
+        ).values_list("user_id", flat=True)
+    )
+    now = timezone.now()
+    rows = OutboxMessage.objects.bulk_create(
+        OutboxMessage(
+            recipient_id=recipient_id,
+            kind=message.kind,
+            dedupe_key=dedupe_key,
+            challenge=message.challenge,
+            action=message.action,
+            due_on=message.due_on,
+            subject=message.subject[:200],
+            body=message.body,
+            link=_challenge_link(message.challenge) if message.challenge is not None else "",
+            status=OutboxMessage.Status.HELD
+            if recipient_id in digest_readers and message.kind not in _NEVER_HELD
+            else OutboxMessage.Status.PENDING,
+            next_attempt_at=now,
+        )
+        for (recipient_id, dedupe_key), (_, message) in fresh
+    )
+    Notification.objects.bulk_create(
+        Notification(user_id=row.recipient_id, message=row) for row in rows if row.kind != Kind.DIGEST
+    )
+    return len(rows)
+
+
 # -- messages caused by a change --------------------------------------------------------------------
 def _child_words(challenge: Challenge) -> str:
     child = challenge.child
     return f"{child.full_name} ({child.case_number})"
 
 
+class _People:
+    """The people of one change, by username: those of the child's line, read once, and any other
+    active account looked up on first use."""
+
+    def __init__(self, line: ChildLine) -> None:
+        self.line = line
+        self.known = {name: user for name, user in line.people().items() if user.is_active}
+        self.looked_up: set[str] = set()
+
+    def users(self, usernames: Iterable[str]) -> list[User]:
+        """As ``_users``: the active accounts among ``usernames``, sorted by username."""
+        names = sorted({name for name in usernames if name})
+        unknown = [name for name in names if name not in self.known and name not in self.looked_up]
+        if unknown:
+            self.looked_up.update(unknown)
+            self.known.update((user.get_username(), user) for user in _users(unknown))
+        return [self.known[name] for name in names if name in self.known]
+
+
 def _audience(
-    audience: engine.Audience, challenge: Challenge, event: Event, visit: StageVisit | None
+    audience: engine.Audience,
+    challenge: Challenge,
+    event: Event,
+    visit: StageVisit | None,
+    people: _People | None = None,
 ) -> list[User]:
     """The people an audience of a transition's declaration means for this change."""
+    people = (
+        people if people is not None else _People(child_line(child=challenge.child, track=challenge.track))
+    )
+    line = people.line
     match audience:
         case engine.Audience.STAGE_TO:
-            return _users(visit.to_users) if visit is not None else []
+            return people.users(visit.to_users) if visit is not None else []
         case engine.Audience.STAGE_CC:
-            return _users(visit.cc_users) if visit is not None else []
+            return people.users(visit.cc_users) if visit is not None else []
         case engine.Audience.STAGE_NOTIFIED:
-            return _users(visit.notify_users) if visit is not None else []
+            return people.users(visit.notify_users) if visit is not None else []
         case engine.Audience.STAGE_TO_AND_CC:
-            return _users([*visit.to_users, *visit.cc_users]) if visit is not None else []
+            return people.users([*visit.to_users, *visit.cc_users]) if visit is not None else []
         case engine.Audience.CHAIR:
-            chair = child_chair(child=challenge.child, track=challenge.track)
+            chair = line.chair
             return [chair] if chair is not None else []
         case engine.Audience.CHAIR_WHEN_AUTOMATIC:
             automatic = isinstance(event.detail, Escalated) and event.detail.automatic
-            chair = child_chair(child=challenge.child, track=challenge.track)
+            chair = line.chair
             return [chair] if automatic and chair is not None else []
         case engine.Audience.CAFCASS_TOLD:
             # Seed 003: "The IRO Service Manager will also notify their Head of Service"; those who
             # agreed to or were told of the referral are told it was made.
             named = event.detail.preconditions.values() if isinstance(event.detail, CafcassReferred) else ()
             told = [
-                *_line_holders(challenge, "iro_service_manager"),
-                *_line_holders(challenge, "head_of_safeguarding"),
-                *_users(named),
+                *line.holders("iro_service_manager"),
+                *line.holders("head_of_safeguarding"),
+                *people.users(named),
             ]
             return list({user.pk: user for user in told}.values())
         case _:
@@ -311,25 +391,30 @@ def notifications_for_events(
     events: Sequence[Event],
     visits: Sequence[StageVisit],
     state: engine.ChallengeState | None = None,
+    line: ChildLine | None = None,
 ) -> None:
     """The messages a change to a challenge causes, as its transition declares (``engine.TRANSITIONS``
     ``tells``), and its deadline schedule brought up to date.
 
-    Called by the challenge write path inside its transaction, after the events are written.
+    Called by the challenge write path inside its transaction, after the events are written, with
+    the visit rows and the child's line it read (``line``), so that nobody is looked up twice and
+    every message is written in one go (``messages_put_many``).
     """
     visit = visits[-1] if visits else None
-    written = 0
+    people = _People(line if line is not None else child_line(child=challenge.child, track=challenge.track))
+    messages: list[tuple[User, Message]] = []
     for event in events:
         for tell in engine.TRANSITION_BY_EVENT[event.type].tells:
-            recipients = _audience(tell.audience, challenge, event, visit)
+            recipients = _audience(tell.audience, challenge, event, visit, people)
             if recipients:
-                written += messages_put(
-                    recipients=recipients, message=_message(tell.kind, challenge, procedure, event, visit)
-                )
-    if written:
+                message = _message(tell.kind, challenge, procedure, event, visit)
+                messages.extend((recipient, message) for recipient in recipients)
+    if messages_put_many(messages=messages):
         outbox_deliver_on_commit()
     action_statuses = {action.id: action.status for action in state.actions} if state is not None else {}
-    deadlines_schedule(challenge=challenge, procedure=procedure, action_statuses=action_statuses)
+    deadlines_schedule(
+        challenge=challenge, procedure=procedure, action_statuses=action_statuses, visits=visits
+    )
 
 
 # -- the deadline schedule --------------------------------------------------------------------------
@@ -358,9 +443,17 @@ def _first_working_day_after(calendar: WorkingCalendar, due: dt.date) -> dt.date
     return calendar.add_working_days(due, 1)
 
 
-def _reopened_on(challenge: Challenge) -> dt.date | None:
-    """When the challenge's current stage was entered by re-opening it, else None."""
-    last_two = list(challenge.visits.order_by("-sequence").values("left_how", "entered_on")[:2])
+def _reopened_on(challenge: Challenge, visits: Sequence[StageVisit] | None = None) -> dt.date | None:
+    """When the challenge's current stage was entered by re-opening it, else None.
+
+    ``visits``: the challenge's visit rows in order, when the caller has them."""
+    if visits is not None:
+        last_two = [
+            {"left_how": visit.left_how, "entered_on": visit.entered_on}
+            for visit in sorted(visits, key=lambda visit: visit.sequence, reverse=True)[:2]
+        ]
+    else:
+        last_two = list(challenge.visits.order_by("-sequence").values("left_how", "entered_on")[:2])
     if len(last_two) == 2 and last_two[1]["left_how"] == "resolved":
         return last_two[0]["entered_on"]
     return None
@@ -372,6 +465,7 @@ def deadline_specs(
     procedure: Procedure,
     actions: Iterable[tuple[int, dt.date, str]],
     calendar: WorkingCalendar,
+    visits: Sequence[StageVisit] | None = None,
 ) -> list[DeadlineSpec]:
     """Every moment the sweep should look at this challenge and its open actions, from its state now."""
     specs: list[DeadlineSpec] = []
@@ -404,7 +498,7 @@ def deadline_specs(
         if is_open and cap is not None:
             # The cap is not restarted by re-opening; an alert whose day came while the challenge was
             # resolved is not sent when it is re-opened (the page and lists show it past the cap).
-            reopened_on = _reopened_on(challenge)
+            reopened_on = _reopened_on(challenge, visits)
             cap_specs = (
                 DeadlineSpec(
                     f"c{cid}:cap_warning:{cap}",
@@ -460,11 +554,16 @@ def deadline_specs(
 
 
 def deadlines_schedule(
-    *, challenge: Challenge, procedure: Procedure, action_statuses: Mapping[int, str] | None = None
+    *,
+    challenge: Challenge,
+    procedure: Procedure,
+    action_statuses: Mapping[int, str] | None = None,
+    visits: Sequence[StageVisit] | None = None,
 ) -> None:
     """Bring the challenge's unfired deadlines in line with its state (fired ones are history).
 
-    ``action_statuses`` overrides the stored status of actions the current change has just marked.
+    ``action_statuses`` overrides the stored status of actions the current change has just marked;
+    ``visits``: the challenge's visit rows in order, when the caller has them.
     """
     statuses = action_statuses or {}
     actions = [
@@ -475,15 +574,16 @@ def deadlines_schedule(
     specs = {
         spec.key: spec
         for spec in deadline_specs(
-            challenge=challenge, procedure=procedure, actions=actions, calendar=calendar
+            challenge=challenge, procedure=procedure, actions=actions, calendar=calendar, visits=visits
         )
     }
-    existing = dict(Deadline.objects.filter(challenge=challenge).values_list("key", "fired_at"))
-    stale = [key for key, fired_at in existing.items() if fired_at is None and key not in specs]
-    if stale:
-        Deadline.objects.filter(challenge=challenge, key__in=stale, fired_at__isnull=True).delete()
-    new = [_deadline_row(challenge.pk, spec) for key, spec in specs.items() if key not in existing]
-    Deadline.objects.bulk_create(new, ignore_conflicts=True)
+    # Unfired deadlines the state no longer has go; a key already there (fired or not) is kept as
+    # it is, since the insert below skips it.
+    Deadline.objects.filter(challenge=challenge, fired_at__isnull=True).exclude(key__in=list(specs)).delete()
+    if specs:
+        Deadline.objects.bulk_create(
+            [_deadline_row(challenge.pk, spec) for spec in specs.values()], ignore_conflicts=True
+        )
 
 
 def _deadline_row(challenge_id: int, spec: DeadlineSpec) -> Deadline:
