@@ -27,7 +27,6 @@ from resolve.children.models import CaseNote, Child
 from resolve.core import limits
 from resolve.core.errors import ServiceError
 from resolve.people.models import Post
-from resolve.people.selectors import user_posts
 
 UserLike = AbstractBaseUser | AnonymousUser
 
@@ -74,7 +73,7 @@ def _scope(user: UserLike, *, break_glass: bool = True) -> _Scope | None:
             )
         )
     challenges = Q(raised_by_id=user.pk)
-    for role, team_id in user_posts(user=user):
+    for role, team_id in Post.objects.filter(user_id=user.pk).values_list("role", "team_id"):
         grant = GRANTS.get(role)
         # A post's scope counts only when its role may see records at all.
         if grant is None or Perm.VIEW_RECORDS not in grant.perms:

@@ -10,23 +10,12 @@ from resolve.people.roles import ROLES, Side
 UserLike = User | AnonymousUser
 
 
-def user_posts(*, user: UserLike) -> list[tuple[str, int | None]]:
-    """The (role, team id) of each of a person's posts, read once per user object (one request)."""
-    if not user.is_authenticated:
-        return []
-    cached: list[tuple[str, int | None]] | None = getattr(user, "_resolve_posts", None)
-    if cached is None:
-        cached = list(Post.objects.filter(user_id=user.pk).order_by("id").values_list("role", "team_id"))
-        user._resolve_posts = cached  # type: ignore[union-attr]
-    return cached
-
-
 def user_roles(*, user: UserLike) -> set[str]:
     if not user.is_authenticated:
         return set()
     cached: set[str] | None = getattr(user, "_resolve_roles", None)
     if cached is None:
-        cached = {role for role, _ in user_posts(user=user)}
+        cached = set(Post.objects.filter(user_id=user.pk).values_list("role", flat=True))
         if getattr(user, "is_superuser", False):
             cached.add("admin")
         user._resolve_roles = cached  # type: ignore[attr-defined]
