@@ -21,6 +21,7 @@ if str(ROOT) not in sys.path:
 BENCHES: list[tuple[str, str]] = [
     ("calendar", "bench.calendar_bench:run"),
     ("sweep", "bench.sweep_bench:run"),
+    ("lists", "bench.list_bench:run"),
     ("transition", "bench.transition_bench:run"),
 ]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.core.management.color import no_style
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -44,6 +44,9 @@ def _insert(model: type[models.Model], rows: Sequence[models.Model]) -> None:
     if not rows:
         return
     fields = list(model._meta.concrete_fields)
+    # The connection itself, not the thread-local proxy: asked once per value, the proxy costs more
+    # than the value.
+    db = connections[DEFAULT_DB_ALIAS]
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
@@ -53,7 +56,7 @@ def _insert(model: type[models.Model], rows: Sequence[models.Model]) -> None:
             cursor.executemany(
                 sql,
                 [
-                    [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields]
+                    [field.get_db_prep_save(getattr(row, field.attname), db) for field in fields]
                     for row in rows[start : start + CHUNK]
                 ],
             )
