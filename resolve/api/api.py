@@ -62,7 +62,15 @@ from resolve.calendars.types import Nation
 from resolve.calendars.workingdays import CalendarRangeError
 from resolve.challenges import services
 from resolve.challenges.models import Challenge
-from resolve.challenges.selectors import challenge_detail, challenge_list, child_chronology
+from resolve.challenges.selectors import (
+    COUNT_BOUND,
+    challenge_cursor,
+    challenge_detail,
+    challenge_list,
+    challenges_after,
+    child_chronology,
+    count_bounded,
+)
 from resolve.children.services import case_note_correct, child_allocate, child_create
 from resolve.core.errors import ServiceError
 from resolve.core.retry import BUSY_MESSAGE, is_lock_conflict
@@ -355,6 +363,7 @@ class ChallengeFilters(Schema):
     child: SafeStr | None = None
     stage: SafeStr | None = None
     page: int = Field(default=1, ge=1, le=1_000_000)
+    cursor: SafeStr | None = Field(default=None, max_length=40)
 
 
 @api.get("/challenges", response={200: ChallengePage, **ERRORS}, tags=["challenges"])
@@ -371,15 +380,22 @@ def challenges(request: HttpRequest, filters: Query[ChallengeFilters]) -> Any:
         child=filters.child,
         stage=filters.stage,
     )
-    count = found.count()
+    counted = count_bounded(found)
+    count = min(counted, COUNT_BOUND)
     pages = max(1, math.ceil(count / PAGE_SIZE))
-    start = (filters.page - 1) * PAGE_SIZE
-    rows = found[start : start + PAGE_SIZE]
+    if filters.cursor:
+        page = list(challenges_after(found, filters.cursor)[: PAGE_SIZE + 1])
+    else:
+        start = (filters.page - 1) * PAGE_SIZE
+        page = list(found[start : start + PAGE_SIZE + 1])
+    rows, more = page[:PAGE_SIZE], len(page) > PAGE_SIZE
     return {
         "count": count,
+        "count_exact": counted <= COUNT_BOUND,
         "page": filters.page,
         "pages": pages,
         "results": [serializers.challenge_summary(row, today) for row in rows],
+        "next_cursor": challenge_cursor(rows[-1]) if more and rows else None,
     }
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
 from resolve.access import challenges_visible_to, children_visible_to, user_perms
 from resolve.calendars.models import NonWorkingDay
@@ -72,6 +74,36 @@ def challenge_list(
     elif past_cap is False:
         challenges = challenges.exclude(past_cap_q(today=today))
     return challenges.order_by("-raised_on", "-id")
+
+
+# A list counts at most this many rows: past it, a count would cost as much as reading them all.
+COUNT_BOUND = 10_000
+
+
+def count_bounded(rows: QuerySet[Any]) -> int:
+    """How many rows ``rows`` holds, counting no further than COUNT_BOUND + 1 (more than the bound)."""
+    return rows.order_by()[: COUNT_BOUND + 1].count()
+
+
+def challenge_cursor(challenge: Challenge) -> str:
+    """Where a list in ``challenge_list``'s order (newest raised first) goes on after ``challenge``."""
+    return f"{challenge.raised_on.isoformat()}.{challenge.pk}"
+
+
+def challenges_after(challenges: QuerySet[Challenge], cursor: str) -> QuerySet[Challenge]:
+    """The rows of ``challenges`` (newest raised first) after ``cursor``; refuses a malformed one.
+
+    Keyset paging: the database walks its (raised_on, id) index from the cursor, so the next page
+    costs the same on page 2 as on page 20,000.
+    """
+    day, _, number = cursor.partition(".")
+    try:
+        raised_on, pk = dt.date.fromisoformat(day), int(number)
+    except ValueError:
+        raise ServiceError(
+            "invalid", "invalid", "cursor: use the next_cursor of the page before, as it was given.", "cursor"
+        ) from None
+    return challenges.filter(Q(raised_on__lt=raised_on) | Q(raised_on=raised_on, pk__lt=pk))
 
 
 def challenge_detail(*, challenge: Challenge) -> Challenge:
@@ -180,8 +212,17 @@ def child_search(*, user: User | AnonymousUser, query: str = "") -> QuerySet[Chi
         children = children.filter(
             Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(case_number__icontains=word)
         )
-    open_challenges = Count("challenges", filter=Q(challenges__status=Challenge.Status.OPEN))
-    return children.annotate(open_challenges=open_challenges).order_by("last_name", "first_name", "id")
+    # Counted for the rows shown only (a subquery per row), not grouped over every child first.
+    open_challenges = (
+        Challenge.objects.filter(child_id=OuterRef("pk"), status=Challenge.Status.OPEN)
+        .order_by()
+        .values("child_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return children.annotate(open_challenges=Coalesce(Subquery(open_challenges), 0)).order_by(
+        "last_name", "first_name", "id"
+    )
 
 
 def challenge_page(*, challenge: Challenge) -> Challenge:

@@ -15,6 +15,7 @@ from typing import Any, assert_never
 from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.http import QueryDict
+from django.utils.functional import cached_property
 
 from resolve.access import challenge_get_for_user, child_get_for_user
 from resolve.calendars.services import working_calendar
@@ -110,8 +111,26 @@ def challenge_rows(challenges: Iterable[Challenge], today: dt.date) -> list[Chal
     return rows
 
 
+class BoundedPaginator(Paginator):
+    """Pages of a list whose count stops past ``selectors.COUNT_BOUND`` rows, so that a list costs
+    the same with a million rows as with a thousand; the page numbers run to the bound (and one
+    past it), and ``count_words`` says "more than 10,000" past it."""
+
+    @cached_property
+    def count(self) -> int:
+        return selectors.count_bounded(self.object_list)
+
+    @property
+    def exact(self) -> bool:
+        return self.count <= selectors.COUNT_BOUND
+
+    @property
+    def count_words(self) -> str:
+        return str(self.count) if self.exact else f"more than {selectors.COUNT_BOUND:,}"
+
+
 def paginate(items: Any, page_number: str | None) -> Page:
-    return Paginator(items, PAGE_SIZE).get_page(page_number)
+    return BoundedPaginator(items, PAGE_SIZE).get_page(page_number)
 
 
 def _filter_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -129,6 +148,7 @@ class ChallengeListPage:
     page: Page
     rows: list[ChallengeRow]
     total: int
+    total_words: str = ""
 
 
 def challenge_list_page(
@@ -146,8 +166,13 @@ def challenge_list_page(
     )
     challenges = selectors.challenge_search(user=user, today=today, worklist=worklist, **form.filters())
     page = paginate(challenges, params.get("page"))
+    paginator = page.paginator
     return ChallengeListPage(
-        form=form, page=page, rows=challenge_rows(page.object_list, today), total=page.paginator.count
+        form=form,
+        page=page,
+        rows=challenge_rows(page.object_list, today),
+        total=paginator.count,
+        total_words=getattr(paginator, "count_words", str(paginator.count)),
     )
 
 
