@@ -17,7 +17,7 @@ from resolve.calendars.models import NonWorkingDay
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges import engine
-from resolve.challenges.models import Challenge, Document, Event, Meeting, Response, StageVisit
+from resolve.challenges.models import Action, Challenge, Document, Event, Meeting, Response, StageVisit
 from resolve.challenges.overdue import overdue_q, past_cap_q, past_due, stage_overdue
 from resolve.children.models import CaseNote, Child
 from resolve.children.selectors import ChildLine, child_line
@@ -302,10 +302,14 @@ def due_date_explain(*, nation: str, start: dt.date, working_days: int | None) -
 
 # -- the state and the people the engine needs ---------------------------------------------------
 def challenge_state(
-    *, challenge: Challenge, visits: Sequence[StageVisit] | None = None
+    *,
+    challenge: Challenge,
+    visits: Sequence[StageVisit] | None = None,
+    actions: Sequence[Action] | None = None,
 ) -> engine.ChallengeState:
-    """The engine's view of ``challenge``; ``visits``: its visit rows, when already read."""
+    """The engine's view of ``challenge``; ``visits`` and ``actions``: its rows, when already read."""
     rows = challenge.visits.all() if visits is None else visits
+    action_rows = challenge.actions.all() if actions is None else actions
     state_visits = tuple(
         engine.Visit(
             stage=visit.stage_key,
@@ -321,7 +325,7 @@ def challenge_state(
     )
     actions = tuple(
         engine.ActionState(id=action.pk, due=action.due, status=action.status, owner=action.owner)  # type: ignore[arg-type]
-        for action in challenge.actions.all()
+        for action in action_rows
     )
     return engine.ChallengeState(
         track=challenge.track,  # type: ignore[arg-type]

@@ -145,11 +145,14 @@ def _write(
     after: Callable[[Challenge, list[StageVisit], engine.ChallengeState], None] | None = None,
     visits: Sequence[StageVisit] = (),
     line: ChildLine | None = None,
+    actions: Sequence[tuple[int, dt.date, str]] | None = None,
 ) -> Challenge:
     """Write an accepted change: the state, the visits, what ``after`` records, the events and case
     notes, the messages and the deadlines, with every seal of the evidence chains written together.
 
-    ``visits``: the challenge's visit rows as loaded; ``line``: the child's line read for the change.
+    ``visits``: the challenge's visit rows as loaded; ``line``: the child's line read for the change;
+    ``actions``: its actions (id, due, status) as loaded (an action ``after`` adds schedules its own
+    deadlines when it is saved).
     """
     line = line if line is not None else child_line(child=challenge.child, track=challenge.track)
     new = decision.state
@@ -195,7 +198,13 @@ def _write(
             batch.link(note, chain=note.evidence_chain, fields=case_note_fields)
     # The messages this change causes, in its own transaction: rolled back with it, never lost after.
     notifications_for_events(
-        challenge=challenge, procedure=procedure, events=decision.events, visits=rows, state=new, line=line
+        challenge=challenge,
+        procedure=procedure,
+        events=decision.events,
+        visits=rows,
+        state=new,
+        line=line,
+        actions=actions,
     )
     return challenge
 
@@ -250,7 +259,8 @@ def _change(
             command = prepare(challenge, procedure)
             _command_bounds_check(command)
         visits = list(challenge.visits.all())
-        state = challenge_state(challenge=challenge, visits=visits)
+        actions = list(challenge.actions.all())
+        state = challenge_state(challenge=challenge, visits=visits, actions=actions)
         # Everyone the change may involve, read once: who the actor is, who the stage goes to, who is told.
         line = child_line(child=challenge.child, track=challenge.track)
         # No user: Resolve itself acts (an automatic escalation); the engine decides whether it may.
@@ -285,6 +295,7 @@ def _change(
             after=after,
             visits=visits,
             line=line,
+            actions=[(action.pk, action.due, action.status) for action in actions],
         )
 
 

@@ -32,7 +32,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import CharField, F, Q, Value
 from django.utils import timezone
 from django_tasks import task
 
@@ -187,7 +187,8 @@ def messages_put(*, recipients: Iterable[User], message: Message) -> int:
 
 def messages_put_many(*, messages: Sequence[tuple[User, Message]]) -> int:
     """Write each (recipient, message) unless the recipient already has it, in three statements
-    whatever their number: the ones already written, who reads a digest, then the rows.
+    whatever their number: the ones already written with who reads a digest, the outbox rows, then
+    the in-app notifications.
 
     For a change to a challenge: call it inside the change's transaction, which holds the challenge
     row, so no other writer adds the same keys for it at once (the sweep uses ``message_put``).
@@ -199,20 +200,27 @@ def messages_put_many(*, messages: Sequence[tuple[User, Message]]) -> int:
     if not wanted:
         return 0
     recipient_ids = {recipient_id for recipient_id, _ in wanted}
-    existing = set(
+    # One statement: the (recipient, key) pairs already written, and (reader, "") for each recipient
+    # who reads a daily digest (a written key is never empty).
+    written = (
         OutboxMessage.objects.filter(
             recipient_id__in=recipient_ids, dedupe_key__in={key for _, key in wanted}
-        ).values_list("recipient_id", "dedupe_key")
+        )
+        .order_by()
+        .values_list("recipient_id", "dedupe_key")
     )
-    fresh = [(pair, value) for pair, value in wanted.items() if pair not in existing]
+    digest = (
+        NotificationPreference.objects.filter(
+            user_id__in=recipient_ids, email=NotificationPreference.Email.DAILY_DIGEST
+        )
+        .order_by()
+        .values_list("user_id", Value("", output_field=CharField()))
+    )
+    found = set(written.union(digest, all=True))
+    digest_readers = {recipient_id for recipient_id, key in found if key == ""}
+    fresh = [(pair, value) for pair, value in wanted.items() if pair not in found]
     if not fresh:
         return 0
-    digest_readers = set(
-        NotificationPreference.objects.filter(
-            user_id__in={recipient_id for (recipient_id, _), _ in fresh},
-            email=NotificationPreference.Email.DAILY_DIGEST,
-        ).values_list("user_id", flat=True)
-    )
     now = timezone.now()
     rows = OutboxMessage.objects.bulk_create(
         OutboxMessage(
@@ -392,13 +400,15 @@ def notifications_for_events(
     visits: Sequence[StageVisit],
     state: engine.ChallengeState | None = None,
     line: ChildLine | None = None,
+    actions: Sequence[tuple[int, dt.date, str]] | None = None,
 ) -> None:
     """The messages a change to a challenge causes, as its transition declares (``engine.TRANSITIONS``
     ``tells``), and its deadline schedule brought up to date.
 
     Called by the challenge write path inside its transaction, after the events are written, with
     the visit rows and the child's line it read (``line``), so that nobody is looked up twice and
-    every message is written in one go (``messages_put_many``).
+    every message is written in one go (``messages_put_many``); ``actions``: the challenge's actions
+    (id, due, status) as read in the transaction, when no action was added since.
     """
     visit = visits[-1] if visits else None
     people = _People(line if line is not None else child_line(child=challenge.child, track=challenge.track))
@@ -413,7 +423,11 @@ def notifications_for_events(
         outbox_deliver_on_commit()
     action_statuses = {action.id: action.status for action in state.actions} if state is not None else {}
     deadlines_schedule(
-        challenge=challenge, procedure=procedure, action_statuses=action_statuses, visits=visits
+        challenge=challenge,
+        procedure=procedure,
+        action_statuses=action_statuses,
+        visits=visits,
+        actions=actions,
     )
 
 
@@ -559,22 +573,26 @@ def deadlines_schedule(
     procedure: Procedure,
     action_statuses: Mapping[int, str] | None = None,
     visits: Sequence[StageVisit] | None = None,
+    actions: Sequence[tuple[int, dt.date, str]] | None = None,
 ) -> None:
     """Bring the challenge's unfired deadlines in line with its state (fired ones are history).
 
     ``action_statuses`` overrides the stored status of actions the current change has just marked;
-    ``visits``: the challenge's visit rows in order, when the caller has them.
+    ``visits``: the challenge's visit rows in order, and ``actions`` its actions (id, due, status)
+    as read in this transaction, when the caller has them.
     """
     statuses = action_statuses or {}
-    actions = [
-        (pk, due, statuses.get(pk, status))
-        for pk, due, status in Action.objects.filter(challenge=challenge).values_list("pk", "due", "status")
-    ]
+    stored = (
+        Action.objects.filter(challenge=challenge).values_list("pk", "due", "status")
+        if actions is None
+        else actions
+    )
+    rows = [(pk, due, statuses.get(pk, status)) for pk, due, status in stored]
     calendar = working_calendar(Nation(procedure.nation))
     specs = {
         spec.key: spec
         for spec in deadline_specs(
-            challenge=challenge, procedure=procedure, actions=actions, calendar=calendar, visits=visits
+            challenge=challenge, procedure=procedure, actions=rows, calendar=calendar, visits=visits
         )
     }
     # Unfired deadlines the state no longer has go; a key already there (fired or not) is kept as
