@@ -323,7 +323,7 @@ def challenge_state(
         )
         for visit in rows
     )
-    actions = tuple(
+    action_states = tuple(
         engine.ActionState(id=action.pk, due=action.due, status=action.status, owner=action.owner)  # type: ignore[arg-type]
         for action in action_rows
     )
@@ -335,7 +335,7 @@ def challenge_state(
         formal_due_on=challenge.formal_due_on,
         last_event_on=challenge.last_event_on,
         cafcass_referred_on=challenge.cafcass_referred_on,
-        actions=actions,
+        actions=action_states,
         documents=frozenset(challenge.documents),
         final_comments_on=challenge.final_comments_on,
     )

@@ -98,7 +98,9 @@ def child_line(*, child: Child, track: str) -> ChildLine:
     """
     chair_role = CHAIR_ROLE_FOR_TRACK[track]
     chair_id = child.iro_id if track == "iro" else child.cp_chair_id
-    chair_teams = Post.objects.filter(user_id=chair_id, role=chair_role, team__isnull=False).values("team_id")
+    chair_teams = Post.objects.filter(user_id=chair_id or 0, role=chair_role, team__isnull=False).values(
+        "team_id"
+    )
     posts = tuple(
         Post.objects.filter(Q(team__isnull=True) | Q(team_id=child.team_id) | Q(team_id__in=chair_teams))
         .select_related("user")

@@ -461,15 +461,16 @@ def _reopened_on(challenge: Challenge, visits: Sequence[StageVisit] | None = Non
     """When the challenge's current stage was entered by re-opening it, else None.
 
     ``visits``: the challenge's visit rows in order, when the caller has them."""
+    last_two: list[tuple[str, dt.date]]
     if visits is not None:
         last_two = [
-            {"left_how": visit.left_how, "entered_on": visit.entered_on}
+            (visit.left_how, visit.entered_on)
             for visit in sorted(visits, key=lambda visit: visit.sequence, reverse=True)[:2]
         ]
     else:
-        last_two = list(challenge.visits.order_by("-sequence").values("left_how", "entered_on")[:2])
-    if len(last_two) == 2 and last_two[1]["left_how"] == "resolved":
-        return last_two[0]["entered_on"]
+        last_two = list(challenge.visits.order_by("-sequence").values_list("left_how", "entered_on")[:2])
+    if len(last_two) == 2 and last_two[1][0] == "resolved":
+        return last_two[0][1]
     return None
 
 

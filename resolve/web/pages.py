@@ -14,6 +14,7 @@ from typing import Any, assert_never
 
 from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.functional import cached_property
 
@@ -118,7 +119,8 @@ class BoundedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return selectors.count_bounded(self.object_list)
+        rows = self.object_list
+        return selectors.count_bounded(rows) if isinstance(rows, QuerySet) else len(rows)
 
     @property
     def exact(self) -> bool:

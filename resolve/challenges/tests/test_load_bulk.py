@@ -35,7 +35,7 @@ def test_bulk_challenges_have_their_stage_event_and_case_note_and_verify(authori
     assert list(verify_all()) == []
     # More can be added on top, and the services still write after them.
     call_command("load_bulk", "2", "--today", "2026-12-01", stdout=StringIO())
-    services.challenge_escalate(
-        user=authority.staff["iro"], challenge_id=bulk.filter(status="open").first().pk, reason="Stuck"
-    )
+    still_open = bulk.filter(status="open").first()
+    assert still_open is not None
+    services.challenge_escalate(user=authority.staff["iro"], challenge_id=still_open.pk, reason="Stuck")
     assert list(verify_all()) == []

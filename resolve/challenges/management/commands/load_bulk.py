@@ -47,8 +47,8 @@ def _insert(model: type[models.Model], rows: Sequence[models.Model]) -> None:
     # The connection itself, not the thread-local proxy: asked once per value, the proxy costs more
     # than the value.
     db = connections[DEFAULT_DB_ALIAS]
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    table = connection.ops.quote_name(str(model._meta.db_table))
+    columns = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 (names from the model)
     with connection.cursor() as cursor:
