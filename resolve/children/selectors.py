@@ -106,6 +106,14 @@ def child_line(*, child: Child, track: str) -> ChildLine:
         .select_related("user")
         .order_by("id")
     )
+    return child_line_from(child=child, track=track, posts=posts)
+
+
+def child_line_from(*, child: Child, track: str, posts: tuple[Post, ...]) -> ChildLine:
+    """The child's line from ``posts`` already read (with their users, in id order): every post of
+    the authority will do, as ``holders`` looks only at the teams that concern the child."""
+    chair_role = CHAIR_ROLE_FOR_TRACK[track]
+    chair_id = child.iro_id if track == "iro" else child.cp_chair_id
     # The chair's service, even after they left: their first team post as a chair (``user_team``).
     chair_team_id = next(
         (

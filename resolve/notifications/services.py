@@ -41,7 +41,7 @@ from resolve.calendars.types import Nation
 from resolve.challenges import engine
 from resolve.challenges.events import CafcassReferred, Escalated, Event, EventType, ResponseRecorded
 from resolve.challenges.models import Action, Challenge, StageVisit
-from resolve.children.selectors import ChildLine, child_chair, child_line, child_role_holders
+from resolve.children.selectors import ChildLine, child_line
 from resolve.core.conf import conf
 from resolve.notifications.models import (
     Deadline,
@@ -74,30 +74,6 @@ def _users(usernames: Iterable[str]) -> list[User]:
         return []
     found = get_user_model().objects.filter(username__in=names, is_active=True)
     return sorted(found, key=lambda user: user.get_username())
-
-
-def _chair(challenge: Challenge) -> User | None:
-    return child_chair(child=challenge.child, track=challenge.track)
-
-
-def _line_holders(challenge: Challenge, role: str) -> list[User]:
-    return child_role_holders(child=challenge.child, track=challenge.track, role=role)
-
-
-def _recipient_managers(challenge: Challenge, procedure: Procedure, stage_key: str) -> list[User]:
-    """The recipient's manager, as the procedure sees it: whoever the next stage goes to."""
-    following = procedure.next_stage(stage_key)
-    return _line_holders(challenge, following.to_role) if following is not None else []
-
-
-def _current_visit(challenge: Challenge) -> StageVisit | None:
-    return challenge.visits.order_by("-sequence").first()
-
-
-def _action_owner(action: Action, challenge: Challenge) -> User | None:
-    """The action's owner when it names a user; otherwise the chair, who agreed the action."""
-    owner = get_user_model().objects.filter(username=action.owner.strip(), is_active=True).first()
-    return owner if owner is not None else _chair(challenge)
 
 
 # -- the outbox --------------------------------------------------------------------------------------
@@ -185,14 +161,15 @@ def messages_put(*, recipients: Iterable[User], message: Message) -> int:
     return written
 
 
-def messages_put_many(*, messages: Sequence[tuple[User, Message]]) -> int:
+def messages_put_many(*, messages: Sequence[tuple[User, Message]], racing: bool = False) -> int:
     """Write each (recipient, message) unless the recipient already has it, in three statements
     whatever their number: the ones already written with who reads a digest, the outbox rows, then
     the in-app notifications.
 
     For a change to a challenge: call it inside the change's transaction, which holds the challenge
-    row, so no other writer adds the same keys for it at once (the sweep uses ``message_put``).
-    Returns how many were written.
+    row, so no other writer adds the same keys for it at once. ``racing``: another writer may add
+    the same messages at the same moment (two sweeps): a row it wrote first is skipped, never an
+    error, at the cost of one more statement. Returns how many were written.
     """
     wanted: dict[tuple[Any, str], tuple[User, Message]] = {}
     for recipient, message in messages:
@@ -222,7 +199,7 @@ def messages_put_many(*, messages: Sequence[tuple[User, Message]]) -> int:
     if not fresh:
         return 0
     now = timezone.now()
-    rows = OutboxMessage.objects.bulk_create(
+    rows = [
         OutboxMessage(
             recipient_id=recipient_id,
             kind=message.kind,
@@ -239,7 +216,22 @@ def messages_put_many(*, messages: Sequence[tuple[User, Message]]) -> int:
             next_attempt_at=now,
         )
         for (recipient_id, dedupe_key), (_, message) in fresh
-    )
+    ]
+    if racing:
+        OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+        # Ours are those of the fresh keys with no in-app copy yet (another writer's came with one).
+        mine = {pair for pair, _ in fresh}
+        rows = [
+            row
+            for row in OutboxMessage.objects.filter(
+                recipient_id__in={recipient_id for recipient_id, _ in mine},
+                dedupe_key__in={key for _, key in mine},
+                notification__isnull=True,
+            ).exclude(kind=Kind.DIGEST)
+            if (row.recipient_id, row.dedupe_key) in mine
+        ]
+    else:
+        rows = OutboxMessage.objects.bulk_create(rows)
     Notification.objects.bulk_create(
         Notification(user_id=row.recipient_id, message=row) for row in rows if row.kind != Kind.DIGEST
     )
