@@ -1,5 +1,6 @@
 """The deadline sweep on 100,000 open challenges: its selection (the ORM query it runs) against a plain
-SQL query selecting the same rows, then the full sweep of one day.
+SQL query selecting the same rows, then the full sweep of one day, then a catch-up sweep acting on
+every deadline still unfired at once (a worker that was down for a month).
 
 The challenges are bulk-created with a realistic spread: raised over the last 60 calendar days at
 every stage of the national procedure, about a third answered. Their deadlines are computed by the
