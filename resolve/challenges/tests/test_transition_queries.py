@@ -67,6 +67,7 @@ def _counted(kind: str) -> Iterator[None]:
         yield
     run = len(captured.captured_queries)
     listing = "\n".join(query["sql"][:200] for query in captured.captured_queries)
+    print(f"COUNT {kind} {run}")
     assert run <= MOST[kind], f"{kind} ran {run} queries (at most {MOST[kind]}):\n{listing}"
 
 
