@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, User
 
 from resolve.people.models import Post, Team
@@ -23,7 +24,7 @@ def user_roles(*, user: UserLike) -> set[str]:
     return cached
 
 
-def user_roles_remember(*, user: UserLike, roles: Iterable[str]) -> set[str]:
+def user_roles_remember(*, user: AbstractBaseUser | AnonymousUser, roles: Iterable[str]) -> set[str]:
     """Keep ``roles`` (the roles of the person's posts, just read) as ``user_roles``'s answer for this
     user object, unless it has one already: a request that read the posts for another reason (the
     scope) need not read them again to check a permission."""
