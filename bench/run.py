@@ -26,6 +26,8 @@ BENCHES: list[tuple[str, str]] = [
     ("import", "bench.import_bench:run"),
     ("reports", "bench.reports_bench:run"),
     ("documents", "bench.documents_bench:run"),
+    ("lists", "bench.list_bench:run"),
+    ("transition", "bench.transition_bench:run"),
 ]
 
 

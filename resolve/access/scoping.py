@@ -27,6 +27,7 @@ from resolve.children.models import CaseNote, Child
 from resolve.core import limits
 from resolve.core.errors import ServiceError
 from resolve.people.models import Post
+from resolve.people.selectors import user_roles_remember
 
 UserLike = AbstractBaseUser | AnonymousUser
 
@@ -73,7 +74,9 @@ def _scope(user: UserLike, *, break_glass: bool = True) -> _Scope | None:
             )
         )
     challenges = Q(raised_by_id=user.pk)
-    for role, team_id in Post.objects.filter(user_id=user.pk).values_list("role", "team_id"):
+    posts = list(Post.objects.filter(user_id=user.pk).values_list("role", "team_id"))
+    user_roles_remember(user=user, roles=[role for role, _ in posts])
+    for role, team_id in posts:
         grant = GRANTS.get(role)
         # A post's scope counts only when its role may see records at all.
         if grant is None or Perm.VIEW_RECORDS not in grant.perms:
@@ -178,7 +181,9 @@ def challenge_get_for_change(
     challenges = Challenge.objects.all() if user is None else _challenges_in(user, break_glass=False)
     challenge = (
         challenges.select_for_update(of=("self",))
-        .select_related("child", "child__team", "child__iro", "child__cp_chair", "policy")
+        .select_related(
+            "child", "child__team", "child__social_worker", "child__iro", "child__cp_chair", "policy"
+        )
         .filter(pk=challenge_id)
         .first()
     )

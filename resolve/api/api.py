@@ -70,7 +70,16 @@ from resolve.calendars.types import Nation
 from resolve.calendars.workingdays import CalendarRangeError
 from resolve.challenges import services
 from resolve.challenges.models import Challenge
-from resolve.challenges.selectors import challenge_detail, challenge_list, child_chronology, child_concerns
+from resolve.challenges.selectors import (
+    COUNT_BOUND,
+    challenge_cursor,
+    challenge_detail,
+    challenge_list,
+    challenges_after,
+    child_chronology,
+    child_concerns,
+    count_bounded,
+)
 from resolve.children.services import case_note_correct, child_allocate, child_create
 from resolve.core.errors import ServiceError
 from resolve.core.retry import BUSY_MESSAGE, is_lock_conflict
@@ -398,6 +407,7 @@ class ChallengeFilters(Schema):
         description="Only challenges triggered by this review (cla_review, midway_review, cp_conference, "
         "mid_point_review); 'none' for those not triggered by a review.",
     )
+    cursor: SafeStr | None = Field(default=None, max_length=40)
 
 
 @api.get("/challenges", response={200: ChallengePage, **ERRORS}, tags=["challenges"])
@@ -418,16 +428,23 @@ def challenges(request: HttpRequest, filters: Query[ChallengeFilters]) -> Any:
         found = found.filter(
             trigger_review="" if filters.trigger_review == "none" else filters.trigger_review
         )
-    count = found.count()
+    counted = count_bounded(found)
+    count = min(counted, COUNT_BOUND)
     pages = max(1, math.ceil(count / PAGE_SIZE))
-    start = (filters.page - 1) * PAGE_SIZE
-    rows = list(found[start : start + PAGE_SIZE])
+    if filters.cursor:
+        page = list(challenges_after(found, filters.cursor)[: PAGE_SIZE + 1])
+    else:
+        start = (filters.page - 1) * PAGE_SIZE
+        page = list(found[start : start + PAGE_SIZE + 1])
+    rows, more = page[:PAGE_SIZE], len(page) > PAGE_SIZE
     access_record_list(user=request.user, children=[row.child for row in rows])
     return {
         "count": count,
+        "count_exact": counted <= COUNT_BOUND,
         "page": filters.page,
         "pages": pages,
         "results": [serializers.challenge_summary(row, today) for row in rows],
+        "next_cursor": challenge_cursor(rows[-1]) if more and rows else None,
     }
 
 

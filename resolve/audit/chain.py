@@ -14,11 +14,15 @@ the database, so removing rows together with the head is caught too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from django.db import models, transaction
+from django.db.models import Case, Value, When
+from django.utils import timezone
 
 from resolve.audit.models import EvidenceHead, EvidenceSeal, Redaction
 from resolve.audit.sealing import (
@@ -32,10 +36,13 @@ from resolve.audit.sealing import (
 
 __all__ = [
     "Break",
+    "EvidenceBatch",
     "SealedModel",
     "canonical",
     "case_note_fields",
     "event_fields",
+    "evidence_batch",
+    "evidence_seal",
     "link_hash",
     "record_seal",
     "redact_link",
@@ -99,7 +106,7 @@ def sealed_insert(
 ) -> None:
     """Insert ``row`` as the next link of ``chain``, sealed with the current key; the chain's head is
     locked until the transaction ends. ``before`` is given the chain's length first (to number the row)."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         head, _ = EvidenceHead.objects.select_for_update().get_or_create(chain=chain)
         if before is not None:
             before(head.length)
@@ -113,8 +120,13 @@ def sealed_insert(
 
 
 def record_seal(row: models.Model, *, chain: str, exclude: Iterable[str] = ()) -> EvidenceSeal:
-    """Append the digest of ``row`` as now stored (read back, so it matches what verifying reads)."""
+    """Append the digest of ``row`` as now stored (read back, so it matches what verifying reads).
+
+    Inside ``evidence_batch()`` the seal is added to the batch and written when the batch ends."""
     stored = type(row)._base_manager.get(pk=row.pk)
+    batch = _current_batch.get()
+    if batch is not None:
+        return batch.seal(stored, chain=chain, exclude=exclude)
     seal = EvidenceSeal(
         chain=chain, record=row._meta.label_lower, record_id=row.pk, digest=row_digest(stored, set(exclude))
     )
@@ -130,11 +142,15 @@ class SealedQuerySet(models.QuerySet["SealedModel"]):
     """``update()`` re-seals each row it changed, so that a bulk change is a link like any save."""
 
     def update(self, **kwargs: Any) -> int:
-        with transaction.atomic(using=self.db):
+        with transaction.atomic(using=self.db, savepoint=False):
             pks = list(self.values_list("pk", flat=True))
             count = super().update(**kwargs)
+            batch = _current_batch.get()
             for row in self.model._base_manager.filter(pk__in=pks).order_by("pk"):
-                record_seal(row, chain=row.evidence_chain, exclude=row.evidence_exclude)
+                if batch is not None:  # read back just now: sealed as stored
+                    batch.seal(row, chain=row.evidence_chain, exclude=row.evidence_exclude)
+                else:
+                    record_seal(row, chain=row.evidence_chain, exclude=row.evidence_exclude)
             return count
 
 
@@ -150,7 +166,13 @@ class SealedModel(models.Model):
         abstract = True
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        with transaction.atomic():
+        batch = _current_batch.get()
+        if batch is not None:
+            # The row as saved is the row as stored: sealed from memory, written with the batch.
+            super().save(*args, **kwargs)
+            batch.seal(self, chain=self.evidence_chain, exclude=self.evidence_exclude)
+            return
+        with transaction.atomic(savepoint=False):
             super().save(*args, **kwargs)
             record_seal(self, chain=self.evidence_chain, exclude=self.evidence_exclude)
 
@@ -177,6 +199,128 @@ def redact_link(row: Any, *, chain: str, fields: Callable[[Any], dict[str, Any]]
     )
     redaction.save()
     return redaction
+
+
+# -- many links at once ---------------------------------------------------------------------------
+@dataclass
+class _Link:
+    chain: str
+    row: Any
+    fields: Callable[[Any], dict[str, Any]]
+    before: Callable[[int], None] | None
+
+
+@dataclass
+class EvidenceBatch:
+    """The links one change adds to its chains, sealed and written together when the change ends.
+
+    Each link is sealed exactly as ``sealed_insert`` and ``record_seal`` seal it, in the order it was
+    added; ``flush`` locks every head the batch touches in one statement (after the challenge row, as
+    the lock order in docs/architecture.md says), inserts each model's rows in one statement, and
+    moves the heads on in one more. The rows it writes are the rows a one-by-one write would write.
+    """
+
+    links: list[_Link] = field(default_factory=list)
+
+    def link(
+        self,
+        row: Sealable,
+        *,
+        chain: str,
+        fields: Callable[[Any], dict[str, Any]],
+        before: Callable[[int], None] | None = None,
+    ) -> None:
+        """Add ``row`` (not yet saved) as the next link of ``chain``; ``before`` numbers it."""
+        self.links.append(_Link(chain, row, fields, before))
+
+    def seal(self, row: models.Model, *, chain: str, exclude: Iterable[str] = ()) -> EvidenceSeal:
+        """Add the digest of ``row`` (as stored now) as the next link of its records chain."""
+        seal = EvidenceSeal(
+            chain=chain,
+            record=row._meta.label_lower,
+            record_id=row.pk,
+            digest=row_digest(row, set(exclude)),
+        )
+
+        def number(length: int) -> None:
+            seal.sequence = length + 1
+
+        self.link(seal, chain=chain, fields=seal_fields, before=number)
+        return seal
+
+    def flush(self) -> None:
+        """Seal and insert every link added so far, then empty the batch."""
+        links, self.links = self.links, []
+        if not links:
+            return
+        chains = sorted({link.chain for link in links})
+        heads = {
+            head.chain: head
+            for head in EvidenceHead.objects.select_for_update().filter(chain__in=chains).order_by("chain")
+        }
+        missing = [chain for chain in chains if chain not in heads]
+        if missing:
+            EvidenceHead.objects.bulk_create(
+                [EvidenceHead(chain=chain) for chain in missing], ignore_conflicts=True
+            )
+            heads.update(
+                (head.chain, head)
+                for head in EvidenceHead.objects.select_for_update().filter(chain__in=missing)
+            )
+        key_id = current_key_id()
+        by_model: dict[type[models.Model], list[Any]] = {}
+        for link in links:
+            head = heads[link.chain]
+            if link.before is not None:
+                link.before(head.length)
+            row = link.row
+            row.previous_hash = head.hash
+            row.key_id = key_id
+            row.hash = link_hash(link.fields(row), head.hash, key_id)
+            head.length += 1
+            head.hash = row.hash
+            by_model.setdefault(type(row), []).append(row)
+        for model, rows in by_model.items():
+            model._base_manager.bulk_create(rows)
+        moved = [heads[chain] for chain in chains]
+        EvidenceHead.objects.filter(pk__in=[head.pk for head in moved]).update(
+            length=Case(*(When(pk=head.pk, then=Value(head.length)) for head in moved)),
+            hash=Case(*(When(pk=head.pk, then=Value(head.hash)) for head in moved)),
+            updated_at=timezone.now(),
+        )
+
+
+_current_batch: ContextVar[EvidenceBatch | None] = ContextVar("resolve_evidence_batch", default=None)
+
+
+def evidence_seal(row: SealedModel) -> None:
+    """Seal a row written without ``save()`` (by ``bulk_create``) into its challenge's records chain:
+    into the current batch, or at once outside one."""
+    batch = _current_batch.get()
+    if batch is not None:
+        batch.seal(row, chain=row.evidence_chain, exclude=row.evidence_exclude)
+    else:
+        record_seal(row, chain=row.evidence_chain, exclude=row.evidence_exclude)
+
+
+@contextmanager
+def evidence_batch() -> Iterator[EvidenceBatch]:
+    """Collect the seals of every sealed save inside, and write them when the block ends.
+
+    Use it inside the change's transaction; links added with ``EvidenceBatch.link`` go with them.
+    A block that raises writes nothing of the batch (and its transaction rolls back).
+    """
+    outer = _current_batch.get()
+    if outer is not None:
+        yield outer
+        return
+    batch = EvidenceBatch()
+    token = _current_batch.set(batch)
+    try:
+        yield batch
+        batch.flush()
+    finally:
+        _current_batch.reset(token)
 
 
 # -- verifying -------------------------------------------------------------------------------------

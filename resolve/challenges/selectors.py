@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
 from resolve.access import challenges_visible_to, children_visible_to, user_perms
 from resolve.calendars.models import NonWorkingDay
@@ -27,7 +29,7 @@ from resolve.challenges.models import (
 )
 from resolve.challenges.overdue import overdue_q, past_cap_q, past_due, stage_overdue
 from resolve.children.models import CaseNote, Child
-from resolve.children.selectors import child_chair, child_role_holders
+from resolve.children.selectors import ChildLine, child_line
 from resolve.core.errors import ServiceError
 from resolve.people.models import Post
 from resolve.people.roles import CHAIR_MANAGER_ROLES, role_label
@@ -81,6 +83,36 @@ def challenge_list(
     elif past_cap is False:
         challenges = challenges.exclude(past_cap_q(today=today))
     return challenges.order_by("-raised_on", "-id")
+
+
+# A list counts at most this many rows: past it, a count would cost as much as reading them all.
+COUNT_BOUND = 10_000
+
+
+def count_bounded(rows: QuerySet[Any]) -> int:
+    """How many rows ``rows`` holds, counting no further than COUNT_BOUND + 1 (more than the bound)."""
+    return rows.order_by()[: COUNT_BOUND + 1].count()
+
+
+def challenge_cursor(challenge: Challenge) -> str:
+    """Where a list in ``challenge_list``'s order (newest raised first) goes on after ``challenge``."""
+    return f"{challenge.raised_on.isoformat()}.{challenge.pk}"
+
+
+def challenges_after(challenges: QuerySet[Challenge], cursor: str) -> QuerySet[Challenge]:
+    """The rows of ``challenges`` (newest raised first) after ``cursor``; refuses a malformed one.
+
+    Keyset paging: the database walks its (raised_on, id) index from the cursor, so the next page
+    costs the same on page 2 as on page 20,000.
+    """
+    day, _, number = cursor.partition(".")
+    try:
+        raised_on, pk = dt.date.fromisoformat(day), int(number)
+    except ValueError:
+        raise ServiceError(
+            "invalid", "invalid", "cursor: use the next_cursor of the page before, as it was given.", "cursor"
+        ) from None
+    return challenges.filter(Q(raised_on__lt=raised_on) | Q(raised_on=raised_on, pk__lt=pk))
 
 
 def challenge_detail(*, challenge: Challenge) -> Challenge:
@@ -194,8 +226,17 @@ def child_search(*, user: User | AnonymousUser, query: str = "") -> QuerySet[Chi
         children = children.filter(
             Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(case_number__icontains=word)
         )
-    open_challenges = Count("challenges", filter=Q(challenges__status=Challenge.Status.OPEN))
-    return children.annotate(open_challenges=open_challenges).order_by("last_name", "first_name", "id")
+    # Counted for the rows shown only (a subquery per row), not grouped over every child first.
+    open_challenges = (
+        Challenge.objects.filter(child_id=OuterRef("pk"), status=Challenge.Status.OPEN)
+        .order_by()
+        .values("child_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return children.annotate(open_challenges=Coalesce(Subquery(open_challenges), 0)).order_by(
+        "last_name", "first_name", "id"
+    )
 
 
 def challenge_page(*, challenge: Challenge) -> Challenge:
@@ -274,8 +315,16 @@ def due_date_explain(*, nation: str, start: dt.date, working_days: int | None) -
 
 
 # -- the state and the people the engine needs ---------------------------------------------------
-def challenge_state(*, challenge: Challenge) -> engine.ChallengeState:
-    visits = tuple(
+def challenge_state(
+    *,
+    challenge: Challenge,
+    visits: Sequence[StageVisit] | None = None,
+    actions: Sequence[Action] | None = None,
+) -> engine.ChallengeState:
+    """The engine's view of ``challenge``; ``visits`` and ``actions``: its rows, when already read."""
+    rows = challenge.visits.all() if visits is None else visits
+    action_rows = challenge.actions.all() if actions is None else actions
+    state_visits = tuple(
         engine.Visit(
             stage=visit.stage_key,
             entered_on=visit.entered_on,
@@ -288,62 +337,62 @@ def challenge_state(*, challenge: Challenge) -> engine.ChallengeState:
             procedure_due_on=visit.procedure_due_on,
             extended_from=visit.extended_from,
         )
-        for visit in challenge.visits.all()
+        for visit in rows
     )
-    rows = list(challenge.actions.all())
-    owner_ids = {action.owner_user_id for action in rows if action.owner_user_id is not None}
-    owners = (
-        dict(get_user_model().objects.filter(pk__in=owner_ids).values_list("pk", "username"))
-        if owner_ids
-        else {}
-    )
-    actions = tuple(
+    # An action's owner is a person only through its account; ``owner`` then holds their username.
+    action_states = tuple(
         engine.ActionState(
             id=action.pk,
             due=action.due,
             status=action.status,  # type: ignore[arg-type]
-            owner=owners.get(action.owner_user_id, "") if action.owner_user_id is not None else "",
+            owner=action.owner if action.owner_user_id is not None else "",
         )
-        for action in rows
+        for action in action_rows
     )
     return engine.ChallengeState(
         track=challenge.track,  # type: ignore[arg-type]
         status=challenge.status,  # type: ignore[arg-type]
-        visits=visits,
+        visits=state_visits,
         formal_started_on=challenge.formal_started_on,
         formal_due_on=challenge.formal_due_on,
         last_event_on=challenge.last_event_on,
         cafcass_referred_on=challenge.cafcass_referred_on,
-        actions=actions,
+        actions=action_states,
         documents=frozenset(challenge.documents),
         final_comments_on=challenge.final_comments_on,
     )
 
 
-def _holders(*, role: str, child: Child, track: str) -> list[User]:
-    return child_role_holders(child=child, track=track, role=role)
-
-
-def _holds(*, user: User, role: str, child: Child, track: str) -> bool:
-    return any(holder.pk == user.pk for holder in _holders(role=role, child=child, track=track))
-
-
 def challenge_actor(
-    *, user: User, child: Child, track: str, procedure: Procedure, stage_key: str | None
+    *,
+    user: User,
+    child: Child,
+    track: str,
+    procedure: Procedure,
+    stage_key: str | None,
+    line: ChildLine | None = None,
 ) -> engine.Actor:
-    """What ``user`` is to a challenge on ``child``'s ``track``: chair, recipient, chair's manager..."""
+    """What ``user`` is to a challenge on ``child``'s ``track``: chair, recipient, chair's manager...
+
+    ``line``: the child's line already read for this change (``child_line``); read here otherwise.
+    """
+    line = line if line is not None else child_line(child=child, track=track)
+
+    def holds(role: str) -> bool:
+        return any(holder.pk == user.pk for holder in line.holders(role))
+
     relations: set[str] = set()
-    chair = child_chair(child=child, track=track)
+    chair = line.chair
     if chair is not None and chair.pk == user.pk:
         relations.add(engine.CHAIR)
-    if stage_key and _holds(user=user, role=procedure.stage(stage_key).to_role, child=child, track=track):
+    if stage_key and holds(procedure.stage(stage_key).to_role):
         relations.add(engine.RECIPIENT)
-    if any(_holds(user=user, role=role, child=child, track=track) for role in CHAIR_MANAGER_ROLES):
+    if any(holds(role) for role in CHAIR_MANAGER_ROLES):
         relations.add(engine.CHAIR_MANAGER)
     final_role = procedure.resolution.final_comments_role
-    if final_role and _holds(user=user, role=final_role, child=child, track=track):
+    if final_role and holds(final_role):
         relations.add(engine.FINAL_COMMENTER)
-    if child.social_worker_id == user.pk or _holds(user=user, role="team_manager", child=child, track=track):
+    if child.social_worker_id == user.pk or holds("team_manager"):
         relations.add(engine.CHILD_WORKER)
     return engine.Actor(username=user.get_username(), relations=frozenset(relations))
 

@@ -26,6 +26,7 @@ from resolve.access import (
     work_get_for_hand_over,
 )
 from resolve.access.permissions import Perm
+from resolve.audit.chain import case_note_fields, event_fields, evidence_batch, evidence_seal
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges import engine, events
@@ -58,7 +59,7 @@ from resolve.challenges.selectors import (
     person_for_command,
 )
 from resolve.children.models import CaseNote, Child
-from resolve.children.selectors import child_chair, child_role_holders
+from resolve.children.selectors import ChildLine, child_chair, child_line, child_role_holders
 from resolve.children.services import child_allocation_hand_over
 from resolve.core import limits
 from resolve.core.clock import today
@@ -73,8 +74,8 @@ from resolve.procedures.selectors import procedure_get, procedure_version_model
 # -- writing -------------------------------------------------------------------------------------
 
 
-def _stage_people(visit: StageVisit) -> StagePeople:
-    names = _people_named([*visit.to_users, *visit.cc_users, *visit.notify_users])
+def _stage_people(visit: StageVisit, line: ChildLine) -> StagePeople:
+    names = _people_named([*visit.to_users, *visit.cc_users, *visit.notify_users], line)
     return StagePeople(
         to=[names[username] for username in visit.to_users],
         copied=[names[username] for username in visit.cc_users],
@@ -83,20 +84,34 @@ def _stage_people(visit: StageVisit) -> StagePeople:
     )
 
 
-def _people_named(usernames: Sequence[str]) -> dict[str, str]:
+def _people_named(usernames: Sequence[str], line: ChildLine) -> dict[str, str]:
     """'Full Name (username)' for each username, so a case note reads well and still names the account."""
-    found = {
-        user.username: f"{user.get_full_name() or user.username} ({user.username})"
-        for user in User.objects.filter(username__in=usernames)
+    known = line.people()
+    unknown = [username for username in usernames if username not in known]
+    if unknown:
+        known.update((user.username, user) for user in User.objects.filter(username__in=unknown))
+    return {
+        username: f"{known[username].get_full_name() or username} ({username})"
+        if username in known
+        else username
+        for username in usernames
     }
-    return {username: found.get(username, username) for username in usernames}
 
 
 def _sync_visits(
-    challenge: Challenge, procedure: Procedure, old: engine.ChallengeState, new: engine.ChallengeState
+    challenge: Challenge,
+    procedure: Procedure,
+    old: engine.ChallengeState,
+    new: engine.ChallengeState,
+    rows: list[StageVisit],
+    line: ChildLine,
 ) -> list[StageVisit]:
-    """Write the engine's visits back; returns the visit rows in order."""
-    rows = list(challenge.visits.all())
+    """Write the engine's visits back over ``rows`` (the visits as loaded); returns them in order.
+
+    A changed visit is saved; the new ones are inserted in one statement (and sealed with the change).
+    """
+    rows = list(rows)
+    added: list[StageVisit] = []
     for index, visit in enumerate(new.visits):
         if index < len(rows):
             row = rows[index]
@@ -114,14 +129,11 @@ def _sync_visits(
             row.save()
         else:
             stage = procedure.stage(visit.stage)
-            to_users = [
-                u.get_username()
-                for u in child_role_holders(child=challenge.child, track=challenge.track, role=stage.to_role)
-            ]
-            cc_users = _usernames_for(stage.cc_roles, challenge, exclude=to_users)
-            notify_users = _usernames_for(stage.notify_roles, challenge, exclude=[*to_users, *cc_users])
-            rows.append(
-                StageVisit.objects.create(
+            to_users = [user.get_username() for user in line.holders(stage.to_role)]
+            cc_users = _usernames_for(stage.cc_roles, line, exclude=to_users)
+            notify_users = _usernames_for(stage.notify_roles, line, exclude=[*to_users, *cc_users])
+            added.append(
+                StageVisit(
                     challenge=challenge,
                     sequence=index + 1,
                     stage_key=visit.stage,
@@ -133,16 +145,17 @@ def _sync_visits(
                     notify_users=notify_users,
                 )
             )
+    if added:
+        StageVisit.objects.bulk_create(added)
+        for row in added:
+            evidence_seal(row)
+        rows.extend(added)
     return rows
 
 
-def _usernames_for(roles: Sequence[str], challenge: Challenge, *, exclude: Sequence[str]) -> list[str]:
+def _usernames_for(roles: Sequence[str], line: ChildLine, *, exclude: Sequence[str]) -> list[str]:
     """The people holding ``roles`` for this challenge, each once, leaving out those already named."""
-    found = {
-        user.get_username()
-        for role in roles
-        for user in child_role_holders(child=challenge.child, track=challenge.track, role=role)
-    }
+    found = {user.get_username() for role in roles for user in line.holders(role)}
     return sorted(found - set(exclude))
 
 
@@ -154,7 +167,18 @@ def _write(
     old: engine.ChallengeState,
     decision: engine.Accepted,
     after: Callable[[Challenge, list[StageVisit], engine.ChallengeState], None] | None = None,
+    visits: Sequence[StageVisit] = (),
+    line: ChildLine | None = None,
+    actions: Sequence[tuple[int, dt.date, str]] | None = None,
 ) -> Challenge:
+    """Write an accepted change: the state, the visits, what ``after`` records, the events and case
+    notes, the messages and the deadlines, with every seal of the evidence chains written together.
+
+    ``visits``: the challenge's visit rows as loaded; ``line``: the child's line read for the change;
+    ``actions``: its actions (id, due, status) as loaded (an action ``after`` adds schedules its own
+    deadlines when it is saved).
+    """
+    line = line if line is not None else child_line(child=challenge.child, track=challenge.track)
     new = decision.state
     current = new.current
     challenge.status = new.status if new.status != "new" else Challenge.Status.OPEN
@@ -168,39 +192,44 @@ def _write(
     challenge.last_event_on = new.last_event_on or challenge.last_event_on
     challenge.documents = sorted(new.documents)
     challenge.final_comments_on = new.final_comments_on
-    if challenge.pk is None:
+    with evidence_batch() as batch:
+        if challenge.pk is not None:
+            challenge.version += 1
         challenge.save()
-    else:
-        challenge.version += 1
-        challenge.save()
-    visits = _sync_visits(challenge, procedure, old, new)
-    last_sequence = challenge.events.count()
-    entered = visits[-1] if visits else None
-    for offset, event in enumerate(decision.events, start=1):
-        Event.objects.create(
-            challenge=challenge,
-            sequence=last_sequence + offset,
-            type=event.type.value,
-            stage_key=event.stage or "",
-            on=event.on,
-            by=user,
-            detail=detail_to_json(event.detail),
-        )
-        people = _stage_people(entered) if entered is not None and enters_stage(event) else None
-        CaseNote.objects.create(
-            child=challenge.child,
-            challenge=challenge,
-            note_type=case_note_type(procedure, event),
-            body=case_note_body(procedure, event, people),
-            on=event.on,
-            author=user,
-        )
+        rows = _sync_visits(challenge, procedure, old, new, list(visits), line)
+        if after is not None:
+            after(challenge, rows, new)
+        entered = rows[-1] if rows else None
+        for event in decision.events:
+            row = Event(
+                challenge=challenge,
+                type=event.type.value,
+                stage_key=event.stage or "",
+                on=event.on,
+                by=user,
+                detail=detail_to_json(event.detail),
+            )
+            batch.link(row, chain=row.evidence_chain, fields=event_fields, before=row.number)
+            people = _stage_people(entered, line) if entered is not None and enters_stage(event) else None
+            note = CaseNote(
+                child=challenge.child,
+                challenge=challenge,
+                note_type=case_note_type(procedure, event),
+                body=case_note_body(procedure, event, people),
+                on=event.on,
+                author=user,
+            )
+            batch.link(note, chain=note.evidence_chain, fields=case_note_fields)
     # The messages this change causes, in its own transaction: rolled back with it, never lost after.
     notifications_for_events(
-        challenge=challenge, procedure=procedure, events=decision.events, visits=visits, state=new
+        challenge=challenge,
+        procedure=procedure,
+        events=decision.events,
+        visits=rows,
+        state=new,
+        line=line,
+        actions=actions,
     )
-    if after is not None:
-        after(challenge, visits, new)
     return challenge
 
 
@@ -252,14 +281,19 @@ def _change(
     """``acting_as``: relations the person has to the challenge by what they are doing (handing over
     a leaver's work), beyond those the management line gives them."""
     _command_bounds_check(command)
-    with transaction.atomic():
+    # @retried opened the transaction: no savepoint inside it.
+    with transaction.atomic(savepoint=False):
         challenge, procedure = _load_for_change(
             user=user, challenge_id=challenge_id, command=command, expected_version=expected_version
         )
         if prepare is not None:
             command = prepare(challenge, procedure)
             _command_bounds_check(command)
-        state = challenge_state(challenge=challenge)
+        visits = list(challenge.visits.all())
+        actions = list(challenge.actions.all())
+        state = challenge_state(challenge=challenge, visits=visits, actions=actions)
+        # Everyone the change may involve, read once: who the actor is, who the stage goes to, who is told.
+        line = child_line(child=challenge.child, track=challenge.track)
         # No user: Resolve itself acts (an automatic escalation); the engine decides whether it may.
         actor = (
             engine.Actor(username="", relations=frozenset({engine.SYSTEM}))
@@ -270,6 +304,7 @@ def _change(
                 track=challenge.track,
                 procedure=procedure,
                 stage_key=challenge.stage_key or None,
+                line=line,
             )
         )
         if acting_as:
@@ -285,7 +320,15 @@ def _change(
         if isinstance(decision, engine.Refused):
             raise ServiceError(decision.kind, decision.code, decision.message, decision.field)
         return _write(
-            challenge=challenge, procedure=procedure, user=user, old=state, decision=decision, after=after
+            challenge=challenge,
+            procedure=procedure,
+            user=user,
+            old=state,
+            decision=decision,
+            after=after,
+            visits=visits,
+            line=line,
+            actions=[(action.pk, action.due, action.status) for action in actions],
         )
 
 
@@ -323,6 +366,7 @@ class _RaiseDecision:
     state: engine.ChallengeState
     decision: engine.Accepted
     documents: dict[str, dict[str, Any]]
+    line: ChildLine
     owners: tuple[User | None, ...] = ()
     concern: Concern | None = None
 
@@ -434,7 +478,10 @@ def _raise_decide(
         from_concern_on=carried.on if carried is not None else None,
     )
     state = engine.ChallengeState(track=track)  # type: ignore[arg-type]
-    actor = challenge_actor(user=user, child=child, track=track, procedure=procedure, stage_key=None)
+    line = child_line(child=child, track=track)
+    actor = challenge_actor(
+        user=user, child=child, track=track, procedure=procedure, stage_key=None, line=line
+    )
     decision = engine.decide(
         procedure=procedure,
         state=state,
@@ -445,7 +492,7 @@ def _raise_decide(
     )
     if isinstance(decision, engine.Refused):
         raise ServiceError(decision.kind, decision.code, decision.message, decision.field)
-    return _RaiseDecision(version, procedure, child, state, decision, contents, owners, carried)
+    return _RaiseDecision(version, procedure, child, state, decision, contents, line, owners, carried)
 
 
 def _concern_for_raise(*, child: Child, track: str, concern_id: int | None) -> Concern | None:
@@ -544,17 +591,22 @@ def challenge_raise(
     )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
-        for item, owner in zip(actions, raised.owners, strict=True):
-            Action.objects.create(
+        # In one statement; their deadlines are scheduled with the challenge's, which comes after.
+        rows = Action.objects.bulk_create(
+            Action(
                 challenge=challenge,
                 action=item.action.strip(),
                 owner=owner.get_username() if owner else item.owner.strip(),
                 owner_user=owner,
                 due=item.due,
             )
+            for item, owner in zip(actions, raised.owners, strict=True)
+        )
+        for row in rows:
+            evidence_seal(row)
         _store_documents(challenge, raised.documents, on, user)
 
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         challenge = Challenge(
             child=raised.child,
             track=track,
@@ -582,6 +634,7 @@ def challenge_raise(
             old=raised.state,
             decision=raised.decision,
             after=after,
+            line=raised.line,
         )
 
 

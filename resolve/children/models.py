@@ -45,6 +45,8 @@ class Child(models.Model):
     class Meta:
         ordering = ["last_name", "first_name"]
         verbose_name_plural = "children"
+        # The children list's order: read a page from the index, not sorted from every child.
+        indexes = [models.Index(fields=["last_name", "first_name", "id"], name="child_list_order")]
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.case_number})"
@@ -89,13 +91,17 @@ class CaseNote(AppendOnlyModel):
         ordering = ["on", "id"]
         indexes = [models.Index(fields=["child", "on"])]
 
+    @property
+    def evidence_chain(self) -> str:
+        return f"child:{self.child_id}"
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             super().save(*args, **kwargs)  # refused: evidence is never edited
             return
         sealed_insert(
             self,
-            chain=f"child:{self.child_id}",
+            chain=self.evidence_chain,
             fields=case_note_fields,
             save=lambda: super(CaseNote, self).save(*args, **kwargs),
         )

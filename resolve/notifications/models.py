@@ -137,7 +137,11 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "read_at"])]
+        indexes = [
+            models.Index(fields=["user", "read_at"]),
+            # A person's notifications page, newest first.
+            models.Index(fields=["user", "-created_at", "-id"], name="notification_list_order"),
+        ]
 
     def __str__(self) -> str:
         return f"Notification {self.message_id} for {self.user}"

@@ -32,7 +32,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import CharField, F, Q, Value
 from django.utils import timezone
 from django_tasks import task
 
@@ -50,7 +50,7 @@ from resolve.challenges.events import (
     ResponseRecorded,
 )
 from resolve.challenges.models import Action, Challenge, StageVisit
-from resolve.children.selectors import child_chair, child_role_holders
+from resolve.children.selectors import ChildLine, child_line
 from resolve.core.conf import conf
 from resolve.notifications.models import (
     Deadline,
@@ -83,35 +83,6 @@ def _users(usernames: Iterable[str]) -> list[User]:
         return []
     found = get_user_model().objects.filter(username__in=names, is_active=True)
     return sorted(found, key=lambda user: user.get_username())
-
-
-def _chair(challenge: Challenge) -> User | None:
-    return child_chair(child=challenge.child, track=challenge.track)
-
-
-def _line_holders(challenge: Challenge, role: str) -> list[User]:
-    return child_role_holders(child=challenge.child, track=challenge.track, role=role)
-
-
-def _recipient_managers(challenge: Challenge, procedure: Procedure, stage_key: str) -> list[User]:
-    """The recipient's manager, as the procedure sees it: whoever the next stage goes to."""
-    following = procedure.next_stage(stage_key)
-    return _line_holders(challenge, following.to_role) if following is not None else []
-
-
-def _current_visit(challenge: Challenge) -> StageVisit | None:
-    return challenge.visits.order_by("-sequence").first()
-
-
-def _action_owner(action: Action, challenge: Challenge) -> User | None:
-    """The action's owner when it is a person in Resolve (and still active); otherwise the chair, who
-    agreed the action."""
-    owner = (
-        get_user_model().objects.filter(pk=action.owner_user_id, is_active=True).first()
-        if action.owner_user_id is not None
-        else None
-    )
-    return owner if owner is not None else _chair(challenge)
 
 
 # -- the outbox --------------------------------------------------------------------------------------
@@ -199,44 +170,148 @@ def messages_put(*, recipients: Iterable[User], message: Message) -> int:
     return written
 
 
+def messages_put_many(*, messages: Sequence[tuple[User, Message]], racing: bool = False) -> int:
+    """Write each (recipient, message) unless the recipient already has it, in three statements
+    whatever their number: the ones already written with who reads a digest, the outbox rows, then
+    the in-app notifications.
+
+    For a change to a challenge: call it inside the change's transaction, which holds the challenge
+    row, so no other writer adds the same keys for it at once. ``racing``: another writer may add
+    the same messages at the same moment (two sweeps): a row it wrote first is skipped, never an
+    error, at the cost of one more statement. Returns how many were written.
+    """
+    wanted: dict[tuple[Any, str], tuple[User, Message]] = {}
+    for recipient, message in messages:
+        wanted.setdefault((recipient.pk, f"{message.kind}|{message.key}"[:200]), (recipient, message))
+    if not wanted:
+        return 0
+    recipient_ids = {recipient_id for recipient_id, _ in wanted}
+    # One statement: the (recipient, key) pairs already written, and (reader, "") for each recipient
+    # who reads a daily digest (a written key is never empty).
+    written = (
+        OutboxMessage.objects.filter(
+            recipient_id__in=recipient_ids, dedupe_key__in={key for _, key in wanted}
+        )
+        .order_by()
+        .values_list("recipient_id", "dedupe_key")
+    )
+    digest = (
+        NotificationPreference.objects.filter(
+            user_id__in=recipient_ids, email=NotificationPreference.Email.DAILY_DIGEST
+        )
+        .order_by()
+        .values_list("user_id", Value("", output_field=CharField()))
+    )
+    found = set(written.union(digest, all=True))
+    digest_readers = {recipient_id for recipient_id, key in found if key == ""}
+    fresh = [(pair, value) for pair, value in wanted.items() if pair not in found]
+    if not fresh:
+        return 0
+    now = timezone.now()
+    rows = [
+        OutboxMessage(
+            recipient_id=recipient_id,
+            kind=message.kind,
+            dedupe_key=dedupe_key,
+            challenge=message.challenge,
+            action=message.action,
+            due_on=message.due_on,
+            subject=message.subject[:200],
+            body=message.body,
+            link=_challenge_link(message.challenge) if message.challenge is not None else "",
+            status=OutboxMessage.Status.HELD
+            if recipient_id in digest_readers and message.kind not in _NEVER_HELD
+            else OutboxMessage.Status.PENDING,
+            next_attempt_at=now,
+        )
+        for (recipient_id, dedupe_key), (_, message) in fresh
+    ]
+    if racing:
+        OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+        # Ours are those of the fresh keys with no in-app copy yet (another writer's came with one).
+        mine = {pair for pair, _ in fresh}
+        rows = [
+            row
+            for row in OutboxMessage.objects.filter(
+                recipient_id__in={recipient_id for recipient_id, _ in mine},
+                dedupe_key__in={key for _, key in mine},
+                notification__isnull=True,
+            ).exclude(kind=Kind.DIGEST)
+            if (row.recipient_id, row.dedupe_key) in mine
+        ]
+    else:
+        rows = OutboxMessage.objects.bulk_create(rows)
+    Notification.objects.bulk_create(
+        Notification(user_id=row.recipient_id, message=row) for row in rows if row.kind != Kind.DIGEST
+    )
+    return len(rows)
+
+
 # -- messages caused by a change --------------------------------------------------------------------
 def _child_words(challenge: Challenge) -> str:
     child = challenge.child
     return f"{child.full_name} ({child.case_number})"
 
 
+class _People:
+    """The people of one change, by username: those of the child's line, read once, and any other
+    active account looked up on first use."""
+
+    def __init__(self, line: ChildLine) -> None:
+        self.line = line
+        self.known = {name: user for name, user in line.people().items() if user.is_active}
+        self.looked_up: set[str] = set()
+
+    def users(self, usernames: Iterable[str]) -> list[User]:
+        """As ``_users``: the active accounts among ``usernames``, sorted by username."""
+        names = sorted({name for name in usernames if name})
+        unknown = [name for name in names if name not in self.known and name not in self.looked_up]
+        if unknown:
+            self.looked_up.update(unknown)
+            self.known.update((user.get_username(), user) for user in _users(unknown))
+        return [self.known[name] for name in names if name in self.known]
+
+
 def _audience(
-    audience: engine.Audience, challenge: Challenge, event: Event, visit: StageVisit | None
+    audience: engine.Audience,
+    challenge: Challenge,
+    event: Event,
+    visit: StageVisit | None,
+    people: _People | None = None,
 ) -> list[User]:
     """The people an audience of a transition's declaration means for this change."""
+    people = (
+        people if people is not None else _People(child_line(child=challenge.child, track=challenge.track))
+    )
+    line = people.line
     match audience:
         case engine.Audience.STAGE_TO:
-            return _users(visit.to_users) if visit is not None else []
+            return people.users(visit.to_users) if visit is not None else []
         case engine.Audience.STAGE_CC:
-            return _users(visit.cc_users) if visit is not None else []
+            return people.users(visit.cc_users) if visit is not None else []
         case engine.Audience.STAGE_NOTIFIED:
-            return _users(visit.notify_users) if visit is not None else []
+            return people.users(visit.notify_users) if visit is not None else []
         case engine.Audience.STAGE_TO_AND_CC:
-            return _users([*visit.to_users, *visit.cc_users]) if visit is not None else []
+            return people.users([*visit.to_users, *visit.cc_users]) if visit is not None else []
         case engine.Audience.CHAIR:
-            chair = child_chair(child=challenge.child, track=challenge.track)
+            chair = line.chair
             return [chair] if chair is not None else []
         case engine.Audience.CHAIR_WHEN_AUTOMATIC:
             automatic = isinstance(event.detail, Escalated) and event.detail.automatic
-            chair = child_chair(child=challenge.child, track=challenge.track)
+            chair = line.chair
             return [chair] if automatic and chair is not None else []
         case engine.Audience.CAFCASS_TOLD:
             # Seed 003: "The IRO Service Manager will also notify their Head of Service"; those who
             # agreed to or were told of the referral are told it was made.
             named = event.detail.preconditions.values() if isinstance(event.detail, CafcassReferred) else ()
             told = [
-                *_line_holders(challenge, "iro_service_manager"),
-                *_line_holders(challenge, "head_of_safeguarding"),
-                *_users(named),
+                *line.holders("iro_service_manager"),
+                *line.holders("head_of_safeguarding"),
+                *people.users(named),
             ]
             return list({user.pk: user for user in told}.values())
         case engine.Audience.SUCCESSOR:
-            return _users([event.detail.successor]) if isinstance(event.detail, HandedOver) else []
+            return people.users([event.detail.successor]) if isinstance(event.detail, HandedOver) else []
         case _:
             assert_never(audience)
 
@@ -347,25 +422,36 @@ def notifications_for_events(
     events: Sequence[Event],
     visits: Sequence[StageVisit],
     state: engine.ChallengeState | None = None,
+    line: ChildLine | None = None,
+    actions: Sequence[tuple[int, dt.date, str]] | None = None,
 ) -> None:
     """The messages a change to a challenge causes, as its transition declares (``engine.TRANSITIONS``
     ``tells``), and its deadline schedule brought up to date.
 
-    Called by the challenge write path inside its transaction, after the events are written.
+    Called by the challenge write path inside its transaction, after the events are written, with
+    the visit rows and the child's line it read (``line``), so that nobody is looked up twice and
+    every message is written in one go (``messages_put_many``); ``actions``: the challenge's actions
+    (id, due, status) as read in the transaction, when no action was added since.
     """
     visit = visits[-1] if visits else None
-    written = 0
+    people = _People(line if line is not None else child_line(child=challenge.child, track=challenge.track))
+    messages: list[tuple[User, Message]] = []
     for event in events:
         for tell in engine.TRANSITION_BY_EVENT[event.type].tells:
-            recipients = _audience(tell.audience, challenge, event, visit)
+            recipients = _audience(tell.audience, challenge, event, visit, people)
             if recipients:
-                written += messages_put(
-                    recipients=recipients, message=_message(tell.kind, challenge, procedure, event, visit)
-                )
-    if written:
+                message = _message(tell.kind, challenge, procedure, event, visit)
+                messages.extend((recipient, message) for recipient in recipients)
+    if messages_put_many(messages=messages):
         outbox_deliver_on_commit()
     action_statuses = {action.id: action.status for action in state.actions} if state is not None else {}
-    deadlines_schedule(challenge=challenge, procedure=procedure, action_statuses=action_statuses)
+    deadlines_schedule(
+        challenge=challenge,
+        procedure=procedure,
+        action_statuses=action_statuses,
+        visits=visits,
+        actions=actions,
+    )
 
 
 # -- the deadline schedule --------------------------------------------------------------------------
@@ -394,11 +480,20 @@ def _first_working_day_after(calendar: WorkingCalendar, due: dt.date) -> dt.date
     return calendar.add_working_days(due, 1)
 
 
-def _reopened_on(challenge: Challenge) -> dt.date | None:
-    """When the challenge's current stage was entered by re-opening it, else None."""
-    last_two = list(challenge.visits.order_by("-sequence").values("left_how", "entered_on")[:2])
-    if len(last_two) == 2 and last_two[1]["left_how"] == "resolved":
-        return last_two[0]["entered_on"]
+def _reopened_on(challenge: Challenge, visits: Sequence[StageVisit] | None = None) -> dt.date | None:
+    """When the challenge's current stage was entered by re-opening it, else None.
+
+    ``visits``: the challenge's visit rows in order, when the caller has them."""
+    last_two: list[tuple[str, dt.date]]
+    if visits is not None:
+        last_two = [
+            (visit.left_how, visit.entered_on)
+            for visit in sorted(visits, key=lambda visit: visit.sequence, reverse=True)[:2]
+        ]
+    else:
+        last_two = list(challenge.visits.order_by("-sequence").values_list("left_how", "entered_on")[:2])
+    if len(last_two) == 2 and last_two[1][0] == "resolved":
+        return last_two[0][1]
     return None
 
 
@@ -408,6 +503,7 @@ def deadline_specs(
     procedure: Procedure,
     actions: Iterable[tuple[int, dt.date, str]],
     calendar: WorkingCalendar,
+    visits: Sequence[StageVisit] | None = None,
 ) -> list[DeadlineSpec]:
     """Every moment the sweep should look at this challenge and its open actions, from its state now."""
     specs: list[DeadlineSpec] = []
@@ -440,7 +536,7 @@ def deadline_specs(
         if is_open and cap is not None:
             # The cap is not restarted by re-opening; an alert whose day came while the challenge was
             # resolved is not sent when it is re-opened (the page and lists show it past the cap).
-            reopened_on = _reopened_on(challenge)
+            reopened_on = _reopened_on(challenge, visits)
             cap_specs = (
                 DeadlineSpec(
                     f"c{cid}:cap_warning:{cap}",
@@ -496,30 +592,40 @@ def deadline_specs(
 
 
 def deadlines_schedule(
-    *, challenge: Challenge, procedure: Procedure, action_statuses: Mapping[int, str] | None = None
+    *,
+    challenge: Challenge,
+    procedure: Procedure,
+    action_statuses: Mapping[int, str] | None = None,
+    visits: Sequence[StageVisit] | None = None,
+    actions: Sequence[tuple[int, dt.date, str]] | None = None,
 ) -> None:
     """Bring the challenge's unfired deadlines in line with its state (fired ones are history).
 
-    ``action_statuses`` overrides the stored status of actions the current change has just marked.
+    ``action_statuses`` overrides the stored status of actions the current change has just marked;
+    ``visits``: the challenge's visit rows in order, and ``actions`` its actions (id, due, status)
+    as read in this transaction, when the caller has them.
     """
     statuses = action_statuses or {}
-    actions = [
-        (pk, due, statuses.get(pk, status))
-        for pk, due, status in Action.objects.filter(challenge=challenge).values_list("pk", "due", "status")
-    ]
+    stored = (
+        Action.objects.filter(challenge=challenge).values_list("pk", "due", "status")
+        if actions is None
+        else actions
+    )
+    rows = [(pk, due, statuses.get(pk, status)) for pk, due, status in stored]
     calendar = working_calendar(Nation(procedure.nation))
     specs = {
         spec.key: spec
         for spec in deadline_specs(
-            challenge=challenge, procedure=procedure, actions=actions, calendar=calendar
+            challenge=challenge, procedure=procedure, actions=rows, calendar=calendar, visits=visits
         )
     }
-    existing = dict(Deadline.objects.filter(challenge=challenge).values_list("key", "fired_at"))
-    stale = [key for key, fired_at in existing.items() if fired_at is None and key not in specs]
-    if stale:
-        Deadline.objects.filter(challenge=challenge, key__in=stale, fired_at__isnull=True).delete()
-    new = [_deadline_row(challenge.pk, spec) for key, spec in specs.items() if key not in existing]
-    Deadline.objects.bulk_create(new, ignore_conflicts=True)
+    # Unfired deadlines the state no longer has go; a key already there (fired or not) is kept as
+    # it is, since the insert below skips it.
+    Deadline.objects.filter(challenge=challenge, fired_at__isnull=True).exclude(key__in=list(specs)).delete()
+    if specs:
+        Deadline.objects.bulk_create(
+            [_deadline_row(challenge.pk, spec) for spec in specs.values()], ignore_conflicts=True
+        )
 
 
 def _deadline_row(challenge_id: int, spec: DeadlineSpec) -> Deadline:

@@ -18,14 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
-from resolve.challenges.models import Action, Challenge
+from resolve.challenges.models import Action, Challenge, StageVisit
 from resolve.challenges.services import challenge_escalate_overdue
+from resolve.children.selectors import ChildLine, child_line_from
 from resolve.core.conf import conf
 from resolve.core.errors import ServiceError
 from resolve.notifications.models import DEADLINE_SWEEP, Deadline, Kind, SweepLease
@@ -33,17 +36,12 @@ from resolve.notifications.selectors import sweep_health_get
 from resolve.notifications.services import (
     Message,
     Trigger,
-    _action_owner,
-    _chair,
     _child_words,
-    _current_visit,
     _earliest_within,
     _first_working_day_after,
     _fmt,
-    _line_holders,
-    _recipient_managers,
-    _users,
     messages_put,
+    messages_put_many,
     outbox_deliver_on_commit,
 )
 from resolve.people.models import Post
@@ -64,6 +62,105 @@ class SweepResult:
     errors: int = 0
     lease_lost: bool = False
     outcomes: dict[str, int] = field(default_factory=dict)
+
+
+class _Batch:
+    """What one batch of the sweep reads once and writes together.
+
+    Each challenge's current stage visit, every post with its person, and the active accounts the
+    visits and actions name are read in three queries for the whole batch; the messages each
+    deadline causes are collected and written together when the batch ends (``messages_put_many``,
+    tolerant of a second sweep writing the same ones), in the batch's transaction.
+    """
+
+    def __init__(self, rows: list[Deadline]) -> None:
+        self.visits: dict[int, StageVisit] = {}
+        challenge_ids = {row.challenge_id for row in rows}
+        for visit in StageVisit.objects.filter(challenge_id__in=challenge_ids).order_by(
+            "challenge_id", "-sequence"
+        ):
+            self.visits.setdefault(visit.challenge_id, visit)
+        self.posts = tuple(Post.objects.select_related("user").order_by("id"))
+        names = {name for visit in self.visits.values() for name in (*visit.to_users, *visit.cc_users)}
+        # An action's owner is a person in Resolve only through its account (``owner_user``, whose
+        # username ``owner`` then holds); one named in words owns nothing here.
+        names.update(
+            row.action.owner.strip()
+            for row in rows
+            if row.action is not None and row.action.owner_user_id is not None
+        )
+        names.discard("")
+        self.users: dict[str, User] = (
+            {
+                user.get_username(): user
+                for user in get_user_model().objects.filter(username__in=names, is_active=True)
+            }
+            if names
+            else {}
+        )
+        self.lines: dict[int, ChildLine] = {}
+        self.messages: list[tuple[User, Message]] = []
+
+    def visit(self, challenge: Challenge) -> StageVisit | None:
+        """The challenge's current stage visit (read again after the sweep escalated it)."""
+        if challenge.pk not in self.visits:
+            visit = challenge.visits.order_by("-sequence").first()
+            if visit is None:
+                return None
+            self.visits[challenge.pk] = visit
+        return self.visits[challenge.pk]
+
+    def changed(self, challenge: Challenge) -> None:
+        """The challenge moved on (an automatic escalation): forget its visit."""
+        self.visits.pop(challenge.pk, None)
+
+    def named(self, usernames: list[str]) -> list[User]:
+        """The active accounts among ``usernames``, sorted by username, each once."""
+        found = sorted({name for name in usernames if name})
+        missing = [name for name in found if name not in self.users]
+        if missing:
+            self.users.update(
+                (user.get_username(), user)
+                for user in get_user_model().objects.filter(username__in=missing, is_active=True)
+            )
+        return [self.users[name] for name in found if name in self.users]
+
+    def line(self, challenge: Challenge) -> ChildLine:
+        if challenge.pk not in self.lines:
+            self.lines[challenge.pk] = child_line_from(
+                child=challenge.child, track=challenge.track, posts=self.posts
+            )
+        return self.lines[challenge.pk]
+
+    def chair(self, challenge: Challenge) -> User | None:
+        return self.line(challenge).chair
+
+    def managers(self, challenge: Challenge, procedure: Procedure, stage_key: str) -> list[User]:
+        """The recipient's manager, as the procedure sees it: whoever the next stage goes to."""
+        following = procedure.next_stage(stage_key)
+        return self.line(challenge).holders(following.to_role) if following is not None else []
+
+    def owner(self, action: Action, challenge: Challenge) -> User | None:
+        """The action's owner when it is a person in Resolve (an active account); otherwise the chair,
+        who agreed the action."""
+        named = self.named([action.owner.strip()]) if action.owner_user_id is not None else []
+        return named[0] if named else self.chair(challenge)
+
+
+class _Messages:
+    """The messages of one deadline, kept only if acting on it succeeds."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[User, Message]] = []
+
+    def put(self, *, recipients: list[User], message: Message) -> int:
+        """As ``messages_put``: each recipient once. Returns how many were added."""
+        seen: set[Any] = set()
+        for user in recipients:
+            if user.pk not in seen:
+                seen.add(user.pk)
+                self.items.append((user, message))
+        return 0  # counted when the batch writes them
 
 
 def deadline_due_queryset(*, today: dt.date) -> Any:
@@ -95,7 +192,14 @@ def deadlines_sweep(
         batches += 1
         with transaction.atomic():
             rows = deadline_due_queryset(today=today).select_related(
-                "challenge", "challenge__child", "challenge__child__team", "challenge__policy", "action"
+                "challenge",
+                "challenge__child",
+                "challenge__child__team",
+                "challenge__child__social_worker",
+                "challenge__child__iro",
+                "challenge__child__cp_chair",
+                "challenge__policy",
+                "action",
             )
             if connection.features.has_select_for_update_skip_locked:
                 rows = rows.select_for_update(skip_locked=True, of=("self",))
@@ -103,10 +207,13 @@ def deadlines_sweep(
             if not batch:
                 break
             now = timezone.now()
+            people = _Batch(batch)
+            fired: dict[str, list[int]] = {}
             for row in batch:
+                messages = _Messages()
                 try:
                     with transaction.atomic():
-                        outcome = _fire(row, today, result)
+                        outcome = _fire(row, today, result, people, messages)
                 except Exception as error:  # one bad row must not stop the others; try again tomorrow
                     logger.exception("Deadline %s failed", row.pk)
                     result.errors += 1
@@ -114,6 +221,7 @@ def deadlines_sweep(
                         fire_on=today + dt.timedelta(days=1), outcome=f"error: {type(error).__name__}"[:40]
                     )
                     continue
+                people.messages.extend(messages.items)
                 result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
                 if outcome == "rescheduled":
                     result.rescheduled += 1
@@ -121,7 +229,14 @@ def deadlines_sweep(
                 if outcome == "stale":
                     result.stale += 1
                 result.fired += 1
-                Deadline.objects.filter(pk=row.pk, fired_at__isnull=True).update(
+                fired.setdefault(outcome, []).append(row.pk)
+            # The batch's messages in one go, then its deadlines marked fired, one statement per outcome.
+            written = messages_put_many(messages=people.messages, racing=True)
+            result.messages += written
+            if written:
+                outbox_deliver_on_commit()
+            for outcome, ids in fired.items():
+                Deadline.objects.filter(pk__in=ids, fired_at__isnull=True).update(
                     fired_at=now, outcome=outcome
                 )
         if heartbeat is not None and not heartbeat():
@@ -257,7 +372,7 @@ def _reschedule(row: Deadline, fire_on: dt.date) -> str:
     return "rescheduled"
 
 
-def _fire(row: Deadline, today: dt.date, result: SweepResult) -> str:
+def _fire(row: Deadline, today: dt.date, result: SweepResult, people: _Batch, messages: _Messages) -> str:
     """Act on one due deadline, re-checking it against the challenge as it is now."""
     challenge = row.challenge
     procedure = procedure_version_model(challenge.policy)
@@ -278,12 +393,19 @@ def _fire(row: Deadline, today: dt.date, result: SweepResult) -> str:
             fire_on = _earliest_within(calendar, row.due_on, stage.reminder_working_days)
             if today < fire_on:
                 return _reschedule(row, fire_on)
-            return _send_response_reminder(row, challenge, procedure, result)
+            return _send_response_reminder(row, challenge, procedure, people, messages)
         fire_on = _first_working_day_after(calendar, row.due_on)
         if today < fire_on:
             return _reschedule(row, fire_on)
         return _send_response_overdue(
-            row, challenge, procedure, stage.escalates_automatically_when_overdue, today, result
+            row,
+            challenge,
+            procedure,
+            stage.escalates_automatically_when_overdue,
+            today,
+            result,
+            people,
+            messages,
         )
     if trigger in {Trigger.CAP_WARNING, Trigger.CAP_PASSED}:
         if challenge.status != Challenge.Status.OPEN or challenge.formal_due_on != row.due_on:
@@ -298,7 +420,7 @@ def _fire(row: Deadline, today: dt.date, result: SweepResult) -> str:
             fire_on = _first_working_day_after(calendar, row.due_on)
             if today < fire_on:
                 return _reschedule(row, fire_on)
-        return _send_cap(row, challenge, procedure, result)
+        return _send_cap(row, challenge, procedure, people, messages)
     action = row.action
     if action is None or action.status != Action.Status.OPEN or action.due != row.due_on:
         return "stale"
@@ -321,13 +443,13 @@ def _fire(row: Deadline, today: dt.date, result: SweepResult) -> str:
             Challenge.Status.RESOLVED,
         }:
             return "stale"
-    return _send_action(row, challenge, action, result)
+    return _send_action(row, challenge, action, people, messages)
 
 
 def _send_response_reminder(
-    row: Deadline, challenge: Challenge, procedure: Procedure, result: SweepResult
+    row: Deadline, challenge: Challenge, procedure: Procedure, people: _Batch, messages: _Messages
 ) -> str:
-    visit = _current_visit(challenge)
+    visit = people.visit(challenge)
     if visit is None:
         return "stale"
     stage = procedure.stage(row.stage_key)
@@ -336,12 +458,12 @@ def _send_response_reminder(
         f"{_fmt(row.due_on)}.\n\nConcern: {challenge.concern}"
     )
     subject = f"Response due {_fmt(row.due_on)}: {_child_words(challenge)}"
-    result.messages += messages_put(
-        recipients=_users(visit.to_users),
+    messages.put(
+        recipients=people.named(visit.to_users),
         message=Message(Kind.RESPONSE_REMINDER, row.key, subject, body, challenge, due_on=row.due_on),
     )
-    result.messages += messages_put(
-        recipients=_users(visit.cc_users),
+    messages.put(
+        recipients=people.named(visit.cc_users),
         message=Message(
             Kind.RESPONSE_REMINDER, row.key, f"Copy: {subject}", body, challenge, due_on=row.due_on
         ),
@@ -356,23 +478,25 @@ def _send_response_overdue(
     automatic: bool,
     today: dt.date,
     result: SweepResult,
+    people: _Batch,
+    messages: _Messages,
 ) -> str:
-    visit = _current_visit(challenge)
+    visit = people.visit(challenge)
     if visit is None:
         return "stale"
     stage = procedure.stage(row.stage_key)
-    chair = _chair(challenge)
+    chair = people.chair(challenge)
     subject = f"Response overdue: {_child_words(challenge)}"
     body = (
         f"No response was recorded to the challenge about {_child_words(challenge)} at {stage.name}; "
         f"it was due by {_fmt(row.due_on)}."
     )
     recipients = [
-        *_users(visit.to_users),
+        *people.named(visit.to_users),
         *([chair] if chair else []),
-        *_recipient_managers(challenge, procedure, stage.key),
+        *people.managers(challenge, procedure, stage.key),
     ]
-    result.messages += messages_put(
+    messages.put(
         recipients=recipients,
         message=Message(Kind.RESPONSE_OVERDUE, row.key, subject, body, challenge, due_on=row.due_on),
     )
@@ -386,10 +510,11 @@ def _send_response_overdue(
         except ServiceError as error:
             logger.warning("Automatic escalation of challenge %s refused: %s", challenge.pk, error)
         else:
+            people.changed(challenge)
             result.escalated += 1
             return "escalated"
     if chair is not None:
-        result.messages += messages_put(
+        messages.put(
             recipients=[chair],
             message=Message(
                 Kind.ESCALATION_PROMPT,
@@ -403,9 +528,11 @@ def _send_response_overdue(
     return "sent"
 
 
-def _send_cap(row: Deadline, challenge: Challenge, procedure: Procedure, result: SweepResult) -> str:
-    visit = _current_visit(challenge)
-    chair = _chair(challenge)
+def _send_cap(
+    row: Deadline, challenge: Challenge, procedure: Procedure, people: _Batch, messages: _Messages
+) -> str:
+    visit = people.visit(challenge)
+    chair = people.chair(challenge)
     cap = procedure.formal_cap_working_days
     if row.trigger == Trigger.CAP_WARNING:
         kind, subject = Kind.CAP_WARNING, f"Formal process ends {_fmt(row.due_on)}: {_child_words(challenge)}"
@@ -413,7 +540,7 @@ def _send_cap(row: Deadline, challenge: Challenge, procedure: Procedure, result:
             f"The formal process for the challenge about {_child_words(challenge)} should end by "
             f"{_fmt(row.due_on)} ({cap} working days)."
         )
-        recipients = [*([chair] if chair else []), *(_users(visit.to_users) if visit else [])]
+        recipients = [*([chair] if chair else []), *(people.named(visit.to_users) if visit else [])]
     else:
         kind, subject = Kind.CAP_PASSED, f"Formal process past its limit: {_child_words(challenge)}"
         body = (
@@ -422,22 +549,24 @@ def _send_cap(row: Deadline, challenge: Challenge, procedure: Procedure, result:
         )
         recipients = [
             *([chair] if chair else []),
-            *(_users(visit.to_users) if visit else []),
-            *_line_holders(challenge, "iro_team_manager"),
+            *(people.named(visit.to_users) if visit else []),
+            *people.line(challenge).holders("iro_team_manager"),
         ]
-    result.messages += messages_put(
+    messages.put(
         recipients=recipients, message=Message(kind, row.key, subject, body, challenge, due_on=row.due_on)
     )
     return "sent"
 
 
-def _send_action(row: Deadline, challenge: Challenge, action: Action, result: SweepResult) -> str:
+def _send_action(
+    row: Deadline, challenge: Challenge, action: Action, people: _Batch, messages: _Messages
+) -> str:
     what = f"“{action.action}” ({_child_words(challenge)})"
     if row.trigger == Trigger.REOPEN_PROMPT:
-        chair = _chair(challenge)
+        chair = people.chair(challenge)
         if chair is None:
             return "no_recipient"
-        result.messages += messages_put(
+        messages.put(
             recipients=[chair],
             message=Message(
                 Kind.REOPEN_PROMPT,
@@ -451,7 +580,7 @@ def _send_action(row: Deadline, challenge: Challenge, action: Action, result: Sw
             ),
         )
         return "sent"
-    owner = _action_owner(action, challenge)
+    owner = people.owner(action, challenge)
     if owner is None:
         return "no_recipient"
     if row.trigger == Trigger.ACTION_REMINDER:
@@ -468,7 +597,7 @@ def _send_action(row: Deadline, challenge: Challenge, action: Action, result: Sw
         )
     if owner.get_username() != action.owner.strip():
         body += f"\n\nThe action's owner is recorded as “{action.owner}”: please pass this on."
-    result.messages += messages_put(
+    messages.put(
         recipients=[owner], message=Message(kind, row.key, subject, body, challenge, action, row.due_on)
     )
     return "sent"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, User
 
 from resolve.people.models import Post, Team
@@ -15,10 +18,22 @@ def user_roles(*, user: UserLike) -> set[str]:
         return set()
     cached: set[str] | None = getattr(user, "_resolve_roles", None)
     if cached is None:
-        cached = set(Post.objects.filter(user_id=user.pk).values_list("role", flat=True))
+        cached = user_roles_remember(
+            user=user, roles=Post.objects.filter(user_id=user.pk).values_list("role", flat=True)
+        )
+    return cached
+
+
+def user_roles_remember(*, user: AbstractBaseUser | AnonymousUser, roles: Iterable[str]) -> set[str]:
+    """Keep ``roles`` (the roles of the person's posts, just read) as ``user_roles``'s answer for this
+    user object, unless it has one already: a request that read the posts for another reason (the
+    scope) need not read them again to check a permission."""
+    cached: set[str] | None = getattr(user, "_resolve_roles", None)
+    if cached is None:
+        cached = set(roles)
         if getattr(user, "is_superuser", False):
             cached.add("admin")
-        user._resolve_roles = cached  # type: ignore[attr-defined]
+        user._resolve_roles = cached  # type: ignore[union-attr]
     return cached
 
 

@@ -15,7 +15,9 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import QueryDict
+from django.utils.functional import cached_property
 
 from resolve.access import access_record_list, challenge_get_for_user, child_get_for_user
 from resolve.calendars.services import working_calendar
@@ -116,8 +118,27 @@ def challenge_rows(challenges: Iterable[Challenge], today: dt.date) -> list[Chal
     return rows
 
 
+class BoundedPaginator(Paginator):
+    """Pages of a list whose count stops past ``selectors.COUNT_BOUND`` rows, so that a list costs
+    the same with a million rows as with a thousand; the page numbers run to the bound (and one
+    past it), and ``count_words`` says "more than 10,000" past it."""
+
+    @cached_property
+    def count(self) -> int:
+        rows = self.object_list
+        return selectors.count_bounded(rows) if isinstance(rows, QuerySet) else len(rows)
+
+    @property
+    def exact(self) -> bool:
+        return self.count <= selectors.COUNT_BOUND
+
+    @property
+    def count_words(self) -> str:
+        return str(self.count) if self.exact else f"more than {selectors.COUNT_BOUND:,}"
+
+
 def paginate(items: Any, page_number: str | None) -> Page:
-    return Paginator(items, PAGE_SIZE).get_page(page_number)
+    return BoundedPaginator(items, PAGE_SIZE).get_page(page_number)
 
 
 def _filter_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -149,6 +170,7 @@ class ChallengeListPage:
     rows: list[ChallengeRow]
     total: int
     figure: FigureFilter | None = None
+    total_words: str = ""
 
 
 REPORT_PARAMS = (
@@ -206,11 +228,13 @@ def challenge_list_page(
     page = paginate(challenges, params.get("page"))
     # The list names each child: one access-log row for the page (home's queues and /challenges/).
     access_record_list(user=user, children=[challenge.child for challenge in page.object_list])
+    paginator = page.paginator
     return ChallengeListPage(
         form=form,
         page=page,
         rows=challenge_rows(page.object_list, today),
-        total=page.paginator.count,
+        total=paginator.count,
+        total_words=getattr(paginator, "count_words", str(paginator.count)),
         figure=figure,
     )
 

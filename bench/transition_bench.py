@@ -1,0 +1,187 @@
+"""A persisted transition against SpiffWorkflow's in-memory transition plus its JSON serialisation.
+
+Resolve's side: challenges raised, then escalated up the national procedure's ladder (informal,
+stage 1 to stage 4) and resolved; each escalation and resolution is timed, committed on its own
+(state, stage visit, event, case note, outbox rows, notifications, deadlines and evidence seals), on
+SQLite and, when the PostgreSQL server binaries are installed, on a throwaway PostgreSQL
+(``scripts/with_postgres.py``). The statements each change runs are counted too.
+
+The baseline, measured in the same run: SpiffWorkflow's ``Workflow`` on the same ladder (start, five
+stages, resolved) as simple tasks: run the ready task, then serialise the whole workflow to JSON, as
+a workflow engine must store its state after each step. SpiffWorkflow is not one of Resolve's
+dependencies: ``pip install spiffworkflow==3.2.0`` (or put it on PYTHONPATH) to get the ratio; without
+it the baseline is reported missing and only Resolve's own figures are printed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+LADDERS = 30
+STAGES = ("informal", "stage_1", "stage_2", "stage_3", "stage_4")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _spiff_step_seconds(ladders: int) -> tuple[list[float], list[float]] | None:
+    """Seconds per SpiffWorkflow step (run the ready task + serialise to JSON), elapsed and CPU, or
+    None without SpiffWorkflow."""
+    try:
+        from SpiffWorkflow.serializer.json import JSONSerializer
+        from SpiffWorkflow.specs.Simple import Simple
+        from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
+        from SpiffWorkflow.util.task import TaskState
+        from SpiffWorkflow.workflow import Workflow
+    except ImportError:
+        return None
+    spec = WorkflowSpec("ladder", addstart=True)
+    previous: Any = spec.start
+    for name in (*STAGES, "resolved"):
+        task = Simple(spec, name)
+        previous.connect(task)
+        previous = task
+    serializer = JSONSerializer()
+    times: list[float] = []
+    cpu: list[float] = []
+    for _ in range(ladders):
+        workflow = Workflow(spec)
+        while True:
+            started, cpu_started = time.perf_counter(), time.process_time()
+            ready = workflow.get_tasks(state=TaskState.READY)
+            if not ready:
+                break
+            ready[0].run()
+            serializer.serialize_workflow(workflow)
+            times.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - cpu_started)
+    return times, cpu
+
+
+def _resolve_transitions(ladders: int) -> dict[str, Any]:
+    """Seconds and statements per committed transition, on the database Django is set up with."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from resolve.challenges import services
+    from resolve.children.services import child_create
+    from resolve.people.demo import authority_build
+
+    authority = authority_build(password=None)
+    iro = authority.staff["iro"]
+    times: list[float] = []
+    cpu: list[float] = []
+    statements: list[int] = []
+    on = dt.date.today()
+    for index in range(ladders):
+        child = child_create(
+            user=authority.staff["admin"],
+            case_number=f"BENCH{index:05d}",
+            first_name="Bench",
+            last_name=str(index),
+            date_of_birth=dt.date(2014, 3, 9),
+            social_worker="social_worker",
+            iro="iro",
+            cp_chair="cp_chair",
+        )
+        challenge = services.challenge_raise(
+            user=iro, child=child, track="iro", concern="Bench", impact_on_child="Bench", on=on
+        )
+        for step in range(len(STAGES)):
+            with CaptureQueriesContext(connection) as captured:
+                started, cpu_started = time.perf_counter(), time.process_time()
+                if step < len(STAGES) - 1:
+                    services.challenge_escalate(user=iro, challenge_id=challenge.pk, reason="Bench", on=on)
+                else:
+                    services.challenge_resolve(user=iro, challenge_id=challenge.pk, outcome="Bench", on=on)
+                times.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - cpu_started)
+            statements.append(len(captured.captured_queries))
+    return {
+        "median_ms": statistics.median(times) * 1000,
+        "p90_ms": sorted(times)[int(len(times) * 0.9)] * 1000,
+        # This process's CPU only (on SQLite, all of it; PostgreSQL's server is not counted): steadier
+        # than the elapsed time on a busy machine.
+        "cpu_ms": statistics.median(cpu) * 1000,
+        "statements": max(statements),
+        "transitions": len(times),
+    }
+
+
+def _postgres() -> dict[str, Any] | None:
+    """The same measurement in a child process against a throwaway PostgreSQL, or None."""
+    helper = ROOT / "scripts" / "with_postgres.py"
+    available = subprocess.run([sys.executable, str(helper), "--available"], check=False)  # noqa: S603
+    if available.returncode != 0:
+        return None
+    answer = subprocess.run(  # noqa: S603
+        [sys.executable, str(helper), "--", sys.executable, __file__, "--here"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    lines = [line for line in answer.stdout.splitlines() if line.startswith("{")]
+    if answer.returncode != 0 or not lines:
+        print(f"PostgreSQL run failed:\n{answer.stdout[-2000:]}\n{answer.stderr[-2000:]}")
+        return None
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def _line(name: str, figures: dict[str, Any], baseline_ms: float | None) -> str:
+    ratio = f"{figures['median_ms'] / baseline_ms:7.1f}x" if baseline_ms else "    n/a"
+    return (
+        f"  {name:<40} median {figures['median_ms']:7.2f} ms  p90 {figures['p90_ms']:7.2f} ms  "
+        f"CPU {figures['cpu_ms']:6.2f} ms  at most {figures['statements']:2d} statements  "
+        f"{ratio} the baseline"
+    )
+
+
+def run() -> None:
+    spiff = _spiff_step_seconds(LADDERS * 10)
+    baseline_ms = statistics.median(spiff[0]) * 1000 if spiff else None
+    baseline_cpu_ms = statistics.median(spiff[1]) * 1000 if spiff else None
+    if baseline_ms is None or baseline_cpu_ms is None:
+        print("  Baseline missing: SpiffWorkflow is not installed (pip install spiffworkflow==3.2.0).")
+    else:
+        print(
+            f"  {'SpiffWorkflow step + JSON (baseline)':<40} median {baseline_ms:7.3f} ms  "
+            f"CPU {baseline_cpu_ms:6.3f} ms"
+        )
+    sqlite = _resolve_transitions(LADDERS)
+    print(_line(f"Resolve on SQLite ({sqlite['transitions']} transitions)", sqlite, baseline_ms))
+    if baseline_cpu_ms:
+        print(f"  SQLite, CPU against CPU: {sqlite['cpu_ms'] / baseline_cpu_ms:.1f}x the baseline")
+    postgres = _postgres()
+    if postgres is None:
+        print("  PostgreSQL: not measured (no server binaries; see scripts/with_postgres.py)")
+    else:
+        print(_line(f"Resolve on PostgreSQL ({postgres['transitions']} transitions)", postgres, baseline_ms))
+    print("  Goal: at most 1.0x the baseline on SQLite and 2.0x on PostgreSQL.")
+
+
+def _here() -> None:
+    """Run Resolve's side against DATABASE_URL (set by scripts/with_postgres.py) and print JSON."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+    print(json.dumps(_resolve_transitions(LADDERS)))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--here"]:
+        _here()
+    else:
+        print("Run through bench/run.py: .venv/bin/python bench/run.py transition")
