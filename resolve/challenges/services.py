@@ -328,7 +328,11 @@ def _change(
             after=after,
             visits=visits,
             line=line,
-            actions=[(action.pk, action.due, action.status) for action in actions],
+            # The actions as the change leaves them (re-dated, closed, handed over); a new action has
+            # no id until ``after`` saves it, so then they are read again.
+            actions=None
+            if isinstance(command, engine.AddAction)
+            else [(action.id, action.due, action.status) for action in decision.state.actions],
         )
 
 
