@@ -69,6 +69,8 @@ class Perm(StrEnum):
     MANAGE_REFERENCE_DATA = "manage_reference_data"
     BREAK_GLASS = "break_glass"
     REVIEW_ACCESS = "review_access"
+    ASK_AGREEMENT = "ask_agreement"
+    ANSWER_REQUEST = "answer_request"
 
 
 PERM_WORDS: dict[Perm, str] = {
@@ -79,7 +81,8 @@ PERM_WORDS: dict[Perm, str] = {
     Perm.RESOLVE: "Resolve a challenge (its chair, or the chair's manager)",
     Perm.REOPEN: "Re-open a challenge whose actions were not delivered",
     Perm.WITHDRAW: "Withdraw a challenge",
-    Perm.REFER_TO_CAFCASS: "Refer a looked-after child's case to Cafcass (the child's IRO)",
+    Perm.REFER_TO_CAFCASS: "Refer a looked-after child's case to Cafcass (the child's IRO, or the role "
+    "the procedure names to complete the form)",
     Perm.UPDATE_ACTION: "Mark an agreed action done or not done",
     Perm.RECORD_MEETING: "Record a meeting held at a stage",
     Perm.ADD_FINAL_COMMENTS: "Add the IRO/CP Service Manager's final comments",
@@ -89,6 +92,8 @@ PERM_WORDS: dict[Perm, str] = {
     Perm.MANAGE_REFERENCE_DATA: "Manage staff, teams, posts, calendars and procedures (admin site)",
     Perm.BREAK_GLASS: "Read a record outside their scope for a short time, with a reason (logged, reported)",
     Perm.REVIEW_ACCESS: "Review the access log (of children they see) and every break-glass access",
+    Perm.ASK_AGREEMENT: "Ask a named person to agree to (or be told of) a bypass or a Cafcass referral",
+    Perm.ANSWER_REQUEST: "Confirm or decline a request for agreement made to them",
 }
 
 # The same permissions as the end of a sentence: "Your role does not allow you to ...".
@@ -110,6 +115,8 @@ PERM_DOING: dict[Perm, str] = {
     Perm.MANAGE_REFERENCE_DATA: "manage reference data",
     Perm.BREAK_GLASS: "open a record outside your scope",
     Perm.REVIEW_ACCESS: "review the access log",
+    Perm.ASK_AGREEMENT: "ask for agreement",
+    Perm.ANSWER_REQUEST: "answer a request for agreement",
 }
 
 _CHAIR_WORK = frozenset(
@@ -125,6 +132,8 @@ _CHAIR_WORK = frozenset(
         Perm.ADD_LEARNING_POINTS,
         Perm.CORRECT_CASE_NOTE,
         Perm.BREAK_GLASS,
+        Perm.ASK_AGREEMENT,
+        Perm.ANSWER_REQUEST,
     }
 )
 _CHAIR_MANAGEMENT = frozenset(
@@ -140,6 +149,8 @@ _CHAIR_MANAGEMENT = frozenset(
         Perm.CORRECT_CASE_NOTE,
         Perm.BREAK_GLASS,
         Perm.REVIEW_ACCESS,
+        Perm.ASK_AGREEMENT,
+        Perm.ANSWER_REQUEST,
     }
 )
 _RECEIVING = frozenset(
@@ -151,8 +162,11 @@ _RECEIVING = frozenset(
         Perm.ADD_LEARNING_POINTS,
         Perm.CORRECT_CASE_NOTE,
         Perm.BREAK_GLASS,
+        Perm.ANSWER_REQUEST,
     }
 )
+# Read, and answer a request made to them.
+_TOLD = frozenset({Perm.VIEW_RECORDS, Perm.ANSWER_REQUEST})
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +181,9 @@ GRANTS: dict[str, Grant] = {
     "iro": Grant(Scope.CHAIRED, _CHAIR_WORK | {Perm.REFER_TO_CAFCASS}),
     "cp_chair": Grant(Scope.CHAIRED, _CHAIR_WORK),
     "iro_team_manager": Grant(Scope.SERVICE, _CHAIR_MANAGEMENT),
-    "iro_service_manager": Grant(Scope.SERVICE, _CHAIR_MANAGEMENT),
+    # Seed 001: "the CPRU Service Manager will complete the Form CLA Resolution Stage 4 - Referral to
+    # CAFCASS"; the engine lets them only where the procedure says so (cafcass.form_completed_by).
+    "iro_service_manager": Grant(Scope.SERVICE, _CHAIR_MANAGEMENT | {Perm.REFER_TO_CAFCASS}),
     "iro_senior_manager": Grant(
         Scope.SERVICE, _CHAIR_MANAGEMENT - {Perm.ESCALATE, Perm.RESOLVE, Perm.REOPEN, Perm.WITHDRAW}
     ),
@@ -185,10 +201,10 @@ GRANTS: dict[str, Grant] = {
     "assistant_director": Grant(Scope.LINE, _RECEIVING),
     "deputy_director": Grant(Scope.LINE, _RECEIVING),
     "director": Grant(Scope.LINE, _RECEIVING),
-    # Authority-wide posts that procedures notify; they read, they do not act on challenges.
-    "principal_social_worker": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS})),
-    "service_director": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS})),
-    "chief_executive": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS})),
+    # Authority-wide posts that procedures notify: they read, and answer only what is asked of them.
+    "principal_social_worker": Grant(Scope.AUTHORITY, _TOLD),
+    "service_director": Grant(Scope.AUTHORITY, _TOLD),
+    "chief_executive": Grant(Scope.AUTHORITY, _TOLD),
     # Reference data only: children are seen through the same rules as anyone else.
     "admin": Grant(Scope.NONE, frozenset({Perm.ADD_CHILDREN, Perm.MANAGE_REFERENCE_DATA})),
 }

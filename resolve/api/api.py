@@ -29,6 +29,8 @@ from resolve.api.idempotency import idempotent
 from resolve.api.models import ApiToken, token_digest
 from resolve.api.schemas import (
     ActionStatusIn,
+    AgreementAnswerIn,
+    AgreementRequestIn,
     AllocationIn,
     AllocationOut,
     CafcassReferralIn,
@@ -568,6 +570,53 @@ def final_comments(request: HttpRequest, challenge_id: RowId, payload: FinalComm
         request,
         challenge_id,
         services.challenge_add_final_comments,
+        comments=payload.comments,
+        on=payload.on,
+        expected_version=payload.version,
+    )
+
+
+@api.post(
+    "/challenges/{challenge_id}/agreement-requests",
+    response={200: ChallengeOut, **ERRORS},
+    tags=["transitions"],
+)
+@idempotent
+def request_agreement(request: HttpRequest, challenge_id: RowId, payload: AgreementRequestIn) -> Any:
+    """Ask a named person to agree to a bypass or a Cafcass referral, or tell them of it first (the
+    procedure says which): the chair or their manager. The person confirms or declines in Resolve."""
+    return _transition(
+        request,
+        challenge_id,
+        services.challenge_request_agreement,
+        purpose=payload.purpose,
+        key=payload.key,
+        person=payload.person,
+        note=payload.note,
+        on=payload.on,
+        expected_version=payload.version,
+    )
+
+
+@api.post(
+    "/challenges/{challenge_id}/agreement-requests/{number}/answer",
+    response={200: ChallengeOut, **ERRORS},
+    tags=["transitions"],
+)
+@idempotent
+def answer_agreement(
+    request: HttpRequest,
+    challenge_id: RowId,
+    number: Annotated[int, Field(ge=1, le=10_000)],
+    payload: AgreementAnswerIn,
+) -> Any:
+    """Confirm or decline a request made to you (recorded with its date and time)."""
+    return _transition(
+        request,
+        challenge_id,
+        services.challenge_answer_agreement,
+        number=number,
+        answer=payload.answer,
         comments=payload.comments,
         on=payload.on,
         expected_version=payload.version,

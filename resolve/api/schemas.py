@@ -129,6 +129,10 @@ class PreconditionOut(Schema):
     key: str
     label: str
     role: str
+    kind: Literal["agree", "inform"] = Field(
+        default="agree",
+        description="agree: the person confirms in Resolve first; inform: Resolve tells them first.",
+    )
 
 
 class CafcassOut(Schema):
@@ -137,6 +141,9 @@ class CafcassOut(Schema):
     checklist: list[ChecklistItemOut]
     earliest_stage: str | None
     urgent_before_stage: str | None
+    form_completed_by: str | None = Field(
+        default=None, description="The role that completes the referral form and records it; null: the IRO."
+    )
 
 
 class PolicyOut(PolicySummary):
@@ -308,6 +315,18 @@ class FinalCommentsIn(_Versioned):
     comments: Text
 
 
+class AgreementRequestIn(_Versioned):
+    purpose: Literal["cafcass", "bypass"]
+    key: Key = Field(description="The Cafcass precondition's key (cafcass), or the stage to go to (bypass).")
+    person: Key = Field(description="Username of the person to ask (or tell).")
+    note: Text = Field(description="What you are asking or telling them, and why.")
+
+
+class AgreementAnswerIn(_Versioned):
+    answer: Literal["confirmed", "declined"]
+    comments: Text = Field(default="", description="Required when declining.")
+
+
 class StageNow(Schema):
     key: str
     name: str
@@ -354,6 +373,23 @@ class VisitOut(Schema):
     notify_users: list[str]
 
 
+class AgreementOut(Schema):
+    number: int
+    purpose: Literal["cafcass", "bypass"]
+    key: str = Field(description="The Cafcass precondition's key, or the stage bypassed to.")
+    kind: Literal["agree", "inform"]
+    person: str = Field(description="Username of the person asked (or told).")
+    role: str
+    note: str
+    requested_by: str
+    requested_on: dt.date
+    requested_at: dt.datetime
+    status: Literal["pending", "confirmed", "declined"]
+    answered_on: dt.date | None
+    answered_at: dt.datetime | None
+    comments: str
+
+
 class ChallengeOut(Schema):
     id: int
     child: ChildRef
@@ -381,6 +417,9 @@ class ChallengeOut(Schema):
     visits: list[VisitOut]
     events: list[EventOut]
     version: int
+    agreements: list[AgreementOut] = Field(
+        default=[], description="Requests for agreement (or to be told) of a bypass or a Cafcass referral."
+    )
 
 
 class ChallengePage(Schema):

@@ -8,7 +8,7 @@ from typing import Any
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges.documents import DIRECTORS_BRIEFING_CHILD_FIELDS, DIRECTORS_BRIEFING_FIELDS
-from resolve.challenges.models import Challenge, Document, Event, StageVisit
+from resolve.challenges.models import Agreement, Challenge, Document, Event, StageVisit
 from resolve.challenges.overdue import stage_timing
 from resolve.challenges.selectors import challenge_is_overdue, challenge_past_cap
 from resolve.children.models import CaseNote, Child
@@ -60,6 +60,7 @@ def policy_detail(version: PolicyVersion) -> dict[str, Any]:
             "checklist": [item.model_dump() for item in procedure.cafcass.checklist],
             "earliest_stage": procedure.cafcass.earliest_stage,
             "urgent_before_stage": procedure.cafcass.urgent_before_stage,
+            "form_completed_by": procedure.cafcass.form_completed_by,
         },
         "learning_points_required": procedure.resolution.requires_learning_points,
         "final_comments_role": procedure.resolution.final_comments_role,
@@ -202,6 +203,26 @@ def challenge_detail(challenge: Challenge, today: dt.date) -> dict[str, Any]:
         "visits": [visit_out(visit, procedure, today) for visit in visits],
         "events": [event_out(event) for event in challenge.events.all()],
         "version": challenge.version,
+        "agreements": [agreement_out(agreement) for agreement in challenge.agreements.all()],
+    }
+
+
+def agreement_out(agreement: Agreement) -> dict[str, Any]:
+    return {
+        "number": agreement.number,
+        "purpose": agreement.purpose,
+        "key": agreement.key,
+        "kind": agreement.kind,
+        "person": agreement.person.get_username(),
+        "role": agreement.role,
+        "note": agreement.note,
+        "requested_by": agreement.requested_by.get_username(),
+        "requested_on": agreement.requested_on,
+        "requested_at": agreement.requested_at,
+        "status": agreement.status,
+        "answered_on": agreement.answered_on,
+        "answered_at": agreement.answered_at,
+        "comments": agreement.comments,
     }
 
 

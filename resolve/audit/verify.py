@@ -22,6 +22,7 @@ from resolve.audit.models import EvidenceHead, EvidenceSeal
 from resolve.audit.sealing import LEGACY_KEY_ID, UnknownKey, row_digest, row_seal
 from resolve.challenges.models import (
     Action,
+    Agreement,
     CafcassReferral,
     Challenge,
     Document,
@@ -41,6 +42,7 @@ SEALED_RECORDS: tuple[type[SealedModel], ...] = (
     Meeting,
     Document,
     CafcassReferral,
+    Agreement,
 )
 
 

@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from typing import assert_never
 
 from resolve.challenges.events import (
+    AGREEMENT_ANSWERS,
+    AGREEMENT_PURPOSES,
     ActionUpdated,
+    AgreementAnswered,
+    AgreementRequested,
     CafcassReferred,
     Escalated,
     Event,
@@ -68,6 +72,10 @@ def case_note_type(procedure: Procedure, event: Event) -> str:
             return f"{procedure.resolution.case_note}: final comments"
         case LearningPointsAdded():
             return procedure.resolution.case_note
+        case AgreementRequested():
+            return procedure.case_notes.agreement_requested
+        case AgreementAnswered():
+            return procedure.case_notes.agreement_answered
         case _:
             assert_never(event.detail)
 
@@ -121,6 +129,16 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
             lines.append(f"Final comments: {detail.comments}")
         case LearningPointsAdded() as detail:
             lines.append(f"Key learning points: {detail.learning_points}")
+        case AgreementRequested() as detail:
+            what = _agreement_what(procedure, detail.purpose, detail.key)
+            asked = "Asked to agree to" if detail.kind == "agree" else "Told before"
+            lines.append(f"{asked} {what}: {detail.person} ({detail.role.replace('_', ' ')}).")
+            lines.append(f"Request {detail.number}: {detail.note}")
+        case AgreementAnswered() as detail:
+            what = _agreement_what(procedure, detail.purpose, detail.key)
+            lines.append(f"Request {detail.number} ({what}): {AGREEMENT_ANSWERS[detail.answer].lower()}.")
+            if detail.comments:
+                lines.append(f"Comments: {detail.comments}")
         case _:
             assert_never(event.detail)
     if people is not None:
@@ -138,6 +156,16 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
     return "\n".join(lines)
 
 
+def _agreement_what(procedure: Procedure, purpose: str, key: str) -> str:
+    """What a request for agreement is about, in words: the referral's precondition, or the stage."""
+    if purpose == "bypass" and procedure.has_stage(key):
+        return f"going straight to {procedure.stage(key).name}"
+    labels = {item.key: item.label for item in procedure.cafcass.requires}
+    if purpose == "cafcass" and key in labels:
+        return f"a referral to Cafcass ({labels[key]})"
+    return AGREEMENT_PURPOSES.get(purpose, purpose)
+
+
 def enters_stage(event: Event) -> bool:
     """Whether the event put the challenge at a stage (so the stage's people are named and told)."""
     match event.detail:
@@ -152,6 +180,8 @@ def enters_stage(event: Event) -> bool:
             | MeetingRecorded()
             | FinalCommentsAdded()
             | LearningPointsAdded()
+            | AgreementRequested()
+            | AgreementAnswered()
         ):
             return False
         case _:

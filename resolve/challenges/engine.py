@@ -20,8 +20,12 @@ from typing import Any, Generic, Literal, TypeVar
 from resolve.access.permissions import Perm
 from resolve.calendars.types import WorkingDays
 from resolve.challenges.events import (
+    AGREEMENT_ANSWERS,
+    AGREEMENT_PURPOSES,
     RESPONSES,
     ActionUpdated,
+    AgreementAnswered,
+    AgreementRequested,
     CafcassReferred,
     Escalated,
     Event,
@@ -53,6 +57,7 @@ CHAIR_MANAGER = "chair_manager"  # the chair's own Team or Service Manager
 FINAL_COMMENTER = "final_commenter"  # holds the procedure's final-comments role in the chair's line
 CHILD_WORKER = "child_worker"  # the child's social worker or their team manager, who carry out actions
 SYSTEM = "system"  # Resolve itself, acting on a deadline the procedure tells it to act on
+CAFCASS_FORM = "cafcass_form"  # holds the role the procedure names to complete the Cafcass referral form
 
 
 # -- state ---------------------------------------------------------------------------------------
@@ -79,6 +84,20 @@ class ActionState:
 
 
 @dataclass(frozen=True, slots=True)
+class AgreementState:
+    """A request to a named person to agree to (or be told of) a bypass or a Cafcass referral."""
+
+    number: int
+    purpose: str  # cafcass | bypass
+    key: str  # the Cafcass precondition's key, or the stage to be bypassed to
+    username: str
+    kind: str = "agree"  # agree | inform
+    status: str = "pending"  # pending | confirmed | declined
+    requested_on: dt.date | None = None
+    answered_on: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChallengeState:
     track: Track
     status: Status = "new"
@@ -90,6 +109,7 @@ class ChallengeState:
     actions: tuple[ActionState, ...] = ()
     documents: frozenset[str] = frozenset()
     final_comments_on: dt.date | None = None
+    agreements: tuple[AgreementState, ...] = ()
 
     @property
     def current(self) -> Visit | None:
@@ -231,6 +251,23 @@ class AddLearningPoints:
     learning_points: str
 
 
+@dataclass(frozen=True, slots=True)
+class RequestAgreement:
+    on: dt.date
+    purpose: str
+    key: str
+    person: Person | None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerAgreement:
+    on: dt.date
+    number: int
+    answer: str
+    comments: str = ""
+
+
 Command = (
     Raise
     | Respond
@@ -243,6 +280,8 @@ Command = (
     | Withdraw
     | AddFinalComments
     | AddLearningPoints
+    | RequestAgreement
+    | AnswerAgreement
 )
 
 
@@ -367,8 +406,19 @@ def _formal_clock(
 
 
 def _check_bypass(
-    procedure: Procedure, target: Stage, reason: str, agreed_by: Person | None, field_prefix: str
-) -> None:
+    procedure: Procedure,
+    target: Stage,
+    reason: str,
+    agreed_by: Person | None,
+    field_prefix: str,
+    state: ChallengeState | None = None,
+) -> str:
+    """Check a bypass to ``target``; returns who agreed to it ("" when the procedure needs no one).
+
+    Raising names the person, who is then asked to confirm in Resolve (there is no challenge to ask
+    on before it is raised). Escalating past a stage (``state`` given) needs that person to have
+    confirmed a request for agreement on this challenge first (seeds 001 and 003).
+    """
     if not reason.strip():
         raise _refuse(
             "invalid",
@@ -378,7 +428,18 @@ def _check_bypass(
         )
     needed = procedure.bypass_rule(target.key)
     if needed is None:
-        return
+        return ""
+    if state is not None:
+        confirmed = _agreement(state, "bypass", target.key, {"confirmed"})
+        if confirmed is not None:
+            return confirmed.username
+        raise _refuse(
+            "conflict",
+            "bypass_agreement_not_confirmed",
+            f"Going straight to {target.name} needs the agreement of the {role_label(needed)}: "
+            "ask them for it, and escalate once they have confirmed it in Resolve.",
+            "bypass_agreed_by",
+        )
     if agreed_by is None:
         raise _refuse(
             "invalid",
@@ -394,6 +455,15 @@ def _check_bypass(
             f"{agreed_by.username} is not a {role_label(needed)}; name the {role_label(needed)} who agreed.",
             "bypass_agreed_by",
         )
+    return agreed_by.username
+
+
+def _agreement(state: ChallengeState, purpose: str, key: str, statuses: set[str]) -> AgreementState | None:
+    """The latest request for ``purpose``/``key`` whose status is one of ``statuses``, if any."""
+    for agreement in reversed(state.agreements):
+        if agreement.purpose == purpose and agreement.key == key and agreement.status in statuses:
+            return agreement
+    return None
 
 
 def _check_documents(target: Stage, have: frozenset[str]) -> None:
@@ -469,8 +539,11 @@ def _raise(
     _require_text(command.impact_on_child, "impact_on_child", "the impact on the child")
     first = procedure.stages[0]
     target = _stage_or_refuse(procedure, command.stage, "stage") if command.stage else first
+    agreed_by = ""
     if target.key != first.key:
-        _check_bypass(procedure, target, command.bypass_reason, command.bypass_agreed_by, "bypass_")
+        agreed_by = _check_bypass(
+            procedure, target, command.bypass_reason, command.bypass_agreed_by, "bypass_"
+        )
     unknown = [theme for theme in command.themes if theme not in procedure.theme_keys()]
     if unknown:
         keys = ", ".join(theme.key for theme in procedure.themes)
@@ -522,7 +595,33 @@ def _raise(
         bypass_reason=command.bypass_reason.strip() if bypassed else "",
         bypass_agreed_by=command.bypass_agreed_by.username if bypassed and command.bypass_agreed_by else "",
     )
-    return Accepted(new_state, (Event(target.key, command.on, detail),))
+    events = [Event(target.key, command.on, detail)]
+    if agreed_by:
+        # The person named as agreeing is asked to confirm it in Resolve (seeds 001 and 003).
+        asked = AgreementState(
+            number=1,
+            purpose="bypass",
+            key=target.key,
+            username=agreed_by,
+            requested_on=command.on,
+        )
+        new_state = replace(new_state, agreements=(asked,))
+        events.append(
+            Event(
+                target.key,
+                command.on,
+                AgreementRequested(
+                    number=1,
+                    purpose="bypass",
+                    key=target.key,
+                    person=agreed_by,
+                    role=procedure.bypass_rule(target.key) or "",
+                    kind="agree",
+                    note=command.bypass_reason.strip(),
+                ),
+            )
+        )
+    return Accepted(new_state, tuple(events))
 
 
 # respond
@@ -614,8 +713,9 @@ def _escalate(
         stage.key
         for stage in procedure.stages[procedure.order(current.stage) : procedure.order(target.key) - 1]
     )
+    agreed_by = ""
     if skipped:
-        _check_bypass(procedure, target, command.reason, command.bypass_agreed_by, "")
+        agreed_by = _check_bypass(procedure, target, command.reason, command.bypass_agreed_by, "", state)
     documents = state.documents | command.documents
     _check_documents(target, documents)
     left = replace(current, left_on=command.on, left_how="escalated")
@@ -636,7 +736,7 @@ def _escalate(
         due_on=visit.due_on,
         previous_response=current.response,
         bypassed=skipped,
-        bypass_agreed_by=command.bypass_agreed_by.username if skipped and command.bypass_agreed_by else "",
+        bypass_agreed_by=agreed_by,
         automatic=actor.is_(SYSTEM),
     )
     return Accepted(new_state, (Event(target.key, command.on, detail),))
@@ -723,8 +823,20 @@ def _refer_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> N
             "Only an IRO can refer a looked-after child's case to Cafcass (Children Act 1989 s25B(3)); "
             "CP Chairs have no such power.",
         )
-    _require_open(state, "refer to Cafcass")
-    _require(actor, (CHAIR,), "refer this challenge to Cafcass", _chair_words(state.track))
+    # Seed 004: "Should the IRO/CP Chair be dissatisfied by the outcome a referral to CAFCASS can be
+    # made"; seed 000: "Alongside or out with the Outcome Resolution": open or resolved alike.
+    if state.status not in {"open", "resolved"}:
+        raise _refuse(
+            "conflict",
+            "not_open",
+            f"You can only refer an open or resolved challenge to Cafcass; this one is {state.status}.",
+        )
+    completer = rules.form_completed_by
+    if completer is not None:
+        # Seed 001: "the CPRU Service Manager will complete the Form CLA Resolution Stage 4".
+        _require(actor, (CAFCASS_FORM,), "complete the Cafcass referral form", f"the {role_label(completer)}")
+    else:
+        _require(actor, (CHAIR,), "refer this challenge to Cafcass", _chair_words(state.track))
     if state.cafcass_referred_on is not None:
         raise _refuse(
             "conflict",
@@ -745,7 +857,7 @@ def _refer(
     procedure: Procedure, state: ChallengeState, command: ReferToCafcass, actor: Actor, calendar: WorkingDays
 ) -> Accepted:
     rules = procedure.cafcass
-    current = _require_open(state, "refer to Cafcass")
+    stage_key = state.visits[-1].stage
     reason = _require_text(command.reason, "reason", "why the case is being referred to Cafcass")
     reached = state.highest_order_reached(procedure)
     if (
@@ -770,22 +882,30 @@ def _refer(
                 f"{key!r} is not a precondition here; use: {keys}.",
                 "preconditions",
             )
+    met: dict[str, str] = {}
     for precondition in rules.requires:
-        person = command.preconditions.get(precondition.key)
-        if person is None:
+        field_name = f"preconditions.{precondition.key}"
+        # agree: the person confirmed in Resolve; inform: the message to them was sent before now.
+        wanted = {"confirmed"} if precondition.kind == "agree" else {"pending", "confirmed", "declined"}
+        agreement = _agreement(state, "cafcass", precondition.key, wanted)
+        if agreement is None:
+            doing = "confirm their agreement" if precondition.kind == "agree" else "be told"
             raise _refuse(
-                "invalid",
+                "conflict",
                 "cafcass_precondition_missing",
-                f"{precondition.label}: say which {role_label(precondition.role)} agreed or was told.",
-                f"preconditions.{precondition.key}",
+                f"{precondition.label}: ask the {role_label(precondition.role)} in Resolve, who must "
+                f"{doing} before the referral is recorded.",
+                field_name,
             )
-        if precondition.role not in person.roles:
+        named = command.preconditions.get(precondition.key)
+        if named is not None and named.username != agreement.username:
             raise _refuse(
                 "invalid",
-                "cafcass_precondition_wrong_role",
-                f"{person.username} is not a {role_label(precondition.role)}; {precondition.label.lower()}.",
-                f"preconditions.{precondition.key}",
+                "cafcass_precondition_other_person",
+                f"{named.username} was not the one asked; {agreement.username} was.",
+                field_name,
             )
+        met[precondition.key] = agreement.username
     known = {item.key for item in rules.checklist}
     for key in command.checklist:
         if key not in known:
@@ -816,9 +936,9 @@ def _refer(
         reason=reason,
         urgent=command.urgent,
         checklist=dict(command.checklist),
-        preconditions={key: person.username for key, person in command.preconditions.items()},
+        preconditions=met,
     )
-    return Accepted(new_state, (Event(current.stage, command.on, detail),))
+    return Accepted(new_state, (Event(stage_key, command.on, detail),))
 
 
 # mark an action
@@ -960,6 +1080,154 @@ def _learning_points(
     return Accepted(new_state, (Event(state.visits[-1].stage, command.on, detail),))
 
 
+# ask a named person to agree to (or be told of) a bypass or a Cafcass referral
+def _request_agreement_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
+    if state.status not in {"open", "resolved"}:
+        raise _refuse("conflict", "not_open", f"Agreement cannot be asked on a {state.status} challenge.")
+    _require(
+        actor,
+        (CHAIR, CHAIR_MANAGER),
+        "ask for agreement",
+        f"{_chair_words(state.track)} or their manager",
+    )
+
+
+def _request_agreement(
+    procedure: Procedure,
+    state: ChallengeState,
+    command: RequestAgreement,
+    actor: Actor,
+    calendar: WorkingDays,
+) -> Accepted:
+    if command.purpose not in AGREEMENT_PURPOSES:
+        raise _refuse(
+            "invalid", "unknown_purpose", "Choose what the agreement is for: cafcass or bypass.", "purpose"
+        )
+    if command.purpose == "cafcass":
+        rules = procedure.cafcass
+        if state.track not in rules.tracks:
+            raise _refuse(
+                "conflict",
+                "cafcass_iro_only",
+                "Only an IRO can refer a looked-after child's case to Cafcass (Children Act 1989 s25B(3)).",
+            )
+        by_key = {precondition.key: precondition for precondition in rules.requires}
+        if command.key not in by_key:
+            keys = ", ".join(by_key) or "none"
+            raise _refuse(
+                "invalid",
+                "unknown_precondition",
+                f"{command.key!r} is not a precondition of a Cafcass referral here; use: {keys}.",
+                "key",
+            )
+        role, kind = by_key[command.key].role, by_key[command.key].kind
+    else:
+        current = _require_open(state, "ask agreement to a bypass on")
+        target = _stage_or_refuse(procedure, command.key, "key")
+        if procedure.order(target.key) <= procedure.order(current.stage) + 1:
+            raise _refuse(
+                "invalid",
+                "not_a_bypass",
+                "Agreement is asked for going past a stage: choose a stage after the next one.",
+                "key",
+            )
+        needed = procedure.bypass_rule(target.key)
+        if needed is None:
+            raise _refuse(
+                "invalid",
+                "no_agreement_needed",
+                f"{procedure.name} needs no one's agreement to go straight to {target.name}.",
+                "key",
+            )
+        role, kind = needed, "agree"
+    person = command.person
+    if person is None:
+        raise _refuse("invalid", "required", f"Choose the {role_label(role)} to ask.", "person")
+    if role not in person.roles:
+        raise _refuse(
+            "invalid",
+            "wrong_role",
+            f"{person.username} is not a {role_label(role)}; choose the {role_label(role)} to ask.",
+            "person",
+        )
+    note = _require_text(
+        command.note,
+        "note",
+        "what you are asking and why" if kind == "agree" else "what you are telling them and why",
+    )
+    if _agreement(state, command.purpose, command.key, {"pending"}) is not None:
+        raise _refuse(
+            "conflict",
+            "already_asked",
+            "This has already been asked and is waiting for an answer.",
+        )
+    number = len(state.agreements) + 1
+    asked = AgreementState(
+        number=number,
+        purpose=command.purpose,
+        key=command.key,
+        username=person.username,
+        kind=kind,
+        requested_on=command.on,
+    )
+    new_state = replace(state, agreements=(*state.agreements, asked), last_event_on=command.on)
+    detail = AgreementRequested(
+        number=number,
+        purpose=command.purpose,
+        key=command.key,
+        person=person.username,
+        role=role,
+        kind=kind,
+        note=note,
+    )
+    return Accepted(new_state, (Event(state.visits[-1].stage, command.on, detail),))
+
+
+# confirm or decline a request made to you
+def _answer_agreement_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
+    if state.status not in {"open", "resolved"}:
+        raise _refuse("conflict", "not_open", f"Nothing can be answered on a {state.status} challenge.")
+    if not any(a.status == "pending" and a.username == actor.username for a in state.agreements):
+        raise _refuse("forbidden", "not_asked", "Nothing on this challenge is waiting for your answer.")
+
+
+def _answer_agreement(
+    procedure: Procedure,
+    state: ChallengeState,
+    command: AnswerAgreement,
+    actor: Actor,
+    calendar: WorkingDays,
+) -> Accepted:
+    for index, agreement in enumerate(state.agreements):
+        if agreement.number != command.number:
+            continue
+        if agreement.username != actor.username:
+            raise _refuse("forbidden", "not_asked", "This request was made to someone else.")
+        if agreement.status != "pending":
+            raise _refuse(
+                "conflict",
+                "already_answered",
+                f"This request was already {agreement.status} "
+                f"on {_fmt(agreement.answered_on or command.on)}.",
+            )
+        if command.answer not in AGREEMENT_ANSWERS:
+            raise _refuse("invalid", "unknown_answer", "Choose whether you confirm or decline.", "answer")
+        if command.answer == "declined":
+            _require_text(command.comments, "comments", "why you decline")
+        answered = replace(agreement, status=command.answer, answered_on=command.on)
+        agreements = (*state.agreements[:index], answered, *state.agreements[index + 1 :])
+        new_state = replace(state, agreements=agreements, last_event_on=command.on)
+        detail = AgreementAnswered(
+            number=agreement.number,
+            purpose=agreement.purpose,
+            key=agreement.key,
+            answer=command.answer,
+            comments=command.comments.strip(),
+        )
+        return Accepted(new_state, (Event(state.visits[-1].stage, command.on, detail),))
+    raise _refuse("not_found", "unknown_request", "There is no such request on this challenge.", "number")
+
+
 # -- the declarations ----------------------------------------------------------------------------
 class Audience(StrEnum):
     """Who a notification of a change goes to, worked out by the notifications app at write time."""
@@ -971,6 +1239,8 @@ class Audience(StrEnum):
     CHAIR = "chair"  # the child's allocated chair for the track, while in post
     CHAIR_WHEN_AUTOMATIC = "chair_when_automatic"  # the chair, when Resolve itself made the change
     CAFCASS_TOLD = "cafcass_told"  # IRO Service Manager, Head of Safeguarding, and who agreed or was told
+    PERSON_ASKED = "person_asked"  # the person a request for agreement (or to be told) was made to
+    ASKER_AND_CHAIR = "asker_and_chair"  # who made that request, and the chair
 
 
 @dataclass(frozen=True, slots=True)
@@ -1162,6 +1432,32 @@ TRANSITIONS: tuple[Transition[Any], ...] = (
         event=EventType.LEARNING_POINTS_ADDED,
         words="Key learning points added",
         tells=(),
+    ),
+    Transition(
+        key="request_agreement",
+        title="Ask for agreement",
+        button="Send the request",
+        done="Your request has been sent",
+        command=RequestAgreement,
+        perm=Perm.ASK_AGREEMENT,
+        guard=_request_agreement_guard,
+        handler=_request_agreement,
+        event=EventType.AGREEMENT_REQUESTED,
+        words="Agreement asked",
+        tells=(Tell("agreement_requested", Audience.PERSON_ASKED),),
+    ),
+    Transition(
+        key="answer_agreement",
+        title="Confirm or decline",
+        button="Send your answer",
+        done="Your answer has been recorded",
+        command=AnswerAgreement,
+        perm=Perm.ANSWER_REQUEST,
+        guard=_answer_agreement_guard,
+        handler=_answer_agreement,
+        event=EventType.AGREEMENT_ANSWERED,
+        words="Agreement answered",
+        tells=(Tell("agreement_answered", Audience.ASKER_AND_CHAIR),),
     ),
 )
 

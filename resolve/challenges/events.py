@@ -41,6 +41,8 @@ class EventType(StrEnum):
     MEETING_RECORDED = "meeting_recorded"
     FINAL_COMMENTS_ADDED = "final_comments_added"
     LEARNING_POINTS_ADDED = "learning_points_added"
+    AGREEMENT_REQUESTED = "agreement_requested"
+    AGREEMENT_ANSWERED = "agreement_answered"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,41 @@ class LearningPointsAdded:
     learning_points: str
 
 
+# What an agreement request is for, and the answers its person may give.
+AGREEMENT_PURPOSES: dict[str, str] = {
+    "cafcass": "a referral to Cafcass",
+    "bypass": "going straight to a later stage",
+}
+AGREEMENT_ANSWERS: dict[str, str] = {
+    "confirmed": "Confirmed",
+    "declined": "Declined",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementRequested:
+    """A named person asked to agree to (``kind`` agree) or told of (``kind`` inform) a step."""
+
+    TYPE: ClassVar[EventType] = EventType.AGREEMENT_REQUESTED
+    number: int
+    purpose: str  # cafcass | bypass
+    key: str  # the Cafcass precondition's key, or the stage to be bypassed to
+    person: str
+    role: str
+    kind: str  # agree | inform
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementAnswered:
+    TYPE: ClassVar[EventType] = EventType.AGREEMENT_ANSWERED
+    number: int
+    purpose: str
+    key: str
+    answer: str  # confirmed | declined
+    comments: str = ""
+
+
 Detail = (
     Raised
     | Escalated
@@ -150,6 +187,8 @@ Detail = (
     | MeetingRecorded
     | FinalCommentsAdded
     | LearningPointsAdded
+    | AgreementRequested
+    | AgreementAnswered
 )
 
 DETAILS: dict[EventType, type[Detail]] = {
@@ -164,6 +203,8 @@ DETAILS: dict[EventType, type[Detail]] = {
     EventType.MEETING_RECORDED: MeetingRecorded,
     EventType.FINAL_COMMENTS_ADDED: FinalCommentsAdded,
     EventType.LEARNING_POINTS_ADDED: LearningPointsAdded,
+    EventType.AGREEMENT_REQUESTED: AgreementRequested,
+    EventType.AGREEMENT_ANSWERED: AgreementAnswered,
 }
 
 

@@ -219,3 +219,45 @@ class Event(AppendOnlyModel):
             fields=event_fields,
             save=lambda: super(Event, self).save(*args, **kwargs),
         )
+
+
+class Agreement(SealedModel):
+    """A request to a named person to agree to (or be told of) a bypass or a Cafcass referral, and
+    their answer: who asked whom, when, and when they confirmed or declined (seeds 001, 002, 003)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for an answer"
+        CONFIRMED = "confirmed", "Confirmed"
+        DECLINED = "declined", "Declined"
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="agreements")
+    number = models.PositiveIntegerField(help_text="1, 2, 3... on its challenge.")
+    purpose = models.CharField(max_length=10, help_text="cafcass or bypass")
+    key = models.CharField(
+        max_length=64, help_text="The Cafcass precondition's key, or the stage bypassed to."
+    )
+    kind = models.CharField(max_length=10, default="agree", help_text="agree or inform")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="agreements_asked"
+    )
+    role = models.CharField(max_length=64)
+    note = models.TextField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="agreements_requested"
+    )
+    requested_on = models.DateField()
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    answered_on = models.DateField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    comments = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["challenge", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "number"], name="agreement_number_unique")
+        ]
+        indexes = [models.Index(fields=["person", "status"])]
+
+    def __str__(self) -> str:
+        return f"Request {self.number} on challenge {self.challenge_id} to {self.person}"

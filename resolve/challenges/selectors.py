@@ -14,7 +14,15 @@ from resolve.calendars.models import NonWorkingDay
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges import engine
-from resolve.challenges.models import Challenge, Document, Event, Meeting, Response, StageVisit
+from resolve.challenges.models import (
+    Agreement,
+    Challenge,
+    Document,
+    Event,
+    Meeting,
+    Response,
+    StageVisit,
+)
 from resolve.challenges.overdue import overdue_q, past_cap_q, past_due, stage_overdue
 from resolve.children.models import CaseNote, Child
 from resolve.children.selectors import child_chair, child_role_holders
@@ -79,7 +87,14 @@ def challenge_detail(*, challenge: Challenge) -> Challenge:
         Challenge.objects.select_related(
             "child", "policy", "raised_by", "child__social_worker", "child__team"
         )
-        .prefetch_related("visits", "actions", "events__by", "responses__by", "meetings__recorded_by")
+        .prefetch_related(
+            "visits",
+            "actions",
+            "events__by",
+            "responses__by",
+            "meetings__recorded_by",
+            Prefetch("agreements", queryset=Agreement.objects.select_related("person", "requested_by")),
+        )
         .get(pk=challenge.pk)
     )
 
@@ -288,6 +303,19 @@ def challenge_state(*, challenge: Challenge) -> engine.ChallengeState:
         actions=actions,
         documents=frozenset(challenge.documents),
         final_comments_on=challenge.final_comments_on,
+        agreements=tuple(
+            engine.AgreementState(
+                number=agreement.number,
+                purpose=agreement.purpose,
+                key=agreement.key,
+                username=agreement.person.get_username(),
+                kind=agreement.kind,
+                status=agreement.status,
+                requested_on=agreement.requested_on,
+                answered_on=agreement.answered_on,
+            )
+            for agreement in challenge.agreements.select_related("person").order_by("number")
+        ),
     )
 
 
@@ -316,6 +344,9 @@ def challenge_actor(
         relations.add(engine.FINAL_COMMENTER)
     if child.social_worker_id == user.pk or _holds(user=user, role="team_manager", child=child, track=track):
         relations.add(engine.CHILD_WORKER)
+    completer = procedure.cafcass.form_completed_by
+    if completer and _holds(user=user, role=completer, child=child, track=track):
+        relations.add(engine.CAFCASS_FORM)
     return engine.Actor(username=user.get_username(), relations=frozenset(relations))
 
 

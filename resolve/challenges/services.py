@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
 from resolve.access import NotVisible, challenge_get_for_change, child_get_for_change
 from resolve.calendars.services import working_calendar
@@ -23,9 +24,10 @@ from resolve.calendars.types import Nation
 from resolve.challenges import engine
 from resolve.challenges.case_notes import StagePeople, case_note_body, case_note_type, enters_stage
 from resolve.challenges.documents import directors_briefing_clean
-from resolve.challenges.events import detail_to_json
+from resolve.challenges.events import AgreementAnswered, AgreementRequested, detail_to_json
 from resolve.challenges.models import (
     Action,
+    Agreement,
     CafcassReferral,
     Challenge,
     Document,
@@ -171,6 +173,7 @@ def _write(
             on=event.on,
             author=user,
         )
+        _record_agreement(challenge, event, user)
     # The messages this change causes, in its own transaction: rolled back with it, never lost after.
     notifications_for_events(
         challenge=challenge, procedure=procedure, events=decision.events, visits=visits, state=new
@@ -178,6 +181,32 @@ def _write(
     if after is not None:
         after(challenge, visits, new)
     return challenge
+
+
+def _record_agreement(challenge: Challenge, event: engine.Event, user: User | None) -> None:
+    """Keep the requests for agreement in step with their events: asked, then confirmed or declined."""
+    detail = event.detail
+    if isinstance(detail, AgreementRequested):
+        assert user is not None  # a person asks; Resolve never does
+        Agreement.objects.create(
+            challenge=challenge,
+            number=detail.number,
+            purpose=detail.purpose,
+            key=detail.key,
+            kind=detail.kind,
+            person=User.objects.get(username=detail.person),
+            role=detail.role,
+            note=detail.note,
+            requested_by=user,
+            requested_on=event.on,
+        )
+    elif isinstance(detail, AgreementAnswered):
+        row = Agreement.objects.get(challenge=challenge, number=detail.number)
+        row.status = detail.answer
+        row.answered_on = event.on
+        row.answered_at = timezone.now()
+        row.comments = detail.comments
+        row.save()
 
 
 def _load_for_change(
@@ -669,7 +698,10 @@ def challenge_refer_to_cafcass(
             reason=reason.strip(),
             urgent=urgent,
             checklist=dict(checklist),
-            preconditions=dict(preconditions or {}),
+            # Who agreed or was told, as the engine found them among the challenge's requests.
+            preconditions=challenge.events.order_by("-sequence")
+            .values_list("detail", flat=True)[0]
+            .get("preconditions", {}),
             by=user,
         )
 
@@ -778,3 +810,42 @@ def challenge_add_learning_points(
     return _change(
         challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
     )
+
+
+def challenge_request_agreement(
+    *,
+    user: User,
+    challenge_id: int,
+    purpose: str,
+    key: str,
+    person: str | None,
+    note: str,
+    on: dt.date | None = None,
+    expected_version: int | None = None,
+) -> Challenge:
+    """Ask a named person to agree to (or tell them of) a bypass or a Cafcass referral: the request is
+    recorded and sent to them, and they confirm or decline it in Resolve (seeds 001, 002, 003)."""
+    limits.texts_check([("purpose", purpose), ("key", key)], max_length=limits.MAX_KEY)
+    command = engine.RequestAgreement(
+        on=on or today(),
+        purpose=purpose,
+        key=key,
+        person=person_for_command(username=person, field="person"),
+        note=note,
+    )
+    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version)
+
+
+def challenge_answer_agreement(
+    *,
+    user: User,
+    challenge_id: int,
+    number: int,
+    answer: str,
+    comments: str = "",
+    on: dt.date | None = None,
+    expected_version: int | None = None,
+) -> Challenge:
+    """Confirm or decline a request made to you; the answer is recorded with its date and time."""
+    command = engine.AnswerAgreement(on=on or today(), number=number, answer=answer, comments=comments)
+    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version)

@@ -40,6 +40,8 @@ class Kind(models.TextChoices):
     DIGEST = "digest", "Daily digest"
     BREAK_GLASS = "break_glass", "Record opened outside a caseload (break-glass)"
     SWEEP_STALE = "sweep_stale", "Deadlines are not being checked"
+    AGREEMENT_REQUESTED = "agreement_requested", "Your agreement is asked (or you are told first)"
+    AGREEMENT_ANSWERED = "agreement_answered", "A request for agreement was answered"
 
 
 class Deadline(models.Model):

@@ -39,8 +39,16 @@ from django_tasks import task
 from resolve.calendars.services import CalendarRangeError, WorkingCalendar, working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges import engine
-from resolve.challenges.events import CafcassReferred, Escalated, Event, EventType, ResponseRecorded
-from resolve.challenges.models import Action, Challenge, StageVisit
+from resolve.challenges.events import (
+    AgreementAnswered,
+    AgreementRequested,
+    CafcassReferred,
+    Escalated,
+    Event,
+    EventType,
+    ResponseRecorded,
+)
+from resolve.challenges.models import Action, Agreement, Challenge, StageVisit
 from resolve.children.selectors import child_chair, child_role_holders
 from resolve.core.conf import conf
 from resolve.notifications.models import (
@@ -221,6 +229,15 @@ def _audience(
                 *_users(named),
             ]
             return list({user.pk: user for user in told}.values())
+        case engine.Audience.PERSON_ASKED:
+            return _users([event.detail.person]) if isinstance(event.detail, AgreementRequested) else []
+        case engine.Audience.ASKER_AND_CHAIR:
+            if not isinstance(event.detail, AgreementAnswered):
+                return []
+            asked = Agreement.objects.filter(challenge=challenge, number=event.detail.number).first()
+            chair = child_chair(child=challenge.child, track=challenge.track)
+            people = [*([asked.requested_by] if asked is not None else []), *([chair] if chair else [])]
+            return list({user.pk: user for user in people if user.is_active}.values())
         case _:
             assert_never(audience)
 
@@ -292,6 +309,34 @@ def _message(
             f"{' as urgent' if detail.urgent else ''}.\nReason: {detail.reason}",
             challenge,
         )
+    if kind == Kind.AGREEMENT_REQUESTED and isinstance(detail, AgreementRequested):
+        what = _agreement_words(procedure, detail.purpose, detail.key)
+        if detail.kind == "agree":
+            subject = f"Your agreement is asked: {child}"
+            opening = f"You are asked to agree to {what} for the challenge about {child}."
+            ask = "Please confirm or decline it in Resolve."
+        else:
+            subject = f"For your information before a referral to Cafcass: {child}"
+            opening = f"You are told, before it is made, of {what} for the challenge about {child}."
+            ask = "You can acknowledge it in Resolve."
+        return Message(
+            kind,
+            f"agreement:{challenge.pk}:{detail.number}",
+            subject,
+            f"{opening}\n\n{detail.note}\n\n{ask}",
+            challenge,
+        )
+    if kind == Kind.AGREEMENT_ANSWERED and isinstance(detail, AgreementAnswered):
+        what = _agreement_words(procedure, detail.purpose, detail.key)
+        word = "confirmed" if detail.answer == "confirmed" else "declined"
+        return Message(
+            kind,
+            f"agreement-answer:{challenge.pk}:{detail.number}",
+            f"Request {word}: {child}",
+            f"The request about {what} for the challenge about {child} was {word} on {_fmt(event.on)}."
+            + (f"\n\n{detail.comments}" if detail.comments else ""),
+            challenge,
+        )
     if kind == Kind.CHALLENGE_CLOSED:
         word = "resolved" if event.type == EventType.RESOLVED else "withdrawn"
         return Message(
@@ -302,6 +347,13 @@ def _message(
             challenge,
         )
     raise ValueError(f"No words for a {kind!r} notification of a {event.type} event")
+
+
+def _agreement_words(procedure: Procedure, purpose: str, key: str) -> str:
+    if purpose == "bypass" and procedure.has_stage(key):
+        return f"going straight to {procedure.stage(key).name}"
+    labels = {item.key: item.label for item in procedure.cafcass.requires}
+    return f"a referral to Cafcass ({labels.get(key, key)})"
 
 
 def notifications_for_events(

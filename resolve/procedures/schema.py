@@ -104,8 +104,34 @@ def _document(value: str) -> str:
     return value
 
 
+class _OmitWhenDefault:
+    """Marks a field added after procedures were recorded: the dump leaves it out at its default."""
+
+    def __repr__(self) -> str:
+        return "OMIT_WHEN_DEFAULT"
+
+
+# Put ``Annotated[..., OMIT_WHEN_DEFAULT]`` on every field added to the schema from now on. A recorded
+# version's hash is of its dump (``procedures.services.procedure_document``), so a new field left at
+# its default must not appear in it: procedures that do not use the field keep their hash, and so
+# their evidence, whoever else adds fields alongside.
+OMIT_WHEN_DEFAULT = _OmitWhenDefault()
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_serializer(mode="wrap")
+    def _dump_without_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name, info in type(self).model_fields.items():
+            if OMIT_WHEN_DEFAULT in info.metadata and name in data:
+                default = info.get_default(call_default_factory=True)
+                if data[name] == default or (
+                    isinstance(default, BaseModel) and data[name] == default.model_dump(mode="json")
+                ):
+                    data.pop(name)
+        return data
 
 
 class Meeting(_Strict):
@@ -149,26 +175,18 @@ class Stage(_Strict):
         default=None, description="Where a re-opened challenge goes when this stage was the last exited."
     )
     guidance: str = ""
-    reminder_working_days: int = Field(
+    # The deadline fields came after procedures were recorded: left out of the dump at their defaults
+    # so that a recorded version's hash, and so its evidence, stays the same.
+    reminder_working_days: Annotated[int, OMIT_WHEN_DEFAULT] = Field(
         default=1,
         ge=0,
         le=20,
         description="Working days before the response is due that a reminder goes (0: none).",
     )
-    escalates_automatically_when_overdue: bool = Field(
+    escalates_automatically_when_overdue: Annotated[bool, OMIT_WHEN_DEFAULT] = Field(
         default=False,
         description="Whether the system escalates to the next stage when the response is overdue.",
     )
-
-    @model_serializer(mode="wrap")
-    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # The deadline fields came after procedures were recorded: leave them out at their defaults
-        # so that a recorded version's hash, and so its evidence, stays the same.
-        data: dict[str, Any] = handler(self)
-        for name, default in (("reminder_working_days", 1), ("escalates_automatically_when_overdue", False)):
-            if data.get(name) == default:
-                data.pop(name)
-        return data
 
     @model_validator(mode="after")
     def _check(self) -> Stage:
@@ -195,6 +213,13 @@ class CafcassPrecondition(_Strict):
     key: Key
     label: Text
     role: RoleKey
+    kind: Annotated[Literal["agree", "inform"], OMIT_WHEN_DEFAULT] = Field(
+        default="agree",
+        description=(
+            "agree: the person is asked and must confirm in Resolve before the referral; inform: the "
+            "person is told (through the outbox) before the referral is recorded."
+        ),
+    )
 
 
 class ChecklistItem(_Strict):
@@ -221,6 +246,13 @@ class Cafcass(_Strict):
     checklist: list[ChecklistItem] = []
     case_note: Text = "Referral to Cafcass"
     guidance: str = ""
+    form_completed_by: Annotated[RoleKey | None, OMIT_WHEN_DEFAULT] = Field(
+        default=None,
+        description=(
+            "The role (in the chair's line) that completes the referral form and records the referral; "
+            "none: the child's IRO."
+        ),
+    )
 
     @field_validator("tracks")
     @classmethod
@@ -257,6 +289,8 @@ class CaseNoteNames(_Strict):
     withdrawn: Text = "Challenge withdrawn"
     action: Text = "Challenge action updated"
     meeting: Text = "Challenge meeting"
+    agreement_requested: Annotated[str, OMIT_WHEN_DEFAULT] = "Agreement requested"
+    agreement_answered: Annotated[str, OMIT_WHEN_DEFAULT] = "Agreement answered"
 
 
 class Procedure(_Strict):

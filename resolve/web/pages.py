@@ -269,6 +269,11 @@ def _event_detail(event: Event) -> str:
             return detail.comments
         case events.LearningPointsAdded() as detail:
             return detail.learning_points
+        case events.AgreementRequested() as detail:
+            return f"{detail.person}: {detail.note}"
+        case events.AgreementAnswered() as detail:
+            text = events.AGREEMENT_ANSWERS.get(detail.answer, detail.answer)
+            return f"{text}: {detail.comments}" if detail.comments else text
         case unknown:
             assert_never(unknown)
 
