@@ -358,3 +358,15 @@ def person_for_command(*, username: str | None, field: str) -> engine.Person | N
     if user is None:
         raise ServiceError("invalid", "unknown_user", f"There is no active user called {username!r}.", field)
     return engine.Person(username=username, roles=frozenset(user_roles(user=user)))
+
+
+def agreements_waiting_for(*, user: User) -> QuerySet[Agreement]:
+    """Requests made to ``user`` still waiting for their answer, on challenges they may see, oldest first."""
+    visible = challenges_visible_to(user).values("pk")
+    return (
+        Agreement.objects.filter(
+            person_id=user.pk, status=Agreement.Status.PENDING, kind="agree", challenge_id__in=visible
+        )
+        .select_related("challenge__child", "challenge__policy")
+        .order_by("requested_on", "id")[:50]
+    )

@@ -397,21 +397,66 @@ class CafcassForm(ChallengeChangeForm):
     )
     urgent = forms.BooleanField(label="This referral is urgent", required=False)
 
+    def __init__(self, data: Any = None, *, checklist: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self.fields["checklist"].choices = checklist  # type: ignore[attr-defined]
+
+
+class RequestAgreementForm(ChallengeChangeForm):
+    """Ask a named person to agree to (or tell them of) a bypass or a Cafcass referral."""
+
+    subject = forms.ChoiceField(
+        label="What are you asking about?",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose what you are asking about"},
+    )
+    person = forms.ChoiceField(
+        label="Who are you asking (or telling)?",
+        error_messages={
+            "required": "Choose who you are asking",
+            "invalid_choice": "Choose who you are asking",
+        },
+    )
+    note = _text(
+        "What are you asking or telling them, and why?",
+        "Enter what you are asking or telling them, and why",
+        help_text="They read this in the message Resolve sends them",
+    )
+
     def __init__(
         self,
         data: Any = None,
         *,
-        preconditions: list[tuple[str, str, list[tuple[str, str]]]],
-        checklist: list[tuple[str, str]],
+        subjects: list[tuple[str, str]],
+        people: list[tuple[str, str]],
         **kwargs: Any,
     ) -> None:
         super().__init__(data, **kwargs)
-        self.fields["checklist"].choices = checklist  # type: ignore[attr-defined]
-        self.precondition_keys = [key for key, _label, _people in preconditions]
-        for key, label, people in preconditions:
-            self.fields[f"precondition_{key}"] = forms.ChoiceField(
-                label=label, choices=[("", "Choose a person"), *people], required=False
-            )
+        self.fields["subject"].choices = subjects  # type: ignore[attr-defined]
+        self.fields["person"].choices = [("", "Choose a person"), *people]  # type: ignore[attr-defined]
+
+
+class AnswerAgreementForm(ChallengeChangeForm):
+    """Confirm or decline a request made to you."""
+
+    number = forms.ChoiceField(
+        label="Which request are you answering?",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the request you are answering"},
+    )
+    answer = forms.ChoiceField(
+        label="Your answer",
+        widget=forms.RadioSelect,
+        choices=[("confirmed", "I confirm"), ("declined", "I decline")],
+        error_messages={"required": "Choose whether you confirm or decline"},
+    )
+    comments = _text("Comments", required=False, help_text="Required if you decline: say why")
+
+    def __init__(self, data: Any = None, *, requests: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self.fields["number"].choices = requests  # type: ignore[attr-defined]
+        if len(requests) == 1:
+            self.initial["number"] = requests[0][0]
 
 
 def service_error_to_form(form: forms.Form, error: Any, extra: dict[str, str] | None = None) -> None:

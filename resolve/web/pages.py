@@ -15,6 +15,7 @@ from typing import Any, assert_never
 from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.http import QueryDict
+from django.utils import timezone
 
 from resolve.access import challenge_get_for_user, child_get_for_user
 from resolve.calendars.services import working_calendar
@@ -202,10 +203,19 @@ def worklists_for(user: User) -> list[Worklist]:
 
 
 @dataclass
+class AskedItem:
+    challenge_id: int
+    child: str
+    about: str
+    requested_on: dt.date
+
+
+@dataclass
 class HomePage:
     worklists: list[Worklist]
     current: Worklist
     listing: ChallengeListPage
+    asked: list[AskedItem] = field(default_factory=list)
 
 
 def home_page(*, user: User, params: QueryDict, today: dt.date) -> HomePage:
@@ -219,7 +229,16 @@ def home_page(*, user: User, params: QueryDict, today: dt.date) -> HomePage:
         default_status=current.default_status,
         default_sort=current.default_sort,
     )
-    return HomePage(worklists=lists, current=current, listing=listing)
+    asked = [
+        AskedItem(
+            challenge_id=agreement.challenge_id,
+            child=agreement.challenge.child.full_name,
+            about=agreement_words(procedure_version_model(agreement.challenge.policy), agreement),
+            requested_on=agreement.requested_on,
+        )
+        for agreement in selectors.agreements_waiting_for(user=user)
+    ]
+    return HomePage(worklists=lists, current=current, listing=listing, asked=asked)
 
 
 # -- children ------------------------------------------------------------------------------------
@@ -441,6 +460,7 @@ class ChallengePage:
     outcome_rows: list[tuple[str, Any]] = field(default_factory=list)
     cafcass_rows: list[tuple[str, Any]] = field(default_factory=list)
     briefings: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    agreements: list[AgreementRow] = field(default_factory=list)
 
 
 def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> ChallengePage:
@@ -551,6 +571,9 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
         summary_rows=summary,
         outcome_rows=outcome,
         cafcass_rows=cafcass_rows,
+        agreements=agreement_rows(
+            procedure, challenge.agreements.select_related("person", "requested_by").order_by("number")
+        ),
     )
 
 
@@ -571,8 +594,15 @@ class TransitionContext:
     later_stages: list[tuple[str, str]] = field(default_factory=list)
     people: list[tuple[str, str]] = field(default_factory=list)
     briefing_for: list[str] = field(default_factory=list)
-    preconditions: list[tuple[str, str, list[tuple[str, str]]]] = field(default_factory=list)
+    # Each Cafcass precondition: its label and where its request stands (asked, confirmed...).
+    preconditions: list[tuple[str, str, str]] = field(default_factory=list)
     checklist: list[tuple[str, str]] = field(default_factory=list)
+    # What agreement may be asked for (cafcass:<key> or bypass:<stage>), who may be asked, and the
+    # requests waiting for this person's answer.
+    agreement_subjects: list[tuple[str, str]] = field(default_factory=list)
+    agreement_people: list[tuple[str, str]] = field(default_factory=list)
+    waiting_for_me: list[tuple[str, str]] = field(default_factory=list)
+    form_completer: str = ""
     urgent_before: str = ""
     stage_name: str = ""
 
@@ -585,10 +615,13 @@ def transition_context(*, user: User, challenge_id: int, today: dt.date) -> Tran
     procedure = procedure_version_model(challenge.policy)
     later = procedure.stages[procedure.order(challenge.stage_key) :] if challenge.stage_key else []
     cafcass = procedure.cafcass
-    holders = (
-        selectors.people_with_roles(roles={p.role for p in cafcass.requires}) if cafcass.requires else []
-    )
-    roles_of = {p.role for p in cafcass.requires}
+    agreements = list(challenge.agreements.select_related("person").order_by("number"))
+    subjects, roles = agreement_subjects(procedure, challenge)
+    mine = [
+        (str(a.number), f"Request {a.number}, {govuk_date(a.requested_on)}: {agreement_words(procedure, a)}")
+        for a in agreements
+        if a.status == "pending" and a.person_id == user.pk
+    ]
     return TransitionContext(
         challenge=challenge,
         procedure=procedure,
@@ -597,15 +630,12 @@ def transition_context(*, user: User, challenge_id: int, today: dt.date) -> Tran
         people=bypass_people(procedure),
         briefing_for=needs_briefing(later),
         preconditions=[
-            (
-                p.key,
-                f"{p.label} (choose the {role_label(p.role)})",
-                [(u, label) for u, label in holders if role_label(p.role) in label]
-                if len(roles_of) > 1
-                else holders,
-            )
-            for p in cafcass.requires
+            (p.key, p.label, precondition_status(p.key, p.kind, agreements)) for p in cafcass.requires
         ],
+        agreement_subjects=subjects,
+        agreement_people=selectors.people_with_roles(roles=roles) if roles else [],
+        waiting_for_me=mine,
+        form_completer=role_label(cafcass.form_completed_by) if cafcass.form_completed_by else "",
         checklist=[
             (item.key, item.label + (" (required)" if item.required else " (if it applies)"))
             for item in cafcass.checklist
@@ -615,3 +645,93 @@ def transition_context(*, user: User, challenge_id: int, today: dt.date) -> Tran
         else "",
         stage_name=procedure.stage(challenge.stage_key).name if challenge.stage_key else "",
     )
+
+
+# -- requests for agreement (seeds 001, 002, 003) --------------------------------------------------
+AGREEMENT_TAGS: dict[str, Tag] = {
+    "pending": Tag("Waiting for an answer", "blue"),
+    "confirmed": Tag("Confirmed", "green"),
+    "declined": Tag("Declined", "red"),
+}
+TOLD = Tag("Told", "grey")
+
+
+def agreement_words(procedure: Procedure, agreement: Any) -> str:
+    """What a request is about, in words."""
+    if agreement.purpose == "bypass":
+        name = procedure.stage(agreement.key).name if procedure.has_stage(agreement.key) else agreement.key
+        return f"going straight to {name}"
+    labels = {item.key: item.label for item in procedure.cafcass.requires}
+    return f"Cafcass referral: {labels.get(agreement.key, agreement.key)}"
+
+
+def agreement_subjects(procedure: Procedure, challenge: Challenge) -> tuple[list[tuple[str, str]], set[str]]:
+    """What the chair may ask agreement for now, as ``purpose:key`` choices, and the roles to ask."""
+    subjects: list[tuple[str, str]] = []
+    roles: set[str] = set()
+    if challenge.track in procedure.cafcass.tracks and challenge.cafcass_referred_on is None:
+        for item in procedure.cafcass.requires:
+            told = "tell" if item.kind == "inform" else "agree"
+            subjects.append((f"cafcass:{item.key}", f"Cafcass referral ({told}): {item.label}"))
+            roles.add(item.role)
+    if challenge.stage_key:
+        for stage in procedure.stages[procedure.order(challenge.stage_key) + 1 :]:
+            rule = procedure.bypass_rule(stage.key)
+            if rule:
+                subjects.append((f"bypass:{stage.key}", f"Going straight to {stage.name}"))
+                roles.add(rule)
+    return subjects, roles
+
+
+def precondition_status(key: str, kind: str, agreements: list[Any]) -> str:
+    """Where a Cafcass precondition stands, from the latest request about it."""
+    asked = [a for a in agreements if a.purpose == "cafcass" and a.key == key]
+    if not asked:
+        return (
+            "Not asked yet: ask for agreement first" if kind == "agree" else "Not told yet: tell them first"
+        )
+    last = asked[-1]
+    name = last.person.get_full_name() or last.person.get_username()
+    if kind == "inform":
+        return f"Told {name} on {govuk_date(last.requested_on)}"
+    if last.status == "confirmed":
+        return f"Confirmed by {name} on {govuk_date(last.answered_on)}"
+    if last.status == "declined":
+        return f"Declined by {name} on {govuk_date(last.answered_on)}: ask again or do not refer"
+    return f"Asked {name} on {govuk_date(last.requested_on)}: waiting for their answer"
+
+
+@dataclass
+class AgreementRow:
+    number: int
+    about: str
+    person: str
+    requested: str
+    tag: Tag
+    answered: str
+    note: str
+    comments: str
+
+
+def agreement_rows(procedure: Procedure, agreements: Iterable[Any]) -> list[AgreementRow]:
+    """The requests for agreement on a challenge, for its page."""
+    rows = []
+    for a in agreements:
+        answered = ""
+        if a.answered_at is not None:
+            answered = f"{govuk_date(a.answered_on)} (recorded at {timezone.localtime(a.answered_at):%H:%M})"
+        rows.append(
+            AgreementRow(
+                number=a.number,
+                about=agreement_words(procedure, a),
+                person=f"{_full_name(a.person)}, {role_label(a.role)}",
+                requested=f"{govuk_date(a.requested_on)} by {_full_name(a.requested_by)}",
+                tag=Tag("Told", "grey")
+                if a.kind == "inform" and a.status == "pending"
+                else AGREEMENT_TAGS[a.status],
+                answered=answered,
+                note=a.note,
+                comments=a.comments,
+            )
+        )
+    return rows

@@ -203,9 +203,13 @@ def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.
         case "learning_points":
             return forms.LearningPointsForm(data, version=version)
         case "refer_to_cafcass":
-            return forms.CafcassForm(
-                data, version=version, preconditions=ctx.preconditions, checklist=ctx.checklist
+            return forms.CafcassForm(data, version=version, checklist=ctx.checklist)
+        case "request_agreement":
+            return forms.RequestAgreementForm(
+                data, version=version, subjects=ctx.agreement_subjects, people=ctx.agreement_people
             )
+        case "answer_agreement":
+            return forms.AnswerAgreementForm(data, version=version, requests=ctx.waiting_for_me)
     raise Http404("No such action")
 
 
@@ -252,11 +256,15 @@ def _action_call(
                 reason=data["reason"],
                 urgent=data["urgent"],
                 checklist={key: key in ticked for key, _label in form.fields["checklist"].choices},  # type: ignore[attr-defined]
-                preconditions={
-                    key: data[f"precondition_{key}"]
-                    for key in form.precondition_keys
-                    if data[f"precondition_{key}"]
-                },
+            )
+        case "request_agreement":
+            purpose, _, key = data["subject"].partition(":")
+            services.challenge_request_agreement(
+                **common, purpose=purpose, key=key, person=data["person"], note=data["note"]
+            )
+        case "answer_agreement":
+            services.challenge_answer_agreement(
+                **common, number=int(data["number"]), answer=data["answer"], comments=data["comments"]
             )
 
 
