@@ -50,6 +50,7 @@ from resolve.api.schemas import (
     IsoDate,
     LearningPointsIn,
     MeetingIn,
+    MeetingRequestIn,
     PolicyOut,
     PolicySummary,
     ReasonIn,
@@ -551,6 +552,8 @@ def withdraw(request: HttpRequest, challenge_id: RowId, payload: ReasonIn) -> An
 @api.post("/challenges/{challenge_id}/meetings", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
 @idempotent
 def record_meeting(request: HttpRequest, challenge_id: RowId, payload: MeetingIn) -> Any:
+    """Record a meeting; with `number`, the minutes of a requested meeting by the person it names, with
+    who was there and the actions agreed (sent to the attendees)."""
     return _transition(
         request,
         challenge_id,
@@ -558,6 +561,11 @@ def record_meeting(request: HttpRequest, challenge_id: RowId, payload: MeetingIn
         summary=payload.summary,
         on=payload.on,
         expected_version=payload.version,
+        number=payload.number,
+        held_on=payload.held_on,
+        attendees=payload.attendees,
+        outsiders=payload.outsiders,
+        actions=[services.ActionInput(action=a.action, owner=a.owner, due=a.due) for a in payload.actions],
     )
 
 
@@ -618,6 +626,30 @@ def answer_agreement(
         number=number,
         answer=payload.answer,
         comments=payload.comments,
+        on=payload.on,
+        expected_version=payload.version,
+    )
+
+
+@api.post(
+    "/challenges/{challenge_id}/meeting-requests",
+    response={200: ChallengeOut, **ERRORS},
+    tags=["transitions"],
+)
+@idempotent
+def request_meeting(request: HttpRequest, challenge_id: RowId, payload: MeetingRequestIn) -> Any:
+    """Ask for one of the current stage's meetings: its date within the procedure's bound, its chair
+    (the role the procedure names) and who is invited; the invitations go through the outbox."""
+    return _transition(
+        request,
+        challenge_id,
+        services.challenge_request_meeting,
+        key=payload.key,
+        scheduled_for=payload.scheduled_for,
+        chair=payload.chair,
+        attendees=payload.attendees,
+        outsiders=payload.outsiders,
+        note=payload.note,
         on=payload.on,
         expected_version=payload.version,
     )

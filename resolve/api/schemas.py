@@ -114,6 +114,9 @@ class StageOut(Schema):
     bypass_requires: str | None
     reentry_stage: str | None
     meeting: dict[str, Any] | None
+    further_meetings: list[dict[str, Any]] = Field(
+        default=[], description="Other meetings the stage may call for, each with its own key."
+    )
     documents: list[str]
     case_note: str
     guidance: str
@@ -309,6 +312,48 @@ class ActionStatusIn(_Versioned):
 
 class MeetingIn(_Versioned):
     summary: Text
+    number: int | None = Field(
+        default=None, ge=1, le=10_000, description="The requested meeting these are the minutes of."
+    )
+    held_on: IsoDate | None = Field(default=None, description="When it was held (default: `on`).")
+    attendees: list[Key] = Field(
+        default=[], max_length=limits.MAX_CHOICES, description="Usernames of those there (default: invited)."
+    )
+    outsiders: list[Annotated[str, Field(max_length=limits.MAX_NAME)]] = Field(
+        default=[], max_length=limits.MAX_CHOICES, description="Names of those there from outside Resolve."
+    )
+    actions: list[ActionIn] = Field(
+        default=[], max_length=limits.MAX_ACTIONS, description="The actions agreed at the meeting."
+    )
+
+
+class MeetingRequestIn(_Versioned):
+    key: Key = Field(default="meeting", description="Which of the stage's meetings (its policy `key`).")
+    scheduled_for: IsoDate = Field(description="The date set, within the procedure's bound.")
+    chair: Key | None = Field(
+        default=None,
+        description="Username of who chairs it and records its minutes (the role the policy names).",
+    )
+    attendees: list[Key] = Field(default=[], max_length=limits.MAX_CHOICES, description="Usernames invited.")
+    outsiders: list[Annotated[str, Field(max_length=limits.MAX_NAME)]] = Field(
+        default=[], max_length=limits.MAX_CHOICES, description="Names invited from outside Resolve."
+    )
+    note: Text = ""
+
+
+class MeetingOut(Schema):
+    number: int = Field(description="0 for a meeting recorded without a request.")
+    key: str
+    requested: bool = Field(description="True: the request; False: the meeting held, with its minutes.")
+    stage: str
+    scheduled_for: dt.date | None
+    held_on: dt.date | None
+    chair: str | None
+    attendees: list[str]
+    outsiders: list[str]
+    summary: str = Field(description="The minutes; on a request, what it is asked for.")
+    recorded_by: str
+    actions_on_time: bool | None
 
 
 class FinalCommentsIn(_Versioned):
@@ -420,6 +465,7 @@ class ChallengeOut(Schema):
     agreements: list[AgreementOut] = Field(
         default=[], description="Requests for agreement (or to be told) of a bypass or a Cafcass referral."
     )
+    meetings: list[MeetingOut] = Field(default=[], description="Meetings requested and held, oldest first.")
 
 
 class ChallengePage(Schema):

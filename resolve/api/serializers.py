@@ -8,7 +8,7 @@ from typing import Any
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges.documents import DIRECTORS_BRIEFING_CHILD_FIELDS, DIRECTORS_BRIEFING_FIELDS
-from resolve.challenges.models import Agreement, Challenge, Document, Event, StageVisit
+from resolve.challenges.models import Agreement, Challenge, Document, Event, Meeting, StageVisit
 from resolve.challenges.overdue import stage_timing
 from resolve.challenges.selectors import challenge_is_overdue, challenge_past_cap
 from resolve.children.models import CaseNote, Child
@@ -48,6 +48,7 @@ def policy_detail(version: PolicyVersion) -> dict[str, Any]:
                 "bypass_requires": procedure.bypass_rule(stage.key),
                 "reentry_stage": procedure.reentry_for(stage.key),
                 "meeting": stage.meeting.model_dump() if stage.meeting else None,
+                "further_meetings": [meeting.model_dump() for meeting in stage.further_meetings],
                 "documents": list(stage.documents),
                 "case_note": stage.case_note,
                 "guidance": stage.guidance,
@@ -204,6 +205,24 @@ def challenge_detail(challenge: Challenge, today: dt.date) -> dict[str, Any]:
         "events": [event_out(event) for event in challenge.events.all()],
         "version": challenge.version,
         "agreements": [agreement_out(agreement) for agreement in challenge.agreements.all()],
+        "meetings": [meeting_out(meeting) for meeting in challenge.meetings.all()],
+    }
+
+
+def meeting_out(meeting: Meeting) -> dict[str, Any]:
+    return {
+        "number": meeting.number,
+        "key": meeting.meeting_key,
+        "requested": meeting.requested,
+        "stage": meeting.visit.stage_key,
+        "scheduled_for": meeting.scheduled_for,
+        "held_on": meeting.held_on,
+        "chair": meeting.chair.get_username() if meeting.chair else None,
+        "attendees": list(meeting.attendees),
+        "outsiders": list(meeting.outsiders),
+        "summary": meeting.summary,
+        "recorded_by": meeting.recorded_by.get_username(),
+        "actions_on_time": meeting.actions_on_time,
     }
 
 

@@ -24,6 +24,7 @@ from resolve.challenges.events import (
     FinalCommentsAdded,
     LearningPointsAdded,
     MeetingRecorded,
+    MeetingRequested,
     Raised,
     Reopened,
     Resolved,
@@ -66,8 +67,9 @@ def case_note_type(procedure: Procedure, event: Event) -> str:
             return procedure.cafcass.case_note
         case ActionUpdated():
             return procedure.case_notes.action
-        case MeetingRecorded():
-            return procedure.case_notes.meeting
+        case MeetingRecorded() as detail:
+            meeting = stage.meeting_for(detail.key) if stage is not None and detail.key else None
+            return (meeting.record_case_note if meeting else None) or procedure.case_notes.meeting
         case FinalCommentsAdded():
             return f"{procedure.resolution.case_note}: final comments"
         case LearningPointsAdded():
@@ -76,6 +78,9 @@ def case_note_type(procedure: Procedure, event: Event) -> str:
             return procedure.case_notes.agreement_requested
         case AgreementAnswered():
             return procedure.case_notes.agreement_answered
+        case MeetingRequested() as detail:
+            meeting = stage.meeting_for(detail.key) if stage is not None else None
+            return (meeting.request_case_note if meeting else None) or procedure.case_notes.meeting_requested
         case _:
             assert_never(event.detail)
 
@@ -124,7 +129,22 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
         case ActionUpdated() as detail:
             lines.append(f"Action marked {detail.status.replace('_', ' ')} (due {fmt_date(detail.due)}).")
         case MeetingRecorded() as detail:
-            lines.append(f"Meeting at {stage_name}: {detail.summary}")
+            if detail.number:
+                lines.append(f"Meeting {detail.number} at {stage_name}, held {fmt_date(detail.held_on)}.")
+                there = [*detail.attendees, *detail.outsiders]
+                if there:
+                    lines.append(f"Attendees: {', '.join(there)}.")
+                lines.append(f"Minutes: {detail.summary}")
+                if detail.actions:
+                    lines.append(f"Actions agreed: {detail.actions}.")
+                if detail.actions_due_by is not None:
+                    lines.append(
+                        f"Recorded within the procedure's time (by {fmt_date(detail.actions_due_by)})."
+                        if detail.actions_on_time
+                        else f"Recorded late: due by {fmt_date(detail.actions_due_by)}."
+                    )
+            else:
+                lines.append(f"Meeting at {stage_name}: {detail.summary}")
         case FinalCommentsAdded() as detail:
             lines.append(f"Final comments: {detail.comments}")
         case LearningPointsAdded() as detail:
@@ -139,6 +159,17 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
             lines.append(f"Request {detail.number} ({what}): {AGREEMENT_ANSWERS[detail.answer].lower()}.")
             if detail.comments:
                 lines.append(f"Comments: {detail.comments}")
+        case MeetingRequested() as detail:
+            meeting = procedure.stage(event.stage).meeting_for(detail.key) if event.stage else None
+            lines.append(
+                f"Meeting requested at {stage_name}: {meeting.title if meeting else detail.key}, "
+                f"on {fmt_date(detail.scheduled_for)}, chaired by {detail.chair}."
+            )
+            invited = [*detail.attendees, *detail.outsiders]
+            if invited:
+                lines.append(f"Invited: {', '.join(invited)}.")
+            if detail.note:
+                lines.append(detail.note)
         case _:
             assert_never(event.detail)
     if people is not None:
@@ -182,6 +213,7 @@ def enters_stage(event: Event) -> bool:
             | LearningPointsAdded()
             | AgreementRequested()
             | AgreementAnswered()
+            | MeetingRequested()
         ):
             return False
         case _:

@@ -33,6 +33,7 @@ from resolve.challenges.events import (
     FinalCommentsAdded,
     LearningPointsAdded,
     MeetingRecorded,
+    MeetingRequested,
     Raised,
     Reopened,
     Resolved,
@@ -98,6 +99,19 @@ class AgreementState:
 
 
 @dataclass(frozen=True, slots=True)
+class MeetingState:
+    """A meeting requested at a stage, until its minutes are recorded (``held_on``)."""
+
+    number: int
+    stage: str
+    key: str
+    scheduled_for: dt.date
+    chair: str
+    attendees: tuple[str, ...] = ()
+    held_on: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChallengeState:
     track: Track
     status: Status = "new"
@@ -110,6 +124,7 @@ class ChallengeState:
     documents: frozenset[str] = frozenset()
     final_comments_on: dt.date | None = None
     agreements: tuple[AgreementState, ...] = ()
+    meetings: tuple[MeetingState, ...] = ()
 
     @property
     def current(self) -> Visit | None:
@@ -231,6 +246,11 @@ class MarkAction:
 class RecordMeeting:
     on: dt.date
     summary: str
+    number: int | None = None  # the requested meeting these are the minutes of
+    held_on: dt.date | None = None  # when it was held (default: ``on``)
+    attendees: tuple[str, ...] = ()  # usernames of those there
+    outsiders: tuple[str, ...] = ()
+    actions: tuple[NewAction, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +281,17 @@ class RequestAgreement:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestMeeting:
+    on: dt.date
+    scheduled_for: dt.date
+    key: str = "meeting"
+    chair: Person | None = None
+    attendees: tuple[Person, ...] = ()
+    outsiders: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class AnswerAgreement:
     on: dt.date
     number: int
@@ -282,6 +313,7 @@ Command = (
     | AddLearningPoints
     | RequestAgreement
     | AnswerAgreement
+    | RequestMeeting
 )
 
 
@@ -1001,7 +1033,168 @@ def _record_meeting(
     summary = _require_text(command.summary, "summary", "a summary of the meeting")
     visit = replace(current, meetings=current.meetings + 1)
     new_state = replace(state, visits=(*state.visits[:-1], visit), last_event_on=command.on)
-    return Accepted(new_state, (Event(current.stage, command.on, MeetingRecorded(summary=summary)),))
+    if command.number is None:
+        return Accepted(new_state, (Event(current.stage, command.on, MeetingRecorded(summary=summary)),))
+    return _record_requested_meeting(procedure, new_state, current, command, summary, actor, calendar)
+
+
+def _record_requested_meeting(
+    procedure: Procedure,
+    state: ChallengeState,
+    current: Visit,
+    command: RecordMeeting,
+    summary: str,
+    actor: Actor,
+    calendar: WorkingDays,
+) -> Accepted:
+    """The minutes and actions of a requested meeting, by the person named to record them (seed 001:
+    "Actions from Meeting to be recorded within 24 hours on DRP Stage 2 Form by CPRU Service Manager")."""
+    found = [(index, m) for index, m in enumerate(state.meetings) if m.number == command.number]
+    if not found:
+        raise _refuse("not_found", "unknown_meeting", "There is no such requested meeting.", "number")
+    index, meeting = found[0]
+    if meeting.held_on is not None:
+        raise _refuse("conflict", "meeting_recorded", "The minutes of this meeting are already recorded.")
+    if meeting.stage != current.stage:
+        raise _refuse("conflict", "meeting_of_another_stage", "This meeting was requested at another stage.")
+    if actor.username != meeting.chair:
+        raise _refuse(
+            "forbidden", "not_the_meeting_chair", f"Only {meeting.chair}, who records this meeting, can."
+        )
+    held_on = command.held_on or command.on
+    if held_on > command.on:
+        raise _refuse(
+            "invalid", "held_after_recorded", "A meeting cannot be recorded before it is held.", "held_on"
+        )
+    for position, action in enumerate(command.actions):
+        _require_text(action.action, f"actions[{position}].action", "what the action is")
+        _require_text(action.owner, f"actions[{position}].owner", "who will do the action")
+        if action.due < held_on:
+            raise _refuse(
+                "invalid",
+                "action_due_before_meeting",
+                "An action cannot be due before the meeting.",
+                f"actions[{position}].due",
+            )
+        try:
+            calendar.is_working_day(action.due)
+        except ValueError as exc:
+            raise _refuse("invalid", "date_out_of_range", str(exc), f"actions[{position}].due") from None
+    stage_meeting = procedure.stage(meeting.stage).meeting_for(meeting.key)
+    hours = stage_meeting.actions_recorded_within_hours if stage_meeting is not None else None
+    due_by = _add_working_days(calendar, held_on, -(-hours // 24)) if hours else None
+    first_id = max((a.id for a in state.actions), default=0) + 1
+    added = tuple(
+        ActionState(id=first_id + offset, due=action.due, owner=action.owner.strip())
+        for offset, action in enumerate(command.actions)
+    )
+    meetings = (*state.meetings[:index], replace(meeting, held_on=held_on), *state.meetings[index + 1 :])
+    new_state = replace(state, meetings=meetings, actions=(*state.actions, *added))
+    detail = MeetingRecorded(
+        summary=summary,
+        number=meeting.number,
+        key=meeting.key,
+        held_on=held_on,
+        attendees=tuple(command.attendees) or meeting.attendees,
+        outsiders=tuple(command.outsiders),
+        actions=len(command.actions),
+        actions_due_by=due_by,
+        actions_on_time=(command.on <= due_by) if due_by is not None else None,
+    )
+    return Accepted(new_state, (Event(current.stage, command.on, detail),))
+
+
+# ask for a meeting at the current stage
+def _request_meeting_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
+    current = _require_open(state, "ask for a meeting on")
+    if not procedure.stage(current.stage).meetings():
+        raise _refuse(
+            "conflict", "no_meeting", f"{procedure.stage(current.stage).name} calls for no meeting."
+        )
+    _require(
+        actor,
+        (CHAIR, CHAIR_MANAGER, RECIPIENT),
+        "ask for a meeting",
+        "the chair, their manager or the stage's recipient",
+    )
+
+
+def _request_meeting(
+    procedure: Procedure, state: ChallengeState, command: RequestMeeting, actor: Actor, calendar: WorkingDays
+) -> Accepted:
+    current = _require_open(state, "ask for a meeting on")
+    stage = procedure.stage(current.stage)
+    meeting = stage.meeting_for(command.key)
+    if meeting is None:
+        keys = ", ".join(m.key for m in stage.meetings())
+        raise _refuse(
+            "invalid",
+            "unknown_meeting",
+            f"{command.key!r} is not a meeting of this stage; use: {keys}.",
+            "key",
+        )
+    if any(m.stage == current.stage and m.key == meeting.key and m.held_on is None for m in state.meetings):
+        raise _refuse(
+            "conflict", "meeting_already_requested", "This meeting is already requested and not yet held."
+        )
+    if command.scheduled_for < command.on:
+        raise _refuse(
+            "invalid", "meeting_in_the_past", "Set a date on or after today's request.", "scheduled_for"
+        )
+    latest = (
+        _add_working_days(calendar, current.entered_on, meeting.within_working_days)
+        if meeting.within_working_days
+        else None
+    )
+    if latest is not None and command.scheduled_for > latest:
+        raise _refuse(
+            "invalid",
+            "meeting_too_late",
+            f"{procedure.name} sets this meeting within {meeting.within_working_days} working days: "
+            f"set a date by {_fmt(latest)}.",
+            "scheduled_for",
+        )
+    try:
+        calendar.is_working_day(command.scheduled_for)
+    except ValueError as exc:
+        raise _refuse("invalid", "date_out_of_range", str(exc), "scheduled_for") from None
+    # Who chairs it (and records its minutes): the role the procedure names, else the one who asks.
+    role = meeting.chair_role or meeting.minutes_by_role
+    chair = command.chair
+    if role is not None:
+        if chair is None:
+            raise _refuse("invalid", "required", f"Choose the {role_label(role)} who chairs it.", "chair")
+        if role not in chair.roles:
+            raise _refuse(
+                "invalid",
+                "wrong_role",
+                f"{chair.username} is not a {role_label(role)}; the procedure names the {role_label(role)}.",
+                "chair",
+            )
+    chair_name = chair.username if chair is not None else actor.username
+    outsiders = tuple(name.strip() for name in command.outsiders if name.strip())
+    attendees = tuple(dict.fromkeys(p.username for p in command.attendees if p.username != chair_name))
+    number = len(state.meetings) + 1
+    requested = MeetingState(
+        number=number,
+        stage=current.stage,
+        key=meeting.key,
+        scheduled_for=command.scheduled_for,
+        chair=chair_name,
+        attendees=attendees,
+    )
+    new_state = replace(state, meetings=(*state.meetings, requested), last_event_on=command.on)
+    detail = MeetingRequested(
+        number=number,
+        key=meeting.key,
+        scheduled_for=command.scheduled_for,
+        chair=chair_name,
+        attendees=attendees,
+        outsiders=outsiders,
+        note=command.note.strip(),
+        latest_on=latest,
+    )
+    return Accepted(new_state, (Event(current.stage, command.on, detail),))
 
 
 # withdraw
@@ -1241,6 +1434,7 @@ class Audience(StrEnum):
     CAFCASS_TOLD = "cafcass_told"  # IRO Service Manager, Head of Safeguarding, and who agreed or was told
     PERSON_ASKED = "person_asked"  # the person a request for agreement (or to be told) was made to
     ASKER_AND_CHAIR = "asker_and_chair"  # who made that request, and the chair
+    MEETING_PEOPLE = "meeting_people"  # a meeting's chair and attendees in Resolve, and the challenge's chair
 
 
 @dataclass(frozen=True, slots=True)
@@ -1391,7 +1585,8 @@ TRANSITIONS: tuple[Transition[Any], ...] = (
         handler=_record_meeting,
         event=EventType.MEETING_RECORDED,
         words="Meeting recorded",
-        tells=(),
+        # Seed 001: "Minutes of Meeting to be completed and circulated to all attendees."
+        tells=(Tell("meeting_minutes", Audience.MEETING_PEOPLE),),
     ),
     Transition(
         key="mark_action",
@@ -1458,6 +1653,19 @@ TRANSITIONS: tuple[Transition[Any], ...] = (
         event=EventType.AGREEMENT_ANSWERED,
         words="Agreement answered",
         tells=(Tell("agreement_answered", Audience.ASKER_AND_CHAIR),),
+    ),
+    Transition(
+        key="request_meeting",
+        title="Ask for a meeting",
+        button="Send the request",
+        done="The meeting has been requested",
+        command=RequestMeeting,
+        perm=Perm.RECORD_MEETING,
+        guard=_request_meeting_guard,
+        handler=_request_meeting,
+        event=EventType.MEETING_REQUESTED,
+        words="Meeting requested",
+        tells=(Tell("meeting_requested", Audience.MEETING_PEOPLE),),
     ),
 )
 

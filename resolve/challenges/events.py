@@ -43,6 +43,7 @@ class EventType(StrEnum):
     LEARNING_POINTS_ADDED = "learning_points_added"
     AGREEMENT_REQUESTED = "agreement_requested"
     AGREEMENT_ANSWERED = "agreement_answered"
+    MEETING_REQUESTED = "meeting_requested"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,16 @@ class ActionUpdated:
 class MeetingRecorded:
     TYPE: ClassVar[EventType] = EventType.MEETING_RECORDED
     summary: str
+    # A requested meeting's record: which, when held, who came, the actions agreed and whether they
+    # were recorded within the procedure's hours (left out of the JSON at their defaults).
+    number: int = 0
+    key: str = ""
+    held_on: dt.date | None = None
+    attendees: tuple[str, ...] = ()
+    outsiders: tuple[str, ...] = ()
+    actions: int = 0
+    actions_due_by: dt.date | None = None
+    actions_on_time: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +186,21 @@ class AgreementAnswered:
     comments: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class MeetingRequested:
+    """A meeting asked for at a stage: its date (within the procedure's bound), chair and invitees."""
+
+    TYPE: ClassVar[EventType] = EventType.MEETING_REQUESTED
+    number: int
+    key: str
+    scheduled_for: dt.date
+    chair: str
+    attendees: tuple[str, ...]
+    outsiders: tuple[str, ...]
+    note: str
+    latest_on: dt.date | None = None  # the latest date the procedure allows for it
+
+
 Detail = (
     Raised
     | Escalated
@@ -189,6 +215,7 @@ Detail = (
     | LearningPointsAdded
     | AgreementRequested
     | AgreementAnswered
+    | MeetingRequested
 )
 
 DETAILS: dict[EventType, type[Detail]] = {
@@ -205,6 +232,7 @@ DETAILS: dict[EventType, type[Detail]] = {
     EventType.LEARNING_POINTS_ADDED: LearningPointsAdded,
     EventType.AGREEMENT_REQUESTED: AgreementRequested,
     EventType.AGREEMENT_ANSWERED: AgreementAnswered,
+    EventType.MEETING_REQUESTED: MeetingRequested,
 }
 
 

@@ -129,12 +129,39 @@ class Response(AppendOnlyModel, SealedModel):
 
 
 class Meeting(AppendOnlyModel, SealedModel):
+    """A meeting at a stage. Append-only: a request (``requested``: its date, chair and invitees) is
+    one row, and the meeting held, with its minutes (``summary``), another that points at it."""
+
     challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="meetings")
     visit = models.ForeignKey(StageVisit, on_delete=models.PROTECT, related_name="meeting_records")
-    held_on = models.DateField()
-    summary = models.TextField()
+    held_on = models.DateField(null=True, blank=True, help_text="Empty on a request.")
+    summary = models.TextField(help_text="The minutes; on a request, what it is asked for.")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Requested, scheduled, chaired, attended (issue 9); 0 and the defaults for a meeting only recorded.
+    number = models.PositiveIntegerField(default=0, help_text="1, 2, 3... for requested meetings.")
+    meeting_key = models.CharField(
+        max_length=64, default="meeting", help_text="Which of the stage's meetings."
+    )
+    requested = models.BooleanField(default=False, help_text="This row is the request for the meeting.")
+    scheduled_for = models.DateField(null=True, blank=True)
+    chair = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="meetings_chaired",
+    )
+    attendees = models.JSONField(
+        default=list, help_text="Usernames of the people in Resolve invited or there."
+    )
+    outsiders = models.JSONField(default=list, help_text="Names of people from outside Resolve.")
+    request = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="records"
+    )
+    actions_on_time = models.BooleanField(
+        null=True, blank=True, help_text="Actions recorded within the procedure's hours (when it sets them)."
+    )
 
     class Meta:
         ordering = ["held_on", "id"]

@@ -92,7 +92,10 @@ def challenge_detail(*, challenge: Challenge) -> Challenge:
             "actions",
             "events__by",
             "responses__by",
-            "meetings__recorded_by",
+            Prefetch(
+                "meetings",
+                queryset=Meeting.objects.select_related("recorded_by", "visit", "chair").order_by("id"),
+            ),
             Prefetch("agreements", queryset=Agreement.objects.select_related("person", "requested_by")),
         )
         .get(pk=challenge.pk)
@@ -316,6 +319,30 @@ def challenge_state(*, challenge: Challenge) -> engine.ChallengeState:
             )
             for agreement in challenge.agreements.select_related("person").order_by("number")
         ),
+        meetings=_meeting_states(challenge),
+    )
+
+
+def _meeting_states(challenge: Challenge) -> tuple[engine.MeetingState, ...]:
+    """The requested meetings, each held once its minutes are recorded (a row that points at it)."""
+    rows = list(
+        Meeting.objects.filter(challenge=challenge, number__gt=0)
+        .select_related("visit", "chair")
+        .order_by("number", "id")
+    )
+    held = {row.request_id: row.held_on for row in rows if not row.requested}
+    return tuple(
+        engine.MeetingState(
+            number=row.number,
+            stage=row.visit.stage_key,
+            key=row.meeting_key,
+            scheduled_for=row.scheduled_for or row.created_at.date(),
+            chair=row.chair.get_username() if row.chair else "",
+            attendees=tuple(row.attendees),
+            held_on=held.get(row.pk),
+        )
+        for row in rows
+        if row.requested
     )
 
 

@@ -24,7 +24,12 @@ from resolve.calendars.types import Nation
 from resolve.challenges import engine
 from resolve.challenges.case_notes import StagePeople, case_note_body, case_note_type, enters_stage
 from resolve.challenges.documents import directors_briefing_clean
-from resolve.challenges.events import AgreementAnswered, AgreementRequested, detail_to_json
+from resolve.challenges.events import (
+    AgreementAnswered,
+    AgreementRequested,
+    MeetingRequested,
+    detail_to_json,
+)
 from resolve.challenges.models import (
     Action,
     Agreement,
@@ -174,6 +179,7 @@ def _write(
             author=user,
         )
         _record_agreement(challenge, event, user)
+        _record_meeting_request(challenge, event, user, visits)
     # The messages this change causes, in its own transaction: rolled back with it, never lost after.
     notifications_for_events(
         challenge=challenge, procedure=procedure, events=decision.events, visits=visits, state=new
@@ -207,6 +213,30 @@ def _record_agreement(challenge: Challenge, event: engine.Event, user: User | No
         row.answered_at = timezone.now()
         row.comments = detail.comments
         row.save()
+
+
+def _record_meeting_request(
+    challenge: Challenge, event: engine.Event, user: User | None, visits: list[StageVisit]
+) -> None:
+    """A requested meeting is a ``Meeting`` row of its own; its minutes are another that points at it."""
+    detail = event.detail
+    if not isinstance(detail, MeetingRequested):
+        return
+    assert user is not None  # a person asks; Resolve never does
+    Meeting.objects.create(
+        challenge=challenge,
+        visit=visits[-1],
+        held_on=None,
+        summary=detail.note,
+        recorded_by=user,
+        number=detail.number,
+        meeting_key=detail.key,
+        requested=True,
+        scheduled_for=detail.scheduled_for,
+        chair=User.objects.get(username=detail.chair),
+        attendees=list(detail.attendees),
+        outsiders=list(detail.outsiders),
+    )
 
 
 def _load_for_change(
@@ -738,19 +768,101 @@ def challenge_record_meeting(
     summary: str,
     on: dt.date | None = None,
     expected_version: int | None = None,
+    number: int | None = None,
+    held_on: dt.date | None = None,
+    attendees: Sequence[str] = (),
+    outsiders: Sequence[str] = (),
+    actions: Sequence[ActionInput] = (),
 ) -> Challenge:
-    """Record a meeting held at the current stage (some stages are resolved only at a meeting)."""
+    """Record a meeting held at the current stage (some stages are resolved only at a meeting).
+
+    With ``number``, the minutes of a requested meeting, by the person it named to record them: who
+    was there, and the actions agreed (written as the challenge's actions); the minutes are sent to
+    the attendees through the outbox.
+    """
     on = on or today()
+    limits.count_check(field="actions", count=len(actions), most=limits.MAX_ACTIONS)
+    limits.count_check(field="attendees", count=len(attendees), most=limits.MAX_CHOICES)
+    limits.count_check(field="outsiders", count=len(outsiders), most=limits.MAX_CHOICES)
+    for index, name in enumerate(outsiders):
+        limits.text_check(field=f"outsiders[{index}]", value=name, max_length=limits.MAX_NAME)
+    for index, item in enumerate(actions):
+        limits.text_check(field=f"actions[{index}].action", value=item.action)
+        limits.text_check(field=f"actions[{index}].owner", value=item.owner, max_length=limits.MAX_KEY)
+    present = [person_for_command(username=name, field="attendees") for name in attendees]
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
-        Meeting.objects.create(
-            challenge=challenge, visit=visits[-1], held_on=on, summary=summary.strip(), recorded_by=user
+        request = (
+            Meeting.objects.filter(challenge=challenge, number=number, requested=True).first()
+            if number is not None
+            else None
         )
+        detail = challenge.events.order_by("-sequence").values_list("detail", flat=True)[0]
+        Meeting.objects.create(
+            challenge=challenge,
+            visit=visits[-1],
+            held_on=held_on or on,
+            summary=summary.strip(),
+            recorded_by=user,
+            number=number or 0,
+            meeting_key=request.meeting_key if request is not None else "meeting",
+            chair=request.chair if request is not None else None,
+            attendees=list(detail.get("attendees", [])),
+            outsiders=list(detail.get("outsiders", [])),
+            request=request,
+            actions_on_time=detail.get("actions_on_time"),
+        )
+        # The actions agreed at the meeting, written as raising writes the challenge's actions.
+        for item in actions:
+            Action.objects.create(
+                challenge=challenge, action=item.action.strip(), owner=item.owner.strip(), due=item.due
+            )
 
-    command = engine.RecordMeeting(on=on, summary=summary)
+    command = engine.RecordMeeting(
+        on=on,
+        summary=summary,
+        number=number,
+        held_on=held_on,
+        attendees=tuple(person.username for person in present if person is not None),
+        outsiders=tuple(outsiders),
+        actions=tuple(engine.NewAction(action=a.action, owner=a.owner, due=a.due) for a in actions),
+    )
     return _change(
         challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
     )
+
+
+def challenge_request_meeting(
+    *,
+    user: User,
+    challenge_id: int,
+    scheduled_for: dt.date,
+    key: str = "meeting",
+    chair: str | None = None,
+    attendees: Sequence[str] = (),
+    outsiders: Sequence[str] = (),
+    note: str = "",
+    on: dt.date | None = None,
+    expected_version: int | None = None,
+) -> Challenge:
+    """Ask for one of the current stage's meetings: its date (within the procedure's bound), who chairs
+    it (the role the procedure names) and who is invited, people in Resolve and named outsiders. The
+    invitations go through the outbox; the sweep reminds before the date and reports the minutes late."""
+    limits.count_check(field="attendees", count=len(attendees), most=limits.MAX_CHOICES)
+    limits.count_check(field="outsiders", count=len(outsiders), most=limits.MAX_CHOICES)
+    for index, name in enumerate(outsiders):
+        limits.text_check(field=f"outsiders[{index}]", value=name, max_length=limits.MAX_NAME)
+    invited = [person_for_command(username=name, field="attendees") for name in attendees]
+    command = engine.RequestMeeting(
+        on=on or today(),
+        scheduled_for=scheduled_for,
+        key=key,
+        chair=person_for_command(username=chair, field="chair"),
+        attendees=tuple(person for person in invited if person is not None),
+        outsiders=tuple(outsiders),
+        note=note,
+    )
+    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version)
 
 
 def challenge_withdraw(

@@ -293,6 +293,8 @@ def _event_detail(event: Event) -> str:
         case events.AgreementAnswered() as detail:
             text = events.AGREEMENT_ANSWERS.get(detail.answer, detail.answer)
             return f"{text}: {detail.comments}" if detail.comments else text
+        case events.MeetingRequested() as detail:
+            return f"For {govuk_date(detail.scheduled_for)}, chaired by {detail.chair}"
         case unknown:
             assert_never(unknown)
 

@@ -25,7 +25,7 @@ RECORDED = {
 }
 
 
-def test_new_fields_leave_old_hashes_alone():
+def test_new_fields_leave_old_hashes_alone() -> None:
     for key, (version, sha256) in RECORDED.items():
         procedure = procedure_load_file(settings.RESOLVE_POLICY_DIR / f"{key}.toml")
         if procedure.version != version:
@@ -33,7 +33,7 @@ def test_new_fields_leave_old_hashes_alone():
         assert procedure_document(procedure)[1] == sha256, key
 
 
-def test_a_new_field_is_dumped_only_when_set():
+def test_a_new_field_is_dumped_only_when_set() -> None:
     national = procedure_load_file(settings.RESOLVE_POLICY_DIR / "national.toml")
     plain = national.model_dump(mode="json")
     assert "form_completed_by" not in plain["cafcass"]
