@@ -1034,8 +1034,33 @@ def _record_meeting(
     visit = replace(current, meetings=current.meetings + 1)
     new_state = replace(state, visits=(*state.visits[:-1], visit), last_event_on=command.on)
     if command.number is None:
-        return Accepted(new_state, (Event(current.stage, command.on, MeetingRecorded(summary=summary)),))
+        _check_meeting_actions(command, command.held_on or command.on, calendar)
+        first_id = max((a.id for a in state.actions), default=0) + 1
+        added = tuple(
+            ActionState(id=first_id + offset, due=action.due, owner=action.owner.strip())
+            for offset, action in enumerate(command.actions)
+        )
+        new_state = replace(new_state, actions=(*state.actions, *added))
+        detail = MeetingRecorded(summary=summary, actions=len(command.actions))
+        return Accepted(new_state, (Event(current.stage, command.on, detail),))
     return _record_requested_meeting(procedure, new_state, current, command, summary, actor, calendar)
+
+
+def _check_meeting_actions(command: RecordMeeting, held_on: dt.date, calendar: WorkingDays) -> None:
+    for position, action in enumerate(command.actions):
+        _require_text(action.action, f"actions[{position}].action", "what the action is")
+        _require_text(action.owner, f"actions[{position}].owner", "who will do the action")
+        if action.due < held_on:
+            raise _refuse(
+                "invalid",
+                "action_due_before_meeting",
+                "An action cannot be due before the meeting.",
+                f"actions[{position}].due",
+            )
+        try:
+            calendar.is_working_day(action.due)
+        except ValueError as exc:
+            raise _refuse("invalid", "date_out_of_range", str(exc), f"actions[{position}].due") from None
 
 
 def _record_requested_meeting(
@@ -1066,20 +1091,7 @@ def _record_requested_meeting(
         raise _refuse(
             "invalid", "held_after_recorded", "A meeting cannot be recorded before it is held.", "held_on"
         )
-    for position, action in enumerate(command.actions):
-        _require_text(action.action, f"actions[{position}].action", "what the action is")
-        _require_text(action.owner, f"actions[{position}].owner", "who will do the action")
-        if action.due < held_on:
-            raise _refuse(
-                "invalid",
-                "action_due_before_meeting",
-                "An action cannot be due before the meeting.",
-                f"actions[{position}].due",
-            )
-        try:
-            calendar.is_working_day(action.due)
-        except ValueError as exc:
-            raise _refuse("invalid", "date_out_of_range", str(exc), f"actions[{position}].due") from None
+    _check_meeting_actions(command, held_on, calendar)
     stage_meeting = procedure.stage(meeting.stage).meeting_for(meeting.key)
     hours = stage_meeting.actions_recorded_within_hours if stage_meeting is not None else None
     due_by = _add_working_days(calendar, held_on, -(-hours // 24)) if hours else None

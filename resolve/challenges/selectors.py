@@ -219,7 +219,10 @@ def challenge_page(*, challenge: Challenge) -> Challenge:
             "visits",
             "actions",
             Prefetch("responses", queryset=Response.objects.select_related("by", "visit")),
-            Prefetch("meetings", queryset=Meeting.objects.select_related("recorded_by", "visit")),
+            Prefetch(
+                "meetings",
+                queryset=Meeting.objects.select_related("recorded_by", "visit", "chair").order_by("id"),
+            ),
             Prefetch("document_records", queryset=Document.objects.select_related("by").order_by("on", "id")),
             Prefetch(
                 "case_notes",

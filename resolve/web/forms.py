@@ -369,6 +369,107 @@ class MeetingForm(ChallengeChangeForm):
         help_text="Leave blank for today. For example, 27 3 2026",
     )
     summary = _text("What was discussed and agreed?", "Enter a summary of the meeting")
+    number = forms.ChoiceField(label="Which meeting is this?", required=False, widget=forms.RadioSelect)
+    attendees = forms.MultipleChoiceField(
+        label="Who was there?", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    outsiders = _text(
+        "Who else was there, from outside Resolve? (optional)",
+        required=False,
+        help_text="One name on each line, with their organisation",
+    )
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        requests: list[tuple[str, str]] | None = None,
+        people: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(data, **kwargs)
+        requests = requests or []
+        self.fields["number"].choices = [*requests, ("", "A meeting that was not asked for in Resolve")]  # type: ignore[attr-defined]
+        self.fields["attendees"].choices = people or []  # type: ignore[attr-defined]
+        if requests:
+            self.initial["number"] = requests[0][0]
+        # The actions agreed at the meeting: what, by whom, by when (a row left blank is ignored).
+        for row in range(1, MEETING_ACTION_ROWS + 1):
+            self.fields[f"action_{row}"] = forms.CharField(
+                label=f"Action {row}: what needs to happen", required=False, max_length=limits.MAX_TEXT
+            )
+            self.fields[f"owner_{row}"] = forms.CharField(
+                label=f"Action {row}: by whom", required=False, max_length=limits.MAX_KEY
+            )
+            self.fields[f"due_{row}"] = DateField(
+                noun=f"date action {row} is due by", label=f"Action {row}: by when", required=False
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for row in range(1, MEETING_ACTION_ROWS + 1):
+            parts = [cleaned.get(f"{name}_{row}") for name in ("action", "owner", "due")]
+            if any(parts) and not all(parts):
+                for name, value in zip(("action", "owner", "due"), parts, strict=True):
+                    if not value and f"{name}_{row}" not in self.errors:
+                        self.add_error(f"{name}_{row}", f"Enter action {row}'s {name.replace('_', ' ')}")
+        return cleaned
+
+    def actions(self) -> list[tuple[str, str, dt.date]]:
+        found = []
+        for row in range(1, MEETING_ACTION_ROWS + 1):
+            action, owner, due = (
+                self.cleaned_data.get(f"{name}_{row}") for name in ("action", "owner", "due")
+            )
+            if action and owner and due:
+                found.append((action, owner, due))
+        return found
+
+    def outsider_names(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data.get("outsiders", "").splitlines() if line.strip()]
+
+
+MEETING_ACTION_ROWS = 3
+
+
+class RequestMeetingForm(ChallengeChangeForm):
+    """Ask for one of the stage's meetings: when, who chairs it, who is invited."""
+
+    key = forms.ChoiceField(
+        label="Which meeting?", widget=forms.RadioSelect, error_messages={"required": "Choose the meeting"}
+    )
+    scheduled_for = DateField(
+        noun="date of the meeting", label="Date of the meeting", help_text="For example, 27 3 2026"
+    )
+    chair = forms.ChoiceField(label="Who chairs it and records the minutes?", required=False)
+    attendees = forms.MultipleChoiceField(
+        label="Who is invited?", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    outsiders = _text(
+        "Who else is invited, from outside Resolve? (optional)",
+        required=False,
+        help_text="One name on each line, with their organisation",
+    )
+    note = _text("What is the meeting for? (optional)", required=False)
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        meetings: list[tuple[str, str]],
+        chairs: list[tuple[str, str]],
+        people: list[tuple[str, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(data, **kwargs)
+        self.fields["key"].choices = meetings  # type: ignore[attr-defined]
+        self.fields["chair"].choices = [("", "I will chair it"), *chairs]  # type: ignore[attr-defined]
+        self.fields["attendees"].choices = people  # type: ignore[attr-defined]
+        if len(meetings) == 1:
+            self.initial["key"] = meetings[0][0]
+
+    def outsider_names(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data.get("outsiders", "").splitlines() if line.strip()]
 
 
 class FinalCommentsForm(ChallengeChangeForm):

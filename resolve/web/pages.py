@@ -27,7 +27,8 @@ from resolve.challenges.events import detail_from_json
 from resolve.challenges.models import Action, Challenge, Event
 from resolve.challenges.overdue import Timing, stage_timing
 from resolve.children.models import Child
-from resolve.people.roles import CHAIRS_LINE_ROLES, ROLES, Side, role_label
+from resolve.children.selectors import child_role_holders
+from resolve.people.roles import CHAIR_ROLE_FOR_TRACK, CHAIRS_LINE_ROLES, ROLES, Side, role_label
 from resolve.people.selectors import user_roles
 from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_list, procedure_version_model
@@ -605,6 +606,12 @@ class TransitionContext:
     agreement_people: list[tuple[str, str]] = field(default_factory=list)
     waiting_for_me: list[tuple[str, str]] = field(default_factory=list)
     form_completer: str = ""
+    # Meetings: the stage's (key, title), who may chair, who may be invited, and the requested
+    # meetings whose minutes this person records.
+    meeting_choices: list[tuple[str, str]] = field(default_factory=list)
+    meeting_chairs: list[tuple[str, str]] = field(default_factory=list)
+    meeting_people: list[tuple[str, str]] = field(default_factory=list)
+    my_meetings: list[tuple[str, str]] = field(default_factory=list)
     urgent_before: str = ""
     stage_name: str = ""
 
@@ -638,6 +645,7 @@ def transition_context(*, user: User, challenge_id: int, today: dt.date) -> Tran
         agreement_people=selectors.people_with_roles(roles=roles) if roles else [],
         waiting_for_me=mine,
         form_completer=role_label(cafcass.form_completed_by) if cafcass.form_completed_by else "",
+        **meeting_context(user=user, challenge=challenge, procedure=procedure),
         checklist=[
             (item.key, item.label + (" (required)" if item.required else " (if it applies)"))
             for item in cafcass.checklist
@@ -737,3 +745,44 @@ def agreement_rows(procedure: Procedure, agreements: Iterable[Any]) -> list[Agre
             )
         )
     return rows
+
+
+# -- meetings (issue 9, section 3) ------------------------------------------------------------------
+def meeting_context(*, user: User, challenge: Challenge, procedure: Procedure) -> dict[str, Any]:
+    """What the meeting forms offer: the stage's meetings, who may chair them, who may be invited (the
+    people in the child's line for the stage's and the meetings' roles), and the requested meetings
+    whose minutes ``user`` records."""
+    if not challenge.stage_key:
+        return {}
+    stage = procedure.stage(challenge.stage_key)
+    meetings = stage.meetings()
+    chair_roles = {role for m in meetings for role in (m.chair_role, m.minutes_by_role) if role}
+    roles = {stage.to_role, *stage.cc_roles, *(role for m in meetings for role in m.attendee_roles)}
+    roles.discard(CHAIR_ROLE_FOR_TRACK[challenge.track])
+    people: dict[str, str] = {}
+    for role in sorted(roles | chair_roles):
+        for holder in child_role_holders(child=challenge.child, track=challenge.track, role=role):
+            name = _full_name(holder)
+            people.setdefault(holder.get_username(), f"{name}, {role_label(role)}")
+    chairs = [
+        (username, label)
+        for username, label in people.items()
+        if any(role_label(role) in label for role in chair_roles)
+    ]
+    requested = [m for m in challenge.meetings.all() if m.requested]
+    held = {m.request_id for m in challenge.meetings.all() if not m.requested}
+    mine = [
+        (
+            str(m.number),
+            f"Meeting {m.number}, set for {govuk_date(m.scheduled_for)}: "
+            f"{(stage.meeting_for(m.meeting_key) or meetings[0]).title if meetings else m.meeting_key}",
+        )
+        for m in requested
+        if m.pk not in held and m.chair_id == user.pk and m.visit.stage_key == challenge.stage_key
+    ]
+    return {
+        "meeting_choices": [(m.key, m.title) for m in meetings],
+        "meeting_chairs": chairs,
+        "meeting_people": list(people.items()),
+        "my_meetings": mine,
+    }

@@ -197,7 +197,17 @@ def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.
                 required_message="Enter why you are withdrawing the challenge",
             )
         case "record_meeting":
-            return forms.MeetingForm(data, version=version)
+            return forms.MeetingForm(
+                data, version=version, requests=ctx.my_meetings, people=ctx.meeting_people
+            )
+        case "request_meeting":
+            return forms.RequestMeetingForm(
+                data,
+                version=version,
+                meetings=ctx.meeting_choices,
+                chairs=ctx.meeting_chairs,
+                people=ctx.meeting_people,
+            )
         case "final_comments":
             return forms.FinalCommentsForm(data, version=version)
         case "learning_points":
@@ -243,7 +253,36 @@ def _action_call(
         case "withdraw":
             services.challenge_withdraw(**common, reason=data["reason"])
         case "record_meeting":
-            services.challenge_record_meeting(**common, summary=data["summary"], on=data["on"])
+            assert isinstance(form, forms.MeetingForm)
+            if data["number"]:
+                # The minutes of a requested meeting: held on the date given, recorded today.
+                services.challenge_record_meeting(
+                    **common,
+                    summary=data["summary"],
+                    number=int(data["number"]),
+                    held_on=data["on"],
+                    attendees=data["attendees"],
+                    outsiders=form.outsider_names(),
+                    actions=[services.ActionInput(*row) for row in form.actions()],
+                )
+            else:
+                services.challenge_record_meeting(
+                    **common,
+                    summary=data["summary"],
+                    on=data["on"],
+                    actions=[services.ActionInput(*row) for row in form.actions()],
+                )
+        case "request_meeting":
+            assert isinstance(form, forms.RequestMeetingForm)
+            services.challenge_request_meeting(
+                **common,
+                key=data["key"],
+                scheduled_for=data["scheduled_for"],
+                chair=data["chair"] or None,
+                attendees=data["attendees"],
+                outsiders=form.outsider_names(),
+                note=data["note"],
+            )
         case "final_comments":
             services.challenge_add_final_comments(**common, comments=data["comments"])
         case "learning_points":

@@ -63,6 +63,7 @@ def test_seed_001_stage_2_meeting_chaired_minuted_and_actions_within_24_hours(au
         note="To agree how the permanence plan is progressed.",
     )
     request = Meeting.objects.get(requested=True)
+    assert request.chair is not None
     assert (request.number, request.scheduled_for, request.chair.username) == (
         1,
         D(2026, 6, 4),
@@ -119,7 +120,8 @@ def test_seed_003_stage_2_date_within_5_working_days(authority, child):
     assert "by 8 June 2026" in late.value.message
     assert not Meeting.objects.exists()
     services.challenge_request_meeting(user=iro, challenge_id=challenge.pk, scheduled_for=D(2026, 6, 8))
-    assert Meeting.objects.get().chair.username == "iro"  # no chair role named: whoever asked
+    chair = Meeting.objects.get().chair
+    assert chair is not None and chair.username == "iro"  # no chair role named: whoever asked
     with pytest.raises(ServiceError) as twice:
         services.challenge_request_meeting(user=iro, challenge_id=challenge.pk, scheduled_for=D(2026, 6, 5))
     assert twice.value.code == "meeting_already_requested"
