@@ -346,6 +346,7 @@ def challenges_create(request: HttpRequest, payload: ChallengeIn) -> Any:
         actions=[services.ActionInput(action=a.action, owner=a.owner, due=a.due) for a in payload.actions],
         directors_briefing=_briefing(payload.directors_briefing),
         on=payload.on,
+        notify_optional=payload.notify_optional,
     )
     return Status(201, _challenge_answer(challenge.pk, request))
 
@@ -462,6 +463,7 @@ def escalate(request: HttpRequest, challenge_id: RowId, payload: EscalationIn) -
         directors_briefing=_briefing(payload.directors_briefing),
         on=payload.on,
         expected_version=payload.version,
+        notify_optional=payload.notify_optional,
     )
 
 

@@ -114,6 +114,9 @@ class StageOut(Schema):
     bypass_requires: str | None
     reentry_stage: str | None
     meeting: dict[str, Any] | None
+    optional_notify_roles: list[str] = Field(
+        default=[], description="Roles the chair chooses whether to tell of the stage (seed 000)."
+    )
     further_meetings: list[dict[str, Any]] = Field(
         default=[], description="Other meetings the stage may call for, each with its own key."
     )
@@ -158,6 +161,9 @@ class PolicyOut(PolicySummary):
     cafcass: CafcassOut
     learning_points_required: bool
     final_comments_role: str | None
+    response_labels: dict[str, str] = Field(
+        default={}, description="The responses in the procedure's own words (response key -> label)."
+    )
 
 
 class WorkingDaysOut(Schema):
@@ -259,6 +265,9 @@ class ChallengeIn(_In):
     actions: list[ActionIn] = Field(default=[], max_length=limits.MAX_ACTIONS)
     directors_briefing: DirectorsBriefingIn | None = None
     on: IsoDate | None = None
+    notify_optional: StrictBool | None = Field(
+        default=None, description="As on escalations, for the stage the challenge starts at."
+    )
 
 
 class _Versioned(_In):
@@ -284,6 +293,11 @@ class EscalationIn(_Versioned):
     reason: Text = ""
     bypass_agreed_by: Key | None = None
     directors_briefing: DirectorsBriefingIn | None = None
+    notify_optional: StrictBool | None = Field(
+        default=None,
+        description="Whether to tell the roles the stage lets you choose to tell (seed 000: the Chief "
+        "Executive); required, true or false, when the stage has them, and recorded either way.",
+    )
 
 
 class ResolutionIn(_Versioned):

@@ -8,6 +8,7 @@ from typing import Any
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges.documents import DIRECTORS_BRIEFING_CHILD_FIELDS, DIRECTORS_BRIEFING_FIELDS
+from resolve.challenges.events import RESPONSES
 from resolve.challenges.models import Agreement, Challenge, Document, Event, Meeting, StageVisit
 from resolve.challenges.overdue import stage_timing
 from resolve.challenges.selectors import challenge_is_overdue, challenge_past_cap
@@ -49,6 +50,7 @@ def policy_detail(version: PolicyVersion) -> dict[str, Any]:
                 "reentry_stage": procedure.reentry_for(stage.key),
                 "meeting": stage.meeting.model_dump() if stage.meeting else None,
                 "further_meetings": [meeting.model_dump() for meeting in stage.further_meetings],
+                "optional_notify_roles": list(stage.optional_notify_roles),
                 "documents": list(stage.documents),
                 "case_note": stage.case_note,
                 "guidance": stage.guidance,
@@ -65,6 +67,7 @@ def policy_detail(version: PolicyVersion) -> dict[str, Any]:
         },
         "learning_points_required": procedure.resolution.requires_learning_points,
         "final_comments_role": procedure.resolution.final_comments_role,
+        "response_labels": {key: procedure.response_label(key, label) for key, label in RESPONSES.items()},
     }
 
 

@@ -100,10 +100,12 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
                 lines.append(f"Preferred solution: {detail.desired_outcome}")
             if detail.bypassed:
                 lines.append(f"Earlier stages bypassed. Reason: {detail.bypass_reason}")
+            lines.extend(_optional_notify_line(detail.optional_notify_roles, detail.optional_notified))
         case Escalated() as detail:
             lines.append(f"Escalated from {procedure.stage(detail.from_stage).name} to {stage_name}.")
             if detail.reason:
                 lines.append(f"Reason: {detail.reason}")
+            lines.extend(_optional_notify_line(detail.optional_notify_roles, detail.optional_notified))
         case ResponseRecorded() as detail:
             further = "Further response" if detail.further else "Response"
             lines.append(f"{further} at {stage_name}: {detail.response_label}.")
@@ -185,6 +187,14 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
             else "The procedure sets no response timescale."
         )
     return "\n".join(lines)
+
+
+def _optional_notify_line(roles: Sequence[str], notified: bool | None) -> list[str]:
+    """Seed 000's "Consideration given to notifying Chief Executive", recorded either way."""
+    if not roles:
+        return []
+    who = " and ".join(role.replace("_", " ").capitalize() for role in roles)
+    return [f"{who}: notified." if notified else f"{who}: considered, and not notified."]
 
 
 def _agreement_what(procedure: Procedure, purpose: str, key: str) -> str:

@@ -74,6 +74,7 @@ class Visit:
     response: str | None = None  # the latest response recorded at this visit
     responded_on: dt.date | None = None
     meetings: int = 0
+    extra_notify_roles: tuple[str, ...] = ()  # roles the chair chose to tell of this stage (seed 000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +195,7 @@ class Raise:
     themes: tuple[str, ...] = ()
     actions: tuple[NewAction, ...] = ()
     documents: frozenset[str] = frozenset()
+    notify_optional: bool | None = None  # whether to tell the stage's optional roles (seed 000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +213,7 @@ class Escalate:
     reason: str = ""
     bypass_agreed_by: Person | None = None
     documents: frozenset[str] = frozenset()
+    notify_optional: bool | None = None  # whether to tell the stage's optional roles (seed 000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -498,6 +501,23 @@ def _agreement(state: ChallengeState, purpose: str, key: str, statuses: set[str]
     return None
 
 
+def _optional_notify(target: Stage, choice: bool | None) -> tuple[tuple[str, ...], bool | None]:
+    """Seed 000: "Consideration given to notifying Chief Executive": the chair says yes or no, and the
+    answer is recorded either way. Returns the roles considered and the choice."""
+    roles = tuple(target.optional_notify_roles)
+    if not roles:
+        return (), None
+    if choice is None:
+        who = " and ".join(f"the {role_label(role)}" for role in roles)
+        raise _refuse(
+            "invalid",
+            "optional_notify_required",
+            f"Say whether {who} should be told of {target.name}.",
+            "notify_optional",
+        )
+    return roles, choice
+
+
 def _check_documents(target: Stage, have: frozenset[str]) -> None:
     for document in target.documents:
         if document not in have:
@@ -599,7 +619,10 @@ def _raise(
         except ValueError as exc:  # reminders count working days, which the calendar knows for set years
             raise _refuse("invalid", "date_out_of_range", str(exc), f"actions[{index}].due") from None
     _check_documents(target, command.documents)
+    optional_roles, notified = _optional_notify(target, command.notify_optional)
     visit = _enter(target, command.on, calendar)
+    if notified:
+        visit = replace(visit, extra_notify_roles=optional_roles)
     formal_started_on, formal_due_on = _formal_clock(procedure, state, target, command.on, calendar)
     new_state = replace(
         state,
@@ -626,6 +649,8 @@ def _raise(
         else (),
         bypass_reason=command.bypass_reason.strip() if bypassed else "",
         bypass_agreed_by=command.bypass_agreed_by.username if bypassed and command.bypass_agreed_by else "",
+        optional_notify_roles=optional_roles,
+        optional_notified=notified,
     )
     events = [Event(target.key, command.on, detail)]
     if agreed_by:
@@ -686,7 +711,7 @@ def _respond(
     new_state = replace(state, visits=(*state.visits[:-1], visit), last_event_on=command.on)
     detail = ResponseRecorded(
         response=command.response,
-        response_label=RESPONSES[command.response],
+        response_label=procedure.response_label(command.response, RESPONSES[command.response]),
         on_time=not late,
         comments=command.comments.strip(),
         due_on=current.due_on,
@@ -750,8 +775,12 @@ def _escalate(
         agreed_by = _check_bypass(procedure, target, command.reason, command.bypass_agreed_by, "", state)
     documents = state.documents | command.documents
     _check_documents(target, documents)
+    choice = False if actor.is_(SYSTEM) and command.notify_optional is None else command.notify_optional
+    optional_roles, notified = _optional_notify(target, choice)
     left = replace(current, left_on=command.on, left_how="escalated")
     visit = _enter(target, command.on, calendar)
+    if notified:
+        visit = replace(visit, extra_notify_roles=optional_roles)
     formal_started_on, formal_due_on = _formal_clock(procedure, state, target, command.on, calendar)
     new_state = replace(
         state,
@@ -770,6 +799,8 @@ def _escalate(
         bypassed=skipped,
         bypass_agreed_by=agreed_by,
         automatic=actor.is_(SYSTEM),
+        optional_notify_roles=optional_roles,
+        optional_notified=notified,
     )
     return Accepted(new_state, (Event(target.key, command.on, detail),))
 

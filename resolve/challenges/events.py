@@ -57,6 +57,8 @@ class Raised:
     bypass_agreed_by: str = ""
     impact_on_child: str = ""
     desired_outcome: str = ""
+    optional_notify_roles: tuple[str, ...] = ()  # roles the chair chose whether to tell (seed 000)
+    optional_notified: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,8 @@ class Escalated:
     bypassed: tuple[str, ...] = ()
     bypass_agreed_by: str = ""
     automatic: bool = False
+    optional_notify_roles: tuple[str, ...] = ()  # roles the chair chose whether to tell (seed 000)
+    optional_notified: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

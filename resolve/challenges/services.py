@@ -103,7 +103,8 @@ def _sync_visits(
                 for u in child_role_holders(child=challenge.child, track=challenge.track, role=stage.to_role)
             ]
             cc_users = _usernames_for(stage.cc_roles, challenge, exclude=to_users)
-            notify_users = _usernames_for(stage.notify_roles, challenge, exclude=[*to_users, *cc_users])
+            notify_roles = [*stage.notify_roles, *visit.extra_notify_roles]
+            notify_users = _usernames_for(notify_roles, challenge, exclude=[*to_users, *cc_users])
             rows.append(
                 StageVisit.objects.create(
                     challenge=challenge,
@@ -389,6 +390,7 @@ def _raise_decide(
     actions: Sequence[ActionInput],
     directors_briefing: Mapping[str, Any] | None,
     on: dt.date,
+    notify_optional: bool | None = None,
 ) -> _RaiseDecision:
     """Everything raising decides, written by ``challenge_raise`` and shown by its preview."""
     _raise_bounds_check(
@@ -435,6 +437,7 @@ def _raise_decide(
         themes=tuple(themes),
         actions=tuple(engine.NewAction(action=a.action, owner=a.owner, due=a.due) for a in actions),
         documents=kinds,
+        notify_optional=notify_optional,
     )
     state = engine.ChallengeState(track=track)  # type: ignore[arg-type]
     actor = challenge_actor(user=user, child=child, track=track, procedure=procedure, stage_key=None)
@@ -468,8 +471,12 @@ def challenge_raise(
     actions: Sequence[ActionInput] = (),
     directors_briefing: Mapping[str, Any] | None = None,
     on: dt.date | None = None,
+    notify_optional: bool | None = None,
 ) -> Challenge:
-    """Raise a challenge for a child under a procedure, at its first stage or (with a reason) a later one."""
+    """Raise a challenge for a child under a procedure, at its first stage or (with a reason) a later one.
+
+    ``notify_optional``: whether to tell the roles the stage lets the chair choose to tell (seed 000's
+    Chief Executive); needed, yes or no, when the stage has them."""
     on = on or today()
     limits.text_check(field="desired_outcome", value=desired_outcome)
     raised = _raise_decide(
@@ -487,6 +494,7 @@ def challenge_raise(
         actions=actions,
         directors_briefing=directors_briefing,
         on=on,
+        notify_optional=notify_optional,
     )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
@@ -542,6 +550,7 @@ def challenge_raise_preview(
     actions: Sequence[ActionInput] = (),
     directors_briefing: Mapping[str, Any] | None = None,
     on: dt.date,
+    notify_optional: bool | None = None,
 ) -> RaisePreview:
     """What ``challenge_raise`` would do with these answers, without writing anything.
 
@@ -562,6 +571,7 @@ def challenge_raise_preview(
         actions=actions,
         directors_briefing=directors_briefing,
         on=on,
+        notify_optional=notify_optional,
     )
     procedure = raised.procedure
     target = procedure.stage(raised.decision.state.visits[0].stage)
@@ -613,8 +623,12 @@ def challenge_escalate(
     directors_briefing: Mapping[str, Any] | None = None,
     on: dt.date | None = None,
     expected_version: int | None = None,
+    notify_optional: bool | None = None,
 ) -> Challenge:
-    """Move a challenge up the ladder: to the next stage, or with a reason past several."""
+    """Move a challenge up the ladder: to the next stage, or with a reason past several.
+
+    ``notify_optional``: whether to tell the roles the stage lets the chair choose to tell (seed 000's
+    "Consideration given to notifying Chief Executive"); needed, yes or no, when the stage has them."""
     on = on or today()
     agreed = person_for_command(username=bypass_agreed_by, field="bypass_agreed_by")
     contents: dict[str, dict[str, Any]] = {}
@@ -623,7 +637,12 @@ def challenge_escalate(
         kinds, cleaned = _documents_for(child=challenge.child, directors_briefing=directors_briefing)
         contents.update(cleaned)
         return engine.Escalate(
-            on=on, to_stage=to_stage, reason=reason, bypass_agreed_by=agreed, documents=kinds
+            on=on,
+            to_stage=to_stage,
+            reason=reason,
+            bypass_agreed_by=agreed,
+            documents=kinds,
+            notify_optional=notify_optional,
         )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:

@@ -28,6 +28,7 @@ from resolve.people.roles import ROLES
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 Track = Literal["iro", "cpc"]
+ResponseKey = Literal["agree", "disagree", "no_remit"]
 
 # The documents a stage may require before a challenge enters it.
 DOCUMENT_KINDS: dict[str, str] = {
@@ -208,6 +209,13 @@ class Stage(_Strict):
         default=False,
         description="Whether the system escalates to the next stage when the response is overdue.",
     )
+    optional_notify_roles: Annotated[list[RoleKey], OMIT_WHEN_DEFAULT] = Field(
+        default=[],
+        description=(
+            "Roles the chair may choose to tell of the stage (seed 000: 'Consideration given to notifying "
+            "Chief Executive'); the choice is recorded either way."
+        ),
+    )
     further_meetings: Annotated[list[Meeting], OMIT_WHEN_DEFAULT] = Field(
         default=[], description="Meetings the stage may call for besides ``meeting``, each with its own key."
     )
@@ -347,6 +355,16 @@ class Procedure(_Strict):
     cafcass: Cafcass = Cafcass()
     resolution: Resolution = Resolution()
     case_notes: CaseNoteNames = CaseNoteNames()
+    response_labels: Annotated[dict[Literal["agree", "disagree", "no_remit"], Text], OMIT_WHEN_DEFAULT] = (
+        Field(
+            default={},
+            description="The responses in the procedure's own words, where it words them (seed 000).",
+        )
+    )
+
+    def response_label(self, response: str, default: str) -> str:
+        """A response as this procedure words it, else ``default`` (Resolve's words)."""
+        return self.response_labels.get(response, default)  # type: ignore[call-overload]
 
     @field_validator("tracks")
     @classmethod

@@ -303,9 +303,11 @@ class RespondForm(ChallengeChangeForm):
     )
     comments = _text("Your comments", required=False, help_text="What you will do, by when, or why not")
 
-    def __init__(self, data: Any = None, **kwargs: Any) -> None:
+    def __init__(self, data: Any = None, *, labels: dict[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
-        self.fields["response"].choices = list(RESPONSES.items())  # type: ignore[attr-defined]
+        # The responses in the procedure's own words where it words them (seed 000).
+        words = {**RESPONSES, **(labels or {})}
+        self.fields["response"].choices = list(words.items())  # type: ignore[attr-defined]
 
 
 class EscalateForm(BriefingFieldsMixin, ChallengeChangeForm):
@@ -315,6 +317,12 @@ class EscalateForm(BriefingFieldsMixin, ChallengeChangeForm):
     reason = _text("Why are you escalating?", "Enter why you are escalating the challenge")
     bypass_agreed_by = forms.ChoiceField(
         label="Who agreed to going past a stage? (only if you are)", required=False
+    )
+    notify_optional = forms.ChoiceField(
+        label="Tell them too?",
+        required=False,
+        widget=forms.RadioSelect,
+        choices=[("yes", "Yes, tell them"), ("no", "No")],
     )
 
     def __init__(

@@ -464,6 +464,8 @@ class ChallengePage:
     cafcass_rows: list[tuple[str, Any]] = field(default_factory=list)
     briefings: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
     agreements: list[AgreementRow] = field(default_factory=list)
+    # Each response with its words as the procedure words them (seed 000's "Don't agree & ...").
+    responses: list[tuple[Any, str]] = field(default_factory=list)
 
 
 def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> ChallengePage:
@@ -494,7 +496,9 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
             left_how=LEFT_WORDS.get(v.left_how, v.left_how),
             to=named(v.to_users),
             copied=named(v.cc_users),
-            response=RESPONSES.get(v.response, ""),
+            response=procedure.response_label(v.response, RESPONSES.get(v.response, ""))
+            if v.response
+            else "",
             responded_on=v.responded_on,
             timing=_timing(v, today, calendar),
         )
@@ -574,6 +578,7 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
         summary_rows=summary,
         outcome_rows=outcome,
         cafcass_rows=cafcass_rows,
+        responses=[(r, procedure.response_label(r.response, r.label)) for r in challenge.responses.all()],
         agreements=agreement_rows(
             procedure, challenge.agreements.select_related("person", "requested_by").order_by("number")
         ),
@@ -606,6 +611,8 @@ class TransitionContext:
     agreement_people: list[tuple[str, str]] = field(default_factory=list)
     waiting_for_me: list[tuple[str, str]] = field(default_factory=list)
     form_completer: str = ""
+    # Seed 000: "Consideration given to notifying Chief Executive", asked on escalating to that stage.
+    optional_notify: str = ""
     # Meetings: the stage's (key, title), who may chair, who may be invited, and the requested
     # meetings whose minutes this person records.
     meeting_choices: list[tuple[str, str]] = field(default_factory=list)
@@ -645,6 +652,13 @@ def transition_context(*, user: User, challenge_id: int, today: dt.date) -> Tran
         agreement_people=selectors.people_with_roles(roles=roles) if roles else [],
         waiting_for_me=mine,
         form_completer=role_label(cafcass.form_completed_by) if cafcass.form_completed_by else "",
+        optional_notify=" ".join(
+            f"If you escalate to {stage.name}: should "
+            + " and ".join(f"the {role_label(role)}" for role in stage.optional_notify_roles)
+            + " be told?"
+            for stage in later
+            if stage.optional_notify_roles
+        ),
         **meeting_context(user=user, challenge=challenge, procedure=procedure),
         checklist=[
             (item.key, item.label + (" (required)" if item.required else " (if it applies)"))

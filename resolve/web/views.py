@@ -169,7 +169,11 @@ def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.
     procedure = ctx.procedure
     match action:
         case "respond":
-            return forms.RespondForm(data, version=version)
+            return forms.RespondForm(
+                data,
+                version=version,
+                labels={str(key): text for key, text in procedure.response_labels.items()},
+            )
         case "escalate":
             return forms.EscalateForm(
                 data,
@@ -243,6 +247,7 @@ def _action_call(
                 reason=data["reason"],
                 bypass_agreed_by=data["bypass_agreed_by"] or None,
                 directors_briefing=briefing,
+                notify_optional={"yes": True, "no": False}.get(data["notify_optional"]),
             )
         case "resolve":
             services.challenge_resolve(
