@@ -227,6 +227,12 @@ class RaiseForm(BriefingFieldsMixin, forms.Form):
         help_text="For example, the child's situation cannot wait for the earlier stages",
     )
     bypass_agreed_by = forms.ChoiceField(label="Who agreed to starting at a later stage?", required=False)
+    notify_optional = forms.ChoiceField(
+        label="Tell them too?",
+        required=False,
+        widget=forms.RadioSelect,
+        choices=[("yes", "Yes, tell them"), ("no", "No")],
+    )
 
     def __init__(
         self,
@@ -472,6 +478,8 @@ class RequestMeetingForm(ChallengeChangeForm):
         super().__init__(data, **kwargs)
         self.fields["key"].choices = meetings  # type: ignore[attr-defined]
         self.fields["chair"].choices = [("", "I will chair it"), *chairs]  # type: ignore[attr-defined]
+        if chairs:  # the procedure names who chairs it
+            self.initial["chair"] = chairs[0][0]
         self.fields["attendees"].choices = people  # type: ignore[attr-defined]
         if len(meetings) == 1:
             self.initial["key"] = meetings[0][0]

@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from resolve.access import challenge_get_for_user, child_get_for_user
 from resolve.calendars.services import working_calendar
@@ -747,7 +748,7 @@ def agreement_rows(procedure: Procedure, agreements: Iterable[Any]) -> list[Agre
         rows.append(
             AgreementRow(
                 number=a.number,
-                about=agreement_words(procedure, a),
+                about=capfirst(agreement_words(procedure, a)),
                 person=f"{_full_name(a.person)}, {role_label(a.role)}",
                 requested=f"{govuk_date(a.requested_on)} by {_full_name(a.requested_by)}",
                 tag=Tag("Told", "grey")

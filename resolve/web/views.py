@@ -30,6 +30,7 @@ from resolve.children.services import case_note_correct as case_note_correct_ser
 from resolve.core import limits
 from resolve.core.clock import today
 from resolve.core.errors import ServiceError
+from resolve.people.roles import role_label
 from resolve.procedures import selectors as procedure_selectors
 from resolve.procedures.models import PolicyVersion
 from resolve.procedures.schema import Procedure
@@ -439,6 +440,7 @@ def _raise_answers(form: forms.RaiseForm, formset: Any) -> dict[str, Any]:
         "stage": data["stage"],
         "bypass_reason": data["bypass_reason"],
         "bypass_agreed_by": data["bypass_agreed_by"] or None,
+        "notify_optional": {"yes": True, "no": False}.get(data["notify_optional"]),
         "themes": tuple(data["themes"]),
         "on": data["on"] or today(),
         "directors_briefing": form.briefing(data),
@@ -486,6 +488,13 @@ def _raise_render(
             "briefing_for": pages.needs_briefing(procedure.stages),
             "briefing_fields": [form[name] for name in pages.briefing_field_names() if name in form.fields],
             "has_bypass_rule": bool(pages.bypass_people(procedure)),
+            "optional_notify": " ".join(
+                f"If you start at {stage.name}: should the "
+                + " and the ".join(role_label(role) for role in stage.optional_notify_roles)
+                + " be told?"
+                for stage in procedure.stages
+                if stage.optional_notify_roles
+            ),
         },
         status=status,
     )
@@ -505,6 +514,7 @@ def _raise_preview(
         stage=answers["stage"],
         bypass_reason=answers["bypass_reason"],
         bypass_agreed_by=answers["bypass_agreed_by"],
+        notify_optional=answers["notify_optional"],
         themes=answers["themes"],
         actions=[services.ActionInput(a["action"], a["owner"], a["due"]) for a in answers["actions"]],
         directors_briefing=answers["directors_briefing"],
@@ -583,6 +593,7 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
                 stage=answers["stage"],
                 bypass_reason=answers["bypass_reason"],
                 bypass_agreed_by=answers["bypass_agreed_by"],
+                notify_optional=answers["notify_optional"],
                 themes=answers["themes"],
                 actions=[services.ActionInput(a["action"], a["owner"], a["due"]) for a in answers["actions"]],
                 directors_briefing=answers["directors_briefing"],
