@@ -119,7 +119,12 @@ def test_full_journey(api_as, child, key):
             current = rec.write(
                 "iro",
                 f"/challenges/{cid}/escalations",
-                {"reason": "No agreement", **_briefing_if_needed(target)},
+                {
+                    "reason": "No agreement",
+                    **_briefing_if_needed(target),
+                    # Seed 000: "Consideration given to notifying Chief Executive", answered either way.
+                    **({"notify_optional": True} if target.optional_notify_roles else {}),
+                },
                 "escalated",
                 target.case_note,
                 target.key,
