@@ -61,8 +61,12 @@ class TestSeed000OutcomeResolution:
             "iro_service_manager",
             "iro_senior_manager",
         ]
-        run.do(engine.Escalate(on=D(2027, 4, 7)))
+        # "Consideration given to notifying Chief Executive": the chair must say, either way.
+        refused = run.refused(engine.Escalate(on=D(2027, 4, 7)))
+        assert (refused.code, refused.field) == ("optional_notify_required", "notify_optional")
+        run.do(engine.Escalate(on=D(2027, 4, 7), notify_optional=True))
         assert (run.stage, run.due) == ("stage_5", None)
+        assert run.state.visits[-1].extra_notify_roles == ("chief_executive",)
         assert run.procedure.stage("stage_5").to_role == "director"
         refused = run.refused(engine.Escalate(on=D(2027, 4, 8)))
         assert refused.code == "last_stage"
@@ -90,7 +94,11 @@ class TestSeed000OutcomeResolution:
 
     def test_cafcass_after_dcs_without_urgency(self) -> None:
         run = Run("outcome_resolution", today=TODAY)
-        run.do(raise_(D(2027, 1, 4), stage="stage_5", bypass_reason="Exhausted informally"))
+        run.do(
+            raise_(
+                D(2027, 1, 4), stage="stage_5", bypass_reason="Exhausted informally", notify_optional=False
+            )
+        )
         run.do(engine.ReferToCafcass(on=D(2027, 1, 6), reason="DCS did not resolve"))
 
 

@@ -436,6 +436,7 @@ class ChallengeMachine(RuleBasedStateMachine):
             bypass_reason=reason,
             bypass_agreed_by=agreed_by,
             documents=frozenset(target.documents),
+            notify_optional=False if target.optional_notify_roles else None,
         )
         if refusal:
             self.refuse("refused_invalid", command, THE_CHAIR, "invalid", refusal)
@@ -511,6 +512,8 @@ class ChallengeMachine(RuleBasedStateMachine):
             to_stage=target.key if named else None,
             reason="No response",
             documents=frozenset(target.documents) if bring else frozenset(),
+            # Seed 000: "Consideration given to notifying Chief Executive", answered either way.
+            notify_optional=bring if target.optional_notify_roles else None,
         )
         if not set(target.documents) <= self.state.documents | command.documents:
             self.refuse("refused_invalid", command, actor, "invalid", "document_required")
@@ -540,6 +543,7 @@ class ChallengeMachine(RuleBasedStateMachine):
             reason=reason,
             bypass_agreed_by=agreed_by,
             documents=frozenset(target.documents),
+            notify_optional=True if target.optional_notify_roles else None,
         )
         confirmed = any(
             a.purpose == "bypass" and a.key == target.key and a.status == "confirmed"
