@@ -473,6 +473,7 @@ class RequestMeetingForm(ChallengeChangeForm):
         meetings: list[tuple[str, str]],
         chairs: list[tuple[str, str]],
         people: list[tuple[str, str]],
+        invited: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(data, **kwargs)
@@ -480,6 +481,8 @@ class RequestMeetingForm(ChallengeChangeForm):
         self.fields["chair"].choices = [("", "I will chair it"), *chairs]  # type: ignore[attr-defined]
         if chairs:  # the procedure names who chairs it
             self.initial["chair"] = chairs[0][0]
+        if invited:  # those the procedure invites, ticked at first
+            self.initial["attendees"] = [u for u in invited if u != self.initial.get("chair")]
         self.fields["attendees"].choices = people  # type: ignore[attr-defined]
         if len(meetings) == 1:
             self.initial["key"] = meetings[0][0]

@@ -620,6 +620,7 @@ class TransitionContext:
     meeting_chairs: list[tuple[str, str]] = field(default_factory=list)
     meeting_people: list[tuple[str, str]] = field(default_factory=list)
     my_meetings: list[tuple[str, str]] = field(default_factory=list)
+    meeting_invited: list[str] = field(default_factory=list)  # ticked at first: the meeting's roles
     urgent_before: str = ""
     stage_name: str = ""
 
@@ -795,7 +796,14 @@ def meeting_context(*, user: User, challenge: Challenge, procedure: Procedure) -
         for m in requested
         if m.pk not in held and m.chair_id == user.pk and m.visit.stage_key == challenge.stage_key
     ]
+    invited_roles = set(meetings[0].attendee_roles) if meetings else set()
+    invited = [
+        holder.get_username()
+        for role in sorted(invited_roles)
+        for holder in child_role_holders(child=challenge.child, track=challenge.track, role=role)
+    ]
     return {
+        "meeting_invited": list(dict.fromkeys(invited)),
         "meeting_choices": [(m.key, m.title) for m in meetings],
         "meeting_chairs": chairs,
         "meeting_people": list(people.items()),

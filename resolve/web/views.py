@@ -212,6 +212,7 @@ def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.
                 meetings=ctx.meeting_choices,
                 chairs=ctx.meeting_chairs,
                 people=ctx.meeting_people,
+                invited=ctx.meeting_invited,
             )
         case "final_comments":
             return forms.FinalCommentsForm(data, version=version)

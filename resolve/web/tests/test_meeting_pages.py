@@ -34,6 +34,8 @@ def test_ask_for_the_stage_2_meeting_and_record_its_minutes(client, authority, c
         assert "Ask for a meeting" in client.get(url).content.decode()
         form = client.get(url + "request_meeting/").content.decode()
         assert "Stage 2 meeting with the Service Manager" in form
+        # The roles the procedure invites are ticked at first.
+        assert 'value="service_manager" checked' in form
         too_late = client.post(
             url + "request_meeting/",
             {
