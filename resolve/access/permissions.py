@@ -74,6 +74,8 @@ class Perm(StrEnum):
     PLAN_ACTIONS = "plan_actions"
     EXTEND_DEADLINE = "extend_deadline"
     RECORD_CONCERN = "record_concern"
+    ASK_AGREEMENT = "ask_agreement"
+    ANSWER_REQUEST = "answer_request"
 
 
 PERM_WORDS: dict[Perm, str] = {
@@ -84,7 +86,8 @@ PERM_WORDS: dict[Perm, str] = {
     Perm.RESOLVE: "Resolve a challenge (its chair, or the chair's manager)",
     Perm.REOPEN: "Re-open a challenge whose actions were not delivered",
     Perm.WITHDRAW: "Withdraw a challenge",
-    Perm.REFER_TO_CAFCASS: "Refer a looked-after child's case to Cafcass (the child's IRO)",
+    Perm.REFER_TO_CAFCASS: "Refer a looked-after child's case to Cafcass (the child's IRO, or the role "
+    "the procedure names to complete the form)",
     Perm.UPDATE_ACTION: "Mark an agreed action done or not done",
     Perm.RECORD_MEETING: "Record a meeting held at a stage",
     Perm.ADD_FINAL_COMMENTS: "Add the IRO/CP Service Manager's final comments",
@@ -103,6 +106,8 @@ PERM_WORDS: dict[Perm, str] = {
     Perm.EXTEND_DEADLINE: "Record an agreed extension of a stage's response date "
     "(the chair or their manager)",
     Perm.RECORD_CONCERN: "Record a concern on a child's record without starting a challenge (the chair)",
+    Perm.ASK_AGREEMENT: "Ask a named person to agree to (or be told of) a bypass or a Cafcass referral",
+    Perm.ANSWER_REQUEST: "Confirm or decline a request for agreement made to them",
 }
 
 # The same permissions as the end of a sentence: "Your role does not allow you to ...".
@@ -129,6 +134,8 @@ PERM_DOING: dict[Perm, str] = {
     Perm.PLAN_ACTIONS: "agree or change actions",
     Perm.EXTEND_DEADLINE: "record an extension",
     Perm.RECORD_CONCERN: "record a concern",
+    Perm.ASK_AGREEMENT: "ask for agreement",
+    Perm.ANSWER_REQUEST: "answer a request for agreement",
 }
 
 _CHAIR_WORK = frozenset(
@@ -147,6 +154,8 @@ _CHAIR_WORK = frozenset(
         Perm.PLAN_ACTIONS,
         Perm.EXTEND_DEADLINE,
         Perm.RECORD_CONCERN,
+        Perm.ASK_AGREEMENT,
+        Perm.ANSWER_REQUEST,
     }
 )
 _CHAIR_MANAGEMENT = frozenset(
@@ -165,6 +174,8 @@ _CHAIR_MANAGEMENT = frozenset(
         Perm.REVIEW_ACCESS,
         Perm.PLAN_ACTIONS,
         Perm.EXTEND_DEADLINE,
+        Perm.ASK_AGREEMENT,
+        Perm.ANSWER_REQUEST,
     }
 )
 _RECEIVING = frozenset(
@@ -177,8 +188,11 @@ _RECEIVING = frozenset(
         Perm.CORRECT_CASE_NOTE,
         Perm.BREAK_GLASS,
         Perm.PLAN_ACTIONS,
+        Perm.ANSWER_REQUEST,
     }
 )
+# Read, and answer a request made to them.
+_TOLD = frozenset({Perm.VIEW_RECORDS, Perm.ANSWER_REQUEST})
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +207,11 @@ GRANTS: dict[str, Grant] = {
     "iro": Grant(Scope.CHAIRED, _CHAIR_WORK | {Perm.REFER_TO_CAFCASS}),
     "cp_chair": Grant(Scope.CHAIRED, _CHAIR_WORK),
     "iro_team_manager": Grant(Scope.SERVICE, _CHAIR_MANAGEMENT | {Perm.HAND_OVER_WORK}),
-    "iro_service_manager": Grant(Scope.SERVICE, _CHAIR_MANAGEMENT | {Perm.HAND_OVER_WORK}),
+    # Seed 001: "the CPRU Service Manager will complete the Form CLA Resolution Stage 4 - Referral to
+    # CAFCASS"; the engine lets them only where the procedure says so (cafcass.form_completed_by).
+    "iro_service_manager": Grant(
+        Scope.SERVICE, _CHAIR_MANAGEMENT | {Perm.HAND_OVER_WORK, Perm.REFER_TO_CAFCASS}
+    ),
     "iro_senior_manager": Grant(
         Scope.SERVICE, _CHAIR_MANAGEMENT - {Perm.ESCALATE, Perm.RESOLVE, Perm.REOPEN, Perm.WITHDRAW}
     ),
@@ -213,10 +231,10 @@ GRANTS: dict[str, Grant] = {
     "assistant_director": Grant(Scope.LINE, _RECEIVING | {Perm.VIEW_REPORTS}),
     "deputy_director": Grant(Scope.LINE, _RECEIVING | {Perm.VIEW_REPORTS}),
     "director": Grant(Scope.LINE, _RECEIVING | {Perm.VIEW_REPORTS}),
-    # Authority-wide posts that procedures notify; they read, they do not act on challenges.
-    "principal_social_worker": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS, Perm.VIEW_REPORTS})),
-    "service_director": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS, Perm.VIEW_REPORTS})),
-    "chief_executive": Grant(Scope.AUTHORITY, frozenset({Perm.VIEW_RECORDS, Perm.VIEW_REPORTS})),
+    # Authority-wide posts that procedures notify: they read, and answer only what is asked of them.
+    "principal_social_worker": Grant(Scope.AUTHORITY, _TOLD | {Perm.VIEW_REPORTS}),
+    "service_director": Grant(Scope.AUTHORITY, _TOLD | {Perm.VIEW_REPORTS}),
+    "chief_executive": Grant(Scope.AUTHORITY, _TOLD | {Perm.VIEW_REPORTS}),
     # Reference data only: children are seen through the same rules as anyone else.
     "admin": Grant(
         Scope.NONE, frozenset({Perm.ADD_CHILDREN, Perm.MANAGE_REFERENCE_DATA, Perm.HAND_OVER_WORK})

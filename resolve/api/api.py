@@ -32,6 +32,8 @@ from resolve.api.schemas import (
     ActionAddIn,
     ActionRedateIn,
     ActionStatusIn,
+    AgreementAnswerIn,
+    AgreementRequestIn,
     AllocationIn,
     AllocationOut,
     CafcassReferralIn,
@@ -56,6 +58,7 @@ from resolve.api.schemas import (
     IsoDate,
     LearningPointsIn,
     MeetingIn,
+    MeetingRequestIn,
     PolicyOut,
     PolicySummary,
     ReasonIn,
@@ -391,6 +394,7 @@ def challenges_create(request: HttpRequest, payload: ChallengeIn) -> Any:
         review=payload.review or "",
         review_on=payload.review_on,
         concern_id=payload.concern_id,
+        notify_optional=payload.notify_optional,
     )
     return Status(201, _challenge_answer(challenge.pk, request))
 
@@ -526,6 +530,7 @@ def escalate(request: HttpRequest, challenge_id: RowId, payload: EscalationIn) -
         on=payload.on,
         expected_version=payload.version,
         respond_by=payload.respond_by,
+        notify_optional=payload.notify_optional,
     )
 
 
@@ -621,6 +626,8 @@ def withdraw(request: HttpRequest, challenge_id: RowId, payload: ReasonIn) -> An
 @api.post("/challenges/{challenge_id}/meetings", response={200: ChallengeOut, **ERRORS}, tags=["transitions"])
 @idempotent
 def record_meeting(request: HttpRequest, challenge_id: RowId, payload: MeetingIn) -> Any:
+    """Record a meeting; with `number`, the minutes of a requested meeting by the person it names, with
+    who was there and the actions agreed (sent to the attendees)."""
     return _transition(
         request,
         challenge_id,
@@ -628,6 +635,11 @@ def record_meeting(request: HttpRequest, challenge_id: RowId, payload: MeetingIn
         summary=payload.summary,
         on=payload.on,
         expected_version=payload.version,
+        number=payload.number,
+        held_on=payload.held_on,
+        attendees=payload.attendees,
+        outsiders=payload.outsiders,
+        actions=[services.ActionInput(action=a.action, owner=a.owner, due=a.due) for a in payload.actions],
     )
 
 
@@ -747,6 +759,77 @@ def close_action(request: HttpRequest, challenge_id: RowId, action_id: RowId, pa
         action_id=action_id,
         status=payload.status,
         reason=payload.reason,
+        on=payload.on,
+        expected_version=payload.version,
+    )
+
+
+@api.post(
+    "/challenges/{challenge_id}/agreement-requests",
+    response={200: ChallengeOut, **ERRORS},
+    tags=["transitions"],
+)
+@idempotent
+def request_agreement(request: HttpRequest, challenge_id: RowId, payload: AgreementRequestIn) -> Any:
+    """Ask a named person to agree to a bypass or a Cafcass referral, or tell them of it first (the
+    procedure says which): the chair or their manager. The person confirms or declines in Resolve."""
+    return _transition(
+        request,
+        challenge_id,
+        services.challenge_request_agreement,
+        purpose=payload.purpose,
+        key=payload.key,
+        person=payload.person,
+        note=payload.note,
+        on=payload.on,
+        expected_version=payload.version,
+    )
+
+
+@api.post(
+    "/challenges/{challenge_id}/agreement-requests/{number}/answer",
+    response={200: ChallengeOut, **ERRORS},
+    tags=["transitions"],
+)
+@idempotent
+def answer_agreement(
+    request: HttpRequest,
+    challenge_id: RowId,
+    number: Annotated[int, Field(ge=1, le=10_000)],
+    payload: AgreementAnswerIn,
+) -> Any:
+    """Confirm or decline a request made to you (recorded with its date and time)."""
+    return _transition(
+        request,
+        challenge_id,
+        services.challenge_answer_agreement,
+        number=number,
+        answer=payload.answer,
+        comments=payload.comments,
+        on=payload.on,
+        expected_version=payload.version,
+    )
+
+
+@api.post(
+    "/challenges/{challenge_id}/meeting-requests",
+    response={200: ChallengeOut, **ERRORS},
+    tags=["transitions"],
+)
+@idempotent
+def request_meeting(request: HttpRequest, challenge_id: RowId, payload: MeetingRequestIn) -> Any:
+    """Ask for one of the current stage's meetings: its date within the procedure's bound, its chair
+    (the role the procedure names) and who is invited; the invitations go through the outbox."""
+    return _transition(
+        request,
+        challenge_id,
+        services.challenge_request_meeting,
+        key=payload.key,
+        scheduled_for=payload.scheduled_for,
+        chair=payload.chair,
+        attendees=payload.attendees,
+        outsiders=payload.outsiders,
+        note=payload.note,
         on=payload.on,
         expected_version=payload.version,
     )

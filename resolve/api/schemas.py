@@ -114,6 +114,12 @@ class StageOut(Schema):
     bypass_requires: str | None
     reentry_stage: str | None
     meeting: dict[str, Any] | None
+    optional_notify_roles: list[str] = Field(
+        default=[], description="Roles the chair chooses whether to tell of the stage (seed 000)."
+    )
+    further_meetings: list[dict[str, Any]] = Field(
+        default=[], description="Other meetings the stage may call for, each with its own key."
+    )
     documents: list[str]
     case_note: str
     guidance: str
@@ -134,6 +140,10 @@ class PreconditionOut(Schema):
     key: str
     label: str
     role: str
+    kind: Literal["agree", "inform"] = Field(
+        default="agree",
+        description="agree: the person confirms in Resolve first; inform: Resolve tells them first.",
+    )
 
 
 class CafcassOut(Schema):
@@ -142,6 +152,9 @@ class CafcassOut(Schema):
     checklist: list[ChecklistItemOut]
     earliest_stage: str | None
     urgent_before_stage: str | None
+    form_completed_by: str | None = Field(
+        default=None, description="The role that completes the referral form and records it; null: the IRO."
+    )
 
 
 class PolicyOut(PolicySummary):
@@ -157,6 +170,9 @@ class PolicyOut(PolicySummary):
         default=20,
         description="The most working days an agreed extension may add to a stage's response date "
         "as the procedure set it (the procedure's, else the national 20).",
+    )
+    response_labels: dict[str, str] = Field(
+        default={}, description="The responses in the procedure's own words (response key -> label)."
     )
 
 
@@ -300,6 +316,9 @@ class ChallengeIn(_In):
         description="A concern on the child's record that this challenge carries (its text and review "
         "are used when not given).",
     )
+    notify_optional: StrictBool | None = Field(
+        default=None, description="As on escalations, for the stage the challenge starts at."
+    )
 
 
 class _Versioned(_In):
@@ -327,6 +346,11 @@ class EscalationIn(_Versioned):
     directors_briefing: DirectorsBriefingIn | None = None
     respond_by: IsoDate | None = Field(
         default=None, description="An earlier response date than the procedure's for the stage entered."
+    )
+    notify_optional: StrictBool | None = Field(
+        default=None,
+        description="Whether to tell the roles the stage lets you choose to tell (seed 000: the Chief "
+        "Executive); required, true or false, when the stage has them, and recorded either way.",
     )
 
 
@@ -368,10 +392,64 @@ class ActionStatusIn(_Versioned):
 
 class MeetingIn(_Versioned):
     summary: Text
+    number: int | None = Field(
+        default=None, ge=1, le=10_000, description="The requested meeting these are the minutes of."
+    )
+    held_on: IsoDate | None = Field(default=None, description="When it was held (default: `on`).")
+    attendees: list[Key] = Field(
+        default=[], max_length=limits.MAX_CHOICES, description="Usernames of those there (default: invited)."
+    )
+    outsiders: list[Annotated[str, Field(max_length=limits.MAX_NAME)]] = Field(
+        default=[], max_length=limits.MAX_CHOICES, description="Names of those there from outside Resolve."
+    )
+    actions: list[ActionIn] = Field(
+        default=[], max_length=limits.MAX_ACTIONS, description="The actions agreed at the meeting."
+    )
+
+
+class MeetingRequestIn(_Versioned):
+    key: Key = Field(default="meeting", description="Which of the stage's meetings (its policy `key`).")
+    scheduled_for: IsoDate = Field(description="The date set, within the procedure's bound.")
+    chair: Key | None = Field(
+        default=None,
+        description="Username of who chairs it and records its minutes (the role the policy names).",
+    )
+    attendees: list[Key] = Field(default=[], max_length=limits.MAX_CHOICES, description="Usernames invited.")
+    outsiders: list[Annotated[str, Field(max_length=limits.MAX_NAME)]] = Field(
+        default=[], max_length=limits.MAX_CHOICES, description="Names invited from outside Resolve."
+    )
+    note: Text = ""
+
+
+class MeetingOut(Schema):
+    number: int = Field(description="0 for a meeting recorded without a request.")
+    key: str
+    requested: bool = Field(description="True: the request; False: the meeting held, with its minutes.")
+    stage: str
+    scheduled_for: dt.date | None
+    held_on: dt.date | None
+    chair: str | None
+    attendees: list[str]
+    outsiders: list[str]
+    summary: str = Field(description="The minutes; on a request, what it is asked for.")
+    recorded_by: str
+    actions_on_time: bool | None
 
 
 class FinalCommentsIn(_Versioned):
     comments: Text
+
+
+class AgreementRequestIn(_Versioned):
+    purpose: Literal["cafcass", "bypass"]
+    key: Key = Field(description="The Cafcass precondition's key (cafcass), or the stage to go to (bypass).")
+    person: Key = Field(description="Username of the person to ask (or tell).")
+    note: Text = Field(description="What you are asking or telling them, and why.")
+
+
+class AgreementAnswerIn(_Versioned):
+    answer: Literal["confirmed", "declined"]
+    comments: Text = Field(default="", description="Required when declining.")
 
 
 class StageNow(Schema):
@@ -442,6 +520,23 @@ class VisitOut(Schema):
     original_due_on: dt.date | None = None
 
 
+class AgreementOut(Schema):
+    number: int
+    purpose: Literal["cafcass", "bypass"]
+    key: str = Field(description="The Cafcass precondition's key, or the stage bypassed to.")
+    kind: Literal["agree", "inform"]
+    person: str = Field(description="Username of the person asked (or told).")
+    role: str
+    note: str
+    requested_by: str
+    requested_on: dt.date
+    requested_at: dt.datetime
+    status: Literal["pending", "confirmed", "declined"]
+    answered_on: dt.date | None
+    answered_at: dt.datetime | None
+    comments: str
+
+
 class ChallengeOut(Schema):
     id: int
     child: ChildRef
@@ -483,6 +578,10 @@ class ChallengeOut(Schema):
         default=None, description="Whether the challenge was raised by the chair's deadline."
     )
     from_concern: int | None = Field(default=None, description="The concern this challenge carries.")
+    agreements: list[AgreementOut] = Field(
+        default=[], description="Requests for agreement (or to be told) of a bypass or a Cafcass referral."
+    )
+    meetings: list[MeetingOut] = Field(default=[], description="Meetings requested and held, oldest first.")
 
 
 class ChallengePage(Schema):

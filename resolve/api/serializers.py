@@ -8,7 +8,8 @@ from typing import Any
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges.documents import DIRECTORS_BRIEFING_CHILD_FIELDS, DIRECTORS_BRIEFING_FIELDS
-from resolve.challenges.models import Challenge, Document, Event, StageVisit
+from resolve.challenges.events import RESPONSES
+from resolve.challenges.models import Agreement, Challenge, Document, Event, Meeting, StageVisit
 from resolve.challenges.overdue import stage_timing
 from resolve.challenges.selectors import ConcernRow, challenge_is_overdue, challenge_past_cap
 from resolve.children.models import CaseNote, Child
@@ -48,6 +49,8 @@ def policy_detail(version: PolicyVersion) -> dict[str, Any]:
                 "bypass_requires": procedure.bypass_rule(stage.key),
                 "reentry_stage": procedure.reentry_for(stage.key),
                 "meeting": stage.meeting.model_dump() if stage.meeting else None,
+                "further_meetings": [meeting.model_dump() for meeting in stage.further_meetings],
+                "optional_notify_roles": list(stage.optional_notify_roles),
                 "documents": list(stage.documents),
                 "case_note": stage.case_note,
                 "guidance": stage.guidance,
@@ -61,10 +64,12 @@ def policy_detail(version: PolicyVersion) -> dict[str, Any]:
             "checklist": [item.model_dump() for item in procedure.cafcass.checklist],
             "earliest_stage": procedure.cafcass.earliest_stage,
             "urgent_before_stage": procedure.cafcass.urgent_before_stage,
+            "form_completed_by": procedure.cafcass.form_completed_by,
         },
         "learning_points_required": procedure.resolution.requires_learning_points,
         "final_comments_role": procedure.resolution.final_comments_role,
         "extension_max_working_days": procedure.extension_limit(),
+        "response_labels": {key: procedure.response_label(key, label) for key, label in RESPONSES.items()},
     }
 
 
@@ -218,6 +223,44 @@ def challenge_detail(challenge: Challenge, today: dt.date) -> dict[str, Any]:
         "chair_due_on": challenge.chair_due_on,
         "chair_on_time": challenge.raised_on <= challenge.chair_due_on if challenge.chair_due_on else None,
         "from_concern": challenge.from_concern_id,
+        "agreements": [agreement_out(agreement) for agreement in challenge.agreements.all()],
+        "meetings": [meeting_out(meeting) for meeting in challenge.meetings.all()],
+    }
+
+
+def meeting_out(meeting: Meeting) -> dict[str, Any]:
+    return {
+        "number": meeting.number,
+        "key": meeting.meeting_key,
+        "requested": meeting.requested,
+        "stage": meeting.visit.stage_key,
+        "scheduled_for": meeting.scheduled_for,
+        "held_on": meeting.held_on,
+        "chair": meeting.chair.get_username() if meeting.chair else None,
+        "attendees": list(meeting.attendees),
+        "outsiders": list(meeting.outsiders),
+        "summary": meeting.summary,
+        "recorded_by": meeting.recorded_by.get_username(),
+        "actions_on_time": meeting.actions_on_time,
+    }
+
+
+def agreement_out(agreement: Agreement) -> dict[str, Any]:
+    return {
+        "number": agreement.number,
+        "purpose": agreement.purpose,
+        "key": agreement.key,
+        "kind": agreement.kind,
+        "person": agreement.person.get_username(),
+        "role": agreement.role,
+        "note": agreement.note,
+        "requested_by": agreement.requested_by.get_username(),
+        "requested_on": agreement.requested_on,
+        "requested_at": agreement.requested_at,
+        "status": agreement.status,
+        "answered_on": agreement.answered_on,
+        "answered_at": agreement.answered_at,
+        "comments": agreement.comments,
     }
 
 

@@ -25,6 +25,7 @@ from resolve.audit.models import EvidenceHead, EvidenceSeal, ListViewChild, List
 from resolve.audit.sealing import LEGACY_KEY_ID, UnknownKey, row_digest, row_seal
 from resolve.challenges.models import (
     Action,
+    Agreement,
     CafcassReferral,
     Challenge,
     Document,
@@ -44,6 +45,7 @@ SEALED_RECORDS: tuple[type[SealedModel], ...] = (
     Meeting,
     Document,
     CafcassReferral,
+    Agreement,
 )
 
 

@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from typing import assert_never
 
 from resolve.challenges.events import (
+    AGREEMENT_ANSWERS,
+    AGREEMENT_PURPOSES,
     REVIEWS,
     ActionAdded,
     ActionRedated,
     ActionUpdated,
+    AgreementAnswered,
+    AgreementRequested,
     CafcassReferred,
     DeadlineExtended,
     Escalated,
@@ -25,6 +29,7 @@ from resolve.challenges.events import (
     HandedOver,
     LearningPointsAdded,
     MeetingRecorded,
+    MeetingRequested,
     Raised,
     Reopened,
     Resolved,
@@ -67,8 +72,9 @@ def case_note_type(procedure: Procedure, event: Event) -> str:
             return procedure.cafcass.case_note
         case ActionUpdated():
             return procedure.case_notes.action
-        case MeetingRecorded():
-            return procedure.case_notes.meeting
+        case MeetingRecorded() as detail:
+            meeting = stage.meeting_for(detail.key) if stage is not None and detail.key else None
+            return (meeting.record_case_note if meeting else None) or procedure.case_notes.meeting
         case FinalCommentsAdded():
             return f"{procedure.resolution.case_note}: final comments"
         case LearningPointsAdded():
@@ -79,6 +85,13 @@ def case_note_type(procedure: Procedure, event: Event) -> str:
             return procedure.case_notes.action
         case DeadlineExtended():
             return procedure.case_notes.deadline_extended_type
+        case AgreementRequested():
+            return procedure.case_notes.agreement_requested
+        case AgreementAnswered():
+            return procedure.case_notes.agreement_answered
+        case MeetingRequested() as detail:
+            meeting = stage.meeting_for(detail.key) if stage is not None else None
+            return (meeting.request_case_note if meeting else None) or procedure.case_notes.meeting_requested
         case _:
             assert_never(event.detail)
 
@@ -107,10 +120,12 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
                     f"The chair set an earlier response date than the procedure's "
                     f"({fmt_date(detail.procedure_due_on)})."
                 )
+            lines.extend(_optional_notify_line(detail.optional_notify_roles, detail.optional_notified))
         case Escalated() as detail:
             lines.append(f"Escalated from {procedure.stage(detail.from_stage).name} to {stage_name}.")
             if detail.reason:
                 lines.append(f"Reason: {detail.reason}")
+            lines.extend(_optional_notify_line(detail.optional_notify_roles, detail.optional_notified))
         case ResponseRecorded() as detail:
             further = "Further response" if detail.further else "Response"
             lines.append(f"{further} at {stage_name}: {detail.response_label}.")
@@ -138,7 +153,22 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
             if detail.reason:
                 lines.append(f"Reason: {detail.reason}")
         case MeetingRecorded() as detail:
-            lines.append(f"Meeting at {stage_name}: {detail.summary}")
+            if detail.number:
+                lines.append(f"Meeting {detail.number} at {stage_name}, held {fmt_date(detail.held_on)}.")
+                there = [*detail.attendees, *detail.outsiders]
+                if there:
+                    lines.append(f"Attendees: {', '.join(there)}.")
+                lines.append(f"Minutes: {detail.summary}")
+                if detail.actions:
+                    lines.append(f"Actions agreed: {detail.actions}.")
+                if detail.actions_due_by is not None:
+                    lines.append(
+                        f"Recorded within the procedure's time (by {fmt_date(detail.actions_due_by)})."
+                        if detail.actions_on_time
+                        else f"Recorded late: due by {fmt_date(detail.actions_due_by)}."
+                    )
+            else:
+                lines.append(f"Meeting at {stage_name}: {detail.summary}")
         case FinalCommentsAdded() as detail:
             lines.append(f"Final comments: {detail.comments}")
         case LearningPointsAdded() as detail:
@@ -161,6 +191,27 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
                 f"Response date at {stage_name} extended from {fmt_date(detail.from_due)} to "
                 f"{fmt_date(detail.to_due)}, agreed by {detail.agreed_by}. Reason: {detail.reason}"
             )
+        case AgreementRequested() as detail:
+            what = _agreement_what(procedure, detail.purpose, detail.key)
+            asked = "Asked to agree to" if detail.kind == "agree" else "Told before"
+            lines.append(f"{asked} {what}: {detail.person} ({detail.role.replace('_', ' ')}).")
+            lines.append(f"Request {detail.number}: {detail.note}")
+        case AgreementAnswered() as detail:
+            what = _agreement_what(procedure, detail.purpose, detail.key)
+            lines.append(f"Request {detail.number} ({what}): {AGREEMENT_ANSWERS[detail.answer].lower()}.")
+            if detail.comments:
+                lines.append(f"Comments: {detail.comments}")
+        case MeetingRequested() as detail:
+            meeting = procedure.stage(event.stage).meeting_for(detail.key) if event.stage else None
+            lines.append(
+                f"Meeting requested at {stage_name}: {meeting.title if meeting else detail.key}, "
+                f"on {fmt_date(detail.scheduled_for)}, chaired by {detail.chair}."
+            )
+            invited = [*detail.attendees, *detail.outsiders]
+            if invited:
+                lines.append(f"Invited: {', '.join(invited)}.")
+            if detail.note:
+                lines.append(detail.note)
         case _:
             assert_never(event.detail)
     if people is not None:
@@ -176,6 +227,24 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
             else "The procedure sets no response timescale."
         )
     return "\n".join(lines)
+
+
+def _optional_notify_line(roles: Sequence[str], notified: bool | None) -> list[str]:
+    """Seed 000's "Consideration given to notifying Chief Executive", recorded either way."""
+    if not roles:
+        return []
+    who = " and ".join(role.replace("_", " ").capitalize() for role in roles)
+    return [f"{who}: notified." if notified else f"{who}: considered, and not notified."]
+
+
+def _agreement_what(procedure: Procedure, purpose: str, key: str) -> str:
+    """What a request for agreement is about, in words: the referral's precondition, or the stage."""
+    if purpose == "bypass" and procedure.has_stage(key):
+        return f"going straight to {procedure.stage(key).name}"
+    labels = {item.key: item.label for item in procedure.cafcass.requires}
+    if purpose == "cafcass" and key in labels:
+        return f"a referral to Cafcass ({labels[key]})"
+    return AGREEMENT_PURPOSES.get(purpose, purpose)
 
 
 def enters_stage(event: Event) -> bool:
@@ -196,6 +265,9 @@ def enters_stage(event: Event) -> bool:
             | ActionAdded()
             | ActionRedated()
             | DeadlineExtended()
+            | AgreementRequested()
+            | AgreementAnswered()
+            | MeetingRequested()
         ):
             return False
         case _:

@@ -173,13 +173,23 @@ def demo_build(
         count("open, escalated")
 
     def bypassed(child: Child) -> None:
-        raise_for(
+        c = raise_for(
             child,
             "challenge_and_resolution",
             _back(today, 2),
             stage="stage_3",
             bypass_reason="The placement is breaking down and the child is at risk this week.",
             bypass_agreed_by="iro_service_manager",
+        )
+        # The IRO/CP Service Manager is asked to confirm the bypass (on their home page), and the
+        # stage's meeting is asked for.
+        services.challenge_request_meeting(
+            user=iro,
+            challenge_id=c.pk,
+            scheduled_for=today + dt.timedelta(days=7),
+            attendees=["iro_service_manager", "head_of_safeguarding"],
+            note="To agree how the placement is supported.",
+            on=today,
         )
         count("open, bypassed to a later stage")
 

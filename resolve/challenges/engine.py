@@ -20,11 +20,15 @@ from typing import Any, Generic, Literal, TypeVar
 from resolve.access.permissions import Perm
 from resolve.calendars.types import WorkingDays
 from resolve.challenges.events import (
+    AGREEMENT_ANSWERS,
+    AGREEMENT_PURPOSES,
     RESPONSES,
     REVIEWS,
     ActionAdded,
     ActionRedated,
     ActionUpdated,
+    AgreementAnswered,
+    AgreementRequested,
     CafcassReferred,
     DeadlineExtended,
     Escalated,
@@ -34,6 +38,7 @@ from resolve.challenges.events import (
     HandedOver,
     LearningPointsAdded,
     MeetingRecorded,
+    MeetingRequested,
     Raised,
     Reopened,
     Resolved,
@@ -60,6 +65,7 @@ CHILD_WORKER = "child_worker"  # the child's social worker or their team manager
 SYSTEM = "system"  # Resolve itself, acting on a deadline the procedure tells it to act on
 # Someone handing over a leaver's work (``services.leaver_hand_over``): never a button on a challenge.
 HANDING_OVER = "handing_over"
+CAFCASS_FORM = "cafcass_form"  # holds the role the procedure names to complete the Cafcass referral form
 
 
 # -- state ---------------------------------------------------------------------------------------
@@ -77,6 +83,7 @@ class Visit:
     meetings: int = 0
     procedure_due_on: dt.date | None = None  # the procedure's date, when the chair set an earlier one
     extended_from: dt.date | None = None  # the response date before the first agreed extension
+    extra_notify_roles: tuple[str, ...] = ()  # roles the chair chose to tell of this stage (seed 000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +92,33 @@ class ActionState:
     due: dt.date
     status: ActionStatus = "open"
     owner: str = ""  # the username of the person who owns it; empty for a named outsider
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementState:
+    """A request to a named person to agree to (or be told of) a bypass or a Cafcass referral."""
+
+    number: int
+    purpose: str  # cafcass | bypass
+    key: str  # the Cafcass precondition's key, or the stage to be bypassed to
+    username: str
+    kind: str = "agree"  # agree | inform
+    status: str = "pending"  # pending | confirmed | declined
+    requested_on: dt.date | None = None
+    answered_on: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingState:
+    """A meeting requested at a stage, until its minutes are recorded (``held_on``)."""
+
+    number: int
+    stage: str
+    key: str
+    scheduled_for: dt.date
+    chair: str
+    attendees: tuple[str, ...] = ()
+    held_on: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +133,8 @@ class ChallengeState:
     actions: tuple[ActionState, ...] = ()
     documents: frozenset[str] = frozenset()
     final_comments_on: dt.date | None = None
+    agreements: tuple[AgreementState, ...] = ()
+    meetings: tuple[MeetingState, ...] = ()
 
     @property
     def current(self) -> Visit | None:
@@ -172,6 +208,7 @@ class Raise:
     review: str = ""  # the review that triggered the challenge (``REVIEWS``)
     review_on: dt.date | None = None
     from_concern_on: dt.date | None = None  # when the concern it carries was recorded
+    notify_optional: bool | None = None  # whether to tell the stage's optional roles (seed 000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +227,7 @@ class Escalate:
     bypass_agreed_by: Person | None = None
     documents: frozenset[str] = frozenset()
     respond_by: dt.date | None = None
+    notify_optional: bool | None = None  # whether to tell the stage's optional roles (seed 000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +269,11 @@ class MarkAction:
 class RecordMeeting:
     on: dt.date
     summary: str
+    number: int | None = None  # the requested meeting these are the minutes of
+    held_on: dt.date | None = None  # when it was held (default: ``on``)
+    attendees: tuple[str, ...] = ()  # usernames of those there
+    outsiders: tuple[str, ...] = ()
+    actions: tuple[NewAction, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +338,34 @@ class ExtendDeadline:
     agreed_by: Person | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RequestAgreement:
+    on: dt.date
+    purpose: str
+    key: str
+    person: Person | None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMeeting:
+    on: dt.date
+    scheduled_for: dt.date
+    key: str = "meeting"
+    chair: Person | None = None
+    attendees: tuple[Person, ...] = ()
+    outsiders: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerAgreement:
+    on: dt.date
+    number: int
+    answer: str
+    comments: str = ""
+
+
 Command = (
     Raise
     | Respond
@@ -311,6 +382,9 @@ Command = (
     | AddAction
     | RedateAction
     | ExtendDeadline
+    | RequestAgreement
+    | AnswerAgreement
+    | RequestMeeting
 )
 
 
@@ -493,8 +567,19 @@ def _formal_clock(
 
 
 def _check_bypass(
-    procedure: Procedure, target: Stage, reason: str, agreed_by: Person | None, field_prefix: str
-) -> None:
+    procedure: Procedure,
+    target: Stage,
+    reason: str,
+    agreed_by: Person | None,
+    field_prefix: str,
+    state: ChallengeState | None = None,
+) -> str:
+    """Check a bypass to ``target``; returns who agreed to it ("" when the procedure needs no one).
+
+    Raising names the person, who is then asked to confirm in Resolve (there is no challenge to ask
+    on before it is raised). Escalating past a stage (``state`` given) needs that person to have
+    confirmed a request for agreement on this challenge first (seeds 001 and 003).
+    """
     if not reason.strip():
         raise _refuse(
             "invalid",
@@ -504,7 +589,18 @@ def _check_bypass(
         )
     needed = procedure.bypass_rule(target.key)
     if needed is None:
-        return
+        return ""
+    if state is not None:
+        confirmed = _agreement(state, "bypass", target.key, {"confirmed"})
+        if confirmed is not None:
+            return confirmed.username
+        raise _refuse(
+            "conflict",
+            "bypass_agreement_not_confirmed",
+            f"Going straight to {target.name} needs the agreement of the {role_label(needed)}: "
+            "ask them for it, and escalate once they have confirmed it in Resolve.",
+            "bypass_agreed_by",
+        )
     if agreed_by is None:
         raise _refuse(
             "invalid",
@@ -520,6 +616,32 @@ def _check_bypass(
             f"{agreed_by.username} is not a {role_label(needed)}; name the {role_label(needed)} who agreed.",
             "bypass_agreed_by",
         )
+    return agreed_by.username
+
+
+def _agreement(state: ChallengeState, purpose: str, key: str, statuses: set[str]) -> AgreementState | None:
+    """The latest request for ``purpose``/``key`` whose status is one of ``statuses``, if any."""
+    for agreement in reversed(state.agreements):
+        if agreement.purpose == purpose and agreement.key == key and agreement.status in statuses:
+            return agreement
+    return None
+
+
+def _optional_notify(target: Stage, choice: bool | None) -> tuple[tuple[str, ...], bool | None]:
+    """Seed 000: "Consideration given to notifying Chief Executive": the chair says yes or no, and the
+    answer is recorded either way. Returns the roles considered and the choice."""
+    roles = tuple(target.optional_notify_roles)
+    if not roles:
+        return (), None
+    if choice is None:
+        who = " and ".join(f"the {role_label(role)}" for role in roles)
+        raise _refuse(
+            "invalid",
+            "optional_notify_required",
+            f"Say whether {who} should be told of {target.name}.",
+            "notify_optional",
+        )
+    return roles, choice
 
 
 def _check_documents(target: Stage, have: frozenset[str]) -> None:
@@ -595,8 +717,11 @@ def _raise(
     _require_text(command.impact_on_child, "impact_on_child", "the impact on the child")
     first = procedure.stages[0]
     target = _stage_or_refuse(procedure, command.stage, "stage") if command.stage else first
+    agreed_by = ""
     if target.key != first.key:
-        _check_bypass(procedure, target, command.bypass_reason, command.bypass_agreed_by, "bypass_")
+        agreed_by = _check_bypass(
+            procedure, target, command.bypass_reason, command.bypass_agreed_by, "bypass_"
+        )
     unknown = [theme for theme in command.themes if theme not in procedure.theme_keys()]
     if unknown:
         keys = ", ".join(theme.key for theme in procedure.themes)
@@ -621,7 +746,10 @@ def _raise(
             raise _refuse("invalid", "date_out_of_range", str(exc), f"actions[{index}].due") from None
     _check_documents(target, command.documents)
     _check_review(command)
+    optional_roles, notified = _optional_notify(target, command.notify_optional)
     visit = _enter_by(target, command.on, calendar, command.respond_by)
+    if notified:
+        visit = replace(visit, extra_notify_roles=optional_roles)
     formal_started_on, formal_due_on = _formal_clock(procedure, state, target, command.on, calendar)
     new_state = replace(
         state,
@@ -653,8 +781,36 @@ def _raise(
         review_on=command.review_on,
         chair_due_on=_chair_due(target, command.review_on, calendar),
         from_concern_on=command.from_concern_on,
+        optional_notify_roles=optional_roles,
+        optional_notified=notified,
     )
-    return Accepted(new_state, (Event(target.key, command.on, detail),))
+    events = [Event(target.key, command.on, detail)]
+    if agreed_by:
+        # The person named as agreeing is asked to confirm it in Resolve (seeds 001 and 003).
+        asked = AgreementState(
+            number=1,
+            purpose="bypass",
+            key=target.key,
+            username=agreed_by,
+            requested_on=command.on,
+        )
+        new_state = replace(new_state, agreements=(asked,))
+        events.append(
+            Event(
+                target.key,
+                command.on,
+                AgreementRequested(
+                    number=1,
+                    purpose="bypass",
+                    key=target.key,
+                    person=agreed_by,
+                    role=procedure.bypass_rule(target.key) or "",
+                    kind="agree",
+                    note=command.bypass_reason.strip(),
+                ),
+            )
+        )
+    return Accepted(new_state, tuple(events))
 
 
 # respond
@@ -687,7 +843,7 @@ def _respond(
     new_state = replace(state, visits=(*state.visits[:-1], visit), last_event_on=command.on)
     detail = ResponseRecorded(
         response=command.response,
-        response_label=RESPONSES[command.response],
+        response_label=procedure.response_label(command.response, RESPONSES[command.response]),
         on_time=not late,
         comments=command.comments.strip(),
         due_on=current.due_on,
@@ -747,12 +903,17 @@ def _escalate(
         stage.key
         for stage in procedure.stages[procedure.order(current.stage) : procedure.order(target.key) - 1]
     )
+    agreed_by = ""
     if skipped:
-        _check_bypass(procedure, target, command.reason, command.bypass_agreed_by, "")
+        agreed_by = _check_bypass(procedure, target, command.reason, command.bypass_agreed_by, "", state)
     documents = state.documents | command.documents
     _check_documents(target, documents)
+    choice = False if actor.is_(SYSTEM) and command.notify_optional is None else command.notify_optional
+    optional_roles, notified = _optional_notify(target, choice)
     left = replace(current, left_on=command.on, left_how="escalated")
     visit = _enter_by(target, command.on, calendar, command.respond_by)
+    if notified:
+        visit = replace(visit, extra_notify_roles=optional_roles)
     formal_started_on, formal_due_on = _formal_clock(procedure, state, target, command.on, calendar)
     new_state = replace(
         state,
@@ -769,9 +930,11 @@ def _escalate(
         due_on=visit.due_on,
         previous_response=current.response,
         bypassed=skipped,
-        bypass_agreed_by=command.bypass_agreed_by.username if skipped and command.bypass_agreed_by else "",
+        bypass_agreed_by=agreed_by,
         automatic=actor.is_(SYSTEM),
         procedure_due_on=visit.procedure_due_on,
+        optional_notify_roles=optional_roles,
+        optional_notified=notified,
     )
     return Accepted(new_state, (Event(target.key, command.on, detail),))
 
@@ -868,8 +1031,20 @@ def _refer_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> N
             "Only an IRO can refer a looked-after child's case to Cafcass (Children Act 1989 s25B(3)); "
             "CP Chairs have no such power.",
         )
-    _require_open(state, "refer to Cafcass")
-    _require(actor, (CHAIR,), "refer this challenge to Cafcass", _chair_words(state.track))
+    # Seed 004: "Should the IRO/CP Chair be dissatisfied by the outcome a referral to CAFCASS can be
+    # made"; seed 000: "Alongside or out with the Outcome Resolution": open or resolved alike.
+    if state.status not in {"open", "resolved"}:
+        raise _refuse(
+            "conflict",
+            "not_open",
+            f"You can only refer an open or resolved challenge to Cafcass; this one is {state.status}.",
+        )
+    completer = rules.form_completed_by
+    if completer is not None:
+        # Seed 001: "the CPRU Service Manager will complete the Form CLA Resolution Stage 4".
+        _require(actor, (CAFCASS_FORM,), "complete the Cafcass referral form", f"the {role_label(completer)}")
+    else:
+        _require(actor, (CHAIR,), "refer this challenge to Cafcass", _chair_words(state.track))
     if state.cafcass_referred_on is not None:
         raise _refuse(
             "conflict",
@@ -890,7 +1065,7 @@ def _refer(
     procedure: Procedure, state: ChallengeState, command: ReferToCafcass, actor: Actor, calendar: WorkingDays
 ) -> Accepted:
     rules = procedure.cafcass
-    current = _require_open(state, "refer to Cafcass")
+    stage_key = state.visits[-1].stage
     reason = _require_text(command.reason, "reason", "why the case is being referred to Cafcass")
     reached = state.highest_order_reached(procedure)
     if (
@@ -915,22 +1090,30 @@ def _refer(
                 f"{key!r} is not a precondition here; use: {keys}.",
                 "preconditions",
             )
+    met: dict[str, str] = {}
     for precondition in rules.requires:
-        person = command.preconditions.get(precondition.key)
-        if person is None:
+        field_name = f"preconditions.{precondition.key}"
+        # agree: the person confirmed in Resolve; inform: the message to them was sent before now.
+        wanted = {"confirmed"} if precondition.kind == "agree" else {"pending", "confirmed", "declined"}
+        agreement = _agreement(state, "cafcass", precondition.key, wanted)
+        if agreement is None:
+            doing = "confirm their agreement" if precondition.kind == "agree" else "be told"
             raise _refuse(
-                "invalid",
+                "conflict",
                 "cafcass_precondition_missing",
-                f"{precondition.label}: say which {role_label(precondition.role)} agreed or was told.",
-                f"preconditions.{precondition.key}",
+                f"{precondition.label}: ask the {role_label(precondition.role)} in Resolve, who must "
+                f"{doing} before the referral is recorded.",
+                field_name,
             )
-        if precondition.role not in person.roles:
+        named = command.preconditions.get(precondition.key)
+        if named is not None and named.username != agreement.username:
             raise _refuse(
                 "invalid",
-                "cafcass_precondition_wrong_role",
-                f"{person.username} is not a {role_label(precondition.role)}; {precondition.label.lower()}.",
-                f"preconditions.{precondition.key}",
+                "cafcass_precondition_other_person",
+                f"{named.username} was not the one asked; {agreement.username} was.",
+                field_name,
             )
+        met[precondition.key] = agreement.username
     known = {item.key for item in rules.checklist}
     for key in command.checklist:
         if key not in known:
@@ -961,9 +1144,9 @@ def _refer(
         reason=reason,
         urgent=command.urgent,
         checklist=dict(command.checklist),
-        preconditions={key: person.username for key, person in command.preconditions.items()},
+        preconditions=met,
     )
-    return Accepted(new_state, (Event(current.stage, command.on, detail),))
+    return Accepted(new_state, (Event(stage_key, command.on, detail),))
 
 
 # mark an action
@@ -1038,7 +1221,180 @@ def _record_meeting(
     summary = _require_text(command.summary, "summary", "a summary of the meeting")
     visit = replace(current, meetings=current.meetings + 1)
     new_state = replace(state, visits=(*state.visits[:-1], visit), last_event_on=command.on)
-    return Accepted(new_state, (Event(current.stage, command.on, MeetingRecorded(summary=summary)),))
+    if command.number is None:
+        _check_meeting_actions(command, command.held_on or command.on, calendar)
+        first_id = max((a.id for a in state.actions), default=0) + 1
+        added = tuple(
+            ActionState(id=first_id + offset, due=action.due, owner=action.owner.strip())
+            for offset, action in enumerate(command.actions)
+        )
+        new_state = replace(new_state, actions=(*state.actions, *added))
+        detail = MeetingRecorded(summary=summary, actions=len(command.actions))
+        return Accepted(new_state, (Event(current.stage, command.on, detail),))
+    return _record_requested_meeting(procedure, new_state, current, command, summary, actor, calendar)
+
+
+def _check_meeting_actions(command: RecordMeeting, held_on: dt.date, calendar: WorkingDays) -> None:
+    for position, action in enumerate(command.actions):
+        _require_text(action.action, f"actions[{position}].action", "what the action is")
+        _require_text(action.owner, f"actions[{position}].owner", "who will do the action")
+        if action.due < held_on:
+            raise _refuse(
+                "invalid",
+                "action_due_before_meeting",
+                "An action cannot be due before the meeting.",
+                f"actions[{position}].due",
+            )
+        try:
+            calendar.is_working_day(action.due)
+        except ValueError as exc:
+            raise _refuse("invalid", "date_out_of_range", str(exc), f"actions[{position}].due") from None
+
+
+def _record_requested_meeting(
+    procedure: Procedure,
+    state: ChallengeState,
+    current: Visit,
+    command: RecordMeeting,
+    summary: str,
+    actor: Actor,
+    calendar: WorkingDays,
+) -> Accepted:
+    """The minutes and actions of a requested meeting, by the person named to record them (seed 001:
+    "Actions from Meeting to be recorded within 24 hours on DRP Stage 2 Form by CPRU Service Manager")."""
+    found = [(index, m) for index, m in enumerate(state.meetings) if m.number == command.number]
+    if not found:
+        raise _refuse("not_found", "unknown_meeting", "There is no such requested meeting.", "number")
+    index, meeting = found[0]
+    if meeting.held_on is not None:
+        raise _refuse("conflict", "meeting_recorded", "The minutes of this meeting are already recorded.")
+    if meeting.stage != current.stage:
+        raise _refuse("conflict", "meeting_of_another_stage", "This meeting was requested at another stage.")
+    if actor.username != meeting.chair:
+        raise _refuse(
+            "forbidden", "not_the_meeting_chair", f"Only {meeting.chair}, who records this meeting, can."
+        )
+    held_on = command.held_on or command.on
+    if held_on > command.on:
+        raise _refuse(
+            "invalid", "held_after_recorded", "A meeting cannot be recorded before it is held.", "held_on"
+        )
+    _check_meeting_actions(command, held_on, calendar)
+    stage_meeting = procedure.stage(meeting.stage).meeting_for(meeting.key)
+    hours = stage_meeting.actions_recorded_within_hours if stage_meeting is not None else None
+    due_by = _add_working_days(calendar, held_on, -(-hours // 24)) if hours else None
+    first_id = max((a.id for a in state.actions), default=0) + 1
+    added = tuple(
+        ActionState(id=first_id + offset, due=action.due, owner=action.owner.strip())
+        for offset, action in enumerate(command.actions)
+    )
+    meetings = (*state.meetings[:index], replace(meeting, held_on=held_on), *state.meetings[index + 1 :])
+    new_state = replace(state, meetings=meetings, actions=(*state.actions, *added))
+    detail = MeetingRecorded(
+        summary=summary,
+        number=meeting.number,
+        key=meeting.key,
+        held_on=held_on,
+        attendees=tuple(command.attendees) or meeting.attendees,
+        outsiders=tuple(command.outsiders),
+        actions=len(command.actions),
+        actions_due_by=due_by,
+        actions_on_time=(command.on <= due_by) if due_by is not None else None,
+    )
+    return Accepted(new_state, (Event(current.stage, command.on, detail),))
+
+
+# ask for a meeting at the current stage
+def _request_meeting_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
+    current = _require_open(state, "ask for a meeting on")
+    if not procedure.stage(current.stage).meetings():
+        raise _refuse(
+            "conflict", "no_meeting", f"{procedure.stage(current.stage).name} calls for no meeting."
+        )
+    _require(
+        actor,
+        (CHAIR, CHAIR_MANAGER, RECIPIENT),
+        "ask for a meeting",
+        "the chair, their manager or the stage's recipient",
+    )
+
+
+def _request_meeting(
+    procedure: Procedure, state: ChallengeState, command: RequestMeeting, actor: Actor, calendar: WorkingDays
+) -> Accepted:
+    current = _require_open(state, "ask for a meeting on")
+    stage = procedure.stage(current.stage)
+    meeting = stage.meeting_for(command.key)
+    if meeting is None:
+        keys = ", ".join(m.key for m in stage.meetings())
+        raise _refuse(
+            "invalid",
+            "unknown_meeting",
+            f"{command.key!r} is not a meeting of this stage; use: {keys}.",
+            "key",
+        )
+    if any(m.stage == current.stage and m.key == meeting.key and m.held_on is None for m in state.meetings):
+        raise _refuse(
+            "conflict", "meeting_already_requested", "This meeting is already requested and not yet held."
+        )
+    if command.scheduled_for < command.on:
+        raise _refuse(
+            "invalid", "meeting_in_the_past", "Set a date on or after today's request.", "scheduled_for"
+        )
+    latest = (
+        _add_working_days(calendar, current.entered_on, meeting.within_working_days)
+        if meeting.within_working_days
+        else None
+    )
+    if latest is not None and command.scheduled_for > latest:
+        raise _refuse(
+            "invalid",
+            "meeting_too_late",
+            f"{procedure.name} sets this meeting within {meeting.within_working_days} working days: "
+            f"set a date by {_fmt(latest)}.",
+            "scheduled_for",
+        )
+    try:
+        calendar.is_working_day(command.scheduled_for)
+    except ValueError as exc:
+        raise _refuse("invalid", "date_out_of_range", str(exc), "scheduled_for") from None
+    # Who chairs it (and records its minutes): the role the procedure names, else the one who asks.
+    role = meeting.chair_role or meeting.minutes_by_role
+    chair = command.chair
+    if role is not None:
+        if chair is None:
+            raise _refuse("invalid", "required", f"Choose the {role_label(role)} who chairs it.", "chair")
+        if role not in chair.roles:
+            raise _refuse(
+                "invalid",
+                "wrong_role",
+                f"{chair.username} is not a {role_label(role)}; the procedure names the {role_label(role)}.",
+                "chair",
+            )
+    chair_name = chair.username if chair is not None else actor.username
+    outsiders = tuple(name.strip() for name in command.outsiders if name.strip())
+    attendees = tuple(dict.fromkeys(p.username for p in command.attendees if p.username != chair_name))
+    number = len(state.meetings) + 1
+    requested = MeetingState(
+        number=number,
+        stage=current.stage,
+        key=meeting.key,
+        scheduled_for=command.scheduled_for,
+        chair=chair_name,
+        attendees=attendees,
+    )
+    new_state = replace(state, meetings=(*state.meetings, requested), last_event_on=command.on)
+    detail = MeetingRequested(
+        number=number,
+        key=meeting.key,
+        scheduled_for=command.scheduled_for,
+        chair=chair_name,
+        attendees=attendees,
+        outsiders=outsiders,
+        note=command.note.strip(),
+        latest_on=latest,
+    )
+    return Accepted(new_state, (Event(current.stage, command.on, detail),))
 
 
 # withdraw
@@ -1292,6 +1648,154 @@ def _extend(
     return Accepted(new_state, (Event(current.stage, command.on, detail),))
 
 
+# ask a named person to agree to (or be told of) a bypass or a Cafcass referral
+def _request_agreement_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
+    if state.status not in {"open", "resolved"}:
+        raise _refuse("conflict", "not_open", f"Agreement cannot be asked on a {state.status} challenge.")
+    _require(
+        actor,
+        (CHAIR, CHAIR_MANAGER),
+        "ask for agreement",
+        f"{_chair_words(state.track)} or their manager",
+    )
+
+
+def _request_agreement(
+    procedure: Procedure,
+    state: ChallengeState,
+    command: RequestAgreement,
+    actor: Actor,
+    calendar: WorkingDays,
+) -> Accepted:
+    if command.purpose not in AGREEMENT_PURPOSES:
+        raise _refuse(
+            "invalid", "unknown_purpose", "Choose what the agreement is for: cafcass or bypass.", "purpose"
+        )
+    if command.purpose == "cafcass":
+        rules = procedure.cafcass
+        if state.track not in rules.tracks:
+            raise _refuse(
+                "conflict",
+                "cafcass_iro_only",
+                "Only an IRO can refer a looked-after child's case to Cafcass (Children Act 1989 s25B(3)).",
+            )
+        by_key = {precondition.key: precondition for precondition in rules.requires}
+        if command.key not in by_key:
+            keys = ", ".join(by_key) or "none"
+            raise _refuse(
+                "invalid",
+                "unknown_precondition",
+                f"{command.key!r} is not a precondition of a Cafcass referral here; use: {keys}.",
+                "key",
+            )
+        role, kind = by_key[command.key].role, by_key[command.key].kind
+    else:
+        current = _require_open(state, "ask agreement to a bypass on")
+        target = _stage_or_refuse(procedure, command.key, "key")
+        if procedure.order(target.key) <= procedure.order(current.stage) + 1:
+            raise _refuse(
+                "invalid",
+                "not_a_bypass",
+                "Agreement is asked for going past a stage: choose a stage after the next one.",
+                "key",
+            )
+        needed = procedure.bypass_rule(target.key)
+        if needed is None:
+            raise _refuse(
+                "invalid",
+                "no_agreement_needed",
+                f"{procedure.name} needs no one's agreement to go straight to {target.name}.",
+                "key",
+            )
+        role, kind = needed, "agree"
+    person = command.person
+    if person is None:
+        raise _refuse("invalid", "required", f"Choose the {role_label(role)} to ask.", "person")
+    if role not in person.roles:
+        raise _refuse(
+            "invalid",
+            "wrong_role",
+            f"{person.username} is not a {role_label(role)}; choose the {role_label(role)} to ask.",
+            "person",
+        )
+    note = _require_text(
+        command.note,
+        "note",
+        "what you are asking and why" if kind == "agree" else "what you are telling them and why",
+    )
+    if _agreement(state, command.purpose, command.key, {"pending"}) is not None:
+        raise _refuse(
+            "conflict",
+            "already_asked",
+            "This has already been asked and is waiting for an answer.",
+        )
+    number = len(state.agreements) + 1
+    asked = AgreementState(
+        number=number,
+        purpose=command.purpose,
+        key=command.key,
+        username=person.username,
+        kind=kind,
+        requested_on=command.on,
+    )
+    new_state = replace(state, agreements=(*state.agreements, asked), last_event_on=command.on)
+    detail = AgreementRequested(
+        number=number,
+        purpose=command.purpose,
+        key=command.key,
+        person=person.username,
+        role=role,
+        kind=kind,
+        note=note,
+    )
+    return Accepted(new_state, (Event(state.visits[-1].stage, command.on, detail),))
+
+
+# confirm or decline a request made to you
+def _answer_agreement_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
+    if state.status not in {"open", "resolved"}:
+        raise _refuse("conflict", "not_open", f"Nothing can be answered on a {state.status} challenge.")
+    if not any(a.status == "pending" and a.username == actor.username for a in state.agreements):
+        raise _refuse("forbidden", "not_asked", "Nothing on this challenge is waiting for your answer.")
+
+
+def _answer_agreement(
+    procedure: Procedure,
+    state: ChallengeState,
+    command: AnswerAgreement,
+    actor: Actor,
+    calendar: WorkingDays,
+) -> Accepted:
+    for index, agreement in enumerate(state.agreements):
+        if agreement.number != command.number:
+            continue
+        if agreement.username != actor.username:
+            raise _refuse("forbidden", "not_asked", "This request was made to someone else.")
+        if agreement.status != "pending":
+            raise _refuse(
+                "conflict",
+                "already_answered",
+                f"This request was already {agreement.status} "
+                f"on {_fmt(agreement.answered_on or command.on)}.",
+            )
+        if command.answer not in AGREEMENT_ANSWERS:
+            raise _refuse("invalid", "unknown_answer", "Choose whether you confirm or decline.", "answer")
+        if command.answer == "declined":
+            _require_text(command.comments, "comments", "why you decline")
+        answered = replace(agreement, status=command.answer, answered_on=command.on)
+        agreements = (*state.agreements[:index], answered, *state.agreements[index + 1 :])
+        new_state = replace(state, agreements=agreements, last_event_on=command.on)
+        detail = AgreementAnswered(
+            number=agreement.number,
+            purpose=agreement.purpose,
+            key=agreement.key,
+            answer=command.answer,
+            comments=command.comments.strip(),
+        )
+        return Accepted(new_state, (Event(state.visits[-1].stage, command.on, detail),))
+    raise _refuse("not_found", "unknown_request", "There is no such request on this challenge.", "number")
+
+
 # -- the declarations ----------------------------------------------------------------------------
 class Audience(StrEnum):
     """Who a notification of a change goes to, worked out by the notifications app at write time."""
@@ -1304,6 +1808,9 @@ class Audience(StrEnum):
     CHAIR_WHEN_AUTOMATIC = "chair_when_automatic"  # the chair, when Resolve itself made the change
     CAFCASS_TOLD = "cafcass_told"  # IRO Service Manager, Head of Safeguarding, and who agreed or was told
     SUCCESSOR = "successor"  # the person a leaver's work was handed over to
+    PERSON_ASKED = "person_asked"  # the person a request for agreement (or to be told) was made to
+    ASKER_AND_CHAIR = "asker_and_chair"  # who made that request, and the chair
+    MEETING_PEOPLE = "meeting_people"  # a meeting's chair and attendees in Resolve, and the challenge's chair
 
 
 @dataclass(frozen=True, slots=True)
@@ -1454,7 +1961,8 @@ TRANSITIONS: tuple[Transition[Any], ...] = (
         handler=_record_meeting,
         event=EventType.MEETING_RECORDED,
         words="Meeting recorded",
-        tells=(),
+        # Seed 001: "Minutes of Meeting to be completed and circulated to all attendees."
+        tells=(Tell("meeting_minutes", Audience.MEETING_PEOPLE),),
     ),
     Transition(
         key="mark_action",
@@ -1547,6 +2055,45 @@ TRANSITIONS: tuple[Transition[Any], ...] = (
         event=EventType.DEADLINE_EXTENDED,
         words="Response date extended",
         tells=(Tell("deadline_extended", Audience.STAGE_TO_AND_CC),),
+    ),
+    Transition(
+        key="request_agreement",
+        title="Ask for agreement",
+        button="Send the request",
+        done="Your request has been sent",
+        command=RequestAgreement,
+        perm=Perm.ASK_AGREEMENT,
+        guard=_request_agreement_guard,
+        handler=_request_agreement,
+        event=EventType.AGREEMENT_REQUESTED,
+        words="Agreement asked",
+        tells=(Tell("agreement_requested", Audience.PERSON_ASKED),),
+    ),
+    Transition(
+        key="answer_agreement",
+        title="Confirm or decline",
+        button="Send your answer",
+        done="Your answer has been recorded",
+        command=AnswerAgreement,
+        perm=Perm.ANSWER_REQUEST,
+        guard=_answer_agreement_guard,
+        handler=_answer_agreement,
+        event=EventType.AGREEMENT_ANSWERED,
+        words="Agreement answered",
+        tells=(Tell("agreement_answered", Audience.ASKER_AND_CHAIR),),
+    ),
+    Transition(
+        key="request_meeting",
+        title="Ask for a meeting",
+        button="Send the request",
+        done="The meeting has been requested",
+        command=RequestMeeting,
+        perm=Perm.RECORD_MEETING,
+        guard=_request_meeting_guard,
+        handler=_request_meeting,
+        event=EventType.MEETING_REQUESTED,
+        words="Meeting requested",
+        tells=(Tell("meeting_requested", Audience.MEETING_PEOPLE),),
     ),
 )
 

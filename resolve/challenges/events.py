@@ -54,6 +54,9 @@ class EventType(StrEnum):
     ACTION_ADDED = "action_added"
     ACTION_REDATED = "action_redated"
     DEADLINE_EXTENDED = "deadline_extended"
+    AGREEMENT_REQUESTED = "agreement_requested"
+    AGREEMENT_ANSWERED = "agreement_answered"
+    MEETING_REQUESTED = "meeting_requested"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,8 @@ class Raised:
     review_on: dt.date | None = None
     chair_due_on: dt.date | None = None  # the chair's own deadline from the review, where one is set
     from_concern_on: dt.date | None = None  # when the concern it carries was recorded
+    optional_notify_roles: tuple[str, ...] = ()  # roles the chair chose whether to tell (seed 000)
+    optional_notified: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,8 @@ class Escalated:
     bypass_agreed_by: str = ""
     automatic: bool = False
     procedure_due_on: dt.date | None = None
+    optional_notify_roles: tuple[str, ...] = ()  # roles the chair chose whether to tell (seed 000)
+    optional_notified: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +153,16 @@ class ActionUpdated:
 class MeetingRecorded:
     TYPE: ClassVar[EventType] = EventType.MEETING_RECORDED
     summary: str
+    # A requested meeting's record: which, when held, who came, the actions agreed and whether they
+    # were recorded within the procedure's hours (left out of the JSON at their defaults).
+    number: int = 0
+    key: str = ""
+    held_on: dt.date | None = None
+    attendees: tuple[str, ...] = ()
+    outsiders: tuple[str, ...] = ()
+    actions: int = 0
+    actions_due_by: dt.date | None = None
+    actions_on_time: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +219,56 @@ class DeadlineExtended:
     original_due: dt.date  # the response date before any extension
 
 
+# What an agreement request is for, and the answers its person may give.
+AGREEMENT_PURPOSES: dict[str, str] = {
+    "cafcass": "a referral to Cafcass",
+    "bypass": "going straight to a later stage",
+}
+AGREEMENT_ANSWERS: dict[str, str] = {
+    "confirmed": "Confirmed",
+    "declined": "Declined",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementRequested:
+    """A named person asked to agree to (``kind`` agree) or told of (``kind`` inform) a step."""
+
+    TYPE: ClassVar[EventType] = EventType.AGREEMENT_REQUESTED
+    number: int
+    purpose: str  # cafcass | bypass
+    key: str  # the Cafcass precondition's key, or the stage to be bypassed to
+    person: str
+    role: str
+    kind: str  # agree | inform
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementAnswered:
+    TYPE: ClassVar[EventType] = EventType.AGREEMENT_ANSWERED
+    number: int
+    purpose: str
+    key: str
+    answer: str  # confirmed | declined
+    comments: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingRequested:
+    """A meeting asked for at a stage: its date (within the procedure's bound), chair and invitees."""
+
+    TYPE: ClassVar[EventType] = EventType.MEETING_REQUESTED
+    number: int
+    key: str
+    scheduled_for: dt.date
+    chair: str
+    attendees: tuple[str, ...]
+    outsiders: tuple[str, ...]
+    note: str
+    latest_on: dt.date | None = None  # the latest date the procedure allows for it
+
+
 Detail = (
     Raised
     | Escalated
@@ -218,6 +285,9 @@ Detail = (
     | ActionAdded
     | ActionRedated
     | DeadlineExtended
+    | AgreementRequested
+    | AgreementAnswered
+    | MeetingRequested
 )
 
 DETAILS: dict[EventType, type[Detail]] = {
@@ -236,6 +306,9 @@ DETAILS: dict[EventType, type[Detail]] = {
     EventType.ACTION_ADDED: ActionAdded,
     EventType.ACTION_REDATED: ActionRedated,
     EventType.DEADLINE_EXTENDED: DeadlineExtended,
+    EventType.AGREEMENT_REQUESTED: AgreementRequested,
+    EventType.AGREEMENT_ANSWERED: AgreementAnswered,
+    EventType.MEETING_REQUESTED: MeetingRequested,
 }
 
 

@@ -151,12 +151,39 @@ class Response(AppendOnlyModel, SealedModel):
 
 
 class Meeting(AppendOnlyModel, SealedModel):
+    """A meeting at a stage. Append-only: a request (``requested``: its date, chair and invitees) is
+    one row, and the meeting held, with its minutes (``summary``), another that points at it."""
+
     challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="meetings")
     visit = models.ForeignKey(StageVisit, on_delete=models.PROTECT, related_name="meeting_records")
-    held_on = models.DateField()
-    summary = models.TextField()
+    held_on = models.DateField(null=True, blank=True, help_text="Empty on a request.")
+    summary = models.TextField(help_text="The minutes; on a request, what it is asked for.")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Requested, scheduled, chaired, attended (issue 9); 0 and the defaults for a meeting only recorded.
+    number = models.PositiveIntegerField(default=0, help_text="1, 2, 3... for requested meetings.")
+    meeting_key = models.CharField(
+        max_length=64, default="meeting", help_text="Which of the stage's meetings."
+    )
+    requested = models.BooleanField(default=False, help_text="This row is the request for the meeting.")
+    scheduled_for = models.DateField(null=True, blank=True)
+    chair = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="meetings_chaired",
+    )
+    attendees = models.JSONField(
+        default=list, help_text="Usernames of the people in Resolve invited or there."
+    )
+    outsiders = models.JSONField(default=list, help_text="Names of people from outside Resolve.")
+    request = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="records"
+    )
+    actions_on_time = models.BooleanField(
+        null=True, blank=True, help_text="Actions recorded within the procedure's hours (when it sets them)."
+    )
 
     class Meta:
         ordering = ["held_on", "id"]
@@ -287,3 +314,45 @@ class Event(AppendOnlyModel):
             fields=event_fields,
             save=lambda: super(Event, self).save(*args, **kwargs),
         )
+
+
+class Agreement(SealedModel):
+    """A request to a named person to agree to (or be told of) a bypass or a Cafcass referral, and
+    their answer: who asked whom, when, and when they confirmed or declined (seeds 001, 002, 003)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for an answer"
+        CONFIRMED = "confirmed", "Confirmed"
+        DECLINED = "declined", "Declined"
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="agreements")
+    number = models.PositiveIntegerField(help_text="1, 2, 3... on its challenge.")
+    purpose = models.CharField(max_length=10, help_text="cafcass or bypass")
+    key = models.CharField(
+        max_length=64, help_text="The Cafcass precondition's key, or the stage bypassed to."
+    )
+    kind = models.CharField(max_length=10, default="agree", help_text="agree or inform")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="agreements_asked"
+    )
+    role = models.CharField(max_length=64)
+    note = models.TextField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="agreements_requested"
+    )
+    requested_on = models.DateField()
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    answered_on = models.DateField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    comments = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["challenge", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "number"], name="agreement_number_unique")
+        ]
+        indexes = [models.Index(fields=["person", "status"])]
+
+    def __str__(self) -> str:
+        return f"Request {self.number} on challenge {self.challenge_id} to {self.person}"

@@ -19,6 +19,7 @@ from resolve.calendars.types import Nation
 from resolve.challenges import engine
 from resolve.challenges.models import (
     Action,
+    Agreement,
     Challenge,
     Concern,
     Document,
@@ -121,7 +122,17 @@ def challenge_detail(*, challenge: Challenge) -> Challenge:
         Challenge.objects.select_related(
             "child", "policy", "raised_by", "child__social_worker", "child__team"
         )
-        .prefetch_related("visits", "actions", "events__by", "responses__by", "meetings__recorded_by")
+        .prefetch_related(
+            "visits",
+            "actions",
+            "events__by",
+            "responses__by",
+            Prefetch(
+                "meetings",
+                queryset=Meeting.objects.select_related("recorded_by", "visit", "chair").order_by("id"),
+            ),
+            Prefetch("agreements", queryset=Agreement.objects.select_related("person", "requested_by")),
+        )
         .get(pk=challenge.pk)
     )
 
@@ -257,7 +268,10 @@ def challenge_page(*, challenge: Challenge) -> Challenge:
             "visits",
             Prefetch("actions", queryset=Action.objects.select_related("owner_user")),
             Prefetch("responses", queryset=Response.objects.select_related("by", "visit")),
-            Prefetch("meetings", queryset=Meeting.objects.select_related("recorded_by", "visit")),
+            Prefetch(
+                "meetings",
+                queryset=Meeting.objects.select_related("recorded_by", "visit", "chair").order_by("id"),
+            ),
             Prefetch("document_records", queryset=Document.objects.select_related("by").order_by("on", "id")),
             Prefetch(
                 "case_notes",
@@ -360,6 +374,43 @@ def challenge_state(
         actions=action_states,
         documents=frozenset(challenge.documents),
         final_comments_on=challenge.final_comments_on,
+        agreements=tuple(
+            engine.AgreementState(
+                number=agreement.number,
+                purpose=agreement.purpose,
+                key=agreement.key,
+                username=agreement.person.get_username(),
+                kind=agreement.kind,
+                status=agreement.status,
+                requested_on=agreement.requested_on,
+                answered_on=agreement.answered_on,
+            )
+            for agreement in challenge.agreements.select_related("person").order_by("number")
+        ),
+        meetings=_meeting_states(challenge),
+    )
+
+
+def _meeting_states(challenge: Challenge) -> tuple[engine.MeetingState, ...]:
+    """The requested meetings, each held once its minutes are recorded (a row that points at it)."""
+    rows = list(
+        Meeting.objects.filter(challenge=challenge, number__gt=0)
+        .select_related("visit", "chair")
+        .order_by("number", "id")
+    )
+    held = {row.request_id: row.held_on for row in rows if not row.requested}
+    return tuple(
+        engine.MeetingState(
+            number=row.number,
+            stage=row.visit.stage_key,
+            key=row.meeting_key,
+            scheduled_for=row.scheduled_for or row.created_at.date(),
+            chair=row.chair.get_username() if row.chair else "",
+            attendees=tuple(row.attendees),
+            held_on=held.get(row.pk),
+        )
+        for row in rows
+        if row.requested
     )
 
 
@@ -394,6 +445,9 @@ def challenge_actor(
         relations.add(engine.FINAL_COMMENTER)
     if child.social_worker_id == user.pk or holds("team_manager"):
         relations.add(engine.CHILD_WORKER)
+    completer = procedure.cafcass.form_completed_by
+    if completer and holds(completer):
+        relations.add(engine.CAFCASS_FORM)
     return engine.Actor(username=user.get_username(), relations=frozenset(relations))
 
 
@@ -448,3 +502,15 @@ def child_concerns(*, child: Child) -> list[ConcernRow]:
             )
         )
     return found
+
+
+def agreements_waiting_for(*, user: User) -> QuerySet[Agreement]:
+    """Requests made to ``user`` still waiting for their answer, on challenges they may see, oldest first."""
+    visible = challenges_visible_to(user).values("pk")
+    return (
+        Agreement.objects.filter(
+            person_id=user.pk, status=Agreement.Status.PENDING, kind="agree", challenge_id__in=visible
+        )
+        .select_related("challenge__child", "challenge__policy")
+        .order_by("requested_on", "id")[:50]
+    )

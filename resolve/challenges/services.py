@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
 from resolve.access import (
     NotVisible,
@@ -38,9 +39,16 @@ from resolve.challenges.case_notes import (
     fmt_date,
 )
 from resolve.challenges.documents import directors_briefing_clean
-from resolve.challenges.events import REVIEWS, detail_to_json
+from resolve.challenges.events import (
+    REVIEWS,
+    AgreementAnswered,
+    AgreementRequested,
+    MeetingRequested,
+    detail_to_json,
+)
 from resolve.challenges.models import (
     Action,
+    Agreement,
     CafcassReferral,
     Challenge,
     Concern,
@@ -131,7 +139,8 @@ def _sync_visits(
             stage = procedure.stage(visit.stage)
             to_users = [user.get_username() for user in line.holders(stage.to_role)]
             cc_users = _usernames_for(stage.cc_roles, line, exclude=to_users)
-            notify_users = _usernames_for(stage.notify_roles, line, exclude=[*to_users, *cc_users])
+            notify_roles = [*stage.notify_roles, *visit.extra_notify_roles]
+            notify_users = _usernames_for(notify_roles, line, exclude=[*to_users, *cc_users])
             added.append(
                 StageVisit(
                     challenge=challenge,
@@ -220,6 +229,8 @@ def _write(
                 author=user,
             )
             batch.link(note, chain=note.evidence_chain, fields=case_note_fields)
+            _record_agreement(challenge, event, user)
+            _record_meeting_request(challenge, event, user, rows)
     # The messages this change causes, in its own transaction: rolled back with it, never lost after.
     notifications_for_events(
         challenge=challenge,
@@ -231,6 +242,56 @@ def _write(
         actions=actions,
     )
     return challenge
+
+
+def _record_agreement(challenge: Challenge, event: engine.Event, user: User | None) -> None:
+    """Keep the requests for agreement in step with their events: asked, then confirmed or declined."""
+    detail = event.detail
+    if isinstance(detail, AgreementRequested):
+        assert user is not None  # a person asks; Resolve never does
+        Agreement.objects.create(
+            challenge=challenge,
+            number=detail.number,
+            purpose=detail.purpose,
+            key=detail.key,
+            kind=detail.kind,
+            person=User.objects.get(username=detail.person),
+            role=detail.role,
+            note=detail.note,
+            requested_by=user,
+            requested_on=event.on,
+        )
+    elif isinstance(detail, AgreementAnswered):
+        row = Agreement.objects.get(challenge=challenge, number=detail.number)
+        row.status = detail.answer
+        row.answered_on = event.on
+        row.answered_at = timezone.now()
+        row.comments = detail.comments
+        row.save()
+
+
+def _record_meeting_request(
+    challenge: Challenge, event: engine.Event, user: User | None, visits: list[StageVisit]
+) -> None:
+    """A requested meeting is a ``Meeting`` row of its own; its minutes are another that points at it."""
+    detail = event.detail
+    if not isinstance(detail, MeetingRequested):
+        return
+    assert user is not None  # a person asks; Resolve never does
+    Meeting.objects.create(
+        challenge=challenge,
+        visit=visits[-1],
+        held_on=None,
+        summary=detail.note,
+        recorded_by=user,
+        number=detail.number,
+        meeting_key=detail.key,
+        requested=True,
+        scheduled_for=detail.scheduled_for,
+        chair=User.objects.get(username=detail.chair),
+        attendees=list(detail.attendees),
+        outsiders=list(detail.outsiders),
+    )
 
 
 def _load_for_change(
@@ -418,6 +479,7 @@ def _raise_decide(
     review: str = "",
     review_on: dt.date | None = None,
     concern_id: int | None = None,
+    notify_optional: bool | None = None,
 ) -> _RaiseDecision:
     """Everything raising decides, written by ``challenge_raise`` and shown by its preview."""
     _raise_bounds_check(
@@ -480,6 +542,7 @@ def _raise_decide(
         review=review,
         review_on=review_on,
         from_concern_on=carried.on if carried is not None else None,
+        notify_optional=notify_optional,
     )
     state = engine.ChallengeState(track=track)  # type: ignore[arg-type]
     line = child_line(child=child, track=track)
@@ -566,11 +629,14 @@ def challenge_raise(
     review: str = "",
     review_on: dt.date | None = None,
     concern_id: int | None = None,
+    notify_optional: bool | None = None,
 ) -> Challenge:
     """Raise a challenge for a child under a procedure, at its first stage or (with a reason) a later one.
 
     ``respond_by``: an earlier response date than the procedure's; ``review`` and ``review_on``: the
-    review that triggered it; ``concern_id``: the concern on the child's record that it carries."""
+    review that triggered it; ``concern_id``: the concern on the child's record that it carries;
+    ``notify_optional``: whether to tell the roles the stage lets the chair choose to tell (seed 000's
+    Chief Executive); needed, yes or no, when the stage has them."""
     on = on or today()
     limits.text_check(field="desired_outcome", value=desired_outcome)
     raised = _raise_decide(
@@ -592,6 +658,7 @@ def challenge_raise(
         review=review,
         review_on=review_on,
         concern_id=concern_id,
+        notify_optional=notify_optional,
     )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
@@ -671,6 +738,7 @@ def challenge_raise_preview(
     review: str = "",
     review_on: dt.date | None = None,
     concern_id: int | None = None,
+    notify_optional: bool | None = None,
 ) -> RaisePreview:
     """What ``challenge_raise`` would do with these answers, without writing anything.
 
@@ -695,6 +763,7 @@ def challenge_raise_preview(
         review=review,
         review_on=review_on,
         concern_id=concern_id,
+        notify_optional=notify_optional,
     )
     procedure = raised.procedure
     target = procedure.stage(raised.decision.state.visits[0].stage)
@@ -751,9 +820,13 @@ def challenge_escalate(
     on: dt.date | None = None,
     expected_version: int | None = None,
     respond_by: dt.date | None = None,
+    notify_optional: bool | None = None,
 ) -> Challenge:
     """Move a challenge up the ladder: to the next stage, or with a reason past several (and, if the
-    chair sets one, an earlier response date than the procedure's)."""
+    chair sets one, an earlier response date than the procedure's).
+
+    ``notify_optional``: whether to tell the roles the stage lets the chair choose to tell (seed 000's
+    "Consideration given to notifying Chief Executive"); needed, yes or no, when the stage has them."""
     on = on or today()
     agreed = person_for_command(username=bypass_agreed_by, field="bypass_agreed_by")
     contents: dict[str, dict[str, Any]] = {}
@@ -768,6 +841,7 @@ def challenge_escalate(
             bypass_agreed_by=agreed,
             documents=kinds,
             respond_by=respond_by,
+            notify_optional=notify_optional,
         )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
@@ -887,7 +961,10 @@ def challenge_refer_to_cafcass(
             reason=reason.strip(),
             urgent=urgent,
             checklist=dict(checklist),
-            preconditions=dict(preconditions or {}),
+            # Who agreed or was told, as the engine found them among the challenge's requests.
+            preconditions=challenge.events.order_by("-sequence")
+            .values_list("detail", flat=True)[0]
+            .get("preconditions", {}),
             by=user,
         )
 
@@ -931,19 +1008,101 @@ def challenge_record_meeting(
     summary: str,
     on: dt.date | None = None,
     expected_version: int | None = None,
+    number: int | None = None,
+    held_on: dt.date | None = None,
+    attendees: Sequence[str] = (),
+    outsiders: Sequence[str] = (),
+    actions: Sequence[ActionInput] = (),
 ) -> Challenge:
-    """Record a meeting held at the current stage (some stages are resolved only at a meeting)."""
+    """Record a meeting held at the current stage (some stages are resolved only at a meeting).
+
+    With ``number``, the minutes of a requested meeting, by the person it named to record them: who
+    was there, and the actions agreed (written as the challenge's actions); the minutes are sent to
+    the attendees through the outbox.
+    """
     on = on or today()
+    limits.count_check(field="actions", count=len(actions), most=limits.MAX_ACTIONS)
+    limits.count_check(field="attendees", count=len(attendees), most=limits.MAX_CHOICES)
+    limits.count_check(field="outsiders", count=len(outsiders), most=limits.MAX_CHOICES)
+    for index, name in enumerate(outsiders):
+        limits.text_check(field=f"outsiders[{index}]", value=name, max_length=limits.MAX_NAME)
+    for index, item in enumerate(actions):
+        limits.text_check(field=f"actions[{index}].action", value=item.action)
+        limits.text_check(field=f"actions[{index}].owner", value=item.owner, max_length=limits.MAX_KEY)
+    present = [person_for_command(username=name, field="attendees") for name in attendees]
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
-        Meeting.objects.create(
-            challenge=challenge, visit=visits[-1], held_on=on, summary=summary.strip(), recorded_by=user
+        request = (
+            Meeting.objects.filter(challenge=challenge, number=number, requested=True).first()
+            if number is not None
+            else None
         )
+        detail = challenge.events.order_by("-sequence").values_list("detail", flat=True)[0]
+        Meeting.objects.create(
+            challenge=challenge,
+            visit=visits[-1],
+            held_on=held_on or on,
+            summary=summary.strip(),
+            recorded_by=user,
+            number=number or 0,
+            meeting_key=request.meeting_key if request is not None else "meeting",
+            chair=request.chair if request is not None else None,
+            attendees=list(detail.get("attendees", [])),
+            outsiders=list(detail.get("outsiders", [])),
+            request=request,
+            actions_on_time=detail.get("actions_on_time"),
+        )
+        # The actions agreed at the meeting, written as raising writes the challenge's actions.
+        for item in actions:
+            Action.objects.create(
+                challenge=challenge, action=item.action.strip(), owner=item.owner.strip(), due=item.due
+            )
 
-    command = engine.RecordMeeting(on=on, summary=summary)
+    command = engine.RecordMeeting(
+        on=on,
+        summary=summary,
+        number=number,
+        held_on=held_on,
+        attendees=tuple(person.username for person in present if person is not None),
+        outsiders=tuple(outsiders),
+        actions=tuple(engine.NewAction(action=a.action, owner=a.owner, due=a.due) for a in actions),
+    )
     return _change(
         challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
     )
+
+
+def challenge_request_meeting(
+    *,
+    user: User,
+    challenge_id: int,
+    scheduled_for: dt.date,
+    key: str = "meeting",
+    chair: str | None = None,
+    attendees: Sequence[str] = (),
+    outsiders: Sequence[str] = (),
+    note: str = "",
+    on: dt.date | None = None,
+    expected_version: int | None = None,
+) -> Challenge:
+    """Ask for one of the current stage's meetings: its date (within the procedure's bound), who chairs
+    it (the role the procedure names) and who is invited, people in Resolve and named outsiders. The
+    invitations go through the outbox; the sweep reminds before the date and reports the minutes late."""
+    limits.count_check(field="attendees", count=len(attendees), most=limits.MAX_CHOICES)
+    limits.count_check(field="outsiders", count=len(outsiders), most=limits.MAX_CHOICES)
+    for index, name in enumerate(outsiders):
+        limits.text_check(field=f"outsiders[{index}]", value=name, max_length=limits.MAX_NAME)
+    invited = [person_for_command(username=name, field="attendees") for name in attendees]
+    command = engine.RequestMeeting(
+        on=on or today(),
+        scheduled_for=scheduled_for,
+        key=key,
+        chair=person_for_command(username=chair, field="chair"),
+        attendees=tuple(person for person in invited if person is not None),
+        outsiders=tuple(outsiders),
+        note=note,
+    )
+    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version)
 
 
 def challenge_withdraw(
@@ -1322,3 +1481,42 @@ def concern_record(
             author=user,
         )
         return row
+
+
+def challenge_request_agreement(
+    *,
+    user: User,
+    challenge_id: int,
+    purpose: str,
+    key: str,
+    person: str | None,
+    note: str,
+    on: dt.date | None = None,
+    expected_version: int | None = None,
+) -> Challenge:
+    """Ask a named person to agree to (or tell them of) a bypass or a Cafcass referral: the request is
+    recorded and sent to them, and they confirm or decline it in Resolve (seeds 001, 002, 003)."""
+    limits.texts_check([("purpose", purpose), ("key", key)], max_length=limits.MAX_KEY)
+    command = engine.RequestAgreement(
+        on=on or today(),
+        purpose=purpose,
+        key=key,
+        person=person_for_command(username=person, field="person"),
+        note=note,
+    )
+    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version)
+
+
+def challenge_answer_agreement(
+    *,
+    user: User,
+    challenge_id: int,
+    number: int,
+    answer: str,
+    comments: str = "",
+    on: dt.date | None = None,
+    expected_version: int | None = None,
+) -> Challenge:
+    """Confirm or decline a request made to you; the answer is recorded with its date and time."""
+    command = engine.AnswerAgreement(on=on or today(), number=number, answer=answer, comments=comments)
+    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version)

@@ -42,6 +42,12 @@ class Kind(models.TextChoices):
     SWEEP_STALE = "sweep_stale", "Deadlines are not being checked"
     WORK_HANDED_OVER = "work_handed_over", "Work handed over to you"
     DEADLINE_EXTENDED = "deadline_extended", "Response date extended"
+    AGREEMENT_REQUESTED = "agreement_requested", "Your agreement is asked (or you are told first)"
+    AGREEMENT_ANSWERED = "agreement_answered", "A request for agreement was answered"
+    MEETING_REQUESTED = "meeting_requested", "You are invited to a meeting"
+    MEETING_MINUTES = "meeting_minutes", "Minutes of a meeting"
+    MEETING_REMINDER = "meeting_reminder", "Meeting soon"
+    MEETING_OVERDUE = "meeting_overdue", "Meeting minutes and actions not recorded"
 
 
 class Deadline(models.Model):
@@ -55,6 +61,8 @@ class Deadline(models.Model):
         ACTION_REMINDER = "action_reminder", "Action reminder"
         ACTION_OVERDUE = "action_overdue", "Action overdue"
         REOPEN_PROMPT = "reopen_prompt", "Re-open prompt"
+        MEETING_REMINDER = "meeting_reminder", "Meeting reminder"
+        MEETING_OVERDUE = "meeting_overdue", "Meeting minutes overdue"
 
     key = models.CharField(max_length=160, unique=True)
     trigger = models.CharField(max_length=24, choices=Trigger.choices)
@@ -63,6 +71,9 @@ class Deadline(models.Model):
         "challenges.Action", on_delete=models.CASCADE, null=True, blank=True, related_name="deadlines"
     )
     stage_key = models.CharField(max_length=64, blank=True)
+    meeting = models.ForeignKey(
+        "challenges.Meeting", on_delete=models.CASCADE, null=True, blank=True, related_name="deadlines"
+    )
     due_on = models.DateField(help_text="The due date this is about.")
     fire_on = models.DateField(help_text="The earliest day the sweep acts on it.")
     fired_at = models.DateTimeField(null=True, blank=True)

@@ -41,15 +41,19 @@ from resolve.calendars.types import Nation
 from resolve.challenges import engine
 from resolve.challenges.case_notes import hand_over_words
 from resolve.challenges.events import (
+    AgreementAnswered,
+    AgreementRequested,
     CafcassReferred,
     DeadlineExtended,
     Escalated,
     Event,
     EventType,
     HandedOver,
+    MeetingRecorded,
+    MeetingRequested,
     ResponseRecorded,
 )
-from resolve.challenges.models import Action, Challenge, StageVisit
+from resolve.challenges.models import Action, Agreement, Challenge, Meeting, StageVisit
 from resolve.children.selectors import ChildLine, child_line
 from resolve.core.conf import conf
 from resolve.notifications.models import (
@@ -312,6 +316,26 @@ def _audience(
             return list({user.pk: user for user in told}.values())
         case engine.Audience.SUCCESSOR:
             return people.users([event.detail.successor]) if isinstance(event.detail, HandedOver) else []
+        case engine.Audience.PERSON_ASKED:
+            return people.users([event.detail.person]) if isinstance(event.detail, AgreementRequested) else []
+        case engine.Audience.ASKER_AND_CHAIR:
+            if not isinstance(event.detail, AgreementAnswered):
+                return []
+            asked = Agreement.objects.filter(challenge=challenge, number=event.detail.number).first()
+            chair = people.line.chair
+            told = [*([asked.requested_by] if asked is not None else []), *([chair] if chair else [])]
+            return list({user.pk: user for user in told if user.is_active}.values())
+        case engine.Audience.MEETING_PEOPLE:
+            detail = event.detail
+            chair = people.line.chair
+            if isinstance(detail, MeetingRequested):
+                invited = people.users([detail.chair, *detail.attendees])
+            elif isinstance(detail, MeetingRecorded) and detail.number:
+                # Seed 001: "Minutes of Meeting to be completed and circulated to all attendees."
+                invited = people.users(list(detail.attendees))
+            else:
+                return []
+            return list({user.pk: user for user in [*invited, *([chair] if chair else [])]}.values())
         case _:
             assert_never(audience)
 
@@ -393,6 +417,58 @@ def _message(
             challenge,
             due_on=detail.to_due,
         )
+    if kind == Kind.AGREEMENT_REQUESTED and isinstance(detail, AgreementRequested):
+        what = _agreement_words(procedure, detail.purpose, detail.key)
+        if detail.kind == "agree":
+            subject = f"Your agreement is asked: {child}"
+            opening = f"You are asked to agree to {what} for the challenge about {child}."
+            ask = "Please confirm or decline it in Resolve."
+        else:
+            subject = f"For your information before a referral to Cafcass: {child}"
+            opening = f"You are told, before it is made, of {what} for the challenge about {child}."
+            ask = "You can acknowledge it in Resolve."
+        return Message(
+            kind,
+            f"agreement:{challenge.pk}:{detail.number}",
+            subject,
+            f"{opening}\n\n{detail.note}\n\n{ask}",
+            challenge,
+        )
+    if kind == Kind.AGREEMENT_ANSWERED and isinstance(detail, AgreementAnswered):
+        what = _agreement_words(procedure, detail.purpose, detail.key)
+        word = "confirmed" if detail.answer == "confirmed" else "declined"
+        return Message(
+            kind,
+            f"agreement-answer:{challenge.pk}:{detail.number}",
+            f"Request {word}: {child}",
+            f"The request about {what} for the challenge about {child} was {word} on {_fmt(event.on)}."
+            + (f"\n\n{detail.comments}" if detail.comments else ""),
+            challenge,
+        )
+    if kind == Kind.MEETING_REQUESTED and isinstance(detail, MeetingRequested):
+        meeting = procedure.stage(event.stage).meeting_for(detail.key) if event.stage else None
+        title = meeting.title if meeting is not None else "Meeting"
+        invited = ", ".join([*detail.attendees, *detail.outsiders]) or "no one else yet"
+        return Message(
+            kind,
+            f"meeting:{challenge.pk}:{detail.number}",
+            f"Meeting on {_fmt(detail.scheduled_for)}: {child}",
+            f"{title} ({stage_name}) about the challenge for {child} is set for "
+            f"{_fmt(detail.scheduled_for)}, chaired by {detail.chair}.\nInvited: {invited}."
+            + (f"\n\n{detail.note}" if detail.note else ""),
+            challenge,
+            due_on=detail.scheduled_for,
+        )
+    if kind == Kind.MEETING_MINUTES and isinstance(detail, MeetingRecorded):
+        actions = f"\n\nActions agreed: {detail.actions} (on the challenge page)." if detail.actions else ""
+        return Message(
+            kind,
+            f"minutes:{challenge.pk}:{detail.number}",
+            f"Minutes of the meeting of {_fmt(detail.held_on)}: {child}",
+            f"Minutes of the meeting held on {_fmt(detail.held_on)} at {stage_name} about {child}:\n\n"
+            f"{detail.summary}{actions}",
+            challenge,
+        )
     if kind == Kind.CHALLENGE_CLOSED:
         word = "resolved" if event.type == EventType.RESOLVED else "withdrawn"
         return Message(
@@ -413,6 +489,13 @@ def _message(
             due_on=due_on if detail.stage else None,
         )
     raise ValueError(f"No words for a {kind!r} notification of a {event.type} event")
+
+
+def _agreement_words(procedure: Procedure, purpose: str, key: str) -> str:
+    if purpose == "bypass" and procedure.has_stage(key):
+        return f"going straight to {procedure.stage(key).name}"
+    labels = {item.key: item.label for item in procedure.cafcass.requires}
+    return f"a referral to Cafcass ({labels.get(key, key)})"
 
 
 def notifications_for_events(
@@ -463,6 +546,7 @@ class DeadlineSpec:
     fire_on: dt.date
     stage_key: str = ""
     action_id: int | None = None
+    meeting_id: int | None = None
 
 
 def _earliest_within(calendar: WorkingCalendar, due: dt.date, working_days: int) -> dt.date:
@@ -586,8 +670,60 @@ def deadline_specs(
                             action_id=action_id,
                         )
                     )
+        if is_open:
+            specs.extend(_meeting_specs(challenge, procedure, calendar))
     except CalendarRangeError:
         logger.warning("Challenge %s has a date outside the working-day calendar; no deadlines", cid)
+    return specs
+
+
+def meeting_minutes_due(procedure: Procedure, meeting: Meeting, calendar: WorkingCalendar) -> dt.date:
+    """When a requested meeting's minutes and actions are due: the procedure's hours after its date
+    (seed 001: "Actions from Meeting to be recorded within 24 hours"), else its date."""
+    assert meeting.scheduled_for is not None
+    stage = procedure.stage(meeting.visit.stage_key) if procedure.has_stage(meeting.visit.stage_key) else None
+    declared = stage.meeting_for(meeting.meeting_key) if stage is not None else None
+    hours = declared.actions_recorded_within_hours if declared is not None else None
+    return (
+        calendar.add_working_days(meeting.scheduled_for, -(-hours // 24)) if hours else meeting.scheduled_for
+    )
+
+
+def _meeting_specs(
+    challenge: Challenge, procedure: Procedure, calendar: WorkingCalendar
+) -> list[DeadlineSpec]:
+    """A reminder before each requested meeting not yet recorded, and the alert once its minutes are late."""
+    specs: list[DeadlineSpec] = []
+    pending = (
+        Meeting.objects.filter(challenge=challenge, requested=True, records__isnull=True)
+        .select_related("visit")
+        .order_by("number")
+    )
+    for meeting in pending:
+        if meeting.scheduled_for is None:
+            continue
+        day = meeting.scheduled_for
+        due = meeting_minutes_due(procedure, meeting, calendar)
+        specs.append(
+            DeadlineSpec(
+                f"m{meeting.pk}:meeting_reminder:{day}",
+                Trigger.MEETING_REMINDER,
+                day,
+                _earliest_within(calendar, day, 1),
+                meeting.visit.stage_key,
+                meeting_id=meeting.pk,
+            )
+        )
+        specs.append(
+            DeadlineSpec(
+                f"m{meeting.pk}:meeting_overdue:{due}",
+                Trigger.MEETING_OVERDUE,
+                due,
+                _first_working_day_after(calendar, due),
+                meeting.visit.stage_key,
+                meeting_id=meeting.pk,
+            )
+        )
     return specs
 
 
@@ -634,6 +770,7 @@ def _deadline_row(challenge_id: int, spec: DeadlineSpec) -> Deadline:
         trigger=spec.trigger,
         challenge_id=challenge_id,
         action_id=spec.action_id,
+        meeting_id=spec.meeting_id,
         stage_key=spec.stage_key,
         due_on=spec.due_on,
         fire_on=spec.fire_on,

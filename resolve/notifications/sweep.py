@@ -40,6 +40,7 @@ from resolve.notifications.services import (
     _earliest_within,
     _first_working_day_after,
     _fmt,
+    meeting_minutes_due,
     messages_put,
     messages_put_many,
     outbox_deliver_on_commit,
@@ -200,6 +201,8 @@ def deadlines_sweep(
                 "challenge__child__cp_chair",
                 "challenge__policy",
                 "action",
+                "meeting__visit",
+                "meeting__chair",
             )
             if connection.features.has_select_for_update_skip_locked:
                 rows = rows.select_for_update(skip_locked=True, of=("self",))
@@ -421,6 +424,8 @@ def _fire(row: Deadline, today: dt.date, result: SweepResult, people: _Batch, me
             if today < fire_on:
                 return _reschedule(row, fire_on)
         return _send_cap(row, challenge, procedure, people, messages)
+    if trigger in {Trigger.MEETING_REMINDER, Trigger.MEETING_OVERDUE}:
+        return _fire_meeting(row, challenge, procedure, calendar, today, people, messages)
     action = row.action
     if action is None or action.status != Action.Status.OPEN or action.due != row.due_on:
         return "stale"
@@ -444,6 +449,59 @@ def _fire(row: Deadline, today: dt.date, result: SweepResult, people: _Batch, me
         }:
             return "stale"
     return _send_action(row, challenge, action, people, messages)
+
+
+def _fire_meeting(
+    row: Deadline,
+    challenge: Challenge,
+    procedure: Procedure,
+    calendar: Any,
+    today: dt.date,
+    people: _Batch,
+    messages: _Messages,
+) -> str:
+    """A requested meeting: remind its chair and invitees the working day before; once its minutes and
+    actions are late, tell its chair and the challenge's chair."""
+    meeting = row.meeting
+    if meeting is None or challenge.status != Challenge.Status.OPEN or meeting.records.exists():
+        return "stale"
+    if meeting.scheduled_for is None:
+        return "stale"
+    if row.trigger == Trigger.MEETING_REMINDER:
+        if meeting.scheduled_for != row.due_on:
+            return "stale"
+        if today > row.due_on:
+            return "missed"
+        fire_on = _earliest_within(calendar, row.due_on, 1)
+        if today < fire_on:
+            return _reschedule(row, fire_on)
+        invited = people.named([meeting.chair.get_username() if meeting.chair else "", *meeting.attendees])
+        subject = f"Meeting on {_fmt(row.due_on)}: {_child_words(challenge)}"
+        body = f"The meeting about the challenge for {_child_words(challenge)} is on {_fmt(row.due_on)}."
+        messages.put(
+            recipients=invited,
+            message=Message(Kind.MEETING_REMINDER, row.key, subject, body, challenge, due_on=row.due_on),
+        )
+        return "sent"
+    if meeting_minutes_due(procedure, meeting, calendar) != row.due_on:
+        return "stale"
+    fire_on = _first_working_day_after(calendar, row.due_on)
+    if today < fire_on:
+        return _reschedule(row, fire_on)
+    chair = people.chair(challenge)
+    messages.put(
+        recipients=[*([meeting.chair] if meeting.chair else []), *([chair] if chair else [])],
+        message=Message(
+            Kind.MEETING_OVERDUE,
+            row.key,
+            f"Meeting minutes overdue: {_child_words(challenge)}",
+            f"The minutes and actions of the meeting of {_fmt(meeting.scheduled_for)} about "
+            f"{_child_words(challenge)} were due by {_fmt(row.due_on)} and are not recorded.",
+            challenge,
+            due_on=row.due_on,
+        ),
+    )
+    return "sent"
 
 
 def _send_response_reminder(

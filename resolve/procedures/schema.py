@@ -28,6 +28,7 @@ from resolve.people.roles import ROLES
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 Track = Literal["iro", "cpc"]
+ResponseKey = Literal["agree", "disagree", "no_remit"]
 
 # The documents a stage may require before a challenge enters it.
 DOCUMENT_KINDS: dict[str, str] = {
@@ -104,8 +105,34 @@ def _document(value: str) -> str:
     return value
 
 
+class _OmitWhenDefault:
+    """Marks a field added after procedures were recorded: the dump leaves it out at its default."""
+
+    def __repr__(self) -> str:
+        return "OMIT_WHEN_DEFAULT"
+
+
+# Put ``Annotated[..., OMIT_WHEN_DEFAULT]`` on every field added to the schema from now on. A recorded
+# version's hash is of its dump (``procedures.services.procedure_document``), so a new field left at
+# its default must not appear in it: procedures that do not use the field keep their hash, and so
+# their evidence, whoever else adds fields alongside.
+OMIT_WHEN_DEFAULT = _OmitWhenDefault()
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_serializer(mode="wrap")
+    def _dump_without_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name, info in type(self).model_fields.items():
+            if OMIT_WHEN_DEFAULT in info.metadata and name in data:
+                default = info.get_default(call_default_factory=True)
+                if data[name] == default or (
+                    isinstance(default, BaseModel) and data[name] == default.model_dump(mode="json")
+                ):
+                    data.pop(name)
+        return data
 
 
 class Meeting(_Strict):
@@ -116,14 +143,27 @@ class Meeting(_Strict):
     chair_role: RoleKey | None = None
     within_working_days: int | None = Field(default=None, ge=1, le=60)
     actions_recorded_within_hours: int | None = Field(default=None, ge=1, le=168)
+    # Requested, scheduled, attended, minuted (issue 9): each left out of the dump at its default.
+    key: Annotated[Key, OMIT_WHEN_DEFAULT] = Field(
+        default="meeting", description="Names this meeting among the stage's meetings."
+    )
+    name: Annotated[str, OMIT_WHEN_DEFAULT] = Field(default="", description="A short name people read.")
+    attendee_roles: Annotated[list[RoleKey], OMIT_WHEN_DEFAULT] = Field(
+        default=[], description="Roles invited by default (those who hold them for the child)."
+    )
+    minutes_by_role: Annotated[RoleKey | None, OMIT_WHEN_DEFAULT] = Field(
+        default=None, description="Who records the minutes and actions; none: the meeting's chair."
+    )
+    request_case_note: Annotated[str | None, OMIT_WHEN_DEFAULT] = Field(
+        default=None, description="Case-note type of the request for the meeting, where the seed names one."
+    )
+    record_case_note: Annotated[str | None, OMIT_WHEN_DEFAULT] = Field(
+        default=None, description="Case-note type of the meeting's record, where the seed names one."
+    )
 
-
-def _leave_out_unset(data: dict[str, Any], names: tuple[str, ...]) -> None:
-    """Fields added after procedures were recorded are left out of the dump while unset, so that a
-    procedure that does not use them keeps the hash (and so the evidence) it was recorded with."""
-    for name in names:
-        if data.get(name) is None:
-            data.pop(name, None)
+    @property
+    def title(self) -> str:
+        return self.name or self.description
 
 
 class ChairDeadline(_Strict):
@@ -167,32 +207,40 @@ class Stage(_Strict):
         default=None, description="Where a re-opened challenge goes when this stage was the last exited."
     )
     guidance: str = ""
-    reminder_working_days: int = Field(
+    # The deadline fields came after procedures were recorded: left out of the dump at their defaults
+    # so that a recorded version's hash, and so its evidence, stays the same.
+    reminder_working_days: Annotated[int, OMIT_WHEN_DEFAULT] = Field(
         default=1,
         ge=0,
         le=20,
         description="Working days before the response is due that a reminder goes (0: none).",
     )
-    escalates_automatically_when_overdue: bool = Field(
+    escalates_automatically_when_overdue: Annotated[bool, OMIT_WHEN_DEFAULT] = Field(
         default=False,
         description="Whether the system escalates to the next stage when the response is overdue.",
     )
-    chair_deadline: ChairDeadline | None = Field(
+    chair_deadline: Annotated[ChairDeadline | None, OMIT_WHEN_DEFAULT] = Field(
         default=None,
         description="A deadline of the chair's own at this stage, counted from the review that triggered "
         "the challenge (seed 000: the informal resolution form within 3 days).",
     )
+    optional_notify_roles: Annotated[list[RoleKey], OMIT_WHEN_DEFAULT] = Field(
+        default=[],
+        description=(
+            "Roles the chair may choose to tell of the stage (seed 000: 'Consideration given to notifying "
+            "Chief Executive'); the choice is recorded either way."
+        ),
+    )
+    further_meetings: Annotated[list[Meeting], OMIT_WHEN_DEFAULT] = Field(
+        default=[], description="Meetings the stage may call for besides ``meeting``, each with its own key."
+    )
 
-    @model_serializer(mode="wrap")
-    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # The deadline fields came after procedures were recorded: leave them out at their defaults
-        # so that a recorded version's hash, and so its evidence, stays the same.
-        data: dict[str, Any] = handler(self)
-        for name, default in (("reminder_working_days", 1), ("escalates_automatically_when_overdue", False)):
-            if data.get(name) == default:
-                data.pop(name)
-        _leave_out_unset(data, ("chair_deadline",))
-        return data
+    def meetings(self) -> list[Meeting]:
+        """Every meeting the stage may call for: ``meeting`` first, then the further ones."""
+        return [*([self.meeting] if self.meeting is not None else []), *self.further_meetings]
+
+    def meeting_for(self, key: str) -> Meeting | None:
+        return next((meeting for meeting in self.meetings() if meeting.key == key), None)
 
     @model_validator(mode="after")
     def _check(self) -> Stage:
@@ -203,6 +251,13 @@ class Stage(_Strict):
         for field in ("cc_roles", "notify_roles", "documents"):
             for index, value, first in _duplicates(getattr(self, field)):
                 problems.append(((field, index), f"names {value!r} twice (first at {field}[{first}])"))
+        for index, key, _first in _duplicates([meeting.key for meeting in self.meetings()]):
+            where = (
+                ("meeting", "key")
+                if index == 0
+                else ("further_meetings", index - (self.meeting is not None), "key")
+            )
+            problems.append((where, f"{key!r} is already the key of another meeting of this stage"))
         if problems:
             raise ProcedureProblems(problems)
         return self
@@ -219,6 +274,13 @@ class CafcassPrecondition(_Strict):
     key: Key
     label: Text
     role: RoleKey
+    kind: Annotated[Literal["agree", "inform"], OMIT_WHEN_DEFAULT] = Field(
+        default="agree",
+        description=(
+            "agree: the person is asked and must confirm in Resolve before the referral; inform: the "
+            "person is told (through the outbox) before the referral is recorded."
+        ),
+    )
 
 
 class ChecklistItem(_Strict):
@@ -245,6 +307,13 @@ class Cafcass(_Strict):
     checklist: list[ChecklistItem] = []
     case_note: Text = "Referral to Cafcass"
     guidance: str = ""
+    form_completed_by: Annotated[RoleKey | None, OMIT_WHEN_DEFAULT] = Field(
+        default=None,
+        description=(
+            "The role (in the chair's line) that completes the referral form and records the referral; "
+            "none: the child's IRO."
+        ),
+    )
 
     @field_validator("tracks")
     @classmethod
@@ -281,22 +350,19 @@ class CaseNoteNames(_Strict):
     withdrawn: Text = "Challenge withdrawn"
     action: Text = "Challenge action updated"
     meeting: Text = "Challenge meeting"
-    concern: str | None = Field(
+    concern: Annotated[str | None, OMIT_WHEN_DEFAULT] = Field(
         default=None,
         description="Case-note type of a concern recorded before any challenge (seed 001 names "
         "one); unset: 'Concern noted by the chair'.",
     )
-    deadline_extended: str | None = Field(
+    deadline_extended: Annotated[str | None, OMIT_WHEN_DEFAULT] = Field(
         default=None,
         description="Case-note type of an agreed extension of a response date; unset: "
         "'Challenge response date extended'.",
     )
-
-    @model_serializer(mode="wrap")
-    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        _leave_out_unset(data, ("concern", "deadline_extended"))
-        return data
+    agreement_requested: Annotated[str, OMIT_WHEN_DEFAULT] = "Agreement requested"
+    agreement_answered: Annotated[str, OMIT_WHEN_DEFAULT] = "Agreement answered"
+    meeting_requested: Annotated[str, OMIT_WHEN_DEFAULT] = "Challenge meeting requested"
 
     @property
     def concern_type(self) -> str:
@@ -322,19 +388,23 @@ class Procedure(_Strict):
     cafcass: Cafcass = Cafcass()
     resolution: Resolution = Resolution()
     case_notes: CaseNoteNames = CaseNoteNames()
-    extension_max_working_days: int | None = Field(
+    extension_max_working_days: Annotated[int | None, OMIT_WHEN_DEFAULT] = Field(
         default=None,
         ge=1,
         le=60,
         description="The most working days an agreed extension may add to a stage's response date "
         "as the procedure set it; unset: the national 20 working days.",
     )
+    response_labels: Annotated[dict[Literal["agree", "disagree", "no_remit"], Text], OMIT_WHEN_DEFAULT] = (
+        Field(
+            default={},
+            description="The responses in the procedure's own words, where it words them (seed 000).",
+        )
+    )
 
-    @model_serializer(mode="wrap")
-    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        _leave_out_unset(data, ("extension_max_working_days",))
-        return data
+    def response_label(self, response: str, default: str) -> str:
+        """A response as this procedure words it, else ``default`` (Resolve's words)."""
+        return self.response_labels.get(response, default)  # type: ignore[call-overload]
 
     @field_validator("tracks")
     @classmethod

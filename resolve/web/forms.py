@@ -243,6 +243,12 @@ class RaiseForm(BriefingFieldsMixin, forms.Form):
         "procedure's date",
     )
     concern_id = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    notify_optional = forms.ChoiceField(
+        label="Tell them too?",
+        required=False,
+        widget=forms.RadioSelect,
+        choices=[("yes", "Yes, tell them"), ("no", "No")],
+    )
 
     def __init__(
         self,
@@ -319,9 +325,11 @@ class RespondForm(ChallengeChangeForm):
     )
     comments = _text("Your comments", required=False, help_text="What you will do, by when, or why not")
 
-    def __init__(self, data: Any = None, **kwargs: Any) -> None:
+    def __init__(self, data: Any = None, *, labels: dict[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
-        self.fields["response"].choices = list(RESPONSES.items())  # type: ignore[attr-defined]
+        # The responses in the procedure's own words where it words them (seed 000).
+        words = {**RESPONSES, **(labels or {})}
+        self.fields["response"].choices = list(words.items())  # type: ignore[attr-defined]
 
 
 class EscalateForm(BriefingFieldsMixin, ChallengeChangeForm):
@@ -338,6 +346,12 @@ class EscalateForm(BriefingFieldsMixin, ChallengeChangeForm):
         required=False,
         help_text="An earlier date than the procedure's, if the child needs one. Leave blank for the "
         "procedure's date",
+    )
+    notify_optional = forms.ChoiceField(
+        label="Tell them too?",
+        required=False,
+        widget=forms.RadioSelect,
+        choices=[("yes", "Yes, tell them"), ("no", "No")],
     )
 
     def __init__(
@@ -404,6 +418,112 @@ class MeetingForm(ChallengeChangeForm):
         help_text="Leave blank for today. For example, 27 3 2026",
     )
     summary = _text("What was discussed and agreed?", "Enter a summary of the meeting")
+    number = forms.ChoiceField(label="Which meeting is this?", required=False, widget=forms.RadioSelect)
+    attendees = forms.MultipleChoiceField(
+        label="Who was there?", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    outsiders = _text(
+        "Who else was there, from outside Resolve? (optional)",
+        required=False,
+        help_text="One name on each line, with their organisation",
+    )
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        requests: list[tuple[str, str]] | None = None,
+        people: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(data, **kwargs)
+        requests = requests or []
+        self.fields["number"].choices = [*requests, ("", "A meeting that was not asked for in Resolve")]  # type: ignore[attr-defined]
+        self.fields["attendees"].choices = people or []  # type: ignore[attr-defined]
+        if requests:
+            self.initial["number"] = requests[0][0]
+        # The actions agreed at the meeting: what, by whom, by when (a row left blank is ignored).
+        for row in range(1, MEETING_ACTION_ROWS + 1):
+            self.fields[f"action_{row}"] = forms.CharField(
+                label=f"Action {row}: what needs to happen", required=False, max_length=limits.MAX_TEXT
+            )
+            self.fields[f"owner_{row}"] = forms.CharField(
+                label=f"Action {row}: by whom", required=False, max_length=limits.MAX_KEY
+            )
+            self.fields[f"due_{row}"] = DateField(
+                noun=f"date action {row} is due by", label=f"Action {row}: by when", required=False
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for row in range(1, MEETING_ACTION_ROWS + 1):
+            parts = [cleaned.get(f"{name}_{row}") for name in ("action", "owner", "due")]
+            if any(parts) and not all(parts):
+                for name, value in zip(("action", "owner", "due"), parts, strict=True):
+                    if not value and f"{name}_{row}" not in self.errors:
+                        self.add_error(f"{name}_{row}", f"Enter action {row}'s {name.replace('_', ' ')}")
+        return cleaned
+
+    def actions(self) -> list[tuple[str, str, dt.date]]:
+        found = []
+        for row in range(1, MEETING_ACTION_ROWS + 1):
+            action, owner, due = (
+                self.cleaned_data.get(f"{name}_{row}") for name in ("action", "owner", "due")
+            )
+            if action and owner and due:
+                found.append((action, owner, due))
+        return found
+
+    def outsider_names(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data.get("outsiders", "").splitlines() if line.strip()]
+
+
+MEETING_ACTION_ROWS = 3
+
+
+class RequestMeetingForm(ChallengeChangeForm):
+    """Ask for one of the stage's meetings: when, who chairs it, who is invited."""
+
+    key = forms.ChoiceField(
+        label="Which meeting?", widget=forms.RadioSelect, error_messages={"required": "Choose the meeting"}
+    )
+    scheduled_for = DateField(
+        noun="date of the meeting", label="Date of the meeting", help_text="For example, 27 3 2026"
+    )
+    chair = forms.ChoiceField(label="Who chairs it and records the minutes?", required=False)
+    attendees = forms.MultipleChoiceField(
+        label="Who is invited?", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    outsiders = _text(
+        "Who else is invited, from outside Resolve? (optional)",
+        required=False,
+        help_text="One name on each line, with their organisation",
+    )
+    note = _text("What is the meeting for? (optional)", required=False)
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        meetings: list[tuple[str, str]],
+        chairs: list[tuple[str, str]],
+        people: list[tuple[str, str]],
+        invited: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(data, **kwargs)
+        self.fields["key"].choices = meetings  # type: ignore[attr-defined]
+        self.fields["chair"].choices = [("", "I will chair it"), *chairs]  # type: ignore[attr-defined]
+        if chairs:  # the procedure names who chairs it
+            self.initial["chair"] = chairs[0][0]
+        if invited:  # those the procedure invites, ticked at first
+            self.initial["attendees"] = [u for u in invited if u != self.initial.get("chair")]
+        self.fields["attendees"].choices = people  # type: ignore[attr-defined]
+        if len(meetings) == 1:
+            self.initial["key"] = meetings[0][0]
+
+    def outsider_names(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data.get("outsiders", "").splitlines() if line.strip()]
 
 
 class FinalCommentsForm(ChallengeChangeForm):
@@ -432,21 +552,66 @@ class CafcassForm(ChallengeChangeForm):
     )
     urgent = forms.BooleanField(label="This referral is urgent", required=False)
 
+    def __init__(self, data: Any = None, *, checklist: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self.fields["checklist"].choices = checklist  # type: ignore[attr-defined]
+
+
+class RequestAgreementForm(ChallengeChangeForm):
+    """Ask a named person to agree to (or tell them of) a bypass or a Cafcass referral."""
+
+    subject = forms.ChoiceField(
+        label="What are you asking about?",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose what you are asking about"},
+    )
+    person = forms.ChoiceField(
+        label="Who are you asking (or telling)?",
+        error_messages={
+            "required": "Choose who you are asking",
+            "invalid_choice": "Choose who you are asking",
+        },
+    )
+    note = _text(
+        "What are you asking or telling them, and why?",
+        "Enter what you are asking or telling them, and why",
+        help_text="They read this in the message Resolve sends them",
+    )
+
     def __init__(
         self,
         data: Any = None,
         *,
-        preconditions: list[tuple[str, str, list[tuple[str, str]]]],
-        checklist: list[tuple[str, str]],
+        subjects: list[tuple[str, str]],
+        people: list[tuple[str, str]],
         **kwargs: Any,
     ) -> None:
         super().__init__(data, **kwargs)
-        self.fields["checklist"].choices = checklist  # type: ignore[attr-defined]
-        self.precondition_keys = [key for key, _label, _people in preconditions]
-        for key, label, people in preconditions:
-            self.fields[f"precondition_{key}"] = forms.ChoiceField(
-                label=label, choices=[("", "Choose a person"), *people], required=False
-            )
+        self.fields["subject"].choices = subjects  # type: ignore[attr-defined]
+        self.fields["person"].choices = [("", "Choose a person"), *people]  # type: ignore[attr-defined]
+
+
+class AnswerAgreementForm(ChallengeChangeForm):
+    """Confirm or decline a request made to you."""
+
+    number = forms.ChoiceField(
+        label="Which request are you answering?",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the request you are answering"},
+    )
+    answer = forms.ChoiceField(
+        label="Your answer",
+        widget=forms.RadioSelect,
+        choices=[("confirmed", "I confirm"), ("declined", "I decline")],
+        error_messages={"required": "Choose whether you confirm or decline"},
+    )
+    comments = _text("Comments", required=False, help_text="Required if you decline: say why")
+
+    def __init__(self, data: Any = None, *, requests: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self.fields["number"].choices = requests  # type: ignore[attr-defined]
+        if len(requests) == 1:
+            self.initial["number"] = requests[0][0]
 
 
 def service_error_to_form(form: forms.Form, error: Any, extra: dict[str, str] | None = None) -> None:

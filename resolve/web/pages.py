@@ -17,7 +17,9 @@ from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import QueryDict
+from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.text import capfirst
 
 from resolve.access import access_record_list, challenge_get_for_user, child_get_for_user
 from resolve.calendars.services import working_calendar
@@ -30,8 +32,16 @@ from resolve.challenges.events import detail_from_json
 from resolve.challenges.models import Action, Challenge, Event
 from resolve.challenges.overdue import Timing, stage_timing
 from resolve.children.models import Child
+from resolve.children.selectors import child_role_holders
 from resolve.core.errors import ServiceError
-from resolve.people.roles import CHAIR_MANAGER_ROLES, CHAIRS_LINE_ROLES, ROLES, Side, role_label
+from resolve.people.roles import (
+    CHAIR_MANAGER_ROLES,
+    CHAIR_ROLE_FOR_TRACK,
+    CHAIRS_LINE_ROLES,
+    ROLES,
+    Side,
+    role_label,
+)
 from resolve.people.selectors import user_roles
 from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_list, procedure_version_model
@@ -290,10 +300,19 @@ def worklists_for(user: User) -> list[Worklist]:
 
 
 @dataclass
+class AskedItem:
+    challenge_id: int
+    child: str
+    about: str
+    requested_on: dt.date
+
+
+@dataclass
 class HomePage:
     worklists: list[Worklist]
     current: Worklist
     listing: ChallengeListPage
+    asked: list[AskedItem] = field(default_factory=list)
 
 
 def home_page(*, user: User, params: QueryDict, today: dt.date) -> HomePage:
@@ -307,7 +326,16 @@ def home_page(*, user: User, params: QueryDict, today: dt.date) -> HomePage:
         default_status=current.default_status,
         default_sort=current.default_sort,
     )
-    return HomePage(worklists=lists, current=current, listing=listing)
+    asked = [
+        AskedItem(
+            challenge_id=agreement.challenge_id,
+            child=agreement.challenge.child.full_name,
+            about=agreement_words(procedure_version_model(agreement.challenge.policy), agreement),
+            requested_on=agreement.requested_on,
+        )
+        for agreement in selectors.agreements_waiting_for(user=user)
+    ]
+    return HomePage(worklists=lists, current=current, listing=listing, asked=asked)
 
 
 # -- children ------------------------------------------------------------------------------------
@@ -370,6 +398,13 @@ def _event_detail(event: Event) -> str:
                 f"Response now due {govuk_date(detail.to_due)} (was {govuk_date(detail.from_due)}), "
                 f"agreed by {detail.agreed_by}: {detail.reason}"
             )
+        case events.AgreementRequested() as detail:
+            return f"{detail.person}: {detail.note}"
+        case events.AgreementAnswered() as detail:
+            text = events.AGREEMENT_ANSWERS.get(detail.answer, detail.answer)
+            return f"{text}: {detail.comments}" if detail.comments else text
+        case events.MeetingRequested() as detail:
+            return f"For {govuk_date(detail.scheduled_for)}, chaired by {detail.chair}"
         case unknown:
             assert_never(unknown)
 
@@ -544,6 +579,9 @@ class ChallengePage:
     outcome_rows: list[tuple[str, Any]] = field(default_factory=list)
     cafcass_rows: list[tuple[str, Any]] = field(default_factory=list)
     briefings: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    agreements: list[AgreementRow] = field(default_factory=list)
+    # Each response with its words as the procedure words them (seed 000's "Don't agree & ...").
+    responses: list[tuple[Any, str]] = field(default_factory=list)
 
 
 def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> ChallengePage:
@@ -574,7 +612,9 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
             left_how=LEFT_WORDS.get(v.left_how, v.left_how),
             to=named(v.to_users),
             copied=named(v.cc_users),
-            response=RESPONSES.get(v.response, ""),
+            response=procedure.response_label(v.response, RESPONSES.get(v.response, ""))
+            if v.response
+            else "",
             responded_on=v.responded_on,
             timing=_timing(v, today, calendar),
             extended_from=v.extended_from,
@@ -657,6 +697,10 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
         summary_rows=summary,
         outcome_rows=outcome,
         cafcass_rows=cafcass_rows,
+        responses=[(r, procedure.response_label(r.response, r.label)) for r in challenge.responses.all()],
+        agreements=agreement_rows(
+            procedure, challenge.agreements.select_related("person", "requested_by").order_by("number")
+        ),
     )
 
 
@@ -703,8 +747,24 @@ class TransitionContext:
     later_stages: list[tuple[str, str]] = field(default_factory=list)
     people: list[tuple[str, str]] = field(default_factory=list)
     briefing_for: list[str] = field(default_factory=list)
-    preconditions: list[tuple[str, str, list[tuple[str, str]]]] = field(default_factory=list)
+    # Each Cafcass precondition: its label and where its request stands (asked, confirmed...).
+    preconditions: list[tuple[str, str, str]] = field(default_factory=list)
     checklist: list[tuple[str, str]] = field(default_factory=list)
+    # What agreement may be asked for (cafcass:<key> or bypass:<stage>), who may be asked, and the
+    # requests waiting for this person's answer.
+    agreement_subjects: list[tuple[str, str]] = field(default_factory=list)
+    agreement_people: list[tuple[str, str]] = field(default_factory=list)
+    waiting_for_me: list[tuple[str, str]] = field(default_factory=list)
+    form_completer: str = ""
+    # Seed 000: "Consideration given to notifying Chief Executive", asked on escalating to that stage.
+    optional_notify: str = ""
+    # Meetings: the stage's (key, title), who may chair, who may be invited, and the requested
+    # meetings whose minutes this person records.
+    meeting_choices: list[tuple[str, str]] = field(default_factory=list)
+    meeting_chairs: list[tuple[str, str]] = field(default_factory=list)
+    meeting_people: list[tuple[str, str]] = field(default_factory=list)
+    my_meetings: list[tuple[str, str]] = field(default_factory=list)
+    meeting_invited: list[str] = field(default_factory=list)  # ticked at first: the meeting's roles
     urgent_before: str = ""
     stage_name: str = ""
     # The stage a resolved challenge would re-enter, when it needs a Director's briefing it lacks.
@@ -721,10 +781,13 @@ def transition_context(*, user: User, challenge_id: int, today: dt.date) -> Tran
     procedure = procedure_version_model(challenge.policy)
     later = procedure.stages[procedure.order(challenge.stage_key) :] if challenge.stage_key else []
     cafcass = procedure.cafcass
-    holders = (
-        selectors.people_with_roles(roles={p.role for p in cafcass.requires}) if cafcass.requires else []
-    )
-    roles_of = {p.role for p in cafcass.requires}
+    agreements = list(challenge.agreements.select_related("person").order_by("number"))
+    subjects, roles = agreement_subjects(procedure, challenge)
+    mine = [
+        (str(a.number), f"Request {a.number}, {govuk_date(a.requested_on)}: {agreement_words(procedure, a)}")
+        for a in agreements
+        if a.status == "pending" and a.person_id == user.pk
+    ]
     return TransitionContext(
         challenge=challenge,
         procedure=procedure,
@@ -733,15 +796,20 @@ def transition_context(*, user: User, challenge_id: int, today: dt.date) -> Tran
         people=bypass_people(procedure),
         briefing_for=needs_briefing(later),
         preconditions=[
-            (
-                p.key,
-                f"{p.label} (choose the {role_label(p.role)})",
-                [(u, label) for u, label in holders if role_label(p.role) in label]
-                if len(roles_of) > 1
-                else holders,
-            )
-            for p in cafcass.requires
+            (p.key, p.label, precondition_status(p.key, p.kind, agreements)) for p in cafcass.requires
         ],
+        agreement_subjects=subjects,
+        agreement_people=selectors.people_with_roles(roles=roles) if roles else [],
+        waiting_for_me=mine,
+        form_completer=role_label(cafcass.form_completed_by) if cafcass.form_completed_by else "",
+        optional_notify=" ".join(
+            f"If you escalate to {stage.name}: should "
+            + " and ".join(f"the {role_label(role)}" for role in stage.optional_notify_roles)
+            + " be told?"
+            for stage in later
+            if stage.optional_notify_roles
+        ),
+        **meeting_context(user=user, challenge=challenge, procedure=procedure),
         checklist=[
             (item.key, item.label + (" (required)" if item.required else " (if it applies)"))
             for item in cafcass.checklist
@@ -781,3 +849,141 @@ def _reopen_briefing_for(challenge: Challenge, procedure: Procedure) -> str:
         return ""
     names = needs_briefing([procedure.stage(procedure.reentry_for(last))])
     return names[0] if names else ""
+
+
+# -- requests for agreement (seeds 001, 002, 003) --------------------------------------------------
+AGREEMENT_TAGS: dict[str, Tag] = {
+    "pending": Tag("Waiting for an answer", "blue"),
+    "confirmed": Tag("Confirmed", "green"),
+    "declined": Tag("Declined", "red"),
+}
+TOLD = Tag("Told", "grey")
+
+
+def agreement_words(procedure: Procedure, agreement: Any) -> str:
+    """What a request is about, in words."""
+    if agreement.purpose == "bypass":
+        name = procedure.stage(agreement.key).name if procedure.has_stage(agreement.key) else agreement.key
+        return f"going straight to {name}"
+    labels = {item.key: item.label for item in procedure.cafcass.requires}
+    return f"Cafcass referral: {labels.get(agreement.key, agreement.key)}"
+
+
+def agreement_subjects(procedure: Procedure, challenge: Challenge) -> tuple[list[tuple[str, str]], set[str]]:
+    """What the chair may ask agreement for now, as ``purpose:key`` choices, and the roles to ask."""
+    subjects: list[tuple[str, str]] = []
+    roles: set[str] = set()
+    if challenge.track in procedure.cafcass.tracks and challenge.cafcass_referred_on is None:
+        for item in procedure.cafcass.requires:
+            told = "tell" if item.kind == "inform" else "agree"
+            subjects.append((f"cafcass:{item.key}", f"Cafcass referral ({told}): {item.label}"))
+            roles.add(item.role)
+    if challenge.stage_key:
+        for stage in procedure.stages[procedure.order(challenge.stage_key) + 1 :]:
+            rule = procedure.bypass_rule(stage.key)
+            if rule:
+                subjects.append((f"bypass:{stage.key}", f"Going straight to {stage.name}"))
+                roles.add(rule)
+    return subjects, roles
+
+
+def precondition_status(key: str, kind: str, agreements: list[Any]) -> str:
+    """Where a Cafcass precondition stands, from the latest request about it."""
+    asked = [a for a in agreements if a.purpose == "cafcass" and a.key == key]
+    if not asked:
+        return (
+            "Not asked yet: ask for agreement first" if kind == "agree" else "Not told yet: tell them first"
+        )
+    last = asked[-1]
+    name = last.person.get_full_name() or last.person.get_username()
+    if kind == "inform":
+        return f"Told {name} on {govuk_date(last.requested_on)}"
+    if last.status == "confirmed":
+        return f"Confirmed by {name} on {govuk_date(last.answered_on)}"
+    if last.status == "declined":
+        return f"Declined by {name} on {govuk_date(last.answered_on)}: ask again or do not refer"
+    return f"Asked {name} on {govuk_date(last.requested_on)}: waiting for their answer"
+
+
+@dataclass
+class AgreementRow:
+    number: int
+    about: str
+    person: str
+    requested: str
+    tag: Tag
+    answered: str
+    note: str
+    comments: str
+
+
+def agreement_rows(procedure: Procedure, agreements: Iterable[Any]) -> list[AgreementRow]:
+    """The requests for agreement on a challenge, for its page."""
+    rows = []
+    for a in agreements:
+        answered = ""
+        if a.answered_at is not None:
+            answered = f"{govuk_date(a.answered_on)} (recorded at {timezone.localtime(a.answered_at):%H:%M})"
+        rows.append(
+            AgreementRow(
+                number=a.number,
+                about=capfirst(agreement_words(procedure, a)),
+                person=f"{_full_name(a.person)}, {role_label(a.role)}",
+                requested=f"{govuk_date(a.requested_on)} by {_full_name(a.requested_by)}",
+                tag=Tag("Told", "grey")
+                if a.kind == "inform" and a.status == "pending"
+                else AGREEMENT_TAGS[a.status],
+                answered=answered,
+                note=a.note,
+                comments=a.comments,
+            )
+        )
+    return rows
+
+
+# -- meetings (issue 9, section 3) ------------------------------------------------------------------
+def meeting_context(*, user: User, challenge: Challenge, procedure: Procedure) -> dict[str, Any]:
+    """What the meeting forms offer: the stage's meetings, who may chair them, who may be invited (the
+    people in the child's line for the stage's and the meetings' roles), and the requested meetings
+    whose minutes ``user`` records."""
+    if not challenge.stage_key:
+        return {}
+    stage = procedure.stage(challenge.stage_key)
+    meetings = stage.meetings()
+    chair_roles = {role for m in meetings for role in (m.chair_role, m.minutes_by_role) if role}
+    roles = {stage.to_role, *stage.cc_roles, *(role for m in meetings for role in m.attendee_roles)}
+    roles.discard(CHAIR_ROLE_FOR_TRACK[challenge.track])
+    people: dict[str, str] = {}
+    for role in sorted(roles | chair_roles):
+        for holder in child_role_holders(child=challenge.child, track=challenge.track, role=role):
+            name = _full_name(holder)
+            people.setdefault(holder.get_username(), f"{name}, {role_label(role)}")
+    chairs = [
+        (username, label)
+        for username, label in people.items()
+        if any(role_label(role) in label for role in chair_roles)
+    ]
+    requested = [m for m in challenge.meetings.all() if m.requested]
+    held = {m.request_id for m in challenge.meetings.all() if not m.requested}
+    mine = [
+        (
+            str(m.number),
+            f"Meeting {m.number}, set for {govuk_date(m.scheduled_for)}: "
+            f"{(stage.meeting_for(m.meeting_key) or meetings[0]).title if meetings else m.meeting_key}",
+        )
+        for m in requested
+        if m.pk not in held and m.chair_id == user.pk and m.visit.stage_key == challenge.stage_key
+    ]
+    invited_roles = set(meetings[0].attendee_roles) if meetings else set()
+    invited = [
+        holder.get_username()
+        for role in sorted(invited_roles)
+        for holder in child_role_holders(child=challenge.child, track=challenge.track, role=role)
+    ]
+    return {
+        "meeting_invited": list(dict.fromkeys(invited)),
+        "meeting_choices": [(m.key, m.title) for m in meetings],
+        "meeting_chairs": chairs,
+        "meeting_people": list(people.items()),
+        "my_meetings": mine,
+    }

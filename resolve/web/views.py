@@ -36,6 +36,7 @@ from resolve.children.services import child_allocate
 from resolve.core import limits
 from resolve.core.clock import today
 from resolve.core.errors import ServiceError
+from resolve.people.roles import role_label
 from resolve.people.selectors import role_members, staff_list
 from resolve.procedures import selectors as procedure_selectors
 from resolve.procedures.models import PolicyVersion
@@ -192,7 +193,11 @@ def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.
     procedure = ctx.procedure
     match action:
         case "respond":
-            return forms.RespondForm(data, version=version)
+            return forms.RespondForm(
+                data,
+                version=version,
+                labels={str(key): text for key, text in procedure.response_labels.items()},
+            )
         case "escalate":
             return forms.EscalateForm(
                 data,
@@ -222,19 +227,34 @@ def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.
                 required_message="Enter why you are withdrawing the challenge",
             )
         case "record_meeting":
-            return forms.MeetingForm(data, version=version)
+            return forms.MeetingForm(
+                data, version=version, requests=ctx.my_meetings, people=ctx.meeting_people
+            )
+        case "request_meeting":
+            return forms.RequestMeetingForm(
+                data,
+                version=version,
+                meetings=ctx.meeting_choices,
+                chairs=ctx.meeting_chairs,
+                people=ctx.meeting_people,
+                invited=ctx.meeting_invited,
+            )
         case "final_comments":
             return forms.FinalCommentsForm(data, version=version)
         case "learning_points":
             return forms.LearningPointsForm(data, version=version)
         case "refer_to_cafcass":
-            return forms.CafcassForm(
-                data, version=version, preconditions=ctx.preconditions, checklist=ctx.checklist
+            return forms.CafcassForm(data, version=version, checklist=ctx.checklist)
+        case "request_agreement":
+            return forms.RequestAgreementForm(
+                data, version=version, subjects=ctx.agreement_subjects, people=ctx.agreement_people
             )
         case "add_action":
             return forms.ActionAddForm(data, version=version, people=ctx.line_people)
         case "extend_deadline":
             return forms.ExtensionForm(data, version=version, people=ctx.line_people)
+        case "answer_agreement":
+            return forms.AnswerAgreementForm(data, version=version, requests=ctx.waiting_for_me)
     raise Http404("No such action")
 
 
@@ -259,6 +279,7 @@ def _action_call(
                 bypass_agreed_by=data["bypass_agreed_by"] or None,
                 directors_briefing=briefing,
                 respond_by=data.get("respond_by"),
+                notify_optional={"yes": True, "no": False}.get(data["notify_optional"]),
             )
         case "resolve":
             services.challenge_resolve(
@@ -275,7 +296,36 @@ def _action_call(
         case "withdraw":
             services.challenge_withdraw(**common, reason=data["reason"])
         case "record_meeting":
-            services.challenge_record_meeting(**common, summary=data["summary"], on=data["on"])
+            assert isinstance(form, forms.MeetingForm)
+            if data["number"]:
+                # The minutes of a requested meeting: held on the date given, recorded today.
+                services.challenge_record_meeting(
+                    **common,
+                    summary=data["summary"],
+                    number=int(data["number"]),
+                    held_on=data["on"],
+                    attendees=data["attendees"],
+                    outsiders=form.outsider_names(),
+                    actions=[services.ActionInput(*row) for row in form.actions()],
+                )
+            else:
+                services.challenge_record_meeting(
+                    **common,
+                    summary=data["summary"],
+                    on=data["on"],
+                    actions=[services.ActionInput(*row) for row in form.actions()],
+                )
+        case "request_meeting":
+            assert isinstance(form, forms.RequestMeetingForm)
+            services.challenge_request_meeting(
+                **common,
+                key=data["key"],
+                scheduled_for=data["scheduled_for"],
+                chair=data["chair"] or None,
+                attendees=data["attendees"],
+                outsiders=form.outsider_names(),
+                note=data["note"],
+            )
         case "final_comments":
             services.challenge_add_final_comments(**common, comments=data["comments"])
         case "learning_points":
@@ -288,11 +338,15 @@ def _action_call(
                 reason=data["reason"],
                 urgent=data["urgent"],
                 checklist={key: key in ticked for key, _label in form.fields["checklist"].choices},  # type: ignore[attr-defined]
-                preconditions={
-                    key: data[f"precondition_{key}"]
-                    for key in form.precondition_keys
-                    if data[f"precondition_{key}"]
-                },
+            )
+        case "request_agreement":
+            purpose, _, key = data["subject"].partition(":")
+            services.challenge_request_agreement(
+                **common, purpose=purpose, key=key, person=data["person"], note=data["note"]
+            )
+        case "answer_agreement":
+            services.challenge_answer_agreement(
+                **common, number=int(data["number"]), answer=data["answer"], comments=data["comments"]
             )
         case "add_action":
             services.challenge_action_add(
@@ -435,6 +489,7 @@ def _raise_answers(form: forms.RaiseForm, formset: Any) -> dict[str, Any]:
         "stage": data["stage"],
         "bypass_reason": data["bypass_reason"],
         "bypass_agreed_by": data["bypass_agreed_by"] or None,
+        "notify_optional": {"yes": True, "no": False}.get(data["notify_optional"]),
         "themes": tuple(data["themes"]),
         "on": data["on"] or today(),
         "directors_briefing": form.briefing(data),
@@ -486,6 +541,13 @@ def _raise_render(
             "briefing_for": pages.needs_briefing(procedure.stages),
             "briefing_fields": [form[name] for name in pages.briefing_field_names() if name in form.fields],
             "has_bypass_rule": bool(pages.bypass_people(procedure)),
+            "optional_notify": " ".join(
+                f"If you start at {stage.name}: should the "
+                + " and the ".join(role_label(role) for role in stage.optional_notify_roles)
+                + " be told?"
+                for stage in procedure.stages
+                if stage.optional_notify_roles
+            ),
         },
         status=status,
     )
@@ -505,6 +567,7 @@ def _raise_preview(
         stage=answers["stage"],
         bypass_reason=answers["bypass_reason"],
         bypass_agreed_by=answers["bypass_agreed_by"],
+        notify_optional=answers["notify_optional"],
         themes=answers["themes"],
         actions=[services.ActionInput(a["action"], a["owner"], a["due"]) for a in answers["actions"]],
         directors_briefing=answers["directors_briefing"],
@@ -606,6 +669,7 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
                 stage=answers["stage"],
                 bypass_reason=answers["bypass_reason"],
                 bypass_agreed_by=answers["bypass_agreed_by"],
+                notify_optional=answers["notify_optional"],
                 themes=answers["themes"],
                 actions=[services.ActionInput(a["action"], a["owner"], a["due"]) for a in answers["actions"]],
                 directors_briefing=answers["directors_briefing"],

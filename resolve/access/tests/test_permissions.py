@@ -33,6 +33,18 @@ def test_shipped_procedures_name_roles_the_map_allows() -> None:
         final = procedure.resolution.final_comments_role
         if final:
             assert final in roles_with(Perm.ADD_FINAL_COMMENTS), f"{path.name}: final comments by {final}"
+        completer = procedure.cafcass.form_completed_by
+        if completer:
+            assert completer in roles_with(Perm.REFER_TO_CAFCASS), f"{path.name}: Cafcass form by {completer}"
+        for precondition in procedure.cafcass.requires:
+            assert precondition.role in roles_with(Perm.ANSWER_REQUEST), f"{path.name}: {precondition.key}"
+        for stage in procedure.stages:
+            for meeting in stage.meetings():
+                # Whoever chairs a meeting records its minutes.
+                for role in filter(None, (meeting.chair_role, meeting.minutes_by_role)):
+                    assert role in roles_with(Perm.RECORD_MEETING), (
+                        f"{path.name}: {stage.key} chaired by {role}"
+                    )
 
 
 def test_the_generated_table_is_up_to_date() -> None:

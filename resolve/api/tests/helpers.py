@@ -10,6 +10,7 @@ from typing import Any
 
 from resolve.challenges.models import (
     Action,
+    Agreement,
     CafcassReferral,
     Challenge,
     Document,
@@ -105,6 +106,7 @@ def db_state() -> dict[str, Any]:
         "meetings": Meeting.objects.count(),
         "referrals": CafcassReferral.objects.count(),
         "documents": Document.objects.count(),
+        "agreements": sorted(Agreement.objects.values_list("id", "status", "answered_on")),
     }
 
 
@@ -158,8 +160,10 @@ def raise_challenge(
 
 
 def escalate_to(api: Any, challenge: dict, stage: str, **extra: Any) -> dict:
-    """Escalate one stage at a time until ``stage`` is reached (needs no bypass)."""
+    """Escalate one stage at a time until ``stage`` is reached (needs no bypass). Where a stage lets the
+    chair choose whether to tell someone (seed 000's Chief Executive), the answer is no."""
     current = challenge
+    extra = {"notify_optional": False, **extra}
     while current["stage"]["key"] != stage:
         response = api.post(f"/challenges/{current['id']}/escalations", {"reason": "Not resolved", **extra})
         assert response.status_code == 200, response.content
@@ -169,3 +173,23 @@ def escalate_to(api: Any, challenge: dict, stage: str, **extra: Any) -> dict:
 
 def iso(day: dt.date) -> str:
     return day.isoformat()
+
+
+def agree(
+    api_as: Any, challenge_id: int, key: str, person: str, purpose: str = "cafcass", answer: str = "confirmed"
+) -> dict:
+    """The chair asks ``person`` (for agreement, or to be told) and, unless ``answer`` is "", they answer."""
+    asked = api_as("iro").post(
+        f"/challenges/{challenge_id}/agreement-requests",
+        {"purpose": purpose, "key": key, "person": person, "note": "The child's timetable cannot wait"},
+    )
+    assert asked.status_code == 200, asked.content
+    if not answer:
+        return asked.json()
+    number = asked.json()["agreements"][-1]["number"]
+    answered = api_as(person).post(
+        f"/challenges/{challenge_id}/agreement-requests/{number}/answer",
+        {"answer": answer, "comments": "" if answer == "confirmed" else "Not yet"},
+    )
+    assert answered.status_code == 200, answered.content
+    return answered.json()

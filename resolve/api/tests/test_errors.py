@@ -13,6 +13,7 @@ from django.utils import timezone
 from resolve.api.models import ApiToken, api_token_create
 from resolve.api.tests.helpers import (
     COMPLETE_BRIEFING,
+    agree,
     assert_error,
     challenge_counts,
     escalate_to,
@@ -22,6 +23,7 @@ from resolve.api.tests.helpers import (
     unchanged,
 )
 from resolve.children.models import CaseNote
+from resolve.notifications.models import Kind, OutboxMessage
 
 TODAY = "2026-06-10 10:00"  # Wednesday 10 June 2026
 
@@ -339,6 +341,9 @@ def test_stale_version_is_409_and_current_version_is_accepted(api_as, child, suf
     current = made
     if state == "resolved":
         current = api_as("iro").post(f"/challenges/{cid}/resolution", {"outcome": "Visited"}).json()
+    if suffix == "cafcass-referral":
+        agree(api_as, cid, "service_manager_approval", "iro_service_manager")
+        current = agree(api_as, cid, "hos_safeguarding_approval", "head_of_safeguarding")
     path = (
         f"/challenges/{cid}/actions/{made['actions'][0]['id']}"
         if suffix == "actions"
@@ -370,8 +375,12 @@ def test_transitions_not_allowed_now_are_409(api_as, child, open_challenge):
     refused(lambda: iro.post(f"/challenges/{cid}/resolution", {"outcome": "again"}), 409, "not_open")
     refused(lambda: iro.post(f"/challenges/{cid}/withdrawal", {"reason": "x"}), 409, "not_open")
     refused(lambda: api_as("social_worker").post(f"/challenges/{cid}/responses", {"response": "agree"}), 409)
-    refused(lambda: iro.post(f"/challenges/{cid}/cafcass-referral", {"reason": "x"}), 409, "not_open")
     refused(lambda: iro.post(f"/challenges/{cid}/meetings", {"summary": "x"}), 409)
+    # Seed 004: "Should the IRO/CP Chair be dissatisfied by the outcome a referral to CAFCASS can be
+    # made": a resolved challenge can still be referred; a withdrawn one cannot.
+    referred = iro.post(f"/challenges/{cid}/cafcass-referral", {"reason": "Dissatisfied by the outcome"})
+    assert referred.status_code == 200, referred.content
+    assert referred.json()["status"] == "resolved" and referred.json()["cafcass_referred_on"] is not None
     # national has no final comments step
     refused(
         lambda: manager.post(f"/challenges/{cid}/final-comments", {"comments": "x"}), 409, "no_final_comments"
@@ -380,6 +389,7 @@ def test_transitions_not_allowed_now_are_409(api_as, child, open_challenge):
     assert iro.post(f"/challenges/{cid}/withdrawal", {"reason": "Moved away"}).status_code == 200
     refused(lambda: iro.post(f"/challenges/{cid}/reopening", {"reason": "x"}), 409, "not_resolved")
     refused(lambda: iro.post(f"/challenges/{cid}/withdrawal", {"reason": "x"}), 409, "not_open")
+    refused(lambda: iro.post(f"/challenges/{cid}/cafcass-referral", {"reason": "x"}), 409, "not_open")
     action = open_challenge["actions"][0]["id"]
     refused(lambda: iro.post(f"/challenges/{cid}/actions/{action}", {"status": "done"}), 409, "not_open")
 
@@ -415,7 +425,9 @@ def test_cafcass_too_early_is_409(api_as, child):
             "service_director_meeting_requested": "service_director",
         },
     }
-    refused(lambda: api_as("iro").post(path, body), 409, "cafcass_too_early")
+    # Seed 001: "the CPRU Service Manager will complete the Form CLA Resolution Stage 4".
+    refused(lambda: api_as("iro").post(path, body), 403, "not_allowed")
+    refused(lambda: api_as("iro_service_manager").post(path, body), 409, "cafcass_too_early")
 
 
 def test_resolving_without_the_required_meeting_is_409(api_as, child):
@@ -554,36 +566,58 @@ def test_bypass_needs_the_iro_service_managers_agreement_when_raising(api_as, ch
     response = iro.post("/challenges", {**body, "bypass_agreed_by": "iro_service_manager"})
     assert response.status_code == 201, response.content
     assert response.json()["stage"]["key"] == "stage_2"
+    # The person named is asked to confirm it in Resolve.
+    (asked,) = response.json()["agreements"]
+    assert (asked["purpose"], asked["key"], asked["person"], asked["status"]) == (
+        "bypass",
+        "stage_2",
+        "iro_service_manager",
+        "pending",
+    )
 
 
 @pytest.mark.parametrize("procedure_key", ["cla_dispute_resolution", "challenge_and_resolution"])
 def test_bypass_needs_the_iro_service_managers_agreement_when_escalating(api_as, child, procedure_key):
     made = raise_challenge(api_as("iro"), child.case_number, procedure_key)
     path = f"/challenges/{made['id']}/escalations"
+    asking = f"/challenges/{made['id']}/agreement-requests"
     iro = api_as("iro")
     refused(
         lambda: iro.post(path, {"to_stage": "stage_2", "reason": "Urgent"}),
-        422,
-        "bypass_agreement_required",
+        409,
+        "bypass_agreement_not_confirmed",
         "bypass_agreed_by",
     )
+    request = {"purpose": "bypass", "key": "stage_2", "person": "head_of_service", "note": "Urgent"}
+    refused(lambda: iro.post(asking, request), 422, "wrong_role", "person")
+    refused(lambda: iro.post(asking, {**request, "key": "stage_1"}), 422, "not_a_bypass", "key")
+    refused(lambda: iro.post(asking, {**request, "person": "ghost"}), 422, "unknown_user", "person")
+    asked = iro.post(asking, {**request, "person": "iro_service_manager"})
+    assert asked.status_code == 200, asked.content
+    refused(lambda: iro.post(asking, {**request, "person": "iro_service_manager"}), 409, "already_asked")
+    # Asked is not agreed: escalation waits for the confirmation.
     refused(
-        lambda: iro.post(
-            path, {"to_stage": "stage_2", "reason": "Urgent", "bypass_agreed_by": "head_of_service"}
-        ),
-        422,
-        "bypass_agreement_wrong_role",
+        lambda: iro.post(path, {"to_stage": "stage_2", "reason": "Urgent"}),
+        409,
+        "bypass_agreement_not_confirmed",
         "bypass_agreed_by",
     )
+    answer = f"{asking}/1/answer"
+    refused(lambda: iro.post(answer, {"answer": "confirmed"}), 403, "not_asked")
+    manager = api_as("iro_service_manager")
+    refused(lambda: manager.post(answer, {"answer": "declined"}), 422, "required", "comments")
+    confirmed = manager.post(answer, {"answer": "confirmed", "comments": "Agreed by phone"})
+    assert confirmed.status_code == 200, confirmed.content
+    (row,) = confirmed.json()["agreements"]
+    assert row["status"] == "confirmed" and row["answered_at"] is not None
+    refused(lambda: manager.post(answer, {"answer": "declined", "comments": "No"}), 403, "not_asked")
     refused(
         lambda: iro.post(path, {"to_stage": "stage_2", "bypass_agreed_by": "iro_service_manager"}),
         422,
         "bypass_reason_required",
         "reason",
     )
-    ok = iro.post(
-        path, {"to_stage": "stage_2", "reason": "Urgent", "bypass_agreed_by": "iro_service_manager"}
-    )
+    ok = iro.post(path, {"to_stage": "stage_2", "reason": "Urgent"})
     assert ok.status_code == 200, ok.content
     assert ok.json()["events"][-1]["detail"]["bypass_agreed_by"] == "iro_service_manager"
 
@@ -711,6 +745,18 @@ def test_cafcass_checklist_and_preconditions_are_checked(api_as, child):
     made = raise_challenge(api_as("iro"), child.case_number, "challenge_and_resolution")
     path = f"/challenges/{made['id']}/cafcass-referral"
     iro = api_as("iro")
+    # "Such a step would require the oversight and approval of the Service Manager and HoS for
+    # Safeguarding": asked, not yet approved, is refused.
+    refused(lambda: iro.post(path, CAFCASS_BODY), 409, "cafcass_precondition_missing")
+    agree(api_as, made["id"], "service_manager_approval", "iro_service_manager")
+    agree(api_as, made["id"], "hos_safeguarding_approval", "head_of_safeguarding", answer="declined")
+    refused(
+        lambda: iro.post(path, CAFCASS_BODY),
+        409,
+        "cafcass_precondition_missing",
+        "preconditions.hos_safeguarding_approval",
+    )
+    agree(api_as, made["id"], "hos_safeguarding_approval", "head_of_safeguarding")
 
     def without(section: str, key: str) -> dict[str, Any]:
         return {**CAFCASS_BODY, section: {k: v for k, v in CAFCASS_BODY[section].items() if k != key}}
@@ -743,17 +789,11 @@ def test_cafcass_checklist_and_preconditions_are_checked(api_as, child):
         "unknown_checklist_item",
         "checklist",
     )
-    refused(
-        lambda: iro.post(path, without("preconditions", "hos_safeguarding_approval")),
-        422,
-        "cafcass_precondition_missing",
-        "preconditions.hos_safeguarding_approval",
-    )
     wrong = {**CAFCASS_BODY["preconditions"], "service_manager_approval": "service_manager"}
     refused(
         lambda: iro.post(path, {**CAFCASS_BODY, "preconditions": wrong}),
         422,
-        "cafcass_precondition_wrong_role",
+        "cafcass_precondition_other_person",
         "preconditions.service_manager_approval",
     )
     unknown = {**CAFCASS_BODY["preconditions"], "service_manager_approval": "ghost"}
@@ -775,16 +815,33 @@ def test_cafcass_precondition_for_qa_issue_resolution(api_as, child):
     body = {"reason": "Acute", "checklist": {"iro_report": True, "court_reference": False}}
     refused(
         lambda: api_as("iro").post(path, body),
-        422,
+        409,
         "cafcass_precondition_missing",
         "preconditions.deputy_director_informed",
     )
+    asking = f"/challenges/{made['id']}/agreement-requests"
+    request = {"purpose": "cafcass", "key": "deputy_director_informed", "person": "director", "note": "Why"}
+    refused(lambda: api_as("iro").post(asking, request), 422, "wrong_role", "person")
+    refused(
+        lambda: api_as("iro").post(asking, {**request, "key": "nope"}), 422, "unknown_precondition", "key"
+    )
+    # "prior to making a referral, the IRO must inform the Deputy Director": the message is sent
+    # (outbox) when they are told, before the referral is recorded; no answer is needed.
+    told = api_as("iro").post(asking, {**request, "person": "deputy_director"})
+    assert told.status_code == 200, told.content
+    message = OutboxMessage.objects.get(kind=Kind.AGREEMENT_REQUESTED, recipient__username="deputy_director")
+    assert "before it is made" in message.body and message.challenge_id == made["id"]
     refused(
         lambda: api_as("iro").post(path, {**body, "preconditions": {"deputy_director_informed": "director"}}),
         422,
-        "cafcass_precondition_wrong_role",
+        "cafcass_precondition_other_person",
         "preconditions.deputy_director_informed",
     )
+    referred = api_as("iro").post(path, body)
+    assert referred.status_code == 200, referred.content
+    assert referred.json()["events"][-1]["detail"]["preconditions"] == {
+        "deputy_director_informed": "deputy_director"
+    }
 
 
 def test_directors_briefing_needed_for_the_qa_dcs_stage(api_as, child):

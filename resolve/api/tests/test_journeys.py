@@ -11,6 +11,7 @@ import time_machine
 from resolve.api.tests.helpers import (
     COMPLETE_BRIEFING,
     PROCEDURES,
+    agree,
     challenge_counts,
     escalate_to,
     procedure,
@@ -118,7 +119,12 @@ def test_full_journey(api_as, child, key):
             current = rec.write(
                 "iro",
                 f"/challenges/{cid}/escalations",
-                {"reason": "No agreement", **_briefing_if_needed(target)},
+                {
+                    "reason": "No agreement",
+                    **_briefing_if_needed(target),
+                    # Seed 000: "Consideration given to notifying Chief Executive", answered either way.
+                    **({"notify_optional": True} if target.optional_notify_roles else {}),
+                },
                 "escalated",
                 target.case_note,
                 target.key,
@@ -277,8 +283,12 @@ def test_cafcass_referral_meeting_the_procedures_preconditions(api_as, child, ke
     stage, extra = CAFCASS[key]
     made = raise_challenge(api_as("iro"), child.case_number, key)
     at = escalate_to(api_as("iro"), made, stage)
+    # Seeds 001, 002, 003: each person is asked (or told) in Resolve before the referral.
+    for precondition in pol.cafcass.requires:
+        person = extra["preconditions"][precondition.key]
+        agree(api_as, at["id"], precondition.key, person, answer="confirmed" * (precondition.kind == "agree"))
     answer = Recorder(api_as).write(
-        "iro",
+        pol.cafcass.form_completed_by or "iro",
         f"/challenges/{at['id']}/cafcass-referral",
         {"reason": "The child's timetable cannot wait", **extra},
         "cafcass_referred",
@@ -306,6 +316,8 @@ def test_cafcass_at_the_late_stage_needs_no_urgency(api_as, child, key, late_sta
     _stage, extra = CAFCASS[key]
     made = raise_challenge(api_as("iro"), child.case_number, key)
     at = escalate_to(api_as("iro"), made, late_stage)
+    for precondition in procedure(key).cafcass.requires:
+        agree(api_as, at["id"], precondition.key, extra["preconditions"][precondition.key])
     body = {"reason": "Unresolved at the top", **{k: v for k, v in extra.items() if k != "urgent"}}
     response = api_as("iro").post(f"/challenges/{at['id']}/cafcass-referral", body)
     assert response.status_code == 200, response.content

@@ -66,6 +66,20 @@ class Run:
         assert isinstance(decision, engine.Refused), f"expected a refusal, got {decision}"
         return decision
 
+    def agree(
+        self, purpose: str, key: str, who: engine.Person, on: dt.date, answer: str = "confirmed"
+    ) -> None:
+        """Ask ``who`` for agreement (or tell them) as the chair, and record their answer."""
+        self.do(engine.RequestAgreement(on=on, purpose=purpose, key=key, person=who, note="Please agree"))
+        number = self.state.agreements[-1].number
+        if answer:
+            self.do(
+                engine.AnswerAgreement(
+                    on=on, number=number, answer=answer, comments="No" * (answer != "confirmed")
+                ),
+                engine.Actor(who.username, frozenset()),
+            )
+
     @property
     def stage(self) -> str:
         assert self.state.current is not None

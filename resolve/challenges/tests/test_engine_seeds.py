@@ -12,6 +12,7 @@ import datetime as dt
 
 from resolve.challenges import engine, events
 from resolve.challenges.tests.kit import (
+    CHAIR,
     CHAIR_MANAGER,
     RECIPIENT,
     SOCIAL_WORKER,
@@ -23,6 +24,8 @@ from resolve.challenges.tests.kit import (
 
 D = dt.date
 TODAY = D(2027, 6, 30)
+# The CPRU Service Manager of seed 001, who completes the Cafcass referral form.
+CPRU_SM = engine.Actor("sm", frozenset({engine.CHAIR_MANAGER, engine.CAFCASS_FORM}))
 
 
 class TestSeed000OutcomeResolution:
@@ -58,8 +61,12 @@ class TestSeed000OutcomeResolution:
             "iro_service_manager",
             "iro_senior_manager",
         ]
-        run.do(engine.Escalate(on=D(2027, 4, 7)))
+        # "Consideration given to notifying Chief Executive": the chair must say, either way.
+        refused = run.refused(engine.Escalate(on=D(2027, 4, 7)))
+        assert (refused.code, refused.field) == ("optional_notify_required", "notify_optional")
+        run.do(engine.Escalate(on=D(2027, 4, 7), notify_optional=True))
         assert (run.stage, run.due) == ("stage_5", None)
+        assert run.state.visits[-1].extra_notify_roles == ("chief_executive",)
         assert run.procedure.stage("stage_5").to_role == "director"
         refused = run.refused(engine.Escalate(on=D(2027, 4, 8)))
         assert refused.code == "last_stage"
@@ -87,7 +94,11 @@ class TestSeed000OutcomeResolution:
 
     def test_cafcass_after_dcs_without_urgency(self) -> None:
         run = Run("outcome_resolution", today=TODAY)
-        run.do(raise_(D(2027, 1, 4), stage="stage_5", bypass_reason="Exhausted informally"))
+        run.do(
+            raise_(
+                D(2027, 1, 4), stage="stage_5", bypass_reason="Exhausted informally", notify_optional=False
+            )
+        )
         run.do(engine.ReferToCafcass(on=D(2027, 1, 6), reason="DCS did not resolve"))
 
 
@@ -158,22 +169,36 @@ class TestSeed001ClaDisputeResolution:
         referral = engine.ReferToCafcass(
             on=D(2027, 2, 3), reason="Unresolved", checklist={"previous_forms_released": True}
         )
-        assert run.refused(referral).code == "cafcass_too_early"
+        # "the CPRU Service Manager will complete the Form CLA Resolution Stage 4 - Referral to CAFCASS"
+        assert run.procedure.cafcass.form_completed_by == "iro_service_manager"
+        assert run.refused(referral, CPRU_SM).code == "cafcass_too_early"
         run.do(engine.Escalate(on=D(2027, 2, 3)))
         run.do(engine.Escalate(on=D(2027, 2, 4)))
         assert run.stage == "stage_3"
-        keys = [item.key for item in run.procedure.cafcass.requires]
         referral = dataclasses.replace(referral, on=D(2027, 2, 4))
-        assert run.refused(referral).code == "cafcass_precondition_missing"
-        people = {
-            key: person("p", item.role)
-            for key, item in zip(keys, run.procedure.cafcass.requires, strict=True)
-        }
-        run.do(
-            engine.ReferToCafcass(
-                on=D(2027, 2, 4), reason="Unresolved", checklist=referral.checklist, preconditions=people
-            )
+        assert run.refused(referral).code == "not_allowed"  # the IRO does not complete the form
+        assert run.refused(referral, CPRU_SM).code == "cafcass_precondition_missing"
+        # "a meeting should be requested to be held with Service Director": sent, no answer needed.
+        run.agree(
+            "cafcass",
+            "service_director_meeting_requested",
+            person("sd", "service_director"),
+            D(2027, 2, 4),
+            "",
         )
+        refused = run.refused(referral, CPRU_SM)
+        assert refused.field == "preconditions.cpru_service_manager_agrees"
+        # "the issues remain unresolved in the view of IRO and CPRU Service Manager": they confirm.
+        run.agree(
+            "cafcass", "cpru_service_manager_agrees", person("sm", "iro_service_manager"), D(2027, 2, 4)
+        )
+        run.do(referral, CPRU_SM)
+        referred = run.events[-1].detail
+        assert isinstance(referred, events.CafcassReferred)
+        assert referred.preconditions == {
+            "service_director_meeting_requested": "sd",
+            "cpru_service_manager_agrees": "sm",
+        }
 
 
 class TestSeed002QaIssueResolution:
@@ -212,6 +237,10 @@ class TestSeed002QaIssueResolution:
         assert run.refused(
             engine.ReferToCafcass(on=D(2027, 3, 2), reason="r", checklist=checklist)
         ).field == ("preconditions.deputy_director_informed")
+        # "prior to making a referral, the IRO must inform the Deputy Director": telling them is
+        # enough (they need not answer), and it is recorded before the referral.
+        assert run.procedure.cafcass.requires[0].kind == "inform"
+        run.agree("cafcass", "deputy_director_informed", person("dd", "deputy_director"), D(2027, 3, 2), "")
         told = {"deputy_director_informed": person("dd", "deputy_director")}
         missing = run.refused(
             engine.ReferToCafcass(on=D(2027, 3, 2), reason="r", checklist={}, preconditions=told)
@@ -273,6 +302,16 @@ class TestSeed003ChallengeAndResolution:
         checklist = {item.key: item.required for item in rules.checklist}
         approvals = {item.key: person(item.key, item.role) for item in rules.requires}
         assert {item.role for item in rules.requires} == {"iro_service_manager", "head_of_safeguarding"}
+        # "Such a step would require the oversight and approval of the Service Manager and HoS for
+        # Safeguarding": each is asked in Resolve and confirms; a decline does not count.
+        first, second = rules.requires
+        run.agree("cafcass", first.key, approvals[first.key], D(2027, 1, 5))
+        run.agree("cafcass", second.key, approvals[second.key], D(2027, 1, 5), "declined")
+        refused = run.refused(
+            engine.ReferToCafcass(on=D(2027, 1, 5), reason="Acute", checklist=checklist), CHAIR
+        )
+        assert refused.field == f"preconditions.{second.key}"
+        run.agree("cafcass", second.key, approvals[second.key], D(2027, 1, 5))
         run.do(
             engine.ReferToCafcass(
                 on=D(2027, 1, 5), reason="Acute", checklist=checklist, preconditions=approvals
@@ -282,10 +321,7 @@ class TestSeed003ChallengeAndResolution:
     def test_cafcass_before_stage_4_needs_a_case_that_it_is_acute(self) -> None:
         run = self._at("stage_1")
         checklist = {item.key: True for item in run.procedure.cafcass.checklist}
-        approvals = {item.key: person(item.key, item.role) for item in run.procedure.cafcass.requires}
-        command = engine.ReferToCafcass(
-            on=D(2027, 1, 5), reason="Acute", checklist=checklist, preconditions=approvals
-        )
+        command = engine.ReferToCafcass(on=D(2027, 1, 5), reason="Acute", checklist=checklist)
         assert run.refused(command).code == "cafcass_urgency_required"
 
     def test_final_comments_by_the_iro_service_manager(self) -> None:

@@ -49,6 +49,7 @@ from hypothesis.stateful import (
 )
 
 from resolve.challenges.engine import (
+    CAFCASS_FORM,
     CHAIR,
     CHAIR_MANAGER,
     CHILD_WORKER,
@@ -58,6 +59,7 @@ from resolve.challenges.engine import (
     Accepted,
     Actor,
     AddFinalComments,
+    AnswerAgreement,
     ChallengeState,
     Escalate,
     MarkAction,
@@ -68,6 +70,7 @@ from resolve.challenges.engine import (
     ReferToCafcass,
     Refused,
     Reopen,
+    RequestAgreement,
     Resolve,
     Respond,
     Visit,
@@ -99,6 +102,8 @@ THE_COMMENTER = Actor("iro_service_manager", frozenset({FINAL_COMMENTER}))
 THE_WORKER = Actor("social_worker", frozenset({CHILD_WORKER}))
 THE_SYSTEM = Actor("resolve", frozenset({SYSTEM}))
 THE_OWNER = Actor("action_owner", frozenset())  # may mark the actions it owns, by username only
+# Seed 001's CPRU Service Manager, who completes the Cafcass referral form where the procedure says so.
+THE_FORM_COMPLETER = Actor("cpru_sm", frozenset({CHAIR_MANAGER, CAFCASS_FORM}))
 STRANGER = Actor("stranger", frozenset())
 EVERYONE = (
     THE_CHAIR,
@@ -306,7 +311,10 @@ class ChallengeMachine(RuleBasedStateMachine):
             calendar=self.cal,
         )
         assert isinstance(decision, Accepted), f"{name}: expected acceptance of {command}, got {decision}"
-        assert [(e.type, e.stage, e.on) for e in decision.events] == [(event_type, stage, command.on)]
+        first, *more = decision.events
+        assert (first.type, first.stage, first.on) == (event_type, stage, command.on)
+        # Raising at a later stage asks the person named as agreeing to confirm it (seeds 001, 003).
+        assert all(e.type == "agreement_requested" for e in more)
         for accepted_event in decision.events:
             assert accepted_event.on <= self.today
             if self.events:
@@ -365,12 +373,10 @@ class ChallengeMachine(RuleBasedStateMachine):
             item.key: True if item.required or data is None else data.draw(st.booleans(), label=item.key)
             for item in rules.checklist
         }
-        agreed = {item.key: Person(f"{item.role}_1", frozenset({item.role})) for item in rules.requires}
         return ReferToCafcass(
             on=on,
             reason="Care plan not implemented; the child's timetable cannot wait",
             checklist=checklist,
-            preconditions=agreed,
             urgent=urgent,
         )
 
@@ -430,6 +436,7 @@ class ChallengeMachine(RuleBasedStateMachine):
             bypass_reason=reason,
             bypass_agreed_by=agreed_by,
             documents=frozenset(target.documents),
+            notify_optional=False if target.optional_notify_roles else None,
         )
         if refusal:
             self.refuse("refused_invalid", command, THE_CHAIR, "invalid", refusal)
@@ -508,6 +515,8 @@ class ChallengeMachine(RuleBasedStateMachine):
             to_stage=target.key if named else None,
             reason="No response",
             documents=frozenset(target.documents) if bring else frozenset(),
+            # Seed 000: "Consideration given to notifying Chief Executive", answered either way.
+            notify_optional=bring if target.optional_notify_roles else None,
         )
         if not set(target.documents) <= self.state.documents | command.documents:
             self.refuse("refused_invalid", command, actor, "invalid", "document_required")
@@ -527,17 +536,55 @@ class ChallengeMachine(RuleBasedStateMachine):
         later = self.procedure.stages[self.procedure.order(self.current.stage) + 1 :]
         target = data.draw(st.sampled_from(later), label="target")
         reason, agreed_by, refusal = self.bypass(target, flaw, data)
+        needed = self.procedure.bypass_rule(target.key)
+        if refusal is None and needed is not None and agreed_by is not None:
+            # Escalating past a stage needs the agreement asked and confirmed in Resolve first.
+            self.confirm("bypass", target.key, agreed_by, on)
         command = Escalate(
             on=on,
             to_stage=target.key,
             reason=reason,
             bypass_agreed_by=agreed_by,
             documents=frozenset(target.documents),
+            notify_optional=True if target.optional_notify_roles else None,
         )
-        if refusal:
+        confirmed = any(
+            a.purpose == "bypass" and a.key == target.key and a.status == "confirmed"
+            for a in self.state.agreements
+        )
+        if refusal == "bypass_reason_required":
             self.refuse("refused_invalid", command, actor, "invalid", refusal)
             return
+        if needed is not None and not confirmed:
+            self.refuse("refused_state", command, actor, "conflict", "bypass_agreement_not_confirmed")
+            return
         self.escalated("escalate_bypass", command, actor, target)
+
+    def confirm(self, purpose: str, key: str, person: Person, on: dt.date) -> None:
+        """Ask ``person`` for agreement as the chair, and have them confirm it."""
+        if any(
+            a.purpose == purpose and a.key == key and a.status == "pending" for a in self.state.agreements
+        ):
+            pending = next(
+                a
+                for a in self.state.agreements
+                if a.purpose == purpose and a.key == key and a.status == "pending"
+            )
+            asked = Actor(pending.username, frozenset())
+            number = pending.number
+        else:
+            stage = self.state.visits[-1].stage
+            request = RequestAgreement(on=on, purpose=purpose, key=key, person=person, note="Please agree")
+            self.accept("request_agreement", request, THE_CHAIR, "agreement_requested", stage)
+            asked = Actor(person.username, frozenset())
+            number = self.state.agreements[-1].number
+        stage = self.state.visits[-1].stage
+        answer = AnswerAgreement(on=on, number=number, answer="confirmed")
+        self.accept("answer_agreement", answer, asked, "agreement_answered", stage)
+
+    def referrer(self) -> Actor:
+        """Who records a Cafcass referral: the role the procedure names to complete the form, else the IRO."""
+        return THE_FORM_COMPLETER if self.procedure.cafcass.form_completed_by else THE_CHAIR
 
     @precondition(
         lambda self: (
@@ -653,7 +700,7 @@ class ChallengeMachine(RuleBasedStateMachine):
     def may_refer(self) -> bool:
         rules = self.procedure.cafcass
         return (
-            self.is_open()
+            self.state.status in {"open", "resolved"}
             and self.state.track in rules.tracks
             and self.state.cafcass_referred_on is None
             and (
@@ -678,13 +725,19 @@ class ChallengeMachine(RuleBasedStateMachine):
         urgent = data.draw(st.booleans(), label="urgent") if not must_be_urgent else flaw != "wrong_role"
         command = self.referral(on, data, urgent=urgent)
         if must_be_urgent and not urgent:
-            self.refuse("refused_invalid", command, THE_CHAIR, "invalid", "cafcass_urgency_required")
+            self.refuse("refused_invalid", command, self.referrer(), "invalid", "cafcass_urgency_required")
             return
-        self.accept("cafcass", command, THE_CHAIR, "cafcass_referred", self.current.stage)
+        status = self.state.status
+        rules = self.procedure.cafcass
+        for item in rules.requires:
+            # Seeds 001, 002, 003: the person is asked (or told) in Resolve before the referral.
+            self.confirm("cafcass", item.key, Person(f"{item.role}_1", frozenset({item.role})), on)
+        stage = self.state.visits[-1].stage
+        self.accept("cafcass", command, self.referrer(), "cafcass_referred", stage)
         if must_be_urgent:
             self.count("cafcass_urgent")
         assert self.state.cafcass_referred_on == on
-        assert self.state.status == "open"  # alongside the internal process
+        assert self.state.status == status  # alongside the internal process, or after it
 
     # -- refusals ------------------------------------------------------------------------------
     def commands_for_this_state(self, on: dt.date, data: st.DataObject) -> list[tuple[str, Any]]:
@@ -701,7 +754,10 @@ class ChallengeMachine(RuleBasedStateMachine):
                 ("withdraw", Withdraw(on=on, reason="Moved")),
                 ("meeting", RecordMeeting(on=on, summary="Met")),
             ]
-            if self.state.track in self.procedure.cafcass.tracks:
+            if (
+                self.state.track in self.procedure.cafcass.tracks
+                and not self.procedure.cafcass.form_completed_by
+            ):
                 cases.append(("refer", self.referral(on, None, urgent=True)))
         if status == "resolved":
             cases.append(("reopen", Reopen(on=on, reason="Not delivered")))
@@ -769,14 +825,15 @@ class ChallengeMachine(RuleBasedStateMachine):
         elif state.final_comments_on is not None:
             cases.append((AddFinalComments(on=on, comments="Again"), THE_COMMENTER, "final_comments_exist"))
         referral = self.referral(on, None, urgent=True)
+        referrer = self.referrer()
         if state.track not in rules.tracks:
-            cases.append((referral, THE_CHAIR, "cafcass_iro_only"))
-        elif status != "open":
-            cases.append((referral, THE_CHAIR, "not_open"))
+            cases.append((referral, referrer, "cafcass_iro_only"))
+        elif status not in {"open", "resolved"}:
+            cases.append((referral, referrer, "not_open"))
         elif state.cafcass_referred_on is not None:
-            cases.append((referral, THE_CHAIR, "already_referred"))
+            cases.append((referral, referrer, "already_referred"))
         elif rules.earliest_stage and self.reached_order() < self.procedure.order(rules.earliest_stage):
-            cases.append((referral, THE_CHAIR, "cafcass_too_early"))
+            cases.append((referral, referrer, "cafcass_too_early"))
         if status == "open":
             if self.next_stage() is None:
                 cases.append((Escalate(on=on, reason="Drift"), THE_MANAGER, "last_stage"))
