@@ -63,6 +63,9 @@ EVENT_FREE_TEXT = frozenset(
         # An agreed action's words, and its owner when named in words (someone outside Resolve).
         "action",
         "owner",
+        # A request for agreement's or a meeting's note, and the outsiders invited (names in words).
+        "note",
+        "outsiders",
     }
 )
 CHALLENGE_FREE_TEXT = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,6 +169,16 @@ def _usernames_for(roles: Sequence[str], line: ChildLine, *, exclude: Sequence[s
     return sorted(found - set(exclude))
 
 
+# The events of the change being written, for an ``after`` hook that records what they say (the
+# events themselves reach the database with the change's other links, after the hook has run).
+_CHANGE_EVENTS: ContextVar[tuple[engine.Event, ...]] = ContextVar("resolve_change_events", default=())
+
+
+def _change_detail(kind: type[Any]) -> Any:
+    """The detail of this change's event of type ``kind`` (for an ``after`` hook)."""
+    return next(event.detail for event in _CHANGE_EVENTS.get() if isinstance(event.detail, kind))
+
+
 def _write(
     *,
     challenge: Challenge,
@@ -207,7 +218,11 @@ def _write(
         challenge.save()
         rows = _sync_visits(challenge, procedure, old, new, list(visits), line)
         if after is not None:
-            after(challenge, rows, new)
+            token = _CHANGE_EVENTS.set(decision.events)
+            try:
+                after(challenge, rows, new)
+            finally:
+                _CHANGE_EVENTS.reset(token)
         entered = rows[-1] if rows else None
         for event in decision.events:
             row = Event(
@@ -389,10 +404,10 @@ def _change(
             after=after,
             visits=visits,
             line=line,
-            # The actions as the change leaves them (re-dated, closed, handed over); a new action has
-            # no id until ``after`` saves it, so then they are read again.
+            # The actions as the change leaves them (re-dated, closed, handed over); a new action (added,
+            # or agreed at a meeting) has no id until ``after`` saves it, so then they are read again.
             actions=None
-            if isinstance(command, engine.AddAction)
+            if isinstance(command, (engine.AddAction, engine.RecordMeeting))
             else [(action.id, action.due, action.status) for action in decision.state.actions],
         )
 
@@ -962,9 +977,7 @@ def challenge_refer_to_cafcass(
             urgent=urgent,
             checklist=dict(checklist),
             # Who agreed or was told, as the engine found them among the challenge's requests.
-            preconditions=challenge.events.order_by("-sequence")
-            .values_list("detail", flat=True)[0]
-            .get("preconditions", {}),
+            preconditions=dict(_change_detail(events.CafcassReferred).preconditions),
             by=user,
         )
 
@@ -1037,7 +1050,7 @@ def challenge_record_meeting(
             if number is not None
             else None
         )
-        detail = challenge.events.order_by("-sequence").values_list("detail", flat=True)[0]
+        detail = _change_detail(events.MeetingRecorded)
         Meeting.objects.create(
             challenge=challenge,
             visit=visits[-1],
@@ -1047,15 +1060,20 @@ def challenge_record_meeting(
             number=number or 0,
             meeting_key=request.meeting_key if request is not None else "meeting",
             chair=request.chair if request is not None else None,
-            attendees=list(detail.get("attendees", [])),
-            outsiders=list(detail.get("outsiders", [])),
+            attendees=list(detail.attendees),
+            outsiders=list(detail.outsiders),
             request=request,
-            actions_on_time=detail.get("actions_on_time"),
+            actions_on_time=detail.actions_on_time,
         )
         # The actions agreed at the meeting, written as raising writes the challenge's actions.
-        for item in actions:
+        for index, item in enumerate(actions):
+            person, name = _action_owner(owner=item.owner, owner_user=None, field=f"actions[{index}].owner")
             Action.objects.create(
-                challenge=challenge, action=item.action.strip(), owner=item.owner.strip(), due=item.due
+                challenge=challenge,
+                action=item.action.strip(),
+                owner=person.get_username() if person else name,
+                owner_user=person,
+                due=item.due,
             )
 
     command = engine.RecordMeeting(

@@ -52,6 +52,14 @@ EVENT_STRUCTURAL = frozenset(
         "agreed_by",
         # The review that triggered a challenge: a key of events.REVIEWS.
         "review",
+        # Requests for agreement and meetings: keys, roles, answers and usernames.
+        "key",
+        "purpose",
+        "person",
+        "role",
+        "kind",
+        "answer",
+        "chair",
     }
 )
 

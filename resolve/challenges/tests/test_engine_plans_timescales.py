@@ -281,7 +281,7 @@ class TestAgreedExtensions:
 
     def test_a_stage_without_a_response_date_has_nothing_to_extend(self) -> None:
         run = Run("outcome_resolution", today=TODAY)
-        run.do(raise_(D(2027, 3, 1), stage="stage_5", bypass_reason="Child at risk"))
+        run.do(raise_(D(2027, 3, 1), stage="stage_5", bypass_reason="Child at risk", notify_optional=False))
         refusal = run.refused(
             engine.ExtendDeadline(on=D(2027, 3, 2), due=D(2027, 3, 9), reason="r", agreed_by=MANAGER)
         )

@@ -11,6 +11,7 @@ import time_machine
 
 from resolve.challenges import services
 from resolve.challenges.models import Challenge
+from resolve.testing.agreements import agreements_confirmed
 
 TODAY = dt.date(2026, 12, 21)  # a Monday
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "documents"
@@ -69,6 +70,9 @@ def journey(authority, child, frozen) -> Challenge:
         comments="Visits are planned for January.",
     )
     frozen.shift(dt.timedelta(days=1))
+    agreements_confirmed(
+        staff=staff, challenge_id=challenge.pk, people={"stage_4": "iro_service_manager"}, purpose="bypass"
+    )
     services.challenge_escalate(
         user=staff["iro"],
         challenge_id=challenge.pk,

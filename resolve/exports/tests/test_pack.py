@@ -32,6 +32,7 @@ from resolve.exports.models import PackDocument
 from resolve.exports.selectors import pack_for_user
 from resolve.exports.services import pack_document_add
 from resolve.exports.tests.conftest import BRIEFING, TODAY, first_page_png, save
+from resolve.testing.agreements import agreements_confirmed
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +54,9 @@ def referred(authority, child, frozen):
         on=TODAY,
     )
     frozen.shift(dt.timedelta(days=1))
+    agreements_confirmed(
+        staff=staff, challenge_id=challenge.pk, people={"stage_4": "iro_service_manager"}, purpose="bypass"
+    )
     services.challenge_escalate(
         user=staff["iro"],
         challenge_id=challenge.pk,
@@ -62,6 +66,14 @@ def referred(authority, child, frozen):
         directors_briefing=BRIEFING,
     )
     frozen.shift(dt.timedelta(days=1))
+    agreements_confirmed(
+        staff=staff,
+        challenge_id=challenge.pk,
+        people={
+            "service_manager_approval": "iro_service_manager",
+            "hos_safeguarding_approval": "head_of_safeguarding",
+        },
+    )
     services.challenge_refer_to_cafcass(
         user=staff["iro"],
         challenge_id=challenge.pk,

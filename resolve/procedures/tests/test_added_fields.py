@@ -12,15 +12,17 @@ from resolve.procedures.loader import procedure_load_file
 from resolve.procedures.schema import Procedure
 from resolve.procedures.services import procedure_document
 
-# SHA-256 of each shipped procedure's document as recorded before the chair's deadline, the extension
-# maximum and the concern and extension case-note names existed. These procedures use none of them.
+# SHA-256 of each shipped procedure's document, by the version recorded before the chair's deadline,
+# the extension maximum and the concern and extension case-note names existed; none of those versions
+# uses them. A later version of a file may change what it says, and so its hash.
 RECORDED = {
-    "challenge_and_resolution": "f6643fd5e5fe8fec03894dfeba91d78ab886e714d66bc08199e9a1972bbc6678",
+    "challenge_and_resolution": (2, "f6643fd5e5fe8fec03894dfeba91d78ab886e714d66bc08199e9a1972bbc6678"),
     "informal_challenge_dispute_resolution": (
-        "d81df9543eb0e31746072c96a800721e72417e623383043eeff216b9ebe277cd"
+        1,
+        "d81df9543eb0e31746072c96a800721e72417e623383043eeff216b9ebe277cd",
     ),
-    "national": "69ad919d63727694234bf97aa255e6996d927e9428932545251fe97aa567c9a0",
-    "qa_issue_resolution": "dd8e5c48246ffc483a288252b7b07e7914f91ed8275886fe17f1e3e5640aa870",
+    "national": (1, "69ad919d63727694234bf97aa255e6996d927e9428932545251fe97aa567c9a0"),
+    "qa_issue_resolution": (1, "dd8e5c48246ffc483a288252b7b07e7914f91ed8275886fe17f1e3e5640aa870"),
 }
 
 NEW_FIELDS = ("chair_deadline", "extension_max_working_days", "concern", "deadline_extended")
@@ -35,8 +37,10 @@ def _keys(document: Any) -> set[str]:
 
 
 def test_procedures_that_do_not_use_the_new_fields_keep_their_recorded_hash() -> None:
-    for key, sha256 in RECORDED.items():
+    for key, (version, sha256) in RECORDED.items():
         procedure = procedure_load_file(settings.RESOLVE_POLICY_DIR / f"{key}.toml")
+        if procedure.version != version:
+            continue  # a later version says something else; the recorded hash is its predecessor's
         document, digest = procedure_document(procedure)
         assert not _keys(document) & set(NEW_FIELDS), key
         assert digest == sha256, key

@@ -206,7 +206,15 @@ def test_003_challenge_and_resolution() -> None:
     assert ladder(procedure) == [
         ("informal", "informal", "social_worker", ["team_manager"], 10),
         ("stage_1", "formal", "team_manager", ["social_worker", "service_manager", "iro_service_manager"], 5),
-        ("stage_2", "formal", "service_manager", ["head_of_service", "social_worker", "team_manager"], 5),
+        # Seed 003: "The Service Manager in consultation with the IRO/CPC will then forward the form":
+        # the IRO/CP Service Manager is copied at stage 2.
+        (
+            "stage_2",
+            "formal",
+            "service_manager",
+            ["head_of_service", "social_worker", "team_manager", "iro_service_manager"],
+            5,
+        ),
         ("stage_3", "formal", "head_of_safeguarding", ["iro_service_manager"], 5),
         ("stage_4", "formal", "director", ["head_of_safeguarding", "head_of_service"], 10),
     ]

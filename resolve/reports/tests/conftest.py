@@ -9,6 +9,7 @@ import time_machine
 
 from resolve.challenges import services
 from resolve.children.services import child_create
+from resolve.testing.agreements import agreements_confirmed
 
 D = dt.date
 
@@ -77,6 +78,15 @@ def histories(authority):
     )
     services.challenge_reopen(
         user=staff["iro"], challenge_id=h2.pk, reason="The plan did not happen.", on=D(2025, 9, 1)
+    )
+    agreements_confirmed(
+        staff=staff,
+        challenge_id=h2.pk,
+        people={
+            "service_manager_approval": "iro_service_manager",
+            "hos_safeguarding_approval": "head_of_safeguarding",
+        },
+        on=D(2025, 9, 2),
     )
     services.challenge_refer_to_cafcass(
         user=staff["iro"],
