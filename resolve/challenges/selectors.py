@@ -327,3 +327,12 @@ def person_for_command(*, username: str | None, field: str) -> engine.Person | N
     if user is None:
         raise ServiceError("invalid", "unknown_user", f"There is no active user called {username!r}.", field)
     return engine.Person(username=username, roles=frozenset(user_roles(user=user)))
+
+
+def children_to_raise_for(*, user: User | AnonymousUser, query: str = "") -> QuerySet[Child]:
+    """The children this person chairs (as IRO or CP Chair), the only ones they may raise a challenge
+    for, matching every word of ``query`` in a name or the case number."""
+    if not user.is_authenticated:
+        return children_visible_to(user).none()
+    chaired = Q(iro_id=user.pk) | Q(cp_chair_id=user.pk)
+    return child_search(user=user, query=query).filter(chaired)

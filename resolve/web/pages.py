@@ -26,8 +26,7 @@ from resolve.challenges.events import detail_from_json
 from resolve.challenges.models import Action, Challenge, Event
 from resolve.challenges.overdue import Timing, stage_timing
 from resolve.children.models import Child
-from resolve.people.roles import CHAIRS_LINE_ROLES, ROLES, Side, role_label
-from resolve.people.selectors import user_roles
+from resolve.people.roles import role_label
 from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_list, procedure_version_model
 from resolve.web.forms import ChallengeFilterForm
@@ -149,77 +148,6 @@ def challenge_list_page(
     return ChallengeListPage(
         form=form, page=page, rows=challenge_rows(page.object_list, today), total=page.paginator.count
     )
-
-
-# -- the home page -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Worklist:
-    key: str
-    title: str
-    description: str
-    default_status: str
-    default_sort: str
-
-
-WORKLISTS = {
-    "raised": Worklist(
-        "raised",
-        "Challenges you raised",
-        "Each challenge you raised, its stage and when the response is due.",
-        "open",
-        "due",
-    ),
-    "awaiting": Worklist(
-        "awaiting",
-        "Waiting for your response",
-        "Challenges sent to you that you have not responded to yet, the oldest due date first.",
-        "open",
-        "due",
-    ),
-    "service": Worklist(
-        "service",
-        "Your service's open challenges",
-        "Every open challenge you can see, overdue ones first.",
-        "open",
-        "overdue",
-    ),
-}
-
-
-def worklists_for(user: User) -> list[Worklist]:
-    """The lists that answer "what is waiting on me?" for this person's roles, most pressing first."""
-    roles = user_roles(user=user)
-    keys = []
-    if roles & {"iro", "cp_chair"}:
-        keys.append("raised")
-    if any(ROLES[role].side is Side.CHILD_LINE for role in roles if role in ROLES):
-        keys.append("awaiting")
-    if roles & CHAIRS_LINE_ROLES or not keys:
-        keys.append("service")
-    return [WORKLISTS[key] for key in keys]
-
-
-@dataclass
-class HomePage:
-    worklists: list[Worklist]
-    current: Worklist
-    listing: ChallengeListPage
-
-
-def home_page(*, user: User, params: QueryDict, today: dt.date) -> HomePage:
-    lists = worklists_for(user)
-    current = next((w for w in lists if w.key == params.get("list")), lists[0])
-    listing = challenge_list_page(
-        user=user,
-        params=params,
-        today=today,
-        worklist=current.key,
-        default_status=current.default_status,
-        default_sort=current.default_sort,
-    )
-    return HomePage(worklists=lists, current=current, listing=listing)
 
 
 # -- children ------------------------------------------------------------------------------------

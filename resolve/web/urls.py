@@ -24,6 +24,7 @@ urlpatterns = [
     ),
     path("case-notes/<int:note_id>/correct/", views.case_note_correct, name="case_note_correct"),
     path("challenges/", views.challenge_list, name="challenge_list"),
+    path("challenges/raise/", views.challenge_raise_choose, name="challenge_raise_choose"),
     path("challenges/<int:challenge_id>/", views.challenge_detail, name="challenge_detail"),
     path(
         "challenges/<int:challenge_id>/actions/<int:action_id>/",

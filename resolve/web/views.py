@@ -38,13 +38,14 @@ from resolve.signin.selectors import sso_enabled
 from resolve.web import forms, pages, procedures
 from resolve.web.flowchart import flowchart_svg
 from resolve.web.forms import ChildSearchForm, SignInForm
+from resolve.web.home import home_page, waiting_on_words
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """What is waiting on me: a chair's own challenges, a manager's responses, a service's open work."""
-    page = pages.home_page(user=request.user, params=request.GET, today=today())  # type: ignore[arg-type]
-    return render(request, "home.html", {"home": page, "listing": page.listing})
+    """What is waiting on me, my team's or my line's, and what is copied to me (``resolve.web.home``)."""
+    page = home_page(user=request.user, params=request.GET, today=today())  # type: ignore[arg-type]
+    return render(request, "home.html", {"home": page})
 
 
 class SignInView(auth_views.LoginView):
@@ -156,6 +157,7 @@ def _challenge_detail(
         {
             "page": page,
             "challenge": page.challenge,
+            "waiting_on": waiting_on_words(page.challenge, today()),
             "errors": errors or [],
             "transitions": pages.TRANSITIONS,
             "can_correct_notes": user_has_perm(user=request.user, perm=Perm.CORRECT_CASE_NOTE),
@@ -332,6 +334,17 @@ def _raise_child(request: HttpRequest, case_number: str) -> Child:
         return child_get_for_user(user=request.user, case_number=case_number)
     except NotVisible:
         raise Http404("No such child") from None
+
+
+@login_required
+def challenge_raise_choose(request: HttpRequest) -> HttpResponse:
+    """Raise a challenge from home or the challenge list: choose the child first (only those you chair)."""
+    form = ChildSearchForm(request.GET)
+    children = selectors.children_to_raise_for(user=request.user, query=form.query())
+    page = pages.paginate(children, request.GET.get("page"))
+    return render(
+        request, "challenges/raise_choose.html", {"form": form, "page": page, "query": form.query()}
+    )
 
 
 @login_required
