@@ -95,22 +95,42 @@ SORT_CHOICES = [
 ]
 
 
+class StageChoiceField(forms.ChoiceField):
+    """A stage, as ``procedure:stage`` from the grouped options, or a bare stage key (as older links
+    have it), which filters that stage in every procedure that has it."""
+
+    bare_keys: set[str] = set()
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value) in self.bare_keys or super().valid_value(value)
+
+
 class ChallengeFilterForm(forms.Form):
     """The filters above a list of challenges; every field is optional, a bad value is ignored."""
 
+    q = forms.CharField(
+        label="Search",
+        help_text="Child's name or case number, chair, team, theme or procedure",
+        required=False,
+        max_length=100,
+    )
     status = forms.ChoiceField(label="Status", choices=STATUS_CHOICES, required=False)
     overdue = forms.ChoiceField(label="Overdue", choices=OVERDUE_CHOICES, required=False)
     past_cap = forms.ChoiceField(label="Formal limit", choices=PAST_CAP_CHOICES, required=False)
-    stage = forms.ChoiceField(label="Stage", choices=[("", "Any stage")], required=False)
+    stage = StageChoiceField(label="Stage", choices=[("", "Any stage")], required=False)
     policy = forms.ChoiceField(label="Procedure", choices=[("", "Any procedure")], required=False)
+    team = forms.ChoiceField(label="Team", choices=[("", "Any team")], required=False)
+    chair = forms.ChoiceField(label="Chair", choices=[("", "Any chair")], required=False)
     sort = forms.ChoiceField(label="Sort by", choices=SORT_CHOICES, required=False)
 
     def __init__(
         self,
         data: Any,
         *,
-        stages: list[tuple[str, str]],
+        stages: list[Any],
         procedures: list[tuple[str, str]],
+        teams: list[tuple[str, str]] | None = None,
+        chairs: list[tuple[str, str]] | None = None,
         default_status: str = "",
         default_sort: str = "raised",
     ) -> None:
@@ -118,21 +138,42 @@ class ChallengeFilterForm(forms.Form):
         data.setdefault("status", default_status)
         data.setdefault("sort", default_sort)
         super().__init__(data)
+        # Stages come grouped by procedure ("procedure:stage"); a bare stage key (shared by several
+        # procedures, as older links have it) still filters every procedure's stage of that key.
         self.fields["stage"].choices = [("", "Any stage"), *stages]  # type: ignore[attr-defined]
         self.fields["policy"].choices = [("", "Any procedure"), *procedures]  # type: ignore[attr-defined]
+        self.fields["team"].choices = [("", "Any team"), *(teams or [])]  # type: ignore[attr-defined]
+        self.fields["chair"].choices = [("", "Any chair"), *(chairs or [])]  # type: ignore[attr-defined]
+        self.fields["stage"].bare_keys = {  # type: ignore[attr-defined]
+            key.partition(":")[2]
+            for _group, options in stages
+            if isinstance(options, list | tuple)
+            for key, _label in options
+        }
         self.default_sort = default_sort
+
+    @property
+    def filtered(self) -> bool:
+        """Whether the person chose any filter (the "Filter" disclosure starts open then)."""
+        chosen = ("q", "overdue", "past_cap", "stage", "policy", "team", "chair")
+        return any(self.data.get(name) for name in chosen)
 
     def filters(self) -> dict[str, Any]:
         """Keyword arguments for ``challenge_search``; a value that is not a choice counts as not given."""
         self.is_valid()
         data = {name: self.cleaned_data.get(name, "") for name in self.fields}
+        procedure, _, stage = data["stage"].rpartition(":")
+        team = data["team"]
         return {
             "status": data["status"] or None,
             "overdue": {"yes": True, "no": False}.get(data["overdue"]),
             "past_cap": {"yes": True, "no": False}.get(data["past_cap"]),
-            "stage": data["stage"] or None,
-            "procedure": data["policy"] or None,
+            "stage": stage or None,
+            "procedure": data["policy"] or procedure or None,
             "sort": data["sort"] or self.default_sort,
+            "query": data["q"] or "",
+            "team": int(team) if team.isdigit() else None,
+            "chair": data["chair"] or None,
         }
 
 

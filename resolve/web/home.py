@@ -16,6 +16,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, QuerySet
 from django.http import QueryDict
 
+from resolve.access import Perm, user_has_perm
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation, WorkingDays
 from resolve.challenges import queues, selectors
@@ -225,7 +226,7 @@ class HomePage:
 def home_page(*, user: User, params: QueryDict, today: dt.date) -> HomePage:
     specs = queue_specs(user)
     chosen = next((spec for spec in specs if spec.key == params.get("queue")), None)
-    can_raise = bool(user_roles(user=user) & {"iro", "cp_chair"})
+    can_raise = user_has_perm(user=user, perm=Perm.RAISE_CHALLENGE)
     if chosen is not None:
         one = queue_build(chosen, user=user, today=today, page_number=params.get("page") or "1")
         return HomePage(queues=[], one=one, can_raise=can_raise, specs=specs)

@@ -27,6 +27,7 @@ from resolve.challenges.models import Action, Challenge, Event
 from resolve.challenges.overdue import Timing, stage_timing
 from resolve.children.models import Child
 from resolve.people.roles import role_label
+from resolve.people.selectors import social_work_teams
 from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_list, procedure_version_model
 from resolve.web.forms import ChallengeFilterForm
@@ -113,13 +114,17 @@ def paginate(items: Any, page_number: str | None) -> Page:
     return Paginator(items, PAGE_SIZE).get_page(page_number)
 
 
-def _filter_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def _filter_choices() -> tuple[list[Any], list[tuple[str, str]]]:
+    """The stage filter's options grouped by procedure (``procedure:stage``), and the procedures."""
     versions = list(procedure_list())
-    keys: dict[str, None] = {}
-    for version in versions:
-        for stage in procedure_version_model(version).stages:
-            keys.setdefault(stage.key)
-    return [(key, stage_label(key)) for key in keys], [(v.key, v.name) for v in versions]
+    grouped = [
+        (
+            version.name,
+            [(f"{version.key}:{stage.key}", stage.name) for stage in procedure_version_model(version).stages],
+        )
+        for version in versions
+    ]
+    return grouped, [(v.key, v.name) for v in versions]
 
 
 @dataclass
@@ -141,7 +146,13 @@ def challenge_list_page(
 ) -> ChallengeListPage:
     stages, procedures = _filter_choices()
     form = ChallengeFilterForm(
-        params, stages=stages, procedures=procedures, default_status=default_status, default_sort=default_sort
+        params,
+        stages=stages,
+        procedures=procedures,
+        teams=[(str(team.pk), team.name) for team in social_work_teams()],
+        chairs=selectors.people_with_roles(roles={"iro", "cp_chair"}),
+        default_status=default_status,
+        default_sort=default_sort,
     )
     challenges = selectors.challenge_search(user=user, today=today, worklist=worklist, **form.filters())
     page = paginate(challenges, params.get("page"))

@@ -136,7 +136,8 @@ def child_detail(request: HttpRequest, case_number: str) -> HttpResponse:
 @login_required
 def challenge_list(request: HttpRequest) -> HttpResponse:
     listing = pages.challenge_list_page(user=request.user, params=request.GET, today=today())  # type: ignore[arg-type]
-    return render(request, "challenges/challenge_list.html", {"listing": listing})
+    can_raise = user_has_perm(user=request.user, perm=Perm.RAISE_CHALLENGE)
+    return render(request, "challenges/challenge_list.html", {"listing": listing, "can_raise": can_raise})
 
 
 @login_required

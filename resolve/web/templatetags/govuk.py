@@ -291,7 +291,8 @@ def govuk_table(
 ) -> dict[str, Any]:
     return {
         "head": head,
-        "rows": [list(row) for row in rows],
+        # Each cell with its column's heading: on a phone the rows stack and every cell says what it is.
+        "rows": [list(zip(head, row, strict=False)) for row in rows],
         "caption": caption,
         "first_cell_is_header": first_cell_is_header,
     }
@@ -396,12 +397,22 @@ def govuk_select(
         "label": label or field.label,
         "hint": hint or field.help_text,
         "label_classes": label_classes,
-        "options": [
-            {"value": str(v), "label": text, "selected": str(v) == selected}
-            for v, text in field.field.choices  # type: ignore[attr-defined]
-        ],
+        "options": _select_options(field.field.choices, selected),  # type: ignore[attr-defined]
         "described_by": _described_by(field, str(hint or field.help_text)),
     }
+
+
+def _select_options(choices: Iterable[Any], selected: str) -> list[dict[str, Any]]:
+    """Options for a select; Django's group ``(group label, [(value, label), ...])`` becomes an
+    ``<optgroup>`` (an entry with ``options``)."""
+    options: list[dict[str, Any]] = []
+    for value, text in choices:
+        if isinstance(text, list | tuple):
+            inner = [{"value": str(v), "label": t, "selected": str(v) == selected} for v, t in text]
+            options.append({"label": value, "options": inner})
+        else:
+            options.append({"value": str(value), "label": text, "selected": str(value) == selected})
+    return options
 
 
 @register.filter
