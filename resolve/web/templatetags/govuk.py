@@ -22,6 +22,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from resolve.notifications.selectors import notification_unread_count
+
 register = template.Library()
 
 MONTHS = (
@@ -99,7 +101,10 @@ def service_navigation(context: template.Context) -> list[dict[str, Any]]:
             continue
         current = path == href
         active = current or bool(prefix and path.startswith(prefix))
-        items.append({"text": text, "href": href, "active": active, "current": current})
+        unread = 0
+        if url_name == "notifications:list" and request is not None and request.user.is_authenticated:
+            unread = notification_unread_count(user=request.user)
+        items.append({"text": text, "href": href, "active": active, "current": current, "unread": unread})
     return items
 
 
