@@ -24,7 +24,7 @@ WIDE = """() => {
   return [...document.querySelectorAll('body *')]
     .filter((el) => el.getBoundingClientRect().right > width + 1)
     .slice(0, 8)
-    .map((el) => `${el.tagName.toLowerCase()}.${el.className} right=${Math.round(el.getBoundingClientRect().right)}`);
+    .map((el) => `${el.tagName}.${el.className} ${Math.round(el.getBoundingClientRect().right)}`);
 }"""
 
 
