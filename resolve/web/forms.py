@@ -13,6 +13,7 @@ from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS
 from resolve.challenges.events import RESPONSES
 from resolve.challenges.models import Challenge
 from resolve.core import limits
+from resolve.core.clock import today
 
 
 class SignInForm(AuthenticationForm):
@@ -243,6 +244,9 @@ class BriefingFieldsMixin:
         return values if any(values.values()) else None
 
 
+OLD_NOTIFICATION_DAYS = 30  # a date of notification further back than this is confirmed
+
+
 class RaiseForm(BriefingFieldsMixin, forms.Form):
     """The challenge form (seed 003's fields): what, the impact, themes, stage, and how it was agreed."""
 
@@ -268,6 +272,28 @@ class RaiseForm(BriefingFieldsMixin, forms.Form):
         help_text="For example, the child's situation cannot wait for the earlier stages",
     )
     bypass_agreed_by = forms.ChoiceField(label="Who agreed to starting at a later stage?", required=False)
+    confirm_on = forms.BooleanField(
+        label="Yes, the challenge was raised on this date", required=False, widget=forms.CheckboxInput
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        on = cleaned.get("on")
+        # A date long past is more often a slip of the year than a challenge recorded late: ask.
+        if (
+            on is not None
+            and on < today() - dt.timedelta(days=OLD_NOTIFICATION_DAYS)
+            and not cleaned.get("confirm_on")
+        ):
+            self.asks_to_confirm_on = True
+            self.add_error(
+                "on",
+                f"The date of notification is more than {OLD_NOTIFICATION_DAYS} days ago: check it, "
+                "and tick the box to confirm it",
+            )
+        return cleaned
+
+    asks_to_confirm_on = False
 
     def __init__(
         self,

@@ -179,13 +179,23 @@ def _rows(challenges: list[Challenge], spec: QueueSpec, user: User, today: dt.da
             due = f"response received {day_words(challenge.stage_responded_on, today)}"
         elif challenge.status == Challenge.Status.OPEN and challenge.stage_due_on is not None:
             due = "response " + due_words(challenge.stage_due_on, today, calendar)
+        tag = challenge_tag(challenge, today)
         open_actions = [a for a in challenge.actions.all() if a.status == Action.Status.OPEN]
         mine = [a for a in open_actions if a.owner == username]
         shown = mine or (open_actions if challenge.status == Challenge.Status.RESOLVED else [])
         if shown:
             first = min(shown, key=lambda a: a.due)
             action = f"action “{first.action[:60]}” {due_words(first.due, today, calendar)}"
-            due = f"{due}; {action}" if due else action
+            # Here only for an action they own: the action's date is what waits on them, not the stage's.
+            only_action = getattr(challenge, "why_action_owner", False) and not getattr(
+                challenge, "why_recipient", False
+            )
+            if only_action or not due:
+                due = action
+                late = past_due(first.due, today, calendar)
+                tag = Tag("Action overdue", "red") if late else Tag("Action open", "blue")
+            else:
+                due = f"{due}; {action}"
         rows.append(
             QueueRow(
                 challenge=challenge,
@@ -194,7 +204,7 @@ def _rows(challenges: list[Challenge], spec: QueueSpec, user: User, today: dt.da
                 procedure=procedure.name,
                 why=why,
                 due=due[:1].upper() + due[1:],
-                tag=challenge_tag(challenge, today),
+                tag=tag,
                 cap_tag=cap_tag(challenge, today),
             )
         )

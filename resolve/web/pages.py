@@ -26,6 +26,7 @@ from resolve.challenges.events import detail_from_json
 from resolve.challenges.models import Action, Challenge, Event
 from resolve.challenges.overdue import Timing, stage_timing
 from resolve.children.models import Child
+from resolve.children.selectors import child_role_holders
 from resolve.people.roles import role_label
 from resolve.people.selectors import social_work_teams
 from resolve.procedures.schema import Procedure
@@ -292,12 +293,43 @@ def raise_tracks(*, user: User, child: Child) -> list[tuple[str, str]]:
     return tracks
 
 
-def raise_procedures(track: str | None = None) -> list[tuple[str, str]]:
+def raise_procedures(tracks: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """The procedures a challenge can follow: those loaded from the authority's procedure folder
+    (``RESOLVE_POLICY_DIR``) that cover one of ``tracks``, by name (the source is on its own page)."""
+    wanted = None if tracks is None else set(tracks)
     return [
-        (version.key, f"{version.name} ({version.authority})")
+        (version.key, version.name)
         for version in procedure_list()
-        if track is None or track in procedure_version_model(version).tracks
+        if wanted is None or wanted & set(procedure_version_model(version).tracks)
     ]
+
+
+@dataclass
+class StagePeople:
+    """Who a stage would go to, be copied to and be told of, by name and role."""
+
+    to: list[str]
+    copied: list[str]
+    told: list[str]
+
+
+def raise_people(*, child: Child, track: str, procedure: Procedure, stage_key: str) -> StagePeople:
+    """The people a challenge raised at ``stage_key`` would go to: the same rule the write path uses
+    when it enters the stage (``child_role_holders``), shown before anything is recorded."""
+    stage = procedure.stage(stage_key)
+
+    def named(roles: Iterable[str]) -> list[str]:
+        people = []
+        for role in roles:
+            holders = child_role_holders(child=child, track=track, role=role)
+            people += [f"{_full_name(user)} ({role_label(role)})" for user in holders] or [
+                f"No one holds the post of {role_label(role)}"
+            ]
+        return people
+
+    return StagePeople(
+        to=named([stage.to_role]), copied=named(stage.cc_roles), told=named(stage.notify_roles)
+    )
 
 
 def procedure_for(key: str) -> Procedure | None:

@@ -354,17 +354,29 @@ def challenge_raise_start(request: HttpRequest, case_number: str) -> HttpRespons
     tracks = pages.raise_tracks(user=request.user, child=child)  # type: ignore[arg-type]
     if not tracks:
         raise PermissionDenied("Only the child's allocated IRO or CP Chair can raise a challenge")
-    form = forms.RaiseStartForm(request.GET or None, tracks=tracks, procedures=pages.raise_procedures())
-    if form.is_bound and form.is_valid():
+    choices = pages.raise_procedures(key for key, _words in tracks)
+    # A question with one answer is not asked: with one track and one procedure, go straight on.
+    if len(tracks) == 1 and len(choices) == 1:
         return redirect(
-            "web:challenge_raise",
-            case_number=child.case_number,
-            track=form.cleaned_data["track"],
-            procedure=form.cleaned_data["procedure"],
+            "web:challenge_raise", case_number=child.case_number, track=tracks[0][0], procedure=choices[0][0]
         )
+    form = forms.RaiseStartForm(request.GET or None, tracks=tracks, procedures=choices)
+    if form.is_bound and form.is_valid():
+        track, procedure = form.cleaned_data["track"], form.cleaned_data["procedure"]
+        if (procedure, dict(choices)[procedure]) in pages.raise_procedures([track]):
+            return redirect(
+                "web:challenge_raise", case_number=child.case_number, track=track, procedure=procedure
+            )
+        form.add_error("procedure", "This procedure is not for the role you chose: choose one that is")
     if not form.is_bound:
-        form.initial = {"track": tracks[0][0], "procedure": settings.RESOLVE_DEFAULT_POLICY}
-    return render(request, "challenges/raise_start.html", {"child": child, "form": form})
+        default = settings.RESOLVE_DEFAULT_POLICY
+        form.initial = {"track": tracks[0][0], "procedure": default if default in dict(choices) else ""}
+    return render(
+        request,
+        "challenges/raise_start.html",
+        {"child": child, "form": form, "ask_track": len(tracks) > 1, "ask_procedure": len(choices) > 1},
+        status=400 if form.is_bound else 200,
+    )
 
 
 def _raise_setup(
@@ -394,13 +406,15 @@ def _raise_forms(procedure: Procedure, data: Any) -> tuple[forms.RaiseForm, Any]
 
 def _raise_answers(form: forms.RaiseForm, formset: Any) -> dict[str, Any]:
     data = form.cleaned_data
+    bypassing = data["stage"] != form.fields["stage"].choices[0][0]  # type: ignore[attr-defined]
     return {
         "concern": data["concern"],
         "impact_on_child": data["impact_on_child"],
         "desired_outcome": data["desired_outcome"],
         "stage": data["stage"],
-        "bypass_reason": data["bypass_reason"],
-        "bypass_agreed_by": data["bypass_agreed_by"] or None,
+        # The bypass fields count only when starting after the first stage (they are hidden otherwise).
+        "bypass_reason": data["bypass_reason"] if bypassing else "",
+        "bypass_agreed_by": (data["bypass_agreed_by"] or None) if bypassing else None,
         "themes": tuple(data["themes"]),
         "on": data["on"] or today(),
         "directors_briefing": form.briefing(data),
@@ -448,6 +462,7 @@ def _raise_render(
             "briefing_for": pages.needs_briefing(procedure.stages),
             "briefing_fields": [form[name] for name in pages.briefing_field_names() if name in form.fields],
             "has_bypass_rule": bool(pages.bypass_people(procedure)),
+            "first_stage": procedure.stages[0].key,
         },
         status=status,
     )
@@ -580,6 +595,9 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
                 if v
             ],
             "change_url": reverse("web:challenge_raise", args=[child.case_number, track, procedure]),
+            "people": pages.raise_people(
+                child=child, track=track, procedure=chosen, stage_key=answers["stage"]
+            ),
         },
     )
 

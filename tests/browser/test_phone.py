@@ -83,7 +83,7 @@ ROLE_PAGES = {
     "team_manager": lambda: [
         "/",
         "/challenges/",
-        f"/challenges/{_challenge(status='open', stage_responded_on__isnull=True).pk}/",
+        f"/challenges/{_challenge(status='open', child__social_worker__username='social_worker').pk}/",
         "/notifications/",
     ],
     "social_worker": lambda: ["/", "/children/"],

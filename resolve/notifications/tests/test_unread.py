@@ -35,7 +35,7 @@ def test_the_header_counts_unread_notifications(client, authority, raised):
 
 def test_opening_a_notification_marks_it_read_and_opens_its_challenge(client, authority, raised):
     worker = authority.staff["social_worker"]
-    notification = Notification.objects.filter(user=worker).first()
+    notification = Notification.objects.filter(user=worker).earliest("id")
     client.force_login(worker)
     html = client.get("/notifications/").content.decode()
     assert f'href="/notifications/{notification.pk}/"' in html
@@ -48,7 +48,7 @@ def test_opening_a_notification_marks_it_read_and_opens_its_challenge(client, au
 
 
 def test_someone_elses_notification_is_not_found(client, authority, raised):
-    notification = Notification.objects.filter(user=authority.staff["social_worker"]).first()
+    notification = Notification.objects.filter(user=authority.staff["social_worker"]).earliest("id")
     client.force_login(authority.staff["team_manager_2"])
     assert client.get(f"/notifications/{notification.pk}/").status_code == 404
     notification.refresh_from_db()

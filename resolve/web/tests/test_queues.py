@@ -163,6 +163,18 @@ class TestEachRolesHome:
         assert "Sent to you for a response. An agreed action is yours." in mine
         assert "Visit the child alone" in mine
 
+    def test_an_action_owner_sees_the_actions_date_not_the_stages(self, client, authority, child):
+        challenge = _raise(
+            authority,
+            child,
+            actions=[services.ActionInput("Update the care plan", "team_manager", dt.date(2026, 12, 2))],
+        )
+        mine = _section(_home(client, authority, "team_manager"), "mine")
+        assert f"/challenges/{challenge.pk}/" in mine
+        assert "An agreed action is yours." in mine and "Sent to you" not in mine
+        assert "Action “Update the care plan” due Wednesday 2 December, in 2 working days" in mine
+        assert "Action open" in mine and "Response due" not in mine
+
     def test_another_teams_manager_sees_none_of_it(self, client, authority, child):
         challenge = _stage_1(authority, child)
         html = _home(client, authority, "team_manager_2")
