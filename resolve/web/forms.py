@@ -470,6 +470,9 @@ class CafcassForm(ChallengeChangeForm):
         *,
         preconditions: list[tuple[str, str, list[tuple[str, str]]]],
         checklist: list[tuple[str, str]],
+        required_checklist: list[str] | None = None,
+        urgent_required: bool = False,
+        urgent_before: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(data, **kwargs)
@@ -477,8 +480,37 @@ class CafcassForm(ChallengeChangeForm):
         self.precondition_keys = [key for key, _label, _people in preconditions]
         for key, label, people in preconditions:
             self.fields[f"precondition_{key}"] = forms.ChoiceField(
-                label=label, choices=[("", "Choose a person"), *people], required=False
+                label=label,
+                choices=[("", "Choose a person"), *people],
+                required=False,
+                error_messages={"invalid_choice": f"{label}: choose a person from the list"},
             )
+        self.required_checklist = required_checklist or []
+        self.urgent_required = urgent_required
+        self.urgent_before = urgent_before
+        self.checklist_labels = dict(checklist)
+
+    def clean(self) -> dict[str, Any]:
+        """Every problem at once, in one error summary (the service checks the same again)."""
+        cleaned = super().clean() or {}
+        for key in self.precondition_keys:
+            name = f"precondition_{key}"
+            if name not in self.errors and not cleaned.get(name):
+                label, _, role = str(self.fields[name].label).partition(" (choose the ")
+                who = role.removesuffix(")") or "person"
+                self.add_error(name, f"{label}: say which {who} agreed or was told")
+        ticked = set(cleaned.get("checklist") or [])
+        missing = [key for key in self.required_checklist if key not in ticked]
+        if missing and "checklist" not in self.errors:
+            names = "; ".join(self.checklist_labels[key].removesuffix(" (required)") for key in missing)
+            self.add_error("checklist", f"The referral must include: {names}")
+        if self.urgent_required and not cleaned.get("urgent"):
+            self.add_error(
+                "urgent",
+                f"Before {self.urgent_before} a referral cuts the process short: mark it urgent and "
+                "say in the reason why the child's timetable cannot wait",
+            )
+        return cleaned
 
 
 def service_error_to_form(form: forms.Form, error: Any, extra: dict[str, str] | None = None) -> None:

@@ -24,7 +24,7 @@ from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS, directors_br
 from resolve.challenges.engine import EVENT_WORDS, RESPONSES, Transition
 from resolve.challenges.events import detail_from_json
 from resolve.challenges.models import Action, Challenge, Event
-from resolve.challenges.overdue import Timing, stage_timing
+from resolve.challenges.overdue import Timing, past_due, stage_timing
 from resolve.children.models import Child
 from resolve.children.selectors import child_role_holders
 from resolve.people.roles import role_label
@@ -388,6 +388,10 @@ def _timing(visit: Any, today: dt.date, calendar: WorkingDays) -> Tag:
         today=today,
         calendar=calendar,
     )
+    if timing is Timing.NOT_ANSWERED:
+        # Not "No response": nobody was late, the stage moved on before its response was due.
+        how = LEFT_WORDS.get(visit.left_how, "Left")
+        return Tag(f"{how} before its due date", "grey")
     return TIMING_TAGS[timing]
 
 
@@ -541,6 +545,9 @@ class TransitionContext:
     checklist: list[tuple[str, str]] = field(default_factory=list)
     urgent_before: str = ""
     stage_name: str = ""
+    required_checklist: list[str] = field(default_factory=list)
+    urgent_required: bool = False
+    respond_rows: list[tuple[str, Any]] = field(default_factory=list)
 
 
 def transition_context(*, user: User, challenge_id: int, today: dt.date) -> TransitionContext:
@@ -580,4 +587,59 @@ def transition_context(*, user: User, challenge_id: int, today: dt.date) -> Tran
         if cafcass.urgent_before_stage
         else "",
         stage_name=procedure.stage(challenge.stage_key).name if challenge.stage_key else "",
+        required_checklist=[item.key for item in cafcass.checklist if item.required],
+        urgent_required=cafcass.urgent_before_stage is not None
+        and selectors.challenge_state(challenge=challenge).highest_order_reached(procedure)
+        < procedure.order(cafcass.urgent_before_stage),
+        respond_rows=_respond_rows(challenge, procedure, today),
     )
+
+
+def _respond_rows(challenge: Challenge, procedure: Procedure, today: dt.date) -> list[tuple[str, Any]]:
+    """What the respond page shows of what is asked: the concern, the impact, the actions, the date."""
+    themes = {theme.key: theme.label for theme in procedure.themes}
+    due = ""
+    if challenge.stage_due_on is not None:
+        calendar = working_calendar(Nation(procedure.nation))
+        due = f"{govuk_date(challenge.stage_due_on)}"
+        if challenge.stage_responded_on is None:
+            due += f" ({due_words_short(challenge.stage_due_on, today, calendar)})"
+    return [
+        ("What are we worried about?", challenge.concern),
+        ("Outcome and impact for the child", challenge.impact_on_child),
+        ("Outcome asked for", challenge.desired_outcome),
+        ("Themes", [themes.get(key, key) for key in challenge.themes]),
+        (
+            "Actions asked for",
+            [f"{a.action}: by {a.owner}, by {govuk_date(a.due)}" for a in challenge.actions.all()],
+        ),
+        ("Response due", due or "No timescale"),
+    ]
+
+
+def due_words_short(due_on: dt.date, today: dt.date, calendar: WorkingDays) -> str:
+    """``in 3 working days``, ``due today``, ``4 working days overdue``."""
+    if past_due(due_on, today, calendar):
+        late = calendar.working_days_between(due_on, today)
+        return f"{late} working day{'s' if late != 1 else ''} overdue"
+    if due_on <= today:
+        return "due today" if due_on == today else "overdue from the next working day"
+    ahead = calendar.working_days_between(today, due_on)
+    return f"in {ahead} working day{'s' if ahead != 1 else ''}"
+
+
+def not_available_words(challenge: Challenge, action: str, today: dt.date) -> str:
+    """Why a change someone opened is not theirs to make now: the 403 page's sentence (the record
+    itself is open to them; a record they may not see answers 404 instead)."""
+    title = TRANSITIONS[action].title if action in TRANSITIONS else "This"
+    if action == "respond" and challenge.stage_responded_on is not None:
+        return (
+            f"A response was already recorded at this stage on {govuk_date(challenge.stage_responded_on)}. "
+            "The challenge page shows it."
+        )
+    if action == "refer_to_cafcass" and challenge.cafcass_referred_on is not None:
+        return f"This challenge was referred to Cafcass on {govuk_date(challenge.cafcass_referred_on)}."
+    if challenge.status != Challenge.Status.OPEN:
+        return f"{title} is not possible now: the challenge is {challenge.get_status_display().lower()}."
+    stage = procedure_version_model(challenge.policy).stage(challenge.stage_key).name
+    return f"{title} is not yours to do now: the challenge is at {stage}."

@@ -207,7 +207,13 @@ def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.
             return forms.LearningPointsForm(data, version=version)
         case "refer_to_cafcass":
             return forms.CafcassForm(
-                data, version=version, preconditions=ctx.preconditions, checklist=ctx.checklist
+                data,
+                version=version,
+                preconditions=ctx.preconditions,
+                checklist=ctx.checklist,
+                required_checklist=ctx.required_checklist,
+                urgent_required=ctx.urgent_required,
+                urgent_before=ctx.urgent_before,
             )
     raise Http404("No such action")
 
@@ -284,7 +290,7 @@ def challenge_transition(request: HttpRequest, challenge_id: int, action: str) -
                 return redirect("web:challenge_detail", challenge_id=challenge_id)
     else:
         if action not in ctx.available:
-            raise PermissionDenied("You cannot do this to the challenge now")
+            raise PermissionDenied(pages.not_available_words(ctx.challenge, action, today()))
         form = _action_form(action, ctx, None)
     return render(
         request,
