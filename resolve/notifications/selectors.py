@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -62,6 +63,18 @@ def _child(challenge: Challenge) -> str:
     return f"{challenge.child.initials} ({challenge.child.case_number})"
 
 
+def _chaired_by(challenge: Challenge, user: AbstractBaseUser) -> bool:
+    chair = challenge.child.iro if challenge.track == "iro" else challenge.child.cp_chair
+    return chair is not None and chair.pk == user.pk
+
+
+def _stage_words(challenge: Challenge) -> str:
+    """``, Stage 2: Service Manager`` (the stage the challenge is at), or ``, resolved``."""
+    if challenge.stage_key:
+        return f", {procedure_version_model(challenge.policy).stage(challenge.stage_key).name}"
+    return f", {challenge.get_status_display().lower()}"
+
+
 def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
     """Every open due date that concerns ``user``: responses they owe or are copied on, challenges they
     chair (response dates and the formal cap), and actions they own (or, when an action's owner is not
@@ -116,20 +129,37 @@ def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
             "pk"
         ),
         status=Action.Status.OPEN,
-    ).select_related("challenge", "challenge__child", "challenge__child__iro", "challenge__child__cp_chair")
-    for action in actions.filter(
-        Q(owner=username) | Q(challenge__child__iro_id=user.pk) | Q(challenge__child__cp_chair_id=user.pk)
-    ):
+    ).select_related(
+        "challenge",
+        "challenge__policy",
+        "challenge__child",
+        "challenge__child__iro",
+        "challenge__child__cp_chair",
+    )
+    owned = [
+        action
+        for action in actions.filter(
+            Q(owner=username) | Q(challenge__child__iro_id=user.pk) | Q(challenge__child__cp_chair_id=user.pk)
+        )
+        if action.owner == username or _chaired_by(action.challenge, user)
+    ]
+    # People by name: an owner who is an account is named; one typed in stays as typed.
+    names = {
+        login: f"{first} {last}".strip() or login
+        for login, first, last in get_user_model()
+        .objects.filter(username__in={action.owner for action in owned})
+        .values_list("username", "first_name", "last_name")
+    }
+    for action in owned:
         challenge = action.challenge
-        chair = challenge.child.iro if challenge.track == "iro" else challenge.child.cp_chair
-        if action.owner != username and (chair is None or chair.pk != user.pk):
-            continue
+        owner = names.get(action.owner, action.owner)
+        stage = _stage_words(challenge)
         dates.append(
             DueDate(
                 f"action-{action.pk}-{action.due}@resolve",
                 action.due,
-                f"Action due: {action.action[:60]}",
-                f"Action for {_child(challenge)} owned by {action.owner}: {action.action}",
+                f"Action due: {_child(challenge)}{stage}: {action.action[:50]}",
+                f"Action for {_child(challenge)}{stage}, owned by {owner}: {action.action}",
                 f"/challenges/{challenge.pk}/",
                 challenge,
             )

@@ -403,7 +403,7 @@ class ChallengePage:
     cap_tag: Tag | None
     stage: str
     visits: list[VisitRow]
-    actions: list[tuple[Any, Tag]]
+    actions: list[tuple[Any, Tag, str]]  # the action, its status, its owner's name
     available: set[str]
     themes: list[str]
     names: dict[str, str]
@@ -421,6 +421,7 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
     procedure = procedure_version_model(challenge.policy)
     visits = list(challenge.visits.all())
     usernames = {name for visit in visits for name in (*visit.to_users, *visit.cc_users)}
+    usernames |= {action.owner for action in challenge.actions.all()}
     referral = getattr(challenge, "cafcass_referral", None)
     if referral is not None:
         usernames |= set(referral.preconditions.values())
@@ -512,7 +513,11 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
         stage=procedure.stage(challenge.stage_key).name if challenge.stage_key else "",
         visits=rows,
         actions=[
-            (action, Tag(action.get_status_display(), ACTION_COLOURS[Action.Status(action.status)]))
+            (
+                action,
+                Tag(action.get_status_display(), ACTION_COLOURS[Action.Status(action.status)]),
+                names.get(action.owner, action.owner),
+            )
             for action in challenge.actions.all()
         ],
         available=_offered(user, challenge),
@@ -598,6 +603,8 @@ def transition_context(*, user: User, challenge_id: int, today: dt.date) -> Tran
 def _respond_rows(challenge: Challenge, procedure: Procedure, today: dt.date) -> list[tuple[str, Any]]:
     """What the respond page shows of what is asked: the concern, the impact, the actions, the date."""
     themes = {theme.key: theme.label for theme in procedure.themes}
+    actions = list(challenge.actions.all())
+    owners = selectors.people_named(usernames={a.owner for a in actions})
     due = ""
     if challenge.stage_due_on is not None:
         calendar = working_calendar(Nation(procedure.nation))
@@ -611,7 +618,7 @@ def _respond_rows(challenge: Challenge, procedure: Procedure, today: dt.date) ->
         ("Themes", [themes.get(key, key) for key in challenge.themes]),
         (
             "Actions asked for",
-            [f"{a.action}: by {a.owner}, by {govuk_date(a.due)}" for a in challenge.actions.all()],
+            [f"{a.action}: by {owners.get(a.owner, a.owner)}, by {govuk_date(a.due)}" for a in actions],
         ),
         ("Response due", due or "No timescale"),
     ]

@@ -44,7 +44,7 @@ def test_the_respond_page_shows_what_is_asked(client, authority, at_stage_1):
         "Statutory visits are nine weeks late.",
         "The child has not been seen alone.",
         "A visit this week.",
-        "Visit the child alone: by social_worker, by 4 December 2026",
+        "Visit the child alone: by Sophie Walker, by 4 December 2026",
         "7 December 2026 (in 5 working days)",
     ):
         assert words in html
