@@ -582,6 +582,7 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
     except ServiceError:
         return back
     theme_words = dict(form.fields["themes"].choices)  # type: ignore[attr-defined]
+    owners = selectors.people_named(usernames={a["owner"] for a in answers["actions"]})
     people = dict(pages.bypass_people(chosen))
     return render(
         request,
@@ -601,6 +602,9 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
                 if v
             ],
             "change_url": reverse("web:challenge_raise", args=[child.case_number, track, procedure]),
+            "action_rows": [
+                (a["action"], owners.get(a["owner"], a["owner"]), a["due"]) for a in answers["actions"]
+            ],
             "people": pages.raise_people(
                 child=child, track=track, procedure=chosen, stage_key=answers["stage"]
             ),
