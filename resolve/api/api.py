@@ -526,6 +526,7 @@ def mark_action(request: HttpRequest, challenge_id: RowId, action_id: RowId, pay
         services.challenge_action_mark,
         action_id=action_id,
         status=payload.status,
+        reason=payload.reason,
         on=payload.on,
         expected_version=payload.version,
     )

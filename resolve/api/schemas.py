@@ -298,6 +298,7 @@ class CafcassReferralIn(_Versioned):
 
 class ActionStatusIn(_Versioned):
     status: Literal["done", "not_done"]
+    reason: Text = ""  # why it was not done (recorded in the event and the case note)
 
 
 class MeetingIn(_Versioned):

@@ -115,6 +115,8 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
             )
         case ActionUpdated() as detail:
             lines.append(f"Action marked {detail.status.replace('_', ' ')} (due {fmt_date(detail.due)}).")
+            if detail.reason:
+                lines.append(f"Why: {detail.reason}")
         case MeetingRecorded() as detail:
             lines.append(f"Meeting at {stage_name}: {detail.summary}")
         case FinalCommentsAdded() as detail:

@@ -205,6 +205,7 @@ class MarkAction:
     on: dt.date
     action_id: int
     status: str
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -857,7 +858,11 @@ def _mark_action(
             actions = (*state.actions[:index], updated, *state.actions[index + 1 :])
             new_state = replace(state, actions=actions, last_event_on=command.on)
             detail = ActionUpdated(
-                action_id=action.id, status=command.status, due=action.due, late=command.on > action.due
+                action_id=action.id,
+                status=command.status,
+                due=action.due,
+                late=command.on > action.due,
+                reason=command.reason.strip(),
             )
             return Accepted(new_state, (Event(state.visits[-1].stage, command.on, detail),))
     raise _refuse("not_found", "unknown_action", _NO_SUCH_ACTION, "action_id")

@@ -118,6 +118,7 @@ class ActionUpdated:
     status: str
     due: dt.date
     late: bool
+    reason: str = ""  # why it was not done, when someone said (older events have none)
 
 
 @dataclass(frozen=True, slots=True)

@@ -686,14 +686,15 @@ def challenge_action_mark(
     status: str,
     on: dt.date | None = None,
     expected_version: int | None = None,
+    reason: str = "",
 ) -> Challenge:
-    """Mark an agreed action done or not done."""
+    """Mark an agreed action done or not done (with why it was not done, when given)."""
     on = on or today()
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         Action.objects.filter(pk=action_id, challenge=challenge).update(status=status, status_on=on)
 
-    command = engine.MarkAction(on=on, action_id=action_id, status=status)
+    command = engine.MarkAction(on=on, action_id=action_id, status=status, reason=reason)
     return _change(
         challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
     )

@@ -451,6 +451,18 @@ class ActionMarkForm(ChallengeChangeForm):
         choices=[("done", "Done"), ("not_done", "Not done")],
         error_messages={"required": "Choose done or not done", "invalid_choice": "Choose done or not done"},
     )
+    reason = _text(
+        "Why was the action not done?",
+        required=False,
+        help_text="It is recorded on the challenge and in the case note, and the chair may re-open the "
+        "challenge because of it",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("status") == "not_done" and not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", "Enter why the action was not done")
+        return cleaned
 
 
 class CafcassForm(ChallengeChangeForm):

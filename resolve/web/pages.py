@@ -202,7 +202,8 @@ def _event_detail(event: Event) -> str:
         case events.CafcassReferred() as detail:
             return ("Urgent. " if detail.urgent else "") + detail.reason
         case events.ActionUpdated() as detail:
-            return f"Marked {detail.status.replace('_', ' ')}"
+            marked = f"Marked {detail.status.replace('_', ' ')}"
+            return f"{marked}: {detail.reason}" if detail.reason else marked
         case events.MeetingRecorded() as detail:
             return detail.summary
         case events.FinalCommentsAdded() as detail:

@@ -32,6 +32,11 @@ urlpatterns = [
         name="challenge_action_mark",
     ),
     path(
+        "challenges/<int:challenge_id>/actions/<int:action_id>/not-done/",
+        views.challenge_action_not_done,
+        name="challenge_action_not_done",
+    ),
+    path(
         "challenges/<int:challenge_id>/<slug:action>/",
         views.challenge_transition,
         name="challenge_transition",

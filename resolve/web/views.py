@@ -315,6 +315,7 @@ def challenge_action_mark(request: HttpRequest, challenge_id: int, action_id: in
                 action_id=action_id,
                 status=form.cleaned_data["status"],
                 expected_version=form.cleaned_data["expected_version"],
+                reason=form.cleaned_data["reason"],
             )
         except NotVisible:
             raise Http404("No such challenge") from None
@@ -323,6 +324,9 @@ def challenge_action_mark(request: HttpRequest, challenge_id: int, action_id: in
         else:
             messages.success(request, pages.TRANSITIONS["mark_action"].done)
             return redirect("web:challenge_detail", challenge_id=challenge_id)
+    if form.data.get("status") == "not_done" and "confirm" in form.data:
+        # From the "Not done" page: show it again with its error beside the reason.
+        return _action_not_done_page(request, challenge_id, action_id, form)
     errors = [{"text": str(message), "href": f"#action-{action_id}"} for message in form.non_field_errors()]
     errors += [
         {"text": str(m), "href": f"#action-{action_id}"}
@@ -331,6 +335,35 @@ def challenge_action_mark(request: HttpRequest, challenge_id: int, action_id: in
         for m in ms
     ]
     return _challenge_detail(request, challenge_id, errors=errors)
+
+
+@login_required
+def challenge_action_not_done(request: HttpRequest, challenge_id: int, action_id: int) -> HttpResponse:
+    """ "Not done" asks why, and to confirm, before anything is recorded (the POST goes to the mark view)."""
+    return _action_not_done_page(request, challenge_id, action_id, None)
+
+
+def _action_not_done_page(
+    request: HttpRequest, challenge_id: int, action_id: int, form: forms.ActionMarkForm | None
+) -> HttpResponse:
+    try:
+        page = pages.challenge_page(user=request.user, challenge_id=challenge_id, today=today())  # type: ignore[arg-type]
+    except NotVisible:
+        raise Http404("No such challenge") from None
+    found = next(((a, owner) for a, _tag, owner in page.actions if a.pk == action_id), None)
+    if found is None:
+        raise Http404("No such action")
+    if "mark_action" not in page.available:
+        raise PermissionDenied(pages.not_available_words(page.challenge, "mark_action", today()))
+    action, owner = found
+    if form is None:
+        form = forms.ActionMarkForm(version=page.challenge.version)
+    return render(
+        request,
+        "challenges/action_not_done.html",
+        {"challenge": page.challenge, "action": action, "owner": owner, "form": form},
+        status=400 if form.is_bound else 200,
+    )
 
 
 # -- raising a challenge: choose the track and procedure, fill in the form, check, record --------

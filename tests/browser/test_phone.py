@@ -120,3 +120,21 @@ def test_each_roles_home_at_1280(demo, browser, username):
     assert page.get_by_role("heading", level=1).inner_text() == "Your work"
     assert page.locator(".app-queue__item").count() >= 1, f"{username}'s home shows nothing to do"
     browser.check(f"desktop-home-{username}")
+
+
+def test_bypass_fields_show_only_when_starting_later(demo, browser):
+    """With JavaScript the bypass fields appear only for a later stage; without it they are always shown
+    (the view test checks they are then ignored at the first stage)."""
+    browser.page.set_viewport_size(PHONE)
+    sign_in(browser, "iro")
+    page = browser.page
+    case_number = _challenge(track="iro").child.case_number
+    browser.goto(f"/children/{case_number}/raise/iro/challenge_and_resolution/")
+    reason = page.get_by_label("Why are you starting after the first stage?")
+    assert not reason.is_visible()
+    page.get_by_label("Stage 1: Team Manager").check()
+    assert reason.is_visible()
+    assert_no_sideways_scroll(browser, "raise-form-bypassing")
+    browser.check("phone-raise-form-bypassing")
+    page.get_by_label("Informal Process").check()
+    assert not reason.is_visible()
