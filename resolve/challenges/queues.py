@@ -44,6 +44,8 @@ from resolve.calendars.types import Nation
 from resolve.challenges.models import Action, Challenge, StageVisit
 from resolve.challenges.overdue import overdue_q, past_cap_q
 from resolve.people.selectors import user_roles
+from resolve.procedures.models import PolicyVersion
+from resolve.procedures.selectors import procedure_version_model
 
 OPEN = Challenge.Status.OPEN
 
@@ -94,11 +96,28 @@ def _action_i_own(user: User, today: dt.date) -> Q:
     return Q(Exists(owned), status__in=[OPEN, Challenge.Status.RESOLVED])
 
 
-# Meetings do not yet record who chairs them, nor agreements who was asked: when they do, each is one
-# more line here (with its query), and every home and list reads it.
+def _meeting_i_chair(user: User, today: dt.date) -> Q:
+    """Open challenges at a stage whose procedure has a meeting chaired by a role this person holds,
+    with no meeting recorded at it yet. Which holder of the role is meant follows their scope: the
+    queue reads only challenges they may see (an IRO/CP Service Manager sees their own service's)."""
+    roles = user_roles(user=user)
+    at_stage = Q(pk__in=[])
+    for version in PolicyVersion.objects.all():  # every version: a challenge keeps the one it began under
+        for stage in procedure_version_model(version).stages:
+            if stage.meeting is not None and stage.meeting.chair_role in roles:
+                at_stage |= Q(policy_id=version.pk, stage_key=stage.key)
+    no_meeting_yet = Exists(
+        StageVisit.objects.filter(challenge_id=OuterRef("pk"), left_on__isnull=True, meetings=0)
+    )
+    return Q(at_stage, no_meeting_yet, status=OPEN)
+
+
+# Agreements (a Cafcass referral's, an extension's) do not yet record whom they were asked of: when
+# they do, that is one more line here (with its query), and every home and list reads it.
 WAITING_ON_ME: tuple[QueueSource, ...] = (
     QueueSource("recipient", "Sent to you for a response", _stage_sent_to_me),
     QueueSource("action_owner", "An agreed action is yours", _action_i_own),
+    QueueSource("meeting_chair", "A meeting you chair is due at this stage", _meeting_i_chair),
 )
 
 

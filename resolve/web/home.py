@@ -118,7 +118,7 @@ NEEDS_DECISION = QueueSpec(
 WAITING_ON_ME = QueueSpec(
     "mine",
     "Waiting on you",
-    "Stages sent to you for a response and agreed actions you own.",
+    "Stages sent to you for a response, agreed actions you own and meetings you chair.",
     "Nothing is waiting on you.",
     queues.waiting_on_me,
     queues.WAITING_ON_ME,

@@ -1,4 +1,4 @@
-""""Not done" asks for a reason and a confirmation; the reason is recorded in the event and case note."""
+""" "Not done" asks for a reason and a confirmation; the reason is recorded in the event and case note."""
 
 from __future__ import annotations
 

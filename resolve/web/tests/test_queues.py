@@ -181,6 +181,26 @@ class TestEachRolesHome:
         assert f"/challenges/{challenge.pk}/" not in html
 
 
+def test_the_chair_of_a_stages_meeting_sees_it_until_the_meeting_is_recorded(client, authority, child):
+    """Seed 001, stage 2: "This meeting should be chaired by CPRU Service Manager."""
+    challenge = _raise(
+        authority,
+        child,
+        procedure_key="cla_dispute_resolution",
+        stage="stage_2",
+        bypass_reason="The child cannot wait",
+        bypass_agreed_by="iro_service_manager",
+    )
+    mine = _section(_home(client, authority, "iro_service_manager"), "mine")
+    assert f"/challenges/{challenge.pk}/" in mine
+    assert "A meeting you chair is due at this stage" in mine
+    services.challenge_record_meeting(
+        user=authority.staff["iro"], challenge_id=challenge.pk, summary="Met with the Service Manager"
+    )
+    mine = _section(_home(client, authority, "iro_service_manager"), "mine")
+    assert f"/challenges/{challenge.pk}/" not in mine
+
+
 class TestTheChairsHome:
     def test_a_response_moves_it_from_waiting_on_others_to_needs_my_decision(self, client, authority, child):
         challenge = _stage_1(authority, child)
@@ -267,7 +287,7 @@ class TestWaitingOnOnTheChallengePage:
 
 def test_queue_sources_are_one_entry_each():
     # A new kind of work (a meeting chaired, an agreement asked for) is one more source with its query.
-    assert [source.key for source in queues.WAITING_ON_ME] == ["recipient", "action_owner"]
+    assert [source.key for source in queues.WAITING_ON_ME] == ["recipient", "action_owner", "meeting_chair"]
     assert len({source.key for source in queues.NEEDS_MY_DECISION}) == 4
 
 
