@@ -64,6 +64,22 @@ def _challenge(**filters) -> Challenge:
     return challenge
 
 
+def _not_done_page() -> str:
+    challenge = _challenge(track="iro", status="open", actions__status="open")
+    action = challenge.actions.filter(status="open").order_by("pk").first()
+    assert action is not None
+    return f"/challenges/{challenge.pk}/actions/{action.pk}/not-done/"
+
+
+def _respond_page() -> str:
+    """A stage sent to the social worker (an informal stage), not yet answered."""
+    for challenge in Challenge.objects.filter(status="open", stage_responded_on__isnull=True).order_by("pk"):
+        visit = challenge.visits.filter(left_on__isnull=True).first()
+        if visit is not None and "social_worker" in visit.to_users:
+            return f"/challenges/{challenge.pk}/respond/"
+    raise AssertionError("the demo has no stage waiting on the social worker")
+
+
 ROLE_PAGES = {
     "iro": lambda: [
         "/",
@@ -79,6 +95,7 @@ ROLE_PAGES = {
         f"/children/{_challenge(track='iro').child.case_number}/raise/",
         "/notifications/",
         "/procedures/",
+        _not_done_page(),
     ],
     "team_manager": lambda: [
         "/",
@@ -86,7 +103,7 @@ ROLE_PAGES = {
         f"/challenges/{_challenge(status='open', child__social_worker__username='social_worker').pk}/",
         "/notifications/",
     ],
-    "social_worker": lambda: ["/", "/children/"],
+    "social_worker": lambda: ["/", "/children/", _respond_page()],
     "head_of_service": lambda: ["/", "/challenges/"],
     "iro_service_manager": lambda: ["/", "/challenges/"],
     "director": lambda: ["/"],
