@@ -27,6 +27,8 @@ def test_the_header_counts_unread_notifications(client, authority, raised):
     unread = Notification.objects.filter(user=authority.staff["social_worker"], read_at__isnull=True).count()
     assert unread >= 1
     html = client.get("/").content.decode()
+    # On a phone the navigation folds behind "Menu": the count shows on the button too.
+    assert f'{unread}<span class="govuk-visually-hidden"> unread notifications</span>' in html
     assert (
         f'<span class="app-unread-count">{unread}<span class="govuk-visually-hidden"> unread</span></span>'
         in html
