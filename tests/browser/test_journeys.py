@@ -104,7 +104,8 @@ def test_raise_a_challenge_with_check_your_answers(demo, browser):
     assert page.get_by_text("Respond by").is_visible()
     browser.check("raise-check")
     page.get_by_role("button", name="Raise the challenge").click()
-    assert page.get_by_text("Challenge raised. The case note").is_visible()
+    # Waits for the challenge page to load (a busy machine can take a moment to render it).
+    page.get_by_text("Challenge raised. The case note").wait_for(state="visible")
     browser.check("challenge-raised")
 
 
