@@ -481,9 +481,13 @@ def _raise_render(
     formset: Any,
     status: int = 200,
 ) -> HttpResponse:
+    # Each action's errors name its row in the summary ("Action 2: Enter who will do it").
     row_errors = [
-        {"text": str(message), "href": f"#{row[name].auto_id}{'_0' if name == 'due' else ''}"}
-        for row in formset
+        {
+            "text": f"Action {number}: {message}",
+            "href": f"#{row[name].auto_id}{'_0' if name == 'due' else ''}",
+        }
+        for number, row in enumerate(formset, start=1)
         for name, messages_ in (row.errors.items() if row.is_bound else [])
         for message in messages_
     ]

@@ -119,3 +119,13 @@ def test_a_recent_date_needs_no_confirmation(client, authority, child):
     client.force_login(authority.staff["iro"])
     response = client.post(URL, form(on_0="20", on_1="11", on_2="2026"))
     assert response.status_code == 302
+
+
+def test_an_actions_error_names_its_row(client, authority, child):
+    client.force_login(authority.staff["iro"])
+    response = client.post(URL, form(**{"actions-1-action": "Visit the child alone"}))
+    assert response.status_code == 400
+    html = response.content.decode()
+    summary = html[html.index("govuk-error-summary__list") :]
+    assert "Action 2: Enter who will do it" in summary
+    assert 'href="#id_actions-1-owner"' in summary
