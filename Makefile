@@ -27,8 +27,15 @@ APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Tim
 CHECK_ENV := SECRET_KEY=make-check-only-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(40))') \
 	RESOLVE_EVIDENCE_KEY=make-check-only-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(40))') \
 	RESOLVE_EVIDENCE_ANCHOR_DIR=.make/evidence-anchor DATABASE_URL=sqlite://:memory:
-# Links in the demo's emails and calendar feeds point at the port it serves on.
-DEMO_ENV := RESOLVE_BASE_URL=http://127.0.0.1:$(PORT)
+# Links in the demo's emails and calendar feeds point at the port it serves on. Its emails go to files
+# in .make/demo-email/ (one a message), not to the console; its password is chosen once per run, so the
+# welcome printed last can show it.
+ifeq ($(DEMO_PASSWORD),)
+DEMO_PASSWORD := $(shell python3 -c 'import secrets; print(secrets.token_urlsafe(12))')
+endif
+export DEMO_PASSWORD
+DEMO_ENV := RESOLVE_BASE_URL=http://127.0.0.1:$(PORT) DEMO_PASSWORD=$(DEMO_PASSWORD) \
+	EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend EMAIL_FILE_PATH=$(CURDIR)/.make/demo-email
 
 NPM_STAMP := $(if $(wildcard package.json),$(STAMPS)/npm)
 ASSETS_STAMP := $(if $(wildcard package.json),$(STAMPS)/assets)
@@ -82,12 +89,12 @@ demo: setup ## Run the demo with sample data on http://127.0.0.1:$PORT (default 
 	$(DEMO_ENV) $(PY) manage.py migrate --noinput
 	$(DEMO_ENV) $(PY) manage.py $(DEMO_LOADER)
 	@$(MAKE) --no-print-directory $(STAMPS)/collectstatic
-	@echo
-	@echo "Resolve demo: http://127.0.0.1:$(PORT)/   (Ctrl-C to stop; the worker prints its email here)"
-	@echo
-	@# The background worker (deadline sweeps, email, digests) runs beside the server and stops with it.
-	$(DEMO_ENV) $(PY) manage.py run_worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null || true' EXIT; \
+	@mkdir -p .make/demo-email
+	@# The background worker (deadline sweeps, email, digests) runs quietly beside the server and stops
+	@# with it; the welcome (address, sign-ins, a first walk) prints last, once both are up.
+	@$(DEMO_ENV) $(PY) manage.py run_worker --quiet & worker=$$!; \
+	$(DEMO_ENV) $(PY) manage.py demo_welcome --url http://127.0.0.1:$(PORT)/ & welcome=$$!; \
+	trap 'kill $$worker $$welcome 2>/dev/null; wait $$worker 2>/dev/null || true' EXIT; \
 	$(DEMO_ENV) $(PY) manage.py runserver --insecure 127.0.0.1:$(PORT)
 
 # Only when a static file (or the front-end packages) changed since the last collection.

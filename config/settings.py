@@ -134,6 +134,8 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="resolve@localhost")
+# Where the file email backend (django.core.mail.backends.filebased, as `make demo` uses) writes.
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", default=str(BASE_DIR / ".make" / "demo-email"))
 
 # Where the procedure files live; each is validated when loaded.
 RESOLVE_POLICY_DIR = Path(env_str("RESOLVE_POLICY_DIR", default=str(BASE_DIR / "policies")))

@@ -36,7 +36,7 @@ from resolve.people.models import Post
 from resolve.people.roles import CHAIR_MANAGER_ROLES, role_label
 from resolve.people.selectors import user_roles
 from resolve.procedures.schema import Procedure
-from resolve.procedures.selectors import procedure_version_model
+from resolve.procedures.selectors import procedure_list, procedure_version_model
 
 
 def challenge_is_overdue(*, challenge: Challenge, today: dt.date) -> bool:
@@ -186,8 +186,15 @@ def challenge_search(
     worklist: str | None = None,
     sort: str = "raised",
     within: Collection[int] | None = None,
+    query: str = "",
+    team: int | None = None,
+    chair: str | None = None,
 ) -> QuerySet[Challenge]:
     """``challenge_list`` with the web pages' extra filters and orders.
+
+    ``query``: every word found in the child's name or case number, the chair's name, the team, a
+    theme or the procedure (``challenge_search_q``). ``team``: the child's team (its id). ``chair``:
+    the username of the challenge's chair (the child's IRO on the IRO track, CP Chair on the CP track).
 
     ``worklist``: ``raised`` (challenges this person raised), ``awaiting`` (open challenges whose
     current stage was sent to them and has no response yet), ``service`` (everything they may see:
@@ -209,6 +216,14 @@ def challenge_search(
         challenges = challenges.filter(policy__key=procedure)
     if within is not None:
         challenges = challenges.filter(pk__in=sorted(within))
+    if query:
+        challenges = challenges.filter(challenge_search_q(query=query))
+    if team is not None:
+        challenges = challenges.filter(child__team_id=team)
+    if chair:
+        challenges = challenges.filter(
+            Q(track="iro", child__iro__username=chair) | Q(track="cpc", child__cp_chair__username=chair)
+        )
     if worklist == "raised":
         challenges = challenges.filter(raised_by_id=user.pk)
     elif worklist == "awaiting":
@@ -228,6 +243,36 @@ def challenge_search(
     if sort == "child":
         return challenges.order_by("child__last_name", "child__first_name", "-raised_on", "id")
     return challenges.order_by("-raised_on", "-id")
+
+
+SEARCH_WORDS = 8  # a search reads at most this many words; the rest are ignored
+
+
+def challenge_search_q(*, query: str) -> Q:
+    """Every word of ``query`` in the child's name or case number, the chair's name, the child's team,
+    a theme (its words in any procedure) or the procedure's name."""
+    themes: dict[str, str] = {}
+    for version in procedure_list():
+        for theme in procedure_version_model(version).themes:
+            themes.setdefault(theme.key, theme.label)
+    found = Q()
+    for word in query.split()[:SEARCH_WORDS]:
+        matches = (
+            Q(child__first_name__icontains=word)
+            | Q(child__last_name__icontains=word)
+            | Q(child__case_number__icontains=word)
+            | Q(child__team__name__icontains=word)
+            | Q(policy__name__icontains=word)
+            | Q(track="iro", child__iro__first_name__icontains=word)
+            | Q(track="iro", child__iro__last_name__icontains=word)
+            | Q(track="cpc", child__cp_chair__first_name__icontains=word)
+            | Q(track="cpc", child__cp_chair__last_name__icontains=word)
+        )
+        for key, label in themes.items():
+            if word.casefold() in label.casefold():
+                matches |= Q(themes__icontains=f'"{key}"')
+        found &= matches
+    return found
 
 
 def child_search(*, user: User | AnonymousUser, query: str = "") -> QuerySet[Child]:
@@ -514,3 +559,12 @@ def agreements_waiting_for(*, user: User) -> QuerySet[Agreement]:
         .select_related("challenge__child", "challenge__policy")
         .order_by("requested_on", "id")[:50]
     )
+
+
+def children_to_raise_for(*, user: User | AnonymousUser, query: str = "") -> QuerySet[Child]:
+    """The children this person chairs (as IRO or CP Chair), the only ones they may raise a challenge
+    for, matching every word of ``query`` in a name or the case number."""
+    if not user.is_authenticated:
+        return children_visible_to(user).none()
+    chaired = Q(iro_id=user.pk) | Q(cp_chair_id=user.pk)
+    return child_search(user=user, query=query).filter(chaired)

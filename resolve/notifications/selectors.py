@@ -64,6 +64,24 @@ def _child(challenge: Challenge) -> str:
     return f"{challenge.child.initials} ({challenge.child.case_number})"
 
 
+def _chaired_by(challenge: Challenge, user: AbstractBaseUser) -> bool:
+    chair = challenge.child.iro if challenge.track == "iro" else challenge.child.cp_chair
+    return chair is not None and chair.pk == user.pk
+
+
+def _person_words(person: AbstractBaseUser) -> str:
+    """A person by name (their username when they have none on record)."""
+    name = f"{getattr(person, 'first_name', '')} {getattr(person, 'last_name', '')}".strip()
+    return name or person.get_username()
+
+
+def _stage_words(challenge: Challenge) -> str:
+    """``, Stage 2: Service Manager`` (the stage the challenge is at), or ``, resolved``."""
+    if challenge.stage_key:
+        return f", {procedure_version_model(challenge.policy).stage(challenge.stage_key).name}"
+    return f", {challenge.get_status_display().lower()}"
+
+
 def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
     """Every open due date that concerns ``user``: responses they owe or are copied on, challenges they
     chair (response dates and the formal cap), and actions they own (or, when an action's owner is not
@@ -118,22 +136,32 @@ def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
             "pk"
         ),
         status=Action.Status.OPEN,
-    ).select_related("challenge", "challenge__child", "challenge__child__iro", "challenge__child__cp_chair")
+    ).select_related(
+        "challenge",
+        "challenge__policy",
+        "challenge__child",
+        "challenge__child__iro",
+        "challenge__child__cp_chair",
+        "owner_user",
+    )
     for action in actions.filter(
         Q(owner_user_id=user.pk)
         | Q(challenge__child__iro_id=user.pk)
         | Q(challenge__child__cp_chair_id=user.pk)
     ):
         challenge = action.challenge
-        chair = challenge.child.iro if challenge.track == "iro" else challenge.child.cp_chair
-        if action.owner_user_id != user.pk and (chair is None or chair.pk != user.pk):
+        if action.owner_user_id != user.pk and not _chaired_by(challenge, user):
             continue
+        # People by name: an owner who is a person in Resolve is named from their account (read with the
+        # action); a named outsider stays as typed.
+        owner = _person_words(action.owner_user) if action.owner_user is not None else action.owner
+        stage = _stage_words(challenge)
         dates.append(
             DueDate(
                 f"action-{action.pk}-{action.due}@resolve",
                 action.due,
-                f"Action due: {action.action[:60]}",
-                f"Action for {_child(challenge)} owned by {action.owner}: {action.action}",
+                f"Action due: {_child(challenge)}{stage}: {action.action[:50]}",
+                f"Action for {_child(challenge)}{stage}, owned by {owner}: {action.action}",
                 f"/challenges/{challenge.pk}/",
                 challenge,
             )

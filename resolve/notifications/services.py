@@ -1027,3 +1027,14 @@ def notifications_mark_read(*, user: User, ids: Iterable[int] | None = None) -> 
     if ids is not None:
         unread = unread.filter(pk__in=list(ids))
     return unread.update(read_at=timezone.now())
+
+
+def notification_open(*, user: User, notification_id: int) -> Notification | None:
+    """One of ``user``'s notifications, marked read as it is opened; None when it is not theirs."""
+    notification = (
+        Notification.objects.select_related("message").filter(pk=notification_id, user_id=user.pk).first()
+    )
+    if notification is not None and notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification

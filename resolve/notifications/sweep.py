@@ -549,10 +549,12 @@ def _send_response_overdue(
         f"No response was recorded to the challenge about {_child_words(challenge)} at {stage.name}; "
         f"it was due by {_fmt(row.due_on)}."
     )
+    # One notice per event: the chair hears of it once, as the prompt to escalate below (or, when the
+    # procedure escalates by itself, as the escalation), never as "overdue" and "consider escalating".
     recipients = [
-        *people.named(visit.to_users),
-        *([chair] if chair else []),
-        *people.managers(challenge, procedure, stage.key),
+        user
+        for user in (*people.named(visit.to_users), *people.managers(challenge, procedure, stage.key))
+        if chair is None or user.pk != chair.pk
     ]
     messages.put(
         recipients=recipients,

@@ -6,6 +6,7 @@ app_name = "notifications"
 urlpatterns = [
     path("notifications/", views.notifications, name="list"),
     path("notifications/read/", views.mark_read, name="mark_read"),
+    path("notifications/<int:notification_id>/", views.notification_detail, name="open"),
     path("notifications/email/", views.email_preference, name="email_preference"),
     path("notifications/calendar/reset/", views.calendar_reset, name="calendar_reset"),
     path("calendar/<str:secret>.ics", views.calendar, name="calendar"),

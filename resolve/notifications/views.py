@@ -24,6 +24,7 @@ from resolve.notifications.selectors import (
 )
 from resolve.notifications.services import (
     calendar_secret_reset,
+    notification_open,
     notifications_mark_read,
     preference_get,
     preference_set_email,
@@ -54,6 +55,19 @@ def _notifications_page(request: HttpRequest, *, calendar_url: str | None) -> Ht
             "calendar_url": calendar_url,
         },
     )
+
+
+@login_required
+def notification_detail(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """Open one notification: it is marked read, and the page it is about opens (else the list)."""
+    notification = notification_open(user=request.user, notification_id=notification_id)  # type: ignore[arg-type]
+    if notification is None:
+        raise Http404("No such notification")
+    link = notification.message.link
+    # Only a path within Resolve: a link is never a way off the site.
+    if link.startswith("/") and not link.startswith("//"):
+        return redirect(link)
+    return redirect("notifications:list")
 
 
 @login_required

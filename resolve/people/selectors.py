@@ -86,3 +86,8 @@ def line_team(*, role: str, child_team: Team | None, chair_team: Team | None) ->
     if side is Side.CHAIR_LINE:
         return chair_team
     return None
+
+
+def social_work_teams() -> list[Team]:
+    """The social work teams, by name: the teams a child can belong to."""
+    return list(Team.objects.filter(kind=Team.Kind.SOCIAL_WORK).order_by("name"))

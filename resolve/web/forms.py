@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from django import forms
@@ -13,6 +14,7 @@ from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS
 from resolve.challenges.events import RESPONSES, REVIEWS
 from resolve.challenges.models import Challenge
 from resolve.core import limits
+from resolve.core.clock import today
 
 
 class SignInForm(AuthenticationForm):
@@ -95,44 +97,92 @@ SORT_CHOICES = [
 ]
 
 
+class StageChoiceField(forms.ChoiceField):
+    """A stage, as ``procedure:stage`` from the grouped options, or a bare stage key (as older links
+    have it), which filters that stage in every procedure that has it."""
+
+    bare_keys: set[str] = set()
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value) in self.bare_keys or super().valid_value(value)
+
+
 class ChallengeFilterForm(forms.Form):
     """The filters above a list of challenges; every field is optional, a bad value is ignored."""
 
+    q = forms.CharField(
+        label="Search",
+        help_text="Child's name or case number, chair, team, theme or procedure",
+        required=False,
+        max_length=100,
+    )
     status = forms.ChoiceField(label="Status", choices=STATUS_CHOICES, required=False)
     overdue = forms.ChoiceField(label="Overdue", choices=OVERDUE_CHOICES, required=False)
     past_cap = forms.ChoiceField(label="Formal limit", choices=PAST_CAP_CHOICES, required=False)
-    stage = forms.ChoiceField(label="Stage", choices=[("", "Any stage")], required=False)
+    stage = StageChoiceField(label="Stage", choices=[("", "Any stage")], required=False)
     policy = forms.ChoiceField(label="Procedure", choices=[("", "Any procedure")], required=False)
+    team = forms.ChoiceField(label="Team", choices=[("", "Any team")], required=False)
+    chair = forms.ChoiceField(label="Chair", choices=[("", "Any chair")], required=False)
     sort = forms.ChoiceField(label="Sort by", choices=SORT_CHOICES, required=False)
 
     def __init__(
         self,
         data: Any,
         *,
-        stages: list[tuple[str, str]],
+        stages: list[Any],
         procedures: list[tuple[str, str]],
+        teams: list[tuple[str, str]] | None = None,
+        chairs: list[tuple[str, str]] | None = None,
         default_status: str = "",
         default_sort: str = "raised",
+        reserved: Collection[str] = (),
     ) -> None:
         data = data.copy()
         data.setdefault("status", default_status)
         data.setdefault("sort", default_sort)
         super().__init__(data)
+        # Parameters that belong to something else on the page (a report's team and chair, when the
+        # list shows a report's figure) are not offered as this list's own filters.
+        for name in set(reserved) & {"team", "chair"}:
+            del self.fields[name]
+        # Stages come grouped by procedure ("procedure:stage"); a bare stage key (shared by several
+        # procedures, as older links have it) still filters every procedure's stage of that key.
         self.fields["stage"].choices = [("", "Any stage"), *stages]  # type: ignore[attr-defined]
         self.fields["policy"].choices = [("", "Any procedure"), *procedures]  # type: ignore[attr-defined]
+        if "team" in self.fields:
+            self.fields["team"].choices = [("", "Any team"), *(teams or [])]  # type: ignore[attr-defined]
+        if "chair" in self.fields:
+            self.fields["chair"].choices = [("", "Any chair"), *(chairs or [])]  # type: ignore[attr-defined]
+        self.fields["stage"].bare_keys = {  # type: ignore[attr-defined]
+            key.partition(":")[2]
+            for _group, options in stages
+            if isinstance(options, list | tuple)
+            for key, _label in options
+        }
         self.default_sort = default_sort
+
+    @property
+    def filtered(self) -> bool:
+        """Whether the person chose any filter (the "Filter" disclosure starts open then)."""
+        chosen = ("q", "overdue", "past_cap", "stage", "policy", "team", "chair")
+        return any(self.data.get(name) for name in chosen if name in self.fields)
 
     def filters(self) -> dict[str, Any]:
         """Keyword arguments for ``challenge_search``; a value that is not a choice counts as not given."""
         self.is_valid()
         data = {name: self.cleaned_data.get(name, "") for name in self.fields}
+        procedure, _, stage = data["stage"].rpartition(":")
+        team = data.get("team", "")
         return {
             "status": data["status"] or None,
             "overdue": {"yes": True, "no": False}.get(data["overdue"]),
             "past_cap": {"yes": True, "no": False}.get(data["past_cap"]),
-            "stage": data["stage"] or None,
-            "procedure": data["policy"] or None,
+            "stage": stage or None,
+            "procedure": data["policy"] or procedure or None,
             "sort": data["sort"] or self.default_sort,
+            "query": data["q"] or "",
+            "team": int(team) if team.isdigit() else None,
+            "chair": data.get("chair") or None,
         }
 
 
@@ -202,6 +252,9 @@ class BriefingFieldsMixin:
         return values if any(values.values()) else None
 
 
+OLD_NOTIFICATION_DAYS = 30  # a date of notification further back than this is confirmed
+
+
 class RaiseForm(BriefingFieldsMixin, forms.Form):
     """The challenge form (seed 003's fields): what, the impact, themes, stage, and how it was agreed."""
 
@@ -249,6 +302,29 @@ class RaiseForm(BriefingFieldsMixin, forms.Form):
         widget=forms.RadioSelect,
         choices=[("yes", "Yes, tell them"), ("no", "No")],
     )
+
+    confirm_on = forms.BooleanField(
+        label="Yes, the challenge was raised on this date", required=False, widget=forms.CheckboxInput
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        on = cleaned.get("on")
+        # A date long past is more often a slip of the year than a challenge recorded late: ask.
+        if (
+            on is not None
+            and on < today() - dt.timedelta(days=OLD_NOTIFICATION_DAYS)
+            and not cleaned.get("confirm_on")
+        ):
+            self.asks_to_confirm_on = True
+            self.add_error(
+                "on",
+                f"The date of notification is more than {OLD_NOTIFICATION_DAYS} days ago: check it, "
+                "and tick the box to confirm it",
+            )
+        return cleaned
+
+    asks_to_confirm_on = False
 
     def __init__(
         self,
@@ -539,6 +615,18 @@ class ActionMarkForm(ChallengeChangeForm):
         choices=[("done", "Done"), ("not_done", "Not done")],
         error_messages={"required": "Choose done or not done", "invalid_choice": "Choose done or not done"},
     )
+    reason = _text(
+        "Why was the action not done?",
+        required=False,
+        help_text="It is recorded on the challenge and in the case note, and the chair may re-open the "
+        "challenge because of it",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("status") == "not_done" and not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", "Enter why the action was not done")
+        return cleaned
 
 
 class CafcassForm(ChallengeChangeForm):
@@ -552,9 +640,39 @@ class CafcassForm(ChallengeChangeForm):
     )
     urgent = forms.BooleanField(label="This referral is urgent", required=False)
 
-    def __init__(self, data: Any = None, *, checklist: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        checklist: list[tuple[str, str]],
+        required_checklist: list[str] | None = None,
+        urgent_required: bool = False,
+        urgent_before: str = "",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(data, **kwargs)
         self.fields["checklist"].choices = checklist  # type: ignore[attr-defined]
+        self.required_checklist = required_checklist or []
+        self.urgent_required = urgent_required
+        self.urgent_before = urgent_before
+        self.checklist_labels = dict(checklist)
+
+    def clean(self) -> dict[str, Any]:
+        """Every problem at once, in one error summary (the service checks the same again); the
+        agreements a referral needs are asked for and confirmed beforehand, on their own page."""
+        cleaned = super().clean() or {}
+        ticked = set(cleaned.get("checklist") or [])
+        missing = [key for key in self.required_checklist if key not in ticked]
+        if missing and "checklist" not in self.errors:
+            names = "; ".join(self.checklist_labels[key].removesuffix(" (required)") for key in missing)
+            self.add_error("checklist", f"The referral must include: {names}")
+        if self.urgent_required and not cleaned.get("urgent"):
+            self.add_error(
+                "urgent",
+                f"Before {self.urgent_before} a referral cuts the process short: mark it urgent and "
+                "say in the reason why the child's timetable cannot wait",
+            )
+        return cleaned
 
 
 class RequestAgreementForm(ChallengeChangeForm):

@@ -30,19 +30,12 @@ from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS, directors_br
 from resolve.challenges.engine import EVENT_WORDS, RESPONSES, Transition
 from resolve.challenges.events import detail_from_json
 from resolve.challenges.models import Action, Challenge, Event
-from resolve.challenges.overdue import Timing, stage_timing
+from resolve.challenges.overdue import Timing, past_due, stage_timing
 from resolve.children.models import Child
-from resolve.children.selectors import child_role_holders
+from resolve.children.selectors import child_line, child_role_holders
 from resolve.core.errors import ServiceError
-from resolve.people.roles import (
-    CHAIR_MANAGER_ROLES,
-    CHAIR_ROLE_FOR_TRACK,
-    CHAIRS_LINE_ROLES,
-    ROLES,
-    Side,
-    role_label,
-)
-from resolve.people.selectors import user_roles
+from resolve.people.roles import CHAIR_MANAGER_ROLES, CHAIR_ROLE_FOR_TRACK, role_label
+from resolve.people.selectors import social_work_teams
 from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_list, procedure_version_model
 from resolve.reports.periods import period_parse
@@ -151,13 +144,17 @@ def paginate(items: Any, page_number: str | None) -> Page:
     return BoundedPaginator(items, PAGE_SIZE).get_page(page_number)
 
 
-def _filter_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def _filter_choices() -> tuple[list[Any], list[tuple[str, str]]]:
+    """The stage filter's options grouped by procedure (``procedure:stage``), and the procedures."""
     versions = list(procedure_list())
-    keys: dict[str, None] = {}
-    for version in versions:
-        for stage in procedure_version_model(version).stages:
-            keys.setdefault(stage.key)
-    return [(key, stage_label(key)) for key in keys], [(v.key, v.name) for v in versions]
+    grouped = [
+        (
+            version.name,
+            [(f"{version.key}:{stage.key}", stage.name) for stage in procedure_version_model(version).stages],
+        )
+        for version in versions
+    ]
+    return grouped, [(v.key, v.name) for v in versions]
 
 
 @dataclass
@@ -171,6 +168,11 @@ class FigureFilter:
     keep: dict[str, str]  # the report's parameters, kept by the list's own filter form
     report_url: str
     error: str = ""
+
+    @property
+    def query(self) -> str:
+        """The report's parameters as a query string: the list behind the figure with no filter of its own."""
+        return urlencode(self.keep)
 
 
 @dataclass
@@ -228,10 +230,19 @@ def challenge_list_page(
     default_sort: str = "raised",
 ) -> ChallengeListPage:
     stages, procedures = _filter_choices()
-    form = ChallengeFilterForm(
-        params, stages=stages, procedures=procedures, default_status=default_status, default_sort=default_sort
-    )
     figure, within = _figure_filter(user=user, params=params, today=today)
+    form = ChallengeFilterForm(
+        params,
+        stages=stages,
+        procedures=procedures,
+        teams=[(str(team.pk), team.name) for team in social_work_teams()],
+        chairs=selectors.people_with_roles(roles={"iro", "cp_chair"}),
+        default_status=default_status,
+        default_sort=default_sort,
+        # Opened from a report's figure, a "team" or "chair" in the address is the report's filter
+        # (kept for the way back); the figure's challenges are already narrowed by it.
+        reserved=set(figure.keep) if figure is not None else set(),
+    )
     challenges = selectors.challenge_search(
         user=user, today=today, worklist=worklist, within=within, **form.filters()
     )
@@ -247,95 +258,6 @@ def challenge_list_page(
         total_words=getattr(paginator, "count_words", str(paginator.count)),
         figure=figure,
     )
-
-
-# -- the home page -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Worklist:
-    key: str
-    title: str
-    description: str
-    default_status: str
-    default_sort: str
-
-
-WORKLISTS = {
-    "raised": Worklist(
-        "raised",
-        "Challenges you raised",
-        "Each challenge you raised, its stage and when the response is due.",
-        "open",
-        "due",
-    ),
-    "awaiting": Worklist(
-        "awaiting",
-        "Waiting for your response",
-        "Challenges sent to you that you have not responded to yet, the oldest due date first.",
-        "open",
-        "due",
-    ),
-    "service": Worklist(
-        "service",
-        "Your service's open challenges",
-        "Every open challenge you can see, overdue ones first.",
-        "open",
-        "overdue",
-    ),
-}
-
-
-def worklists_for(user: User) -> list[Worklist]:
-    """The lists that answer "what is waiting on me?" for this person's roles, most pressing first."""
-    roles = user_roles(user=user)
-    keys = []
-    if roles & {"iro", "cp_chair"}:
-        keys.append("raised")
-    if any(ROLES[role].side is Side.CHILD_LINE for role in roles if role in ROLES):
-        keys.append("awaiting")
-    if roles & CHAIRS_LINE_ROLES or not keys:
-        keys.append("service")
-    return [WORKLISTS[key] for key in keys]
-
-
-@dataclass
-class AskedItem:
-    challenge_id: int
-    child: str
-    about: str
-    requested_on: dt.date
-
-
-@dataclass
-class HomePage:
-    worklists: list[Worklist]
-    current: Worklist
-    listing: ChallengeListPage
-    asked: list[AskedItem] = field(default_factory=list)
-
-
-def home_page(*, user: User, params: QueryDict, today: dt.date) -> HomePage:
-    lists = worklists_for(user)
-    current = next((w for w in lists if w.key == params.get("list")), lists[0])
-    listing = challenge_list_page(
-        user=user,
-        params=params,
-        today=today,
-        worklist=current.key,
-        default_status=current.default_status,
-        default_sort=current.default_sort,
-    )
-    asked = [
-        AskedItem(
-            challenge_id=agreement.challenge_id,
-            child=agreement.challenge.child.full_name,
-            about=agreement_words(procedure_version_model(agreement.challenge.policy), agreement),
-            requested_on=agreement.requested_on,
-        )
-        for agreement in selectors.agreements_waiting_for(user=user)
-    ]
-    return HomePage(worklists=lists, current=current, listing=listing, asked=asked)
 
 
 # -- children ------------------------------------------------------------------------------------
@@ -407,6 +329,12 @@ def _event_detail(event: Event) -> str:
             return f"For {govuk_date(detail.scheduled_for)}, chaired by {detail.chair}"
         case unknown:
             assert_never(unknown)
+
+
+def action_owner_words(action: Action) -> str:
+    """Who owns an action, by name: a person in Resolve through their account (``owner_user``, read
+    with the action), a named outsider as typed."""
+    return _full_name(action.owner_user) if action.owner_user_id is not None else action.owner
 
 
 def _full_name(user: Any) -> str:
@@ -491,12 +419,45 @@ def raise_tracks(*, user: User, child: Child) -> list[tuple[str, str]]:
     return tracks
 
 
-def raise_procedures(track: str | None = None) -> list[tuple[str, str]]:
+def raise_procedures(tracks: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """The procedures a challenge can follow: those loaded from the authority's procedure folder
+    (``RESOLVE_POLICY_DIR``) that cover one of ``tracks``, by name (the source is on its own page)."""
+    wanted = None if tracks is None else set(tracks)
     return [
-        (version.key, f"{version.name} ({version.authority})")
+        (version.key, version.name)
         for version in procedure_list()
-        if track is None or track in procedure_version_model(version).tracks
+        if wanted is None or wanted & set(procedure_version_model(version).tracks)
     ]
+
+
+@dataclass
+class StagePeople:
+    """Who a stage would go to, be copied to and be told of, by name and role."""
+
+    to: list[str]
+    copied: list[str]
+    told: list[str]
+
+
+def raise_people(*, child: Child, track: str, procedure: Procedure, stage_key: str) -> StagePeople:
+    """The people a challenge raised at ``stage_key`` would go to: the same rule the write path uses
+    when it enters the stage (the child's line, ``child_line``, read once), shown before anything is
+    recorded."""
+    stage = procedure.stage(stage_key)
+    line = child_line(child=child, track=track)
+
+    def named(roles: Iterable[str]) -> list[str]:
+        people = []
+        for role in roles:
+            holders = line.holders(role)
+            people += [f"{_full_name(user)} ({role_label(role)})" for user in holders] or [
+                f"No one holds the post of {role_label(role)}"
+            ]
+        return people
+
+    return StagePeople(
+        to=named([stage.to_role]), copied=named(stage.cc_roles), told=named(stage.notify_roles)
+    )
 
 
 def procedure_for(key: str) -> Procedure | None:
@@ -560,6 +521,10 @@ def _timing(visit: Any, today: dt.date, calendar: WorkingDays) -> Tag:
     # A response by a date moved by an agreed extension is within the extension, not on time.
     if timing is Timing.ON_TIME and getattr(visit, "extended_from", None) is not None:
         return Tag("Within extension", "purple")
+    if timing is Timing.NOT_ANSWERED:
+        # Not "No response": nobody was late, the stage moved on before its response was due.
+        how = LEFT_WORDS.get(visit.left_how, "Left")
+        return Tag(f"{how} before its due date", "grey")
     return TIMING_TAGS[timing]
 
 
@@ -571,7 +536,7 @@ class ChallengePage:
     cap_tag: Tag | None
     stage: str
     visits: list[VisitRow]
-    actions: list[tuple[Any, Tag]]
+    actions: list[tuple[Any, Tag, str]]  # the action, its status, its owner's name
     available: set[str]
     themes: list[str]
     names: dict[str, str]
@@ -688,7 +653,11 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
         stage=procedure.stage(challenge.stage_key).name if challenge.stage_key else "",
         visits=rows,
         actions=[
-            (action, Tag(action.get_status_display(), ACTION_COLOURS[Action.Status(action.status)]))
+            (
+                action,
+                Tag(action.get_status_display(), ACTION_COLOURS[Action.Status(action.status)]),
+                action_owner_words(action),
+            )
             for action in challenge.actions.all()
         ],
         available=_offered(user, challenge),
@@ -771,6 +740,9 @@ class TransitionContext:
     reopen_briefing_for: str = ""
     # People who may own an action or agree an extension: the child's line as the challenge met it.
     line_people: list[tuple[str, str]] = field(default_factory=list)
+    required_checklist: list[str] = field(default_factory=list)
+    urgent_required: bool = False
+    respond_rows: list[tuple[str, Any]] = field(default_factory=list)
 
 
 def transition_context(*, user: User, challenge_id: int, today: dt.date) -> TransitionContext:
@@ -820,6 +792,11 @@ def transition_context(*, user: User, challenge_id: int, today: dt.date) -> Tran
         stage_name=procedure.stage(challenge.stage_key).name if challenge.stage_key else "",
         reopen_briefing_for=_reopen_briefing_for(challenge, procedure),
         line_people=_line_people(challenge),
+        required_checklist=[item.key for item in cafcass.checklist if item.required],
+        urgent_required=cafcass.urgent_before_stage is not None
+        and selectors.challenge_state(challenge=challenge).highest_order_reached(procedure)
+        < procedure.order(cafcass.urgent_before_stage),
+        respond_rows=_respond_rows(challenge, procedure, today),
     )
 
 
@@ -987,3 +964,54 @@ def meeting_context(*, user: User, challenge: Challenge, procedure: Procedure) -
         "meeting_people": list(people.items()),
         "my_meetings": mine,
     }
+
+
+def _respond_rows(challenge: Challenge, procedure: Procedure, today: dt.date) -> list[tuple[str, Any]]:
+    """What the respond page shows of what is asked: the concern, the impact, the actions, the date."""
+    themes = {theme.key: theme.label for theme in procedure.themes}
+    actions = list(challenge.actions.all())
+    due = ""
+    if challenge.stage_due_on is not None:
+        calendar = working_calendar(Nation(procedure.nation))
+        due = f"{govuk_date(challenge.stage_due_on)}"
+        if challenge.stage_responded_on is None:
+            due += f" ({due_words_short(challenge.stage_due_on, today, calendar)})"
+    return [
+        ("What are we worried about?", challenge.concern),
+        ("Outcome and impact for the child", challenge.impact_on_child),
+        ("Outcome asked for", challenge.desired_outcome),
+        ("Themes", [themes.get(key, key) for key in challenge.themes]),
+        (
+            "Actions asked for",
+            [f"{a.action}: by {action_owner_words(a)}, by {govuk_date(a.due)}" for a in actions],
+        ),
+        ("Response due", due or "No timescale"),
+    ]
+
+
+def due_words_short(due_on: dt.date, today: dt.date, calendar: WorkingDays) -> str:
+    """``in 3 working days``, ``due today``, ``4 working days overdue``."""
+    if past_due(due_on, today, calendar):
+        late = calendar.working_days_between(due_on, today)
+        return f"{late} working day{'s' if late != 1 else ''} overdue"
+    if due_on <= today:
+        return "due today" if due_on == today else "overdue from the next working day"
+    ahead = calendar.working_days_between(today, due_on)
+    return f"in {ahead} working day{'s' if ahead != 1 else ''}"
+
+
+def not_available_words(challenge: Challenge, action: str, today: dt.date) -> str:
+    """Why a change someone opened is not theirs to make now: the 403 page's sentence (the record
+    itself is open to them; a record they may not see answers 404 instead)."""
+    title = TRANSITIONS[action].title if action in TRANSITIONS else "This"
+    if action == "respond" and challenge.stage_responded_on is not None:
+        return (
+            f"A response was already recorded at this stage on {govuk_date(challenge.stage_responded_on)}. "
+            "The challenge page shows it."
+        )
+    if action == "refer_to_cafcass" and challenge.cafcass_referred_on is not None:
+        return f"This challenge was referred to Cafcass on {govuk_date(challenge.cafcass_referred_on)}."
+    if challenge.status != Challenge.Status.OPEN:
+        return f"{title} is not possible now: the challenge is {challenge.get_status_display().lower()}."
+    stage = procedure_version_model(challenge.policy).stage(challenge.stage_key).name
+    return f"{title} is not yours to do now: the challenge is at {stage}."

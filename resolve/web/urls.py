@@ -27,6 +27,7 @@ urlpatterns = [
     ),
     path("case-notes/<int:note_id>/correct/", views.case_note_correct, name="case_note_correct"),
     path("challenges/", views.challenge_list, name="challenge_list"),
+    path("challenges/raise/", views.challenge_raise_choose, name="challenge_raise_choose"),
     path("challenges/<int:challenge_id>/", views.challenge_detail, name="challenge_detail"),
     path(
         "challenges/<int:challenge_id>/actions/<int:action_id>/",
@@ -42,6 +43,11 @@ urlpatterns = [
         "challenges/<int:challenge_id>/actions/<int:action_id>/close/",
         views.challenge_action_close,
         name="challenge_action_close",
+    ),
+    path(
+        "challenges/<int:challenge_id>/actions/<int:action_id>/not-done/",
+        views.challenge_action_not_done,
+        name="challenge_action_not_done",
     ),
     path("children/<str:case_number>/concerns/new/", views.concern_new, name="concern_new"),
     path(

@@ -46,18 +46,18 @@ from resolve.signin.selectors import sso_enabled
 from resolve.web import forms, pages, procedures
 from resolve.web.flowchart import flowchart_svg
 from resolve.web.forms import ChildSearchForm, SignInForm
+from resolve.web.home import home_page, waiting_on_words
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """What is waiting on me: a chair's own challenges, a manager's responses, a service's open work."""
-    page = pages.home_page(user=request.user, params=request.GET, today=today())  # type: ignore[arg-type]
+    """What is waiting on me, my team's or my line's, and what is copied to me (``resolve.web.home``)."""
+    page = home_page(user=request.user, params=request.GET, today=today())  # type: ignore[arg-type]
     return render(
         request,
         "home.html",
         {
             "home": page,
-            "listing": page.listing,
             "can_allocate": user_has_perm(user=request.user, perm=Perm.ADD_CHILDREN),
             "can_hand_over": user_has_perm(user=request.user, perm=Perm.HAND_OVER_WORK),
         },
@@ -158,7 +158,8 @@ def child_detail(request: HttpRequest, case_number: str) -> HttpResponse:
 @login_required
 def challenge_list(request: HttpRequest) -> HttpResponse:
     listing = pages.challenge_list_page(user=request.user, params=request.GET, today=today())  # type: ignore[arg-type]
-    return render(request, "challenges/challenge_list.html", {"listing": listing})
+    can_raise = user_has_perm(user=request.user, perm=Perm.RAISE_CHALLENGE)
+    return render(request, "challenges/challenge_list.html", {"listing": listing, "can_raise": can_raise})
 
 
 @login_required
@@ -179,6 +180,7 @@ def _challenge_detail(
         {
             "page": page,
             "challenge": page.challenge,
+            "waiting_on": waiting_on_words(page.challenge, today()),
             "errors": errors or [],
             "transitions": pages.TRANSITIONS,
             "per_action": pages.PER_ACTION,
@@ -244,7 +246,14 @@ def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.
         case "learning_points":
             return forms.LearningPointsForm(data, version=version)
         case "refer_to_cafcass":
-            return forms.CafcassForm(data, version=version, checklist=ctx.checklist)
+            return forms.CafcassForm(
+                data,
+                version=version,
+                checklist=ctx.checklist,
+                required_checklist=ctx.required_checklist,
+                urgent_required=ctx.urgent_required,
+                urgent_before=ctx.urgent_before,
+            )
         case "request_agreement":
             return forms.RequestAgreementForm(
                 data, version=version, subjects=ctx.agreement_subjects, people=ctx.agreement_people
@@ -383,7 +392,7 @@ def challenge_transition(request: HttpRequest, challenge_id: int, action: str) -
                 return redirect("web:challenge_detail", challenge_id=challenge_id)
     else:
         if action not in ctx.available:
-            raise PermissionDenied("You cannot do this to the challenge now")
+            raise PermissionDenied(pages.not_available_words(ctx.challenge, action, today()))
         form = _action_form(action, ctx, None)
     return render(
         request,
@@ -408,6 +417,7 @@ def challenge_action_mark(request: HttpRequest, challenge_id: int, action_id: in
                 action_id=action_id,
                 status=form.cleaned_data["status"],
                 expected_version=form.cleaned_data["expected_version"],
+                reason=form.cleaned_data["reason"],
             )
         except NotVisible:
             raise Http404("No such challenge") from None
@@ -416,6 +426,9 @@ def challenge_action_mark(request: HttpRequest, challenge_id: int, action_id: in
         else:
             messages.success(request, pages.TRANSITIONS["mark_action"].done)
             return redirect("web:challenge_detail", challenge_id=challenge_id)
+    if form.data.get("status") == "not_done" and "confirm" in form.data:
+        # From the "Not done" page: show it again with its error beside the reason.
+        return _action_not_done_page(request, challenge_id, action_id, form)
     errors = [{"text": str(message), "href": f"#action-{action_id}"} for message in form.non_field_errors()]
     errors += [
         {"text": str(m), "href": f"#action-{action_id}"}
@@ -424,6 +437,35 @@ def challenge_action_mark(request: HttpRequest, challenge_id: int, action_id: in
         for m in ms
     ]
     return _challenge_detail(request, challenge_id, errors=errors)
+
+
+@login_required
+def challenge_action_not_done(request: HttpRequest, challenge_id: int, action_id: int) -> HttpResponse:
+    """ "Not done" asks why, and to confirm, before anything is recorded (the POST goes to the mark view)."""
+    return _action_not_done_page(request, challenge_id, action_id, None)
+
+
+def _action_not_done_page(
+    request: HttpRequest, challenge_id: int, action_id: int, form: forms.ActionMarkForm | None
+) -> HttpResponse:
+    try:
+        page = pages.challenge_page(user=request.user, challenge_id=challenge_id, today=today())  # type: ignore[arg-type]
+    except NotVisible:
+        raise Http404("No such challenge") from None
+    found = next(((a, owner) for a, _tag, owner in page.actions if a.pk == action_id), None)
+    if found is None:
+        raise Http404("No such action")
+    if "mark_action" not in page.available:
+        raise PermissionDenied(pages.not_available_words(page.challenge, "mark_action", today()))
+    action, owner = found
+    if form is None:
+        form = forms.ActionMarkForm(version=page.challenge.version)
+    return render(
+        request,
+        "challenges/action_not_done.html",
+        {"challenge": page.challenge, "action": action, "owner": owner, "form": form},
+        status=400 if form.is_bound else 200,
+    )
 
 
 # -- raising a challenge: choose the track and procedure, fill in the form, check, record --------
@@ -437,22 +479,45 @@ def _raise_child(request: HttpRequest, case_number: str) -> Child:
 
 
 @login_required
+def challenge_raise_choose(request: HttpRequest) -> HttpResponse:
+    """Raise a challenge from home or the challenge list: choose the child first (only those you chair)."""
+    form = ChildSearchForm(request.GET)
+    children = selectors.children_to_raise_for(user=request.user, query=form.query())
+    page = pages.paginate(children, request.GET.get("page"))
+    return render(
+        request, "challenges/raise_choose.html", {"form": form, "page": page, "query": form.query()}
+    )
+
+
+@login_required
 def challenge_raise_start(request: HttpRequest, case_number: str) -> HttpResponse:
     child = _raise_child(request, case_number)
     tracks = pages.raise_tracks(user=request.user, child=child)  # type: ignore[arg-type]
     if not tracks:
         raise PermissionDenied("Only the child's allocated IRO or CP Chair can raise a challenge")
-    form = forms.RaiseStartForm(request.GET or None, tracks=tracks, procedures=pages.raise_procedures())
-    if form.is_bound and form.is_valid():
+    choices = pages.raise_procedures(key for key, _words in tracks)
+    # A question with one answer is not asked: with one track and one procedure, go straight on.
+    if len(tracks) == 1 and len(choices) == 1:
         return redirect(
-            "web:challenge_raise",
-            case_number=child.case_number,
-            track=form.cleaned_data["track"],
-            procedure=form.cleaned_data["procedure"],
+            "web:challenge_raise", case_number=child.case_number, track=tracks[0][0], procedure=choices[0][0]
         )
+    form = forms.RaiseStartForm(request.GET or None, tracks=tracks, procedures=choices)
+    if form.is_bound and form.is_valid():
+        track, procedure = form.cleaned_data["track"], form.cleaned_data["procedure"]
+        if (procedure, dict(choices)[procedure]) in pages.raise_procedures([track]):
+            return redirect(
+                "web:challenge_raise", case_number=child.case_number, track=track, procedure=procedure
+            )
+        form.add_error("procedure", "This procedure is not for the role you chose: choose one that is")
     if not form.is_bound:
-        form.initial = {"track": tracks[0][0], "procedure": settings.RESOLVE_DEFAULT_POLICY}
-    return render(request, "challenges/raise_start.html", {"child": child, "form": form})
+        default = settings.RESOLVE_DEFAULT_POLICY
+        form.initial = {"track": tracks[0][0], "procedure": default if default in dict(choices) else ""}
+    return render(
+        request,
+        "challenges/raise_start.html",
+        {"child": child, "form": form, "ask_track": len(tracks) > 1, "ask_procedure": len(choices) > 1},
+        status=400 if form.is_bound else 200,
+    )
 
 
 def _raise_setup(
@@ -482,13 +547,15 @@ def _raise_forms(procedure: Procedure, data: Any) -> tuple[forms.RaiseForm, Any]
 
 def _raise_answers(form: forms.RaiseForm, formset: Any) -> dict[str, Any]:
     data = form.cleaned_data
+    bypassing = data["stage"] != form.fields["stage"].choices[0][0]  # type: ignore[attr-defined]
     return {
         "concern": data["concern"],
         "impact_on_child": data["impact_on_child"],
         "desired_outcome": data["desired_outcome"],
         "stage": data["stage"],
-        "bypass_reason": data["bypass_reason"],
-        "bypass_agreed_by": data["bypass_agreed_by"] or None,
+        # The bypass fields count only when starting after the first stage (they are hidden otherwise).
+        "bypass_reason": data["bypass_reason"] if bypassing else "",
+        "bypass_agreed_by": (data["bypass_agreed_by"] or None) if bypassing else None,
         "notify_optional": {"yes": True, "no": False}.get(data["notify_optional"]),
         "themes": tuple(data["themes"]),
         "on": data["on"] or today(),
@@ -521,9 +588,13 @@ def _raise_render(
     formset: Any,
     status: int = 200,
 ) -> HttpResponse:
+    # Each action's errors name its row in the summary ("Action 2: Enter who will do it").
     row_errors = [
-        {"text": str(message), "href": f"#{row[name].auto_id}{'_0' if name == 'due' else ''}"}
-        for row in formset
+        {
+            "text": f"Action {number}: {message}",
+            "href": f"#{row[name].auto_id}{'_0' if name == 'due' else ''}",
+        }
+        for number, row in enumerate(formset, start=1)
         for name, messages_ in (row.errors.items() if row.is_bound else [])
         for message in messages_
     ]
@@ -548,6 +619,7 @@ def _raise_render(
                 for stage in procedure.stages
                 if stage.optional_notify_roles
             ),
+            "first_stage": procedure.stages[0].key,
         },
         status=status,
     )
@@ -690,6 +762,7 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
     except ServiceError:
         return back
     theme_words = dict(form.fields["themes"].choices)  # type: ignore[attr-defined]
+    owners = selectors.people_named(usernames={a["owner"] for a in answers["actions"]})
     people = dict(pages.bypass_people(chosen))
     return render(
         request,
@@ -710,6 +783,12 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
                 if v
             ],
             "change_url": reverse("web:challenge_raise", args=[child.case_number, track, procedure]),
+            "action_rows": [
+                (a["action"], owners.get(a["owner"], a["owner"]), a["due"]) for a in answers["actions"]
+            ],
+            "people": pages.raise_people(
+                child=child, track=track, procedure=chosen, stage_key=answers["stage"]
+            ),
         },
     )
 

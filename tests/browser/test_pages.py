@@ -48,7 +48,8 @@ def test_home_after_sign_in_shows_what_is_waiting(user, browser):
     sign_in(browser, "iro.jones", PASSWORD)
     page = browser.page
     page.wait_for_url(browser.base_url + "/")
-    assert page.get_by_role("heading", level=1).inner_text() == "Your service's open challenges"
+    assert page.get_by_role("heading", level=1).inner_text() == "Your work"
+    assert page.get_by_text("Nothing is waiting on you.").is_visible()
     assert page.get_by_role("button", name="Sign out").is_visible()
     browser.check("home")
 

@@ -259,6 +259,7 @@ PAGE_KWARGS: dict[str, dict[str, Any]] = {
     "challenge_action_mark": {"action_id": "{action}"},
     "challenge_action_redate": {"action_id": "{action}"},
     "challenge_action_close": {"action_id": "{action}"},
+    "challenge_action_not_done": {"action_id": "{action}"},
     "case_note_correct": {"note_id": "{note}"},
 }
 # Pages only some of those who see the record may open; the others get 403 or 404 like anyone.

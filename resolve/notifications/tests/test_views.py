@@ -18,6 +18,7 @@ from resolve.notifications.management.commands.run_worker import Clock
 from resolve.notifications.models import Notification, OutboxMessage
 from resolve.notifications.services import calendar_secret_reset
 from resolve.notifications.tests.conftest import at
+from resolve.procedures.selectors import procedure_version_model
 
 pytestmark = pytest.mark.django_db
 D = dt.date
@@ -77,6 +78,16 @@ def test_calendar_feed_has_every_due_date_of_the_user_and_its_secret_can_be_rese
         summary.startswith("Response due") and start == challenge.stage_due_on for summary, start in events
     )
     assert any(summary.startswith("Action due") and start == D(2024, 6, 14) for summary, start in events)
+    # Issue 13: the entry names the child's initials and case number and the stage, the owner by name.
+    (action_event,) = [
+        event
+        for event in Calendar.from_ical(response.content).walk("VEVENT")
+        if str(event["summary"]).startswith("Action due")
+    ]
+    assert str(action_event["summary"]).startswith("Action due: A.J. (LCS100001), ")
+    stage = procedure_version_model(challenge.policy).stage(challenge.stage_key).name
+    assert stage in str(action_event["summary"])
+    assert "owned by Sophie Walker" in str(action_event["description"])
     # The child is named by initials and case number, never by name.
     text = response.content.decode()
     assert "A.J. (LCS100001)" in text and "Amelia" not in text and "Jones" not in text
@@ -134,5 +145,5 @@ def test_the_worker_clock_enqueues_the_sweep_and_the_database_worker_runs_it(
         ]
         call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
     assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
-    assert OutboxMessage.objects.filter(kind="response_overdue").count() == 3
+    assert OutboxMessage.objects.filter(kind="response_overdue").count() == 2  # the chair: a prompt instead
     assert len(mail.outbox) == OutboxMessage.objects.count()

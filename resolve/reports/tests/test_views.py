@@ -152,3 +152,18 @@ def test_the_menu_offers_reports_only_to_those_who_may_see_them(client, authorit
 def test_the_learning_gives_the_day_it_was_resolved_in_words(client, authority, histories):
     _login(client, authority, "iro_service_manager")
     assert "7 May 2025" in client.get(f"/reports/?{YEAR}").content.decode()
+
+
+def test_a_figure_keeps_the_reports_team_and_chair_as_the_reports(client, authority, histories):
+    """A report's ``chair`` is who raised a challenge and the list's own Chair filter is the child's
+    chair now: opened from a figure, the address's chair and team stay the report's (kept for the way
+    back, already applied to the figure) and are not offered again as the list's filters."""
+    h = histories
+    _login(client, authority, "iro_service_manager")
+    listed = client.get(f"/challenges/?figure=status%3Aopen&{YEAR}&chair=iro")
+    html = listed.content.decode()
+    assert listed.status_code == 200
+    assert html.count('name="chair"') == 1 and '<input type="hidden" name="chair" value="iro">' in html
+    assert 'name="team"' in html  # the report set no team: the list's own team filter is offered
+    # The report's chair filter (who raised it) narrows the open ones to those the IRO raised.
+    assert _challenge_links(html) == {h["h2"]}

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from resolve.access import Perm, user_has_perm
+from resolve.notifications.selectors import notification_unread_count
 
 register = template.Library()
 
@@ -108,7 +109,10 @@ def service_navigation(context: template.Context) -> list[dict[str, Any]]:
             continue
         current = path == href
         active = current or bool(prefix and path.startswith(prefix))
-        items.append({"text": text, "href": href, "active": active, "current": current})
+        unread = 0
+        if url_name == "notifications:list" and request is not None and request.user.is_authenticated:
+            unread = notification_unread_count(user=request.user)
+        items.append({"text": text, "href": href, "active": active, "current": current, "unread": unread})
     return items
 
 
@@ -300,7 +304,8 @@ def govuk_table(
 ) -> dict[str, Any]:
     return {
         "head": head,
-        "rows": [list(row) for row in rows],
+        # Each cell with its column's heading: on a phone the rows stack and every cell says what it is.
+        "rows": [list(zip(head, row, strict=False)) for row in rows],
         "caption": caption,
         "first_cell_is_header": first_cell_is_header,
     }
@@ -405,12 +410,22 @@ def govuk_select(
         "label": label or field.label,
         "hint": hint or field.help_text,
         "label_classes": label_classes,
-        "options": [
-            {"value": str(v), "label": text, "selected": str(v) == selected}
-            for v, text in field.field.choices  # type: ignore[attr-defined]
-        ],
+        "options": _select_options(field.field.choices, selected),  # type: ignore[attr-defined]
         "described_by": _described_by(field, str(hint or field.help_text)),
     }
+
+
+def _select_options(choices: Iterable[Any], selected: str) -> list[dict[str, Any]]:
+    """Options for a select; Django's group ``(group label, [(value, label), ...])`` becomes an
+    ``<optgroup>`` (an entry with ``options``)."""
+    options: list[dict[str, Any]] = []
+    for value, text in choices:
+        if isinstance(text, list | tuple):
+            inner = [{"value": str(v), "label": t, "selected": str(v) == selected} for v, t in text]
+            options.append({"label": value, "options": inner})
+        else:
+            options.append({"value": str(value), "label": text, "selected": str(value) == selected})
+    return options
 
 
 @register.filter

@@ -128,7 +128,7 @@ class TestDisplayComponents:
     def test_table(self):
         html = render("{% govuk_table head=head rows=rows %}", head=["Stage", "Days"], rows=[["One", "5"]])
         assert '<th scope="row" class="govuk-table__header">One</th>' in html
-        assert '<td class="govuk-table__cell">5</td>' in html
+        assert '<td class="govuk-table__cell" data-label="Days">5</td>' in html
 
     def test_pagination_keeps_other_parameters(self):
         request = RequestFactory().get("/children/?q=smith&page=2")

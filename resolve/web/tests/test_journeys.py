@@ -66,7 +66,7 @@ class TestHome:
     def test_iro_sees_the_challenges_they_raised(self, client, authority, child):
         challenge = _raise(authority, child)
         html = login(client, authority, "iro").get("/").content.decode()
-        assert "Challenges you raised" in html
+        assert "Waiting on others (1)" in html
         assert f"/challenges/{challenge.pk}/" in html
         assert "Stage 1: Team Manager" not in html or "Informal Process" in html
         assert "Due soon" not in html  # due in January, after the bank holidays
@@ -76,20 +76,20 @@ class TestHome:
             authority, child, stage="stage_1", bypass_reason="Urgent", bypass_agreed_by="iro_service_manager"
         )
         html = login(client, authority, "team_manager").get("/").content.decode()
-        assert "Waiting for your response" in html
+        assert "Waiting on you (1)" in html
         assert f"/challenges/{challenge.pk}/" in html
         services.challenge_respond(
             user=authority.staff["team_manager"], challenge_id=challenge.pk, response="agree"
         )
         html = client.get("/").content.decode()
-        assert f"/challenges/{challenge.pk}/" not in html
+        assert "Waiting on you (0)" in html
 
     def test_iro_manager_sees_the_service_overdue_first(self, client, authority, child):
         with time_machine.travel(dt.datetime(2026, 11, 2, 10, 0), tick=False):
             late = _raise(authority, child, on=dt.date(2026, 11, 2))
         fresh = _raise(authority, child)
         html = login(client, authority, "iro_service_manager").get("/").content.decode()
-        assert "Your service&#x27;s open challenges" in html
+        assert "Your service&#x27;s challenges (2)" in html
         assert html.index(f"/challenges/{late.pk}/") < html.index(f"/challenges/{fresh.pk}/")
         assert "Overdue" in html
 
@@ -381,7 +381,7 @@ class TestQueryCounts:
         return len(queries)
 
     def test_lists_and_pages(self, client, authority, child):
-        urls = ["/", "/?list=raised", "/children/", "/challenges/", f"/children/{child.case_number}/"]
+        urls = ["/", "/?queue=others", "/children/", "/challenges/", f"/children/{child.case_number}/"]
         for _ in range(2):
             _raise(authority, child)
         challenge = _raise(authority, child)

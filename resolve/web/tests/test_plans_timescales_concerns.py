@@ -87,7 +87,9 @@ class TestActionPlanPages:
         web = _login(client, authority, "iro")
         page = web.get(f"/challenges/{challenge.pk}/").content.decode()
         assert f"/challenges/{challenge.pk}/actions/{action.pk}/due-date/" in page
-        assert f"/challenges/{challenge.pk}/actions/{action.pk}/close/" in page
+        # "Not done" on the challenge page opens the page that asks why and to confirm (issue 13); the
+        # close page below records done or not done with a reason too.
+        assert f"/challenges/{challenge.pk}/actions/{action.pk}/not-done/" in page
         no_reason = web.post(
             f"/challenges/{challenge.pk}/actions/{action.pk}/due-date/",
             {"expected_version": challenge.version, **_date("due", TODAY + dt.timedelta(days=20))},

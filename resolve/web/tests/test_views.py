@@ -84,7 +84,7 @@ class TestHome:
     def test_home_shows_what_is_waiting_for_someone_with_no_role(self, signed_in):
         response = signed_in.get("/")
         assert response.status_code == 200
-        assert "Your service&#x27;s open challenges" in response.content.decode()
+        assert "Nothing is waiting on you." in response.content.decode()
 
 
 class TestLayout:

@@ -131,11 +131,22 @@ class Command(BaseCommand):
         parser.add_argument(
             "--interval", type=float, default=1.0, help="Seconds between polls of the task queue."
         )
+        parser.add_argument(
+            "--quiet",
+            action="store_true",
+            help="Log only warnings and errors, not each task run (the demo runs it so).",
+        )
 
     def handle(
-        self, *args: Any, sweep_every: float, deliver_every: float, interval: float, **options: Any
+        self,
+        *args: Any,
+        sweep_every: float,
+        deliver_every: float,
+        interval: float,
+        quiet: bool = False,
+        **options: Any,
     ) -> None:
-        logging.getLogger("django_tasks_db").setLevel(logging.INFO)
+        logging.getLogger("django_tasks_db").setLevel(logging.WARNING if quiet else logging.INFO)
         clock = Clock(
             sweep_every=sweep_every, deliver_every=deliver_every, digest_hour=settings.RESOLVE_DIGEST_HOUR
         )

@@ -1,0 +1,131 @@
+"""The raise journey's rough edges (issue 13): only the procedures that fit, a question with one answer
+skipped, bypass fields only when bypassing, the people named before raising, an old date confirmed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+
+from resolve.challenges.models import Challenge
+from resolve.children.services import child_create
+from resolve.web import pages
+
+pytestmark = pytest.mark.django_db
+
+URL = "/children/LCS100001/raise/iro/challenge_and_resolution/"
+
+
+@pytest.fixture(autouse=True)
+def _frozen():
+    with time_machine.travel(dt.datetime(2026, 11, 30, 10, 0), tick=False):
+        yield
+
+
+def form(**overrides):
+    data = {
+        "on_0": "",
+        "on_1": "",
+        "on_2": "",
+        "concern": "Visits are late",
+        "impact_on_child": "Not seen alone",
+        "themes": ["voice_of_child"],
+        "stage": "informal",
+        "bypass_reason": "",
+        "bypass_agreed_by": "",
+        "actions-TOTAL_FORMS": "3",
+        "actions-INITIAL_FORMS": "0",
+        "continue": "1",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_the_procedure_question_names_procedures_without_source_notes(client, authority, child):
+    client.force_login(authority.staff["iro"])
+    html = client.get("/children/LCS100001/raise/").content.decode()
+    assert "Challenge and Resolution</label>" in html
+    assert "(Rotherham)" not in html and "seed 001" not in html
+
+
+def test_a_question_with_one_answer_is_not_asked(client, authority, settings):
+    """Amelia has an IRO but no CP Chair: the role question has one answer, so it is not asked."""
+    child_create(
+        user=authority.staff["admin"],
+        case_number="LCS100009",
+        first_name="Amelia",
+        last_name="Stone",
+        date_of_birth=dt.date(2014, 3, 9),
+        social_worker="social_worker",
+        iro="iro",
+    )
+    client.force_login(authority.staff["iro"])
+    html = client.get("/children/LCS100009/raise/").content.decode()
+    assert 'type="hidden" name="track" value="iro"' in html
+    assert "Which role are you raising this challenge as?" not in html
+    assert "Which procedure does this challenge follow?" in html
+
+
+def test_only_procedures_for_the_track_are_offered(authority):
+    for track in ("iro", "cpc"):
+        offered = pages.raise_procedures([track])
+        assert offered
+        for key, _name in offered:
+            procedure = pages.procedure_for(key)
+            assert procedure is not None and track in procedure.tracks
+
+
+def test_bypass_fields_sit_in_a_reveal_and_count_only_when_bypassing(client, authority, child):
+    client.force_login(authority.staff["iro"])
+    html = client.get(URL).content.decode()
+    assert 'data-app-reveal-radios="stage" data-app-reveal-unless="informal"' in html
+    # Typed in, then the first stage chosen: the reason is dropped, not recorded as a bypass.
+    response = client.post(URL, form(bypass_reason="Typed before changing my mind"))
+    assert response.status_code == 302
+    html = client.get(response["Location"]).content.decode()
+    assert "Typed before changing my mind" not in html
+
+
+def test_the_check_page_names_who_it_goes_to_and_is_copied_to(client, authority, child):
+    client.force_login(authority.staff["iro"])
+    response = client.post(
+        URL,
+        form(stage="stage_1", bypass_reason="The child cannot wait", bypass_agreed_by="iro_service_manager"),
+    )
+    html = client.get(response["Location"]).content.decode()
+    people = html[html.index('id="people"') :]
+    assert "Tom Mitchell (Team Manager)" in people
+    assert "Sophie Walker (Social Worker)" in people
+    assert "Sarah Moore (Service Manager)" in people
+    assert "Sam Mensah (IRO/CP Service Manager)" in people
+
+
+def test_a_date_of_notification_long_past_asks_for_confirmation(client, authority, child):
+    client.force_login(authority.staff["iro"])
+    old = form(on_0="30", on_1="11", on_2="2025")
+    response = client.post(URL, old)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "The date of notification is more than 30 days ago" in html
+    assert "Yes, the challenge was raised on this date" in html
+    response = client.post(URL, {**old, "confirm_on": "on"})
+    assert response.status_code == 302
+    client.post(response["Location"])
+    assert Challenge.objects.get().raised_on == dt.date(2025, 11, 30)
+
+
+def test_a_recent_date_needs_no_confirmation(client, authority, child):
+    client.force_login(authority.staff["iro"])
+    response = client.post(URL, form(on_0="20", on_1="11", on_2="2026"))
+    assert response.status_code == 302
+
+
+def test_an_actions_error_names_its_row(client, authority, child):
+    client.force_login(authority.staff["iro"])
+    response = client.post(URL, form(**{"actions-1-action": "Visit the child alone"}))
+    assert response.status_code == 400
+    html = response.content.decode()
+    summary = html[html.index("govuk-error-summary__list") :]
+    assert "Action 2: Enter who will do it" in summary
+    assert 'href="#id_actions-1-owner"' in summary
