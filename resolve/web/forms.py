@@ -648,10 +648,12 @@ class CafcassForm(ChallengeChangeForm):
         required_checklist: list[str] | None = None,
         urgent_required: bool = False,
         urgent_before: str = "",
+        preconditions_unmet: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(data, **kwargs)
         self.fields["checklist"].choices = checklist  # type: ignore[attr-defined]
+        self.preconditions_unmet = preconditions_unmet or []
         self.required_checklist = required_checklist or []
         self.urgent_required = urgent_required
         self.urgent_before = urgent_before
@@ -661,6 +663,8 @@ class CafcassForm(ChallengeChangeForm):
         """Every problem at once, in one error summary (the service checks the same again); the
         agreements a referral needs are asked for and confirmed beforehand, on their own page."""
         cleaned = super().clean() or {}
+        for problem in self.preconditions_unmet:
+            self.add_error(None, problem)
         ticked = set(cleaned.get("checklist") or [])
         missing = [key for key in self.required_checklist if key not in ticked]
         if missing and "checklist" not in self.errors:

@@ -718,6 +718,8 @@ class TransitionContext:
     briefing_for: list[str] = field(default_factory=list)
     # Each Cafcass precondition: its label and where its request stands (asked, confirmed...).
     preconditions: list[tuple[str, str, str]] = field(default_factory=list)
+    # The preconditions not met yet, in words: the referral form lists them with its other errors.
+    preconditions_unmet: list[str] = field(default_factory=list)
     checklist: list[tuple[str, str]] = field(default_factory=list)
     # What agreement may be asked for (cafcass:<key> or bypass:<stage>), who may be asked, and the
     # requests waiting for this person's answer.
@@ -769,6 +771,11 @@ def transition_context(*, user: User, challenge_id: int, today: dt.date) -> Tran
         briefing_for=needs_briefing(later),
         preconditions=[
             (p.key, p.label, precondition_status(p.key, p.kind, agreements)) for p in cafcass.requires
+        ],
+        preconditions_unmet=[
+            f"{p.label}: {precondition_status(p.key, p.kind, agreements)}"
+            for p in cafcass.requires
+            if not precondition_met(p.key, p.kind, agreements)
         ],
         agreement_subjects=subjects,
         agreement_people=selectors.people_with_roles(roles=roles) if roles else [],
@@ -862,6 +869,13 @@ def agreement_subjects(procedure: Procedure, challenge: Challenge) -> tuple[list
                 subjects.append((f"bypass:{stage.key}", f"Going straight to {stage.name}"))
                 roles.add(rule)
     return subjects, roles
+
+
+def precondition_met(key: str, kind: str, agreements: list[Any]) -> bool:
+    """Whether the latest request about a Cafcass precondition lets the referral go ahead: confirmed,
+    or (for "inform before") sent."""
+    asked = [a for a in agreements if a.purpose == "cafcass" and a.key == key]
+    return bool(asked) and (kind == "inform" or asked[-1].status == "confirmed")
 
 
 def precondition_status(key: str, kind: str, agreements: list[Any]) -> str:

@@ -253,6 +253,7 @@ def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.
                 required_checklist=ctx.required_checklist,
                 urgent_required=ctx.urgent_required,
                 urgent_before=ctx.urgent_before,
+                preconditions_unmet=ctx.preconditions_unmet,
             )
         case "request_agreement":
             return forms.RequestAgreementForm(

@@ -87,7 +87,8 @@ def test_the_cafcass_form_shows_every_error_at_once(client, authority, at_stage_
         html.index("govuk-error-summary__list") : html.index("</ul>", html.index("govuk-error-summary__list"))
     ]
     assert "Enter why you are referring the case to Cafcass" in summary
-    assert "agreed or was told" in summary
+    # The agreements the procedure asks for first are asked in Resolve; until then each is listed.
+    assert "Not asked yet: ask for agreement first" in summary
     assert "The referral must include" in summary
 
 

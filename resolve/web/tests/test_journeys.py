@@ -315,7 +315,7 @@ class TestChallengePage:
                 "cannot be in the future",
             ),
             ("refer_to_cafcass", {"reason": ""}, "Enter why you are referring"),
-            ("refer_to_cafcass", {"reason": "Rights at risk", "urgent": "on"}, "ask the"),
+            ("refer_to_cafcass", {"reason": "Rights at risk", "urgent": "on"}, "ask for agreement first"),
         ],
     )
     def test_action_errors(self, client, authority, child, action, data, message):
