@@ -604,6 +604,18 @@ def _concern_for_raise(*, child: Child, track: str, concern_id: int | None) -> C
     return concern
 
 
+def _action_new(challenge: Challenge, *, action: str, due: dt.date, person: User | None, name: str) -> Action:
+    """An agreed action, not saved yet: owned by a person in Resolve (their account, with their username
+    in ``owner``) or by someone outside it, named in words (``name``)."""
+    return Action(
+        challenge=challenge,
+        action=action.strip(),
+        owner=person.get_username() if person else name.strip(),
+        owner_user=person,
+        due=due,
+    )
+
+
 def _action_owner(*, owner: str, owner_user: str | None, field: str) -> tuple[User | None, str]:
     """Who owns an action: a person in Resolve (an active account, named by username) or someone
     outside it, named in words. A name that is an active account's username is that person."""
@@ -679,13 +691,7 @@ def challenge_raise(
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         # In one statement; their deadlines are scheduled with the challenge's, which comes after.
         rows = Action.objects.bulk_create(
-            Action(
-                challenge=challenge,
-                action=item.action.strip(),
-                owner=owner.get_username() if owner else item.owner.strip(),
-                owner_user=owner,
-                due=item.due,
-            )
+            _action_new(challenge, action=item.action, due=item.due, person=owner, name=item.owner)
             for item, owner in zip(actions, raised.owners, strict=True)
         )
         for row in rows:
@@ -1068,13 +1074,7 @@ def challenge_record_meeting(
         # The actions agreed at the meeting, written as raising writes the challenge's actions.
         for index, item in enumerate(actions):
             person, name = _action_owner(owner=item.owner, owner_user=None, field=f"actions[{index}].owner")
-            Action.objects.create(
-                challenge=challenge,
-                action=item.action.strip(),
-                owner=person.get_username() if person else name,
-                owner_user=person,
-                due=item.due,
-            )
+            _action_new(challenge, action=item.action, due=item.due, person=person, name=name).save()
 
     command = engine.RecordMeeting(
         on=on,
@@ -1354,13 +1354,7 @@ def challenge_action_add(
     )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
-        Action.objects.create(
-            challenge=challenge,
-            action=action.strip(),
-            owner=person.get_username() if person else name,
-            owner_user=person,
-            due=due,
-        )
+        _action_new(challenge, action=action, due=due, person=person, name=name).save()
 
     return _change(
         challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
