@@ -44,7 +44,7 @@ STATIC_SOURCES := $(shell find resolve static -path '*static/*' -type f 2>/dev/n
 	$(wildcard package-lock.json)
 
 .PHONY: help setup system-packages demo test test-sqlite test-postgres check check-lint check-format \
-	check-types check-imports check-django bench bench-load clean distclean
+	check-types check-imports check-django bench bench-load bench-scale-out clean distclean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -158,6 +158,9 @@ bench: setup ## Run the benchmarks (bench/run.py)
 
 bench-load: setup ## 100 API users against gunicorn and PostgreSQL on loopback, 60 s (bench/load_run.py)
 	$(PY) scripts/with_postgres.py -- $(PY) bench/load_run.py
+
+bench-scale-out: setup ## The load on two servers and two workers, then checks no message lost or sent twice
+	RESOLVE_LOAD_NODES=2 $(PY) scripts/with_postgres.py -- $(PY) bench/load_run.py
 
 clean: ## Remove caches, stamps and collected static files (keeps .venv and the demo database)
 	rm -rf $(STAMPS) staticfiles test-artifacts .mypy_cache .ruff_cache .pytest_cache .hypothesis

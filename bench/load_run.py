@@ -10,11 +10,24 @@ gunicorn and prints the errors, the median and 99th percentile response times, t
 second, and the server's CPU time per request (read from /proc for gunicorn's processes), with the
 number of cores. Goals (issue 14): 0 errors, p50 under 100 ms, p99 under 10x p50, a read under 10 ms
 of server CPU.
+
+With ``RESOLVE_LOAD_NODES=2`` (``make bench-scale-out``) it tries the scale-out of docs/deploying.md
+on this machine: two gunicorn servers (the cores shared between them) and two ``run_worker``
+processes against the one PostgreSQL, the workers sweeping every few seconds and sending email to a
+real SMTP server (aiosmtpd) started here. Before the load it schedules the deadlines of a few hundred
+of the bulk challenges, raised in the past, so both workers' sweeps have overdue deadlines to act on
+while the load runs; the users spread over both servers, and one in ten requests asks to escalate one
+of a few challenges, so escalations race each other across the two servers. When the load stops it
+waits for the outbox to drain, stops the workers and checks, from the database and the mail server:
+every message the outbox marks sent arrived exactly once (by its Message-ID) and none is left
+unsent, every due deadline fired once, and no challenge was escalated twice from the same stage. It
+exits non-zero if any check fails.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import secrets
 import signal
@@ -23,6 +36,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +44,9 @@ PYTHON = sys.executable
 BIN = Path(PYTHON).parent
 USERS = 100
 CHALLENGES = 2_000
+SCHEDULED = 300  # bulk challenges whose deadlines the scale-out run schedules for its sweeps
+RACED = 40  # challenges the scale-out run's escalations race over
+DRAIN_SECONDS = 180
 
 
 def _clock_ticks(pid: int) -> int:
@@ -83,7 +100,7 @@ def main() -> int:
             "shell",
             "-c",
             "from resolve.challenges.models import Challenge as C; "
-            "open_ids = C.objects.filter(status='open').values_list('pk', flat=True)[:500]; "
+            "open_ids = C.objects.filter(status='open').order_by('pk').values_list('pk', flat=True)[:500]; "
             "print(','.join(str(p) for p in open_ids)); "
             "from resolve.children.models import Child; "
             "bulk = Child.objects.filter(first_name='Bulk').values_list('case_number', flat=True)[:200]; "
@@ -95,34 +112,59 @@ def main() -> int:
         capture_output=True,
         text=True,
     ).stdout.split()[-2:]  # after what the shell says about its imports
-    server = subprocess.Popen(  # noqa: S603
-        [
-            str(BIN / "gunicorn"),
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--worker-class",
-            "gthread",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
+    nodes = int(os.environ.get("RESOLVE_LOAD_NODES", "1"))
+    if nodes > 1:
+        workers = max(1, workers // nodes)
+    ports = [port + index for index in range(nodes)]
+    mail = _MailServer(port + 20) if nodes > 1 else None
+    background: list[subprocess.Popen[bytes]] = []
+    if mail is not None:
+        env = {
+            **env,
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(mail.port),
+        }
+        _schedule_deadlines(manage, env)
+        background = [
+            subprocess.Popen(  # noqa: S603
+                [*manage, "run_worker", "--sweep-every", "5", "--deliver-every", "1", "--quiet"],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+            )
+            for _ in range(nodes)
+        ]
+    servers = [
+        subprocess.Popen(  # noqa: S603
+            [
+                str(BIN / "gunicorn"),
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{each}",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--worker-class",
+                "gthread",
+                # Longer than a user's pause (and a proxy's idle upstream connection): the client, not
+                # the server, closes an idle connection, so no request races the server's close.
+                "--keep-alive",
+                "65",
+                "--no-control-socket",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=ROOT,
+        )
+        for each in ports
+    ]
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except OSError as error:
-                if getattr(error, "code", None):  # an HTTP answer (503 while no sweep ran) is up
-                    break
-                time.sleep(0.2)
-        before = _cpu_seconds(server.pid)
+        for each in ports:
+            _wait_until_up(each)
+        before = sum(_cpu_seconds(server.pid) for server in servers)
         with tempfile.TemporaryDirectory(prefix="resolve-load-") as folder:
             started = time.perf_counter()
             subprocess.run(  # noqa: S603
@@ -152,21 +194,33 @@ def main() -> int:
                     "RESOLVE_LOAD_TOKEN": token,
                     "RESOLVE_LOAD_CHALLENGES": ids[0],
                     "RESOLVE_LOAD_CHILDREN": ids[1],
+                    "RESOLVE_LOAD_HOSTS": ",".join(f"http://127.0.0.1:{each}" for each in ports),
+                    "RESOLVE_LOAD_ESCALATE": "1" if nodes > 1 else "",
+                    "RESOLVE_LOAD_RACED": ",".join(ids[0].split(",")[:RACED]),
                 },
                 stdout=subprocess.DEVNULL,
             )
             elapsed = time.perf_counter() - started
-            cpu = _cpu_seconds(server.pid) - before
+            cpu = sum(_cpu_seconds(server.pid) for server in servers) - before
             with open(f"{folder}/load_stats.csv", newline="") as handle:
                 rows = list(csv.DictReader(handle))
+        if mail is not None:
+            _drain(manage, env)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        for process in [*servers, *background]:
+            process.send_signal(signal.SIGTERM)
+        for process in [*servers, *background]:
+            process.wait(timeout=60)
+        if mail is not None:
+            mail.stop()
     total = next(row for row in rows if row["Name"] == "Aggregated")
     requests = int(total["Request Count"])
     failures = int(total["Failure Count"])
     p50, p99 = float(total["50%"]), float(total["99%"])
-    print(f"{cores} cores; gunicorn {workers} workers x {threads} threads; {USERS} users for {elapsed:.0f} s")
+    print(
+        f"{cores} cores; {nodes} gunicorn server(s) of {workers} workers x {threads} threads"
+        f"{f' and {nodes} run_worker processes' if nodes > 1 else ''}; {USERS} users for {elapsed:.0f} s"
+    )
     for row in rows:
         print(
             f"  {row['Type']:<5} {row['Name']:<42} {int(row['Request Count']):6d} requests "
@@ -179,7 +233,106 @@ def main() -> int:
         "per request (all kinds)"
     )
     print("Goals: 0 errors, p50 under 100 ms, p99 under 10x p50, a read under 10 ms of server CPU.")
-    return 0 if failures == 0 else 1
+    sound = True
+    if mail is not None:
+        sound = _scale_out_checks(manage, env, mail.message_ids())
+    return 0 if failures == 0 and sound else 1
+
+
+def _wait_until_up(port: int) -> None:
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)  # nosec B310
+            return
+        except OSError as error:
+            if getattr(error, "code", None):  # an HTTP answer (503 while no sweep ran) is up
+                return
+            time.sleep(0.2)
+
+
+class _MailServer:
+    """A real SMTP server on loopback that keeps the Message-ID of every message it receives."""
+
+    def __init__(self, port: int) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.port = port
+        self.received: list[str] = []
+        received = self.received
+
+        class Handler:
+            async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+                content = getattr(envelope, "content", b"") or b""
+                for line in content.decode("utf-8", "replace").splitlines():
+                    if line.lower().startswith("message-id:"):
+                        received.append(line.split(":", 1)[1].strip())
+                        break
+                else:
+                    received.append("")
+                return "250 OK"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+        self.controller.start()
+
+    def message_ids(self) -> list[str]:
+        return list(self.received)
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+def _shell(manage: list[str], env: dict[str, str], code: str) -> str:
+    """Run ``code`` in ``manage.py shell`` against the benchmark's database; its last line of output."""
+    output = subprocess.run(  # noqa: S603
+        [*manage, "shell", "-c", code], check=True, env=env, cwd=ROOT, capture_output=True, text=True
+    ).stdout.split("\n")
+    return [line for line in output if line.strip()][-1]
+
+
+def _schedule_deadlines(manage: list[str], env: dict[str, str]) -> None:
+    """Give the sweeps work (``bench/load/scale_out.py``)."""
+    code = f"from bench.load.scale_out import schedule; schedule(skip={RACED}, count={SCHEDULED})"
+    _shell(manage, env, code)
+
+
+def _drain(manage: list[str], env: dict[str, str]) -> None:
+    """Wait (bounded) until the workers have sent every message and fired every due deadline."""
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while time.monotonic() < deadline:
+        counts = json.loads(_shell(manage, env, "from bench.load.scale_out import waiting; waiting()"))
+        if counts["waiting"] == 0 and counts["due"] == 0:
+            return
+        time.sleep(3)
+
+
+def _scale_out_checks(manage: list[str], env: dict[str, str], received: list[str]) -> bool:
+    """What docs/deploying.md promises of two servers and two workers, checked after the run."""
+    found = json.loads(_shell(manage, env, "from bench.load.scale_out import found; found()"))
+    expected = {f"<outbox-{pk}@resolve>" for pk in found["sent"]}
+    arrived = Counter(received)
+    duplicated = sorted(key for key, count in arrived.items() if count > 1)
+    lost = sorted(expected - set(arrived))
+    stray = sorted(set(arrived) - expected)
+    checks = {
+        "every message marked sent arrived": not lost,
+        "no message arrived twice": not duplicated,
+        "no message arrived that the outbox does not mark sent": not stray,
+        "no message left unsent or failed": not found["left"],
+        "every due deadline fired": found["due"] == 0,
+        "no challenge escalated twice from the same stage": not found["twice"],
+        "both workers swept": len(found["sweeps"]) >= 2,
+    }
+    print(
+        f"Scale-out: {len(received)} emails received for {len(expected)} outbox rows sent; "
+        f"{found['fired']} deadlines fired; {found['escalations']} escalations; "
+        f"sweeps per worker {found['sweeps']}"
+    )
+    for name, ok in checks.items():
+        print(f"  {'ok  ' if ok else 'FAIL'} {name}")
+    if not all(checks.values()):
+        print(f"  lost {lost[:5]} duplicated {duplicated[:5]} stray {stray[:5]} left {found['left']}")
+        print(f"  escalated twice (challenge, from stage): {found['twice']}")
+    return all(checks.values())
 
 
 if __name__ == "__main__":

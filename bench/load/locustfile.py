@@ -2,7 +2,9 @@
 
 Each simulated user waits 1 to 3 s between requests, as a person clicking through does. The token,
 the challenge ids and the children's case numbers come from the environment, written by
-``bench/load_run.py`` after it built the database.
+``bench/load_run.py`` after it built the database. With several servers (``RESOLVE_LOAD_HOSTS``)
+each user keeps to one of them, as behind a load balancer; with ``RESOLVE_LOAD_ESCALATE`` one request
+in ten asks to escalate one of a few challenges, so escalations race each other across servers.
 """
 
 from __future__ import annotations
@@ -15,12 +17,19 @@ from locust import HttpUser, between, task
 TOKEN = os.environ.get("RESOLVE_LOAD_TOKEN", "")
 CHALLENGES = [int(pk) for pk in os.environ.get("RESOLVE_LOAD_CHALLENGES", "").split(",") if pk]
 CHILDREN = [case for case in os.environ.get("RESOLVE_LOAD_CHILDREN", "").split(",") if case]
+HOSTS = [host for host in os.environ.get("RESOLVE_LOAD_HOSTS", "").split(",") if host]
+ESCALATE = bool(os.environ.get("RESOLVE_LOAD_ESCALATE"))
+RACED = [int(pk) for pk in os.environ.get("RESOLVE_LOAD_RACED", "").split(",") if pk]
 # Production settings behind a proxy that ends TLS: say the request came over HTTPS.
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "X-Forwarded-Proto": "https"}
 
 
 class Person(HttpUser):
     wait_time = between(1, 3)
+
+    def on_start(self) -> None:
+        if HOSTS:
+            self.client.base_url = random.choice(HOSTS)
 
     @task(3)
     def list_open(self) -> None:
@@ -58,3 +67,19 @@ class Person(HttpUser):
             headers=HEADERS,
             name="POST /challenges",
         )
+
+    if ESCALATE:  # only in the scale-out run: keeps the plain run's mix as it was
+
+        @task(1)
+        def escalate(self) -> None:
+            """Ask to escalate one of a few challenges: only the first ask from a stage may succeed; the
+            rest are refused (409, or 422 at the last stage), which is the behaviour under test."""
+            with self.client.post(
+                f"/api/v1/challenges/{random.choice(RACED)}/escalations",
+                json={"reason": "No reply within the timescale."},
+                headers=HEADERS,
+                name="POST /challenges/{id}/escalations",
+                catch_response=True,
+            ) as answer:
+                if answer.status_code in (200, 409, 422):
+                    answer.success()
