@@ -75,6 +75,7 @@ from resolve.challenges import services
 from resolve.challenges.models import Challenge
 from resolve.challenges.selectors import (
     COUNT_BOUND,
+    DETAIL_RELATED,
     challenge_cursor,
     challenge_detail,
     challenge_list,
@@ -96,6 +97,7 @@ RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 STATUS_FOR_KIND = {"invalid": 422, "forbidden": 403, "conflict": 409, "not_found": 404}
 PAGE_SIZE = 50
+TOKEN_USE_RECORDED_EVERY = dt.timedelta(minutes=1)
 
 
 class BearerToken(HttpBearer):
@@ -107,9 +109,12 @@ class BearerToken(HttpBearer):
         )
         if record is None:
             return None
-        # After the request's transaction: an update now would lock the token's row for all of it.
+        # To the minute, so a client's run of reads costs no write each: a token's last use is a
+        # question of days ("is this token still used?"), not of seconds. After the request's
+        # transaction: an update now would lock the token's row for all of it.
         used = timezone.now()
-        transaction.on_commit(lambda: ApiToken.objects.filter(pk=record.pk).update(last_used_at=used))
+        if record.last_used_at is None or used - record.last_used_at >= TOKEN_USE_RECORDED_EVERY:
+            transaction.on_commit(lambda: ApiToken.objects.filter(pk=record.pk).update(last_used_at=used))
         request.user = record.user
         return record.user
 
@@ -364,7 +369,7 @@ def correct_case_note(request: HttpRequest, note_id: RowId, payload: CorrectionI
 
 # -- challenges ----------------------------------------------------------------------------------
 def _challenge_answer(challenge_id: int, request: HttpRequest) -> dict[str, Any]:
-    challenge = challenge_get_for_user(user=request.user, challenge_id=challenge_id)
+    challenge = challenge_get_for_user(user=request.user, challenge_id=challenge_id, related=DETAIL_RELATED)
     return serializers.challenge_detail(challenge_detail(challenge=challenge), _today())
 
 

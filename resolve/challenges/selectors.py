@@ -9,7 +9,20 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce
 
 from resolve.access import challenges_visible_to, children_visible_to, user_perms
@@ -116,25 +129,28 @@ def challenges_after(challenges: QuerySet[Challenge], cursor: str) -> QuerySet[C
     return challenges.filter(Q(raised_on__lt=raised_on) | Q(raised_on=raised_on, pk__lt=pk))
 
 
+# What the API's answer about one challenge shows beside the row: read with it
+# (``challenge_get_for_user(related=DETAIL_RELATED)``), then its lists by ``challenge_detail``.
+DETAIL_RELATED = ("child", "policy", "raised_by", "child__social_worker", "child__team")
+
+
 def challenge_detail(*, challenge: Challenge) -> Challenge:
-    """The challenge with everything its page or API answer shows, fetched in a fixed number of queries."""
-    return (
-        Challenge.objects.select_related(
-            "child", "policy", "raised_by", "child__social_worker", "child__team"
-        )
-        .prefetch_related(
-            "visits",
-            "actions",
-            "events__by",
-            "responses__by",
-            Prefetch(
-                "meetings",
-                queryset=Meeting.objects.select_related("recorded_by", "visit", "chair").order_by("id"),
-            ),
-            Prefetch("agreements", queryset=Agreement.objects.select_related("person", "requested_by")),
-        )
-        .get(pk=challenge.pk)
+    """The challenge with everything its API answer shows, in a fixed number of queries: its lists
+    are read onto the row given, which should come with ``DETAIL_RELATED`` (each relation missing
+    is read when first used, one query each)."""
+    prefetch_related_objects(
+        [challenge],
+        "visits",
+        "actions",
+        Prefetch("events", queryset=Event.objects.select_related("by")),
+        Prefetch("responses", queryset=Response.objects.select_related("by")),
+        Prefetch(
+            "meetings",
+            queryset=Meeting.objects.select_related("recorded_by", "visit", "chair").order_by("id"),
+        ),
+        Prefetch("agreements", queryset=Agreement.objects.select_related("person", "requested_by")),
     )
+    return challenge
 
 
 def child_chronology(*, child: Child, user: User | AnonymousUser) -> QuerySet[Event]:
