@@ -33,6 +33,9 @@ MAX_ACTIONS = 50
 MAX_CHOICES = 50
 # Children and challenges one hand-over of a leaver's work moves at once (an IRO carries 50 to 80).
 MAX_HAND_OVER = 500
+# Due dates in one calendar feed, the earliest first: more than a person's year of work, and within what
+# a list-view access-log row may name.
+MAX_CALENDAR_DATES = 2_000
 
 # Case numbers are normalised (spaces around removed, upper case) and then must match this.
 # Hyphens may join groups of letters and digits ("LCS-200100"); no other punctuation, no spaces.

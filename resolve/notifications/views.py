@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from resolve.access import access_record_list, records_viewed
+from resolve.access import access_record_list
+from resolve.core import limits
 from resolve.core.conf import conf
 from resolve.notifications.calendar_feed import calendar_feed
 from resolve.notifications.forms import EmailPreferenceForm
@@ -104,14 +105,16 @@ def calendar_reset(request: HttpRequest) -> HttpResponse:
 def calendar(request: HttpRequest, secret: str) -> HttpResponse:
     """Reached by its secret alone (calendar programs send no session); an unknown secret is a 404.
 
-    The feed shows its owner's records, so each fetch is in the access log as theirs (channel
-    "calendar"), one row per challenge it names.
+    The feed lists due dates that name children (by initials and case number), so each fetch is in
+    the access log as its owner's view of a list (channel "calendar"): one row per fetch naming the
+    children shown, as for any list page, not one per challenge (a calendar program fetches every
+    few minutes). At most ``MAX_CALENDAR_DATES`` dates, the earliest first.
     """
     preference = preference_by_calendar_secret(secret=secret)
     if preference is None or not preference.user.is_active:
         raise Http404
-    due_dates = due_dates_for_user(user=preference.user)
-    records_viewed(user=preference.user, challenges=[item.challenge for item in due_dates])
+    due_dates = due_dates_for_user(user=preference.user)[: limits.MAX_CALENDAR_DATES]
+    access_record_list(user=preference.user, children=[item.challenge.child for item in due_dates])
     body = calendar_feed(
         due_dates=due_dates,
         base_url=conf.base_url,

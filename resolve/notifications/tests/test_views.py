@@ -12,7 +12,7 @@ from django.test import Client
 from django_tasks_db.models import DBTaskResult
 from icalendar import Calendar
 
-from resolve.audit.models import AccessLogEntry
+from resolve.audit.models import AccessLogEntry, ListViewEntry
 from resolve.challenges.services import ActionInput
 from resolve.notifications.management.commands.run_worker import Clock
 from resolve.notifications.models import Notification, OutboxMessage
@@ -91,10 +91,14 @@ def test_calendar_feed_has_every_due_date_of_the_user_and_its_secret_can_be_rese
     # The child is named by initials and case number, never by name.
     text = response.content.decode()
     assert "A.J. (LCS100001)" in text and "Amelia" not in text and "Jones" not in text
-    # The fetch is in the access log as the feed owner's look at the challenge, without the secret.
-    (entry,) = AccessLogEntry.objects.filter(user=authority.staff["social_worker"])
-    assert (entry.challenge_id, entry.child_id) == (challenge.pk, challenge.child_id)
+    # Each fetch is in the access log as the feed owner's view of a list naming the child, without
+    # the secret: one row per fetch, not one per challenge.
+    assert not AccessLogEntry.objects.filter(user=authority.staff["social_worker"]).exists()
+    (entry,) = ListViewEntry.objects.filter(user=authority.staff["social_worker"])
+    assert entry.children == [[challenge.child_id, challenge.child.case_number]]
     assert (entry.channel, entry.method, entry.path) == ("calendar", "GET", "/calendar/(secret).ics")
+    Client().get(f"/calendar/{secret}.ics")
+    assert ListViewEntry.objects.filter(user=authority.staff["social_worker"]).count() == 2
     # The IRO's feed has the response date of the challenge they chair.
     iro_secret = calendar_secret_reset(user=authority.staff["iro"])
     iro_feed = Calendar.from_ical(Client().get(f"/calendar/{iro_secret}.ics").content)
@@ -113,6 +117,7 @@ def test_calendar_feed_shows_only_challenges_its_owner_may_see(raise_on: Any, au
     assert response.status_code == 200
     assert list(Calendar.from_ical(response.content).walk("VEVENT")) == []
     assert not AccessLogEntry.objects.filter(user=outsider).exists()
+    assert not ListViewEntry.objects.filter(user=outsider).exists()
 
 
 def test_sweep_command_is_idempotent(raise_on: Any) -> None:
