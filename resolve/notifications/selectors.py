@@ -88,7 +88,7 @@ def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
     a user, that they chair).
 
     Only challenges ``user`` may see count (``challenges_visible_to``), whatever a stage or an action
-    names. Each date carries its challenge so the caller can log what it shows (``records_viewed``).
+    names. Each date carries its challenge so the caller can log what it shows (``access_record_list``).
     """
     username = user.get_username()
     visible = challenges_visible_to(user)
