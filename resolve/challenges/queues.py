@@ -45,7 +45,7 @@ from resolve.challenges.models import Action, Challenge, StageVisit
 from resolve.challenges.overdue import overdue_q, past_cap_q
 from resolve.people.selectors import user_roles
 from resolve.procedures.models import PolicyVersion
-from resolve.procedures.selectors import procedure_version_model
+from resolve.procedures.selectors import PROCEDURE_DOCUMENT_DEFERRED, procedure_version_model
 
 OPEN = Challenge.Status.OPEN
 
@@ -144,7 +144,11 @@ def _overdue_first(challenges: QuerySet[Challenge], today: dt.date) -> QuerySet[
 
 
 def _visible(user: User) -> QuerySet[Challenge]:
-    return challenges_visible_to(user).select_related("child", "policy", "child__team")
+    return (
+        challenges_visible_to(user)
+        .select_related("child", "policy", "child__team")
+        .defer(*PROCEDURE_DOCUMENT_DEFERRED)
+    )
 
 
 def waiting_on_me(*, user: User, today: dt.date) -> QuerySet[Challenge]:

@@ -49,7 +49,7 @@ from resolve.people.models import Post
 from resolve.people.roles import CHAIR_MANAGER_ROLES, role_label
 from resolve.people.selectors import user_roles
 from resolve.procedures.schema import Procedure
-from resolve.procedures.selectors import procedure_list, procedure_version_model
+from resolve.procedures.selectors import PROCEDURE_DOCUMENT_DEFERRED, procedure_list, procedure_version_model
 
 
 def challenge_is_overdue(*, challenge: Challenge, today: dt.date) -> bool:
@@ -81,7 +81,11 @@ def challenge_list(
 ) -> QuerySet[Challenge]:
     """Challenges this person may see, filtered; overdue ones are open, past due, and not yet answered;
     past the cap, open and past the formal process's limit."""
-    challenges = challenges_visible_to(user).select_related("child", "policy", "raised_by")
+    challenges = (
+        challenges_visible_to(user)
+        .select_related("child", "policy", "raised_by")
+        .defer(*PROCEDURE_DOCUMENT_DEFERRED)
+    )
     if status:
         challenges = challenges.filter(status=status)
     if child:

@@ -19,7 +19,7 @@ from resolve.notifications.models import (
     SweepLease,
     calendar_secret_digest,
 )
-from resolve.procedures.selectors import procedure_version_model
+from resolve.procedures.selectors import PROCEDURE_DOCUMENT_DEFERRED, procedure_version_model
 
 
 def notification_list(*, user: AbstractBaseUser) -> QuerySet[Notification]:
@@ -93,7 +93,11 @@ def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
     username = user.get_username()
     visible = challenges_visible_to(user)
     chaired = Q(track="iro", child__iro_id=user.pk) | Q(track="cpc", child__cp_chair_id=user.pk)
-    open_challenges = visible.filter(status=Challenge.Status.OPEN).select_related("child", "policy")
+    open_challenges = (
+        visible.filter(status=Challenge.Status.OPEN)
+        .select_related("child", "policy")
+        .defer(*PROCEDURE_DOCUMENT_DEFERRED)
+    )
     dates: list[DueDate] = []
     # Current visits name their recipients as JSON lists of usernames; filter those in Python, on the
     # open visits only (a short list even in a large authority).

@@ -27,6 +27,12 @@ def procedure_version_list(*, key: str) -> QuerySet[PolicyVersion]:
     return PolicyVersion.objects.filter(key=key).order_by("-version")
 
 
+# A list that reads its challenges' procedure versions with them (``select_related("policy")``) leaves
+# out each version's document: decoding it for every row costs more than the rest of the row, and
+# ``procedure_version_model`` parses a version once per process, reading the document only then.
+PROCEDURE_DOCUMENT_DEFERRED = ("policy__document",)
+
+
 def procedure_version_model(pv: PolicyVersion) -> Procedure:
     """The schema model of a recorded version, parsed once per process."""
     cache_key = (pv.pk, pv.sha256)
