@@ -286,6 +286,8 @@ def _event_detail(event: Event) -> str:
             return detail.reason
         case events.ResponseRecorded() as detail:
             text = detail.response_label
+            if detail.on_behalf_of:
+                text = f"{detail.on_behalf_of}: {text}"
             if detail.comments:
                 text += f": {detail.comments}"
             if not detail.on_time:
@@ -327,6 +329,11 @@ def _event_detail(event: Event) -> str:
             return f"{text}: {detail.comments}" if detail.comments else text
         case events.MeetingRequested() as detail:
             return f"For {govuk_date(detail.scheduled_for)}, chaired by {detail.chair}"
+        case events.AgencyAsked() as detail:
+            return (
+                f"Sent to {detail.contact_name}, {detail.contact_role}, {detail.agency} "
+                f"({detail.contact_email}); reply by {govuk_date(detail.due_on) if detail.due_on else 'no set date'}"
+            )
         case unknown:
             assert_never(unknown)
 
@@ -456,7 +463,9 @@ def raise_people(*, child: Child, track: str, procedure: Procedure, stage_key: s
         return people
 
     return StagePeople(
-        to=named([stage.to_role]), copied=named(stage.cc_roles), told=named(stage.notify_roles)
+        to=named([stage.to_role] if stage.to_role else []),
+        copied=named(stage.cc_roles),
+        told=named(stage.notify_roles),
     )
 
 
@@ -942,7 +951,11 @@ def meeting_context(*, user: User, challenge: Challenge, procedure: Procedure) -
     stage = procedure.stage(challenge.stage_key)
     meetings = stage.meetings()
     chair_roles = {role for m in meetings for role in (m.chair_role, m.minutes_by_role) if role}
-    roles = {stage.to_role, *stage.cc_roles, *(role for m in meetings for role in m.attendee_roles)}
+    roles = {
+        *([stage.to_role] if stage.to_role else []),
+        *stage.cc_roles,
+        *(role for m in meetings for role in m.attendee_roles),
+    }
     roles.discard(CHAIR_ROLE_FOR_TRACK[challenge.track])
     people: dict[str, str] = {}
     for role in sorted(roles | chair_roles):
