@@ -228,7 +228,7 @@ def test_an_agency_on_the_authoritys_own_ladder_is_refused(authority: Any, child
 
 
 def test_reminders_and_overdue_go_to_the_chair_who_chases_the_contact(authority: Any, child: Any) -> None:
-    challenge = _raise(authority, child)  # reply due Thursday 5 November
+    _raise(authority, child)  # reply due Thursday 5 November
     with time_machine.travel(dt.datetime(2026, 11, 4, 7), tick=False):
         deadlines_sweep()
     reminders = OutboxMessage.objects.filter(kind=Kind.RESPONSE_REMINDER)
