@@ -305,3 +305,28 @@ def test_the_respond_guard_lets_the_chair_answer_only_on_the_partner_agency_trac
     )
     assert "respond" not in {t.key for t in engine.permitted(procedure=local, state=other, actor=chair)}
     assert "ask_agency" not in {t.key for t in engine.permitted(procedure=local, state=other, actor=chair)}
+
+
+def test_the_reports_count_challenges_to_partner_agencies_by_procedure_and_agency(
+    authority: Any, child: Any, api_as: Any
+) -> None:
+    _raise(authority, child)
+    services.challenge_raise(
+        user=authority.staff["iro"],
+        child=child,
+        track="iro",
+        procedure_key="outcome_resolution",
+        concern="Drift",
+        impact_on_child="Delay",
+        review="cla_review",
+        review_on=dt.date(2026, 11, 2),
+    )
+    body = api_as("iro_service_manager").get("/reports", month="2026-11").json()
+    figures = body["figures"]
+    assert figures["raised"] == 2 and figures["to:agency"] == 1 and figures["agency:health"] == 1
+    assert figures[f"procedure:{KEY}"] == 1 and figures["procedure:outcome_resolution"] == 1
+    summary = next(table for table in body["tables"] if table["key"] == "summary")
+    labels = [row[0] for row in summary["rows"]]
+    assert "To a partner agency (multi-agency escalation)" in labels
+    assert any(label.startswith("To a partner agency: Health") for label in labels)
+    assert "Under Challenge to a partner agency (multi-agency escalation)" in labels
