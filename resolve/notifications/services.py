@@ -1048,9 +1048,11 @@ def outbox_deliver_task() -> dict[str, int]:
     return {"sent": delivery.sent, "retried": delivery.retried, "failed": delivery.failed}
 
 
-def outbox_retry_now(*, ids: Iterable[int]) -> int:
+def outbox_retry_now(
+    *, ids: Iterable[int], model: type[OutboxMessage] | type[AgencyMessage] = OutboxMessage
+) -> int:
     """Put failed or waiting messages back in the queue at once (the admin's "retry now")."""
-    return OutboxMessage.objects.filter(
+    return model.objects.filter(
         pk__in=list(ids), status__in=[OutboxMessage.Status.FAILED, OutboxMessage.Status.PENDING]
     ).update(status=OutboxMessage.Status.PENDING, next_attempt_at=timezone.now())
 
