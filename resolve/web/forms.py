@@ -230,15 +230,22 @@ class RaiseStartForm(forms.Form):
         procedures: list[tuple[str, str]],
         agency_procedures: Collection[tuple[str, str]] = (),
     ) -> None:
+        self.named_agency_procedure = ""
+        if data is not None and data.get("procedure") in dict(agency_procedures):
+            # An address naming a partner agency procedure answers "who is the challenge to?".
+            self.named_agency_procedure = str(data.get("procedure"))
+            data = data.copy()
+            data["to"], data["procedure"] = "agency", ""
         super().__init__(data)
         self.agency_procedures = list(agency_procedures)
         self.fields["track"].choices = tracks  # type: ignore[attr-defined]
-        self.fields["procedure"].choices = [*procedures, *self.agency_procedures]  # type: ignore[attr-defined]
+        # The procedure question is for a challenge to the local authority only.
+        self.fields["procedure"].choices = procedures  # type: ignore[attr-defined]
         self.authority_procedures = list(procedures)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        procedure = cleaned.get("procedure") or ""
+        procedure = cleaned.get("procedure") or self.named_agency_procedure
         agency, authority = dict(self.agency_procedures), dict(self.authority_procedures)
         # Unanswered, the question is answered by the procedure chosen (an address made before it).
         to = cleaned.get("to") or ("agency" if procedure in agency else "authority" if procedure else "")
@@ -246,7 +253,9 @@ class RaiseStartForm(forms.Form):
             to = "authority"
         if not to:
             self.add_error("to", "Choose whether the challenge is to the local authority or a partner agency")
-        elif to == "agency" and procedure not in agency and len(agency) == 1:
+        elif to == "agency" and procedure in agency:
+            cleaned["procedure"] = procedure
+        elif to == "agency" and len(agency) == 1:
             # A challenge to a partner agency follows the partnership's multi-agency escalation procedure.
             cleaned["procedure"] = self.agency_procedures[0][0]
         elif to == "agency" and procedure not in agency:

@@ -703,7 +703,7 @@ def _agency_rows(challenge: Challenge, procedure: Procedure) -> list[tuple[str, 
     if not challenge.agency:
         return []
     rows: list[tuple[str, Any]] = [
-        ("Challenge to", f"{challenge.agency} ({procedure.agency_kind_label(challenge.agency_kind)})")
+        ("Challenge to", [challenge.agency, procedure.agency_kind_label(challenge.agency_kind)])
     ]
     visits = list(challenge.visits.all())  # prefetched, in order
     current = visits[-1] if visits else None

@@ -78,6 +78,6 @@ def test_raise_a_challenge_to_a_partner_agency(demo, browser):
     challenge = Challenge.objects.exclude(agency="").get()
     assert AgencyMessage.objects.filter(challenge=challenge, address="priya.shah@nhs.example").exists()
     check_both_widths(browser, "agency-challenge")
-    assert page.get_by_text("North Cumbria Integrated Care (Health").count()
+    assert page.get_by_text("Health (GP, health visiting").count()
     page.get_by_role("button", name="Escalate the challenge").click()
     check_both_widths(browser, "agency-escalate")

@@ -67,6 +67,13 @@ def test_the_raise_journey_offers_a_partner_agency_as_its_own_journey(
     )
     response = client.get(f"{START}?track=iro&to=agency")
     assert response.status_code == 302 and response["Location"] == FORM
+    # The procedure question lists the authority's own procedures only; naming the partner agency
+    # procedure in the address still works.
+    assert "Challenge to a partner agency (multi-agency escalation)</label>" not in html
+    response = client.get(f"{START}?track=iro&procedure=multi_agency_escalation")
+    assert response.status_code == 302 and response["Location"] == FORM
+    response = client.get(f"{START}?track=iro&to=authority&procedure=national")
+    assert response.status_code == 302 and response["Location"].endswith("/raise/iro/national/")
 
 
 def test_raising_through_the_pages_logs_it_and_emails_the_contact(
@@ -102,10 +109,14 @@ def test_raising_through_the_pages_logs_it_and_emails_the_contact(
         == 2
     )
     page = client.get(done["Location"]).content.decode()
-    assert "Cumbria Constabulary (Police)" in page
+    assert "Cumbria Constabulary" in page and ">Police<" in page
     assert "DS Morgan Lee, Detective sergeant, public protection unit" in page
     assert "What the agency is asked to do" in page
     assert "Record your response" in page  # the chair records the agency's reply
+    assert (
+        "Waiting on DS Morgan Lee, Detective sergeant, public protection unit, Cumbria Constabulary "
+        "for a reply" in page
+    )
 
 
 @pytest.mark.parametrize(
