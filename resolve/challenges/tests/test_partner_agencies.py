@@ -11,12 +11,16 @@ import pytest
 import time_machine
 from django.core import mail
 
+from resolve.audit.verify import verify_all
+from resolve.casesystem.models import LegalStatus
+from resolve.casesystem.retention import child_dispose
 from resolve.challenges import engine, services
 from resolve.challenges.engine import AgencyContact
 from resolve.challenges.models import Challenge, Event, StageVisit
 from resolve.challenges.selectors import challenge_list
 from resolve.challenges.tests.kit import calendar, procedure
 from resolve.children.models import CaseNote
+from resolve.children.services import child_create
 from resolve.core.errors import ServiceError
 from resolve.notifications.models import AgencyMessage, Kind, OutboxMessage
 from resolve.notifications.services import outbox_deliver
@@ -330,3 +334,37 @@ def test_the_reports_count_challenges_to_partner_agencies_by_procedure_and_agenc
     assert "To a partner agency (multi-agency escalation)" in labels
     assert any(label.startswith("To a partner agency: Health") for label in labels)
     assert "Under Challenge to a partner agency (multi-agency escalation)" in labels
+
+
+def test_disposal_removes_the_agency_its_contacts_and_the_emails(authority: Any) -> None:
+    old = child_create(
+        user=authority.staff["admin"],
+        case_number="LCS300001",
+        first_name="Margaret",
+        last_name="Oldfield",
+        date_of_birth=dt.date(1945, 6, 1),
+        social_worker="social_worker",
+        iro="iro",
+    )
+    LegalStatus.objects.create(child=old, status="looked_after", was_looked_after=True)
+    challenge = _raise(authority, old)
+    services.challenge_respond(user=authority.staff["iro"], challenge_id=challenge.pk, response="agree")
+    services.challenge_resolve(user=authority.staff["iro"], challenge_id=challenge.pk, outcome="She came")
+    disposal = child_dispose(user=authority.staff["admin"], case_number="LCS300001")
+    assert list(verify_all()) == []
+    everything = " ".join(
+        [
+            *CaseNote.objects.filter(child=old).values_list("body", flat=True),
+            *(
+                str(detail)
+                for detail in Event.objects.filter(challenge=challenge).values_list("detail", flat=True)
+            ),
+            *AgencyMessage.objects.filter(challenge=challenge).values_list("body", flat=True),
+            *AgencyMessage.objects.filter(challenge=challenge).values_list("address", flat=True),
+            str(StageVisit.objects.filter(challenge=challenge).values()[0]),
+            str(Challenge.objects.filter(pk=challenge.pk).values()[0]),
+        ]
+    )
+    for gone in ("Priya", "priya.shah", "North Cumbria", "Margaret", ASKED):
+        assert gone not in everything, gone
+    assert disposal.redacted["agency_messages"] == 1 and disposal.redacted["stage_visits"] == 1
