@@ -425,6 +425,11 @@ class RaiseForm(BriefingFieldsMixin, forms.Form):
         self.fields["contact_email"] = _line(
             "Their email address", "Enter the contact's email address", limits.MAX_KEY
         )
+        # In the order the page shows them, so the error summary lists them in the same order.
+        added = ["agency_name", "agency_kind", "contact_name", "contact_role", "contact_email"]
+        rest = [name for name in self.fields if name not in added]
+        at = rest.index("concern")
+        self.order_fields([*rest[:at], *added, *rest[at:]])
         desired = self.fields["desired_outcome"]
         desired.label = "What are you asking the agency to do?"
         desired.required = True
