@@ -199,6 +199,7 @@ def challenge_search(
     query: str = "",
     team: int | None = None,
     chair: str | None = None,
+    agency_kind: str | None = None,
 ) -> QuerySet[Challenge]:
     """``challenge_list`` with the web pages' extra filters and orders.
 
@@ -221,6 +222,7 @@ def challenge_search(
         child=child,
         stage=stage,
         past_cap=past_cap,
+        agency_kind=agency_kind,
     )
     if procedure:
         challenges = challenges.filter(policy__key=procedure)

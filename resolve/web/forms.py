@@ -122,6 +122,7 @@ class ChallengeFilterForm(forms.Form):
     past_cap = forms.ChoiceField(label="Formal limit", choices=PAST_CAP_CHOICES, required=False)
     stage = StageChoiceField(label="Stage", choices=[("", "Any stage")], required=False)
     policy = forms.ChoiceField(label="Procedure", choices=[("", "Any procedure")], required=False)
+    agency_kind = forms.ChoiceField(label="Challenge to", choices=[("", "Anyone")], required=False)
     team = forms.ChoiceField(label="Team", choices=[("", "Any team")], required=False)
     chair = forms.ChoiceField(label="Chair", choices=[("", "Any chair")], required=False)
     sort = forms.ChoiceField(label="Sort by", choices=SORT_CHOICES, required=False)
@@ -137,6 +138,7 @@ class ChallengeFilterForm(forms.Form):
         default_status: str = "",
         default_sort: str = "raised",
         reserved: Collection[str] = (),
+        agency_kinds: Collection[tuple[str, str]] = (),
     ) -> None:
         data = data.copy()
         data.setdefault("status", default_status)
@@ -150,6 +152,15 @@ class ChallengeFilterForm(forms.Form):
         # procedures, as older links have it) still filters every procedure's stage of that key.
         self.fields["stage"].choices = [("", "Any stage"), *stages]  # type: ignore[attr-defined]
         self.fields["policy"].choices = [("", "Any procedure"), *procedures]  # type: ignore[attr-defined]
+        if agency_kinds:  # challenges to partner agencies (seed 000 section 2), by the agency's kind
+            self.fields["agency_kind"].choices = [  # type: ignore[attr-defined]
+                ("", "Anyone"),
+                ("none", "The local authority"),
+                ("any", "Any partner agency"),
+                *((key, f"A partner agency: {label}") for key, label in agency_kinds),
+            ]
+        else:
+            del self.fields["agency_kind"]
         if "team" in self.fields:
             self.fields["team"].choices = [("", "Any team"), *(teams or [])]  # type: ignore[attr-defined]
         if "chair" in self.fields:
@@ -165,7 +176,7 @@ class ChallengeFilterForm(forms.Form):
     @property
     def filtered(self) -> bool:
         """Whether the person chose any filter (the "Filter" disclosure starts open then)."""
-        chosen = ("q", "overdue", "past_cap", "stage", "policy", "team", "chair")
+        chosen = ("q", "overdue", "past_cap", "stage", "policy", "agency_kind", "team", "chair")
         return any(self.data.get(name) for name in chosen if name in self.fields)
 
     def filters(self) -> dict[str, Any]:
@@ -184,6 +195,7 @@ class ChallengeFilterForm(forms.Form):
             "query": data["q"] or "",
             "team": int(team) if team.isdigit() else None,
             "chair": data.get("chair") or None,
+            "agency_kind": data.get("agency_kind") or None,
         }
 
 

@@ -157,6 +157,15 @@ def _filter_choices() -> tuple[list[Any], list[tuple[str, str]]]:
     return grouped, [(v.key, v.name) for v in versions]
 
 
+def _agency_kind_choices() -> list[tuple[str, str]]:
+    """The kinds of partner agency the loaded partner agency procedures name, each once."""
+    kinds: dict[str, str] = {}
+    for version in procedure_list():
+        for kind in procedure_version_model(version).agency_kinds:
+            kinds.setdefault(kind.key, kind.label)
+    return list(kinds.items())
+
+
 @dataclass
 class FigureFilter:
     """The list narrowed to the challenges behind one figure of a report (``?figure=`` and the report's
@@ -242,6 +251,7 @@ def challenge_list_page(
         # Opened from a report's figure, a "team" or "chair" in the address is the report's filter
         # (kept for the way back); the figure's challenges are already narrowed by it.
         reserved=set(figure.keep) if figure is not None else set(),
+        agency_kinds=_agency_kind_choices(),
     )
     challenges = selectors.challenge_search(
         user=user, today=today, worklist=worklist, within=within, **form.filters()

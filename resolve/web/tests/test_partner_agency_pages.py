@@ -217,3 +217,26 @@ def test_only_those_who_may_see_the_child_see_it(client: Any, authority: Any, ch
     page = client.get(f"/challenges/{challenge.pk}/").content.decode()
     assert "Brampton Primary School" in page
     assert "Record your response" not in page  # the chair records the agency's reply, not the team
+
+
+def test_the_challenge_list_filters_by_who_the_challenge_is_to(
+    client: Any, authority: Any, child: Any
+) -> None:
+    _raised(authority, child)
+    services.challenge_raise(
+        user=authority.staff["iro"],
+        child=child,
+        track="iro",
+        procedure_key="national",
+        concern="Visits are late",
+        impact_on_child="Not seen alone",
+    )
+    client.force_login(authority.staff["iro"])
+    html = client.get("/challenges/").content.decode()
+    assert "Challenge to" in html and "A partner agency: Education" in html
+    shown = client.get("/challenges/", {"agency_kind": "education"}).context["listing"]
+    assert [row.challenge.agency for row in shown.rows] == ["Brampton Primary School"]
+    shown = client.get("/challenges/", {"agency_kind": "none"}).context["listing"]
+    assert [row.challenge.agency for row in shown.rows] == [""]
+    shown = client.get("/challenges/", {"agency_kind": "police"}).context["listing"]
+    assert list(shown.rows) == []
