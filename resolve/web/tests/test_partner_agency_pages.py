@@ -240,3 +240,12 @@ def test_the_challenge_list_filters_by_who_the_challenge_is_to(
     assert [row.challenge.agency for row in shown.rows] == [""]
     shown = client.get("/challenges/", {"agency_kind": "police"}).context["listing"]
     assert list(shown.rows) == []
+
+
+def test_the_procedure_page_shows_the_levels_at_the_agency(client: Any, authority: Any) -> None:
+    client.force_login(authority.staff["iro"])
+    response = client.get("/procedures/multi_agency_escalation/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Level 3: Safeguarding lead" in html
+    assert "the partner agency&#x27;s safeguarding lead" in html
