@@ -23,7 +23,7 @@ from resolve.children.models import CaseNote
 from resolve.children.services import child_create
 from resolve.core.errors import ServiceError
 from resolve.notifications.models import AgencyMessage, Kind, OutboxMessage
-from resolve.notifications.services import outbox_deliver
+from resolve.notifications.services import outbox_deliver, outbox_retry_now
 from resolve.notifications.sweep import deadlines_sweep
 
 pytestmark = pytest.mark.django_db
@@ -368,3 +368,26 @@ def test_disposal_removes_the_agency_its_contacts_and_the_emails(authority: Any)
     for gone in ("Priya", "priya.shah", "North Cumbria", "Margaret", ASKED):
         assert gone not in everything, gone
     assert disposal.redacted["agency_messages"] == 1 and disposal.redacted["stage_visits"] == 1
+
+
+def test_an_email_to_a_contact_is_retried_with_back_off_then_given_up(
+    authority: Any, child: Any, settings: Any
+) -> None:
+    settings.RESOLVE_OUTBOX_MAX_ATTEMPTS = 2
+    settings.EMAIL_BACKEND = "resolve.notifications.tests.test_delivery.BrokenBackend"
+    _raise(authority, child)
+    assert outbox_deliver().retried >= 1
+    message = AgencyMessage.objects.get()
+    assert (message.status, message.attempts) == ("pending", 1)
+    assert "SMTPServerDisconnected" in message.last_error
+    assert message.next_attempt_at is not None and message.next_attempt_at > message.created_at
+    with time_machine.travel(dt.datetime(2026, 11, 2, 18, 0), tick=False):
+        outbox_deliver()
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == ("failed", 2)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    services_retry = outbox_retry_now(ids=[message.pk], model=AgencyMessage)
+    assert services_retry == 1
+    with time_machine.travel(dt.datetime(2026, 11, 2, 18, 5), tick=False):
+        assert outbox_deliver().sent >= 1
+    assert AgencyMessage.objects.get().status == "sent"
