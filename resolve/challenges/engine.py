@@ -948,7 +948,7 @@ def _respond_guard(procedure: Procedure, state: ChallengeState, actor: Actor) ->
         # their reply on their behalf (and only on this track).
         _require(actor, (CHAIR,), "record the partner agency's reply", _chair_words(state.track))
         return
-    _require(actor, (RECIPIENT,), "respond at this stage", f"{stage.to_words} it is sent to")
+    _require(actor, (RECIPIENT,), "respond at this stage", f"the {stage.to_words} it is sent to")
 
 
 def _respond(
