@@ -81,7 +81,8 @@ class Perm(StrEnum):
 PERM_WORDS: dict[Perm, str] = {
     Perm.VIEW_RECORDS: "See children's records and challenges within their scope",
     Perm.RAISE_CHALLENGE: "Raise a challenge (as the child's allocated IRO or CP Chair)",
-    Perm.RESPOND: "Record the response at a stage sent to them",
+    Perm.RESPOND: "Record the response at a stage sent to them (a chair: a partner agency's reply, on "
+    "its contact's behalf)",
     Perm.ESCALATE: "Escalate a challenge (its chair, or the chair's manager)",
     Perm.RESOLVE: "Resolve a challenge (its chair, or the chair's manager)",
     Perm.REOPEN: "Re-open a challenge whose actions were not delivered",
@@ -142,6 +143,9 @@ _CHAIR_WORK = frozenset(
     {
         Perm.VIEW_RECORDS,
         Perm.RAISE_CHALLENGE,
+        # Only a partner agency's reply, which its contact (with no account) cannot record: the engine's
+        # respond guard lets a chair respond on that track alone (seed 000 section 2).
+        Perm.RESPOND,
         Perm.ESCALATE,
         Perm.RESOLVE,
         Perm.REOPEN,

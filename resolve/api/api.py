@@ -32,6 +32,8 @@ from resolve.api.schemas import (
     ActionAddIn,
     ActionRedateIn,
     ActionStatusIn,
+    AgencyContactChangeIn,
+    AgencyContactIn,
     AgreementAnswerIn,
     AgreementRequestIn,
     AllocationIn,
@@ -72,6 +74,7 @@ from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.calendars.workingdays import CalendarRangeError
 from resolve.challenges import services
+from resolve.challenges.engine import AgencyContact
 from resolve.challenges.models import Challenge
 from resolve.challenges.selectors import (
     COUNT_BOUND,
@@ -400,8 +403,15 @@ def challenges_create(request: HttpRequest, payload: ChallengeIn) -> Any:
         review_on=payload.review_on,
         concern_id=payload.concern_id,
         notify_optional=payload.notify_optional,
+        agency=payload.agency.name if payload.agency else "",
+        agency_kind=payload.agency.kind if payload.agency else "",
+        contact=_contact(payload.contact),
     )
     return Status(201, _challenge_answer(challenge.pk, request))
+
+
+def _contact(data: AgencyContactIn | None) -> AgencyContact | None:
+    return AgencyContact(name=data.name, role=data.role, email=data.email) if data is not None else None
 
 
 class ChallengeFilters(Schema):
@@ -417,6 +427,14 @@ class ChallengeFilters(Schema):
         "mid_point_review); 'none' for those not triggered by a review.",
     )
     cursor: SafeStr | None = Field(default=None, max_length=40)
+    policy: SafeStr | None = Field(
+        default=None, description="Only challenges under this procedure (its key)."
+    )
+    agency_kind: SafeStr | None = Field(
+        default=None,
+        description="Only challenges to partner agencies of this kind (health, police, ...); 'any' for "
+        "every challenge to a partner agency, 'none' for those on the authority's own ladder.",
+    )
 
 
 @api.get("/challenges", response={200: ChallengePage, **ERRORS}, tags=["challenges"])
@@ -432,6 +450,8 @@ def challenges(request: HttpRequest, filters: Query[ChallengeFilters]) -> Any:
         past_cap=filters.past_cap,
         child=filters.child,
         stage=filters.stage,
+        policy=filters.policy,
+        agency_kind=filters.agency_kind,
     )
     if filters.trigger_review:
         found = found.filter(
@@ -536,6 +556,24 @@ def escalate(request: HttpRequest, challenge_id: RowId, payload: EscalationIn) -
         expected_version=payload.version,
         respond_by=payload.respond_by,
         notify_optional=payload.notify_optional,
+        contact=_contact(payload.contact),
+    )
+
+
+@api.post(
+    "/challenges/{challenge_id}/agency-contact", response={200: ChallengeOut, **ERRORS}, tags=["transitions"]
+)
+@idempotent
+def ask_agency(request: HttpRequest, challenge_id: RowId, payload: AgencyContactChangeIn) -> Any:
+    """A challenge to a partner agency: send it to another contact at its current stage (the first
+    left, or did not answer). The same question and reply date; the new contact is emailed."""
+    return _transition(
+        request,
+        challenge_id,
+        services.challenge_ask_agency,
+        contact=_contact(payload.contact),
+        on=payload.on,
+        expected_version=payload.version,
     )
 
 
@@ -569,6 +607,7 @@ def reopen(request: HttpRequest, challenge_id: RowId, payload: ReopenIn) -> Any:
         on=payload.on,
         expected_version=payload.version,
         respond_by=payload.respond_by,
+        contact=_contact(payload.contact),
     )
 
 

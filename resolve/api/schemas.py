@@ -107,7 +107,7 @@ class StageOut(Schema):
     name: str
     kind: Literal["informal", "formal"]
     order: int
-    to_role: str
+    to_role: str | None = Field(description="The role it goes to; null on a partner agency's ladder.")
     cc_roles: list[str]
     notify_roles: list[str]
     response_working_days: int | None
@@ -127,6 +127,11 @@ class StageOut(Schema):
         default=None,
         description="A deadline of the chair's own, counted from the review that triggered the challenge: "
         '{"description", "days", "working_days"} (seed 000: the informal resolution form within 3 days).',
+    )
+    agency_level: str | None = Field(
+        default=None,
+        description="On a partner agency's ladder: the level at the agency it goes to (practitioner, "
+        "manager, safeguarding lead, partnership), whose contact the chair names.",
     )
 
 
@@ -173,6 +178,14 @@ class PolicyOut(PolicySummary):
     )
     response_labels: dict[str, str] = Field(
         default={}, description="The responses in the procedure's own words (response key -> label)."
+    )
+    partner_agency: bool = Field(
+        default=False,
+        description="A challenge to a partner agency (seed 000 section 2): each stage goes to a contact at "
+        "the agency, who is emailed and needs no account; the chair records their reply.",
+    )
+    agency_kinds: list[ThemeOut] = Field(
+        default=[], description="The kinds of partner agency a challenge may be made to."
     )
 
 
@@ -243,6 +256,8 @@ class ChallengeSummary(Schema):
     )
     raised_on: dt.date
     trigger_review: str | None = Field(default=None, description="The review that triggered it, if any.")
+    agency: str | None = Field(default=None, description="The partner agency challenged, if any.")
+    agency_kind: str | None = Field(default=None, description="Its kind (the procedure's agency_kinds).")
 
 
 class ChildOut(ChildRef):
@@ -283,6 +298,33 @@ class DirectorsBriefingIn(_In):
     current_plan: Text = ""
 
 
+class AgencyIn(_In):
+    name: Annotated[str, Field(min_length=1, max_length=limits.MAX_KEY), AfterValidator(_one_line)] = Field(
+        description="The partner agency challenged (for example 'North Cumbria Integrated Care')."
+    )
+    kind: Key = Field(description="Its kind, one of the procedure's agency_kinds (health, police, ...).")
+
+
+class AgencyContactIn(_In):
+    name: Name = Field(description="The contact's name.")
+    role: Name = Field(description="Their role at the agency (for example 'Health visitor').")
+    email: Annotated[str, Field(min_length=1, max_length=limits.MAX_KEY), AfterValidator(_one_line)] = Field(
+        description="Their email address: they are emailed what is asked and by when (no account needed)."
+    )
+
+
+class AgencyContactOut(Schema):
+    name: str
+    role: str
+    email: str
+
+
+class AgencyOut(Schema):
+    name: str
+    kind: str
+    kind_label: str
+
+
 class ChallengeIn(_In):
     child: Key
     track: Literal["iro", "cpc"]
@@ -319,6 +361,15 @@ class ChallengeIn(_In):
     notify_optional: StrictBool | None = Field(
         default=None, description="As on escalations, for the stage the challenge starts at."
     )
+    agency: AgencyIn | None = Field(
+        default=None,
+        description="A challenge to a partner agency (seed 000 section 2; a policy with partner_agency): "
+        "the agency. Required with contact and desired_outcome (what the agency is asked to do) under "
+        "such a policy, refused under any other.",
+    )
+    contact: AgencyContactIn | None = Field(
+        default=None, description="The contact at the partner agency the first level goes to."
+    )
 
 
 class _Versioned(_In):
@@ -352,6 +403,10 @@ class EscalationIn(_Versioned):
         description="Whether to tell the roles the stage lets you choose to tell (seed 000: the Chief "
         "Executive); required, true or false, when the stage has them, and recorded either way.",
     )
+    contact: AgencyContactIn | None = Field(
+        default=None,
+        description="A challenge to a partner agency: the contact at the level escalated to (required).",
+    )
 
 
 class ResolutionIn(_Versioned):
@@ -372,6 +427,14 @@ class ReopenIn(ReasonIn):
     respond_by: IsoDate | None = Field(
         default=None, description="An earlier response date than the procedure's for the stage re-entered."
     )
+    contact: AgencyContactIn | None = Field(
+        default=None,
+        description="A challenge to a partner agency: who to send it to now (default: the last contact).",
+    )
+
+
+class AgencyContactChangeIn(_Versioned):
+    contact: AgencyContactIn
 
 
 class CafcassReferralIn(_Versioned):
@@ -458,7 +521,7 @@ class StageNow(Schema):
     kind: str
     entered_on: dt.date
     due_on: dt.date | None
-    to_role: str
+    to_role: str | None = Field(description="The role it goes to; null on a partner agency's ladder.")
     cc_roles: list[str]
     to_users: list[str]
     cc_users: list[str]
@@ -472,6 +535,9 @@ class StageNow(Schema):
     )
     original_due_on: dt.date | None = Field(
         default=None, description="The response date before the first agreed extension."
+    )
+    contact: AgencyContactOut | None = Field(
+        default=None, description="A challenge to a partner agency: the contact this stage went to."
     )
 
 
@@ -518,6 +584,9 @@ class VisitOut(Schema):
         "extension, counted apart from on time.",
     )
     original_due_on: dt.date | None = None
+    contact: AgencyContactOut | None = Field(
+        default=None, description="A challenge to a partner agency: the contact this stage went to."
+    )
 
 
 class AgreementOut(Schema):
@@ -582,6 +651,10 @@ class ChallengeOut(Schema):
         default=[], description="Requests for agreement (or to be told) of a bypass or a Cafcass referral."
     )
     meetings: list[MeetingOut] = Field(default=[], description="Meetings requested and held, oldest first.")
+    agency: AgencyOut | None = Field(
+        default=None,
+        description="A challenge to a partner agency (seed 000 section 2): the agency; else null.",
+    )
 
 
 class ChallengePage(Schema):

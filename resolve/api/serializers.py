@@ -55,6 +55,7 @@ def policy_detail(version: PolicyVersion) -> dict[str, Any]:
                 "case_note": stage.case_note,
                 "guidance": stage.guidance,
                 "chair_deadline": stage.chair_deadline.model_dump() if stage.chair_deadline else None,
+                "agency_level": stage.agency_level,
             }
             for order, stage in enumerate(procedure.stages, start=1)
         ],
@@ -70,6 +71,8 @@ def policy_detail(version: PolicyVersion) -> dict[str, Any]:
         "final_comments_role": procedure.resolution.final_comments_role,
         "extension_max_working_days": procedure.extension_limit(),
         "response_labels": {key: procedure.response_label(key, label) for key, label in RESPONSES.items()},
+        "partner_agency": procedure.partner_agency,
+        "agency_kinds": [{"key": kind.key, "label": kind.label} for kind in procedure.agency_kinds],
     }
 
 
@@ -94,7 +97,16 @@ def challenge_summary(challenge: Challenge, today: dt.date) -> dict[str, Any]:
         "past_cap": challenge_past_cap(challenge=challenge, today=today),
         "raised_on": challenge.raised_on,
         "trigger_review": challenge.trigger_review or None,
+        "agency": challenge.agency or None,
+        "agency_kind": challenge.agency_kind or None,
     }
+
+
+def _contact_out(visit: StageVisit) -> dict[str, str] | None:
+    """The contact at a partner agency a stage went to, or None."""
+    if not visit.contact_email:
+        return None
+    return {"name": visit.contact_name, "role": visit.contact_role, "email": visit.contact_email}
 
 
 def child_detail(child: Child, challenges: list[Challenge], today: dt.date) -> dict[str, Any]:
@@ -155,6 +167,7 @@ def visit_out(visit: StageVisit, procedure: Procedure, today: dt.date) -> dict[s
         "procedure_due_on": visit.procedure_due_on,
         "extended": visit.extended_from is not None,
         "original_due_on": visit.extended_from,
+        "contact": _contact_out(visit),
     }
 
 
@@ -180,6 +193,7 @@ def challenge_detail(challenge: Challenge, today: dt.date) -> dict[str, Any]:
             "procedure_due_on": current.procedure_due_on,
             "extended": current.extended_from is not None,
             "original_due_on": current.extended_from,
+            "contact": _contact_out(current),
         }
     return {
         "id": challenge.pk,
@@ -225,6 +239,13 @@ def challenge_detail(challenge: Challenge, today: dt.date) -> dict[str, Any]:
         "from_concern": challenge.from_concern_id,
         "agreements": [agreement_out(agreement) for agreement in challenge.agreements.all()],
         "meetings": [meeting_out(meeting) for meeting in challenge.meetings.all()],
+        "agency": {
+            "name": challenge.agency,
+            "kind": challenge.agency_kind,
+            "kind_label": procedure.agency_kind_label(challenge.agency_kind),
+        }
+        if challenge.agency
+        else None,
     }
 
 

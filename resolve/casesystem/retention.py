@@ -38,11 +38,11 @@ from resolve.audit.chain import case_note_fields, event_fields, record_seal, red
 from resolve.casesystem.mapping import LEGAL_STATUSES
 from resolve.casesystem.models import Disposal, ImportRun
 from resolve.casesystem.selectors import RetentionRow, children_for_retention
-from resolve.challenges.models import CafcassReferral, Document, Event, Meeting, Response
+from resolve.challenges.models import CafcassReferral, Document, Event, Meeting, Response, StageVisit
 from resolve.children.models import CaseNote
 from resolve.core.clock import today as today_
 from resolve.core.errors import ServiceError
-from resolve.notifications.models import OutboxMessage
+from resolve.notifications.models import AgencyMessage, OutboxMessage
 
 LOOKED_AFTER_YEARS = 75
 REMOVED = "[removed under the retention schedule]"
@@ -66,6 +66,15 @@ EVENT_FREE_TEXT = frozenset(
         # A request for agreement's or a meeting's note, and the outsiders invited (names in words).
         "note",
         "outsiders",
+        # A challenge to a partner agency: the agency, its contact, what it was asked, and whose
+        # reply the chair recorded (seed 000 section 2).
+        "agency",
+        "contact_name",
+        "contact_role",
+        "contact_email",
+        "asked",
+        "replaces",
+        "on_behalf_of",
     }
 )
 CHALLENGE_FREE_TEXT = (
@@ -75,6 +84,7 @@ CHALLENGE_FREE_TEXT = (
     "outcome",
     "learning_points",
     "final_comments",
+    "agency",
 )
 
 
@@ -225,10 +235,21 @@ def child_dispose(*, user: User, case_number: str, on: dt.date | None = None) ->
             redacted["cafcass_referrals"] = redacted.get("cafcass_referrals", 0) + _reseal_without(
                 CafcassReferral, CafcassReferral.objects.filter(challenge=challenge), reason=REMOVED
             )
+            # The contacts at a partner agency that its stages went to.
+            contacts = StageVisit.objects.filter(challenge=challenge).exclude(contact_email="")
+            if contacts.exists():
+                redacted["stage_visits"] = redacted.get("stage_visits", 0) + _reseal_without(
+                    StageVisit, contacts, contact_name=REMOVED, contact_role=REMOVED, contact_email=REMOVED
+                )
         redacted["challenges"] = len(challenges)
         redacted["messages"] = OutboxMessage.objects.filter(challenge__in=challenges).update(
             subject="A message about a record since disposed of", body=REMOVED
         )
+        to_agencies = AgencyMessage.objects.filter(challenge__in=challenges)
+        if to_agencies.exists():
+            redacted["agency_messages"] = to_agencies.update(
+                subject="A message about a record since disposed of", body=REMOVED, address="removed@invalid"
+            )
         notes = 0
         for note in child.case_notes.order_by("pk"):
             redact_link(note, chain=f"child:{child.pk}", fields=case_note_fields, reason=REASON)

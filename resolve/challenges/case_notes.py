@@ -19,6 +19,7 @@ from resolve.challenges.events import (
     ActionAdded,
     ActionRedated,
     ActionUpdated,
+    AgencyAsked,
     AgreementAnswered,
     AgreementRequested,
     CafcassReferred,
@@ -58,7 +59,9 @@ def case_note_type(procedure: Procedure, event: Event) -> str:
     """The case-note type the procedure names for this event."""
     stage = procedure.stage(event.stage) if event.stage else None
     match event.detail:
-        case Raised() | Escalated() | ResponseRecorded():
+        case Raised() | Escalated() | ResponseRecorded() | AgencyAsked():
+            # A challenge to a partner agency is "logged via a case note on the child's record" (seed
+            # 000 section 2): the level's note, each time it is sent to a contact.
             assert stage is not None
             return stage.case_note
         case Resolved():
@@ -129,6 +132,8 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
         case ResponseRecorded() as detail:
             further = "Further response" if detail.further else "Response"
             lines.append(f"{further} at {stage_name}: {detail.response_label}.")
+            if detail.on_behalf_of:
+                lines.append(f"Reply from {detail.on_behalf_of}, recorded by the chair.")
             if detail.comments:
                 lines.append(f"Comments: {detail.comments}")
             lines.append(
@@ -212,6 +217,19 @@ def case_note_body(procedure: Procedure, event: Event, people: StagePeople | Non
                 lines.append(f"Invited: {', '.join(invited)}.")
             if detail.note:
                 lines.append(detail.note)
+        case AgencyAsked() as detail:
+            lines.append(
+                f"External challenge to {detail.agency} at {stage_name}: sent to {detail.contact_name}, "
+                f"{detail.contact_role} ({detail.contact_email}), the agency's {detail.level}."
+            )
+            if detail.replaces:
+                lines.append(f"In place of {detail.replaces}.")
+            lines.append(f"Asked: {detail.asked}")
+            lines.append(
+                f"Reply asked for by {fmt_date(detail.due_on)}."
+                if detail.due_on
+                else "The procedure sets no timescale for the reply."
+            )
         case _:
             assert_never(event.detail)
     if people is not None:
@@ -268,6 +286,7 @@ def enters_stage(event: Event) -> bool:
             | AgreementRequested()
             | AgreementAnswered()
             | MeetingRequested()
+            | AgencyAsked()
         ):
             return False
         case _:

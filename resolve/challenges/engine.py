@@ -17,6 +17,9 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
 from resolve.access.permissions import Perm
 from resolve.calendars.types import WorkingDays
 from resolve.challenges.events import (
@@ -27,6 +30,7 @@ from resolve.challenges.events import (
     ActionAdded,
     ActionRedated,
     ActionUpdated,
+    AgencyAsked,
     AgreementAnswered,
     AgreementRequested,
     CafcassReferred,
@@ -70,6 +74,18 @@ CAFCASS_FORM = "cafcass_form"  # holds the role the procedure names to complete 
 
 # -- state ---------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
+class AgencyContact:
+    """The person at a partner agency a stage goes to (seed 000 section 2): emailed, with no account."""
+
+    name: str
+    role: str
+    email: str
+
+    def words(self, agency: str) -> str:
+        return f"{self.name}, {self.role}, {agency} ({self.email})"
+
+
+@dataclass(frozen=True, slots=True)
 class Visit:
     """One time the challenge sat at a stage."""
 
@@ -84,6 +100,7 @@ class Visit:
     procedure_due_on: dt.date | None = None  # the procedure's date, when the chair set an earlier one
     extended_from: dt.date | None = None  # the response date before the first agreed extension
     extra_notify_roles: tuple[str, ...] = ()  # roles the chair chose to tell of this stage (seed 000)
+    contact: AgencyContact | None = None  # on a partner agency's ladder: who the stage went to
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +152,10 @@ class ChallengeState:
     final_comments_on: dt.date | None = None
     agreements: tuple[AgreementState, ...] = ()
     meetings: tuple[MeetingState, ...] = ()
+    # A challenge to a partner agency: the agency, its kind and what it is asked to do.
+    agency: str = ""
+    agency_kind: str = ""
+    asked: str = ""
 
     @property
     def current(self) -> Visit | None:
@@ -209,6 +230,10 @@ class Raise:
     review_on: dt.date | None = None
     from_concern_on: dt.date | None = None  # when the concern it carries was recorded
     notify_optional: bool | None = None  # whether to tell the stage's optional roles (seed 000)
+    # A challenge to a partner agency (seed 000 section 2): the agency, its kind, and its contact.
+    agency: str = ""
+    agency_kind: str = ""
+    contact: AgencyContact | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +253,7 @@ class Escalate:
     documents: frozenset[str] = frozenset()
     respond_by: dt.date | None = None
     notify_optional: bool | None = None  # whether to tell the stage's optional roles (seed 000)
+    contact: AgencyContact | None = None  # on a partner agency's ladder: the next level's contact
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +269,7 @@ class Reopen:
     reason: str
     documents: frozenset[str] = frozenset()
     respond_by: dt.date | None = None
+    contact: AgencyContact | None = None  # on a partner agency's ladder: default, the last contact
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +386,15 @@ class RequestMeeting:
 
 
 @dataclass(frozen=True, slots=True)
+class AskAgency:
+    """Send a challenge to a partner agency to another contact at its current stage (the first left,
+    or did not answer): the same question and the same date."""
+
+    on: dt.date
+    contact: AgencyContact | None
+
+
+@dataclass(frozen=True, slots=True)
 class AnswerAgreement:
     on: dt.date
     number: int
@@ -385,6 +421,7 @@ Command = (
     | RequestAgreement
     | AnswerAgreement
     | RequestMeeting
+    | AskAgency
 )
 
 
@@ -691,6 +728,88 @@ def _check_automatic_escalation(
         raise _refuse("invalid", "required", "Give the reason for the automatic escalation.", "reason")
 
 
+# -- challenges to partner agencies (seed 000 section 2) ------------------------------------------
+def _check_contact(contact: AgencyContact | None, field_prefix: str) -> AgencyContact:
+    """The contact at the partner agency a stage goes to: a name, their role and an email address."""
+    if contact is None:
+        raise _refuse(
+            "invalid",
+            "required",
+            "Name the contact at the partner agency: their name, role and email address.",
+            field_prefix + ".name",
+        )
+    name = _require_text(contact.name, field_prefix + ".name", "the contact's name")
+    role = _require_text(contact.role, field_prefix + ".role", "the contact's role at the agency")
+    email = _require_text(contact.email, field_prefix + ".email", "the contact's email address")
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise _refuse(
+            "invalid",
+            "bad_email",
+            "Enter the contact's email address in the correct format, like name@example.org.",
+            field_prefix + ".email",
+        ) from None
+    return AgencyContact(name=name, role=role, email=email)
+
+
+def _raise_agency(procedure: Procedure, command: Raise) -> tuple[str, str, AgencyContact, str] | None:
+    """The agency, its kind, its contact and what it is asked, for a challenge to a partner agency;
+    None for a challenge on the authority's own ladder (which names no agency)."""
+    if not procedure.partner_agency:
+        if command.agency.strip() or command.agency_kind or command.contact is not None:
+            raise _refuse(
+                "invalid",
+                "not_a_partner_agency_procedure",
+                f"{procedure.name} is the authority's own ladder: a challenge to a partner agency is "
+                "raised under a partner agency procedure.",
+                "agency",
+            )
+        return None
+    agency = _require_text(command.agency, "agency.name", "the name of the partner agency")
+    kinds = [kind.key for kind in procedure.agency_kinds]
+    if command.agency_kind not in kinds:
+        raise _refuse(
+            "invalid",
+            "unknown_agency_kind",
+            f"Choose the kind of agency: one of {', '.join(kinds)}.",
+            "agency.kind",
+        )
+    contact = _check_contact(command.contact, "contact")
+    asked = _require_text(command.desired_outcome, "desired_outcome", "what the agency is asked to do")
+    return agency, command.agency_kind, contact, asked
+
+
+def _agency_asked(
+    procedure: Procedure,
+    state: ChallengeState,
+    visit: Visit,
+    contact: AgencyContact,
+    on: dt.date,
+    replaces: str = "",
+) -> Event:
+    """The event that sends the stage to its contact at the partner agency (they are emailed)."""
+    return Event(
+        visit.stage,
+        on,
+        AgencyAsked(
+            agency=state.agency,
+            agency_kind=state.agency_kind,
+            level=procedure.stage(visit.stage).agency_level or "",
+            contact_name=contact.name,
+            contact_role=contact.role,
+            contact_email=contact.email,
+            asked=state.asked,
+            due_on=visit.due_on,
+            replaces=replaces,
+        ),
+    )
+
+
+def _last_contact(state: ChallengeState) -> AgencyContact | None:
+    return next((visit.contact for visit in reversed(state.visits) if visit.contact is not None), None)
+
+
 # -- the transitions: who may, when, and what each records -----------------------------------------
 # Each command has a guard (who may do it and whether it can be done now, from the state alone: the
 # question "what can this person do now?" asks only the guards) and a handler (the input's checks and
@@ -715,6 +834,7 @@ def _raise(
 ) -> Accepted:
     concern = _require_text(command.concern, "concern", "what the concern is")
     _require_text(command.impact_on_child, "impact_on_child", "the impact on the child")
+    partner = _raise_agency(procedure, command)
     first = procedure.stages[0]
     target = _stage_or_refuse(procedure, command.stage, "stage") if command.stage else first
     agreed_by = ""
@@ -764,6 +884,10 @@ def _raise(
             for index, action in enumerate(command.actions, 1)
         ),
     )
+    if partner is not None:
+        agency, agency_kind, contact, what = partner
+        visit = replace(visit, contact=contact)
+        new_state = replace(new_state, visits=(visit,), agency=agency, agency_kind=agency_kind, asked=what)
     bypassed = target.key != first.key
     detail = Raised(
         concern=concern,
@@ -785,6 +909,8 @@ def _raise(
         optional_notified=notified,
     )
     events = [Event(target.key, command.on, detail)]
+    if partner is not None:
+        events.append(_agency_asked(procedure, new_state, visit, partner[2], command.on))
     if agreed_by:
         # The person named as agreeing is asked to confirm it in Resolve (seeds 001 and 003).
         asked = AgreementState(
@@ -817,7 +943,12 @@ def _raise(
 def _respond_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
     current = _require_open(state, "respond to")
     stage = procedure.stage(current.stage)
-    _require(actor, (RECIPIENT,), "respond at this stage", f"the {role_label(stage.to_role)} it is sent to")
+    if procedure.partner_agency:
+        # Seed 000 section 2: the contact at the partner agency has no account; the chair records
+        # their reply on their behalf (and only on this track).
+        _require(actor, (CHAIR,), "record the partner agency's reply", _chair_words(state.track))
+        return
+    _require(actor, (RECIPIENT,), "respond at this stage", f"the {stage.to_words} it is sent to")
 
 
 def _respond(
@@ -849,6 +980,7 @@ def _respond(
         due_on=current.due_on,
         further=current.response is not None,
         extended=current.extended_from is not None,
+        on_behalf_of=current.contact.words(state.agency) if current.contact is not None else "",
     )
     return Accepted(new_state, (Event(current.stage, command.on, detail),))
 
@@ -910,10 +1042,14 @@ def _escalate(
     _check_documents(target, documents)
     choice = False if actor.is_(SYSTEM) and command.notify_optional is None else command.notify_optional
     optional_roles, notified = _optional_notify(target, choice)
+    # Each level of a partner agency's ladder names its own contact (the manager, the safeguarding lead).
+    contact = _check_contact(command.contact, "contact") if procedure.partner_agency else None
     left = replace(current, left_on=command.on, left_how="escalated")
     visit = _enter_by(target, command.on, calendar, command.respond_by)
     if notified:
         visit = replace(visit, extra_notify_roles=optional_roles)
+    if contact is not None:
+        visit = replace(visit, contact=contact)
     formal_started_on, formal_due_on = _formal_clock(procedure, state, target, command.on, calendar)
     new_state = replace(
         state,
@@ -936,7 +1072,12 @@ def _escalate(
         optional_notify_roles=optional_roles,
         optional_notified=notified,
     )
-    return Accepted(new_state, (Event(target.key, command.on, detail),))
+    escalated = Event(target.key, command.on, detail)
+    if contact is not None:
+        return Accepted(
+            new_state, (escalated, _agency_asked(procedure, new_state, visit, contact, command.on))
+        )
+    return Accepted(new_state, (escalated,))
 
 
 # resolve
@@ -997,7 +1138,16 @@ def _reopen(
     # briefing) needs it now unless the challenge already has it.
     documents = state.documents | command.documents
     _check_documents(target, documents)
+    contact: AgencyContact | None = None
+    if procedure.partner_agency:
+        contact = (
+            _check_contact(command.contact, "contact")
+            if command.contact is not None
+            else _last_contact(state)
+        )
     visit = _enter_by(target, command.on, calendar, command.respond_by)
+    if contact is not None:
+        visit = replace(visit, contact=contact)
     # The cap runs from when the challenge first enters a formal stage, however it gets there.
     formal_started_on, formal_due_on = _formal_clock(procedure, state, target, command.on, calendar)
     # A new resolution will need its own outcome and final comments; the events keep the old ones.
@@ -1018,12 +1168,24 @@ def _reopen(
         due_on=visit.due_on,
         procedure_due_on=visit.procedure_due_on,
     )
-    return Accepted(new_state, (Event(target.key, command.on, detail),))
+    reopened = Event(target.key, command.on, detail)
+    if contact is not None:
+        return Accepted(
+            new_state, (reopened, _agency_asked(procedure, new_state, visit, contact, command.on))
+        )
+    return Accepted(new_state, (reopened,))
 
 
 # refer to Cafcass
 def _refer_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
     rules = procedure.cafcass
+    if procedure.partner_agency:
+        raise _refuse(
+            "conflict",
+            "cafcass_not_partner_agency",
+            "A challenge to a partner agency is not referred to Cafcass: a referral concerns the local "
+            "authority's care plan, and is made on the authority's own ladder.",
+        )
     if state.track not in rules.tracks:
         raise _refuse(
             "conflict",
@@ -1796,6 +1958,39 @@ def _answer_agreement(
     raise _refuse("not_found", "unknown_request", "There is no such request on this challenge.", "number")
 
 
+# send to another contact at the partner agency
+def _ask_agency_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
+    if not procedure.partner_agency:
+        raise _refuse(
+            "conflict", "not_a_partner_agency_challenge", "This challenge is not to a partner agency."
+        )
+    _require_open(state, "send on")
+    _require(
+        actor,
+        (CHAIR, CHAIR_MANAGER),
+        "send this challenge to another contact",
+        f"{_chair_words(state.track)} or their manager",
+    )
+
+
+def _ask_agency(
+    procedure: Procedure, state: ChallengeState, command: AskAgency, actor: Actor, calendar: WorkingDays
+) -> Accepted:
+    current = _require_open(state, "send on")
+    contact = _check_contact(command.contact, "contact")
+    if current.contact == contact:
+        raise _refuse(
+            "conflict",
+            "same_contact",
+            f"{procedure.stage(current.stage).name} already went to {contact.name}: name the new contact.",
+            "contact.email",
+        )
+    replaces = current.contact.words(state.agency) if current.contact is not None else ""
+    visit = replace(current, contact=contact)
+    new_state = replace(state, visits=(*state.visits[:-1], visit), last_event_on=command.on)
+    return Accepted(new_state, (_agency_asked(procedure, new_state, visit, contact, command.on, replaces),))
+
+
 # -- the declarations ----------------------------------------------------------------------------
 class Audience(StrEnum):
     """Who a notification of a change goes to, worked out by the notifications app at write time."""
@@ -1811,6 +2006,9 @@ class Audience(StrEnum):
     PERSON_ASKED = "person_asked"  # the person a request for agreement (or to be told) was made to
     ASKER_AND_CHAIR = "asker_and_chair"  # who made that request, and the chair
     MEETING_PEOPLE = "meeting_people"  # a meeting's chair and attendees in Resolve, and the challenge's chair
+    # The contact at a partner agency, by email address: nobody in Resolve (the outbox writes to the
+    # address, ``notifications.services.agency_messages_put``).
+    AGENCY_CONTACT = "agency_contact"
 
 
 @dataclass(frozen=True, slots=True)
@@ -2094,6 +2292,21 @@ TRANSITIONS: tuple[Transition[Any], ...] = (
         event=EventType.MEETING_REQUESTED,
         words="Meeting requested",
         tells=(Tell("meeting_requested", Audience.MEETING_PEOPLE),),
+    ),
+    Transition(
+        key="ask_agency",
+        title="Send to another contact at the agency",
+        button="Send to the new contact",
+        done="The challenge has been sent to the new contact",
+        command=AskAgency,
+        perm=Perm.ESCALATE,
+        guard=_ask_agency_guard,
+        handler=_ask_agency,
+        event=EventType.AGENCY_ASKED,
+        words="Sent to the partner agency",
+        # Raising, escalating and re-opening a challenge to a partner agency send it to the stage's
+        # contact with this event too, so the contact is told the same way each time.
+        tells=(Tell("agency_asked", Audience.AGENCY_CONTACT),),
     ),
 )
 

@@ -57,6 +57,7 @@ class EventType(StrEnum):
     AGREEMENT_REQUESTED = "agreement_requested"
     AGREEMENT_ANSWERED = "agreement_answered"
     MEETING_REQUESTED = "meeting_requested"
+    AGENCY_ASKED = "agency_asked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,8 @@ class ResponseRecorded:
     due_on: dt.date | None
     further: bool = False  # a further response at a stage already answered
     extended: bool = False  # the due date was moved by an agreed extension
+    # A partner agency's reply, recorded by the chair: the contact it came from ("Name, role, agency").
+    on_behalf_of: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +272,23 @@ class MeetingRequested:
     latest_on: dt.date | None = None  # the latest date the procedure allows for it
 
 
+@dataclass(frozen=True, slots=True)
+class AgencyAsked:
+    """A challenge to a partner agency sent to its contact at a stage (seed 000 section 2): who, at
+    which agency, what is asked and by when. The contact is emailed; they need no account."""
+
+    TYPE: ClassVar[EventType] = EventType.AGENCY_ASKED
+    agency: str
+    agency_kind: str
+    level: str  # the level at the agency the stage goes to (``Stage.agency_level``)
+    contact_name: str
+    contact_role: str
+    contact_email: str
+    asked: str  # what the agency is asked to do
+    due_on: dt.date | None
+    replaces: str = ""  # the contact this one replaces at the same stage, when the chair changed it
+
+
 Detail = (
     Raised
     | Escalated
@@ -288,6 +308,7 @@ Detail = (
     | AgreementRequested
     | AgreementAnswered
     | MeetingRequested
+    | AgencyAsked
 )
 
 DETAILS: dict[EventType, type[Detail]] = {
@@ -309,6 +330,7 @@ DETAILS: dict[EventType, type[Detail]] = {
     EventType.AGREEMENT_REQUESTED: AgreementRequested,
     EventType.AGREEMENT_ANSWERED: AgreementAnswered,
     EventType.MEETING_REQUESTED: MeetingRequested,
+    EventType.AGENCY_ASKED: AgencyAsked,
 }
 
 

@@ -68,13 +68,24 @@ class Challenge(SealedModel):
     from_concern = models.OneToOneField(
         "Concern", on_delete=models.PROTECT, null=True, blank=True, related_name="challenge"
     )
+    # A challenge to a partner agency (seed 000 section 2): the agency and its kind (the procedure's
+    # ``agency_kinds``); empty on the authority's own ladder.
+    agency = models.CharField(max_length=200, blank=True)
+    agency_kind = models.CharField(max_length=64, blank=True)
 
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     evidence_exclude = ("updated_at",)
-    evidence_added_later = ("trigger_review", "trigger_review_on", "chair_due_on", "from_concern_id")
+    evidence_added_later = (
+        "trigger_review",
+        "trigger_review_on",
+        "chair_due_on",
+        "from_concern_id",
+        "agency",
+        "agency_kind",
+    )
 
     class Meta:
         ordering = ["-raised_on", "-id"]
@@ -85,6 +96,7 @@ class Challenge(SealedModel):
             # database walks the index and stops at a page, instead of sorting every visible row.
             models.Index(fields=["-raised_on", "-id"], name="challenge_list_order"),
             models.Index(fields=["status", "-raised_on", "-id"], name="challenge_status_list_order"),
+            models.Index(fields=["agency_kind", "agency"], name="challenge_agency"),
         ]
 
     def __str__(self) -> str:
@@ -119,8 +131,18 @@ class StageVisit(SealedModel):
     extended_from = models.DateField(
         null=True, blank=True, help_text="The response date before the first agreed extension."
     )
+    # On a partner agency's ladder: the contact at the agency the stage went to (no account).
+    contact_name = models.CharField(max_length=100, blank=True)
+    contact_role = models.CharField(max_length=100, blank=True)
+    contact_email = models.EmailField(max_length=200, blank=True)
 
-    evidence_added_later = ("procedure_due_on", "extended_from")
+    evidence_added_later = (
+        "procedure_due_on",
+        "extended_from",
+        "contact_name",
+        "contact_role",
+        "contact_email",
+    )
 
     class Meta:
         ordering = ["challenge", "sequence"]

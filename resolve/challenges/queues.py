@@ -280,6 +280,10 @@ def challenge_waiting_on(*, challenge: Challenge) -> WaitingOn | None:
         visit = next((v for v in challenge.visits.all() if v.left_on is None), None)
         if visit is None:
             return None
+        if visit.responded_on is None and visit.contact_email:
+            # A partner agency's contact, outside Resolve: the chair records their reply.
+            contact = f"{visit.contact_name}, {visit.contact_role}, {challenge.agency}"
+            return WaitingOn((), "a reply", visit.entered_on, visit.due_on, (contact,))
         if visit.responded_on is None:
             return WaitingOn(tuple(visit.to_users), "a response", visit.entered_on, visit.due_on)
         return WaitingOn(chair_names, "a decision: resolve or escalate", visit.responded_on)

@@ -78,14 +78,24 @@ def challenge_list(
     child: str | None = None,
     stage: str | None = None,
     past_cap: bool | None = None,
+    policy: str | None = None,
+    agency_kind: str | None = None,
 ) -> QuerySet[Challenge]:
     """Challenges this person may see, filtered; overdue ones are open, past due, and not yet answered;
-    past the cap, open and past the formal process's limit."""
+    past the cap, open and past the formal process's limit. ``policy``: the procedure's key;
+    ``agency_kind``: challenges to partner agencies of that kind ("any": to any partner agency, "none":
+    on the authority's own ladder)."""
     challenges = (
         challenges_visible_to(user)
         .select_related("child", "policy", "raised_by")
         .defer(*PROCEDURE_DOCUMENT_DEFERRED)
     )
+    if policy:
+        challenges = challenges.filter(policy__key=policy)
+    if agency_kind == "any":
+        challenges = challenges.exclude(agency_kind="")
+    elif agency_kind:
+        challenges = challenges.filter(agency_kind="" if agency_kind == "none" else agency_kind)
     if status:
         challenges = challenges.filter(status=status)
     if child:
@@ -209,6 +219,7 @@ def challenge_search(
     query: str = "",
     team: int | None = None,
     chair: str | None = None,
+    agency_kind: str | None = None,
 ) -> QuerySet[Challenge]:
     """``challenge_list`` with the web pages' extra filters and orders.
 
@@ -231,6 +242,7 @@ def challenge_search(
         child=child,
         stage=stage,
         past_cap=past_cap,
+        agency_kind=agency_kind,
     )
     if procedure:
         challenges = challenges.filter(policy__key=procedure)
@@ -415,6 +427,11 @@ def challenge_state(
             meetings=visit.meetings,
             procedure_due_on=visit.procedure_due_on,
             extended_from=visit.extended_from,
+            contact=engine.AgencyContact(
+                name=visit.contact_name, role=visit.contact_role, email=visit.contact_email
+            )
+            if visit.contact_email
+            else None,
         )
         for visit in rows
     )
@@ -453,6 +470,9 @@ def challenge_state(
             for agreement in challenge.agreements.select_related("person").order_by("number")
         ),
         meetings=_meeting_states(challenge),
+        agency=challenge.agency,
+        agency_kind=challenge.agency_kind,
+        asked=challenge.desired_outcome if challenge.agency else "",
     )
 
 
@@ -501,7 +521,8 @@ def challenge_actor(
     chair = line.chair
     if chair is not None and chair.pk == user.pk:
         relations.add(engine.CHAIR)
-    if stage_key and holds(procedure.stage(stage_key).to_role):
+    to_role = procedure.stage(stage_key).to_role if stage_key else None
+    if to_role and holds(to_role):
         relations.add(engine.RECIPIENT)
     if any(holds(role) for role in CHAIR_MANAGER_ROLES):
         relations.add(engine.CHAIR_MANAGER)

@@ -135,10 +135,12 @@ def _sync_visits(
                 visit.procedure_due_on,
                 visit.extended_from,
             )
+            _visit_contact_set(row, visit)
             row.save()
         else:
             stage = procedure.stage(visit.stage)
-            to_users = [user.get_username() for user in line.holders(stage.to_role)]
+            # A partner agency's stage goes to its contact, outside Resolve: nobody in it is its "To".
+            to_users = [user.get_username() for user in line.holders(stage.to_role)] if stage.to_role else []
             cc_users = _usernames_for(stage.cc_roles, line, exclude=to_users)
             notify_roles = [*stage.notify_roles, *visit.extra_notify_roles]
             notify_users = _usernames_for(notify_roles, line, exclude=[*to_users, *cc_users])
@@ -155,12 +157,32 @@ def _sync_visits(
                     notify_users=notify_users,
                 )
             )
+            _visit_contact_set(added[-1], visit)
     if added:
         StageVisit.objects.bulk_create(added)
         for row in added:
             evidence_seal(row)
         rows.extend(added)
     return rows
+
+
+def _visit_contact_set(row: StageVisit, visit: engine.Visit) -> None:
+    """The contact at the partner agency the stage went to (empty on the authority's own ladder)."""
+    contact = visit.contact
+    row.contact_name = contact.name if contact else ""
+    row.contact_role = contact.role if contact else ""
+    row.contact_email = contact.email if contact else ""
+
+
+def contact_bounds_check(contact: engine.AgencyContact | None, field: str = "contact") -> None:
+    """A partner agency's contact within resolve.core.limits: one line each, a name's length."""
+    if contact is None:
+        return
+    limits.text_check(field=f"{field}.name", value=contact.name, max_length=limits.MAX_NAME, single_line=True)
+    limits.text_check(field=f"{field}.role", value=contact.role, max_length=limits.MAX_NAME, single_line=True)
+    limits.text_check(
+        field=f"{field}.email", value=contact.email, max_length=limits.MAX_KEY, single_line=True
+    )
 
 
 def _usernames_for(roles: Sequence[str], line: ChildLine, *, exclude: Sequence[str]) -> list[str]:
@@ -495,8 +517,14 @@ def _raise_decide(
     review_on: dt.date | None = None,
     concern_id: int | None = None,
     notify_optional: bool | None = None,
+    agency: str = "",
+    agency_kind: str = "",
+    contact: engine.AgencyContact | None = None,
 ) -> _RaiseDecision:
     """Everything raising decides, written by ``challenge_raise`` and shown by its preview."""
+    limits.text_check(field="agency.name", value=agency, max_length=limits.MAX_KEY, single_line=True)
+    limits.text_check(field="agency.kind", value=agency_kind, max_length=limits.MAX_KEY, single_line=True)
+    contact_bounds_check(contact)
     _raise_bounds_check(
         concern=concern,
         impact_on_child=impact_on_child,
@@ -558,6 +586,9 @@ def _raise_decide(
         review_on=review_on,
         from_concern_on=carried.on if carried is not None else None,
         notify_optional=notify_optional,
+        agency=agency,
+        agency_kind=agency_kind,
+        contact=contact,
     )
     state = engine.ChallengeState(track=track)  # type: ignore[arg-type]
     line = child_line(child=child, track=track)
@@ -657,8 +688,15 @@ def challenge_raise(
     review_on: dt.date | None = None,
     concern_id: int | None = None,
     notify_optional: bool | None = None,
+    agency: str = "",
+    agency_kind: str = "",
+    contact: engine.AgencyContact | None = None,
 ) -> Challenge:
     """Raise a challenge for a child under a procedure, at its first stage or (with a reason) a later one.
+
+    Under a partner agency procedure (seed 000 section 2) it is a challenge to ``agency`` (of kind
+    ``agency_kind``), sent to ``contact`` there, who is emailed ``desired_outcome`` (what is asked)
+    and the reply date.
 
     ``respond_by``: an earlier response date than the procedure's; ``review`` and ``review_on``: the
     review that triggered it; ``concern_id``: the concern on the child's record that it carries;
@@ -686,6 +724,9 @@ def challenge_raise(
         review_on=review_on,
         concern_id=concern_id,
         notify_optional=notify_optional,
+        agency=agency,
+        agency_kind=agency_kind,
+        contact=contact,
     )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
@@ -718,6 +759,8 @@ def challenge_raise(
             challenge.from_concern = raised.concern
         challenge.trigger_review = raised_detail.review
         challenge.trigger_review_on = raised_detail.review_on
+        challenge.agency = raised.decision.state.agency
+        challenge.agency_kind = raised.decision.state.agency_kind
         challenge.chair_due_on = raised_detail.chair_due_on
         return _write(
             challenge=challenge,
@@ -760,6 +803,10 @@ def challenge_raise_preview(
     review_on: dt.date | None = None,
     concern_id: int | None = None,
     notify_optional: bool | None = None,
+    desired_outcome: str = "",
+    agency: str = "",
+    agency_kind: str = "",
+    contact: engine.AgencyContact | None = None,
 ) -> RaisePreview:
     """What ``challenge_raise`` would do with these answers, without writing anything.
 
@@ -785,6 +832,10 @@ def challenge_raise_preview(
         review_on=review_on,
         concern_id=concern_id,
         notify_optional=notify_optional,
+        desired_outcome=desired_outcome,
+        agency=agency,
+        agency_kind=agency_kind,
+        contact=contact,
     )
     procedure = raised.procedure
     target = procedure.stage(raised.decision.state.visits[0].stage)
@@ -794,7 +845,7 @@ def challenge_raise_preview(
         respond_by=visit.due_on if visit.procedure_due_on is not None else None,
         chair_due_on=detail.chair_due_on if isinstance(detail, events.Raised) else None,
         stage_name=target.name,
-        to_role=role_label(target.to_role),
+        to_role=target.to_words if target.to_role is None else role_label(target.to_role),
         due=due_date_explain(nation=procedure.nation, start=on, working_days=target.response_working_days),
         bypassed=tuple(s.name for s in procedure.stages[: procedure.order(target.key) - 1]),
     )
@@ -842,13 +893,17 @@ def challenge_escalate(
     expected_version: int | None = None,
     respond_by: dt.date | None = None,
     notify_optional: bool | None = None,
+    contact: engine.AgencyContact | None = None,
 ) -> Challenge:
     """Move a challenge up the ladder: to the next stage, or with a reason past several (and, if the
     chair sets one, an earlier response date than the procedure's).
 
+    ``contact``: on a partner agency's ladder, the contact at the next level, who is emailed.
+
     ``notify_optional``: whether to tell the roles the stage lets the chair choose to tell (seed 000's
     "Consideration given to notifying Chief Executive"); needed, yes or no, when the stage has them."""
     on = on or today()
+    contact_bounds_check(contact)
     agreed = person_for_command(username=bypass_agreed_by, field="bypass_agreed_by")
     contents: dict[str, dict[str, Any]] = {}
 
@@ -863,6 +918,7 @@ def challenge_escalate(
             documents=kinds,
             respond_by=respond_by,
             notify_optional=notify_optional,
+            contact=contact,
         )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
@@ -922,16 +978,20 @@ def challenge_reopen(
     on: dt.date | None = None,
     expected_version: int | None = None,
     respond_by: dt.date | None = None,
+    contact: engine.AgencyContact | None = None,
 ) -> Challenge:
     """Re-open a resolved challenge at the re-entry stage of the stage it last left, with the
-    documents that stage needs if the challenge does not have them yet."""
+    documents that stage needs if the challenge does not have them yet.
+
+    ``contact``: on a partner agency's ladder, who to send it to (default: the last contact)."""
     on = on or today()
+    contact_bounds_check(contact)
     contents: dict[str, dict[str, Any]] = {}
 
     def prepare(challenge: Challenge, procedure: Procedure) -> engine.Command:
         kinds, cleaned = _documents_for(child=challenge.child, directors_briefing=directors_briefing)
         contents.update(cleaned)
-        return engine.Reopen(on=on, reason=reason, documents=kinds, respond_by=respond_by)
+        return engine.Reopen(on=on, reason=reason, documents=kinds, respond_by=respond_by, contact=contact)
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         _store_documents(challenge, contents, on, user)
@@ -1310,6 +1370,8 @@ def _stage_recipient_check(*, challenge: Challenge, leaver: User, successor: Use
         return
     procedure = procedure_version_model(challenge.policy)
     role = procedure.stage(visit.stage_key).to_role
+    if role is None:
+        return  # a partner agency's stage goes to its contact, outside Resolve
     challenge.child.refresh_from_db()
     holders = child_role_holders(child=challenge.child, track=challenge.track, role=role)
     if all(holder.pk != successor.pk for holder in holders):
@@ -1531,4 +1593,19 @@ def challenge_answer_agreement(
 ) -> Challenge:
     """Confirm or decline a request made to you; the answer is recorded with its date and time."""
     command = engine.AnswerAgreement(on=on or today(), number=number, answer=answer, comments=comments)
+    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version)
+
+
+def challenge_ask_agency(
+    *,
+    user: User,
+    challenge_id: int,
+    contact: engine.AgencyContact | None,
+    on: dt.date | None = None,
+    expected_version: int | None = None,
+) -> Challenge:
+    """Send a challenge to a partner agency to another contact at its current stage (seed 000 section
+    2): the same question and reply date; the new contact is emailed."""
+    contact_bounds_check(contact)
+    command = engine.AskAgency(on=on or today(), contact=contact)
     return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version)

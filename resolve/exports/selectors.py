@@ -756,10 +756,12 @@ def _contacts(challenge: Challenge, procedure: Procedure) -> list[Contact]:
     for visit in visits:
         if not procedure.has_stage(visit.stage_key):
             continue
-        stage = procedure.stage(visit.stage_key)
-        for user in child_role_holders(child=child, track=challenge.track, role=stage.to_role):
+        to_role = procedure.stage(visit.stage_key).to_role
+        if to_role is None:
+            continue  # a partner agency's contact, outside Resolve
+        for user in child_role_holders(child=child, track=challenge.track, role=to_role):
             if user.get_username() in visit.to_users:
-                add(user, stage.to_role)
+                add(user, to_role)
     return [
         Contact(name=person_name(user), role=", ".join(roles), email=user.email or "Not recorded")
         for user, roles in people.values()

@@ -4,7 +4,13 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from resolve.notifications.models import Deadline, Notification, NotificationPreference, OutboxMessage
+from resolve.notifications.models import (
+    AgencyMessage,
+    Deadline,
+    Notification,
+    NotificationPreference,
+    OutboxMessage,
+)
 from resolve.notifications.services import outbox_retry_now
 
 
@@ -43,6 +49,53 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     def retry_now(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
         count = outbox_retry_now(ids=queryset.values_list("pk", flat=True))
         self.message_user(request, f"{count} message(s) queued again.", messages.SUCCESS)
+
+
+@admin.register(AgencyMessage)
+class AgencyMessageAdmin(admin.ModelAdmin):
+    """Emails to partner agencies' contacts (no account): failed sends, their last error, "retry now".
+    The subject and body name the child, so only the delivery is shown."""
+
+    list_display = [
+        "id",
+        "created_at",
+        "address",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "short_error",
+    ]
+    list_filter = ["status"]
+    search_fields = ["address"]
+    actions = ["retry_now"]
+    readonly_fields = [
+        "address",
+        "challenge",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "claimed_at",
+        "last_error",
+        "sent_at",
+        "created_at",
+    ]
+    fields = tuple(readonly_fields)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="Last error")
+    def short_error(self, obj: AgencyMessage) -> str:
+        return obj.last_error[:80]
+
+    @admin.action(description="Retry the selected emails now")
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[AgencyMessage]) -> None:
+        count = outbox_retry_now(ids=queryset.values_list("pk", flat=True), model=AgencyMessage)
+        self.message_user(request, f"{count} email(s) queued again.", messages.SUCCESS)
 
 
 @admin.register(Deadline)

@@ -48,6 +48,7 @@ class Kind(models.TextChoices):
     MEETING_MINUTES = "meeting_minutes", "Minutes of a meeting"
     MEETING_REMINDER = "meeting_reminder", "Meeting soon"
     MEETING_OVERDUE = "meeting_overdue", "Meeting minutes and actions not recorded"
+    AGENCY_ASKED = "agency_asked", "A challenge sent to a partner agency's contact"
 
 
 class Deadline(models.Model):
@@ -136,6 +137,42 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.recipient} ({self.status})"
+
+
+class AgencyMessage(models.Model):
+    """An email to someone outside Resolve, with no account: the contact at a partner agency that a
+    challenge is sent to (seed 000 section 2). The outbox's own rows name a person in Resolve, so these
+    have their own table, written in the change's transaction like them and delivered, claimed,
+    retried and de-duplicated by the same code (``services.outbox_deliver``)."""
+
+    Status = OutboxMessage.Status
+
+    address = models.EmailField(max_length=200)
+    kind = models.CharField(max_length=24, choices=Kind.choices, default=Kind.AGENCY_ASKED)
+    dedupe_key = models.CharField(
+        max_length=200, unique=True, help_text="One message per change and address."
+    )
+    challenge = models.ForeignKey(
+        "challenges.Challenge", on_delete=models.CASCADE, related_name="agency_messages"
+    )
+    due_on = models.DateField(null=True, blank=True)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=OutboxMessage.Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True, editable=False)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="agency_message_status_next")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.address} ({self.status})"
 
 
 class Notification(models.Model):

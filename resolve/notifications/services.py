@@ -41,6 +41,7 @@ from resolve.calendars.types import Nation
 from resolve.challenges import engine
 from resolve.challenges.case_notes import hand_over_words
 from resolve.challenges.events import (
+    AgencyAsked,
     AgreementAnswered,
     AgreementRequested,
     CafcassReferred,
@@ -57,6 +58,7 @@ from resolve.challenges.models import Action, Agreement, Challenge, Meeting, Sta
 from resolve.children.selectors import ChildLine, child_line
 from resolve.core.conf import conf
 from resolve.notifications.models import (
+    AgencyMessage,
     Deadline,
     Kind,
     Notification,
@@ -336,6 +338,8 @@ def _audience(
             else:
                 return []
             return list({user.pk: user for user in [*invited, *([chair] if chair else [])]}.values())
+        case engine.Audience.AGENCY_CONTACT:
+            return []  # nobody in Resolve: ``agency_messages_put`` writes to the contact's address
         case _:
             assert_never(audience)
 
@@ -525,7 +529,9 @@ def notifications_for_events(
             if recipients:
                 message = _message(tell.kind, challenge, procedure, event, visit)
                 messages.extend((recipient, message) for recipient in recipients)
-    if messages_put_many(messages=messages):
+    if messages_put_many(messages=messages) + agency_messages_put(
+        challenge=challenge, procedure=procedure, events=events, chair=people.line.chair
+    ):
         outbox_deliver_on_commit()
     action_statuses = {action.id: action.status for action in state.actions} if state is not None else {}
     deadlines_schedule(
@@ -535,6 +541,83 @@ def notifications_for_events(
         visits=visits,
         actions=actions,
     )
+
+
+# -- partner agencies: an email to an address, for someone with no account --------------------------
+def agency_messages_put(
+    *, challenge: Challenge, procedure: Procedure, events: Sequence[Event], chair: User | None
+) -> int:
+    """The emails a change sends to contacts at partner agencies (seed 000 section 2): what is asked
+    and by when, to their address (they need no account), written to the outbox in the change's
+    transaction and delivered, retried and de-duplicated like every other message. Returns how many."""
+    told = {
+        event.type
+        for event in events
+        if any(
+            tell.audience is engine.Audience.AGENCY_CONTACT
+            for tell in engine.TRANSITION_BY_EVENT[event.type].tells
+        )
+    }
+    if not told:
+        return 0
+    escalated = next((event.detail for event in events if isinstance(event.detail, Escalated)), None)
+    now = timezone.now()
+    rows = [
+        AgencyMessage(
+            address=event.detail.contact_email,
+            kind=Kind.AGENCY_ASKED,
+            # One per change and address: ``version`` is the challenge's after this change.
+            dedupe_key=f"{Kind.AGENCY_ASKED}|{challenge.pk}:v{challenge.version}:{event.detail.contact_email}"[
+                :200
+            ],
+            challenge=challenge,
+            due_on=event.detail.due_on,
+            subject=_agency_subject(challenge, event.detail)[:200],
+            body=_agency_body(challenge, procedure, event, chair, escalated),
+            status=AgencyMessage.Status.PENDING,
+            next_attempt_at=now,
+        )
+        for event in events
+        if event.type in told and isinstance(event.detail, AgencyAsked)
+    ]
+    return len(AgencyMessage.objects.bulk_create(rows, ignore_conflicts=True))
+
+
+def _agency_subject(challenge: Challenge, detail: AgencyAsked) -> str:
+    reply = f": please reply by {_fmt(detail.due_on)}" if detail.due_on else ""
+    return f"Challenge about {challenge.child.full_name} from the child's independent chair{reply}"
+
+
+def _agency_body(
+    challenge: Challenge, procedure: Procedure, event: Event, chair: User | None, escalated: Escalated | None
+) -> str:
+    detail = event.detail
+    assert isinstance(detail, AgencyAsked)
+    child = challenge.child
+    chair_name = (chair.get_full_name() or chair.get_username()) if chair is not None else "The chair"
+    chair_email = chair.email if chair is not None and chair.email else ""
+    stage = procedure.stage(event.stage).name if event.stage else ""
+    lines = [
+        f"Dear {detail.contact_name},",
+        "",
+        f"{chair_name}, the independent chair for {child.full_name} (born {_fmt(child.date_of_birth)}), "
+        f"is raising a challenge with {detail.agency} under the multi-agency escalation procedure "
+        f"({procedure.name}), at {stage}: you are contacted as the agency's {detail.level}.",
+        "",
+        f"The concern: {challenge.concern}",
+        f"The impact on the child: {challenge.impact_on_child}",
+        f"What you are asked to do: {detail.asked}",
+    ]
+    if escalated is not None and escalated.reason:
+        lines.append(f"Why it is escalated to you: {escalated.reason}")
+    lines.append("")
+    reply_to = f" at {chair_email}" if chair_email else ""
+    by = f"by {_fmt(detail.due_on)}" if detail.due_on else "as soon as you can"
+    lines.append(
+        f"Please reply to {chair_name}{reply_to} {by}, saying whether you agree and will act, do not "
+        "agree, or do not have the remit to act. Your reply is recorded on the child's record."
+    )
+    return "\n".join(lines)
 
 
 # -- the deadline schedule --------------------------------------------------------------------------
@@ -801,7 +884,19 @@ def outbox_backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(cap, base * 2 ** max(attempts - 1, 0)))
 
 
-def _claim(pk: int, now: dt.datetime, *, locked: bool) -> tuple[OutboxMessage, str] | None:
+# The two tables delivery sends from: the outbox (a person in Resolve) and the emails to partner
+# agencies' contacts (an address, no account). The same claim, retry and back-off for both.
+Delivered = OutboxMessage | AgencyMessage
+DELIVERED_FROM: tuple[type[OutboxMessage] | type[AgencyMessage], ...] = (OutboxMessage, AgencyMessage)
+
+
+def _claim(
+    pk: int,
+    now: dt.datetime,
+    *,
+    locked: bool,
+    model: type[OutboxMessage] | type[AgencyMessage] = OutboxMessage,
+) -> tuple[Delivered, str] | None:
     """Claim one due row for this worker (pending -> sending, with a fresh token), or None if taken.
 
     ``locked``: the caller's transaction is held until the send is recorded, and the row is locked
@@ -809,7 +904,7 @@ def _claim(pk: int, now: dt.datetime, *, locked: bool) -> tuple[OutboxMessage, s
     this one commits, and if this worker dies the lock dies with its connection and the row is still
     pending. Otherwise (SQLite) the conditional UPDATE commits at once and the token is the lease.
     """
-    due = OutboxMessage.objects.filter(
+    due = model.objects.filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
         pk=pk,
         status=OutboxMessage.Status.PENDING,
@@ -827,15 +922,21 @@ def _claim(pk: int, now: dt.datetime, *, locked: bool) -> tuple[OutboxMessage, s
     )
     if not won:
         return None
+    if model is AgencyMessage:
+        return AgencyMessage.objects.get(pk=pk), token
     return OutboxMessage.objects.select_related("recipient").get(pk=pk), token
 
 
-def _claim_held(row: OutboxMessage, token: str) -> bool:
+def _claim_held(row: Delivered, token: str) -> bool:
     """Is the claim still ours, and young enough that no other worker may have recovered the row?"""
     young = timezone.now() - dt.timedelta(seconds=conf.outbox_claim_timeout_seconds)
-    return OutboxMessage.objects.filter(
-        pk=row.pk, status=OutboxMessage.Status.SENDING, claim_token=token, claimed_at__gt=young
-    ).exists()
+    return (
+        type(row)
+        .objects.filter(
+            pk=row.pk, status=OutboxMessage.Status.SENDING, claim_token=token, claimed_at__gt=young
+        )
+        .exists()
+    )
 
 
 def outbox_deliver(
@@ -849,30 +950,31 @@ def outbox_deliver(
     result = DeliveryResult()
     now = now or timezone.now()
     timeout = dt.timedelta(seconds=conf.outbox_claim_timeout_seconds)
-    result.recovered = OutboxMessage.objects.filter(
-        status=OutboxMessage.Status.SENDING, claimed_at__lt=timezone.now() - timeout
-    ).update(status=OutboxMessage.Status.PENDING, next_attempt_at=now, claim_token="")
     max_attempts = conf.outbox_max_attempts
     locked = bool(connection.features.has_select_for_update_skip_locked)
-    batches = 0
-    done: set[int] = set()
     mail = get_connection(fail_silently=False)
     try:
-        while max_batches is None or batches < max_batches:
-            batches += 1
-            due = OutboxMessage.objects.filter(
-                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-                status=OutboxMessage.Status.PENDING,
-            ).exclude(pk__in=done)
-            ids = list(due.order_by("id").values_list("pk", flat=True)[:batch_size])
-            if not ids:
-                break
-            done.update(ids)
-            for pk in ids:
-                with transaction.atomic() if locked else contextlib.nullcontext():
-                    claim = _claim(pk, now, locked=locked)
-                    if claim is not None:
-                        _deliver_one(claim[0], claim[1], mail, now, max_attempts, result)
+        for model in DELIVERED_FROM:
+            result.recovered += model.objects.filter(
+                status=OutboxMessage.Status.SENDING, claimed_at__lt=timezone.now() - timeout
+            ).update(status=OutboxMessage.Status.PENDING, next_attempt_at=now, claim_token="")
+            batches = 0
+            done: set[int] = set()
+            while max_batches is None or batches < max_batches:
+                batches += 1
+                due = model.objects.filter(
+                    Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+                    status=OutboxMessage.Status.PENDING,
+                ).exclude(pk__in=done)
+                ids = list(due.order_by("id").values_list("pk", flat=True)[:batch_size])
+                if not ids:
+                    break
+                done.update(ids)
+                for pk in ids:
+                    with transaction.atomic() if locked else contextlib.nullcontext():
+                        claim = _claim(pk, now, locked=locked, model=model)
+                        if claim is not None:
+                            _deliver_one(claim[0], claim[1], mail, now, max_attempts, result)
     finally:
         try:
             mail.close()
@@ -882,20 +984,22 @@ def outbox_deliver(
 
 
 def _deliver_one(
-    row: OutboxMessage, token: str, mail: Any, now: dt.datetime, max_attempts: int, result: DeliveryResult
+    row: Delivered, token: str, mail: Any, now: dt.datetime, max_attempts: int, result: DeliveryResult
 ) -> None:
-    mine = OutboxMessage.objects.filter(pk=row.pk, claim_token=token)
-    address = getattr(row.recipient, "email", "")
+    mine = type(row).objects.filter(pk=row.pk, claim_token=token)
+    outside = isinstance(row, AgencyMessage)
+    address = row.address if isinstance(row, AgencyMessage) else getattr(row.recipient, "email", "")
     if not address:
-        mine.update(status=OutboxMessage.Status.FAILED, last_error=f"{row.recipient} has no email address.")
+        who = row.address if isinstance(row, AgencyMessage) else row.recipient
+        mine.update(status=OutboxMessage.Status.FAILED, last_error=f"{who} has no email address.")
         result.failed += 1
         return
     email = EmailMessage(
         subject=row.subject,
-        body=_email_body(row),
+        body=_agency_email_body(row) if isinstance(row, AgencyMessage) else _email_body(row),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[address],
-        headers={"Message-ID": f"<outbox-{row.pk}@resolve>"},
+        headers={"Message-ID": f"<{'agency' if outside else 'outbox'}-{row.pk}@resolve>"},
         connection=mail,
     )
     if not _claim_held(row, token):
@@ -926,6 +1030,11 @@ def _deliver_one(
     result.sent += 1
 
 
+def _agency_email_body(row: AgencyMessage) -> str:
+    """Someone outside Resolve (a partner agency's contact): no link into Resolve, nothing to set."""
+    return f"{row.body}\n\n--\nSent by Resolve for the chair named above: reply to them, not to this address."
+
+
 def _email_body(row: OutboxMessage) -> str:
     base = conf.base_url
     link = f"\n\n{base}{row.link}" if row.link and base else ""
@@ -939,9 +1048,11 @@ def outbox_deliver_task() -> dict[str, int]:
     return {"sent": delivery.sent, "retried": delivery.retried, "failed": delivery.failed}
 
 
-def outbox_retry_now(*, ids: Iterable[int]) -> int:
+def outbox_retry_now(
+    *, ids: Iterable[int], model: type[OutboxMessage] | type[AgencyMessage] = OutboxMessage
+) -> int:
     """Put failed or waiting messages back in the queue at once (the admin's "retry now")."""
-    return OutboxMessage.objects.filter(
+    return model.objects.filter(
         pk__in=list(ids), status__in=[OutboxMessage.Status.FAILED, OutboxMessage.Status.PENDING]
     ).update(status=OutboxMessage.Status.PENDING, next_attempt_at=timezone.now())
 

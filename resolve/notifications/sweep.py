@@ -139,7 +139,9 @@ class _Batch:
     def managers(self, challenge: Challenge, procedure: Procedure, stage_key: str) -> list[User]:
         """The recipient's manager, as the procedure sees it: whoever the next stage goes to."""
         following = procedure.next_stage(stage_key)
-        return self.line(challenge).holders(following.to_role) if following is not None else []
+        if following is None or following.to_role is None:
+            return []  # the last stage, or a partner agency's next level (outside Resolve)
+        return self.line(challenge).holders(following.to_role)
 
     def owner(self, action: Action, challenge: Challenge) -> User | None:
         """The action's owner when it is a person in Resolve (an active account); otherwise the chair,
@@ -516,8 +518,12 @@ def _send_response_reminder(
         f"{_fmt(row.due_on)}.\n\nConcern: {challenge.concern}"
     )
     subject = f"Response due {_fmt(row.due_on)}: {_child_words(challenge)}"
+    chair = people.chair(challenge)
     messages.put(
-        recipients=people.named(visit.to_users),
+        # A partner agency's contact has no account: the reminder goes to the chair, who chases them.
+        recipients=[chair]
+        if procedure.partner_agency and chair is not None
+        else people.named(visit.to_users),
         message=Message(Kind.RESPONSE_REMINDER, row.key, subject, body, challenge, due_on=row.due_on),
     )
     messages.put(

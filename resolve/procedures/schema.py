@@ -180,7 +180,11 @@ class Stage(_Strict):
     key: Key
     name: Text
     kind: Literal["informal", "formal"]
-    to_role: RoleKey
+    # Required for a local authority's own ladder; a partner-agency stage goes to a contact at the
+    # agency instead (``agency_level``), named on the challenge, so it has no role in Resolve.
+    to_role: RoleKey | None = Field(
+        default=None, description="The role the stage goes to (none on a partner agency's ladder)."
+    )
     cc_roles: list[RoleKey] = []
     notify_roles: list[RoleKey] = Field(
         default=[], description="Roles told of the stage without being copied."
@@ -234,6 +238,18 @@ class Stage(_Strict):
     further_meetings: Annotated[list[Meeting], OMIT_WHEN_DEFAULT] = Field(
         default=[], description="Meetings the stage may call for besides ``meeting``, each with its own key."
     )
+    agency_level: Annotated[str | None, OMIT_WHEN_DEFAULT] = Field(
+        default=None,
+        description="On a partner agency's ladder: the level at the agency the stage goes to "
+        "(practitioner, manager, safeguarding lead, the partnership), whose contact the chair names.",
+    )
+
+    @property
+    def to_words(self) -> str:
+        """Who the stage goes to, as people read it: the role, or the level at the partner agency."""
+        if self.to_role is not None:
+            return ROLES[self.to_role].label
+        return f"the partner agency's {self.agency_level or 'contact'}"
 
     def meetings(self) -> list[Meeting]:
         """Every meeting the stage may call for: ``meeting`` first, then the further ones."""
@@ -245,6 +261,8 @@ class Stage(_Strict):
     @model_validator(mode="after")
     def _check(self) -> Stage:
         problems: list[tuple[Loc, str]] = []
+        if self.to_role is not None and self.agency_level is not None:
+            problems.append((("agency_level",), "a stage goes to a role or to a partner agency, not both"))
         for index, role in enumerate(self.cc_roles):
             if role == self.to_role:
                 problems.append((("cc_roles", index), f"repeats to_role {role!r}"))
@@ -402,6 +420,18 @@ class Procedure(_Strict):
         )
     )
 
+    partner_agency: Annotated[bool, OMIT_WHEN_DEFAULT] = Field(
+        default=False,
+        description="A challenge to a partner agency (seed 000 section 2): every stage goes to a contact "
+        "at the agency named on the challenge (``agency_level``), who is emailed and needs no account; "
+        "the chair records their reply.",
+    )
+    agency_kinds: Annotated[list[Theme], OMIT_WHEN_DEFAULT] = Field(
+        default=[],
+        description="The kinds of partner agency a challenge may be made to (health, police, education, "
+        "another local authority, a provider...); required when ``partner_agency``.",
+    )
+
     def response_label(self, response: str, default: str) -> str:
         """A response as this procedure words it, else ``default`` (Resolve's words)."""
         return self.response_labels.get(response, default)  # type: ignore[call-overload]
@@ -422,6 +452,7 @@ class Procedure(_Strict):
             problems.append((("stages", index, "key"), f"{key!r} is already the key of stages[{first}]"))
         for index, key, first in _duplicates([theme.key for theme in self.themes]):
             problems.append((("themes", index, "key"), f"{key!r} is already the key of themes[{first}]"))
+        problems.extend(self._partner_agency_problems())
         seen_formal = False
         for index, stage in enumerate(self.stages):
             if stage.kind == "formal":
@@ -438,6 +469,38 @@ class Procedure(_Strict):
         if problems:
             raise ProcedureProblems(problems)
         return self
+
+    def _partner_agency_problems(self) -> list[tuple[Loc, str]]:
+        """A partner agency's ladder names a level at the agency on every stage, a local authority's a
+        role; only the former lists the kinds of agency."""
+        problems: list[tuple[Loc, str]] = []
+        for index, stage in enumerate(self.stages):
+            if self.partner_agency and stage.agency_level is None:
+                problems.append(
+                    (("stages", index, "agency_level"), "is required on a partner agency's ladder")
+                )
+            if self.partner_agency and stage.to_role is not None:
+                problems.append(
+                    (("stages", index, "to_role"), "a partner agency's stage goes to its contact, not a role")
+                )
+            if not self.partner_agency and stage.to_role is None:
+                problems.append((("stages", index, "to_role"), "is required"))
+            if not self.partner_agency and stage.agency_level is not None:
+                problems.append(
+                    (("stages", index, "agency_level"), "is only for a procedure with partner_agency = true")
+                )
+        if self.partner_agency and not self.agency_kinds:
+            problems.append((("agency_kinds",), "name at least one kind of partner agency"))
+        if not self.partner_agency and self.agency_kinds:
+            problems.append((("agency_kinds",), "is only for a procedure with partner_agency = true"))
+        for index, key, first in _duplicates([kind.key for kind in self.agency_kinds]):
+            problems.append(
+                (("agency_kinds", index, "key"), f"{key!r} is already the key of agency_kinds[{first}]")
+            )
+        return problems
+
+    def agency_kind_label(self, key: str) -> str:
+        return next((kind.label for kind in self.agency_kinds if kind.key == key), key)
 
     # -- questions the engine asks -------------------------------------------------------------
     def stage(self, key: str) -> Stage:

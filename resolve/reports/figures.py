@@ -81,6 +81,7 @@ class ChallengeRow:
     procedure_key: str
     team_id: int | None
     chair_id: int | None  # who raised it (the IRO or CP Chair)
+    agency_kind: str = ""  # a challenge to a partner agency (seed 000 section 2): the agency's kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,6 +390,8 @@ class Report:
     cafcass_median_working_days: float | None = None
     repeat_children: int = 0  # children with more than one challenge raised in the period
     learning: list[LearningEntry] = field(default_factory=list)
+    procedures: list[str] = field(default_factory=list)  # the procedures the challenges followed
+    agency_kinds: dict[str, str] = field(default_factory=dict)  # partner agencies' kinds: key -> label
 
     def count(self, key: str) -> int:
         return len(self.members.get(key, ()))
@@ -431,6 +434,11 @@ def report_build(
         members[f"status:{item.status}"].add(cid)
         members["kind:formal" if item.formal else "kind:informal"].add(cid)
         members[f"track:{item.row.track}"].add(cid)
+        # By procedure, and whether to the local authority or a partner agency (and of which kind).
+        members[f"procedure:{procedure}"].add(cid)
+        if item.row.agency_kind:
+            members["to:agency"].add(cid)
+            members[f"agency:{item.row.agency_kind}"].add(cid)
         by_child[item.row.child_id].append(item)
         for stage in item.reached:
             members[f"reached:{procedure}:{stage}"].add(cid)
@@ -469,7 +477,8 @@ def report_build(
                 teams[team]["responses_due"] += 1
                 teams[team][visit.timeliness] += 1
                 members[f"team:{team}:{visit.timeliness}"].add(cid)
-            if visit.responder_id is not None:
+            # A partner agency's reply is recorded by the chair on its behalf: not a manager's response.
+            if visit.responder_id is not None and not item.row.agency_kind:
                 managers[visit.responder_id].append(visit)
                 members[f"manager:{visit.responder_id}"].add(cid)
                 if visit.timeliness in {"on_time", "late"}:
@@ -510,6 +519,13 @@ def report_build(
 
     # The funnel and timeliness, stage by stage, for each procedure the challenges followed.
     used = sorted({item.row.procedure_key for item in chosen})
+    report.procedures = used
+    report.agency_kinds = {
+        kind.key: kind.label
+        for key in used
+        for kind in procedures[key].agency_kinds
+        if report.count(f"agency:{kind.key}")
+    }
     for key in used:
         for step in procedures[key].stages:
             report.funnel.append(

@@ -130,10 +130,11 @@ def _rows(challenges: QuerySet[Challenge]) -> list[tuple[ChallengeRow, int, str]
         "raised_by_id",
         "policy_id",
         "policy__nation",
+        "agency_kind",
     )
     return [
-        (ChallengeRow(pk, child, case, track, key, team, chair), policy_id, nation)
-        for pk, child, case, track, key, team, chair, policy_id, nation in rows
+        (ChallengeRow(pk, child, case, track, key, team, chair, agency_kind), policy_id, nation)
+        for pk, child, case, track, key, team, chair, policy_id, nation, agency_kind in rows
     ]
 
 

@@ -65,7 +65,22 @@ def _n(report: Report, figure: str) -> Cell:
     return Cell(report.count(figure), figure)
 
 
-def _summary(report: Report) -> Table:
+def _by_procedure_rows(report: Report, names: Names) -> list[tuple[str, str]]:
+    """The challenges by procedure followed, and those to partner agencies by the agency's kind."""
+    rows = [
+        (f"Under {names.procedures.get(key, key)}", f"procedure:{key}")
+        for key in report.procedures
+        if len(report.procedures) > 1
+    ]
+    if report.count("to:agency"):
+        rows.append(("To a partner agency (multi-agency escalation)", "to:agency"))
+        rows.extend(
+            (f"To a partner agency: {label}", f"agency:{key}") for key, label in report.agency_kinds.items()
+        )
+    return rows
+
+
+def _summary(report: Report, names: Names) -> Table:
     rows = [
         ("Raised in the period", "raised"),
         ("Open", "status:open"),
@@ -78,6 +93,7 @@ def _summary(report: Report) -> Table:
         ("Re-opened", "reopened"),
         ("Past the formal limit", "past_cap"),
         ("Referred to Cafcass", "cafcass"),
+        *_by_procedure_rows(report, names),
     ]
     return Table(
         "summary",
@@ -314,7 +330,7 @@ def report_tables(
 ) -> dict[str, Table]:
     """Every table of the report, by key (``TABLE_KEYS``)."""
     tables = [
-        _summary(report),
+        _summary(report, names),
         _funnel(report, names),
         _timeliness(report, names),
         _themes(report, names),
@@ -348,6 +364,7 @@ _SIMPLE = {
     "repeat:child": "Children with more than one challenge",
     "repeat:theme": "The same theme again within a year",
     "theme:": "No theme",
+    "to:agency": "To a partner agency",
 }
 _AT = {
     "reached": "Reached",
@@ -395,4 +412,8 @@ def figure_words(figure: str, report: Report, names: Names) -> str:
             return f"Responses recorded by {names.person(int(person))}: {_PARTS.get(part, part)}"
         case ["chair", person] if person.isdigit():
             return f"Raised by {names.person(int(person))}"
+        case ["procedure", key]:
+            return f"Under {names.procedures.get(key, key)}"
+        case ["agency", kind]:
+            return f"To a partner agency: {report.agency_kinds.get(kind, kind)}"
     return figure

@@ -94,9 +94,14 @@ def _roles(keys: list[str], label: Callable[[str], str]) -> str:
     return ", ".join(label(key) for key in keys)
 
 
+def _to_words(stage: Stage, label: Callable[[str], str]) -> str:
+    """ "the Team Manager", or "the partner agency's manager" on a partner agency's ladder."""
+    return f"the {label(stage.to_role)}" if stage.to_role else stage.to_words
+
+
 def stage_lines(procedure: Procedure, stage: Stage, label: Callable[[str], str] = role_label) -> list[str]:
     """The facts of one stage as short sentences, in the order the box and the page show them."""
-    lines = [f"To: {label(stage.to_role)}"]
+    lines = [f"To: {label(stage.to_role) if stage.to_role else stage.to_words}"]
     if stage.cc_roles:
         lines.append(f"Copied to: {_roles(stage.cc_roles, label)}")
     if stage.notify_roles:
@@ -160,7 +165,7 @@ def flowchart_description(procedure: Procedure, label: Callable[[str], str] = ro
             if stage.response_working_days
             else ""
         )
-        parts.append(f"{stage_title(procedure, stage)} ({stage.kind}), to the {label(stage.to_role)}{days}")
+        parts.append(f"{stage_title(procedure, stage)} ({stage.kind}), to {_to_words(stage, label)}{days}")
     text = "; if not resolved, ".join(parts) + "."
     text += f" The formal stages take at most {procedure.formal_cap_working_days} working days in total."
     if "iro" in procedure.cafcass.tracks and "iro" in procedure.tracks:

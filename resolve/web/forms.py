@@ -11,6 +11,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from resolve.challenges.documents import DIRECTORS_BRIEFING_FIELDS
+from resolve.challenges.engine import AgencyContact
 from resolve.challenges.events import RESPONSES, REVIEWS
 from resolve.challenges.models import Challenge
 from resolve.core import limits
@@ -121,6 +122,7 @@ class ChallengeFilterForm(forms.Form):
     past_cap = forms.ChoiceField(label="Formal limit", choices=PAST_CAP_CHOICES, required=False)
     stage = StageChoiceField(label="Stage", choices=[("", "Any stage")], required=False)
     policy = forms.ChoiceField(label="Procedure", choices=[("", "Any procedure")], required=False)
+    agency_kind = forms.ChoiceField(label="Challenge to", choices=[("", "Anyone")], required=False)
     team = forms.ChoiceField(label="Team", choices=[("", "Any team")], required=False)
     chair = forms.ChoiceField(label="Chair", choices=[("", "Any chair")], required=False)
     sort = forms.ChoiceField(label="Sort by", choices=SORT_CHOICES, required=False)
@@ -136,6 +138,7 @@ class ChallengeFilterForm(forms.Form):
         default_status: str = "",
         default_sort: str = "raised",
         reserved: Collection[str] = (),
+        agency_kinds: Collection[tuple[str, str]] = (),
     ) -> None:
         data = data.copy()
         data.setdefault("status", default_status)
@@ -149,6 +152,15 @@ class ChallengeFilterForm(forms.Form):
         # procedures, as older links have it) still filters every procedure's stage of that key.
         self.fields["stage"].choices = [("", "Any stage"), *stages]  # type: ignore[attr-defined]
         self.fields["policy"].choices = [("", "Any procedure"), *procedures]  # type: ignore[attr-defined]
+        if agency_kinds:  # challenges to partner agencies (seed 000 section 2), by the agency's kind
+            self.fields["agency_kind"].choices = [  # type: ignore[attr-defined]
+                ("", "Anyone"),
+                ("none", "The local authority"),
+                ("any", "Any partner agency"),
+                *((key, f"A partner agency: {label}") for key, label in agency_kinds),
+            ]
+        else:
+            del self.fields["agency_kind"]
         if "team" in self.fields:
             self.fields["team"].choices = [("", "Any team"), *(teams or [])]  # type: ignore[attr-defined]
         if "chair" in self.fields:
@@ -164,7 +176,7 @@ class ChallengeFilterForm(forms.Form):
     @property
     def filtered(self) -> bool:
         """Whether the person chose any filter (the "Filter" disclosure starts open then)."""
-        chosen = ("q", "overdue", "past_cap", "stage", "policy", "team", "chair")
+        chosen = ("q", "overdue", "past_cap", "stage", "policy", "agency_kind", "team", "chair")
         return any(self.data.get(name) for name in chosen if name in self.fields)
 
     def filters(self) -> dict[str, Any]:
@@ -183,6 +195,7 @@ class ChallengeFilterForm(forms.Form):
             "query": data["q"] or "",
             "team": int(team) if team.isdigit() else None,
             "chair": data.get("chair") or None,
+            "agency_kind": data.get("agency_kind") or None,
         }
 
 
@@ -196,22 +209,78 @@ class ChildSearchForm(forms.Form):
 # -- raising a challenge -------------------------------------------------------------------------
 
 
+# Who a challenge is to: the local authority's own services, or a partner agency (seed 000 section 2).
+CHALLENGE_TO = [
+    ("authority", "The local authority: the child's social work team and its managers"),
+    ("agency", "A partner agency: health, police, education, another local authority, a provider"),
+]
+
+
 class RaiseStartForm(forms.Form):
     track = forms.ChoiceField(
         label="Which role are you raising this challenge as?",
         error_messages={"required": "Choose whether you are raising this as the child's IRO or CP Chair"},
     )
+    to = forms.ChoiceField(
+        label="Who is the challenge to?",
+        required=False,
+        widget=forms.RadioSelect,
+        choices=CHALLENGE_TO,
+        error_messages={"invalid_choice": "Choose who the challenge is to"},
+    )
     procedure = forms.ChoiceField(
         label="Which procedure does this challenge follow?",
-        error_messages={"required": "Choose the procedure", "invalid_choice": "Choose the procedure"},
+        required=False,
+        error_messages={"invalid_choice": "Choose the procedure"},
     )
 
     def __init__(
-        self, data: Any, *, tracks: list[tuple[str, str]], procedures: list[tuple[str, str]]
+        self,
+        data: Any,
+        *,
+        tracks: list[tuple[str, str]],
+        procedures: list[tuple[str, str]],
+        agency_procedures: Collection[tuple[str, str]] = (),
     ) -> None:
+        self.named_agency_procedure = ""
+        if data is not None and data.get("procedure") in dict(agency_procedures):
+            # An address naming a partner agency procedure answers "who is the challenge to?".
+            self.named_agency_procedure = str(data.get("procedure"))
+            data = data.copy()
+            data["to"], data["procedure"] = "agency", ""
         super().__init__(data)
+        self.agency_procedures = list(agency_procedures)
         self.fields["track"].choices = tracks  # type: ignore[attr-defined]
+        # The procedure question is for a challenge to the local authority only.
         self.fields["procedure"].choices = procedures  # type: ignore[attr-defined]
+        self.authority_procedures = list(procedures)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        procedure = cleaned.get("procedure") or self.named_agency_procedure
+        agency, authority = dict(self.agency_procedures), dict(self.authority_procedures)
+        # Unanswered, the question is answered by the procedure chosen (an address made before it).
+        to = cleaned.get("to") or ("agency" if procedure in agency else "authority" if procedure else "")
+        if not to and not agency:
+            to = "authority"
+        if not to:
+            self.add_error("to", "Choose whether the challenge is to the local authority or a partner agency")
+        elif to == "agency" and procedure in agency:
+            cleaned["procedure"] = procedure
+        elif to == "agency" and len(agency) == 1:
+            # A challenge to a partner agency follows the partnership's multi-agency escalation procedure.
+            cleaned["procedure"] = self.agency_procedures[0][0]
+        elif to == "agency" and procedure not in agency:
+            self.add_error(
+                "procedure", "Choose a partner agency procedure for a challenge to a partner agency"
+            )
+        elif to == "authority" and not procedure and len(authority) == 1:
+            cleaned["procedure"] = self.authority_procedures[0][0]
+        elif to == "authority" and not procedure and "procedure" not in self.errors:
+            self.add_error("procedure", "Choose the procedure")
+        elif to == "authority" and procedure and procedure not in authority:
+            self.add_error("procedure", "Choose the local authority's procedure")
+        return cleaned
 
 
 def _text(
@@ -334,6 +403,7 @@ class RaiseForm(BriefingFieldsMixin, forms.Form):
         stages: list[tuple[str, str]],
         people: list[tuple[str, str]],
         briefing: bool,
+        agency_kinds: list[tuple[str, str]] | None = None,
     ) -> None:
         super().__init__(data)
         self.fields["themes"].choices = themes  # type: ignore[attr-defined]
@@ -343,6 +413,63 @@ class RaiseForm(BriefingFieldsMixin, forms.Form):
             self.initial["stage"] = stages[0][0]
         if briefing:
             self.add_briefing_fields()
+        if agency_kinds:
+            self._add_agency_fields(agency_kinds)
+
+    def _add_agency_fields(self, kinds: list[tuple[str, str]]) -> None:
+        """A challenge to a partner agency (seed 000 section 2): the agency, its kind and its contact."""
+        self.fields["agency_name"] = _line(
+            "Name of the partner agency", "Enter the name of the partner agency"
+        )
+        self.fields["agency_kind"] = forms.ChoiceField(
+            label="What kind of agency is it?",
+            widget=forms.RadioSelect,
+            choices=kinds,
+            error_messages={
+                "required": "Choose the kind of agency",
+                "invalid_choice": "Choose the kind of agency",
+            },
+        )
+        self.fields["contact_name"] = _line("Contact's name", "Enter the contact's name", limits.MAX_NAME)
+        self.fields["contact_role"] = _line(
+            "Their role at the agency", "Enter the contact's role at the agency", limits.MAX_NAME
+        )
+        self.fields["contact_email"] = _line(
+            "Their email address", "Enter the contact's email address", limits.MAX_KEY
+        )
+        # In the order the page shows them, so the error summary lists them in the same order.
+        added = ["agency_name", "agency_kind", "contact_name", "contact_role", "contact_email"]
+        rest = [name for name in self.fields if name not in added]
+        at = rest.index("concern")
+        self.order_fields([*rest[:at], *added, *rest[at:]])
+        desired = self.fields["desired_outcome"]
+        desired.label = "What are you asking the agency to do?"
+        desired.required = True
+        desired.error_messages["required"] = "Enter what you are asking the agency to do"
+
+    def agency_answers(self) -> dict[str, Any]:
+        """The agency and contact answered, for the services (empty on the authority's own ladder)."""
+        if "agency_name" not in self.fields:
+            return {"agency": "", "agency_kind": "", "contact": None}
+        data = self.cleaned_data
+        return {
+            "agency": data["agency_name"],
+            "agency_kind": data["agency_kind"],
+            "contact": AgencyContact(
+                name=data["contact_name"], role=data["contact_role"], email=data["contact_email"]
+            ),
+        }
+
+
+def _line(label: str, required_message: str, max_length: int = limits.MAX_KEY) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
+        error_messages={
+            "required": required_message,
+            "max_length": f"Use {max_length:,} characters or fewer",
+        },
+    )
 
 
 class ActionRowForm(forms.Form):
@@ -393,6 +520,42 @@ class ChallengeChangeForm(forms.Form):
         )
 
 
+class AgencyContactFieldsMixin(forms.Form):
+    """The contact at a partner agency a stage goes to (seed 000 section 2): name, role, email."""
+
+    def add_contact_fields(self, *, required: bool = True) -> None:
+        optional = "" if required else " (optional)"
+        self.fields["contact_name"] = _line(
+            f"Contact's name{optional}", "Enter the contact's name", limits.MAX_NAME
+        )
+        self.fields["contact_role"] = _line(
+            f"Their role at the agency{optional}", "Enter the contact's role at the agency", limits.MAX_NAME
+        )
+        self.fields["contact_email"] = _line(
+            f"Their email address{optional}", "Enter the contact's email address", limits.MAX_KEY
+        )
+        for name in ("contact_name", "contact_role", "contact_email"):
+            self.fields[name].required = required
+
+    def contact(self) -> AgencyContact | None:
+        """The contact given, or None when the form has no contact fields or (optional) left them blank."""
+        if "contact_name" not in self.fields:
+            return None
+        data = self.cleaned_data
+        given = [data.get(name, "") for name in ("contact_name", "contact_role", "contact_email")]
+        if not any(given):
+            return None
+        return AgencyContact(name=given[0], role=given[1], email=given[2])
+
+
+class AskAgencyForm(AgencyContactFieldsMixin, ChallengeChangeForm):
+    """Send a challenge to a partner agency to another contact at its current stage."""
+
+    def __init__(self, data: Any = None, **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self.add_contact_fields()
+
+
 class RespondForm(ChallengeChangeForm):
     response = forms.ChoiceField(
         label="What is your response?",
@@ -408,7 +571,7 @@ class RespondForm(ChallengeChangeForm):
         self.fields["response"].choices = list(words.items())  # type: ignore[attr-defined]
 
 
-class EscalateForm(BriefingFieldsMixin, ChallengeChangeForm):
+class EscalateForm(AgencyContactFieldsMixin, BriefingFieldsMixin, ChallengeChangeForm):
     to_stage = forms.ChoiceField(
         label="Which stage are you escalating to?", error_messages={"required": "Choose the stage"}
     )
@@ -437,9 +600,12 @@ class EscalateForm(BriefingFieldsMixin, ChallengeChangeForm):
         stages: list[tuple[str, str]],
         people: list[tuple[str, str]],
         briefing: bool,
+        contact: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(data, **kwargs)
+        if contact:  # a partner agency's ladder: each level names its contact
+            self.add_contact_fields()
         self.fields["to_stage"].choices = stages  # type: ignore[attr-defined]
         self.fields["bypass_agreed_by"].choices = [("", "No one needed to agree"), *people]  # type: ignore[attr-defined]
         if stages:
@@ -458,7 +624,7 @@ class ResolveForm(ChallengeChangeForm):
             self.fields["learning_points"].label = "Key learning points (optional)"
 
 
-class ReasonForm(BriefingFieldsMixin, ChallengeChangeForm):
+class ReasonForm(AgencyContactFieldsMixin, BriefingFieldsMixin, ChallengeChangeForm):
     reason = _text("Reason", "Enter the reason")
 
     def __init__(
@@ -469,9 +635,12 @@ class ReasonForm(BriefingFieldsMixin, ChallengeChangeForm):
         required_message: str = "Enter the reason",
         briefing: bool = False,
         respond_by: bool = False,
+        contact: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(data, **kwargs)
+        if contact:  # re-opening a challenge to a partner agency: the last contact unless another is named
+            self.add_contact_fields(required=False)
         self.fields["reason"].label = label
         self.fields["reason"].error_messages["required"] = required_message
         if briefing:
@@ -750,6 +919,7 @@ def service_error_to_form(form: forms.Form, error: Any, extra: dict[str, str] | 
         (extra or {}).get(field, ""),
         field,
         field.replace("directors_briefing.", "briefing_"),
+        field.replace(".", "_"),  # a partner agency's "contact.email" is the form's contact_email
         field.replace("preconditions.", "precondition_"),
         field.split(".")[0],
     ]

@@ -157,6 +157,15 @@ def _filter_choices() -> tuple[list[Any], list[tuple[str, str]]]:
     return grouped, [(v.key, v.name) for v in versions]
 
 
+def _agency_kind_choices() -> list[tuple[str, str]]:
+    """The kinds of partner agency the loaded partner agency procedures name, each once."""
+    kinds: dict[str, str] = {}
+    for version in procedure_list():
+        for kind in procedure_version_model(version).agency_kinds:
+            kinds.setdefault(kind.key, kind.label)
+    return list(kinds.items())
+
+
 @dataclass
 class FigureFilter:
     """The list narrowed to the challenges behind one figure of a report (``?figure=`` and the report's
@@ -242,6 +251,7 @@ def challenge_list_page(
         # Opened from a report's figure, a "team" or "chair" in the address is the report's filter
         # (kept for the way back); the figure's challenges are already narrowed by it.
         reserved=set(figure.keep) if figure is not None else set(),
+        agency_kinds=_agency_kind_choices(),
     )
     challenges = selectors.challenge_search(
         user=user, today=today, worklist=worklist, within=within, **form.filters()
@@ -286,6 +296,8 @@ def _event_detail(event: Event) -> str:
             return detail.reason
         case events.ResponseRecorded() as detail:
             text = detail.response_label
+            if detail.on_behalf_of:
+                text = f"{detail.on_behalf_of}: {text}"
             if detail.comments:
                 text += f": {detail.comments}"
             if not detail.on_time:
@@ -327,6 +339,12 @@ def _event_detail(event: Event) -> str:
             return f"{text}: {detail.comments}" if detail.comments else text
         case events.MeetingRequested() as detail:
             return f"For {govuk_date(detail.scheduled_for)}, chaired by {detail.chair}"
+        case events.AgencyAsked() as detail:
+            by = govuk_date(detail.due_on) if detail.due_on else "no set date"
+            return (
+                f"Sent to {detail.contact_name}, {detail.contact_role}, {detail.agency} "
+                f"({detail.contact_email}); reply by {by}"
+            )
         case unknown:
             assert_never(unknown)
 
@@ -419,15 +437,23 @@ def raise_tracks(*, user: User, child: Child) -> list[tuple[str, str]]:
     return tracks
 
 
-def raise_procedures(tracks: Iterable[str] | None = None) -> list[tuple[str, str]]:
+def raise_procedures(
+    tracks: Iterable[str] | None = None, *, partner_agency: bool | None = None
+) -> list[tuple[str, str]]:
     """The procedures a challenge can follow: those loaded from the authority's procedure folder
-    (``RESOLVE_POLICY_DIR``) that cover one of ``tracks``, by name (the source is on its own page)."""
+    (``RESOLVE_POLICY_DIR``) that cover one of ``tracks``, by name (the source is on its own page).
+
+    ``partner_agency``: only the partner agency procedures (True), or only the authority's own (False)."""
     wanted = None if tracks is None else set(tracks)
-    return [
-        (version.key, version.name)
-        for version in procedure_list()
-        if wanted is None or wanted & set(procedure_version_model(version).tracks)
-    ]
+    found = []
+    for version in procedure_list():
+        procedure = procedure_version_model(version)
+        if wanted is not None and not wanted & set(procedure.tracks):
+            continue
+        if partner_agency is not None and procedure.partner_agency != partner_agency:
+            continue
+        found.append((version.key, version.name))
+    return found
 
 
 @dataclass
@@ -456,7 +482,9 @@ def raise_people(*, child: Child, track: str, procedure: Procedure, stage_key: s
         return people
 
     return StagePeople(
-        to=named([stage.to_role]), copied=named(stage.cc_roles), told=named(stage.notify_roles)
+        to=named([stage.to_role] if stage.to_role else []),
+        copied=named(stage.cc_roles),
+        told=named(stage.notify_roles),
     )
 
 
@@ -575,7 +603,10 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
             due_on=v.due_on,
             left_on=v.left_on,
             left_how=LEFT_WORDS.get(v.left_how, v.left_how),
-            to=named(v.to_users),
+            # A partner agency's stage went to its contact there (no account): name them.
+            to=[f"{v.contact_name}, {v.contact_role}, {challenge.agency} ({v.contact_email})"]
+            if v.contact_email
+            else named(v.to_users),
             copied=named(v.cc_users),
             response=procedure.response_label(v.response, RESPONSES.get(v.response, ""))
             if v.response
@@ -597,9 +628,13 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
         ("Raised by", _full_name(challenge.raised_by)),
         ("Date of notification", govuk_date(challenge.raised_on)),
         ("Procedure", procedure.name),
+        *_agency_rows(challenge, procedure),
         ("What are we worried about?", challenge.concern),
         ("Outcome and impact for the child", challenge.impact_on_child),
-        ("Outcome asked for", challenge.desired_outcome),
+        (
+            "What the agency is asked to do" if challenge.agency else "Outcome asked for",
+            challenge.desired_outcome,
+        ),
         ("Themes", [theme_words.get(key, key) for key in challenge.themes]),
         (
             "Formal process due to end by",
@@ -671,6 +706,25 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
             procedure, challenge.agreements.select_related("person", "requested_by").order_by("number")
         ),
     )
+
+
+def _agency_rows(challenge: Challenge, procedure: Procedure) -> list[tuple[str, Any]]:
+    """A challenge to a partner agency (seed 000 section 2): the agency, and who has it now."""
+    if not challenge.agency:
+        return []
+    rows: list[tuple[str, Any]] = [
+        ("Challenge to", [challenge.agency, procedure.agency_kind_label(challenge.agency_kind)])
+    ]
+    visits = list(challenge.visits.all())  # prefetched, in order
+    current = visits[-1] if visits else None
+    if challenge.stage_key and current is not None and current.contact_email:
+        rows.append(
+            (
+                "Contact at the agency",
+                [f"{current.contact_name}, {current.contact_role}", current.contact_email],
+            )
+        )
+    return rows
 
 
 def _trigger_rows(challenge: Challenge, procedure: Procedure) -> list[tuple[str, Any]]:
@@ -942,7 +996,11 @@ def meeting_context(*, user: User, challenge: Challenge, procedure: Procedure) -
     stage = procedure.stage(challenge.stage_key)
     meetings = stage.meetings()
     chair_roles = {role for m in meetings for role in (m.chair_role, m.minutes_by_role) if role}
-    roles = {stage.to_role, *stage.cc_roles, *(role for m in meetings for role in m.attendee_roles)}
+    roles = {
+        *([stage.to_role] if stage.to_role else []),
+        *stage.cc_roles,
+        *(role for m in meetings for role in m.attendee_roles),
+    }
     roles.discard(CHAIR_ROLE_FOR_TRACK[challenge.track])
     people: dict[str, str] = {}
     for role in sorted(roles | chair_roles):

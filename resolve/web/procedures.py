@@ -53,7 +53,7 @@ def _roles(keys: list[str], label: Callable[[str], str]) -> str:
 def stage_rows(procedure: Procedure, stage: Stage, label: Callable[[str], str] = role_label) -> list[Row]:
     rows: list[Row] = [
         ("Type", "Informal" if stage.kind == "informal" else "Formal"),
-        ("To", label(stage.to_role)),
+        ("To", label(stage.to_role) if stage.to_role else stage.to_words),
         ("Copied to", _roles(stage.cc_roles, label)),
     ]
     if stage.notify_roles:
@@ -122,7 +122,7 @@ def stage_table_rows(procedure: Procedure, label: Callable[[str], str] = role_la
         [
             stage.name,
             days_text(stage.response_working_days),
-            label(stage.to_role),
+            label(stage.to_role) if stage.to_role else stage.to_words,
             _roles(stage.cc_roles, label),
         ]
         for stage in procedure.stages

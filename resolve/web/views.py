@@ -207,6 +207,7 @@ def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.
                 stages=ctx.later_stages,
                 people=ctx.people,
                 briefing=bool(ctx.briefing_for),
+                contact=procedure.partner_agency,
             )
         case "resolve":
             return forms.ResolveForm(
@@ -220,6 +221,7 @@ def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.
                 required_message="Enter why you are re-opening the challenge",
                 briefing=bool(ctx.reopen_briefing_for),
                 respond_by=True,
+                contact=procedure.partner_agency,
             )
         case "withdraw":
             return forms.ReasonForm(
@@ -265,6 +267,8 @@ def _action_form(action: str, ctx: pages.TransitionContext, data: Any) -> forms.
             return forms.ExtensionForm(data, version=version, people=ctx.line_people)
         case "answer_agreement":
             return forms.AnswerAgreementForm(data, version=version, requests=ctx.waiting_for_me)
+        case "ask_agency":
+            return forms.AskAgencyForm(data, version=version)
     raise Http404("No such action")
 
 
@@ -290,6 +294,7 @@ def _action_call(
                 directors_briefing=briefing,
                 respond_by=data.get("respond_by"),
                 notify_optional={"yes": True, "no": False}.get(data["notify_optional"]),
+                contact=form.contact() if isinstance(form, forms.EscalateForm) else None,
             )
         case "resolve":
             services.challenge_resolve(
@@ -302,6 +307,7 @@ def _action_call(
                 reason=data["reason"],
                 directors_briefing=briefing,
                 respond_by=data.get("respond_by"),
+                contact=form.contact() if isinstance(form, forms.ReasonForm) else None,
             )
         case "withdraw":
             services.challenge_withdraw(**common, reason=data["reason"])
@@ -370,6 +376,9 @@ def _action_call(
             services.challenge_deadline_extend(
                 **common, due=data["due"], reason=data["reason"], agreed_by=data["agreed_by"] or None
             )
+        case "ask_agency":
+            assert isinstance(form, forms.AskAgencyForm)
+            services.challenge_ask_agency(**common, contact=form.contact())
 
 
 @login_required
@@ -496,16 +505,21 @@ def challenge_raise_start(request: HttpRequest, case_number: str) -> HttpRespons
     tracks = pages.raise_tracks(user=request.user, child=child)  # type: ignore[arg-type]
     if not tracks:
         raise PermissionDenied("Only the child's allocated IRO or CP Chair can raise a challenge")
-    choices = pages.raise_procedures(key for key, _words in tracks)
+    keys = [key for key, _words in tracks]
+    choices = pages.raise_procedures(keys, partner_agency=False)
+    # A challenge to a partner agency is its own journey (seed 000 section 2), under its own procedure.
+    agency_choices = pages.raise_procedures(keys, partner_agency=True)
     # A question with one answer is not asked: with one track and one procedure, go straight on.
-    if len(tracks) == 1 and len(choices) == 1:
+    if len(tracks) == 1 and len(choices) == 1 and not agency_choices:
         return redirect(
             "web:challenge_raise", case_number=child.case_number, track=tracks[0][0], procedure=choices[0][0]
         )
-    form = forms.RaiseStartForm(request.GET or None, tracks=tracks, procedures=choices)
+    form = forms.RaiseStartForm(
+        request.GET or None, tracks=tracks, procedures=choices, agency_procedures=agency_choices
+    )
     if form.is_bound and form.is_valid():
         track, procedure = form.cleaned_data["track"], form.cleaned_data["procedure"]
-        if (procedure, dict(choices)[procedure]) in pages.raise_procedures([track]):
+        if (procedure, dict([*choices, *agency_choices])[procedure]) in pages.raise_procedures([track]):
             return redirect(
                 "web:challenge_raise", case_number=child.case_number, track=track, procedure=procedure
             )
@@ -516,7 +530,14 @@ def challenge_raise_start(request: HttpRequest, case_number: str) -> HttpRespons
     return render(
         request,
         "challenges/raise_start.html",
-        {"child": child, "form": form, "ask_track": len(tracks) > 1, "ask_procedure": len(choices) > 1},
+        {
+            "child": child,
+            "form": form,
+            "ask_track": len(tracks) > 1,
+            "ask_procedure": len(choices) > 1,
+            "ask_to": bool(agency_choices),
+            "authority_procedures": choices,
+        },
         status=400 if form.is_bound else 200,
     )
 
@@ -538,6 +559,7 @@ def _raise_forms(procedure: Procedure, data: Any) -> tuple[forms.RaiseForm, Any]
         stages=[(stage.key, stage.name) for stage in procedure.stages],
         people=pages.bypass_people(procedure),
         briefing=bool(pages.needs_briefing(procedure.stages)),
+        agency_kinds=[(kind.key, kind.label) for kind in procedure.agency_kinds] or None,
     )
     if data is None:
         formset = forms.ActionFormSet(prefix="actions", initial=[{}] * forms.ACTION_ROWS)
@@ -566,6 +588,7 @@ def _raise_answers(form: forms.RaiseForm, formset: Any) -> dict[str, Any]:
         "review_on": data["review_on"],
         "respond_by": data["respond_by"],
         "concern_id": data["concern_id"],
+        **form.agency_answers(),
     }
 
 
@@ -649,6 +672,10 @@ def _raise_preview(
         review=answers["review"],
         review_on=answers["review_on"],
         concern_id=answers["concern_id"],
+        desired_outcome=answers["desired_outcome"],
+        agency=answers["agency"],
+        agency_kind=answers["agency_kind"],
+        contact=answers["contact"],
     )
 
 
@@ -751,12 +778,19 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
                 review=answers["review"],
                 review_on=answers["review_on"],
                 concern_id=answers["concern_id"],
+                agency=answers["agency"],
+                agency_kind=answers["agency_kind"],
+                contact=answers["contact"],
             )
         except ServiceError as error:
             _raise_error(form, formset, error)
             return _raise_render(request, child, chosen, track, form, formset, status=400)
         del request.session[key]
-        messages.success(request, "Challenge raised. The case note is on the child's record")
+        messages.success(
+            request,
+            "Challenge raised. The case note is on the child's record"
+            + (f" and {answers['contact'].name} is emailed" if answers["contact"] else ""),
+        )
         return redirect("web:challenge_detail", challenge_id=challenge.pk)
     try:
         preview = _raise_preview(request, child, track, procedure, answers)
@@ -778,6 +812,7 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
             "themes": [theme_words[key] for key in answers["themes"]],
             "agreed_by": people.get(answers["bypass_agreed_by"] or "", ""),
             "review_words": REVIEWS.get(answers["review"], ""),
+            "agency_kind_words": chosen.agency_kind_label(answers["agency_kind"]),
             "briefing": [
                 (form.fields[f"briefing_{k}"].label, v)
                 for k, v in (answers["directors_briefing"] or {}).items()

@@ -105,6 +105,7 @@ def test_full_journey(api_as, child, key):
         assert current["stage"]["key"] == stage.key
         assert current["stage"]["to_role"] == stage.to_role
         assert current["stage"]["cc_roles"] == list(stage.cc_roles)
+        assert stage.to_role is not None  # the authority's own ladders: every stage goes to a role
         current = rec.write(
             stage.to_role,
             f"/challenges/{cid}/responses",

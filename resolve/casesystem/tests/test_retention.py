@@ -60,6 +60,10 @@ EVENT_STRUCTURAL = frozenset(
         "kind",
         "answer",
         "chair",
+        # A challenge to a partner agency: the kind of agency (a key) and the level at it (the
+        # procedure's words).
+        "agency_kind",
+        "level",
     }
 )
 

@@ -18,7 +18,7 @@ def load(key: str) -> Procedure:
     return procedure_load_file(PROCEDURE_DIR / f"{key}.toml")
 
 
-def ladder(procedure: Procedure) -> list[tuple[str, str, str, list[str], int | None]]:
+def ladder(procedure: Procedure) -> list[tuple[str, str, str | None, list[str], int | None]]:
     return [
         (stage.key, stage.kind, stage.to_role, list(stage.cc_roles), stage.response_working_days)
         for stage in procedure.stages
@@ -30,6 +30,7 @@ def test_the_six_procedures_ship() -> None:
         "challenge_and_resolution",
         "cla_dispute_resolution",
         "informal_challenge_dispute_resolution",
+        "multi_agency_escalation",
         "national",
         "outcome_resolution",
         "qa_issue_resolution",

@@ -221,7 +221,8 @@ class Command(BaseCommand):
                 )
                 challenge_id += 1
                 target = procedure.stage(visit_state.stage)
-                to_users = ["social_worker" if target.to_role == "social_worker" else target.to_role]
+                # Bulk data is raised under the authority's own ladder, whose stages go to a role.
+                to_users = [target.to_role] if target.to_role else []
                 visit = StageVisit(
                     pk=visit_id,
                     challenge=challenge,
