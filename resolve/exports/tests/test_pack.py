@@ -218,6 +218,7 @@ class TestPack:
         assert "To follow" in text and "Present" in text
         first_page_png(path, "cafcass-referral")
 
+        save("wishes-and-feelings-draft.docx", archive.read("wishes-and-feelings-draft.docx"))
         draft = docx.Document(io.BytesIO(archive.read("wishes-and-feelings-draft.docx")))
         paragraphs = [p.text for p in draft.paragraphs]
         assert "The child's wishes and feelings (draft)" in paragraphs

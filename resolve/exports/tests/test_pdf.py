@@ -27,7 +27,9 @@ OWN_CSS = """@page { size: A4; margin: 20mm;
 
 
 def _chronology(authority: Any) -> bytes:
-    context = chronology_context(user=authority.staff["service_manager"], case_number="LCS100001", today=TODAY)
+    context = chronology_context(
+        user=authority.staff["service_manager"], case_number="LCS100001", today=TODAY
+    )
     return pdf_render("exports/chronology.html", context)
 
 
