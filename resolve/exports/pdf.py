@@ -34,15 +34,22 @@ STYLESHEET = "exports/document.css"
 
 
 class _Kept(threading.local):
-    """Per thread: WeasyPrint's font map is not shared between threads."""
+    """Per thread (WeasyPrint's font map is not shared between threads), made on the thread's first
+    document rather than when the module is imported."""
 
-    def __init__(self) -> None:
-        self.fonts = FontConfiguration()
-        self.sheet_text = ""
-        self.sheet: CSS | None = None
+    fonts: FontConfiguration | None = None
+    sheet_text: str = ""
+    sheet: CSS | None = None
 
 
 _kept = _Kept()
+
+
+def _fonts() -> FontConfiguration:
+    if _kept.fonts is None:
+        _kept.fonts = FontConfiguration()
+    return _kept.fonts
+
 
 _pause_lock = threading.Lock()
 _pausers = 0
@@ -81,7 +88,7 @@ def stylesheet() -> CSS:
     its text stays the same."""
     text = render_to_string(STYLESHEET)
     if _kept.sheet is None or text != _kept.sheet_text:
-        _kept.sheet = CSS(string=text, font_config=_kept.fonts)
+        _kept.sheet = CSS(string=text, font_config=_fonts())
         _kept.sheet_text = text
     return _kept.sheet
 
@@ -92,6 +99,6 @@ def pdf_render(template: str, context: dict[str, Any]) -> bytes:
     sheet = stylesheet()
     with _collector_paused():
         document: bytes = HTML(string=html).write_pdf(
-            stylesheets=[sheet], font_config=_kept.fonts, pdf_variant=PDF_VARIANT
+            stylesheets=[sheet], font_config=_fonts(), pdf_variant=PDF_VARIANT
         )
     return document

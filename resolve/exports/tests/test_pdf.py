@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import io
 import subprocess
+import threading
 from typing import Any
 
 import pytest
@@ -85,3 +86,29 @@ def test_the_cycle_collector_is_left_as_it_was(authority, journey):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_threads_lay_out_documents_at_once_and_the_collector_comes_back(authority, journey):
+    """Each thread keeps its own fonts; the collector is restored only when the last one finishes."""
+    context = chronology_context(
+        user=authority.staff["service_manager"], case_number="LCS100001", today=TODAY
+    )
+    made: list[bytes] = []
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            made.extend(pdf_render("exports/chronology.html", context) for _ in range(2))
+        except BaseException as error:  # reported to the test below
+            failed.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failed == [] and len(made) == 4
+    for content in made:
+        reader: Any = PdfReader(io.BytesIO(content))
+        assert reader.metadata.title == "Chronology of challenges: Amelia Jones (LCS100001)"
+    assert gc.isenabled()
