@@ -5,3 +5,6 @@ class ExportsConfig(AppConfig):
     name = "resolve.exports"
     label = "exports"
     verbose_name = "Documents produced from the record (forms, briefings, chronologies)"
+
+    def ready(self) -> None:
+        from resolve.exports import checks  # noqa: F401  (registers the Word template's check)

@@ -209,7 +209,7 @@ class TestPack:
         reader: Any = PdfReader(io.BytesIO(referral))
         assert reader.trailer["/Root"]["/Lang"] == "en-GB"
         text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
-        assert "To: Cafcass Legal" in text
+        assert "To: Cafcass Legal" in text and "Dear Cafcass Legal," in text
         assert "The plan for permanence has drifted for a year and the Director has not answered." in text
         assert "The steps the IRO has taken to resolve the position with the local authority" in text
         assert "No progress at the informal stage." not in text or "Escalated" in text
@@ -218,6 +218,7 @@ class TestPack:
         assert "To follow" in text and "Present" in text
         first_page_png(path, "cafcass-referral")
 
+        save("wishes-and-feelings-draft.docx", archive.read("wishes-and-feelings-draft.docx"))
         draft = docx.Document(io.BytesIO(archive.read("wishes-and-feelings-draft.docx")))
         paragraphs = [p.text for p in draft.paragraphs]
         assert "The child's wishes and feelings (draft)" in paragraphs
