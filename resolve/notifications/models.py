@@ -48,6 +48,8 @@ class Kind(models.TextChoices):
     MEETING_MINUTES = "meeting_minutes", "Minutes of a meeting"
     MEETING_REMINDER = "meeting_reminder", "Meeting soon"
     MEETING_OVERDUE = "meeting_overdue", "Meeting minutes and actions not recorded"
+    CONCERN_FORM_REMINDER = "concern_form_reminder", "The form for a concern is due soon"
+    CONCERN_FORM_OVERDUE = "concern_form_overdue", "The form for a concern is overdue"
 
 
 class Deadline(models.Model):

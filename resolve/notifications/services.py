@@ -80,6 +80,11 @@ def _challenge_link(challenge: Challenge) -> str:
     return f"/challenges/{challenge.pk}/"
 
 
+def _message_link(message: Message) -> str:
+    """The page a message opens: its challenge's, else the one it names."""
+    return _challenge_link(message.challenge) if message.challenge is not None else message.link
+
+
 # -- who ---------------------------------------------------------------------------------------------
 def _users(usernames: Iterable[str]) -> list[User]:
     names = sorted({name for name in usernames if name})
@@ -99,6 +104,7 @@ class Message:
     challenge: Challenge | None = None
     action: Action | None = None
     due_on: dt.date | None = None
+    link: str = ""  # where the message opens when it is about no challenge (a child's page)
 
 
 # Never held for a daily digest: the digest itself, a break-glass report, which a reviewer must see
@@ -135,7 +141,7 @@ def message_put(*, recipient: User, message: Message) -> OutboxMessage | None:
                 due_on=message.due_on,
                 subject=message.subject[:200],
                 body=message.body,
-                link=_challenge_link(message.challenge) if message.challenge is not None else "",
+                link=_message_link(message),
                 status=OutboxMessage.Status.HELD if held else OutboxMessage.Status.PENDING,
                 next_attempt_at=timezone.now(),
             )
@@ -222,7 +228,7 @@ def messages_put_many(*, messages: Sequence[tuple[User, Message]], racing: bool 
             due_on=message.due_on,
             subject=message.subject[:200],
             body=message.body,
-            link=_challenge_link(message.challenge) if message.challenge is not None else "",
+            link=_message_link(message),
             status=OutboxMessage.Status.HELD
             if recipient_id in digest_readers and message.kind not in _NEVER_HELD
             else OutboxMessage.Status.PENDING,
