@@ -605,13 +605,14 @@ def child_cafcass_state(
 
 
 def agreements_waiting_for(*, user: User) -> QuerySet[Agreement]:
-    """Requests made to ``user`` still waiting for their answer, on challenges they may see, oldest first."""
+    """Requests made to ``user`` still waiting for their answer, on challenges they may see (and, for a
+    Cafcass referral with no challenge, on children they may see), oldest first."""
     visible = challenges_visible_to(user).values("pk")
+    children = children_visible_to(user).values("pk")
     return (
-        Agreement.objects.filter(
-            person_id=user.pk, status=Agreement.Status.PENDING, kind="agree", challenge_id__in=visible
-        )
-        .select_related("challenge__child", "challenge__policy")
+        Agreement.objects.filter(person_id=user.pk, status=Agreement.Status.PENDING, kind="agree")
+        .filter(Q(challenge_id__in=visible) | Q(challenge__isnull=True, child_id__in=children))
+        .select_related("challenge__child", "challenge__policy", "child")
         .order_by("requested_on", "id")[:50]
     )
 

@@ -50,6 +50,7 @@ urlpatterns = [
         name="challenge_action_not_done",
     ),
     path("children/<str:case_number>/concerns/new/", views.concern_new, name="concern_new"),
+    path("children/<str:case_number>/cafcass-referral/", views.child_cafcass, name="child_cafcass"),
     path(
         "challenges/<int:challenge_id>/<slug:action>/",
         views.challenge_transition,

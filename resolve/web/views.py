@@ -1070,3 +1070,76 @@ def concern_new(request: HttpRequest, case_number: str) -> HttpResponse:
         {"child": child, "form": form},
         status=400 if form.is_bound else 200,
     )
+
+
+# -- a Cafcass referral with no challenge (seeds 000 and 004) -------------------------------------
+@login_required
+def child_cafcass(request: HttpRequest, case_number: str) -> HttpResponse:
+    """Refer a looked-after child's case to Cafcass with no challenge: ask for the agreements the
+    procedure needs, answer one made to you, and record the referral, each with its own form."""
+    try:
+        page = pages.child_cafcass_page(user=request.user, case_number=case_number)  # type: ignore[arg-type]
+    except NotVisible:
+        raise Http404("No such child") from None
+    chosen = request.POST.get("form", "") if request.method == "POST" else ""
+    data = request.POST if chosen else None
+    refer = forms.ChildCafcassForm(
+        data if chosen == "refer" else None,
+        checklist=page.checklist,
+        required_checklist=page.required_checklist,
+        urgent_before=page.urgent_before,
+        preconditions_unmet=page.preconditions_unmet,
+    )
+    ask = forms.ChildAgreementRequestForm(
+        data if chosen == "ask" else None, subjects=page.subjects, people=page.people
+    )
+    answer = forms.ChildAgreementAnswerForm(
+        data if chosen == "answer" else None, requests=page.waiting_for_me
+    )
+    user = request.user
+    child_id = page.child.pk
+    bound = {"refer": refer, "ask": ask, "answer": answer}.get(chosen)
+    if request.method == "POST" and bound is None:
+        return HttpResponse("Choose a form to send.", status=400, content_type="text/plain; charset=utf-8")
+    if bound is not None and bound.is_valid():
+        cleaned = bound.cleaned_data
+        try:
+            if chosen == "refer":
+                services.child_refer_to_cafcass(
+                    user=user,  # type: ignore[arg-type]
+                    child_id=child_id,
+                    reason=cleaned["reason"],
+                    checklist={key: key in cleaned["checklist"] for key, _ in page.checklist},
+                    urgent=cleaned["urgent"],
+                    on=cleaned["on"],
+                )
+                done = "The referral to Cafcass has been recorded on the child's record"
+            elif chosen == "ask":
+                services.child_request_cafcass_agreement(
+                    user=user,  # type: ignore[arg-type]
+                    child_id=child_id,
+                    key=cleaned["key"],
+                    person=cleaned["person"],
+                    note=cleaned["note"],
+                )
+                done = "Your request has been sent"
+            else:
+                services.child_answer_cafcass_agreement(
+                    user=user,  # type: ignore[arg-type]
+                    child_id=child_id,
+                    number=int(cleaned["number"]),
+                    answer=cleaned["answer"],
+                    comments=cleaned["comments"],
+                )
+                done = "Your answer has been recorded"
+        except ServiceError as error:
+            forms.service_error_to_form(bound, error)
+        else:
+            messages.success(request, done)
+            return redirect("web:child_cafcass", case_number=page.child.case_number)
+    return render(
+        request,
+        "children/cafcass_referral.html",
+        {"page": page, "child": page.child, "refer": refer, "ask": ask, "answer": answer, "chosen": bound},
+        status=400 if bound is not None else 200,
+    )
