@@ -272,3 +272,23 @@ def test_a_procedure_that_refers_only_from_a_stage_asks_for_a_challenge_first(
         409,
         "cafcass_challenge_first",
     )
+
+
+def test_the_reports_count_referrals_with_no_challenge(api_as: Any, child: Child, settings: Any) -> None:
+    """The annual IRO report counts Cafcass referrals; one with no challenge is counted by its date."""
+    settings.RESOLVE_DEFAULT_POLICY = "outcome_resolution"
+    assert api_as("iro").post(_path(child), {"reason": "Urgent drift.", "urgent": True}).status_code == 201
+    table = api_as("iro_service_manager").get("/reports/cafcass", month="2027-03").json()["tables"][0]
+    rows = {row[0]: row[1] for row in table["rows"]}
+    assert rows["Referred with no challenge (made in the period)"] == 1
+    assert rows["Of those, urgent"] == 1
+    assert rows["Referred to Cafcass"] == 0  # no challenge was raised in the period
+    # A filter that cannot apply to a referral with no challenge (the CP Chair track) counts none.
+    other = api_as("iro_service_manager").get("/reports/cafcass", month="2027-03", track="cpc").json()
+    assert {row[0]: row[1] for row in other["tables"][0]["rows"]}[
+        "Referred with no challenge (made in the period)"
+    ] == 0
+    earlier = api_as("iro_service_manager").get("/reports/cafcass", month="2027-02").json()
+    assert {row[0]: row[1] for row in earlier["tables"][0]["rows"]}[
+        "Referred with no challenge (made in the period)"
+    ] == 0
