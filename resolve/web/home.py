@@ -293,11 +293,8 @@ def home_page(*, user: User, params: QueryDict, today: dt.date) -> HomePage:
         return HomePage(queues=[], one=one, can_raise=can_raise, specs=specs)
     built = [queue_build(spec, user=user, today=today) for spec in specs]
     waiting = list(selectors.agreements_waiting_for(user=user))
-    _logged(
-        user,
-        built,
-        also=[agreement.challenge.child if agreement.challenge else agreement.child for agreement in waiting],
-    )
+    asked_children = [a.challenge.child if a.challenge else a.child for a in waiting]
+    _logged(user, built, also=[child for child in asked_children if child is not None])
     return HomePage(queues=built, can_raise=can_raise, specs=specs, asked=_asked(waiting))
 
 

@@ -67,7 +67,8 @@ class TestOutWithTheOutcomeResolution:
             "iro",
         )
         row = CafcassReferral.objects.get(pk=answer["id"])
-        assert row.challenge is None and row.child == child and row.policy.key == "outcome_resolution"
+        assert row.challenge is None and row.child == child
+        assert row.policy is not None and row.policy.key == "outcome_resolution"
         # Recorded as evidence: a case note on the child's record, of the type the procedure names.
         note = CaseNote.objects.filter(child=child).order_by("-id").first()
         assert note is not None and note.challenge is None
