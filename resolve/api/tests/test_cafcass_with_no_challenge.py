@@ -293,3 +293,19 @@ def test_the_reports_count_referrals_with_no_challenge(api_as: Any, child: Child
     assert {row[0]: row[1] for row in earlier["tables"][0]["rows"]}[
         "Referred with no challenge (made in the period)"
     ] == 0
+
+
+def test_inform_before_is_met_once_the_message_is_sent(api_as: Any, child: Child, settings: Any) -> None:
+    """Seed 002: "prior to making a referral, the IRO must inform the Deputy Director"."""
+    settings.RESOLVE_DEFAULT_POLICY = "qa_issue_resolution"
+    body = {"reason": "Court reference needed.", "checklist": {"iro_report": True, "court_reference": False}}
+    refused(lambda: api_as("iro").post(_path(child), body), 409, "cafcass_precondition_missing")
+    told = api_as("iro").post(
+        _path(child, "cafcass-agreement-requests"),
+        {"key": "deputy_director_informed", "person": "deputy_director", "note": "Referring about drift."},
+    )
+    assert told.status_code == 201 and told.json()["kind"] == "inform"
+    assert _recipients(Kind.AGREEMENT_REQUESTED) == {"deputy_director"}
+    response = api_as("iro").post(_path(child), body)
+    assert response.status_code == 201, response.content
+    assert response.json()["preconditions"] == {"deputy_director_informed": "deputy_director"}
