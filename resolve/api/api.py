@@ -49,6 +49,7 @@ from resolve.api.schemas import (
     ChildIn,
     ChildOut,
     ChronologyEntry,
+    ConcernCloseIn,
     ConcernIn,
     ConcernOut,
     CorrectionIn,
@@ -742,6 +743,30 @@ def concern_create(request: HttpRequest, case_number: SafeStr, payload: ConcernI
     )
     rows = [row for row in child_concerns(child=child) if row.concern.pk == concern.pk]
     return Status(201, serializers.concern_out(rows[0]))
+
+
+@api.post(
+    "/children/{case_number}/concerns/{concern_id}/closing",
+    response={200: ConcernOut, **ERRORS},
+    tags=["children"],
+)
+@idempotent
+def concern_closing(
+    request: HttpRequest, case_number: SafeStr, concern_id: RowId, payload: ConcernCloseIn
+) -> Any:
+    """Close a concern without a challenge (the child's chair on its track), with the reason: the
+    reminders of the chair's deadline stop, and no challenge can carry it afterwards."""
+    child = child_get_for_user(user=request.user, case_number=case_number)
+    if not any(row.concern.pk == concern_id for row in child_concerns(child=child)):
+        raise ServiceError("not_found", "not_found", "There is no such concern on this child's record.")
+    services.concern_close(
+        user=request.user,  # type: ignore[arg-type]
+        concern_id=concern_id,
+        reason=payload.reason,
+        on=payload.on,
+    )
+    rows = [row for row in child_concerns(child=child) if row.concern.pk == concern_id]
+    return Status(200, serializers.concern_out(rows[0]))
 
 
 @api.get("/children/{case_number}/concerns", response={200: list[ConcernOut], **ERRORS}, tags=["children"])

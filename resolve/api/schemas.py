@@ -684,6 +684,14 @@ class ConcernOut(Schema):
         "procedure sets one."
     )
     challenge: int | None = Field(description="The challenge it became, if it did.")
+    closed_on: dt.date | None = Field(default=None, description="When it was closed without a challenge.")
+    closed_reason: str | None = Field(default=None, description="Why it was closed.")
+    closed_by: str | None = Field(default=None, description="Who closed it (the chair).")
+
+
+class ConcernCloseIn(_In):
+    reason: Text = Field(description="Why the concern is closed without a challenge.")
+    on: IsoDate | None = None
 
 
 # -- a Cafcass referral with no challenge ------------------------------------------------------------

@@ -300,6 +300,9 @@ def concern_out(row: ConcernRow) -> dict[str, Any]:
         "by": concern.recorded_by.get_username(),
         "chair_due_on": row.chair_due_on,
         "challenge": row.challenge_id,
+        "closed_on": row.closure.on if row.closure else None,
+        "closed_reason": row.closure.reason if row.closure else None,
+        "closed_by": row.closure.closed_by.get_username() if row.closure else None,
     }
 
 

@@ -317,6 +317,20 @@ class Concern(AppendOnlyModel):
         return f"Concern {self.pk} for {self.child}"
 
 
+class ConcernClosure(AppendOnlyModel):
+    """A concern closed by the chair without becoming a challenge (the social worker or team manager
+    put it right): the reminders of the chair's deadline stop, and no challenge can carry it."""
+
+    concern = models.OneToOneField(Concern, on_delete=models.PROTECT, related_name="closure")
+    on = models.DateField()
+    reason = models.TextField()
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Concern {self.concern_id} closed on {self.on}"
+
+
 class Event(AppendOnlyModel):
     """One thing that happened to a challenge. Never edited, never deleted."""
 

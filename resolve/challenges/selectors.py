@@ -23,6 +23,7 @@ from resolve.challenges.models import (
     CafcassReferral,
     Challenge,
     Concern,
+    ConcernClosure,
     Document,
     Event,
     Meeting,
@@ -525,6 +526,7 @@ class ConcernRow:
     procedure: Procedure
     chair_due_on: dt.date | None
     challenge_id: int | None
+    closure: ConcernClosure | None = None
 
 
 def child_concerns(*, child: Child) -> list[ConcernRow]:
@@ -532,7 +534,7 @@ def child_concerns(*, child: Child) -> list[ConcernRow]:
     it became. ``child`` must have been loaded through the access chokepoint."""
     rows = (
         Concern.objects.filter(child=child)
-        .select_related("policy", "recorded_by")
+        .select_related("policy", "recorded_by", "closure", "closure__closed_by")
         .annotate(challenge_pk=F("challenge__pk"))
         .order_by("-on", "-id")
     )
@@ -545,6 +547,7 @@ def child_concerns(*, child: Child) -> list[ConcernRow]:
                 procedure=procedure,
                 chair_due_on=concern_chair_due(procedure=procedure, review_on=concern.review_on),
                 challenge_id=concern.challenge_pk,
+                closure=getattr(concern, "closure", None),
             )
         )
     return found

@@ -53,6 +53,7 @@ from resolve.challenges.models import (
     CafcassReferral,
     Challenge,
     Concern,
+    ConcernClosure,
     Document,
     Event,
     Meeting,
@@ -599,6 +600,10 @@ def _concern_for_raise(*, child: Child, track: str, concern_id: int | None) -> C
             "concern_other_track",
             f"That concern was recorded on the {engine.TRACKS[concern.track]} track.",
             "concern_id",
+        )
+    if ConcernClosure.objects.filter(concern=concern).exists():
+        raise ServiceError(
+            "conflict", "concern_closed", "That concern was closed without a challenge.", "concern_id"
         )
     if getattr(concern, "challenge", None) is not None:
         raise ServiceError(
@@ -1495,6 +1500,63 @@ def concern_record(
             child=child,
             note_type=procedure.case_notes.concern_type,
             body="\n".join(lines),
+            on=on,
+            author=user,
+        )
+        return row
+
+
+@retried
+def concern_close(*, user: User, concern_id: int, reason: str, on: dt.date | None = None) -> ConcernClosure:
+    """Close a concern without a challenge (the social worker or team manager put it right): the chair on
+    its track, with the reason, recorded as a case note of the type the procedure names for concerns.
+    The reminders of the chair's deadline stop, and no challenge can carry it afterwards."""
+    on = on or today()
+    limits.text_check(field="reason", value=reason)
+    text = reason.strip()
+    if not text:
+        raise ServiceError("invalid", "required", "Enter why the concern is closed.", "reason")
+    if on > today():
+        raise ServiceError("invalid", "date_in_future", "The date cannot be in the future.", "on")
+    with transaction.atomic(savepoint=False):
+        # The concern's child through the write chokepoint, locked: one closing at a time.
+        found = Concern.objects.filter(pk=concern_id).values_list("child_id", flat=True).first()
+        try:
+            if found is None:
+                raise NotVisible(concern_id)
+            child = child_get_for_change(user=user, child_id=found, perm=Perm.RECORD_CONCERN, lock=True)
+        except NotVisible:
+            raise ServiceError("not_found", "not_found", "There is no such concern.") from None
+        concern = Concern.objects.select_related("policy", "challenge", "closure").get(pk=concern_id)
+        chair = child_chair(child=child, track=concern.track)
+        if chair is None or chair.pk != user.pk:
+            raise ServiceError(
+                "forbidden",
+                "not_allowed",
+                f"Only the child's allocated {role_label(CHAIR_ROLE_FOR_TRACK[concern.track])} can close "
+                "this concern.",
+            )
+        if getattr(concern, "challenge", None) is not None:
+            raise ServiceError(
+                "conflict",
+                "concern_carried",
+                f"That concern became the challenge raised on {concern.challenge.raised_on:%-d %B %Y}.",
+            )
+        if getattr(concern, "closure", None) is not None:
+            raise ServiceError(
+                "conflict", "concern_closed", f"That concern was closed on {fmt_date(concern.closure.on)}."
+            )
+        if on < concern.on:
+            raise ServiceError(
+                "invalid", "date_before_concern", "The date cannot be earlier than the concern.", "on"
+            )
+        row = ConcernClosure.objects.create(concern=concern, on=on, reason=text, closed_by=user)
+        procedure = procedure_version_model(concern.policy)
+        CaseNote.objects.create(
+            child=child,
+            note_type=procedure.case_notes.concern_type,
+            body=f"Concern of {fmt_date(concern.on)} closed without a challenge.\n"
+            f"Concern: {concern.concern}\nReason: {text}",
             on=on,
             author=user,
         )

@@ -269,7 +269,8 @@ class ConcernDeadline:
 
 def concern_deadlines_due(*, today: dt.date) -> list[ConcernDeadline]:
     """The concerns whose chair's deadline needs a message today: the working day before it (a reminder)
-    and from the first working day after it (an alert), while no challenge carries the concern.
+    and from the first working day after it (an alert), while no challenge carries the concern and it is
+    not closed.
 
     Its own selection, apart from the ``Deadline`` rows: a concern is not a challenge. The messages'
     keys (``concern<id>:chair_reminder:<due>``, ``concern<id>:chair_overdue:<due>``) make each one
@@ -278,6 +279,7 @@ def concern_deadlines_due(*, today: dt.date) -> list[ConcernDeadline]:
     rows = (
         Concern.objects.filter(
             challenge__isnull=True,
+            closure__isnull=True,
             review_on__isnull=False,
             review_on__gte=today - dt.timedelta(days=CONCERN_WINDOW_DAYS),
             review_on__lte=today,

@@ -1078,3 +1078,19 @@ class ChildAgreementAnswerForm(forms.Form):
         self.fields["number"].choices = requests  # type: ignore[attr-defined]
         if len(requests) == 1:
             self.initial["number"] = requests[0][0]
+
+
+class ConcernCloseForm(forms.Form):
+    """Close a concern without a challenge."""
+
+    reason = _text(
+        "Why are you closing the concern?",
+        "Enter why you are closing the concern",
+        help_text="What the social worker or team manager did to put it right",
+    )
+    on = DateField(
+        noun="date it was closed",
+        label="Date it was put right",
+        required=False,
+        help_text="Leave blank for today. For example, 27 3 2026",
+    )

@@ -50,6 +50,11 @@ urlpatterns = [
         name="challenge_action_not_done",
     ),
     path("children/<str:case_number>/concerns/new/", views.concern_new, name="concern_new"),
+    path(
+        "children/<str:case_number>/concerns/<int:concern_id>/close/",
+        views.concern_close,
+        name="concern_close",
+    ),
     path("children/<str:case_number>/cafcass-referral/", views.child_cafcass, name="child_cafcass"),
     path(
         "challenges/<int:challenge_id>/<slug:action>/",

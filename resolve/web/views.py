@@ -1143,3 +1143,34 @@ def child_cafcass(request: HttpRequest, case_number: str) -> HttpResponse:
         {"page": page, "child": page.child, "refer": refer, "ask": ask, "answer": answer, "chosen": bound},
         status=400 if bound is not None else 200,
     )
+
+
+@login_required
+def concern_close(request: HttpRequest, case_number: str, concern_id: int) -> HttpResponse:
+    """Close a concern without a challenge (the child's chair): its reminders stop."""
+    child = _raise_child(request, case_number)
+    row = next((row for row in selectors.child_concerns(child=child) if row.concern.pk == concern_id), None)
+    if row is None:
+        raise Http404("No such concern")
+    if row.concern.track not in {track for track, _ in pages.raise_tracks(user=request.user, child=child)}:  # type: ignore[arg-type]
+        raise PermissionDenied("Only the child's allocated chair on the concern's track can close it")
+    form = forms.ConcernCloseForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            services.concern_close(
+                user=request.user,  # type: ignore[arg-type]
+                concern_id=concern_id,
+                reason=form.cleaned_data["reason"],
+                on=form.cleaned_data["on"],
+            )
+        except ServiceError as error:
+            forms.service_error_to_form(form, error)
+        else:
+            messages.success(request, "Concern closed without a challenge. Its reminders have stopped")
+            return redirect("web:child_detail", case_number=child.case_number)
+    return render(
+        request,
+        "children/concern_close.html",
+        {"child": child, "row": row, "form": form},
+        status=400 if form.is_bound else 200,
+    )

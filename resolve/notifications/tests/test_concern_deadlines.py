@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from resolve.challenges.models import Concern
-from resolve.challenges.services import challenge_raise, concern_record
+from resolve.challenges.services import challenge_raise, concern_close, concern_record
 from resolve.children.models import Child
 from resolve.notifications.models import Kind, OutboxMessage
 from resolve.notifications.sweep import concern_deadlines_due, sweep_run
@@ -116,6 +116,17 @@ def test_no_deadline_no_message(authority: Authority, child: Child) -> None:
         )
     concern(authority, child, procedure_key="national")
     for day in (D(2027, 3, 3), D(2027, 3, 5)):
+        sweep(day)
+    assert not OutboxMessage.objects.filter(
+        kind__in=[Kind.CONCERN_FORM_REMINDER, Kind.CONCERN_FORM_OVERDUE]
+    ).exists()
+
+
+def test_the_reminders_stop_when_the_concern_is_closed(authority: Authority, child: Child) -> None:
+    closed = concern(authority, child)
+    with at(D(2027, 3, 2)):
+        concern_close(user=authority.staff["iro"], concern_id=closed.pk, reason="The plan was updated.")
+    for day in (D(2027, 3, 3), D(2027, 3, 5), D(2027, 3, 8)):
         sweep(day)
     assert not OutboxMessage.objects.filter(
         kind__in=[Kind.CONCERN_FORM_REMINDER, Kind.CONCERN_FORM_OVERDUE]
