@@ -1,5 +1,5 @@
-"""The pages of a referral to Cafcass with no challenge (issue 9, section 6), in Chromium at a desk
-width and a phone width: axe on each, a screenshot of each."""
+"""The pages of a referral to Cafcass with no challenge and of closing a concern (issue 9, sections 6
+and 9), in Chromium at a desk width and a phone width: axe on each, a screenshot of each."""
 
 from __future__ import annotations
 
@@ -90,3 +90,30 @@ def test_the_child_page_lists_the_referral(child, browser, width, settings):
     browser.goto(f"/children/{child.case_number}/")
     assert browser.page.get_by_text("The child's case, with no challenge").is_visible()
     browser.check(f"child-page-cafcass-{width}")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_closing_a_concern(child, browser, width):
+    services.concern_record(
+        user=child.iro,
+        child=child,
+        track="iro",
+        concern="The pathway plan has not been updated since the last review.",
+        review="cla_review",
+        review_on=dt.date.today(),
+        procedure_key="outcome_resolution",
+    )
+    browser.page.set_viewport_size({"width": width, "height": 900})
+    sign_in(browser, "iro")
+    browser.goto(f"/children/{child.case_number}/")
+    browser.page.get_by_role("link", name="Close it").click()
+    browser.page.wait_for_load_state()
+    browser.check(f"concern-close-{width}")
+    browser.page.get_by_role("button", name="Close the concern").click()
+    browser.page.wait_for_load_state()
+    browser.check(f"concern-close-errors-{width}")
+    browser.page.get_by_label("Why are you closing the concern?").fill("The team manager updated the plan.")
+    browser.page.get_by_role("button", name="Close the concern").click()
+    browser.page.wait_for_load_state()
+    assert browser.page.get_by_text("The team manager updated the plan.").is_visible()
+    browser.check(f"child-page-concern-closed-{width}")
