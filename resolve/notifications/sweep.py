@@ -289,18 +289,24 @@ def concern_deadlines_due(*, today: dt.date) -> list[ConcernDeadline]:
     )
     found: list[ConcernDeadline] = []
     for concern in rows:
-        procedure = procedure_version_model(concern.policy)
-        due = concern_chair_due(procedure=procedure, review_on=concern.review_on)
-        if due is None:
+        try:
+            procedure = procedure_version_model(concern.policy)
+            due = concern_chair_due(procedure=procedure, review_on=concern.review_on)
+            if due is None:
+                continue
+            calendar = working_calendar(Nation(procedure.nation))
+            overdue_from = _first_working_day_after(calendar, due)
+            remind_from = _earliest_within(calendar, due, 1)
+        except Exception:  # one bad concern must not stop the others; it is looked at again next time
+            logger.exception("Concern %s: its deadline could not be worked out", concern.pk)
             continue
-        calendar = working_calendar(Nation(procedure.nation))
-        if today >= _first_working_day_after(calendar, due):
+        if today >= overdue_from:
             found.append(
                 ConcernDeadline(
                     concern, Kind.CONCERN_FORM_OVERDUE, f"concern{concern.pk}:chair_overdue:{due}", due
                 )
             )
-        elif today >= _earliest_within(calendar, due, 1):
+        elif today >= remind_from:
             found.append(
                 ConcernDeadline(
                     concern, Kind.CONCERN_FORM_REMINDER, f"concern{concern.pk}:chair_reminder:{due}", due
@@ -418,7 +424,11 @@ def sweep_run(
             heartbeat=lambda: lease_renew(name=DEADLINE_SWEEP, holder=holder, seconds=seconds),
         )
         if not result.lease_lost:
-            result.messages += concern_deadlines_sweep(today=today)
+            try:
+                result.messages += concern_deadlines_sweep(today=today)
+            except Exception:  # the challenges' deadlines were swept; the concerns are tried next time
+                logger.exception("The concerns' deadlines could not be swept")
+                result.errors += 1
         completed = not result.lease_lost
         return result
     finally:
