@@ -200,14 +200,15 @@ def challenge_get_for_change(
     return challenge
 
 
-def child_get_for_change(*, user: UserLike, child_id: int, perm: Perm) -> Child:
-    """A child, through ``user``'s scope, for a change their role must allow (raising a challenge)."""
-    child = (
-        _children_in(user, break_glass=False)
-        .select_related("team", "social_worker", "iro", "cp_chair")
-        .filter(pk=child_id)
-        .first()
-    )
+def child_get_for_change(*, user: UserLike, child_id: int, perm: Perm, lock: bool = False) -> Child:
+    """A child, through ``user``'s scope, for a change their role must allow (raising a challenge).
+
+    ``lock``: hold the child's row until the transaction ends, for a change numbered on the child (a
+    Cafcass referral with no challenge, and its requests for agreement)."""
+    children = _children_in(user, break_glass=False)
+    if lock:
+        children = children.select_for_update(of=("self",))
+    child = children.select_related("team", "social_worker", "iro", "cp_chair").filter(pk=child_id).first()
     if child is None:
         raise NotVisible(child_id)
     perm_require(user=user, perm=perm)

@@ -35,17 +35,23 @@ from resolve.api.schemas import (
     AgencyContactChangeIn,
     AgencyContactIn,
     AgreementAnswerIn,
+    AgreementOut,
     AgreementRequestIn,
     AllocationIn,
     AllocationOut,
     CafcassReferralIn,
+    CafcassReferralOut,
     CaseNoteOut,
     ChallengeIn,
     ChallengeOut,
     ChallengePage,
+    ChildAgreementAnswerIn,
+    ChildAgreementRequestIn,
+    ChildCafcassReferralIn,
     ChildIn,
     ChildOut,
     ChronologyEntry,
+    ConcernCloseIn,
     ConcernIn,
     ConcernOut,
     CorrectionIn,
@@ -83,6 +89,8 @@ from resolve.challenges.selectors import (
     challenge_detail,
     challenge_list,
     challenges_after,
+    child_cafcass_agreements,
+    child_cafcass_referrals,
     child_chronology,
     child_concerns,
     count_bounded,
@@ -781,6 +789,30 @@ def concern_create(request: HttpRequest, case_number: SafeStr, payload: ConcernI
     return Status(201, serializers.concern_out(rows[0]))
 
 
+@api.post(
+    "/children/{case_number}/concerns/{concern_id}/closing",
+    response={200: ConcernOut, **ERRORS},
+    tags=["children"],
+)
+@idempotent
+def concern_closing(
+    request: HttpRequest, case_number: SafeStr, concern_id: RowId, payload: ConcernCloseIn
+) -> Any:
+    """Close a concern without a challenge (the child's chair on its track), with the reason: the
+    reminders of the chair's deadline stop, and no challenge can carry it afterwards."""
+    child = child_get_for_user(user=request.user, case_number=case_number)
+    if not any(row.concern.pk == concern_id for row in child_concerns(child=child)):
+        raise ServiceError("not_found", "not_found", "There is no such concern on this child's record.")
+    services.concern_close(
+        user=request.user,  # type: ignore[arg-type]
+        concern_id=concern_id,
+        reason=payload.reason,
+        on=payload.on,
+    )
+    rows = [row for row in child_concerns(child=child) if row.concern.pk == concern_id]
+    return Status(200, serializers.concern_out(rows[0]))
+
+
 @api.get("/children/{case_number}/concerns", response={200: list[ConcernOut], **ERRORS}, tags=["children"])
 def concerns(request: HttpRequest, case_number: SafeStr) -> Any:
     """The concerns on the child's record, newest first, with the challenge each became."""
@@ -877,3 +909,99 @@ def request_meeting(request: HttpRequest, challenge_id: RowId, payload: MeetingR
         on=payload.on,
         expected_version=payload.version,
     )
+
+
+# -- a Cafcass referral with no challenge (seeds 000 and 004) ---------------------------------------
+@api.get(
+    "/children/{case_number}/cafcass-referrals",
+    response={200: list[CafcassReferralOut], **ERRORS},
+    tags=["children"],
+)
+def cafcass_referrals(request: HttpRequest, case_number: SafeStr) -> Any:
+    """Every referral to Cafcass of the child's case, oldest first: of its challenges and with none."""
+    child = child_get_for_user(user=request.user, case_number=case_number)
+    return [serializers.cafcass_referral_out(row) for row in child_cafcass_referrals(child=child)]
+
+
+@api.post(
+    "/children/{case_number}/cafcass-referrals",
+    response={201: CafcassReferralOut, **ERRORS},
+    tags=["children"],
+)
+@idempotent
+def cafcass_referral_create(
+    request: HttpRequest, case_number: SafeStr, payload: ChildCafcassReferralIn
+) -> Any:
+    """Refer a looked-after child's case to Cafcass with no challenge (seed 000: "Alongside or out with
+    the Outcome Resolution"): the child's IRO (or the role the procedure names), IRO track only, once
+    the authority's procedure's preconditions are met as for a challenge's referral."""
+    child = child_get_for_user(user=request.user, case_number=case_number)
+    referral = services.child_refer_to_cafcass(
+        user=request.user,  # type: ignore[arg-type]
+        child_id=child.pk,
+        reason=payload.reason,
+        checklist=payload.checklist,
+        preconditions=payload.preconditions,
+        urgent=payload.urgent,
+        on=payload.on,
+    )
+    return Status(201, serializers.cafcass_referral_out(referral))
+
+
+@api.get(
+    "/children/{case_number}/cafcass-agreement-requests",
+    response={200: list[AgreementOut], **ERRORS},
+    tags=["children"],
+)
+def child_agreement_requests(request: HttpRequest, case_number: SafeStr) -> Any:
+    """The requests for agreement made on the child for a referral to Cafcass with no challenge."""
+    child = child_get_for_user(user=request.user, case_number=case_number)
+    return [serializers.agreement_out(row) for row in child_cafcass_agreements(child=child)]
+
+
+@api.post(
+    "/children/{case_number}/cafcass-agreement-requests",
+    response={201: AgreementOut, **ERRORS},
+    tags=["children"],
+)
+@idempotent
+def child_agreement_request(
+    request: HttpRequest, case_number: SafeStr, payload: ChildAgreementRequestIn
+) -> Any:
+    """Ask a named person to agree to (or tell them first of) a referral of the child's case to Cafcass
+    with no challenge, as the procedure's preconditions say (the child's IRO or their manager)."""
+    child = child_get_for_user(user=request.user, case_number=case_number)
+    row = services.child_request_cafcass_agreement(
+        user=request.user,  # type: ignore[arg-type]
+        child_id=child.pk,
+        key=payload.key,
+        person=payload.person,
+        note=payload.note,
+        on=payload.on,
+    )
+    return Status(201, serializers.agreement_out(row))
+
+
+@api.post(
+    "/children/{case_number}/cafcass-agreement-requests/{number}/answer",
+    response={200: AgreementOut, **ERRORS},
+    tags=["children"],
+)
+@idempotent
+def child_agreement_answer(
+    request: HttpRequest,
+    case_number: SafeStr,
+    number: Annotated[int, Field(ge=1, le=10_000)],
+    payload: ChildAgreementAnswerIn,
+) -> Any:
+    """Confirm or decline a request made to you (recorded with its date and time)."""
+    child = child_get_for_user(user=request.user, case_number=case_number)
+    row = services.child_answer_cafcass_agreement(
+        user=request.user,  # type: ignore[arg-type]
+        child_id=child.pk,
+        number=number,
+        answer=payload.answer,
+        comments=payload.comments,
+        on=payload.on,
+    )
+    return Status(200, serializers.agreement_out(row))

@@ -757,3 +757,54 @@ class ConcernOut(Schema):
         "procedure sets one."
     )
     challenge: int | None = Field(description="The challenge it became, if it did.")
+    closed_on: dt.date | None = Field(default=None, description="When it was closed without a challenge.")
+    closed_reason: str | None = Field(default=None, description="Why it was closed.")
+    closed_by: str | None = Field(default=None, description="Who closed it (the chair).")
+
+
+class ConcernCloseIn(_In):
+    reason: Text = Field(description="Why the concern is closed without a challenge.")
+    on: IsoDate | None = None
+
+
+# -- a Cafcass referral with no challenge ------------------------------------------------------------
+class ChildCafcassReferralIn(_In):
+    on: IsoDate | None = None
+    reason: Text
+    checklist: dict[Key, StrictBool] = Field(default={}, max_length=limits.MAX_CHOICES)
+    preconditions: dict[Key, Key] = Field(
+        default={},
+        max_length=limits.MAX_CHOICES,
+        description="Precondition key → username of the person who agreed or was told (checked against "
+        "the requests made on the child).",
+    )
+    urgent: StrictBool = False
+
+
+class ChildAgreementRequestIn(_In):
+    on: IsoDate | None = None
+    key: Key = Field(description="The Cafcass precondition's key (the procedure's `cafcass.requires`).")
+    person: Key = Field(description="Username of the person to ask (or tell).")
+    note: Text = Field(description="What you are asking or telling them, and why.")
+
+
+class ChildAgreementAnswerIn(_In):
+    on: IsoDate | None = None
+    answer: Literal["confirmed", "declined"]
+    comments: Text = Field(default="", description="Required when declining.")
+
+
+class CafcassReferralOut(Schema):
+    id: int
+    challenge: int | None = Field(
+        description="The challenge referred; null for a referral with no challenge."
+    )
+    policy: str = Field(description="The procedure that decided the referral.")
+    on: dt.date
+    reason: str
+    urgent: bool
+    checklist: dict[str, bool]
+    preconditions: dict[str, str] = Field(
+        description="Precondition key → username of who agreed or was told."
+    )
+    by: str

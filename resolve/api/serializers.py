@@ -9,7 +9,15 @@ from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges.documents import DIRECTORS_BRIEFING_CHILD_FIELDS, DIRECTORS_BRIEFING_FIELDS
 from resolve.challenges.events import RESPONSES
-from resolve.challenges.models import Agreement, Challenge, Document, Event, Meeting, StageVisit
+from resolve.challenges.models import (
+    Agreement,
+    CafcassReferral,
+    Challenge,
+    Document,
+    Event,
+    Meeting,
+    StageVisit,
+)
 from resolve.challenges.overdue import stage_timing
 from resolve.challenges.selectors import ConcernRow, challenge_is_overdue, challenge_past_cap
 from resolve.children.models import CaseNote, Child
@@ -313,4 +321,22 @@ def concern_out(row: ConcernRow) -> dict[str, Any]:
         "by": concern.recorded_by.get_username(),
         "chair_due_on": row.chair_due_on,
         "challenge": row.challenge_id,
+        "closed_on": row.closure.on if row.closure else None,
+        "closed_reason": row.closure.reason if row.closure else None,
+        "closed_by": row.closure.closed_by.get_username() if row.closure else None,
+    }
+
+
+def cafcass_referral_out(referral: CafcassReferral) -> dict[str, Any]:
+    policy = referral.policy if referral.challenge is None else referral.challenge.policy
+    return {
+        "id": referral.pk,
+        "challenge": referral.challenge_id,
+        "policy": policy.key if policy is not None else "",
+        "on": referral.on,
+        "reason": referral.reason,
+        "urgent": referral.urgent,
+        "checklist": dict(referral.checklist),
+        "preconditions": dict(referral.preconditions),
+        "by": referral.by.get_username(),
     }

@@ -3,6 +3,8 @@
 - challenges' events (``challenge:<id>``) and children's case notes (``child:<id>``): keyed chains;
 - each challenge's records (``records:<id>``): the challenge row, its stage visits, actions,
   responses, meetings, documents and Cafcass referral, each matching the newest seal of it;
+- each child's records with no challenge (``child-records:<id>``): a Cafcass referral of the child's
+  case and the requests for agreement it needed, likewise;
 - redactions (personal data removed under the retention schedule): each row's own keyed seal, and the
   event or case note it names checked against the hash it vouches for instead of its content;
 - the access log, break-glass grants and list views: each row's own keyed seal, and the index of the
@@ -56,11 +58,36 @@ def _ids(prefix: str, heads: dict[str, tuple[int, str]], *found: Any) -> list[in
     return sorted(ids)
 
 
+# What is recorded on a child with no challenge, sealed into its records chain (``child-records:<id>``).
+CHILD_SEALED_RECORDS: tuple[type[SealedModel], ...] = (CafcassReferral, Agreement)
+
+
 def _records_break(challenge_id: int, chain: str, seals: list[EvidenceSeal]) -> Break | None:
     """The first record of the challenge that does not match its newest seal (or has none)."""
+    return _sealed_rows_break(
+        chain,
+        seals,
+        (
+            (
+                model,
+                model._base_manager.filter(**{"pk" if model is Challenge else "challenge_id": challenge_id}),
+            )
+            for model in SEALED_RECORDS
+        ),
+    )
+
+
+def _child_records_break(child_id: int, chain: str, seals: list[EvidenceSeal]) -> Break | None:
+    """The first record on the child with no challenge that does not match its newest seal."""
+    on_child: dict[str, Any] = {"child_id": child_id, "challenge_id__isnull": True}
+    return _sealed_rows_break(
+        chain, seals, ((model, model._base_manager.filter(**on_child)) for model in CHILD_SEALED_RECORDS)
+    )
+
+
+def _sealed_rows_break(chain: str, seals: list[EvidenceSeal], tables: Any) -> Break | None:
     latest = {(seal.record, seal.record_id): seal.digest for seal in seals}
-    for model in SEALED_RECORDS:
-        rows = model._base_manager.filter(**{"pk" if model is Challenge else "challenge_id": challenge_id})
+    for model, rows in tables:
         for row in rows.order_by("pk"):
             key = (row._meta.label_lower, row.pk)
             name = f"{row._meta.model_name} {row.pk}"
@@ -202,7 +229,11 @@ def verify_all(*, anchor_dir: str | None = None) -> Iterator[Break]:
         "records:",
         heads,
         Challenge.objects.values_list("id", flat=True),
-        (int(c.split(":", 1)[1]) for c in EvidenceSeal.objects.values_list("chain", flat=True).distinct()),
+        (
+            int(c.split(":", 1)[1])
+            for c in EvidenceSeal.objects.values_list("chain", flat=True).distinct()
+            if c.startswith("records:")
+        ),
     ):
         chain = f"records:{challenge_id}"
         seals = list(EvidenceSeal.objects.filter(chain=chain).order_by("sequence", "id"))
@@ -215,6 +246,31 @@ def verify_all(*, anchor_dir: str | None = None) -> Iterator[Break]:
             True,
             walked.setdefault(chain, []),
         ) or _records_break(challenge_id, chain, seals)
+        if found:
+            yield found
+    for child_id in _ids(
+        "child-records:",
+        heads,
+        CafcassReferral.objects.filter(challenge__isnull=True).values_list("child_id", flat=True),
+        Agreement.objects.filter(challenge__isnull=True).values_list("child_id", flat=True),
+        (
+            int(c.split(":", 1)[1])
+            for c in EvidenceSeal.objects.filter(chain__startswith="child-records:")
+            .values_list("chain", flat=True)
+            .distinct()
+        ),
+    ):
+        chain = f"child-records:{child_id}"
+        seals = list(EvidenceSeal.objects.filter(chain=chain).order_by("sequence", "id"))
+        found = verify_links(
+            chain,
+            seals,
+            seal_fields,
+            lambda s: f"seal {s.sequence}",
+            heads,
+            True,
+            walked.setdefault(chain, []),
+        ) or _child_records_break(child_id, chain, seals)
         if found:
             yield found
     for chain in sorted(heads):

@@ -32,13 +32,22 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 
 from resolve.access import Perm, child_get_for_allocation, child_id_for_allocation, perm_require
 from resolve.audit.chain import case_note_fields, event_fields, record_seal, redact_link
 from resolve.casesystem.mapping import LEGAL_STATUSES
 from resolve.casesystem.models import Disposal, ImportRun
 from resolve.casesystem.selectors import RetentionRow, children_for_retention
-from resolve.challenges.models import CafcassReferral, Document, Event, Meeting, Response, StageVisit
+from resolve.challenges.models import (
+    Agreement,
+    CafcassReferral,
+    Document,
+    Event,
+    Meeting,
+    Response,
+    StageVisit,
+)
 from resolve.children.models import CaseNote
 from resolve.core.clock import today as today_
 from resolve.core.errors import ServiceError
@@ -242,14 +251,27 @@ def child_dispose(*, user: User, case_number: str, on: dt.date | None = None) ->
                     StageVisit, contacts, contact_name=REMOVED, contact_role=REMOVED, contact_email=REMOVED
                 )
         redacted["challenges"] = len(challenges)
-        redacted["messages"] = OutboxMessage.objects.filter(challenge__in=challenges).update(
-            subject="A message about a record since disposed of", body=REMOVED
+        # A referral to Cafcass with no challenge, and its requests, recorded on the child itself.
+        redacted["cafcass_referrals"] = redacted.get("cafcass_referrals", 0) + _reseal_without(
+            CafcassReferral,
+            CafcassReferral.objects.filter(child=child, challenge__isnull=True),
+            reason=REMOVED,
         )
         to_agencies = AgencyMessage.objects.filter(challenge__in=challenges)
         if to_agencies.exists():
             redacted["agency_messages"] = to_agencies.update(
                 subject="A message about a record since disposed of", body=REMOVED, address="removed@invalid"
             )
+        redacted["cafcass_requests"] = _reseal_without(
+            Agreement,
+            Agreement.objects.filter(child=child, challenge__isnull=True),
+            note=REMOVED,
+            comments=lambda v: REMOVED if v else v,
+        )
+        redacted["messages"] = OutboxMessage.objects.filter(
+            Q(challenge__in=challenges)
+            | Q(challenge__isnull=True, link__startswith=f"/children/{child.case_number}/")
+        ).update(subject="A message about a record since disposed of", body=REMOVED)
         notes = 0
         for note in child.case_notes.order_by("pk"):
             redact_link(note, chain=f"child:{child.pk}", fields=case_note_fields, reason=REASON)

@@ -30,6 +30,7 @@ from resolve.access import (
 from resolve.audit.selectors import access_log_list, break_glass_list
 from resolve.casesystem.mapping import LEGAL_STATUSES
 from resolve.challenges.models import Challenge
+from resolve.challenges.selectors import child_cafcass_agreements, child_cafcass_referrals
 
 
 def _name(user: Any) -> str:
@@ -156,6 +157,37 @@ def subject_access_export(*, user: User, case_number: str) -> tuple[str, bytes]:
                 _json(_challenge(challenge)),
                 f"Challenge {challenge.pk}, raised {challenge.raised_on:%-d %B %Y}: its form, every event, "
                 "stage, action, response, meeting and Cafcass referral.",
+            )
+        )
+    referrals = [row for row in child_cafcass_referrals(child=child) if row.challenge_id is None]
+    if referrals:
+        requests = child_cafcass_agreements(child=child)
+        files.append(
+            (
+                "cafcass-referrals-with-no-challenge.json",
+                _json(
+                    {
+                        "referrals": [
+                            {"on": r.on, "reason": r.reason, "urgent": r.urgent, "by": _name(r.by)}
+                            for r in referrals
+                        ],
+                        "requests": [
+                            {
+                                "number": a.number,
+                                "about": a.key,
+                                "person": _name(a.person),
+                                "note": a.note,
+                                "asked_on": a.requested_on,
+                                "status": a.status,
+                                "answered_on": a.answered_on,
+                                "comments": a.comments,
+                            }
+                            for a in requests
+                        ],
+                    }
+                ),
+                f"The referrals of the child's case to Cafcass with no challenge ({len(referrals)}) and the "
+                "requests for agreement they needed.",
             )
         )
     for document in documents:

@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import User
 
 from resolve.calendars.services import working_calendar
@@ -20,6 +21,7 @@ from resolve.challenges.models import Challenge
 from resolve.children.models import Child
 from resolve.children.services import child_create
 from resolve.people.demo import Authority
+from resolve.procedures.selectors import procedure_get, procedure_version_model
 
 FIRST_NAMES = [
     "Amelia", "Noah", "Olivia", "Leo", "Isla", "Oscar", "Ava", "Arthur", "Freya", "Theo", "Lily", "Finley",
@@ -313,3 +315,20 @@ def _demo_plans_and_concerns(
         on=_back(today, 2),
     )
     count("open, extension agreed")
+    if len(free) < 3:
+        return
+    # Seed 000: "Alongside or out with the Outcome Resolution the IRO can consider whether to make a
+    # referral to Cafcass": a referral with no challenge, where the authority's procedure needs no
+    # one's agreement first and lets one be made without a challenge.
+    rules = procedure_version_model(procedure_get(key=settings.RESOLVE_DEFAULT_POLICY)).cafcass
+    if rules.requires or rules.earliest_stage or rules.form_completed_by or "iro" not in rules.tracks:
+        return
+    services.child_refer_to_cafcass(
+        user=iro,
+        child_id=free[2].pk,
+        reason="The final care order hearing was adjourned again; the child's timetable cannot wait.",
+        checklist={item.key: True for item in rules.checklist},
+        urgent=True,
+        on=_back(today, 1),
+    )
+    count("referred to Cafcass, no challenge")

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, assert_never
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -51,7 +51,7 @@ from resolve.challenges.events import (
 )
 from resolve.challenges.overdue import stage_overdue
 from resolve.people.roles import ROLES, TRACK_LABELS, role_label
-from resolve.procedures.schema import DOCUMENT_KINDS, Procedure, Stage
+from resolve.procedures.schema import DOCUMENT_KINDS, Cafcass, Procedure, Stage
 
 Track = Literal["iro", "cpc"]
 Status = Literal["new", "open", "resolved", "withdrawn"]
@@ -658,7 +658,13 @@ def _check_bypass(
 
 def _agreement(state: ChallengeState, purpose: str, key: str, statuses: set[str]) -> AgreementState | None:
     """The latest request for ``purpose``/``key`` whose status is one of ``statuses``, if any."""
-    for agreement in reversed(state.agreements):
+    return _latest(state.agreements, purpose, key, statuses)
+
+
+def _latest(
+    agreements: tuple[AgreementState, ...], purpose: str, key: str, statuses: set[str]
+) -> AgreementState | None:
+    for agreement in reversed(agreements):
         if agreement.purpose == purpose and agreement.key == key and agreement.status in statuses:
             return agreement
     return None
@@ -1242,6 +1248,22 @@ def _refer(
             "mark it urgent and explain in the reason why the child's timetable cannot wait.",
             "urgent",
         )
+    met = _referral_met(rules, state.agreements, command)
+    new_state = replace(state, cafcass_referred_on=command.on, last_event_on=command.on)
+    detail = CafcassReferred(
+        reason=reason,
+        urgent=command.urgent,
+        checklist=dict(command.checklist),
+        preconditions=met,
+    )
+    return Accepted(new_state, (Event(stage_key, command.on, detail),))
+
+
+def _referral_met(
+    rules: Cafcass, agreements: tuple[AgreementState, ...], command: ReferToCafcass
+) -> dict[str, str]:
+    """The procedure's preconditions met among ``agreements`` (precondition key -> who agreed or was
+    told), once the checklist is answered as it requires; a challenge's referral and a child's alike."""
     required = {precondition.key for precondition in rules.requires}
     for key in command.preconditions:
         if key not in required:
@@ -1257,7 +1279,7 @@ def _refer(
         field_name = f"preconditions.{precondition.key}"
         # agree: the person confirmed in Resolve; inform: the message to them was sent before now.
         wanted = {"confirmed"} if precondition.kind == "agree" else {"pending", "confirmed", "declined"}
-        agreement = _agreement(state, "cafcass", precondition.key, wanted)
+        agreement = _latest(agreements, "cafcass", precondition.key, wanted)
         if agreement is None:
             doing = "confirm their agreement" if precondition.kind == "agree" else "be told"
             raise _refuse(
@@ -1301,14 +1323,7 @@ def _refer(
                 f"The referral must include: {item.label}",
                 f"checklist.{item.key}",
             )
-    new_state = replace(state, cafcass_referred_on=command.on, last_event_on=command.on)
-    detail = CafcassReferred(
-        reason=reason,
-        urgent=command.urgent,
-        checklist=dict(command.checklist),
-        preconditions=met,
-    )
-    return Accepted(new_state, (Event(stage_key, command.on, detail),))
+    return met
 
 
 # mark an action
@@ -1810,6 +1825,72 @@ def _extend(
     return Accepted(new_state, (Event(current.stage, command.on, detail),))
 
 
+def _cafcass_precondition(rules: Cafcass, track: str, key: str) -> tuple[str, str]:
+    """The role asked and the kind of request (agree, inform) for a Cafcass precondition."""
+    if track not in rules.tracks:
+        raise _refuse(
+            "conflict",
+            "cafcass_iro_only",
+            "Only an IRO can refer a looked-after child's case to Cafcass (Children Act 1989 s25B(3)).",
+        )
+    by_key = {precondition.key: precondition for precondition in rules.requires}
+    if key not in by_key:
+        keys = ", ".join(by_key) or "none"
+        raise _refuse(
+            "invalid",
+            "unknown_precondition",
+            f"{key!r} is not a precondition of a Cafcass referral here; use: {keys}.",
+            "key",
+        )
+    return by_key[key].role, by_key[key].kind
+
+
+def _asked(
+    agreements: tuple[AgreementState, ...], command: RequestAgreement, role: str, kind: str
+) -> tuple[AgreementState, AgreementRequested]:
+    """A new request to the person the command names, who must hold ``role``; one waiting at a time."""
+    person = command.person
+    if person is None:
+        raise _refuse("invalid", "required", f"Choose the {role_label(role)} to ask.", "person")
+    if role not in person.roles:
+        raise _refuse(
+            "invalid",
+            "wrong_role",
+            f"{person.username} is not a {role_label(role)}; choose the {role_label(role)} to ask.",
+            "person",
+        )
+    note = _require_text(
+        command.note,
+        "note",
+        "what you are asking and why" if kind == "agree" else "what you are telling them and why",
+    )
+    if _latest(agreements, command.purpose, command.key, {"pending"}) is not None:
+        raise _refuse(
+            "conflict",
+            "already_asked",
+            "This has already been asked and is waiting for an answer.",
+        )
+    number = len(agreements) + 1
+    asked = AgreementState(
+        number=number,
+        purpose=command.purpose,
+        key=command.key,
+        username=person.username,
+        kind=kind,
+        requested_on=command.on,
+    )
+    detail = AgreementRequested(
+        number=number,
+        purpose=command.purpose,
+        key=command.key,
+        person=person.username,
+        role=role,
+        kind=kind,
+        note=note,
+    )
+    return asked, detail
+
+
 # ask a named person to agree to (or be told of) a bypass or a Cafcass referral
 def _request_agreement_guard(procedure: Procedure, state: ChallengeState, actor: Actor) -> None:
     if state.status not in {"open", "resolved"}:
@@ -1834,23 +1915,7 @@ def _request_agreement(
             "invalid", "unknown_purpose", "Choose what the agreement is for: cafcass or bypass.", "purpose"
         )
     if command.purpose == "cafcass":
-        rules = procedure.cafcass
-        if state.track not in rules.tracks:
-            raise _refuse(
-                "conflict",
-                "cafcass_iro_only",
-                "Only an IRO can refer a looked-after child's case to Cafcass (Children Act 1989 s25B(3)).",
-            )
-        by_key = {precondition.key: precondition for precondition in rules.requires}
-        if command.key not in by_key:
-            keys = ", ".join(by_key) or "none"
-            raise _refuse(
-                "invalid",
-                "unknown_precondition",
-                f"{command.key!r} is not a precondition of a Cafcass referral here; use: {keys}.",
-                "key",
-            )
-        role, kind = by_key[command.key].role, by_key[command.key].kind
+        role, kind = _cafcass_precondition(procedure.cafcass, state.track, command.key)
     else:
         current = _require_open(state, "ask agreement to a bypass on")
         target = _stage_or_refuse(procedure, command.key, "key")
@@ -1870,47 +1935,42 @@ def _request_agreement(
                 "key",
             )
         role, kind = needed, "agree"
-    person = command.person
-    if person is None:
-        raise _refuse("invalid", "required", f"Choose the {role_label(role)} to ask.", "person")
-    if role not in person.roles:
-        raise _refuse(
-            "invalid",
-            "wrong_role",
-            f"{person.username} is not a {role_label(role)}; choose the {role_label(role)} to ask.",
-            "person",
-        )
-    note = _require_text(
-        command.note,
-        "note",
-        "what you are asking and why" if kind == "agree" else "what you are telling them and why",
-    )
-    if _agreement(state, command.purpose, command.key, {"pending"}) is not None:
-        raise _refuse(
-            "conflict",
-            "already_asked",
-            "This has already been asked and is waiting for an answer.",
-        )
-    number = len(state.agreements) + 1
-    asked = AgreementState(
-        number=number,
-        purpose=command.purpose,
-        key=command.key,
-        username=person.username,
-        kind=kind,
-        requested_on=command.on,
-    )
+    asked, detail = _asked(state.agreements, command, role, kind)
     new_state = replace(state, agreements=(*state.agreements, asked), last_event_on=command.on)
-    detail = AgreementRequested(
-        number=number,
-        purpose=command.purpose,
-        key=command.key,
-        person=person.username,
-        role=role,
-        kind=kind,
-        note=note,
-    )
     return Accepted(new_state, (Event(state.visits[-1].stage, command.on, detail),))
+
+
+def _answered(
+    agreements: tuple[AgreementState, ...], command: AnswerAgreement, actor: Actor
+) -> tuple[tuple[AgreementState, ...], AgreementAnswered]:
+    """The request ``command`` answers, answered by the person it was made to."""
+    for index, agreement in enumerate(agreements):
+        if agreement.number != command.number:
+            continue
+        if agreement.username != actor.username:
+            raise _refuse("forbidden", "not_asked", "This request was made to someone else.")
+        if agreement.status != "pending":
+            raise _refuse(
+                "conflict",
+                "already_answered",
+                f"This request was already {agreement.status} "
+                f"on {_fmt(agreement.answered_on or command.on)}.",
+            )
+        if command.answer not in AGREEMENT_ANSWERS:
+            raise _refuse("invalid", "unknown_answer", "Choose whether you confirm or decline.", "answer")
+        if command.answer == "declined":
+            _require_text(command.comments, "comments", "why you decline")
+        answered = replace(agreement, status=command.answer, answered_on=command.on)
+        now = (*agreements[:index], answered, *agreements[index + 1 :])
+        detail = AgreementAnswered(
+            number=agreement.number,
+            purpose=agreement.purpose,
+            key=agreement.key,
+            answer=command.answer,
+            comments=command.comments.strip(),
+        )
+        return now, detail
+    raise _refuse("not_found", "unknown_request", "There is no such request here.", "number")
 
 
 # confirm or decline a request made to you
@@ -1928,34 +1988,138 @@ def _answer_agreement(
     actor: Actor,
     calendar: WorkingDays,
 ) -> Accepted:
-    for index, agreement in enumerate(state.agreements):
-        if agreement.number != command.number:
-            continue
-        if agreement.username != actor.username:
-            raise _refuse("forbidden", "not_asked", "This request was made to someone else.")
-        if agreement.status != "pending":
+    agreements, detail = _answered(state.agreements, command, actor)
+    new_state = replace(state, agreements=agreements, last_event_on=command.on)
+    return Accepted(new_state, (Event(state.visits[-1].stage, command.on, detail),))
+
+
+# -- a Cafcass referral with no challenge (seeds 000 and 004) -------------------------------------
+@dataclass(frozen=True, slots=True)
+class ChildReferralState:
+    """What a child's Cafcass referral with no challenge is decided from: the requests for agreement
+    made on the child (numbered on the child), the latest date recorded among them and the referrals,
+    and ``spent``: the requests numbered up to it came before the child's last such referral, and count
+    for no other."""
+
+    agreements: tuple[AgreementState, ...] = ()
+    last_on: dt.date | None = None
+    spent: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChildAccepted:
+    agreements: tuple[AgreementState, ...]
+    detail: CafcassReferred | AgreementRequested | AgreementAnswered
+
+
+ChildCommand = ReferToCafcass | RequestAgreement | AnswerAgreement
+ChildDecision = ChildAccepted | Refused
+
+CAFCASS_IRO_ONLY = (
+    "Only an IRO can refer a looked-after child's case to Cafcass (Children Act 1989 s25B(3)); "
+    "CP Chairs have no such power."
+)
+
+
+def decide_for_child(
+    *,
+    procedure: Procedure,
+    track: str,
+    state: ChildReferralState,
+    command: ChildCommand,
+    actor: Actor,
+    today: dt.date,
+) -> ChildDecision:
+    """A Cafcass referral with no challenge, and the agreements it needs, under the child's procedure.
+
+    Seed 000: "Alongside or out with the Outcome Resolution the IRO can consider whether to make a
+    referral to Cafcass"; seed 004: "Should the IRO/CP Chair be dissatisfied by the outcome a
+    referral to CAFCASS can be made". The procedure decides the preconditions, who records the
+    referral and the checklist exactly as for a challenge's referral. With no ladder tried, a
+    procedure that refers only from a stage (``earliest_stage``) asks for a challenge first, and one
+    that asks for urgency before a stage (``urgent_before_stage``) asks for it here. Never raises for
+    bad input.
+    """
+    try:
+        if command.on > today:
             raise _refuse(
-                "conflict",
-                "already_answered",
-                f"This request was already {agreement.status} "
-                f"on {_fmt(agreement.answered_on or command.on)}.",
+                "invalid",
+                "date_in_future",
+                f"The date cannot be in the future (today is {_fmt(today)}).",
+                "on",
             )
-        if command.answer not in AGREEMENT_ANSWERS:
-            raise _refuse("invalid", "unknown_answer", "Choose whether you confirm or decline.", "answer")
-        if command.answer == "declined":
-            _require_text(command.comments, "comments", "why you decline")
-        answered = replace(agreement, status=command.answer, answered_on=command.on)
-        agreements = (*state.agreements[:index], answered, *state.agreements[index + 1 :])
-        new_state = replace(state, agreements=agreements, last_event_on=command.on)
-        detail = AgreementAnswered(
-            number=agreement.number,
-            purpose=agreement.purpose,
-            key=agreement.key,
-            answer=command.answer,
-            comments=command.comments.strip(),
+        if state.last_on is not None and command.on < state.last_on:
+            raise _refuse(
+                "invalid",
+                "date_before_previous_event",
+                "The date cannot be earlier than the last request or referral recorded for this child, "
+                f"on {_fmt(state.last_on)}.",
+                "on",
+            )
+        rules = procedure.cafcass
+        if track not in rules.tracks or track not in procedure.tracks:
+            raise _refuse("forbidden", "cafcass_iro_only", CAFCASS_IRO_ONLY)
+        match command:
+            case ReferToCafcass():
+                return ChildAccepted(state.agreements, _child_refer(procedure, state, command, actor))
+            case RequestAgreement():
+                _require(
+                    actor,
+                    (CHAIR, CHAIR_MANAGER),
+                    "ask for agreement to a referral to Cafcass",
+                    "the child's allocated IRO or their manager",
+                )
+                if command.purpose != "cafcass":
+                    raise _refuse(
+                        "invalid",
+                        "unknown_purpose",
+                        "With no challenge, agreement is asked only for a referral to Cafcass.",
+                        "purpose",
+                    )
+                role, kind = _cafcass_precondition(rules, track, command.key)
+                asked, requested = _asked(state.agreements, command, role, kind)
+                return ChildAccepted((*state.agreements, asked), requested)
+            case AnswerAgreement():
+                agreements, answered = _answered(state.agreements, command, actor)
+                return ChildAccepted(agreements, answered)
+        assert_never(command)
+    except _Refusal as refusal:
+        return refusal.refused
+
+
+def _child_refer(
+    procedure: Procedure, state: ChildReferralState, command: ReferToCafcass, actor: Actor
+) -> CafcassReferred:
+    rules = procedure.cafcass
+    completer = rules.form_completed_by
+    if completer is not None:
+        _require(actor, (CAFCASS_FORM,), "complete the Cafcass referral form", f"the {role_label(completer)}")
+    else:
+        _require(actor, (CHAIR,), "refer the child's case to Cafcass", "the child's allocated IRO")
+    if rules.earliest_stage is not None:
+        raise _refuse(
+            "conflict",
+            "cafcass_challenge_first",
+            f"{procedure.name} refers to Cafcass only once a challenge has reached "
+            f"{procedure.stage(rules.earliest_stage).name}: raise the challenge first.",
         )
-        return Accepted(new_state, (Event(state.visits[-1].stage, command.on, detail),))
-    raise _refuse("not_found", "unknown_request", "There is no such request on this challenge.", "number")
+    reason = _require_text(command.reason, "reason", "why the case is being referred to Cafcass")
+    if rules.urgent_before_stage is not None and not command.urgent:
+        # Seed 000: "the matter will be of sufficient urgency that the dispute resolution process needs
+        # to be curtailed based on the timetable for the child".
+        raise _refuse(
+            "invalid",
+            "cafcass_urgency_required",
+            f"Without a challenge a referral curtails {procedure.name} before "
+            f"{procedure.stage(rules.urgent_before_stage).name}: mark it urgent and explain in the reason "
+            "why the child's timetable cannot wait.",
+            "urgent",
+        )
+    fresh = tuple(agreement for agreement in state.agreements if agreement.number > state.spent)
+    met = _referral_met(rules, fresh, command)
+    return CafcassReferred(
+        reason=reason, urgent=command.urgent, checklist=dict(command.checklist), preconditions=met
+    )
 
 
 # send to another contact at the partner agency

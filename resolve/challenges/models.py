@@ -257,8 +257,27 @@ class Document(AppendOnlyModel, SealedModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
 
+def child_records_chain(child_id: int) -> str:
+    """The records chain of what is recorded on a child with no challenge (a Cafcass referral and the
+    requests for agreement it needs)."""
+    return f"child-records:{child_id}"
+
+
 class CafcassReferral(AppendOnlyModel, SealedModel):
-    challenge = models.OneToOneField(Challenge, on_delete=models.PROTECT, related_name="cafcass_referral")
+    """A referral to Cafcass: of a challenge (``challenge``), or of the child's case with no challenge
+    (``child`` and the procedure that decided it, ``policy``: seed 000's "out with the Outcome
+    Resolution"). Exactly one of the two; a referral with no challenge is sealed into the child's
+    records chain (``child-records:<id>``)."""
+
+    challenge = models.OneToOneField(
+        Challenge, on_delete=models.PROTECT, null=True, blank=True, related_name="cafcass_referral"
+    )
+    child = models.ForeignKey(
+        Child, on_delete=models.PROTECT, null=True, blank=True, related_name="cafcass_referrals"
+    )
+    policy = models.ForeignKey(
+        PolicyVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="cafcass_referrals"
+    )
     on = models.DateField()
     reason = models.TextField()
     urgent = models.BooleanField(default=False)
@@ -266,6 +285,32 @@ class CafcassReferral(AppendOnlyModel, SealedModel):
     preconditions = models.JSONField(help_text="Precondition key → username of who agreed or was told.")
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)
+    agreements_upto = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="With no challenge: the child's requests for agreement numbered up to this one were made "
+        "before the referral, and count for no later one.",
+    )
+
+    evidence_added_later = ("child_id", "policy_id", "agreements_upto")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(challenge__isnull=False, child__isnull=True, policy__isnull=True)
+                    | models.Q(challenge__isnull=True, child__isnull=False, policy__isnull=False)
+                ),
+                name="cafcass_referral_challenge_or_child",
+            )
+        ]
+        indexes = [models.Index(fields=["child", "on"], name="cafcass_referral_child_on")]
+
+    @property
+    def evidence_chain(self) -> str:
+        if self.challenge_id is None:
+            return child_records_chain(int(self.child_id))  # type: ignore[arg-type]
+        return super().evidence_chain
 
 
 class Concern(AppendOnlyModel):
@@ -292,6 +337,20 @@ class Concern(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"Concern {self.pk} for {self.child}"
+
+
+class ConcernClosure(AppendOnlyModel):
+    """A concern closed by the chair without becoming a challenge (the social worker or team manager
+    put it right): the reminders of the chair's deadline stop, and no challenge can carry it."""
+
+    concern = models.OneToOneField(Concern, on_delete=models.PROTECT, related_name="closure")
+    on = models.DateField()
+    reason = models.TextField()
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Concern {self.concern_id} closed on {self.on}"
 
 
 class Event(AppendOnlyModel):
@@ -347,8 +406,14 @@ class Agreement(SealedModel):
         CONFIRMED = "confirmed", "Confirmed"
         DECLINED = "declined", "Declined"
 
-    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="agreements")
-    number = models.PositiveIntegerField(help_text="1, 2, 3... on its challenge.")
+    challenge = models.ForeignKey(
+        Challenge, on_delete=models.CASCADE, null=True, blank=True, related_name="agreements"
+    )
+    # A request for a Cafcass referral with no challenge is made on the child (and numbered there).
+    child = models.ForeignKey(
+        Child, on_delete=models.PROTECT, null=True, blank=True, related_name="cafcass_agreements"
+    )
+    number = models.PositiveIntegerField(help_text="1, 2, 3... on its challenge (or its child).")
     purpose = models.CharField(max_length=10, help_text="cafcass or bypass")
     key = models.CharField(
         max_length=64, help_text="The Cafcass precondition's key, or the stage bypassed to."
@@ -372,9 +437,28 @@ class Agreement(SealedModel):
     class Meta:
         ordering = ["challenge", "number"]
         constraints = [
-            models.UniqueConstraint(fields=["challenge", "number"], name="agreement_number_unique")
+            models.UniqueConstraint(fields=["challenge", "number"], name="agreement_number_unique"),
+            models.UniqueConstraint(
+                fields=["child", "number"],
+                condition=models.Q(challenge__isnull=True),
+                name="agreement_child_number_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(challenge__isnull=False, child__isnull=True)
+                | models.Q(challenge__isnull=True, child__isnull=False),
+                name="agreement_challenge_or_child",
+            ),
         ]
         indexes = [models.Index(fields=["person", "status"])]
 
+    evidence_added_later = ("child_id",)
+
     def __str__(self) -> str:
-        return f"Request {self.number} on challenge {self.challenge_id} to {self.person}"
+        where = f"challenge {self.challenge_id}" if self.challenge_id else f"child {self.child_id}"
+        return f"Request {self.number} on {where} to {self.person}"
+
+    @property
+    def evidence_chain(self) -> str:
+        if self.challenge_id is None:
+            return child_records_chain(int(self.child_id))  # type: ignore[arg-type]
+        return super().evidence_chain

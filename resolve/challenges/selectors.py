@@ -33,8 +33,10 @@ from resolve.challenges import engine
 from resolve.challenges.models import (
     Action,
     Agreement,
+    CafcassReferral,
     Challenge,
     Concern,
+    ConcernClosure,
     Document,
     Event,
     Meeting,
@@ -565,6 +567,7 @@ class ConcernRow:
     procedure: Procedure
     chair_due_on: dt.date | None
     challenge_id: int | None
+    closure: ConcernClosure | None = None
 
 
 def child_concerns(*, child: Child) -> list[ConcernRow]:
@@ -572,7 +575,7 @@ def child_concerns(*, child: Child) -> list[ConcernRow]:
     it became. ``child`` must have been loaded through the access chokepoint."""
     rows = (
         Concern.objects.filter(child=child)
-        .select_related("policy", "recorded_by")
+        .select_related("policy", "recorded_by", "closure", "closure__closed_by")
         .annotate(challenge_pk=F("challenge__pk"))
         .order_by("-on", "-id")
     )
@@ -585,19 +588,75 @@ def child_concerns(*, child: Child) -> list[ConcernRow]:
                 procedure=procedure,
                 chair_due_on=concern_chair_due(procedure=procedure, review_on=concern.review_on),
                 challenge_id=concern.challenge_pk,
+                closure=getattr(concern, "closure", None),
             )
         )
     return found
 
 
+# -- a Cafcass referral with no challenge ----------------------------------------------------------
+def child_cafcass_agreements(*, child: Child) -> list[Agreement]:
+    """The requests for agreement made on the child for a referral with no challenge, in order.
+    ``child`` must have been loaded through the access chokepoint."""
+    return list(
+        Agreement.objects.filter(child=child, challenge__isnull=True)
+        .select_related("person", "requested_by")
+        .order_by("number")
+    )
+
+
+def child_cafcass_referrals(*, child: Child) -> list[CafcassReferral]:
+    """Every referral to Cafcass of the child's case, oldest first: those with no challenge and those of
+    its challenges (``challenge`` set). ``child`` must have been loaded through the access chokepoint."""
+    return list(
+        CafcassReferral.objects.filter(Q(child=child) | Q(challenge__child=child))
+        .select_related("by", "policy", "challenge__policy")
+        .order_by("on", "id")
+    )
+
+
+def child_cafcass_state(
+    *, child: Child, agreements: Sequence[Agreement] | None = None
+) -> engine.ChildReferralState:
+    """What the engine decides a referral with no challenge from (``engine.decide_for_child``)."""
+    rows = list(agreements) if agreements is not None else child_cafcass_agreements(child=child)
+    last = (
+        CafcassReferral.objects.filter(child=child, challenge__isnull=True)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    spent = (last.agreements_upto or 0) if last is not None else 0
+    dates = [row.requested_on for row in rows] + [row.answered_on for row in rows if row.answered_on]
+    if last is not None:
+        dates.append(last.on)
+    return engine.ChildReferralState(
+        agreements=tuple(
+            engine.AgreementState(
+                number=row.number,
+                purpose=row.purpose,
+                key=row.key,
+                username=row.person.get_username(),
+                kind=row.kind,
+                status=row.status,
+                requested_on=row.requested_on,
+                answered_on=row.answered_on,
+            )
+            for row in rows
+        ),
+        last_on=max(dates, default=None),
+        spent=spent,
+    )
+
+
 def agreements_waiting_for(*, user: User) -> QuerySet[Agreement]:
-    """Requests made to ``user`` still waiting for their answer, on challenges they may see, oldest first."""
+    """Requests made to ``user`` still waiting for their answer, on challenges they may see (and, for a
+    Cafcass referral with no challenge, on children they may see), oldest first."""
     visible = challenges_visible_to(user).values("pk")
+    children = children_visible_to(user).values("pk")
     return (
-        Agreement.objects.filter(
-            person_id=user.pk, status=Agreement.Status.PENDING, kind="agree", challenge_id__in=visible
-        )
-        .select_related("challenge__child", "challenge__policy")
+        Agreement.objects.filter(person_id=user.pk, status=Agreement.Status.PENDING, kind="agree")
+        .filter(Q(challenge_id__in=visible) | Q(challenge__isnull=True, child_id__in=children))
+        .select_related("challenge__child", "challenge__policy", "child")
         .order_by("requested_on", "id")[:50]
     )
 

@@ -53,6 +53,7 @@ from resolve.challenges.models import (
     CafcassReferral,
     Challenge,
     Concern,
+    ConcernClosure,
     Document,
     Event,
     Meeting,
@@ -63,6 +64,7 @@ from resolve.challenges.selectors import (
     DueDate,
     challenge_actor,
     challenge_state,
+    child_cafcass_state,
     concern_chair_due,
     due_date_explain,
     person_for_command,
@@ -74,8 +76,13 @@ from resolve.core import limits
 from resolve.core.clock import today
 from resolve.core.errors import ServiceError
 from resolve.core.retry import retried
-from resolve.notifications.services import deadlines_schedule_action, notifications_for_events
+from resolve.notifications.services import (
+    child_cafcass_messages,
+    deadlines_schedule_action,
+    notifications_for_events,
+)
 from resolve.people.roles import CHAIR_ROLE_FOR_TRACK, role_label
+from resolve.people.selectors import user_roles
 from resolve.procedures.models import PolicyVersion
 from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_get, procedure_version_model
@@ -624,6 +631,10 @@ def _concern_for_raise(*, child: Child, track: str, concern_id: int | None) -> C
             "concern_other_track",
             f"That concern was recorded on the {engine.TRACKS[concern.track]} track.",
             "concern_id",
+        )
+    if ConcernClosure.objects.filter(concern=concern).exists():
+        raise ServiceError(
+            "conflict", "concern_closed", "That concern was closed without a challenge.", "concern_id"
         )
     if getattr(concern, "challenge", None) is not None:
         raise ServiceError(
@@ -1557,6 +1568,63 @@ def concern_record(
         return row
 
 
+@retried
+def concern_close(*, user: User, concern_id: int, reason: str, on: dt.date | None = None) -> ConcernClosure:
+    """Close a concern without a challenge (the social worker or team manager put it right): the chair on
+    its track, with the reason, recorded as a case note of the type the procedure names for concerns.
+    The reminders of the chair's deadline stop, and no challenge can carry it afterwards."""
+    on = on or today()
+    limits.text_check(field="reason", value=reason)
+    text = reason.strip()
+    if not text:
+        raise ServiceError("invalid", "required", "Enter why the concern is closed.", "reason")
+    if on > today():
+        raise ServiceError("invalid", "date_in_future", "The date cannot be in the future.", "on")
+    with transaction.atomic(savepoint=False):
+        # The concern's child through the write chokepoint, locked: one closing at a time.
+        found = Concern.objects.filter(pk=concern_id).values_list("child_id", flat=True).first()
+        try:
+            if found is None:
+                raise NotVisible(concern_id)
+            child = child_get_for_change(user=user, child_id=found, perm=Perm.RECORD_CONCERN, lock=True)
+        except NotVisible:
+            raise ServiceError("not_found", "not_found", "There is no such concern.") from None
+        concern = Concern.objects.select_related("policy", "challenge", "closure").get(pk=concern_id)
+        chair = child_chair(child=child, track=concern.track)
+        if chair is None or chair.pk != user.pk:
+            raise ServiceError(
+                "forbidden",
+                "not_allowed",
+                f"Only the child's allocated {role_label(CHAIR_ROLE_FOR_TRACK[concern.track])} can close "
+                "this concern.",
+            )
+        if getattr(concern, "challenge", None) is not None:
+            raise ServiceError(
+                "conflict",
+                "concern_carried",
+                f"That concern became the challenge raised on {concern.challenge.raised_on:%-d %B %Y}.",
+            )
+        if getattr(concern, "closure", None) is not None:
+            raise ServiceError(
+                "conflict", "concern_closed", f"That concern was closed on {fmt_date(concern.closure.on)}."
+            )
+        if on < concern.on:
+            raise ServiceError(
+                "invalid", "date_before_concern", "The date cannot be earlier than the concern.", "on"
+            )
+        row = ConcernClosure.objects.create(concern=concern, on=on, reason=text, closed_by=user)
+        procedure = procedure_version_model(concern.policy)
+        CaseNote.objects.create(
+            child=child,
+            note_type=procedure.case_notes.concern_type,
+            body=f"Concern of {fmt_date(concern.on)} closed without a challenge.\n"
+            f"Concern: {concern.concern}\nReason: {text}",
+            on=on,
+            author=user,
+        )
+        return row
+
+
 def challenge_request_agreement(
     *,
     user: User,
@@ -1609,3 +1677,190 @@ def challenge_ask_agency(
     contact_bounds_check(contact)
     command = engine.AskAgency(on=on or today(), contact=contact)
     return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version)
+
+
+# -- a Cafcass referral with no challenge (seeds 000 and 004) ---------------------------------------
+def _child_procedure() -> tuple[PolicyVersion, Procedure]:
+    """The child's procedure for a referral with no challenge: the authority's IRO-track procedure."""
+    key = settings.RESOLVE_DEFAULT_POLICY
+    try:
+        version = procedure_get(key=key)
+    except PolicyVersion.DoesNotExist:
+        raise ServiceError(
+            "conflict", "unknown_policy", f"The authority's procedure {key!r} is not loaded."
+        ) from None
+    return version, procedure_version_model(version)
+
+
+def _is_cp_chair_only(user: User, child: Child | None) -> bool:
+    roles = user_roles(user=user)
+    return "cp_chair" in roles and "iro" not in roles and (child is None or child.iro_id != user.pk)
+
+
+@retried
+def _child_cafcass_change(
+    *,
+    user: User,
+    child_id: int,
+    perm: Perm,
+    command: engine.ChildCommand,
+    write: Callable[[Child, PolicyVersion, engine.ChildAccepted], Any],
+) -> Any:
+    """The one write path of a referral with no challenge and its requests: the child locked through
+    the chokepoint, the engine's decision, the record (``write``), the case note on the child's record
+    and the messages, in one transaction."""
+    _command_bounds_check(command)
+    with transaction.atomic(savepoint=False):
+        try:
+            child = child_get_for_change(user=user, child_id=child_id, perm=perm, lock=True)
+        except NotVisible:
+            raise ServiceError("not_found", "not_found", "There is no such child.") from None
+        except ServiceError as error:
+            if error.kind == "forbidden" and _is_cp_chair_only(user, None):
+                raise ServiceError("forbidden", "cafcass_iro_only", engine.CAFCASS_IRO_ONLY) from None
+            raise
+        version, procedure = _child_procedure()
+        actor = challenge_actor(user=user, child=child, track="iro", procedure=procedure, stage_key=None)
+        decision = engine.decide_for_child(
+            procedure=procedure,
+            track="iro",
+            state=child_cafcass_state(child=child),
+            command=command,
+            actor=actor,
+            today=today(),
+        )
+        if isinstance(decision, engine.Refused):
+            if decision.kind == "forbidden" and _is_cp_chair_only(user, child):
+                raise ServiceError("forbidden", "cafcass_iro_only", engine.CAFCASS_IRO_ONLY)
+            raise ServiceError(decision.kind, decision.code, decision.message, decision.field)
+        row = write(child, version, decision)
+        event = engine.Event("", command.on, decision.detail)
+        body = case_note_body(procedure, event, None)
+        CaseNote.objects.create(
+            child=child,
+            note_type=case_note_type(procedure, event),
+            body=f"With no challenge (a referral of the child's case to Cafcass).\n{body}",
+            on=command.on,
+            author=user,
+        )
+        asker = ""
+        if isinstance(decision.detail, AgreementAnswered):
+            asker = row.requested_by.get_username()
+        child_cafcass_messages(
+            child=child,
+            procedure=procedure,
+            detail=decision.detail,
+            on=command.on,
+            asker=asker,
+            referral_id=row.pk if isinstance(row, CafcassReferral) else 0,
+        )
+        return row
+
+
+def child_request_cafcass_agreement(
+    *, user: User, child_id: int, key: str, person: str | None, note: str, on: dt.date | None = None
+) -> Agreement:
+    """Ask a named person to agree to (or tell them of) a referral of the child's case to Cafcass with
+    no challenge, as the procedure's preconditions say; they confirm or decline it in Resolve."""
+    limits.text_check(field="key", value=key, max_length=limits.MAX_KEY)
+    command = engine.RequestAgreement(
+        on=on or today(),
+        purpose="cafcass",
+        key=key,
+        person=person_for_command(username=person, field="person"),
+        note=note,
+    )
+
+    def write(child: Child, version: PolicyVersion, decision: engine.ChildAccepted) -> Agreement:
+        detail = decision.detail
+        assert isinstance(detail, AgreementRequested)
+        return Agreement.objects.create(
+            child=child,
+            number=detail.number,
+            purpose=detail.purpose,
+            key=detail.key,
+            kind=detail.kind,
+            person=get_user_model().objects.get(username=detail.person),
+            role=detail.role,
+            note=detail.note,
+            requested_by=user,
+            requested_on=command.on,
+        )
+
+    row: Agreement = _child_cafcass_change(
+        user=user, child_id=child_id, perm=Perm.ASK_AGREEMENT, command=command, write=write
+    )
+    return row
+
+
+def child_answer_cafcass_agreement(
+    *, user: User, child_id: int, number: int, answer: str, comments: str = "", on: dt.date | None = None
+) -> Agreement:
+    """Confirm or decline a request made to you about a referral of a child's case with no challenge."""
+    command = engine.AnswerAgreement(on=on or today(), number=number, answer=answer, comments=comments)
+
+    def write(child: Child, version: PolicyVersion, decision: engine.ChildAccepted) -> Agreement:
+        detail = decision.detail
+        assert isinstance(detail, AgreementAnswered)
+        row = Agreement.objects.select_for_update().get(
+            child=child, challenge__isnull=True, number=detail.number
+        )
+        row.status = detail.answer
+        row.answered_on = command.on
+        row.answered_at = timezone.now()
+        row.comments = detail.comments
+        row.save()
+        return row
+
+    row: Agreement = _child_cafcass_change(
+        user=user, child_id=child_id, perm=Perm.ANSWER_REQUEST, command=command, write=write
+    )
+    return row
+
+
+def child_refer_to_cafcass(
+    *,
+    user: User,
+    child_id: int,
+    reason: str,
+    checklist: Mapping[str, bool],
+    preconditions: Mapping[str, str] | None = None,
+    urgent: bool = False,
+    on: dt.date | None = None,
+) -> CafcassReferral:
+    """Refer a looked-after child's case to Cafcass with no challenge (seed 000: "Alongside or out with
+    the Outcome Resolution the IRO can consider whether to make a referral to Cafcass"): IRO track only,
+    under the authority's procedure, whose preconditions, checklist and form completer apply as to a
+    challenge's referral."""
+    on = on or today()
+    people = {
+        key: person_for_command(username=username, field=f"preconditions.{key}")
+        for key, username in (preconditions or {}).items()
+    }
+    command = engine.ReferToCafcass(
+        on=on,
+        reason=reason,
+        checklist=dict(checklist),
+        preconditions={key: person for key, person in people.items() if person is not None},
+        urgent=urgent,
+    )
+
+    def write(child: Child, version: PolicyVersion, decision: engine.ChildAccepted) -> CafcassReferral:
+        detail = decision.detail
+        assert isinstance(detail, events.CafcassReferred)
+        return CafcassReferral.objects.create(
+            child=child,
+            policy=version,
+            on=on,
+            reason=detail.reason,
+            urgent=detail.urgent,
+            checklist=dict(detail.checklist),
+            preconditions=dict(detail.preconditions),
+            by=user,
+            agreements_upto=max((agreement.number for agreement in decision.agreements), default=0),
+        )
+
+    row: CafcassReferral = _child_cafcass_change(
+        user=user, child_id=child_id, perm=Perm.REFER_TO_CAFCASS, command=command, write=write
+    )
+    return row

@@ -31,9 +31,21 @@ from resolve.challenges import events as ev
 from resolve.challenges.case_notes import enters_stage, fmt_date
 from resolve.challenges.documents import directors_briefing_rows
 from resolve.challenges.engine import EVENT_WORDS
-from resolve.challenges.models import Challenge, Event, StageVisit
+from resolve.challenges.models import (
+    Agreement,
+    CafcassReferral,
+    Challenge,
+    Event,
+    StageVisit,
+    child_records_chain,
+)
 from resolve.challenges.overdue import Timing, stage_timing
-from resolve.challenges.selectors import challenge_page, people_named
+from resolve.challenges.selectors import (
+    challenge_page,
+    child_cafcass_agreements,
+    child_cafcass_referrals,
+    people_named,
+)
 from resolve.children.models import CaseNote, Child
 from resolve.children.selectors import child_role_holders
 from resolve.exports.models import SentForm
@@ -566,14 +578,75 @@ def chronology_for_user(*, user: UserLike, case_number: str, today: dt.date) -> 
             )
             .order_by("raised_on", "pk")
         )
+    referrals = [row for row in child_cafcass_referrals(child=child) if row.challenge_id is None]
     return chronology_build(
-        child=child, challenges=challenges, today=today, produced_by=person_name(user), now=timezone.now()
+        child=child,
+        challenges=challenges,
+        today=today,
+        produced_by=person_name(user),
+        now=timezone.now(),
+        no_challenge=_no_challenge_rows(referrals, child_cafcass_agreements(child=child)),
     )
 
 
+NO_CHALLENGE = "No challenge"
+
+
+def _no_challenge_rows(
+    referrals: Sequence[CafcassReferral], agreements: Sequence[Agreement]
+) -> list[ChronologyRow]:
+    """The rows of a referral to Cafcass with no challenge (seed 000) and of the requests it needed."""
+    rows = [
+        ChronologyRow(
+            on=referral.on,
+            challenge=NO_CHALLENGE,
+            what=EVENT_WORDS.get(ev.EventType.CAFCASS_REFERRED.value, "Referred to Cafcass"),
+            stage="",
+            detail=("Urgent. " if referral.urgent else "") + referral.reason,
+            by=person_name(referral.by),
+            told="",
+        )
+        for referral in referrals
+    ]
+    for agreement in agreements:
+        asked = "Asked to agree" if agreement.kind == "agree" else "Told before"
+        rows.append(
+            ChronologyRow(
+                on=agreement.requested_on,
+                challenge=NO_CHALLENGE,
+                what=EVENT_WORDS.get(ev.EventType.AGREEMENT_REQUESTED.value, "Agreement asked"),
+                stage="",
+                detail=f"Request {agreement.number}: {agreement.note}",
+                by=person_name(agreement.requested_by),
+                told=f"{asked}: {person_name(agreement.person)}",
+            )
+        )
+        if agreement.answered_on is not None:
+            rows.append(
+                ChronologyRow(
+                    on=agreement.answered_on,
+                    challenge=NO_CHALLENGE,
+                    what=EVENT_WORDS.get(ev.EventType.AGREEMENT_ANSWERED.value, "Agreement answered"),
+                    stage="",
+                    detail=f"Request {agreement.number}: {agreement.status}"
+                    + (f". {agreement.comments}" if agreement.comments else ""),
+                    by=person_name(agreement.person),
+                    told="",
+                )
+            )
+    return rows
+
+
 def chronology_build(
-    *, child: Child, challenges: Sequence[Challenge], today: dt.date, produced_by: str, now: dt.datetime
+    *,
+    child: Child,
+    challenges: Sequence[Challenge],
+    today: dt.date,
+    produced_by: str,
+    now: dt.datetime,
+    no_challenge: Sequence[ChronologyRow] = (),
 ) -> Chronology:
+    """``no_challenge``: rows recorded on the child with no challenge (a referral to Cafcass)."""
     usernames = {
         u for c in challenges for v in c.visits.all() for u in (*v.to_users, *v.cc_users, *v.notify_users)
     }
@@ -656,8 +729,11 @@ def chronology_build(
                 outcome=challenge.outcome,
             )
         )
+    rows.extend(no_challenge)
     rows.sort(key=lambda row: row.on)  # stable: each challenge's events keep their order on a day
     chains = [f"child:{child.pk}", *(f"challenge:{c.pk}" for c in challenges)]
+    if no_challenge:
+        chains.append(child_records_chain(child.pk))
     heads = {head.chain: head for head in EvidenceHead.objects.filter(chain__in=chains)}
     evidence = [(chain, heads[chain].length, heads[chain].hash) for chain in chains if chain in heads]
     return Chronology(

@@ -49,6 +49,8 @@ class Kind(models.TextChoices):
     MEETING_REMINDER = "meeting_reminder", "Meeting soon"
     MEETING_OVERDUE = "meeting_overdue", "Meeting minutes and actions not recorded"
     AGENCY_ASKED = "agency_asked", "A challenge sent to a partner agency's contact"
+    CONCERN_FORM_REMINDER = "concern_form_reminder", "The form for a concern is due soon"
+    CONCERN_FORM_OVERDUE = "concern_form_overdue", "The form for a concern is overdue"
 
 
 class Deadline(models.Model):

@@ -55,6 +55,7 @@ from resolve.challenges.events import (
     ResponseRecorded,
 )
 from resolve.challenges.models import Action, Agreement, Challenge, Meeting, StageVisit
+from resolve.children.models import Child
 from resolve.children.selectors import ChildLine, child_line
 from resolve.core.conf import conf
 from resolve.notifications.models import (
@@ -82,6 +83,11 @@ def _challenge_link(challenge: Challenge) -> str:
     return f"/challenges/{challenge.pk}/"
 
 
+def _message_link(message: Message) -> str:
+    """The page a message opens: its challenge's, else the one it names."""
+    return _challenge_link(message.challenge) if message.challenge is not None else message.link
+
+
 # -- who ---------------------------------------------------------------------------------------------
 def _users(usernames: Iterable[str]) -> list[User]:
     names = sorted({name for name in usernames if name})
@@ -101,6 +107,7 @@ class Message:
     challenge: Challenge | None = None
     action: Action | None = None
     due_on: dt.date | None = None
+    link: str = ""  # where the message opens when it is about no challenge (a child's page)
 
 
 # Never held for a daily digest: the digest itself, a break-glass report, which a reviewer must see
@@ -137,7 +144,7 @@ def message_put(*, recipient: User, message: Message) -> OutboxMessage | None:
                 due_on=message.due_on,
                 subject=message.subject[:200],
                 body=message.body,
-                link=_challenge_link(message.challenge) if message.challenge is not None else "",
+                link=_message_link(message),
                 status=OutboxMessage.Status.HELD if held else OutboxMessage.Status.PENDING,
                 next_attempt_at=timezone.now(),
             )
@@ -224,7 +231,7 @@ def messages_put_many(*, messages: Sequence[tuple[User, Message]], racing: bool 
             due_on=message.due_on,
             subject=message.subject[:200],
             body=message.body,
-            link=_challenge_link(message.challenge) if message.challenge is not None else "",
+            link=_message_link(message),
             status=OutboxMessage.Status.HELD
             if recipient_id in digest_readers and message.kind not in _NEVER_HELD
             else OutboxMessage.Status.PENDING,
@@ -500,6 +507,82 @@ def _agreement_words(procedure: Procedure, purpose: str, key: str) -> str:
         return f"going straight to {procedure.stage(key).name}"
     labels = {item.key: item.label for item in procedure.cafcass.requires}
     return f"a referral to Cafcass ({labels.get(key, key)})"
+
+
+# -- a Cafcass referral with no challenge ------------------------------------------------------------
+def child_cafcass_messages(
+    *,
+    child: Child,
+    procedure: Procedure,
+    detail: CafcassReferred | AgreementRequested | AgreementAnswered,
+    on: dt.date,
+    asker: str = "",
+    referral_id: int = 0,
+) -> int:
+    """The messages of a Cafcass referral of a child's case with no challenge, or of a request for
+    agreement to it: whom a challenge's referral or request would tell, told the same (the person
+    asked; who asked and the IRO; the IRO Service Manager, the Head of Safeguarding and who agreed or
+    was told). ``asker``: the username who made the request an answer answers; ``referral_id``: the
+    referral's row. Call it inside the
+    change's transaction. Returns how many were written."""
+    people = _People(child_line(child=child, track="iro"))
+    words = f"{child.full_name} ({child.case_number})"
+    link = f"/children/{child.case_number}/cafcass-referral/"
+    match detail:
+        case AgreementRequested():
+            what = _agreement_words(procedure, detail.purpose, detail.key)
+            if detail.kind == "agree":
+                subject = f"Your agreement is asked: {words}"
+                opening = f"You are asked to agree to {what} of the case of {words}, with no challenge."
+                ask = "Please confirm or decline it in Resolve."
+            else:
+                subject = f"For your information before a referral to Cafcass: {words}"
+                opening = (
+                    f"You are told, before it is made, of {what} of the case of {words}, with no challenge."
+                )
+                ask = "You can acknowledge it in Resolve."
+            recipients = people.users([detail.person])
+            message = Message(
+                Kind.AGREEMENT_REQUESTED,
+                f"child-agreement:{child.pk}:{detail.number}",
+                subject,
+                f"{opening}\n\n{detail.note}\n\n{ask}",
+                link=link,
+            )
+        case AgreementAnswered():
+            what = _agreement_words(procedure, detail.purpose, detail.key)
+            word = "confirmed" if detail.answer == "confirmed" else "declined"
+            chair = people.line.chair
+            recipients = [*people.users([asker]), *([chair] if chair is not None else [])]
+            message = Message(
+                Kind.AGREEMENT_ANSWERED,
+                f"child-agreement-answer:{child.pk}:{detail.number}",
+                f"Request {word}: {words}",
+                f"The request about {what} of the case of {words} was {word} on {_fmt(on)}."
+                + (f"\n\n{detail.comments}" if detail.comments else ""),
+                link=link,
+            )
+        case CafcassReferred():
+            recipients = [
+                *people.line.holders("iro_service_manager"),
+                *people.line.holders("head_of_safeguarding"),
+                *people.users(detail.preconditions.values()),
+            ]
+            message = Message(
+                Kind.CAFCASS_REFERRED,
+                f"child-cafcass:{child.pk}:{referral_id}",
+                f"Referred to Cafcass: {words}",
+                f"The IRO referred the case of {words} to Cafcass on {_fmt(on)}"
+                f"{' as urgent' if detail.urgent else ''}, with no challenge.\nReason: {detail.reason}",
+                link=link,
+            )
+        case _:
+            assert_never(detail)
+    unique = list({user.pk: user for user in recipients}.values())
+    written = messages_put_many(messages=[(user, message) for user in unique])
+    if written:
+        outbox_deliver_on_commit()
+    return written
 
 
 def notifications_for_events(

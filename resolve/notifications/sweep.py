@@ -26,12 +26,13 @@ from django.utils import timezone
 
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
-from resolve.challenges.models import Action, Challenge, StageVisit
+from resolve.challenges.models import Action, Challenge, Concern, StageVisit
+from resolve.challenges.selectors import concern_chair_due
 from resolve.challenges.services import challenge_escalate_overdue
-from resolve.children.selectors import ChildLine, child_line_from
+from resolve.children.selectors import ChildLine, child_chair, child_line_from
 from resolve.core.conf import conf
 from resolve.core.errors import ServiceError
-from resolve.notifications.models import DEADLINE_SWEEP, Deadline, Kind, SweepLease
+from resolve.notifications.models import DEADLINE_SWEEP, Deadline, Kind, OutboxMessage, SweepLease
 from resolve.notifications.selectors import sweep_health_get
 from resolve.notifications.services import (
     Message,
@@ -251,6 +252,116 @@ def deadlines_sweep(
     return result
 
 
+# -- a concern's chair deadline ---------------------------------------------------------------------
+# A chair's deadline is at most 60 days (working days, at most) after the review: concerns whose
+# review is older than this cannot be waiting for a reminder or an alert.
+CONCERN_WINDOW_DAYS = 120
+
+
+@dataclass(frozen=True)
+class ConcernDeadline:
+    """A concern whose chair's form (seed 000: "IRO completes informal resolution form within 3 days")
+    is due soon or overdue today: the message to send, and its key."""
+
+    concern: Concern
+    kind: str
+    key: str
+    due_on: dt.date
+
+
+def concern_deadlines_due(*, today: dt.date) -> list[ConcernDeadline]:
+    """The concerns whose chair's deadline needs a message today: the working day before it (a reminder)
+    and from the first working day after it (an alert), while no challenge carries the concern and it is
+    not closed.
+
+    Its own selection, apart from the ``Deadline`` rows: a concern is not a challenge. The messages'
+    keys (``concern<id>:chair_reminder:<due>``, ``concern<id>:chair_overdue:<due>``) make each one
+    once per chair, however often the sweep runs; concerns whose alert was already written are left out.
+    """
+    rows = (
+        Concern.objects.filter(
+            challenge__isnull=True,
+            closure__isnull=True,
+            review_on__isnull=False,
+            review_on__gte=today - dt.timedelta(days=CONCERN_WINDOW_DAYS),
+            review_on__lte=today,
+        )
+        .select_related("policy", "child", "child__iro", "child__cp_chair")
+        .order_by("review_on", "id")
+    )
+    found: list[ConcernDeadline] = []
+    for concern in rows:
+        try:
+            procedure = procedure_version_model(concern.policy)
+            due = concern_chair_due(procedure=procedure, review_on=concern.review_on)
+            if due is None:
+                continue
+            calendar = working_calendar(Nation(procedure.nation))
+            overdue_from = _first_working_day_after(calendar, due)
+            remind_from = _earliest_within(calendar, due, 1)
+        except Exception:  # one bad concern must not stop the others; it is looked at again next time
+            logger.exception("Concern %s: its deadline could not be worked out", concern.pk)
+            continue
+        if today >= overdue_from:
+            found.append(
+                ConcernDeadline(
+                    concern, Kind.CONCERN_FORM_OVERDUE, f"concern{concern.pk}:chair_overdue:{due}", due
+                )
+            )
+        elif today >= remind_from:
+            found.append(
+                ConcernDeadline(
+                    concern, Kind.CONCERN_FORM_REMINDER, f"concern{concern.pk}:chair_reminder:{due}", due
+                )
+            )
+    keys = {f"{item.kind}|{item.key}" for item in found}
+    done = set(
+        OutboxMessage.objects.filter(dedupe_key__in=keys, kind=Kind.CONCERN_FORM_OVERDUE).values_list(
+            "dedupe_key", flat=True
+        )
+    )
+    return [item for item in found if f"{item.kind}|{item.key}" not in done]
+
+
+def concern_deadlines_sweep(*, today: dt.date | None = None) -> int:
+    """Remind the chair of a concern's deadline the working day before it, and alert them once it has
+    passed, once each. Returns how many messages were written."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        messages: list[tuple[User, Message]] = []
+        for item in concern_deadlines_due(today=today):
+            concern = item.concern
+            chair = child_chair(child=concern.child, track=concern.track)
+            if chair is None:
+                continue
+            rule = procedure_version_model(concern.policy).stages[0].chair_deadline
+            doing = rule.description if rule is not None else "Your form"
+            child = f"{concern.child.full_name} ({concern.child.case_number})"
+            if item.kind == Kind.CONCERN_FORM_OVERDUE:
+                subject = f"Overdue since {_fmt(item.due_on)}: {doing} for {child}"
+                opening = (
+                    f"{doing} was due by {_fmt(item.due_on)}, after the review of {_fmt(concern.review_on)}."
+                )
+            else:
+                subject = f"Due {_fmt(item.due_on)}: {doing} for {child}"
+                opening = (
+                    f"{doing} is due by {_fmt(item.due_on)}, after the review of {_fmt(concern.review_on)}."
+                )
+            body = (
+                f"{opening}\n\nConcern noted on {_fmt(concern.on)}: {concern.concern}\n\n"
+                "Raise the challenge from the concern on the child's page; "
+                "the reminders stop once it is raised."
+            )
+            link = f"/children/{concern.child.case_number}/"
+            messages.append(
+                (chair, Message(item.kind, item.key, subject, body, due_on=item.due_on, link=link))
+            )
+        written = messages_put_many(messages=messages, racing=True)
+        if written:
+            outbox_deliver_on_commit()
+    return written
+
+
 # -- one sweep at a time: the lease ------------------------------------------------------------------
 def lease_acquire(*, name: str, holder: str, seconds: int, now: dt.datetime | None = None) -> bool:
     """Take the lease ``name`` for ``holder`` if it is free, expired or already theirs.
@@ -314,6 +425,12 @@ def sweep_run(
             batch_size=batch_size or conf.sweep_batch_size,
             heartbeat=lambda: lease_renew(name=DEADLINE_SWEEP, holder=holder, seconds=seconds),
         )
+        if not result.lease_lost:
+            try:
+                result.messages += concern_deadlines_sweep(today=today)
+            except Exception:  # the challenges' deadlines were swept; the concerns are tried next time
+                logger.exception("The concerns' deadlines could not be swept")
+                result.errors += 1
         completed = not result.lease_lost
         return result
     finally:

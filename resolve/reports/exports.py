@@ -96,7 +96,7 @@ def annual_report_docx(*, report: Report, tables: dict[str, Table], authority: s
         f"{report.count('status:withdrawn')} withdrawn and {report.count('status:open')} still open on "
         f"{report.as_at:%-d %B %Y}. {formal} reached a formal stage; {report.count('past_cap')} went past "
         f"the formal limit; {report.count('cafcass')} {'were' if report.count('cafcass') != 1 else 'was'} "
-        "referred to Cafcass."
+        f"referred to Cafcass. {_without_challenge_words(report.cafcass_without_challenge)}"
     )
     for key in ("summary", "funnel", "timeliness", "themes", "repeats", "teams", "cafcass"):
         table = tables[key]
@@ -128,3 +128,10 @@ def annual_report_docx(*, report: Report, tables: dict[str, Table], authority: s
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def _without_challenge_words(count: int) -> str:
+    """Referrals to Cafcass of a child's case with no challenge (seed 000), made in the period."""
+    if count == 1:
+        return "1 referral of a child's case to Cafcass with no challenge was made in the period."
+    return f"{count} referrals of a child's case to Cafcass with no challenge were made in the period."

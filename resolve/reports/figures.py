@@ -388,6 +388,10 @@ class Report:
     teams: list[TeamRow] = field(default_factory=list)
     managers: list[ManagerRow] = field(default_factory=list)
     cafcass_median_working_days: float | None = None
+    # Referrals of a child's case to Cafcass with no challenge, made in the period (seed 000: "out with
+    # the Outcome Resolution"): counted by the referral's date, as they have no challenge to list.
+    cafcass_without_challenge: int = 0
+    cafcass_without_challenge_urgent: int = 0
     repeat_children: int = 0  # children with more than one challenge raised in the period
     learning: list[LearningEntry] = field(default_factory=list)
     procedures: list[str] = field(default_factory=list)  # the procedures the challenges followed

@@ -21,11 +21,11 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
 
-from resolve.access import Perm, challenges_visible_to, perm_require
+from resolve.access import Perm, challenges_visible_to, children_visible_to, perm_require
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges.events import EventType
-from resolve.challenges.models import Challenge, Event
+from resolve.challenges.models import CafcassReferral, Challenge, Event
 from resolve.core.errors import ServiceError
 from resolve.people.models import Team
 from resolve.procedures.models import PolicyVersion
@@ -227,7 +227,7 @@ def report_for(*, user: UserLike, period: Period, filters: ReportFilters, today:
         procedures.setdefault(pv.key, procedure_version_model(pv))
     earlier = _earlier_themes(user=user, period=period, filters=filters, facts=facts)
     theme = filters.theme
-    return report_build(
+    report = report_build(
         period=period,
         as_at=min(period.end, today),
         facts=facts,
@@ -235,6 +235,36 @@ def report_for(*, user: UserLike, period: Period, filters: ReportFilters, today:
         earlier_themes=earlier,
         keep=(lambda item: theme in item.themes) if theme else (lambda item: True),
     )
+    without = _cafcass_without_challenge(user=user, period=period, filters=filters)
+    report.cafcass_without_challenge = without.count()
+    report.cafcass_without_challenge_urgent = without.filter(urgent=True).count()
+    return report
+
+
+def _cafcass_without_challenge(
+    *, user: UserLike, period: Period, filters: ReportFilters
+) -> QuerySet[CafcassReferral]:
+    """The referrals to Cafcass with no challenge made in the period, of children ``user`` may see,
+    narrowed by the filters that apply to them (the IRO track; no theme, as there is no challenge)."""
+    if filters.track not in {"", "iro"} or filters.theme:
+        return CafcassReferral.objects.none()
+    rows = CafcassReferral.objects.filter(
+        challenge__isnull=True,
+        child_id__in=children_visible_to(user).values("pk"),
+        on__gte=period.start,
+        on__lte=period.end,
+    )
+    if filters.procedure:
+        rows = rows.filter(policy__key=filters.procedure)
+    if filters.team is not None:
+        rows = (
+            rows.filter(child__team_id=filters.team)
+            if filters.team
+            else rows.filter(child__team__isnull=True)
+        )
+    if filters.chair:
+        rows = rows.filter(by__username=filters.chair)
+    return rows
 
 
 @dataclass(frozen=True, slots=True)

@@ -264,7 +264,8 @@ def _cafcass(report: Report) -> Table:
         "cafcass",
         "Cafcass referrals",
         "Referrals to Cafcass of challenges raised in the period: urgent ones came before the ladder was "
-        "exhausted; the outcome is where the challenge stands.",
+        "exhausted; the outcome is where the challenge stands. Referrals of a child's case with no "
+        "challenge are counted by the date they were made.",
         ("Figure", "Number"),
         (
             (Cell("Referred to Cafcass"), _n(report, "cafcass")),
@@ -274,6 +275,8 @@ def _cafcass(report: Report) -> Table:
             (Cell("Challenge resolved"), _n(report, "cafcass:resolved")),
             (Cell("Challenge withdrawn"), _n(report, "cafcass:withdrawn")),
             (Cell("Median working days from raising to referral"), Cell(report.cafcass_median_working_days)),
+            (Cell("Referred with no challenge (made in the period)"), Cell(report.cafcass_without_challenge)),
+            (Cell("Of those, urgent"), Cell(report.cafcass_without_challenge_urgent)),
         ),
     )
 

@@ -1141,3 +1141,126 @@ class ConcernForm(forms.Form):
         self.fields["procedure"].choices = procedures  # type: ignore[attr-defined]
         if tracks and not self.is_bound:
             self.initial["track"] = tracks[0][0]
+
+
+# -- a Cafcass referral with no challenge (seeds 000 and 004) -------------------------------------
+class ChildCafcassForm(forms.Form):
+    """Refer a looked-after child's case to Cafcass with no challenge."""
+
+    reason = _text(
+        "Why are you referring the case to Cafcass?",
+        "Enter why you are referring the case to Cafcass",
+        help_text="How the child's rights or welfare are at risk, and why the ladder would not help in time",
+    )
+    checklist = forms.MultipleChoiceField(
+        label="Which documents are you sending?", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    urgent = forms.BooleanField(label="This referral is urgent", required=False)
+    on = DateField(
+        noun="date of the referral",
+        label="Date of the referral",
+        required=False,
+        help_text="Leave blank for today. For example, 27 3 2026",
+    )
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        checklist: list[tuple[str, str]],
+        required_checklist: list[str],
+        urgent_before: str,
+        preconditions_unmet: list[str],
+    ) -> None:
+        super().__init__(data)
+        self.fields["checklist"].choices = checklist  # type: ignore[attr-defined]
+        self.checklist_labels = dict(checklist)
+        self.required_checklist = required_checklist
+        self.urgent_before = urgent_before
+        self.preconditions_unmet = preconditions_unmet
+
+    def clean(self) -> dict[str, Any]:
+        """Every problem at once, in one error summary; the service checks the same again."""
+        cleaned = super().clean() or {}
+        for problem in self.preconditions_unmet:
+            self.add_error(None, problem)
+        ticked = set(cleaned.get("checklist") or [])
+        missing = [key for key in self.required_checklist if key not in ticked]
+        if missing and "checklist" not in self.errors:
+            names = "; ".join(self.checklist_labels[key].removesuffix(" (required)") for key in missing)
+            self.add_error("checklist", f"The referral must include: {names}")
+        if self.urgent_before and not cleaned.get("urgent"):
+            self.add_error(
+                "urgent",
+                f"Without a challenge a referral cuts the process short before {self.urgent_before}: mark it "
+                "urgent and say in the reason why the child's timetable cannot wait",
+            )
+        return cleaned
+
+
+class ChildAgreementRequestForm(forms.Form):
+    """Ask a named person to agree to (or tell them of) a referral with no challenge."""
+
+    key = forms.ChoiceField(
+        label="What are you asking about?",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose what you are asking about"},
+    )
+    person = forms.ChoiceField(
+        label="Who are you asking (or telling)?",
+        error_messages={
+            "required": "Choose who you are asking",
+            "invalid_choice": "Choose who you are asking",
+        },
+    )
+    note = _text(
+        "What are you asking or telling them, and why?",
+        "Enter what you are asking or telling them, and why",
+        help_text="They read this in the message Resolve sends them",
+    )
+
+    def __init__(
+        self, data: Any = None, *, subjects: list[tuple[str, str]], people: list[tuple[str, str]]
+    ) -> None:
+        super().__init__(data)
+        self.fields["key"].choices = subjects  # type: ignore[attr-defined]
+        self.fields["person"].choices = [("", "Choose a person"), *people]  # type: ignore[attr-defined]
+
+
+class ChildAgreementAnswerForm(forms.Form):
+    """Confirm or decline a request made to you about a referral with no challenge."""
+
+    number = forms.ChoiceField(
+        label="Which request are you answering?",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the request you are answering"},
+    )
+    answer = forms.ChoiceField(
+        label="Your answer",
+        widget=forms.RadioSelect,
+        choices=[("confirmed", "I confirm"), ("declined", "I decline")],
+        error_messages={"required": "Choose whether you confirm or decline"},
+    )
+    comments = _text("Comments", required=False, help_text="Required if you decline: say why")
+
+    def __init__(self, data: Any = None, *, requests: list[tuple[str, str]]) -> None:
+        super().__init__(data)
+        self.fields["number"].choices = requests  # type: ignore[attr-defined]
+        if len(requests) == 1:
+            self.initial["number"] = requests[0][0]
+
+
+class ConcernCloseForm(forms.Form):
+    """Close a concern without a challenge."""
+
+    reason = _text(
+        "Why are you closing the concern?",
+        "Enter why you are closing the concern",
+        help_text="What the social worker or team manager did to put it right",
+    )
+    on = DateField(
+        noun="date it was closed",
+        label="Date it was put right",
+        required=False,
+        help_text="Leave blank for today. For example, 27 3 2026",
+    )

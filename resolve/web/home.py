@@ -11,10 +11,12 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.paginator import Page
 from django.db.models import Prefetch, QuerySet
 from django.http import QueryDict
+from django.urls import reverse
 
 from resolve.access import Perm, access_record_list, user_has_perm
 from resolve.calendars.services import working_calendar
@@ -24,7 +26,7 @@ from resolve.challenges.models import Action, Agreement, Challenge
 from resolve.challenges.overdue import past_due
 from resolve.children.models import Child
 from resolve.people.selectors import user_roles
-from resolve.procedures.selectors import procedure_version_model
+from resolve.procedures.selectors import procedure_get, procedure_version_model
 from resolve.web.pages import BoundedPaginator, Tag, agreement_words, cap_tag, challenge_tag
 from resolve.web.templatetags.govuk import MONTHS, WEEKDAYS
 
@@ -238,10 +240,11 @@ def queue_build(spec: QueueSpec, *, user: User, today: dt.date, page_number: str
 class AskedItem:
     """A request for agreement made to this person, waiting for their answer (seeds 001, 002, 003)."""
 
-    challenge_id: int
+    challenge_id: int | None
     child: str
     about: str
     requested_on: dt.date
+    link: str = ""
 
 
 @dataclass
@@ -254,15 +257,30 @@ class HomePage:
 
 
 def _asked(agreements: list[Agreement]) -> list[AskedItem]:
-    return [
-        AskedItem(
-            challenge_id=agreement.challenge_id,
-            child=agreement.challenge.child.full_name,
-            about=agreement_words(procedure_version_model(agreement.challenge.policy), agreement),
-            requested_on=agreement.requested_on,
+    items = []
+    for agreement in agreements:
+        if agreement.challenge is None:  # a Cafcass referral with no challenge: asked on the child
+            child = agreement.child
+            assert child is not None
+            procedure = procedure_version_model(procedure_get(key=settings.RESOLVE_DEFAULT_POLICY))
+            link = reverse("web:child_cafcass", kwargs={"case_number": child.case_number})
+        else:
+            child = agreement.challenge.child
+            procedure = procedure_version_model(agreement.challenge.policy)
+            link = reverse(
+                "web:challenge_transition",
+                kwargs={"challenge_id": agreement.challenge_id, "action": "answer_agreement"},
+            )
+        items.append(
+            AskedItem(
+                challenge_id=agreement.challenge_id,
+                child=child.full_name,
+                about=agreement_words(procedure, agreement),
+                requested_on=agreement.requested_on,
+                link=link,
+            )
         )
-        for agreement in agreements
-    ]
+    return items
 
 
 def home_page(*, user: User, params: QueryDict, today: dt.date) -> HomePage:
@@ -275,7 +293,8 @@ def home_page(*, user: User, params: QueryDict, today: dt.date) -> HomePage:
         return HomePage(queues=[], one=one, can_raise=can_raise, specs=specs)
     built = [queue_build(spec, user=user, today=today) for spec in specs]
     waiting = list(selectors.agreements_waiting_for(user=user))
-    _logged(user, built, also=[agreement.challenge.child for agreement in waiting])
+    asked_children = [a.challenge.child if a.challenge else a.child for a in waiting]
+    _logged(user, built, also=[child for child in asked_children if child is not None])
     return HomePage(queues=built, can_raise=can_raise, specs=specs, asked=_asked(waiting))
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, assert_never
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
@@ -37,7 +38,7 @@ from resolve.core.errors import ServiceError
 from resolve.people.roles import CHAIR_MANAGER_ROLES, CHAIR_ROLE_FOR_TRACK, role_label
 from resolve.people.selectors import social_work_teams
 from resolve.procedures.schema import Procedure
-from resolve.procedures.selectors import procedure_list, procedure_version_model
+from resolve.procedures.selectors import procedure_get, procedure_list, procedure_version_model
 from resolve.reports.periods import period_parse
 from resolve.reports.selectors import filters_parse, report_members
 from resolve.reports.tables import figure_words
@@ -388,6 +389,10 @@ class ChildPage:
     chronology: list[ChronologyEntry]
     can_raise: bool
     concerns: list[selectors.ConcernRow] = field(default_factory=list)
+    cafcass_referrals: list[Any] = field(default_factory=list)
+    # Whether the Cafcass referral page (with no challenge) is for this person: the IRO, the role the
+    # procedure names to complete the form, the IRO's manager, or someone asked.
+    cafcass_link: bool = False
 
 
 def child_page(*, user: User, case_number: str, today: dt.date) -> ChildPage:
@@ -404,6 +409,117 @@ def child_page(*, user: User, case_number: str, today: dt.date) -> ChildPage:
         chronology=chronology(events, procedures),
         can_raise=bool(raise_tracks(user=user, child=child)),
         concerns=selectors.child_concerns(child=child),
+        cafcass_referrals=selectors.child_cafcass_referrals(child=child),
+        cafcass_link=bool(child_cafcass_roles(user=user, child=child)),
+    )
+
+
+# -- a Cafcass referral with no challenge (seeds 000 and 004) -------------------------------------
+def child_cafcass_procedure() -> tuple[Any, Procedure]:
+    """The authority's IRO-track procedure, which decides a referral with no challenge."""
+    version = procedure_get(key=settings.RESOLVE_DEFAULT_POLICY)
+    return version, procedure_version_model(version)
+
+
+def child_cafcass_roles(*, user: User, child: Child) -> set[str]:
+    """What this person is to a referral of the child's case with no challenge: ``refer`` (the IRO, or the
+    role the procedure names to complete the form), ``ask`` (the IRO or their manager), ``asked``."""
+    _, procedure = child_cafcass_procedure()
+    if "iro" not in procedure.tracks or "iro" not in procedure.cafcass.tracks:
+        return set()
+    actor = selectors.challenge_actor(
+        user=user, child=child, track="iro", procedure=procedure, stage_key=None
+    )
+    roles = set()
+    completer = procedure.cafcass.form_completed_by
+    if actor.is_(engine.CAFCASS_FORM if completer else engine.CHAIR):
+        roles.add("refer")
+    if actor.is_(engine.CHAIR, engine.CHAIR_MANAGER) and procedure.cafcass.requires:
+        roles.add("ask")
+    if any(a.person_id == user.pk for a in selectors.child_cafcass_agreements(child=child)):
+        roles.add("asked")
+    return roles
+
+
+@dataclass
+class ChildCafcassPage:
+    child: Child
+    procedure: Procedure
+    roles: set[str]
+    referrals: list[Any]
+    # Each request: (number, what it is about, the person, asked on, tag, answered on, comments).
+    requests: list[tuple[int, str, str, dt.date, Tag, dt.date | None, str]]
+    preconditions: list[tuple[str, str, str]]
+    preconditions_unmet: list[str]
+    subjects: list[tuple[str, str]]
+    people: list[tuple[str, str]]
+    waiting_for_me: list[tuple[str, str]]
+    checklist: list[tuple[str, str]]
+    required_checklist: list[str]
+    urgent_before: str
+    form_completer: str
+    # Why no referral can be made here at all (the procedure refers only from a stage of a challenge).
+    challenge_first: str
+
+
+def child_cafcass_page(*, user: User, case_number: str) -> ChildCafcassPage:
+    """Raises ``NotVisible`` for a child this person may not see."""
+    child = child_get_for_user(user=user, case_number=case_number)
+    _, procedure = child_cafcass_procedure()
+    cafcass = procedure.cafcass
+    agreements = selectors.child_cafcass_agreements(child=child)
+    spent = selectors.child_cafcass_state(child=child, agreements=agreements).spent
+    fresh = [a for a in agreements if a.number > spent]
+    return ChildCafcassPage(
+        child=child,
+        procedure=procedure,
+        roles=child_cafcass_roles(user=user, child=child),
+        referrals=selectors.child_cafcass_referrals(child=child),
+        requests=[
+            (
+                a.number,
+                agreement_words(procedure, a),
+                a.person.get_full_name() or a.person.get_username(),
+                a.requested_on,
+                TOLD if a.kind == "inform" else AGREEMENT_TAGS[a.status],
+                a.answered_on,
+                a.comments,
+            )
+            for a in agreements
+        ],
+        preconditions=[(p.key, p.label, precondition_status(p.key, p.kind, fresh)) for p in cafcass.requires],
+        preconditions_unmet=[
+            f"{p.label}: {precondition_status(p.key, p.kind, fresh)}"
+            for p in cafcass.requires
+            if not precondition_met(p.key, p.kind, fresh)
+        ],
+        subjects=[(p.key, f"{p.label} ({role_label(p.role)})") for p in cafcass.requires],
+        people=selectors.people_with_roles(roles={p.role for p in cafcass.requires})
+        if cafcass.requires
+        else [],
+        waiting_for_me=[
+            (
+                str(a.number),
+                f"Request {a.number}, {govuk_date(a.requested_on)}: {agreement_words(procedure, a)}",
+            )
+            for a in agreements
+            if a.status == "pending" and a.kind == "agree" and a.person_id == user.pk
+        ],
+        checklist=[
+            (item.key, item.label + (" (required)" if item.required else " (if it applies)"))
+            for item in cafcass.checklist
+        ],
+        required_checklist=[item.key for item in cafcass.checklist if item.required],
+        urgent_before=procedure.stage(cafcass.urgent_before_stage).name
+        if cafcass.urgent_before_stage
+        else "",
+        form_completer=role_label(cafcass.form_completed_by) if cafcass.form_completed_by else "",
+        challenge_first=(
+            f"{procedure.name} refers to Cafcass only once a challenge has reached "
+            f"{procedure.stage(cafcass.earliest_stage).name}: raise a challenge first."
+            if cafcass.earliest_stage
+            else ""
+        ),
     )
 
 

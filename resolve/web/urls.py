@@ -51,6 +51,12 @@ urlpatterns = [
     ),
     path("children/<str:case_number>/concerns/new/", views.concern_new, name="concern_new"),
     path(
+        "children/<str:case_number>/concerns/<int:concern_id>/close/",
+        views.concern_close,
+        name="concern_close",
+    ),
+    path("children/<str:case_number>/cafcass-referral/", views.child_cafcass, name="child_cafcass"),
+    path(
         "challenges/<int:challenge_id>/<slug:action>/",
         views.challenge_transition,
         name="challenge_transition",

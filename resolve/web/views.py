@@ -1105,3 +1105,107 @@ def concern_new(request: HttpRequest, case_number: str) -> HttpResponse:
         {"child": child, "form": form},
         status=400 if form.is_bound else 200,
     )
+
+
+# -- a Cafcass referral with no challenge (seeds 000 and 004) -------------------------------------
+@login_required
+def child_cafcass(request: HttpRequest, case_number: str) -> HttpResponse:
+    """Refer a looked-after child's case to Cafcass with no challenge: ask for the agreements the
+    procedure needs, answer one made to you, and record the referral, each with its own form."""
+    try:
+        page = pages.child_cafcass_page(user=request.user, case_number=case_number)  # type: ignore[arg-type]
+    except NotVisible:
+        raise Http404("No such child") from None
+    chosen = request.POST.get("form", "") if request.method == "POST" else ""
+    data = request.POST if chosen else None
+    refer = forms.ChildCafcassForm(
+        data if chosen == "refer" else None,
+        checklist=page.checklist,
+        required_checklist=page.required_checklist,
+        urgent_before=page.urgent_before,
+        preconditions_unmet=page.preconditions_unmet,
+    )
+    ask = forms.ChildAgreementRequestForm(
+        data if chosen == "ask" else None, subjects=page.subjects, people=page.people
+    )
+    answer = forms.ChildAgreementAnswerForm(
+        data if chosen == "answer" else None, requests=page.waiting_for_me
+    )
+    user = request.user
+    child_id = page.child.pk
+    bound = {"refer": refer, "ask": ask, "answer": answer}.get(chosen)
+    if request.method == "POST" and bound is None:
+        return HttpResponse("Choose a form to send.", status=400, content_type="text/plain; charset=utf-8")
+    if bound is not None and bound.is_valid():
+        cleaned = bound.cleaned_data
+        try:
+            if chosen == "refer":
+                services.child_refer_to_cafcass(
+                    user=user,  # type: ignore[arg-type]
+                    child_id=child_id,
+                    reason=cleaned["reason"],
+                    checklist={key: key in cleaned["checklist"] for key, _ in page.checklist},
+                    urgent=cleaned["urgent"],
+                    on=cleaned["on"],
+                )
+                done = "The referral to Cafcass has been recorded on the child's record"
+            elif chosen == "ask":
+                services.child_request_cafcass_agreement(
+                    user=user,  # type: ignore[arg-type]
+                    child_id=child_id,
+                    key=cleaned["key"],
+                    person=cleaned["person"],
+                    note=cleaned["note"],
+                )
+                done = "Your request has been sent"
+            else:
+                services.child_answer_cafcass_agreement(
+                    user=user,  # type: ignore[arg-type]
+                    child_id=child_id,
+                    number=int(cleaned["number"]),
+                    answer=cleaned["answer"],
+                    comments=cleaned["comments"],
+                )
+                done = "Your answer has been recorded"
+        except ServiceError as error:
+            forms.service_error_to_form(bound, error)
+        else:
+            messages.success(request, done)
+            return redirect("web:child_cafcass", case_number=page.child.case_number)
+    return render(
+        request,
+        "children/cafcass_referral.html",
+        {"page": page, "child": page.child, "refer": refer, "ask": ask, "answer": answer, "chosen": bound},
+        status=400 if bound is not None else 200,
+    )
+
+
+@login_required
+def concern_close(request: HttpRequest, case_number: str, concern_id: int) -> HttpResponse:
+    """Close a concern without a challenge (the child's chair): its reminders stop."""
+    child = _raise_child(request, case_number)
+    row = next((row for row in selectors.child_concerns(child=child) if row.concern.pk == concern_id), None)
+    if row is None:
+        raise Http404("No such concern")
+    if row.concern.track not in {track for track, _ in pages.raise_tracks(user=request.user, child=child)}:  # type: ignore[arg-type]
+        raise PermissionDenied("Only the child's allocated chair on the concern's track can close it")
+    form = forms.ConcernCloseForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            services.concern_close(
+                user=request.user,  # type: ignore[arg-type]
+                concern_id=concern_id,
+                reason=form.cleaned_data["reason"],
+                on=form.cleaned_data["on"],
+            )
+        except ServiceError as error:
+            forms.service_error_to_form(form, error)
+        else:
+            messages.success(request, "Concern closed without a challenge. Its reminders have stopped")
+            return redirect("web:child_detail", case_number=child.case_number)
+    return render(
+        request,
+        "children/concern_close.html",
+        {"child": child, "row": row, "form": form},
+        status=400 if form.is_bound else 200,
+    )

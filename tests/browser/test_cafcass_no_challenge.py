@@ -1,0 +1,119 @@
+"""The pages of a referral to Cafcass with no challenge and of closing a concern (issue 9, sections 6
+and 9), in Chromium at a desk width and a phone width: axe on each, a screenshot of each."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from resolve.challenges import services
+from resolve.children.models import Child
+from resolve.children.services import child_create
+from resolve.people.demo import authority_build
+
+PASSWORD = "correct horse battery staple"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def child(transactional_db, settings) -> Child:
+    settings.RESOLVE_DEFAULT_POLICY = "challenge_and_resolution"
+    authority = authority_build(password=PASSWORD)
+    child = child_create(
+        user=authority.staff["admin"],
+        case_number="LCS700009",
+        first_name="Amelia",
+        last_name="Jones",
+        date_of_birth=dt.date(2014, 3, 9),
+        social_worker="social_worker",
+        iro="iro",
+    )
+    services.child_request_cafcass_agreement(
+        user=authority.staff["iro"],
+        child_id=child.pk,
+        key="service_manager_approval",
+        person="iro_service_manager",
+        note="The permanence plan has drifted for a year; the ladder would delay the child's timetable.",
+    )
+    return child
+
+
+def sign_in(browser, username: str) -> None:
+    browser.goto("/sign-in/")
+    page = browser.page
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(browser.base_url + "/")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_referral_with_no_challenge_pages(child, browser, width):
+    browser.page.set_viewport_size({"width": width, "height": 900})
+    url = f"/children/{child.case_number}/cafcass-referral/"
+    sign_in(browser, "iro_service_manager")
+    assert browser.page.get_by_role("heading", name="Waiting for your answer").is_visible()
+    browser.check(f"home-cafcass-no-challenge-{width}")
+    browser.goto(url)
+    browser.check(f"cafcass-no-challenge-answer-{width}")
+    browser.page.get_by_label("I confirm").check()
+    browser.page.get_by_role("button", name="Send your answer").click()
+    browser.page.wait_for_url(re.compile(re.escape(browser.base_url + url)))
+    assert browser.page.get_by_text("Your answer has been recorded").is_visible()
+    browser.page.context.clear_cookies()
+    sign_in(browser, "iro")
+    browser.goto(url)
+    browser.check(f"cafcass-no-challenge-iro-{width}")
+    browser.page.get_by_role("button", name="Record the referral").click()
+    browser.page.wait_for_load_state()
+    assert browser.page.locator(".govuk-error-summary").is_visible()
+    browser.check(f"cafcass-no-challenge-errors-{width}")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_child_page_lists_the_referral(child, browser, width, settings):
+    settings.RESOLVE_DEFAULT_POLICY = "national"
+    browser.page.set_viewport_size({"width": width, "height": 900})
+    sign_in(browser, "iro")
+    browser.goto(f"/children/{child.case_number}/")
+    browser.page.get_by_role("link", name="Refer to Cafcass without a challenge").click()
+    browser.page.get_by_label("Why are you referring the case to Cafcass?").fill(
+        "The permanence plan has drifted for a year and the child's timetable cannot wait."
+    )
+    browser.page.get_by_label("This referral is urgent").check()
+    browser.page.get_by_role("button", name="Record the referral").click()
+    browser.page.wait_for_load_state()
+    browser.check(f"cafcass-no-challenge-done-{width}")
+    browser.goto(f"/children/{child.case_number}/")
+    assert browser.page.get_by_text("The child's case, with no challenge").is_visible()
+    browser.check(f"child-page-cafcass-{width}")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_closing_a_concern(child, browser, width):
+    services.concern_record(
+        user=child.iro,
+        child=child,
+        track="iro",
+        concern="The pathway plan has not been updated since the last review.",
+        review="cla_review",
+        review_on=dt.date.today(),
+        procedure_key="outcome_resolution",
+    )
+    browser.page.set_viewport_size({"width": width, "height": 900})
+    sign_in(browser, "iro")
+    browser.goto(f"/children/{child.case_number}/")
+    browser.page.get_by_role("link", name="Close it").click()
+    browser.page.wait_for_load_state()
+    browser.check(f"concern-close-{width}")
+    browser.page.get_by_role("button", name="Close the concern").click()
+    browser.page.wait_for_load_state()
+    browser.check(f"concern-close-errors-{width}")
+    browser.page.get_by_label("Why are you closing the concern?").fill("The team manager updated the plan.")
+    browser.page.get_by_role("button", name="Close the concern").click()
+    browser.page.wait_for_load_state()
+    assert browser.page.get_by_text("The team manager updated the plan.").is_visible()
+    browser.check(f"child-page-concern-closed-{width}")
