@@ -22,7 +22,7 @@ from django.utils import timezone
 from resolve.access.log import access_record
 from resolve.access.permissions import GRANTS, Perm, Scope, perm_require, user_has_perm
 from resolve.audit.models import BreakGlassGrant
-from resolve.challenges.models import Action, Challenge, Document, StageVisit
+from resolve.challenges.models import Action, Agreement, Challenge, Document, StageVisit
 from resolve.children.models import CaseNote, Child
 from resolve.core import limits
 from resolve.core.errors import ServiceError
@@ -340,7 +340,8 @@ def work_get_for_hand_over(*, user: UserLike, leaver: AbstractBaseUser) -> HandO
 
     The children allocated to them (social worker, IRO, CP Chair); the open challenges whose current
     stage went to, was copied to or told them, or whose chair they are; and the open or resolved
-    challenges with an open action they own (by account). A role without ``Perm.HAND_OVER_WORK`` is
+    challenges with an open action they own (by account) or a request for agreement waiting on their
+    answer. A role without ``Perm.HAND_OVER_WORK`` is
     refused; so is a manager when any of it is outside their scope (they are told how many, never
     which), and more than ``limits.MAX_HAND_OVER`` records at once.
     """
@@ -355,10 +356,14 @@ def work_get_for_hand_over(*, user: UserLike, leaver: AbstractBaseUser) -> HandO
     }
     chaired = Q(track="iro", child__iro_id=leaver.pk) | Q(track="cpc", child__cp_chair_id=leaver.pk)
     owned = Action.objects.filter(owner_user_id=leaver.pk, status=Action.Status.OPEN).values("challenge_id")
+    asked = Agreement.objects.filter(
+        person_id=leaver.pk, status=Agreement.Status.PENDING, kind="agree"
+    ).values("challenge_id")
+    open_or_resolved = Q(status__in=[Challenge.Status.OPEN, Challenge.Status.RESOLVED])
     challenges = Challenge.objects.filter(
         Q(pk__in=staged)
         | (Q(status=Challenge.Status.OPEN) & chaired)
-        | (Q(pk__in=owned) & Q(status__in=[Challenge.Status.OPEN, Challenge.Status.RESOLVED]))
+        | ((Q(pk__in=owned) | Q(pk__in=asked)) & open_or_resolved)
     )
     children = Child.objects.filter(
         Q(social_worker_id=leaver.pk) | Q(iro_id=leaver.pk) | Q(cp_chair_id=leaver.pk)

@@ -221,6 +221,10 @@ class HandOverOut(Schema):
     challenges: list[int] = Field(description="The challenges with a 'handed_over' event.")
     stages: int = Field(description="How many current stages now name the new person.")
     actions: int = Field(description="How many open actions moved to the new person.")
+    agreements: int = Field(
+        description="How many requests for agreement waiting on the leaver's answer now wait on the "
+        "new person (confirmed or declined ones stay as answered)."
+    )
 
 
 class ChildRef(Schema):

@@ -180,7 +180,8 @@ class LearningPointsAdded:
 @dataclass(frozen=True, slots=True)
 class HandedOver:
     """A leaver's part in the challenge moved to another person: the stage they were sent, copied or
-    told of (``stage``), the chair (``chair``, with the child's allocation) and their open actions."""
+    told of (``stage``), the chair (``chair``, with the child's allocation), their open actions (ids) and
+    the requests for agreement waiting on their answer (``agreements``: the requests' numbers)."""
 
     TYPE: ClassVar[EventType] = EventType.HANDED_OVER
     leaver: str
@@ -189,6 +190,7 @@ class HandedOver:
     stage: bool = False
     chair: bool = False
     actions: tuple[int, ...] = ()
+    agreements: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

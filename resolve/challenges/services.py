@@ -44,6 +44,7 @@ from resolve.challenges.events import (
     REVIEWS,
     AgreementAnswered,
     AgreementRequested,
+    HandedOver,
     MeetingRequested,
     detail_to_json,
 )
@@ -76,6 +77,7 @@ from resolve.core.errors import ServiceError
 from resolve.core.retry import retried
 from resolve.notifications.services import deadlines_schedule_action, notifications_for_events
 from resolve.people.roles import CHAIR_ROLE_FOR_TRACK, role_label
+from resolve.people.selectors import user_roles
 from resolve.procedures.models import PolicyVersion
 from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_get, procedure_version_model
@@ -260,7 +262,8 @@ def _write(
 
 
 def _record_agreement(challenge: Challenge, event: engine.Event, user: User | None) -> None:
-    """Keep the requests for agreement in step with their events: asked, then confirmed or declined."""
+    """Keep the requests for agreement in step with their events: asked, handed over to a leaver's
+    successor, then confirmed or declined."""
     detail = event.detail
     if isinstance(detail, AgreementRequested):
         assert user is not None  # a person asks; Resolve never does
@@ -276,6 +279,14 @@ def _record_agreement(challenge: Challenge, event: engine.Event, user: User | No
             requested_by=user,
             requested_on=event.on,
         )
+    elif isinstance(detail, HandedOver) and detail.agreements:
+        # The requests still waiting on the leaver's answer now wait on the successor's.
+        successor = User.objects.get(username=detail.successor)
+        for row in Agreement.objects.filter(
+            challenge=challenge, number__in=detail.agreements, status=Agreement.Status.PENDING
+        ).order_by("number"):
+            row.person = successor
+            row.save()
     elif isinstance(detail, AgreementAnswered):
         row = Agreement.objects.get(challenge=challenge, number=detail.number)
         row.status = detail.answer
@@ -1195,6 +1206,7 @@ class HandOverDone:
     challenges: list[int]
     stages: int
     actions: int
+    agreements: int = 0  # requests for agreement that waited on the leaver's answer
 
 
 def _replace_person(usernames: Sequence[str], leaver: str, successor: str) -> list[str]:
@@ -1207,11 +1219,13 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
     empty chair: their children's allocations (``child_allocation_hand_over``: an "Allocation
     changed" case note on each), and on each challenge a "Work handed over" event and case note for
     the current stage they were sent, copied or told of (the stage's recorded people change), the
-    chair, and their open actions (by account; free-text owners stay as written).
+    chair, their open actions (by account; free-text owners stay as written), and the requests for
+    agreement waiting on their answer (the successor is asked in their place).
 
     All or nothing, in one transaction; the leaver's account is left as it is (closing it is a
     separate step). Refused: a role without ``hand_over_work``; a manager when any of it is outside
-    their scope; a successor who does not hold the role a stage sent to the leaver needs.
+    their scope; a successor who does not hold the role a stage sent to the leaver needs, or the role
+    a request for agreement waiting on the leaver was asked of.
     """
     reason = reason.strip()
     if not reason:
@@ -1237,7 +1251,7 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
             raise ServiceError(
                 "conflict",
                 "nothing_to_hand_over",
-                f"No children, stages or actions wait on {leaver}.",
+                f"No children, stages, actions or requests for agreement wait on {leaver}.",
                 "leaver",
             )
         # The chairs as they were, before the children's allocations change.
@@ -1252,11 +1266,15 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
             child_allocation_hand_over(
                 user=user, child=child, leaver=leaving, successor=taking, reason=note_reason
             )
-        moved = {"stages": 0, "actions": 0}
+        moved = {"stages": 0, "actions": 0, "agreements": 0}
+        successor_roles = user_roles(user=taking)
         for challenge in work.challenges:
             staged = challenge.pk in work.staged
             if staged:
                 _stage_recipient_check(challenge=challenge, leaver=leaving, successor=taking)
+            _agreement_role_check(
+                challenge=challenge, leaver=leaving, successor=taking, successor_roles=successor_roles
+            )
 
             def after(
                 changed: Challenge,
@@ -1264,6 +1282,7 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
                 new: engine.ChallengeState,
                 staged: bool = staged,
             ) -> None:
+                moved["agreements"] += len(_change_detail(HandedOver).agreements)
                 owned = [action.id for action in new.actions if action.owner == successor]
                 moved["actions"] += Action.objects.filter(
                     pk__in=owned, challenge=changed, owner_user=leaving
@@ -1299,6 +1318,7 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
         challenges=[challenge.pk for challenge in work.challenges],
         stages=moved["stages"],
         actions=moved["actions"],
+        agreements=moved["agreements"],
     )
 
 
@@ -1321,6 +1341,27 @@ def _stage_recipient_check(*, challenge: Challenge, leaver: User, successor: Use
             "that child: give them that post first, or choose someone who holds it.",
             "successor",
         )
+
+
+def _agreement_role_check(
+    *, challenge: Challenge, leaver: User, successor: User, successor_roles: set[str]
+) -> None:
+    """A request for agreement waiting on the leaver goes to the successor only if they hold the role
+    it was asked of (as asking them afresh would need: the engine's ``_request_agreement``)."""
+    waiting = challenge.agreements.filter(
+        person=leaver, status=Agreement.Status.PENDING, kind="agree"
+    ).order_by("number")
+    for agreement in waiting:
+        if agreement.role not in successor_roles:
+            raise ServiceError(
+                "invalid",
+                "successor_cannot_agree",
+                f"Request {agreement.number} on challenge {challenge.pk} for {challenge.child.case_number} "
+                f"waits on {leaver.get_username()}'s answer as {role_label(agreement.role)}, and "
+                f"{successor.get_username()} is not a {role_label(agreement.role)}: give them that post "
+                "first, or choose someone who holds it.",
+                "successor",
+            )
 
 
 # -- the action plan, agreed timescales and concerns ---------------------------------------------

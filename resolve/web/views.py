@@ -909,7 +909,8 @@ def child_allocation(request: HttpRequest, case_number: str) -> HttpResponse:
 
 @login_required
 def leaver_hand_over(request: HttpRequest) -> HttpResponse:
-    """Hand a leaver's children, stages and actions to another person in one step, with a reason."""
+    """Hand a leaver's children, stages, actions and requests for agreement to another person in one
+    step, with a reason."""
     if not user_has_perm(user=request.user, perm=Perm.HAND_OVER_WORK):
         raise PermissionDenied("Your role cannot hand over someone's work.")
     form = forms.HandOverForm(
@@ -936,6 +937,7 @@ def leaver_hand_over(request: HttpRequest) -> HttpResponse:
                     (len(done.challenges), "challenge", "challenges"),
                     (done.stages, "stage", "stages"),
                     (done.actions, "action", "actions"),
+                    (done.agreements, "request for agreement", "requests for agreement"),
                 )
             )
             messages.success(
