@@ -460,6 +460,26 @@ def raise_people(*, child: Child, track: str, procedure: Procedure, stage_key: s
     )
 
 
+def action_owner_people(*, child: Child, track: str, procedure: Procedure) -> list[tuple[str, str]]:
+    """``(username, "Name, role")``, by name: who may own an action agreed when raising a challenge for
+    ``child``: the child's social worker and chair, whoever holds a role any stage of ``procedure`` goes
+    to or is copied to for this child (the child's line, read once), and the chairs' managers."""
+    line = child_line(child=child, track=track)
+    roles: dict[str, None] = dict.fromkeys(("social_worker", CHAIR_ROLE_FOR_TRACK[track]))
+    for stage in procedure.stages:
+        roles.update(dict.fromkeys((stage.to_role, *stage.cc_roles)))
+    held: dict[str, tuple[User, list[str]]] = {}
+    for role in roles:
+        for user in line.holders(role):
+            held.setdefault(user.get_username(), (user, []))[1].append(role_label(role))
+    people = {
+        username: f"{_full_name(user)}, {'; '.join(labels)}" for username, (user, labels) in held.items()
+    }
+    for username, label in selectors.people_with_roles(roles=set(CHAIR_MANAGER_ROLES)):
+        people.setdefault(username, label)
+    return sorted(people.items(), key=lambda item: item[1])
+
+
 def procedure_for(key: str) -> Procedure | None:
     for version in procedure_list():
         if version.key == key:
