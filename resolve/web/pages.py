@@ -568,6 +568,23 @@ class ChallengePage:
     # Each response with its words as the procedure words them (seed 000's "Don't agree & ...").
     responses: list[tuple[Any, str]] = field(default_factory=list)
 
+    @property
+    def steps(self) -> list[Transition[Any]]:
+        """What "What you can do now" offers, the one that waits on this person first (a button; the
+        rest are links, so the block stays short on a phone): their answer to a request for agreement,
+        then their response, then the others in the order they are declared. Changes to one agreed
+        action are made beside it, under "Actions"."""
+        offered = [
+            transition
+            for key, transition in TRANSITIONS.items()
+            if key in self.available and key not in PER_ACTION
+        ]
+        return sorted(offered, key=lambda t: FIRST_STEPS.index(t.key) if t.key in FIRST_STEPS else len(FIRST_STEPS))
+
+    @property
+    def updates_actions(self) -> bool:
+        return bool(self.available & PER_ACTION) and bool(self.actions)
+
 
 def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> ChallengePage:
     """Raises ``NotVisible`` for a challenge this person may not see."""
@@ -829,6 +846,8 @@ def transition_context(*, user: User, challenge_id: int, today: dt.date) -> Tran
 
 # The changes made to one agreed action from beside it on the challenge page, not from the buttons.
 PER_ACTION = frozenset({"mark_action", "redate_action"})
+# What waits on the person themselves leads "What you can do now": their answer, then their response.
+FIRST_STEPS = ("answer_agreement", "respond")
 
 
 def _line_people(challenge: Challenge) -> list[tuple[str, str]]:

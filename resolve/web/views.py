@@ -182,8 +182,6 @@ def _challenge_detail(
             "challenge": page.challenge,
             "waiting_on": waiting_on_words(page.challenge, today()),
             "errors": errors or [],
-            "transitions": pages.TRANSITIONS,
-            "per_action": pages.PER_ACTION,
             "can_correct_notes": user_has_perm(user=request.user, perm=Perm.CORRECT_CASE_NOTE),
         },
         status=400 if errors else 200,

@@ -161,7 +161,8 @@ def test_cafcass_referral_page(demo, browser):
     sign_in(browser, "iro")
     page = browser.page
     browser.goto(f"/challenges/{challenge.pk}/")
-    page.get_by_role("button", name="Refer to Cafcass").click()
+    # The step that waits on the chair is the button; the others are links in "What you can do now".
+    page.locator("#what-you-can-do").get_by_role("link", name="Refer to Cafcass", exact=True).click()
     assert page.get_by_role("heading", name="Before you refer").is_visible()
     browser.check("cafcass")
     page.get_by_role("button", name="Refer to Cafcass").click()
