@@ -579,7 +579,9 @@ class ChallengePage:
             for key, transition in TRANSITIONS.items()
             if key in self.available and key not in PER_ACTION
         ]
-        return sorted(offered, key=lambda t: FIRST_STEPS.index(t.key) if t.key in FIRST_STEPS else len(FIRST_STEPS))
+        return sorted(
+            offered, key=lambda t: FIRST_STEPS.index(t.key) if t.key in FIRST_STEPS else len(FIRST_STEPS)
+        )
 
     @property
     def updates_actions(self) -> bool:
