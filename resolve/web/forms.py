@@ -860,7 +860,8 @@ class HandOverForm(forms.Form):
 
     leaver = forms.ChoiceField(
         label="Whose work is to be handed over?",
-        help_text="Their children, the stages sent or copied to them, and the actions they own.",
+        help_text="Their children, the stages sent or copied to them, the actions they own and the requests "
+        "waiting on their answer.",
         error_messages={
             "required": "Choose the person who is leaving",
             "invalid_choice": "Choose the person who is leaving from the list",
