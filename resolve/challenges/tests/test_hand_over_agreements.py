@@ -131,6 +131,8 @@ def test_a_request_waiting_on_the_leaver_goes_to_the_successor_and_answered_ones
     (told,) = Notification.objects.filter(user__username="ism_cover", message__kind="work_handed_over")
     assert told.message.challenge == challenge
     assert "1 request for agreement waiting on an answer" in told.message.body
+    # By name in the message (the case note keeps the accounts, as evidence).
+    assert told.message.body.startswith("Sam Mensah's part in the challenge about Amelia Jones (LCS-A)")
     cover = get_user_model().objects.get(username="ism_cover")
     assert [row.number for row in agreements_waiting_for(user=cover)] == [1]
     assert list(agreements_waiting_for(user=world.user("iro_service_manager"))) == []
