@@ -96,6 +96,10 @@ ROLE_PAGES = {
         "/notifications/",
         "/procedures/",
         _not_done_page(),
+        f"/challenges/{_challenge(track='iro', status='open', agreements__isnull=False).pk}/",
+        f"/challenges/{_challenge(track='iro', status='open').pk}/add_action/",
+        f"/challenges/{_challenge(track='iro', status='open').pk}/request_agreement/",
+        f"/challenges/{_challenge(track='iro', status='open').pk}/record_meeting/",
     ],
     "team_manager": lambda: [
         "/",
@@ -105,7 +109,13 @@ ROLE_PAGES = {
     ],
     "social_worker": lambda: ["/", "/children/", _respond_page()],
     "head_of_service": lambda: ["/", "/challenges/"],
-    "iro_service_manager": lambda: ["/", "/challenges/"],
+    "iro_service_manager": lambda: [
+        "/",
+        "/challenges/",
+        "/allocations/leaver/",
+        f"/challenges/{_challenge(status='open', agreements__status='pending').pk}/answer_agreement/",
+    ],
+    "admin": lambda: ["/", "/allocations/", "/allocations/leaver/"],
     "director": lambda: ["/"],
 }
 
