@@ -567,6 +567,8 @@ class ChallengePage:
     agreements: list[AgreementRow] = field(default_factory=list)
     # Each response with its words as the procedure words them (seed 000's "Don't agree & ...").
     responses: list[tuple[Any, str]] = field(default_factory=list)
+    # Each meeting, with the people in Resolve invited or there, by name, and the outsiders as written.
+    meetings: list[tuple[Any, list[str]]] = field(default_factory=list)
 
     @property
     def steps(self) -> list[Transition[Any]]:
@@ -596,6 +598,8 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
     procedure = procedure_version_model(challenge.policy)
     visits = list(challenge.visits.all())
     usernames = {name for visit in visits for name in (*visit.to_users, *visit.cc_users)}
+    meetings = list(challenge.meetings.all())
+    usernames |= {name for meeting in meetings for name in meeting.attendees}
     referral = getattr(challenge, "cafcass_referral", None)
     if referral is not None:
         usernames |= set(referral.preconditions.values())
@@ -706,6 +710,7 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
         outcome_rows=outcome,
         cafcass_rows=cafcass_rows,
         responses=[(r, procedure.response_label(r.response, r.label)) for r in challenge.responses.all()],
+        meetings=[(meeting, [*named(meeting.attendees), *meeting.outsiders]) for meeting in meetings],
         agreements=agreement_rows(
             procedure, challenge.agreements.select_related("person", "requested_by").order_by("number")
         ),
