@@ -277,9 +277,27 @@ class ChronologyEntry:
     challenge_id: int
 
 
-def _event_detail(event: Event) -> str:
-    """The one line a timeline shows beside an event, from its typed detail."""
-    match detail_from_json(event.type, event.detail):
+def _people_in(detail: events.Detail) -> set[str]:
+    """The usernames an event's detail names, to be shown by name."""
+    match detail:
+        case events.HandedOver():
+            return {detail.leaver, detail.successor}
+        case events.DeadlineExtended():
+            return {detail.agreed_by}
+        case events.AgreementRequested():
+            return {detail.person}
+        case events.MeetingRequested():
+            return {detail.chair}
+    return set()
+
+
+def _event_detail(detail: events.Detail, names: Mapping[str, str]) -> str:
+    """The one line a timeline shows beside an event, from its typed detail; people by name."""
+
+    def name(username: str) -> str:
+        return names.get(username, username)
+
+    match detail:
         case events.Raised() as detail:
             return detail.concern
         case events.Escalated() as detail:
@@ -310,7 +328,10 @@ def _event_detail(event: Event) -> str:
         case events.LearningPointsAdded() as detail:
             return detail.learning_points
         case events.HandedOver() as detail:
-            return f"From {detail.leaver} to {detail.successor} ({hand_over_words(detail)}): {detail.reason}"
+            return (
+                f"From {name(detail.leaver)} to {name(detail.successor)} ({hand_over_words(detail)}): "
+                f"{detail.reason}"
+            )
         case events.ActionAdded() as detail:
             return f"{detail.action} (by {detail.owner}, by {govuk_date(detail.due)})"
         case events.ActionRedated() as detail:
@@ -318,15 +339,15 @@ def _event_detail(event: Event) -> str:
         case events.DeadlineExtended() as detail:
             return (
                 f"Response now due {govuk_date(detail.to_due)} (was {govuk_date(detail.from_due)}), "
-                f"agreed by {detail.agreed_by}: {detail.reason}"
+                f"agreed by {name(detail.agreed_by)}: {detail.reason}"
             )
         case events.AgreementRequested() as detail:
-            return f"{detail.person}: {detail.note}"
+            return f"{name(detail.person)}: {detail.note}"
         case events.AgreementAnswered() as detail:
             text = events.AGREEMENT_ANSWERS.get(detail.answer, detail.answer)
             return f"{text}: {detail.comments}" if detail.comments else text
         case events.MeetingRequested() as detail:
-            return f"For {govuk_date(detail.scheduled_for)}, chaired by {detail.chair}"
+            return f"For {govuk_date(detail.scheduled_for)}, chaired by {name(detail.chair)}"
         case unknown:
             assert_never(unknown)
 
@@ -344,8 +365,10 @@ def _full_name(user: Any) -> str:
 
 
 def chronology(events: Iterable[Event], procedures: Mapping[int, Procedure]) -> list[ChronologyEntry]:
+    rows = [(event, detail_from_json(event.type, event.detail)) for event in events]
+    names = selectors.people_named(usernames=set().union(*(_people_in(detail) for _event, detail in rows)))
     entries = []
-    for event in events:
+    for event, detail in rows:
         procedure = procedures.get(event.challenge_id)
         stage = ""
         if procedure is not None and event.stage_key and procedure.has_stage(event.stage_key):
@@ -355,7 +378,7 @@ def chronology(events: Iterable[Event], procedures: Mapping[int, Procedure]) -> 
                 on=event.on,
                 what=EVENT_WORDS.get(event.type, event.type),
                 stage=stage,
-                detail=_event_detail(event),
+                detail=_event_detail(detail, names),
                 by=_full_name(event.by),
                 challenge_id=event.challenge_id,
             )

@@ -226,6 +226,9 @@ def test_a_request_for_your_agreement_waits_on_you_until_you_answer(client, auth
         "Waiting on Sam Mensah to confirm or decline request 1 for agreement, asked Monday 30 November."
         in page
     )
+    # The child's chronology names the person asked by name too ("People by name ... pages").
+    chronology = client.get(f"/children/{child.case_number}/").content.decode()
+    assert "Sam Mensah: " in chronology and "iro_service_manager: " not in chronology
     services.challenge_answer_agreement(
         user=authority.staff["iro_service_manager"], challenge_id=challenge.pk, number=1, answer="confirmed"
     )
