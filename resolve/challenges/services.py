@@ -1343,6 +1343,10 @@ def _stage_recipient_check(*, challenge: Challenge, leaver: User, successor: Use
         )
 
 
+def _person_name(user: User) -> str:
+    return user.get_full_name() or user.get_username()
+
+
 def _agreement_role_check(
     *, challenge: Challenge, leaver: User, successor: User, successor_roles: set[str]
 ) -> None:
@@ -1357,9 +1361,9 @@ def _agreement_role_check(
                 "invalid",
                 "successor_cannot_agree",
                 f"Request {agreement.number} on challenge {challenge.pk} for {challenge.child.case_number} "
-                f"waits on {leaver.get_username()}'s answer as {role_label(agreement.role)}, and "
-                f"{successor.get_username()} is not a {role_label(agreement.role)}: give them that post "
-                "first, or choose someone who holds it.",
+                f"waits on {_person_name(leaver)}'s answer as {role_label(agreement.role)}, and "
+                f"{_person_name(successor)} does not hold that post: give them the post first, or choose "
+                "someone who holds it.",
                 "successor",
             )
 
