@@ -341,9 +341,9 @@ def work_get_for_hand_over(*, user: UserLike, leaver: AbstractBaseUser) -> HandO
     The children allocated to them (social worker, IRO, CP Chair); the open challenges whose current
     stage went to, was copied to or told them, or whose chair they are; and the open or resolved
     challenges with an open action they own (by account) or a request for agreement waiting on their
-    answer. A role without ``Perm.HAND_OVER_WORK`` is
-    refused; so is a manager when any of it is outside their scope (they are told how many, never
-    which), and more than ``limits.MAX_HAND_OVER`` records at once.
+    answer. A role without ``Perm.HAND_OVER_WORK`` is refused; so is a manager when any of it is
+    outside their scope (they are told how many, never which), and more than ``limits.MAX_HAND_OVER``
+    records at once.
     """
     perm_require(user=user, perm=Perm.HAND_OVER_WORK)
     username = leaver.get_username()

@@ -352,7 +352,11 @@ class ActionRowForm(forms.Form):
     action = forms.CharField(
         label="What needs to happen", required=False, widget=forms.Textarea, max_length=limits.MAX_TEXT
     )
-    owner_user = forms.ChoiceField(label="By whom: someone in Resolve", required=False)
+    owner_user = forms.ChoiceField(
+        label="By whom: someone in Resolve",
+        required=False,
+        error_messages={"invalid_choice": "Choose a person from the list, or name someone outside Resolve"},
+    )
     owner = forms.CharField(
         label="Or by whom: someone outside Resolve",
         required=False,
@@ -364,11 +368,7 @@ class ActionRowForm(forms.Form):
 
     def __init__(self, *args: Any, people: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices = [("", "Choose a person"), *(people or [])]
-        self.fields["owner_user"].choices = choices  # type: ignore[attr-defined]
-        self.fields["owner_user"].error_messages["invalid_choice"] = (
-            "Choose a person from the list, or name someone outside Resolve"
-        )
+        self.fields["owner_user"].choices = [("", "Choose a person"), *(people or [])]  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
