@@ -324,6 +324,7 @@ def hand_over(request: HttpRequest, username: SafeStr, payload: HandOverIn) -> A
         "stages": done.stages,
         "actions": done.actions,
         "agreements": done.agreements,
+        "meetings": done.meetings,
     }
 
 

@@ -225,6 +225,10 @@ class HandOverOut(Schema):
         description="How many requests for agreement waiting on the leaver's answer now wait on the "
         "new person (confirmed or declined ones stay as answered)."
     )
+    meetings: int = Field(
+        description="How many requested meetings the leaver was to chair are asked again with the new "
+        "person as chair."
+    )
 
 
 class ChildRef(Schema):

@@ -295,4 +295,7 @@ def hand_over_words(detail: HandedOver) -> str:
             f"{asked} request{'s' if asked != 1 else ''} for agreement waiting on an answer "
             f"(number{'s' if asked != 1 else ''} {numbers})"
         )
+    if detail.meetings:
+        count = len(detail.meetings)
+        parts.append(f"the chair of {count} requested meeting{'s' if count != 1 else ''}")
     return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] if parts else "nothing"

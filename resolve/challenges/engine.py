@@ -298,8 +298,8 @@ class AddLearningPoints:
 class HandOver:
     """Move the leaver's part in a challenge to the successor (usernames). The services say whether the
     current stage went to, was copied to or told the leaver (``stage``) and whether they were its chair
-    (``chair``); the engine moves the leaver's open actions and the requests for agreement waiting on
-    their answer."""
+    (``chair``); the engine moves the leaver's open actions, the requests for agreement waiting on their
+    answer and the meetings asked for that they were to chair."""
 
     on: dt.date
     leaver: str
@@ -1503,9 +1503,15 @@ def _hand_over(
         and agreement.status == "pending"
         and agreement.kind == "agree"
     )
+    # Meetings asked for and not yet held that the leaver was to chair (and record).
+    chaired = tuple(
+        meeting.number
+        for meeting in state.meetings
+        if meeting.chair == command.leaver and meeting.held_on is None
+    )
     stage = command.stage and state.status == "open"
     chair = command.chair and state.status == "open"
-    if not (moved or asked or stage or chair):
+    if not (moved or asked or chaired or stage or chair):
         raise _refuse(
             "conflict", "nothing_to_hand_over", f"Nothing on this challenge waits on {command.leaver}."
         )
@@ -1516,7 +1522,13 @@ def _hand_over(
         replace(agreement, username=command.successor) if agreement.number in asked else agreement
         for agreement in state.agreements
     )
-    new_state = replace(state, actions=actions, agreements=agreements, last_event_on=command.on)
+    meetings = tuple(
+        replace(meeting, chair=command.successor) if meeting.number in chaired else meeting
+        for meeting in state.meetings
+    )
+    new_state = replace(
+        state, actions=actions, agreements=agreements, meetings=meetings, last_event_on=command.on
+    )
     detail = HandedOver(
         leaver=command.leaver,
         successor=command.successor,
@@ -1525,6 +1537,7 @@ def _hand_over(
         chair=chair,
         actions=moved,
         agreements=asked,
+        meetings=chaired,
     )
     stage_key = state.visits[-1].stage if state.visits else None
     return Accepted(new_state, (Event(stage_key, command.on, detail),))

@@ -181,7 +181,8 @@ class LearningPointsAdded:
 class HandedOver:
     """A leaver's part in the challenge moved to another person: the stage they were sent, copied or
     told of (``stage``), the chair (``chair``, with the child's allocation), their open actions (ids) and
-    the requests for agreement waiting on their answer (``agreements``: the requests' numbers)."""
+    the requests for agreement waiting on their answer (``agreements``: the requests' numbers) and the
+    requested meetings not yet held that they were to chair (``meetings``: their numbers)."""
 
     TYPE: ClassVar[EventType] = EventType.HANDED_OVER
     leaver: str
@@ -191,6 +192,7 @@ class HandedOver:
     chair: bool = False
     actions: tuple[int, ...] = ()
     agreements: tuple[int, ...] = ()
+    meetings: tuple[int, ...] = ()  # the requested meetings' numbers they were to chair
 
 
 @dataclass(frozen=True, slots=True)

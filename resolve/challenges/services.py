@@ -299,8 +299,36 @@ def _record_agreement(challenge: Challenge, event: engine.Event, user: User | No
 def _record_meeting_request(
     challenge: Challenge, event: engine.Event, user: User | None, visits: list[StageVisit]
 ) -> None:
-    """A requested meeting is a ``Meeting`` row of its own; its minutes are another that points at it."""
+    """A requested meeting is a ``Meeting`` row of its own; its minutes are another that points at it.
+    A leaver's requested meeting is asked again, as it was, with their successor as its chair (the
+    rows are append-only: the first request stays as evidence)."""
     detail = event.detail
+    if isinstance(detail, HandedOver) and detail.meetings:
+        assert user is not None  # a person hands over; Resolve never does
+        successor = User.objects.get(username=detail.successor)
+        latest = {
+            row.number: row
+            for row in Meeting.objects.filter(
+                challenge=challenge, number__in=detail.meetings, requested=True
+            ).order_by("number", "id")
+        }
+        for row in latest.values():
+            Meeting.objects.create(
+                challenge=challenge,
+                visit=row.visit,
+                held_on=None,
+                summary=row.summary,
+                recorded_by=user,
+                number=row.number,
+                meeting_key=row.meeting_key,
+                requested=True,
+                scheduled_for=row.scheduled_for,
+                chair=successor,
+                attendees=list(row.attendees),
+                outsiders=list(row.outsiders),
+                request=row,
+            )
+        return
     if not isinstance(detail, MeetingRequested):
         return
     assert user is not None  # a person asks; Resolve never does
@@ -1063,7 +1091,8 @@ def challenge_record_meeting(
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         request = (
-            Meeting.objects.filter(challenge=challenge, number=number, requested=True).first()
+            # The latest request of the number: the one asked again when its chair was handed over.
+            Meeting.objects.filter(challenge=challenge, number=number, requested=True).order_by("-id").first()
             if number is not None
             else None
         )
@@ -1207,6 +1236,7 @@ class HandOverDone:
     stages: int
     actions: int
     agreements: int = 0  # requests for agreement that waited on the leaver's answer
+    meetings: int = 0  # requested meetings the leaver was to chair
 
 
 def _replace_person(usernames: Sequence[str], leaver: str, successor: str) -> list[str]:
@@ -1219,13 +1249,14 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
     empty chair: their children's allocations (``child_allocation_hand_over``: an "Allocation
     changed" case note on each), and on each challenge a "Work handed over" event and case note for
     the current stage they were sent, copied or told of (the stage's recorded people change), the
-    chair, their open actions (by account; free-text owners stay as written), and the requests for
-    agreement waiting on their answer (the successor is asked in their place).
+    chair, their open actions (by account; free-text owners stay as written), the requests for
+    agreement waiting on their answer (the successor is asked in their place) and the requested
+    meetings they were to chair (asked again with the successor as chair).
 
     All or nothing, in one transaction; the leaver's account is left as it is (closing it is a
     separate step). Refused: a role without ``hand_over_work``; a manager when any of it is outside
-    their scope; a successor who does not hold the role a stage sent to the leaver needs, or the role
-    a request for agreement waiting on the leaver was asked of.
+    their scope; a successor who does not hold the role a stage sent to the leaver needs, the role a
+    request for agreement waiting on the leaver was asked of, or the role that chairs their meeting.
     """
     reason = reason.strip()
     if not reason:
@@ -1251,7 +1282,7 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
             raise ServiceError(
                 "conflict",
                 "nothing_to_hand_over",
-                f"No children, stages, actions or requests for agreement wait on {leaver}.",
+                f"No children, stages, actions, requests for agreement or meetings wait on {leaver}.",
                 "leaver",
             )
         # The chairs as they were, before the children's allocations change.
@@ -1266,13 +1297,16 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
             child_allocation_hand_over(
                 user=user, child=child, leaver=leaving, successor=taking, reason=note_reason
             )
-        moved = {"stages": 0, "actions": 0, "agreements": 0}
+        moved = {"stages": 0, "actions": 0, "agreements": 0, "meetings": 0}
         successor_roles = user_roles(user=taking)
         for challenge in work.challenges:
             staged = challenge.pk in work.staged
             if staged:
                 _stage_recipient_check(challenge=challenge, leaver=leaving, successor=taking)
             _agreement_role_check(
+                challenge=challenge, leaver=leaving, successor=taking, successor_roles=successor_roles
+            )
+            _meeting_chair_check(
                 challenge=challenge, leaver=leaving, successor=taking, successor_roles=successor_roles
             )
 
@@ -1282,7 +1316,9 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
                 new: engine.ChallengeState,
                 staged: bool = staged,
             ) -> None:
-                moved["agreements"] += len(_change_detail(HandedOver).agreements)
+                handed = _change_detail(HandedOver)
+                moved["agreements"] += len(handed.agreements)
+                moved["meetings"] += len(handed.meetings)
                 owned = [action.id for action in new.actions if action.owner == successor]
                 moved["actions"] += Action.objects.filter(
                     pk__in=owned, challenge=changed, owner_user=leaving
@@ -1319,6 +1355,7 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
         stages=moved["stages"],
         actions=moved["actions"],
         agreements=moved["agreements"],
+        meetings=moved["meetings"],
     )
 
 
@@ -1364,6 +1401,31 @@ def _agreement_role_check(
                 f"waits on {_person_name(leaver)}'s answer as {role_label(agreement.role)}, and "
                 f"{_person_name(successor)} does not hold that post: give them the post first, or choose "
                 "someone who holds it.",
+                "successor",
+            )
+
+
+def _meeting_chair_check(
+    *, challenge: Challenge, leaver: User, successor: User, successor_roles: set[str]
+) -> None:
+    """A requested meeting the leaver was to chair goes to the successor only if they hold the role
+    the procedure names to chair it (as asking for it afresh would need: ``_request_meeting``)."""
+    procedure = procedure_version_model(challenge.policy)
+    waiting = Meeting.objects.filter(
+        challenge=challenge, chair=leaver, requested=True, records__isnull=True
+    ).select_related("visit")
+    for row in waiting:
+        stage_key = row.visit.stage_key
+        stage = procedure.stage(stage_key) if procedure.has_stage(stage_key) else None
+        meeting = stage.meeting_for(row.meeting_key) if stage is not None else None
+        role = meeting.chair_role if meeting is not None else None
+        if role and role not in successor_roles:
+            raise ServiceError(
+                "invalid",
+                "successor_cannot_chair",
+                f"Meeting {row.number} on challenge {challenge.pk} for {challenge.child.case_number} is "
+                f"chaired by {_person_name(leaver)} as {role_label(role)}, and {_person_name(successor)} "
+                "does not hold that post: give them the post first, or choose someone who holds it.",
                 "successor",
             )
 

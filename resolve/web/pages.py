@@ -1024,7 +1024,8 @@ def meeting_context(*, user: User, challenge: Challenge, procedure: Procedure) -
         if any(role_label(role) in label for role in chair_roles)
     ]
     requested = [m for m in challenge.meetings.all() if m.requested]
-    held = {m.request_id for m in challenge.meetings.all() if not m.requested}
+    # Held (its minutes point at it), or asked again with another chair (a leaver's, handed over).
+    held = {m.request_id for m in challenge.meetings.all() if m.request_id is not None}
     mine = [
         (
             str(m.number),

@@ -946,6 +946,7 @@ def leaver_hand_over(request: HttpRequest) -> HttpResponse:
                     (done.stages, "stage", "stages"),
                     (done.actions, "action", "actions"),
                     (done.agreements, "request for agreement", "requests for agreement"),
+                    (done.meetings, "meeting to chair", "meetings to chair"),
                 )
             )
             messages.success(
