@@ -127,3 +127,16 @@ def test_a_meeting_already_held_is_not_handed_over(world: World) -> None:
     )
     assert done.meetings == 0
     assert Meeting.objects.filter(challenge=challenge, requested=True).count() == 1
+
+
+def test_the_challenge_page_shows_the_meeting_asked_again_and_its_new_chair(client, world: World) -> None:
+    challenge = _meeting_asked(world)
+    services.leaver_hand_over(
+        user=world.user("admin"), leaver="iro_service_manager", successor="ism_cover", reason="Retired"
+    )
+    client.force_login(get_user_model().objects.get(username="ism_cover"))
+    page = client.get(f"/challenges/{challenge.pk}/").content.decode()
+    assert "(asked again: its chair was handed over), chaired by Ism_Cover" in page
+    # The new chair records the minutes from the page: the meeting is offered to them.
+    form = client.get(f"/challenges/{challenge.pk}/record_meeting/").content.decode()
+    assert 'value="1"' in form and "Meeting 1, set for" in form
