@@ -22,7 +22,7 @@ from django.utils import timezone
 from resolve.access.log import access_record
 from resolve.access.permissions import GRANTS, Perm, Scope, perm_require, user_has_perm
 from resolve.audit.models import BreakGlassGrant
-from resolve.challenges.models import Action, Challenge, Document, StageVisit
+from resolve.challenges.models import Action, Agreement, Challenge, Document, Meeting, StageVisit
 from resolve.children.models import CaseNote, Child
 from resolve.core import limits
 from resolve.core.errors import ServiceError
@@ -342,10 +342,11 @@ def work_get_for_hand_over(*, user: UserLike, leaver: AbstractBaseUser) -> HandO
     """Everything that waits on ``leaver``, for ``user`` to hand over: locked, logged, refused as a whole.
 
     The children allocated to them (social worker, IRO, CP Chair); the open challenges whose current
-    stage went to, was copied to or told them, or whose chair they are; and the open or resolved
-    challenges with an open action they own (by account). A role without ``Perm.HAND_OVER_WORK`` is
-    refused; so is a manager when any of it is outside their scope (they are told how many, never
-    which), and more than ``limits.MAX_HAND_OVER`` records at once.
+    stage went to, was copied to or told them, whose chair they are, or with a requested meeting they
+    are to chair; and the open or resolved challenges with an open action they own (by account) or a
+    request for agreement waiting on their answer. A role without ``Perm.HAND_OVER_WORK`` is refused;
+    so is a manager when any of it is outside their scope (they are told how many, never which), and
+    more than ``limits.MAX_HAND_OVER`` records at once.
     """
     perm_require(user=user, perm=Perm.HAND_OVER_WORK)
     username = leaver.get_username()
@@ -358,10 +359,18 @@ def work_get_for_hand_over(*, user: UserLike, leaver: AbstractBaseUser) -> HandO
     }
     chaired = Q(track="iro", child__iro_id=leaver.pk) | Q(track="cpc", child__cp_chair_id=leaver.pk)
     owned = Action.objects.filter(owner_user_id=leaver.pk, status=Action.Status.OPEN).values("challenge_id")
+    asked = Agreement.objects.filter(
+        person_id=leaver.pk, status=Agreement.Status.PENDING, kind="agree"
+    ).values("challenge_id")
+    # A meeting asked for, not yet held nor asked again with another chair, that they are to chair.
+    to_chair = Meeting.objects.filter(chair_id=leaver.pk, requested=True, records__isnull=True).values(
+        "challenge_id"
+    )
+    open_or_resolved = Q(status__in=[Challenge.Status.OPEN, Challenge.Status.RESOLVED])
     challenges = Challenge.objects.filter(
         Q(pk__in=staged)
-        | (Q(status=Challenge.Status.OPEN) & chaired)
-        | (Q(pk__in=owned) & Q(status__in=[Challenge.Status.OPEN, Challenge.Status.RESOLVED]))
+        | (Q(status=Challenge.Status.OPEN) & (chaired | Q(pk__in=to_chair)))
+        | ((Q(pk__in=owned) | Q(pk__in=asked)) & open_or_resolved)
     )
     children = Child.objects.filter(
         Q(social_worker_id=leaver.pk) | Q(iro_id=leaver.pk) | Q(cp_chair_id=leaver.pk)

@@ -322,9 +322,10 @@ def child_allocation(request: HttpRequest, case_number: SafeStr, payload: Alloca
 @api.post("/people/{username}/hand-over", response={200: HandOverOut, **ERRORS}, tags=["children"])
 @idempotent
 def hand_over(request: HttpRequest, username: SafeStr, payload: HandOverIn) -> Any:
-    """Hand everything that waits on a leaver (children, stages, open actions) to another person in one
-    step, with a reason written as events and case notes. For those who hand over work: managers
-    within their scope, administrators for everyone. All or nothing."""
+    """Hand everything that waits on a leaver (children, stages, open actions, requests for agreement
+    waiting on their answer) to another person in one step, with a reason written as events and case
+    notes. For those who hand over work: managers within their scope, administrators for everyone.
+    All or nothing."""
     done = services.leaver_hand_over(
         user=request.user,  # type: ignore[arg-type]
         leaver=username,
@@ -338,6 +339,8 @@ def hand_over(request: HttpRequest, username: SafeStr, payload: HandOverIn) -> A
         "challenges": done.challenges,
         "stages": done.stages,
         "actions": done.actions,
+        "agreements": done.agreements,
+        "meetings": done.meetings,
     }
 
 

@@ -234,6 +234,14 @@ class HandOverOut(Schema):
     challenges: list[int] = Field(description="The challenges with a 'handed_over' event.")
     stages: int = Field(description="How many current stages now name the new person.")
     actions: int = Field(description="How many open actions moved to the new person.")
+    agreements: int = Field(
+        description="How many requests for agreement waiting on the leaver's answer now wait on the "
+        "new person (confirmed or declined ones stay as answered)."
+    )
+    meetings: int = Field(
+        description="How many requested meetings the leaver was to chair are asked again with the new "
+        "person as chair."
+    )
 
 
 class ChildRef(Schema):

@@ -298,7 +298,8 @@ HANDED_OVER_NOTE = "Work handed over"
 
 
 def hand_over_words(detail: HandedOver) -> str:
-    """What moved, in words: "the stage, the chair and 2 actions"."""
+    """What moved, in words: "the stage, the chair, 2 actions and 1 request for agreement waiting on an
+    answer (number 3)"."""
     parts = []
     if detail.stage:
         parts.append("the stage")
@@ -306,4 +307,14 @@ def hand_over_words(detail: HandedOver) -> str:
         parts.append("the chair")
     if detail.actions:
         parts.append(f"{len(detail.actions)} action{'s' if len(detail.actions) != 1 else ''}")
+    if detail.agreements:
+        asked = len(detail.agreements)
+        numbers = ", ".join(str(number) for number in detail.agreements)
+        parts.append(
+            f"{asked} request{'s' if asked != 1 else ''} for agreement waiting on an answer "
+            f"(number{'s' if asked != 1 else ''} {numbers})"
+        )
+    if detail.meetings:
+        count = len(detail.meetings)
+        parts.append(f"the chair of {count} requested meeting{'s' if count != 1 else ''}")
     return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] if parts else "nothing"

@@ -325,7 +325,8 @@ class AddLearningPoints:
 class HandOver:
     """Move the leaver's part in a challenge to the successor (usernames). The services say whether the
     current stage went to, was copied to or told the leaver (``stage``) and whether they were its chair
-    (``chair``); the engine moves the leaver's open actions."""
+    (``chair``); the engine moves the leaver's open actions, the requests for agreement waiting on their
+    answer and the meetings asked for that they were to chair."""
 
     on: dt.date
     leaver: str
@@ -1670,16 +1671,41 @@ def _hand_over(
     moved = tuple(
         action.id for action in state.actions if action.owner == command.leaver and action.status == "open"
     )
+    # Requests for agreement still waiting on the leaver's answer; a request that only told them
+    # ("inform") was done when it was sent, and one answered is evidence: both stay theirs.
+    asked = tuple(
+        agreement.number
+        for agreement in state.agreements
+        if agreement.username == command.leaver
+        and agreement.status == "pending"
+        and agreement.kind == "agree"
+    )
+    # Meetings asked for and not yet held that the leaver was to chair (and record).
+    chaired = tuple(
+        meeting.number
+        for meeting in state.meetings
+        if meeting.chair == command.leaver and meeting.held_on is None
+    )
     stage = command.stage and state.status == "open"
     chair = command.chair and state.status == "open"
-    if not (moved or stage or chair):
+    if not (moved or asked or chaired or stage or chair):
         raise _refuse(
             "conflict", "nothing_to_hand_over", f"Nothing on this challenge waits on {command.leaver}."
         )
     actions = tuple(
         replace(action, owner=command.successor) if action.id in moved else action for action in state.actions
     )
-    new_state = replace(state, actions=actions, last_event_on=command.on)
+    agreements = tuple(
+        replace(agreement, username=command.successor) if agreement.number in asked else agreement
+        for agreement in state.agreements
+    )
+    meetings = tuple(
+        replace(meeting, chair=command.successor) if meeting.number in chaired else meeting
+        for meeting in state.meetings
+    )
+    new_state = replace(
+        state, actions=actions, agreements=agreements, meetings=meetings, last_event_on=command.on
+    )
     detail = HandedOver(
         leaver=command.leaver,
         successor=command.successor,
@@ -1687,6 +1713,8 @@ def _hand_over(
         stage=stage,
         chair=chair,
         actions=moved,
+        agreements=asked,
+        meetings=chaired,
     )
     stage_key = state.visits[-1].stage if state.visits else None
     return Accepted(new_state, (Event(stage_key, command.on, detail),))

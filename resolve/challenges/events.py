@@ -183,7 +183,9 @@ class LearningPointsAdded:
 @dataclass(frozen=True, slots=True)
 class HandedOver:
     """A leaver's part in the challenge moved to another person: the stage they were sent, copied or
-    told of (``stage``), the chair (``chair``, with the child's allocation) and their open actions."""
+    told of (``stage``), the chair (``chair``, with the child's allocation), their open actions (ids) and
+    the requests for agreement waiting on their answer (``agreements``: the requests' numbers) and the
+    requested meetings not yet held that they were to chair (``meetings``: their numbers)."""
 
     TYPE: ClassVar[EventType] = EventType.HANDED_OVER
     leaver: str
@@ -192,6 +194,8 @@ class HandedOver:
     stage: bool = False
     chair: bool = False
     actions: tuple[int, ...] = ()
+    agreements: tuple[int, ...] = ()
+    meetings: tuple[int, ...] = ()  # the requested meetings' numbers they were to chair
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,9 @@ Each queue is a filter on the challenges a person may see (``challenges_visible_
 widens anyone's view. Three questions, one queue each, plus the chairs' own two:
 
 - **waiting on me**: I must do something. Which somethings count is the list ``WAITING_ON_ME``: one
-  ``QueueSource`` each (the stage was sent to me; I own an open agreed action). A new kind of work
-  (a meeting I chair, an agreement I was asked for) is one more ``QueueSource`` with its query.
+  ``QueueSource`` each (the stage was sent to me; I own an open agreed action; a meeting I chair is
+  due; a request for my agreement waits for my answer). A new kind of work is one more
+  ``QueueSource`` with its query.
 - **my team's / my part of the line's / my service's**: open challenges where the people I manage
   must answer, overdue first (for a post whose role's scope is a team, a line or a service).
 - **copied to me**: open challenges whose current stage copied or told me.
@@ -41,7 +42,7 @@ from resolve.access import challenges_visible_to
 from resolve.access.permissions import GRANTS, Perm, Scope
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
-from resolve.challenges.models import Action, Challenge, StageVisit
+from resolve.challenges.models import Action, Agreement, Challenge, StageVisit
 from resolve.challenges.overdue import overdue_q, past_cap_q
 from resolve.people.selectors import user_roles
 from resolve.procedures.models import PolicyVersion
@@ -113,12 +114,20 @@ def _meeting_i_chair(user: User, today: dt.date) -> Q:
     return Q(at_stage, no_meeting_yet, status=OPEN)
 
 
-# Agreements (a Cafcass referral's, an extension's) do not yet record whom they were asked of: when
-# they do, that is one more line here (with its query), and every home and list reads it.
+def _agreement_asked_of_me(user: User, today: dt.date) -> Q:
+    """A request for agreement (to a bypass or a Cafcass referral) made to me and not yet answered; one
+    that only told me something waits for nothing (``selectors.agreements_waiting_for``)."""
+    asked = Agreement.objects.filter(
+        challenge_id=OuterRef("pk"), person_id=user.pk, status=Agreement.Status.PENDING, kind="agree"
+    )
+    return Q(Exists(asked), status__in=[OPEN, Challenge.Status.RESOLVED])
+
+
 WAITING_ON_ME: tuple[QueueSource, ...] = (
     QueueSource("recipient", "Sent to you for a response", _stage_sent_to_me),
     QueueSource("action_owner", "An agreed action is yours", _action_i_own),
     QueueSource("meeting_chair", "A meeting you chair is due at this stage", _meeting_i_chair),
+    QueueSource("agreement_asked", "Your agreement is asked: confirm or decline", _agreement_asked_of_me),
 )
 
 
@@ -270,6 +279,21 @@ class WaitingOn:
     since: dt.date | None
     due_on: dt.date | None = None
     outsiders: tuple[str, ...] = ()
+
+
+def challenge_answers_waiting(*, challenge: Challenge) -> list[Agreement]:
+    """The requests for agreement on the challenge still waiting for the answer of the person asked
+    (from ``challenge.agreements`` as its page loaded them), oldest first."""
+    if challenge.status not in {OPEN, Challenge.Status.RESOLVED}:
+        return []
+    return sorted(
+        (
+            agreement
+            for agreement in challenge.agreements.all()
+            if agreement.status == Agreement.Status.PENDING and agreement.kind == "agree"
+        ),
+        key=lambda agreement: agreement.number,
+    )
 
 
 def challenge_waiting_on(*, challenge: Challenge) -> WaitingOn | None:

@@ -485,7 +485,10 @@ def _meeting_states(challenge: Challenge) -> tuple[engine.MeetingState, ...]:
         .select_related("visit", "chair")
         .order_by("number", "id")
     )
-    held = {row.request_id: row.held_on for row in rows if not row.requested}
+    # A request whose chair was handed over (a leaver's) is asked again as a later row of the same
+    # number: the latest request of each number stands, held once minutes point at any of them.
+    latest = {row.number: row for row in rows if row.requested}
+    held = {row.number: row.held_on for row in rows if not row.requested and row.request_id is not None}
     return tuple(
         engine.MeetingState(
             number=row.number,
@@ -494,10 +497,9 @@ def _meeting_states(challenge: Challenge) -> tuple[engine.MeetingState, ...]:
             scheduled_for=row.scheduled_for or row.created_at.date(),
             chair=row.chair.get_username() if row.chair else "",
             attendees=tuple(row.attendees),
-            held_on=held.get(row.pk),
+            held_on=held.get(row.number),
         )
-        for row in rows
-        if row.requested
+        for row in latest.values()
     )
 
 

@@ -44,6 +44,7 @@ from resolve.challenges.events import (
     REVIEWS,
     AgreementAnswered,
     AgreementRequested,
+    HandedOver,
     MeetingRequested,
     detail_to_json,
 )
@@ -289,7 +290,8 @@ def _write(
 
 
 def _record_agreement(challenge: Challenge, event: engine.Event, user: User | None) -> None:
-    """Keep the requests for agreement in step with their events: asked, then confirmed or declined."""
+    """Keep the requests for agreement in step with their events: asked, handed over to a leaver's
+    successor, then confirmed or declined."""
     detail = event.detail
     if isinstance(detail, AgreementRequested):
         assert user is not None  # a person asks; Resolve never does
@@ -305,6 +307,14 @@ def _record_agreement(challenge: Challenge, event: engine.Event, user: User | No
             requested_by=user,
             requested_on=event.on,
         )
+    elif isinstance(detail, HandedOver) and detail.agreements:
+        # The requests still waiting on the leaver's answer now wait on the successor's.
+        successor = User.objects.get(username=detail.successor)
+        for row in Agreement.objects.filter(
+            challenge=challenge, number__in=detail.agreements, status=Agreement.Status.PENDING
+        ).order_by("number"):
+            row.person = successor
+            row.save()
     elif isinstance(detail, AgreementAnswered):
         row = Agreement.objects.get(challenge=challenge, number=detail.number)
         row.status = detail.answer
@@ -317,8 +327,36 @@ def _record_agreement(challenge: Challenge, event: engine.Event, user: User | No
 def _record_meeting_request(
     challenge: Challenge, event: engine.Event, user: User | None, visits: list[StageVisit]
 ) -> None:
-    """A requested meeting is a ``Meeting`` row of its own; its minutes are another that points at it."""
+    """A requested meeting is a ``Meeting`` row of its own; its minutes are another that points at it.
+    A leaver's requested meeting is asked again, as it was, with their successor as its chair (the
+    rows are append-only: the first request stays as evidence)."""
     detail = event.detail
+    if isinstance(detail, HandedOver) and detail.meetings:
+        assert user is not None  # a person hands over; Resolve never does
+        successor = User.objects.get(username=detail.successor)
+        latest = {
+            row.number: row
+            for row in Meeting.objects.filter(
+                challenge=challenge, number__in=detail.meetings, requested=True
+            ).order_by("number", "id")
+        }
+        for row in latest.values():
+            Meeting.objects.create(
+                challenge=challenge,
+                visit=row.visit,
+                held_on=None,
+                summary=row.summary,
+                recorded_by=user,
+                number=row.number,
+                meeting_key=row.meeting_key,
+                requested=True,
+                scheduled_for=row.scheduled_for,
+                chair=successor,
+                attendees=list(row.attendees),
+                outsiders=list(row.outsiders),
+                request=row,
+            )
+        return
     if not isinstance(detail, MeetingRequested):
         return
     assert user is not None  # a person asks; Resolve never does
@@ -1123,7 +1161,8 @@ def challenge_record_meeting(
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         request = (
-            Meeting.objects.filter(challenge=challenge, number=number, requested=True).first()
+            # The latest request of the number: the one asked again when its chair was handed over.
+            Meeting.objects.filter(challenge=challenge, number=number, requested=True).order_by("-id").first()
             if number is not None
             else None
         )
@@ -1266,6 +1305,8 @@ class HandOverDone:
     challenges: list[int]
     stages: int
     actions: int
+    agreements: int = 0  # requests for agreement that waited on the leaver's answer
+    meetings: int = 0  # requested meetings the leaver was to chair
 
 
 def _replace_person(usernames: Sequence[str], leaver: str, successor: str) -> list[str]:
@@ -1278,11 +1319,14 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
     empty chair: their children's allocations (``child_allocation_hand_over``: an "Allocation
     changed" case note on each), and on each challenge a "Work handed over" event and case note for
     the current stage they were sent, copied or told of (the stage's recorded people change), the
-    chair, and their open actions (by account; free-text owners stay as written).
+    chair, their open actions (by account; free-text owners stay as written), the requests for
+    agreement waiting on their answer (the successor is asked in their place) and the requested
+    meetings they were to chair (asked again with the successor as chair).
 
     All or nothing, in one transaction; the leaver's account is left as it is (closing it is a
     separate step). Refused: a role without ``hand_over_work``; a manager when any of it is outside
-    their scope; a successor who does not hold the role a stage sent to the leaver needs.
+    their scope; a successor who does not hold the role a stage sent to the leaver needs, the role a
+    request for agreement waiting on the leaver was asked of, or the role that chairs their meeting.
     """
     reason = reason.strip()
     if not reason:
@@ -1308,7 +1352,7 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
             raise ServiceError(
                 "conflict",
                 "nothing_to_hand_over",
-                f"No children, stages or actions wait on {leaver}.",
+                f"No children, stages, actions, requests for agreement or meetings wait on {leaver}.",
                 "leaver",
             )
         # The chairs as they were, before the children's allocations change.
@@ -1323,11 +1367,18 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
             child_allocation_hand_over(
                 user=user, child=child, leaver=leaving, successor=taking, reason=note_reason
             )
-        moved = {"stages": 0, "actions": 0}
+        moved = {"stages": 0, "actions": 0, "agreements": 0, "meetings": 0}
+        successor_roles = user_roles(user=taking)
         for challenge in work.challenges:
             staged = challenge.pk in work.staged
             if staged:
                 _stage_recipient_check(challenge=challenge, leaver=leaving, successor=taking)
+            _agreement_role_check(
+                challenge=challenge, leaver=leaving, successor=taking, successor_roles=successor_roles
+            )
+            _meeting_chair_check(
+                challenge=challenge, leaver=leaving, successor=taking, successor_roles=successor_roles
+            )
 
             def after(
                 changed: Challenge,
@@ -1335,6 +1386,9 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
                 new: engine.ChallengeState,
                 staged: bool = staged,
             ) -> None:
+                handed = _change_detail(HandedOver)
+                moved["agreements"] += len(handed.agreements)
+                moved["meetings"] += len(handed.meetings)
                 owned = [action.id for action in new.actions if action.owner == successor]
                 moved["actions"] += Action.objects.filter(
                     pk__in=owned, challenge=changed, owner_user=leaving
@@ -1370,6 +1424,8 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
         challenges=[challenge.pk for challenge in work.challenges],
         stages=moved["stages"],
         actions=moved["actions"],
+        agreements=moved["agreements"],
+        meetings=moved["meetings"],
     )
 
 
@@ -1394,6 +1450,56 @@ def _stage_recipient_check(*, challenge: Challenge, leaver: User, successor: Use
             "that child: give them that post first, or choose someone who holds it.",
             "successor",
         )
+
+
+def _person_name(user: User) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def _agreement_role_check(
+    *, challenge: Challenge, leaver: User, successor: User, successor_roles: set[str]
+) -> None:
+    """A request for agreement waiting on the leaver goes to the successor only if they hold the role
+    it was asked of (as asking them afresh would need: the engine's ``_request_agreement``)."""
+    waiting = challenge.agreements.filter(
+        person=leaver, status=Agreement.Status.PENDING, kind="agree"
+    ).order_by("number")
+    for agreement in waiting:
+        if agreement.role not in successor_roles:
+            raise ServiceError(
+                "invalid",
+                "successor_cannot_agree",
+                f"Request {agreement.number} on challenge {challenge.pk} for {challenge.child.case_number} "
+                f"waits on {_person_name(leaver)}'s answer as {role_label(agreement.role)}, and "
+                f"{_person_name(successor)} does not hold that post: give them the post first, or choose "
+                "someone who holds it.",
+                "successor",
+            )
+
+
+def _meeting_chair_check(
+    *, challenge: Challenge, leaver: User, successor: User, successor_roles: set[str]
+) -> None:
+    """A requested meeting the leaver was to chair goes to the successor only if they hold the role
+    the procedure names to chair it (as asking for it afresh would need: ``_request_meeting``)."""
+    procedure = procedure_version_model(challenge.policy)
+    waiting = Meeting.objects.filter(
+        challenge=challenge, chair=leaver, requested=True, records__isnull=True
+    ).select_related("visit")
+    for row in waiting:
+        stage_key = row.visit.stage_key
+        stage = procedure.stage(stage_key) if procedure.has_stage(stage_key) else None
+        meeting = stage.meeting_for(row.meeting_key) if stage is not None else None
+        role = meeting.chair_role if meeting is not None else None
+        if role and role not in successor_roles:
+            raise ServiceError(
+                "invalid",
+                "successor_cannot_chair",
+                f"Meeting {row.number} on challenge {challenge.pk} for {challenge.child.case_number} is "
+                f"chaired by {_person_name(leaver)} as {role_label(role)}, and {_person_name(successor)} "
+                "does not hold that post: give them the post first, or choose someone who holds it.",
+                "successor",
+            )
 
 
 # -- the action plan, agreed timescales and concerns ---------------------------------------------

@@ -261,6 +261,10 @@ def messages_put_many(*, messages: Sequence[tuple[User, Message]], racing: bool 
 
 
 # -- messages caused by a change --------------------------------------------------------------------
+def _full_name(user: User) -> str:
+    return f"{user.first_name} {user.last_name}".strip() or user.get_username()
+
+
 def _child_words(challenge: Challenge) -> str:
     child = challenge.child
     return f"{child.full_name} ({child.case_number})"
@@ -272,8 +276,22 @@ class _People:
 
     def __init__(self, line: ChildLine) -> None:
         self.line = line
-        self.known = {name: user for name, user in line.people().items() if user.is_active}
+        everyone = line.people()
+        self.known = {name: user for name, user in everyone.items() if user.is_active}
         self.looked_up: set[str] = set()
+        # Names by username, for the words of a message: anyone with an account, a leaver included.
+        self.named = {name: _full_name(user) for name, user in everyone.items()}
+
+    def names(self, usernames: Iterable[str]) -> list[str]:
+        """The people named in a change, by name (their username when they have no account), in order;
+        those not in the child's line are read in one statement."""
+        wanted = [name for name in usernames if name]
+        unknown = sorted({name for name in wanted if name not in self.named})
+        if unknown:
+            for user in get_user_model().objects.filter(username__in=unknown):
+                self.named[user.get_username()] = _full_name(user)
+            self.named.update((name, name) for name in unknown if name not in self.named)
+        return [self.named[name] for name in wanted]
 
     def users(self, usernames: Iterable[str]) -> list[User]:
         """As ``_users``: the active accounts among ``usernames``, sorted by username."""
@@ -352,9 +370,14 @@ def _audience(
 
 
 def _message(
-    kind: str, challenge: Challenge, procedure: Procedure, event: Event, visit: StageVisit | None
+    kind: str,
+    challenge: Challenge,
+    procedure: Procedure,
+    event: Event,
+    visit: StageVisit | None,
+    people: _People,
 ) -> Message:
-    """The words of one notification of a change."""
+    """The words of one notification of a change; the people it names, by name."""
     child = _child_words(challenge)
     stage_name = procedure.stage(event.stage).name if event.stage else ""
     sequence = visit.sequence if visit is not None else 0
@@ -424,7 +447,8 @@ def _message(
             f"extended:{challenge.pk}:v{sequence}:{detail.to_due.isoformat()}",
             f"Response date extended: {child}",
             f"The response at {stage_name} is now due by {_fmt(detail.to_due)} (it was due by "
-            f"{_fmt(detail.from_due)}), as agreed by {detail.agreed_by}.\nReason: {detail.reason}",
+            f"{_fmt(detail.from_due)}), as agreed by {people.names([detail.agreed_by])[0]}.\n"
+            f"Reason: {detail.reason}",
             challenge,
             due_on=detail.to_due,
         )
@@ -459,14 +483,14 @@ def _message(
     if kind == Kind.MEETING_REQUESTED and isinstance(detail, MeetingRequested):
         meeting = procedure.stage(event.stage).meeting_for(detail.key) if event.stage else None
         title = meeting.title if meeting is not None else "Meeting"
-        invited = ", ".join([*detail.attendees, *detail.outsiders]) or "no one else yet"
+        invited = ", ".join([*people.names(detail.attendees), *detail.outsiders]) or "no one else yet"
         return Message(
             kind,
             f"meeting:{challenge.pk}:{detail.number}",
             f"Meeting on {_fmt(detail.scheduled_for)}: {child}",
             f"{title} ({stage_name}) about the challenge for {child} is set for "
-            f"{_fmt(detail.scheduled_for)}, chaired by {detail.chair}.\nInvited: {invited}."
-            + (f"\n\n{detail.note}" if detail.note else ""),
+            f"{_fmt(detail.scheduled_for)}, chaired by {people.names([detail.chair])[0]}.\n"
+            f"Invited: {invited}." + (f"\n\n{detail.note}" if detail.note else ""),
             challenge,
             due_on=detail.scheduled_for,
         )
@@ -494,7 +518,7 @@ def _message(
             kind,
             f"handed_over:{challenge.pk}:{detail.leaver}:{event.on.isoformat()}",
             f"Work handed over to you: {child}",
-            f"{detail.leaver}'s part in the challenge about {child} is now yours: "
+            f"{people.names([detail.leaver])[0]}'s part in the challenge about {child} is now yours: "
             f"{hand_over_words(detail)}.\nReason: {detail.reason}",
             challenge,
             due_on=due_on if detail.stage else None,
@@ -610,7 +634,7 @@ def notifications_for_events(
         for tell in engine.TRANSITION_BY_EVENT[event.type].tells:
             recipients = _audience(tell.audience, challenge, event, visit, people)
             if recipients:
-                message = _message(tell.kind, challenge, procedure, event, visit)
+                message = _message(tell.kind, challenge, procedure, event, visit, people)
                 messages.extend((recipient, message) for recipient in recipients)
     if messages_put_many(messages=messages) + agency_messages_put(
         challenge=challenge, procedure=procedure, events=events, chair=people.line.chair

@@ -473,30 +473,51 @@ def _line(label: str, required_message: str, max_length: int = limits.MAX_KEY) -
 
 
 class ActionRowForm(forms.Form):
-    """One SMART action: what, by whom, by when. A row left blank is ignored."""
+    """One SMART action: what, by whom (a person in Resolve, or someone outside it named in words), by
+    when. A row left blank is ignored."""
 
     action = forms.CharField(
         label="What needs to happen", required=False, widget=forms.Textarea, max_length=limits.MAX_TEXT
     )
-    owner = forms.CharField(label="By whom", required=False, max_length=limits.MAX_KEY)
+    owner_user = forms.ChoiceField(
+        label="By whom: someone in Resolve",
+        required=False,
+        error_messages={"invalid_choice": "Choose a person from the list, or name someone outside Resolve"},
+    )
+    owner = forms.CharField(
+        label="Or by whom: someone outside Resolve",
+        required=False,
+        max_length=limits.MAX_KEY,
+        help_text="Their name and organisation, for example Dr A Patel, school nurse",
+        error_messages={"max_length": f"Use {limits.MAX_KEY} characters or fewer"},
+    )
     due = DateField(noun="date the action is due by", label="By when", required=False)
+
+    def __init__(self, *args: Any, people: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner_user"].choices = [("", "Choose a person"), *(people or [])]  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        filled = [name for name in ("action", "owner") if cleaned.get(name)] + (
+        filled = [name for name in ("action", "owner_user", "owner") if cleaned.get(name)] + (
             ["due"] if cleaned.get("due") else []
         )
-        if filled and not self.errors:
-            if not cleaned.get("action"):
-                self.add_error("action", "Enter what needs to happen")
-            if not cleaned.get("owner"):
-                self.add_error("owner", "Enter who will do it")
-            if not cleaned.get("due"):
-                self.add_error("due", "Enter the date the action is due by")
+        if not filled:
+            return cleaned
+        # Every missing part at once, beside its own field (a part already in error keeps its message).
+        if not cleaned.get("action") and "action" not in self.errors:
+            self.add_error("action", "Enter what needs to happen")
+        if "owner_user" not in self.errors and "owner" not in self.errors:
+            if not cleaned.get("owner_user") and not cleaned.get("owner"):
+                self.add_error("owner_user", "Choose who will do it, or name someone outside Resolve")
+            elif cleaned.get("owner_user") and cleaned.get("owner"):
+                self.add_error("owner", "Choose a person in Resolve or name someone outside it, not both")
+        if not cleaned.get("due") and "due" not in self.errors:
+            self.add_error("due", "Enter the date the action is due by")
         return cleaned
 
     def is_blank(self) -> bool:
-        return not any(self.cleaned_data.get(name) for name in ("action", "owner", "due"))
+        return not any(self.cleaned_data.get(name) for name in ("action", "owner_user", "owner", "due"))
 
 
 ActionFormSet = forms.formset_factory(
@@ -1009,7 +1030,8 @@ class HandOverForm(forms.Form):
 
     leaver = forms.ChoiceField(
         label="Whose work is to be handed over?",
-        help_text="Their children, the stages sent or copied to them, and the actions they own.",
+        help_text="Their children, the stages sent or copied to them, the actions they own and the requests "
+        "waiting on their answer.",
         error_messages={
             "required": "Choose the person who is leaving",
             "invalid_choice": "Choose the person who is leaving from the list",

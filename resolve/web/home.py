@@ -128,7 +128,8 @@ NEEDS_DECISION = QueueSpec(
 WAITING_ON_ME = QueueSpec(
     "mine",
     "Waiting on you",
-    "Stages sent to you for a response, agreed actions you own and meetings you chair.",
+    "Stages sent to you for a response, agreed actions you own, meetings you chair and requests for "
+    "your agreement.",
     "Nothing is waiting on you.",
     queues.waiting_on_me,
     queues.WAITING_ON_ME,
@@ -309,7 +310,31 @@ def _logged(user: User, shown: list[Queue], also: list[Child] | None = None) -> 
 
 
 def waiting_on_words(challenge: Challenge, today: dt.date) -> str:
-    """ "Waiting on Tom Mitchell (the stage's recipient) for a response since Monday 2 November; ..."."""
+    """ "Waiting on Tom Mitchell (the stage's recipient) for a response since Monday 2 November; ...",
+    and on anyone whose answer to a request for agreement is still awaited."""
+    return " ".join(
+        part
+        for part in (_stage_waiting_words(challenge, today), _answers_waiting_words(challenge, today))
+        if part
+    )
+
+
+def _answers_waiting_words(challenge: Challenge, today: dt.date) -> str:
+    """ "Waiting on Sam Mensah to confirm or decline request 1 for agreement, asked Wednesday 25
+    November." """
+    asked = queues.challenge_answers_waiting(challenge=challenge)
+    if not asked:
+        return ""
+    names = selectors.people_named(usernames={agreement.person.get_username() for agreement in asked})
+    parts = [
+        f"{names.get(agreement.person.get_username(), agreement.person.get_username())} to confirm or "
+        f"decline request {agreement.number} for agreement, asked {day_words(agreement.requested_on, today)}"
+        for agreement in asked
+    ]
+    return "Waiting on " + "; ".join(parts) + "."
+
+
+def _stage_waiting_words(challenge: Challenge, today: dt.date) -> str:
     waiting = queues.challenge_waiting_on(challenge=challenge)
     if waiting is None:
         return ""

@@ -288,9 +288,27 @@ class ChronologyEntry:
     challenge_id: int
 
 
-def _event_detail(event: Event) -> str:
-    """The one line a timeline shows beside an event, from its typed detail."""
-    match detail_from_json(event.type, event.detail):
+def _people_in(detail: events.Detail) -> set[str]:
+    """The usernames an event's detail names, to be shown by name."""
+    match detail:
+        case events.HandedOver():
+            return {detail.leaver, detail.successor}
+        case events.DeadlineExtended():
+            return {detail.agreed_by}
+        case events.AgreementRequested():
+            return {detail.person}
+        case events.MeetingRequested():
+            return {detail.chair}
+    return set()
+
+
+def _event_detail(detail: events.Detail, names: Mapping[str, str]) -> str:
+    """The one line a timeline shows beside an event, from its typed detail; people by name."""
+
+    def name(username: str) -> str:
+        return names.get(username, username)
+
+    match detail:
         case events.Raised() as detail:
             return detail.concern
         case events.Escalated() as detail:
@@ -323,7 +341,10 @@ def _event_detail(event: Event) -> str:
         case events.LearningPointsAdded() as detail:
             return detail.learning_points
         case events.HandedOver() as detail:
-            return f"From {detail.leaver} to {detail.successor} ({hand_over_words(detail)}): {detail.reason}"
+            return (
+                f"From {name(detail.leaver)} to {name(detail.successor)} ({hand_over_words(detail)}): "
+                f"{detail.reason}"
+            )
         case events.ActionAdded() as detail:
             return f"{detail.action} (by {detail.owner}, by {govuk_date(detail.due)})"
         case events.ActionRedated() as detail:
@@ -331,15 +352,15 @@ def _event_detail(event: Event) -> str:
         case events.DeadlineExtended() as detail:
             return (
                 f"Response now due {govuk_date(detail.to_due)} (was {govuk_date(detail.from_due)}), "
-                f"agreed by {detail.agreed_by}: {detail.reason}"
+                f"agreed by {name(detail.agreed_by)}: {detail.reason}"
             )
         case events.AgreementRequested() as detail:
-            return f"{detail.person}: {detail.note}"
+            return f"{name(detail.person)}: {detail.note}"
         case events.AgreementAnswered() as detail:
             text = events.AGREEMENT_ANSWERS.get(detail.answer, detail.answer)
             return f"{text}: {detail.comments}" if detail.comments else text
         case events.MeetingRequested() as detail:
-            return f"For {govuk_date(detail.scheduled_for)}, chaired by {detail.chair}"
+            return f"For {govuk_date(detail.scheduled_for)}, chaired by {name(detail.chair)}"
         case events.AgencyAsked() as detail:
             by = govuk_date(detail.due_on) if detail.due_on else "no set date"
             return (
@@ -363,8 +384,10 @@ def _full_name(user: Any) -> str:
 
 
 def chronology(events: Iterable[Event], procedures: Mapping[int, Procedure]) -> list[ChronologyEntry]:
+    rows = [(event, detail_from_json(event.type, event.detail)) for event in events]
+    names = selectors.people_named(usernames=set().union(*(_people_in(detail) for _event, detail in rows)))
     entries = []
-    for event in events:
+    for event, detail in rows:
         procedure = procedures.get(event.challenge_id)
         stage = ""
         if procedure is not None and event.stage_key and procedure.has_stage(event.stage_key):
@@ -374,7 +397,7 @@ def chronology(events: Iterable[Event], procedures: Mapping[int, Procedure]) -> 
                 on=event.on,
                 what=EVENT_WORDS.get(event.type, event.type),
                 stage=stage,
-                detail=_event_detail(event),
+                detail=_event_detail(detail, names),
                 by=_full_name(event.by),
                 challenge_id=event.challenge_id,
             )
@@ -604,6 +627,27 @@ def raise_people(*, child: Child, track: str, procedure: Procedure, stage_key: s
     )
 
 
+def action_owner_people(*, child: Child, track: str, procedure: Procedure) -> list[tuple[str, str]]:
+    """``(username, "Name, role")``, by name: who may own an action agreed when raising a challenge for
+    ``child``: the child's social worker and chair, whoever holds a role any stage of ``procedure`` goes
+    to or is copied to for this child (the child's line, read once), and the chairs' managers."""
+    line = child_line(child=child, track=track)
+    roles: dict[str, None] = dict.fromkeys(("social_worker", CHAIR_ROLE_FOR_TRACK[track]))
+    for stage in procedure.stages:
+        # A partner agency's stage goes to its contact, not to a role in Resolve (``to_role`` is None).
+        roles.update(dict.fromkeys(role for role in (stage.to_role, *stage.cc_roles) if role))
+    held: dict[str, tuple[User, list[str]]] = {}
+    for role in roles:
+        for user in line.holders(role):
+            held.setdefault(user.get_username(), (user, []))[1].append(role_label(role))
+    people = {
+        username: f"{_full_name(user)}, {'; '.join(labels)}" for username, (user, labels) in held.items()
+    }
+    for username, label in selectors.people_with_roles(roles=set(CHAIR_MANAGER_ROLES)):
+        people.setdefault(username, label)
+    return sorted(people.items(), key=lambda item: item[1])
+
+
 def procedure_for(key: str) -> Procedure | None:
     for version in procedure_list():
         if version.key == key:
@@ -691,6 +735,27 @@ class ChallengePage:
     agreements: list[AgreementRow] = field(default_factory=list)
     # Each response with its words as the procedure words them (seed 000's "Don't agree & ...").
     responses: list[tuple[Any, str]] = field(default_factory=list)
+    # Each meeting, with the people in Resolve invited or there, by name, and the outsiders as written.
+    meetings: list[tuple[Any, list[str]]] = field(default_factory=list)
+
+    @property
+    def steps(self) -> list[Transition[Any]]:
+        """What "What you can do now" offers, the one that waits on this person first (a button; the
+        rest are links, so the block stays short on a phone): their answer to a request for agreement,
+        then their response, then the others in the order they are declared. Changes to one agreed
+        action are made beside it, under "Actions"."""
+        offered = [
+            transition
+            for key, transition in TRANSITIONS.items()
+            if key in self.available and key not in PER_ACTION
+        ]
+        return sorted(
+            offered, key=lambda t: FIRST_STEPS.index(t.key) if t.key in FIRST_STEPS else len(FIRST_STEPS)
+        )
+
+    @property
+    def updates_actions(self) -> bool:
+        return bool(self.available & PER_ACTION) and bool(self.actions)
 
 
 def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> ChallengePage:
@@ -701,6 +766,8 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
     procedure = procedure_version_model(challenge.policy)
     visits = list(challenge.visits.all())
     usernames = {name for visit in visits for name in (*visit.to_users, *visit.cc_users)}
+    meetings = list(challenge.meetings.all())
+    usernames |= {name for meeting in meetings for name in meeting.attendees}
     referral = getattr(challenge, "cafcass_referral", None)
     if referral is not None:
         usernames |= set(referral.preconditions.values())
@@ -818,6 +885,7 @@ def challenge_page(*, user: User, challenge_id: int, today: dt.date) -> Challeng
         outcome_rows=outcome,
         cafcass_rows=cafcass_rows,
         responses=[(r, procedure.response_label(r.response, r.label)) for r in challenge.responses.all()],
+        meetings=[(meeting, [*named(meeting.attendees), *meeting.outsiders]) for meeting in meetings],
         agreements=agreement_rows(
             procedure, challenge.agreements.select_related("person", "requested_by").order_by("number")
         ),
@@ -979,6 +1047,8 @@ def transition_context(*, user: User, challenge_id: int, today: dt.date) -> Tran
 
 # The changes made to one agreed action from beside it on the challenge page, not from the buttons.
 PER_ACTION = frozenset({"mark_action", "redate_action"})
+# What waits on the person themselves leads "What you can do now": their answer, then their response.
+FIRST_STEPS = ("answer_agreement", "respond")
 
 
 def _line_people(challenge: Challenge) -> list[tuple[str, str]]:
@@ -1129,7 +1199,8 @@ def meeting_context(*, user: User, challenge: Challenge, procedure: Procedure) -
         if any(role_label(role) in label for role in chair_roles)
     ]
     requested = [m for m in challenge.meetings.all() if m.requested]
-    held = {m.request_id for m in challenge.meetings.all() if not m.requested}
+    # Held (its minutes point at it), or asked again with another chair (a leaver's, handed over).
+    held = {m.request_id for m in challenge.meetings.all() if m.request_id is not None}
     mine = [
         (
             str(m.number),

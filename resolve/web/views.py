@@ -182,8 +182,6 @@ def _challenge_detail(
             "challenge": page.challenge,
             "waiting_on": waiting_on_words(page.challenge, today()),
             "errors": errors or [],
-            "transitions": pages.TRANSITIONS,
-            "per_action": pages.PER_ACTION,
             "can_correct_notes": user_has_perm(user=request.user, perm=Perm.CORRECT_CASE_NOTE),
         },
         status=400 if errors else 200,
@@ -552,7 +550,7 @@ def _raise_setup(
     return child, chosen
 
 
-def _raise_forms(procedure: Procedure, data: Any) -> tuple[forms.RaiseForm, Any]:
+def _raise_forms(procedure: Procedure, data: Any, *, child: Child, track: str) -> tuple[forms.RaiseForm, Any]:
     form = forms.RaiseForm(
         data,
         themes=[(theme.key, theme.label) for theme in procedure.themes],
@@ -561,10 +559,12 @@ def _raise_forms(procedure: Procedure, data: Any) -> tuple[forms.RaiseForm, Any]
         briefing=bool(pages.needs_briefing(procedure.stages)),
         agency_kinds=[(kind.key, kind.label) for kind in procedure.agency_kinds] or None,
     )
+    # "By whom": a person in Resolve, chosen from those who work with the child, or someone named.
+    owners = {"people": pages.action_owner_people(child=child, track=track, procedure=procedure)}
     if data is None:
-        formset = forms.ActionFormSet(prefix="actions", initial=[{}] * forms.ACTION_ROWS)
+        formset = forms.ActionFormSet(prefix="actions", initial=[{}] * forms.ACTION_ROWS, form_kwargs=owners)
     else:
-        formset = forms.ActionFormSet(data, prefix="actions")
+        formset = forms.ActionFormSet(data, prefix="actions", form_kwargs=owners)
     return form, formset
 
 
@@ -649,6 +649,13 @@ def _raise_render(
     )
 
 
+def _action_inputs(answers: dict[str, Any]) -> list[services.ActionInput]:
+    return [
+        services.ActionInput(a["action"], a["owner"], a["due"], owner_user=a["owner_user"] or None)
+        for a in answers["actions"]
+    ]
+
+
 def _raise_preview(
     request: HttpRequest, child: Child, track: str, procedure: str, answers: dict[str, Any]
 ) -> Any:
@@ -665,7 +672,7 @@ def _raise_preview(
         bypass_agreed_by=answers["bypass_agreed_by"],
         notify_optional=answers["notify_optional"],
         themes=answers["themes"],
-        actions=[services.ActionInput(a["action"], a["owner"], a["due"]) for a in answers["actions"]],
+        actions=_action_inputs(answers),
         directors_briefing=answers["directors_briefing"],
         on=answers["on"],
         respond_by=answers["respond_by"],
@@ -716,7 +723,7 @@ def challenge_raise(request: HttpRequest, case_number: str, track: str, procedur
     key = _session_key(child.case_number, track, procedure)
     if request.method != "POST":
         saved = request.session.get(key)
-        form, formset = _raise_forms(chosen, QueryDict(saved) if saved else None)
+        form, formset = _raise_forms(chosen, QueryDict(saved) if saved else None, child=child, track=track)
         if not saved:
             _from_concern(form, child, track, request.GET.get("concern", ""))
         return _raise_render(request, child, chosen, track, form, formset)
@@ -725,9 +732,9 @@ def challenge_raise(request: HttpRequest, case_number: str, track: str, procedur
         total = data.get("actions-TOTAL_FORMS") or "0"
         rows = int(total) if total.isdigit() and len(total) < 6 else 0  # a made-up count: start again
         data["actions-TOTAL_FORMS"] = str(min(rows + 1, limits.MAX_ACTIONS))
-        form, formset = _raise_forms(chosen, data)
+        form, formset = _raise_forms(chosen, data, child=child, track=track)
         return _raise_render(request, child, chosen, track, _quiet(form), _quiet(formset))
-    form, formset = _raise_forms(chosen, data)
+    form, formset = _raise_forms(chosen, data, child=child, track=track)
     if form.is_valid() and formset.is_valid():
         answers = _raise_answers(form, formset)
         try:
@@ -752,7 +759,7 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
     back = redirect("web:challenge_raise", case_number=child.case_number, track=track, procedure=procedure)
     if not saved:
         return back
-    form, formset = _raise_forms(chosen, QueryDict(saved))
+    form, formset = _raise_forms(chosen, QueryDict(saved), child=child, track=track)
     if not (form.is_valid() and formset.is_valid()):
         return back
     answers = _raise_answers(form, formset)
@@ -771,7 +778,7 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
                 bypass_agreed_by=answers["bypass_agreed_by"],
                 notify_optional=answers["notify_optional"],
                 themes=answers["themes"],
-                actions=[services.ActionInput(a["action"], a["owner"], a["due"]) for a in answers["actions"]],
+                actions=_action_inputs(answers),
                 directors_briefing=answers["directors_briefing"],
                 on=answers["on"],
                 respond_by=answers["respond_by"],
@@ -797,7 +804,7 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
     except ServiceError:
         return back
     theme_words = dict(form.fields["themes"].choices)  # type: ignore[attr-defined]
-    owners = selectors.people_named(usernames={a["owner"] for a in answers["actions"]})
+    owners = selectors.people_named(usernames={a["owner_user"] or a["owner"] for a in answers["actions"]})
     people = dict(pages.bypass_people(chosen))
     return render(
         request,
@@ -820,7 +827,8 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
             ],
             "change_url": reverse("web:challenge_raise", args=[child.case_number, track, procedure]),
             "action_rows": [
-                (a["action"], owners.get(a["owner"], a["owner"]), a["due"]) for a in answers["actions"]
+                (a["action"], owners.get(a["owner_user"] or a["owner"], a["owner"]), a["due"])
+                for a in answers["actions"]
             ],
             "people": pages.raise_people(
                 child=child, track=track, procedure=chosen, stage_key=answers["stage"]
@@ -944,7 +952,8 @@ def child_allocation(request: HttpRequest, case_number: str) -> HttpResponse:
 
 @login_required
 def leaver_hand_over(request: HttpRequest) -> HttpResponse:
-    """Hand a leaver's children, stages and actions to another person in one step, with a reason."""
+    """Hand a leaver's children, stages, actions and requests for agreement to another person in one
+    step, with a reason."""
     if not user_has_perm(user=request.user, perm=Perm.HAND_OVER_WORK):
         raise PermissionDenied("Your role cannot hand over someone's work.")
     form = forms.HandOverForm(
@@ -971,6 +980,8 @@ def leaver_hand_over(request: HttpRequest) -> HttpResponse:
                     (len(done.challenges), "challenge", "challenges"),
                     (done.stages, "stage", "stages"),
                     (done.actions, "action", "actions"),
+                    (done.agreements, "request for agreement", "requests for agreement"),
+                    (done.meetings, "meeting to chair", "meetings to chair"),
                 )
             )
             messages.success(

@@ -9,6 +9,7 @@ import pytest
 from resolve.challenges import services
 from resolve.challenges.demo import demo_build
 from resolve.challenges.models import Challenge
+from resolve.children.models import Child
 from resolve.people.demo import authority_build
 
 PASSWORD = "correct horse battery staple"
@@ -94,14 +95,23 @@ def test_raise_a_challenge_with_check_your_answers(demo, browser):
     page.get_by_role("button", name="Add another action").click()
     assert page.locator("textarea[name='actions-3-action']").count() == 1
     page.locator("textarea[name='actions-0-action']").fill("Update the pathway plan")
-    page.locator("input[name='actions-0-owner']").fill("Sophie Walker")
+    # By whom: the child's social worker, chosen from the people who work with the child.
+    worker = Child.objects.get(case_number="LCS200135").social_worker
+    page.locator("select[name='actions-0-owner_user']").select_option(worker.get_username())
+    page.locator("textarea[name='actions-1-action']").fill("Tell the school nurse")
+    page.locator("input[name='actions-1-owner']").fill("Dr A Patel, school nurse")
     due = dt.date.today() + dt.timedelta(days=20)
     page.locator("input[name='actions-0-due_0']").fill(str(due.day))
     page.locator("input[name='actions-0-due_1']").fill(str(due.month))
     page.locator("input[name='actions-0-due_2']").fill(str(due.year))
+    for part, value in (("0", due.day), ("1", due.month), ("2", due.year)):
+        page.locator(f"input[name='actions-1-due_{part}']").fill(str(value))
     browser.check("raise-form")
     page.get_by_role("button", name="Continue").click()
     assert page.get_by_text("Respond by").is_visible()
+    actions = page.locator(".govuk-summary-list__row", has_text="Update the pathway plan").inner_text()
+    assert f"by {worker.first_name} {worker.last_name}" in actions
+    assert "by Dr A Patel, school nurse" in actions
     browser.check("raise-check")
     page.get_by_role("button", name="Raise the challenge").click()
     # Waits for the challenge page to load (a busy machine can take a moment to render it).
@@ -151,7 +161,8 @@ def test_cafcass_referral_page(demo, browser):
     sign_in(browser, "iro")
     page = browser.page
     browser.goto(f"/challenges/{challenge.pk}/")
-    page.get_by_role("button", name="Refer to Cafcass").click()
+    # The step that waits on the chair is the button; the others are links in "What you can do now".
+    page.locator("#what-you-can-do").get_by_role("link", name="Refer to Cafcass", exact=True).click()
     assert page.get_by_role("heading", name="Before you refer").is_visible()
     browser.check("cafcass")
     page.get_by_role("button", name="Refer to Cafcass").click()

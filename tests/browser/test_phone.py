@@ -96,6 +96,10 @@ ROLE_PAGES = {
         "/notifications/",
         "/procedures/",
         _not_done_page(),
+        f"/challenges/{_challenge(track='iro', status='open', agreements__isnull=False).pk}/",
+        f"/challenges/{_challenge(track='iro', status='open').pk}/add_action/",
+        f"/challenges/{_challenge(track='iro', status='open').pk}/request_agreement/",
+        f"/challenges/{_challenge(track='iro', status='open').pk}/record_meeting/",
     ],
     "team_manager": lambda: [
         "/",
@@ -105,7 +109,13 @@ ROLE_PAGES = {
     ],
     "social_worker": lambda: ["/", "/children/", _respond_page()],
     "head_of_service": lambda: ["/", "/challenges/"],
-    "iro_service_manager": lambda: ["/", "/challenges/"],
+    "iro_service_manager": lambda: [
+        "/",
+        "/challenges/",
+        "/allocations/leaver/",
+        f"/challenges/{_challenge(status='open', agreements__status='pending').pk}/answer_agreement/",
+    ],
+    "admin": lambda: ["/", "/allocations/", "/allocations/leaver/"],
     "director": lambda: ["/"],
 }
 
@@ -155,3 +165,38 @@ def test_bypass_fields_show_only_when_starting_later(demo, browser):
     browser.check("phone-raise-form-bypassing")
     page.get_by_label("Informal Process").check()
     assert not reason.is_visible()
+
+
+# Whose challenge page to open, for each role: one where they have something to do.
+STEPS_PAGES = {
+    "iro": lambda: _challenge(track="iro", status="open", agreements__isnull=False),
+    "team_manager": lambda: _challenge(status="open", child__social_worker__username="social_worker"),
+    "iro_service_manager": lambda: _challenge(status="open", agreements__status="pending"),
+}
+
+
+@pytest.mark.parametrize("username", list(STEPS_PAGES))
+def test_a_challenges_steps_are_in_the_first_screen_on_a_phone(demo, browser, username):
+    """Issue 13: on a phone "action buttons stay in view". "What you can do now" comes before the record:
+    its button (the step waiting on you) is on the first screen without scrolling, and the other steps
+    are a short list of links, not a screen of full-width buttons; no bar is fixed over the content."""
+    page = browser.page
+    page.set_viewport_size(PHONE)
+    sign_in(browser, username)
+    challenge = STEPS_PAGES[username]()
+    visit(browser, f"/challenges/{challenge.pk}/", f"phone-steps-{username}")
+    page.evaluate("window.scrollTo(0, 0)")
+    block = page.locator("#what-you-can-do")
+    button = block.locator(".govuk-button").first
+    box = button.bounding_box()
+    assert button.is_visible() and box["y"] + box["height"] <= PHONE["height"]
+    record = page.get_by_role("heading", level=2, name="The challenge", exact=True).bounding_box()
+    assert block.bounding_box()["y"] + block.bounding_box()["height"] <= record["y"]
+    assert block.locator(".govuk-button").count() == 1  # one button; the rest are links
+    fixed = page.evaluate(
+        "[...document.querySelectorAll('body *')].filter((el) => "
+        "['fixed', 'sticky'].includes(getComputedStyle(el).position)).length"
+    )
+    assert fixed == 0
+    page.set_viewport_size(DESKTOP)
+    visit(browser, f"/challenges/{challenge.pk}/", f"desktop-steps-{username}")

@@ -47,7 +47,7 @@ def test_add_an_action_and_record_an_extension(demo, browser):
     page = browser.page
     browser.goto(f"/challenges/{challenge.pk}/")
     check_both_widths(browser, "plan-challenge")
-    page.get_by_role("button", name="Add an action").click()
+    page.locator("#what-you-can-do").get_by_role("link", name="Add an action", exact=True).click()
     page.get_by_role("button", name="Add the action").click()
     assert page.locator(".govuk-error-summary").is_visible()
     check_both_widths(browser, "plan-add-action-errors")
@@ -60,7 +60,7 @@ def test_add_an_action_and_record_an_extension(demo, browser):
     page.get_by_role("button", name="Add the action").click()
     assert page.get_by_text("The action has been added").is_visible()
     assert page.get_by_role("cell", name="Dr A Patel, school nurse").is_visible()
-    page.get_by_role("button", name="Record an agreed extension").click()
+    page.locator("#what-you-can-do").get_by_role("link", name="Record an agreed extension").click()
     check_both_widths(browser, "plan-extension")
 
 

@@ -250,7 +250,10 @@ class TestAgreedTimescales:
         event = Event.objects.filter(challenge_id=challenge["id"]).order_by("-sequence").first()
         assert event is not None and event.type == "deadline_extended"
         # The stage's "To" and copies are told of the new date.
-        assert OutboxMessage.objects.filter(kind="deadline_extended").exists()
+        told = OutboxMessage.objects.filter(kind="deadline_extended").first()
+        assert told is not None
+        # By name in the message (issue 13); the case note above keeps the account, as evidence.
+        assert "as agreed by Sam Mensah." in told.body
         # Not overdue on the old due date's next working day; a response by the new date is within an
         # extension, counted apart from on time.
         with time_machine.travel("2027-03-09 10:00", tick=False):

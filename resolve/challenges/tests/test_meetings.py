@@ -75,6 +75,10 @@ def test_seed_001_stage_2_meeting_chaired_minuted_and_actions_within_24_hours(au
     assert "Dr A. Patel (school nurse)" in note.body
     invited = {m.recipient.username for m in OutboxMessage.objects.filter(kind=Kind.MEETING_REQUESTED)}
     assert invited == {"iro_service_manager", "service_manager", "team_manager", "social_worker", "iro"}
+    # Issue 13: "People by name in calendar entries, emails and pages".
+    body = OutboxMessage.objects.filter(kind=Kind.MEETING_REQUESTED).first().body  # type: ignore[union-attr]
+    assert "chaired by Sam Mensah." in body
+    assert "Invited: Sarah Moore, Tom Mitchell, Sophie Walker, Dr A. Patel (school nurse)." in body
     # The sweep reminds the day before and reports the minutes late after 24 hours (one working day).
     triggers = dict(Deadline.objects.filter(meeting=request).values_list("trigger", "fire_on"))
     assert triggers == {"meeting_reminder": D(2026, 6, 3), "meeting_overdue": D(2026, 6, 8)}

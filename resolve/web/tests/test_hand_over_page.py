@@ -59,8 +59,8 @@ def test_a_team_manager_hands_over_a_leavers_work_from_the_page(world: World) ->
     assert answer.status_code == 302
     done = client.get(answer["Location"]).content.decode()
     assert (
-        "social_worker&#x27;s work is now social_worker_3&#x27;s (1 child, 1 challenge, 1 stage, 0 actions)"
-        in done
+        "social_worker&#x27;s work is now social_worker_3&#x27;s (1 child, 1 challenge, 1 stage, 0 actions, "
+        "0 requests for agreement, 0 meetings to chair)" in done
     )
     world.a.refresh_from_db()
     assert world.a.social_worker.username == "social_worker_3"

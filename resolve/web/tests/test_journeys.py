@@ -223,7 +223,11 @@ class TestRaise:
                 "needs the agreement of the IRO/CP Service Manager",
                 "#id_bypass_agreed_by",
             ),
-            ({"actions-0-owner": ""}, "Enter who will do it", "#id_actions-0-owner"),
+            (
+                {"actions-0-owner": ""},
+                "Choose who will do it, or name someone outside Resolve",
+                "#id_actions-0-owner_user",
+            ),
             (
                 {"actions-0-due_2": "2025"},
                 "cannot be due before the challenge is raised",

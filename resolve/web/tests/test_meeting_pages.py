@@ -62,7 +62,10 @@ def test_ask_for_the_stage_2_meeting_and_record_its_minutes(client, authority, c
             },
         )
         assert sent.status_code == 302, sent.content.decode()
-        assert "Meeting 1 requested for 4 June 2026" in client.get(url).content.decode()
+        shown = client.get(url).content.decode()
+        assert "Meeting 1 requested for 4 June 2026" in shown
+        # Issue 13: "People by name in calendar entries, emails and pages".
+        assert "invited: Sarah Moore, Tom Mitchell, Dr A. Patel (school nurse)" in shown
     with time_machine.travel(dt.datetime(2026, 6, 4, 16, 0), tick=False):
         client.force_login(authority.staff["iro"])  # a new day, a new session
         page = client.get(url + "record_meeting/").content.decode()

@@ -191,6 +191,10 @@ def test_the_chair_of_a_stages_meeting_sees_it_until_the_meeting_is_recorded(cli
         bypass_reason="The child cannot wait",
         bypass_agreed_by="iro_service_manager",
     )
+    # Their agreement to the bypass, asked when it was raised, is answered: only the meeting waits.
+    services.challenge_answer_agreement(
+        user=authority.staff["iro_service_manager"], challenge_id=challenge.pk, number=1, answer="confirmed"
+    )
     mine = _section(_home(client, authority, "iro_service_manager"), "mine")
     assert f"/challenges/{challenge.pk}/" in mine
     assert "A meeting you chair is due at this stage" in mine
@@ -199,6 +203,39 @@ def test_the_chair_of_a_stages_meeting_sees_it_until_the_meeting_is_recorded(cli
     )
     mine = _section(_home(client, authority, "iro_service_manager"), "mine")
     assert f"/challenges/{challenge.pk}/" not in mine
+
+
+def test_a_request_for_your_agreement_waits_on_you_until_you_answer(client, authority, child):
+    """Issue 13: "waiting on me (I am the stage's recipient, an action owner, a meeting chair, an
+    agreement I was asked for)". Seed 001: the CPRU Service Manager confirms the bypass to stage 3."""
+    challenge = _raise(
+        authority,
+        child,
+        procedure_key="cla_dispute_resolution",
+        stage="stage_3",
+        bypass_reason="The plan has drifted for a year",
+        bypass_agreed_by="iro_service_manager",
+    )
+    mine = _section(_home(client, authority, "iro_service_manager"), "mine")
+    assert f"/challenges/{challenge.pk}/" in mine
+    assert "Your agreement is asked: confirm or decline" in mine
+    assert "Nothing is waiting on you" not in mine
+    # The challenge's page says so too, beside whom the stage waits on.
+    page = client.get(f"/challenges/{challenge.pk}/").content.decode()
+    assert (
+        "Waiting on Sam Mensah to confirm or decline request 1 for agreement, asked Monday 30 November."
+        in page
+    )
+    # The child's chronology names the person asked by name too ("People by name ... pages").
+    chronology = client.get(f"/children/{child.case_number}/").content.decode()
+    assert "Sam Mensah: " in chronology and "iro_service_manager: " not in chronology
+    services.challenge_answer_agreement(
+        user=authority.staff["iro_service_manager"], challenge_id=challenge.pk, number=1, answer="confirmed"
+    )
+    mine = _section(_home(client, authority, "iro_service_manager"), "mine")
+    assert f"/challenges/{challenge.pk}/" not in mine
+    page = client.get(f"/challenges/{challenge.pk}/").content.decode()
+    assert "to confirm or decline" not in page
 
 
 class TestTheChairsHome:
@@ -287,7 +324,12 @@ class TestWaitingOnOnTheChallengePage:
 
 def test_queue_sources_are_one_entry_each():
     # A new kind of work (a meeting chaired, an agreement asked for) is one more source with its query.
-    assert [source.key for source in queues.WAITING_ON_ME] == ["recipient", "action_owner", "meeting_chair"]
+    assert [source.key for source in queues.WAITING_ON_ME] == [
+        "recipient",
+        "action_owner",
+        "meeting_chair",
+        "agreement_asked",
+    ]
     assert len({source.key for source in queues.NEEDS_MY_DECISION}) == 4
 
 

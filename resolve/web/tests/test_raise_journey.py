@@ -127,5 +127,82 @@ def test_an_actions_error_names_its_row(client, authority, child):
     assert response.status_code == 400
     html = response.content.decode()
     summary = html[html.index("govuk-error-summary__list") :]
-    assert "Action 2: Enter who will do it" in summary
-    assert 'href="#id_actions-1-owner"' in summary
+    assert "Action 2: Choose who will do it, or name someone outside Resolve" in summary
+    assert 'href="#id_actions-1-owner_user"' in summary
+
+
+# -- "by whom": a person in Resolve, or someone outside it named in words ---------------------------
+
+
+def _action(row: int = 0, **parts: str) -> dict[str, str]:
+    data = {"action": "Visit the child alone", "due_0": "4", "due_1": "1", "due_2": "2027", **parts}
+    return {f"actions-{row}-{name}": value for name, value in data.items()}
+
+
+def test_by_whom_offers_the_people_who_work_with_the_child_and_a_box_for_an_outsider(
+    client, authority, child
+):
+    """Issue 13: '"by whom" picks a person (with free text for an outsider)'. A plain select and a text
+    box: it works without JavaScript."""
+    client.force_login(authority.staff["iro"])
+    html = client.get(URL).content.decode()
+    select = html[html.index('<select class="govuk-select" id="id_actions-0-owner_user"') :]
+    select = select[: select.index("</select>")]
+    assert '<option value="social_worker">Sophie Walker, Social Worker</option>' in select
+    # The child's line, not everyone: the other team's social worker is not offered.
+    assert 'value="social_worker_2"' not in select
+    assert "Team Manager" in select and "IRO/CP Service Manager" in select
+    assert 'name="actions-0-owner"' in html and "Dr A Patel, school nurse" in html
+    assert "<script" not in select
+
+
+def test_a_person_chosen_owns_the_action_through_their_account(client, authority, child):
+    client.force_login(authority.staff["iro"])
+    answer = client.post(URL, form(**_action(owner_user="social_worker")))
+    assert answer.status_code == 302, answer.content.decode()
+    check = client.get(answer["Location"]).content.decode()
+    assert "Visit the child alone: by Sophie Walker, by" in check
+    client.post(answer["Location"])
+    action = Challenge.objects.get().actions.get()
+    assert action.owner_user == authority.staff["social_worker"] and action.owner == "social_worker"
+
+
+def test_someone_outside_resolve_is_named_in_words(client, authority, child):
+    client.force_login(authority.staff["iro"])
+    answer = client.post(URL, form(**_action(owner="Dr A Patel, school nurse")))
+    assert answer.status_code == 302
+    assert "by Dr A Patel, school nurse, by" in client.get(answer["Location"]).content.decode()
+    client.post(answer["Location"])
+    action = Challenge.objects.get().actions.get()
+    assert action.owner_user is None and action.owner == "Dr A Patel, school nurse"
+
+
+@pytest.mark.parametrize(
+    ("parts", "message", "field"),
+    [
+        ({}, "Choose who will do it, or name someone outside Resolve", "owner_user"),
+        (
+            {"owner_user": "social_worker", "owner": "Dr A Patel"},
+            "Choose a person in Resolve or name someone outside it, not both",
+            "owner",
+        ),
+        (
+            {"owner_user": "no_such_person"},
+            "Choose a person from the list, or name someone outside Resolve",
+            "owner_user",
+        ),
+        ({"owner": "x" * 201}, "Use 200 characters or fewer", "owner"),
+    ],
+)
+def test_a_bad_by_whom_names_the_row_and_the_field_and_records_nothing(
+    client, authority, child, parts, message, field
+):
+    client.force_login(authority.staff["iro"])
+    response = client.post(URL, form(**_action(row=1, **parts)))
+    assert response.status_code == 400
+    html = response.content.decode()
+    summary = html[html.index("govuk-error-summary__list") :]
+    assert f"Action 2: {message}" in summary
+    assert f'href="#id_actions-1-{field}"' in summary
+    assert f'id="id_actions-1-{field}-error"' in html  # beside the field too
+    assert not Challenge.objects.exists()
