@@ -21,7 +21,8 @@ from resolve.access.permissions import Perm, roles_with
 from resolve.access.tests.world import SEES_A, SEES_B, TODAY, USERNAMES, World, world_build
 from resolve.audit.models import AccessLogEntry
 from resolve.audit.verify import verify_all
-from resolve.challenges.models import Challenge, Event
+from resolve.challenges.models import Challenge, Concern, Event
+from resolve.challenges.services import concern_record
 
 pytestmark = pytest.mark.django_db
 
@@ -261,6 +262,7 @@ PAGE_KWARGS: dict[str, dict[str, Any]] = {
     "challenge_action_close": {"action_id": "{action}"},
     "challenge_action_not_done": {"action_id": "{action}"},
     "case_note_correct": {"note_id": "{note}"},
+    "concern_close": {"concern_id": "{concern}"},
 }
 # Pages only some of those who see the record may open; the others get 403 or 404 like anyone.
 PAGE_ROLES: dict[str, frozenset[str]] = {
@@ -297,6 +299,12 @@ def _web_pages() -> list[tuple[str, list[str]]]:
     return found
 
 
+def _concern(child: Any) -> Concern:
+    """A concern on ``child``'s record, recorded by its IRO (once)."""
+    found = Concern.objects.filter(child=child).first()
+    return found or concern_record(user=child.iro, child=child, track="iro", concern="Visits are late.")
+
+
 def _route_names(route: str) -> list[str]:
     import re
 
@@ -321,6 +329,8 @@ def test_pages(world: World, username: str) -> None:
             first_note = challenge.case_notes.order_by("id").first()
             assert first_note is not None
             filled = {"{action}": challenge.actions.get().pk, "{note}": first_note.pk}
+            if "{concern}" in PAGE_KWARGS.get(name, {}).values():
+                filled["{concern}"] = _concern(child).pk
             extra = {k: filled.get(v, v) for k, v in PAGE_KWARGS.get(name, {}).items()}
             kwargs = {**extra, **{k: values[RECORD_KWARGS[k]] for k in record_kwargs}}
             url = reverse(f"web:{name}", kwargs=kwargs)
