@@ -13,7 +13,7 @@ from django_tasks_db.models import DBTaskResult
 
 from resolve.challenges.events import EventType
 from resolve.challenges.models import Challenge, Event
-from resolve.notifications.models import Deadline, OutboxMessage
+from resolve.notifications.models import AgencyMessage, Deadline, OutboxMessage
 from resolve.notifications.services import deadlines_schedule
 from resolve.procedures.selectors import procedure_version_model
 
@@ -34,18 +34,30 @@ def _due() -> int:
 
 def waiting() -> None:
     """Messages not yet sent and deadlines due but not yet fired."""
-    unsent = OutboxMessage.objects.filter(
-        status__in=[OutboxMessage.Status.PENDING, OutboxMessage.Status.SENDING]
-    ).count()
+    waiting = [OutboxMessage.Status.PENDING, OutboxMessage.Status.SENDING]
+    unsent = (
+        OutboxMessage.objects.filter(status__in=waiting).count()
+        + AgencyMessage.objects.filter(status__in=waiting).count()
+    )
     print(json.dumps({"waiting": unsent, "due": _due()}))
 
 
 def found() -> None:
     """What the checks need: the outbox rows marked sent, those left over, escalations per challenge
     and stage left from, deadlines fired and still due, and the sweeps each worker ran."""
-    sent = list(OutboxMessage.objects.filter(status=OutboxMessage.Status.SENT).values_list("pk", flat=True))
+    # Message-IDs as delivery writes them: <outbox-N@resolve>, and <agency-N@resolve> for the emails to
+    # partner agencies' contacts.
+    sent = [
+        f"<outbox-{pk}@resolve>"
+        for pk in OutboxMessage.objects.filter(status=OutboxMessage.Status.SENT).values_list("pk", flat=True)
+    ] + [
+        f"<agency-{pk}@resolve>"
+        for pk in AgencyMessage.objects.filter(status=AgencyMessage.Status.SENT).values_list("pk", flat=True)
+    ]
     done = [OutboxMessage.Status.SENT, OutboxMessage.Status.HELD, OutboxMessage.Status.DIGESTED]
     left = Counter(OutboxMessage.objects.exclude(status__in=done).values_list("status", flat=True))
+    outside = AgencyMessage.objects.exclude(status=AgencyMessage.Status.SENT)
+    left.update(outside.values_list("status", flat=True))
     escalations = Counter(
         Event.objects.filter(type=EventType.ESCALATED).values_list("challenge_id", "detail__from_stage")
     )
