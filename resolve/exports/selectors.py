@@ -962,6 +962,16 @@ def child_referral_get_for_user(
     return child, referral
 
 
+def _step_words(row: ChronologyRow) -> str:
+    """A chronology row as a step of the IRO's report: "Challenge 1, Escalated (Stage 1): why. To ..."."""
+    words = f"{row.challenge}, {row.what}" + (f" ({row.stage})" if row.stage else "")
+    if row.detail:
+        words += f": {row.detail.rstrip('.')}"
+    if row.told:
+        words += f". {row.told[0].upper()}{row.told[1:]}"
+    return words.rstrip(".") + "."
+
+
 def referral_pack_for_user(*, user: UserLike, case_number: str, referral_id: int, today: dt.date) -> Pack:
     """The Cafcass referral pack of a referral made with no challenge (seed 000): the IRO's report is
     the referral's reason and the child's challenges you may see with their steps, from the chronology.
@@ -971,12 +981,7 @@ def referral_pack_for_user(*, user: UserLike, case_number: str, referral_id: int
     procedure = procedure_version_model(referral.policy)
     chronology = chronology_for_user(user=user, case_number=child.case_number, today=today)
     steps = [
-        (
-            row.on,
-            f"{row.challenge}, {row.what}{f' ({row.stage})' if row.stage else ''}"
-            f"{': ' + row.detail if row.detail else ''}"
-            f"{'. ' + row.told[0].upper() + row.told[1:] if row.told else ''}.",
-        )
+        (row.on, _step_words(row))
         for row in chronology.rows
         if row.challenge != NO_CHALLENGE and row.on <= referral.on
     ]
