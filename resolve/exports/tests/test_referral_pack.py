@@ -347,3 +347,67 @@ class TestPages:
     def test_signed_out_the_pack_is_the_sign_in_page(self, client, referral):
         response = client.get(self._url(referral, "download/cafcass-referral-pack.zip"))
         assert response.status_code == 302 and response["Location"].startswith(settings.LOGIN_URL)
+
+
+class TestApi:
+    def test_the_api_uploads_lists_and_serves_the_zip(self, api_as, referral):
+        api = api_as("iro")
+        headers = {"Authorization": f"Bearer {api.token}"}
+        base = f"/cafcass-referrals/{referral.pk}/pack"
+        path = f"/api/v1/children/LCS100001{base}/documents"
+        incomplete = api.get(f"/children/LCS100001{base}.zip")
+        assert incomplete.status_code == 409 and incomplete.json()["error"]["code"] == "pack_incomplete"
+        for item in ("review_records", "recent_care_plan"):
+            response = api.client.post(
+                path,
+                {"item": item, "file": SimpleUploadedFile(f"{item}.pdf", PDF + item.encode())},
+                headers=headers,
+            )
+            assert response.status_code == 201, response.content
+            assert response.json()["sha256"] == hashlib.sha256(PDF + item.encode()).hexdigest()
+        wrong = api.client.post(
+            path, {"item": "review_records", "file": SimpleUploadedFile("a.txt", b"text")}, headers=headers
+        )
+        assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "file"
+        checklist = api.get(f"/children/LCS100001{base}").json()
+        assert checklist["missing"] == [] and checklist["referred_on"] == "2027-02-26"
+        assert checklist["download"] == f"/api/v1/children/LCS100001{base}.zip"
+        response = api.get(f"/children/LCS100001{base}.zip")
+        assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+        assert "cafcass-referral-pack_LCS100001_" in response["Content-Disposition"]
+
+    def test_someone_who_may_not_see_the_child_gets_404(self, api_as, referral):
+        api = api_as("admin")
+        base = f"/children/LCS100001/cafcass-referrals/{referral.pk}/pack"
+        assert api.get(base).status_code == 404 and api.get(f"{base}.zip").status_code == 404
+        posted = api.client.post(
+            f"/api/v1{base}/documents",
+            {"item": "review_records", "file": SimpleUploadedFile("r.pdf", PDF)},
+            headers={"Authorization": f"Bearer {api.token}"},
+        )
+        assert posted.status_code == 404 and PackDocument.objects.count() == 0
+
+
+class TestRequestLimits:
+    def test_a_large_upload_passes_the_request_limit_on_the_page_and_the_api(self, client, api_as, referral):
+        client.force_login(referral.by)
+        big = SimpleUploadedFile("reviews.pdf", b"%PDF-" + b"0" * 2_000_000, "application/pdf")
+        page = f"/children/LCS100001/cafcass-referrals/{referral.pk}/pack/"
+        assert client.post(page, {"item": "review_records", "file": big}).status_code == 302
+        api = api_as("iro")
+        response = api.client.post(
+            f"/api/v1{page}documents",
+            {"item": "recent_care_plan", "file": SimpleUploadedFile("p.pdf", b"%PDF-" + b"1" * 2_000_000)},
+            headers={"Authorization": f"Bearer {api.token}"},
+        )
+        assert response.status_code == 201
+        assert sorted(PackDocument.objects.values_list("size", flat=True)) == [2_000_005, 2_000_005]
+
+    def test_a_request_past_the_uploads_limit_is_refused_before_it_is_read(self, client, referral):
+        client.force_login(referral.by)
+        huge = SimpleUploadedFile("reviews.pdf", b"%PDF-" + b"0" * 10_200_000, "application/pdf")
+        response = client.post(
+            f"/children/LCS100001/cafcass-referrals/{referral.pk}/pack/",
+            {"item": "review_records", "file": huge},
+        )
+        assert response.status_code == 413 and PackDocument.objects.count() == 0
