@@ -139,7 +139,7 @@ class TestService:
             with pytest.raises(refusal):
                 referral_pack_document_add(
                     user=authority.staff[username],
-                    child_id=int(referral.child_id),  # type: ignore[arg-type]
+                    child_id=int(referral.child_id),
                     referral_id=referral.pk,
                     item="recent_care_plan",
                     filename="p.pdf",
