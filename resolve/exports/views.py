@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from resolve.access import NotVisible
+from resolve.access import NotVisible, Perm, user_has_perm
 from resolve.core.clock import today
 from resolve.core.errors import ServiceError
 from resolve.exports import downloads, selectors, services
@@ -97,6 +97,8 @@ def _pack_page(
             "item_error": next((e["text"] for e in errors or [] if e.get("href") == "#item"), ""),
             "file_error": next((e["text"] for e in errors or [] if e.get("href") == "#file"), ""),
             "max_mb": MAX_UPLOAD_BYTES // 1_000_000,
+            # The form for those whose role may refer; the service still decides each upload.
+            "may_upload": user_has_perm(user=request.user, perm=Perm.REFER_TO_CAFCASS),
         },
         status=status,
     )

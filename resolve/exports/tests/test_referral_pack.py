@@ -332,7 +332,9 @@ class TestPages:
 
     def test_someone_who_sees_the_child_but_may_not_refer_may_not_upload(self, client, authority, referral):
         client.force_login(authority.staff["team_manager"])
-        assert client.get(self._url(referral)).status_code == 200
+        page = client.get(self._url(referral))
+        assert page.status_code == 200 and 'name="file"' not in page.content.decode()
+        assert "Only those who may refer the case to Cafcass" in page.content.decode()
         posted = client.post(
             self._url(referral), {"item": "recent_care_plan", "file": SimpleUploadedFile("p.pdf", PDF)}
         )
@@ -375,6 +377,20 @@ class TestApi:
         response = api.get(f"/children/LCS100001{base}.zip")
         assert response.status_code == 200 and response["Content-Type"] == "application/zip"
         assert "cafcass-referral-pack_LCS100001_" in response["Content-Disposition"]
+
+    def test_a_retried_upload_with_its_idempotency_key_is_answered_once(self, api_as, referral):
+        api = api_as("iro")
+        path = f"/api/v1/children/LCS100001/cafcass-referrals/{referral.pk}/pack/documents"
+        headers = {"Authorization": f"Bearer {api.token}", "Idempotency-Key": "referral-upload-1"}
+        answers = [
+            api.client.post(
+                path, {"item": "review_records", "file": SimpleUploadedFile("r.pdf", PDF)}, headers=headers
+            )
+            for _ in range(2)
+        ]
+        assert [a.status_code for a in answers] == [201, 201]
+        assert answers[1]["Idempotent-Replayed"] == "true" and answers[0].json() == answers[1].json()
+        assert PackDocument.objects.count() == 1
 
     def test_someone_who_may_not_see_the_child_gets_404(self, api_as, referral):
         api = api_as("admin")
