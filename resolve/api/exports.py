@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, File, Form, Router, Schema
+from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from resolve.access import challenge_get_for_user
@@ -19,9 +19,17 @@ from resolve.api.idempotency import idempotent
 from resolve.api.schemas import ErrorOut, Key, SafeStr
 from resolve.core.clock import today
 from resolve.exports import downloads
+from resolve.exports.models import PackDocument
 from resolve.exports.pdf import PDF
-from resolve.exports.selectors import exporting, pack_for_user, sent_form_rows
-from resolve.exports.services import pack_document_add
+from resolve.exports.selectors import (
+    Pack,
+    child_referral_get_for_user,
+    exporting,
+    pack_for_user,
+    referral_pack_for_user,
+    sent_form_rows,
+)
+from resolve.exports.services import pack_document_add, referral_pack_document_add
 from resolve.exports.uploads import size_check
 from resolve.exports.views import file_response
 from resolve.exports.word import DOCX
@@ -168,6 +176,21 @@ class PackOut(Schema):
 def cafcass_pack(request: HttpRequest, challenge_id: RowId) -> Any:
     """The Cafcass referral pack's checklist: each item present (uploaded, or written by Resolve) or not."""
     pack = pack_for_user(user=request.user, challenge_id=challenge_id)
+    return _pack_out(pack, f"/api/v1/challenges/{challenge_id}/cafcass-pack.zip")
+
+
+def _document_out(document: PackDocument) -> dict[str, Any]:
+    return {
+        "id": document.pk,
+        "item": document.item,
+        "filename": document.filename,
+        "content_type": document.content_type,
+        "size": document.size,
+        "sha256": document.sha256,
+    }
+
+
+def _pack_out(pack: Pack, download: str) -> dict[str, Any]:
     return {
         "referred_on": pack.referred_on,
         "items": [
@@ -192,7 +215,7 @@ def cafcass_pack(request: HttpRequest, challenge_id: RowId) -> Any:
             for item in pack.items
         ],
         "missing": pack.missing,
-        "download": f"/api/v1/challenges/{challenge_id}/cafcass-pack.zip",
+        "download": download,
     }
 
 
@@ -217,14 +240,7 @@ def cafcass_pack_upload(
         filename=file.name or "",
         content=file.read(),
     )
-    return 201, {
-        "id": document.pk,
-        "item": document.item,
-        "filename": document.filename,
-        "content_type": document.content_type,
-        "size": document.size,
-        "sha256": document.sha256,
-    }
+    return 201, _document_out(document)
 
 
 @router.get(
@@ -235,3 +251,61 @@ def cafcass_pack_upload(
 def cafcass_pack_zip(request: HttpRequest, challenge_id: RowId) -> HttpResponse:
     """The whole pack as one zip; 409 until the referral is recorded and every required item is present."""
     return file_response(downloads.pack_download(user=request.user, challenge_id=challenge_id, today=today()))
+
+
+# -- the pack of a referral to Cafcass made with no challenge (seed 000) ---------------------------
+REFERRAL_PACK = "/children/{case_number}/cafcass-referrals/{referral_id}/pack"
+
+
+@router.get(REFERRAL_PACK, response={200: PackOut, **ERRORS})
+def referral_pack(request: HttpRequest, case_number: SafeStr, referral_id: RowId) -> Any:
+    """The checklist of the pack of a referral to Cafcass made with no challenge (one of
+    /children/{case_number}/cafcass-referrals with ``challenge`` null): each item present or not.
+    Scoped like the child; a challenge's referral is not found here (use /challenges/{id}/cafcass-pack)."""
+    pack = referral_pack_for_user(
+        user=request.user, case_number=case_number, referral_id=referral_id, today=today()
+    )
+    return _pack_out(pack, f"/api/v1/children/{pack.case_number}/cafcass-referrals/{referral_id}/pack.zip")
+
+
+@router.post(
+    REFERRAL_PACK + "/documents",
+    response={201: PackDocumentOut, **ERRORS, 409: ErrorOut, 413: ErrorOut},
+)
+@idempotent
+def referral_pack_upload(
+    request: HttpRequest,
+    case_number: SafeStr,
+    referral_id: RowId,
+    item: Form[Key],
+    file: File[UploadedFile],
+) -> Any:
+    """Upload a document (PDF, .docx, JPEG or PNG, up to 10 MB) for an item of the referral's pack, as
+    for a challenge's pack: multipart ``item`` and ``file``; the same file again is the one kept."""
+    size_check(file.size or 0)
+    child, _ = child_referral_get_for_user(
+        user=request.user, case_number=case_number, referral_id=referral_id
+    )
+    document = referral_pack_document_add(
+        user=request.user,  # type: ignore[arg-type]
+        child_id=child.pk,
+        referral_id=referral_id,
+        item=item,
+        filename=file.name or "",
+        content=file.read(),
+    )
+    return Status(201, _document_out(document))
+
+
+@router.get(
+    REFERRAL_PACK + ".zip",
+    response={**ERRORS, 409: ErrorOut},
+    openapi_extra=_file("application/zip", "The Cafcass referral pack (zip)"),
+)
+def referral_pack_zip(request: HttpRequest, case_number: SafeStr, referral_id: RowId) -> HttpResponse:
+    """The referral's whole pack as one zip; 409 while a required item of the checklist is missing."""
+    return file_response(
+        downloads.referral_pack_download(
+            user=request.user, case_number=case_number, referral_id=referral_id, today=today()
+        )
+    )

@@ -17,20 +17,24 @@ from typing import Literal
 from django.utils import timezone
 
 from resolve.access import NotVisible, challenge_get_for_user
+from resolve.challenges.models import CafcassReferral, Challenge
 from resolve.core.errors import ServiceError
 from resolve.exports import pdf, word
 from resolve.exports.models import SentForm
 from resolve.exports.selectors import (
+    Pack,
     SentFormRow,
     UserLike,
     briefing_for_user,
     challenge_form_for_user,
+    child_referral_get_for_user,
     chronology_for_user,
     exporting,
     form_build,
     pack_document_content,
     pack_for_user,
     person_name,
+    referral_pack_for_user,
     sent_form_rows,
     stage_notes,
 )
@@ -171,11 +175,37 @@ def pack_download(*, user: UserLike, challenge_id: int, today: dt.date) -> Downl
     item of the checklist is present. One export in the access log, however many documents it reads.
     """
     with exporting():
-        return _pack_zip(user=user, challenge_id=challenge_id, today=today)
+        pack = pack_for_user(user=user, challenge_id=challenge_id)
+        _pack_check(pack)
+        forms: list[tuple[str, bytes]] = [
+            (
+                "forms/challenge-form-as-it-stands.pdf",
+                form_download(user=user, challenge_id=challenge_id, format="pdf").content,
+            )
+        ]
+        for row in sent_forms_of(user=user, challenge_id=challenge_id):
+            sent = sent_form_download(user=user, challenge_id=challenge_id, case_note_id=row.case_note_id)
+            forms.append((f"forms/{row.event_sequence:02d}-{sent.filename}", sent.content))
+        challenge = challenge_get_for_user(user=user, challenge_id=challenge_id)
+        return _pack_zip(user=user, pack=pack, owner=challenge, today=today, more=forms)
 
 
-def _pack_zip(*, user: UserLike, challenge_id: int, today: dt.date) -> Download:
-    pack = pack_for_user(user=user, challenge_id=challenge_id)
+def referral_pack_download(*, user: UserLike, case_number: str, referral_id: int, today: dt.date) -> Download:
+    """The Cafcass referral pack of a referral made with no challenge (seed 000), as one zip: the
+    referral (covering letter, the IRO's report from the referral's reason and the child's challenges,
+    the professionals' contacts, the checklist), the child's chronology, the wishes-and-feelings draft,
+    the uploaded documents and SHA256SUMS.txt. Scoped like the child's page; refused (``ServiceError``)
+    while a required item of the checklist is missing. One export in the access log."""
+    with exporting():
+        pack = referral_pack_for_user(
+            user=user, case_number=case_number, referral_id=referral_id, today=today
+        )
+        _pack_check(pack)
+        _, referral = child_referral_get_for_user(user=user, case_number=case_number, referral_id=referral_id)
+        return _pack_zip(user=user, pack=pack, owner=referral, today=today, more=[])
+
+
+def _pack_check(pack: Pack) -> None:
     if pack.referred_on is None:
         raise ServiceError(
             "conflict",
@@ -191,6 +221,18 @@ def _pack_zip(*, user: UserLike, challenge_id: int, today: dt.date) -> Download:
             + ".",
             "item",
         )
+
+
+def _pack_zip(
+    *,
+    user: UserLike,
+    pack: Pack,
+    owner: Challenge | CafcassReferral,
+    today: dt.date,
+    more: list[tuple[str, bytes]],
+) -> Download:
+    """The one builder of a pack's zip, for a challenge's referral and a referral with no challenge:
+    ``owner`` (found through the chokepoint) holds the uploads; ``more``: files only one kind has."""
     frame = _frame(
         child_name=pack.child_name,
         case_number=pack.case_number,
@@ -207,19 +249,11 @@ def _pack_zip(*, user: UserLike, challenge_id: int, today: dt.date) -> Download:
             ),
         ),
         ("wishes-and-feelings-draft.docx", word.wishes_and_feelings_draft_docx(pack)),
-        (
-            "forms/challenge-form-as-it-stands.pdf",
-            form_download(user=user, challenge_id=challenge_id, format="pdf").content,
-        ),
+        *more,
     ]
-    for row in sent_forms_of(user=user, challenge_id=challenge_id):
-        sent = sent_form_download(user=user, challenge_id=challenge_id, case_note_id=row.case_note_id)
-        files.append((f"forms/{row.event_sequence:02d}-{sent.filename}", sent.content))
-    with exporting():
-        challenge = challenge_get_for_user(user=user, challenge_id=challenge_id)
     for item in pack.items:
         for document_id, name, _, _, _ in item.documents:
-            found = pack_document_content(challenge=challenge, document_id=document_id)
+            found = pack_document_content(owner=owner, document_id=document_id)
             if found is not None:
                 files.append((f"documents/{item.key}-{document_id}-{name}", found[2]))
     manifest = "\n".join(f"{hashlib.sha256(content).hexdigest()}  {name}" for name, content in files)

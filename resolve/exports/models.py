@@ -41,11 +41,22 @@ class SentForm(AppendOnlyModel):
 
 
 class PackDocument(AppendOnlyModel):
-    """A document uploaded for a challenge's Cafcass referral pack (a care plan, an order, a guardian's
-    report), against one item of the procedure's checklist; kept as uploaded, with its SHA-256."""
+    """A document uploaded for a Cafcass referral pack (a care plan, an order, a guardian's report),
+    against one item of the procedure's checklist; kept as uploaded, with its SHA-256.
+
+    The pack is a challenge's (``challenge``) or, for a referral made with no challenge (seed 000),
+    that referral's (``referral``): exactly one of the two."""
 
     challenge = models.ForeignKey(
-        "challenges.Challenge", on_delete=models.PROTECT, related_name="pack_documents"
+        "challenges.Challenge", on_delete=models.PROTECT, null=True, blank=True, related_name="pack_documents"
+    )
+    referral = models.ForeignKey(
+        "challenges.CafcassReferral",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="pack_documents",
+        help_text="A referral to Cafcass with no challenge, whose pack this document is in.",
     )
     item = models.CharField(max_length=64, help_text="The key of the procedure's Cafcass checklist item.")
     filename = models.CharField(max_length=200)
@@ -57,7 +68,16 @@ class PackDocument(AppendOnlyModel):
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["challenge", "item", "uploaded_at", "id"]
+        ordering = ["challenge", "referral", "item", "uploaded_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(challenge__isnull=False, referral__isnull=True)
+                    | models.Q(challenge__isnull=True, referral__isnull=False)
+                ),
+                name="pack_document_challenge_or_referral",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.filename

@@ -22,7 +22,7 @@ from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from resolve.access import challenge_get_for_user, challenges_visible_to, child_get_for_user
+from resolve.access import NotVisible, challenge_get_for_user, challenges_visible_to, child_get_for_user
 from resolve.access.context import AccessContext, access_context, current
 from resolve.audit.models import EvidenceHead
 from resolve.calendars.services import working_calendar
@@ -759,6 +759,8 @@ PACK_WRITES: dict[str, str] = {
     "previous_forms_released": "The form as sent at each stage: in this pack (forms/)",
     "resolution_form": "The challenge form as it stands: in this pack (forms/)",
 }
+# A referral with no challenge has no form of its own to put in (forms/): those items are uploaded.
+CHALLENGE_ONLY_WRITES = frozenset({"previous_forms_released", "resolution_form"})
 PACK_DRAFTS: dict[str, str] = {
     "wishes_and_feelings": "A draft for the IRO to complete is in this pack (wishes-and-feelings-draft.docx)",
 }
@@ -783,9 +785,13 @@ class Contact:
 
 @dataclass(frozen=True)
 class Pack:
-    """Regulation 45's referral to Cafcass, as one pack: seed 003's seven items, seed 002's two."""
+    """Regulation 45's referral to Cafcass, as one pack: seed 003's seven items, seed 002's two.
 
-    challenge_id: int
+    The pack of a challenge's referral (``challenge_id``) or of a referral made with no challenge
+    (``referral_id``; seed 000's "out with the Outcome Resolution"), built the same way."""
+
+    challenge_id: int | None
+    referral_id: int | None
     authority: str
     procedure: str
     child_name: str
@@ -806,14 +812,17 @@ class Pack:
     items: list[PackItem]
     produced_by: str
     produced_on: dt.datetime
+    # With no challenge: the child's challenges you may see (number, procedure, raised, status, outcome).
+    challenges: list[tuple[str, str, dt.date, str, str]] = field(default_factory=list)
 
     @property
     def missing(self) -> list[str]:
         return [item.label for item in self.items if item.required and not item.present]
 
 
-def _contacts(challenge: Challenge, procedure: Procedure) -> list[Contact]:
-    child = challenge.child
+def _contacts(
+    *, child: Child, track: str, visits: Sequence[StageVisit], procedure: Procedure
+) -> list[Contact]:
     people: dict[int, tuple[Any, list[str]]] = {}
 
     def add(user: Any, role: str) -> None:
@@ -826,21 +835,54 @@ def _contacts(challenge: Challenge, procedure: Procedure) -> list[Contact]:
     add(child.social_worker, "social_worker")
     add(child.iro, "iro")
     for role in ("team_manager", "service_manager"):
-        for user in child_role_holders(child=child, track=challenge.track, role=role):
+        for user in child_role_holders(child=child, track=track, role=role):
             add(user, role)
-    visits = list(challenge.visits.all())
     for visit in visits:
         if not procedure.has_stage(visit.stage_key):
             continue
         to_role = procedure.stage(visit.stage_key).to_role
         if to_role is None:
             continue  # a partner agency's contact, outside Resolve
-        for user in child_role_holders(child=child, track=challenge.track, role=to_role):
+        for user in child_role_holders(child=child, track=track, role=to_role):
             if user.get_username() in visit.to_users:
                 add(user, to_role)
     return [
         Contact(name=person_name(user), role=", ".join(roles), email=user.email or "Not recorded")
         for user, roles in people.values()
+    ]
+
+
+def _pack_items(*, procedure: Procedure, documents: QuerySet[Any], writes: dict[str, str]) -> list[PackItem]:
+    """The procedure's checklist, each item present (uploaded, or written by the pack) or to follow."""
+    uploaded: dict[str, list[tuple[int, str, str, int, str]]] = {}
+    for document in documents.only("pk", "item", "filename", "sha256", "size", "content_type"):
+        uploaded.setdefault(document.item, []).append(
+            (document.pk, document.filename, document.sha256, document.size, document.content_type)
+        )
+    items = []
+    for entry in procedure.cafcass.checklist:
+        found = uploaded.get(entry.key, [])
+        if found:
+            present, source = True, "Uploaded: " + ", ".join(name for _, name, _, _, _ in found)
+        elif entry.key in writes:
+            present, source = True, writes[entry.key]
+        elif entry.key in PACK_DRAFTS:
+            present, source = False, f"To follow. {PACK_DRAFTS[entry.key]}"
+        else:
+            present, source = False, "To follow: not uploaded yet"
+        items.append(PackItem(entry.key, entry.label, entry.required, present, source, found))
+    return items
+
+
+def _agreed(referral: CafcassReferral | None, procedure: Procedure) -> list[str]:
+    """Who agreed to the referral or was told before it, as the procedure's preconditions name them."""
+    if referral is None:
+        return []
+    names = people_named(usernames=set(referral.preconditions.values()))
+    requires = {item.key: item.label for item in procedure.cafcass.requires}
+    return [
+        f"{requires.get(key, key)}: {names.get(username, username)}"
+        for key, username in referral.preconditions.items()
     ]
 
 
@@ -851,25 +893,6 @@ def pack_for_user(*, user: UserLike, challenge_id: int) -> Pack:
     challenge = _challenge_loaded(found)
     procedure = procedure_version_model(challenge.policy)
     referral = getattr(challenge, "cafcass_referral", None)
-    uploaded: dict[str, list[tuple[int, str, str, int, str]]] = {}
-    for document in challenge.pack_documents.only("pk", "item", "filename", "sha256", "size", "content_type"):
-        uploaded.setdefault(document.item, []).append(
-            (document.pk, document.filename, document.sha256, document.size, document.content_type)
-        )
-    items = []
-    for entry in procedure.cafcass.checklist:
-        documents = uploaded.get(entry.key, [])
-        if documents:
-            present, source = True, "Uploaded: " + ", ".join(name for _, name, _, _, _ in documents)
-        elif entry.key in PACK_WRITES:
-            present, source = True, PACK_WRITES[entry.key]
-        elif entry.key in PACK_DRAFTS:
-            present, source = False, f"To follow. {PACK_DRAFTS[entry.key]}"
-        else:
-            present, source = False, "To follow: not uploaded yet"
-        items.append(PackItem(entry.key, entry.label, entry.required, present, source, documents))
-    names = people_named(usernames=set(referral.preconditions.values()) if referral else set())
-    requires = {item.key: item.label for item in procedure.cafcass.requires}
     form = form_build(challenge=challenge, produced_by=person_name(user))
     steps: list[tuple[dt.date, str]] = []
     for visit in form.visits:
@@ -893,6 +916,7 @@ def pack_for_user(*, user: UserLike, challenge_id: int) -> Pack:
     iro = challenge.child.iro or challenge.raised_by
     return Pack(
         challenge_id=challenge.pk,
+        referral_id=None,
         authority=procedure.authority,
         procedure=procedure.name,
         child_name=challenge.child.full_name,
@@ -901,10 +925,7 @@ def pack_for_user(*, user: UserLike, challenge_id: int) -> Pack:
         referred_on=referral.on if referral else None,
         urgent=bool(referral and referral.urgent),
         reason=referral.reason if referral else "",
-        agreed=[
-            f"{requires.get(key, key)}: {names.get(username, username)}"
-            for key, username in (referral.preconditions.items() if referral else [])
-        ],
+        agreed=_agreed(referral, procedure),
         iro=person_name(iro),
         iro_email=iro.email or "",
         concern=challenge.concern,
@@ -912,18 +933,95 @@ def pack_for_user(*, user: UserLike, challenge_id: int) -> Pack:
         desired_outcome=challenge.desired_outcome,
         steps=steps,
         actions=form.actions,
-        contacts=_contacts(challenge, procedure),
-        items=items,
+        contacts=_contacts(
+            child=challenge.child,
+            track=challenge.track,
+            visits=list(challenge.visits.all()),
+            procedure=procedure,
+        ),
+        items=_pack_items(procedure=procedure, documents=challenge.pack_documents.all(), writes=PACK_WRITES),
         produced_by=person_name(user),
         produced_on=timezone.now(),
     )
 
 
-def pack_document_content(*, challenge: Challenge, document_id: int) -> tuple[str, str, bytes] | None:
-    """One uploaded document of a challenge already found through the chokepoint."""
-    found = (
-        challenge.pack_documents.filter(pk=document_id)
-        .values_list("filename", "content_type", "content")
+def child_referral_get_for_user(
+    *, user: UserLike, case_number: str, referral_id: int
+) -> tuple[Child, CafcassReferral]:
+    """A referral to Cafcass made with no challenge, through the child it is of (scoped like the
+    child's page, logged as an export); ``NotVisible`` for another child's or a challenge's referral."""
+    with exporting():
+        child = child_get_for_user(user=user, case_number=case_number)
+    referral = (
+        child.cafcass_referrals.filter(pk=referral_id, challenge__isnull=True)
+        .select_related("policy", "by")
         .first()
+    )
+    if referral is None:
+        raise NotVisible(referral_id)
+    return child, referral
+
+
+def _step_words(row: ChronologyRow) -> str:
+    """A chronology row as a step of the IRO's report: "Challenge 1, Escalated (Stage 1): why. To ..."."""
+    words = f"{row.challenge}, {row.what}" + (f" ({row.stage})" if row.stage else "")
+    if row.detail:
+        words += f": {row.detail.rstrip('.')}"
+    if row.told:
+        words += f". {row.told[0].upper()}{row.told[1:]}"
+    return words.rstrip(".") + "."
+
+
+def referral_pack_for_user(*, user: UserLike, case_number: str, referral_id: int, today: dt.date) -> Pack:
+    """The Cafcass referral pack of a referral made with no challenge (seed 000): the IRO's report is
+    the referral's reason and the child's challenges you may see with their steps, from the chronology.
+    ``NotVisible`` like the child's page."""
+    child, referral = child_referral_get_for_user(user=user, case_number=case_number, referral_id=referral_id)
+    assert referral.policy is not None  # a referral with no challenge names its procedure
+    procedure = procedure_version_model(referral.policy)
+    chronology = chronology_for_user(user=user, case_number=child.case_number, today=today)
+    steps = [
+        (row.on, _step_words(row))
+        for row in chronology.rows
+        if row.challenge != NO_CHALLENGE and row.on <= referral.on
+    ]
+    iro = child.iro or referral.by
+    writes = {key: words for key, words in PACK_WRITES.items() if key not in CHALLENGE_ONLY_WRITES}
+    return Pack(
+        challenge_id=None,
+        referral_id=referral.pk,
+        authority=procedure.authority,
+        procedure=procedure.name,
+        child_name=child.full_name,
+        case_number=child.case_number,
+        date_of_birth=child.date_of_birth,
+        referred_on=referral.on,
+        urgent=referral.urgent,
+        reason=referral.reason,
+        agreed=_agreed(referral, procedure),
+        iro=person_name(iro),
+        iro_email=iro.email or "",
+        concern="",
+        impact_on_child="",
+        desired_outcome="",
+        steps=steps,
+        actions=[action for summary in chronology.challenges for action in summary.actions],
+        contacts=_contacts(child=child, track="iro", visits=[], procedure=procedure),
+        items=_pack_items(procedure=procedure, documents=referral.pack_documents.all(), writes=writes),
+        produced_by=person_name(user),
+        produced_on=timezone.now(),
+        challenges=[
+            (summary.number, summary.procedure, summary.raised_on, summary.status, summary.outcome)
+            for summary in chronology.challenges
+        ],
+    )
+
+
+def pack_document_content(
+    *, owner: Challenge | CafcassReferral, document_id: int
+) -> tuple[str, str, bytes] | None:
+    """One uploaded document of a pack whose challenge or referral was found through the chokepoint."""
+    found = (
+        owner.pack_documents.filter(pk=document_id).values_list("filename", "content_type", "content").first()
     )
     return (found[0], found[1], bytes(found[2])) if found else None

@@ -9,11 +9,13 @@ is the same document whenever it is filed, so a worker that was down files the s
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 
-from resolve.access import Perm, challenge_get_for_change
+from resolve.access import NotVisible, Perm, challenge_get_for_change, child_get_for_change
 from resolve.core.errors import ServiceError
 from resolve.exports.models import PackDocument, SentForm
 from resolve.exports.selectors import (
@@ -25,6 +27,7 @@ from resolve.exports.selectors import (
 )
 from resolve.exports.uploads import filename_clean, upload_check
 from resolve.exports.word import DOCX, form_docx
+from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_version_model
 
 BATCH = 200
@@ -94,27 +97,77 @@ def pack_document_add(
                 "no_cafcass_referral",
                 "Only a looked-after child's challenge (the IRO's) can be referred to Cafcass.",
             )
-        items = {entry.key: entry.label for entry in procedure.cafcass.checklist}
-        if item not in items:
-            raise ServiceError(
-                "invalid",
-                "unknown_item",
-                f"Choose which item of the checklist the document is: {', '.join(sorted(items)) or 'none'}.",
-                "item",
-            )
-        content_type = upload_check(filename=filename, content=content)
-        digest = hashlib.sha256(content).hexdigest()
-        # The same file for the same item again (a retried upload) is the one already kept.
-        kept = PackDocument.objects.filter(challenge=challenge, item=item, sha256=digest).first()
-        if kept is not None:
-            return kept
-        return PackDocument.objects.create(
-            challenge=challenge,
+        return _pack_document_keep(
+            user=user,
+            procedure=procedure,
+            documents=challenge.pack_documents.all(),
+            owner={"challenge": challenge},
             item=item,
-            filename=filename_clean(filename),
-            content_type=content_type,
+            filename=filename,
             content=content,
-            size=len(content),
-            sha256=digest,
-            uploaded_by=user,
         )
+
+
+def referral_pack_document_add(
+    *, user: User, child_id: int, referral_id: int, item: str, filename: str, content: bytes
+) -> PackDocument:
+    """Upload a document for a checklist item of the pack of a referral to Cafcass made with no
+    challenge (seed 000). As for a challenge's pack: those who may refer (the child's IRO), within
+    their scope, an item of the referral's procedure's checklist, a file checked for type and size; a
+    refusal (``ServiceError``, naming the field) stores nothing."""
+    with transaction.atomic():
+        child = child_get_for_change(user=user, child_id=child_id, perm=Perm.REFER_TO_CAFCASS)
+        referral = (
+            child.cafcass_referrals.filter(pk=referral_id, challenge__isnull=True)
+            .select_related("policy")
+            .first()
+        )
+        if referral is None or referral.policy is None:
+            raise NotVisible(referral_id)
+        return _pack_document_keep(
+            user=user,
+            procedure=procedure_version_model(referral.policy),
+            documents=referral.pack_documents.all(),
+            owner={"referral": referral},
+            item=item,
+            filename=filename,
+            content=content,
+        )
+
+
+def _pack_document_keep(
+    *,
+    user: User,
+    procedure: Procedure,
+    documents: QuerySet[PackDocument],
+    owner: dict[str, Any],
+    item: str,
+    filename: str,
+    content: bytes,
+) -> PackDocument:
+    """Check the item and the file, and keep the file once with its SHA-256 (``owner``: the challenge
+    or the referral the pack is of, already found through the chokepoint)."""
+    items = {entry.key: entry.label for entry in procedure.cafcass.checklist}
+    if item not in items:
+        raise ServiceError(
+            "invalid",
+            "unknown_item",
+            f"Choose which item of the checklist the document is: {', '.join(sorted(items)) or 'none'}.",
+            "item",
+        )
+    content_type = upload_check(filename=filename, content=content)
+    digest = hashlib.sha256(content).hexdigest()
+    # The same file for the same item again (a retried upload) is the one already kept.
+    kept = documents.filter(item=item, sha256=digest).first()
+    if kept is not None:
+        return kept
+    return PackDocument.objects.create(
+        **owner,
+        item=item,
+        filename=filename_clean(filename),
+        content_type=content_type,
+        content=content,
+        size=len(content),
+        sha256=digest,
+        uploaded_by=user,
+    )

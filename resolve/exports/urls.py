@@ -34,4 +34,14 @@ urlpatterns = [
         views.cafcass_pack_download,
         name="cafcass_pack_download",
     ),
+    path(
+        "children/<str:case_number>/cafcass-referrals/<int:referral_id>/pack/",
+        views.referral_pack,
+        name="referral_pack",
+    ),
+    path(
+        "children/<str:case_number>/cafcass-referrals/<int:referral_id>/download/cafcass-referral-pack.zip",
+        views.referral_pack_download,
+        name="referral_pack_download",
+    ),
 ]

@@ -426,7 +426,10 @@ def wishes_and_feelings_draft_docx(pack: Pack) -> bytes:
             ("Independent Reviewing Officer", pack.iro),
         ],
     )
-    _text(document, "What the record says about the impact on the child", pack.impact_on_child)
+    if pack.challenge_id is not None:
+        _text(document, "What the record says about the impact on the child", pack.impact_on_child)
+    else:  # a referral with no challenge: its reason is what the record says
+        _text(document, "Why the case is being referred to Cafcass", pack.reason)
     for heading in WISHES_AND_FEELINGS_SECTIONS:
         document.add_heading(heading, level=2)
         document.add_paragraph("")

@@ -35,7 +35,10 @@ def _refuse(request: HttpRequest, status: int, code: str, message: str) -> HttpR
 
 # Uploading a document for a Cafcass referral pack: the file may be larger than any other request
 # (limits.MAX_UPLOAD_BODY_BYTES); its other fields are still bounded by Django's multipart parser.
-UPLOAD_PATH = re.compile(r"^(/api/v1)?/challenges/[0-9]+/cafcass-pack/(documents)?/?$")
+# A challenge's pack, and the pack of a referral made with no challenge (under the child).
+UPLOAD_PATH = re.compile(
+    r"^(/api/v1)?(/challenges/[0-9]+/cafcass-pack|/children/[^/]+/cafcass-referrals/[0-9]+/pack)/(documents)?/?$"
+)
 
 
 def _is_upload(request: HttpRequest) -> bool:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zipfile
 
 import pytest
+from django.contrib.auth.models import User
 
 from resolve.challenges import services
 from resolve.children.models import Child
@@ -117,3 +119,69 @@ def test_closing_a_concern(child, browser, width):
     browser.page.wait_for_load_state()
     assert browser.page.get_by_text("The team manager updated the plan.").is_visible()
     browser.check(f"child-page-concern-closed-{width}")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_pack_of_a_referral_with_no_challenge(child, browser, width, tmp_path):
+    """From the child's page to the referral's pack: a wrong file refused beside the field, the
+    required documents uploaded, and the zip downloaded."""
+    staff = {user.username: user for user in User.objects.filter(is_active=True)}
+    services.child_answer_cafcass_agreement(
+        user=staff["iro_service_manager"], child_id=child.pk, number=1, answer="confirmed"
+    )
+    asked = services.child_request_cafcass_agreement(
+        user=staff["iro"],
+        child_id=child.pk,
+        key="hos_safeguarding_approval",
+        person="head_of_safeguarding",
+        note="Please approve.",
+    )
+    services.child_answer_cafcass_agreement(
+        user=staff["head_of_safeguarding"], child_id=child.pk, number=asked.number, answer="confirmed"
+    )
+    services.child_refer_to_cafcass(
+        user=staff["iro"],
+        child_id=child.pk,
+        reason="The permanence plan has drifted for a year and the child's timetable cannot wait.",
+        urgent=True,
+        checklist={
+            "care_order_and_care_plan": False,
+            "guardian_report": False,
+            "review_records": True,
+            "iro_report": True,
+            "wishes_and_feelings": False,
+            "professional_contacts": True,
+            "recent_care_plan": True,
+        },
+    )
+    browser.page.set_viewport_size({"width": width, "height": 900})
+    sign_in(browser, "iro")
+    page = browser.page
+    browser.goto(f"/children/{child.case_number}/")
+    page.get_by_role("link", name=re.compile("^The Cafcass referral pack")).click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", level=1).inner_text() == "Cafcass referral pack"
+    browser.check(f"cafcass-no-challenge-pack-{width}")
+    wrong = tmp_path / "notes.txt"
+    wrong.write_text("not a document")
+    page.get_by_label("The document").set_input_files(str(wrong))
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_load_state()
+    assert page.locator("#file-error").is_visible()
+    browser.check(f"cafcass-no-challenge-pack-error-{width}")
+    for item, name in (("review_records", "reviews.pdf"), ("recent_care_plan", "care-plan.pdf")):
+        upload = tmp_path / name
+        upload.write_bytes(b"%PDF-1.4\n%" + name.encode() + b"\n%%EOF\n")
+        page.get_by_label("Which item it is").select_option(item)
+        page.get_by_label("The document").set_input_files(str(upload))
+        page.get_by_role("button", name="Upload").click()
+        page.wait_for_load_state()
+        assert page.get_by_text(f"{name} was added to the pack.").is_visible()
+    browser.check(f"cafcass-no-challenge-pack-complete-{width}")
+    with page.expect_download() as waiting:
+        page.get_by_role("link", name="Download the Cafcass referral pack (zip)").click()
+    download = waiting.value
+    assert download.suggested_filename.startswith(f"cafcass-referral-pack_{child.case_number}_")
+    names = zipfile.ZipFile(download.path()).namelist()
+    assert "referral.pdf" in names and "SHA256SUMS.txt" in names
+    assert sum(name.startswith("documents/") for name in names) == 2
