@@ -133,7 +133,7 @@ def test_the_cafcass_pack_page_uploads_a_document(demo, browser, tmp_path):
     wrong.write_text("not a document")
     page.get_by_label("The document").set_input_files(str(wrong))
     page.get_by_role("button", name="Upload").click()
-    assert page.locator(".govuk-error-summary").is_visible()
+    page.locator(".govuk-error-summary").wait_for()  # the page comes back with its errors
     browser.check("cafcass-pack-error")
     plan = tmp_path / "care-plan.pdf"
     plan.write_bytes(b"%PDF-1.4\n%%EOF\n")

@@ -87,7 +87,7 @@ def test_raise_a_challenge_with_check_your_answers(demo, browser):
     page.get_by_label("Challenge and Resolution").check()
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("button", name="Continue").click()  # nothing filled in: the error summary
-    assert page.locator(".govuk-error-summary").is_visible()
+    page.locator(".govuk-error-summary").wait_for()  # the page comes back with its errors
     browser.check("raise-form-errors")
     page.get_by_label("What are we worried about?").fill("The pathway plan has not been updated.")
     page.get_by_label("Outcome and impact for the child").fill("No plan for leaving care.")
@@ -141,7 +141,7 @@ def test_challenge_page_and_respond(demo, browser):
     browser.check("challenge")
     page.get_by_role("button", name="Record your response").click()
     page.get_by_role("button", name="Record response").click()
-    assert page.locator(".govuk-error-summary").is_visible()
+    page.locator(".govuk-error-summary").wait_for()  # the page comes back with its errors
     browser.check("respond-errors")
     page.get_by_label("Agree and able to implement").check()
     page.get_by_label("Your comments").fill("A visit is booked for Friday")
@@ -166,7 +166,7 @@ def test_cafcass_referral_page(demo, browser):
     assert page.get_by_role("heading", name="Before you refer").is_visible()
     browser.check("cafcass")
     page.get_by_role("button", name="Refer to Cafcass").click()
-    assert page.locator(".govuk-error-summary").is_visible()
+    page.locator(".govuk-error-summary").wait_for()  # the page comes back with its errors
     browser.check("cafcass-errors")
 
 
@@ -178,7 +178,7 @@ def test_correct_a_case_note(demo, browser):
     browser.goto(f"/challenges/{challenge.pk}/")
     page.get_by_role("link", name="Add a correction").first.click()
     page.get_by_role("button", name="Add the correction").click()
-    assert page.locator(".govuk-error-summary").is_visible()
+    page.locator(".govuk-error-summary").wait_for()  # the page comes back with its errors
     browser.check("case-note-correction-errors")
     page.get_by_label("Correction").fill("The concern was first raised by phone on Monday.")
     page.get_by_role("button", name="Add the correction").click()

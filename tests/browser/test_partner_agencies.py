@@ -55,7 +55,7 @@ def test_raise_a_challenge_to_a_partner_agency(demo, browser):
     page.wait_for_url("**/raise/iro/multi_agency_escalation/")
     check_both_widths(browser, "agency-raise-form")
     page.get_by_role("button", name="Continue").click()
-    assert page.locator(".govuk-error-summary").is_visible()
+    page.locator(".govuk-error-summary").wait_for()  # the form comes back with its errors
     check_both_widths(browser, "agency-raise-form-errors")
     page.get_by_label("Name of the partner agency").fill("North Cumbria Integrated Care")
     page.get_by_label("Health (GP, health visiting").check()
@@ -79,5 +79,9 @@ def test_raise_a_challenge_to_a_partner_agency(demo, browser):
     assert AgencyMessage.objects.filter(challenge=challenge, address="priya.shah@nhs.example").exists()
     check_both_widths(browser, "agency-challenge")
     assert page.get_by_text("Health (GP, health visiting").count()
-    page.get_by_role("button", name="Escalate the challenge").click()
+    # The step waiting on the chair (recording the reply) is the button; escalating is among the links.
+    steps = page.locator("#what-you-can-do")
+    steps.get_by_role("link", name="Escalate the challenge", exact=True).or_(
+        steps.get_by_role("button", name="Escalate the challenge", exact=True)
+    ).click()
     check_both_widths(browser, "agency-escalate")

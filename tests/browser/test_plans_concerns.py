@@ -49,7 +49,7 @@ def test_add_an_action_and_record_an_extension(demo, browser):
     check_both_widths(browser, "plan-challenge")
     page.locator("#what-you-can-do").get_by_role("link", name="Add an action", exact=True).click()
     page.get_by_role("button", name="Add the action").click()
-    assert page.locator(".govuk-error-summary").is_visible()
+    page.locator(".govuk-error-summary").wait_for()  # the page comes back with its errors
     check_both_widths(browser, "plan-add-action-errors")
     page.get_by_label("What needs to happen?").fill("Book the health assessment")
     page.get_by_label("Or by whom: someone outside Resolve").fill("Dr A Patel, school nurse")
@@ -73,7 +73,7 @@ def test_record_a_concern(demo, browser):
     browser.goto(f"/children/{child.case_number}/")
     page.get_by_role("button", name="Record a concern").click()
     page.get_by_role("button", name="Record the concern").click()
-    assert page.locator(".govuk-error-summary").is_visible()
+    page.locator(".govuk-error-summary").wait_for()  # the page comes back with its errors
     check_both_widths(browser, "concern-errors")
     page.get_by_label("What is the concern?").fill("Pathway plan not updated since the last review")
     page.get_by_role("button", name="Record the concern").click()
