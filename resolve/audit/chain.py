@@ -221,6 +221,9 @@ class EvidenceBatch:
     """
 
     links: list[_Link] = field(default_factory=list)
+    # Set when the batch starts the chains of a new record (raising a challenge): their heads cannot
+    # exist yet, so ``flush`` creates the heads first (keeping those already there), then locks them.
+    new_chains: bool = False
 
     def link(
         self,
@@ -254,6 +257,8 @@ class EvidenceBatch:
         if not links:
             return
         chains = sorted({link.chain for link in links})
+        if self.new_chains:
+            EvidenceHead.objects.bulk_create([EvidenceHead(chain=chain) for chain in chains], ignore_conflicts=True)
         heads = {
             head.chain: head
             for head in EvidenceHead.objects.select_for_update().filter(chain__in=chains).order_by("chain")

@@ -379,8 +379,13 @@ def challenge_state(
     challenge: Challenge,
     visits: Sequence[StageVisit] | None = None,
     actions: Sequence[Action] | None = None,
+    procedure: Procedure | None = None,
 ) -> engine.ChallengeState:
-    """The engine's view of ``challenge``; ``visits`` and ``actions``: its rows, when already read."""
+    """The engine's view of ``challenge``; ``visits`` and ``actions``: its rows, when already read.
+
+    ``procedure``: the challenge's procedure, when the caller has it: requests for agreement and
+    meetings are read only where it can have them (``Procedure.asks_agreement``, ``holds_meetings``).
+    """
     rows = challenge.visits.all() if visits is None else visits
     action_rows = challenge.actions.all() if actions is None else actions
     state_visits = tuple(
@@ -419,7 +424,9 @@ def challenge_state(
         actions=action_states,
         documents=frozenset(challenge.documents),
         final_comments_on=challenge.final_comments_on,
-        agreements=tuple(
+        agreements=()
+        if procedure is not None and not procedure.asks_agreement()
+        else tuple(
             engine.AgreementState(
                 number=agreement.number,
                 purpose=agreement.purpose,
@@ -432,7 +439,7 @@ def challenge_state(
             )
             for agreement in challenge.agreements.select_related("person").order_by("number")
         ),
-        meetings=_meeting_states(challenge),
+        meetings=() if procedure is not None and not procedure.holds_meetings() else _meeting_states(challenge),
     )
 
 

@@ -117,9 +117,11 @@ def _sync_visits(
 ) -> list[StageVisit]:
     """Write the engine's visits back over ``rows`` (the visits as loaded); returns them in order.
 
-    A changed visit is saved; the new ones are inserted in one statement (and sealed with the change).
+    The changed visits and the new ones are written in one statement (an insert that updates the
+    row of a visit already there, by its challenge and sequence), and sealed with the change.
     """
     rows = list(rows)
+    changed: list[StageVisit] = []
     added: list[StageVisit] = []
     for index, visit in enumerate(new.visits):
         if index < len(rows):
@@ -135,7 +137,7 @@ def _sync_visits(
                 visit.procedure_due_on,
                 visit.extended_from,
             )
-            row.save()
+            changed.append(row)
         else:
             stage = procedure.stage(visit.stage)
             to_users = [user.get_username() for user in line.holders(stage.to_role)]
@@ -155,12 +157,29 @@ def _sync_visits(
                     notify_users=notify_users,
                 )
             )
-    if added:
-        StageVisit.objects.bulk_create(added)
-        for row in added:
+    written = [*changed, *added]
+    if written:
+        for row in changed:
+            # Written by its challenge and sequence (the conflict target); the id comes back as it was.
+            row.pk = None
+        StageVisit.objects.bulk_create(
+            written,
+            update_conflicts=True,
+            unique_fields=["challenge", "sequence"],
+            update_fields=_VISIT_UPDATED,
+        )
+        for row in written:
             evidence_seal(row)
         rows.extend(added)
     return rows
+
+
+# What a visit's row may change once written: everything but its challenge and place in the order.
+_VISIT_UPDATED = [
+    field.name
+    for field in StageVisit._meta.concrete_fields
+    if not field.primary_key and field.name not in {"challenge", "sequence"}
+]
 
 
 def _usernames_for(roles: Sequence[str], line: ChildLine, *, exclude: Sequence[str]) -> list[str]:
@@ -189,14 +208,14 @@ def _write(
     after: Callable[[Challenge, list[StageVisit], engine.ChallengeState], None] | None = None,
     visits: Sequence[StageVisit] = (),
     line: ChildLine | None = None,
-    actions: Sequence[tuple[int, dt.date, str]] | None = None,
+    actions: Sequence[tuple[int, dt.date, str]] | Callable[[], Sequence[tuple[int, dt.date, str]]] | None = None,
 ) -> Challenge:
     """Write an accepted change: the state, the visits, what ``after`` records, the events and case
     notes, the messages and the deadlines, with every seal of the evidence chains written together.
 
     ``visits``: the challenge's visit rows as loaded; ``line``: the child's line read for the change;
-    ``actions``: its actions (id, due, status) as loaded (an action ``after`` adds schedules its own
-    deadlines when it is saved).
+    ``actions``: its actions (id, due, status) as loaded, or a function that answers them once
+    ``after`` has run (raising, which writes them there); None: they are read again.
     """
     line = line if line is not None else child_line(child=challenge.child, track=challenge.track)
     new = decision.state
@@ -215,6 +234,8 @@ def _write(
     with evidence_batch() as batch:
         if challenge.pk is not None:
             challenge.version += 1
+        else:
+            batch.new_chains = True
         challenge.save()
         rows = _sync_visits(challenge, procedure, old, new, list(visits), line)
         if after is not None:
@@ -254,7 +275,7 @@ def _write(
         visits=rows,
         state=new,
         line=line,
-        actions=actions,
+        actions=actions() if callable(actions) else actions,
     )
     return challenge
 
@@ -367,7 +388,7 @@ def _change(
             _command_bounds_check(command)
         visits = list(challenge.visits.all())
         actions = list(challenge.actions.all())
-        state = challenge_state(challenge=challenge, visits=visits, actions=actions)
+        state = challenge_state(challenge=challenge, visits=visits, actions=actions, procedure=procedure)
         # Everyone the change may involve, read once: who the actor is, who the stage goes to, who is told.
         line = child_line(child=challenge.child, track=challenge.track)
         # No user: Resolve itself acts (an automatic escalation); the engine decides whether it may.
@@ -688,13 +709,18 @@ def challenge_raise(
         notify_optional=notify_optional,
     )
 
+    written: list[Action] = []
+
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         # In one statement; their deadlines are scheduled with the challenge's, which comes after.
-        rows = Action.objects.bulk_create(
-            _action_new(challenge, action=item.action, due=item.due, person=owner, name=item.owner)
-            for item, owner in zip(actions, raised.owners, strict=True)
-        )
-        for row in rows:
+        if actions:
+            written.extend(
+                Action.objects.bulk_create(
+                    _action_new(challenge, action=item.action, due=item.due, person=owner, name=item.owner)
+                    for item, owner in zip(actions, raised.owners, strict=True)
+                )
+            )
+        for row in written:
             evidence_seal(row)
         _store_documents(challenge, raised.documents, on, user)
 
@@ -727,6 +753,7 @@ def challenge_raise(
             decision=raised.decision,
             after=after,
             line=raised.line,
+            actions=lambda: [(row.pk, row.due, row.status) for row in written],
         )
 
 

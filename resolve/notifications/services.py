@@ -670,7 +670,7 @@ def deadline_specs(
                             action_id=action_id,
                         )
                     )
-        if is_open:
+        if is_open and procedure.holds_meetings():
             specs.extend(_meeting_specs(challenge, procedure, calendar))
     except CalendarRangeError:
         logger.warning("Challenge %s has a date outside the working-day calendar; no deadlines", cid)
