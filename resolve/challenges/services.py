@@ -276,6 +276,7 @@ def _write(
         state=new,
         line=line,
         actions=actions() if callable(actions) else actions,
+        before=old,
     )
     return challenge
 

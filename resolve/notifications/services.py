@@ -507,9 +507,11 @@ def notifications_for_events(
     state: engine.ChallengeState | None = None,
     line: ChildLine | None = None,
     actions: Sequence[tuple[int, dt.date, str]] | None = None,
+    before: engine.ChallengeState | None = None,
 ) -> None:
     """The messages a change to a challenge causes, as its transition declares (``engine.TRANSITIONS``
-    ``tells``), and its deadline schedule brought up to date.
+    ``tells``), and its deadline schedule brought up to date (left alone when ``before``, the state
+    the change started from, schedules the same deadlines as ``state``: ``deadlines_unchanged``).
 
     Called by the challenge write path inside its transaction, after the events are written, with
     the visit rows and the child's line it read (``line``), so that nobody is looked up twice and
@@ -527,6 +529,8 @@ def notifications_for_events(
                 messages.extend((recipient, message) for recipient in recipients)
     if messages_put_many(messages=messages):
         outbox_deliver_on_commit()
+    if before is not None and state is not None and actions is not None and deadlines_unchanged(before, state):
+        return
     action_statuses = {action.id: action.status for action in state.actions} if state is not None else {}
     deadlines_schedule(
         challenge=challenge,
@@ -547,6 +551,23 @@ class DeadlineSpec:
     stage_key: str = ""
     action_id: int | None = None
     meeting_id: int | None = None
+
+
+def deadlines_unchanged(before: engine.ChallengeState, after: engine.ChallengeState) -> bool:
+    """Whether a change from ``before`` to ``after`` leaves the deadline schedule as it was.
+
+    ``deadline_specs`` reads only the status, the stage visits (the current stage, its due date,
+    whether it is answered, whether it was entered by re-opening), the formal cap, the actions and
+    the requested meetings: a change that moves none of them (learning points, final comments, a
+    request for agreement) has nothing to reschedule.
+    """
+    return (
+        before.status == after.status
+        and before.visits == after.visits
+        and before.formal_due_on == after.formal_due_on
+        and before.actions == after.actions
+        and before.meetings == after.meetings
+    )
 
 
 def _earliest_within(calendar: WorkingCalendar, due: dt.date, working_days: int) -> dt.date:
