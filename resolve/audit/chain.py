@@ -258,7 +258,9 @@ class EvidenceBatch:
             return
         chains = sorted({link.chain for link in links})
         if self.new_chains:
-            EvidenceHead.objects.bulk_create([EvidenceHead(chain=chain) for chain in chains], ignore_conflicts=True)
+            EvidenceHead.objects.bulk_create(
+                [EvidenceHead(chain=chain) for chain in chains], ignore_conflicts=True
+            )
         heads = {
             head.chain: head
             for head in EvidenceHead.objects.select_for_update().filter(chain__in=chains).order_by("chain")

@@ -439,7 +439,9 @@ def challenge_state(
             )
             for agreement in challenge.agreements.select_related("person").order_by("number")
         ),
-        meetings=() if procedure is not None and not procedure.holds_meetings() else _meeting_states(challenge),
+        meetings=()
+        if procedure is not None and not procedure.holds_meetings()
+        else _meeting_states(challenge),
     )
 
 

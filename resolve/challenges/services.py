@@ -208,7 +208,9 @@ def _write(
     after: Callable[[Challenge, list[StageVisit], engine.ChallengeState], None] | None = None,
     visits: Sequence[StageVisit] = (),
     line: ChildLine | None = None,
-    actions: Sequence[tuple[int, dt.date, str]] | Callable[[], Sequence[tuple[int, dt.date, str]]] | None = None,
+    actions: Sequence[tuple[int, dt.date, str]]
+    | Callable[[], Sequence[tuple[int, dt.date, str]]]
+    | None = None,
 ) -> Challenge:
     """Write an accepted change: the state, the visits, what ``after`` records, the events and case
     notes, the messages and the deadlines, with every seal of the evidence chains written together.
