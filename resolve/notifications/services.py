@@ -599,6 +599,7 @@ def notifications_for_events(
         action_statuses=action_statuses,
         visits=visits,
         actions=actions,
+        first=before is not None and before.status == "new",
     )
 
 
@@ -816,12 +817,14 @@ def deadlines_schedule(
     action_statuses: Mapping[int, str] | None = None,
     visits: Sequence[StageVisit] | None = None,
     actions: Sequence[tuple[int, dt.date, str]] | None = None,
+    first: bool = False,
 ) -> None:
     """Bring the challenge's unfired deadlines in line with its state (fired ones are history).
 
     ``action_statuses`` overrides the stored status of actions the current change has just marked;
     ``visits``: the challenge's visit rows in order, and ``actions`` its actions (id, due, status)
-    as read in this transaction, when the caller has them.
+    as read in this transaction, when the caller has them; ``first``: the challenge was raised in
+    this transaction, so it has no deadlines yet to remove.
     """
     statuses = action_statuses or {}
     stored = (
@@ -839,7 +842,10 @@ def deadlines_schedule(
     }
     # Unfired deadlines the state no longer has go; a key already there (fired or not) is kept as
     # it is, since the insert below skips it.
-    Deadline.objects.filter(challenge=challenge, fired_at__isnull=True).exclude(key__in=list(specs)).delete()
+    if not first:
+        Deadline.objects.filter(challenge=challenge, fired_at__isnull=True).exclude(
+            key__in=list(specs)
+        ).delete()
     if specs:
         Deadline.objects.bulk_create(
             [_deadline_row(challenge.pk, spec) for spec in specs.values()], ignore_conflicts=True
