@@ -214,6 +214,8 @@ def _write(
 ) -> Challenge:
     """Write an accepted change: the state, the visits, what ``after`` records, the events and case
     notes, the messages and the deadlines, with every seal of the evidence chains written together.
+    ``after`` may set fields of the challenge itself (an outcome, learning points) without saving
+    it: they are written with the change's own update of the challenge.
 
     ``visits``: the challenge's visit rows as loaded; ``line``: the child's line read for the change;
     ``actions``: its actions (id, due, status) as loaded, or a function that answers them once
@@ -234,11 +236,13 @@ def _write(
     challenge.documents = sorted(new.documents)
     challenge.final_comments_on = new.final_comments_on
     with evidence_batch() as batch:
-        if challenge.pk is not None:
-            challenge.version += 1
-        else:
+        raising = challenge.pk is None
+        if raising:
+            # Saved first: its visits, actions and documents need its id.
             batch.new_chains = True
-        challenge.save()
+            challenge.save()
+        else:
+            challenge.version += 1
         rows = _sync_visits(challenge, procedure, old, new, list(visits), line)
         if after is not None:
             token = _CHANGE_EVENTS.set(decision.events)
@@ -246,6 +250,9 @@ def _write(
                 after(challenge, rows, new)
             finally:
                 _CHANGE_EVENTS.reset(token)
+        if not raising:
+            # One update for the new state and whatever ``after`` set on the challenge (an outcome).
+            challenge.save()
         entered = rows[-1] if rows else None
         for event in decision.events:
             row = Event(
@@ -935,7 +942,6 @@ def challenge_resolve(
             learning_points.strip(),
             on,
         )
-        challenge.save(update_fields=["outcome", "learning_points", "resolved_on"])
 
     command = engine.Resolve(on=on, outcome=outcome, learning_points=learning_points)
     return _change(
@@ -968,7 +974,6 @@ def challenge_reopen(
         # The resolution being re-opened is kept in the events and case notes; the form starts afresh.
         challenge.resolved_on = None
         challenge.outcome = challenge.learning_points = challenge.final_comments = ""
-        challenge.save(update_fields=["resolved_on", "outcome", "learning_points", "final_comments"])
 
     return _change(
         challenge_id=challenge_id,
@@ -1179,7 +1184,6 @@ def challenge_add_final_comments(
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         challenge.final_comments = comments.strip()
-        challenge.save(update_fields=["final_comments"])
 
     command = engine.AddFinalComments(on=on, comments=comments)
     return _change(
@@ -1204,7 +1208,6 @@ def challenge_add_learning_points(
         challenge.learning_points = (
             f"{challenge.learning_points}\n{added}" if challenge.learning_points else added
         )
-        challenge.save(update_fields=["learning_points"])
 
     command = engine.AddLearningPoints(on=on, learning_points=learning_points)
     return _change(
@@ -1406,6 +1409,7 @@ def challenge_action_redate(
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         row = Action.objects.get(pk=action_id, challenge=challenge)
+        row.challenge = challenge  # as the change leaves it (saved with the change, after this)
         row.due = due
         row.save(update_fields=["due"])
         deadlines_schedule_action(action=row)

@@ -43,20 +43,21 @@ MOST = {
     # in one statement; raising creates its new chains' heads before locking them (two statements)
     # and has no deadlines to remove yet.
     # A change that moves nothing the deadline schedule reads (learning points, final comments, a
-    # Cafcass referral) leaves the schedule alone: two statements fewer.
+    # Cafcass referral) leaves the schedule alone: two statements fewer. What a change sets on the
+    # challenge itself (an outcome, learning points) goes in the change's one update of it.
     "raise": 23,
     "respond": 21,
     "escalate": 20,
     "escalate to stage 3": 23,
     "automatic escalation": 19,
-    "resolve": 21,
-    "reopen": 21,
+    "resolve": 20,
+    "reopen": 20,
     "withdraw": 19,
     "refer_to_cafcass": 19,
     "mark_action": 20,
     "record_meeting": 18,
-    "learning_points": 14,
-    "final_comments": 16,
+    "learning_points": 13,
+    "final_comments": 15,
 }
 DAY = dt.date(2026, 12, 1)  # a Tuesday
 
