@@ -133,7 +133,7 @@ def _populate() -> None:
                 challenge_id=challenge.pk,
                 sequence=1,
                 stage_key=challenge.stage_key,
-                entered_on=challenge.stage_entered_on,
+                entered_on=challenge.stage_entered_on or challenge.raised_on,
                 due_on=challenge.stage_due_on,
                 responded_on=challenge.stage_responded_on,
                 to_users=["social_worker"],
@@ -164,8 +164,8 @@ def _insert_like(template: Challenge, varying: tuple[str, ...], rows: list[list[
     by_name = {field.attname: index for index, field in enumerate(fields)}
     places = [by_name[name] for name in varying]
     prepared: dict[tuple[int, Any], Any] = {}  # few distinct values: each prepared once
-    table = connection.ops.quote_name(Challenge._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    table = connection.ops.quote_name(str(Challenge._meta.db_table))
+    columns = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
     marks = ", ".join(["%s"] * len(fields))
     with connection.cursor() as cursor:
         batch = []

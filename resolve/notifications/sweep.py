@@ -148,12 +148,21 @@ class _Batch:
             if meeting_ids
             else {}
         )
+        # The requested meetings whose minutes are recorded (a row that points at the request).
+        self.recorded = {
+            pk for pk, meeting in meetings.items() if getattr(meeting, "minutes_recorded", False)
+        }
         for row in rows:
             row.action = actions.get(row.action_id) if row.action_id is not None else None
             row.meeting = meetings.get(row.meeting_id) if row.meeting_id is not None else None
         self.posts = tuple(Post.objects.select_related("user").order_by("id"))
         self._allocated([row.challenge.child for row in rows])
-        names = {name for visit in self.visits.values() for name in (*visit.to_users, *visit.cc_users)}
+        names = {
+            name
+            for visit in self.visits.values()
+            if visit is not None
+            for name in (*visit.to_users, *visit.cc_users)
+        }
         # An action's owner is a person in Resolve only through its account (``owner_user``, whose
         # username ``owner`` then holds); one named in words owns nothing here.
         names.update(
@@ -632,7 +641,7 @@ def _fire_meeting(
     """A requested meeting: remind its chair and invitees the working day before; once its minutes and
     actions are late, tell its chair and the challenge's chair."""
     meeting = row.meeting
-    if meeting is None or challenge.status != Challenge.Status.OPEN or meeting.minutes_recorded:
+    if meeting is None or challenge.status != Challenge.Status.OPEN or meeting.pk in people.recorded:
         return "stale"
     if meeting.scheduled_for is None:
         return "stale"
