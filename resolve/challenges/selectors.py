@@ -30,10 +30,10 @@ from resolve.challenges.models import (
 )
 from resolve.challenges.overdue import overdue_q, past_cap_q, past_due, stage_overdue
 from resolve.children.models import CaseNote, Child
-from resolve.children.selectors import ChildLine, child_line
+from resolve.children.selectors import ChildLine, child_line, child_line_from
 from resolve.core.errors import ServiceError
 from resolve.people.models import Post
-from resolve.people.roles import CHAIR_MANAGER_ROLES, role_label
+from resolve.people.roles import CHAIR_MANAGER_ROLES, CHAIR_ROLE_FOR_TRACK, role_label
 from resolve.people.selectors import user_roles
 from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_list, procedure_version_model
@@ -465,6 +465,58 @@ def _meeting_states(challenge: Challenge) -> tuple[engine.MeetingState, ...]:
         )
         for row in rows
         if row.requested
+    )
+
+
+@dataclass(frozen=True)
+class ChangePeople:
+    """Who a change to a challenge may involve, read in one query before it locks the challenge: the
+    person's own posts (their scope and roles) and every post the challenge's child's line may need
+    (the authority-wide posts, the child's team, the teams of the child's IRO and CP Chair), with
+    the child's team and chairs as they were when read."""
+
+    own: tuple[tuple[str, int | None], ...]
+    posts: tuple[Post, ...]
+    read_for: tuple[int | None, int | None, int | None] | None  # (team, IRO, CP Chair); None: no row
+
+    def line(self, challenge: Challenge) -> ChildLine | None:
+        """The child's line from these posts; None when the child's team or chairs changed since."""
+        child = challenge.child
+        if self.read_for != (child.team_id, child.iro_id, child.cp_chair_id):
+            return None
+        return child_line_from(child=child, track=challenge.track, posts=self.posts)
+
+
+def challenge_change_people(*, challenge_id: int, user: User | None) -> ChangePeople:
+    """``ChangePeople`` for a change to challenge ``challenge_id`` by ``user`` (None: Resolve itself).
+
+    The line's posts are a superset of ``child_line``'s (``ChildLine.holders`` looks only at the teams
+    that concern the child), so one query serves the scope, the actor, the recipients and the
+    messages.
+    """
+    this = Challenge.objects.filter(pk=challenge_id)
+    team = Subquery(this.values("child__team_id")[:1])
+    iro = Subquery(this.values("child__iro_id")[:1])
+    cp_chair = Subquery(this.values("child__cp_chair_id")[:1])
+    chair_teams = Post.objects.filter(
+        Q(user_id=iro) | Q(user_id=cp_chair), role__in=CHAIR_ROLE_FOR_TRACK.values(), team__isnull=False
+    ).values("team_id")
+    wanted = Q(team__isnull=True) | Q(team_id=team) | Q(team_id__in=chair_teams)
+    if user is not None:
+        wanted |= Q(user_id=user.pk)
+    posts = tuple(
+        Post.objects.filter(wanted)
+        .select_related("user")
+        .annotate(line_team=team, line_iro=iro, line_cp_chair=cp_chair)
+        .order_by("id")
+    )
+    first = posts[0] if posts else None
+    return ChangePeople(
+        own=tuple(
+            (post.role, post.team_id) for post in posts if user is not None and post.user_id == user.pk
+        ),
+        posts=posts,
+        read_for=(first.line_team, first.line_iro, first.line_cp_chair) if first is not None else None,  # type: ignore[attr-defined]
     )
 
 

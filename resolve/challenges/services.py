@@ -60,8 +60,10 @@ from resolve.challenges.models import (
     StageVisit,
 )
 from resolve.challenges.selectors import (
+    ChangePeople,
     DueDate,
     challenge_actor,
+    challenge_change_people,
     challenge_state,
     concern_chair_due,
     due_date_explain,
@@ -341,10 +343,15 @@ def _record_meeting_request(
 
 
 def _load_for_change(
-    *, user: User | None, challenge_id: int, command: engine.Command, expected_version: int | None
+    *,
+    user: User | None,
+    challenge_id: int,
+    command: engine.Command,
+    expected_version: int | None,
+    people: ChangePeople | None = None,
 ) -> tuple[Challenge, Procedure]:
     """The challenge, locked, through the write chokepoint: in the user's scope, with the permission
-    the transition declares."""
+    the transition declares. ``people``: the person's posts, read with the line just before."""
     transition = engine.TRANSITION_FOR[type(command)]
     try:
         if isinstance(command, engine.HandOver) and user is not None:
@@ -352,7 +359,11 @@ def _load_for_change(
             challenge = challenge_get_for_hand_over(user=user, challenge_id=challenge_id)
         else:
             challenge = challenge_get_for_change(
-                user=user, challenge_id=challenge_id, perm=transition.perm, owner_may=transition.owner_may
+                user=user,
+                challenge_id=challenge_id,
+                perm=transition.perm,
+                owner_may=transition.owner_may,
+                posts=people.own if people is not None and user is not None else None,
             )
     except NotVisible:
         raise ServiceError("not_found", "not_found", "There is no such challenge.") from None
@@ -390,8 +401,14 @@ def _change(
     _command_bounds_check(command)
     # @retried opened the transaction: no savepoint inside it.
     with transaction.atomic(savepoint=False):
+        # The person's posts and everyone the change may involve, in one query (``ChangePeople``).
+        people = challenge_change_people(challenge_id=challenge_id, user=user)
         challenge, procedure = _load_for_change(
-            user=user, challenge_id=challenge_id, command=command, expected_version=expected_version
+            user=user,
+            challenge_id=challenge_id,
+            command=command,
+            expected_version=expected_version,
+            people=people,
         )
         if prepare is not None:
             command = prepare(challenge, procedure)
@@ -399,8 +416,9 @@ def _change(
         visits = list(challenge.visits.all())
         actions = list(challenge.actions.all())
         state = challenge_state(challenge=challenge, visits=visits, actions=actions, procedure=procedure)
-        # Everyone the change may involve, read once: who the actor is, who the stage goes to, who is told.
-        line = child_line(child=challenge.child, track=challenge.track)
+        # Everyone the change may involve, read once: who the actor is, who the stage goes to, who is
+        # told (read again only if the child moved team or changed chair since).
+        line = people.line(challenge) or child_line(child=challenge.child, track=challenge.track)
         # No user: Resolve itself acts (an automatic escalation); the engine decides whether it may.
         actor = (
             engine.Actor(username="", relations=frozenset({engine.SYSTEM}))

@@ -44,20 +44,21 @@ MOST = {
     # and has no deadlines to remove yet.
     # A change that moves nothing the deadline schedule reads (learning points, final comments, a
     # Cafcass referral) leaves the schedule alone: two statements fewer. What a change sets on the
-    # challenge itself (an outcome, learning points) goes in the change's one update of it.
+    # challenge itself (an outcome, learning points) goes in the change's one update of it. The
+    # person's own posts (their scope) are read with the child's line, in one query.
     "raise": 23,
-    "respond": 21,
-    "escalate": 20,
-    "escalate to stage 3": 23,
+    "respond": 20,
+    "escalate": 19,
+    "escalate to stage 3": 22,
     "automatic escalation": 19,
-    "resolve": 20,
-    "reopen": 20,
-    "withdraw": 19,
-    "refer_to_cafcass": 19,
-    "mark_action": 20,
-    "record_meeting": 18,
-    "learning_points": 13,
-    "final_comments": 15,
+    "resolve": 19,
+    "reopen": 19,
+    "withdraw": 18,
+    "refer_to_cafcass": 18,
+    "mark_action": 19,
+    "record_meeting": 17,
+    "learning_points": 12,
+    "final_comments": 14,
 }
 DAY = dt.date(2026, 12, 1)  # a Tuesday
 
