@@ -516,7 +516,7 @@ def challenge_change_people(*, challenge_id: int, user: User | None) -> ChangePe
             (post.role, post.team_id) for post in posts if user is not None and post.user_id == user.pk
         ),
         posts=posts,
-        read_for=(first.line_team, first.line_iro, first.line_cp_chair) if first is not None else None,  # type: ignore[attr-defined]
+        read_for=(first.line_team, first.line_iro, first.line_cp_chair) if first is not None else None,
     )
 
 
