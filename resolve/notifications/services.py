@@ -175,20 +175,24 @@ def messages_put(*, recipients: Iterable[User], message: Message) -> int:
 
 
 def messages_put_many(*, messages: Sequence[tuple[User, Message]], racing: bool = False) -> int:
-    """Write each (recipient, message) unless the recipient already has it, in three statements
-    whatever their number: the ones already written with who reads a digest, the outbox rows, then
-    the in-app notifications.
+    """Write each (recipient, message) unless the recipient already has it, in two statements
+    whatever their number: the outbox rows (skipping those already written, held for a digest where
+    the recipient reads one), then the in-app notifications (``_messages_insert``).
 
     For a change to a challenge: call it inside the change's transaction, which holds the challenge
     row, so no other writer adds the same keys for it at once. ``racing``: another writer may add
-    the same messages at the same moment (two sweeps): a row it wrote first is skipped, never an
-    error, at the cost of one more statement. Returns how many were written.
+    the same messages at the same moment (two sweeps): the ones already written and who reads a
+    digest are asked first, a row the other writer wrote first is skipped, never an error, and this
+    writer's rows are read back before their notifications (four statements). Returns how many were
+    written.
     """
     wanted: dict[tuple[Any, str], tuple[User, Message]] = {}
     for recipient, message in messages:
         wanted.setdefault((recipient.pk, f"{message.kind}|{message.key}"[:200]), (recipient, message))
     if not wanted:
         return 0
+    if not racing:
+        return _messages_insert(wanted)
     recipient_ids = {recipient_id for recipient_id, _ in wanted}
     # One statement: the (recipient, key) pairs already written, and (reader, "") for each recipient
     # who reads a daily digest (a written key is never empty).
@@ -230,32 +234,100 @@ def messages_put_many(*, messages: Sequence[tuple[User, Message]], racing: bool 
         }
         for (recipient_id, dedupe_key), (_, message) in fresh
     ]
-    in_app: list[tuple[int, int]]  # (recipient, message) of each row written that is read in the app
-    if racing:
-        _rows_insert(OutboxMessage, columns, ignore_conflicts=True)
-        # Ours are those of the fresh keys with no in-app copy yet (another writer's came with one).
-        mine = {pair for pair, _ in fresh}
-        found_rows = (
-            OutboxMessage.objects.filter(
-                recipient_id__in={recipient_id for recipient_id, _ in mine},
-                dedupe_key__in={key for _, key in mine},
-                notification__isnull=True,
-            )
-            .exclude(kind=Kind.DIGEST)
-            .values_list("pk", "recipient_id", "dedupe_key")
+    _rows_insert(OutboxMessage, columns, ignore_conflicts=True)
+    # Ours are those of the fresh keys with no in-app copy yet (another writer's came with one).
+    mine = {pair for pair, _ in fresh}
+    found_rows = (
+        OutboxMessage.objects.filter(
+            recipient_id__in={recipient_id for recipient_id, _ in mine},
+            dedupe_key__in={key for _, key in mine},
+            notification__isnull=True,
         )
-        in_app = [(recipient_id, pk) for pk, recipient_id, key in found_rows if (recipient_id, key) in mine]
-        _rows_insert(
-            Notification,
-            [{"user_id": recipient_id, "message_id": message_id} for recipient_id, message_id in in_app],
-            ignore_conflicts=True,
-        )
-        return len(in_app)
-    rows = OutboxMessage.objects.bulk_create(OutboxMessage(**values) for values in columns)
-    Notification.objects.bulk_create(
-        Notification(user_id=row.recipient_id, message_id=row.pk) for row in rows if row.kind != Kind.DIGEST
+        .exclude(kind=Kind.DIGEST)
+        .values_list("pk", "recipient_id", "dedupe_key")
     )
-    return len(rows)
+    in_app = [(recipient_id, pk) for pk, recipient_id, key in found_rows if (recipient_id, key) in mine]
+    _rows_insert(
+        Notification,
+        [{"user_id": recipient_id, "message_id": message_id} for recipient_id, message_id in in_app],
+        ignore_conflicts=True,
+    )
+    return len(in_app)
+
+
+def _messages_insert(wanted: Mapping[tuple[Any, str], tuple[User, Message]]) -> int:
+    """The outbox rows of a change to a challenge, and their in-app copies, in two statements.
+
+    One insert writes every message a recipient does not have yet (one already written, under the
+    same recipient and dedupe key, is skipped by the unique constraint), each held for a daily digest
+    when its recipient reads one (asked inside the insert), and answers the rows it wrote; a second
+    writes their notifications. The change's transaction holds the challenge row, so no one else
+    writes the same keys for it meanwhile.
+    """
+    db = transaction.get_connection()
+    fields = [field for field in OutboxMessage._meta.concrete_fields if not field.primary_key]
+    now = timezone.now()
+    quote = db.ops.quote_name
+    preference = quote(NotificationPreference._meta.db_table)
+    # Held for the digest when the recipient reads one: asked of their preference row, in the insert.
+    held = (
+        f"CASE WHEN EXISTS (SELECT 1 FROM {preference} WHERE {quote('user_id')} = %s "  # noqa: S608  # nosec B608
+        f"AND {quote('email')} = %s) THEN %s ELSE %s END"
+    )
+    rows_sql: list[str] = []
+    params: list[Any] = []
+    for (recipient_id, dedupe_key), (_, message) in wanted.items():
+        values = {
+            "recipient_id": recipient_id,
+            "kind": message.kind,
+            "dedupe_key": dedupe_key,
+            "challenge_id": message.challenge.pk if message.challenge is not None else None,
+            "action_id": message.action.pk if message.action is not None else None,
+            "due_on": message.due_on,
+            "subject": message.subject[:200],
+            "body": message.body,
+            "link": _challenge_link(message.challenge) if message.challenge is not None else "",
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        marks: list[str] = []
+        for field in fields:
+            if field.attname == "status":
+                if message.kind in _NEVER_HELD:
+                    marks.append("%s")
+                    params.append(OutboxMessage.Status.PENDING)
+                else:
+                    marks.append(held)
+                    params.extend(
+                        [
+                            recipient_id,
+                            NotificationPreference.Email.DAILY_DIGEST,
+                            OutboxMessage.Status.HELD,
+                            OutboxMessage.Status.PENDING,
+                        ]
+                    )
+                continue
+            marks.append("%s")
+            raw = values[field.attname] if field.attname in values else field.get_default()
+            params.append(field.get_db_prep_save(raw, db))
+        rows_sql.append(f"({', '.join(marks)})")
+    table = quote(OutboxMessage._meta.db_table)
+    names = ", ".join(quote(field.column) for field in fields)
+    # The model's own table and quoted columns; every value is a parameter.
+    sql = (
+        f"INSERT INTO {table} ({names}) VALUES {', '.join(rows_sql)} "  # noqa: S608  # nosec B608
+        f"ON CONFLICT DO NOTHING RETURNING {quote('id')}, {quote('recipient_id')}, {quote('kind')}"
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        written = cursor.fetchall()
+    if written:
+        Notification.objects.bulk_create(
+            Notification(user_id=recipient_id, message_id=message_id)
+            for message_id, recipient_id, kind in written
+            if kind != Kind.DIGEST
+        )
+    return len(written)
 
 
 # Values the database driver cannot take as they are: Django prepares these (dates, times, JSON).
