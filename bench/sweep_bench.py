@@ -19,7 +19,7 @@ import random
 import time
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from resolve.calendars.services import working_calendar
@@ -50,8 +50,7 @@ JOIN policies_policyversion p ON p.id = c.policy_id
 JOIN children_child k ON k.id = c.child_id
 WHERE d.fired_at IS NULL AND d.fire_on <= %s
 ORDER BY d.fire_on, d.id
-LIMIT %s
-"""
+LIMIT %s"""
 
 
 def _populate() -> None:
@@ -200,12 +199,17 @@ def run() -> None:
     )
     due_today = deadline_due_queryset(today=TODAY).count()
 
+    # On PostgreSQL the sweep locks the rows it selects (skipping those another sweep holds): so
+    # does the plain query, each inside a transaction as the sweep's batch is.
+    locking = " FOR UPDATE OF d SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+
     def orm() -> list[int]:
-        return [row[0] for row in deadline_due_rows(today=TODAY, limit=due_today)]
+        with transaction.atomic():
+            return [row[0] for row in deadline_due_rows(today=TODAY, limit=due_today)]
 
     def plain() -> list[int]:
-        with connection.cursor() as cursor:
-            cursor.execute(PLAIN_SQL, [TODAY.isoformat(), due_today])
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(PLAIN_SQL + locking, [TODAY.isoformat(), due_today])
             return [row[0] for row in cursor.fetchall()]
 
     orm_time, orm_ids = _best(orm)
