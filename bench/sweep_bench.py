@@ -229,7 +229,8 @@ def run() -> None:
     print(f"  sweep selection (deadline_due_rows):   {orm_time * 1000:8.1f} ms")
     print(f"  plain SQL, same rows:                  {sql_time * 1000:8.1f} ms")
     print(f"  ratio sweep / SQL (goal: at most 1.5): {orm_time / sql_time:8.2f}")
-    print(f"  plan: {plan}")
+    if plan:
+        print(f"  plan: {plan}")
     started = time.perf_counter()
     result = deadlines_sweep(today=TODAY)
     took = time.perf_counter() - started
