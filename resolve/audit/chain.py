@@ -300,9 +300,8 @@ def _heads_move(heads: list[EvidenceHead]) -> None:
     db = transaction.get_connection()
     quote = db.ops.quote_name
     meta = EvidenceHead._meta
-    ident, length, digest, updated = (
-        quote(meta.get_field(name).column) for name in ("id", "length", "hash", "updated_at")
-    )
+    column = {field.name: quote(str(field.column)) for field in meta.concrete_fields}
+    ident, length, digest, updated = column["id"], column["length"], column["hash"], column["updated_at"]
     cases = " ".join(["WHEN %s THEN %s"] * len(heads))
     marks = ", ".join(["%s"] * len(heads))
     # The model's own table and quoted columns; every value is a parameter.
@@ -312,7 +311,7 @@ def _heads_move(heads: list[EvidenceHead]) -> None:
     )
     params: list[Any] = [value for head in heads for value in (head.pk, head.length)]
     params += [value for head in heads for value in (head.pk, head.hash)]
-    params.append(meta.get_field("updated_at").get_db_prep_save(timezone.now(), db))
+    params.append(EvidenceHead._meta.get_field("updated_at").get_db_prep_save(timezone.now(), db))
     params += [head.pk for head in heads]
     with db.cursor() as cursor:
         cursor.execute(sql, params)

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection
 from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
@@ -492,32 +493,77 @@ def challenge_change_people(*, challenge_id: int, user: User | None) -> ChangePe
 
     The line's posts are a superset of ``child_line``'s (``ChildLine.holders`` looks only at the teams
     that concern the child), so one query serves the scope, the actor, the recipients and the
-    messages.
+    messages. Written as SQL: built through the ORM, its subqueries cost more CPU than the statement
+    it saves.
     """
-    this = Challenge.objects.filter(pk=challenge_id)
-    team = Subquery(this.values("child__team_id")[:1])
-    iro = Subquery(this.values("child__iro_id")[:1])
-    cp_chair = Subquery(this.values("child__cp_chair_id")[:1])
-    chair_teams = Post.objects.filter(
-        Q(user_id=iro) | Q(user_id=cp_chair), role__in=CHAIR_ROLE_FOR_TRACK.values(), team__isnull=False
-    ).values("team_id")
-    wanted = Q(team__isnull=True) | Q(team_id=team) | Q(team_id__in=chair_teams)
-    if user is not None:
-        wanted |= Q(user_id=user.pk)
-    posts = tuple(
-        Post.objects.filter(wanted)
-        .select_related("user")
-        .annotate(line_team=team, line_iro=iro, line_cp_chair=cp_chair)
-        .order_by("id")
+    db = connection
+    quote = db.ops.quote_name
+    post_fields = list(Post._meta.concrete_fields)
+    user_model = get_user_model()
+    user_fields = list(user_model._meta.concrete_fields)
+    post_table, user_table = quote(Post._meta.db_table), quote(user_model._meta.db_table)
+    challenge_table, child_table = quote(Challenge._meta.db_table), quote(Child._meta.db_table)
+    roles = list(CHAIR_ROLE_FOR_TRACK.values())
+    columns = ", ".join(
+        [
+            *(f"p.{quote(str(field.column))}" for field in post_fields),
+            *(f"u.{quote(str(field.column))}" for field in user_fields),
+            "c.team_id",
+            "c.iro_id",
+            "c.cp_chair_id",
+        ]
     )
-    first = posts[0] if posts else None
+    # The model's own tables and quoted columns; every value is a parameter.
+    sql = (
+        f"SELECT {columns} FROM {post_table} p "  # noqa: S608  # nosec B608
+        f"INNER JOIN {user_table} u ON u.{quote('id')} = p.{quote('user_id')} "
+        f"CROSS JOIN (SELECT k.{quote('team_id')} AS team_id, k.{quote('iro_id')} AS iro_id, "
+        f"k.{quote('cp_chair_id')} AS cp_chair_id FROM {challenge_table} x "
+        f"INNER JOIN {child_table} k ON k.{quote('id')} = x.{quote('child_id')} "
+        f"WHERE x.{quote('id')} = %s) c "
+        f"WHERE p.{quote('team_id')} IS NULL OR p.{quote('team_id')} = c.team_id "
+        f"OR p.{quote('user_id')} = %s "
+        f"OR p.{quote('team_id')} IN (SELECT q.{quote('team_id')} FROM {post_table} q "
+        f"WHERE q.{quote('user_id')} IN (c.iro_id, c.cp_chair_id) AND q.{quote('role')} IN (%s, %s) "
+        f"AND q.{quote('team_id')} IS NOT NULL) "
+        f"ORDER BY p.{quote('id')}"
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, [challenge_id, user.pk if user is not None else None, *roles])
+        rows = cursor.fetchall()
+    users: dict[Any, User] = {}
+    posts: list[Post] = []
+    width = len(post_fields)
+    post_names = [field.attname for field in post_fields]
+    user_names = [field.attname for field in user_fields]
+    for row in rows:
+        values = _converted(db, post_fields, row[:width])
+        person_values = _converted(db, user_fields, row[width : width + len(user_fields)])
+        post = Post.from_db(db.alias, post_names, values)
+        person = users.get(post.user_id)
+        if person is None:
+            person = users[post.user_id] = user_model.from_db(db.alias, user_names, person_values)
+        post.user = person
+        posts.append(post)
+    read_for = (rows[0][-3], rows[0][-2], rows[0][-1]) if rows else None
     return ChangePeople(
         own=tuple(
             (post.role, post.team_id) for post in posts if user is not None and post.user_id == user.pk
         ),
-        posts=posts,
-        read_for=(first.line_team, first.line_iro, first.line_cp_chair) if first is not None else None,
+        posts=tuple(posts),
+        read_for=read_for,
     )
+
+
+def _converted(db: Any, fields: Sequence[Any], values: Sequence[Any]) -> list[Any]:
+    """``values`` as the ORM would give them (the backend's and the fields' converters)."""
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        column = field.get_col(field.model._meta.db_table)
+        for converter in (*db.ops.get_db_converters(column), *field.get_db_converters(db)):
+            value = converter(value, column, db)
+        converted.append(value)
+    return converted
 
 
 def challenge_actor(
