@@ -55,14 +55,17 @@ class _Scope:
     challenges: Q = field(default_factory=Q)
 
 
-def _scope(user: UserLike, *, break_glass: bool = True) -> _Scope | None:
+def _scope(
+    user: UserLike, *, break_glass: bool = True, posts: Iterable[tuple[str, int | None]] | None = None
+) -> _Scope | None:
     """What ``user`` sees: None means nothing at all (signed out, or deactivated).
 
     Each post adds its role's scope when the role holds ``Perm.VIEW_RECORDS``; a role without it adds
     nothing. Whatever their roles, a person also sees the children allocated to them, the challenges
     they raised and a child opened through break-glass while that lasts: those are their own part in
     the record, not something a role gives. Break-glass gives reads only: the write chokepoints ask
-    with ``break_glass=False``.
+    with ``break_glass=False``. ``posts``: the (role, team) of each of the person's posts, when the
+    caller has just read them; read here otherwise.
     """
     if not user.is_authenticated or not getattr(user, "is_active", False):
         return None
@@ -74,9 +77,13 @@ def _scope(user: UserLike, *, break_glass: bool = True) -> _Scope | None:
             )
         )
     challenges = Q(raised_by_id=user.pk)
-    posts = list(Post.objects.filter(user_id=user.pk).values_list("role", "team_id"))
-    user_roles_remember(user=user, roles=[role for role, _ in posts])
-    for role, team_id in posts:
+    held = (
+        list(Post.objects.filter(user_id=user.pk).values_list("role", "team_id"))
+        if posts is None
+        else list(posts)
+    )
+    user_roles_remember(user=user, roles=[role for role, _ in held])
+    for role, team_id in held:
         grant = GRANTS.get(role)
         # A post's scope counts only when its role may see records at all.
         if grant is None or Perm.VIEW_RECORDS not in grant.perms:
@@ -111,8 +118,10 @@ def _children_in(user: UserLike, *, break_glass: bool) -> QuerySet[Child]:
     return Child.objects.filter(scope.children)
 
 
-def _challenges_in(user: UserLike, *, break_glass: bool) -> QuerySet[Challenge]:
-    scope = _scope(user, break_glass=break_glass)
+def _challenges_in(
+    user: UserLike, *, break_glass: bool, posts: Iterable[tuple[str, int | None]] | None = None
+) -> QuerySet[Challenge]:
+    scope = _scope(user, break_glass=break_glass, posts=posts)
     if scope is None:
         return Challenge.objects.none()
     if scope.everything:
@@ -168,7 +177,12 @@ def challenge_get_for_user(*, user: UserLike, challenge_id: int, related: tuple[
 
 
 def challenge_get_for_change(
-    *, user: UserLike | None, challenge_id: int, perm: Perm, owner_may: bool = False
+    *,
+    user: UserLike | None,
+    challenge_id: int,
+    perm: Perm,
+    owner_may: bool = False,
+    posts: Iterable[tuple[str, int | None]] | None = None,
 ) -> Challenge:
     """Lock a challenge for a change, found through ``user``'s scope, once their role may make it.
 
@@ -177,10 +191,13 @@ def challenge_get_for_change(
     without ``perm`` raises ``ServiceError(forbidden)``. ``user=None`` is Resolve itself acting on a
     deadline its procedure tells it to act on (an automatic escalation): it sees every challenge and
     the engine decides whether it may act. ``owner_may``: the owner of one of the challenge's agreed
-    actions may make this change whatever their role (marking their own action done).
+    actions may make this change whatever their role (marking their own action done). ``posts``: the
+    (role, team) of each of the person's posts, when the caller read them with others just now.
     """
     # A break-glass grant opens a record to read, never to change.
-    challenges = Challenge.objects.all() if user is None else _challenges_in(user, break_glass=False)
+    challenges = (
+        Challenge.objects.all() if user is None else _challenges_in(user, break_glass=False, posts=posts)
+    )
     challenge = (
         challenges.select_for_update(of=("self",))
         .select_related(

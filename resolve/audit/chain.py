@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from django.db import models, transaction
-from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from resolve.audit.models import EvidenceHead, EvidenceSeal, Redaction
@@ -221,6 +220,9 @@ class EvidenceBatch:
     """
 
     links: list[_Link] = field(default_factory=list)
+    # Set when the batch starts the chains of a new record (raising a challenge): their heads cannot
+    # exist yet, so ``flush`` creates the heads first (keeping those already there), then locks them.
+    new_chains: bool = False
 
     def link(
         self,
@@ -254,6 +256,10 @@ class EvidenceBatch:
         if not links:
             return
         chains = sorted({link.chain for link in links})
+        if self.new_chains:
+            EvidenceHead.objects.bulk_create(
+                [EvidenceHead(chain=chain) for chain in chains], ignore_conflicts=True
+            )
         heads = {
             head.chain: head
             for head in EvidenceHead.objects.select_for_update().filter(chain__in=chains).order_by("chain")
@@ -282,12 +288,33 @@ class EvidenceBatch:
             by_model.setdefault(type(row), []).append(row)
         for model, rows in by_model.items():
             model._base_manager.bulk_create(rows)
-        moved = [heads[chain] for chain in chains]
-        EvidenceHead.objects.filter(pk__in=[head.pk for head in moved]).update(
-            length=Case(*(When(pk=head.pk, then=Value(head.length)) for head in moved)),
-            hash=Case(*(When(pk=head.pk, then=Value(head.hash)) for head in moved)),
-            updated_at=timezone.now(),
-        )
+        _heads_move([heads[chain] for chain in chains])
+
+
+def _heads_move(heads: list[EvidenceHead]) -> None:
+    """Move ``heads`` on to their new length and hash in one UPDATE (a CASE on the id for each).
+
+    Written as SQL rather than with ``Case``/``When`` expressions: the statement is the same, and
+    building it this way costs a fraction of the CPU on every change.
+    """
+    db = transaction.get_connection()
+    quote = db.ops.quote_name
+    meta = EvidenceHead._meta
+    column = {field.name: quote(str(field.column)) for field in meta.concrete_fields}
+    ident, length, digest, updated = column["id"], column["length"], column["hash"], column["updated_at"]
+    cases = " ".join(["WHEN %s THEN %s"] * len(heads))
+    marks = ", ".join(["%s"] * len(heads))
+    # The model's own table and quoted columns; every value is a parameter.
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {length} = CASE {ident} {cases} END, "  # noqa: S608  # nosec B608
+        f"{digest} = CASE {ident} {cases} END, {updated} = %s WHERE {ident} IN ({marks})"
+    )
+    params: list[Any] = [value for head in heads for value in (head.pk, head.length)]
+    params += [value for head in heads for value in (head.pk, head.hash)]
+    params.append(EvidenceHead._meta.get_field("updated_at").get_db_prep_save(timezone.now(), db))
+    params += [head.pk for head in heads]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 _current_batch: ContextVar[EvidenceBatch | None] = ContextVar("resolve_evidence_batch", default=None)

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -45,10 +46,10 @@ from resolve.challenges.models import (
 )
 from resolve.challenges.overdue import overdue_q, past_cap_q, past_due, stage_overdue
 from resolve.children.models import CaseNote, Child
-from resolve.children.selectors import ChildLine, child_line
+from resolve.children.selectors import ChildLine, child_line, child_line_from
 from resolve.core.errors import ServiceError
 from resolve.people.models import Post
-from resolve.people.roles import CHAIR_MANAGER_ROLES, role_label
+from resolve.people.roles import CHAIR_MANAGER_ROLES, CHAIR_ROLE_FOR_TRACK, role_label
 from resolve.people.selectors import user_roles
 from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import PROCEDURE_DOCUMENT_DEFERRED, procedure_list, procedure_version_model
@@ -413,8 +414,13 @@ def challenge_state(
     challenge: Challenge,
     visits: Sequence[StageVisit] | None = None,
     actions: Sequence[Action] | None = None,
+    procedure: Procedure | None = None,
 ) -> engine.ChallengeState:
-    """The engine's view of ``challenge``; ``visits`` and ``actions``: its rows, when already read."""
+    """The engine's view of ``challenge``; ``visits`` and ``actions``: its rows, when already read.
+
+    ``procedure``: the challenge's procedure, when the caller has it: requests for agreement and
+    meetings are read only where it can have them (``Procedure.asks_agreement``, ``holds_meetings``).
+    """
     rows = challenge.visits.all() if visits is None else visits
     action_rows = challenge.actions.all() if actions is None else actions
     state_visits = tuple(
@@ -458,7 +464,9 @@ def challenge_state(
         actions=action_states,
         documents=frozenset(challenge.documents),
         final_comments_on=challenge.final_comments_on,
-        agreements=tuple(
+        agreements=()
+        if procedure is not None and not procedure.asks_agreement()
+        else tuple(
             engine.AgreementState(
                 number=agreement.number,
                 purpose=agreement.purpose,
@@ -471,7 +479,9 @@ def challenge_state(
             )
             for agreement in challenge.agreements.select_related("person").order_by("number")
         ),
-        meetings=_meeting_states(challenge),
+        meetings=()
+        if procedure is not None and not procedure.holds_meetings()
+        else _meeting_states(challenge),
         agency=challenge.agency,
         agency_kind=challenge.agency_kind,
         asked=challenge.desired_outcome if challenge.agency else "",
@@ -501,6 +511,103 @@ def _meeting_states(challenge: Challenge) -> tuple[engine.MeetingState, ...]:
         )
         for row in latest.values()
     )
+
+
+@dataclass(frozen=True)
+class ChangePeople:
+    """Who a change to a challenge may involve, read in one query before it locks the challenge: the
+    person's own posts (their scope and roles) and every post the challenge's child's line may need
+    (the authority-wide posts, the child's team, the teams of the child's IRO and CP Chair), with
+    the child's team and chairs as they were when read."""
+
+    own: tuple[tuple[str, int | None], ...]
+    posts: tuple[Post, ...]
+    read_for: tuple[int | None, int | None, int | None] | None  # (team, IRO, CP Chair); None: no row
+
+    def line(self, challenge: Challenge) -> ChildLine | None:
+        """The child's line from these posts; None when the child's team or chairs changed since."""
+        child = challenge.child
+        if self.read_for != (child.team_id, child.iro_id, child.cp_chair_id):
+            return None
+        return child_line_from(child=child, track=challenge.track, posts=self.posts)
+
+
+def challenge_change_people(*, challenge_id: int, user: User | None) -> ChangePeople:
+    """``ChangePeople`` for a change to challenge ``challenge_id`` by ``user`` (None: Resolve itself).
+
+    The line's posts are a superset of ``child_line``'s (``ChildLine.holders`` looks only at the teams
+    that concern the child), so one query serves the scope, the actor, the recipients and the
+    messages. Written as SQL: built through the ORM, its subqueries cost more CPU than the statement
+    it saves.
+    """
+    db = connection
+    quote = db.ops.quote_name
+    post_fields = list(Post._meta.concrete_fields)
+    user_model = get_user_model()
+    user_fields = list(user_model._meta.concrete_fields)
+    post_table, user_table = quote(Post._meta.db_table), quote(user_model._meta.db_table)
+    challenge_table, child_table = quote(Challenge._meta.db_table), quote(Child._meta.db_table)
+    roles = list(CHAIR_ROLE_FOR_TRACK.values())
+    columns = ", ".join(
+        [
+            *(f"p.{quote(str(field.column))}" for field in post_fields),
+            *(f"u.{quote(str(field.column))}" for field in user_fields),
+            "c.team_id",
+            "c.iro_id",
+            "c.cp_chair_id",
+        ]
+    )
+    # The model's own tables and quoted columns; every value is a parameter.
+    sql = (
+        f"SELECT {columns} FROM {post_table} p "  # noqa: S608  # nosec B608
+        f"INNER JOIN {user_table} u ON u.{quote('id')} = p.{quote('user_id')} "
+        f"CROSS JOIN (SELECT k.{quote('team_id')} AS team_id, k.{quote('iro_id')} AS iro_id, "
+        f"k.{quote('cp_chair_id')} AS cp_chair_id FROM {challenge_table} x "
+        f"INNER JOIN {child_table} k ON k.{quote('id')} = x.{quote('child_id')} "
+        f"WHERE x.{quote('id')} = %s) c "
+        f"WHERE p.{quote('team_id')} IS NULL OR p.{quote('team_id')} = c.team_id "
+        f"OR p.{quote('user_id')} = %s "
+        f"OR p.{quote('team_id')} IN (SELECT q.{quote('team_id')} FROM {post_table} q "
+        f"WHERE q.{quote('user_id')} IN (c.iro_id, c.cp_chair_id) AND q.{quote('role')} IN (%s, %s) "
+        f"AND q.{quote('team_id')} IS NOT NULL) "
+        f"ORDER BY p.{quote('id')}"
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, [challenge_id, user.pk if user is not None else None, *roles])
+        rows = cursor.fetchall()
+    users: dict[Any, User] = {}
+    posts: list[Post] = []
+    width = len(post_fields)
+    post_names = [field.attname for field in post_fields]
+    user_names = [field.attname for field in user_fields]
+    for row in rows:
+        values = _converted(db, post_fields, row[:width])
+        person_values = _converted(db, user_fields, row[width : width + len(user_fields)])
+        post = Post.from_db(db.alias, post_names, values)
+        person = users.get(post.user_id)
+        if person is None:
+            person = users[post.user_id] = user_model.from_db(db.alias, user_names, person_values)
+        post.user = person
+        posts.append(post)
+    read_for = (rows[0][-3], rows[0][-2], rows[0][-1]) if rows else None
+    return ChangePeople(
+        own=tuple(
+            (post.role, post.team_id) for post in posts if user is not None and post.user_id == user.pk
+        ),
+        posts=tuple(posts),
+        read_for=read_for,
+    )
+
+
+def _converted(db: Any, fields: Sequence[Any], values: Sequence[Any]) -> list[Any]:
+    """``values`` as the ORM would give them (the backend's and the fields' converters)."""
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        column = field.get_col(field.model._meta.db_table)
+        for converter in (*db.ops.get_db_converters(column), *field.get_db_converters(db)):
+            value = converter(value, column, db)
+        converted.append(value)
+    return converted
 
 
 def challenge_actor(

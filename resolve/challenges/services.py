@@ -62,8 +62,10 @@ from resolve.challenges.models import (
     StageVisit,
 )
 from resolve.challenges.selectors import (
+    ChangePeople,
     DueDate,
     challenge_actor,
+    challenge_change_people,
     challenge_state,
     child_cafcass_state,
     concern_chair_due,
@@ -125,9 +127,11 @@ def _sync_visits(
 ) -> list[StageVisit]:
     """Write the engine's visits back over ``rows`` (the visits as loaded); returns them in order.
 
-    A changed visit is saved; the new ones are inserted in one statement (and sealed with the change).
+    The changed visits and the new ones are written in one statement (an insert that updates the
+    row of a visit already there, by its challenge and sequence), and sealed with the change.
     """
     rows = list(rows)
+    changed: list[StageVisit] = []
     added: list[StageVisit] = []
     for index, visit in enumerate(new.visits):
         if index < len(rows):
@@ -144,7 +148,7 @@ def _sync_visits(
                 visit.extended_from,
             )
             _visit_contact_set(row, visit)
-            row.save()
+            changed.append(row)
         else:
             stage = procedure.stage(visit.stage)
             # A partner agency's stage goes to its contact, outside Resolve: nobody in it is its "To".
@@ -166,9 +170,18 @@ def _sync_visits(
                 )
             )
             _visit_contact_set(added[-1], visit)
-    if added:
-        StageVisit.objects.bulk_create(added)
-        for row in added:
+    written = [*changed, *added]
+    if written:
+        for row in changed:
+            # Written by its challenge and sequence (the conflict target); the id comes back as it was.
+            row.pk = None
+        StageVisit.objects.bulk_create(
+            written,
+            update_conflicts=True,
+            unique_fields=["challenge", "sequence"],
+            update_fields=_VISIT_UPDATED,
+        )
+        for row in written:
             evidence_seal(row)
         rows.extend(added)
     return rows
@@ -191,6 +204,14 @@ def contact_bounds_check(contact: engine.AgencyContact | None, field: str = "con
     limits.text_check(
         field=f"{field}.email", value=contact.email, max_length=limits.MAX_KEY, single_line=True
     )
+
+
+# What a visit's row may change once written: everything but its challenge and place in the order.
+_VISIT_UPDATED = [
+    field.name
+    for field in StageVisit._meta.concrete_fields
+    if not field.primary_key and field.name not in {"challenge", "sequence"}
+]
 
 
 def _usernames_for(roles: Sequence[str], line: ChildLine, *, exclude: Sequence[str]) -> list[str]:
@@ -219,14 +240,18 @@ def _write(
     after: Callable[[Challenge, list[StageVisit], engine.ChallengeState], None] | None = None,
     visits: Sequence[StageVisit] = (),
     line: ChildLine | None = None,
-    actions: Sequence[tuple[int, dt.date, str]] | None = None,
+    actions: Sequence[tuple[int, dt.date, str]]
+    | Callable[[], Sequence[tuple[int, dt.date, str]]]
+    | None = None,
 ) -> Challenge:
     """Write an accepted change: the state, the visits, what ``after`` records, the events and case
     notes, the messages and the deadlines, with every seal of the evidence chains written together.
+    ``after`` may set fields of the challenge itself (an outcome, learning points) without saving
+    it: they are written with the change's own update of the challenge.
 
     ``visits``: the challenge's visit rows as loaded; ``line``: the child's line read for the change;
-    ``actions``: its actions (id, due, status) as loaded (an action ``after`` adds schedules its own
-    deadlines when it is saved).
+    ``actions``: its actions (id, due, status) as loaded, or a function that answers them once
+    ``after`` has run (raising, which writes them there); None: they are read again.
     """
     line = line if line is not None else child_line(child=challenge.child, track=challenge.track)
     new = decision.state
@@ -243,9 +268,13 @@ def _write(
     challenge.documents = sorted(new.documents)
     challenge.final_comments_on = new.final_comments_on
     with evidence_batch() as batch:
-        if challenge.pk is not None:
+        raising = challenge.pk is None
+        if raising:
+            # Saved first: its visits, actions and documents need its id.
+            batch.new_chains = True
+            challenge.save()
+        else:
             challenge.version += 1
-        challenge.save()
         rows = _sync_visits(challenge, procedure, old, new, list(visits), line)
         if after is not None:
             token = _CHANGE_EVENTS.set(decision.events)
@@ -253,6 +282,9 @@ def _write(
                 after(challenge, rows, new)
             finally:
                 _CHANGE_EVENTS.reset(token)
+        if not raising:
+            # One update for the new state and whatever ``after`` set on the challenge (an outcome).
+            challenge.save()
         entered = rows[-1] if rows else None
         for event in decision.events:
             row = Event(
@@ -284,7 +316,8 @@ def _write(
         visits=rows,
         state=new,
         line=line,
-        actions=actions,
+        actions=actions() if callable(actions) else actions,
+        before=old,
     )
     return challenge
 
@@ -377,10 +410,15 @@ def _record_meeting_request(
 
 
 def _load_for_change(
-    *, user: User | None, challenge_id: int, command: engine.Command, expected_version: int | None
+    *,
+    user: User | None,
+    challenge_id: int,
+    command: engine.Command,
+    expected_version: int | None,
+    people: ChangePeople | None = None,
 ) -> tuple[Challenge, Procedure]:
     """The challenge, locked, through the write chokepoint: in the user's scope, with the permission
-    the transition declares."""
+    the transition declares. ``people``: the person's posts, read with the line just before."""
     transition = engine.TRANSITION_FOR[type(command)]
     try:
         if isinstance(command, engine.HandOver) and user is not None:
@@ -388,7 +426,11 @@ def _load_for_change(
             challenge = challenge_get_for_hand_over(user=user, challenge_id=challenge_id)
         else:
             challenge = challenge_get_for_change(
-                user=user, challenge_id=challenge_id, perm=transition.perm, owner_may=transition.owner_may
+                user=user,
+                challenge_id=challenge_id,
+                perm=transition.perm,
+                owner_may=transition.owner_may,
+                posts=people.own if people is not None and user is not None else None,
             )
     except NotVisible:
         raise ServiceError("not_found", "not_found", "There is no such challenge.") from None
@@ -426,17 +468,24 @@ def _change(
     _command_bounds_check(command)
     # @retried opened the transaction: no savepoint inside it.
     with transaction.atomic(savepoint=False):
+        # The person's posts and everyone the change may involve, in one query (``ChangePeople``).
+        people = challenge_change_people(challenge_id=challenge_id, user=user)
         challenge, procedure = _load_for_change(
-            user=user, challenge_id=challenge_id, command=command, expected_version=expected_version
+            user=user,
+            challenge_id=challenge_id,
+            command=command,
+            expected_version=expected_version,
+            people=people,
         )
         if prepare is not None:
             command = prepare(challenge, procedure)
             _command_bounds_check(command)
         visits = list(challenge.visits.all())
         actions = list(challenge.actions.all())
-        state = challenge_state(challenge=challenge, visits=visits, actions=actions)
-        # Everyone the change may involve, read once: who the actor is, who the stage goes to, who is told.
-        line = child_line(child=challenge.child, track=challenge.track)
+        state = challenge_state(challenge=challenge, visits=visits, actions=actions, procedure=procedure)
+        # Everyone the change may involve, read once: who the actor is, who the stage goes to, who is
+        # told (read again only if the child moved team or changed chair since).
+        line = people.line(challenge) or child_line(child=challenge.child, track=challenge.track)
         # No user: Resolve itself acts (an automatic escalation); the engine decides whether it may.
         actor = (
             engine.Actor(username="", relations=frozenset({engine.SYSTEM}))
@@ -778,13 +827,18 @@ def challenge_raise(
         contact=contact,
     )
 
+    written: list[Action] = []
+
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         # In one statement; their deadlines are scheduled with the challenge's, which comes after.
-        rows = Action.objects.bulk_create(
-            _action_new(challenge, action=item.action, due=item.due, person=owner, name=item.owner)
-            for item, owner in zip(actions, raised.owners, strict=True)
-        )
-        for row in rows:
+        if actions:
+            written.extend(
+                Action.objects.bulk_create(
+                    _action_new(challenge, action=item.action, due=item.due, person=owner, name=item.owner)
+                    for item, owner in zip(actions, raised.owners, strict=True)
+                )
+            )
+        for row in written:
             evidence_seal(row)
         _store_documents(challenge, raised.documents, on, user)
 
@@ -819,6 +873,7 @@ def challenge_raise(
             decision=raised.decision,
             after=after,
             line=raised.line,
+            actions=lambda: [(row.pk, row.due, row.status) for row in written],
         )
 
 
@@ -1010,7 +1065,6 @@ def challenge_resolve(
             learning_points.strip(),
             on,
         )
-        challenge.save(update_fields=["outcome", "learning_points", "resolved_on"])
 
     command = engine.Resolve(on=on, outcome=outcome, learning_points=learning_points)
     return _change(
@@ -1047,7 +1101,6 @@ def challenge_reopen(
         # The resolution being re-opened is kept in the events and case notes; the form starts afresh.
         challenge.resolved_on = None
         challenge.outcome = challenge.learning_points = challenge.final_comments = ""
-        challenge.save(update_fields=["resolved_on", "outcome", "learning_points", "final_comments"])
 
     return _change(
         challenge_id=challenge_id,
@@ -1259,7 +1312,6 @@ def challenge_add_final_comments(
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         challenge.final_comments = comments.strip()
-        challenge.save(update_fields=["final_comments"])
 
     command = engine.AddFinalComments(on=on, comments=comments)
     return _change(
@@ -1284,7 +1336,6 @@ def challenge_add_learning_points(
         challenge.learning_points = (
             f"{challenge.learning_points}\n{added}" if challenge.learning_points else added
         )
-        challenge.save(update_fields=["learning_points"])
 
     command = engine.AddLearningPoints(on=on, learning_points=learning_points)
     return _change(
@@ -1555,6 +1606,7 @@ def challenge_action_redate(
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         row = Action.objects.get(pk=action_id, challenge=challenge)
+        row.challenge = challenge  # as the change leaves it (saved with the change, after this)
         row.due = due
         row.save(update_fields=["due"])
         deadlines_schedule_action(action=row)

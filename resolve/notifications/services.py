@@ -184,24 +184,28 @@ def messages_put(*, recipients: Iterable[User], message: Message) -> int:
 
 
 def messages_put_many(*, messages: Sequence[tuple[User, Message]], racing: bool = False) -> int:
-    """Write each (recipient, message) unless the recipient already has it, in three statements
-    whatever their number: the ones already written with who reads a digest, the outbox rows, then
-    the in-app notifications.
+    """Write each (recipient, message) unless the recipient already has it, in two statements
+    whatever their number: the outbox rows (skipping those already written, held for a digest where
+    the recipient reads one), then the in-app notifications (``_messages_insert``).
 
     For a change to a challenge: call it inside the change's transaction, which holds the challenge
     row, so no other writer adds the same keys for it at once. ``racing``: another writer may add
-    the same messages at the same moment (two sweeps): a row it wrote first is skipped, never an
-    error, at the cost of one more statement. Returns how many were written.
+    the same messages at the same moment (two sweeps): the ones already written and who reads a
+    digest are asked first, a row the other writer wrote first is skipped, never an error, and this
+    writer's rows are read back before their notifications (four statements). Returns how many were
+    written.
     """
     wanted: dict[tuple[Any, str], tuple[User, Message]] = {}
     for recipient, message in messages:
         wanted.setdefault((recipient.pk, f"{message.kind}|{message.key}"[:200]), (recipient, message))
     if not wanted:
         return 0
+    if not racing:
+        return _messages_insert(wanted)
     recipient_ids = {recipient_id for recipient_id, _ in wanted}
     # One statement: the (recipient, key) pairs already written, and (reader, "") for each recipient
     # who reads a daily digest (a written key is never empty).
-    written = (
+    already = (
         OutboxMessage.objects.filter(
             recipient_id__in=recipient_ids, dedupe_key__in={key for _, key in wanted}
         )
@@ -215,49 +219,173 @@ def messages_put_many(*, messages: Sequence[tuple[User, Message]], racing: bool 
         .order_by()
         .values_list("user_id", Value("", output_field=CharField()))
     )
-    found = set(written.union(digest, all=True))
+    found = set(already.union(digest, all=True))
     digest_readers = {recipient_id for recipient_id, key in found if key == ""}
     fresh = [(pair, value) for pair, value in wanted.items() if pair not in found]
     if not fresh:
         return 0
     now = timezone.now()
-    rows = [
-        OutboxMessage(
-            recipient_id=recipient_id,
-            kind=message.kind,
-            dedupe_key=dedupe_key,
-            challenge=message.challenge,
-            action=message.action,
-            due_on=message.due_on,
-            subject=message.subject[:200],
-            body=message.body,
-            link=_message_link(message),
-            status=OutboxMessage.Status.HELD
+    columns = [
+        {
+            "recipient_id": recipient_id,
+            "kind": message.kind,
+            "dedupe_key": dedupe_key,
+            "challenge_id": message.challenge.pk if message.challenge is not None else None,
+            "action_id": message.action.pk if message.action is not None else None,
+            "due_on": message.due_on,
+            "subject": message.subject[:200],
+            "body": message.body,
+            "link": _message_link(message),
+            "status": OutboxMessage.Status.HELD
             if recipient_id in digest_readers and message.kind not in _NEVER_HELD
             else OutboxMessage.Status.PENDING,
-            next_attempt_at=now,
-        )
+            "next_attempt_at": now,
+        }
         for (recipient_id, dedupe_key), (_, message) in fresh
     ]
-    if racing:
-        OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
-        # Ours are those of the fresh keys with no in-app copy yet (another writer's came with one).
-        mine = {pair for pair, _ in fresh}
-        rows = [
-            row
-            for row in OutboxMessage.objects.filter(
-                recipient_id__in={recipient_id for recipient_id, _ in mine},
-                dedupe_key__in={key for _, key in mine},
-                notification__isnull=True,
-            ).exclude(kind=Kind.DIGEST)
-            if (row.recipient_id, row.dedupe_key) in mine
-        ]
-    else:
-        rows = OutboxMessage.objects.bulk_create(rows)
-    Notification.objects.bulk_create(
-        Notification(user_id=row.recipient_id, message=row) for row in rows if row.kind != Kind.DIGEST
+    _rows_insert(OutboxMessage, columns, ignore_conflicts=True)
+    # Ours are those of the fresh keys with no in-app copy yet (another writer's came with one).
+    mine = {pair for pair, _ in fresh}
+    found_rows = (
+        OutboxMessage.objects.filter(
+            recipient_id__in={recipient_id for recipient_id, _ in mine},
+            dedupe_key__in={key for _, key in mine},
+            notification__isnull=True,
+        )
+        .exclude(kind=Kind.DIGEST)
+        .values_list("pk", "recipient_id", "dedupe_key")
     )
-    return len(rows)
+    in_app = [(recipient_id, pk) for pk, recipient_id, key in found_rows if (recipient_id, key) in mine]
+    _rows_insert(
+        Notification,
+        [{"user_id": recipient_id, "message_id": message_id} for recipient_id, message_id in in_app],
+        ignore_conflicts=True,
+    )
+    return len(in_app)
+
+
+def _messages_insert(wanted: Mapping[tuple[Any, str], tuple[User, Message]]) -> int:
+    """The outbox rows of a change to a challenge, and their in-app copies, in two statements.
+
+    One insert writes every message a recipient does not have yet (one already written, under the
+    same recipient and dedupe key, is skipped by the unique constraint), each held for a daily digest
+    when its recipient reads one (asked inside the insert), and answers the rows it wrote; a second
+    writes their notifications. The change's transaction holds the challenge row, so no one else
+    writes the same keys for it meanwhile.
+    """
+    db = transaction.get_connection()
+    fields = [field for field in OutboxMessage._meta.concrete_fields if not field.primary_key]
+    now = timezone.now()
+    quote = db.ops.quote_name
+    preference = quote(NotificationPreference._meta.db_table)
+    # Held for the digest when the recipient reads one: asked of their preference row, in the insert.
+    held = (
+        f"CASE WHEN EXISTS (SELECT 1 FROM {preference} WHERE {quote('user_id')} = %s "  # noqa: S608  # nosec B608
+        f"AND {quote('email')} = %s) THEN %s ELSE %s END"
+    )
+    rows_sql: list[str] = []
+    params: list[Any] = []
+    for (recipient_id, dedupe_key), (_, message) in wanted.items():
+        values = {
+            "recipient_id": recipient_id,
+            "kind": message.kind,
+            "dedupe_key": dedupe_key,
+            "challenge_id": message.challenge.pk if message.challenge is not None else None,
+            "action_id": message.action.pk if message.action is not None else None,
+            "due_on": message.due_on,
+            "subject": message.subject[:200],
+            "body": message.body,
+            "link": _message_link(message),
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        marks: list[str] = []
+        for field in fields:
+            if field.attname == "status":
+                if message.kind in _NEVER_HELD:
+                    marks.append("%s")
+                    params.append(OutboxMessage.Status.PENDING)
+                else:
+                    marks.append(held)
+                    params.extend(
+                        [
+                            recipient_id,
+                            NotificationPreference.Email.DAILY_DIGEST,
+                            OutboxMessage.Status.HELD,
+                            OutboxMessage.Status.PENDING,
+                        ]
+                    )
+                continue
+            marks.append("%s")
+            raw = values[field.attname] if field.attname in values else field.get_default()
+            params.append(field.get_db_prep_save(raw, db))
+        rows_sql.append(f"({', '.join(marks)})")
+    table = quote(OutboxMessage._meta.db_table)
+    names = ", ".join(quote(field.column) for field in fields)
+    # The model's own table and quoted columns; every value is a parameter.
+    sql = (
+        f"INSERT INTO {table} ({names}) VALUES {', '.join(rows_sql)} "  # noqa: S608  # nosec B608
+        f"ON CONFLICT DO NOTHING RETURNING {quote('id')}, {quote('recipient_id')}, {quote('kind')}"
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        written = cursor.fetchall()
+    if written:
+        Notification.objects.bulk_create(
+            Notification(user_id=recipient_id, message_id=message_id)
+            for message_id, recipient_id, kind in written
+            if kind != Kind.DIGEST
+        )
+    return len(written)
+
+
+# Values the database driver cannot take as they are: Django prepares these (dates, times, JSON).
+_PREPARED_TYPES = frozenset({"DateField", "DateTimeField", "JSONField"})
+
+
+def _rows_insert(model: type[Any], rows: Sequence[Mapping[str, Any]], *, ignore_conflicts: bool) -> None:
+    """Insert one row of ``model`` for each mapping of column values (by attribute name; a column left
+    out takes its field's default) in one ``executemany``, skipping a row that breaks a unique
+    constraint when ``ignore_conflicts``. The ids are not read back.
+
+    What ``bulk_create`` writes, without building a model object and preparing every value of every
+    row through its field: for the thousands of messages of a sweep's batch that is most of the
+    cost. Ids, integers and text go to the driver as they are; dates, times and JSON are prepared
+    as Django prepares them, each distinct value once.
+    """
+    if not rows:
+        return
+    db = transaction.get_connection()
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    now = timezone.now()
+    defaults = [
+        now
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+        else field.get_default()
+        for field in fields
+    ]
+    prepared = [field.get_internal_type() in _PREPARED_TYPES for field in fields]
+    cache: dict[tuple[int, Any], Any] = {}
+
+    def value(index: int, field: Any, row: Mapping[str, Any]) -> Any:
+        raw = row.get(field.attname, defaults[index])
+        if not prepared[index]:
+            return raw
+        if isinstance(raw, list | dict):
+            return field.get_db_prep_save(raw, db)
+        if (index, raw) not in cache:
+            cache[index, raw] = field.get_db_prep_save(raw, db)
+        return cache[index, raw]
+
+    table = db.ops.quote_name(model._meta.db_table)
+    names = ", ".join(db.ops.quote_name(field.column) for field in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    # The model's own table and quoted columns; every value is a parameter.
+    sql = f"INSERT INTO {table} ({names}) VALUES ({marks}){conflict}"  # noqa: S608  # nosec B608
+    values = [[value(index, field, row) for index, field in enumerate(fields)] for row in rows]
+    with db.cursor() as cursor:
+        cursor.executemany(sql, values)
 
 
 # -- messages caused by a change --------------------------------------------------------------------
@@ -618,9 +746,11 @@ def notifications_for_events(
     state: engine.ChallengeState | None = None,
     line: ChildLine | None = None,
     actions: Sequence[tuple[int, dt.date, str]] | None = None,
+    before: engine.ChallengeState | None = None,
 ) -> None:
     """The messages a change to a challenge causes, as its transition declares (``engine.TRANSITIONS``
-    ``tells``), and its deadline schedule brought up to date.
+    ``tells``), and its deadline schedule brought up to date (left alone when ``before``, the state
+    the change started from, schedules the same deadlines as ``state``: ``deadlines_unchanged``).
 
     Called by the challenge write path inside its transaction, after the events are written, with
     the visit rows and the child's line it read (``line``), so that nobody is looked up twice and
@@ -640,6 +770,13 @@ def notifications_for_events(
         challenge=challenge, procedure=procedure, events=events, chair=people.line.chair
     ):
         outbox_deliver_on_commit()
+    if (
+        before is not None
+        and state is not None
+        and actions is not None
+        and deadlines_unchanged(before, state)
+    ):
+        return
     action_statuses = {action.id: action.status for action in state.actions} if state is not None else {}
     deadlines_schedule(
         challenge=challenge,
@@ -647,6 +784,7 @@ def notifications_for_events(
         action_statuses=action_statuses,
         visits=visits,
         actions=actions,
+        first=before is not None and before.status == "new",
     )
 
 
@@ -737,6 +875,23 @@ class DeadlineSpec:
     stage_key: str = ""
     action_id: int | None = None
     meeting_id: int | None = None
+
+
+def deadlines_unchanged(before: engine.ChallengeState, after: engine.ChallengeState) -> bool:
+    """Whether a change from ``before`` to ``after`` leaves the deadline schedule as it was.
+
+    ``deadline_specs`` reads only the status, the stage visits (the current stage, its due date,
+    whether it is answered, whether it was entered by re-opening), the formal cap, the actions and
+    the requested meetings: a change that moves none of them (learning points, final comments, a
+    request for agreement) has nothing to reschedule.
+    """
+    return (
+        before.status == after.status
+        and before.visits == after.visits
+        and before.formal_due_on == after.formal_due_on
+        and before.actions == after.actions
+        and before.meetings == after.meetings
+    )
 
 
 def _earliest_within(calendar: WorkingCalendar, due: dt.date, working_days: int) -> dt.date:
@@ -860,7 +1015,7 @@ def deadline_specs(
                             action_id=action_id,
                         )
                     )
-        if is_open:
+        if is_open and procedure.holds_meetings():
             specs.extend(_meeting_specs(challenge, procedure, calendar))
     except CalendarRangeError:
         logger.warning("Challenge %s has a date outside the working-day calendar; no deadlines", cid)
@@ -924,12 +1079,14 @@ def deadlines_schedule(
     action_statuses: Mapping[int, str] | None = None,
     visits: Sequence[StageVisit] | None = None,
     actions: Sequence[tuple[int, dt.date, str]] | None = None,
+    first: bool = False,
 ) -> None:
     """Bring the challenge's unfired deadlines in line with its state (fired ones are history).
 
     ``action_statuses`` overrides the stored status of actions the current change has just marked;
     ``visits``: the challenge's visit rows in order, and ``actions`` its actions (id, due, status)
-    as read in this transaction, when the caller has them.
+    as read in this transaction, when the caller has them; ``first``: the challenge was raised in
+    this transaction, so it has no deadlines yet to remove.
     """
     statuses = action_statuses or {}
     stored = (
@@ -947,7 +1104,10 @@ def deadlines_schedule(
     }
     # Unfired deadlines the state no longer has go; a key already there (fired or not) is kept as
     # it is, since the insert below skips it.
-    Deadline.objects.filter(challenge=challenge, fired_at__isnull=True).exclude(key__in=list(specs)).delete()
+    if not first:
+        Deadline.objects.filter(challenge=challenge, fired_at__isnull=True).exclude(
+            key__in=list(specs)
+        ).delete()
     if specs:
         Deadline.objects.bulk_create(
             [_deadline_row(challenge.pk, spec) for spec in specs.values()], ignore_conflicts=True

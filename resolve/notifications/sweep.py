@@ -20,15 +20,16 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Case, CharField, DateField, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
-from resolve.challenges.models import Action, Challenge, Concern, StageVisit
+from resolve.challenges.models import Action, Challenge, Concern, Meeting, StageVisit
 from resolve.challenges.selectors import concern_chair_due
 from resolve.challenges.services import challenge_escalate_overdue
+from resolve.children.models import Child
 from resolve.children.selectors import ChildLine, child_chair, child_line_from
 from resolve.core.conf import conf
 from resolve.core.errors import ServiceError
@@ -48,7 +49,7 @@ from resolve.notifications.services import (
 )
 from resolve.people.models import Post
 from resolve.procedures.schema import Procedure
-from resolve.procedures.selectors import procedure_version_model
+from resolve.procedures.selectors import procedure_model_for, procedure_version_model
 
 logger = logging.getLogger(__name__)
 
@@ -66,24 +67,103 @@ class SweepResult:
     outcomes: dict[str, int] = field(default_factory=dict)
 
 
+def _in_model_order(model: type[Any], names: set[str]) -> tuple[str, ...]:
+    """``names`` (column attributes) in the order of the model's fields, as ``Model.from_db`` reads them."""
+    return tuple(field.attname for field in model._meta.concrete_fields if field.attname in names)
+
+
+# What a batch reads of each due deadline, in one query: the deadline, what acting on it re-checks of
+# its challenge, the procedure version it runs under, and the child it is about (its name for the
+# messages, its team and allocated people for the line).
+_DEADLINE_COLUMNS = _in_model_order(
+    Deadline,
+    {"id", "key", "trigger", "challenge_id", "action_id", "meeting_id", "stage_key", "due_on", "fire_on"},
+)
+_CHALLENGE_COLUMNS = _in_model_order(
+    Challenge,
+    {
+        "child_id",
+        "track",
+        "policy_id",
+        "status",
+        "stage_key",
+        "stage_due_on",
+        "stage_responded_on",
+        "formal_due_on",
+        "concern",
+    },
+)
+_CHILD_COLUMNS = _in_model_order(
+    Child, {"case_number", "first_name", "last_name", "team_id", "social_worker_id", "iro_id", "cp_chair_id"}
+)
+DUE_COLUMNS = (
+    *_DEADLINE_COLUMNS,
+    *(f"challenge__{name}" for name in _CHALLENGE_COLUMNS),
+    "challenge__policy__sha256",
+    *(f"challenge__child__{name}" for name in _CHILD_COLUMNS),
+)
+
+
+def deadline_due_rows(*, today: dt.date, limit: int) -> list[tuple[Any, ...]]:
+    """The sweep's selection: up to ``limit`` unfired deadlines due by ``today``, oldest first, as
+    plain columns (``DUE_COLUMNS``), walking the partial index ``deadline_unfired_due``.
+
+    On PostgreSQL the rows are locked, skipping those another sweep holds; call it inside the batch's
+    transaction.
+    """
+    rows = deadline_due_queryset(today=today)
+    if connection.features.has_select_for_update_skip_locked:
+        rows = rows.select_for_update(skip_locked=True, of=("self",))
+    return list(rows.values_list(*DUE_COLUMNS)[:limit])
+
+
 class _Batch:
     """What one batch of the sweep reads once and writes together.
 
-    Each challenge's current stage visit, every post with its person, and the active accounts the
-    visits and actions name are read in three queries for the whole batch; the messages each
-    deadline causes are collected and written together when the batch ends (``messages_put_many``,
-    tolerant of a second sweep writing the same ones), in the batch's transaction.
+    Its deadlines come with their challenges and children in one query (``deadline_due_rows``); each
+    challenge's current stage visit, the actions and meetings the deadlines are about, every post with
+    its person, and the active accounts the visits and actions name are read in a handful more for
+    the whole batch. The messages each deadline causes are collected and written together when the
+    batch ends (``messages_put_many``, tolerant of a second sweep writing the same ones), and the
+    deadlines are marked fired (or moved on) in one statement each, in the batch's transaction.
     """
 
-    def __init__(self, rows: list[Deadline]) -> None:
-        self.visits: dict[int, StageVisit] = {}
-        challenge_ids = {row.challenge_id for row in rows}
-        for visit in StageVisit.objects.filter(challenge_id__in=challenge_ids).order_by(
+    def __init__(self, selected: list[tuple[Any, ...]]) -> None:
+        self.procedures: dict[int, Procedure] = {}
+        self.rows = self._deadlines(selected)
+        rows = self.rows
+        self.visits: dict[int, StageVisit | None] = dict.fromkeys({row.challenge_id for row in rows})
+        for visit in StageVisit.objects.filter(challenge_id__in=list(self.visits)).order_by(
             "challenge_id", "-sequence"
         ):
-            self.visits.setdefault(visit.challenge_id, visit)
+            if self.visits[visit.challenge_id] is None:
+                self.visits[visit.challenge_id] = visit
+        action_ids = {row.action_id for row in rows if row.action_id is not None}
+        actions = Action.objects.in_bulk(action_ids) if action_ids else {}
+        meeting_ids = {row.meeting_id for row in rows if row.meeting_id is not None}
+        meetings = (
+            Meeting.objects.filter(pk__in=meeting_ids)
+            .select_related("visit", "chair")
+            .annotate(minutes_recorded=Exists(Meeting.objects.filter(request_id=OuterRef("pk"))))
+            .in_bulk()
+            if meeting_ids
+            else {}
+        )
+        # The requested meetings whose minutes are recorded (a row that points at the request).
+        self.recorded = {
+            pk for pk, meeting in meetings.items() if getattr(meeting, "minutes_recorded", False)
+        }
+        for row in rows:
+            row.action = actions.get(row.action_id) if row.action_id is not None else None
+            row.meeting = meetings.get(row.meeting_id) if row.meeting_id is not None else None
         self.posts = tuple(Post.objects.select_related("user").order_by("id"))
-        names = {name for visit in self.visits.values() for name in (*visit.to_users, *visit.cc_users)}
+        self._allocated([row.challenge.child for row in rows])
+        names = {
+            name
+            for visit in self.visits.values()
+            if visit is not None
+            for name in (*visit.to_users, *visit.cc_users)
+        }
         # An action's owner is a person in Resolve only through its account (``owner_user``, whose
         # username ``owner`` then holds); one named in words owns nothing here.
         names.update(
@@ -102,14 +182,67 @@ class _Batch:
         )
         self.lines: dict[int, ChildLine] = {}
         self.messages: list[tuple[User, Message]] = []
+        self.outcomes: dict[int, str] = {}  # fired, with what came of it
+        self.moved: dict[int, dt.date] = {}  # not yet: the day to look again
+        self.failed: dict[int, str] = {}  # tried again tomorrow, with the error
+
+    def _deadlines(self, selected: list[tuple[Any, ...]]) -> list[Deadline]:
+        """Deadline rows from the selection's columns, each with its challenge and child (one object
+        per challenge and per child, shared by their deadlines)."""
+        challenges: dict[int, Challenge] = {}
+        children: dict[int, Child] = {}
+        rows: list[Deadline] = []
+        width, across = len(_DEADLINE_COLUMNS), len(_CHALLENGE_COLUMNS)
+        db = connection.alias
+        # ``from_db`` with the columns read: the other fields are left deferred, not defaulted.
+        for values in selected:
+            row = Deadline.from_db(db, _DEADLINE_COLUMNS, values[:width])
+            challenge = challenges.get(row.challenge_id)
+            if challenge is None:
+                challenge = Challenge.from_db(
+                    db, ("id", *_CHALLENGE_COLUMNS), (row.challenge_id, *values[width : width + across])
+                )
+                sha256 = values[width + across]
+                child = children.get(challenge.child_id)
+                if child is None:
+                    child = children[challenge.child_id] = Child.from_db(
+                        db, ("id", *_CHILD_COLUMNS), (challenge.child_id, *values[width + across + 1 :])
+                    )
+                challenge.child = child
+                if challenge.policy_id not in self.procedures:
+                    self.procedures[challenge.policy_id] = procedure_model_for(
+                        policy_id=challenge.policy_id, sha256=sha256
+                    )
+                challenges[row.challenge_id] = challenge
+            row.challenge = challenge
+            rows.append(row)
+        return rows
+
+    def _allocated(self, children: list[Child]) -> None:
+        """Give each child its social worker, IRO and CP Chair (from the posts read, else one query)."""
+        by_id = {post.user_id: post.user for post in self.posts}
+        wanted = {
+            person_id
+            for child in children
+            for person_id in (child.social_worker_id, child.iro_id, child.cp_chair_id)
+            if person_id is not None
+        }
+        missing = wanted - set(by_id)
+        if missing:
+            by_id.update(get_user_model().objects.in_bulk(missing))
+        for child in children:
+            for name in ("social_worker", "iro", "cp_chair"):
+                person_id = getattr(child, f"{name}_id")
+                if person_id is not None and person_id in by_id:
+                    setattr(child, name, by_id[person_id])
+
+    def procedure(self, challenge: Challenge) -> Procedure:
+        return self.procedures[challenge.policy_id]
 
     def visit(self, challenge: Challenge) -> StageVisit | None:
         """The challenge's current stage visit (read again after the sweep escalated it)."""
         if challenge.pk not in self.visits:
-            visit = challenge.visits.order_by("-sequence").first()
-            if visit is None:
-                return None
-            self.visits[challenge.pk] = visit
+            self.visits[challenge.pk] = challenge.visits.order_by("-sequence").first()
         return self.visits[challenge.pk]
 
     def changed(self, challenge: Challenge) -> None:
@@ -195,61 +328,105 @@ def deadlines_sweep(
     while max_batches is None or batches < max_batches:
         batches += 1
         with transaction.atomic():
-            rows = deadline_due_queryset(today=today).select_related(
-                "challenge",
-                "challenge__child",
-                "challenge__child__team",
-                "challenge__child__social_worker",
-                "challenge__child__iro",
-                "challenge__child__cp_chair",
-                "challenge__policy",
-                "action",
-                "meeting__visit",
-                "meeting__chair",
-            )
-            if connection.features.has_select_for_update_skip_locked:
-                rows = rows.select_for_update(skip_locked=True, of=("self",))
-            batch = list(rows[:batch_size])
-            if not batch:
+            selected = deadline_due_rows(today=today, limit=batch_size)
+            if not selected:
                 break
-            now = timezone.now()
-            people = _Batch(batch)
-            fired: dict[str, list[int]] = {}
-            for row in batch:
-                messages = _Messages()
-                try:
-                    with transaction.atomic():
-                        outcome = _fire(row, today, result, people, messages)
-                except Exception as error:  # one bad row must not stop the others; try again tomorrow
-                    logger.exception("Deadline %s failed", row.pk)
-                    result.errors += 1
-                    Deadline.objects.filter(pk=row.pk).update(
-                        fire_on=today + dt.timedelta(days=1), outcome=f"error: {type(error).__name__}"[:40]
-                    )
-                    continue
-                people.messages.extend(messages.items)
-                result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
-                if outcome == "rescheduled":
-                    result.rescheduled += 1
-                    continue
-                if outcome == "stale":
-                    result.stale += 1
-                result.fired += 1
-                fired.setdefault(outcome, []).append(row.pk)
-            # The batch's messages in one go, then its deadlines marked fired, one statement per outcome.
-            written = messages_put_many(messages=people.messages, racing=True)
-            result.messages += written
-            if written:
-                outbox_deliver_on_commit()
-            for outcome, ids in fired.items():
-                Deadline.objects.filter(pk__in=ids, fired_at__isnull=True).update(
-                    fired_at=now, outcome=outcome
-                )
+            people = _Batch(selected)
+            for row in people.rows:
+                _act(row, today, result, people)
+            _batch_write(people, today, result)
         if heartbeat is not None and not heartbeat():
             logger.error("The deadline sweep lost its lease to another sweep; stopping")
             result.lease_lost = True
             break
     return result
+
+
+def _act(row: Deadline, today: dt.date, result: SweepResult, people: _Batch) -> None:
+    """Decide what one due deadline does, keeping its messages only if that succeeds.
+
+    Acting writes nothing but an automatic escalation (its own savepoint, through the write path):
+    the messages, the deadlines moved on and the outcomes are written for the whole batch. A row
+    that fails is tried again tomorrow; one bad row never stops the others.
+    """
+    messages = _Messages()
+    try:
+        if _may_write(row, people):
+            with transaction.atomic():
+                outcome = _fire(row, today, result, people, messages)
+        else:
+            outcome = _fire(row, today, result, people, messages)
+    except Exception as error:
+        if isinstance(error, DatabaseError) and not _may_write(row, people):
+            raise  # outside a savepoint the batch's transaction cannot go on: the next sweep retries
+        logger.exception("Deadline %s failed", row.pk)
+        result.errors += 1
+        people.moved[row.pk] = today + dt.timedelta(days=1)
+        people.failed[row.pk] = f"error: {type(error).__name__}"[:40]
+        return
+    result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
+    if outcome == "rescheduled":
+        result.rescheduled += 1
+        return
+    people.messages.extend(messages.items)
+    if outcome == "stale":
+        result.stale += 1
+    result.fired += 1
+    people.outcomes[row.pk] = outcome
+
+
+def _may_write(row: Deadline, people: _Batch) -> bool:
+    """Whether acting on ``row`` may write (an automatic escalation), and so runs in a savepoint."""
+    if row.trigger != Trigger.RESPONSE_OVERDUE:
+        return False
+    procedure = people.procedure(row.challenge)
+    return (
+        not procedure.has_stage(row.stage_key)
+        or procedure.stage(row.stage_key).escalates_automatically_when_overdue
+    )
+
+
+def _batch_write(people: _Batch, today: dt.date, result: SweepResult) -> None:
+    """The batch's messages in one go (four statements, however many), its deadlines marked fired
+    with their outcomes in one statement, and those moved to a later day in one more."""
+    written = messages_put_many(messages=people.messages, racing=True)
+    result.messages += written
+    if written:
+        outbox_deliver_on_commit()
+    if people.outcomes:
+        by_outcome: dict[str, list[int]] = {}
+        for pk, outcome in people.outcomes.items():
+            by_outcome.setdefault(outcome, []).append(pk)
+        # ``fired_at IS NULL``: a row another sweep marked first keeps its own outcome.
+        Deadline.objects.filter(pk__in=list(people.outcomes), fired_at__isnull=True).update(
+            fired_at=timezone.now(),
+            outcome=Case(
+                *(When(pk__in=ids, then=Value(outcome)) for outcome, ids in by_outcome.items()),
+                output_field=CharField(),
+            ),
+        )
+    if people.moved:
+        # A failed row records its error; a row not yet due keeps what it had.
+        errors = (
+            {
+                "outcome": Case(
+                    *(When(pk=pk, then=Value(why)) for pk, why in people.failed.items()),
+                    default=F("outcome"),
+                    output_field=CharField(),
+                )
+            }
+            if people.failed
+            else {}
+        )
+        days: dict[dt.date, list[int]] = {}
+        for pk, day in people.moved.items():
+            days.setdefault(day, []).append(pk)
+        Deadline.objects.filter(pk__in=list(people.moved)).update(
+            fire_on=Case(
+                *(When(pk__in=ids, then=Value(day)) for day, ids in days.items()), output_field=DateField()
+            ),
+            **errors,
+        )
 
 
 # -- a concern's chair deadline ---------------------------------------------------------------------
@@ -489,15 +666,16 @@ def sweep_stale_alert(*, now: dt.datetime | None = None) -> int:
     return written
 
 
-def _reschedule(row: Deadline, fire_on: dt.date) -> str:
-    Deadline.objects.filter(pk=row.pk).update(fire_on=fire_on)
+def _reschedule(row: Deadline, fire_on: dt.date, people: _Batch) -> str:
+    """Not yet: the deadline moves to ``fire_on`` (written with the batch)."""
+    people.moved[row.pk] = fire_on
     return "rescheduled"
 
 
 def _fire(row: Deadline, today: dt.date, result: SweepResult, people: _Batch, messages: _Messages) -> str:
     """Act on one due deadline, re-checking it against the challenge as it is now."""
     challenge = row.challenge
-    procedure = procedure_version_model(challenge.policy)
+    procedure = people.procedure(challenge)
     calendar = working_calendar(Nation(procedure.nation))
     trigger = row.trigger
     if trigger in {Trigger.RESPONSE_REMINDER, Trigger.RESPONSE_OVERDUE}:
@@ -514,11 +692,11 @@ def _fire(row: Deadline, today: dt.date, result: SweepResult, people: _Batch, me
                 return "missed"
             fire_on = _earliest_within(calendar, row.due_on, stage.reminder_working_days)
             if today < fire_on:
-                return _reschedule(row, fire_on)
+                return _reschedule(row, fire_on, people)
             return _send_response_reminder(row, challenge, procedure, people, messages)
         fire_on = _first_working_day_after(calendar, row.due_on)
         if today < fire_on:
-            return _reschedule(row, fire_on)
+            return _reschedule(row, fire_on, people)
         return _send_response_overdue(
             row,
             challenge,
@@ -537,11 +715,11 @@ def _fire(row: Deadline, today: dt.date, result: SweepResult, people: _Batch, me
                 return "missed"
             fire_on = _earliest_within(calendar, row.due_on, conf.cap_warning_working_days)
             if today < fire_on:
-                return _reschedule(row, fire_on)
+                return _reschedule(row, fire_on, people)
         else:
             fire_on = _first_working_day_after(calendar, row.due_on)
             if today < fire_on:
-                return _reschedule(row, fire_on)
+                return _reschedule(row, fire_on, people)
         return _send_cap(row, challenge, procedure, people, messages)
     if trigger in {Trigger.MEETING_REMINDER, Trigger.MEETING_OVERDUE}:
         return _fire_meeting(row, challenge, procedure, calendar, today, people, messages)
@@ -555,11 +733,11 @@ def _fire(row: Deadline, today: dt.date, result: SweepResult, people: _Batch, me
             return "missed"
         fire_on = _earliest_within(calendar, row.due_on, conf.action_reminder_working_days)
         if today < fire_on:
-            return _reschedule(row, fire_on)
+            return _reschedule(row, fire_on, people)
     else:
         fire_on = _first_working_day_after(calendar, row.due_on)
         if today < fire_on:
-            return _reschedule(row, fire_on)
+            return _reschedule(row, fire_on, people)
         if trigger == Trigger.REOPEN_PROMPT and challenge.status != Challenge.Status.RESOLVED:
             return "stale"
         if trigger == Trigger.ACTION_OVERDUE and challenge.status not in {
@@ -582,7 +760,7 @@ def _fire_meeting(
     """A requested meeting: remind its chair and invitees the working day before; once its minutes and
     actions are late, tell its chair and the challenge's chair."""
     meeting = row.meeting
-    if meeting is None or challenge.status != Challenge.Status.OPEN or meeting.records.exists():
+    if meeting is None or challenge.status != Challenge.Status.OPEN or meeting.pk in people.recorded:
         return "stale"
     if meeting.scheduled_for is None:
         return "stale"
@@ -593,7 +771,7 @@ def _fire_meeting(
             return "missed"
         fire_on = _earliest_within(calendar, row.due_on, 1)
         if today < fire_on:
-            return _reschedule(row, fire_on)
+            return _reschedule(row, fire_on, people)
         invited = people.named([meeting.chair.get_username() if meeting.chair else "", *meeting.attendees])
         subject = f"Meeting on {_fmt(row.due_on)}: {_child_words(challenge)}"
         body = f"The meeting about the challenge for {_child_words(challenge)} is on {_fmt(row.due_on)}."
@@ -606,7 +784,7 @@ def _fire_meeting(
         return "stale"
     fire_on = _first_working_day_after(calendar, row.due_on)
     if today < fire_on:
-        return _reschedule(row, fire_on)
+        return _reschedule(row, fire_on, people)
     chair = people.chair(challenge)
     messages.put(
         recipients=[*([meeting.chair] if meeting.chair else []), *([chair] if chair else [])],

@@ -512,6 +512,18 @@ class Procedure(_Strict):
     def has_stage(self, key: str) -> bool:
         return any(stage.key == key for stage in self.stages)
 
+    def asks_agreement(self) -> bool:
+        """Whether a challenge under this procedure can hold a request for agreement: a Cafcass
+        referral with preconditions, or a stage after the first whose bypass needs someone's agreement.
+        A change to a challenge under one that cannot skips reading them."""
+        return bool(self.cafcass.requires) or any(
+            self.bypass_rule(stage.key) is not None for stage in self.stages[1:]
+        )
+
+    def holds_meetings(self) -> bool:
+        """Whether any stage calls for a meeting (so a challenge under it can have requested meetings)."""
+        return any(stage.meetings() for stage in self.stages)
+
     def order(self, key: str) -> int:
         """1-based position of a stage on the ladder."""
         for index, stage in enumerate(self.stages, start=1):

@@ -41,3 +41,12 @@ def procedure_version_model(pv: PolicyVersion) -> Procedure:
         model = Procedure.model_validate(pv.document)
         _MODELS[cache_key] = model
     return model
+
+
+def procedure_model_for(*, policy_id: int, sha256: str) -> Procedure:
+    """The schema model of the recorded version ``policy_id`` (whose document hashes to ``sha256``),
+    parsed once per process: a caller that read only those two columns reads the document at most once."""
+    model = _MODELS.get((policy_id, sha256))
+    if model is None:
+        model = procedure_version_model(PolicyVersion.objects.get(pk=policy_id))
+    return model
