@@ -104,6 +104,14 @@ class Dialect:
     def param_day(self, day: dt.date) -> Any:
         return day if self.postgres else day.isoformat()
 
+    def weekdays(self, expression: str) -> str:
+        """Mondays to Fridays from 5 January 1970 (a Monday) to the day ``expression``, inclusive."""
+        if self.postgres:
+            n = f"({expression} - DATE '1970-01-05')"
+            return f"(5 * ({n} / 7) + LEAST({n} %% 7, 4) + 1)"
+        n = f"(CAST(julianday({expression}) AS INTEGER) - 2440591)"
+        return f"(5 * ({n} / 7) + min({n} %% 7, 4) + 1)"
+
     def days_before(self, expression: str, days: int) -> str:
         return f"({expression} - {days})" if self.postgres else f"date({expression}, '-{days} days')"
 
@@ -228,20 +236,47 @@ def _sql(queryset: QuerySet[Any]) -> tuple[str, list[Any]]:
     return sql, list(params)
 
 
-def _days(d: Dialect, query: ReportQuery) -> str:
-    start = query.period.start - dt.timedelta(days=_DAYS_BEFORE)
-    end = max(query.period.end, query.as_at) + dt.timedelta(days=_DAYS_AFTER)
-    rows: list[str] = []
+def _span(query: ReportQuery) -> tuple[dt.date, dt.date]:
+    return (
+        query.period.start - dt.timedelta(days=_DAYS_BEFORE),
+        max(query.period.end, query.as_at) + dt.timedelta(days=_DAYS_AFTER),
+    )
+
+
+def _closed_weekdays(query: ReportQuery) -> dict[str, list[dt.date]]:
+    """For each nation, the weekdays in the span that are not working days (bank holidays, closures)."""
+    start, end = _span(query)
+    found: dict[str, list[dt.date]] = {}
     for nation in query.nations:
         calendar = working_calendar(Nation(nation))
-        count, day = 0, start
+        day, closed = start, []
         while day <= end:
-            count += calendar.is_working_day(day)
-            rows.append(f"('{nation}', {d.day(day)}, {count})")
+            if day.weekday() < 5 and not calendar.is_working_day(day):
+                closed.append(day)
             day += dt.timedelta(days=1)
-    if not rows:  # no procedure at all: a table of no days
-        return f"SELECT '', {d.day(start)}, 0 WHERE 1 = 0"
-    return "VALUES " + ", ".join(rows)
+        found[nation] = closed
+    return found
+
+
+def _working_days(d: Dialect, closed: dict[str, list[dt.date]], nation: str, expression: str) -> str:
+    """The working days up to the day ``expression`` in ``nation`` (a column): its weekdays less the
+    closed weekdays on or before it, counted by a binary search over the closed days written into the
+    query. Only differences of two such numbers mean anything: the working days between two days."""
+
+    def closed_on_or_before(days: list[dt.date], low: int, high: int) -> str:
+        if low == high:
+            return str(low)
+        middle = (low + high + 1) // 2
+        return (
+            f"CASE WHEN {expression} >= {d.day(days[middle - 1])} THEN {closed_on_or_before(days, middle, high)} "
+            f"ELSE {closed_on_or_before(days, low, middle - 1)} END"
+        )
+
+    by_nation = " ".join(
+        f"WHEN {_in([key])} THEN {closed_on_or_before(days, 0, len(days))}" for key, days in closed.items()
+    )
+    held = f"(CASE {nation} {by_nation} END)" if by_nation else "0"
+    return f"({d.weekdays(expression)} - {held})"
 
 
 def _stages(query: ReportQuery) -> str:
@@ -291,14 +326,19 @@ def _ctes(query: ReportQuery) -> tuple[str, list[Any]]:
     extensions = _in(sorted(EXTENSION_EVENT_TYPES))
     left = "COALESCE(v1.close_on, v1.next_on)"
 
-    def past_due(day_alias: str, on: str) -> str:
+    closed = _closed_weekdays(query)
+    as_at_day = d.day(query.as_at)
+
+    def wn(nation: str, expression: str) -> str:
+        return _working_days(d, closed, nation, expression)
+
+    def past_due(on: str) -> str:
         # The due date has passed on ``on``: a working day came after it (overdue.past_due).
-        return f"(v1.due_on < {on} AND {day_alias}.wn > dd.wn)"
+        return f"(v1.due_on < {on} AND {wn('v1.nation', on)} > {wn('v1.nation', 'v1.due_on')})"
 
     sql = f"""
-days (nation, day, wn) AS ({_days(d, query)}),
-stages (policy_id, stage, formal, later_formal) AS ({_stages(query)}),
-caps (policy_id, cap) AS ({_caps(query)}),
+stages (policy_id, stage, formal, later_formal) AS MATERIALIZED ({_stages(query)}),
+caps (policy_id, cap) AS MATERIALIZED ({_caps(query)}),
 cohort0 (cid, child_id, case_number, track, pkey, team, chair, policy_id, nation) AS MATERIALIZED (
   {cohort_sql}
 ),
@@ -307,7 +347,8 @@ ev AS (
   SELECT x.*, SUM(x.enters) OVER (PARTITION BY x.cid ORDER BY x.seq ROWS UNBOUNDED PRECEDING) AS vn
   FROM (
     SELECT e.challenge_id AS cid, e.sequence AS seq, e.type AS type, e."on" AS on_, e.by_id AS by_id,
-      NULLIF(e.stage_key, '') AS stage_key,
+      c.child_id, c.track, c.pkey, COALESCE(c.team, 0) AS team, COALESCE(c.chair, 0) AS chair,
+      c.policy_id, c.nation, NULLIF(e.stage_key, '') AS stage_key,
       CASE e.type
         WHEN '{_E.ESCALATED.value}' THEN COALESCE(NULLIF({d.json_text("to_stage")}, ''), e.stage_key)
         WHEN '{_E.REOPENED.value}' THEN COALESCE(NULLIF({d.json_text("reentry_stage")}, ''), e.stage_key)
@@ -317,12 +358,13 @@ ev AS (
       CASE WHEN e.type = '{_E.RESPONSE_RECORDED.value}' AND NOT ({d.json_truthy("further")})
         THEN 1 ELSE 0 END AS answers,
       CASE WHEN {d.json_truthy("urgent")} THEN 1 ELSE 0 END AS urgent
-    FROM challenges_event e
-    WHERE e.challenge_id IN (SELECT cid FROM cohort) AND e."on" <= %s
+    FROM cohort c JOIN challenges_event e ON e.challenge_id = c.cid
+    WHERE e."on" <= %s
   ) x
 ),
 v0 AS (
-  SELECT cid, vn,
+  SELECT cid, vn, MAX(child_id) AS child_id, MAX(track) AS track, MAX(pkey) AS pkey, MAX(team) AS team,
+    MAX(chair) AS chair, MAX(policy_id) AS policy_id, MAX(nation) AS nation,
     MAX(CASE WHEN enters = 1 THEN stage END) AS stage,
     MAX(CASE WHEN enters = 1 THEN type END) AS how,
     MIN(CASE WHEN enters = 1 THEN on_ END) AS entered_on,
@@ -344,7 +386,8 @@ v1 AS (
   FROM v0
 ),
 visits AS MATERIALIZED (
-  SELECT v1.cid, v1.vn, c.pkey, COALESCE(c.team, 0) AS team, v1.stage, v1.how, v1.entered_on,
+  SELECT v1.cid, v1.vn, v1.child_id, v1.track, v1.pkey, v1.team, v1.chair, v1.policy_id, v1.nation,
+    v1.stage, v1.how, v1.entered_on,
     v1.close_on, v1.close_type, COALESCE(v1.close_stage, v1.stage) AS closed_at,
     CASE WHEN v1.next_vn IS NULL THEN 1 ELSE 0 END AS is_last,
     NULLIF(v1.answer_code %% {_PERSON}, 0) AS responder,
@@ -356,44 +399,40 @@ visits AS MATERIALIZED (
         THEN 'extended'
       WHEN v1.answered_on IS NOT NULL
         THEN CASE WHEN v1.answered_on <= v1.due_on THEN 'on_time' ELSE 'late' END
-      WHEN {left} IS NOT NULL THEN CASE WHEN {past_due("dl", left)} THEN 'missing' ELSE 'other' END
-      ELSE CASE WHEN {past_due("dt", "dt.day")} THEN 'missing' ELSE 'other' END
+      WHEN {left} IS NOT NULL THEN CASE WHEN {past_due(left)} THEN 'missing' ELSE 'other' END
+      ELSE CASE WHEN {past_due(as_at_day)} THEN 'missing' ELSE 'other' END
     END AS timeliness,
-    CASE WHEN v1.answered_on IS NOT NULL THEN da.wn - de.wn END AS wd
+    CASE WHEN v1.answered_on IS NOT NULL
+      THEN {wn("v1.nation", "v1.answered_on")} - {wn("v1.nation", "v1.entered_on")} END AS wd
   FROM v1
-  JOIN cohort c ON c.cid = v1.cid
-  LEFT JOIN stages st ON st.policy_id = c.policy_id AND st.stage = v1.stage
-  LEFT JOIN days de ON de.nation = c.nation AND de.day = v1.entered_on
-  LEFT JOIN days da ON da.nation = c.nation AND da.day = v1.answered_on
-  LEFT JOIN days dd ON dd.nation = c.nation AND dd.day = v1.due_on
-  LEFT JOIN days dl ON dl.nation = c.nation AND dl.day = {left}
-  LEFT JOIN days dt ON dt.nation = c.nation AND dt.day = %s
+  LEFT JOIN stages st ON st.policy_id = v1.policy_id AND st.stage = v1.stage
 ),
 agg AS (
-  SELECT cid, MIN(entered_on) AS raised_on, MAX(formal) AS formal, MAX(later_formal) AS later_formal,
+  SELECT cid, MAX(child_id) AS child_id, MAX(track) AS track, MAX(pkey) AS pkey, MAX(team) AS team,
+    MAX(chair) AS chair, MAX(policy_id) AS policy_id, MAX(nation) AS nation, MIN(entered_on) AS raised_on, MAX(formal) AS formal, MAX(later_formal) AS later_formal,
     SUM(CASE WHEN how = '{_E.REOPENED.value}' THEN 1 ELSE 0 END) AS reopened,
     MIN(CASE WHEN formal = 1 THEN entered_on END) AS formal_started,
-    MIN(cafcass_code) AS cafcass_code, MIN(cafcass_on) AS cafcass_on
+    MIN(cafcass_code) AS cafcass_code, MIN(cafcass_on) AS cafcass_on,
+    MAX(CASE WHEN is_last = 1 THEN stage END) AS last_stage,
+    MAX(CASE WHEN is_last = 1 THEN close_type END) AS close_type,
+    MAX(CASE WHEN is_last = 1 THEN closed_at END) AS closed_at,
+    MAX(CASE WHEN is_last = 1 THEN close_on END) AS close_on
   FROM visits GROUP BY cid
 ),
 facts AS MATERIALIZED (
-  SELECT c.cid, c.child_id, c.track, c.pkey, COALESCE(c.team, 0) AS team, COALESCE(c.chair, 0) AS chair,
+  SELECT a.cid, a.child_id, a.track, a.pkey, a.team, a.chair,
     a.raised_on, a.formal, a.later_formal, a.reopened,
-    COALESCE(l.close_type, 'open') AS status,
-    CASE WHEN l.close_type IS NULL THEN l.stage ELSE l.closed_at END AS at_stage,
-    CASE WHEN a.formal_started IS NOT NULL AND dend.wn - dfs.wn > cp.cap THEN 1 ELSE 0 END AS past_cap,
+    COALESCE(a.close_type, 'open') AS status,
+    CASE WHEN a.close_type IS NULL THEN a.last_stage ELSE a.closed_at END AS at_stage,
+    CASE WHEN a.formal_started IS NOT NULL AND {wn("a.nation", f"COALESCE(a.close_on, {as_at_day})")}
+      - {wn("a.nation", "a.formal_started")} > cp.cap THEN 1 ELSE 0 END AS past_cap,
     CASE WHEN a.cafcass_code IS NULL THEN 0 ELSE 1 END AS cafcass,
     CASE WHEN a.cafcass_code %% 2 = 1 THEN 1 ELSE 0 END AS urgent,
-    dc.wn - dr.wn AS cafcass_wd,
+    CASE WHEN a.cafcass_on IS NOT NULL
+      THEN {wn("a.nation", "a.cafcass_on")} - {wn("a.nation", "a.raised_on")} END AS cafcass_wd,
     {_part(d, query.period)} AS part
-  FROM cohort c
-  JOIN agg a ON a.cid = c.cid
-  JOIN visits l ON l.cid = c.cid AND l.is_last = 1
-  LEFT JOIN caps cp ON cp.policy_id = c.policy_id
-  LEFT JOIN days dend ON dend.nation = c.nation AND dend.day = COALESCE(l.close_on, %s)
-  LEFT JOIN days dfs ON dfs.nation = c.nation AND dfs.day = a.formal_started
-  LEFT JOIN days dc ON dc.nation = c.nation AND dc.day = a.cafcass_on
-  LEFT JOIN days dr ON dr.nation = c.nation AND dr.day = a.raised_on
+  FROM agg a
+  LEFT JOIN caps cp ON cp.policy_id = a.policy_id
 ),
 themes AS MATERIALIZED (
   SELECT DISTINCT e.challenge_id AS cid, t.value AS theme
@@ -401,7 +440,7 @@ themes AS MATERIALIZED (
   WHERE e.type = '{_E.RAISED.value}' AND e.challenge_id IN (SELECT cid FROM cohort)
 ),
 earlier (cid, child_id) AS ({earlier_sql}),
-others AS (
+others AS MATERIALIZED (
   SELECT e.challenge_id AS cid, o.child_id, e."on" AS raised_on, t.value AS theme
   FROM challenges_event e JOIN earlier o ON o.cid = e.challenge_id {d.themes_join()}
   WHERE e.type = '{_E.RAISED.value}' AND e."on" >= %s AND e."on" < %s
@@ -422,8 +461,6 @@ repeats AS (
         *cohort_params,
         *theme_params,
         as_at,  # ev: events up to the report's day
-        as_at,  # visits: the report's day, for a response still awaited
-        as_at,  # facts: an open challenge's span ends on the report's day
         *earlier_params,
         d.param_day(query.period.start - dt.timedelta(days=365)),
         d.param_day(query.period.start),

@@ -279,6 +279,7 @@ class _Learning(Sequence[LearningEntry]):
         self._query = query
         self._total: int | None = None
         self._all: list[LearningEntry] | None = None
+        self._newest: dict[int, list[LearningEntry]] = {}
 
     def _entries(self, ids: list[int]) -> list[LearningEntry]:
         rows: dict[int, list[LearningRow]] = defaultdict(list)
@@ -314,8 +315,10 @@ class _Learning(Sequence[LearningEntry]):
             and index.stop is not None
             and index.stop >= 0
         ):
-            ids, self._total = learning_newest(self._query, index.stop)
-            return self._entries(ids)
+            if index.stop not in self._newest:
+                ids, self._total = learning_newest(self._query, index.stop)
+                self._newest[index.stop] = self._entries(ids)
+            return list(self._newest[index.stop])
         return self._load()[index]
 
     def __iter__(self) -> Iterator[LearningEntry]:

@@ -119,7 +119,7 @@ def _refused(request: HttpRequest, error: ServiceError, status: int) -> HttpResp
 
 
 def _prepare(
-    request: HttpRequest,
+    request: HttpRequest, *, learning_limit: int | None = None
 ) -> tuple[Period, ReportFilters, Report, Names, dict[str, Table], list[str]]:
     user: User = request.user  # type: ignore[assignment]
     words = _search_words(request)
@@ -127,7 +127,8 @@ def _prepare(
     filters = filters_parse(request.GET)
     report = report_for(user=user, period=period, filters=filters, today=today())
     names = report_names(report=report)
-    return period, filters, report, names, report_tables(report, names, words=words), words
+    tables = report_tables(report, names, words=words, learning_limit=learning_limit)
+    return period, filters, report, names, tables, words
 
 
 @login_required
@@ -139,7 +140,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             403,
         )
     try:
-        period, filters, report, names, tables, words = _prepare(request)
+        period, filters, report, names, tables, words = _prepare(request, learning_limit=LEARNING_SHOWN)
     except ServiceError as error:
         return render(
             request,
@@ -172,7 +173,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "learning_dates": [
                 entry.resolved_on for entry in learning_entries(report, words)[:LEARNING_SHOWN]
             ],
-            "learning_total": len(learning.rows),
+            "learning_total": learning.rows_total,
             "learning_shown": LEARNING_SHOWN,
             "query": query,
             "q": " ".join(words),
