@@ -40,7 +40,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from resolve.calendars.services import working_calendar
@@ -124,7 +124,7 @@ class Dialect:
         part = ", ".join(alias)
         if self.postgres:
             return (
-                f"SELECT {named}, percentile_disc(0.9) WITHIN GROUP (ORDER BY {value}) AS p90, "
+                f"SELECT {named}, percentile_disc(0.9) WITHIN GROUP (ORDER BY {value}) AS p90, "  # nosec B608
                 f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {value}) AS med "
                 f"FROM {source} WHERE {value} IS NOT NULL GROUP BY {', '.join(groups)}"
             )
@@ -132,7 +132,7 @@ class Dialect:
         # percentile is ceil(0.9 * n), in the same floating point as Python's (and PostgreSQL's).
         rank = "(CAST(0.9 * n AS INTEGER) + (0.9 * n > CAST(0.9 * n AS INTEGER)))"
         return (
-            f"SELECT {part}, MAX(CASE WHEN rn = {rank} THEN x END) AS p90, "
+            f"SELECT {part}, MAX(CASE WHEN rn = {rank} THEN x END) AS p90, "  # nosec B608
             "AVG(CASE WHEN rn IN ((n + 1) / 2, (n + 2) / 2) THEN x END) AS med FROM ("
             f"SELECT {named}, {value} AS x, ROW_NUMBER() OVER (PARTITION BY {', '.join(groups)} "
             f"ORDER BY {value}) AS rn, COUNT(*) OVER (PARTITION BY {', '.join(groups)}) AS n "
@@ -144,13 +144,24 @@ def dialect() -> Dialect:
     return Dialect(connection.vendor)
 
 
+def _fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run one of the report's queries. On PostgreSQL without just-in-time compilation: the query is
+    long (the calendar is written into it) and runs once, so compiling it costs more than it saves
+    (close to a second at any size)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
 @dataclass(frozen=True, slots=True)
 class Family:
     """A family of figures: the keys ``template.format(*values)`` for each group of ``groups`` over
     ``source`` where ``where`` holds; each counts the challenges (``cid``) in its group."""
 
     template: str
-    source: str  # "facts", "visits" or "themes"
+    source: str  # "facts", "visits", "themes" or "repeats"
     groups: tuple[str, ...] = ()
     where: str = ""
 
@@ -161,14 +172,15 @@ class Family:
 
     @property
     def cid(self) -> str:
-        return {"facts": "f.cid", "visits": "v.cid", "themes": "t.cid"}[self.source]
+        return {"facts": "f.cid", "visits": "v.cid", "themes": "t.cid", "repeats": "r.cid"}[self.source]
 
     @property
     def from_(self) -> str:
         return {
             "facts": "facts f",
             "visits": "visits v",
-            "themes": "themes t JOIN facts f ON f.cid = t.cid",
+            "themes": "themes t",
+            "repeats": "repeats r",
         }[self.source]
 
 
@@ -194,12 +206,8 @@ FAMILIES: tuple[Family, ...] = (
     ),
     Family("cafcass:{0}", "facts", ("f.status",), "f.cafcass = 1"),
     Family("theme:", "facts", where="NOT EXISTS (SELECT 1 FROM themes t WHERE t.cid = f.cid)"),
-    Family(
-        "repeat:child",
-        "facts",
-        where="f.child_id IN (SELECT child_id FROM facts GROUP BY child_id HAVING COUNT(*) > 1)",
-    ),
-    Family("repeat:theme", "facts", where="f.cid IN (SELECT cid FROM repeats)"),
+    Family("repeat:child", "facts", where="f.siblings > 1"),
+    Family("repeat:theme", "repeats"),
     Family("reached:{0}:{1}", "visits", ("v.pkey", "v.stage")),
     Family("timing:{0}:{1}:{2}", "visits", ("v.pkey", "v.stage", "v.timeliness")),
     Family("team:{0}:{1}", "visits", ("v.team", "v.timeliness"), f"v.timeliness IN ({_TIMED})"),
@@ -211,8 +219,8 @@ FAMILIES: tuple[Family, ...] = (
         "v.responder IS NOT NULL AND v.timeliness IN ('on_time', 'late')",
     ),
     Family("theme:{0}", "themes", ("t.theme",)),
-    Family("team_theme:{0}:{1}", "themes", ("f.team", "t.theme")),
-    Family("theme:{0}:{1}", "themes", ("t.theme", "f.part"), "f.part IS NOT NULL"),
+    Family("team_theme:{0}:{1}", "themes", ("t.team", "t.theme")),
+    Family("theme:{0}:{1}", "themes", ("t.theme", "t.part"), "t.part IS NOT NULL"),
 )
 
 
@@ -268,7 +276,8 @@ def _working_days(d: Dialect, closed: dict[str, list[dt.date]], nation: str, exp
             return str(low)
         middle = (low + high + 1) // 2
         return (
-            f"CASE WHEN {expression} >= {d.day(days[middle - 1])} THEN {closed_on_or_before(days, middle, high)} "
+            f"CASE WHEN {expression} >= {d.day(days[middle - 1])} "
+            f"THEN {closed_on_or_before(days, middle, high)} "
             f"ELSE {closed_on_or_before(days, low, middle - 1)} END"
         )
 
@@ -319,7 +328,7 @@ def _ctes(query: ReportQuery) -> tuple[str, list[Any]]:
     theme_params: list[Any] = []
     if query.theme:
         theme_filter = (
-            f"WHERE EXISTS (SELECT 1 FROM challenges_event e {d.themes_join()} "
+            f"WHERE EXISTS (SELECT 1 FROM challenges_event e {d.themes_join()} "  # nosec B608
             f"WHERE e.challenge_id = c0.cid AND e.type = '{_E.RAISED.value}' AND t.value = %s)"
         )
         theme_params = [query.theme]
@@ -336,7 +345,9 @@ def _ctes(query: ReportQuery) -> tuple[str, list[Any]]:
         # The due date has passed on ``on``: a working day came after it (overdue.past_due).
         return f"(v1.due_on < {on} AND {wn('v1.nation', on)} > {wn('v1.nation', 'v1.due_on')})"
 
-    sql = f"""
+    sql = (
+        "\n"  # nosec B608: our own constants; every request value is a parameter
+        f"""
 stages (policy_id, stage, formal, later_formal) AS MATERIALIZED ({_stages(query)}),
 caps (policy_id, cap) AS MATERIALIZED ({_caps(query)}),
 cohort0 (cid, child_id, case_number, track, pkey, team, chair, policy_id, nation) AS MATERIALIZED (
@@ -409,7 +420,8 @@ visits AS MATERIALIZED (
 ),
 agg AS (
   SELECT cid, MAX(child_id) AS child_id, MAX(track) AS track, MAX(pkey) AS pkey, MAX(team) AS team,
-    MAX(chair) AS chair, MAX(policy_id) AS policy_id, MAX(nation) AS nation, MIN(entered_on) AS raised_on, MAX(formal) AS formal, MAX(later_formal) AS later_formal,
+    MAX(chair) AS chair, MAX(policy_id) AS policy_id, MAX(nation) AS nation,
+    MIN(entered_on) AS raised_on, MAX(formal) AS formal, MAX(later_formal) AS later_formal,
     SUM(CASE WHEN how = '{_E.REOPENED.value}' THEN 1 ELSE 0 END) AS reopened,
     MIN(CASE WHEN formal = 1 THEN entered_on END) AS formal_started,
     MIN(cafcass_code) AS cafcass_code, MIN(cafcass_on) AS cafcass_on,
@@ -430,14 +442,15 @@ facts AS MATERIALIZED (
     CASE WHEN a.cafcass_code %% 2 = 1 THEN 1 ELSE 0 END AS urgent,
     CASE WHEN a.cafcass_on IS NOT NULL
       THEN {wn("a.nation", "a.cafcass_on")} - {wn("a.nation", "a.raised_on")} END AS cafcass_wd,
+    COUNT(*) OVER (PARTITION BY a.child_id) AS siblings,
     {_part(d, query.period)} AS part
   FROM agg a
   LEFT JOIN caps cp ON cp.policy_id = a.policy_id
 ),
 themes AS MATERIALIZED (
-  SELECT DISTINCT e.challenge_id AS cid, t.value AS theme
-  FROM challenges_event e {d.themes_join()}
-  WHERE e.type = '{_E.RAISED.value}' AND e.challenge_id IN (SELECT cid FROM cohort)
+  SELECT DISTINCT f.cid, f.child_id, f.team, f.part, f.raised_on, t.value AS theme
+  FROM facts f JOIN challenges_event e ON e.challenge_id = f.cid {d.themes_join()}
+  WHERE e.type = '{_E.RAISED.value}'
 ),
 earlier (cid, child_id) AS ({earlier_sql}),
 others AS MATERIALIZED (
@@ -451,12 +464,12 @@ others AS MATERIALIZED (
   WHERE e.type = '{_E.RAISED.value}'
 ),
 repeats AS (
-  SELECT DISTINCT f.cid FROM facts f
-  JOIN themes ft ON ft.cid = f.cid
-  JOIN others o ON o.child_id = f.child_id AND o.theme = ft.theme
-  WHERE o.cid <> f.cid AND (o.raised_on < f.raised_on OR (o.raised_on = f.raised_on AND o.cid < f.cid))
-    AND o.raised_on >= {d.days_before("f.raised_on", 365)}
+  SELECT DISTINCT t.cid FROM themes t
+  JOIN others o ON o.child_id = t.child_id AND o.theme = t.theme
+  WHERE o.cid <> t.cid AND (o.raised_on < t.raised_on OR (o.raised_on = t.raised_on AND o.cid < t.cid))
+    AND o.raised_on >= {d.days_before("t.raised_on", 365)}
 )"""
+    )
     params: list[Any] = [
         *cohort_params,
         *theme_params,
@@ -468,12 +481,11 @@ repeats AS (
     return sql, params
 
 
-
 def _member_select(family: Family, values: Sequence[str]) -> tuple[str, list[Any]]:
     conditions = [family.where] if family.where else []
     conditions += [f"CAST({group} AS TEXT) = %s" for group in family.groups]
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    return f"SELECT {family.cid} AS cid FROM {family.from_}{where}", list(values)
+    return f"SELECT {family.cid} AS cid FROM {family.from_}{where}", list(values)  # nosec B608
 
 
 def _count_select(index: int, family: Family) -> str:
@@ -485,8 +497,47 @@ def _count_select(index: int, family: Family) -> str:
     where = f" WHERE {family.where}" if family.where else ""
     group = f" GROUP BY {', '.join(family.groups)}" if family.groups else ""
     return (
-        f"SELECT {index} AS family, {', '.join(keys)}, {challenges} AS n, "
+        f"SELECT {index} AS family, {', '.join(keys)}, {challenges} AS n, "  # nosec B608
         f"CAST({rows} AS DOUBLE PRECISION) AS m FROM {family.from_}{where}{group}"
+    )
+
+
+def _grouping_select(source: str) -> str:
+    """Every family over ``source`` in one pass (PostgreSQL's ``GROUPING SETS``), in the shape of
+    ``_count_select``'s rows. Each family groups by its own marker, ``CASE WHEN <where> THEN <index>
+    END``, and its groups; a row whose marker is empty is the group its condition left out."""
+    chosen = [(index, family) for index, family in enumerate(FAMILIES) if family.source == source]
+    family = chosen[0][1]
+    markers = {index: f"CASE WHEN {item.where or 'TRUE'} THEN {index} END" for index, item in chosen}
+    columns: list[str] = []  # every expression grouped by, once
+    for _, item in chosen:
+        columns += [group for group in item.groups if group not in columns]
+    sets = ", ".join("(" + ", ".join([markers[index], *item.groups]) + ")" for index, item in chosen)
+    names = {column: f"x{number}" for number, column in enumerate(columns)}
+    rows = "COUNT(*)" if source == "visits" else "0"
+    challenges = f"COUNT(DISTINCT {family.cid})" if source == "visits" else "COUNT(*)"
+    inner = (
+        "SELECT "
+        + ", ".join(f"{marker} AS m{index}" for index, marker in markers.items())
+        + "".join(f", {column} AS {names[column]}" for column in columns)
+        + f", {challenges} AS n, {rows} AS r FROM {family.from_} GROUP BY GROUPING SETS ({sets})"
+    )
+    which = (
+        "COALESCE(" + ", ".join(f"g.m{index}" for index, _ in chosen) + ")"
+        if len(chosen) > 1
+        else f"g.m{chosen[0][0]}"
+    )
+    keys = []
+    for position in range(3):
+        cases = " ".join(
+            f"WHEN {index} THEN CAST(g.{names[item.groups[position]]} AS TEXT)"
+            for index, item in chosen
+            if position < len(item.groups)
+        )
+        keys.append(f"CASE {which} {cases} END" if cases else "CAST(NULL AS TEXT)")
+    return (
+        f"SELECT {which}, {', '.join(keys)}, CAST(g.n AS BIGINT), CAST(g.r AS DOUBLE PRECISION) "  # nosec B608
+        f"FROM ({inner}) g WHERE {which} IS NOT NULL"
     )
 
 
@@ -501,11 +552,11 @@ def _stats_selects(d: Dialect) -> list[str]:
     manager = d.percentiles("visits", ["responder"], "wd")
     cafcass = d.percentiles("facts", ["cafcass"], "cafcass_wd")
     return [
-        f"SELECT {_STAGE_STATS}, CAST(s.g0 AS TEXT), CAST(s.g1 AS TEXT), {null}, {tail} FROM ({stage}) s",
-        f"SELECT {_MANAGER_STATS}, CAST(s.g0 AS TEXT), {null}, {null}, {tail} FROM ({manager}) s",
-        f"SELECT {_CAFCASS_STATS}, {null}, {null}, {null}, {tail} FROM ({cafcass}) s WHERE s.g0 = 1",
-        f"SELECT {_REPEAT_CHILDREN}, {null}, {null}, {null}, COUNT(*), CAST(0 AS DOUBLE PRECISION) "
-        "FROM (SELECT child_id FROM facts GROUP BY child_id HAVING COUNT(*) > 1) repeated",
+        f"SELECT {_STAGE_STATS}, CAST(s.g0 AS TEXT), CAST(s.g1 AS TEXT), {null}, {tail} FROM ({stage}) s",  # nosec B608
+        f"SELECT {_MANAGER_STATS}, CAST(s.g0 AS TEXT), {null}, {null}, {tail} FROM ({manager}) s",  # nosec B608
+        f"SELECT {_CAFCASS_STATS}, {null}, {null}, {null}, {tail} FROM ({cafcass}) s WHERE s.g0 = 1",  # nosec B608
+        f"SELECT {_REPEAT_CHILDREN}, {null}, {null}, {null}, COUNT(DISTINCT child_id), "  # nosec B608
+        "CAST(0 AS DOUBLE PRECISION) FROM facts WHERE siblings > 1",
     ]
 
 
@@ -525,31 +576,32 @@ def figure_counts(query: ReportQuery) -> Counted:
     """Every figure of the report in one round trip."""
     d = dialect()
     ctes, params = _ctes(query)
-    selects = [_count_select(index, family) for index, family in enumerate(FAMILIES)]
+    if d.postgres:
+        selects = [_grouping_select(source) for source in ("facts", "visits", "themes", "repeats")]
+    else:
+        selects = [_count_select(index, family) for index, family in enumerate(FAMILIES)]
     selects += _stats_selects(d)
     sql = f"WITH {ctes}\n" + "\nUNION ALL\n".join(selects)
     found = Counted({}, {}, {}, {}, None, 0)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for family, k1, k2, k3, n, m in cursor.fetchall():
-            if family >= 0:
-                if not n:
-                    continue
-                values = [value for value in (k1, k2, k3) if value is not None]
-                if len(values) != len(FAMILIES[family].groups):
-                    continue  # a group with no value (a stage not recorded) names no figure
-                key = FAMILIES[family].template.format(*values)
-                found.counts[key] = int(n)
-                if FAMILIES[family].source == "visits":
-                    found.rows[key] = int(m)
-            elif family == _STAGE_STATS:
-                found.stage_stats[(k1, k2)] = (None if n is None else int(n), None if m is None else float(m))
-            elif family == _MANAGER_STATS and k1 is not None:
-                found.manager_median[int(k1)] = None if m is None else float(m)
-            elif family == _CAFCASS_STATS:
-                found.cafcass_median = None if m is None else float(m)
-            elif family == _REPEAT_CHILDREN:
-                found.repeat_children = int(n or 0)
+    for family, k1, k2, k3, n, m in _fetch(sql, params):
+        if family >= 0:
+            if not n:
+                continue
+            values = [value for value in (k1, k2, k3) if value is not None]
+            if len(values) != len(FAMILIES[family].groups):
+                continue  # a group with no value (a stage not recorded) names no figure
+            key = FAMILIES[family].template.format(*values)
+            found.counts[key] = int(n)
+            if FAMILIES[family].source == "visits":
+                found.rows[key] = int(m)
+        elif family == _STAGE_STATS:
+            found.stage_stats[(k1, k2)] = (None if n is None else int(n), None if m is None else float(m))
+        elif family == _MANAGER_STATS and k1 is not None:
+            found.manager_median[int(k1)] = None if m is None else float(m)
+        elif family == _CAFCASS_STATS:
+            found.cafcass_median = None if m is None else float(m)
+        elif family == _REPEAT_CHILDREN:
+            found.repeat_children = int(n or 0)
     return found
 
 
@@ -569,9 +621,7 @@ def figure_members(query: ReportQuery, key: str) -> set[int]:
         return set()
     ctes, params = _ctes(query)
     sql = f"WITH {ctes}\n" + "\nUNION\n".join(selects)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *values])
-        return {int(cid) for (cid,) in cursor.fetchall()}
+    return {int(cid) for (cid,) in _fetch(sql, [*params, *values])}
 
 
 # -- the outcomes and learning --------------------------------------------------------------------
@@ -585,20 +635,22 @@ _LEARNING_TYPES = (
 )
 
 
-def _learning_ctes(query: ReportQuery) -> tuple[str, list[Any]]:
+def _learning_ctes(query: ReportQuery, ids: Sequence[int] | None = None) -> tuple[str, list[Any]]:
     """The challenges with an outcome, learning points or final comments since their last
     re-opening (a re-opening starts them afresh), as at the report's day: ``entries`` (cid, resolved
-    on) and ``said`` (their events that say something)."""
+    on) and ``said`` (their events that say something); only those of ``ids`` when given."""
     d = dialect()
-    cohort_sql, cohort_params = _sql(query.cohort)
+    cohort_sql, cohort_params = _sql(query.cohort if ids is None else query.cohort.filter(pk__in=ids))
     theme_filter, theme_params = "", []
-    if query.theme:
+    if query.theme and ids is None:
         theme_filter = (
-            f"WHERE EXISTS (SELECT 1 FROM challenges_event e {d.themes_join()} "
+            f"WHERE EXISTS (SELECT 1 FROM challenges_event e {d.themes_join()} "  # nosec B608
             f"WHERE e.challenge_id = c0.cid AND e.type = '{_E.RAISED.value}' AND t.value = %s)"
         )
         theme_params = [query.theme]
-    sql = f"""
+    sql = (
+        "\n"  # nosec B608: our own constants; every request value is a parameter
+        f"""
 cohort0 (cid, child_id, case_number, track, pkey, team, chair, policy_id, nation) AS ({cohort_sql}),
 cohort AS MATERIALIZED (SELECT * FROM cohort0 c0 {theme_filter}),
 lev AS (
@@ -618,6 +670,7 @@ entries AS (
     OR (type = '{_E.FINAL_COMMENTS_ADDED.value}' AND COALESCE(comments, '') <> '')
   GROUP BY cid
 )"""
+    )
     return sql, [*cohort_params, *theme_params, d.param_day(query.as_at)]
 
 
@@ -627,17 +680,13 @@ def learning_newest(query: ReportQuery, limit: int | None) -> tuple[list[int], i
     ctes, params = _learning_ctes(query)
     bound = f" LIMIT {int(limit)}" if limit is not None else ""
     sql = (
-        f"WITH {ctes}\nSELECT cid, COUNT(*) OVER () FROM entries "
+        f"WITH {ctes}\nSELECT cid, COUNT(*) OVER () FROM entries "  # nosec B608
         f"ORDER BY CASE WHEN resolved_on IS NULL THEN 1 ELSE 0 END, resolved_on DESC, cid DESC{bound}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = _fetch(sql, params)
     if rows or limit != 0:
         return [int(cid) for cid, _ in rows], int(rows[0][1]) if rows else 0
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {ctes}\nSELECT COUNT(*) FROM entries", params)
-        return [], int(cursor.fetchone()[0])
+    return [], int(_fetch(f"WITH {ctes}\nSELECT COUNT(*) FROM entries", params)[0][0])  # nosec B608
 
 
 @dataclass(frozen=True, slots=True)
@@ -654,17 +703,15 @@ class LearningRow:
     comments: str | None
 
 
-def learning_rows(query: ReportQuery, ids: Sequence[int]) -> list[LearningRow]:
-    """The events that say something of these challenges (``said``), in order."""
-    ctes, params = _learning_ctes(query)
-    marks = ", ".join(["%s"] * len(ids))
-    if not ids:
+def learning_rows(query: ReportQuery, ids: Sequence[int] | None) -> list[LearningRow]:
+    """The events that say something (``said``) of these challenges, or of every one with an outcome
+    or learning when ``ids`` is None, in order."""
+    if ids is not None and not ids:
         return []
+    ctes, params = _learning_ctes(query, ids)
     sql = (
-        f"WITH {ctes}\nSELECT s.cid, c.child_id, c.case_number, c.pkey, s.type, s.on_, s.stage_key, "
+        f"WITH {ctes}\nSELECT s.cid, c.child_id, c.case_number, c.pkey, s.type, s.on_, s.stage_key, "  # nosec B608
         f"s.outcome, s.learning_points, s.comments FROM said s JOIN cohort c ON c.cid = s.cid "
-        f"WHERE s.cid IN ({marks}) ORDER BY s.cid, s.seq"
+        f"WHERE s.cid IN (SELECT cid FROM entries) ORDER BY s.cid, s.seq"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *ids])
-        return [LearningRow(*row) for row in cursor.fetchall()]
+    return [LearningRow(*row) for row in _fetch(sql, params)]

@@ -281,16 +281,16 @@ class _Learning(Sequence[LearningEntry]):
         self._all: list[LearningEntry] | None = None
         self._newest: dict[int, list[LearningEntry]] = {}
 
-    def _entries(self, ids: list[int]) -> list[LearningEntry]:
+    def _entries(self, ids: list[int], *, every: bool = False) -> list[LearningEntry]:
         rows: dict[int, list[LearningRow]] = defaultdict(list)
-        for row in learning_rows(self._query, ids):
+        for row in learning_rows(self._query, None if every else ids):
             rows[row.challenge_id].append(row)
         return [_learning_entry(rows[cid]) for cid in ids if rows.get(cid)]
 
     def _load(self) -> list[LearningEntry]:
         if self._all is None:
             ids, self._total = learning_newest(self._query, None)
-            self._all = self._entries(ids)
+            self._all = self._entries(ids, every=True)
         return self._all
 
     def __len__(self) -> int:
@@ -333,7 +333,8 @@ def _learning_entry(rows: list[LearningRow]) -> LearningEntry:
     learning = [
         str(row.learning_points)
         for row in rows
-        if row.type in (EventType.RESOLVED.value, EventType.LEARNING_POINTS_ADDED.value) and row.learning_points
+        if row.type in (EventType.RESOLVED.value, EventType.LEARNING_POINTS_ADDED.value)
+        and row.learning_points
     ]
     return LearningEntry(
         challenge_id=first.challenge_id,
@@ -411,7 +412,11 @@ def report_for(*, user: UserLike, period: Period, filters: ReportFilters, today:
         counts=counts,
     )
     used = sorted(
-        {key.split(":")[1] for key in counts if key.split(":")[0] in ("open_at", "resolved_at", "withdrawn_at")}
+        {
+            key.split(":")[1]
+            for key in counts
+            if key.split(":")[0] in ("open_at", "resolved_at", "withdrawn_at")
+        }
     )
     for key in used:
         if key not in procedures:

@@ -21,9 +21,8 @@ from resolve.challenges.models import Challenge, Event
 from resolve.children.models import Child
 from resolve.procedures.selectors import procedure_get, procedure_version_model
 from resolve.reports.periods import financial_quarter, financial_year
-from resolve.reports.selectors import ReportFilters, report_for, report_replayed
+from resolve.reports.selectors import ReportFilters, report_for, report_names, report_replayed
 from resolve.reports.tables import report_tables
-from resolve.reports.selectors import report_names
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +89,9 @@ def _store(authority, plans: list[dict]) -> None:
                 answered = False
             elif step == "resolve" and status == "open":
                 status = "resolved"
-                events.append(("resolved", key, day, None, {"outcome": f"Outcome {day}", "learning_points": ""}))
+                events.append(
+                    ("resolved", key, day, None, {"outcome": f"Outcome {day}", "learning_points": ""})
+                )
             elif step == "withdraw" and status == "open":
                 status = "withdrawn"
                 events.append(("withdrawn", key, day, None, {"reason": "Moved"}))
@@ -122,7 +123,15 @@ def _store(authority, plans: list[dict]) -> None:
             last_event_on=day,
         )
         Event.objects.bulk_create(
-            Event(challenge=challenge, sequence=number, type=type_, stage_key=stage, on=on, by_id=by, detail=detail)
+            Event(
+                challenge=challenge,
+                sequence=number,
+                type=type_,
+                stage_key=stage,
+                on=on,
+                by_id=by,
+                detail=detail,
+            )
             for number, (type_, stage, on, by, detail) in enumerate(events, start=1)
         )
 
@@ -170,9 +179,17 @@ def test_the_hand_worked_histories_read_the_same_both_ways(authority, histories)
     user = authority.staff["iro_service_manager"]
     for filters in (ReportFilters(), ReportFilters(theme="placement"), ReportFilters(team=0)):
         query = report_for(user=user, period=financial_year(2025), filters=filters, today=dt.date(2026, 6, 1))
-        replay = report_replayed(user=user, period=financial_year(2025), filters=filters, today=dt.date(2026, 6, 1))
+        replay = report_replayed(
+            user=user, period=financial_year(2025), filters=filters, today=dt.date(2026, 6, 1)
+        )
         _same(query, replay)
     # And so do the tables made from them.
-    query = report_for(user=user, period=financial_year(2025), filters=ReportFilters(), today=dt.date(2026, 6, 1))
-    replay = report_replayed(user=user, period=financial_year(2025), filters=ReportFilters(), today=dt.date(2026, 6, 1))
-    assert report_tables(query, report_names(report=query)) == report_tables(replay, report_names(report=replay))
+    query = report_for(
+        user=user, period=financial_year(2025), filters=ReportFilters(), today=dt.date(2026, 6, 1)
+    )
+    replay = report_replayed(
+        user=user, period=financial_year(2025), filters=ReportFilters(), today=dt.date(2026, 6, 1)
+    )
+    assert report_tables(query, report_names(report=query)) == report_tables(
+        replay, report_names(report=replay)
+    )
