@@ -485,6 +485,7 @@ def report_build(
                 teams[team]["responses_due"] += 1
                 teams[team][visit.timeliness] += 1
                 members[f"team:{team}:{visit.timeliness}"].add(cid)
+                members[f"team:{team}:due"].add(cid)
             if visit.responder_id is not None:
                 managers[visit.responder_id].append(visit)
                 members[f"manager:{visit.responder_id}"].add(cid)

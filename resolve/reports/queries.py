@@ -211,6 +211,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("reached:{0}:{1}", "visits", ("v.pkey", "v.stage")),
     Family("timing:{0}:{1}:{2}", "visits", ("v.pkey", "v.stage", "v.timeliness")),
     Family("team:{0}:{1}", "visits", ("v.team", "v.timeliness"), f"v.timeliness IN ({_TIMED})"),
+    Family("team:{0}:due", "visits", ("v.team",), f"v.timeliness IN ({_TIMED})"),
     Family("manager:{0}", "visits", ("v.responder",), "v.responder IS NOT NULL"),
     Family(
         "manager:{0}:{1}",

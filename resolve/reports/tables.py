@@ -213,7 +213,7 @@ def _teams(report: Report, names: Names) -> Table:
             (
                 Cell(names.team(row.key)),
                 _n(report, f"team:{row.key}"),
-                Cell(row.responses_due),
+                Cell(row.responses_due, f"team:{row.key}:due"),
                 Cell(row.on_time, f"team:{row.key}:on_time"),
                 Cell(row.late, f"team:{row.key}:late"),
                 Cell(row.missing, f"team:{row.key}:missing"),
@@ -355,7 +355,7 @@ _AT = {
     "withdrawn_at": "Withdrawn at",
     "open_at": "Still open at",
 }
-_PARTS = {**TIMELINESS_LABELS, "beyond_first_formal": "Escalated beyond stage 1"}
+_PARTS = {**TIMELINESS_LABELS, "beyond_first_formal": "Escalated beyond stage 1", "due": "Responses due"}
 
 
 def figure_words(figure: str, report: Report, names: Names) -> str:

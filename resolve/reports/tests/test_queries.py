@@ -193,3 +193,31 @@ def test_the_hand_worked_histories_read_the_same_both_ways(authority, histories)
     assert report_tables(query, report_names(report=query)) == report_tables(
         replay, report_names(report=replay)
     )
+
+
+def test_every_number_that_counts_challenges_links_to_them(authority, histories):
+    """Issue 12: "Every figure links to the list of challenges behind it (same filters), so a number
+    can always be checked": every whole number in the tables (a timescale, median or percentile is
+    not a count) carries its figure, and the figure's challenges are there when the number is not 0
+    (a count of stage visits may be larger than the challenges they belong to, and the repeat
+    children's number counts children, whose challenges are behind it)."""
+    user = authority.staff["iro_service_manager"]
+    report = report_for(
+        user=user, period=financial_year(2025), filters=ReportFilters(), today=dt.date(2026, 6, 1)
+    )
+    not_counts = {"Timescale (working days)", "Median working days", "90th percentile working days"}
+    checked = 0
+    for table in report_tables(report, report_names(report=report)).values():
+        if table.key == "learning":
+            continue
+        for row in table.rows:
+            for column, cell in zip(table.columns, row, strict=True):
+                if type(cell.value) is not int or column in not_counts:
+                    continue
+                assert cell.figure, f"{table.key}: {column} of {row[0].text} links to nothing"
+                behind = report.members[cell.figure]
+                assert (cell.value > 0) == bool(behind), cell.figure
+                if cell.figure != "repeat:child":  # that number counts the children of the challenges
+                    assert len(behind) <= cell.value, cell.figure
+                checked += 1
+    assert checked > 50
