@@ -8,6 +8,10 @@ rule as everywhere else, ``resolve.challenges.overdue.stage_timing``), whether i
 cap, its Cafcass referral, its outcome and learning. ``report_build`` then sorts those facts into
 figures.
 
+These are the rules written plainly, one challenge at a time. The dashboard asks the database for the
+same figures in one query (``resolve.reports.queries``), which the tests hold to this replay
+(``selectors.report_replayed``) over generated and hand-worked histories.
+
 Every figure is the size of a set of challenges (``Report.members``), so the list behind a figure is
 exactly what it counted: the dashboard links each number to ``members[key]``. The timeliness figures
 count stage visits (a challenge may visit a stage twice after re-opening), and their list holds the

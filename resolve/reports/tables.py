@@ -267,7 +267,7 @@ def _cafcass(report: Report) -> Table:
 MAX_LEARNING_ROWS = 1000
 
 
-def learning_entries(report: Report, words: Sequence[str] = ()) -> list[LearningEntry]:
+def learning_entries(report: Report, words: Sequence[str] = ()) -> Sequence[LearningEntry]:
     """The resolved challenges' outcomes and learning, newest first, matching every word of ``words``."""
     return [entry for entry in report.learning if entry.matches(words)] if words else report.learning
 

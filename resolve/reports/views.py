@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -108,7 +109,7 @@ def _query(period: Period, filters: ReportFilters, **extra: str) -> str:
     return urlencode({**period.query(), **filters.query(), **{k: v for k, v in extra.items() if v}})
 
 
-def _log_learning(user: Any, entries: list[LearningEntry]) -> None:
+def _log_learning(user: Any, entries: Sequence[LearningEntry]) -> None:
     """The outcomes and learning quoted are the words of each challenge's record: log each look."""
     for entry in entries:
         access_record(user=user, child_id=entry.child_id, challenge_id=entry.challenge_id)

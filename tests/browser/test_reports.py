@@ -59,7 +59,7 @@ def test_the_dashboard_works_without_javascript(demo, live_server, _browser_read
     browser with JavaScript switched off."""
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+    from .conftest import CHROMIUM, CHROMIUM_ARGS
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
