@@ -98,6 +98,19 @@ class Dialect:
             )
         return "JOIN json_each(e.detail, '$.themes') AS t"
 
+    def themes_text(self) -> str:
+        """The event's themes as JSON text, to be carried along and read by ``themes_of``."""
+        return "CAST(e.detail->'themes' AS TEXT)" if self.postgres else "json_extract(e.detail, '$.themes')"
+
+    def themes_of(self, text: str) -> str:
+        """Join each row to the themes in its JSON text ``text``, as ``t.value``."""
+        if self.postgres:
+            return (
+                f"CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(CAST({text} AS jsonb)) "
+                f"= 'array' THEN CAST({text} AS jsonb) ELSE '[]'::jsonb END) AS t(value)"
+            )
+        return f"JOIN json_each({text}) AS t"
+
     def day(self, day: dt.date) -> str:
         return f"DATE '{day.isoformat()}'" if self.postgres else f"'{day.isoformat()}'"
 
@@ -336,6 +349,14 @@ def _ctes(query: ReportQuery) -> tuple[str, list[Any]]:
     extensions = _in(sorted(EXTENSION_EVENT_TYPES))
     left = "COALESCE(v1.close_on, v1.next_on)"
 
+    # The period's challenges' themes, for "again within a year": with a theme filter, also those of
+    # the challenges it leaves out (a repeat is a repeat).
+    period_themes = (
+        f'SELECT e.challenge_id, c.child_id, e."on", t.value FROM challenges_event e '
+        f"JOIN cohort0 c ON c.cid = e.challenge_id {d.themes_join()} WHERE e.type = '{_E.RAISED.value}'"
+        if query.theme
+        else "SELECT cid, child_id, raised_on, theme FROM themes"
+    )
     closed = _closed_weekdays(query)
     as_at_day = d.day(query.as_at)
 
@@ -369,7 +390,8 @@ ev AS (
       CASE WHEN e.type IN ({_in(_ENTERS)}) THEN {d.json_date("due_on")} END AS due_on,
       CASE WHEN e.type = '{_E.RESPONSE_RECORDED.value}' AND NOT ({d.json_truthy("further")})
         THEN 1 ELSE 0 END AS answers,
-      CASE WHEN {d.json_truthy("urgent")} THEN 1 ELSE 0 END AS urgent
+      CASE WHEN {d.json_truthy("urgent")} THEN 1 ELSE 0 END AS urgent,
+      CASE WHEN e.type = '{_E.RAISED.value}' THEN {d.themes_text()} END AS themes_text
     FROM cohort c JOIN challenges_event e ON e.challenge_id = c.cid
     WHERE e."on" <= %s
   ) x
@@ -389,7 +411,8 @@ v0 AS (
     MAX(CASE WHEN type IN ({_in(_CLOSES)}) THEN stage_key END) AS close_stage,
     MIN(CASE WHEN type IN ({extensions}) THEN seq END) AS extended_seq,
     MIN(CASE WHEN type = '{_E.CAFCASS_REFERRED.value}' THEN seq * 2 + urgent END) AS cafcass_code,
-    MIN(CASE WHEN type = '{_E.CAFCASS_REFERRED.value}' THEN on_ END) AS cafcass_on
+    MIN(CASE WHEN type = '{_E.CAFCASS_REFERRED.value}' THEN on_ END) AS cafcass_on,
+    MAX(themes_text) AS themes_text
   FROM ev WHERE vn > 0 GROUP BY cid, vn
 ),
 v1 AS (
@@ -403,7 +426,7 @@ visits AS MATERIALIZED (
     v1.close_on, v1.close_type, COALESCE(v1.close_stage, v1.stage) AS closed_at,
     CASE WHEN v1.next_vn IS NULL THEN 1 ELSE 0 END AS is_last,
     NULLIF(v1.answer_code %% {_PERSON}, 0) AS responder,
-    v1.cafcass_code, v1.cafcass_on,
+    v1.cafcass_code, v1.cafcass_on, v1.themes_text,
     COALESCE(st.formal, 0) AS formal, COALESCE(st.later_formal, 0) AS later_formal,
     CASE
       WHEN v1.due_on IS NULL THEN 'no_timescale'
@@ -429,11 +452,12 @@ agg AS (
     MAX(CASE WHEN is_last = 1 THEN stage END) AS last_stage,
     MAX(CASE WHEN is_last = 1 THEN close_type END) AS close_type,
     MAX(CASE WHEN is_last = 1 THEN closed_at END) AS closed_at,
-    MAX(CASE WHEN is_last = 1 THEN close_on END) AS close_on
+    MAX(CASE WHEN is_last = 1 THEN close_on END) AS close_on,
+    MAX(themes_text) AS themes_text
   FROM visits GROUP BY cid
 ),
 facts AS MATERIALIZED (
-  SELECT a.cid, a.child_id, a.track, a.pkey, a.team, a.chair,
+  SELECT a.cid, a.child_id, a.track, a.pkey, a.team, a.chair, a.themes_text,
     a.raised_on, a.formal, a.later_formal, a.reopened,
     COALESCE(a.close_type, 'open') AS status,
     CASE WHEN a.close_type IS NULL THEN a.last_stage ELSE a.closed_at END AS at_stage,
@@ -450,8 +474,7 @@ facts AS MATERIALIZED (
 ),
 themes AS MATERIALIZED (
   SELECT DISTINCT f.cid, f.child_id, f.team, f.part, f.raised_on, t.value AS theme
-  FROM facts f JOIN challenges_event e ON e.challenge_id = f.cid {d.themes_join()}
-  WHERE e.type = '{_E.RAISED.value}'
+  FROM facts f {d.themes_of("f.themes_text")}
 ),
 earlier (cid, child_id) AS ({earlier_sql}),
 others AS MATERIALIZED (
@@ -459,16 +482,16 @@ others AS MATERIALIZED (
   FROM challenges_event e JOIN earlier o ON o.cid = e.challenge_id {d.themes_join()}
   WHERE e.type = '{_E.RAISED.value}' AND e."on" >= %s AND e."on" < %s
     AND o.child_id IN (SELECT child_id FROM cohort)
-  UNION ALL
-  SELECT e.challenge_id, c.child_id, e."on", t.value
-  FROM challenges_event e JOIN cohort0 c ON c.cid = e.challenge_id {d.themes_join()}
-  WHERE e.type = '{_E.RAISED.value}'
+  UNION
+  {period_themes}
 ),
 repeats AS (
-  SELECT DISTINCT t.cid FROM themes t
-  JOIN others o ON o.child_id = t.child_id AND o.theme = t.theme
-  WHERE o.cid <> t.cid AND (o.raised_on < t.raised_on OR (o.raised_on = t.raised_on AND o.cid < t.cid))
-    AND o.raised_on >= {d.days_before("t.raised_on", 365)}
+  SELECT DISTINCT o.cid FROM (
+    SELECT cid, raised_on,
+      LAG(raised_on) OVER (PARTITION BY child_id, theme ORDER BY raised_on, cid) AS before
+    FROM others
+  ) o
+  WHERE o.before >= {d.days_before("o.raised_on", 365)} AND o.cid IN (SELECT cid FROM facts)
 )"""
     )
     params: list[Any] = [
@@ -515,14 +538,21 @@ def _grouping_select(source: str) -> str:
         columns += [group for group in item.groups if group not in columns]
     sets = ", ".join("(" + ", ".join([markers[index], *item.groups]) + ")" for index, item in chosen)
     names = {column: f"x{number}" for number, column in enumerate(columns)}
-    rows = "COUNT(*)" if source == "visits" else "0"
-    challenges = f"COUNT(DISTINCT {family.cid})" if source == "visits" else "COUNT(*)"
-    inner = (
-        "SELECT "
-        + ", ".join(f"{marker} AS m{index}" for index, marker in markers.items())
-        + "".join(f", {column} AS {names[column]}" for column in columns)
-        + f", {challenges} AS n, {rows} AS r FROM {family.from_} GROUP BY GROUPING SETS ({sets})"
-    )
+    marked = ", ".join(f"{marker} AS m{index}" for index, marker in markers.items())
+    marked += "".join(f", {column} AS {names[column]}" for column in columns)
+    if source == "visits":
+        # A challenge may visit a stage twice: count each challenge once per group by grouping
+        # each one's visits first (hashing, where COUNT(DISTINCT) would sort every set).
+        sets = ", ".join(
+            "(" + ", ".join([markers[index], *item.groups, "v.cid"]) + ")" for index, item in chosen
+        )
+        plain = ", ".join([*(f"m{index}" for index, _ in chosen), *names.values()])
+        inner = (
+            f"SELECT {plain}, COUNT(*) AS n, SUM(r) AS r FROM (SELECT {marked}, COUNT(*) AS r "
+            f"FROM {family.from_} GROUP BY GROUPING SETS ({sets})) each GROUP BY {plain}"
+        )
+    else:
+        inner = f"SELECT {marked}, COUNT(*) AS n, 0 AS r FROM {family.from_} GROUP BY GROUPING SETS ({sets})"
     which = (
         "COALESCE(" + ", ".join(f"g.m{index}" for index, _ in chosen) + ")"
         if len(chosen) > 1
