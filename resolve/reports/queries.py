@@ -37,7 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
@@ -391,7 +391,11 @@ ev AS (
       CASE WHEN e.type = '{_E.RESPONSE_RECORDED.value}' AND NOT ({d.json_truthy("further")})
         THEN 1 ELSE 0 END AS answers,
       CASE WHEN {d.json_truthy("urgent")} THEN 1 ELSE 0 END AS urgent,
-      CASE WHEN e.type = '{_E.RAISED.value}' THEN {d.themes_text()} END AS themes_text
+      CASE WHEN e.type = '{_E.RAISED.value}' THEN {d.themes_text()} END AS themes_text,
+      CASE WHEN (e.type = '{_E.LEARNING_POINTS_ADDED.value}'
+          AND COALESCE({d.json_text("learning_points")}, '') <> '')
+        OR (e.type = '{_E.FINAL_COMMENTS_ADDED.value}' AND COALESCE({d.json_text("comments")}, '') <> '')
+        THEN 1 ELSE 0 END AS says
     FROM cohort c JOIN challenges_event e ON e.challenge_id = c.cid
     WHERE e."on" <= %s
   ) x
@@ -412,7 +416,8 @@ v0 AS (
     MIN(CASE WHEN type IN ({extensions}) THEN seq END) AS extended_seq,
     MIN(CASE WHEN type = '{_E.CAFCASS_REFERRED.value}' THEN seq * 2 + urgent END) AS cafcass_code,
     MIN(CASE WHEN type = '{_E.CAFCASS_REFERRED.value}' THEN on_ END) AS cafcass_on,
-    MAX(themes_text) AS themes_text
+    MAX(themes_text) AS themes_text,
+    MAX(says) AS says
   FROM ev WHERE vn > 0 GROUP BY cid, vn
 ),
 v1 AS (
@@ -426,7 +431,8 @@ visits AS MATERIALIZED (
     v1.close_on, v1.close_type, COALESCE(v1.close_stage, v1.stage) AS closed_at,
     CASE WHEN v1.next_vn IS NULL THEN 1 ELSE 0 END AS is_last,
     NULLIF(v1.answer_code %% {_PERSON}, 0) AS responder,
-    v1.cafcass_code, v1.cafcass_on, v1.themes_text,
+    v1.cafcass_code, v1.cafcass_on, v1.themes_text, v1.says,
+    MAX(CASE WHEN v1.how = '{_E.REOPENED.value}' THEN v1.vn END) OVER (PARTITION BY v1.cid) AS reopened_vn,
     COALESCE(st.formal, 0) AS formal, COALESCE(st.later_formal, 0) AS later_formal,
     CASE
       WHEN v1.due_on IS NULL THEN 'no_timescale'
@@ -453,13 +459,16 @@ agg AS (
     MAX(CASE WHEN is_last = 1 THEN close_type END) AS close_type,
     MAX(CASE WHEN is_last = 1 THEN closed_at END) AS closed_at,
     MAX(CASE WHEN is_last = 1 THEN close_on END) AS close_on,
-    MAX(themes_text) AS themes_text
+    MAX(themes_text) AS themes_text,
+    MAX(CASE WHEN says = 1 AND vn >= COALESCE(reopened_vn, 0) THEN 1 ELSE 0 END) AS says
   FROM visits GROUP BY cid
 ),
 facts AS MATERIALIZED (
   SELECT a.cid, a.child_id, a.track, a.pkey, a.team, a.chair, a.themes_text,
     a.raised_on, a.formal, a.later_formal, a.reopened,
     COALESCE(a.close_type, 'open') AS status,
+    CASE WHEN a.close_type = '{_E.RESOLVED.value}' THEN a.close_on END AS resolved_on,
+    CASE WHEN a.close_type = '{_E.RESOLVED.value}' OR a.says = 1 THEN 1 ELSE 0 END AS learned,
     CASE WHEN a.close_type IS NULL THEN a.last_stage ELSE a.closed_at END AS at_stage,
     CASE WHEN a.formal_started IS NOT NULL AND {wn("a.nation", f"COALESCE(a.close_on, {as_at_day})")}
       - {wn("a.nation", "a.formal_started")} > cp.cap THEN 1 ELSE 0 END AS past_cap,
@@ -574,6 +583,9 @@ def _grouping_select(source: str) -> str:
 
 # Rows of the counting query that are not a family's counts: (marker, k1, k2, k3, n, m).
 _STAGE_STATS, _MANAGER_STATS, _CAFCASS_STATS, _REPEAT_CHILDREN = -1, -2, -3, -4
+_LEARNING_TOTAL, _LEARNING_NEWEST = -5, -6
+# The newest outcomes and learning the counting query lists (the most a page or an answer shows).
+LEARNING_READ = 1000
 
 
 def _stats_selects(d: Dialect) -> list[str]:
@@ -586,6 +598,12 @@ def _stats_selects(d: Dialect) -> list[str]:
         f"SELECT {_STAGE_STATS}, CAST(s.g0 AS TEXT), CAST(s.g1 AS TEXT), {null}, {tail} FROM ({stage}) s",  # nosec B608
         f"SELECT {_MANAGER_STATS}, CAST(s.g0 AS TEXT), {null}, {null}, {tail} FROM ({manager}) s",  # nosec B608
         f"SELECT {_CAFCASS_STATS}, {null}, {null}, {null}, {tail} FROM ({cafcass}) s WHERE s.g0 = 1",  # nosec B608
+        f"SELECT {_LEARNING_TOTAL}, {null}, {null}, {null}, COUNT(*), CAST(0 AS DOUBLE PRECISION) "
+        "FROM facts WHERE learned = 1",
+        f"SELECT {_LEARNING_NEWEST}, CAST(cid AS TEXT), {null}, {null}, place, CAST(0 AS DOUBLE PRECISION) "
+        "FROM (SELECT cid, ROW_NUMBER() OVER (ORDER BY CASE WHEN resolved_on IS NULL THEN 1 ELSE 0 END, "
+        f"resolved_on DESC, cid DESC) AS place FROM facts WHERE learned = 1) newest "
+        f"WHERE place <= {LEARNING_READ}",
         f"SELECT {_REPEAT_CHILDREN}, {null}, {null}, {null}, COUNT(DISTINCT child_id), "  # nosec B608
         "CAST(0 AS DOUBLE PRECISION) FROM facts WHERE siblings > 1",
     ]
@@ -601,6 +619,8 @@ class Counted:
     manager_median: dict[int, float | None]
     cafcass_median: float | None
     repeat_children: int
+    learning_total: int = 0
+    learning_newest: list[int] = field(default_factory=list)  # the newest LEARNING_READ, in order
 
 
 def figure_counts(query: ReportQuery) -> Counted:
@@ -614,6 +634,7 @@ def figure_counts(query: ReportQuery) -> Counted:
     selects += _stats_selects(d)
     sql = f"WITH {ctes}\n" + "\nUNION ALL\n".join(selects)
     found = Counted({}, {}, {}, {}, None, 0)
+    newest: list[tuple[int, int]] = []
     for family, k1, k2, k3, n, m in _fetch(sql, params):
         if family >= 0:
             if not n:
@@ -633,6 +654,11 @@ def figure_counts(query: ReportQuery) -> Counted:
             found.cafcass_median = None if m is None else float(m)
         elif family == _REPEAT_CHILDREN:
             found.repeat_children = int(n or 0)
+        elif family == _LEARNING_TOTAL:
+            found.learning_total = int(n or 0)
+        elif family == _LEARNING_NEWEST:
+            newest.append((int(n), int(k1)))
+    found.learning_newest = [cid for _, cid in sorted(newest)]
     return found
 
 

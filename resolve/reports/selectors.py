@@ -275,9 +275,10 @@ class _Learning(Sequence[LearningEntry]):
     """The outcomes and learning, newest resolved first, read when shown: the first few for a page
     (``entries[:n]`` asks for n), all of them for an export or a search."""
 
-    def __init__(self, query: ReportQuery) -> None:
+    def __init__(self, query: ReportQuery, total: int | None = None, newest: Sequence[int] = ()) -> None:
         self._query = query
-        self._total: int | None = None
+        self._newest_ids = list(newest)  # the newest, as the counting query listed them
+        self._total: int | None = total
         self._all: list[LearningEntry] | None = None
         self._newest: dict[int, list[LearningEntry]] = {}
 
@@ -316,7 +317,11 @@ class _Learning(Sequence[LearningEntry]):
             and index.stop >= 0
         ):
             if index.stop not in self._newest:
-                ids, self._total = learning_newest(self._query, index.stop)
+                listed = len(self._newest_ids)
+                if self._total is not None and (index.stop <= listed or listed >= self._total):
+                    ids = self._newest_ids[: index.stop]
+                else:
+                    ids, self._total = learning_newest(self._query, index.stop)
                 self._newest[index.stop] = self._entries(ids)
             return list(self._newest[index.stop])
         return self._load()[index]
@@ -408,7 +413,7 @@ def report_for(*, user: UserLike, period: Period, filters: ReportFilters, today:
         trend_periods=sub_periods(period),
         cafcass_median_working_days=counted.cafcass_median,
         repeat_children=counted.repeat_children,
-        learning=_Learning(query),
+        learning=_Learning(query, counted.learning_total, counted.learning_newest),
         counts=counts,
     )
     used = sorted(
