@@ -421,9 +421,11 @@ v0 AS (
   FROM ev WHERE vn > 0 GROUP BY cid, vn
 ),
 v1 AS (
-  SELECT v0.*, LEAD(entered_on) OVER (PARTITION BY cid ORDER BY vn) AS next_on,
-    LEAD(vn) OVER (PARTITION BY cid ORDER BY vn) AS next_vn
-  FROM v0
+  SELECT v0.*, LEAD(entered_on) OVER w AS next_on, LEAD(vn) OVER w AS next_vn,
+    MAX(CASE WHEN how = '{_E.REOPENED.value}' THEN vn END) OVER (
+      PARTITION BY cid ORDER BY vn ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+    ) AS reopened_vn
+  FROM v0 WINDOW w AS (PARTITION BY cid ORDER BY vn)
 ),
 visits AS MATERIALIZED (
   SELECT v1.cid, v1.vn, v1.child_id, v1.track, v1.pkey, v1.team, v1.chair, v1.policy_id, v1.nation,
@@ -432,7 +434,7 @@ visits AS MATERIALIZED (
     CASE WHEN v1.next_vn IS NULL THEN 1 ELSE 0 END AS is_last,
     NULLIF(v1.answer_code %% {_PERSON}, 0) AS responder,
     v1.cafcass_code, v1.cafcass_on, v1.themes_text, v1.says,
-    MAX(CASE WHEN v1.how = '{_E.REOPENED.value}' THEN v1.vn END) OVER (PARTITION BY v1.cid) AS reopened_vn,
+    v1.reopened_vn,
     COALESCE(st.formal, 0) AS formal, COALESCE(st.later_formal, 0) AS later_formal,
     CASE
       WHEN v1.due_on IS NULL THEN 'no_timescale'
@@ -552,8 +554,15 @@ def _grouping_select(source: str) -> str:
     if source == "visits":
         # A challenge may visit a stage twice: count each challenge once per group by grouping
         # each one's visits first (hashing, where COUNT(DISTINCT) would sort every set).
+        # Each set's challenge is empty where its condition does not hold, so those visits make one
+        # group between them rather than one each.
+        owners = {
+            index: f"CASE WHEN {item.where} THEN v.cid END" if item.where else "v.cid"
+            for index, item in chosen
+        }
+        marked += "".join(f", {owner} AS c{index}" for index, owner in owners.items())
         sets = ", ".join(
-            "(" + ", ".join([markers[index], *item.groups, "v.cid"]) + ")" for index, item in chosen
+            "(" + ", ".join([markers[index], *item.groups, owners[index]]) + ")" for index, item in chosen
         )
         plain = ", ".join([*(f"m{index}" for index, _ in chosen), *names.values()])
         inner = (
