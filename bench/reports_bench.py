@@ -281,8 +281,9 @@ def _visits(challenge: Challenge, events: list[tuple[str, str, dt.date, dict[str
 # For REPORTS_BENCH_EXISTING on PostgreSQL: the events a load_bulk challenge's row implies, recorded
 # (unsealed: the reports never read the seals) once. %(person)s answers; themes by the id.
 COMPLETE_SQL = [
-    "UPDATE challenges_stagevisit v SET responded_on = LEAST(v.entered_on + (v.challenge_id %% 15), "
-    "COALESCE(v.left_on, DATE '2026-06-01')), response = 'agree' WHERE v.challenge_id %% 2 = 0",
+    "UPDATE challenges_stagevisit v SET responded_on = LEAST(v.entered_on + "
+    "CAST(v.challenge_id %% 15 AS INTEGER), COALESCE(v.left_on, DATE '2026-06-01')), response = 'agree' "
+    "WHERE v.challenge_id %% 2 = 0",
     'INSERT INTO challenges_event (challenge_id, sequence, type, stage_key, "on", by_id, detail, '
     "created_at, previous_hash, hash, key_id) SELECT v.challenge_id, 2, 'response_recorded', v.stage_key, "
     "v.responded_on, %(person)s, '{\"response\": \"agree\"}'::jsonb, now(), '', '', '' "
