@@ -357,14 +357,12 @@ def _ctes(query: ReportQuery) -> tuple[str, list[Any]]:
         if query.theme
         else "SELECT cid, child_id, raised_on, theme FROM themes"
     )
-    # Each challenge's row (child, track, procedure, team, chair, nation): PostgreSQL joins it back to
-    # the visits by hashing; SQLite, which would search the cohort for each visit, carries it along
-    # with every event instead.
+    # Each challenge's row (child, track, procedure, team, chair, nation) is carried along with its
+    # events: joined back to the visits instead, the planner's guess of the visits' number goes
+    # wrong (the cohort is a common table expression) and the figures are grouped by sorting.
     row = ("child_id", "track", "pkey", "team", "chair", "policy_id", "nation")
-    who = "c" if d.postgres else "v1"
-    joined = "JOIN cohort0 c ON c.cid = v1.cid" if d.postgres else ""
-    carried_in = "" if d.postgres else "".join(f"c.{column}, " for column in row)
-    carried_on = "" if d.postgres else "".join(f"MAX({column}) AS {column}, " for column in row)
+    carried_in = "".join(f"c.{column}, " for column in row)
+    carried_on = "".join(f"MAX({column}) AS {column}, " for column in row)
     closed = _closed_weekdays(query)
     as_at_day = d.day(query.as_at)
 
@@ -373,7 +371,7 @@ def _ctes(query: ReportQuery) -> tuple[str, list[Any]]:
 
     def past_due(on: str) -> str:
         # The due date has passed on ``on``: a working day came after it (overdue.past_due).
-        return f"(v1.due_on < {on} AND {wn(f'{who}.nation', on)} > {wn(f'{who}.nation', 'v1.due_on')})"
+        return f"(v1.due_on < {on} AND {wn('v1.nation', on)} > {wn('v1.nation', 'v1.due_on')})"
 
     sql = (
         "\n"  # nosec B608: our own constants; every request value is a parameter
@@ -434,8 +432,8 @@ v1 AS (
   FROM v0 WINDOW w AS (PARTITION BY cid ORDER BY vn)
 ),
 visits AS MATERIALIZED (
-  SELECT v1.cid, v1.vn, {who}.child_id, {who}.track, {who}.pkey, COALESCE({who}.team, 0) AS team,
-    COALESCE({who}.chair, 0) AS chair, {who}.policy_id, {who}.nation,
+  SELECT v1.cid, v1.vn, v1.child_id, v1.track, v1.pkey, COALESCE(v1.team, 0) AS team,
+    COALESCE(v1.chair, 0) AS chair, v1.policy_id, v1.nation,
     v1.stage, v1.how, v1.entered_on,
     v1.close_on, v1.close_type, COALESCE(v1.close_stage, v1.stage) AS closed_at,
     CASE WHEN v1.next_vn IS NULL THEN 1 ELSE 0 END AS is_last,
@@ -453,9 +451,9 @@ visits AS MATERIALIZED (
       ELSE CASE WHEN {past_due(as_at_day)} THEN 'missing' ELSE 'other' END
     END AS timeliness,
     CASE WHEN v1.answered_on IS NOT NULL
-      THEN {wn(f"{who}.nation", "v1.answered_on")} - {wn(f"{who}.nation", "v1.entered_on")} END AS wd
-  FROM v1 {joined}
-  LEFT JOIN stages st ON st.policy_id = {who}.policy_id AND st.stage = v1.stage
+      THEN {wn("v1.nation", "v1.answered_on")} - {wn("v1.nation", "v1.entered_on")} END AS wd
+  FROM v1
+  LEFT JOIN stages st ON st.policy_id = v1.policy_id AND st.stage = v1.stage
 ),
 agg AS (
   SELECT cid, MAX(child_id) AS child_id, MAX(track) AS track, MAX(pkey) AS pkey, MAX(team) AS team,
