@@ -18,10 +18,11 @@ raised in the period, up to the report's day, and builds, in common table expres
 - ``themes`` and ``others``: the themes raised, and those of the same children's challenges in the
   year before, for "the same theme again within a year".
 
-Working days come from a small table of days (``days``: for each nation and day, how many working days
-there have been so far), written into the query from the calendar (``resolve.calendars``): the working
-days between two days is the difference of their counts, and a due date has passed on a day when that
-day's count is above the due date's.
+Working days are counted in the query (``_working_days``): for a day, its Mondays to Fridays since
+1970 less the closed weekdays (bank holidays, closure days) on or before it, found by a binary search
+over those of the challenge's nation, written into the query from the calendar
+(``resolve.calendars``). The working days between two days is the difference of their counts, and a
+due date has passed on a day when that day's count is above the due date's (``overdue.past_due``).
 
 Each figure is a ``Family`` of keys (``status:{0}``, ``reached:{0}:{1}``...): grouped, it gives every
 count of the dashboard in one round trip; narrowed to one key, it lists the challenges behind that
@@ -53,8 +54,8 @@ from resolve.reports.periods import Period, sub_periods
 _E = EventType
 _ENTERS = (_E.RAISED.value, _E.ESCALATED.value, _E.REOPENED.value)
 _CLOSES = (_E.RESOLVED.value, _E.WITHDRAWN.value)
-# Days around the period that the days table covers: the year before it (repeats) and enough after
-# the report's day for any due date that can have passed by then.
+# The days around the period whose closed weekdays are written into the query: the year before it
+# (repeats) and enough after the report's day for any due date it compares.
 _DAYS_BEFORE = 400
 _DAYS_AFTER = 800
 _PERSON = 4294967296  # 2**32: a sequence and a person's id packed into one integer
