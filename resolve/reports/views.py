@@ -247,7 +247,11 @@ def export(request: HttpRequest, table: str, kind: str) -> HttpResponse:
             403,
         )
     try:
-        period, _filters, report, _names, tables, words = _prepare(request)
+        # Only the learning's own exports list all of it; the rest show at most its newest.
+        every = table in ("learning", "all")
+        period, _filters, report, _names, tables, words = _prepare(
+            request, learning_limit=None if every else MAX_LEARNING_ROWS
+        )
     except ServiceError as error:
         return _refused(request, error, 400)
     stamp = f"{period.slug}-{today():%Y-%m-%d}"
