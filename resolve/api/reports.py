@@ -98,7 +98,7 @@ def _report(request: HttpRequest, query: ReportQuery, only: str | None) -> dict[
     return {
         "period": {"kind": period.kind, "start": period.start, "end": period.end, "label": period.label},
         "as_at": report.as_at,
-        "figures": {key: len(ids) for key, ids in sorted(report.members.items())},
+        "figures": report.figures(),
         "tables": [_table_out(table) for table in chosen],
     }
 

@@ -8,6 +8,10 @@ rule as everywhere else, ``resolve.challenges.overdue.stage_timing``), whether i
 cap, its Cafcass referral, its outcome and learning. ``report_build`` then sorts those facts into
 figures.
 
+These are the rules written plainly, one challenge at a time. The dashboard asks the database for the
+same figures in one query (``resolve.reports.queries``), which the tests hold to this replay
+(``selectors.report_replayed``) over generated and hand-worked histories.
+
 Every figure is the size of a set of challenges (``Report.members``), so the list behind a figure is
 exactly what it counted: the dashboard links each number to ``members[key]``. The timeliness figures
 count stage visits (a challenge may visit a stage twice after re-opening), and their list holds the
@@ -378,9 +382,13 @@ class LearningEntry:
 
 @dataclass
 class Report:
+    """The figures of a period. ``members`` are the challenges behind each figure; ``counts``, when
+    given, their numbers (the database's report counts them without listing them, and lists one
+    figure's challenges only when asked: ``resolve.reports.selectors``)."""
+
     period: Period
     as_at: dt.date
-    members: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    members: Mapping[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     funnel: list[FunnelRow] = field(default_factory=list)
     timeliness: list[StageTimeliness] = field(default_factory=list)
     themes: list[str] = field(default_factory=list)  # theme keys, most frequent first
@@ -393,12 +401,21 @@ class Report:
     cafcass_without_challenge: int = 0
     cafcass_without_challenge_urgent: int = 0
     repeat_children: int = 0  # children with more than one challenge raised in the period
-    learning: list[LearningEntry] = field(default_factory=list)
+    learning: Sequence[LearningEntry] = field(default_factory=list)  # newest resolved first
+    counts: Mapping[str, int] | None = None
     procedures: list[str] = field(default_factory=list)  # the procedures the challenges followed
     agency_kinds: dict[str, str] = field(default_factory=dict)  # partner agencies' kinds: key -> label
 
     def count(self, key: str) -> int:
+        if self.counts is not None:
+            return self.counts.get(key, 0)
         return len(self.members.get(key, ()))
+
+    def figures(self) -> dict[str, int]:
+        """Every figure with any challenge behind it, by key."""
+        if self.counts is not None:
+            return {key: value for key, value in sorted(self.counts.items()) if value}
+        return {key: len(ids) for key, ids in sorted(self.members.items()) if ids}
 
 
 def _theme_team_key(team: int, theme: str) -> str:
@@ -420,8 +437,11 @@ def report_build(
     may see raised up to a year before the period starts and during it, for "the same theme again
     within a year". ``keep`` filters the challenges counted (a theme filter reads the events' themes).
     """
-    report = Report(period=period, as_at=as_at, trend_periods=sub_periods(period))
-    members = report.members
+    members: defaultdict[str, set[int]] = defaultdict(set)
+    learning: list[LearningEntry] = []
+    report = Report(
+        period=period, as_at=as_at, trend_periods=sub_periods(period), members=members, learning=learning
+    )
     chosen = [item for item in facts if period.contains(item.raised_on) and keep(item)]
     by_child: dict[int, list[ChallengeFacts]] = defaultdict(list)
     theme_counts: dict[str, int] = defaultdict(int)
@@ -481,6 +501,7 @@ def report_build(
                 teams[team]["responses_due"] += 1
                 teams[team][visit.timeliness] += 1
                 members[f"team:{team}:{visit.timeliness}"].add(cid)
+                members[f"team:{team}:due"].add(cid)
             # A partner agency's reply is recorded by the chair on its behalf: not a manager's response.
             if visit.responder_id is not None and not item.row.agency_kind:
                 managers[visit.responder_id].append(visit)
@@ -493,7 +514,7 @@ def report_build(
             members[f"cafcass:{item.status}"].add(cid)
             cafcass_days.append(item.cafcass.working_days_from_raised)
         if item.status == "resolved" or item.learning_points or item.final_comments:
-            report.learning.append(
+            learning.append(
                 LearningEntry(
                     challenge_id=cid,
                     child_id=item.row.child_id,
@@ -590,7 +611,5 @@ def report_build(
         key=lambda row: (-row.responses, row.key),
     )
     report.cafcass_median_working_days = median(cafcass_days)
-    report.learning.sort(
-        key=lambda entry: (entry.resolved_on or dt.date.min, entry.challenge_id), reverse=True
-    )
+    learning.sort(key=lambda entry: (entry.resolved_on or dt.date.min, entry.challenge_id), reverse=True)
     return report

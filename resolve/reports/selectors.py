@@ -1,20 +1,22 @@
 """Reads for the reports: the challenges a person may see (``resolve.access``), their events, and the
-figures worked out from them (``resolve.reports.figures``).
+figures worked out from them.
 
-Three queries, whatever the number of challenges: the challenges raised in the period (one row each:
-child, track, procedure, team, chair), their events up to the report's day, and the themes of the
-same children's challenges in the year before (for repeat issues). Names of teams and people are
-looked up afterwards for the rows shown.
+``report_for`` asks the database for every figure in one query over the events
+(``resolve.reports.queries``); the challenges behind one figure, and the outcomes and learning, are
+read when they are shown. ``report_replayed`` works the same figures out in Python by replaying each
+challenge's events (``resolve.reports.figures``): the rules written a second time, plainly, which the
+tests hold the query to. Names of teams and people are looked up afterwards for the rows shown.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
@@ -33,14 +35,28 @@ from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_version_model
 from resolve.reports.figures import (
     REPEAT_WINDOW_DAYS,
+    TIMELINESS,
     ChallengeFacts,
     ChallengeRow,
     EventRow,
+    FunnelRow,
+    LearningEntry,
+    ManagerRow,
     Report,
+    StageTimeliness,
+    TeamRow,
     challenge_facts,
     report_build,
 )
-from resolve.reports.periods import Period
+from resolve.reports.periods import Period, sub_periods
+from resolve.reports.queries import (
+    LearningRow,
+    ReportQuery,
+    figure_counts,
+    figure_members,
+    learning_newest,
+    learning_rows,
+)
 
 UserLike = User | AnonymousUser
 TRACKS = ("iro", "cpc")
@@ -214,11 +230,9 @@ def _earlier_themes(
     return found
 
 
-def report_for(*, user: UserLike, period: Period, filters: ReportFilters, today: dt.date) -> Report:
-    """The figures for ``period`` over the challenges ``user`` may see, narrowed by ``filters``.
-
-    Refused (403) for a role without ``Perm.VIEW_REPORTS``.
-    """
+def report_replayed(*, user: UserLike, period: Period, filters: ReportFilters, today: dt.date) -> Report:
+    """``report_for``'s figures worked out in Python, replaying each challenge's events
+    (``figures.challenge_facts``): slower, and plain enough to check the query against."""
     perm_require(user=user, perm=Perm.VIEW_REPORTS)
     facts = list(challenge_facts_iter(user=user, period=period, filters=filters, today=today))
     # The funnel lists each procedure's stages as its current version has them (else its newest).
@@ -265,6 +279,260 @@ def _cafcass_without_challenge(
     if filters.chair:
         rows = rows.filter(by__username=filters.chair)
     return rows
+
+
+class _Members(Mapping[str, set[int]]):
+    """The challenges behind each figure, asked of the database one figure at a time (the list
+    behind a number) with the same rule that counted it; the keys are the figures with any."""
+
+    def __init__(self, query: ReportQuery, counts: Mapping[str, int]) -> None:
+        self._query = query
+        self._counts = counts
+        self._found: dict[str, set[int]] = {}
+
+    def __getitem__(self, key: str) -> set[int]:
+        if key not in self._found:
+            self._found[key] = figure_members(self._query, key) if self._counts.get(key) else set()
+        return self._found[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._counts)
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+
+class _Learning(Sequence[LearningEntry]):
+    """The outcomes and learning, newest resolved first, read when shown: the first few for a page
+    (``entries[:n]`` asks for n), all of them for an export or a search."""
+
+    def __init__(self, query: ReportQuery, total: int | None = None, newest: Sequence[int] = ()) -> None:
+        self._query = query
+        self._newest_ids = list(newest)  # the newest, as the counting query listed them
+        self._total: int | None = total
+        self._all: list[LearningEntry] | None = None
+        self._newest: dict[int, list[LearningEntry]] = {}
+
+    def _entries(self, ids: list[int], *, every: bool = False) -> list[LearningEntry]:
+        rows: dict[int, list[LearningRow]] = defaultdict(list)
+        for row in learning_rows(self._query, None if every else ids):
+            rows[row.challenge_id].append(row)
+        return [_learning_entry(rows[cid]) for cid in ids if rows.get(cid)]
+
+    def _load(self) -> list[LearningEntry]:
+        if self._all is None:
+            ids, self._total = learning_newest(self._query, None)
+            self._all = self._entries(ids, every=True)
+        return self._all
+
+    def __len__(self) -> int:
+        if self._total is None:
+            if self._all is not None:
+                return len(self._all)
+            _, self._total = learning_newest(self._query, 0)
+        return self._total
+
+    @overload
+    def __getitem__(self, index: int) -> LearningEntry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[LearningEntry]: ...
+
+    def __getitem__(self, index: int | slice) -> LearningEntry | list[LearningEntry]:
+        if (
+            self._all is None
+            and isinstance(index, slice)
+            and index.start in (None, 0)
+            and index.step in (None, 1)
+            and index.stop is not None
+            and index.stop >= 0
+        ):
+            if index.stop not in self._newest:
+                listed = len(self._newest_ids)
+                if self._total is not None and (index.stop <= listed or listed >= self._total):
+                    ids = self._newest_ids[: index.stop]
+                else:
+                    ids, self._total = learning_newest(self._query, index.stop)
+                self._newest[index.stop] = self._entries(ids)
+            return list(self._newest[index.stop])
+        return self._load()[index]
+
+    def __iter__(self) -> Iterator[LearningEntry]:
+        return iter(self._load())
+
+
+def _learning_entry(rows: list[LearningRow]) -> LearningEntry:
+    """One challenge's outcome, learning points and final comments since its last re-opening."""
+    first = rows[0]
+    resolved = next((row for row in reversed(rows) if row.type == EventType.RESOLVED.value), None)
+    closed = next((row for row in reversed(rows) if row.type in _CLOSES), None)
+    learning = [
+        str(row.learning_points)
+        for row in rows
+        if row.type in (EventType.RESOLVED.value, EventType.LEARNING_POINTS_ADDED.value)
+        and row.learning_points
+    ]
+    return LearningEntry(
+        challenge_id=first.challenge_id,
+        child_id=first.child_id,
+        case_number=first.case_number,
+        procedure=first.procedure,
+        resolved_on=_date(resolved.on) if resolved else None,
+        stage=(closed.stage_key or None) if closed else None,
+        outcome=str(resolved.outcome or "") if resolved else "",
+        learning_points=tuple(learning),
+        final_comments=tuple(
+            str(row.comments)
+            for row in rows
+            if row.type == EventType.FINAL_COMMENTS_ADDED.value and row.comments
+        ),
+    )
+
+
+_CLOSES = (EventType.RESOLVED.value, EventType.WITHDRAWN.value)
+
+
+def report_query(*, user: UserLike, period: Period, filters: ReportFilters, today: dt.date) -> ReportQuery:
+    """What the report's query reads: the challenges ``user`` may see raised in the period with the
+    filters, the visible challenges (for the same children's earlier ones), and the procedures."""
+    versions = list(PolicyVersion.objects.all())
+    cohort = (
+        _cohort(user=user, period=period, filters=filters)
+        .order_by()
+        .values_list(
+            "pk",
+            "child_id",
+            "child__case_number",
+            "track",
+            "policy__key",
+            "child__team_id",
+            "raised_by_id",
+            "policy_id",
+            "policy__nation",
+            "agency_kind",
+        )
+    )
+    return ReportQuery(
+        cohort=cohort,
+        earlier=challenges_visible_to(user).order_by().values_list("pk", "child_id"),
+        theme=filters.theme,
+        period=period,
+        as_at=min(period.end, today),
+        procedures={pv.pk: procedure_version_model(pv) for pv in versions},
+        nations=tuple(sorted({pv.nation for pv in versions})),
+    )
+
+
+def report_for(*, user: UserLike, period: Period, filters: ReportFilters, today: dt.date) -> Report:
+    """The figures for ``period`` over the challenges ``user`` may see, narrowed by ``filters``, worked
+    out from their events by the database (``resolve.reports.queries``) in one round trip; the
+    challenges behind a figure and the outcomes and learning are read when asked for.
+
+    Refused (403) for a role without ``Perm.VIEW_REPORTS``.
+    """
+    perm_require(user=user, perm=Perm.VIEW_REPORTS)
+    query = report_query(user=user, period=period, filters=filters, today=today)
+    counted = figure_counts(query)
+    counts = counted.counts
+    # The funnel lists each procedure's stages as its current version has them (else its newest).
+    procedures: dict[str, Procedure] = {}
+    for pv in PolicyVersion.objects.order_by("key", "-is_current", "-version"):
+        procedures.setdefault(pv.key, procedure_version_model(pv))
+    report = Report(
+        period=period,
+        as_at=query.as_at,
+        members=_Members(query, counts),
+        trend_periods=sub_periods(period),
+        cafcass_median_working_days=counted.cafcass_median,
+        repeat_children=counted.repeat_children,
+        learning=_Learning(query, counted.learning_total, counted.learning_newest),
+        counts=counts,
+    )
+    used = sorted(
+        {
+            key.split(":")[1]
+            for key in counts
+            if key.split(":")[0] in ("open_at", "resolved_at", "withdrawn_at")
+        }
+    )
+    for key in used:
+        if key not in procedures:
+            continue
+        for step in procedures[key].stages:
+            report.funnel.append(
+                FunnelRow(
+                    procedure=key,
+                    stage=step.key,
+                    name=step.name,
+                    kind=step.kind,
+                    reached=report.count(f"reached:{key}:{step.key}"),
+                    resolved_at=report.count(f"resolved_at:{key}:{step.key}"),
+                    withdrawn_at=report.count(f"withdrawn_at:{key}:{step.key}"),
+                    open_at=report.count(f"open_at:{key}:{step.key}"),
+                )
+            )
+            p90, middle = counted.stage_stats.get((key, step.key), (None, None))
+            report.timeliness.append(
+                StageTimeliness(
+                    procedure=key,
+                    stage=step.key,
+                    name=step.name,
+                    timescale=step.response_working_days,
+                    counts={
+                        part: counted.rows.get(f"timing:{key}:{step.key}:{part}", 0) for part in TIMELINESS
+                    },
+                    median_working_days=middle,
+                    p90_working_days=p90,
+                )
+            )
+    theme_counts = {key.split(":")[1]: n for key, n in counts.items() if re.fullmatch(r"theme:[^:]+", key)}
+    report.themes = sorted(theme_counts, key=lambda theme: (-theme_counts[theme], theme))
+    teams = sorted(
+        (int(key.split(":")[1]) for key in counts if re.fullmatch(r"team:\d+", key)),
+        key=lambda team: (-counts[f"team:{team}"], team),
+    )
+    report.teams = [
+        TeamRow(
+            key=team,
+            received=counts[f"team:{team}"],
+            responses_due=sum(counted.rows.get(f"team:{team}:{part}", 0) for part in _DUE),
+            on_time=counted.rows.get(f"team:{team}:on_time", 0),
+            late=counted.rows.get(f"team:{team}:late", 0),
+            missing=counted.rows.get(f"team:{team}:missing", 0),
+            beyond_first_formal=counts.get(f"team:{team}:beyond_first_formal", 0),
+        )
+        for team in teams
+    ]
+    people = sorted(
+        (int(key.split(":")[1]) for key in counted.rows if re.fullmatch(r"manager:\d+", key)),
+        key=lambda person: (-counted.rows[f"manager:{person}"], person),
+    )
+    report.managers = [
+        ManagerRow(
+            key=person,
+            responses=counted.rows[f"manager:{person}"],
+            on_time=counted.rows.get(f"manager:{person}:on_time", 0),
+            late=counted.rows.get(f"manager:{person}:late", 0),
+            median_working_days=counted.manager_median.get(person),
+        )
+        for person in people
+    ]
+    # By procedure, and the challenges to partner agencies by the agency's kind (seed 000 section 2).
+    report.procedures = sorted(key.split(":", 1)[1] for key in counts if key.startswith("procedure:"))
+    report.agency_kinds = {
+        kind.key: kind.label
+        for key in report.procedures
+        if key in procedures
+        for kind in procedures[key].agency_kinds
+        if report.count(f"agency:{kind.key}")
+    }
+    without = _cafcass_without_challenge(user=user, period=period, filters=filters)
+    report.cafcass_without_challenge = without.count()
+    report.cafcass_without_challenge_urgent = without.filter(urgent=True).count()
+    return report
+
+
+_DUE = ("on_time", "late", "missing")
 
 
 @dataclass(frozen=True, slots=True)

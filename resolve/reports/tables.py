@@ -229,7 +229,7 @@ def _teams(report: Report, names: Names) -> Table:
             (
                 Cell(names.team(row.key)),
                 _n(report, f"team:{row.key}"),
-                Cell(row.responses_due),
+                Cell(row.responses_due, f"team:{row.key}:due"),
                 Cell(row.on_time, f"team:{row.key}:on_time"),
                 Cell(row.late, f"team:{row.key}:late"),
                 Cell(row.missing, f"team:{row.key}:missing"),
@@ -286,7 +286,7 @@ def _cafcass(report: Report) -> Table:
 MAX_LEARNING_ROWS = 1000
 
 
-def learning_entries(report: Report, words: Sequence[str] = ()) -> list[LearningEntry]:
+def learning_entries(report: Report, words: Sequence[str] = ()) -> Sequence[LearningEntry]:
     """The resolved challenges' outcomes and learning, newest first, matching every word of ``words``."""
     return [entry for entry in report.learning if entry.matches(words)] if words else report.learning
 
@@ -375,7 +375,7 @@ _AT = {
     "withdrawn_at": "Withdrawn at",
     "open_at": "Still open at",
 }
-_PARTS = {**TIMELINESS_LABELS, "beyond_first_formal": "Escalated beyond stage 1"}
+_PARTS = {**TIMELINESS_LABELS, "beyond_first_formal": "Escalated beyond stage 1", "due": "Responses due"}
 
 
 def figure_words(figure: str, report: Report, names: Names) -> str:

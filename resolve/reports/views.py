@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -108,7 +109,7 @@ def _query(period: Period, filters: ReportFilters, **extra: str) -> str:
     return urlencode({**period.query(), **filters.query(), **{k: v for k, v in extra.items() if v}})
 
 
-def _log_learning(user: Any, entries: list[LearningEntry]) -> None:
+def _log_learning(user: Any, entries: Sequence[LearningEntry]) -> None:
     """The outcomes and learning quoted are the words of each challenge's record: log each look."""
     for entry in entries:
         access_record(user=user, child_id=entry.child_id, challenge_id=entry.challenge_id)
@@ -119,7 +120,7 @@ def _refused(request: HttpRequest, error: ServiceError, status: int) -> HttpResp
 
 
 def _prepare(
-    request: HttpRequest,
+    request: HttpRequest, *, learning_limit: int | None = None
 ) -> tuple[Period, ReportFilters, Report, Names, dict[str, Table], list[str]]:
     user: User = request.user  # type: ignore[assignment]
     words = _search_words(request)
@@ -127,7 +128,8 @@ def _prepare(
     filters = filters_parse(request.GET)
     report = report_for(user=user, period=period, filters=filters, today=today())
     names = report_names(report=report)
-    return period, filters, report, names, report_tables(report, names, words=words), words
+    tables = report_tables(report, names, words=words, learning_limit=learning_limit)
+    return period, filters, report, names, tables, words
 
 
 @login_required
@@ -139,7 +141,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             403,
         )
     try:
-        period, filters, report, names, tables, words = _prepare(request)
+        period, filters, report, names, tables, words = _prepare(request, learning_limit=LEARNING_SHOWN)
     except ServiceError as error:
         return render(
             request,
@@ -172,7 +174,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "learning_dates": [
                 entry.resolved_on for entry in learning_entries(report, words)[:LEARNING_SHOWN]
             ],
-            "learning_total": len(learning.rows),
+            "learning_total": learning.rows_total,
             "learning_shown": LEARNING_SHOWN,
             "query": query,
             "q": " ".join(words),
@@ -245,7 +247,11 @@ def export(request: HttpRequest, table: str, kind: str) -> HttpResponse:
             403,
         )
     try:
-        period, _filters, report, _names, tables, words = _prepare(request)
+        # Only the learning's own exports list all of it; the rest show at most its newest.
+        every = table in ("learning", "all")
+        period, _filters, report, _names, tables, words = _prepare(
+            request, learning_limit=None if every else MAX_LEARNING_ROWS
+        )
     except ServiceError as error:
         return _refused(request, error, 400)
     stamp = f"{period.slug}-{today():%Y-%m-%d}"
