@@ -25,9 +25,6 @@ from resolve.core.errors import ServiceError
 from resolve.notifications.models import AgencyMessage, Kind, OutboxMessage
 from resolve.notifications.services import outbox_deliver, outbox_retry_now
 from resolve.notifications.sweep import deadlines_sweep
-from resolve.reports.periods import calendar_month
-from resolve.reports.selectors import ReportFilters, report_for, report_names, report_replayed
-from resolve.reports.tables import report_tables
 
 pytestmark = pytest.mark.django_db
 
@@ -337,25 +334,6 @@ def test_the_reports_count_challenges_to_partner_agencies_by_procedure_and_agenc
     assert "To a partner agency (multi-agency escalation)" in labels
     assert any(label.startswith("To a partner agency: Health") for label in labels)
     assert "Under Challenge to a partner agency (multi-agency escalation)" in labels
-
-
-def test_the_reports_query_and_the_replay_agree_and_count_no_manager_for_an_agencys_reply(
-    authority: Any, child: Any
-) -> None:
-    """The dashboard's one query and the rules replayed in Python give the same tables for a challenge
-    to a partner agency, and the reply the chair records for the agency is nobody's manager response."""
-    challenge = _raise(authority, child)
-    services.challenge_respond(user=authority.staff["iro"], challenge_id=challenge.pk, response="agree")
-    user = authority.staff["iro_service_manager"]
-    period = calendar_month(challenge.raised_on.year, challenge.raised_on.month)
-    kwargs = {"user": user, "period": period, "filters": ReportFilters(), "today": challenge.raised_on}
-    query, replay = report_for(**kwargs), report_replayed(**kwargs)
-    assert query.count("to:agency") == replay.count("to:agency") == 1
-    assert query.count("agency:health") == replay.count("agency:health") == 1
-    assert query.managers == replay.managers == []
-    assert report_tables(query, report_names(report=query)) == report_tables(
-        replay, report_names(report=replay)
-    )
 
 
 def test_disposal_removes_the_agency_its_contacts_and_the_emails(authority: Any) -> None:
