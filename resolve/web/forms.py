@@ -819,7 +819,11 @@ class ActionMarkForm(ChallengeChangeForm):
         return cleaned
 
 
-class CafcassForm(ChallengeChangeForm):
+class CafcassFieldsForm(forms.Form):
+    """A referral to Cafcass: why, the documents sent, urgency; every problem at once in one error
+    summary (the service checks the same again). The agreements a referral needs are asked for and
+    confirmed beforehand, on their own page: those still missing come in ``preconditions_unmet``."""
+
     reason = _text(
         "Why are you referring the case to Cafcass?",
         "Enter why you are referring the case to Cafcass",
@@ -829,6 +833,11 @@ class CafcassForm(ChallengeChangeForm):
         label="Which documents are you sending?", required=False, widget=forms.CheckboxSelectMultiple
     )
     urgent = forms.BooleanField(label="This referral is urgent", required=False)
+    # Why it must be urgent, with the procedure's point it comes before.
+    urgent_words = (
+        "Before {before} a referral cuts the process short: mark it urgent and say in the reason why the "
+        "child's timetable cannot wait"
+    )
 
     def __init__(
         self,
@@ -850,8 +859,6 @@ class CafcassForm(ChallengeChangeForm):
         self.checklist_labels = dict(checklist)
 
     def clean(self) -> dict[str, Any]:
-        """Every problem at once, in one error summary (the service checks the same again); the
-        agreements a referral needs are asked for and confirmed beforehand, on their own page."""
         cleaned = super().clean() or {}
         for problem in self.preconditions_unmet:
             self.add_error(None, problem)
@@ -861,22 +868,19 @@ class CafcassForm(ChallengeChangeForm):
             names = "; ".join(self.checklist_labels[key].removesuffix(" (required)") for key in missing)
             self.add_error("checklist", f"The referral must include: {names}")
         if self.urgent_required and not cleaned.get("urgent"):
-            self.add_error(
-                "urgent",
-                f"Before {self.urgent_before} a referral cuts the process short: mark it urgent and "
-                "say in the reason why the child's timetable cannot wait",
-            )
+            self.add_error("urgent", self.urgent_words.format(before=self.urgent_before))
         return cleaned
 
 
-class RequestAgreementForm(ChallengeChangeForm):
-    """Ask a named person to agree to (or tell them of) a bypass or a Cafcass referral."""
+class CafcassForm(ChallengeChangeForm, CafcassFieldsForm):
+    """A challenge's referral to Cafcass."""
 
-    subject = forms.ChoiceField(
-        label="What are you asking about?",
-        widget=forms.RadioSelect,
-        error_messages={"required": "Choose what you are asking about"},
-    )
+
+class AgreementRequestFieldsForm(forms.Form):
+    """Whom a request for agreement (or to be told) goes to, and what it says; the subclass declares
+    what it is about (``subject_field``), chosen from ``subjects``."""
+
+    subject_field = "subject"
     person = forms.ChoiceField(
         label="Who are you asking (or telling)?",
         error_messages={
@@ -899,12 +903,27 @@ class RequestAgreementForm(ChallengeChangeForm):
         **kwargs: Any,
     ) -> None:
         super().__init__(data, **kwargs)
-        self.fields["subject"].choices = subjects  # type: ignore[attr-defined]
+        self.fields[self.subject_field].choices = subjects  # type: ignore[attr-defined]
         self.fields["person"].choices = [("", "Choose a person"), *people]  # type: ignore[attr-defined]
 
 
-class AnswerAgreementForm(ChallengeChangeForm):
-    """Confirm or decline a request made to you."""
+def _subject_field() -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label="What are you asking about?",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose what you are asking about"},
+    )
+
+
+class RequestAgreementForm(ChallengeChangeForm, AgreementRequestFieldsForm):
+    """Ask a named person to agree to (or tell them of) a bypass or a Cafcass referral."""
+
+    subject = _subject_field()
+    field_order = ["subject", "person", "note"]
+
+
+class AgreementAnswerFieldsForm(forms.Form):
+    """Confirm or decline a request made to you (the reason is required when declining)."""
 
     number = forms.ChoiceField(
         label="Which request are you answering?",
@@ -924,6 +943,10 @@ class AnswerAgreementForm(ChallengeChangeForm):
         self.fields["number"].choices = requests  # type: ignore[attr-defined]
         if len(requests) == 1:
             self.initial["number"] = requests[0][0]
+
+
+class AnswerAgreementForm(ChallengeChangeForm, AgreementAnswerFieldsForm):
+    """Confirm or decline a request made to you about a challenge."""
 
 
 def service_error_to_form(form: forms.Form, error: Any, extra: dict[str, str] | None = None) -> None:
@@ -1166,7 +1189,7 @@ class ConcernForm(forms.Form):
 
 
 # -- a Cafcass referral with no challenge (seeds 000 and 004) -------------------------------------
-class ChildCafcassForm(forms.Form):
+class ChildCafcassForm(CafcassFieldsForm):
     """Refer a looked-after child's case to Cafcass with no challenge."""
 
     reason = _text(
@@ -1174,15 +1197,15 @@ class ChildCafcassForm(forms.Form):
         "Enter why you are referring the case to Cafcass",
         help_text="How the child's rights or welfare are at risk, and why the ladder would not help in time",
     )
-    checklist = forms.MultipleChoiceField(
-        label="Which documents are you sending?", required=False, widget=forms.CheckboxSelectMultiple
-    )
-    urgent = forms.BooleanField(label="This referral is urgent", required=False)
     on = DateField(
         noun="date of the referral",
         label="Date of the referral",
         required=False,
         help_text="Leave blank for today. For example, 27 3 2026",
+    )
+    urgent_words = (
+        "Without a challenge a referral cuts the process short before {before}: mark it urgent and say in "
+        "the reason why the child's timetable cannot wait"
     )
 
     def __init__(
@@ -1194,82 +1217,26 @@ class ChildCafcassForm(forms.Form):
         urgent_before: str,
         preconditions_unmet: list[str],
     ) -> None:
-        super().__init__(data)
-        self.fields["checklist"].choices = checklist  # type: ignore[attr-defined]
-        self.checklist_labels = dict(checklist)
-        self.required_checklist = required_checklist
-        self.urgent_before = urgent_before
-        self.preconditions_unmet = preconditions_unmet
-
-    def clean(self) -> dict[str, Any]:
-        """Every problem at once, in one error summary; the service checks the same again."""
-        cleaned = super().clean() or {}
-        for problem in self.preconditions_unmet:
-            self.add_error(None, problem)
-        ticked = set(cleaned.get("checklist") or [])
-        missing = [key for key in self.required_checklist if key not in ticked]
-        if missing and "checklist" not in self.errors:
-            names = "; ".join(self.checklist_labels[key].removesuffix(" (required)") for key in missing)
-            self.add_error("checklist", f"The referral must include: {names}")
-        if self.urgent_before and not cleaned.get("urgent"):
-            self.add_error(
-                "urgent",
-                f"Without a challenge a referral cuts the process short before {self.urgent_before}: mark it "
-                "urgent and say in the reason why the child's timetable cannot wait",
-            )
-        return cleaned
+        super().__init__(
+            data,
+            checklist=checklist,
+            required_checklist=required_checklist,
+            urgent_required=bool(urgent_before),
+            urgent_before=urgent_before,
+            preconditions_unmet=preconditions_unmet,
+        )
 
 
-class ChildAgreementRequestForm(forms.Form):
+class ChildAgreementRequestForm(AgreementRequestFieldsForm):
     """Ask a named person to agree to (or tell them of) a referral with no challenge."""
 
-    key = forms.ChoiceField(
-        label="What are you asking about?",
-        widget=forms.RadioSelect,
-        error_messages={"required": "Choose what you are asking about"},
-    )
-    person = forms.ChoiceField(
-        label="Who are you asking (or telling)?",
-        error_messages={
-            "required": "Choose who you are asking",
-            "invalid_choice": "Choose who you are asking",
-        },
-    )
-    note = _text(
-        "What are you asking or telling them, and why?",
-        "Enter what you are asking or telling them, and why",
-        help_text="They read this in the message Resolve sends them",
-    )
-
-    def __init__(
-        self, data: Any = None, *, subjects: list[tuple[str, str]], people: list[tuple[str, str]]
-    ) -> None:
-        super().__init__(data)
-        self.fields["key"].choices = subjects  # type: ignore[attr-defined]
-        self.fields["person"].choices = [("", "Choose a person"), *people]  # type: ignore[attr-defined]
+    subject_field = "key"
+    key = _subject_field()
+    field_order = ["key", "person", "note"]
 
 
-class ChildAgreementAnswerForm(forms.Form):
+class ChildAgreementAnswerForm(AgreementAnswerFieldsForm):
     """Confirm or decline a request made to you about a referral with no challenge."""
-
-    number = forms.ChoiceField(
-        label="Which request are you answering?",
-        widget=forms.RadioSelect,
-        error_messages={"required": "Choose the request you are answering"},
-    )
-    answer = forms.ChoiceField(
-        label="Your answer",
-        widget=forms.RadioSelect,
-        choices=[("confirmed", "I confirm"), ("declined", "I decline")],
-        error_messages={"required": "Choose whether you confirm or decline"},
-    )
-    comments = _text("Comments", required=False, help_text="Required if you decline: say why")
-
-    def __init__(self, data: Any = None, *, requests: list[tuple[str, str]]) -> None:
-        super().__init__(data)
-        self.fields["number"].choices = requests  # type: ignore[attr-defined]
-        if len(requests) == 1:
-            self.initial["number"] = requests[0][0]
 
 
 class ConcernCloseForm(forms.Form):
