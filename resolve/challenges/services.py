@@ -1112,6 +1112,29 @@ def challenge_reopen(
     )
 
 
+def _refer_command(
+    *,
+    on: dt.date,
+    reason: str,
+    checklist: Mapping[str, bool],
+    preconditions: Mapping[str, str] | None,
+    urgent: bool,
+) -> engine.ReferToCafcass:
+    """The engine's command for a referral to Cafcass, from a challenge or from the child's case: the
+    people named for its preconditions are people in Resolve (each refusal names its field)."""
+    people = {
+        key: person_for_command(username=username, field=f"preconditions.{key}")
+        for key, username in (preconditions or {}).items()
+    }
+    return engine.ReferToCafcass(
+        on=on,
+        reason=reason,
+        checklist=dict(checklist),
+        preconditions={key: person for key, person in people.items() if person is not None},
+        urgent=urgent,
+    )
+
+
 def challenge_refer_to_cafcass(
     *,
     user: User,
@@ -1125,16 +1148,8 @@ def challenge_refer_to_cafcass(
 ) -> Challenge:
     """Refer a looked-after child's case to Cafcass (Regulation 45); the challenge may stay open alongside."""
     on = on or today()
-    people = {
-        key: person_for_command(username=username, field=f"preconditions.{key}")
-        for key, username in (preconditions or {}).items()
-    }
-    command = engine.ReferToCafcass(
-        on=on,
-        reason=reason,
-        checklist=dict(checklist),
-        preconditions={key: person for key, person in people.items() if person is not None},
-        urgent=urgent,
+    command = _refer_command(
+        on=on, reason=reason, checklist=checklist, preconditions=preconditions, urgent=urgent
     )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
@@ -1991,16 +2006,8 @@ def child_refer_to_cafcass(
     under the authority's procedure, whose preconditions, checklist and form completer apply as to a
     challenge's referral."""
     on = on or today()
-    people = {
-        key: person_for_command(username=username, field=f"preconditions.{key}")
-        for key, username in (preconditions or {}).items()
-    }
-    command = engine.ReferToCafcass(
-        on=on,
-        reason=reason,
-        checklist=dict(checklist),
-        preconditions={key: person for key, person in people.items() if person is not None},
-        urgent=urgent,
+    command = _refer_command(
+        on=on, reason=reason, checklist=checklist, preconditions=preconditions, urgent=urgent
     )
 
     def write(child: Child, version: PolicyVersion, decision: engine.ChildAccepted) -> CafcassReferral:
