@@ -121,18 +121,24 @@ def _cohort(*, user: UserLike, period: Period, filters: ReportFilters) -> QueryS
     challenges = challenges_visible_to(user).filter(Exists(raised))
     if filters.track:
         challenges = challenges.filter(track=filters.track)
+    return _narrowed(challenges, filters, chair="raised_by")
+
+
+def _narrowed(rows: QuerySet[Any], filters: ReportFilters, *, chair: str) -> QuerySet[Any]:
+    """``rows`` (challenges, or referrals with no challenge) narrowed by the report's procedure, team
+    and chair (``chair``: the field naming the person who raised or referred)."""
     if filters.procedure:
-        challenges = challenges.filter(policy__key=filters.procedure)
+        rows = rows.filter(policy__key=filters.procedure)
     if filters.team is not None:
         # Team 0 is "no team": children whose social worker's team is not recorded.
-        challenges = (
-            challenges.filter(child__team_id=filters.team)
+        rows = (
+            rows.filter(child__team_id=filters.team)
             if filters.team
-            else challenges.filter(child__team__isnull=True)
+            else rows.filter(child__team__isnull=True)
         )
     if filters.chair:
-        challenges = challenges.filter(raised_by__username=filters.chair)
-    return challenges
+        rows = rows.filter(**{f"{chair}__username": filters.chair})
+    return rows
 
 
 def _rows(challenges: QuerySet[Challenge]) -> list[tuple[ChallengeRow, int, str]]:
@@ -268,17 +274,7 @@ def _cafcass_without_challenge(
         on__gte=period.start,
         on__lte=period.end,
     )
-    if filters.procedure:
-        rows = rows.filter(policy__key=filters.procedure)
-    if filters.team is not None:
-        rows = (
-            rows.filter(child__team_id=filters.team)
-            if filters.team
-            else rows.filter(child__team__isnull=True)
-        )
-    if filters.chair:
-        rows = rows.filter(by__username=filters.chair)
-    return rows
+    return _narrowed(rows, filters, chair="by")
 
 
 class _Members(Mapping[str, set[int]]):
