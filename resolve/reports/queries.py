@@ -358,7 +358,7 @@ def _ctes(query: ReportQuery) -> tuple[str, list[Any]]:
     # The period's challenges' themes, for "again within a year": with a theme filter, also those of
     # the challenges it leaves out (a repeat is a repeat).
     period_themes = (
-        f'SELECT e.challenge_id, c.child_id, e."on", t.value FROM challenges_event e '
+        f'SELECT e.challenge_id, c.child_id, e."on", t.value FROM challenges_event e '  # nosec B608: our own table and column names; values are parameters
         f"JOIN cohort0 c ON c.cid = e.challenge_id {d.themes_join()} WHERE e.type = '{_E.RAISED.value}'"
         if query.theme
         else "SELECT cid, child_id, raised_on, theme FROM themes"
@@ -579,11 +579,11 @@ def _grouping_select(source: str) -> str:
         )
         plain = ", ".join([*(f"m{index}" for index, _ in chosen), *names.values()])
         inner = (
-            f"SELECT {plain}, COUNT(*) AS n, SUM(r) AS r FROM (SELECT {marked}, COUNT(*) AS r "
+            f"SELECT {plain}, COUNT(*) AS n, SUM(r) AS r FROM (SELECT {marked}, COUNT(*) AS r "  # nosec B608: our own table and column names; values are parameters
             f"FROM {family.from_} GROUP BY GROUPING SETS ({sets})) each GROUP BY {plain}"
         )
     else:
-        inner = f"SELECT {marked}, COUNT(*) AS n, 0 AS r FROM {family.from_} GROUP BY GROUPING SETS ({sets})"
+        inner = f"SELECT {marked}, COUNT(*) AS n, 0 AS r FROM {family.from_} GROUP BY GROUPING SETS ({sets})"  # nosec B608: our own table and column names; values are parameters
     which = (
         "COALESCE(" + ", ".join(f"g.m{index}" for index, _ in chosen) + ")"
         if len(chosen) > 1
@@ -622,9 +622,9 @@ def _stats_selects(d: Dialect) -> list[str]:
         f"SELECT {_STAGE_STATS}, CAST(s.g0 AS TEXT), CAST(s.g1 AS TEXT), {null}, {tail} FROM ({stage}) s",  # nosec B608
         f"SELECT {_MANAGER_STATS}, CAST(s.g0 AS TEXT), {null}, {null}, {tail} FROM ({manager}) s",  # nosec B608
         f"SELECT {_CAFCASS_STATS}, {null}, {null}, {null}, {tail} FROM ({cafcass}) s WHERE s.g0 = 1",  # nosec B608
-        f"SELECT {_LEARNING_TOTAL}, {null}, {null}, {null}, COUNT(*), CAST(0 AS DOUBLE PRECISION) "
+        f"SELECT {_LEARNING_TOTAL}, {null}, {null}, {null}, COUNT(*), CAST(0 AS DOUBLE PRECISION) "  # nosec B608: our own table and column names; values are parameters
         "FROM facts WHERE learned = 1",
-        f"SELECT {_LEARNING_NEWEST}, CAST(cid AS TEXT), {null}, {null}, place, CAST(0 AS DOUBLE PRECISION) "
+        f"SELECT {_LEARNING_NEWEST}, CAST(cid AS TEXT), {null}, {null}, place, CAST(0 AS DOUBLE PRECISION) "  # nosec B608: our own table and column names; values are parameters
         "FROM (SELECT cid, ROW_NUMBER() OVER (ORDER BY CASE WHEN resolved_on IS NULL THEN 1 ELSE 0 END, "
         f"resolved_on DESC, cid DESC) AS place FROM facts WHERE learned = 1) newest "
         f"WHERE place <= {LEARNING_READ}",
