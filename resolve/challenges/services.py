@@ -81,7 +81,6 @@ from resolve.core.errors import ServiceError
 from resolve.core.retry import retried
 from resolve.notifications.services import (
     child_cafcass_messages,
-    deadlines_schedule_action,
     notifications_for_events,
 )
 from resolve.people.roles import CHAIR_ROLE_FOR_TRACK, role_label
@@ -1619,12 +1618,12 @@ def challenge_action_redate(
     """Move an open action's date, with the reason; its reminders move with it."""
     on = on or today()
 
+    # The write path reschedules the action's reminders from the engine's state, which carries the
+    # new date.
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         row = Action.objects.get(pk=action_id, challenge=challenge)
-        row.challenge = challenge  # as the change leaves it (saved with the change, after this)
         row.due = due
         row.save(update_fields=["due"])
-        deadlines_schedule_action(action=row)
 
     command = engine.RedateAction(on=on, action_id=action_id, due=due, reason=reason)
     return _change(

@@ -1111,21 +1111,26 @@ def agreement_subjects(procedure: Procedure, challenge: Challenge) -> tuple[list
     return subjects, roles
 
 
+def _latest_request(key: str, agreements: list[Any]) -> Any | None:
+    """The latest request about a Cafcass precondition, if any was made."""
+    asked = [a for a in agreements if a.purpose == "cafcass" and a.key == key]
+    return asked[-1] if asked else None
+
+
 def precondition_met(key: str, kind: str, agreements: list[Any]) -> bool:
     """Whether the latest request about a Cafcass precondition lets the referral go ahead: confirmed,
     or (for "inform before") sent."""
-    asked = [a for a in agreements if a.purpose == "cafcass" and a.key == key]
-    return bool(asked) and (kind == "inform" or asked[-1].status == "confirmed")
+    last = _latest_request(key, agreements)
+    return last is not None and (kind == "inform" or last.status == "confirmed")
 
 
 def precondition_status(key: str, kind: str, agreements: list[Any]) -> str:
     """Where a Cafcass precondition stands, from the latest request about it."""
-    asked = [a for a in agreements if a.purpose == "cafcass" and a.key == key]
-    if not asked:
+    last = _latest_request(key, agreements)
+    if last is None:
         return (
             "Not asked yet: ask for agreement first" if kind == "agree" else "Not told yet: tell them first"
         )
-    last = asked[-1]
     name = last.person.get_full_name() or last.person.get_username()
     if kind == "inform":
         return f"Told {name} on {govuk_date(last.requested_on)}"
