@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
-from resolve.challenges import services
+from resolve.challenges import engine, services
 from resolve.challenges.models import Challenge
 from resolve.children.models import Child
 from resolve.children.services import child_create
@@ -332,3 +332,41 @@ def _demo_plans_and_concerns(
         on=_back(today, 1),
     )
     count("referred to Cafcass, no challenge")
+    if len(free) < 4:
+        return
+    # Seed 000 section 2: a concern about a partner agency is raised with the practitioner there,
+    # then their manager. The school's reply is recorded by the IRO and it goes to the next level.
+    c = services.challenge_raise(
+        user=iro,
+        child=free[3],
+        track="iro",
+        procedure_key="multi_agency_escalation",
+        on=_back(today, 6),
+        themes=["information"],
+        concern="The school did not send its report to the child's review, and the PEP is out of date.",
+        impact_on_child="The review could not consider the child's education or their support in school.",
+        desired_outcome="Send the school report and hold the PEP meeting before the next review.",
+        agency="Brampton Primary School",
+        agency_kind="education",
+        contact=engine.AgencyContact(
+            name="Ann Hale", role="Class teacher", email="ann.hale@brampton-primary.example"
+        ),
+    )
+    services.challenge_respond(
+        user=iro,
+        challenge_id=c.pk,
+        response="disagree",
+        comments="Ms Hale says the report is the designated teacher's to send.",
+        on=_back(today, 3),
+    )
+    services.challenge_escalate(
+        user=iro,
+        challenge_id=c.pk,
+        to_stage="level_2",
+        reason="The report is still missing; the designated teacher's manager is asked.",
+        contact=engine.AgencyContact(
+            name="Joe Park", role="Headteacher", email="head@brampton-primary.example"
+        ),
+        on=_back(today, 2),
+    )
+    count("open, to a partner agency")
