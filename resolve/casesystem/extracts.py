@@ -154,6 +154,8 @@ TABLES: tuple[Table, ...] = (
             _c("last_event_on", "date", "The date of its latest event."),
             _c("version", "integer", "Goes up by one with every change."),
             _c("updated_at", "timestamp", "When it last changed: the change cursor."),
+            _c("agency", "text", "The partner agency it was raised with; empty when with the authority."),
+            _c("agency_kind", "text", "The partner agency's kind (health, police, ...); empty when none."),
         ),
     ),
     Table(

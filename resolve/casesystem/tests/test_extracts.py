@@ -17,6 +17,7 @@ from django.core.management import call_command
 from resolve.casesystem.extracts import TABLES, extracts_export
 from resolve.casesystem.models import ExtractRun
 from resolve.challenges import services
+from resolve.challenges.engine import AgencyContact
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +54,8 @@ STABLE = {
         "last_event_on",
         "version",
         "updated_at",
+        "agency",
+        "agency_kind",
     ],
     "events": ["id", "challenge_id", "sequence", "type", "stage_key", "on", "by_id", "created_at"],
 }
@@ -114,6 +117,30 @@ def test_the_first_run_writes_everything_with_its_schema_then_only_changes(autho
     assert int(row["version"]) > 1
     assert [e["type"] for e in _read(third, "events")] == ["escalated"]
     assert len(_read(third, "stage_visits")) == 2
+
+
+def test_a_challenge_to_a_partner_agency_names_the_agency_and_its_kind(authority, child, tmp_path):
+    # Seed 000 section 2, "Partner agencies": the warehouse can tell these from the authority's own.
+    own = _raise(authority, child, 5)
+    agency = services.challenge_raise(
+        user=authority.staff["iro"],
+        child=child,
+        track="iro",
+        procedure_key="multi_agency_escalation",
+        concern="The school did not send a report to the review.",
+        impact_on_child="Her education needs were not considered.",
+        desired_outcome="Send the report to the next review.",
+        agency="Brampton Primary School",
+        agency_kind="education",
+        contact=AgencyContact(name="Ann Hale", role="Class teacher", email="ann.hale@school.example"),
+    )
+    folder = Path(extracts_export(user=authority.staff["principal_social_worker"], folder=tmp_path).folder)
+    rows = {int(row["id"]): row for row in _read(folder, "challenges")}
+    assert (rows[agency.pk]["agency"], rows[agency.pk]["agency_kind"]) == (
+        "Brampton Primary School",
+        "education",
+    )
+    assert (rows[own.pk]["agency"], rows[own.pk]["agency_kind"]) == ("", "")
 
 
 def test_the_extract_holds_only_what_the_account_may_see(authority, child, tmp_path):
