@@ -2,9 +2,19 @@
 
 One child with 25 challenges of 8 events each (200 events), built through the real write path:
 raised informally, escalated to stage 1, answered, escalated to stage 2, answered, two actions marked
-done, resolved. Both sides read the record through the chokepoint and render the same template;
-the PDF side then lays it out as paginated, tagged PDF. Goal: the PDF under 10 times the HTML page
-and under 2 seconds.
+done, resolved. Goal: the PDF under 10 times the HTML page and under 2 seconds.
+
+The baseline is the HTML chronology a person actually gets: the child's page (``/children/<case
+number>/``), whose Chronology section lists the same 200 events with the 25 challenges above it, and
+from whose Download section the PDF is taken. Both sides are asked for as that person, signed in,
+through Django's test client, so each includes what serving it costs (middleware, the session, the
+access chokepoint, the access log's export entry for the PDF) and nothing else.
+
+Earlier runs compared the PDF with its own source HTML (the ``exports/chronology.html`` template
+rendered to a string, no request): nobody is ever served that HTML, and building the export's context
+costs more than the whole child page, so that baseline flattered the ratio. It is still printed, as
+"the document's own HTML", so that figures can be compared with earlier ones and so that WeasyPrint's
+own share (laying out, drawing, writing) can be seen apart from reading the record.
 """
 
 from __future__ import annotations
@@ -13,8 +23,11 @@ import datetime as dt
 import io
 import statistics
 import time
+from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
 from pypdf import PdfReader
 
 from resolve.challenges import services
@@ -26,9 +39,10 @@ from resolve.exports.pdf import html_render, pdf_render
 from resolve.people.demo import authority_build
 
 CHALLENGES = 25
-REPEATS = 3
+REPEATS = 5
 GOAL_RATIO = 10
 GOAL_SECONDS = 2.0
+CASE_NUMBER = "LCS777001"
 
 
 def _populate() -> str:
@@ -36,7 +50,7 @@ def _populate() -> str:
     staff = authority.staff
     child = child_create(
         user=staff["admin"],
-        case_number="LCS777001",
+        case_number=CASE_NUMBER,
         first_name="Bench",
         last_name="Child",
         date_of_birth=dt.date(2013, 5, 1),
@@ -100,16 +114,31 @@ def _populate() -> str:
     return authority.staff["service_manager"].get_username()
 
 
-def _time(work: object) -> tuple[float, float, object]:
-    """Median wall-clock and CPU seconds of ``REPEATS`` runs: on a shared machine the CPU time (this
-    process's own) is the steadier figure; both sides are measured the same way."""
-    walls, cpus, result = [], [], None
+def _time(*works: Callable[[], object]) -> list[tuple[float, float, object]]:
+    """Median wall-clock and CPU seconds of ``REPEATS`` runs of each, taken in turns (one of each per
+    round) so that a busy spell on the shared machine falls on every side alike; the CPU time (this
+    process's own) is the steadier figure."""
+    walls: list[list[float]] = [[] for _ in works]
+    cpus: list[list[float]] = [[] for _ in works]
+    results: list[object] = [None for _ in works]
     for _ in range(REPEATS):
-        started, started_cpu = time.perf_counter(), time.process_time()
-        result = work()  # type: ignore[operator]
-        walls.append(time.perf_counter() - started)
-        cpus.append(time.process_time() - started_cpu)
-    return statistics.median(walls), statistics.median(cpus), result
+        for index, work in enumerate(works):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            results[index] = work()
+            walls[index].append(time.perf_counter() - started)
+            cpus[index].append(time.process_time() - started_cpu)
+    return [
+        (statistics.median(wall), statistics.median(cpu), result)
+        for wall, cpu, result in zip(walls, cpus, results, strict=True)
+    ]
+
+
+def _row(label: str, wall: float, cpu: float, kib: int) -> None:
+    print(f"  {label:34} {wall * 1000:8.1f} ms wall {cpu * 1000:8.1f} ms CPU  ({kib} KiB)")
+
+
+def _ratio(label: str, wall: float, cpu: float, goal: str = "") -> None:
+    print(f"  {label:34} {wall:8.1f}x wall  {cpu:8.1f}x CPU{goal}")
 
 
 def run() -> None:
@@ -120,30 +149,49 @@ def run() -> None:
     print(
         f"One child, {CHALLENGES} challenges, {events} events, built in {time.perf_counter() - started:.1f} s"
     )
+    client = Client()
+    client.force_login(user)
+    page_url = reverse("web:child_detail", kwargs={"case_number": CASE_NUMBER})
+    pdf_url = reverse("exports:chronology", kwargs={"case_number": CASE_NUMBER})
 
-    def page() -> str:
-        return html_render(
-            "exports/chronology.html", chronology_context(user=user, case_number="LCS777001", today=today())
-        )
+    def page() -> bytes:
+        response = client.get(page_url)
+        assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
+        return response.content
+
+    def download() -> bytes:
+        response = client.get(pdf_url)
+        assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+        return response.content
+
+    def context() -> dict[str, object]:
+        return chronology_context(user=user, case_number=CASE_NUMBER, today=today())
+
+    def source() -> str:
+        return html_render("exports/chronology.html", context())
 
     def pdf() -> bytes:
-        return pdf_render(
-            "exports/chronology.html", chronology_context(user=user, case_number="LCS777001", today=today())
-        )
+        return pdf_render("exports/chronology.html", context())
 
-    html_seconds, html_cpu, html = _time(page)
-    pdf_seconds, pdf_cpu, document = _time(pdf)
+    (
+        (page_seconds, page_cpu, html_page),
+        (download_seconds, download_cpu, document),
+        (source_seconds, source_cpu, html),
+        (pdf_seconds, pdf_cpu, _),
+    ) = _time(page, download, source, pdf)
+    # The page really is the chronology: one row for each event, as well as the challenges' table.
+    assert str(html_page).count('data-label="What happened"') == events, "the page lacks the chronology"
     pages = len(PdfReader(io.BytesIO(document)).pages)  # type: ignore[arg-type]
-    ratio, cpu_ratio = pdf_seconds / html_seconds, pdf_cpu / html_cpu
     print(f"Chronology of {events} events (median of {REPEATS}; wall clock, and this process's CPU time):")
-    html_kib, pdf_kib = len(str(html)) // 1024, len(document) // 1024  # type: ignore[arg-type]
-    for label, wall, cpu, kib in (
-        ("HTML page (baseline):", html_seconds, html_cpu, html_kib),
-        (f"PDF, {pages} pages:", pdf_seconds, pdf_cpu, pdf_kib),
-    ):
-        print(f"  {label:22} {wall * 1000:8.1f} ms wall {cpu * 1000:8.1f} ms CPU  ({kib} KiB)")
-    print(f"  ratio PDF / HTML:      {ratio:8.1f}x wall  {cpu_ratio:8.1f}x CPU  (goal under {GOAL_RATIO}x)")
+    _row("HTML: the child's page (baseline)", page_seconds, page_cpu, len(html_page) // 1024)  # type: ignore[arg-type]
+    _row(f"PDF: the download, {pages} pages", download_seconds, download_cpu, len(document) // 1024)  # type: ignore[arg-type]
+    ratio, cpu_ratio = download_seconds / page_seconds, download_cpu / page_cpu
+    _ratio("ratio PDF / HTML page:", ratio, cpu_ratio, f"  (goal under {GOAL_RATIO}x)")
+    print("The same PDF against the document's own HTML (the template rendered, no request), as before:")
+    _row("the document's own HTML", source_seconds, source_cpu, len(str(html)) // 1024)
+    _row("the PDF, no request", pdf_seconds, pdf_cpu, len(document) // 1024)  # type: ignore[arg-type]
+    _ratio("ratio:", pdf_seconds / source_seconds, pdf_cpu / source_cpu)
     print(
-        f"  goal under {GOAL_SECONDS:.0f} s (CPU): {'met' if pdf_cpu < GOAL_SECONDS else 'NOT met'}; "
-        f"under {GOAL_RATIO}x (CPU): {'met' if cpu_ratio < GOAL_RATIO else 'NOT met'}"
+        f"  goal under {GOAL_SECONDS:.0f} s (CPU): {'met' if download_cpu < GOAL_SECONDS else 'NOT met'}; "
+        f"under {GOAL_RATIO}x the child's page (CPU): {'met' if cpu_ratio < GOAL_RATIO else 'NOT met'}"
     )

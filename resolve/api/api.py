@@ -352,12 +352,25 @@ def child(request: HttpRequest, case_number: SafeStr) -> Any:
 @api.get(
     "/children/{case_number}/chronology", response={200: list[ChronologyEntry], **ERRORS}, tags=["children"]
 )
-def chronology(request: HttpRequest, case_number: SafeStr) -> Any:
+def chronology(request: HttpRequest, case_number: SafeStr, child_records: bool = False) -> Any:
+    """Every event on every challenge of the child you may see, oldest first. With
+    ``child_records=true``, also each referral of the child's case to Cafcass made with no challenge
+    (evidence chain ``child-records:<child id>``), as a ``cafcass_referred`` entry whose ``challenge``
+    is null and whose ``referral`` is its id in ``/children/{case_number}/cafcass-referrals``; asked
+    for, because every entry had a challenge until they were added."""
     child = child_get_for_user(user=request.user, case_number=case_number)
-    return [
+    entries = [
         {**serializers.event_out(event), "challenge": event.challenge_id}
         for event in child_chronology(child=child, user=request.user)
     ]
+    if child_records:
+        entries.extend(
+            serializers.child_record_referral_out(referral)
+            for referral in child_cafcass_referrals(child=child)
+            if referral.challenge_id is None
+        )
+        entries.sort(key=lambda entry: entry["on"])  # stable: a day's challenge events keep their order
+    return entries
 
 
 @api.get("/children/{case_number}/case-notes", response={200: list[CaseNoteOut], **ERRORS}, tags=["children"])

@@ -696,7 +696,14 @@ class CorrectionIn(_In):
 
 
 class ChronologyEntry(EventOut):
-    challenge: int
+    challenge: int | None = Field(
+        description="The challenge's id; null only for a referral with no challenge (asked for with "
+        "child_records=true)"
+    )
+    referral: int | None = Field(
+        default=None,
+        description="For a referral to Cafcass with no challenge: its id in the child's cafcass-referrals",
+    )
 
 
 class DocumentFieldOut(Schema):

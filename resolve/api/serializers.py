@@ -8,7 +8,7 @@ from typing import Any
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges.documents import DIRECTORS_BRIEFING_CHILD_FIELDS, DIRECTORS_BRIEFING_FIELDS
-from resolve.challenges.events import RESPONSES
+from resolve.challenges.events import RESPONSES, EventType
 from resolve.challenges.models import (
     Agreement,
     CafcassReferral,
@@ -324,6 +324,25 @@ def concern_out(row: ConcernRow) -> dict[str, Any]:
         "closed_on": row.closure.on if row.closure else None,
         "closed_reason": row.closure.reason if row.closure else None,
         "closed_by": row.closure.closed_by.get_username() if row.closure else None,
+    }
+
+
+def child_record_referral_out(referral: CafcassReferral) -> dict[str, Any]:
+    """A referral of a child's case to Cafcass with no challenge as a chronology entry: the shape of a
+    challenge's ``cafcass_referred`` event, with no challenge and the referral's id."""
+    return {
+        "type": EventType.CAFCASS_REFERRED.value,
+        "stage": None,
+        "on": referral.on,
+        "by": referral.by.get_username(),
+        "detail": {
+            "reason": referral.reason,
+            "urgent": referral.urgent,
+            "checklist": dict(referral.checklist),
+            "preconditions": dict(referral.preconditions),
+        },
+        "challenge": None,
+        "referral": referral.pk,
     }
 
 

@@ -6,10 +6,11 @@ Column names are a promise: columns may be added at the end, never renamed or re
 
 Reference tables (teams, staff, posts, children) are written whole every run. Challenges and their
 parts are incremental by a change cursor: a challenge changed since the last run (every change to a
-challenge moves its ``updated_at``) is written with its stage visits, actions and Cafcass referral;
-events are written from the last run's newest id. Load by ``id`` (an upsert): a row can come again
-in a later run, because each run starts a few minutes before the last one ended, so that a change
-committed late is never missed.
+challenge moves its ``updated_at``) is written with its stage visits, actions and Cafcass referral
+(a referral of a child's case with no challenge, in the run after it was made); events are written
+from the last run's newest id. Load by ``id`` (an upsert): a row can come again in a later run,
+because each run starts a few minutes before the last one ended, so that a change committed late is
+never missed.
 
 Only the records the account running it may see are written; each child and challenge written is
 logged against that account. No free text (concerns, comments, case-note bodies) and no child's name
@@ -30,7 +31,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from resolve.access import challenges_visible_to, children_visible_to, records_viewed
@@ -191,13 +192,26 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "cafcass_referrals",
-        "The Cafcass referral of each extracted challenge that has one.",
+        "The Cafcass referral of each extracted challenge that has one, and each referral of a child's "
+        "case made with no challenge since the last run (challenge_id empty, child_id set).",
         True,
         (
             _c("id", "integer", "Resolve's id for the referral."),
-            _c("challenge_id", "integer", "challenges.id", lambda r: r.challenge_id),
+            _c(
+                "challenge_id",
+                "integer",
+                "challenges.id; empty for a referral with no challenge.",
+                lambda r: r.challenge_id,
+            ),
             _c("on", "date", "When it was made."),
             _c("urgent", "boolean", "Whether it curtailed the internal process."),
+            _c(
+                "child_id",
+                "integer",
+                "children.id of a referral made with no challenge; empty for a challenge's referral "
+                "(see challenges.child_id).",
+                lambda r: r.child_id,
+            ),
         ),
     ),
     Table(
@@ -286,6 +300,15 @@ def extracts_export(*, user: User, folder: Path, full: bool = False) -> ExtractR
             .order_by("pk")
             .iterator(chunk_size=5000)
         )
+        # A referral of a child's case with no challenge is written in the run after it was made (the
+        # columns extracted never change afterwards), for the children this account may see.
+        no_challenge = Q(
+            challenge__isnull=True,
+            child_id__in=children_visible_to(user).values("pk"),
+            created_at__lte=until,
+        )
+        if since is not None:
+            no_challenge &= Q(created_at__gt=since)
         sources: dict[str, Iterable[Any]] = {
             "teams": Team.objects.order_by("pk"),
             "staff": User.objects.order_by("pk"),
@@ -296,7 +319,9 @@ def extracts_export(*, user: User, folder: Path, full: bool = False) -> ExtractR
                 "challenge_id", "sequence"
             ),
             "actions": Action.objects.filter(challenge_id__in=ids).order_by("pk"),
-            "cafcass_referrals": CafcassReferral.objects.filter(challenge_id__in=ids).order_by("pk"),
+            "cafcass_referrals": CafcassReferral.objects.filter(
+                Q(challenge_id__in=ids) | no_challenge
+            ).order_by("pk"),
             "events": events,
         }
         number = ExtractRun.objects.count() + 1

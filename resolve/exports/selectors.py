@@ -186,13 +186,17 @@ def _challenge_loaded(challenge: Challenge) -> Challenge:
     return challenge_page(challenge=challenge)
 
 
-def _entered_visits(events: Sequence[Event], visits: Sequence[StageVisit]) -> dict[int, StageVisit]:
+def _entered_visits(
+    events: Sequence[Event], visits: Sequence[StageVisit], details: Sequence[ev.Detail] | None = None
+) -> dict[int, StageVisit]:
     """The stage visit each stage-entering event opened, by event sequence (the visits are written in
-    the same order as the events that enter a stage)."""
+    the same order as the events that enter a stage). ``details``: the events' typed details when the
+    caller has already read them (in the same order), so that each is read once."""
     found: dict[int, StageVisit] = {}
     index = 0
-    for event in events:
-        if enters_stage(ev.Event(stage=event.stage_key or None, on=event.on, detail=_detail(event))):
+    for position, event in enumerate(events):
+        detail = details[position] if details is not None else _detail(event)
+        if enters_stage(ev.Event(stage=event.stage_key or None, on=event.on, detail=detail)):
             if index < len(visits) and visits[index].stage_key == event.stage_key:
                 found[event.sequence] = visits[index]
             index += 1
@@ -660,11 +664,11 @@ def chronology_build(
         number = f"Challenge {challenge.pk}"
         events = list(challenge.events.all())
         visits = sorted(challenge.visits.all(), key=lambda v: v.sequence)
-        entered = _entered_visits(events, visits)
+        details = [_detail(event) for event in events]
+        entered = _entered_visits(events, visits, details)
         action_words = {a.pk: a.action for a in challenge.actions.all()}
-        for event in events:
+        for event, detail in zip(events, details, strict=True):
             visit = entered.get(event.sequence)
-            detail = _detail(event)
             words = _event_words(detail)
             if isinstance(detail, ev.ActionUpdated) and detail.action_id in action_words:
                 words = f"{action_words[detail.action_id]}: {words[0].lower()}{words[1:]}"

@@ -309,3 +309,54 @@ def test_inform_before_is_met_once_the_message_is_sent(api_as: Any, child: Child
     response = api_as("iro").post(_path(child), body)
     assert response.status_code == 201, response.content
     assert response.json()["preconditions"] == {"deputy_director_informed": "deputy_director"}
+
+
+class TestInTheJsonChronology:
+    """The child's JSON chronology: a referral with no challenge is an entry when asked for, and the
+    chronology answers as before otherwise (every entry then has its challenge)."""
+
+    @pytest.fixture(autouse=True)
+    def _procedure(self, settings: Any) -> None:
+        settings.RESOLVE_DEFAULT_POLICY = "outcome_resolution"
+
+    def test_a_referral_with_no_challenge_is_in_the_chronology_in_date_order(
+        self, api_as: Any, child: Child
+    ) -> None:
+        assert SEED_000
+        iro = api_as("iro")
+        challenge = raise_challenge(iro, child.case_number, "outcome_resolution", on="2027-02-01")
+        made = iro.post(
+            _path(child), {"reason": "The plan has drifted.", "urgent": True, "on": "2027-02-10"}
+        ).json()
+        iro.post(f"/challenges/{challenge['id']}/escalations", {"reason": "No reply.", "on": "2027-02-20"})
+
+        plain = iro.get(_path(child, "chronology")).json()
+        assert {entry["challenge"] for entry in plain} == {challenge["id"]}
+
+        response = iro.get(_path(child, "chronology") + "?child_records=true")
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert [(entry["on"], entry["type"], entry["challenge"]) for entry in body] == [
+            ("2027-02-01", "raised", challenge["id"]),
+            ("2027-02-10", "cafcass_referred", None),
+            ("2027-02-20", "escalated", challenge["id"]),
+        ]
+        referral = body[1]
+        assert referral["referral"] == made["id"] and referral["by"] == "iro" and referral["stage"] is None
+        assert (
+            referral["detail"]["reason"] == "The plan has drifted." and referral["detail"]["urgent"] is True
+        )
+        assert {entry["referral"] for entry in body if entry["challenge"] is not None} == {None}
+
+    def test_child_records_must_be_true_or_false(self, api_as: Any, child: Child) -> None:
+        refused(
+            lambda: api_as("iro").get(_path(child, "chronology") + "?child_records=perhaps"),
+            422,
+            "invalid",
+            "child_records",
+        )
+
+    def test_someone_who_may_not_see_the_child_gets_nothing(self, api_as: Any, child: Child) -> None:
+        api_as("iro").post(_path(child), {"reason": "The plan has drifted.", "urgent": True})
+        response = api_as("social_worker_2").get(_path(child, "chronology") + "?child_records=true")
+        assert response.status_code == 404
