@@ -20,14 +20,15 @@ read in-process against a database built the same way.
 With ``RESOLVE_LOAD_NODES=2`` (``make bench-scale-out``) it tries the scale-out of docs/deploying.md
 on this machine: two gunicorn servers (the cores shared between them) and two ``run_worker``
 processes against the one PostgreSQL, the workers sweeping every few seconds and sending email to a
-real SMTP server (aiosmtpd) started here. Before the load it schedules the deadlines of a few hundred
-of the bulk challenges, raised in the past, so both workers' sweeps have overdue deadlines to act on
-while the load runs; the users spread over both servers, and one in ten requests asks to escalate one
-of a few challenges, so escalations race each other across the two servers. When the load stops it
-waits for the outbox to drain, stops the workers and checks, from the database and the mail server:
-every message the outbox marks sent arrived exactly once (by its Message-ID) and none is left
-unsent, every due deadline fired once, and no challenge was escalated twice from the same stage. It
-exits non-zero if any check fails.
+real SMTP server (aiosmtpd) started here (``RESOLVE_LOAD_MAIL_PORT``, default ``RESOLVE_LOAD_PORT``
+plus 20). Before the load it schedules the deadlines of a few hundred of the bulk challenges,
+raised in the past, so both workers' sweeps have overdue deadlines to act on while the load runs;
+the users spread over both servers, and one in ten requests asks to escalate one of a few
+challenges, so escalations race each other across the two servers. When the load stops it waits for
+the outbox to drain, stops the workers and checks, from the database and the mail server: every
+message the outbox marks sent arrived exactly once (by its Message-ID) and none is left unsent,
+every due deadline fired once, and no challenge was escalated twice from the same stage. It exits
+non-zero if any check fails.
 """
 
 from __future__ import annotations
@@ -134,7 +135,8 @@ def main() -> int:
     if nodes > 1:
         workers = max(1, workers // nodes)
     ports = [port + index for index in range(nodes)]
-    mail = _MailServer(port + 20) if nodes > 1 else None
+    mail_port = int(os.environ.get("RESOLVE_LOAD_MAIL_PORT", str(port + 20)))
+    mail = _MailServer(mail_port) if nodes > 1 else None
     background: list[subprocess.Popen[bytes]] = []
     if mail is not None:
         env = {
