@@ -4,24 +4,31 @@ PostgreSQL on this machine, loopback only, for a bounded time.
 Run it inside ``scripts/with_postgres.py`` (the Makefile target does), which gives it a throwaway
 PostgreSQL in ``DATABASE_URL``. It migrates, builds 2,000 challenges with ``load_bulk``, makes an API
 token for the IRO, starts gunicorn on 127.0.0.1 (``RESOLVE_LOAD_PORT``, default 8170) with the
-production settings, runs locust headless (100 users, 1 to 3 s between requests, eight requests in
-ten reads; ``bench/load/locustfile.py``) for ``RESOLVE_LOAD_SECONDS`` (default 60), then stops
-gunicorn and prints the errors, the median and 99th percentile response times, the requests per
-second, and the server's CPU time per request (read from /proc for gunicorn's processes), with the
-number of cores. Goals (issue 14): 0 errors, p50 under 100 ms, p99 under 10x p50, a read under 10 ms
-of server CPU.
+production settings and the production server settings (``gunicorn.conf.py``: workers sized to the
+cores), runs locust headless (100 users, 1 to 3 s between requests, eight requests in ten reads;
+``bench/load/locustfile.py``) for ``RESOLVE_LOAD_SECONDS`` (default 60), then stops gunicorn and
+prints the errors, the median and 99th percentile response times, the requests per second, and the
+server's CPU time: per request of all kinds (read from /proc for gunicorn's processes) and per kind
+of request (each request's own thread, noted by ``bench/load/gunicorn_cpu.conf.py``), with the
+number of cores, the CPU PostgreSQL and locust used beside it, and the machine's load average.
+Goals (issue 14): 0 errors, p50 under 100 ms, p99 under 10x p50, a read under 10 ms of server CPU.
+
+To try another sizing: ``RESOLVE_LOAD_WORKERS`` (workers), ``RESOLVE_LOAD_WORKER_CLASS=gthread`` with
+``RESOLVE_LOAD_THREADS``. ``python -m bench.load.profile_api`` measures (or profiles) the CPU of one
+read in-process against a database built the same way.
 
 With ``RESOLVE_LOAD_NODES=2`` (``make bench-scale-out``) it tries the scale-out of docs/deploying.md
 on this machine: two gunicorn servers (the cores shared between them) and two ``run_worker``
 processes against the one PostgreSQL, the workers sweeping every few seconds and sending email to a
-real SMTP server (aiosmtpd) started here. Before the load it schedules the deadlines of a few hundred
-of the bulk challenges, raised in the past, so both workers' sweeps have overdue deadlines to act on
-while the load runs; the users spread over both servers, and one in ten requests asks to escalate one
-of a few challenges, so escalations race each other across the two servers. When the load stops it
-waits for the outbox to drain, stops the workers and checks, from the database and the mail server:
-every message the outbox marks sent arrived exactly once (by its Message-ID) and none is left
-unsent, every due deadline fired once, and no challenge was escalated twice from the same stage. It
-exits non-zero if any check fails.
+real SMTP server (aiosmtpd) started here (``RESOLVE_LOAD_MAIL_PORT``, default ``RESOLVE_LOAD_PORT``
+plus 20). Before the load it schedules the deadlines of a few hundred of the bulk challenges,
+raised in the past, so both workers' sweeps have overdue deadlines to act on while the load runs;
+the users spread over both servers, and one in ten requests asks to escalate one of a few
+challenges, so escalations race each other across the two servers. When the load stops it waits for
+the outbox to drain, stops the workers and checks, from the database and the mail server: every
+message the outbox marks sent arrived exactly once (by its Message-ID) and none is left unsent,
+every due deadline fired once, and no challenge was escalated twice from the same stage. It exits
+non-zero if any check fails.
 """
 
 from __future__ import annotations
@@ -29,12 +36,17 @@ from __future__ import annotations
 import csv
 import json
 import os
+import resource
+import runpy
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -83,9 +95,16 @@ def main() -> int:
     env = _environment()
     port = int(os.environ.get("RESOLVE_LOAD_PORT", "8170"))
     seconds = int(os.environ.get("RESOLVE_LOAD_SECONDS", "60"))
-    cores = os.cpu_count() or 1
-    workers = int(os.environ.get("RESOLVE_LOAD_WORKERS", str(2 * cores)))
-    threads = int(os.environ.get("RESOLVE_LOAD_THREADS", "2"))
+    production = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    cores = int(production["cores"])
+    workers = int(os.environ.get("RESOLVE_LOAD_WORKERS", production["workers"]))
+    worker_class = os.environ.get("RESOLVE_LOAD_WORKER_CLASS", production["worker_class"])
+    threads = int(os.environ.get("RESOLVE_LOAD_THREADS", "1"))
+    server_options = ["--worker-class", worker_class]
+    if worker_class == "gthread":
+        # Longer than a user's pause: the client, not the server, closes an idle connection, so no
+        # request races the server's close (which showed as "connection reset by peer").
+        server_options += ["--threads", str(threads), "--keep-alive", "65"]
     manage = [PYTHON, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], check=True, env=env, cwd=ROOT)  # noqa: S603
     subprocess.run(  # noqa: S603
@@ -116,7 +135,8 @@ def main() -> int:
     if nodes > 1:
         workers = max(1, workers // nodes)
     ports = [port + index for index in range(nodes)]
-    mail = _MailServer(port + 20) if nodes > 1 else None
+    mail_port = int(os.environ.get("RESOLVE_LOAD_MAIL_PORT", str(port + 20)))
+    mail = _MailServer(mail_port) if nodes > 1 else None
     background: list[subprocess.Popen[bytes]] = []
     if mail is not None:
         env = {
@@ -135,28 +155,23 @@ def main() -> int:
             )
             for _ in range(nodes)
         ]
+    cpu_log = Path(tempfile.mkdtemp(prefix="resolve-load-cpu-")) / "cpu"
     servers = [
         subprocess.Popen(  # noqa: S603
             [
                 str(BIN / "gunicorn"),
-                "config.wsgi:application",
+                # The production settings (gunicorn.conf.py) and a note of each request's CPU time.
+                "--config",
+                str(ROOT / "bench" / "load" / "gunicorn_cpu.conf.py"),
                 "--bind",
                 f"127.0.0.1:{each}",
                 "--workers",
                 str(workers),
-                "--threads",
-                str(threads),
-                "--worker-class",
-                "gthread",
-                # Longer than a user's pause (and a proxy's idle upstream connection): the client, not
-                # the server, closes an idle connection, so no request races the server's close.
-                "--keep-alive",
-                "65",
-                "--no-control-socket",
+                *server_options,
                 "--log-level",
                 "warning",
             ],
-            env=env,
+            env={**env, "RESOLVE_LOAD_CPU_LOG": str(cpu_log)},
             cwd=ROOT,
         )
         for each in ports
@@ -165,6 +180,10 @@ def main() -> int:
         for each in ports:
             _wait_until_up(each)
         before = sum(_cpu_seconds(server.pid) for server in servers)
+        database = _postgres_pid()
+        database_before = _cpu_seconds(database) if database else 0.0
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        load_before = os.getloadavg()[0]
         with tempfile.TemporaryDirectory(prefix="resolve-load-") as folder:
             started = time.perf_counter()
             subprocess.run(  # noqa: S603
@@ -201,7 +220,13 @@ def main() -> int:
                 stdout=subprocess.DEVNULL,
             )
             elapsed = time.perf_counter() - started
+            load_after = os.getloadavg()[0]
             cpu = sum(_cpu_seconds(server.pid) for server in servers) - before
+            database_cpu = _cpu_seconds(database) - database_before if database else None
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            locust_cpu = (children.ru_utime + children.ru_stime) - (
+                children_before.ru_utime + children_before.ru_stime
+            )
             with open(f"{folder}/load_stats.csv", newline="") as handle:
                 rows = list(csv.DictReader(handle))
         if mail is not None:
@@ -213,12 +238,15 @@ def main() -> int:
             process.wait(timeout=60)
         if mail is not None:
             mail.stop()
+    by_kind = _cpu_by_kind(cpu_log)
+    shutil.rmtree(cpu_log.parent, ignore_errors=True)
     total = next(row for row in rows if row["Name"] == "Aggregated")
     requests = int(total["Request Count"])
     failures = int(total["Failure Count"])
     p50, p99 = float(total["50%"]), float(total["99%"])
     print(
-        f"{cores} cores; {nodes} gunicorn server(s) of {workers} workers x {threads} threads"
+        f"{cores} cores; {nodes} gunicorn server(s) of {workers} {worker_class} workers"
+        f"{f' x {threads} threads' if worker_class == 'gthread' else ''}"
         f"{f' and {nodes} run_worker processes' if nodes > 1 else ''}; {USERS} users for {elapsed:.0f} s"
     )
     for row in rows:
@@ -232,6 +260,28 @@ def main() -> int:
         f"p99 {p99:.0f} ms ({p99 / max(p50, 1):.1f}x p50); server CPU {cpu / max(requests, 1) * 1000:.1f} ms "
         "per request (all kinds)"
     )
+    reads = [value for kind, values in by_kind.items() if kind.startswith("GET ") for value in values]
+    for kind, values in sorted(by_kind.items()):
+        mean = sum(values) / len(values) * 1000
+        print(f"  server CPU {kind:<44} {mean:6.1f} ms per request ({len(values)})")
+    if reads:
+        mean = sum(reads) / len(reads) * 1000
+        print(f"Server CPU per read request {mean:.1f} ms (its own thread's CPU, {len(reads)} reads)")
+    database_share = (
+        f"{database_cpu / max(requests, 1) * 1000:.1f} ms CPU per request"
+        if database_cpu is not None
+        else "(its process not found)"
+    )
+    print(
+        f"Besides the server, on the same {cores} cores: PostgreSQL {database_share}, locust (the users) "
+        f"{locust_cpu / elapsed * 100:.0f}% of a core "
+        f"({locust_cpu / max(requests, 1) * 1000:.1f} ms per request)"
+    )
+    print(
+        f"The machine's load average (1 min) was {load_before:.1f} as the users started and "
+        f"{load_after:.1f} as they stopped: above {cores} the server waited for the cores, so its times "
+        "say as much about the machine as about Resolve."
+    )
     print("Goals: 0 errors, p50 under 100 ms, p99 under 10x p50, a read under 10 ms of server CPU.")
     sound = True
     if mail is not None:
@@ -239,15 +289,41 @@ def main() -> int:
     return 0 if failures == 0 and sound else 1
 
 
+def _postgres_pid() -> int | None:
+    """The PostgreSQL server of ``scripts/with_postgres.py`` (its data folder is beside the socket's)."""
+    socket_dir = Path(urllib.parse.unquote(os.environ["DATABASE_URL"].split("@", 1)[1].split("/", 1)[0]))
+    try:
+        return int((socket_dir.parent / "data" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _cpu_by_kind(cpu_log: Path) -> dict[str, list[float]]:
+    """Each API request's CPU time, by kind, from the lines ``gunicorn_cpu.conf.py`` wrote."""
+    found: dict[str, list[float]] = {}
+    for path in cpu_log.parent.glob(f"{cpu_log.name}.*"):
+        for line in path.read_text().splitlines():
+            kind, _, seconds = line.rpartition("\t")
+            if kind.split(" ", 1)[-1].startswith("/api/"):
+                found.setdefault(kind, []).append(float(seconds))
+    return found
+
+
 def _wait_until_up(port: int) -> None:
-    for _ in range(150):
+    """Until the server answers /healthz, as the proxy would ask it: over loopback, saying it came over
+    HTTPS (else the production settings redirect to https://, which this plain port cannot speak)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/healthz", headers={"X-Forwarded-Proto": "https"}
+    )
+    for _ in range(300):
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)  # nosec B310
+            urllib.request.urlopen(request, timeout=2)  # noqa: S310 # nosec B310: our server, loopback
             return
-        except OSError as error:
-            if getattr(error, "code", None):  # an HTTP answer (503 while no sweep ran) is up
-                return
+        except urllib.error.HTTPError:  # an HTTP answer (503 while no sweep ran) is up
+            return
+        except OSError:
             time.sleep(0.2)
+    raise SystemExit(f"The server on port {port} did not answer /healthz within a minute.")
 
 
 class _MailServer:
