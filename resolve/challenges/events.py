@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import types
 import typing
 from collections.abc import Mapping
@@ -395,9 +396,16 @@ def _from_json(hint: Any, value: Any) -> Any:
     return value
 
 
-def detail_from_json(type_: str, data: Mapping[str, Any]) -> Detail:
-    """The typed detail of a stored event; keys it does not know (from older releases) are ignored."""
+@functools.cache
+def _detail_fields(type_: str) -> tuple[type[Detail], dict[str, Any]]:
+    """A detail class and the type of each of its fields, worked out once per event type: resolving
+    the hints evaluates every annotation, which cost more than building the detail itself."""
     cls = DETAILS[EventType(type_)]
     hints = typing.get_type_hints(cls)
-    known = {field.name for field in dataclasses.fields(cls)}
-    return cls(**{key: _from_json(hints[key], value) for key, value in data.items() if key in known})
+    return cls, {field.name: hints[field.name] for field in dataclasses.fields(cls)}
+
+
+def detail_from_json(type_: str, data: Mapping[str, Any]) -> Detail:
+    """The typed detail of a stored event; keys it does not know (from older releases) are ignored."""
+    cls, hints = _detail_fields(type_)
+    return cls(**{key: _from_json(hints[key], value) for key, value in data.items() if key in hints})
