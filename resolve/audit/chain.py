@@ -32,6 +32,7 @@ from resolve.audit.sealing import (
     link_hash,
     row_digest,
 )
+from resolve.core.retry import RowMoved
 
 __all__ = [
     "Break",
@@ -217,12 +218,19 @@ class EvidenceBatch:
     added; ``flush`` locks every head the batch touches in one statement (after the challenge row, as
     the lock order in docs/architecture.md says), inserts each model's rows in one statement, and
     moves the heads on in one more. The rows it writes are the rows a one-by-one write would write.
+
+    Heads the change already read in its transaction (``heads_read``, with the challenge's row) are
+    not locked first: the statement that moves them on moves each only from the length it was read
+    at, and when another transaction moved one on in between, ``RowMoved`` rolls the change back to
+    be run again (``resolve.core.retry``).
     """
 
     links: list[_Link] = field(default_factory=list)
     # Set when the batch starts the chains of a new record (raising a challenge): their heads cannot
     # exist yet, so ``flush`` creates the heads first (keeping those already there), then locks them.
     new_chains: bool = False
+    # Heads read without a lock earlier in the transaction, by chain: moved on only from what they were.
+    heads_read: dict[str, EvidenceHead] = field(default_factory=dict)
 
     def link(
         self,
@@ -260,10 +268,21 @@ class EvidenceBatch:
             EvidenceHead.objects.bulk_create(
                 [EvidenceHead(chain=chain) for chain in chains], ignore_conflicts=True
             )
-        heads = {
-            head.chain: head
-            for head in EvidenceHead.objects.select_for_update().filter(chain__in=chains).order_by("chain")
+        # Copies: a change run again must start from the heads as read, not as this try left them.
+        read = {
+            chain: EvidenceHead(pk=head.pk, chain=chain, length=head.length, hash=head.hash)
+            for chain, head in self.heads_read.items()
+            if chain in chains
         }
+        unread = [chain for chain in chains if chain not in read]
+        heads = dict(read)
+        if unread:
+            heads.update(
+                (head.chain, head)
+                for head in EvidenceHead.objects.select_for_update()
+                .filter(chain__in=unread)
+                .order_by("chain")
+            )
         missing = [chain for chain in chains if chain not in heads]
         if missing:
             EvidenceHead.objects.bulk_create(
@@ -288,33 +307,51 @@ class EvidenceBatch:
             by_model.setdefault(type(row), []).append(row)
         for model, rows in by_model.items():
             model._base_manager.bulk_create(rows)
-        _heads_move([heads[chain] for chain in chains])
+        added: dict[str, int] = {}
+        for link in links:
+            added[link.chain] = added.get(link.chain, 0) + 1
+        _heads_move(
+            [heads[chain] for chain in chains],
+            read_at={read[chain].pk: read[chain].length - added[chain] for chain in read},
+        )
+        # A later flush in the same transaction moves them on from here.
+        self.heads_read.update((chain, heads[chain]) for chain in read)
 
 
-def _heads_move(heads: list[EvidenceHead]) -> None:
+def _heads_move(heads: list[EvidenceHead], read_at: Mapping[Any, int] | None = None) -> None:
     """Move ``heads`` on to their new length and hash in one UPDATE (a CASE on the id for each).
+
+    ``read_at``: the length each head read without a lock (by id) had then; such a head is moved only
+    from that length, and ``RowMoved`` is raised when one had moved on (nothing is then kept).
 
     Written as SQL rather than with ``Case``/``When`` expressions: the statement is the same, and
     building it this way costs a fraction of the CPU on every change.
     """
+    read_at = read_at or {}
     db = transaction.get_connection()
     quote = db.ops.quote_name
     meta = EvidenceHead._meta
     column = {field.name: quote(str(field.column)) for field in meta.concrete_fields}
     ident, length, digest, updated = column["id"], column["length"], column["hash"], column["updated_at"]
     cases = " ".join(["WHEN %s THEN %s"] * len(heads))
-    marks = ", ".join(["%s"] * len(heads))
+    locked = [head.pk for head in heads if head.pk not in read_at]
+    where = [f"{ident} IN ({', '.join(['%s'] * len(locked))})"] if locked else []
+    where += [f"({ident} = %s AND {length} = %s)"] * len(read_at)
     # The model's own table and quoted columns; every value is a parameter.
     sql = (
         f"UPDATE {quote(meta.db_table)} SET {length} = CASE {ident} {cases} END, "  # noqa: S608  # nosec B608
-        f"{digest} = CASE {ident} {cases} END, {updated} = %s WHERE {ident} IN ({marks})"
+        f"{digest} = CASE {ident} {cases} END, {updated} = %s WHERE {' OR '.join(where)}"
     )
     params: list[Any] = [value for head in heads for value in (head.pk, head.length)]
     params += [value for head in heads for value in (head.pk, head.hash)]
     params.append(EvidenceHead._meta.get_field("updated_at").get_db_prep_save(timezone.now(), db))
-    params += [head.pk for head in heads]
+    params += locked
+    params += [value for pk, at in read_at.items() for value in (pk, at)]
     with db.cursor() as cursor:
         cursor.execute(sql, params)
+        moved = cursor.rowcount
+    if moved != len(heads):
+        raise RowMoved(f"{len(heads) - moved} evidence chain head(s) moved on since they were read")
 
 
 _current_batch: ContextVar[EvidenceBatch | None] = ContextVar("resolve_evidence_batch", default=None)
