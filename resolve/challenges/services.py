@@ -234,6 +234,19 @@ def _change_detail(kind: type[Any]) -> Any:
     return next(event.detail for event in _CHANGE_EVENTS.get() if isinstance(event.detail, kind))
 
 
+# The challenge's actions as the change read them (whole rows), for an ``after`` hook that changes one.
+_CHANGE_ACTIONS: ContextVar[tuple[Action, ...]] = ContextVar("resolve_change_actions", default=())
+
+
+def _change_action(challenge: Challenge, action_id: int) -> Action:
+    """Action ``action_id`` of ``challenge`` as this change read it (read now if it was not): saved
+    with ``update_fields``, it is one UPDATE, sealed from the row in memory."""
+    for row in _CHANGE_ACTIONS.get():
+        if row.pk == action_id and row.challenge_id == challenge.pk:
+            return row
+    return Action.objects.get(pk=action_id, challenge=challenge)
+
+
 def _write(
     *,
     challenge: Challenge,
@@ -640,22 +653,30 @@ def _change(
         )
         if isinstance(decision, engine.Refused):
             raise ServiceError(decision.kind, decision.code, decision.message, decision.field)
-        return _write(
-            challenge=challenge,
-            procedure=procedure,
-            user=user,
-            old=state,
-            decision=decision,
-            after=after,
-            visits=visits,
-            line=line,
-            heads=rows.heads if rows is not None else {},
-            # The actions as the change leaves them (re-dated, closed, handed over); a new action (added,
-            # or agreed at a meeting) has no id until ``after`` saves it, so then they are read again.
-            actions=None
-            if isinstance(command, (engine.AddAction, engine.RecordMeeting))
-            else [(action.id, action.due, action.status) for action in decision.state.actions],
+        adds_actions = isinstance(command, engine.AddAction) or (
+            isinstance(command, engine.RecordMeeting) and bool(command.actions)
         )
+        token = _CHANGE_ACTIONS.set(tuple(actions))
+        try:
+            return _write(
+                challenge=challenge,
+                procedure=procedure,
+                user=user,
+                old=state,
+                decision=decision,
+                after=after,
+                visits=visits,
+                line=line,
+                heads=rows.heads if rows is not None else {},
+                # The actions as the change leaves them (re-dated, closed, handed over); a new action
+                # (added, or agreed at a meeting) has no id until ``after`` saves it, so then they are
+                # read again.
+                actions=None
+                if adds_actions
+                else [(action.id, action.due, action.status) for action in decision.state.actions],
+            )
+        finally:
+            _CHANGE_ACTIONS.reset(token)
 
 
 # -- the services --------------------------------------------------------------------------------
@@ -1315,9 +1336,10 @@ def challenge_action_mark(
     on = on or today()
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
-        Action.objects.filter(pk=action_id, challenge=challenge).update(
-            status=status, status_on=on, status_reason=reason.strip() if status == "not_done" else ""
-        )
+        row = _change_action(challenge, action_id)
+        row.status, row.status_on = status, on
+        row.status_reason = reason.strip() if status == "not_done" else ""
+        row.save(update_fields=["status", "status_on", "status_reason"])
 
     command = engine.MarkAction(
         on=on, action_id=action_id, status=status, reason=reason, reason_required=reason_required
@@ -1752,7 +1774,7 @@ def challenge_action_redate(
     # The write path reschedules the action's reminders from the engine's state, which carries the
     # new date.
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
-        row = Action.objects.get(pk=action_id, challenge=challenge)
+        row = _change_action(challenge, action_id)
         row.due = due
         row.save(update_fields=["due"])
 
