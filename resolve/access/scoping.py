@@ -209,15 +209,17 @@ def challenge_get_for_change(
         challenges = challenges.annotate(
             owns_an_action=Exists(Action.objects.filter(challenge=OuterRef("pk"), owner_user_id=user.pk))
         )
-    challenge = (
+    # By its id, so unordered: ordering the one row would only cost building an ORDER BY.
+    found = list(
         challenges.select_for_update(of=("self",))
         .select_related(
             "child", "child__team", "child__social_worker", "child__iro", "child__cp_chair", "policy"
         )
         .annotate(**(with_rows or {}))
         .filter(pk=challenge_id)
-        .first()
+        .order_by()[:1]
     )
+    challenge = found[0] if found else None
     if challenge is None:
         raise NotVisible(challenge_id)
     owns_an_action = checks_owner and bool(getattr(challenge, "owns_an_action", False))
