@@ -338,7 +338,7 @@ def _rows_write(model: type[models.Model], rows: list[Any]) -> None:
         # The model's own table and quoted columns; every value is a parameter.
         sql = _INSERTS[shape] = (
             f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES "  # noqa: S608  # nosec B608
-            f"{', '.join([marks] * len(rows))} RETURNING {quote(str(meta.pk.column))}"  # type: ignore[union-attr]
+            f"{', '.join([marks] * len(rows))} RETURNING {quote(str(meta.pk.column))}"
         )
     params = [field.get_db_prep_save(field.pre_save(row, True), db) for row in rows for field in fields]
     with db.cursor() as cursor:

@@ -501,7 +501,7 @@ def _change_rows_sql() -> dict[str, RawSQL] | None:
         }
     # The model's own tables and quoted columns; no value of a request is in them.
     return {
-        name: RawSQL(sql, (), output_field=IntegerField() if name == "rows_seen_version" else TextField())  # noqa: S611
+        name: RawSQL(sql, (), output_field=IntegerField() if name == "rows_seen_version" else TextField())  # noqa: S611  # nosec B611: our own tables and columns, no value of a request
         for name, sql in texts.items()
     }
 
@@ -511,7 +511,7 @@ def _from_json(field: Any, value: Any) -> Any:
     if value is None:
         return None
     if isinstance(field, JSONField):
-        return field.from_db_value(value, None, connection)
+        return json.loads(value, cls=field.decoder) if isinstance(value, str) else value
     if isinstance(field, DateTimeField):
         moment = parse_datetime(value)
         return moment if moment is None or timezone.is_aware(moment) else timezone.make_aware(moment, dt.UTC)
@@ -537,12 +537,16 @@ def _rows_from(model: type[Any], text: str | None, challenge: Challenge | None) 
 def _change_rows(challenge: Challenge) -> _ChangeRows | None:
     """The rows read with the locked challenge, or None when they were not read with it, or were read
     from an older snapshot than the row (PostgreSQL, after waiting for another change's lock)."""
-    if not hasattr(challenge, "rows_visits") or challenge.rows_seen_version != challenge.version:
+    read = {name: getattr(challenge, name, None) for name in ("rows_visits", "rows_actions", "rows_heads")}
+    if (
+        not hasattr(challenge, "rows_visits")
+        or getattr(challenge, "rows_seen_version", None) != challenge.version
+    ):
         return None
-    heads = _rows_from(EvidenceHead, challenge.rows_heads, None)
+    heads = _rows_from(EvidenceHead, read["rows_heads"], None)
     return _ChangeRows(
-        visits=_rows_from(StageVisit, challenge.rows_visits, challenge),
-        actions=_rows_from(Action, challenge.rows_actions, challenge),
+        visits=_rows_from(StageVisit, read["rows_visits"], challenge),
+        actions=_rows_from(Action, read["rows_actions"], challenge),
         heads={head.chain: head for head in heads},
     )
 

@@ -186,7 +186,7 @@ def test_each_change_to_an_open_challenge(
             actions=[services.ActionInput(action="Update the plan", owner="social_worker", due=DAY)],
         )
         before = _written(challenge)
-        challenge.action_id = Action.objects.get(challenge=challenge).pk  # read before counting
+        challenge.action_id = Action.objects.get(challenge=challenge).pk  # type: ignore[attr-defined]  # read before counting
         with _counted(kind):
             act(authority.staff, challenge)
     assert _written(challenge) == (before[0] + 1, before[1] + 1)
