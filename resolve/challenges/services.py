@@ -176,19 +176,46 @@ def _sync_visits(
             _visit_contact_set(added[-1], visit)
     written = [*changed, *added]
     if written:
-        for row in changed:
-            # Written by its challenge and sequence (the conflict target); the id comes back as it was.
-            row.pk = None
-        StageVisit.objects.bulk_create(
-            written,
-            update_conflicts=True,
-            unique_fields=["challenge", "sequence"],
-            update_fields=_VISIT_UPDATED,
-        )
+        _visits_upsert(written)
         for row in written:
             evidence_seal(row)
         rows.extend(added)
     return rows
+
+
+# (vendor, rows) -> the visits' upsert: the same text for every change that writes that many.
+_VISIT_UPSERTS: dict[tuple[str, int], str] = {}
+
+
+def _visits_upsert(rows: list[StageVisit]) -> None:
+    """Write ``rows`` in one statement: an insert that updates the visit already there by its
+    challenge and sequence (the conflict target), answering each row's id (a changed visit's as it
+    was), as ``bulk_create(update_conflicts=True)`` does, with the text built once per shape."""
+    db = transaction.get_connection()
+    meta = StageVisit._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    shape = (db.vendor, len(rows))
+    sql = _VISIT_UPSERTS.get(shape)
+    if sql is None:
+        quote = db.ops.quote_name
+        column = {field.name: quote(str(field.column)) for field in meta.concrete_fields}
+        marks = f"({', '.join(['%s'] * len(fields))})"
+        updated = ", ".join(f"{column[name]} = EXCLUDED.{column[name]}" for name in _VISIT_UPDATED)
+        # The model's own table and quoted columns; every value is a parameter.
+        sql = _VISIT_UPSERTS[shape] = (
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(column[f.name] for f in fields)}) "  # noqa: S608  # nosec B608
+            f"VALUES {', '.join([marks] * len(rows))} "
+            f"ON CONFLICT ({column['challenge']}, {column['sequence']}) DO UPDATE SET {updated} "
+            f"RETURNING {column['id']}"
+        )
+    params = [field.get_db_prep_save(field.pre_save(row, True), db) for row in rows for field in fields]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = cursor.fetchall()
+    for row, (pk,) in zip(rows, ids, strict=True):
+        row.pk = pk
+        row._state.adding = False
+        row._state.db = db.alias
 
 
 def _visit_contact_set(row: StageVisit, visit: engine.Visit) -> None:
