@@ -320,15 +320,25 @@ class EvidenceBatch:
 
 # (vendor, model, rows) -> the INSERT statement: the same text for every change of that shape.
 _INSERTS: dict[tuple[str, type[models.Model], int], str] = {}
+_KEPT_ROWS = 32
+# Values in one statement at most: below SQLite's limit on parameters (32,766) and PostgreSQL's (65,535).
+_MOST_VALUES = 30_000
 
 
 def _rows_write(model: type[models.Model], rows: list[Any]) -> None:
-    """Insert ``rows`` of ``model`` in one statement and give each its id, as ``bulk_create`` does
-    (each value through its field's ``pre_save`` and ``get_db_prep_save``), with the statement's text
-    built once per shape instead of by the ORM's compiler on every change."""
+    """Insert ``rows`` of ``model`` and give each its id, as ``bulk_create`` does (each value through
+    its field's ``pre_save`` and ``get_db_prep_save``, in statements of at most ``_MOST_VALUES``
+    values): one statement for the links of a change, its text built once per shape instead of by the
+    ORM's compiler on every change."""
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    per = max(1, _MOST_VALUES // len(fields))
+    for start in range(0, len(rows), per):
+        _rows_insert(model, fields, rows[start : start + per])
+
+
+def _rows_insert(model: type[models.Model], fields: list[Any], rows: list[Any]) -> None:
     db = transaction.get_connection()
     meta = model._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
     shape = (db.vendor, model, len(rows))
     sql = _INSERTS.get(shape)
     if sql is None:
@@ -336,10 +346,13 @@ def _rows_write(model: type[models.Model], rows: list[Any]) -> None:
         names = ", ".join(quote(str(field.column)) for field in fields)
         marks = f"({', '.join(['%s'] * len(fields))})"
         # The model's own table and quoted columns; every value is a parameter.
-        sql = _INSERTS[shape] = (
+        sql = (
             f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES "  # noqa: S608  # nosec B608
             f"{', '.join([marks] * len(rows))} RETURNING {quote(str(meta.pk.column))}"
         )
+        # Kept for the small batches a change writes; a larger one (a leaver's hand-over) is rare.
+        if len(rows) <= _KEPT_ROWS:
+            _INSERTS[shape] = sql
     params = [field.get_db_prep_save(field.pre_save(row, True), db) for row in rows for field in fields]
     with db.cursor() as cursor:
         cursor.execute(sql, params)

@@ -202,12 +202,14 @@ def _visits_upsert(rows: list[StageVisit]) -> None:
         marks = f"({', '.join(['%s'] * len(fields))})"
         updated = ", ".join(f"{column[name]} = EXCLUDED.{column[name]}" for name in _VISIT_UPDATED)
         # The model's own table and quoted columns; every value is a parameter.
-        sql = _VISIT_UPSERTS[shape] = (
+        sql = (
             f"INSERT INTO {quote(meta.db_table)} ({', '.join(column[f.name] for f in fields)}) "  # noqa: S608  # nosec B608
             f"VALUES {', '.join([marks] * len(rows))} "
             f"ON CONFLICT ({column['challenge']}, {column['sequence']}) DO UPDATE SET {updated} "
             f"RETURNING {column['id']}"
         )
+        if len(rows) <= 8:  # a change writes one or two; kept for those
+            _VISIT_UPSERTS[shape] = sql
     params = [field.get_db_prep_save(field.pre_save(row, True), db) for row in rows for field in fields]
     with db.cursor() as cursor:
         cursor.execute(sql, params)
