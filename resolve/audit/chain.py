@@ -220,9 +220,9 @@ class EvidenceBatch:
     moves the heads on in one more. The rows it writes are the rows a one-by-one write would write.
 
     Heads the change already read in its transaction (``heads_read``, with the challenge's row) are
-    not locked first: the statement that moves them on moves each only from the length it was read
-    at, and when another transaction moved one on in between, ``RowMoved`` rolls the change back to
-    be run again (``resolve.core.retry``).
+    not locked first: the statement that moves them on (before the rows are inserted) moves each only
+    from the length it was read at; one that another transaction moved on in between is then locked,
+    read again and its links sealed again after it, so the change never runs twice for it.
     """
 
     links: list[_Link] = field(default_factory=list)
@@ -268,7 +268,7 @@ class EvidenceBatch:
             EvidenceHead.objects.bulk_create(
                 [EvidenceHead(chain=chain) for chain in chains], ignore_conflicts=True
             )
-        # Copies: a change run again must start from the heads as read, not as this try left them.
+        # Copies: a change run again (a deadlock's victim) starts from the heads as read.
         read = {
             chain: EvidenceHead(pk=head.pk, chain=chain, length=head.length, hash=head.hash)
             for chain, head in self.heads_read.items()
@@ -293,29 +293,48 @@ class EvidenceBatch:
                 for head in EvidenceHead.objects.select_for_update().filter(chain__in=missing)
             )
         key_id = current_key_id()
-        by_model: dict[type[models.Model], list[Any]] = {}
-        for link in links:
-            head = heads[link.chain]
-            if link.before is not None:
-                link.before(head.length)
-            row = link.row
-            row.previous_hash = head.hash
-            row.key_id = key_id
-            row.hash = link_hash(link.fields(row), head.hash, key_id)
-            head.length += 1
-            head.hash = row.hash
-            by_model.setdefault(type(row), []).append(row)
-        for model, rows in by_model.items():
-            _rows_write(model, rows)
         added: dict[str, int] = {}
         for link in links:
             added[link.chain] = added.get(link.chain, 0) + 1
-        _heads_move(
+        _links_seal(links, heads, key_id)
+        # The heads move first, then the rows go in: a head read without a lock that another writer
+        # moved on meanwhile (another challenge of the same child, a case note on the child's chain)
+        # is then locked and read again, and its links sealed again after it, before anything is
+        # written (two statements more, only then).
+        moved_on = _heads_move(
             [heads[chain] for chain in chains],
             read_at={read[chain].pk: read[chain].length - added[chain] for chain in read},
         )
+        if moved_on:
+            again = sorted(chain for chain in read if read[chain].pk in moved_on)
+            fresh = {
+                head.chain: head
+                for head in EvidenceHead.objects.select_for_update().filter(chain__in=again).order_by("chain")
+            }
+            _links_seal([link for link in links if link.chain in fresh], fresh, key_id)
+            _heads_move([fresh[chain] for chain in again])
+            heads.update(fresh)
+        by_model: dict[type[models.Model], list[Any]] = {}
+        for link in links:
+            by_model.setdefault(type(link.row), []).append(link.row)
+        for model, rows in by_model.items():
+            _rows_write(model, rows)
         # A later flush in the same transaction moves them on from here.
         self.heads_read.update((chain, heads[chain]) for chain in read)
+
+
+def _links_seal(links: list[_Link], heads: Mapping[str, EvidenceHead], key_id: str) -> None:
+    """Number and seal each link after its chain's head, in order, moving the heads on in memory."""
+    for link in links:
+        head = heads[link.chain]
+        if link.before is not None:
+            link.before(head.length)
+        row = link.row
+        row.previous_hash = head.hash
+        row.key_id = key_id
+        row.hash = link_hash(link.fields(row), head.hash, key_id)
+        head.length += 1
+        head.hash = row.hash
 
 
 # (vendor, model, rows) -> the INSERT statement: the same text for every change of that shape.
@@ -363,11 +382,12 @@ def _rows_insert(model: type[models.Model], fields: list[Any], rows: list[Any]) 
         row._state.db = db.alias
 
 
-def _heads_move(heads: list[EvidenceHead], read_at: Mapping[Any, int] | None = None) -> None:
+def _heads_move(heads: list[EvidenceHead], read_at: Mapping[Any, int] | None = None) -> set[Any]:
     """Move ``heads`` on to their new length and hash in one UPDATE (a CASE on the id for each).
 
     ``read_at``: the length each head read without a lock (by id) had then; such a head is moved only
-    from that length, and ``RowMoved`` is raised when one had moved on (nothing is then kept).
+    from that length. Answers the ids of those that had moved on (and so were left as they are); a
+    locked head that does not move raises ``RowMoved`` (nothing may then be kept).
 
     Written as SQL rather than with ``Case``/``When`` expressions: the statement is the same, and
     building it this way costs a fraction of the CPU on every change.
@@ -385,7 +405,8 @@ def _heads_move(heads: list[EvidenceHead], read_at: Mapping[Any, int] | None = N
     # The model's own table and quoted columns; every value is a parameter.
     sql = (
         f"UPDATE {quote(meta.db_table)} SET {length} = CASE {ident} {cases} END, "  # noqa: S608  # nosec B608
-        f"{digest} = CASE {ident} {cases} END, {updated} = %s WHERE {' OR '.join(where)}"
+        f"{digest} = CASE {ident} {cases} END, {updated} = %s WHERE {' OR '.join(where)} "
+        f"RETURNING {ident}"
     )
     params: list[Any] = [value for head in heads for value in (head.pk, head.length)]
     params += [value for head in heads for value in (head.pk, head.hash)]
@@ -394,9 +415,10 @@ def _heads_move(heads: list[EvidenceHead], read_at: Mapping[Any, int] | None = N
     params += [value for pk, at in read_at.items() for value in (pk, at)]
     with db.cursor() as cursor:
         cursor.execute(sql, params)
-        moved = cursor.rowcount
-    if moved != len(heads):
-        raise RowMoved(f"{len(heads) - moved} evidence chain head(s) moved on since they were read")
+        moved = {pk for (pk,) in cursor.fetchall()}
+    if any(pk not in moved for pk in locked):
+        raise RowMoved("an evidence chain head held locked did not move on")
+    return {pk for pk in read_at if pk not in moved}
 
 
 _current_batch: ContextVar[EvidenceBatch | None] = ContextVar("resolve_evidence_batch", default=None)

@@ -30,9 +30,9 @@ BUSY_MESSAGE = "Someone else was changing the same record at that moment, so not
 
 
 class RowMoved(OperationalError):
-    """A row read without a lock had moved on when the write came to change it (an optimistic check:
-    an evidence chain's head another transaction extended first). Nothing of the write may stay, and
-    running it again reads the row afresh, so it is retried like a deadlock."""
+    """A row the write held or checked was not where it expected when it came to change it (an
+    evidence chain's head: ``resolve.audit.chain``). Nothing of the write may stay, and running it
+    again reads the row afresh, so it is retried like a deadlock."""
 
 
 def is_lock_conflict(exc: BaseException) -> bool:
