@@ -12,11 +12,12 @@ and through what (see ``resolve.access.context``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from resolve.access.log import access_record
@@ -183,6 +184,7 @@ def challenge_get_for_change(
     perm: Perm,
     owner_may: bool = False,
     posts: Iterable[tuple[str, int | None]] | None = None,
+    with_rows: Mapping[str, Any] | None = None,
 ) -> Challenge:
     """Lock a challenge for a change, found through ``user``'s scope, once their role may make it.
 
@@ -193,25 +195,34 @@ def challenge_get_for_change(
     the engine decides whether it may act. ``owner_may``: the owner of one of the challenge's agreed
     actions may make this change whatever their role (marking their own action done). ``posts``: the
     (role, team) of each of the person's posts, when the caller read them with others just now.
+    ``with_rows``: annotations read in the same statement as the locked row (the write path's visits,
+    actions and chain heads), each set on the challenge under its name.
     """
     # A break-glass grant opens a record to read, never to change.
     challenges = (
         Challenge.objects.all() if user is None else _challenges_in(user, break_glass=False, posts=posts)
     )
-    challenge = (
+    checks_owner = owner_may and user is not None
+    if checks_owner:
+        # The owner is a person in Resolve (``Action.owner_user``); a named outsider owns nothing here.
+        assert user is not None
+        challenges = challenges.annotate(
+            owns_an_action=Exists(Action.objects.filter(challenge=OuterRef("pk"), owner_user_id=user.pk))
+        )
+    # By its id, so unordered: ordering the one row would only cost building an ORDER BY.
+    found = list(
         challenges.select_for_update(of=("self",))
         .select_related(
             "child", "child__team", "child__social_worker", "child__iro", "child__cp_chair", "policy"
         )
+        .annotate(**(with_rows or {}))
         .filter(pk=challenge_id)
-        .first()
+        .order_by()[:1]
     )
+    challenge = found[0] if found else None
     if challenge is None:
         raise NotVisible(challenge_id)
-    owns_an_action = (
-        # The owner is a person in Resolve (``Action.owner_user``); a named outsider owns nothing here.
-        owner_may and user is not None and challenge.actions.filter(owner_user_id=user.pk).exists()
-    )
+    owns_an_action = checks_owner and bool(getattr(challenge, "owns_an_action", False))
     if user is not None and not owns_an_action:
         perm_require(user=user, perm=perm)
     return challenge

@@ -32,6 +32,7 @@ from resolve.audit.sealing import (
     link_hash,
     row_digest,
 )
+from resolve.core.retry import RowMoved
 
 __all__ = [
     "Break",
@@ -217,12 +218,19 @@ class EvidenceBatch:
     added; ``flush`` locks every head the batch touches in one statement (after the challenge row, as
     the lock order in docs/architecture.md says), inserts each model's rows in one statement, and
     moves the heads on in one more. The rows it writes are the rows a one-by-one write would write.
+
+    Heads the change already read in its transaction (``heads_read``, with the challenge's row) are
+    not locked first: the statement that moves them on (before the rows are inserted) moves each only
+    from the length it was read at; one that another transaction moved on in between is then locked,
+    read again and its links sealed again after it, so the change never runs twice for it.
     """
 
     links: list[_Link] = field(default_factory=list)
     # Set when the batch starts the chains of a new record (raising a challenge): their heads cannot
     # exist yet, so ``flush`` creates the heads first (keeping those already there), then locks them.
     new_chains: bool = False
+    # Heads read without a lock earlier in the transaction, by chain: moved on only from what they were.
+    heads_read: dict[str, EvidenceHead] = field(default_factory=dict)
 
     def link(
         self,
@@ -260,10 +268,21 @@ class EvidenceBatch:
             EvidenceHead.objects.bulk_create(
                 [EvidenceHead(chain=chain) for chain in chains], ignore_conflicts=True
             )
-        heads = {
-            head.chain: head
-            for head in EvidenceHead.objects.select_for_update().filter(chain__in=chains).order_by("chain")
+        # Copies: a change run again (a deadlock's victim) starts from the heads as read.
+        read = {
+            chain: EvidenceHead(pk=head.pk, chain=chain, length=head.length, hash=head.hash)
+            for chain, head in self.heads_read.items()
+            if chain in chains
         }
+        unread = [chain for chain in chains if chain not in read]
+        heads = dict(read)
+        if unread:
+            heads.update(
+                (head.chain, head)
+                for head in EvidenceHead.objects.select_for_update()
+                .filter(chain__in=unread)
+                .order_by("chain")
+            )
         missing = [chain for chain in chains if chain not in heads]
         if missing:
             EvidenceHead.objects.bulk_create(
@@ -274,47 +293,132 @@ class EvidenceBatch:
                 for head in EvidenceHead.objects.select_for_update().filter(chain__in=missing)
             )
         key_id = current_key_id()
+        added: dict[str, int] = {}
+        for link in links:
+            added[link.chain] = added.get(link.chain, 0) + 1
+        _links_seal(links, heads, key_id)
+        # The heads move first, then the rows go in: a head read without a lock that another writer
+        # moved on meanwhile (another challenge of the same child, a case note on the child's chain)
+        # is then locked and read again, and its links sealed again after it, before anything is
+        # written (two statements more, only then).
+        moved_on = _heads_move(
+            [heads[chain] for chain in chains],
+            read_at={read[chain].pk: read[chain].length - added[chain] for chain in read},
+        )
+        if moved_on:
+            again = sorted(chain for chain in read if read[chain].pk in moved_on)
+            fresh = {
+                head.chain: head
+                for head in EvidenceHead.objects.select_for_update().filter(chain__in=again).order_by("chain")
+            }
+            _links_seal([link for link in links if link.chain in fresh], fresh, key_id)
+            _heads_move([fresh[chain] for chain in again])
+            heads.update(fresh)
         by_model: dict[type[models.Model], list[Any]] = {}
         for link in links:
-            head = heads[link.chain]
-            if link.before is not None:
-                link.before(head.length)
-            row = link.row
-            row.previous_hash = head.hash
-            row.key_id = key_id
-            row.hash = link_hash(link.fields(row), head.hash, key_id)
-            head.length += 1
-            head.hash = row.hash
-            by_model.setdefault(type(row), []).append(row)
+            by_model.setdefault(type(link.row), []).append(link.row)
         for model, rows in by_model.items():
-            model._base_manager.bulk_create(rows)
-        _heads_move([heads[chain] for chain in chains])
+            _rows_write(model, rows)
+        # A later flush in the same transaction moves them on from here.
+        self.heads_read.update((chain, heads[chain]) for chain in read)
 
 
-def _heads_move(heads: list[EvidenceHead]) -> None:
+def _links_seal(links: list[_Link], heads: Mapping[str, EvidenceHead], key_id: str) -> None:
+    """Number and seal each link after its chain's head, in order, moving the heads on in memory."""
+    for link in links:
+        head = heads[link.chain]
+        if link.before is not None:
+            link.before(head.length)
+        row = link.row
+        row.previous_hash = head.hash
+        row.key_id = key_id
+        row.hash = link_hash(link.fields(row), head.hash, key_id)
+        head.length += 1
+        head.hash = row.hash
+
+
+# (vendor, model, rows) -> the INSERT statement: the same text for every change of that shape.
+_INSERTS: dict[tuple[str, type[models.Model], int], str] = {}
+_KEPT_ROWS = 32
+# Values in one statement at most: below SQLite's limit on parameters (32,766) and PostgreSQL's (65,535).
+_MOST_VALUES = 30_000
+
+
+def _rows_write(model: type[models.Model], rows: list[Any]) -> None:
+    """Insert ``rows`` of ``model`` and give each its id, as ``bulk_create`` does (each value through
+    its field's ``pre_save`` and ``get_db_prep_save``, in statements of at most ``_MOST_VALUES``
+    values): one statement for the links of a change, its text built once per shape instead of by the
+    ORM's compiler on every change."""
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    per = max(1, _MOST_VALUES // len(fields))
+    for start in range(0, len(rows), per):
+        _rows_insert(model, fields, rows[start : start + per])
+
+
+def _rows_insert(model: type[models.Model], fields: list[Any], rows: list[Any]) -> None:
+    db = transaction.get_connection()
+    meta = model._meta
+    shape = (db.vendor, model, len(rows))
+    sql = _INSERTS.get(shape)
+    if sql is None:
+        quote = db.ops.quote_name
+        names = ", ".join(quote(str(field.column)) for field in fields)
+        marks = f"({', '.join(['%s'] * len(fields))})"
+        # The model's own table and quoted columns; every value is a parameter.
+        sql = (
+            f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES "  # noqa: S608  # nosec B608
+            f"{', '.join([marks] * len(rows))} RETURNING {quote(str(meta.pk.column))}"
+        )
+        # Kept for the small batches a change writes; a larger one (a leaver's hand-over) is rare.
+        if len(rows) <= _KEPT_ROWS:
+            _INSERTS[shape] = sql
+    params = [field.get_db_prep_save(field.pre_save(row, True), db) for row in rows for field in fields]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = cursor.fetchall()
+    for row, (pk,) in zip(rows, ids, strict=True):
+        row.pk = pk
+        row._state.adding = False
+        row._state.db = db.alias
+
+
+def _heads_move(heads: list[EvidenceHead], read_at: Mapping[Any, int] | None = None) -> set[Any]:
     """Move ``heads`` on to their new length and hash in one UPDATE (a CASE on the id for each).
+
+    ``read_at``: the length each head read without a lock (by id) had then; such a head is moved only
+    from that length. Answers the ids of those that had moved on (and so were left as they are); a
+    locked head that does not move raises ``RowMoved`` (nothing may then be kept).
 
     Written as SQL rather than with ``Case``/``When`` expressions: the statement is the same, and
     building it this way costs a fraction of the CPU on every change.
     """
+    read_at = read_at or {}
     db = transaction.get_connection()
     quote = db.ops.quote_name
     meta = EvidenceHead._meta
     column = {field.name: quote(str(field.column)) for field in meta.concrete_fields}
     ident, length, digest, updated = column["id"], column["length"], column["hash"], column["updated_at"]
     cases = " ".join(["WHEN %s THEN %s"] * len(heads))
-    marks = ", ".join(["%s"] * len(heads))
+    locked = [head.pk for head in heads if head.pk not in read_at]
+    where = [f"{ident} IN ({', '.join(['%s'] * len(locked))})"] if locked else []
+    where += [f"({ident} = %s AND {length} = %s)"] * len(read_at)
     # The model's own table and quoted columns; every value is a parameter.
     sql = (
         f"UPDATE {quote(meta.db_table)} SET {length} = CASE {ident} {cases} END, "  # noqa: S608  # nosec B608
-        f"{digest} = CASE {ident} {cases} END, {updated} = %s WHERE {ident} IN ({marks})"
+        f"{digest} = CASE {ident} {cases} END, {updated} = %s WHERE {' OR '.join(where)} "
+        f"RETURNING {ident}"
     )
     params: list[Any] = [value for head in heads for value in (head.pk, head.length)]
     params += [value for head in heads for value in (head.pk, head.hash)]
     params.append(EvidenceHead._meta.get_field("updated_at").get_db_prep_save(timezone.now(), db))
-    params += [head.pk for head in heads]
+    params += locked
+    params += [value for pk, at in read_at.items() for value in (pk, at)]
     with db.cursor() as cursor:
         cursor.execute(sql, params)
+        moved = {pk for (pk,) in cursor.fetchall()}
+    if any(pk not in moved for pk in locked):
+        raise RowMoved("an evidence chain head held locked did not move on")
+    return {pk for pk in read_at if pk not in moved}
 
 
 _current_batch: ContextVar[EvidenceBatch | None] = ContextVar("resolve_evidence_batch", default=None)

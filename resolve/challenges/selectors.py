@@ -580,9 +580,10 @@ def challenge_change_people(*, challenge_id: int, user: User | None) -> ChangePe
     width = len(post_fields)
     post_names = [field.attname for field in post_fields]
     user_names = [field.attname for field in user_fields]
+    post_converters, user_converters = _converters(db, post_fields), _converters(db, user_fields)
     for row in rows:
-        values = _converted(db, post_fields, row[:width])
-        person_values = _converted(db, user_fields, row[width : width + len(user_fields)])
+        values = _converted(db, post_converters, row[:width])
+        person_values = _converted(db, user_converters, row[width : width + len(user_fields)])
         post = Post.from_db(db.alias, post_names, values)
         person = users.get(post.user_id)
         if person is None:
@@ -599,12 +600,22 @@ def challenge_change_people(*, challenge_id: int, user: User | None) -> ChangePe
     )
 
 
-def _converted(db: Any, fields: Sequence[Any], values: Sequence[Any]) -> list[Any]:
-    """``values`` as the ORM would give them (the backend's and the fields' converters)."""
-    converted = []
-    for field, value in zip(fields, values, strict=True):
+def _converters(db: Any, fields: Sequence[Any]) -> list[tuple[Any, tuple[Any, ...]]]:
+    """Each field's column and the converters the ORM runs on its values (the backend's, the field's)."""
+    found = []
+    for field in fields:
         column = field.get_col(field.model._meta.db_table)
-        for converter in (*db.ops.get_db_converters(column), *field.get_db_converters(db)):
+        found.append((column, (*db.ops.get_db_converters(column), *field.get_db_converters(db))))
+    return found
+
+
+def _converted(
+    db: Any, converters: Sequence[tuple[Any, tuple[Any, ...]]], values: Sequence[Any]
+) -> list[Any]:
+    """``values`` as the ORM would give them, through ``_converters``' answer for their fields."""
+    converted = []
+    for (column, steps), value in zip(converters, values, strict=True):
+        for converter in steps:
             value = converter(value, column, db)
         converted.append(value)
     return converted

@@ -29,8 +29,17 @@ LOCK_CONFLICT_STATES = frozenset({"40P01", "40001"})
 BUSY_MESSAGE = "Someone else was changing the same record at that moment, so nothing was changed: try again."
 
 
+class RowMoved(OperationalError):
+    """A row the write held or checked was not where it expected when it came to change it (an
+    evidence chain's head: ``resolve.audit.chain``). Nothing of the write may stay, and running it
+    again reads the row afresh, so it is retried like a deadlock."""
+
+
 def is_lock_conflict(exc: BaseException) -> bool:
-    """Whether ``exc`` is a deadlock or serialization failure (Django's wrapper around the driver's)."""
+    """Whether ``exc`` is a deadlock or serialization failure (Django's wrapper around the driver's),
+    or a row that moved on under an optimistic write (``RowMoved``)."""
+    if isinstance(exc, RowMoved):
+        return True
     if not isinstance(exc, OperationalError):
         return False
     cause = exc.__cause__

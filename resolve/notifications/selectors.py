@@ -14,8 +14,10 @@ from resolve.challenges.models import Action, Challenge, StageVisit
 from resolve.core.conf import conf
 from resolve.notifications.models import (
     DEADLINE_SWEEP,
+    AgencyMessage,
     Notification,
     NotificationPreference,
+    OutboxMessage,
     SweepLease,
     calendar_secret_digest,
 )
@@ -212,4 +214,18 @@ def sweep_health_get(*, now: dt.datetime | None = None) -> SweepHealth:
         and bool(lease.holder)
         and lease.expires_at is not None
         and lease.expires_at > now,
+    )
+
+
+def outbox_waiting(*, now: dt.datetime | None = None) -> bool:
+    """Is any message due to be sent now? (The worker's clock asks every few seconds, on the index
+    ``outbox_status_next``, and queues a delivery when one is: a change to a challenge writes its
+    messages to the outbox and queues nothing itself.)"""
+    now = now or timezone.now()
+    return any(
+        model.objects.filter(
+            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+            status=OutboxMessage.Status.PENDING,
+        ).exists()
+        for model in (OutboxMessage, AgencyMessage)
     )

@@ -327,15 +327,31 @@ def _messages_insert(wanted: Mapping[tuple[Any, str], tuple[User, Message]]) -> 
         f"INSERT INTO {table} ({names}) VALUES {', '.join(rows_sql)} "  # noqa: S608  # nosec B608
         f"ON CONFLICT DO NOTHING RETURNING {quote('id')}, {quote('recipient_id')}, {quote('kind')}"
     )
+    if db.vendor == "postgresql":
+        # One statement: the notifications are inserted from the rows the outbox insert answers.
+        told = quote(Notification._meta.db_table)
+        sql = (
+            f"WITH written AS ({sql}), told AS (INSERT INTO {told} "  # noqa: S608  # nosec B608
+            f"({quote('user_id')}, {quote('message_id')}, {quote('created_at')}, {quote('read_at')}) "
+            f"SELECT {quote('recipient_id')}, {quote('id')}, %s, NULL FROM written "
+            f"WHERE {quote('kind')} <> %s) SELECT COUNT(*) FROM written"
+        )
+        params += [Notification._meta.get_field("created_at").get_db_prep_save(now, db), Kind.DIGEST.value]
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+            return int(cursor.fetchone()[0])
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         written = cursor.fetchall()
-    if written:
-        Notification.objects.bulk_create(
-            Notification(user_id=recipient_id, message_id=message_id)
+    _rows_insert(
+        Notification,
+        [
+            {"user_id": recipient_id, "message_id": message_id}
             for message_id, recipient_id, kind in written
             if kind != Kind.DIGEST
-        )
+        ],
+        ignore_conflicts=False,
+    )
     return len(written)
 
 
@@ -766,10 +782,10 @@ def notifications_for_events(
             if recipients:
                 message = _message(tell.kind, challenge, procedure, event, visit, people)
                 messages.extend((recipient, message) for recipient in recipients)
-    if messages_put_many(messages=messages) + agency_messages_put(
-        challenge=challenge, procedure=procedure, events=events, chair=people.line.chair
-    ):
-        outbox_deliver_on_commit()
+    # Delivered when the worker's clock next finds them waiting (``outbox_waiting``, every few
+    # seconds): a change queues no task of its own, one statement fewer for every change.
+    messages_put_many(messages=messages)
+    agency_messages_put(challenge=challenge, procedure=procedure, events=events, chair=people.line.chair)
     if (
         before is not None
         and state is not None
@@ -1103,15 +1119,48 @@ def deadlines_schedule(
         )
     }
     # Unfired deadlines the state no longer has go; a key already there (fired or not) is kept as
-    # it is, since the insert below skips it.
-    if not first:
-        Deadline.objects.filter(challenge=challenge, fired_at__isnull=True).exclude(
-            key__in=list(specs)
-        ).delete()
-    if specs:
-        Deadline.objects.bulk_create(
-            [_deadline_row(challenge.pk, spec) for spec in specs.values()], ignore_conflicts=True
+    # it is, since the insert skips it.
+    _deadlines_write(challenge.pk, list(specs.values()), remove=not first)
+
+
+def _deadlines_write(challenge_id: int, specs: Sequence[DeadlineSpec], *, remove: bool) -> None:
+    """Remove the challenge's unfired deadlines whose key is not in ``specs`` (when ``remove``) and
+    insert those of ``specs`` not already there: one statement on PostgreSQL (the removal a
+    data-modifying ``WITH``), at most two on SQLite, which has none."""
+    db = transaction.get_connection()
+    quote = db.ops.quote_name
+    table = quote(Deadline._meta.db_table)
+    statements: list[tuple[str, list[Any]]] = []
+    if remove:
+        # The model's own table and quoted columns; every value is a parameter.
+        delete = (
+            f"DELETE FROM {table} WHERE {quote('challenge_id')} = %s "  # noqa: S608  # nosec B608
+            f"AND {quote('fired_at')} IS NULL"
         )
+        if specs:
+            delete += f" AND {quote('key')} NOT IN ({', '.join(['%s'] * len(specs))})"
+        statements.append((delete, [challenge_id, *(spec.key for spec in specs)]))
+    if specs:
+        fields = [field for field in Deadline._meta.concrete_fields if not field.primary_key]
+        names = ", ".join(quote(str(field.column)) for field in fields)
+        marks = f"({', '.join(['%s'] * len(fields))})"
+        insert = (
+            f"INSERT INTO {table} ({names}) VALUES "  # noqa: S608  # nosec B608
+            f"{', '.join([marks] * len(specs))} ON CONFLICT DO NOTHING"
+        )
+        values: list[Any] = []
+        for spec in specs:
+            row = _deadline_row(challenge_id, spec)
+            values.extend(field.get_db_prep_save(getattr(row, field.attname), db) for field in fields)
+        if statements and db.vendor == "postgresql":
+            # The removal and the insert touch different keys, so one snapshot serves both.
+            delete, kept = statements.pop()
+            statements.append((f"WITH gone AS ({delete} RETURNING 1) {insert}", [*kept, *values]))
+        else:
+            statements.append((insert, values))
+    with db.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
 
 
 def _deadline_row(challenge_id: int, spec: DeadlineSpec) -> Deadline:

@@ -25,7 +25,7 @@ from django_tasks_db.models import DBTaskResult
 
 from resolve.core.conf import conf
 from resolve.notifications import tasks
-from resolve.notifications.selectors import sweep_lease_live
+from resolve.notifications.selectors import outbox_waiting, sweep_lease_live
 from resolve.notifications.sweep import sweep_stale_alert
 
 logger = logging.getLogger("resolve.notifications.worker")
@@ -70,8 +70,14 @@ def _enqueue_unless_waiting(task: Any) -> bool:
     return True
 
 
+# How often the clock looks for messages waiting to be sent (one indexed EXISTS per look): a change to a
+# challenge writes its messages to the outbox and queues nothing, so this is how soon its email leaves.
+OUTBOX_POLL_SECONDS = 2.0
+
+
 class Clock:
-    """Enqueues the sweep every ``sweep_every`` seconds, delivery every ``deliver_every``, digests daily."""
+    """Enqueues the sweep every ``sweep_every`` seconds, delivery every ``deliver_every`` and whenever
+    messages are waiting (looked for every ``OUTBOX_POLL_SECONDS``), digests daily."""
 
     def __init__(self, *, sweep_every: float, deliver_every: float, digest_hour: int) -> None:
         self.sweep_every, self.deliver_every, self.digest_hour = sweep_every, deliver_every, digest_hour
@@ -84,7 +90,10 @@ class Clock:
         if now - self.last_sweep >= self.sweep_every:
             _enqueue_unless_waiting(tasks.sweep_deadlines_task)
             self.last_sweep = self.last_delivery = now
-        elif now - self.last_delivery >= self.deliver_every:
+        elif now - self.last_delivery >= self.deliver_every or (
+            # A waiting sweep delivers when it has swept.
+            outbox_waiting() and not _waiting(tasks.sweep_deadlines_task)
+        ):
             _enqueue_unless_waiting(tasks.outbox_deliver_task)
             self.last_delivery = now
         if now - self.last_health_check >= self.deliver_every:
@@ -109,7 +118,7 @@ class Clock:
                 logger.exception("The worker's clock could not enqueue a task; trying again")
             finally:
                 connection.close()
-            self.stopped.wait(min(self.deliver_every, 10.0))
+            self.stopped.wait(min(self.deliver_every, OUTBOX_POLL_SECONDS))
 
 
 class Command(BaseCommand):
