@@ -130,8 +130,8 @@ class Challenge(SealedModel):
     class Meta:
         ordering = ["-raised_on", "-id"]
         indexes = [
-            # By due date within a status, then the order raised: serves the sweep's and the "due"
-            # order's walk to a page without sorting the challenges due the same day.
+            # By due date within a status, then the order raised: the "due" order (and a filter on the
+            # due date) walks it to a page, without sorting the challenges due on the same day.
             models.Index(fields=["status", "stage_due_on", "raised_on", "id"], name="challenge_due_order"),
             models.Index(fields=["child", "status"]),
             # The lists' order (newest raised first), with and without the status filter: the
