@@ -316,6 +316,11 @@ def child_get_for_allocation(*, user: UserLike, child_id: int, lock: bool = True
     ``lock=False`` reads it without a lock, for the page that asks for the change.
     """
     perm_require(user=user, perm=Perm.ADD_CHILDREN)
+    if lock:
+        # The change moves the copies of the allocation the child's challenges hold
+        # (``child_challenges_follow``): their rows are locked first, in the order of docs/architecture.md
+        # ("Locks": challenge rows, then child rows, then chain heads).
+        list(Challenge.objects.select_for_update().filter(child_id=child_id).order_by("pk").values_list("pk"))
     children = Child.objects.select_for_update(of=("self",)) if lock else Child.objects.all()
     child = children.select_related("team", "social_worker", "iro", "cp_chair").filter(pk=child_id).first()
     if child is None:
