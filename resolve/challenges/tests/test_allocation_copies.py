@@ -127,8 +127,9 @@ def test_a_leavers_hand_over_moves_the_copies_to_the_successor(world: World) -> 
         user=world.user("admin"), leaver="social_worker", successor="social_worker_3", reason="Left"
     )
     assert _copies(challenge) == _allocation(world.a)
-    assert challenge.social_worker.username == "social_worker_3"
-    assert challenges_visible_to(challenge.social_worker).filter(pk=challenge.pk).exists()
+    successor = challenge.social_worker
+    assert successor is not None and successor.username == "social_worker_3"
+    assert challenges_visible_to(successor).filter(pk=challenge.pk).exists()
     assert not challenges_visible_to(world.user("social_worker")).filter(pk=challenge.pk).exists()
     _scope_is_the_childs(world)
     assert list(verify_all()) == []
@@ -151,9 +152,11 @@ def test_past_1000_the_lists_stop_counting_and_say_so(authority: Any, api_as: An
     client = Client()
     client.force_login(authority.staff["director"])
     assert "more than 1,000 challenges" in client.get("/challenges/").content.decode()
+
     # 1,001 rows counted, 20 a page: page 51 holds the last one counted, and page 52 is page 51.
     def shown(page: int) -> list[str]:
-        return re.findall(r'href="/challenges/(\d+)/"', client.get(f"/challenges/?page={page}").content.decode())
+        html = client.get(f"/challenges/?page={page}").content.decode()
+        return re.findall(r'href="/challenges/(\d+)/"', html)
 
     assert len(shown(50)) == 20
     assert len(shown(51)) == 1 and shown(52) == shown(51)

@@ -33,11 +33,8 @@ def test_the_notifications_page_counts_no_further_than_the_bound(
         page = client.get("/notifications/")
     assert page.status_code == 200
     table = Notification._meta.db_table
-    counts = [
-        q["sql"]
-        for q in captured.captured_queries
-        if q["sql"].startswith("SELECT COUNT(*)") and f'FROM "{table}"' in q["sql"] and "read_at" not in q["sql"]
-    ]
+    listed = [q["sql"] for q in captured.captured_queries if f'FROM "{table}"' in q["sql"]]
+    counts = [sql for sql in listed if sql.startswith("SELECT COUNT(*)") and "read_at" not in sql]
     assert len(counts) == 1 and "LIMIT 2" in counts[0]
     # Every notification is still listed on the page (25 a page).
     assert page.content.decode().count('href="/notifications/') >= 3
