@@ -23,7 +23,15 @@ from django.utils import timezone
 from resolve.access.log import access_record
 from resolve.access.permissions import GRANTS, Perm, Scope, perm_require, user_has_perm
 from resolve.audit.models import BreakGlassGrant
-from resolve.challenges.models import Action, Agreement, Challenge, Document, Meeting, StageVisit
+from resolve.challenges.models import (
+    ALLOCATION_COPIED,
+    Action,
+    Agreement,
+    Challenge,
+    Document,
+    Meeting,
+    StageVisit,
+)
 from resolve.children.models import CaseNote, Child
 from resolve.core import limits
 from resolve.core.errors import ServiceError
@@ -49,7 +57,13 @@ class NotVisible(Exception):
 
 @dataclass
 class _Scope:
-    """Every record, or children matching ``children`` plus challenges matching ``challenges``."""
+    """Every record, or children matching ``children`` plus challenges matching ``challenges``.
+
+    ``challenges`` names the challenges of the children ``children`` matches (on the copies of the
+    child's allocation each challenge holds, ``Challenge.ALLOCATION_COPIED``) and those the person
+    sees for their own part in them (raised by them or their service), so that a list of challenges
+    filters on the challenge's own row, with an index in the list's order for each column.
+    """
 
     everything: bool = False
     children: Q = field(default_factory=Q)
@@ -67,17 +81,21 @@ def _scope(
     the record, not something a role gives. Break-glass gives reads only: the write chokepoints ask
     with ``break_glass=False``. ``posts``: the (role, team) of each of the person's posts, when the
     caller has just read them; read here otherwise.
+
+    Each rule is written twice, side by side: on the child's row and on the copies a challenge holds
+    of it (the same column names), so that a challenge is seen exactly when its child is.
     """
     if not user.is_authenticated or not getattr(user, "is_active", False):
         return None
-    children = Q(social_worker_id=user.pk) | Q(iro_id=user.pk) | Q(cp_chair_id=user.pk)
+    allocated = Q(social_worker_id=user.pk) | Q(iro_id=user.pk) | Q(cp_chair_id=user.pk)
+    children = allocated
+    challenges = allocated | Q(raised_by_id=user.pk)
     if break_glass:
-        children |= Q(
-            pk__in=BreakGlassGrant.objects.filter(user_id=user.pk, expires_at__gt=timezone.now()).values(
-                "child_id"
-            )
+        opened = BreakGlassGrant.objects.filter(user_id=user.pk, expires_at__gt=timezone.now()).values(
+            "child_id"
         )
-    challenges = Q(raised_by_id=user.pk)
+        children |= Q(pk__in=opened)
+        challenges |= Q(child_id__in=opened)
     held = (
         list(Post.objects.filter(user_id=user.pk).values_list("role", "team_id"))
         if posts is None
@@ -95,15 +113,16 @@ def _scope(
             if team_id is None:
                 return _Scope(everything=True)
             children |= Q(team_id=team_id)
+            challenges |= Q(team_id=team_id)
         elif grant.scope is Scope.SERVICE:
             if team_id is None:
                 return _Scope(everything=True)
             # Their service: children whose chair works in their team, and challenges one of them raised.
-            children |= Q(iro_id__in=Post.objects.filter(team_id=team_id, role="iro").values("user_id"))
-            children |= Q(
+            service = Q(iro_id__in=Post.objects.filter(team_id=team_id, role="iro").values("user_id")) | Q(
                 cp_chair_id__in=Post.objects.filter(team_id=team_id, role="cp_chair").values("user_id")
             )
-            challenges |= Q(
+            children |= service
+            challenges |= service | Q(
                 raised_by_id__in=Post.objects.filter(team_id=team_id, role__in=CHAIR_ROLES).values("user_id")
             )
         # ALLOCATED, CHAIRED and NONE add nothing beyond the person's own allocations above.
@@ -127,8 +146,7 @@ def _challenges_in(
         return Challenge.objects.none()
     if scope.everything:
         return Challenge.objects.all()
-    child_ids = Child.objects.filter(scope.children).values("pk")
-    return Challenge.objects.filter(Q(child_id__in=child_ids) | scope.challenges)
+    return Challenge.objects.filter(scope.challenges)
 
 
 def _case_notes_in(user: UserLike, *, break_glass: bool) -> QuerySet[CaseNote]:
@@ -309,12 +327,29 @@ def child_get_for_allocation(*, user: UserLike, child_id: int, lock: bool = True
     ``lock=False`` reads it without a lock, for the page that asks for the change.
     """
     perm_require(user=user, perm=Perm.ADD_CHILDREN)
+    if lock:
+        # The change moves the copies of the allocation the child's challenges hold
+        # (``child_challenges_follow``): their rows are locked first, in the order of docs/architecture.md
+        # ("Locks": challenge rows, then child rows, then chain heads).
+        list(Challenge.objects.select_for_update().filter(child_id=child_id).order_by("pk").values_list("pk"))
     children = Child.objects.select_for_update(of=("self",)) if lock else Child.objects.all()
     child = children.select_related("team", "social_worker", "iro", "cp_chair").filter(pk=child_id).first()
     if child is None:
         raise NotVisible(child_id)
     _log(user, child.pk)
     return child
+
+
+def child_challenges_follow(*, child: Child) -> int:
+    """Move the copies of ``child``'s allocation its challenges hold (``ALLOCATION_COPIED``) to the
+    child's allocation as it now stands: one UPDATE, in the caller's transaction (the change of
+    allocation, which has locked the child and writes its case note). Answers how many challenges.
+
+    Through the base manager: the copies are not evidence (the child's record is), so the
+    challenges' seals are not renewed for them.
+    """
+    copies = {column: getattr(child, column) for column in ALLOCATION_COPIED}
+    return Challenge._base_manager.filter(child_id=child.pk).update(**copies)
 
 
 def case_note_get_for_user(*, user: UserLike, note_id: int) -> CaseNote:

@@ -670,7 +670,8 @@ class ChallengePage(Schema):
     page: int
     pages: int
     results: list[ChallengeSummary]
-    # Counting stops past 10,000 rows: then count is 10,000 and count_exact is false.
+    # Counting stops past 1,000 rows (challenges.selectors.COUNT_BOUND): then count is 1,000 and
+    # count_exact is false.
     count_exact: bool = True
     # Pass as ?cursor= for the page after this one (same filters); null on the last page.
     next_cursor: str | None = None

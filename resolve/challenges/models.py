@@ -17,7 +17,11 @@ from resolve.append_only import AppendOnlyModel
 from resolve.audit.chain import SealedModel, event_fields, sealed_insert
 from resolve.challenges.events import RESPONSES, REVIEWS
 from resolve.children.models import Child
+from resolve.people.models import Team
 from resolve.procedures.models import PolicyVersion
+
+# The child's fields the challenge holds a copy of (as the same names), for its scope and its lists.
+ALLOCATION_COPIED = ("team_id", "social_worker_id", "iro_id", "cp_chair_id")
 
 
 class Challenge(SealedModel):
@@ -73,11 +77,47 @@ class Challenge(SealedModel):
     agency = models.CharField(max_length=200, blank=True)
     agency_kind = models.CharField(max_length=64, blank=True)
 
+    # The child's allocation, copied onto the challenge so that the scope and the lists filter and
+    # sort on this one row, each with an index in the lists' order (docs/performance.md, "Lists").
+    # Set by the write path (``services._write``) and moved with the child by every change of
+    # allocation (``resolve.access.child_challenges_follow``); not evidence: the child's record and
+    # its "Allocation changed" case notes are.
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    social_worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    iro = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        verbose_name="IRO",
+    )
+    cp_chair = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        verbose_name="CP Chair",
+    )
+
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    evidence_exclude = ("updated_at",)
+    # ``updated_at`` is rewritten on every save; the allocation's copies follow the child's record.
+    evidence_exclude = ("updated_at", *ALLOCATION_COPIED)
     evidence_added_later = (
         "trigger_review",
         "trigger_review_on",
@@ -90,17 +130,31 @@ class Challenge(SealedModel):
     class Meta:
         ordering = ["-raised_on", "-id"]
         indexes = [
-            models.Index(fields=["status", "stage_due_on"], name="challenge_open_due"),
+            # By due date within a status, then the order raised: the "due" order (and a filter on the
+            # due date) walks it to a page, without sorting the challenges due on the same day.
+            models.Index(fields=["status", "stage_due_on", "raised_on", "id"], name="challenge_due_order"),
             models.Index(fields=["child", "status"]),
             # The lists' order (newest raised first), with and without the status filter: the
             # database walks the index and stops at a page, instead of sorting every visible row.
             models.Index(fields=["-raised_on", "-id"], name="challenge_list_order"),
             models.Index(fields=["status", "-raised_on", "-id"], name="challenge_status_list_order"),
             models.Index(fields=["agency_kind", "agency"], name="challenge_agency"),
+            # The scope's columns, each followed by the lists' order: a person's challenges by their
+            # part in them (or their team's), newest raised first, read from one index.
+            models.Index(fields=["team", "-raised_on", "-id"], name="challenge_team_list_order"),
+            models.Index(fields=["social_worker", "-raised_on", "-id"], name="challenge_worker_list_order"),
+            models.Index(fields=["iro", "-raised_on", "-id"], name="challenge_iro_list_order"),
+            models.Index(fields=["cp_chair", "-raised_on", "-id"], name="challenge_cpc_list_order"),
+            models.Index(fields=["raised_by", "-raised_on", "-id"], name="challenge_raiser_list_order"),
         ]
 
     def __str__(self) -> str:
         return f"Challenge {self.pk} for {self.child}"
+
+    def allocation_copy(self, child: Child) -> None:
+        """Copy ``child``'s allocation onto the challenge (saved with its next save)."""
+        for column in ALLOCATION_COPIED:
+            setattr(self, column, getattr(child, column))
 
     @property
     def evidence_challenge_id(self) -> int:

@@ -321,6 +321,8 @@ def _write(
         if raising:
             # Saved first: its visits, actions and documents need its id.
             batch.new_chains = True
+            # The child's allocation, for the scope and the lists; a change of allocation moves it.
+            challenge.allocation_copy(challenge.child)
             challenge.save()
         else:
             challenge.version += 1

@@ -9,7 +9,13 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from resolve.access import Perm, case_note_get_for_change, child_get_for_allocation, perm_require
+from resolve.access import (
+    Perm,
+    case_note_get_for_change,
+    child_challenges_follow,
+    child_get_for_allocation,
+    perm_require,
+)
 from resolve.children.models import CaseNote, Child
 from resolve.core import limits
 from resolve.core.errors import ServiceError
@@ -169,6 +175,8 @@ def _allocation_write(
         setattr(child, field, person)
     child.team = team
     child.save(update_fields=["social_worker", "team", "iro", "cp_chair"])
+    # The child's challenges hold a copy of the allocation for their scope and lists: moved with it.
+    child_challenges_follow(child=child)
     CaseNote.objects.create(
         child=child,
         note_type=ALLOCATION_NOTE,

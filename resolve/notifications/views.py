@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from resolve.access import access_record_list
+from resolve.challenges.selectors import BoundedPaginator
 from resolve.core import limits
 from resolve.core.conf import conf
 from resolve.notifications.calendar_feed import calendar_feed
@@ -40,7 +40,8 @@ def notifications(request: HttpRequest) -> HttpResponse:
 def _notifications_page(request: HttpRequest, *, calendar_url: str | None) -> HttpResponse:
     """The list, with the calendar address only when it was just made: only its digest is kept."""
     preference = preference_get(user=request.user)  # type: ignore[arg-type]
-    page = Paginator(notification_list(user=request.user), 25).get_page(request.GET.get("page"))  # type: ignore[arg-type]
+    # Counted no further than the lists' bound: a long history costs no more than a short one.
+    page = BoundedPaginator(notification_list(user=request.user), 25).get_page(request.GET.get("page"))  # type: ignore[arg-type]
     # A notification about a challenge names its child: one access-log row for the page.
     access_record_list(
         user=request.user,

@@ -102,7 +102,7 @@ class Queue:
 
     @property
     def total_words(self) -> str:
-        """The count in words: "more than 10,000" past the bound."""
+        """The count in words: "more than 1,000" past the bound."""
         if self.total > selectors.COUNT_BOUND:
             return f"more than {selectors.COUNT_BOUND:,}"
         return str(self.total)

@@ -15,11 +15,9 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.core.paginator import Page
 from django.http import QueryDict
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.text import capfirst
 
 from resolve.access import access_record_list, challenge_get_for_user, child_get_for_user
@@ -122,23 +120,8 @@ def challenge_rows(challenges: Iterable[Challenge], today: dt.date) -> list[Chal
     return rows
 
 
-class BoundedPaginator(Paginator):
-    """Pages of a list whose count stops past ``selectors.COUNT_BOUND`` rows, so that a list costs
-    the same with a million rows as with a thousand; the page numbers run to the bound (and one
-    past it), and ``count_words`` says "more than 10,000" past it."""
-
-    @cached_property
-    def count(self) -> int:
-        rows = self.object_list
-        return selectors.count_bounded(rows) if isinstance(rows, QuerySet) else len(rows)
-
-    @property
-    def exact(self) -> bool:
-        return self.count <= selectors.COUNT_BOUND
-
-    @property
-    def count_words(self) -> str:
-        return str(self.count) if self.exact else f"more than {selectors.COUNT_BOUND:,}"
+# Pages of a list whose count stops past ``selectors.COUNT_BOUND`` (one home, for the notifications too).
+BoundedPaginator = selectors.BoundedPaginator
 
 
 def paginate(items: Any, page_number: str | None) -> Page:

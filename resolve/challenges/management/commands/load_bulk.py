@@ -219,6 +219,7 @@ class Command(BaseCommand):
                     created_at=now,
                     updated_at=now,
                 )
+                challenge.allocation_copy(child)
                 challenge_id += 1
                 target = procedure.stage(visit_state.stage)
                 # Bulk data is raised under the authority's own ladder, whose stages go to a role.
@@ -279,7 +280,7 @@ class Command(BaseCommand):
                 notes.append(note)
                 records = EvidenceHead(pk=head_id, chain=f"records:{challenge.pk}", updated_at=now)
                 head_id += 1
-                for sealed, exclude in ((challenge, {"updated_at"}), (visit, set())):
+                for sealed, exclude in ((challenge, set(Challenge.evidence_exclude)), (visit, set())):
                     seal = EvidenceSeal(
                         pk=seal_id,
                         chain=records.chain,

@@ -1,0 +1,40 @@
+"""The notifications list counts no further than the lists' bound, as the challenges list does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from resolve.challenges import selectors, services
+from resolve.notifications.models import Notification
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_notifications_page_counts_no_further_than_the_bound(
+    client: Any, authority: Any, child: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in range(3):
+        services.challenge_raise(
+            user=authority.staff["iro"],
+            child=child,
+            track="iro",
+            concern=f"Concern {number}",
+            impact_on_child="Impact",
+        )
+    worker = authority.staff["social_worker"]
+    assert Notification.objects.filter(user=worker).count() >= 3
+    monkeypatch.setattr(selectors, "COUNT_BOUND", 1)
+    client.force_login(worker)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get("/notifications/")
+    assert page.status_code == 200
+    table = Notification._meta.db_table
+    listed = [q["sql"] for q in captured.captured_queries if f'FROM "{table}"' in q["sql"]]
+    counts = [sql for sql in listed if sql.startswith("SELECT COUNT(*)") and "read_at" not in sql]
+    assert len(counts) == 1 and "LIMIT 2" in counts[0]
+    # Every notification is still listed on the page (25 a page).
+    assert page.content.decode().count('href="/notifications/') >= 3
