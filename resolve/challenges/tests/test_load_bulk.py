@@ -132,9 +132,9 @@ def test_every_section_of_the_dashboard_has_figures_for_bulk_data(authority: Any
         assert report.count(figure) > 0, figure
     for stage in report.funnel:
         assert stage.reached and stage.resolved_at, stage
-    for stage in report.timeliness:
-        assert stage.counts["on_time"] and stage.counts["late"] and stage.counts["missing"], stage
-    assert sum(stage.counts["extended"] for stage in report.timeliness) > 0
+    for timing in report.timeliness:
+        assert timing.counts["on_time"] and timing.counts["late"] and timing.counts["missing"], timing
+    assert sum(timing.counts["extended"] for timing in report.timeliness) > 0
     assert len(report.managers) >= 4 and all(row.on_time for row in report.managers)
     assert len(report.teams) == 2 and report.themes
     assert report.cafcass_median_working_days is not None
