@@ -50,6 +50,7 @@ from resolve.people.demo import authority_build
 from resolve.procedures.selectors import procedure_get, procedure_version_model
 from resolve.reports.figures import Report
 from resolve.reports.periods import financial_year
+from resolve.reports.queries import REPORT_WORK_MEM
 from resolve.reports.selectors import ReportFilters, report_for, report_names
 from resolve.reports.tables import report_tables
 from resolve.reports.views import LEARNING_SHOWN
@@ -319,7 +320,9 @@ def run() -> None:
         answers = []
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                cursor.execute("SET jit = off")  # as the dashboard's query runs: no compiling
+                # As the dashboard's query runs: no compiling, the same memory to sort and group in.
+                cursor.execute("SET jit = off")
+                cursor.execute(f"SET work_mem = '{REPORT_WORK_MEM}'")
             cursor.execute(COHORT_SQL, bounds)
             cursor.execute("ANALYZE cohort")  # its statistics, so that each query is planned well
             words = JSON_SQL[connection.vendor]
@@ -331,6 +334,7 @@ def run() -> None:
             cursor.execute("DROP TABLE cohort")
             if connection.vendor == "postgresql":
                 cursor.execute("RESET jit")
+                cursor.execute("RESET work_mem")
         return answers
 
     report_time, report = _best(dashboard)
