@@ -4,9 +4,9 @@ Each challenge lives a history through the engine (``engine.decide``, so its sta
 event details and case-note words are those the write path would produce): raised at a stage of the
 national procedure, then one of the ``PLANS`` below, in working days on the procedure's calendar and
 stopping at ``--today`` (a step the engine refuses as a conflict, such as escalating past the last
-stage or a CP Chair referring to Cafcass, ends the plan there). About a third stay open (some
-answered, some never, some extended), the rest are answered on time or late, escalated, resolved at
-every stage with an outcome and learning, re-opened, withdrawn or referred to Cafcass.
+stage or a CP Chair referring to Cafcass, ends the plan there). Of 100,000, 44% stay open (some
+answered, some never, some extended) and the rest were answered on time or late, escalated, resolved
+at every stage with an outcome and learning, re-opened, withdrawn or referred to Cafcass.
 
 Each history is then written with bulk writes instead of one transaction per challenge: its row,
 its stage visits, responses and Cafcass referral, its events and their case notes on the child's
