@@ -28,6 +28,7 @@ BENCHES: list[tuple[str, str]] = [
     ("documents", "bench.documents_bench:run"),
     ("lists", "bench.list_bench:run"),
     ("transition", "bench.transition_bench:run"),
+    ("load_bulk", "bench.load_bulk_bench:run"),
 ]
 
 

@@ -1,77 +1,494 @@
-"""``manage.py load_bulk N``: add N challenges at once, to measure lists and the sweep at scale.
+"""``manage.py load_bulk N``: add N challenges at once, to measure lists, the sweep and the reports at scale.
 
-Each challenge is raised through the engine (``engine.decide``, so its stage, due date, event detail
-and case-note words are those the write path would produce), then written with plain multi-row
-inserts instead of one transaction per challenge: its row, its stage visit, its "raised" event and
-the case note on the child's record, sealed exactly as the write path seals them (the event and
-case-note chains, the records chain of the challenge and its visit, and every chain's head), so
-``manage.py verify_evidence`` still passes afterwards. About seven in ten are left open, the rest
-resolved or withdrawn, raised over the last two years at every stage of the national procedure.
+Each challenge lives a history through the engine (``engine.decide``, so its stages, due dates,
+event details and case-note words are those the write path would produce): raised at a stage of the
+national procedure, then one of the ``PLANS`` below, in working days on the procedure's calendar and
+stopping at ``--today`` (a step the engine refuses as a conflict, such as escalating past the last
+stage or a CP Chair referring to Cafcass, ends the plan there). Of 100,000, 44% stay open (some
+answered, some never, some extended) and the rest were answered on time or late, escalated, resolved
+at every stage with an outcome and learning, re-opened, withdrawn or referred to Cafcass.
+
+Each history is then written with bulk writes instead of one transaction per challenge: its row,
+its stage visits, responses and Cafcass referral, its events and their case notes on the child's
+record, sealed exactly as the write path seals them (the event and case-note chains, the records
+chain of the challenge, its visits, responses and referral as they end up, and every chain's head),
+so ``manage.py verify_evidence`` still passes afterwards. On PostgreSQL the rows go in with ``COPY``
+(psycopg's ``cursor.copy()``); on SQLite with multi-row inserts. Indexes and constraints stay in
+place. Histories are computed once per (track, first stage, day raised, plan) and reused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import random
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.core.management.color import no_style
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models import Max
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from resolve.audit.chain import case_note_fields, event_fields, link_hash, seal_fields
 from resolve.audit.models import EvidenceHead, EvidenceSeal
 from resolve.audit.sealing import current_key_id, row_digest
 from resolve.calendars.services import working_calendar
-from resolve.calendars.types import Nation
+from resolve.calendars.types import Nation, WorkingDays
 from resolve.challenges import engine
-from resolve.challenges.case_notes import StagePeople, case_note_body, case_note_type
-from resolve.challenges.events import detail_to_json
-from resolve.challenges.models import Challenge, Event, StageVisit
+from resolve.challenges.case_notes import StagePeople, case_note_body, case_note_type, enters_stage
+from resolve.challenges.events import CafcassReferred, Resolved, ResponseRecorded, detail_to_json
+from resolve.challenges.models import (
+    ALLOCATION_COPIED,
+    CafcassReferral,
+    Challenge,
+    Event,
+    Response,
+    StageVisit,
+)
 from resolve.children.models import CaseNote, Child
 from resolve.people.demo import authority_build
+from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_get, procedure_version_model
 
 CHUNK = 5_000
+M = TypeVar("M", bound=models.Model)
+
+# The steps of a plan, each dated from the one before in working days.
+ON_TIME, LATE, EXTEND, ESCALATE, RESOLVE, WITHDRAW, REOPEN, REFER, REFER_URGENT = (
+    "on_time",
+    "late",
+    "extend",
+    "escalate",
+    "resolve",
+    "withdraw",
+    "reopen",
+    "refer",
+    "refer_urgent",
+)
+
+# (weight, steps): what happens after a challenge is raised.
+PLANS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (14, ()),  # not answered: awaiting a response, or missing once past its date
+    (7, (ON_TIME,)),
+    (5, (LATE,)),
+    (2, (EXTEND,)),
+    (13, (ON_TIME, RESOLVE)),
+    (8, (LATE, RESOLVE)),
+    (5, (EXTEND, ON_TIME, RESOLVE)),
+    (6, (LATE, ESCALATE)),
+    (5, (ESCALATE,)),
+    (8, (ON_TIME, ESCALATE, ON_TIME, RESOLVE)),
+    (6, (LATE, ESCALATE, ON_TIME, RESOLVE)),
+    (5, (LATE, ESCALATE, LATE, ESCALATE, ON_TIME, RESOLVE)),
+    (2, (ESCALATE, LATE, ESCALATE, ESCALATE, REFER)),
+    (4, (WITHDRAW,)),
+    (3, (ON_TIME, WITHDRAW)),
+    (2, (LATE, ESCALATE, WITHDRAW)),
+    (2, (ON_TIME, RESOLVE, REOPEN, LATE, RESOLVE)),
+    (1, (ON_TIME, RESOLVE, REFER)),
+    (1, (REFER_URGENT,)),
+)
+# The first stage: mostly informal or the first formal one, some bypassed straight to a later one.
+START_WEIGHTS = (55, 30, 8, 5, 2)
+CP_CHAIR_SHARE = 0.2
+THEMES = (
+    ("voice_of_child",),
+    ("drift_delay_planning",),
+    ("management_oversight", "drift_delay_planning"),
+    ("placement",),
+    ("safeguarding", "voice_of_child"),
+    ("drift_delay_legal",),
+    ("drift_delay_planning", "placement"),
+)
 
 
-def _insert(model: type[models.Model], rows: Sequence[models.Model]) -> None:
-    """One multi-row INSERT per chunk of ``rows`` (ids already set), values prepared as Django would."""
-    if not rows:
-        return
-    fields = list(model._meta.concrete_fields)
-    # The connection itself, not the thread-local proxy: asked once per value, the proxy costs more
-    # than the value.
-    db = connections[DEFAULT_DB_ALIAS]
-    table = connection.ops.quote_name(str(model._meta.db_table))
-    columns = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    # The model's own table and column names; every value is a parameter.
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608  # nosec B608
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), CHUNK):
-            cursor.executemany(
-                sql,
-                [
-                    [field.get_db_prep_save(getattr(row, field.attname), db) for field in fields]
-                    for row in rows[start : start + CHUNK]
-                ],
-            )
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One event of a history as the engine decided it, who recorded it, and its case note's words."""
+
+    event: engine.Event
+    by: str
+    note_type: str
+    note_body: str
+    detail: dict[str, Any]  # the event's detail as stored
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    state: engine.ChallengeState
+    steps: tuple[Step, ...]
+    themes: list[str]
+    documents: list[str]  # the documents the challenge ends up with, sorted as the write path keeps them
 
 
 def _next_id(model: type[models.Model]) -> int:
     return int(model._base_manager.aggregate(top=Max("pk"))["top"] or 0) + 1
 
 
+_DEFAULTS: dict[type[models.Model], dict[str, Any]] = {}
+
+
+def _row(model: type[M], **values: Any) -> M:
+    """A model instance as ``model(**values)`` makes it, without its per-field work: every column's
+    default, then ``values`` (by attribute name: ``child_id``, not ``child``). Django's constructor
+    would be a fifth of the load's time. A column added to the model gets its default here."""
+    defaults = _DEFAULTS.get(model)
+    if defaults is None:
+        # Shared mutable defaults (an empty list) are safe: the rows are written, never changed.
+        defaults = _DEFAULTS[model] = {
+            field.attname: field.get_default() for field in model._meta.concrete_fields
+        }
+    if "pk" in values:
+        values[model._meta.pk.attname] = values.pop("pk")
+    row = model.__new__(model)
+    row.__dict__.update(defaults)
+    row.__dict__.update(values)
+    row._state = ModelState()
+    return row
+
+
+# Columns whose values go to the database as they are (Django's preparation only checks their type).
+_AS_IS = (
+    models.AutoField,
+    models.BigAutoField,
+    models.IntegerField,
+    models.CharField,
+    models.TextField,
+    models.BooleanField,
+    models.ForeignKey,
+)
+
+
+def _values(model: type[models.Model], rows: Sequence[models.Model]) -> tuple[list[str], list[list[Any]]]:
+    """The model's columns and each row's values, prepared for the database as Django would."""
+    fields = list(model._meta.concrete_fields)
+    # The connection itself, not the thread-local proxy: asked once per value, the proxy costs more
+    # than the value.
+    db = connections[DEFAULT_DB_ALIAS]
+    # Dates, times and JSON are prepared once per value: the rows share their days, their "now" and
+    # their JSON (a history's details are the same objects in every challenge that lived it).
+    prepared: list[dict[Any, tuple[Any, Any]] | None] = [
+        None if isinstance(field, _AS_IS) and not isinstance(field, models.JSONField) else {}
+        for field in fields
+    ]
+
+    def prepare(field: models.Field[Any, Any], cache: dict[Any, tuple[Any, Any]], value: Any) -> Any:
+        key = id(value) if isinstance(value, list | dict) else value
+        found = cache.get(key)
+        if found is None or found[0] is not value:
+            found = cache[key] = (value, field.get_db_prep_save(value, db))
+        return found[1]
+
+    plan = list(zip(fields, prepared, strict=True))
+    return [str(field.column) for field in fields], [
+        [
+            getattr(row, field.attname)
+            if cache is None
+            else prepare(field, cache, getattr(row, field.attname))
+            for field, cache in plan
+        ]
+        for row in rows
+    ]
+
+
+def _write(model: type[models.Model], rows: Sequence[models.Model]) -> None:
+    """Write ``rows`` (ids already set): ``COPY ... FROM STDIN`` on PostgreSQL, else multi-row INSERTs."""
+    if not rows:
+        return
+    columns, values = _values(model, rows)
+    table = connection.ops.quote_name(str(model._meta.db_table))
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The model's own table and column names; the rows go as COPY data, never as SQL.
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+            return
+        placeholders = ", ".join(["%s"] * len(columns))
+        # The model's own table and column names; every value is a parameter.
+        sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"  # noqa: S608  # nosec B608
+        for start in range(0, len(values), CHUNK):
+            cursor.executemany(sql, values[start : start + CHUNK])
+
+
+class Histories:
+    """Histories lived through the engine, each worked out once per (track, first stage, day, plan)."""
+
+    def __init__(self, procedure: Procedure, calendar: WorkingDays, today: dt.date, names: dict[str, str]):
+        self.procedure, self.calendar, self.today, self.names = procedure, calendar, today, names
+        self.keys = [stage.key for stage in procedure.stages]
+        self.agreed = engine.Person(username="iro_service_manager", roles=frozenset({"iro_service_manager"}))
+        self._found: dict[tuple[str, int, dt.date, int], History] = {}
+        self._to_users: dict[str, list[str]] = {}
+
+    def get(self, track: str, start: int, raised_on: dt.date, plan: int) -> History:
+        key = (track, start, raised_on, plan)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = self._live(track, start, raised_on, plan)
+        return found
+
+    def to_users(self, stage_key: str) -> list[str]:
+        # Bulk data is raised under the authority's own ladder, whose stages go to a role; the demo
+        # authority's holder of each role has the role's key as username. One list per stage.
+        found = self._to_users.get(stage_key)
+        if found is None:
+            to_role = self.procedure.stage(stage_key).to_role
+            found = self._to_users[stage_key] = [to_role] if to_role else []
+        return found
+
+    def _people(self, visit: engine.Visit) -> StagePeople:
+        return StagePeople(
+            to=[self.names.get(name, name) for name in self.to_users(visit.stage)],
+            copied=[],
+            told=[],
+            due_on=visit.due_on,
+        )
+
+    def _live(self, track: str, start: int, raised_on: dt.date, plan: int) -> History:
+        procedure, work = self.procedure, self.calendar.add_working_days
+        chair = "iro" if track == "iro" else "cp_chair"
+        chair_actor = engine.Actor(username=chair, relations=frozenset({engine.CHAIR}))
+        themes = THEMES[(raised_on.toordinal() + plan) % len(THEMES)]
+        state = engine.ChallengeState(track=track)  # type: ignore[arg-type]
+        steps: list[Step] = []
+
+        def apply(command: engine.Command, actor: engine.Actor) -> bool:
+            nonlocal state
+            if command.on > self.today:
+                return False
+            decision = engine.decide(
+                procedure=procedure,
+                state=state,
+                command=command,
+                actor=actor,
+                today=self.today,
+                calendar=self.calendar,
+            )
+            if isinstance(decision, engine.Refused):
+                if decision.kind == "conflict":  # escalating past the top, a CP Chair and Cafcass
+                    return False
+                raise RuntimeError(f"The engine refused a bulk {type(command).__name__}: {decision.message}")
+            state = decision.state
+            for event in decision.events:
+                people = self._people(state.visits[-1]) if enters_stage(event) else None
+                steps.append(
+                    Step(
+                        event=event,
+                        by=actor.username,
+                        note_type=case_note_type(procedure, event),
+                        note_body=case_note_body(procedure, event, people),
+                        detail=detail_to_json(event.detail),
+                    )
+                )
+            return True
+
+        first = self.keys[start]
+        apply(
+            engine.Raise(
+                on=raised_on,
+                concern="Bulk",
+                impact_on_child="Bulk",
+                stage=None if start == 0 else first,
+                bypass_reason="" if start == 0 else "Bulk data",
+                bypass_agreed_by=None if start == 0 else self.agreed,
+                themes=themes,
+                documents=frozenset(procedure.stage(first).documents),
+            ),
+            chair_actor,
+        )
+        for move in PLANS[plan][1]:
+            visit, last = state.visits[-1], state.last_event_on or raised_on
+            command: engine.Command
+            actor = chair_actor
+            if move in (ON_TIME, LATE):
+                # Answered one to five working days in, or one to eight past the date, varying by day.
+                spread = raised_on.toordinal() + len(steps)
+                if move == ON_TIME:
+                    on = work(visit.entered_on, 1 + spread % 5)
+                    on = min(on, visit.due_on) if visit.due_on else on
+                else:
+                    on = work(visit.due_on or visit.entered_on, 1 + spread * 7 % 8)
+                command = engine.Respond(
+                    on=max(on, last), response="agree" if move == ON_TIME else "disagree"
+                )
+                recipient = self.to_users(visit.stage)
+                actor = engine.Actor(username=recipient[0], relations=frozenset({engine.RECIPIENT}))
+            elif move == EXTEND:
+                if visit.due_on is None:
+                    break
+                command = engine.ExtendDeadline(
+                    on=max(work(visit.entered_on, 1), last),
+                    due=work(visit.due_on, 3),
+                    reason="Bulk extension",
+                    agreed_by=self.agreed,
+                )
+            elif move == ESCALATE:
+                order = self.keys.index(visit.stage) + 1
+                if order >= len(self.keys):
+                    break
+                command = engine.Escalate(
+                    on=work(max(last, visit.due_on or last), 1),
+                    documents=frozenset(procedure.stages[order].documents),
+                )
+            elif move == RESOLVE:
+                command = engine.Resolve(
+                    on=work(last, 2), outcome="Bulk outcome", learning_points="Bulk learning"
+                )
+            elif move == WITHDRAW:
+                command = engine.Withdraw(on=work(last, 3), reason="Bulk withdrawal")
+            elif move == REOPEN:
+                command = engine.Reopen(on=work(last, 10), reason="Bulk re-opening")
+            else:
+                command = engine.ReferToCafcass(
+                    on=work(last, 1),
+                    reason="Bulk referral",
+                    checklist={item.key: True for item in procedure.cafcass.checklist},
+                    urgent=move == REFER_URGENT,
+                )
+            if not apply(command, actor):
+                break
+        return History(
+            state=state, steps=tuple(steps), themes=list(themes), documents=sorted(state.documents)
+        )
+
+
+# -- rows: one builder per model, so that a field added to a model is filled in one place ------------
+def child_row(pk: int, *, team: Any, staff: dict[str, Any], now: dt.datetime) -> Child:
+    return _row(
+        Child,
+        pk=pk,
+        case_number=f"BULK{pk:09d}",
+        first_name="Bulk",
+        last_name=f"Child {pk}",
+        date_of_birth=dt.date(2010, 1, 1) + dt.timedelta(days=pk % 3000),
+        social_worker_id=staff["social_worker"].pk,
+        team_id=team.pk,
+        iro_id=staff["iro"].pk,
+        cp_chair_id=staff["cp_chair"].pk,
+        created_at=now,
+    )
+
+
+def challenge_row(
+    pk: int, *, child: Child, track: str, policy: Any, history: History, raised_by: Any, now: dt.datetime
+) -> Challenge:
+    """The challenge's row as the write path leaves it after the history (``services._write``)."""
+    state, current = history.state, history.state.current
+    # The write path keeps the outcome of the resolution in force; a re-opening clears it.
+    resolution = next(
+        (step for step in reversed(history.steps) if isinstance(step.event.detail, Resolved)), None
+    )
+    resolved = resolution.event.detail if state.status == "resolved" and resolution is not None else None
+    return _row(
+        Challenge,
+        pk=pk,
+        child_id=child.pk,
+        track=track,
+        policy_id=policy.pk,
+        status=state.status,
+        raised_by_id=raised_by.pk,
+        raised_on=history.steps[0].event.on,
+        concern="Bulk",
+        impact_on_child="Bulk",
+        themes=history.themes,
+        stage_key=current.stage if current else "",
+        stage_entered_on=current.entered_on if current else None,
+        stage_due_on=current.due_on if current else None,
+        stage_responded_on=current.responded_on if current else None,
+        formal_started_on=state.formal_started_on,
+        formal_due_on=state.formal_due_on,
+        cafcass_referred_on=state.cafcass_referred_on,
+        last_event_on=state.last_event_on,
+        documents=history.documents,
+        outcome=resolved.outcome if isinstance(resolved, Resolved) else "",
+        learning_points=resolved.learning_points if isinstance(resolved, Resolved) else "",
+        resolved_on=resolution.event.on if resolved is not None and resolution is not None else None,
+        final_comments_on=state.final_comments_on,
+        version=len(history.steps),
+        created_at=now,
+        updated_at=now,
+        # The copy of the child's allocation the lists scope by, as raising writes it.
+        **{column: getattr(child, column) for column in ALLOCATION_COPIED},
+    )
+
+
+def visit_row(
+    pk: int, *, challenge: Challenge, sequence: int, visit: engine.Visit, to_users: list[str]
+) -> StageVisit:
+    return _row(
+        StageVisit,
+        pk=pk,
+        challenge_id=challenge.pk,
+        sequence=sequence,
+        stage_key=visit.stage,
+        entered_on=visit.entered_on,
+        due_on=visit.due_on,
+        left_on=visit.left_on,
+        left_how=visit.left_how or "",
+        response=visit.response or "",
+        responded_on=visit.responded_on,
+        meetings=visit.meetings,
+        to_users=to_users,
+        cc_users=[],
+        notify_users=[],
+        procedure_due_on=visit.procedure_due_on,
+        extended_from=visit.extended_from,
+    )
+
+
+def response_row(
+    pk: int,
+    *,
+    challenge: Challenge,
+    visit: StageVisit,
+    detail: ResponseRecorded,
+    on: dt.date,
+    by: Any,
+    now: dt.datetime,
+) -> Response:
+    return _row(
+        Response,
+        pk=pk,
+        challenge_id=challenge.pk,
+        visit_id=visit.pk,
+        response=detail.response,
+        comments=detail.comments,
+        on=on,
+        by_id=by.pk,
+        created_at=now,
+    )
+
+
+def referral_row(
+    pk: int, *, challenge: Challenge, detail: CafcassReferred, on: dt.date, by: Any, now: dt.datetime
+) -> CafcassReferral:
+    return _row(
+        CafcassReferral,
+        pk=pk,
+        challenge_id=challenge.pk,
+        on=on,
+        reason=detail.reason,
+        urgent=detail.urgent,
+        checklist=dict(detail.checklist),
+        preconditions=dict(detail.preconditions),
+        by_id=by.pk,
+        created_at=now,
+    )
+
+
 class Command(BaseCommand):
     help = (
-        "Add COUNT challenges at once (with their stage visits, events and case notes, sealed into "
-        "valid evidence chains) to the demo authority, on new children named 'Bulk', for measuring "
-        "lists and the sweep at scale. Not for a live database: the records are made up."
+        "Add COUNT challenges at once (with their histories: stage visits, responses, events, case notes "
+        "and Cafcass referrals, sealed into valid evidence chains) to the demo authority, on new children "
+        "named 'Bulk', for measuring lists, the sweep and the reports at scale. Not for a live database: "
+        "the records are made up."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -91,12 +508,18 @@ class Command(BaseCommand):
         started = time.perf_counter()
         today = today or timezone.localdate()
         authority = authority_build(password=None)
-        with transaction.atomic():
-            added = self._load(authority, count, per_child, random.Random(seed), today)
+        # The rows of a batch hold no reference cycles: the cyclic collector, run again and again over
+        # the growing cache of histories, would only cost time.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            with transaction.atomic():
+                added = self._load(authority, count, per_child, random.Random(seed), today)
+        finally:
+            if collecting:
+                gc.enable()
         with connection.cursor() as cursor:
-            for statement in connection.ops.sequence_reset_sql(
-                no_style(), [Child, Challenge, StageVisit, Event, CaseNote, EvidenceSeal, EvidenceHead]
-            ):
+            for statement in connection.ops.sequence_reset_sql(no_style(), list(WRITTEN)):
                 cursor.execute(statement)
             # Fresh statistics, as a database that grew day by day has them (PostgreSQL's autovacuum
             # gathers them itself; SQLite only when asked): without them SQLite's planner sorts
@@ -109,206 +532,199 @@ class Command(BaseCommand):
         version = procedure_get(key="national")
         procedure = procedure_version_model(version)
         calendar = working_calendar(Nation(procedure.nation))
-        agreed = engine.Person(username="iro_service_manager", roles=frozenset({"iro_service_manager"}))
         names = {
             user.username: f"{user.get_full_name() or user.username} ({user.username})"
             for user in staff.values()
         }
+        histories = Histories(procedure, calendar, today, names)
         key_id = current_key_id()
         now = timezone.now()
         teams = [authority.teams["social_work"], authority.teams["second"]]
-        decisions: dict[tuple[str, dt.date], engine.Accepted] = {}
+        ids = {model: _next_id(model) for model in WRITTEN}
 
-        def decided(stage: str, on: dt.date) -> engine.Accepted:
-            key = (stage, on)
-            if key not in decisions:
-                target = procedure.stage(stage)
-                first = stage == procedure.stages[0].key
-                decision = engine.decide(
-                    procedure=procedure,
-                    state=engine.ChallengeState(track="iro"),
-                    command=engine.Raise(
-                        on=on,
-                        concern="Bulk",
-                        impact_on_child="Bulk",
-                        stage=None if first else stage,
-                        bypass_reason="" if first else "Bulk data",
-                        bypass_agreed_by=None if first else agreed,
-                        documents=frozenset(target.documents),
-                    ),
-                    actor=engine.Actor(username="iro", relations=frozenset({engine.CHAIR})),
-                    today=on,
-                    calendar=calendar,
-                )
-                if isinstance(decision, engine.Refused):
-                    raise RuntimeError(f"The engine refused a bulk challenge at {stage}: {decision.message}")
-                decisions[key] = decision
-            return decisions[key]
+        def take(model: type[models.Model]) -> int:
+            ids[model] += 1
+            return ids[model] - 1
 
-        child_id, challenge_id, visit_id = _next_id(Child), _next_id(Challenge), _next_id(StageVisit)
-        event_id, note_id, seal_id, head_id = (
-            _next_id(Event),
-            _next_id(CaseNote),
-            _next_id(EvidenceSeal),
-            _next_id(EvidenceHead),
-        )
-        stages = [stage.key for stage in procedure.stages]
+        plans = range(len(PLANS))
+        plan_weights = [weight for weight, _ in PLANS]
+        starts = range(len(START_WEIGHTS))
         added = 0
         # Batches hold whole children, so that each child's chain head is final when it is written.
         step = max(per_child, CHUNK - CHUNK % per_child)
         while added < count:
             batch = min(step, count - added)
-            children: list[Child] = []
-            rows: list[Challenge] = []
-            visits: list[StageVisit] = []
-            events: list[Event] = []
-            notes: list[CaseNote] = []
-            seals: list[EvidenceSeal] = []
-            heads: list[EvidenceHead] = []
+            rows: dict[type[models.Model], list[Any]] = {model: [] for model in WRITTEN}
             child_heads: dict[int, EvidenceHead] = {}
+            child: Child | None = None
             for index in range(batch):
-                if (added + index) % per_child == 0:
-                    child = Child(
-                        pk=child_id,
-                        case_number=f"BULK{child_id:09d}",
-                        first_name="Bulk",
-                        last_name=f"Child {child_id}",
-                        date_of_birth=dt.date(2010, 1, 1) + dt.timedelta(days=child_id % 3000),
-                        social_worker_id=staff["social_worker"].pk,
-                        team=teams[child_id % 2],
-                        iro_id=staff["iro"].pk,
-                        cp_chair_id=staff["cp_chair"].pk,
-                        created_at=now,
+                if (added + index) % per_child == 0 or child is None:
+                    pk = take(Child)
+                    child = child_row(pk, team=teams[pk % 2], staff=staff, now=now)
+                    rows[Child].append(child)
+                    child_heads[pk] = _row(
+                        EvidenceHead, pk=take(EvidenceHead), chain=f"child:{pk}", updated_at=now
                     )
-                    children.append(child)
-                    child_heads[child.pk] = EvidenceHead(
-                        pk=head_id, chain=f"child:{child.pk}", updated_at=now
-                    )
-                    head_id += 1
-                    child_id += 1
-                child = children[-1]
                 raised_on = today - dt.timedelta(days=rng.randint(0, 730))
                 while raised_on.weekday() >= 5:
                     raised_on -= dt.timedelta(days=1)
-                decision = decided(stages[rng.randrange(len(stages))], raised_on)
-                visit_state = decision.state.visits[0]
-                roll = rng.random()
-                status = "open" if roll < 0.7 else "resolved" if roll < 0.95 else "withdrawn"
-                closed_on = raised_on + dt.timedelta(days=rng.randint(1, 20)) if status != "open" else None
-                challenge = Challenge(
-                    pk=challenge_id,
+                track = "cpc" if rng.random() < CP_CHAIR_SHARE else "iro"
+                start = rng.choices(starts, START_WEIGHTS)[0]
+                history = histories.get(track, start, raised_on, rng.choices(plans, plan_weights)[0])
+                self._challenge(
+                    history,
+                    rows=rows,
+                    take=take,
                     child=child,
-                    track="iro",
-                    policy=version,
-                    status=status,
-                    raised_by_id=staff["iro"].pk,
-                    raised_on=raised_on,
-                    concern="Bulk",
-                    impact_on_child="Bulk",
-                    themes=[],
-                    stage_key=visit_state.stage if status == "open" else "",
-                    stage_entered_on=raised_on if status == "open" else None,
-                    stage_due_on=visit_state.due_on if status == "open" else None,
-                    formal_started_on=decision.state.formal_started_on,
-                    formal_due_on=decision.state.formal_due_on,
-                    last_event_on=raised_on,
-                    documents=sorted(decision.state.documents),
-                    outcome="Bulk" if status == "resolved" else "",
-                    resolved_on=closed_on if status == "resolved" else None,
-                    version=1,
-                    created_at=now,
-                    updated_at=now,
-                )
-                challenge.allocation_copy(child)
-                challenge_id += 1
-                target = procedure.stage(visit_state.stage)
-                # Bulk data is raised under the authority's own ladder, whose stages go to a role.
-                to_users = [target.to_role] if target.to_role else []
-                visit = StageVisit(
-                    pk=visit_id,
-                    challenge=challenge,
-                    sequence=1,
-                    stage_key=visit_state.stage,
-                    entered_on=raised_on,
-                    due_on=visit_state.due_on,
-                    left_on=closed_on,
-                    left_how=status if status != "open" else "",
-                    to_users=to_users,
-                    cc_users=[],
-                    notify_users=[],
-                )
-                visit_id += 1
-                rows.append(challenge)
-                visits.append(visit)
-                event_state = decision.events[0]
-                event = Event(
-                    pk=event_id,
-                    challenge=challenge,
-                    sequence=1,
-                    type=event_state.type.value,
-                    stage_key=event_state.stage or "",
-                    on=raised_on,
-                    by_id=staff["iro"].pk,
-                    detail=detail_to_json(event_state.detail),
-                    created_at=now,
-                    previous_hash="",
+                    child_head=child_heads[child.pk],
+                    track=track,
+                    version=version,
+                    staff=staff,
+                    histories=histories,
                     key_id=key_id,
+                    now=now,
                 )
-                event.hash = link_hash(event_fields(event), "", key_id)
-                event_id += 1
-                events.append(event)
-                people = StagePeople(
-                    to=[names.get(name, name) for name in to_users], copied=[], told=[], due_on=visit.due_on
-                )
-                child_head = child_heads[child.pk]
-                note = CaseNote(
-                    pk=note_id,
-                    child=child,
-                    challenge=challenge,
-                    note_type=case_note_type(procedure, event_state),
-                    body=case_note_body(procedure, event_state, people),
-                    on=raised_on,
-                    author_id=staff["iro"].pk,
-                    created_at=now,
-                    previous_hash=child_head.hash,
-                    key_id=key_id,
-                )
-                note.hash = link_hash(case_note_fields(note), child_head.hash, key_id)
-                child_head.length += 1
-                child_head.hash = note.hash
-                note_id += 1
-                notes.append(note)
-                records = EvidenceHead(pk=head_id, chain=f"records:{challenge.pk}", updated_at=now)
-                head_id += 1
-                for sealed, exclude in ((challenge, set(Challenge.evidence_exclude)), (visit, set())):
-                    seal = EvidenceSeal(
-                        pk=seal_id,
-                        chain=records.chain,
-                        sequence=records.length + 1,
-                        record=sealed._meta.label_lower,
-                        record_id=sealed.pk,
-                        digest=row_digest(sealed, exclude),
-                        created_at=now,
-                        key_id=key_id,
-                        previous_hash=records.hash,
-                    )
-                    seal.hash = link_hash(seal_fields(seal), records.hash, key_id)
-                    records.length += 1
-                    records.hash = seal.hash
-                    seal_id += 1
-                    seals.append(seal)
-                events_head = EvidenceHead(
-                    pk=head_id, chain=f"challenge:{challenge.pk}", length=1, hash=event.hash, updated_at=now
-                )
-                head_id += 1
-                heads.extend([records, events_head])
-            _insert(Child, children)
-            _insert(Challenge, rows)
-            _insert(StageVisit, visits)
-            _insert(Event, events)
-            _insert(CaseNote, notes)
-            _insert(EvidenceSeal, seals)
-            _insert(EvidenceHead, [*heads, *child_heads.values()])
+            rows[EvidenceHead].extend(child_heads.values())
+            for model in WRITTEN:
+                _write(model, rows[model])
             added += batch
             self.stdout.write(f"  {added:,} of {count:,}")
         return added
+
+    def _challenge(
+        self,
+        history: History,
+        *,
+        rows: dict[type[models.Model], list[Any]],
+        take: Callable[[type[models.Model]], int],
+        child: Child,
+        child_head: EvidenceHead,
+        track: str,
+        version: Any,
+        staff: dict[str, Any],
+        histories: Histories,
+        key_id: str,
+        now: dt.datetime,
+    ) -> None:
+        """One challenge's rows from its history: the records, the events and case notes, the seals."""
+        challenge = challenge_row(
+            take(Challenge),
+            child=child,
+            track=track,
+            policy=version,
+            history=history,
+            raised_by=staff[history.steps[0].by],
+            now=now,
+        )
+        visits = [
+            visit_row(
+                take(StageVisit),
+                challenge=challenge,
+                sequence=sequence,
+                visit=visit,
+                to_users=histories.to_users(visit.stage),
+            )
+            for sequence, visit in enumerate(history.state.visits, start=1)
+        ]
+        records: list[models.Model] = [challenge, *visits]
+        events_head = _row(
+            EvidenceHead, pk=take(EvidenceHead), chain=f"challenge:{challenge.pk}", updated_at=now
+        )
+        entered = 0
+        for sequence, step in enumerate(history.steps, start=1):
+            event_state, detail = step.event, step.event.detail
+            entered += enters_stage(event_state)
+            by = staff[step.by]
+            event = _row(
+                Event,
+                pk=take(Event),
+                challenge_id=challenge.pk,
+                sequence=sequence,
+                type=event_state.type.value,
+                stage_key=event_state.stage or "",
+                on=event_state.on,
+                by_id=by.pk,
+                detail=step.detail,
+                created_at=now,
+                previous_hash=events_head.hash,
+                key_id=key_id,
+            )
+            event.hash = link_hash(event_fields(event), events_head.hash, key_id)
+            events_head.length += 1
+            events_head.hash = event.hash
+            rows[Event].append(event)
+            note = _row(
+                CaseNote,
+                pk=take(CaseNote),
+                child_id=child.pk,
+                challenge_id=challenge.pk,
+                note_type=step.note_type,
+                body=step.note_body,
+                on=event_state.on,
+                author_id=by.pk,
+                created_at=now,
+                previous_hash=child_head.hash,
+                key_id=key_id,
+            )
+            note.hash = link_hash(case_note_fields(note), child_head.hash, key_id)
+            child_head.length += 1
+            child_head.hash = note.hash
+            rows[CaseNote].append(note)
+            if isinstance(detail, ResponseRecorded):
+                records.append(
+                    response_row(
+                        take(Response),
+                        challenge=challenge,
+                        visit=visits[entered - 1],
+                        detail=detail,
+                        on=event_state.on,
+                        by=by,
+                        now=now,
+                    )
+                )
+            elif isinstance(detail, CafcassReferred):
+                records.append(
+                    referral_row(
+                        take(CafcassReferral),
+                        challenge=challenge,
+                        detail=detail,
+                        on=event_state.on,
+                        by=by,
+                        now=now,
+                    )
+                )
+        # The records chain: each record once, as the history leaves it (the newest seal is what counts).
+        chain = _row(EvidenceHead, pk=take(EvidenceHead), chain=f"records:{challenge.pk}", updated_at=now)
+        for record in records:
+            seal = _row(
+                EvidenceSeal,
+                pk=take(EvidenceSeal),
+                chain=chain.chain,
+                sequence=chain.length + 1,
+                record=record._meta.label_lower,
+                record_id=record.pk,
+                digest=row_digest(record, getattr(record, "evidence_exclude", ())),
+                created_at=now,
+                key_id=key_id,
+                previous_hash=chain.hash,
+            )
+            seal.hash = link_hash(seal_fields(seal), chain.hash, key_id)
+            chain.length += 1
+            chain.hash = seal.hash
+            rows[EvidenceSeal].append(seal)
+            rows[type(record)].append(record)
+        rows[EvidenceHead].extend([chain, events_head])
+
+
+# Written in this order (a row after those it refers to), and their sequences reset afterwards.
+WRITTEN: tuple[type[models.Model], ...] = (
+    Child,
+    Challenge,
+    StageVisit,
+    Response,
+    CafcassReferral,
+    Event,
+    CaseNote,
+    EvidenceSeal,
+    EvidenceHead,
+)
