@@ -173,7 +173,8 @@ def waiting_on_me(*, user: User, today: dt.date) -> QuerySet[Challenge]:
 
 
 def _chaired_by(user: User) -> Q:
-    return Q(track="iro", child__iro_id=user.pk) | Q(track="cpc", child__cp_chair_id=user.pk)
+    # The challenge's own copy of its child's allocation (indexed), not a join to the child.
+    return Q(track="iro", iro_id=user.pk) | Q(track="cpc", cp_chair_id=user.pk)
 
 
 def _response_in(user: User, today: dt.date) -> Q:
