@@ -46,6 +46,10 @@ REQUESTS = [
     ("team_manager", "api", "/api/v1/challenges"),
     ("director", "page", "/challenges/"),
     ("director", "api", "/api/v1/challenges"),
+    # The home page's queues, each its first rows and a count bounded like the lists'.
+    ("iro", "page", "/"),
+    ("team_manager", "page", "/"),
+    ("director", "page", "/"),
 ]
 
 
