@@ -5,6 +5,7 @@ function prints one line of JSON (or a word) for ``load_run.py`` to read.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 
@@ -22,7 +23,7 @@ def schedule(*, skip: int, count: int) -> None:
     """Schedule the deadlines of ``count`` open bulk challenges (after the first ``skip``, which the
     escalations race over) with the write path's own function. They were raised in the past, so most
     of their deadlines are already due: the sweeps have work while the load runs."""
-    rows = Challenge.objects.filter(status="open").select_related("policy").order_by("pk")
+    rows = Challenge.objects.filter(status="open", track="iro").select_related("policy").order_by("pk")
     for challenge in rows[skip : skip + count]:
         deadlines_schedule(challenge=challenge, procedure=procedure_version_model(challenge.policy))
     print("scheduled")
@@ -44,7 +45,8 @@ def waiting() -> None:
 
 def found() -> None:
     """What the checks need: the outbox rows marked sent, those left over, escalations per challenge
-    and stage left from, deadlines fired and still due, and the sweeps each worker ran."""
+    and stage left from, deadlines fired and still due, the sweeps and tasks each worker ran, and how
+    many sweeps began before the one before them had finished."""
     # Message-IDs as delivery writes them: <outbox-N@resolve>, and <agency-N@resolve> for the emails to
     # partner agencies' contacts.
     sent = [
@@ -64,13 +66,13 @@ def found() -> None:
     reopened = set(Event.objects.filter(type=EventType.REOPENED).values_list("challenge_id", flat=True))
     # A challenge re-opened may leave the same stage again; one that was not may not.
     twice = sorted(key for key, times in escalations.items() if times > 1 and key[0] not in reopened)
-    sweeps = Counter(
-        ids[-1]
-        for ids in DBTaskResult.objects.filter(
-            task_path__endswith="sweep_deadlines_task", status="SUCCESSFUL"
-        ).values_list("worker_ids", flat=True)
-        if ids
-    )
+    done = DBTaskResult.objects.filter(status="SUCCESSFUL")
+    swept = done.filter(task_path__endswith="sweep_deadlines_task")
+    sweeps = Counter(ids[-1] for ids in swept.values_list("worker_ids", flat=True) if ids)
+    tasks = Counter(ids[-1] for ids in done.values_list("worker_ids", flat=True) if ids)
+    # The sweep's lease lets one sweep run at a time: no two sweeps' runs may overlap.
+    runs = sorted(swept.values_list("started_at", "finished_at"))
+    overlapping = sum(1 for (_, ended), (began, _) in itertools.pairwise(runs) if began < ended)
     print(
         json.dumps(
             {
@@ -81,6 +83,8 @@ def found() -> None:
                 "fired": Deadline.objects.filter(fired_at__isnull=False).count(),
                 "due": _due(),
                 "sweeps": sorted(sweeps.values()),
+                "tasks": sorted(tasks.values()),
+                "overlapping": overlapping,
             }
         )
     )
