@@ -66,12 +66,16 @@ def found() -> None:
     reopened = set(Event.objects.filter(type=EventType.REOPENED).values_list("challenge_id", flat=True))
     # A challenge re-opened may leave the same stage again; one that was not may not.
     twice = sorted(key for key, times in escalations.items() if times > 1 and key[0] not in reopened)
-    done = DBTaskResult.objects.filter(status="SUCCESSFUL")
-    swept = done.filter(task_path__endswith="sweep_deadlines_task")
+    finished = DBTaskResult.objects.filter(status="SUCCESSFUL")
+    swept = finished.filter(task_path__endswith="sweep_deadlines_task")
     sweeps = Counter(ids[-1] for ids in swept.values_list("worker_ids", flat=True) if ids)
-    tasks = Counter(ids[-1] for ids in done.values_list("worker_ids", flat=True) if ids)
+    tasks = Counter(ids[-1] for ids in finished.values_list("worker_ids", flat=True) if ids)
     # The sweep's lease lets one sweep run at a time: no two sweeps' runs may overlap.
-    runs = sorted(swept.values_list("started_at", "finished_at"))
+    runs = sorted(
+        (began, ended)
+        for began, ended in swept.values_list("started_at", "finished_at")
+        if began is not None and ended is not None
+    )
     overlapping = sum(1 for (_, ended), (began, _) in itertools.pairwise(runs) if began < ended)
     print(
         json.dumps(
