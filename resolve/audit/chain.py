@@ -372,6 +372,13 @@ def _rows_insert(model: type[models.Model], fields: list[Any], rows: list[Any]) 
         # Kept for the small batches a change writes; a larger one (a leaver's hand-over) is rare.
         if len(rows) <= _KEPT_ROWS:
             _INSERTS[shape] = sql
+    rows_returning(db, sql, fields, rows)
+
+
+def rows_returning(db: Any, sql: str, fields: list[Any], rows: list[Any]) -> None:
+    """Run ``sql``, an INSERT of ``rows`` (``fields`` of each, in order) that answers their ids, and
+    give each row its id and mark it saved, as ``bulk_create`` does: each value goes through its
+    field's ``pre_save`` and ``get_db_prep_save``."""
     params = [field.get_db_prep_save(field.pre_save(row, True), db) for row in rows for field in fields]
     with db.cursor() as cursor:
         cursor.execute(sql, params)

@@ -32,7 +32,7 @@ from resolve.access import (
     work_get_for_hand_over,
 )
 from resolve.access.permissions import Perm
-from resolve.audit.chain import case_note_fields, event_fields, evidence_batch, evidence_seal
+from resolve.audit.chain import case_note_fields, event_fields, evidence_batch, evidence_seal, rows_returning
 from resolve.audit.models import EvidenceHead
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
@@ -210,14 +210,7 @@ def _visits_upsert(rows: list[StageVisit]) -> None:
         )
         if len(rows) <= 8:  # a change writes one or two; kept for those
             _VISIT_UPSERTS[shape] = sql
-    params = [field.get_db_prep_save(field.pre_save(row, True), db) for row in rows for field in fields]
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        ids = cursor.fetchall()
-    for row, (pk,) in zip(rows, ids, strict=True):
-        row.pk = pk
-        row._state.adding = False
-        row._state.db = db.alias
+    rows_returning(db, sql, fields, rows)
 
 
 def _visit_contact_set(row: StageVisit, visit: engine.Visit) -> None:
