@@ -32,8 +32,15 @@ def notification_list(*, user: AbstractBaseUser) -> QuerySet[Notification]:
     )
 
 
-def notification_unread_count(*, user: AbstractBaseUser) -> int:
-    return Notification.objects.filter(user_id=user.pk, read_at__isnull=True).count()
+# The header's badge shows up to this many unread notifications, then "99+".
+UNREAD_BADGE_BOUND = 99
+
+
+def notification_unread_count(*, user: AbstractBaseUser, bound: int) -> int:
+    """How many unread notifications ``user`` has, counting no further than ``bound`` + 1 (more than
+    the bound): every page's header asks, and a long unread history costs no more than a short one."""
+    unread = Notification.objects.filter(user_id=user.pk, read_at__isnull=True)
+    return unread.order_by().values("pk")[: bound + 1].count()
 
 
 def preference_by_calendar_secret(*, secret: str) -> NotificationPreference | None:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from resolve.access import access_record_list
+from resolve.challenges import selectors as challenge_selectors
 from resolve.challenges.selectors import BoundedPaginator
 from resolve.core import limits
 from resolve.core.conf import conf
@@ -42,6 +43,7 @@ def _notifications_page(request: HttpRequest, *, calendar_url: str | None) -> Ht
     preference = preference_get(user=request.user)  # type: ignore[arg-type]
     # Counted no further than the lists' bound: a long history costs no more than a short one.
     page = BoundedPaginator(notification_list(user=request.user), 25).get_page(request.GET.get("page"))  # type: ignore[arg-type]
+    bound = challenge_selectors.COUNT_BOUND  # the unread, too, counted no further than the lists
     # A notification about a challenge names its child: one access-log row for the page.
     access_record_list(
         user=request.user,
@@ -52,7 +54,9 @@ def _notifications_page(request: HttpRequest, *, calendar_url: str | None) -> Ht
         "notifications/notification_list.html",
         {
             "page": page,
-            "unread": notification_unread_count(user=request.user),  # type: ignore[arg-type]
+            "unread": notification_unread_count(user=request.user, bound=bound),  # type: ignore[arg-type]
+            "unread_bound": bound,
+            "unread_bound_words": f"{bound:,}",
             "form": EmailPreferenceForm(initial={"email": preference.email}),
             "calendar_url": calendar_url,
         },

@@ -38,3 +38,41 @@ def test_the_notifications_page_counts_no_further_than_the_bound(
     assert len(counts) == 1 and "LIMIT 2" in counts[0]
     # Every notification is still listed on the page (25 a page).
     assert page.content.decode().count('href="/notifications/') >= 3
+
+
+def test_unread_notifications_are_counted_no_further_than_their_bounds(
+    client: Any, authority: Any, child: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The header's badge says "99+" past 99 unread; the notifications page "more than 1,000" past
+    the lists' bound; each count reads at most one row more than its bound."""
+    from resolve.notifications import selectors as notification_selectors
+
+    for number in range(3):
+        services.challenge_raise(
+            user=authority.staff["iro"],
+            child=child,
+            track="iro",
+            concern=f"Concern {number}",
+            impact_on_child="Impact",
+        )
+    worker = authority.staff["social_worker"]
+    unread = Notification.objects.filter(user=worker, read_at__isnull=True).count()
+    assert unread >= 3
+    client.force_login(worker)
+    page = client.get("/notifications/").content.decode()
+    assert f"You have <strong>{unread}</strong> unread notifications." in page
+    assert f'<span class="app-unread-count">{unread}<span' in page
+
+    monkeypatch.setattr(notification_selectors, "UNREAD_BADGE_BOUND", 2)
+    monkeypatch.setattr(selectors, "COUNT_BOUND", 2)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get("/notifications/").content.decode()
+    assert "You have more than <strong>2</strong> unread notifications." in page
+    assert '<span class="app-unread-count">2+<span' in page
+    table = Notification._meta.db_table
+    unread_counts = [
+        q["sql"]
+        for q in captured.captured_queries
+        if f'FROM "{table}"' in q["sql"] and "read_at" in q["sql"] and q["sql"].startswith("SELECT COUNT(*)")
+    ]
+    assert len(unread_counts) == 2 and all("LIMIT 3" in sql for sql in unread_counts)

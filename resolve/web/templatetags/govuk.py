@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from resolve.access import Perm, user_has_perm
-from resolve.notifications.selectors import notification_unread_count
+from resolve.notifications import selectors as notification_selectors
 
 register = template.Library()
 
@@ -109,9 +109,12 @@ def service_navigation(context: template.Context) -> list[dict[str, Any]]:
             continue
         current = path == href
         active = current or bool(prefix and path.startswith(prefix))
-        unread = 0
+        unread: int | str = 0
         if url_name == "notifications:list" and request is not None and request.user.is_authenticated:
-            unread = notification_unread_count(user=request.user)
+            bound = notification_selectors.UNREAD_BADGE_BOUND
+            unread = notification_selectors.notification_unread_count(user=request.user, bound=bound)
+            if unread > bound:
+                unread = f"{bound}+"
         items.append({"text": text, "href": href, "active": active, "current": current, "unread": unread})
     return items
 
