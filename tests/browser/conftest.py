@@ -8,6 +8,7 @@ Playwright's own browser downloads are never used: ``RESOLVE_CHROMIUM`` (default
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -18,6 +19,8 @@ from pathlib import Path
 import pytest
 from django.contrib.staticfiles import finders
 from playwright.sync_api import Request
+
+from resolve.web.tests.factories import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -87,6 +90,22 @@ class Browser:
             "document.body.classList.contains('govuk-frontend-supported')"
         ), "GOV.UK Frontend's js-enabled script did not run"
 
+    def check_both_widths(self, name: str) -> None:
+        """``check`` at a desk's width and a phone's, saved as ``name``-1280.png and ``name``-390.png."""
+        for width, height in ((1280, 900), (390, 844)):
+            self.page.set_viewport_size({"width": width, "height": height})  # type: ignore[attr-defined]
+            self.check(f"{name}-{width}")
+
+    def sign_in(self, username: str, password: str = PASSWORD, *, arrive: bool = True) -> None:
+        """Sign in through the sign-in page; with ``arrive``, wait until the home page has loaded."""
+        self.goto("/sign-in/")
+        page = self.page
+        page.get_by_label("Username").fill(username)  # type: ignore[attr-defined]
+        page.get_by_label("Password").fill(password)  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+        if arrive:
+            page.wait_for_url(self.base_url + "/")  # type: ignore[attr-defined]
+
 
 @pytest.fixture
 def browser(_browser_ready, live_server, transactional_db, monkeypatch) -> Iterator[Browser]:
@@ -117,6 +136,17 @@ def browser(_browser_ready, live_server, transactional_db, monkeypatch) -> Itera
         finally:
             context.close()
             chromium.close()
+
+
+@pytest.fixture
+def demo(transactional_db):
+    """The demo authority (``make demo``'s people, children and challenges) as of today."""
+    from resolve.challenges.demo import demo_build
+    from resolve.people.demo import authority_build
+
+    authority = authority_build(password=PASSWORD)
+    demo_build(authority=authority, today=dt.date.today())
+    return authority
 
 
 def _request_failed(here: Browser, request: Request) -> None:

@@ -6,8 +6,7 @@ import pytest
 
 from resolve.access.tests.world import world_build
 from resolve.people.demo import authority_build
-
-PASSWORD = "correct horse battery staple"
+from resolve.web.tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -21,15 +20,6 @@ def admin(transactional_db):
     return user
 
 
-def _sign_in(browser) -> None:
-    browser.goto("/sign-in/")
-    page = browser.page
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(browser.base_url + "/")
-
-
 def _no_sideways_scroll(browser) -> None:
     assert browser.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
@@ -38,7 +28,7 @@ def _no_sideways_scroll(browser) -> None:
 def test_changing_an_allocation_with_errors_then_a_reason(admin, browser, width: int) -> None:
     page = browser.page
     page.set_viewport_size({"width": width, "height": 900})
-    _sign_in(browser)
+    browser.sign_in("admin")
     page.get_by_role("link", name="Allocations: change who works with a child").click()
     page.get_by_label("Case number").fill("lcs-a")
     page.get_by_role("button", name="Find the child").click()
@@ -72,7 +62,7 @@ def test_handing_over_a_leavers_work(admin, browser, width: int) -> None:
     Post.objects.create(user=cover, role="social_worker", team=Team.objects.get(name="Children in Care Team"))
     page = browser.page
     page.set_viewport_size({"width": width, "height": 900})
-    _sign_in(browser)
+    browser.sign_in("admin")
     browser.goto("/allocations/")
     page.get_by_role("link", name="Hand over a leaver's work").click()
     page.wait_for_url(browser.base_url + "/allocations/leaver/")

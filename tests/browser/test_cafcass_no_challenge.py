@@ -14,8 +14,7 @@ from resolve.challenges import services
 from resolve.children.models import Child
 from resolve.children.services import child_create
 from resolve.people.demo import authority_build
-
-PASSWORD = "correct horse battery staple"
+from resolve.web.tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -43,20 +42,11 @@ def child(transactional_db, settings) -> Child:
     return child
 
 
-def sign_in(browser, username: str) -> None:
-    browser.goto("/sign-in/")
-    page = browser.page
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(browser.base_url + "/")
-
-
 @pytest.mark.parametrize("width", [1280, 390])
 def test_referral_with_no_challenge_pages(child, browser, width):
     browser.page.set_viewport_size({"width": width, "height": 900})
     url = f"/children/{child.case_number}/cafcass-referral/"
-    sign_in(browser, "iro_service_manager")
+    browser.sign_in("iro_service_manager")
     assert browser.page.get_by_role("heading", name="Waiting for your answer").is_visible()
     browser.check(f"home-cafcass-no-challenge-{width}")
     browser.goto(url)
@@ -66,7 +56,7 @@ def test_referral_with_no_challenge_pages(child, browser, width):
     browser.page.wait_for_url(re.compile(re.escape(browser.base_url + url)))
     assert browser.page.get_by_text("Your answer has been recorded").is_visible()
     browser.page.context.clear_cookies()
-    sign_in(browser, "iro")
+    browser.sign_in("iro")
     browser.goto(url)
     browser.check(f"cafcass-no-challenge-iro-{width}")
     browser.page.get_by_role("button", name="Record the referral").click()
@@ -79,7 +69,7 @@ def test_referral_with_no_challenge_pages(child, browser, width):
 def test_the_child_page_lists_the_referral(child, browser, width, settings):
     settings.RESOLVE_DEFAULT_POLICY = "national"
     browser.page.set_viewport_size({"width": width, "height": 900})
-    sign_in(browser, "iro")
+    browser.sign_in("iro")
     browser.goto(f"/children/{child.case_number}/")
     browser.page.get_by_role("link", name="Refer to Cafcass without a challenge").click()
     browser.page.get_by_label("Why are you referring the case to Cafcass?").fill(
@@ -106,7 +96,7 @@ def test_closing_a_concern(child, browser, width):
         procedure_key="outcome_resolution",
     )
     browser.page.set_viewport_size({"width": width, "height": 900})
-    sign_in(browser, "iro")
+    browser.sign_in("iro")
     browser.goto(f"/children/{child.case_number}/")
     browser.page.get_by_role("link", name="Close it").click()
     browser.page.wait_for_load_state()
@@ -155,7 +145,7 @@ def test_the_pack_of_a_referral_with_no_challenge(child, browser, width, tmp_pat
         },
     )
     browser.page.set_viewport_size({"width": width, "height": 900})
-    sign_in(browser, "iro")
+    browser.sign_in("iro")
     page = browser.page
     browser.goto(f"/children/{child.case_number}/")
     page.get_by_role("link", name=re.compile("^The Cafcass referral pack")).click()

@@ -15,30 +15,11 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from resolve.challenges.demo import demo_build
 from resolve.challenges.models import Challenge
-from resolve.people.demo import authority_build
 
-PASSWORD = "correct horse battery staple"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "documents"
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def demo(transactional_db):
-    authority = authority_build(password=PASSWORD)
-    demo_build(authority=authority, today=dt.date.today())
-    return authority
-
-
-def sign_in(browser, username: str) -> None:
-    browser.goto("/sign-in/")
-    page = browser.page
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(browser.base_url + "/")
 
 
 def _first_page_png(pdf: Path, name: str) -> None:
@@ -69,7 +50,7 @@ def _at_widths(browser, name: str) -> None:
 def test_the_challenge_page_downloads_the_form_and_prints_clean(demo, browser):
     challenge = Challenge.objects.filter(child__case_number__isnull=False).order_by("pk").first()
     assert challenge is not None
-    sign_in(browser, challenge.raised_by.username)
+    browser.sign_in(challenge.raised_by.username)
     page = browser.page
     browser.goto(f"/challenges/{challenge.pk}/")
     downloads = page.get_by_role("region", name="Download")
@@ -102,7 +83,7 @@ def test_the_challenge_page_downloads_the_form_and_prints_clean(demo, browser):
 
 
 def test_the_child_page_downloads_the_chronology(demo, browser):
-    sign_in(browser, "iro")
+    browser.sign_in("iro")
     page = browser.page
     child = Challenge.objects.order_by("pk").first().child  # type: ignore[union-attr]
     browser.goto(f"/children/{child.case_number}/")
@@ -123,7 +104,7 @@ def test_the_child_page_downloads_the_chronology(demo, browser):
 def test_the_cafcass_pack_page_uploads_a_document(demo, browser, tmp_path):
     challenge = Challenge.objects.filter(track="iro").order_by("pk").first()
     assert challenge is not None
-    sign_in(browser, challenge.child.iro.username)  # type: ignore[union-attr]
+    browser.sign_in(challenge.child.iro.username)  # type: ignore[union-attr]
     page = browser.page
     browser.goto(f"/challenges/{challenge.pk}/")
     page.get_by_role("region", name="Download").get_by_role("link", name="The Cafcass referral pack").click()

@@ -7,30 +7,10 @@ import datetime as dt
 import pytest
 
 from resolve.challenges import services
-from resolve.challenges.demo import demo_build
 from resolve.challenges.models import Challenge
 from resolve.children.models import Child
-from resolve.people.demo import authority_build
-
-PASSWORD = "correct horse battery staple"
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def demo(transactional_db):
-    authority = authority_build(password=PASSWORD)
-    demo_build(authority=authority, today=dt.date.today())
-    return authority
-
-
-def sign_in(browser, username: str) -> None:
-    browser.goto("/sign-in/")
-    page = browser.page
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(browser.base_url + "/")
 
 
 @pytest.mark.parametrize(
@@ -42,7 +22,7 @@ def sign_in(browser, username: str) -> None:
     ],
 )
 def test_home_answers_what_is_waiting_on_me(demo, browser, username, heading):
-    sign_in(browser, username)
+    browser.sign_in(username)
     page = browser.page
     assert page.get_by_role("heading", level=1).inner_text() == "Your work"
     assert page.get_by_role("heading", level=2, name=heading).is_visible()
@@ -52,7 +32,7 @@ def test_home_answers_what_is_waiting_on_me(demo, browser, username, heading):
 
 
 def test_children_list_search_and_child_page(demo, browser):
-    sign_in(browser, "iro")
+    browser.sign_in("iro")
     page = browser.page
     page.get_by_role("link", name="Children", exact=True).first.click()
     browser.check("children")
@@ -64,7 +44,7 @@ def test_children_list_search_and_child_page(demo, browser):
 
 
 def test_challenge_list_with_filters(demo, browser):
-    sign_in(browser, "iro_service_manager")
+    browser.sign_in("iro_service_manager")
     page = browser.page
     page.get_by_role("link", name="Challenges", exact=True).first.click()
     page.get_by_text("Filter", exact=True).click()  # the filters fold behind a disclosure
@@ -77,7 +57,7 @@ def test_challenge_list_with_filters(demo, browser):
 
 
 def test_raise_a_challenge_with_check_your_answers(demo, browser):
-    sign_in(browser, "iro")
+    browser.sign_in("iro")
     page = browser.page
     browser.goto("/children/LCS200135/")
     page.get_by_role("button", name="Raise a challenge").click()
@@ -134,7 +114,7 @@ def test_challenge_page_and_respond(demo, browser):
         concern="Visits are late",
         impact_on_child="Not seen alone",
     )
-    sign_in(browser, child.social_worker.get_username().replace("social_worker", "team_manager"))
+    browser.sign_in(child.social_worker.get_username().replace("social_worker", "team_manager"))
     page = browser.page
     browser.goto(f"/challenges/{challenge.pk}/")
     assert not page.get_by_role("button", name="Escalate the challenge").count()
@@ -158,7 +138,7 @@ def test_cafcass_referral_page(demo, browser):
         .first()
     )
     assert challenge is not None
-    sign_in(browser, "iro")
+    browser.sign_in("iro")
     page = browser.page
     browser.goto(f"/challenges/{challenge.pk}/")
     # The step that waits on the chair is the button; the others are links in "What you can do now".
@@ -173,7 +153,7 @@ def test_cafcass_referral_page(demo, browser):
 def test_correct_a_case_note(demo, browser):
     challenge = Challenge.objects.filter(track="iro", raised_by__username="iro").first()
     assert challenge is not None
-    sign_in(browser, "iro")
+    browser.sign_in("iro")
     page = browser.page
     browser.goto(f"/challenges/{challenge.pk}/")
     page.get_by_role("link", name="Add a correction").first.click()

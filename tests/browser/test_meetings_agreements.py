@@ -11,8 +11,7 @@ from resolve.challenges import services
 from resolve.challenges.models import Challenge
 from resolve.children.services import child_create
 from resolve.people.demo import authority_build
-
-PASSWORD = "correct horse battery staple"
+from resolve.web.tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -42,20 +41,11 @@ def challenge(transactional_db) -> Challenge:
     )
 
 
-def sign_in(browser, username: str) -> None:
-    browser.goto("/sign-in/")
-    page = browser.page
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(browser.base_url + "/")
-
-
 @pytest.mark.parametrize("width", [1280, 390])
 def test_agreement_and_meeting_pages(challenge, browser, width):
     browser.page.set_viewport_size({"width": width, "height": 900})
     url = f"/challenges/{challenge.pk}/"
-    sign_in(browser, "iro_service_manager")
+    browser.sign_in("iro_service_manager")
     assert browser.page.get_by_role("heading", name="Waiting for your answer").is_visible()
     browser.check(f"home-waiting-for-your-answer-{width}")
     browser.goto(url + "answer_agreement/")

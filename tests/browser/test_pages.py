@@ -6,8 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from resolve.procedures.models import PolicyVersion
-
-PASSWORD = "correct horse battery staple"
+from resolve.web.tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -17,14 +16,6 @@ def user(transactional_db):
     return get_user_model().objects.create_user(username="iro.jones", password=PASSWORD)
 
 
-def sign_in(browser, username: str, password: str) -> None:
-    browser.goto("/sign-in/")
-    page = browser.page
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def test_sign_in_page(user, browser):
     browser.goto("/sign-in/")
     assert browser.page.title() == "Sign in - Resolve"
@@ -32,7 +23,7 @@ def test_sign_in_page(user, browser):
 
 
 def test_bad_sign_in_shows_the_error_summary(user, browser):
-    sign_in(browser, "iro.jones", "not the password")
+    browser.sign_in("iro.jones", "not the password", arrive=False)
     page = browser.page
     assert page.title() == "Error: Sign in - Resolve"
     summary = page.locator(".govuk-error-summary")
@@ -45,7 +36,7 @@ def test_bad_sign_in_shows_the_error_summary(user, browser):
 
 
 def test_home_after_sign_in_shows_what_is_waiting(user, browser):
-    sign_in(browser, "iro.jones", PASSWORD)
+    browser.sign_in("iro.jones", arrive=False)
     page = browser.page
     page.wait_for_url(browser.base_url + "/")
     assert page.get_by_role("heading", level=1).inner_text() == "Your work"
@@ -55,7 +46,7 @@ def test_home_after_sign_in_shows_what_is_waiting(user, browser):
 
 
 def test_procedure_list_and_each_procedure(user, browser):
-    sign_in(browser, "iro.jones", PASSWORD)
+    browser.sign_in("iro.jones", arrive=False)
     browser.page.wait_for_url(browser.base_url + "/")
     browser.goto("/procedures/")
     browser.check("procedure-list")
@@ -70,7 +61,7 @@ def test_procedure_list_and_each_procedure(user, browser):
 
 
 def test_sign_out(user, browser):
-    sign_in(browser, "iro.jones", PASSWORD)
+    browser.sign_in("iro.jones", arrive=False)
     browser.page.wait_for_url(browser.base_url + "/")
     browser.page.get_by_role("button", name="Sign out").click()
     browser.page.wait_for_url("**/sign-in/")
@@ -79,7 +70,7 @@ def test_sign_out(user, browser):
 
 
 def test_page_not_found(user, browser):
-    sign_in(browser, "iro.jones", PASSWORD)
+    browser.sign_in("iro.jones", arrive=False)
     browser.page.wait_for_url(browser.base_url + "/")
     response = browser.goto("/no-such-page/")
     assert response.status == 404

@@ -3,16 +3,11 @@ finds nothing, and a screenshot of each is saved. The homes are photographed at 
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from resolve.challenges.demo import demo_build
 from resolve.challenges.models import Challenge
-from resolve.people.demo import authority_build
 from resolve.procedures.models import PolicyVersion
 
-PASSWORD = "correct horse battery staple"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -26,22 +21,6 @@ WIDE = """() => {
     .slice(0, 8)
     .map((el) => `${el.tagName}.${el.className} ${Math.round(el.getBoundingClientRect().right)}`);
 }"""
-
-
-@pytest.fixture
-def demo(transactional_db):
-    authority = authority_build(password=PASSWORD)
-    demo_build(authority=authority, today=dt.date.today())
-    return authority
-
-
-def sign_in(browser, username: str) -> None:
-    browser.goto("/sign-in/")
-    page = browser.page
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(browser.base_url + "/")
 
 
 def assert_no_sideways_scroll(browser, name: str) -> None:
@@ -123,14 +102,14 @@ ROLE_PAGES = {
 @pytest.mark.parametrize("username", list(ROLE_PAGES))
 def test_no_page_scrolls_sideways_on_a_phone(demo, browser, username):
     browser.page.set_viewport_size(PHONE)
-    sign_in(browser, username)
+    browser.sign_in(username)
     for index, path in enumerate(ROLE_PAGES[username]()):
         visit(browser, path, f"phone-{username}-{index:02d}")
 
 
 def test_every_procedure_and_its_flowchart_on_a_phone(demo, browser):
     browser.page.set_viewport_size({"width": 320, "height": 700})
-    sign_in(browser, "iro")
+    browser.sign_in("iro")
     keys = PolicyVersion.objects.filter(is_current=True).order_by("key").values_list("key", flat=True)
     for key in keys:
         visit(browser, f"/procedures/{key}/", f"phone-320-procedure-{key}")
@@ -142,7 +121,7 @@ def test_every_procedure_and_its_flowchart_on_a_phone(demo, browser):
 @pytest.mark.parametrize("username", ["iro", "team_manager", "head_of_service", "iro_service_manager"])
 def test_each_roles_home_at_1280(demo, browser, username):
     browser.page.set_viewport_size(DESKTOP)
-    sign_in(browser, username)
+    browser.sign_in(username)
     page = browser.page
     assert page.get_by_role("heading", level=1).inner_text() == "Your work"
     assert page.locator(".app-queue__item").count() >= 1, f"{username}'s home shows nothing to do"
@@ -153,7 +132,7 @@ def test_bypass_fields_show_only_when_starting_later(demo, browser):
     """With JavaScript the bypass fields appear only for a later stage; without it they are always shown
     (the view test checks they are then ignored at the first stage)."""
     browser.page.set_viewport_size(PHONE)
-    sign_in(browser, "iro")
+    browser.sign_in("iro")
     page = browser.page
     case_number = _challenge(track="iro").child.case_number
     browser.goto(f"/children/{case_number}/raise/iro/challenge_and_resolution/")
@@ -182,7 +161,7 @@ def test_a_challenges_steps_are_in_the_first_screen_on_a_phone(demo, browser, us
     are a short list of links, not a screen of full-width buttons; no bar is fixed over the content."""
     page = browser.page
     page.set_viewport_size(PHONE)
-    sign_in(browser, username)
+    browser.sign_in(username)
     challenge = STEPS_PAGES[username]()
     visit(browser, f"/challenges/{challenge.pk}/", f"phone-steps-{username}")
     page.evaluate("window.scrollTo(0, 0)")

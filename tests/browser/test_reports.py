@@ -7,32 +7,13 @@ import datetime as dt
 
 import pytest
 
-from resolve.challenges.demo import demo_build
-from resolve.people.demo import authority_build
-
-PASSWORD = "correct horse battery staple"
+from resolve.web.tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def demo(transactional_db):
-    authority = authority_build(password=PASSWORD)
-    demo_build(authority=authority, today=dt.date.today())
-    return authority
-
-
-def sign_in(browser, username: str) -> None:
-    browser.goto("/sign-in/")
-    page = browser.page
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(browser.base_url + "/")
-
-
 def test_the_dashboard_at_a_desk_and_on_a_phone(demo, browser):
-    sign_in(browser, "iro_service_manager")
+    browser.sign_in("iro_service_manager")
     page = browser.page
     page.set_viewport_size({"width": 1280, "height": 900})
     browser.goto("/reports/")
