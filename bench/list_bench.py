@@ -210,25 +210,11 @@ def _postgres_sizes() -> None:
 
 
 def _postgres() -> dict[str, Any] | None:
-    helper = ROOT / "scripts" / "with_postgres.py"
     if os.environ.get("RESOLVE_BENCH_LIST_POSTGRES") == "0":
         return None
-    available = subprocess.run([sys.executable, str(helper), "--available"], check=False)  # noqa: S603
-    if available.returncode != 0:
-        return None
-    answer = subprocess.run(  # noqa: S603
-        [sys.executable, str(helper), "--", sys.executable, __file__, "--postgres"],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    lines = [line for line in answer.stdout.splitlines() if line.startswith("{")]
-    if answer.returncode != 0 or not lines:
-        print(f"  PostgreSQL run failed:\n{answer.stdout[-2000:]}\n{answer.stderr[-2000:]}")
-        return None
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
+    from bench.postgres import figures_on_postgres
+
+    return figures_on_postgres(__file__, "--postgres", indent="  ")
 
 
 def run() -> None:

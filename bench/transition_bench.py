@@ -19,7 +19,6 @@ import datetime as dt
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -126,23 +125,9 @@ def _resolve_transitions(ladders: int) -> dict[str, Any]:
 
 def _postgres() -> dict[str, Any] | None:
     """The same measurement in a child process against a throwaway PostgreSQL, or None."""
-    helper = ROOT / "scripts" / "with_postgres.py"
-    available = subprocess.run([sys.executable, str(helper), "--available"], check=False)  # noqa: S603
-    if available.returncode != 0:
-        return None
-    answer = subprocess.run(  # noqa: S603
-        [sys.executable, str(helper), "--", sys.executable, __file__, "--here"],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    lines = [line for line in answer.stdout.splitlines() if line.startswith("{")]
-    if answer.returncode != 0 or not lines:
-        print(f"PostgreSQL run failed:\n{answer.stdout[-2000:]}\n{answer.stderr[-2000:]}")
-        return None
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
+    from bench.postgres import figures_on_postgres
+
+    return figures_on_postgres(__file__, "--here")
 
 
 def _line(name: str, figures: dict[str, Any], baseline_ms: float | None) -> str:
