@@ -6,6 +6,24 @@ import datetime as dt
 from enum import StrEnum
 from typing import Protocol
 
+# The names GOV.UK writes dates with ("1 April 2026", "Wednesday 1 April 2026"), in English whatever the
+# server's locale (``calendar.month_name`` follows the locale).
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
 
 class Nation(StrEnum):
     ENGLAND_AND_WALES = "england-and-wales"

@@ -8,23 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from resolve.calendars.types import MONTHS
 from resolve.core.errors import ServiceError
 
 PeriodKind = Literal["year", "quarter", "month", "custom"]
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 # A custom period longer than this is refused: reports look back a few years, not decades.
 MAX_CUSTOM_DAYS = 5 * 366
 FIRST_YEAR, LAST_YEAR = 2000, 2059

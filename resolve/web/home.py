@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from resolve.access import Perm, access_record_list, user_has_perm
 from resolve.calendars.services import working_calendar
-from resolve.calendars.types import Nation, WorkingDays
+from resolve.calendars.types import MONTHS, WEEKDAYS, Nation, WorkingDays
 from resolve.challenges import queues, selectors
 from resolve.challenges.models import Action, Agreement, Challenge
 from resolve.challenges.overdue import past_due
@@ -28,7 +28,6 @@ from resolve.children.models import Child
 from resolve.people.selectors import user_roles
 from resolve.procedures.selectors import procedure_get, procedure_version_model
 from resolve.web.pages import BoundedPaginator, Tag, agreement_words, cap_tag, challenge_tag
-from resolve.web.templatetags.govuk import MONTHS, WEEKDAYS
 
 HOME_ROWS = 10  # rows of each queue on the home page; "See all" shows the rest, a page at a time
 PAGE_ROWS = 20

@@ -23,25 +23,10 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from resolve.access import Perm, user_has_perm
+from resolve.calendars.types import MONTHS, WEEKDAYS
 from resolve.notifications import selectors as notification_selectors
 
 register = template.Library()
-
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def _as_date(value: dt.date | dt.datetime) -> dt.date:
