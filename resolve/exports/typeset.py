@@ -121,7 +121,9 @@ def chronology_data(chronology: Chronology) -> dict[str, Any]:
             }
             for row in chronology.rows
         ],
-        "evidence": [{"chain": chain, "links": links, "digest": digest} for chain, links, digest in chronology.evidence],
+        "evidence": [
+            {"chain": chain, "links": links, "digest": digest} for chain, links, digest in chronology.evidence
+        ],
     }
 
 
