@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import typst
 from django.template import Engine, TemplateDoesNotExist
@@ -26,7 +26,7 @@ from django.utils import dateformat, timezone
 from resolve.exports.selectors import Chronology
 
 PDF = "application/pdf"
-PDF_STANDARD = "ua-1"
+PDF_STANDARD: Final = "ua-1"
 TEMPLATE = "exports/chronology.typ"
 INPUT = "chronology"
 
@@ -48,16 +48,15 @@ def _compiler() -> typst.Compiler:
     return _kept.compiler
 
 
-def template_source(name: str = TEMPLATE) -> tuple[bytes, Path]:
-    """The template's text and its folder, from the first template folder that has it (an authority's
-    own folder, listed first, before Resolve's). Read as a file, not rendered as a Django template."""
+def template_source(name: str = TEMPLATE) -> bytes:
+    """The template's text from the first template folder that has it (an authority's own folder,
+    listed first, before Resolve's), looked for as Django looks for templates but read as a file, not
+    rendered as a Django template."""
     for loader in Engine.get_default().template_loaders:
         for origin in loader.get_template_sources(name):
-            try:
-                text = loader.get_contents(origin)
-            except TemplateDoesNotExist:
-                continue
-            return text.encode(), Path(origin.name).parent
+            path = Path(origin.name)
+            if path.is_file():
+                return path.read_bytes()
     raise TemplateDoesNotExist(name)
 
 
@@ -129,7 +128,7 @@ def chronology_data(chronology: Chronology) -> dict[str, Any]:
 
 def chronology_pdf(chronology: Chronology) -> bytes:
     """The chronology as a tagged PDF/UA-1 document, its title and language (en-GB) set."""
-    source, _ = template_source()
+    source = template_source()
     assert chronology.produced_on is not None
     document = _compiler().compile(
         input=source,

@@ -161,7 +161,7 @@ def test_every_page_of_a_long_chronology_names_the_child_and_is_numbered(authori
         assert "Produced by Sarah Moore on 21 December 2026, 10:00 from Resolve" in page
         assert f"Page {number} of {count}" in page
     # Each page the table of events runs onto starts with its column headings again.
-    events = [n for n, page in enumerate(pages) if "Every event in date order" in page][0]
+    events = next(n for n, page in enumerate(pages) if "Every event in date order" in page)
     for page in pages[events + 1 : -1]:
         assert "Date and event" in _words(page) and "Challenge and stage, by whom, detail" in _words(page)
     text = _words(" ".join(pages))
