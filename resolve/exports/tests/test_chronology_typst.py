@@ -18,6 +18,7 @@ from pypdf import PdfReader
 
 from resolve.challenges import services
 from resolve.children.services import child_create
+from resolve.core.limits import MAX_TEXT
 from resolve.exports.downloads import chronology_download
 from resolve.exports.selectors import chronology_for_user
 from resolve.exports.tests.conftest import TODAY, first_page_png, save
@@ -169,6 +170,41 @@ def test_every_page_of_a_long_chronology_names_the_child_and_is_numbered(authori
     root = reader.trailer["/Root"]
     assert bool(root["/MarkInfo"]["/Marked"]) and "/StructTreeRoot" in root
     assert root["/Lang"] == "en-GB"
+
+
+def test_a_row_longer_than_a_page_runs_on_rather_than_off_the_page(authority, child):
+    """Rows are kept whole on a page, but a concern or an outcome of the longest text accepted
+    (``MAX_TEXT``) is longer than a page: it continues on the next page and none of it is lost."""
+    staff = authority.staff
+    words = " ".join(f"w{index}" for index in range(MAX_TEXT // 6))
+    concern, outcome = f"{words} CONCERN-ENDS"[-MAX_TEXT:], f"{words} OUTCOME-ENDS"[-MAX_TEXT:]
+    with time_machine.travel(dt.datetime(2026, 12, 21, 10, 0), tick=False):
+        challenge = services.challenge_raise(
+            user=staff["iro"],
+            child=child,
+            track="iro",
+            procedure_key="national",
+            concern=concern,
+            impact_on_child="The child has not been seen.",
+            themes=["voice_of_child"],
+            actions=[],
+            on=TODAY,
+        )
+        services.challenge_resolve(
+            user=staff["iro"], challenge_id=challenge.pk, outcome=outcome, learning_points="None."
+        )
+        download = chronology_download(user=staff["service_manager"], case_number="LCS100001", today=TODAY)
+    reader: Any = PdfReader(io.BytesIO(download.content))
+    pages = _pdftotext(save("chronology-long-rows.pdf", download.content))
+    text = _words(" ".join(pages))
+    assert len(reader.pages) >= 3
+    # Every word, the last ones included (the margins' text comes between a row's pages).
+    printed = text.split()
+    assert set(concern.split()) <= set(printed) and set(outcome.split()) <= set(printed)
+    assert printed.count("CONCERN-ENDS") == 1  # the raised event's row
+    assert printed.count("OUTCOME-ENDS") == 2  # the challenge's row and the resolved event's
+    for number, page in enumerate(pages, start=1):
+        assert f"Page {number} of {len(reader.pages)}" in page
 
 
 OWN_TEMPLATE = """#let data = json(bytes(sys.inputs.chronology))
