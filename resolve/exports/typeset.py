@@ -48,15 +48,15 @@ def _compiler() -> typst.Compiler:
     return _kept.compiler
 
 
-def template_source(name: str = TEMPLATE) -> bytes:
-    """The template's text from the first template folder that has it (an authority's own folder,
-    listed first, before Resolve's), looked for as Django looks for templates but read as a file, not
-    rendered as a Django template."""
+def template_source(name: str = TEMPLATE) -> tuple[bytes, Path]:
+    """The template's text and folder, from the first template folder that has it (an authority's own
+    folder, listed first, before Resolve's), looked for as Django looks for templates but read as a
+    file, not rendered as a Django template."""
     for loader in Engine.get_default().template_loaders:
         for origin in loader.get_template_sources(name):
             path = Path(origin.name)
             if path.is_file():
-                return path.read_bytes()
+                return path.read_bytes(), path.parent
     raise TemplateDoesNotExist(name)
 
 
@@ -128,10 +128,12 @@ def chronology_data(chronology: Chronology) -> dict[str, Any]:
 
 def chronology_pdf(chronology: Chronology) -> bytes:
     """The chronology as a tagged PDF/UA-1 document, its title and language (en-GB) set."""
-    source = template_source()
+    source, folder = template_source()
     assert chronology.produced_on is not None
     document = _compiler().compile(
         input=source,
+        # The template reads files (a logo) from its own folder and below, nothing else on the server.
+        root=folder,
         format="pdf",
         sys_inputs={INPUT: json.dumps(chronology_data(chronology))},
         pdf_standards=[PDF_STANDARD],

@@ -210,13 +210,14 @@ def test_a_row_longer_than_a_page_runs_on_rather_than_off_the_page(authority, ch
 OWN_TEMPLATE = """#let data = json(bytes(sys.inputs.chronology))
 #set document(title: data.title)
 #set text(lang: "en", region: "GB")
-#set page(header: [Sampletown Council: #data.case_number])
+#set page(header: [#read("council.txt"): #data.case_number])
 #for row in data.rows [#row.on #row.what \\ ]
 """
 
 
 def test_an_authoritys_own_template_is_used(authority, journey, settings, tmp_path):
-    """docs/documents.md: put exports/chronology.typ in a template folder listed first."""
+    """docs/documents.md: put exports/chronology.typ in a template folder listed first; it reads files
+    beside it (a logo; here the council's name)."""
 
     def pages() -> list[str]:
         content = chronology_download(
@@ -227,6 +228,7 @@ def test_an_authoritys_own_template_is_used(authority, journey, settings, tmp_pa
     assert "Sampletown Council" not in pages()[0]
     (tmp_path / "exports").mkdir()
     (tmp_path / "exports" / "chronology.typ").write_text(OWN_TEMPLATE)
+    (tmp_path / "exports" / "council.txt").write_text("Sampletown Council")  # beside the template
     own = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
     settings.TEMPLATES = own
     ours = pages()
