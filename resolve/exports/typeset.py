@@ -23,8 +23,9 @@ import typst
 from django.template import Engine, TemplateDoesNotExist
 from django.utils import dateformat, timezone
 
-from resolve.exports.selectors import Chronology
+from resolve.exports.selectors import Chronology, ChronologyChallenge, ChronologyRow, FormAction
 
+OWN_FOLDER = Path(__file__).resolve().parents[2] / "templates" / "exports"
 PDF = "application/pdf"
 PDF_STANDARD: Final = "ua-1"
 TEMPLATE = "exports/chronology.typ"
@@ -141,3 +142,40 @@ def chronology_pdf(chronology: Chronology) -> bytes:
     )
     assert isinstance(document, bytes)
     return document
+
+
+def sample_chronology() -> Chronology:
+    """A short chronology with every field filled, for checking a template before anyone downloads."""
+    day = dt.date(2026, 1, 5)
+    return Chronology(
+        child_name="Sample Child",
+        case_number="SAMPLE1",
+        date_of_birth=dt.date(2014, 3, 9),
+        social_worker="Sample Social Worker",
+        team="Sample Team",
+        challenges=[
+            ChronologyChallenge(
+                number="Challenge 1",
+                procedure="Sample procedure",
+                raised_on=day,
+                status="Resolved",
+                stages=[("Informal", "5 January 2026", "A Manager", "12 January 2026", "Agreed. On time")],
+                actions=[FormAction(action="Visit", by_when=day, by_whom="A Worker", status="Done")],
+                outcome="Resolved.\nA second line.",
+            )
+        ],
+        rows=[
+            ChronologyRow(
+                on=day,
+                challenge="Challenge 1",
+                what="Challenge raised",
+                stage="Informal",
+                detail="The concern.\nA second line.",
+                by="An IRO",
+                told="To A Manager; response due 12 January 2026",
+            )
+        ],
+        evidence=[("challenge:1", 1, "0" * 64)],
+        produced_by="Sample Producer",
+        produced_on=dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC),
+    )

@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from resolve.challenges import services
 from resolve.children.services import child_create
 from resolve.core.limits import MAX_TEXT
+from resolve.exports.checks import chronology_template_check
 from resolve.exports.downloads import chronology_download
 from resolve.exports.selectors import chronology_for_user
 from resolve.exports.tests.conftest import TODAY, first_page_png, save
@@ -261,3 +262,40 @@ def test_threads_lay_out_chronologies_at_once(authority, journey):
     for content in made:
         reader: Any = PdfReader(io.BytesIO(content))
         assert reader.metadata.title == "Chronology of challenges: Amelia Jones (LCS100001)"
+
+
+def _own_folder(settings: Any, tmp_path: Path, template: str) -> None:
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "chronology.typ").write_text(template)
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
+
+
+def test_resolves_own_and_a_working_own_template_pass_the_start_up_check(settings, tmp_path):
+    assert chronology_template_check() == []
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "council.txt").write_text("Sampletown Council")
+    (tmp_path / "exports" / "chronology.typ").write_text(OWN_TEMPLATE)
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
+    assert chronology_template_check() == []
+
+
+@pytest.mark.parametrize(
+    ("template", "says"),
+    [
+        ("#let data = json(bytes(sys.inputs.chronology))\n#data.no_such_field", "does not contain key"),
+        ('#set text(lang: "en")\nNo title.', "missing document title"),
+        ('#set document(title: "T")\n#image("/etc/hostname")', "hostname"),
+    ],
+)
+def test_an_own_template_that_does_not_lay_out_is_named_at_start_up(settings, tmp_path, template, says):
+    """A mistake, a template without the title PDF/UA-1 needs, or one reaching outside its folder."""
+    _own_folder(settings, tmp_path, template)
+    [error] = chronology_template_check()
+    assert error.id == "resolve.exports.E004"
+    assert str(tmp_path / "exports" / "chronology.typ") in error.msg and says in error.msg
+
+
+def test_no_chronology_template_at_all_is_named_at_start_up(settings, tmp_path):
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path], "APP_DIRS": False}]
+    [error] = chronology_template_check()
+    assert error.id == "resolve.exports.E003" and "exports/chronology.typ" in error.msg
