@@ -7,4 +7,4 @@ class ExportsConfig(AppConfig):
     verbose_name = "Documents produced from the record (forms, briefings, chronologies)"
 
     def ready(self) -> None:
-        from resolve.exports import checks  # noqa: F401  (registers the Word template's check)
+        from resolve.exports import checks  # noqa: F401  (registers the Word and chronology templates' checks)

@@ -19,7 +19,7 @@ from django.utils import timezone
 from resolve.access import NotVisible, challenge_get_for_user
 from resolve.challenges.models import CafcassReferral, Challenge
 from resolve.core.errors import ServiceError
-from resolve.exports import pdf, word
+from resolve.exports import pdf, typeset, word
 from resolve.exports.models import SentForm
 from resolve.exports.selectors import (
     Pack,
@@ -141,28 +141,21 @@ def briefing_download(*, user: UserLike, challenge_id: int, format: Format) -> D
     )
 
 
-def chronology_context(*, user: UserLike, case_number: str, today: dt.date) -> dict[str, object]:
+def chronology_pdf(*, user: UserLike, case_number: str, today: dt.date) -> tuple[str, bytes]:
+    """The child's chronology as a PDF laid out by Typst (``resolve.exports.typeset``: a court bundle's
+    chronology is hundreds of rows, which WeasyPrint lays out too slowly), and its case number; the one
+    builder of the chronology, for its own download and inside a Cafcass referral pack."""
     chronology = chronology_for_user(user=user, case_number=case_number, today=today)
-    assert chronology.produced_on is not None
-    return {
-        "chronology": chronology,
-        **_frame(
-            child_name=chronology.child_name,
-            case_number=chronology.case_number,
-            produced_by=chronology.produced_by,
-            produced_on=chronology.produced_on,
-        ),
-    }
+    return chronology.case_number, typeset.chronology_pdf(chronology)
 
 
 def chronology_download(*, user: UserLike, case_number: str, today: dt.date) -> Download:
     """The child's chronology for a court bundle or an Ofsted case sample, as a paginated PDF."""
-    context = chronology_context(user=user, case_number=case_number, today=today)
-    chronology = context["chronology"]
+    number, content = chronology_pdf(user=user, case_number=case_number, today=today)
     return Download(
-        filename=document_filename("chronology", chronology.case_number, today, "pdf"),  # type: ignore[attr-defined]
-        content_type=pdf.PDF,
-        content=pdf.pdf_render("exports/chronology.html", context),
+        filename=document_filename("chronology", number, today, "pdf"),
+        content_type=typeset.PDF,
+        content=content,
     )
 
 
@@ -241,13 +234,7 @@ def _pack_zip(
     )
     files: list[tuple[str, bytes]] = [
         ("referral.pdf", pdf.pdf_render("exports/referral.html", {"pack": pack, **frame})),
-        (
-            "chronology.pdf",
-            pdf.pdf_render(
-                "exports/chronology.html",
-                chronology_context(user=user, case_number=pack.case_number, today=today),
-            ),
-        ),
+        ("chronology.pdf", chronology_pdf(user=user, case_number=pack.case_number, today=today)[1]),
         ("wishes-and-feelings-draft.docx", word.wishes_and_feelings_draft_docx(pack)),
         *more,
     ]

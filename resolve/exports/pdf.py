@@ -1,4 +1,9 @@
-"""PDF documents from HTML and CSS (WeasyPrint): the form, the Director's briefing and the chronology.
+"""PDF documents from HTML and CSS (WeasyPrint): the form, the Director's briefing and the referral letter.
+
+Not the chronology: a court bundle's chronology is hundreds of rows, and WeasyPrint's layout (its own
+Python, many small steps for every row and cell) took twenty times the child's page for 200 events
+whatever was tried, so the chronology is laid out by Typst (``resolve.exports.typeset``). These
+documents are a few pages, and their HTML and CSS templates are the easiest for an authority to change.
 
 Each document is a Django template under ``templates/exports/`` laid out by ``document.css`` (A4, GOV.UK
 typography in Arial, the child and case number at the top of every page, "Page N of M" below). An

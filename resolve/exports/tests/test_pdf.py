@@ -1,6 +1,6 @@
-"""How PDFs are made: an authority's own stylesheet wins however often documents are made, the page
-margins carry the child and the page number on every page, and laying out leaves the process as it
-found it."""
+"""How PDFs are made: the page margins carry the child and the page number on every page of the
+chronology (Typst); for the documents WeasyPrint lays out (the form here), an authority's own
+stylesheet wins however often documents are made, and laying out leaves the process as it found it."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from resolve.exports.downloads import chronology_context
+from resolve.exports.downloads import chronology_download
 from resolve.exports.pdf import pdf_render
+from resolve.exports.selectors import challenge_form_for_user
 from resolve.exports.tests.conftest import TODAY, save
 
 pytestmark = pytest.mark.django_db
@@ -28,10 +29,24 @@ OWN_CSS = """@page { size: A4; margin: 20mm;
 
 
 def _chronology(authority: Any) -> bytes:
-    context = chronology_context(
+    return chronology_download(
         user=authority.staff["service_manager"], case_number="LCS100001", today=TODAY
-    )
-    return pdf_render("exports/chronology.html", context)
+    ).content
+
+
+def _form_context(authority: Any, journey: Any) -> dict[str, object]:
+    form = challenge_form_for_user(user=authority.staff["service_manager"], challenge_id=journey.pk)
+    return {
+        "form": form,
+        "child_name": form.child_name,
+        "case_number": form.case_number,
+        "produced_by": form.produced_by,
+        "produced_on": form.produced_on,
+    }
+
+
+def _form(authority: Any, journey: Any) -> bytes:
+    return pdf_render("exports/form.html", _form_context(authority, journey))
 
 
 def _text(content: bytes, name: str) -> list[str]:
@@ -63,26 +78,26 @@ def test_an_authoritys_own_stylesheet_is_used_and_dropped_as_soon_as_it_changes(
 ):
     """docs/documents.md: "put a folder of your own first in TEMPLATES["DIRS"] and copy into it
     exports/document.css". The parsed stylesheet is kept between documents, so it must follow a change."""
-    assert "Sampletown Council" not in _text(_chronology(authority), "chronology-default.pdf")[0]
+    assert "Sampletown Council" not in _text(_form(authority, journey), "form-default.pdf")[0]
     (tmp_path / "exports").mkdir()
     (tmp_path / "exports" / "document.css").write_text(OWN_CSS)
     own = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
     settings.TEMPLATES = own
-    pages = _text(_chronology(authority), "chronology-restyled.pdf")
+    pages = _text(_form(authority, journey), "form-restyled.pdf")
     assert all("Sampletown Council" in page for page in pages)
     assert not any("Produced by" in page for page in pages)
     settings.TEMPLATES = [{**own[0], "DIRS": own[0]["DIRS"][1:]}]
-    assert "Sampletown Council" not in _text(_chronology(authority), "chronology-default.pdf")[0]
+    assert "Sampletown Council" not in _text(_form(authority, journey), "form-default.pdf")[0]
 
 
 def test_the_cycle_collector_is_left_as_it_was(authority, journey):
     """It is paused while a document is laid out, and only then."""
     assert gc.isenabled()
-    _chronology(authority)
+    _form(authority, journey)
     assert gc.isenabled()
     gc.disable()
     try:
-        _chronology(authority)
+        _form(authority, journey)
         assert not gc.isenabled()
     finally:
         gc.enable()
@@ -90,15 +105,13 @@ def test_the_cycle_collector_is_left_as_it_was(authority, journey):
 
 def test_threads_lay_out_documents_at_once_and_the_collector_comes_back(authority, journey):
     """Each thread keeps its own fonts; the collector is restored only when the last one finishes."""
-    context = chronology_context(
-        user=authority.staff["service_manager"], case_number="LCS100001", today=TODAY
-    )
+    context = _form_context(authority, journey)
     made: list[bytes] = []
     failed: list[BaseException] = []
 
     def work() -> None:
         try:
-            made.extend(pdf_render("exports/chronology.html", context) for _ in range(2))
+            made.extend(pdf_render("exports/form.html", context) for _ in range(2))
         except BaseException as error:  # reported to the test below
             failed.append(error)
 
@@ -108,7 +121,8 @@ def test_threads_lay_out_documents_at_once_and_the_collector_comes_back(authorit
     for thread in threads:
         thread.join()
     assert failed == [] and len(made) == 4
+    form: Any = context["form"]
     for content in made:
         reader: Any = PdfReader(io.BytesIO(content))
-        assert reader.metadata.title == "Chronology of challenges: Amelia Jones (LCS100001)"
+        assert reader.metadata.title == f"{form.title}: Amelia Jones (LCS100001)"
     assert gc.isenabled()
