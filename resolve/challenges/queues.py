@@ -21,9 +21,9 @@ and which sources matched a row (``why_<key>``) comes with it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, overload
 
 from django.contrib.auth.models import User
 from django.db.models import (
@@ -77,121 +77,6 @@ def _past_due_cutoff_q(field: str, today: dt.date, nation_field: str) -> Q:
         cutoff = working_calendar(nation).last_working_day_on_or_before(today)
         by_nation |= Q(**{nation_field: nation.value, f"{field}__lt": cutoff})
     return by_nation
-
-
-# -- waiting on me: one source per kind of work ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QueueSource:
-    """One reason a challenge waits on a person: its key (``why_<key>`` on each row), the words a row
-    shows for it, the filter that finds those challenges for a person today, and how the queue reads
-    them in its order from an index (``way_in``, given the person, the challenges they may see and the
-    filter: see ``Feed``)."""
-
-    key: str
-    words: str
-    matches: Callable[[User, dt.date], Q]
-    way_in: Callable[[User, QuerySet[Challenge], Q], Feed]
-
-
-def _stage_sent_to_me(user: User, today: dt.date) -> Q:
-    return Q(
-        _stage_names(user, StageWait.How.TO, unanswered=True), status=OPEN, stage_responded_on__isnull=True
-    )
-
-
-def _action_i_own(user: User, today: dt.date) -> Q:
-    # An action's owner is a person in Resolve only through its account (``Action.owner_user``). The
-    # person's open actions as a set of challenge ids, read on the owner's index once per query.
-    owned = Action.objects.filter(owner_user_id=user.pk, status=Action.Status.OPEN).values("challenge_id")
-    return Q(pk__in=owned, status__in=[OPEN, Challenge.Status.RESOLVED])
-
-
-def _meeting_i_chair(user: User, today: dt.date) -> Q:
-    """Open challenges at a stage whose procedure has a meeting chaired by a role this person holds,
-    with no meeting recorded at it yet. Which holder of the role is meant follows their scope: the
-    queue reads only challenges they may see (an IRO/CP Service Manager sees their own service's)."""
-    roles = user_roles(user=user)
-    at_stage = Q(pk__in=[])
-    keys, versions = set(), set()
-    for version in PolicyVersion.objects.all():  # every version: a challenge keeps the one it began under
-        for stage in procedure_version_model(version).stages:
-            if stage.meeting is not None and stage.meeting.chair_role in roles:
-                at_stage |= Q(policy_id=version.pk, stage_key=stage.key)
-                keys.add(stage.key)
-                versions.add(version.pk)
-    # The stages and versions first, as lists the index ``challenge_stage`` looks up with the status.
-    if keys:
-        at_stage = Q(stage_key__in=sorted(keys), policy_id__in=sorted(versions)) & at_stage
-    no_meeting_yet = Exists(
-        StageVisit.objects.filter(challenge_id=OuterRef("pk"), left_on__isnull=True, meetings=0)
-    )
-    return Q(at_stage, no_meeting_yet, status=OPEN)
-
-
-def _agreement_asked_of_me(user: User, today: dt.date) -> Q:
-    """A request for agreement (to a bypass or a Cafcass referral) made to me and not yet answered; one
-    that only told me something waits for nothing (``selectors.agreements_waiting_for``)."""
-    asked = Agreement.objects.filter(
-        person_id=user.pk, status=Agreement.Status.PENDING, kind="agree", challenge__isnull=False
-    ).values("challenge_id")
-    return Q(pk__in=asked, status__in=[OPEN, Challenge.Status.RESOLVED])
-
-
-WAITING_ON_ME: tuple[QueueSource, ...] = (
-    QueueSource(
-        "recipient",
-        "Sent to you for a response",
-        _stage_sent_to_me,
-        # The stage rows say whom it was sent to; the challenge, that it is open and unanswered.
-        lambda user, visible, where: by_stage_rows(
-            user,
-            (StageWait.How.TO,),
-            visible.filter(status=OPEN, stage_responded_on__isnull=True),
-            LATE,
-            COMING,
-            UNDATED,
-            unanswered=True,
-        ),
-    ),
-    QueueSource(
-        "action_owner",
-        "An agreed action is yours",
-        _action_i_own,
-        lambda user, visible, where: by_set(visible.filter(where)),
-    ),
-    QueueSource(
-        "meeting_chair",
-        "A meeting you chair is due at this stage",
-        _meeting_i_chair,
-        # The challenges at those stages, found on ``challenge_stage``: few beside all the open ones.
-        lambda user, visible, where: by_set(visible.filter(where)),
-    ),
-    QueueSource(
-        "agreement_asked",
-        "Your agreement is asked: confirm or decline",
-        _agreement_asked_of_me,
-        lambda user, visible, where: by_set(visible.filter(where)),
-    ),
-)
-
-
-def _with_sources(
-    challenges: QuerySet[Challenge], sources: tuple[QueueSource, ...], user: User, today: dt.date
-) -> Queued:
-    """Keep the challenges any source matches, each marked ``why_<key>`` for the sources that did, read
-    by each source's way in."""
-    # Each filter worked out once (a meeting's reads the procedures), for the rows and the ways in alike.
-    wheres = {source.key: source.matches(user, today) for source in sources}
-    annotations = {
-        f"why_{key}": ExpressionWrapper(where, output_field=BooleanField()) for key, where in wheres.items()
-    }
-    matched = Q()
-    for where in wheres.values():
-        matched |= where
-    feeds = tuple(source.way_in(user, challenges, wheres[source.key]) for source in sources)
-    return Queued(challenges.filter(matched), challenges, today, feeds, annotations)
 
 
 # -- the queues' order, read from indexes -------------------------------------------------------------
@@ -378,18 +263,144 @@ class Queued:
         ``COUNT_BOUND`` + 1, which between them hold the whole queue when it is within the bound, and
         more than the bound when it is not; one more reads the rows shown. The ids alone are sorted,
         not the rows, so counting to the bound costs little more than the lists' bounded count."""
-        candidates = self._first(max(stop, COUNT_BOUND + 1)).annotate(queue_count=Window(Count("pk")))
-        first = list(_in_order(candidates, self.today).values_list("pk", "queue_count")[:stop])
+        candidates = self._first(max(stop, COUNT_BOUND + 1))
+        first = list(_in_order(candidates, self.today).values_list("pk", Window(Count("pk")))[:stop])
         if not first:
             return [], 0
         return self._read([pk for pk, _ in first]), min(first[0][1], COUNT_BOUND + 1)
 
-    def __getitem__(self, index: slice) -> list[Challenge]:
+    def __iter__(self) -> Iterator[Challenge]:  # the queue as far as it is counted
+        return iter(self[0 : COUNT_BOUND + 1])
+
+    @overload
+    def __getitem__(self, index: int) -> Challenge: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Challenge]: ...
+
+    def __getitem__(self, index: int | slice) -> Challenge | list[Challenge]:
+        if isinstance(index, int):
+            return self[index : index + 1][0]
         start, stop = index.start or 0, index.stop
         if stop is None or index.step is not None:
             raise TypeError("A queue is read a slice at a time, with its end: queue[start:stop].")
         ids = list(_in_order(self._first(stop), self.today).values_list("pk", flat=True)[start:stop])
         return self._read(ids)
+
+
+# -- waiting on me: one source per kind of work ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueSource:
+    """One reason a challenge waits on a person: its key (``why_<key>`` on each row), the words a row
+    shows for it, the filter that finds those challenges for a person today, and how the queue reads
+    them in its order from an index (``way_in``, given the person, the challenges they may see and the
+    filter: see ``Feed``)."""
+
+    key: str
+    words: str
+    matches: Callable[[User, dt.date], Q]
+    way_in: Callable[[User, QuerySet[Challenge], Q], Feed]
+
+
+def _stage_sent_to_me(user: User, today: dt.date) -> Q:
+    return Q(
+        _stage_names(user, StageWait.How.TO, unanswered=True), status=OPEN, stage_responded_on__isnull=True
+    )
+
+
+def _action_i_own(user: User, today: dt.date) -> Q:
+    # An action's owner is a person in Resolve only through its account (``Action.owner_user``). The
+    # person's open actions as a set of challenge ids, read on the owner's index once per query.
+    owned = Action.objects.filter(owner_user_id=user.pk, status=Action.Status.OPEN).values("challenge_id")
+    return Q(pk__in=owned, status__in=[OPEN, Challenge.Status.RESOLVED])
+
+
+def _meeting_i_chair(user: User, today: dt.date) -> Q:
+    """Open challenges at a stage whose procedure has a meeting chaired by a role this person holds,
+    with no meeting recorded at it yet. Which holder of the role is meant follows their scope: the
+    queue reads only challenges they may see (an IRO/CP Service Manager sees their own service's)."""
+    roles = user_roles(user=user)
+    at_stage = Q(pk__in=[])
+    keys, versions = set(), set()
+    for version in PolicyVersion.objects.all():  # every version: a challenge keeps the one it began under
+        for stage in procedure_version_model(version).stages:
+            if stage.meeting is not None and stage.meeting.chair_role in roles:
+                at_stage |= Q(policy_id=version.pk, stage_key=stage.key)
+                keys.add(stage.key)
+                versions.add(version.pk)
+    # The stages and versions first, as lists the index ``challenge_stage`` looks up with the status.
+    if keys:
+        at_stage = Q(stage_key__in=sorted(keys), policy_id__in=sorted(versions)) & at_stage
+    no_meeting_yet = Exists(
+        StageVisit.objects.filter(challenge_id=OuterRef("pk"), left_on__isnull=True, meetings=0)
+    )
+    return Q(at_stage, no_meeting_yet, status=OPEN)
+
+
+def _agreement_asked_of_me(user: User, today: dt.date) -> Q:
+    """A request for agreement (to a bypass or a Cafcass referral) made to me and not yet answered; one
+    that only told me something waits for nothing (``selectors.agreements_waiting_for``)."""
+    asked = Agreement.objects.filter(
+        person_id=user.pk, status=Agreement.Status.PENDING, kind="agree", challenge__isnull=False
+    ).values("challenge_id")
+    return Q(pk__in=asked, status__in=[OPEN, Challenge.Status.RESOLVED])
+
+
+WAITING_ON_ME: tuple[QueueSource, ...] = (
+    QueueSource(
+        "recipient",
+        "Sent to you for a response",
+        _stage_sent_to_me,
+        # The stage rows say whom it was sent to; the challenge, that it is open and unanswered.
+        lambda user, visible, where: by_stage_rows(
+            user,
+            (StageWait.How.TO,),
+            visible.filter(status=OPEN, stage_responded_on__isnull=True),
+            LATE,
+            COMING,
+            UNDATED,
+            unanswered=True,
+        ),
+    ),
+    QueueSource(
+        "action_owner",
+        "An agreed action is yours",
+        _action_i_own,
+        lambda user, visible, where: by_set(visible.filter(where)),
+    ),
+    QueueSource(
+        "meeting_chair",
+        "A meeting you chair is due at this stage",
+        _meeting_i_chair,
+        # The challenges at those stages, found on ``challenge_stage``: few beside all the open ones.
+        lambda user, visible, where: by_set(visible.filter(where)),
+    ),
+    QueueSource(
+        "agreement_asked",
+        "Your agreement is asked: confirm or decline",
+        _agreement_asked_of_me,
+        lambda user, visible, where: by_set(visible.filter(where)),
+    ),
+)
+
+
+def _with_sources(
+    challenges: QuerySet[Challenge], sources: tuple[QueueSource, ...], user: User, today: dt.date
+) -> Queued:
+    """Keep the challenges any source matches, each marked ``why_<key>`` for the sources that did, read
+    by each source's way in."""
+    # Each filter worked out once (a meeting's reads the procedures), for the rows and the ways in alike.
+    wheres = {source.key: source.matches(user, today) for source in sources}
+    annotations = {
+        f"why_{key}": ExpressionWrapper(where, output_field=BooleanField()) for key, where in wheres.items()
+    }
+    matched = Q()
+    for where in wheres.values():
+        matched |= where
+    feeds = tuple(source.way_in(user, challenges, wheres[source.key]) for source in sources)
+    return Queued(challenges.filter(matched), challenges, today, feeds, annotations)
 
 
 def _visible(user: User) -> QuerySet[Challenge]:

@@ -105,8 +105,9 @@ def _stage_user(challenge: Challenge) -> Any:
 
 def _chair(challenge: Challenge) -> Any:
     challenge.refresh_from_db()
-    users = get_user_model().objects
-    return users.get(pk=challenge.iro_id if challenge.track == "iro" else challenge.cp_chair_id)
+    chair_id = challenge.iro_id if challenge.track == "iro" else challenge.cp_chair_id
+    assert chair_id is not None
+    return get_user_model().objects.get(pk=chair_id)
 
 
 STEPS = ("respond", "escalate", "resolve", "reopen", "withdraw", "extend", "hand_over", "allocate")
