@@ -6,7 +6,7 @@ widens anyone's view. Three questions, one queue each, plus the chairs' own two:
 - **waiting on me**: I must do something. Which somethings count is the list ``WAITING_ON_ME``: one
   ``QueueSource`` each (the stage was sent to me; I own an open agreed action; a meeting I chair is
   due; a request for my agreement waits for my answer). A new kind of work is one more
-  ``QueueSource`` with its query.
+  ``QueueSource`` with its query and its way in (how the queue reads it in order from an index).
 - **my team's / my part of the line's / my service's**: open challenges where the people I manage
   must answer, overdue first (for a post whose role's scope is a team, a line or a service).
 - **copied to me**: open challenges whose current stage copied or told me.
@@ -14,8 +14,11 @@ widens anyone's view. Three questions, one queue each, plus the chairs' own two:
   passed, or after resolution an agreed action is past its date; **waiting on others**: the rest of
   the chair's open challenges.
 
-Every queue answers one annotated queryset, so a page reads each in one query whatever its length,
-and which sources matched a row (``why_<key>``) comes with it.
+Every queue answers a ``Queued``: its challenges, and the ways into them that read its order ("overdue
+first") from indexes and stop after a page, so a page reads a queue's first rows and its count (to
+the lists' bound) in two queries whose cost does not grow with the table; which sources matched a row
+(``why_<key>``) comes with it. Whom a current stage sends to, copies and tells is read from
+``StageWait`` (rows the database keeps with the stage visits), not from the visits' JSON lists.
 """
 
 from __future__ import annotations
