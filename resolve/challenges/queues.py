@@ -94,7 +94,8 @@ def _past_due_cutoff_q(field: str, today: dt.date, nation_field: str) -> Q:
 # those few. The ways in: the challenges' own indexes of open challenges by due date
 # (``challenge_unanswered_due``, ``challenge_answered_due``); a person's rows of the current stages
 # (``StageWait``, ``stage_wait_queue_order``: sent to, copied in, told); and a person's own small sets
-# (their open actions, the requests for their agreement), read whole and sorted.
+# (their open actions, the requests for their agreement, the challenges at a stage whose meeting their
+# role chairs), read whole and sorted.
 
 
 @dataclass(frozen=True)
