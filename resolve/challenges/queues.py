@@ -213,7 +213,8 @@ def by_stage_rows(
 
 def by_set(members: QuerySet[Challenge]) -> Feed:
     """A person's own few challenges (``members``: those of their open actions, of the requests for
-    their agreement), read whole and sorted: as many as they have, however many challenges there are."""
+    their agreement, at the stages whose meeting their role chairs), read whole and sorted: as many as
+    they have, however many challenges there are."""
 
     def feed(today: dt.date, stop: int) -> list[QuerySet[Any]]:
         return [_in_order(members, today).values("pk")[:stop]]
