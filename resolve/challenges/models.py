@@ -133,7 +133,23 @@ class Challenge(SealedModel):
             # By due date within a status, then the order raised: the "due" order (and a filter on the
             # due date) walks it to a page, without sorting the challenges due on the same day.
             models.Index(fields=["status", "stage_due_on", "raised_on", "id"], name="challenge_due_order"),
+            # The same, for the unanswered stages and for the answered ones: the home page's queues read
+            # each stretch of their "overdue first" order from one of them (``queues.Part``) and stop
+            # after a page, where a filter on the answer over the index above would read every
+            # challenge of the other kind to find none.
+            models.Index(
+                fields=["status", "stage_due_on", "raised_on", "id"],
+                name="challenge_unanswered_due",
+                condition=models.Q(stage_responded_on__isnull=True),
+            ),
+            models.Index(
+                fields=["status", "stage_due_on", "raised_on", "id"],
+                name="challenge_answered_due",
+                condition=models.Q(stage_responded_on__isnull=False),
+            ),
             models.Index(fields=["child", "status"]),
+            # The challenges at a stage of a procedure: "a meeting you chair is due at this stage".
+            models.Index(fields=["stage_key", "policy", "status"], name="challenge_stage"),
             # The lists' order (newest raised first), with and without the status filter: the
             # database walks the index and stops at a page, instead of sorting every visible row.
             models.Index(fields=["-raised_on", "-id"], name="challenge_list_order"),
@@ -206,6 +222,51 @@ class StageVisit(SealedModel):
 
     def __str__(self) -> str:
         return f"{self.stage_key} from {self.entered_on}"
+
+
+class StageWait(models.Model):
+    """One person the current stage of an open challenge names: sent to (``to``), copied in (``cc``) or
+    told (``notify``), with the stage's due date, whether it is answered and the day the challenge was
+    raised, so that the home page's queues read a person's rows from one index in their order
+    (``stage_wait_queue_order``) instead of matching every current visit's JSON lists.
+
+    Derived, never written by Python: triggers on ``StageVisit`` (migration
+    ``0015_stage_waits_kept_by_triggers``) delete a visit's rows and write them again in the
+    statement that inserts, updates or deletes the visit, for a visit that has not been left. So
+    every writer of a visit keeps them in its own transaction without a statement of its own (the
+    transition's upsert, a leaver's hand-over, retention, ``load_bulk``'s bulk insert or COPY). Not
+    evidence: no seal covers them; the visit's own lists are the record.
+    """
+
+    class How(models.TextChoices):
+        TO = "to", "Sent to"
+        CC = "cc", "Copied in"
+        NOTIFY = "notify", "Told"
+
+    # DO_NOTHING: the triggers delete a visit's rows with the visit (and a challenge's visits go first).
+    # Indexed: whether one challenge's current stage names a person is asked row by row (``queues``).
+    challenge = models.ForeignKey(
+        Challenge, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    visit = models.ForeignKey(StageVisit, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    # The username as the visit's lists hold it (what the queues matched before), not an account id.
+    username = models.CharField(max_length=150)
+    how = models.CharField(max_length=6, choices=How.choices)
+    answered = models.BooleanField(help_text="The stage's response is recorded.")
+    due_on = models.DateField(null=True, blank=True)
+    raised_on = models.DateField()
+
+    class Meta:
+        indexes = [
+            # A person's rows of one kind, unanswered first, in the queues' order (due date, raised, id).
+            models.Index(
+                fields=["username", "how", "answered", "due_on", "raised_on", "challenge"],
+                name="stage_wait_queue_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} ({self.how}) on challenge {self.challenge_id}"
 
 
 class Response(AppendOnlyModel, SealedModel):

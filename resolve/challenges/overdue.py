@@ -37,14 +37,39 @@ def stage_overdue(*, due_on: dt.date | None, answered: bool, today: dt.date, cal
     return not answered and past_due(due_on, today, calendar)
 
 
+def _cutoffs(today: dt.date) -> dict[Nation, dt.date]:
+    # A due date before its nation's cutoff is past due today (``past_due``).
+    return {nation: working_calendar(nation).last_working_day_on_or_before(today) for nation in Nation}
+
+
+def due_past_q(*, today: dt.date) -> Q:
+    """The stage's due date is past today in the challenge's own nation's working days (``past_due``),
+    answered or not. A range on the due date first, so that a list in due-date order walks its index:
+    where every nation's cutoff is the same day (most days), the range alone, with no join."""
+    cutoffs = _cutoffs(today)
+    if len(set(cutoffs.values())) == 1:
+        return Q(stage_due_on__lt=next(iter(cutoffs.values())))
+    by_nation = Q()
+    for nation, cutoff in cutoffs.items():
+        by_nation |= Q(policy__nation=nation.value, stage_due_on__lt=cutoff)
+    return Q(stage_due_on__lt=max(cutoffs.values())) & by_nation
+
+
+def due_not_past_q(*, today: dt.date) -> Q:
+    """The stage has a due date and it is not past today (``due_past_q``'s other side)."""
+    cutoffs = _cutoffs(today)
+    if len(set(cutoffs.values())) == 1:
+        return Q(stage_due_on__gte=next(iter(cutoffs.values())))
+    by_nation = Q()
+    for nation, cutoff in cutoffs.items():
+        by_nation |= Q(policy__nation=nation.value, stage_due_on__gte=cutoff)
+    return Q(stage_due_on__gte=min(cutoffs.values())) & by_nation
+
+
 def overdue_q(*, today: dt.date) -> Q:
     """``stage_overdue`` as a filter on challenges: open, unanswered, and past the due date of their stage
     in their own nation's working days."""
-    by_nation = Q()
-    for nation in Nation:
-        cutoff = working_calendar(nation).last_working_day_on_or_before(today)
-        by_nation |= Q(policy__nation=nation.value, stage_due_on__lt=cutoff)
-    return Q(status="open", stage_responded_on__isnull=True) & by_nation
+    return Q(status="open", stage_responded_on__isnull=True) & due_past_q(today=today)
 
 
 def past_cap_q(*, today: dt.date) -> Q:

@@ -6,7 +6,7 @@ widens anyone's view. Three questions, one queue each, plus the chairs' own two:
 - **waiting on me**: I must do something. Which somethings count is the list ``WAITING_ON_ME``: one
   ``QueueSource`` each (the stage was sent to me; I own an open agreed action; a meeting I chair is
   due; a request for my agreement waits for my answer). A new kind of work is one more
-  ``QueueSource`` with its query.
+  ``QueueSource`` with its query and its way in (how the queue reads it in order from an index).
 - **my team's / my part of the line's / my service's**: open challenges where the people I manage
   must answer, overdue first (for a post whose role's scope is a team, a line or a service).
 - **copied to me**: open challenges whose current stage copied or told me.
@@ -14,36 +14,44 @@ widens anyone's view. Three questions, one queue each, plus the chairs' own two:
   passed, or after resolution an agreed action is past its date; **waiting on others**: the rest of
   the chair's open challenges.
 
-Every queue answers one annotated queryset, so a page reads each in one query whatever its length,
-and which sources matched a row (``why_<key>``) comes with it.
+Every queue answers a ``Queued``: its challenges, and the ways into them that read its order ("overdue
+first") from indexes and stop after a page, so a page reads a queue's first rows and its count (to
+the lists' bound) in two queries whose cost does not grow with the table; which sources matched a row
+(``why_<key>``) comes with it. Whom a current stage sends to, copies and tells is read from
+``StageWait`` (rows the database keeps with the stage visits), not from the visits' JSON lists.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, overload
 
 from django.contrib.auth.models import User
 from django.db.models import (
     BooleanField,
     Case,
+    Count,
     Exists,
     ExpressionWrapper,
     F,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Value,
     When,
+    Window,
 )
 
 from resolve.access import challenges_visible_to
 from resolve.access.permissions import GRANTS, Perm, Scope
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
-from resolve.challenges.models import Action, Agreement, Challenge, StageVisit
-from resolve.challenges.overdue import overdue_q, past_cap_q
+from resolve.challenges.models import Action, Agreement, Challenge, StageVisit, StageWait
+from resolve.challenges.overdue import due_not_past_q, due_past_q, overdue_q, past_cap_q
+from resolve.challenges.selectors import COUNT_BOUND, count_bounded
 from resolve.people.selectors import user_roles
 from resolve.procedures.models import PolicyVersion
 from resolve.procedures.selectors import PROCEDURE_DOCUMENT_DEFERRED, procedure_version_model
@@ -51,21 +59,18 @@ from resolve.procedures.selectors import PROCEDURE_DOCUMENT_DEFERRED, procedure_
 OPEN = Challenge.Status.OPEN
 
 
-def _named(field: str, username: str) -> Q:
-    # to_users / cc_users are JSON lists of usernames: the quoted name matches on SQLite and PostgreSQL.
-    return Q(**{f"{field}__icontains": f'"{username}"'})
+def _stage_names(user: User, *hows: str, unanswered: bool = False) -> Q:
+    """The challenge's current stage names ``user`` in one of ``hows`` (sent to, copied in, told).
 
-
-def _current_visit(user: User, *fields: str) -> Q:
-    """The challenge's current stage names ``user`` in one of ``fields``.
-
-    One set of challenge ids, read once per query (``IN``), rather than a test run again for every
-    visible challenge: the database reads the current visits naming the person a single time."""
-    named = Q()
-    for name in fields:
-        named |= _named(name, user.get_username())
-    current = StageVisit.objects.filter(named, left_on__isnull=True).values("challenge_id")
-    return Q(pk__in=current)
+    Asked of each challenge on its own ``StageWait`` rows (kept by the database with the stage visits,
+    a few per challenge): a test as cheap for a person named on thousands of current stages as for
+    one named on none, where matching the quoted name in every current visit's JSON lists read them
+    all. The queues walk a person's rows themselves where the rows are what they list
+    (``by_stage_rows``)."""
+    rows = StageWait.objects.filter(challenge_id=OuterRef("pk"), username=user.get_username(), how__in=hows)
+    if unanswered:
+        rows = rows.filter(answered__in=[False])
+    return Q(Exists(rows))
 
 
 def _past_due_cutoff_q(field: str, today: dt.date, nation_field: str) -> Q:
@@ -77,29 +82,244 @@ def _past_due_cutoff_q(field: str, today: dt.date, nation_field: str) -> Q:
     return by_nation
 
 
+# -- the queues' order, read from indexes -------------------------------------------------------------
+#
+# Every queue is overdue first, then by the stage's due date (none last), the day raised and the id.
+# Sorting every challenge of a queue to show ten cost as much as the queue is long (every open
+# challenge in a service, for its manager). That order is made of stretches an index already holds in
+# order (``Part``): the overdue (open, unanswered, due date past), the rest of the unanswered with a due
+# date, the answered, those with no due date, and the challenges no longer open. The first N rows of a
+# queue are among the first N of each stretch of each way into it (``Feed``), so one statement takes
+# the first N of each (a ``LIMIT`` each, the database walking an index and stopping there) and sorts
+# those few. The ways in: the challenges' own indexes of open challenges by due date
+# (``challenge_unanswered_due``, ``challenge_answered_due``); a person's rows of the current stages
+# (``StageWait``, ``stage_wait_queue_order``: sent to, copied in, told); and a person's own small sets
+# (their open actions, the requests for their agreement, the challenges at a stage whose meeting their
+# role chairs), read whole and sorted.
+
+
+@dataclass(frozen=True)
+class Part:
+    """One stretch of the queues' order: the challenges in it (``where``) and their order within it, and
+    the same for a person's ``StageWait`` rows (``rows``; None where a challenge has no current stage)."""
+
+    where: Callable[[dt.date], Q]
+    order: tuple[str, ...]
+    rows: Callable[[dt.date], Q] | None = None
+    rows_order: tuple[str, ...] = ("due_on", "raised_on", "challenge_id")
+
+
+# ``answered__in=[...]``, not ``answered=...``: the latter is written ``NOT answered`` on SQLite, which
+# the index cannot look up, and the walk would then sort every row of the person instead.
+
+
+def _unanswered() -> Q:
+    return Q(status=OPEN, stage_responded_on__isnull=True)
+
+
+def _cutoff_range(today: dt.date) -> tuple[dt.date, dt.date]:
+    # A stage row holds no nation: the widest range of due dates the part can hold, the rest is checked
+    # on the challenge (``due_past_q``).
+    cutoffs = [working_calendar(nation).last_working_day_on_or_before(today) for nation in Nation]
+    return min(cutoffs), max(cutoffs)
+
+
+BY_DUE = ("stage_due_on", "raised_on", "id")
+LATE = Part(
+    lambda today: _unanswered() & due_past_q(today=today),
+    BY_DUE,
+    lambda today: Q(answered__in=[False], due_on__lt=_cutoff_range(today)[1]),
+)
+COMING = Part(
+    lambda today: _unanswered() & due_not_past_q(today=today),
+    BY_DUE,
+    lambda today: Q(answered__in=[False], due_on__gte=_cutoff_range(today)[0]),
+)
+ANSWERED = Part(
+    lambda today: Q(status=OPEN, stage_responded_on__isnull=False, stage_due_on__isnull=False),
+    BY_DUE,
+    lambda today: Q(answered__in=[True], due_on__isnull=False),
+)
+UNDATED = Part(
+    lambda today: _unanswered() & Q(stage_due_on__isnull=True),
+    ("raised_on", "id"),
+    lambda today: Q(answered__in=[False], due_on__isnull=True),
+    ("raised_on", "challenge_id"),
+)
+UNDATED_ANSWERED = Part(
+    lambda today: Q(status=OPEN, stage_responded_on__isnull=False, stage_due_on__isnull=True),
+    ("raised_on", "id"),
+    lambda today: Q(answered__in=[True], due_on__isnull=True),
+    ("raised_on", "challenge_id"),
+)
+CLOSED = Part(lambda today: ~Q(status=OPEN), (), None)
+OPEN_PARTS = (LATE, COMING, ANSWERED, UNDATED, UNDATED_ANSWERED)
+
+
+def _late_first(today: dt.date) -> Case:
+    return Case(When(overdue_q(today=today), then=Value(0)), default=Value(1))
+
+
+def _in_order(challenges: QuerySet[Challenge], today: dt.date) -> QuerySet[Challenge]:
+    return challenges.annotate(late_first=_late_first(today)).order_by(
+        "late_first", F("stage_due_on").asc(nulls_last=True), "raised_on", "id"
+    )
+
+
+# A way into a queue: given today and N, querysets of challenge ids, each in the queue's order and at
+# most N long, whose first N rows between them hold the queue's first N (each of the queue, no other).
+Feed = Callable[[dt.date, int], list[QuerySet[Any]]]
+
+
+def by_due(members: QuerySet[Challenge], *parts: Part) -> Feed:
+    """``members``, stretch by stretch, each walked on the challenges' due-date indexes (for a queue
+    that holds many of the challenges its person can see: a service's)."""
+
+    def feed(today: dt.date, stop: int) -> list[QuerySet[Any]]:
+        answer = []
+        for part in parts:
+            if part.order:
+                answer.append(members.filter(part.where(today)).order_by(*part.order).values("pk")[:stop])
+            else:  # no longer open: few, and no index holds them in this order
+                answer.append(_in_order(members.filter(part.where(today)), today).values("pk")[:stop])
+        return answer
+
+    return feed
+
+
+def by_stage_rows(
+    user: User, hows: tuple[str, ...], members: QuerySet[Challenge], *parts: Part, unanswered: bool = False
+) -> Feed:
+    """``members`` whose current stage names ``user`` in one of ``hows`` (only where the stage is
+    not answered, with ``unanswered``), walked on the person's ``StageWait`` rows in order
+    (``stage_wait_queue_order``), each row's challenge checked as it comes."""
+
+    def feed(today: dt.date, stop: int) -> list[QuerySet[Any]]:
+        # One ``how`` is walked in the index's order; two (copied in, told) are the person's rows of
+        # both in the stretch, sorted: as many as their copies, and one query per stretch, not two.
+        mine = StageWait.objects.filter(username=user.get_username(), how__in=hows)
+        if unanswered:
+            mine = mine.filter(answered__in=[False])
+        answer = []
+        for part in parts:
+            assert part.rows is not None  # only the open stretches have stage rows
+            member = members.filter(part.where(today), pk=OuterRef("challenge_id"))
+            walked = mine.filter(part.rows(today), Exists(member)).order_by(*part.rows_order)
+            answer.append(walked.values("challenge_id")[:stop])
+        return answer
+
+    return feed
+
+
+def by_set(members: QuerySet[Challenge]) -> Feed:
+    """A person's own few challenges (``members``: those of their open actions, of the requests for
+    their agreement, at the stages whose meeting their role chairs), read whole and sorted: as many as
+    they have, however many challenges there are."""
+
+    def feed(today: dt.date, stop: int) -> list[QuerySet[Any]]:
+        return [_in_order(members, today).values("pk")[:stop]]
+
+    return feed
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A queue: ``rows`` (every challenge of it, unordered), ``visible`` (the challenges its person may
+    see, which its rows are read from, each with ``annotations``: its ``why_<key>``) and the ways in
+    (``feeds``) that read its order from indexes. Read a slice at a time, or its first rows with its
+    count (``first_counted``), each at a cost that does not grow with the table; counted no further
+    than the lists' bound."""
+
+    rows: QuerySet[Challenge]
+    visible: QuerySet[Challenge]
+    today: dt.date
+    feeds: tuple[Feed, ...]
+    annotations: dict[str, Any] = field(default_factory=dict)
+    prefetch: tuple[str | Prefetch[Any], ...] = field(default=())
+
+    def prefetch_related(self, *lookups: str | Prefetch[Any]) -> Queued:
+        return replace(self, prefetch=(*self.prefetch, *lookups))
+
+    def _first(self, stop: int) -> QuerySet[Challenge]:
+        """The challenges among the first ``stop`` of each way in: the queue's first ``stop`` among them."""
+        chosen = Q(pk__in=[])
+        for feed in self.feeds:
+            for ids in feed(self.today, stop):
+                chosen |= Q(pk__in=ids)
+        return self.visible.filter(chosen)
+
+    def _read(self, ids: list[int]) -> list[Challenge]:
+        """The rows of ``ids``, in that order, with their ``why_<key>`` and what the page prefetches."""
+        rows = self.visible.annotate(**self.annotations).filter(pk__in=ids).prefetch_related(*self.prefetch)
+        place = {pk: index for index, pk in enumerate(ids)}
+        return sorted(rows, key=lambda challenge: place[challenge.pk])
+
+    def count(self) -> int:
+        """How many, no further than ``selectors.COUNT_BOUND`` + 1 (the first that many of each way in)."""
+        return count_bounded(self._first(COUNT_BOUND + 1))
+
+    def __len__(self) -> int:  # what a paginator asks of a list that is not a queryset
+        return self.count()
+
+    def first_counted(self, stop: int) -> tuple[list[Challenge], int]:
+        """The queue's first ``stop`` rows and how many it holds (no further than the bound).
+
+        One statement orders the ids and counts them (``COUNT(*) OVER ()``): each way in gives its first
+        ``COUNT_BOUND`` + 1, which between them hold the whole queue when it is within the bound, and
+        more than the bound when it is not; one more reads the rows shown. The ids alone are sorted,
+        not the rows, so counting to the bound costs little more than the lists' bounded count."""
+        candidates = self._first(max(stop, COUNT_BOUND + 1))
+        first = list(_in_order(candidates, self.today).values_list("pk", Window(Count("pk")))[:stop])
+        if not first:
+            return [], 0
+        return self._read([pk for pk, _ in first]), min(first[0][1], COUNT_BOUND + 1)
+
+    def __iter__(self) -> Iterator[Challenge]:  # the queue as far as it is counted
+        return iter(self[0 : COUNT_BOUND + 1])
+
+    @overload
+    def __getitem__(self, index: int) -> Challenge: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Challenge]: ...
+
+    def __getitem__(self, index: int | slice) -> Challenge | list[Challenge]:
+        if isinstance(index, int):
+            return self[index : index + 1][0]
+        start, stop = index.start or 0, index.stop
+        if stop is None or index.step is not None:
+            raise TypeError("A queue is read a slice at a time, with its end: queue[start:stop].")
+        ids = list(_in_order(self._first(stop), self.today).values_list("pk", flat=True)[start:stop])
+        return self._read(ids)
+
+
 # -- waiting on me: one source per kind of work ------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class QueueSource:
     """One reason a challenge waits on a person: its key (``why_<key>`` on each row), the words a row
-    shows for it, and the filter that finds those challenges for a person today."""
+    shows for it, the filter that finds those challenges for a person today, and how the queue reads
+    them in its order from an index (``way_in``, given the person, the challenges they may see and the
+    filter: see ``Feed``)."""
 
     key: str
     words: str
     matches: Callable[[User, dt.date], Q]
+    way_in: Callable[[User, QuerySet[Challenge], Q], Feed]
 
 
 def _stage_sent_to_me(user: User, today: dt.date) -> Q:
-    return Q(_current_visit(user, "to_users"), status=OPEN, stage_responded_on__isnull=True)
+    return Q(
+        _stage_names(user, StageWait.How.TO, unanswered=True), status=OPEN, stage_responded_on__isnull=True
+    )
 
 
 def _action_i_own(user: User, today: dt.date) -> Q:
-    # An action's owner is a person in Resolve only through its account (``Action.owner_user``).
-    owned = Action.objects.filter(
-        challenge_id=OuterRef("pk"), owner_user_id=user.pk, status=Action.Status.OPEN
-    )
-    return Q(Exists(owned), status__in=[OPEN, Challenge.Status.RESOLVED])
+    # An action's owner is a person in Resolve only through its account (``Action.owner_user``). The
+    # person's open actions as a set of challenge ids, read on the owner's index once per query.
+    owned = Action.objects.filter(owner_user_id=user.pk, status=Action.Status.OPEN).values("challenge_id")
+    return Q(pk__in=owned, status__in=[OPEN, Challenge.Status.RESOLVED])
 
 
 def _meeting_i_chair(user: User, today: dt.date) -> Q:
@@ -108,10 +328,16 @@ def _meeting_i_chair(user: User, today: dt.date) -> Q:
     queue reads only challenges they may see (an IRO/CP Service Manager sees their own service's)."""
     roles = user_roles(user=user)
     at_stage = Q(pk__in=[])
+    keys, versions = set(), set()
     for version in PolicyVersion.objects.all():  # every version: a challenge keeps the one it began under
         for stage in procedure_version_model(version).stages:
             if stage.meeting is not None and stage.meeting.chair_role in roles:
                 at_stage |= Q(policy_id=version.pk, stage_key=stage.key)
+                keys.add(stage.key)
+                versions.add(version.pk)
+    # The stages and versions first, as lists the index ``challenge_stage`` looks up with the status.
+    if keys:
+        at_stage = Q(stage_key__in=sorted(keys), policy_id__in=sorted(versions)) & at_stage
     no_meeting_yet = Exists(
         StageVisit.objects.filter(challenge_id=OuterRef("pk"), left_on__isnull=True, meetings=0)
     )
@@ -122,38 +348,64 @@ def _agreement_asked_of_me(user: User, today: dt.date) -> Q:
     """A request for agreement (to a bypass or a Cafcass referral) made to me and not yet answered; one
     that only told me something waits for nothing (``selectors.agreements_waiting_for``)."""
     asked = Agreement.objects.filter(
-        challenge_id=OuterRef("pk"), person_id=user.pk, status=Agreement.Status.PENDING, kind="agree"
-    )
-    return Q(Exists(asked), status__in=[OPEN, Challenge.Status.RESOLVED])
+        person_id=user.pk, status=Agreement.Status.PENDING, kind="agree", challenge__isnull=False
+    ).values("challenge_id")
+    return Q(pk__in=asked, status__in=[OPEN, Challenge.Status.RESOLVED])
 
 
 WAITING_ON_ME: tuple[QueueSource, ...] = (
-    QueueSource("recipient", "Sent to you for a response", _stage_sent_to_me),
-    QueueSource("action_owner", "An agreed action is yours", _action_i_own),
-    QueueSource("meeting_chair", "A meeting you chair is due at this stage", _meeting_i_chair),
-    QueueSource("agreement_asked", "Your agreement is asked: confirm or decline", _agreement_asked_of_me),
+    QueueSource(
+        "recipient",
+        "Sent to you for a response",
+        _stage_sent_to_me,
+        # The stage rows say whom it was sent to; the challenge, that it is open and unanswered.
+        lambda user, visible, where: by_stage_rows(
+            user,
+            (StageWait.How.TO,),
+            visible.filter(status=OPEN, stage_responded_on__isnull=True),
+            LATE,
+            COMING,
+            UNDATED,
+            unanswered=True,
+        ),
+    ),
+    QueueSource(
+        "action_owner",
+        "An agreed action is yours",
+        _action_i_own,
+        lambda user, visible, where: by_set(visible.filter(where)),
+    ),
+    QueueSource(
+        "meeting_chair",
+        "A meeting you chair is due at this stage",
+        _meeting_i_chair,
+        # The challenges at those stages, found on ``challenge_stage``: few beside all the open ones.
+        lambda user, visible, where: by_set(visible.filter(where)),
+    ),
+    QueueSource(
+        "agreement_asked",
+        "Your agreement is asked: confirm or decline",
+        _agreement_asked_of_me,
+        lambda user, visible, where: by_set(visible.filter(where)),
+    ),
 )
 
 
 def _with_sources(
     challenges: QuerySet[Challenge], sources: tuple[QueueSource, ...], user: User, today: dt.date
-) -> QuerySet[Challenge]:
-    """Keep the challenges any source matches, each marked ``why_<key>`` for the sources that did."""
+) -> Queued:
+    """Keep the challenges any source matches, each marked ``why_<key>`` for the sources that did, read
+    by each source's way in."""
+    # Each filter worked out once (a meeting's reads the procedures), for the rows and the ways in alike.
+    wheres = {source.key: source.matches(user, today) for source in sources}
     annotations = {
-        f"why_{source.key}": ExpressionWrapper(source.matches(user, today), output_field=BooleanField())
-        for source in sources
+        f"why_{key}": ExpressionWrapper(where, output_field=BooleanField()) for key, where in wheres.items()
     }
     matched = Q()
-    for source in sources:
-        matched |= source.matches(user, today)
-    return challenges.annotate(**annotations).filter(matched)
-
-
-def _overdue_first(challenges: QuerySet[Challenge], today: dt.date) -> QuerySet[Challenge]:
-    late = Case(When(overdue_q(today=today), then=Value(0)), default=Value(1))
-    return challenges.annotate(late_first=late).order_by(
-        "late_first", F("stage_due_on").asc(nulls_last=True), "raised_on", "id"
-    )
+    for where in wheres.values():
+        matched |= where
+    feeds = tuple(source.way_in(user, challenges, wheres[source.key]) for source in sources)
+    return Queued(challenges.filter(matched), challenges, today, feeds, annotations)
 
 
 def _visible(user: User) -> QuerySet[Challenge]:
@@ -164,9 +416,9 @@ def _visible(user: User) -> QuerySet[Challenge]:
     )
 
 
-def waiting_on_me(*, user: User, today: dt.date) -> QuerySet[Challenge]:
+def waiting_on_me(*, user: User, today: dt.date) -> Queued:
     """Challenges waiting on ``user`` (any of ``WAITING_ON_ME``), the most overdue first."""
-    return _overdue_first(_with_sources(_visible(user), WAITING_ON_ME, user, today), today)
+    return _with_sources(_visible(user), WAITING_ON_ME, user, today)
 
 
 # -- the chair's own challenges ------------------------------------------------------------------------
@@ -190,38 +442,60 @@ def _cap_passed(user: User, today: dt.date) -> Q:
 
 
 def _action_past_due_after_resolution(user: User, today: dt.date) -> Q:
+    # The open actions past their date on the chair's own challenges: a set of challenge ids, read once.
     late = Action.objects.filter(
         _past_due_cutoff_q("due", today, "challenge__policy__nation"),
-        challenge_id=OuterRef("pk"),
+        Q(challenge__track="iro", challenge__iro_id=user.pk)
+        | Q(challenge__track="cpc", challenge__cp_chair_id=user.pk),
         status=Action.Status.OPEN,
-    )
-    return Q(Exists(late), status=Challenge.Status.RESOLVED)
+    ).values("challenge_id")
+    return Q(pk__in=late, status=Challenge.Status.RESOLVED)
 
 
 # What a chair must decide: the rows of "Needs your decision", with the words each reason shows.
 NEEDS_MY_DECISION: tuple[QueueSource, ...] = (
-    QueueSource("response_in", "A response came in: resolve or escalate", _response_in),
-    QueueSource("stage_overdue", "The response is overdue", _stage_overdue),
-    QueueSource("cap_passed", "Past the formal limit", _cap_passed),
     QueueSource(
-        "action_late", "An agreed action is past its date after resolution", _action_past_due_after_resolution
+        "response_in",
+        "A response came in: resolve or escalate",
+        _response_in,
+        lambda user, visible, where: by_due(visible.filter(where), ANSWERED, UNDATED_ANSWERED),
+    ),
+    QueueSource(
+        "stage_overdue",
+        "The response is overdue",
+        _stage_overdue,
+        lambda user, visible, where: by_due(visible.filter(where), LATE),
+    ),
+    QueueSource(
+        "cap_passed",
+        "Past the formal limit",
+        _cap_passed,
+        # Only where no other source reads it: the overdue are read as overdue, the answered as answered.
+        lambda user, visible, where: by_due(visible.filter(where), COMING, UNDATED),
+    ),
+    QueueSource(
+        "action_late",
+        "An agreed action is past its date after resolution",
+        _action_past_due_after_resolution,
+        lambda user, visible, where: by_set(visible.filter(where)),
     ),
 )
 
 
-def needs_my_decision(*, user: User, today: dt.date) -> QuerySet[Challenge]:
+def needs_my_decision(*, user: User, today: dt.date) -> Queued:
     """A chair's challenges that wait on their decision, overdue first."""
     chaired = _visible(user).filter(_chaired_by(user))
-    return _overdue_first(_with_sources(chaired, NEEDS_MY_DECISION, user, today), today)
+    return _with_sources(chaired, NEEDS_MY_DECISION, user, today)
 
 
-def waiting_on_others(*, user: User, today: dt.date) -> QuerySet[Challenge]:
+def waiting_on_others(*, user: User, today: dt.date) -> Queued:
     """A chair's open challenges that need nothing of them now: someone else must answer."""
     decide = Q()
     for source in NEEDS_MY_DECISION:
         decide |= source.matches(user, today)
     chaired = _visible(user).filter(_chaired_by(user), status=OPEN).exclude(decide)
-    return _overdue_first(chaired, today)
+    # Open, unanswered and not overdue: the stretches where the others must still answer.
+    return Queued(chaired, _visible(user), today, (by_due(chaired, COMING, UNDATED),))
 
 
 # -- my team's, my part of the line's, my service's --------------------------------------------------
@@ -246,29 +520,31 @@ def managed_scope(*, user: User) -> Scope | None:
     return None
 
 
-def my_people(*, user: User, today: dt.date) -> QuerySet[Challenge]:
+def my_people(*, user: User, today: dt.date) -> Queued:
     """Open challenges in the team, line or service ``user`` manages, not already waiting on them,
     overdue first then by due date. Empty for a person who manages none."""
     if managed_scope(user=user) is None:
-        return _visible(user).none()
+        return Queued(_visible(user).none(), _visible(user), today, ())
     mine = Q()
     for source in WAITING_ON_ME:
         mine |= source.matches(user, today)
-    return _overdue_first(_visible(user).filter(status=OPEN).exclude(mine), today)
+    members = _visible(user).filter(status=OPEN).exclude(mine)
+    return Queued(members, _visible(user), today, (by_due(members, *OPEN_PARTS),))
 
 
 # -- copied to me --------------------------------------------------------------------------------------
 
 
-def copied_to_me(*, user: User, today: dt.date) -> QuerySet[Challenge]:
+def copied_to_me(*, user: User, today: dt.date) -> Queued:
     """Open challenges whose current stage copied or told ``user`` (and that wait on them for nothing)."""
     mine = Q()
     for source in WAITING_ON_ME:
         mine |= source.matches(user, today)
-    copied = (
-        _visible(user).filter(_current_visit(user, "cc_users", "notify_users"), status=OPEN).exclude(mine)
-    )
-    return _overdue_first(copied, today)
+    hows = (StageWait.How.CC, StageWait.How.NOTIFY)
+    members = _visible(user).filter(status=OPEN).exclude(mine)
+    feeds = (by_stage_rows(user, hows, members, *OPEN_PARTS),)
+    rows = members.filter(_stage_names(user, *hows))
+    return Queued(rows, _visible(user), today, feeds)
 
 
 # -- whom one challenge waits on -----------------------------------------------------------------------

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.paginator import Page
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.http import QueryDict
 from django.urls import reverse
 
@@ -88,7 +88,7 @@ class QueueSpec:
     title: str
     description: str
     empty: str
-    select: Callable[..., QuerySet[Challenge]]
+    select: Callable[..., queues.Queued]
     sources: tuple[queues.QueueSource, ...] = ()
 
 
@@ -220,20 +220,19 @@ def _rows(challenges: list[Challenge], spec: QueueSpec, user: User, today: dt.da
     return rows
 
 
-def _with_actions(challenges: QuerySet[Challenge]) -> QuerySet[Challenge]:
-    return challenges.prefetch_related(Prefetch("actions", queryset=Action.objects.order_by("due", "id")))
-
-
 def queue_build(spec: QueueSpec, *, user: User, today: dt.date, page_number: str | None = None) -> Queue:
     """One queue: its first rows for the home page, or (``page_number`` given) one page of all of it."""
-    challenges = _with_actions(spec.select(user=user, today=today))
+    challenges = spec.select(user=user, today=today).prefetch_related(
+        Prefetch("actions", queryset=Action.objects.order_by("due", "id"))
+    )
     if page_number is not None:
         page = BoundedPaginator(challenges, PAGE_ROWS).get_page(page_number)
         return Queue(spec, _rows(list(page.object_list), spec, user, today), page.paginator.count, page)
-    # Counted every time, so the page's queries do not depend on how long a queue is; the count stops
-    # past the bound, so a service's queue costs the same with a million challenges as with a thousand.
-    rows = _rows(list(challenges[:HOME_ROWS]), spec, user, today)
-    return Queue(spec, rows, selectors.count_bounded(challenges))
+    # Counted every time, with its first rows in one statement, so the page's queries do not depend on
+    # how long a queue is; the count stops past the bound, so a service's queue costs the same with a
+    # million challenges as with a thousand.
+    first, total = challenges.first_counted(HOME_ROWS)
+    return Queue(spec, _rows(first, spec, user, today), total)
 
 
 @dataclass
