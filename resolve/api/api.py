@@ -84,10 +84,13 @@ from resolve.challenges.engine import AgencyContact
 from resolve.challenges.models import Challenge
 from resolve.challenges.selectors import (
     COUNT_BOUND,
+    DETAIL_DEFERRED,
     DETAIL_RELATED,
     challenge_cursor,
     challenge_detail,
+    challenge_detail_rows,
     challenge_list,
+    challenge_summaries,
     challenges_after,
     child_cafcass_agreements,
     child_cafcass_referrals,
@@ -277,7 +280,9 @@ def add_working_days(request: HttpRequest, filters: Query[WorkingDaysQuery]) -> 
 # -- children ------------------------------------------------------------------------------------
 def _child_answer(request: HttpRequest, case_number: str) -> dict[str, Any]:
     child = child_get_for_user(user=request.user, case_number=case_number)
-    challenges = list(challenge_list(user=request.user, today=_today(), child=child.case_number))
+    challenges = list(
+        challenge_summaries(challenge_list(user=request.user, today=_today(), child=child.case_number))
+    )
     return serializers.child_detail(child, challenges, _today())
 
 
@@ -396,7 +401,13 @@ def correct_case_note(request: HttpRequest, note_id: RowId, payload: CorrectionI
 
 # -- challenges ----------------------------------------------------------------------------------
 def _challenge_answer(challenge_id: int, request: HttpRequest) -> dict[str, Any]:
-    challenge = challenge_get_for_user(user=request.user, challenge_id=challenge_id, related=DETAIL_RELATED)
+    challenge = challenge_get_for_user(
+        user=request.user,
+        challenge_id=challenge_id,
+        related=DETAIL_RELATED,
+        deferred=DETAIL_DEFERRED,
+        with_rows=challenge_detail_rows(),
+    )
     return serializers.challenge_detail(challenge_detail(challenge=challenge), _today())
 
 
@@ -466,16 +477,18 @@ def challenges(request: HttpRequest, filters: Query[ChallengeFilters]) -> Any:
     if filters.status and filters.status not in Challenge.Status.values:
         return error(request, 422, "invalid", "status: use open, resolved or withdrawn.", "status")
     today = _today()
-    found = challenge_list(
-        user=request.user,
-        today=today,
-        status=filters.status,
-        overdue=filters.overdue,
-        past_cap=filters.past_cap,
-        child=filters.child,
-        stage=filters.stage,
-        policy=filters.policy,
-        agency_kind=filters.agency_kind,
+    found = challenge_summaries(
+        challenge_list(
+            user=request.user,
+            today=today,
+            status=filters.status,
+            overdue=filters.overdue,
+            past_cap=filters.past_cap,
+            child=filters.child,
+            stage=filters.stage,
+            policy=filters.policy,
+            agency_kind=filters.agency_kind,
+        )
     )
     if filters.trigger_review:
         found = found.filter(
