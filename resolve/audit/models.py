@@ -29,7 +29,9 @@ class RowSealedModel(AppendOnlyModel):
         # The seal covers the id. On PostgreSQL the id is taken from the table's sequence first, so the
         # row goes in sealed, in one INSERT: every look at a record writes one of these rows, and an
         # INSERT followed by an UPDATE of the same row cost a transaction and a dead row each time.
-        if self._state.adding and self.pk is None and self._reserve_id():
+        # An id given by the caller was taken from the sequence with something else it read
+        # (``resolve.access.log``: the access log's id with the break-glass grant it is logged against).
+        if self._state.adding and (self.pk is not None or self._reserve_id()):
             self.key_id = current_key_id()
             self.seal = row_seal(self, self.key_id)
             kwargs.pop("force_insert", None)
