@@ -36,7 +36,7 @@ from resolve.children.models import CaseNote, Child
 from resolve.core import limits
 from resolve.core.errors import ServiceError
 from resolve.people.models import Post
-from resolve.people.selectors import user_roles_remember
+from resolve.people.selectors import user_posts, user_roles_remember
 
 UserLike = AbstractBaseUser | AnonymousUser
 
@@ -96,11 +96,7 @@ def _scope(
         )
         children |= Q(pk__in=opened)
         challenges |= Q(child_id__in=opened)
-    held = (
-        list(Post.objects.filter(user_id=user.pk).values_list("role", "team_id"))
-        if posts is None
-        else list(posts)
-    )
+    held = user_posts(user=user) if posts is None else list(posts)
     user_roles_remember(user=user, roles=[role for role, _ in held])
     for role, team_id in held:
         grant = GRANTS.get(role)

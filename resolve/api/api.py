@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Schema, Status
@@ -101,6 +101,7 @@ from resolve.challenges.selectors import (
 from resolve.children.services import case_note_correct, child_allocate, child_create
 from resolve.core.errors import ServiceError
 from resolve.core.retry import BUSY_MESSAGE, is_lock_conflict
+from resolve.people.selectors import user_posts_remember, user_posts_with
 from resolve.procedures.models import PolicyVersion
 from resolve.procedures.selectors import procedure_get, procedure_list
 
@@ -116,13 +117,18 @@ TOKEN_USE_RECORDED_EVERY = dt.timedelta(minutes=1)
 
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        record = (
+        quote = connection.ops.quote_name
+        found = list(
             ApiToken.objects.select_related("user")
+            .annotate(user_posts=user_posts_with(f"{quote(ApiToken._meta.db_table)}.{quote('user_id')}"))
             .filter(digest=token_digest(token), revoked_at__isnull=True, user__is_active=True)
-            .first()
+            .order_by()[:1]  # the digest is unique
         )
-        if record is None:
+        if not found:
             return None
+        record = found[0]
+        # The person's posts, read with the token: the scope and the permissions need not read them.
+        user_posts_remember(user=record.user, posts=record.user_posts)
         # To the minute, so a client's run of reads costs no write each: a token's last use is a
         # question of days ("is this token still used?"), not of seconds. After the request's
         # transaction: an update now would lock the token's row for all of it.

@@ -48,10 +48,10 @@ from resolve.challenges.models import (
     StageVisit,
 )
 from resolve.challenges.overdue import overdue_q, past_cap_q, past_due, stage_overdue
-from resolve.challenges.rows import VENDORS, json_rows, rows_from
 from resolve.children.models import CaseNote, Child
 from resolve.children.selectors import ChildLine, child_line, child_line_from
 from resolve.core.errors import ServiceError
+from resolve.core.rows import VENDORS, json_rows, rows_from
 from resolve.people.models import Post
 from resolve.people.roles import CHAIR_MANAGER_ROLES, CHAIR_ROLE_FOR_TRACK, role_label
 from resolve.people.selectors import user_roles

@@ -64,7 +64,6 @@ from resolve.challenges.models import (
     Response,
     StageVisit,
 )
-from resolve.challenges.rows import json_rows, rows_from
 from resolve.challenges.selectors import (
     ChangePeople,
     DueDate,
@@ -83,6 +82,7 @@ from resolve.core import limits
 from resolve.core.clock import today
 from resolve.core.errors import ServiceError
 from resolve.core.retry import retried
+from resolve.core.rows import json_rows, rows_from
 from resolve.notifications.services import (
     child_cafcass_messages,
     notifications_for_events,

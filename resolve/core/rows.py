@@ -1,10 +1,11 @@
-"""A challenge's lists read in the statement that reads the challenge: each list as one JSON array.
+"""Lists read in the statement that reads the row they belong to: each list as one JSON array.
 
-A read of a challenge with its lists (the write path's locked read of its visits, actions and chain
-heads; the API's answer with its visits, actions, events, meetings and requests for agreement) costs
-one statement instead of one per list. Each list is a subquery on the challenge's row answering its
-rows as a JSON array of arrays of columns, in a fixed order, on SQLite or PostgreSQL; ``rows_from``
-turns the text back into model instances, as the ORM would have given them.
+A read of a row with its lists (a challenge's visits, actions and chain heads in the write path's
+locked read; its visits, actions, events, meetings and requests for agreement in the API's answer; a
+person's posts with their API token) costs one statement instead of one per list. Each list is a
+subquery on the outer row answering its rows as a JSON array of arrays of columns, in a fixed order,
+on SQLite or PostgreSQL; ``rows_from`` turns the text back into model instances, as the ORM would
+have given them.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def rows_from(
     model: type[Any], text: str | None, parent: Any = None, fields: Sequence[str] | None = None
 ) -> list[Any]:
     """The instances of ``model`` in ``text`` (a ``json_rows`` answer with the same ``fields``), each
-    pointing at ``parent`` (its challenge) when given. With ``fields``, the others are deferred."""
+    pointing at ``parent`` (its challenge: ``row.challenge``) when given. With ``fields``, the others
+    are deferred."""
     columns = _fields(model, fields)
     names = [field.attname for field in columns]
     rows = []
