@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connections, router, transaction
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from resolve.access.context import current
@@ -127,16 +128,46 @@ def access_record_list(*, user: UserLike, children: Iterable[Shown]) -> ListView
     if len(shown) > LIST_VIEW_MAX_CHILDREN:
         raise ValueError(f"A list view names at most {LIST_VIEW_MAX_CHILDREN} children, not {len(shown)}.")
     context = current()
+    entry = ListViewEntry(
+        user_id=user.pk,
+        channel=context.channel if context else AccessLogEntry.Channel.OTHER,
+        method=context.method if context else "",
+        path=context.path if context else "",
+        ip_address=context.ip_address if context else None,
+        children=[[child_id, case_number] for child_id, case_number in shown],
+    )
+    if _list_view_insert(entry, [child_id for child_id, _ in shown]):
+        return entry
     with transaction.atomic():
-        entry = ListViewEntry.objects.create(
-            user_id=user.pk,
-            channel=context.channel if context else AccessLogEntry.Channel.OTHER,
-            method=context.method if context else "",
-            path=context.path if context else "",
-            ip_address=context.ip_address if context else None,
-            children=[[child_id, case_number] for child_id, case_number in shown],
-        )
+        entry.save()
         ListViewChild.objects.bulk_create(
             [ListViewChild(entry=entry, child_id=child_id) for child_id, _ in shown]
         )
     return entry
+
+
+def _list_view_insert(entry: ListViewEntry, child_ids: list[int]) -> bool:
+    """On PostgreSQL, write the list-view row, sealed, and its index by child in one statement (its
+    id taken from the sequence first); False elsewhere, where ``access_record_list`` writes them in a
+    transaction of their own. Every page of a list writes these: two statements instead of three."""
+    connection = connections[router.db_for_write(ListViewEntry)]
+    if connection.vendor != "postgresql" or router.db_for_write(ListViewChild) != connection.alias:
+        return False
+    entry.seal_for_insert()
+    insert = InsertQuery(ListViewEntry)
+    insert.insert_values(ListViewEntry._meta.concrete_fields, [entry])
+    ((row_sql, row_params),) = insert.get_compiler(connection=connection).as_sql()
+    quote = connection.ops.quote_name
+    index = quote(ListViewChild._meta.db_table)
+    entry_column = quote(ListViewChild._meta.get_field("entry").column)
+    child_column = quote(ListViewChild._meta.get_field("child").column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Our own tables and columns; the values are parameters. A statement is atomic.
+            f"WITH entry AS ({row_sql}) INSERT INTO {index} ({entry_column}, {child_column}) "  # noqa: S608  # nosec B608
+            "SELECT %s, shown FROM unnest(%s::bigint[]) AS shown",
+            [*row_params, entry.pk, child_ids],
+        )
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return True
