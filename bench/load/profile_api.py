@@ -72,7 +72,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200, help="requests per kind per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", choices=["list_open", "list_all", "read_one"], default=None)
-    parser.add_argument("--sort", default="cumulative", help="the profile's order (pstats: cumulative, tottime...)")
+    parser.add_argument("--sort", default="cumulative", help="the profile's order: cumulative, tottime...")
     parser.add_argument("--lines", type=int, default=60, help="how many of the profile's lines to print")
     args = parser.parse_args()
 
