@@ -91,7 +91,14 @@ def _id_and_grant(*, user_id: Any, child_id: int) -> tuple[int | None, int | Non
     if sql is None:
         quote = connection.ops.quote_name
         grants = quote(BreakGlassGrant._meta.db_table)
-        column = {name: quote(BreakGlassGrant._meta.get_field(name).column) for name in _GRANT_COLUMNS}
+        opts = BreakGlassGrant._meta
+        column = {
+            "id": quote(str(opts.get_field("id").column)),
+            "user": quote(str(opts.get_field("user").column)),
+            "child": quote(str(opts.get_field("child").column)),
+            "expires_at": quote(str(opts.get_field("expires_at").column)),
+            "granted_at": quote(str(opts.get_field("granted_at").column)),
+        }
         # Our own table and columns: no value of a request is in the text.
         sql = _ID_AND_GRANT_SQL[connection.alias] = (
             "SELECT nextval(pg_get_serial_sequence(%s, %s)), "  # noqa: S608  # nosec B608
@@ -109,7 +116,6 @@ def _id_and_grant(*, user_id: Any, child_id: int) -> tuple[int | None, int | Non
 
 # (database alias) -> the statement; the same for every look.
 _ID_AND_GRANT_SQL: dict[str, str] = {}
-_GRANT_COLUMNS = ("id", "user", "child", "expires_at", "granted_at")
 
 
 def access_record_list(*, user: UserLike, children: Iterable[Shown]) -> ListViewEntry | None:

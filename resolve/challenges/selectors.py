@@ -279,28 +279,29 @@ def challenge_detail(*, challenge: Challenge) -> ChallengeDetail:
     lists come from the same statement as the row; otherwise each is read here, one query each. The
     row should come with ``DETAIL_RELATED`` (each relation missing is read when first used)."""
     if all(hasattr(challenge, name) for name in _DETAIL_ROWS):
+        read: dict[str, str | None] = {name: getattr(challenge, name) for name in _DETAIL_ROWS}
         people = {
             person.pk: person
-            for person in rows_from(get_user_model(), challenge.rows_people, fields=_PERSON_FIELDS)
+            for person in rows_from(get_user_model(), read["rows_people"], fields=_PERSON_FIELDS)
         }
-        visits = rows_from(StageVisit, challenge.rows_visits, challenge)
+        visits = rows_from(StageVisit, read["rows_visits"], challenge)
         by_id = {visit.pk: visit for visit in visits}
-        events = rows_from(Event, challenge.rows_events, challenge)
+        events = rows_from(Event, read["rows_events"], challenge)
         for event in events:
             event.by = people.get(event.by_id)
-        meetings = rows_from(Meeting, challenge.rows_meetings, challenge)
+        meetings = rows_from(Meeting, read["rows_meetings"], challenge)
         for meeting in meetings:
             meeting.visit = by_id[meeting.visit_id]
             meeting.recorded_by = people[meeting.recorded_by_id]
             meeting.chair = people.get(meeting.chair_id)
-        agreements = rows_from(Agreement, challenge.rows_agreements, challenge)
+        agreements = rows_from(Agreement, read["rows_agreements"], challenge)
         for agreement in agreements:
             agreement.person = people[agreement.person_id]
             agreement.requested_by = people[agreement.requested_by_id]
         return ChallengeDetail(
             challenge=challenge,
             visits=visits,
-            actions=rows_from(Action, challenge.rows_actions, challenge),
+            actions=rows_from(Action, read["rows_actions"], challenge),
             events=events,
             meetings=meetings,
             agreements=agreements,

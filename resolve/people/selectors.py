@@ -50,6 +50,7 @@ def user_posts(*, user: AbstractBaseUser | AnonymousUser) -> Held:
     cached: Held | None = getattr(user, "_resolve_posts", None)
     if cached is not None:
         return cached
+    assert user.pk is not None, "asked only for a person signed in"
     return list(Post.objects.filter(user_id=user.pk).values_list("role", "team_id"))
 
 
