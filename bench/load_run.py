@@ -240,7 +240,8 @@ def main() -> int:
             process.wait(timeout=60)
         if mail is not None:
             mail.stop()
-    by_kind = _cpu_by_kind(cpu_log)
+    times = _server_times(cpu_log)
+    by_kind = {kind: [cpu for cpu, _ in values] for kind, values in times.items()}
     shutil.rmtree(cpu_log.parent, ignore_errors=True)
     total = next(row for row in rows if row["Name"] == "Aggregated")
     requests = int(total["Request Count"])
@@ -269,6 +270,7 @@ def main() -> int:
     if reads:
         mean = sum(reads) / len(reads) * 1000
         print(f"Server CPU per read request {mean:.1f} ms (its own thread's CPU, {len(reads)} reads)")
+    _print_slow_tail(times, p99)
     database_share = (
         f"{database_cpu / max(requests, 1) * 1000:.1f} ms CPU per request"
         if database_cpu is not None
@@ -300,15 +302,48 @@ def _postgres_pid() -> int | None:
         return None
 
 
-def _cpu_by_kind(cpu_log: Path) -> dict[str, list[float]]:
-    """Each API request's CPU time, by kind, from the lines ``gunicorn_cpu.conf.py`` wrote."""
-    found: dict[str, list[float]] = {}
+def _server_times(cpu_log: Path) -> dict[str, list[tuple[float, float]]]:
+    """Each API request's CPU time and time on the clock in the server, by kind, from the lines
+    ``gunicorn_cpu.conf.py`` wrote."""
+    found: dict[str, list[tuple[float, float]]] = {}
     for path in cpu_log.parent.glob(f"{cpu_log.name}.*"):
         for line in path.read_text().splitlines():
-            kind, _, seconds = line.rpartition("\t")
+            kind, cpu, wall = line.rsplit("\t", 2)
             if kind.split(" ", 1)[-1].startswith("/api/"):
-                found.setdefault(kind, []).append(float(seconds))
+                found.setdefault(kind, []).append((float(cpu), float(wall)))
     return found
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def _print_slow_tail(times: dict[str, list[tuple[float, float]]], p99: float) -> None:
+    """Where the slowest requests spent their time: in the server (its CPU, and its clock, which
+    counts waiting for PostgreSQL, a lock or the cores) or before it (the rest of what the users
+    measured: waiting for a free worker)."""
+    walls = [wall for values in times.values() for _, wall in values]
+    if not walls:
+        return
+    print(
+        f"In the server (from its first hook to its last): p50 {_percentile(walls, 0.5) * 1000:.0f} ms, "
+        f"p99 {_percentile(walls, 0.99) * 1000:.0f} ms of the users' p99 {p99:.0f} ms; the rest is waiting "
+        "for a free worker"
+    )
+    for kind, values in sorted(times.items()):
+        kind_walls = [wall for _, wall in values]
+        print(
+            f"  in the server {kind:<44} p50 {_percentile(kind_walls, 0.5) * 1000:5.0f} ms  "
+            f"p99 {_percentile(kind_walls, 0.99) * 1000:5.0f} ms  max {max(kind_walls) * 1000:5.0f} ms"
+        )
+    slowest = sorted(
+        ((wall, cpu, kind) for kind, values in times.items() for cpu, wall in values), reverse=True
+    )[:5]
+    print(
+        "  slowest in the server: "
+        + "; ".join(f"{kind} {wall * 1000:.0f} ms ({cpu * 1000:.0f} ms CPU)" for wall, cpu, kind in slowest)
+    )
 
 
 def _wait_until_up(port: int) -> None:

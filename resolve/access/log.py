@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from resolve.access.context import current
@@ -58,12 +59,9 @@ def access_record(*, user: UserLike, child_id: int, challenge_id: int | None = N
         if key in context.logged:
             return None
         context.logged.add(key)
-    grant = (
-        BreakGlassGrant.objects.filter(user_id=user.pk, child_id=child_id, expires_at__gt=timezone.now())
-        .order_by("-granted_at")
-        .first()
-    )
+    entry_id, grant_id = _id_and_grant(user_id=user.pk, child_id=child_id)
     return AccessLogEntry.objects.create(
+        id=entry_id,
         user_id=user.pk,
         child_id=child_id,
         challenge_id=challenge_id,
@@ -71,8 +69,53 @@ def access_record(*, user: UserLike, child_id: int, challenge_id: int | None = N
         method=context.method if context else "",
         path=context.path if context else "",
         ip_address=context.ip_address if context else None,
-        break_glass=grant,
+        break_glass_id=grant_id,
     )
+
+
+def _id_and_grant(*, user_id: Any, child_id: int) -> tuple[int | None, int | None]:
+    """The access-log row's id and the break-glass grant a look is logged against (the newest still
+    running), in one statement on PostgreSQL, where the id comes from the table's sequence (the row
+    then goes in sealed, in one INSERT: ``RowSealedModel``). Elsewhere the id is the INSERT's."""
+    now = timezone.now()
+    connection = connections[router.db_for_write(AccessLogEntry)]
+    if connection.vendor != "postgresql" or router.db_for_read(BreakGlassGrant) != connection.alias:
+        grant = (
+            BreakGlassGrant.objects.filter(user_id=user_id, child_id=child_id, expires_at__gt=now)
+            .order_by("-granted_at")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        return None, grant
+    sql = _ID_AND_GRANT_SQL.get(connection.alias)
+    if sql is None:
+        quote = connection.ops.quote_name
+        grants = quote(BreakGlassGrant._meta.db_table)
+        opts = BreakGlassGrant._meta
+        column = {
+            "id": quote(str(opts.get_field("id").column)),
+            "user": quote(str(opts.get_field("user").column)),
+            "child": quote(str(opts.get_field("child").column)),
+            "expires_at": quote(str(opts.get_field("expires_at").column)),
+            "granted_at": quote(str(opts.get_field("granted_at").column)),
+        }
+        # Our own table and columns: no value of a request is in the text.
+        sql = _ID_AND_GRANT_SQL[connection.alias] = (
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)), "  # noqa: S608  # nosec B608
+            f"(SELECT g.{column['id']} FROM {grants} g "
+            f"WHERE g.{column['user']} = %s AND g.{column['child']} = %s AND g.{column['expires_at']} > %s "
+            f"ORDER BY g.{column['granted_at']} DESC LIMIT 1)"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql, [AccessLogEntry._meta.db_table, AccessLogEntry._meta.pk.column, user_id, child_id, now]
+        )
+        entry_id, grant_id = cursor.fetchone()
+    return entry_id, grant_id
+
+
+# (database alias) -> the statement; the same for every look.
+_ID_AND_GRANT_SQL: dict[str, str] = {}
 
 
 def access_record_list(*, user: UserLike, children: Iterable[Shown]) -> ListViewEntry | None:
@@ -91,16 +134,46 @@ def access_record_list(*, user: UserLike, children: Iterable[Shown]) -> ListView
     if len(shown) > LIST_VIEW_MAX_CHILDREN:
         raise ValueError(f"A list view names at most {LIST_VIEW_MAX_CHILDREN} children, not {len(shown)}.")
     context = current()
+    entry = ListViewEntry(
+        user_id=user.pk,
+        channel=context.channel if context else AccessLogEntry.Channel.OTHER,
+        method=context.method if context else "",
+        path=context.path if context else "",
+        ip_address=context.ip_address if context else None,
+        children=[[child_id, case_number] for child_id, case_number in shown],
+    )
+    if _list_view_insert(entry, [child_id for child_id, _ in shown]):
+        return entry
     with transaction.atomic():
-        entry = ListViewEntry.objects.create(
-            user_id=user.pk,
-            channel=context.channel if context else AccessLogEntry.Channel.OTHER,
-            method=context.method if context else "",
-            path=context.path if context else "",
-            ip_address=context.ip_address if context else None,
-            children=[[child_id, case_number] for child_id, case_number in shown],
-        )
+        entry.save()
         ListViewChild.objects.bulk_create(
             [ListViewChild(entry=entry, child_id=child_id) for child_id, _ in shown]
         )
     return entry
+
+
+def _list_view_insert(entry: ListViewEntry, child_ids: list[int]) -> bool:
+    """On PostgreSQL, write the list-view row, sealed, and its index by child in one statement (its
+    id taken from the sequence first); False elsewhere, where ``access_record_list`` writes them in a
+    transaction of their own. Every page of a list writes these: two statements instead of three."""
+    connection = connections[router.db_for_write(ListViewEntry)]
+    if connection.vendor != "postgresql" or router.db_for_write(ListViewChild) != connection.alias:
+        return False
+    entry.seal_for_insert()
+    insert = InsertQuery(ListViewEntry)
+    insert.insert_values(ListViewEntry._meta.concrete_fields, [entry])
+    ((row_sql, row_params),) = insert.get_compiler(connection=connection).as_sql()
+    quote = connection.ops.quote_name
+    index = quote(ListViewChild._meta.db_table)
+    entry_column = quote(ListViewChild._meta.get_field("entry").column)
+    child_column = quote(ListViewChild._meta.get_field("child").column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Our own tables and columns; the values are parameters. A statement is atomic.
+            f"WITH entry AS ({row_sql}) INSERT INTO {index} ({entry_column}, {child_column}) "  # noqa: S608  # nosec B608
+            "SELECT %s, shown FROM unnest(%s::bigint[]) AS shown",
+            [*row_params, entry.pk, child_ids],
+        )
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return True

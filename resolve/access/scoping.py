@@ -36,7 +36,7 @@ from resolve.children.models import CaseNote, Child
 from resolve.core import limits
 from resolve.core.errors import ServiceError
 from resolve.people.models import Post
-from resolve.people.selectors import user_roles_remember
+from resolve.people.selectors import user_posts, user_roles_remember
 
 UserLike = AbstractBaseUser | AnonymousUser
 
@@ -96,11 +96,7 @@ def _scope(
         )
         children |= Q(pk__in=opened)
         challenges |= Q(child_id__in=opened)
-    held = (
-        list(Post.objects.filter(user_id=user.pk).values_list("role", "team_id"))
-        if posts is None
-        else list(posts)
-    )
+    held = user_posts(user=user) if posts is None else list(posts)
     user_roles_remember(user=user, roles=[role for role, _ in held])
     for role, team_id in held:
         grant = GRANTS.get(role)
@@ -185,10 +181,24 @@ def child_get_for_user(*, user: UserLike, case_number: str) -> Child:
     return child
 
 
-def challenge_get_for_user(*, user: UserLike, challenge_id: int, related: tuple[str, ...] = ()) -> Challenge:
+def challenge_get_for_user(
+    *,
+    user: UserLike,
+    challenge_id: int,
+    related: tuple[str, ...] = (),
+    deferred: tuple[str, ...] = (),
+    with_rows: Mapping[str, Any] | None = None,
+) -> Challenge:
     """A challenge ``user`` may see, logged as opened; ``related``: relations to read with it (one
-    query), so a page that shows them need not read the challenge again."""
-    challenge = challenges_visible_to(user).select_related(*related).filter(pk=challenge_id).first()
+    query), so a page that shows them need not read the challenge again; ``deferred``: columns of
+    those not read; ``with_rows``: annotations read in the same statement (the API answer's lists),
+    each set on the challenge under its name."""
+    challenges = challenges_visible_to(user).select_related(*related)
+    if deferred:
+        challenges = challenges.defer(*deferred)
+    # By its id, so unordered: ordering the one row would only cost building an ORDER BY.
+    found = list(challenges.annotate(**(with_rows or {})).filter(pk=challenge_id).order_by()[:1])
+    challenge = found[0] if found else None
     if challenge is None:
         raise NotVisible(challenge_id)
     _log(user, challenge.child_id, challenge.pk)

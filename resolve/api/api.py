@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Schema, Status
@@ -84,10 +84,13 @@ from resolve.challenges.engine import AgencyContact
 from resolve.challenges.models import Challenge
 from resolve.challenges.selectors import (
     COUNT_BOUND,
+    DETAIL_DEFERRED,
     DETAIL_RELATED,
     challenge_cursor,
     challenge_detail,
+    challenge_detail_rows,
     challenge_list,
+    challenge_summaries,
     challenges_after,
     child_cafcass_agreements,
     child_cafcass_referrals,
@@ -98,6 +101,7 @@ from resolve.challenges.selectors import (
 from resolve.children.services import case_note_correct, child_allocate, child_create
 from resolve.core.errors import ServiceError
 from resolve.core.retry import BUSY_MESSAGE, is_lock_conflict
+from resolve.people.selectors import user_posts_remember, user_posts_with
 from resolve.procedures.models import PolicyVersion
 from resolve.procedures.selectors import procedure_get, procedure_list
 
@@ -113,13 +117,18 @@ TOKEN_USE_RECORDED_EVERY = dt.timedelta(minutes=1)
 
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        record = (
+        quote = connection.ops.quote_name
+        found = list(
             ApiToken.objects.select_related("user")
+            .annotate(user_posts=user_posts_with(f"{quote(ApiToken._meta.db_table)}.{quote('user_id')}"))
             .filter(digest=token_digest(token), revoked_at__isnull=True, user__is_active=True)
-            .first()
+            .order_by()[:1]  # the digest is unique
         )
-        if record is None:
+        if not found:
             return None
+        record = found[0]
+        # The person's posts, read with the token: the scope and the permissions need not read them.
+        user_posts_remember(user=record.user, posts=record.user_posts)
         # To the minute, so a client's run of reads costs no write each: a token's last use is a
         # question of days ("is this token still used?"), not of seconds. After the request's
         # transaction: an update now would lock the token's row for all of it.
@@ -277,7 +286,9 @@ def add_working_days(request: HttpRequest, filters: Query[WorkingDaysQuery]) -> 
 # -- children ------------------------------------------------------------------------------------
 def _child_answer(request: HttpRequest, case_number: str) -> dict[str, Any]:
     child = child_get_for_user(user=request.user, case_number=case_number)
-    challenges = list(challenge_list(user=request.user, today=_today(), child=child.case_number))
+    challenges = list(
+        challenge_summaries(challenge_list(user=request.user, today=_today(), child=child.case_number))
+    )
     return serializers.child_detail(child, challenges, _today())
 
 
@@ -396,7 +407,13 @@ def correct_case_note(request: HttpRequest, note_id: RowId, payload: CorrectionI
 
 # -- challenges ----------------------------------------------------------------------------------
 def _challenge_answer(challenge_id: int, request: HttpRequest) -> dict[str, Any]:
-    challenge = challenge_get_for_user(user=request.user, challenge_id=challenge_id, related=DETAIL_RELATED)
+    challenge = challenge_get_for_user(
+        user=request.user,
+        challenge_id=challenge_id,
+        related=DETAIL_RELATED,
+        deferred=DETAIL_DEFERRED,
+        with_rows=challenge_detail_rows(),
+    )
     return serializers.challenge_detail(challenge_detail(challenge=challenge), _today())
 
 
@@ -466,16 +483,18 @@ def challenges(request: HttpRequest, filters: Query[ChallengeFilters]) -> Any:
     if filters.status and filters.status not in Challenge.Status.values:
         return error(request, 422, "invalid", "status: use open, resolved or withdrawn.", "status")
     today = _today()
-    found = challenge_list(
-        user=request.user,
-        today=today,
-        status=filters.status,
-        overdue=filters.overdue,
-        past_cap=filters.past_cap,
-        child=filters.child,
-        stage=filters.stage,
-        policy=filters.policy,
-        agency_kind=filters.agency_kind,
+    found = challenge_summaries(
+        challenge_list(
+            user=request.user,
+            today=today,
+            status=filters.status,
+            overdue=filters.overdue,
+            past_cap=filters.past_cap,
+            child=filters.child,
+            stage=filters.stage,
+            policy=filters.policy,
+            agency_kind=filters.agency_kind,
+        )
     )
     if filters.trigger_review:
         found = found.filter(

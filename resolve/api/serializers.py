@@ -19,7 +19,12 @@ from resolve.challenges.models import (
     StageVisit,
 )
 from resolve.challenges.overdue import stage_timing
-from resolve.challenges.selectors import ConcernRow, challenge_is_overdue, challenge_past_cap
+from resolve.challenges.selectors import (
+    ChallengeDetail,
+    ConcernRow,
+    challenge_is_overdue,
+    challenge_past_cap,
+)
 from resolve.children.models import CaseNote, Child
 from resolve.procedures.models import PolicyVersion
 from resolve.procedures.schema import DOCUMENT_KINDS, Procedure
@@ -179,9 +184,10 @@ def visit_out(visit: StageVisit, procedure: Procedure, today: dt.date) -> dict[s
     }
 
 
-def challenge_detail(challenge: Challenge, today: dt.date) -> dict[str, Any]:
+def challenge_detail(detail: ChallengeDetail, today: dt.date) -> dict[str, Any]:
+    challenge = detail.challenge
     procedure = procedure_version_model(challenge.policy)
-    visits = list(challenge.visits.all())
+    visits = detail.visits
     stage_now = None
     if challenge.status == Challenge.Status.OPEN and visits:
         stage = procedure.stage(challenge.stage_key)
@@ -235,18 +241,18 @@ def challenge_detail(challenge: Challenge, today: dt.date) -> dict[str, Any]:
                 "owner_user": action.owner if action.owner_user_id is not None else None,
                 "status_reason": action.status_reason,
             }
-            for action in challenge.actions.all()
+            for action in detail.actions
         ],
         "visits": [visit_out(visit, procedure, today) for visit in visits],
-        "events": [event_out(event) for event in challenge.events.all()],
+        "events": [event_out(event) for event in detail.events],
         "version": challenge.version,
         "trigger_review": challenge.trigger_review or None,
         "trigger_review_on": challenge.trigger_review_on,
         "chair_due_on": challenge.chair_due_on,
         "chair_on_time": challenge.raised_on <= challenge.chair_due_on if challenge.chair_due_on else None,
         "from_concern": challenge.from_concern_id,
-        "agreements": [agreement_out(agreement) for agreement in challenge.agreements.all()],
-        "meetings": [meeting_out(meeting) for meeting in challenge.meetings.all()],
+        "agreements": [agreement_out(agreement) for agreement in detail.agreements],
+        "meetings": [meeting_out(meeting) for meeting in detail.meetings],
         "agency": {
             "name": challenge.agency,
             "kind": challenge.agency_kind,

@@ -29,9 +29,9 @@ class RowSealedModel(AppendOnlyModel):
         # The seal covers the id. On PostgreSQL the id is taken from the table's sequence first, so the
         # row goes in sealed, in one INSERT: every look at a record writes one of these rows, and an
         # INSERT followed by an UPDATE of the same row cost a transaction and a dead row each time.
-        if self._state.adding and self.pk is None and self._reserve_id():
-            self.key_id = current_key_id()
-            self.seal = row_seal(self, self.key_id)
+        # An id given by the caller was taken from the sequence with something else it read
+        # (``resolve.access.log``: the access log's id with the break-glass grant it is logged against).
+        if self._state.adding and self.seal_for_insert():
             kwargs.pop("force_insert", None)
             super().save(*args, force_insert=True, **kwargs)
             return
@@ -41,6 +41,15 @@ class RowSealedModel(AppendOnlyModel):
             self.seal = row_seal(self, self.key_id)
             # Elsewhere (SQLite) the id is known only after the insert; the base manager is the one way in.
             type(self)._base_manager.filter(pk=self.pk).update(key_id=self.key_id, seal=self.seal)
+
+    def seal_for_insert(self) -> bool:
+        """Seal a new row before its INSERT, with the id given or taken from the table's sequence where
+        the database has one (PostgreSQL); False when the id is known only after the INSERT."""
+        if self.pk is None and not self._reserve_id():
+            return False
+        self.key_id = current_key_id()
+        self.seal = row_seal(self, self.key_id)
+        return True
 
     def _reserve_id(self) -> bool:
         """Set the id from the table's sequence, where the database has one (PostgreSQL)."""

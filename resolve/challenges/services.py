@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -19,10 +18,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import DateField, DateTimeField, IntegerField, JSONField, TextField
+from django.db.models import IntegerField, TextField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from resolve.access import (
     NotVisible,
@@ -84,6 +82,7 @@ from resolve.core import limits
 from resolve.core.clock import today
 from resolve.core.errors import ServiceError
 from resolve.core.retry import retried
+from resolve.core.rows import json_rows, rows_from
 from resolve.notifications.services import (
     child_cafcass_messages,
     notifications_for_events,
@@ -468,29 +467,6 @@ class _ChangeRows:
 _ROWS_SQL: dict[str, dict[str, str]] = {}
 
 
-def _json_rows(db: Any, model: type[Any], where: str, order: Sequence[str]) -> str:
-    """A subquery answering ``model``'s rows matching ``where`` as one JSON array of arrays of its
-    concrete columns in order (JSON columns as their text), on SQLite or PostgreSQL."""
-    quote = db.ops.quote_name
-    table = quote(model._meta.db_table)
-    fields = model._meta.concrete_fields
-    order_by = ", ".join(f"r.{quote(str(model._meta.get_field(name).column))}" for name in order)
-    if db.vendor == "postgresql":
-        columns = ", ".join(
-            f"r.{quote(str(f.column))}::text" if isinstance(f, JSONField) else f"r.{quote(str(f.column))}"
-            for f in fields
-        )
-        return (
-            f"(SELECT json_agg(json_build_array({columns}) ORDER BY {order_by})::text "  # noqa: S608  # nosec B608
-            f"FROM {table} r WHERE {where})"
-        )
-    columns = ", ".join(f"r.{quote(str(f.column))}" for f in fields)
-    return (
-        f"(SELECT json_group_array(json_array({columns})) "  # noqa: S608  # nosec B608
-        f"FROM (SELECT * FROM {table} r WHERE {where} ORDER BY {order_by}) r)"
-    )
-
-
 def _change_rows_sql() -> dict[str, RawSQL] | None:
     """Annotations that read the challenge's visits, actions and chain heads in the statement that
     locks it (``challenge_get_for_change``'s ``with_rows``): three fewer statements for every change.
@@ -506,10 +482,10 @@ def _change_rows_sql() -> dict[str, RawSQL] | None:
         head_chain = quote("chain")
         as_text = "CAST({} AS TEXT)".format
         texts = _ROWS_SQL[db.vendor] = {
-            "rows_visits": _json_rows(db, StageVisit, f"r.{quote('challenge_id')} = {ident}", ["sequence"]),
-            "rows_actions": _json_rows(db, Action, f"r.{quote('challenge_id')} = {ident}", ["due", "id"]),
+            "rows_visits": json_rows(db, StageVisit, f"r.{quote('challenge_id')} = {ident}", ["sequence"]),
+            "rows_actions": json_rows(db, Action, f"r.{quote('challenge_id')} = {ident}", ["due", "id"]),
             # The chains a change extends: its events', its records' and its child's case notes'.
-            "rows_heads": _json_rows(
+            "rows_heads": json_rows(
                 db,
                 EvidenceHead,
                 f"r.{head_chain} IN ('challenge:' || {as_text(ident)}, 'records:' || {as_text(ident)}, "
@@ -530,34 +506,6 @@ def _change_rows_sql() -> dict[str, RawSQL] | None:
     }
 
 
-def _from_json(field: Any, value: Any) -> Any:
-    """A column's value as the ORM gives it, from its JSON form in ``_json_rows``."""
-    if value is None:
-        return None
-    if isinstance(field, JSONField):
-        return json.loads(value, cls=field.decoder) if isinstance(value, str) else value
-    if isinstance(field, DateTimeField):
-        moment = parse_datetime(value)
-        return moment if moment is None or timezone.is_aware(moment) else timezone.make_aware(moment, dt.UTC)
-    if isinstance(field, DateField):
-        return dt.date.fromisoformat(value)
-    return field.to_python(value)
-
-
-def _rows_from(model: type[Any], text: str | None, challenge: Challenge | None) -> list[Any]:
-    fields = model._meta.concrete_fields
-    names = [field.attname for field in fields]
-    rows = []
-    for values in json.loads(text) if text else []:
-        row = model.from_db(
-            connection.alias, names, [_from_json(f, v) for f, v in zip(fields, values, strict=True)]
-        )
-        if challenge is not None:
-            row.challenge = challenge
-        rows.append(row)
-    return rows
-
-
 def _change_rows(challenge: Challenge) -> _ChangeRows | None:
     """The rows read with the locked challenge, or None when they were not read with it, or were read
     from an older snapshot than the row (PostgreSQL, after waiting for another change's lock)."""
@@ -567,10 +515,10 @@ def _change_rows(challenge: Challenge) -> _ChangeRows | None:
         or getattr(challenge, "rows_seen_version", None) != challenge.version
     ):
         return None
-    heads = _rows_from(EvidenceHead, read["rows_heads"], None)
+    heads = rows_from(EvidenceHead, read["rows_heads"], None)
     return _ChangeRows(
-        visits=_rows_from(StageVisit, read["rows_visits"], challenge),
-        actions=_rows_from(Action, read["rows_actions"], challenge),
+        visits=rows_from(StageVisit, read["rows_visits"], challenge),
+        actions=rows_from(Action, read["rows_actions"], challenge),
         heads={head.chain: head for head in heads},
     )
 

@@ -6,7 +6,11 @@ from collections.abc import Iterable
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection
+from django.db.models import TextField
+from django.db.models.expressions import RawSQL
 
+from resolve.core.rows import json_rows, rows_from
 from resolve.people.models import Post, Team
 from resolve.people.roles import ROLES, Side
 
@@ -35,6 +39,48 @@ def user_roles_remember(*, user: AbstractBaseUser | AnonymousUser, roles: Iterab
             cached.add("admin")
         user._resolve_roles = cached  # type: ignore[union-attr]
     return cached
+
+
+Held = list[tuple[str, int | None]]
+
+
+def user_posts(*, user: AbstractBaseUser | AnonymousUser) -> Held:
+    """The (role, team id) of each of the person's posts: as read with the person
+    (``user_posts_remember``), else read now."""
+    cached: Held | None = getattr(user, "_resolve_posts", None)
+    if cached is not None:
+        return cached
+    assert user.pk is not None, "asked only for a person signed in"
+    return list(Post.objects.filter(user_id=user.pk).values_list("role", "team_id"))
+
+
+def user_posts_with(user_id: str) -> RawSQL:
+    """An annotation reading the posts of the person whose id is in the column ``user_id`` of the
+    query's own table (its name and the column, quoted), as ``user_posts_remember`` takes them: a
+    request authenticated by a token reads the person's posts, which decide what they see and may
+    do, in the statement that reads the token."""
+    db = connection
+    sql = _POSTS_SQL.get((db.vendor, user_id))
+    if sql is None:
+        quote = db.ops.quote_name
+        sql = _POSTS_SQL[(db.vendor, user_id)] = json_rows(
+            db, Post, f"r.{quote('user_id')} = {user_id}", ["id"], fields=_POST_FIELDS
+        )
+    # Our own tables and quoted columns; no value of a request is in them.
+    return RawSQL(sql, (), output_field=TextField())  # noqa: S611  # nosec B611
+
+
+_POSTS_SQL: dict[tuple[str, str], str] = {}
+_POST_FIELDS = ("id", "role", "team")
+
+
+def user_posts_remember(*, user: AbstractBaseUser | AnonymousUser, posts: str | None) -> Held:
+    """Keep the posts read with ``user_posts_with`` (its JSON text) as ``user_posts``'s answer for
+    this user object, and their roles as ``user_roles``'s."""
+    held = [(post.role, post.team_id) for post in rows_from(Post, posts, fields=_POST_FIELDS)]
+    user._resolve_posts = held  # type: ignore[union-attr]
+    user_roles_remember(user=user, roles=[role for role, _ in held])
+    return held
 
 
 def user_team(*, user: UserLike, roles: tuple[str, ...] | None = None) -> Team | None:

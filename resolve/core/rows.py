@@ -1,0 +1,89 @@
+"""Lists read in the statement that reads the row they belong to: each list as one JSON array.
+
+A read of a row with its lists (a challenge's visits, actions and chain heads in the write path's
+locked read; its visits, actions, events, meetings and requests for agreement in the API's answer; a
+person's posts with their API token) costs one statement instead of one per list. Each list is a
+subquery on the outer row answering its rows as a JSON array of arrays of columns, in a fixed order,
+on SQLite or PostgreSQL; ``rows_from`` turns the text back into model instances, as the ORM would
+have given them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection
+from django.db.models import DateField, DateTimeField, JSONField
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+VENDORS = ("sqlite", "postgresql")
+
+
+def json_rows(
+    db: Any, model: type[Any], where: str, order: Sequence[str], fields: Sequence[str] | None = None
+) -> str:
+    """A subquery answering ``model``'s rows matching ``where`` as one JSON array of arrays of its
+    concrete columns in order (``fields``: only these, by name), JSON columns as their text, on
+    SQLite or PostgreSQL."""
+    quote = db.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns_of = _fields(model, fields)
+    order_by = ", ".join(f"r.{quote(str(model._meta.get_field(name).column))}" for name in order)
+    if db.vendor == "postgresql":
+        columns = ", ".join(
+            f"r.{quote(str(f.column))}::text" if isinstance(f, JSONField) else f"r.{quote(str(f.column))}"
+            for f in columns_of
+        )
+        return (
+            f"(SELECT json_agg(json_build_array({columns}) ORDER BY {order_by})::text "  # noqa: S608  # nosec B608
+            f"FROM {table} r WHERE {where})"
+        )
+    columns = ", ".join(f"r.{quote(str(f.column))}" for f in columns_of)
+    return (
+        f"(SELECT json_group_array(json_array({columns})) "  # noqa: S608  # nosec B608
+        f"FROM (SELECT * FROM {table} r WHERE {where} ORDER BY {order_by}) r)"
+    )
+
+
+def _fields(model: type[Any], names: Sequence[str] | None) -> list[Any]:
+    """The columns read: every concrete field, or those named, in the model's order (``from_db``'s)."""
+    if names is None:
+        return list(model._meta.concrete_fields)
+    return [f for f in model._meta.concrete_fields if f.name in names or f.attname in names]
+
+
+def value_from_json(field: Any, value: Any) -> Any:
+    """A column's value as the ORM gives it, from its JSON form in ``json_rows``."""
+    if value is None:
+        return None
+    if isinstance(field, JSONField):
+        return json.loads(value, cls=field.decoder) if isinstance(value, str) else value
+    if isinstance(field, DateTimeField):
+        moment = parse_datetime(value)
+        return moment if moment is None or timezone.is_aware(moment) else timezone.make_aware(moment, dt.UTC)
+    if isinstance(field, DateField):
+        return dt.date.fromisoformat(value)
+    return field.to_python(value)
+
+
+def rows_from(
+    model: type[Any], text: str | None, parent: Any = None, fields: Sequence[str] | None = None
+) -> list[Any]:
+    """The instances of ``model`` in ``text`` (a ``json_rows`` answer with the same ``fields``), each
+    pointing at ``parent`` (its challenge: ``row.challenge``) when given. With ``fields``, the others
+    are deferred."""
+    columns = _fields(model, fields)
+    names = [field.attname for field in columns]
+    rows = []
+    for values in json.loads(text) if text else []:
+        row = model.from_db(
+            connection.alias, names, [value_from_json(f, v) for f, v in zip(columns, values, strict=True)]
+        )
+        if parent is not None:
+            row.challenge = parent
+        rows.append(row)
+    return rows
