@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import connection, transaction
 
 from resolve.audit.anchor import DAY_CHAINS, Anchor, anchor_check, anchor_latest, day_hashes
 from resolve.audit.chain import Break, SealedModel, case_note_fields, event_fields, seal_fields, verify_links
@@ -189,8 +191,43 @@ def _list_view_index_breaks() -> Iterator[Break]:
             pending = next(index, None)
 
 
+@contextmanager
+def _as_of_one_moment() -> Iterator[None]:
+    """Read everything as the database stood at one moment, so what people write while the evidence is
+    checked (a change extending a chain after its head was read, a list view's row and its index by
+    child committed between the reads of the two) is either wholly seen or not at all, never named as
+    tampering. Inside a transaction already open (a test's) its own view is used as it is.
+
+    PostgreSQL: one read-only REPEATABLE READ transaction (one snapshot; writers are not held up).
+    SQLite: one deferred read transaction, begun by hand because Django begins its transactions
+    IMMEDIATE (``transaction_mode`` in settings), which would take the write lock and hold every writer
+    up for the whole check; under WAL a reader sees one snapshot while writers go on."""
+    if connection.in_atomic_block:
+        yield
+        return
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("BEGIN DEFERRED")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ROLLBACK")  # it only read
+
+
 def verify_all(*, anchor_dir: str | None = None) -> Iterator[Break]:
-    """Every chain's first break: events, case notes, records, the row-sealed logs, then the anchor."""
+    """Every chain's first break: events, case notes, records, the row-sealed logs, then the anchor,
+    all read as of one moment (``_as_of_one_moment``)."""
+    with _as_of_one_moment():
+        yield from _breaks(anchor_dir)
+
+
+def _breaks(anchor_dir: str | None) -> Iterator[Break]:
     heads = {head.chain: (head.length, head.hash) for head in EvidenceHead.objects.all()}
     walked: dict[str, list[str]] = {}
     redacted, broken_redactions = _redactions()
