@@ -73,6 +73,7 @@ from resolve.challenges.selectors import (
     challenge_change_people,
     challenge_state,
     child_cafcass_state,
+    child_raise_people,
     concern_chair_due,
     due_date_explain,
     person_for_command,
@@ -92,7 +93,7 @@ from resolve.people.roles import CHAIR_ROLE_FOR_TRACK, role_label
 from resolve.people.selectors import user_roles
 from resolve.procedures.models import PolicyVersion
 from resolve.procedures.schema import Procedure
-from resolve.procedures.selectors import procedure_get, procedure_version_model
+from resolve.procedures.selectors import procedure_get, procedure_model_for, procedure_version_model
 
 # -- writing -------------------------------------------------------------------------------------
 
@@ -128,11 +129,15 @@ def _sync_visits(
     new: engine.ChallengeState,
     rows: list[StageVisit],
     line: ChildLine,
+    companion: Callable[[list[StageVisit]], Response] | None = None,
 ) -> list[StageVisit]:
     """Write the engine's visits back over ``rows`` (the visits as loaded); returns them in order.
 
     The changed visits and the new ones are written in one statement (an insert that updates the
     row of a visit already there, by its challenge and sequence), and sealed with the change.
+    ``companion``: the response the change records at the current stage (given the visits, the
+    current one already written): on PostgreSQL inserted in the same statement as the visits, and
+    sealed after them, as a save in the change's ``after`` would seal it.
     """
     rows = list(rows)
     changed: list[StageVisit] = []
@@ -175,11 +180,25 @@ def _sync_visits(
             )
             _visit_contact_set(added[-1], visit)
     written = [*changed, *added]
+    rows.extend(added)
+    extra = companion(rows) if companion is not None else None
+    # On PostgreSQL the response joins the visits' statement (a data-modifying WITH); SQLite has
+    # none, and a response at a stage entered by this change waits for its visit's id.
+    joined = (
+        extra is not None
+        and bool(written)
+        and extra.visit_id is not None
+        and transaction.get_connection().vendor == "postgresql"
+    )
     if written:
-        _visits_upsert(written)
+        _visits_upsert(written, extra if joined else None)
         for row in written:
             evidence_seal(row)
-        rows.extend(added)
+    if extra is not None:
+        if joined:
+            evidence_seal(extra)
+        else:
+            extra.save()
     return rows
 
 
@@ -187,14 +206,28 @@ def _sync_visits(
 _VISIT_UPSERTS: dict[tuple[str, int], str] = {}
 
 
-def _visits_upsert(rows: list[StageVisit]) -> None:
+def _visits_upsert(rows: list[StageVisit], companion: Response | None = None) -> None:
     """Write ``rows`` in one statement: an insert that updates the visit already there by its
     challenge and sequence (the conflict target), answering each row's id (a changed visit's as it
-    was), as ``bulk_create(update_conflicts=True)`` does, with the text built once per shape."""
+    was), as ``bulk_create(update_conflicts=True)`` does, with the text built once per shape.
+
+    ``companion``: on PostgreSQL, a response to insert in the same statement (a data-modifying
+    ``WITH``), its visit already there; sealed by the caller.
+    """
     db = transaction.get_connection()
     meta = StageVisit._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     shape = (db.vendor, len(rows))
+    if companion is not None:
+        _visits_upsert_with(db, _visits_upsert_sql(db, shape, fields, len(rows)), fields, rows, companion)
+        return
+    sql = _visits_upsert_sql(db, shape, fields, len(rows))
+    rows_returning(db, sql, fields, rows)
+
+
+def _visits_upsert_sql(db: Any, shape: tuple[str, int], fields: list[Any], count: int) -> str:
+    """The visits' upsert for ``count`` rows, built once per shape."""
+    meta = StageVisit._meta
     sql = _VISIT_UPSERTS.get(shape)
     if sql is None:
         quote = db.ops.quote_name
@@ -204,13 +237,41 @@ def _visits_upsert(rows: list[StageVisit]) -> None:
         # The model's own table and quoted columns; every value is a parameter.
         sql = (
             f"INSERT INTO {quote(meta.db_table)} ({', '.join(column[f.name] for f in fields)}) "  # noqa: S608  # nosec B608
-            f"VALUES {', '.join([marks] * len(rows))} "
+            f"VALUES {', '.join([marks] * count)} "
             f"ON CONFLICT ({column['challenge']}, {column['sequence']}) DO UPDATE SET {updated} "
             f"RETURNING {column['id']}"
         )
-        if len(rows) <= 8:  # a change writes one or two; kept for those
+        if count <= 8:  # a change writes one or two; kept for those
             _VISIT_UPSERTS[shape] = sql
-    rows_returning(db, sql, fields, rows)
+    return sql
+
+
+def _visits_upsert_with(
+    db: Any, upsert: str, fields: list[Any], rows: list[StageVisit], row: Response
+) -> None:
+    """PostgreSQL: the visits' ``upsert`` and the insert of ``row`` in one statement, answering the
+    visits' ids in order, then the row's; each row is given its id and marked saved."""
+    meta = Response._meta
+    quote = db.ops.quote_name
+    row_fields = [field for field in meta.concrete_fields if not field.primary_key]
+    # The model's own tables and quoted columns; every value is a parameter.
+    sql = (
+        f"WITH visits AS ({upsert}), added AS (INSERT INTO {quote(meta.db_table)} "  # noqa: S608  # nosec B608
+        f"({', '.join(quote(str(field.column)) for field in row_fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(row_fields))}) RETURNING {quote(str(meta.pk.column))}) "
+        f"SELECT 0, {quote('id')} FROM visits UNION ALL SELECT 1, {quote(str(meta.pk.column))} FROM added"
+    )
+    params = [field.get_db_prep_save(field.pre_save(visit, True), db) for visit in rows for field in fields]
+    params += [field.get_db_prep_save(field.pre_save(row, True), db) for field in row_fields]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        answered = cursor.fetchall()
+    visit_ids = [pk for part, pk in answered if part == 0]
+    row_ids = [pk for part, pk in answered if part == 1]
+    for saved, pk in zip([*rows, row], [*visit_ids, *row_ids], strict=True):
+        saved.pk = pk
+        saved._state.adding = False
+        saved._state.db = db.alias
 
 
 def _visit_contact_set(row: StageVisit, visit: engine.Visit) -> None:
@@ -283,6 +344,8 @@ def _write(
     | Callable[[], Sequence[tuple[int, dt.date, str]]]
     | None = None,
     heads: Mapping[str, EvidenceHead] | None = None,
+    meetings: Sequence[Meeting] | None = None,
+    companion: Callable[[list[StageVisit]], Response] | None = None,
 ) -> Challenge:
     """Write an accepted change: the state, the visits, what ``after`` records, the events and case
     notes, the messages and the deadlines, with every seal of the evidence chains written together.
@@ -293,6 +356,8 @@ def _write(
     ``actions``: its actions (id, due, status) as loaded, or a function that answers them once
     ``after`` has run (raising, which writes them there); None: they are read again. ``heads``: the
     chain heads read with the locked challenge (``_change_rows``), moved on only from what they were.
+    ``meetings``: its meeting rows read with it, for the schedule unless the change writes a meeting.
+    ``companion``: the response the change records, written with the visits (``_sync_visits``).
     """
     line = line if line is not None else child_line(child=challenge.child, track=challenge.track)
     new = decision.state
@@ -319,7 +384,7 @@ def _write(
             challenge.save()
         else:
             challenge.version += 1
-        rows = _sync_visits(challenge, procedure, old, new, list(visits), line)
+        rows = _sync_visits(challenge, procedure, old, new, list(visits), line, companion)
         if after is not None:
             token = _CHANGE_EVENTS.set(decision.events)
             try:
@@ -352,6 +417,10 @@ def _write(
             batch.link(note, chain=note.evidence_chain, fields=case_note_fields)
             _record_agreement(challenge, event, user)
             _record_meeting_request(challenge, event, user, rows)
+        # A meeting written (minutes, a request, a chair handed over) is read again for the schedule.
+        meeting_label = Meeting._meta.label_lower
+        if any(getattr(link.row, "record", "") == meeting_label for link in batch.links):
+            meetings = None
     # The messages this change causes, in its own transaction: rolled back with it, never lost after.
     notifications_for_events(
         challenge=challenge,
@@ -362,6 +431,7 @@ def _write(
         line=line,
         actions=actions() if callable(actions) else actions,
         before=old,
+        meetings=meetings,
     )
     return challenge
 
@@ -462,32 +532,53 @@ class _ChangeRows:
     visits: list[StageVisit]
     actions: list[Action]
     heads: dict[str, EvidenceHead]
+    # Its requests for agreement (as the engine sees them) and its requested and recorded meetings
+    # (each with its visit and chair's username, and whether minutes point at it).
+    agreements: list[engine.AgreementState]
+    meetings: list[Meeting]
 
 
 # (vendor) -> the annotations; the SQL is the same for every change.
 _ROWS_SQL: dict[str, dict[str, str]] = {}
 
 
-def _json_rows(db: Any, model: type[Any], where: str, order: Sequence[str]) -> str:
+def _json_rows(
+    db: Any,
+    model: type[Any],
+    where: str,
+    order: Sequence[str],
+    exclude: Sequence[str] = (),
+    extra: Sequence[str] = (),
+) -> str:
     """A subquery answering ``model``'s rows matching ``where`` as one JSON array of arrays of its
-    concrete columns in order (JSON columns as their text), on SQLite or PostgreSQL."""
+    concrete columns in order (JSON columns as their text), on SQLite or PostgreSQL; ``exclude``:
+    columns left out (by field name); ``extra``: expressions on the row ``r`` answered after them."""
     quote = db.ops.quote_name
     table = quote(model._meta.db_table)
-    fields = model._meta.concrete_fields
+    fields = [field for field in model._meta.concrete_fields if field.name not in exclude]
     order_by = ", ".join(f"r.{quote(str(model._meta.get_field(name).column))}" for name in order)
     if db.vendor == "postgresql":
         columns = ", ".join(
-            f"r.{quote(str(f.column))}::text" if isinstance(f, JSONField) else f"r.{quote(str(f.column))}"
-            for f in fields
+            [
+                *(
+                    f"r.{quote(str(f.column))}::text"
+                    if isinstance(f, JSONField)
+                    else f"r.{quote(str(f.column))}"
+                    for f in fields
+                ),
+                *extra,
+            ]
         )
         return (
             f"(SELECT json_agg(json_build_array({columns}) ORDER BY {order_by})::text "  # noqa: S608  # nosec B608
             f"FROM {table} r WHERE {where})"
         )
-    columns = ", ".join(f"r.{quote(str(f.column))}" for f in fields)
+    named = [f"x{index}" for index in range(len(extra))]
+    columns = ", ".join([*(f"r.{quote(str(f.column))}" for f in fields), *(f"r.{name}" for name in named)])
+    inner = ", ".join(["r.*", *(f"{sql} AS {name}" for sql, name in zip(extra, named, strict=True))])
     return (
         f"(SELECT json_group_array(json_array({columns})) "  # noqa: S608  # nosec B608
-        f"FROM (SELECT * FROM {table} r WHERE {where} ORDER BY {order_by}) r)"
+        f"FROM (SELECT {inner} FROM {table} r WHERE {where} ORDER BY {order_by}) r)"
     )
 
 
@@ -505,6 +596,12 @@ def _change_rows_sql() -> dict[str, RawSQL] | None:
         ident, child = f"{outer}.{quote('id')}", f"{outer}.{quote('child_id')}"
         head_chain = quote("chain")
         as_text = "CAST({} AS TEXT)".format
+        users, meetings = quote(User._meta.db_table), quote(Meeting._meta.db_table)
+
+        def user_name(column: str) -> str:
+            """The username of the account in ``column`` of the row ``r``."""
+            return f"(SELECT u.{quote('username')} FROM {users} u WHERE u.{quote('id')} = r.{quote(column)})"  # noqa: S608  # nosec B608
+
         texts = _ROWS_SQL[db.vendor] = {
             "rows_visits": _json_rows(db, StageVisit, f"r.{quote('challenge_id')} = {ident}", ["sequence"]),
             "rows_actions": _json_rows(db, Action, f"r.{quote('challenge_id')} = {ident}", ["due", "id"]),
@@ -515,6 +612,28 @@ def _change_rows_sql() -> dict[str, RawSQL] | None:
                 f"r.{head_chain} IN ('challenge:' || {as_text(ident)}, 'records:' || {as_text(ident)}, "
                 f"'child:' || {as_text(child)})",
                 ["chain"],
+            ),
+            # Its requests for agreement, with the username of the person asked.
+            "rows_agreements": _json_rows(
+                db,
+                Agreement,
+                f"r.{quote('challenge_id')} = {ident}",
+                ["number"],
+                extra=[user_name("person_id")],
+            ),
+            # Its requested meetings and recorded ones, each with its chair's username and whether
+            # minutes point at it (a request still to be held).
+            "rows_meetings": _json_rows(
+                db,
+                Meeting,
+                f"r.{quote('challenge_id')} = {ident} AND (r.{quote('number')} > 0 "
+                f"OR r.{quote('requested')} = TRUE)",
+                ["number", "id"],
+                extra=[
+                    user_name("chair_id"),
+                    f"EXISTS (SELECT 1 FROM {meetings} m "  # noqa: S608  # nosec B608
+                    f"WHERE m.{quote('request_id')} = r.{quote('id')})",
+                ],
             ),
             # On PostgreSQL a locked row that another change moved on is read as it now is, but the
             # subqueries above still see the statement's snapshot: this tells the two apart.
@@ -528,6 +647,64 @@ def _change_rows_sql() -> dict[str, RawSQL] | None:
         name: RawSQL(sql, (), output_field=IntegerField() if name == "rows_seen_version" else TextField())  # noqa: S611  # nosec B611: our own tables and columns, no value of a request
         for name, sql in texts.items()
     }
+
+
+# (vendor) -> the annotations raising reads with the child; the SQL is the same for every raise.
+_RAISE_SQL: dict[str, dict[str, str]] = {}
+# What raising reads of the procedure's version: all but its document (parsed once per process).
+_VERSION_READ = "document"
+
+
+def _raise_rows_sql(key: str) -> dict[str, RawSQL] | None:
+    """Annotations that read, in the statement that finds the child through the chokepoint, the head
+    of the child's evidence chain (which the new case note extends) and the current version of the
+    procedure ``key``, each as a JSON array. None on a database other than SQLite or PostgreSQL."""
+    db = connection
+    if db.vendor not in ("sqlite", "postgresql"):
+        return None
+    texts = _RAISE_SQL.get(db.vendor)
+    if texts is None:
+        quote = db.ops.quote_name
+        ident = f"{quote(Child._meta.db_table)}.{quote('id')}"
+        texts = _RAISE_SQL[db.vendor] = {
+            "rows_heads": _json_rows(
+                db, EvidenceHead, f"r.{quote('chain')} = 'child:' || CAST({ident} AS TEXT)", ["chain"]
+            ),
+            "rows_version": _json_rows(
+                db,
+                PolicyVersion,
+                f"r.{quote('key')} = %s AND r.{quote('is_current')} = %s",
+                ["id"],
+                exclude=[_VERSION_READ],
+            ),
+        }
+    # The model's own tables and quoted columns; the procedure's key is a parameter.
+    return {
+        "rows_heads": RawSQL(texts["rows_heads"], (), output_field=TextField()),  # noqa: S611  # nosec B611: our own tables and columns
+        "rows_version": RawSQL(texts["rows_version"], (key, True), output_field=TextField()),  # noqa: S611  # nosec B611: our own tables and columns; the key a parameter
+    }
+
+
+def _raise_version(child: Child, key: str) -> PolicyVersion | None:
+    """The current version of the procedure ``key`` read with the child (its document deferred), or
+    None when there is no such procedure; read on its own on another database."""
+    if not hasattr(child, "rows_version"):
+        return PolicyVersion.objects.filter(key=key, is_current=True).first()
+    text = child.rows_version
+    fields = [field for field in PolicyVersion._meta.concrete_fields if field.name != _VERSION_READ]
+    for values in json.loads(text) if text else []:
+        return PolicyVersion.from_db(
+            connection.alias,
+            [field.attname for field in fields],
+            [_from_json(f, v) for f, v in zip(fields, values, strict=True)],
+        )
+    return None
+
+
+def _raise_heads(child: Child) -> dict[str, EvidenceHead]:
+    """The head of the child's evidence chain read with it (none when it has none yet)."""
+    heads = _rows_from(EvidenceHead, getattr(child, "rows_heads", None), None)
+    return {head.chain: head for head in heads}
 
 
 def _from_json(field: Any, value: Any) -> Any:
@@ -561,18 +738,68 @@ def _rows_from(model: type[Any], text: str | None, challenge: Challenge | None) 
 def _change_rows(challenge: Challenge) -> _ChangeRows | None:
     """The rows read with the locked challenge, or None when they were not read with it, or were read
     from an older snapshot than the row (PostgreSQL, after waiting for another change's lock)."""
-    read = {name: getattr(challenge, name, None) for name in ("rows_visits", "rows_actions", "rows_heads")}
+    read = {
+        name: getattr(challenge, name, None)
+        for name in ("rows_visits", "rows_actions", "rows_heads", "rows_agreements", "rows_meetings")
+    }
     if (
         not hasattr(challenge, "rows_visits")
         or getattr(challenge, "rows_seen_version", None) != challenge.version
     ):
         return None
     heads = _rows_from(EvidenceHead, read["rows_heads"], None)
+    visits = _rows_from(StageVisit, read["rows_visits"], challenge)
     return _ChangeRows(
-        visits=_rows_from(StageVisit, read["rows_visits"], challenge),
+        visits=visits,
         actions=_rows_from(Action, read["rows_actions"], challenge),
         heads={head.chain: head for head in heads},
+        agreements=_agreements_from(read["rows_agreements"]),
+        meetings=_meetings_from(read["rows_meetings"], challenge, visits),
     )
+
+
+def _agreements_from(text: str | None) -> list[engine.AgreementState]:
+    """The requests for agreement read with the challenge, as the engine sees them."""
+    fields = Agreement._meta.concrete_fields
+    found = []
+    for values in json.loads(text) if text else []:
+        row = {f.attname: _from_json(f, v) for f, v in zip(fields, values, strict=False)}
+        found.append(
+            engine.AgreementState(
+                number=row["number"],
+                purpose=row["purpose"],
+                key=row["key"],
+                username=values[len(fields)],
+                kind=row["kind"],
+                status=row["status"],
+                requested_on=row["requested_on"],
+                answered_on=row["answered_on"],
+            )
+        )
+    return found
+
+
+def _meetings_from(text: str | None, challenge: Challenge, visits: Sequence[StageVisit]) -> list[Meeting]:
+    """The meetings read with the challenge: each with its visit (from ``visits``), its chair (the
+    account's id and username only) and ``has_minutes``, whether minutes point at it."""
+    fields = Meeting._meta.concrete_fields
+    names = [field.attname for field in fields]
+    by_id = {visit.pk: visit for visit in visits}
+    rows = []
+    for values in json.loads(text) if text else []:
+        row = Meeting.from_db(
+            connection.alias,
+            names,
+            [_from_json(f, v) for f, v in zip(fields, values[: len(fields)], strict=True)],
+        )
+        row.challenge = challenge
+        row.visit = by_id[row.visit_id]
+        chair_name, minutes = values[len(fields)], values[len(fields) + 1]
+        if row.chair_id is not None:
+            row.chair = User.from_db(connection.alias, ["id", "username"], [row.chair_id, chair_name])
+        row.has_minutes = bool(minutes)  # type: ignore[attr-defined]
+        rows.append(row)
+    return rows
 
 
 def _load_for_change(
@@ -630,9 +857,11 @@ def _change(
     after: Callable[[Challenge, list[StageVisit], engine.ChallengeState], None] | None = None,
     prepare: Callable[[Challenge, Procedure], engine.Command] | None = None,
     acting_as: frozenset[str] = frozenset(),
+    companion: Callable[[Challenge, list[StageVisit]], Response] | None = None,
 ) -> Challenge:
     """``acting_as``: relations the person has to the challenge by what they are doing (handing over
-    a leaver's work), beyond those the management line gives them."""
+    a leaver's work), beyond those the management line gives them. ``companion``: the response the
+    change records (given the challenge and its visits), written with the visits."""
     _command_bounds_check(command)
     # @retried opened the transaction: no savepoint inside it.
     with transaction.atomic(savepoint=False):
@@ -652,7 +881,14 @@ def _change(
         rows = _change_rows(challenge)
         visits = rows.visits if rows is not None else list(challenge.visits.all())
         actions = rows.actions if rows is not None else list(challenge.actions.all())
-        state = challenge_state(challenge=challenge, visits=visits, actions=actions, procedure=procedure)
+        state = challenge_state(
+            challenge=challenge,
+            visits=visits,
+            actions=actions,
+            procedure=procedure,
+            agreements=rows.agreements if rows is not None else None,
+            meetings=rows.meetings if rows is not None else None,
+        )
         # Everyone the change may involve, read once: who the actor is, who the stage goes to, who is
         # told (read again only if the child moved team or changed chair since).
         line = people.line(challenge) or child_line(child=challenge.child, track=challenge.track)
@@ -696,6 +932,8 @@ def _change(
                 visits=visits,
                 line=line,
                 heads=rows.heads if rows is not None else {},
+                meetings=rows.meetings if rows is not None else None,
+                companion=(lambda visits: companion(challenge, visits)) if companion is not None else None,
                 # The actions as the change leaves them (re-dated, closed, handed over); a new action
                 # (added, or agreed at a meeting) has no id until ``after`` saves it, so then they are
                 # read again.
@@ -808,20 +1046,28 @@ def _raise_decide(
     )
     if track not in engine.TRACKS:
         raise ServiceError("invalid", "unknown_track", "Choose a track: iro or cpc.", "track")
+    key = procedure_key or settings.RESOLVE_DEFAULT_POLICY
+    # The person's posts, the child's line and everyone the challenge names, in one query; the child,
+    # through the chokepoint, with its evidence chain's head and the procedure, in one more.
+    people = child_raise_people(
+        child_id=child.pk,
+        user=user,
+        named=[bypass_agreed_by or "", *((a.owner_user or a.owner.strip()) for a in actions)],
+    )
     try:
         child = child_get_for_change(
-            user=user, child_id=child.pk, perm=engine.TRANSITION_FOR[engine.Raise].perm
+            user=user,
+            child_id=child.pk,
+            perm=engine.TRANSITION_FOR[engine.Raise].perm,
+            posts=people.own,
+            with_rows=_raise_rows_sql(key),
         )
     except NotVisible:
         raise ServiceError("not_found", "not_found", "There is no such child.") from None
-    key = procedure_key or settings.RESOLVE_DEFAULT_POLICY
-    try:
-        version = procedure_get(key=key)
-    except PolicyVersion.DoesNotExist:
-        raise ServiceError(
-            "invalid", "unknown_policy", f"There is no procedure called {key!r}.", "policy"
-        ) from None
-    procedure = procedure_version_model(version)
+    version = _raise_version(child, key)
+    if version is None:
+        raise ServiceError("invalid", "unknown_policy", f"There is no procedure called {key!r}.", "policy")
+    procedure = procedure_model_for(policy_id=version.pk, sha256=version.sha256)
     if child_chair(child=child, track=track) is None:
         raise ServiceError(
             "conflict",
@@ -837,7 +1083,9 @@ def _raise_decide(
         if not review and review_on is None:
             review, review_on = carried.review, carried.review_on
     owners = tuple(
-        _action_owner(owner=a.owner, owner_user=a.owner_user, field=f"actions[{index}].owner_user")[0]
+        _action_owner(
+            owner=a.owner, owner_user=a.owner_user, field=f"actions[{index}].owner_user", named=people.named
+        )[0]
         for index, a in enumerate(actions)
     )
     command = engine.Raise(
@@ -847,7 +1095,9 @@ def _raise_decide(
         desired_outcome=desired_outcome,
         stage=stage,
         bypass_reason=bypass_reason,
-        bypass_agreed_by=person_for_command(username=bypass_agreed_by, field="bypass_agreed_by"),
+        bypass_agreed_by=person_for_command(
+            username=bypass_agreed_by, field="bypass_agreed_by", named=people.named
+        ),
         themes=tuple(themes),
         actions=tuple(
             engine.NewAction(action=a.action, owner=owner.get_username() if owner else a.owner, due=a.due)
@@ -864,7 +1114,7 @@ def _raise_decide(
         contact=contact,
     )
     state = engine.ChallengeState(track=track)  # type: ignore[arg-type]
-    line = child_line(child=child, track=track)
+    line = people.child_line(child, track) or child_line(child=child, track=track)
     actor = challenge_actor(
         user=user, child=child, track=track, procedure=procedure, stage_key=None, line=line
     )
@@ -924,11 +1174,23 @@ def _action_new(challenge: Challenge, *, action: str, due: dt.date, person: User
     )
 
 
-def _action_owner(*, owner: str, owner_user: str | None, field: str) -> tuple[User | None, str]:
+def _active_named(username: str, named: Mapping[str, User] | None) -> User | None:
+    """The active account called ``username``: from ``named`` (``ChangePeople.named``) when the change
+    read the people it names, else read now."""
+    if named is None:
+        return User.objects.filter(username=username, is_active=True).first()
+    person = named.get(username)
+    return person if person is not None and person.is_active else None
+
+
+def _action_owner(
+    *, owner: str, owner_user: str | None, field: str, named: Mapping[str, User] | None = None
+) -> tuple[User | None, str]:
     """Who owns an action: a person in Resolve (an active account, named by username) or someone
-    outside it, named in words. A name that is an active account's username is that person."""
+    outside it, named in words. A name that is an active account's username is that person.
+    ``named``: the people read for the change by username, when it read them."""
     if owner_user:
-        person = User.objects.filter(username=owner_user, is_active=True).first()
+        person = _active_named(owner_user, named)
         if person is None:
             raise ServiceError(
                 "invalid",
@@ -939,7 +1201,7 @@ def _action_owner(*, owner: str, owner_user: str | None, field: str) -> tuple[Us
             )
         return person, person.get_username()
     name = owner.strip()
-    person = User.objects.filter(username=name, is_active=True).first() if name else None
+    person = _active_named(name, named) if name else None
     return person, name
 
 
@@ -1053,6 +1315,7 @@ def challenge_raise(
             after=after,
             line=raised.line,
             actions=lambda: [(row.pk, row.due, row.status) for row in written],
+            heads=_raise_heads(raised.child),
         )
 
 
@@ -1148,8 +1411,9 @@ def challenge_respond(
     response at the same stage is refused unless it is sent as a further response."""
     on = on or today()
 
-    def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
-        Response.objects.create(
+    def recorded(challenge: Challenge, visits: list[StageVisit]) -> Response:
+        # Written with the visits' update (one statement on PostgreSQL), sealed after them.
+        return Response(
             challenge=challenge,
             visit=visits[-1],
             response=response,
@@ -1160,7 +1424,11 @@ def challenge_respond(
 
     command = engine.Respond(on=on, response=response, comments=comments, further=further)
     return _change(
-        challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
+        challenge_id=challenge_id,
+        user=user,
+        command=command,
+        expected_version=expected_version,
+        companion=recorded,
     )
 
 

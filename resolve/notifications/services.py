@@ -763,6 +763,7 @@ def notifications_for_events(
     line: ChildLine | None = None,
     actions: Sequence[tuple[int, dt.date, str]] | None = None,
     before: engine.ChallengeState | None = None,
+    meetings: Sequence[Meeting] | None = None,
 ) -> None:
     """The messages a change to a challenge causes, as its transition declares (``engine.TRANSITIONS``
     ``tells``), and its deadline schedule brought up to date (left alone when ``before``, the state
@@ -771,7 +772,9 @@ def notifications_for_events(
     Called by the challenge write path inside its transaction, after the events are written, with
     the visit rows and the child's line it read (``line``), so that nobody is looked up twice and
     every message is written in one go (``messages_put_many``); ``actions``: the challenge's actions
-    (id, due, status) as read in the transaction, when no action was added since.
+    (id, due, status) as read in the transaction, when no action was added since; ``meetings``: its
+    meeting rows as read in the transaction (each with its visit and ``has_minutes``), when no
+    meeting was written since.
     """
     visit = visits[-1] if visits else None
     people = _People(line if line is not None else child_line(child=challenge.child, track=challenge.track))
@@ -801,6 +804,7 @@ def notifications_for_events(
         visits=visits,
         actions=actions,
         first=before is not None and before.status == "new",
+        meetings=meetings,
     )
 
 
@@ -949,8 +953,12 @@ def deadline_specs(
     actions: Iterable[tuple[int, dt.date, str]],
     calendar: WorkingCalendar,
     visits: Sequence[StageVisit] | None = None,
+    meetings: Sequence[Meeting] | None = None,
 ) -> list[DeadlineSpec]:
-    """Every moment the sweep should look at this challenge and its open actions, from its state now."""
+    """Every moment the sweep should look at this challenge and its open actions, from its state now.
+
+    ``meetings``: the challenge's meeting rows, each with its visit and ``has_minutes`` (whether
+    minutes point at it), when the caller read them in this transaction."""
     specs: list[DeadlineSpec] = []
     cid = challenge.pk
     is_open = challenge.status == Challenge.Status.OPEN
@@ -1032,7 +1040,7 @@ def deadline_specs(
                         )
                     )
         if is_open and procedure.holds_meetings():
-            specs.extend(_meeting_specs(challenge, procedure, calendar))
+            specs.extend(_meeting_specs(challenge, procedure, calendar, meetings))
     except CalendarRangeError:
         logger.warning("Challenge %s has a date outside the working-day calendar; no deadlines", cid)
     return specs
@@ -1051,14 +1059,25 @@ def meeting_minutes_due(procedure: Procedure, meeting: Meeting, calendar: Workin
 
 
 def _meeting_specs(
-    challenge: Challenge, procedure: Procedure, calendar: WorkingCalendar
+    challenge: Challenge,
+    procedure: Procedure,
+    calendar: WorkingCalendar,
+    meetings: Sequence[Meeting] | None = None,
 ) -> list[DeadlineSpec]:
-    """A reminder before each requested meeting not yet recorded, and the alert once its minutes are late."""
+    """A reminder before each requested meeting not yet recorded, and the alert once its minutes are late.
+
+    ``meetings``: the challenge's meeting rows read with it (``has_minutes`` set on each); read here
+    otherwise."""
     specs: list[DeadlineSpec] = []
-    pending = (
+    pending: Iterable[Meeting] = (
         Meeting.objects.filter(challenge=challenge, requested=True, records__isnull=True)
         .select_related("visit")
         .order_by("number")
+        if meetings is None
+        else sorted(
+            (row for row in meetings if row.requested and not row.has_minutes),  # type: ignore[attr-defined]
+            key=lambda row: row.number,
+        )
     )
     for meeting in pending:
         if meeting.scheduled_for is None:
@@ -1096,13 +1115,15 @@ def deadlines_schedule(
     visits: Sequence[StageVisit] | None = None,
     actions: Sequence[tuple[int, dt.date, str]] | None = None,
     first: bool = False,
+    meetings: Sequence[Meeting] | None = None,
 ) -> None:
     """Bring the challenge's unfired deadlines in line with its state (fired ones are history).
 
     ``action_statuses`` overrides the stored status of actions the current change has just marked;
     ``visits``: the challenge's visit rows in order, and ``actions`` its actions (id, due, status)
     as read in this transaction, when the caller has them; ``first``: the challenge was raised in
-    this transaction, so it has no deadlines yet to remove.
+    this transaction, so it has no deadlines yet to remove; ``meetings``: its meeting rows as read
+    in this transaction (``_meeting_specs``), when the caller has them.
     """
     statuses = action_statuses or {}
     stored = (
@@ -1115,7 +1136,12 @@ def deadlines_schedule(
     specs = {
         spec.key: spec
         for spec in deadline_specs(
-            challenge=challenge, procedure=procedure, actions=rows, calendar=calendar, visits=visits
+            challenge=challenge,
+            procedure=procedure,
+            actions=rows,
+            calendar=calendar,
+            visits=visits,
+            meetings=meetings,
         )
     }
     # Unfired deadlines the state no longer has go; a key already there (fired or not) is kept as
