@@ -148,8 +148,7 @@ def message_put(*, recipient: User, message: Message) -> OutboxMessage | None:
                 status=OutboxMessage.Status.HELD if held else OutboxMessage.Status.PENDING,
                 next_attempt_at=timezone.now(),
             )
-            if message.kind != Kind.DIGEST:
-                Notification.objects.create(user_id=recipient.pk, message=row)
+            # Its in-app copy is written with it, by the outbox's trigger (``triggers.py``).
     except IntegrityError:
         return None
     return row
@@ -184,16 +183,16 @@ def messages_put(*, recipients: Iterable[User], message: Message) -> int:
 
 
 def messages_put_many(*, messages: Sequence[tuple[User, Message]], racing: bool = False) -> int:
-    """Write each (recipient, message) unless the recipient already has it, in two statements
+    """Write each (recipient, message) unless the recipient already has it, in one statement
     whatever their number: the outbox rows (skipping those already written, held for a digest where
-    the recipient reads one), then the in-app notifications (``_messages_insert``).
+    the recipient reads one), each with its in-app notification, which the outbox's trigger writes
+    from the row in the same statement (``resolve/notifications/triggers.py``).
 
     For a change to a challenge: call it inside the change's transaction, which holds the challenge
     row, so no other writer adds the same keys for it at once. ``racing``: another writer may add
     the same messages at the same moment (two sweeps): the ones already written and who reads a
-    digest are asked first, a row the other writer wrote first is skipped, never an error, and this
-    writer's rows are read back before their notifications (four statements). Returns how many were
-    written.
+    digest are asked first, and a row the other writer wrote first is skipped, never an error (two
+    statements). Returns how many were written (a daily digest not counted).
     """
     wanted: dict[tuple[Any, str], tuple[User, Message]] = {}
     for recipient, message in messages:
@@ -243,35 +242,23 @@ def messages_put_many(*, messages: Sequence[tuple[User, Message]], racing: bool 
         }
         for (recipient_id, dedupe_key), (_, message) in fresh
     ]
-    _rows_insert(OutboxMessage, columns, ignore_conflicts=True)
-    # Ours are those of the fresh keys with no in-app copy yet (another writer's came with one).
-    mine = {pair for pair, _ in fresh}
-    found_rows = (
-        OutboxMessage.objects.filter(
-            recipient_id__in={recipient_id for recipient_id, _ in mine},
-            dedupe_key__in={key for _, key in mine},
-            notification__isnull=True,
-        )
-        .exclude(kind=Kind.DIGEST)
-        .values_list("pk", "recipient_id", "dedupe_key")
+    # Each with its in-app copy (the outbox's trigger); those another writer wrote first are skipped
+    # and not counted. A digest (not counted) goes on its own.
+    digests = [row for row in columns if row["kind"] == Kind.DIGEST]
+    _rows_insert(OutboxMessage, digests, ignore_conflicts=True)
+    return _rows_insert(
+        OutboxMessage, [row for row in columns if row["kind"] != Kind.DIGEST], ignore_conflicts=True
     )
-    in_app = [(recipient_id, pk) for pk, recipient_id, key in found_rows if (recipient_id, key) in mine]
-    _rows_insert(
-        Notification,
-        [{"user_id": recipient_id, "message_id": message_id} for recipient_id, message_id in in_app],
-        ignore_conflicts=True,
-    )
-    return len(in_app)
 
 
 def _messages_insert(wanted: Mapping[tuple[Any, str], tuple[User, Message]]) -> int:
-    """The outbox rows of a change to a challenge, and their in-app copies, in two statements.
+    """The outbox rows of a change to a challenge, and their in-app copies, in one statement.
 
     One insert writes every message a recipient does not have yet (one already written, under the
     same recipient and dedupe key, is skipped by the unique constraint), each held for a daily digest
-    when its recipient reads one (asked inside the insert), and answers the rows it wrote; a second
-    writes their notifications. The change's transaction holds the challenge row, so no one else
-    writes the same keys for it meanwhile.
+    when its recipient reads one (asked inside the insert), and answers the rows it wrote; the
+    outbox's trigger writes their notifications from them (``triggers.py``). The change's
+    transaction holds the challenge row, so no one else writes the same keys for it meanwhile.
     """
     db = transaction.get_connection()
     fields = [field for field in OutboxMessage._meta.concrete_fields if not field.primary_key]
@@ -327,31 +314,9 @@ def _messages_insert(wanted: Mapping[tuple[Any, str], tuple[User, Message]]) -> 
         f"INSERT INTO {table} ({names}) VALUES {', '.join(rows_sql)} "  # noqa: S608  # nosec B608
         f"ON CONFLICT DO NOTHING RETURNING {quote('id')}, {quote('recipient_id')}, {quote('kind')}"
     )
-    if db.vendor == "postgresql":
-        # One statement: the notifications are inserted from the rows the outbox insert answers.
-        told = quote(Notification._meta.db_table)
-        sql = (
-            f"WITH written AS ({sql}), told AS (INSERT INTO {told} "  # noqa: S608  # nosec B608
-            f"({quote('user_id')}, {quote('message_id')}, {quote('created_at')}, {quote('read_at')}) "
-            f"SELECT {quote('recipient_id')}, {quote('id')}, %s, NULL FROM written "
-            f"WHERE {quote('kind')} <> %s) SELECT COUNT(*) FROM written"
-        )
-        params += [Notification._meta.get_field("created_at").get_db_prep_save(now, db), Kind.DIGEST.value]
-        with db.cursor() as cursor:
-            cursor.execute(sql, params)
-            return int(cursor.fetchone()[0])
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         written = cursor.fetchall()
-    _rows_insert(
-        Notification,
-        [
-            {"user_id": recipient_id, "message_id": message_id}
-            for message_id, recipient_id, kind in written
-            if kind != Kind.DIGEST
-        ],
-        ignore_conflicts=False,
-    )
     return len(written)
 
 
@@ -359,10 +324,10 @@ def _messages_insert(wanted: Mapping[tuple[Any, str], tuple[User, Message]]) -> 
 _PREPARED_TYPES = frozenset({"DateField", "DateTimeField", "JSONField"})
 
 
-def _rows_insert(model: type[Any], rows: Sequence[Mapping[str, Any]], *, ignore_conflicts: bool) -> None:
+def _rows_insert(model: type[Any], rows: Sequence[Mapping[str, Any]], *, ignore_conflicts: bool) -> int:
     """Insert one row of ``model`` for each mapping of column values (by attribute name; a column left
     out takes its field's default) in one ``executemany``, skipping a row that breaks a unique
-    constraint when ``ignore_conflicts``. The ids are not read back.
+    constraint when ``ignore_conflicts``. The ids are not read back; answers how many were written.
 
     What ``bulk_create`` writes, without building a model object and preparing every value of every
     row through its field: for the thousands of messages of a sweep's batch that is most of the
@@ -370,7 +335,7 @@ def _rows_insert(model: type[Any], rows: Sequence[Mapping[str, Any]], *, ignore_
     as Django prepares them, each distinct value once.
     """
     if not rows:
-        return
+        return 0
     db = transaction.get_connection()
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     now = timezone.now()
@@ -402,6 +367,7 @@ def _rows_insert(model: type[Any], rows: Sequence[Mapping[str, Any]], *, ignore_
     values = [[value(index, field, row) for index, field in enumerate(fields)] for row in rows]
     with db.cursor() as cursor:
         cursor.executemany(sql, values)
+        return max(cursor.rowcount, 0)
 
 
 # -- messages caused by a change --------------------------------------------------------------------

@@ -1,0 +1,58 @@
+"""The in-app copy of each message, written by the database from the outbox row itself.
+
+Every message written to the outbox (``OutboxMessage``), but a daily digest, has one in-app copy
+(``Notification``) for its recipient, created with it. That rule is part of the write path of
+``resolve/notifications/services.py`` (``messages_put_many``, ``message_put``): the outbox insert is
+the one write, and this trigger, created by migration ``notifications.0014``, writes the copy in the
+same statement, on SQLite and PostgreSQL alike. A change to a challenge then writes its messages in
+one statement on both databases (SQLite has no data-modifying ``WITH`` to do it otherwise), and a
+message skipped as already written (the insert's ``ON CONFLICT DO NOTHING``) gets no second copy.
+
+On PostgreSQL the trigger runs once per statement over the rows it inserted (a transition table),
+so a sweep's batch of thousands of messages writes their copies in one ``INSERT ... SELECT``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NAME = "notifications_outbox_in_app_copy"
+
+# Written out in full: the outbox and notification tables, their columns, and Kind.DIGEST ('digest':
+# a digest gathers messages already copied, so it has no copy of its own).
+_CREATE = {
+    "sqlite": [
+        "CREATE TRIGGER notifications_outbox_in_app_copy AFTER INSERT ON notifications_outboxmessage "
+        "FOR EACH ROW WHEN NEW.kind <> 'digest' "
+        "BEGIN INSERT INTO notifications_notification (user_id, message_id, created_at, read_at) "
+        "VALUES (NEW.recipient_id, NEW.id, NEW.created_at, NULL); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION notifications_outbox_in_app_copy() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "INSERT INTO notifications_notification (user_id, message_id, created_at, read_at) "
+        "SELECT recipient_id, id, created_at, NULL FROM added WHERE kind <> 'digest' ORDER BY id; "
+        "RETURN NULL; END $$",
+        "CREATE TRIGGER notifications_outbox_in_app_copy AFTER INSERT ON notifications_outboxmessage "
+        "REFERENCING NEW TABLE AS added "
+        "FOR EACH STATEMENT EXECUTE FUNCTION notifications_outbox_in_app_copy()",
+    ],
+}
+_DROP = {
+    "sqlite": ["DROP TRIGGER IF EXISTS notifications_outbox_in_app_copy"],
+    "postgresql": [
+        "DROP TRIGGER IF EXISTS notifications_outbox_in_app_copy ON notifications_outboxmessage",
+        "DROP FUNCTION IF EXISTS notifications_outbox_in_app_copy()",
+    ],
+}
+
+
+def in_app_copy_create(apps: Any, schema_editor: Any) -> None:
+    """Create the trigger (a migration's forward step); another database gets none."""
+    for sql in _CREATE.get(schema_editor.connection.vendor, []):
+        schema_editor.execute(sql)
+
+
+def in_app_copy_drop(apps: Any, schema_editor: Any) -> None:
+    """Remove it (the migration's backward step)."""
+    for sql in _DROP.get(schema_editor.connection.vendor, []):
+        schema_editor.execute(sql)
