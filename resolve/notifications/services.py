@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
@@ -67,6 +68,7 @@ from resolve.notifications.models import (
     OutboxMessage,
     calendar_secret_digest,
 )
+from resolve.notifications.triggers import SCHEDULE
 from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_version_model
 
@@ -1117,9 +1119,29 @@ def deadlines_schedule(
 
 def _deadlines_write(challenge_id: int, specs: Sequence[DeadlineSpec], *, remove: bool) -> None:
     """Remove the challenge's unfired deadlines whose key is not in ``specs`` (when ``remove``) and
-    insert those of ``specs`` not already there: one statement on PostgreSQL (the removal a
-    data-modifying ``WITH``), at most two on SQLite, which has none."""
+    insert those of ``specs`` not already there, in one statement: on PostgreSQL the removal is a
+    data-modifying ``WITH``; SQLite has none, so there both go through the schedule's view, whose
+    trigger does the two writes (``triggers.py``)."""
     db = transaction.get_connection()
+    if remove and specs and db.vendor == "sqlite":
+        rows = [
+            [
+                spec.key,
+                spec.trigger,
+                spec.action_id,
+                spec.stage_key,
+                spec.meeting_id,
+                spec.due_on.isoformat(),
+                spec.fire_on.isoformat(),
+            ]
+            for spec in specs
+        ]
+        with db.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {SCHEDULE} (challenge_id, remove, rows) VALUES (%s, %s, %s)",  # noqa: S608  # nosec B608: the view's own name
+                [challenge_id, True, json.dumps(rows)],
+            )
+        return
     quote = db.ops.quote_name
     table = quote(Deadline._meta.db_table)
     statements: list[tuple[str, list[Any]]] = []

@@ -46,6 +46,50 @@ _DROP = {
 }
 
 
+# -- the deadline schedule on SQLite ----------------------------------------------------------------
+# A change's deadline schedule is two writes to one table: the unfired deadlines the challenge's state
+# no longer has removed, and the new ones inserted (``services._deadlines_write``). PostgreSQL does
+# both in one statement (a data-modifying ``WITH``); SQLite has none, so there the write path inserts
+# the schedule, as JSON, into a view whose trigger does the two writes: the same rows, one statement.
+# Created by migration ``notifications.0015`` on SQLite only; the view holds no row.
+SCHEDULE = "notifications_deadline_schedule"
+_SCHEDULE_CREATE = [
+    "CREATE VIEW notifications_deadline_schedule (challenge_id, remove, rows) AS "
+    "SELECT NULL, NULL, NULL WHERE 0",
+    # Each row of ``rows``: [key, trigger, action_id, stage_key, meeting_id, due_on, fire_on]. A key
+    # already there (fired or not) is kept as it is: the insert skips it.
+    "CREATE TRIGGER notifications_deadline_schedule_write INSTEAD OF INSERT "
+    "ON notifications_deadline_schedule BEGIN "
+    'DELETE FROM notifications_deadline WHERE NEW.remove AND "challenge_id" = NEW.challenge_id '
+    'AND "fired_at" IS NULL AND "key" NOT IN (SELECT json_extract(value, \'$[0]\') '
+    "FROM json_each(NEW.rows)); "
+    'INSERT INTO notifications_deadline ("key", "trigger", "challenge_id", "action_id", "stage_key", '
+    '"meeting_id", "due_on", "fire_on", "fired_at", "outcome") '
+    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), NEW.challenge_id, "
+    "json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'), "
+    "json_extract(value, '$[5]'), json_extract(value, '$[6]'), NULL, '' "
+    "FROM json_each(NEW.rows) WHERE 1 ON CONFLICT DO NOTHING; END",
+]
+_SCHEDULE_DROP = [
+    "DROP TRIGGER IF EXISTS notifications_deadline_schedule_write",
+    "DROP VIEW IF EXISTS notifications_deadline_schedule",
+]
+
+
+def schedule_create(apps: Any, schema_editor: Any) -> None:
+    """Create the schedule's view and trigger on SQLite (a migration's forward step)."""
+    if schema_editor.connection.vendor == "sqlite":
+        for sql in _SCHEDULE_CREATE:
+            schema_editor.execute(sql)
+
+
+def schedule_drop(apps: Any, schema_editor: Any) -> None:
+    """Remove them (the migration's backward step)."""
+    if schema_editor.connection.vendor == "sqlite":
+        for sql in _SCHEDULE_DROP:
+            schema_editor.execute(sql)
+
+
 def in_app_copy_create(apps: Any, schema_editor: Any) -> None:
     """Create the trigger (a migration's forward step); another database gets none."""
     for sql in _CREATE.get(schema_editor.connection.vendor, []):
