@@ -1,4 +1,7 @@
-"""The in-app copy of each message, written by the database from the outbox row itself.
+"""Writes the database does itself, as part of the notifications' write path: the in-app copy of
+each message (both databases), and a change's deadline schedule in one statement (SQLite).
+
+The in-app copy of each message is written by the database from the outbox row itself.
 
 Every message written to the outbox (``OutboxMessage``), but a daily digest, has one in-app copy
 (``Notification``) for its recipient, created with it. That rule is part of the write path of
