@@ -122,6 +122,10 @@ def _people_named(usernames: Sequence[str], line: ChildLine) -> dict[str, str]:
     }
 
 
+# New rows a change writes with its visits (``_sync_visits``): a response, raising's actions.
+Companion = Response | Action
+
+
 def _sync_visits(
     challenge: Challenge,
     procedure: Procedure,
@@ -129,15 +133,16 @@ def _sync_visits(
     new: engine.ChallengeState,
     rows: list[StageVisit],
     line: ChildLine,
-    companion: Callable[[list[StageVisit]], Response] | None = None,
+    companion: Callable[[list[StageVisit]], Sequence[Companion]] | None = None,
 ) -> list[StageVisit]:
     """Write the engine's visits back over ``rows`` (the visits as loaded); returns them in order.
 
     The changed visits and the new ones are written in one statement (an insert that updates the
     row of a visit already there, by its challenge and sequence), and sealed with the change.
-    ``companion``: the response the change records at the current stage (given the visits, the
-    current one already written): on PostgreSQL inserted in the same statement as the visits, and
-    sealed after them, as a save in the change's ``after`` would seal it.
+    ``companion``: new rows of one model the change records (given the visits): the response at the
+    current stage, the actions raising agrees. On PostgreSQL they are inserted in the same statement
+    as the visits (a data-modifying ``WITH``), on SQLite in one of their own; either way sealed after
+    the visits, as saves in the change's ``after`` would seal them.
     """
     rows = list(rows)
     changed: list[StageVisit] = []
@@ -181,24 +186,24 @@ def _sync_visits(
             _visit_contact_set(added[-1], visit)
     written = [*changed, *added]
     rows.extend(added)
-    extra = companion(rows) if companion is not None else None
-    # On PostgreSQL the response joins the visits' statement (a data-modifying WITH); SQLite has
-    # none, and a response at a stage entered by this change waits for its visit's id.
+    extras = list(companion(rows)) if companion is not None else []
+    # On PostgreSQL they join the visits' statement (a data-modifying WITH); SQLite has none, and a
+    # response at a stage entered by this change waits for its visit's id.
     joined = (
-        extra is not None
+        bool(extras)
         and bool(written)
-        and extra.visit_id is not None
+        and all(getattr(extra, "visit_id", 0) is not None for extra in extras)
         and transaction.get_connection().vendor == "postgresql"
     )
     if written:
-        _visits_upsert(written, extra if joined else None)
+        _visits_upsert(written, extras if joined else [])
         for row in written:
             evidence_seal(row)
-    if extra is not None:
-        if joined:
-            evidence_seal(extra)
-        else:
-            extra.save()
+    if extras and not joined:
+        model: Any = type(extras[0])
+        model.objects.bulk_create(extras)
+    for extra in extras:
+        evidence_seal(extra)
     return rows
 
 
@@ -206,19 +211,20 @@ def _sync_visits(
 _VISIT_UPSERTS: dict[tuple[str, int], str] = {}
 
 
-def _visits_upsert(rows: list[StageVisit], companion: Response | None = None) -> None:
+def _visits_upsert(rows: list[StageVisit], companion: Sequence[Companion] = ()) -> None:
     """Write ``rows`` in one statement: an insert that updates the visit already there by its
     challenge and sequence (the conflict target), answering each row's id (a changed visit's as it
     was), as ``bulk_create(update_conflicts=True)`` does, with the text built once per shape.
 
-    ``companion``: on PostgreSQL, a response to insert in the same statement (a data-modifying
-    ``WITH``), its visit already there; sealed by the caller.
+    ``companion``: on PostgreSQL, new rows of one model to insert in the same statement (a
+    data-modifying ``WITH``): a response (its visit already there), raising's actions; sealed by the
+    caller.
     """
     db = transaction.get_connection()
     meta = StageVisit._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     shape = (db.vendor, len(rows))
-    if companion is not None:
+    if companion:
         _visits_upsert_with(db, _visits_upsert_sql(db, shape, fields, len(rows)), fields, rows, companion)
         return
     sql = _visits_upsert_sql(db, shape, fields, len(rows))
@@ -247,28 +253,33 @@ def _visits_upsert_sql(db: Any, shape: tuple[str, int], fields: list[Any], count
 
 
 def _visits_upsert_with(
-    db: Any, upsert: str, fields: list[Any], rows: list[StageVisit], row: Response
+    db: Any, upsert: str, fields: list[Any], rows: list[StageVisit], extras: Sequence[Companion]
 ) -> None:
-    """PostgreSQL: the visits' ``upsert`` and the insert of ``row`` in one statement, answering the
-    visits' ids in order, then the row's; each row is given its id and marked saved."""
-    meta = Response._meta
+    """PostgreSQL: the visits' ``upsert`` and the insert of ``extras`` (rows of one model) in one
+    statement, answering the visits' ids in order, then theirs; each row is given its id and marked
+    saved."""
+    meta = type(extras[0])._meta
     quote = db.ops.quote_name
-    row_fields = [field for field in meta.concrete_fields if not field.primary_key]
+    extra_fields = [field for field in meta.concrete_fields if not field.primary_key]
+    marks = f"({', '.join(['%s'] * len(extra_fields))})"
+    ident = quote(str(meta.pk.column))
     # The model's own tables and quoted columns; every value is a parameter.
     sql = (
         f"WITH visits AS ({upsert}), added AS (INSERT INTO {quote(meta.db_table)} "  # noqa: S608  # nosec B608
-        f"({', '.join(quote(str(field.column)) for field in row_fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(row_fields))}) RETURNING {quote(str(meta.pk.column))}) "
-        f"SELECT 0, {quote('id')} FROM visits UNION ALL SELECT 1, {quote(str(meta.pk.column))} FROM added"
+        f"({', '.join(quote(str(field.column)) for field in extra_fields)}) "
+        f"VALUES {', '.join([marks] * len(extras))} RETURNING {ident}) "
+        f"SELECT 0, {quote('id')} FROM visits UNION ALL SELECT 1, {ident} FROM added"
     )
     params = [field.get_db_prep_save(field.pre_save(visit, True), db) for visit in rows for field in fields]
-    params += [field.get_db_prep_save(field.pre_save(row, True), db) for field in row_fields]
+    params += [
+        field.get_db_prep_save(field.pre_save(extra, True), db) for extra in extras for field in extra_fields
+    ]
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         answered = cursor.fetchall()
     visit_ids = [pk for part, pk in answered if part == 0]
-    row_ids = [pk for part, pk in answered if part == 1]
-    for saved, pk in zip([*rows, row], [*visit_ids, *row_ids], strict=True):
+    extra_ids = [pk for part, pk in answered if part == 1]
+    for saved, pk in zip([*rows, *extras], [*visit_ids, *extra_ids], strict=True):
         saved.pk = pk
         saved._state.adding = False
         saved._state.db = db.alias
@@ -345,7 +356,7 @@ def _write(
     | None = None,
     heads: Mapping[str, EvidenceHead] | None = None,
     meetings: Sequence[Meeting] | None = None,
-    companion: Callable[[list[StageVisit]], Response] | None = None,
+    companion: Callable[[Challenge, list[StageVisit]], Sequence[Companion]] | None = None,
 ) -> Challenge:
     """Write an accepted change: the state, the visits, what ``after`` records, the events and case
     notes, the messages and the deadlines, with every seal of the evidence chains written together.
@@ -357,7 +368,8 @@ def _write(
     ``after`` has run (raising, which writes them there); None: they are read again. ``heads``: the
     chain heads read with the locked challenge (``_change_rows``), moved on only from what they were.
     ``meetings``: its meeting rows read with it, for the schedule unless the change writes a meeting.
-    ``companion``: the response the change records, written with the visits (``_sync_visits``).
+    ``companion``: new rows the change records (a response, raising's actions), written with the
+    visits (``_sync_visits``).
     """
     line = line if line is not None else child_line(child=challenge.child, track=challenge.track)
     new = decision.state
@@ -384,7 +396,15 @@ def _write(
             challenge.save()
         else:
             challenge.version += 1
-        rows = _sync_visits(challenge, procedure, old, new, list(visits), line, companion)
+        rows = _sync_visits(
+            challenge,
+            procedure,
+            old,
+            new,
+            list(visits),
+            line,
+            (lambda rows: companion(challenge, rows)) if companion is not None else None,
+        )
         if after is not None:
             token = _CHANGE_EVENTS.set(decision.events)
             try:
@@ -857,7 +877,7 @@ def _change(
     after: Callable[[Challenge, list[StageVisit], engine.ChallengeState], None] | None = None,
     prepare: Callable[[Challenge, Procedure], engine.Command] | None = None,
     acting_as: frozenset[str] = frozenset(),
-    companion: Callable[[Challenge, list[StageVisit]], Response] | None = None,
+    companion: Callable[[Challenge, list[StageVisit]], Sequence[Companion]] | None = None,
 ) -> Challenge:
     """``acting_as``: relations the person has to the challenge by what they are doing (handing over
     a leaver's work), beyond those the management line gives them. ``companion``: the response the
@@ -933,7 +953,7 @@ def _change(
                 line=line,
                 heads=rows.heads if rows is not None else {},
                 meetings=rows.meetings if rows is not None else None,
-                companion=(lambda visits: companion(challenge, visits)) if companion is not None else None,
+                companion=companion,
                 # The actions as the change leaves them (re-dated, closed, handed over); a new action
                 # (added, or agreed at a meeting) has no id until ``after`` saves it, so then they are
                 # read again.
@@ -1270,17 +1290,16 @@ def challenge_raise(
 
     written: list[Action] = []
 
+    def agreed(challenge: Challenge, visits: list[StageVisit]) -> list[Companion]:
+        # Written with the visits (one statement on PostgreSQL) and sealed after them; their deadlines
+        # are scheduled with the challenge's, which comes after.
+        written.extend(
+            _action_new(challenge, action=item.action, due=item.due, person=owner, name=item.owner)
+            for item, owner in zip(actions, raised.owners, strict=True)
+        )
+        return list(written)
+
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
-        # In one statement; their deadlines are scheduled with the challenge's, which comes after.
-        if actions:
-            written.extend(
-                Action.objects.bulk_create(
-                    _action_new(challenge, action=item.action, due=item.due, person=owner, name=item.owner)
-                    for item, owner in zip(actions, raised.owners, strict=True)
-                )
-            )
-        for row in written:
-            evidence_seal(row)
         _store_documents(challenge, raised.documents, on, user)
 
     with transaction.atomic(savepoint=False):
@@ -1316,6 +1335,7 @@ def challenge_raise(
             line=raised.line,
             actions=lambda: [(row.pk, row.due, row.status) for row in written],
             heads=_raise_heads(raised.child),
+            companion=agreed,
         )
 
 
@@ -1411,16 +1431,18 @@ def challenge_respond(
     response at the same stage is refused unless it is sent as a further response."""
     on = on or today()
 
-    def recorded(challenge: Challenge, visits: list[StageVisit]) -> Response:
+    def recorded(challenge: Challenge, visits: list[StageVisit]) -> list[Companion]:
         # Written with the visits' update (one statement on PostgreSQL), sealed after them.
-        return Response(
-            challenge=challenge,
-            visit=visits[-1],
-            response=response,
-            comments=comments.strip(),
-            on=on,
-            by=user,
-        )
+        return [
+            Response(
+                challenge=challenge,
+                visit=visits[-1],
+                response=response,
+                comments=comments.strip(),
+                on=on,
+                by=user,
+            )
+        ]
 
     command = engine.Respond(on=on, response=response, comments=comments, further=further)
     return _change(
