@@ -125,8 +125,10 @@ def _scope(
     return _Scope(children=children, challenges=challenges)
 
 
-def _children_in(user: UserLike, *, break_glass: bool) -> QuerySet[Child]:
-    scope = _scope(user, break_glass=break_glass)
+def _children_in(
+    user: UserLike, *, break_glass: bool, posts: Iterable[tuple[str, int | None]] | None = None
+) -> QuerySet[Child]:
+    scope = _scope(user, break_glass=break_glass, posts=posts)
     if scope is None:
         return Child.objects.none()
     if scope.everything:
@@ -256,15 +258,32 @@ def challenge_get_for_change(
     return challenge
 
 
-def child_get_for_change(*, user: UserLike, child_id: int, perm: Perm, lock: bool = False) -> Child:
+def child_get_for_change(
+    *,
+    user: UserLike,
+    child_id: int,
+    perm: Perm,
+    lock: bool = False,
+    posts: Iterable[tuple[str, int | None]] | None = None,
+    with_rows: Mapping[str, Any] | None = None,
+) -> Child:
     """A child, through ``user``'s scope, for a change their role must allow (raising a challenge).
 
     ``lock``: hold the child's row until the transaction ends, for a change numbered on the child (a
-    Cafcass referral with no challenge, and its requests for agreement)."""
-    children = _children_in(user, break_glass=False)
+    Cafcass referral with no challenge, and its requests for agreement). ``posts``: the (role, team)
+    of each of the person's posts, when the caller read them with others just now. ``with_rows``:
+    annotations read in the same statement as the child (raising: its chain's head, the procedure),
+    each set on the child under its name."""
+    children = _children_in(user, break_glass=False, posts=posts)
     if lock:
         children = children.select_for_update(of=("self",))
-    child = children.select_related("team", "social_worker", "iro", "cp_chair").filter(pk=child_id).first()
+    found = list(
+        children.select_related("team", "social_worker", "iro", "cp_chair")
+        .annotate(**(with_rows or {}))
+        .filter(pk=child_id)
+        .order_by()[:1]
+    )
+    child = found[0] if found else None
     if child is None:
         raise NotVisible(child_id)
     perm_require(user=user, perm=perm)

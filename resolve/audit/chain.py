@@ -265,9 +265,8 @@ class EvidenceBatch:
             return
         chains = sorted({link.chain for link in links})
         if self.new_chains:
-            EvidenceHead.objects.bulk_create(
-                [EvidenceHead(chain=chain) for chain in chains], ignore_conflicts=True
-            )
+            self._flush_new_chains(links, chains)
+            return
         # Copies: a change run again (a deadlock's victim) starts from the heads as read.
         read = {
             chain: EvidenceHead(pk=head.pk, chain=chain, length=head.length, hash=head.hash)
@@ -321,6 +320,41 @@ class EvidenceBatch:
             _rows_write(model, rows)
         # A later flush in the same transaction moves them on from here.
         self.heads_read.update((chain, heads[chain]) for chain in read)
+
+    def _flush_new_chains(self, links: list[_Link], chains: list[str]) -> None:
+        """``flush`` for a change that starts new chains (raising a challenge): each head is written
+        with its new length and hash in one statement that creates the heads not there yet (the new
+        chains' own) and moves on those read earlier (the child's) from what they were read at
+        (``_heads_put``). A head that was there unread, or moved on since it was read, is then locked,
+        read again and its links sealed again after it (two statements more, only then)."""
+        heads = {
+            chain: EvidenceHead(pk=head.pk, chain=chain, length=head.length, hash=head.hash)
+            for chain, head in self.heads_read.items()
+            if chain in chains
+        }
+        heads.update((chain, EvidenceHead(chain=chain)) for chain in chains if chain not in heads)
+        read_at = {chain: heads[chain].length for chain in chains}
+        key_id = current_key_id()
+        _links_seal(links, heads, key_id)
+        put = _heads_put([heads[chain] for chain in chains], read_at=read_at)
+        for chain, pk in put.items():
+            heads[chain].pk = pk
+        again = [chain for chain in chains if chain not in put]
+        if again:
+            fresh = {
+                head.chain: head
+                for head in EvidenceHead.objects.select_for_update().filter(chain__in=again).order_by("chain")
+            }
+            _links_seal([link for link in links if link.chain in fresh], fresh, key_id)
+            _heads_move([fresh[chain] for chain in again])
+            heads.update(fresh)
+        by_model: dict[type[models.Model], list[Any]] = {}
+        for link in links:
+            by_model.setdefault(type(link.row), []).append(link.row)
+        for model, rows in by_model.items():
+            _rows_write(model, rows)
+        # A later flush in the same transaction moves them on from here.
+        self.heads_read.update((chain, heads[chain]) for chain in chains)
 
 
 def _links_seal(links: list[_Link], heads: Mapping[str, EvidenceHead], key_id: str) -> None:
@@ -426,6 +460,35 @@ def _heads_move(heads: list[EvidenceHead], read_at: Mapping[Any, int] | None = N
     if any(pk not in moved for pk in locked):
         raise RowMoved("an evidence chain head held locked did not move on")
     return {pk for pk in read_at if pk not in moved}
+
+
+def _heads_put(heads: list[EvidenceHead], read_at: Mapping[str, int]) -> dict[str, Any]:
+    """Write ``heads`` (in chain order) with their new length and hash in one statement: an insert
+    that creates a head not there yet and, for one already there, moves it on only from the length it
+    was read at (``read_at``, by chain: 0 for one read as absent). Answers the id of each head
+    written, by chain; one left out was there at another length, and is left as it is."""
+    db = transaction.get_connection()
+    quote = db.ops.quote_name
+    meta = EvidenceHead._meta
+    table = quote(meta.db_table)
+    column = {field.name: quote(str(field.column)) for field in meta.concrete_fields}
+    chain, length, digest, updated = column["chain"], column["length"], column["hash"], column["updated_at"]
+    now = EvidenceHead._meta.get_field("updated_at").get_db_prep_save(timezone.now(), db)
+    cases = " ".join(["WHEN %s THEN %s"] * len(heads))
+    # The model's own table and quoted columns; every value is a parameter.
+    sql = (
+        f"INSERT INTO {table} ({chain}, {length}, {digest}, {updated}) VALUES "  # noqa: S608  # nosec B608
+        f"{', '.join(['(%s, %s, %s, %s)'] * len(heads))} "
+        f"ON CONFLICT ({chain}) DO UPDATE SET {length} = EXCLUDED.{length}, "
+        f"{digest} = EXCLUDED.{digest}, {updated} = EXCLUDED.{updated} "
+        f"WHERE {table}.{length} = CASE {table}.{chain} {cases} END "
+        f"RETURNING {column['id']}, {chain}"
+    )
+    params: list[Any] = [value for head in heads for value in (head.chain, head.length, head.hash, now)]
+    params += [value for head in heads for value in (head.chain, read_at[head.chain])]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {name: pk for pk, name in cursor.fetchall()}
 
 
 _current_batch: ContextVar[EvidenceBatch | None] = ContextVar("resolve_evidence_batch", default=None)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -54,7 +55,7 @@ from resolve.core.errors import ServiceError
 from resolve.core.rows import VENDORS, json_rows, rows_from
 from resolve.people.models import Post
 from resolve.people.roles import CHAIR_MANAGER_ROLES, CHAIR_ROLE_FOR_TRACK, role_label
-from resolve.people.selectors import user_roles
+from resolve.people.selectors import user_roles, user_roles_remember
 from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import PROCEDURE_DOCUMENT_DEFERRED, procedure_list, procedure_version_model
 
@@ -569,11 +570,15 @@ def challenge_state(
     visits: Sequence[StageVisit] | None = None,
     actions: Sequence[Action] | None = None,
     procedure: Procedure | None = None,
+    agreements: Sequence[engine.AgreementState] | None = None,
+    meetings: Sequence[Meeting] | None = None,
 ) -> engine.ChallengeState:
     """The engine's view of ``challenge``; ``visits`` and ``actions``: its rows, when already read.
 
     ``procedure``: the challenge's procedure, when the caller has it: requests for agreement and
     meetings are read only where it can have them (``Procedure.asks_agreement``, ``holds_meetings``).
+    ``agreements`` and ``meetings``: its requests for agreement and its meeting rows (each with its
+    visit and chair), when already read with the challenge.
     """
     rows = challenge.visits.all() if visits is None else visits
     action_rows = challenge.actions.all() if actions is None else actions
@@ -620,6 +625,8 @@ def challenge_state(
         final_comments_on=challenge.final_comments_on,
         agreements=()
         if procedure is not None and not procedure.asks_agreement()
+        else tuple(agreements)
+        if agreements is not None
         else tuple(
             engine.AgreementState(
                 number=agreement.number,
@@ -635,19 +642,27 @@ def challenge_state(
         ),
         meetings=()
         if procedure is not None and not procedure.holds_meetings()
-        else _meeting_states(challenge),
+        else _meeting_states(challenge, meetings),
         agency=challenge.agency,
         agency_kind=challenge.agency_kind,
         asked=challenge.desired_outcome if challenge.agency else "",
     )
 
 
-def _meeting_states(challenge: Challenge) -> tuple[engine.MeetingState, ...]:
-    """The requested meetings, each held once its minutes are recorded (a row that points at it)."""
-    rows = list(
-        Meeting.objects.filter(challenge=challenge, number__gt=0)
-        .select_related("visit", "chair")
-        .order_by("number", "id")
+def _meeting_states(
+    challenge: Challenge, meetings: Sequence[Meeting] | None = None
+) -> tuple[engine.MeetingState, ...]:
+    """The requested meetings, each held once its minutes are recorded (a row that points at it).
+
+    ``meetings``: the challenge's meeting rows in number order, when already read with it."""
+    rows = (
+        list(
+            Meeting.objects.filter(challenge=challenge, number__gt=0)
+            .select_related("visit", "chair")
+            .order_by("number", "id")
+        )
+        if meetings is None
+        else [row for row in meetings if row.number > 0]
     )
     # A request whose chair was handed over (a leaver's) is asked again as a later row of the same
     # number: the latest request of each number stands, held once minutes point at any of them.
@@ -672,18 +687,23 @@ class ChangePeople:
     """Who a change to a challenge may involve, read in one query before it locks the challenge: the
     person's own posts (their scope and roles) and every post the challenge's child's line may need
     (the authority-wide posts, the child's team, the teams of the child's IRO and CP Chair), with
-    the child's team and chairs as they were when read."""
+    the child's team and chairs as they were when read. ``named``: the people the change names by
+    username (who agreed, who owns an action), by username, each with all of their posts' roles."""
 
     own: tuple[tuple[str, int | None], ...]
     posts: tuple[Post, ...]
     read_for: tuple[int | None, int | None, int | None] | None  # (team, IRO, CP Chair); None: no row
+    named: Mapping[str, User] = dataclass_field(default_factory=dict)
 
     def line(self, challenge: Challenge) -> ChildLine | None:
         """The child's line from these posts; None when the child's team or chairs changed since."""
-        child = challenge.child
+        return self.child_line(challenge.child, challenge.track)
+
+    def child_line(self, child: Child, track: str) -> ChildLine | None:
+        """``child``'s line on ``track`` from these posts; None when its team or chairs changed since."""
         if self.read_for != (child.team_id, child.iro_id, child.cp_chair_id):
             return None
-        return child_line_from(child=child, track=challenge.track, posts=self.posts)
+        return child_line_from(child=child, track=track, posts=self.posts)
 
 
 def challenge_change_people(*, challenge_id: int, user: User | None) -> ChangePeople:
@@ -694,40 +714,78 @@ def challenge_change_people(*, challenge_id: int, user: User | None) -> ChangePe
     messages. Written as SQL: built through the ORM, its subqueries cost more CPU than the statement
     it saves.
     """
+    quote = connection.ops.quote_name
+    challenge_table, child_table = quote(Challenge._meta.db_table), quote(Child._meta.db_table)
+    return _people_read(
+        allocation=(
+            f"FROM {challenge_table} x INNER JOIN {child_table} k ON k.{quote('id')} = x.{quote('child_id')} "
+            f"WHERE x.{quote('id')} = %s"
+        ),
+        record_id=challenge_id,
+        user=user,
+        named=(),
+    )
+
+
+def child_raise_people(*, child_id: int, user: User, named: Sequence[str] = ()) -> ChangePeople:
+    """``ChangePeople`` for raising a challenge for child ``child_id``, in one query: the person's own
+    posts, the child's line, and each person the challenge names by username (``named``: who agreed
+    to a later stage, who owns an action), whatever their posts, so that raising reads nobody again."""
+    quote = connection.ops.quote_name
+    child_table = quote(Child._meta.db_table)
+    return _people_read(
+        allocation=f"FROM {child_table} k WHERE k.{quote('id')} = %s",
+        record_id=child_id,
+        user=user,
+        named=sorted({name for name in named if name}),
+    )
+
+
+def _people_read(*, allocation: str, record_id: int, user: User | None, named: Sequence[str]) -> ChangePeople:
+    """The one query of ``challenge_change_people`` and ``child_raise_people``: ``allocation`` finds
+    the child's row (``k``) from the record's id."""
     db = connection
     quote = db.ops.quote_name
     post_fields = list(Post._meta.concrete_fields)
     user_model = get_user_model()
     user_fields = list(user_model._meta.concrete_fields)
     post_table, user_table = quote(Post._meta.db_table), quote(user_model._meta.db_table)
-    challenge_table, child_table = quote(Challenge._meta.db_table), quote(Child._meta.db_table)
     roles = list(CHAIR_ROLE_FOR_TRACK.values())
+    user_columns = [f"u.{quote(str(field.column))}" for field in user_fields]
     columns = ", ".join(
         [
             *(f"p.{quote(str(field.column))}" for field in post_fields),
-            *(f"u.{quote(str(field.column))}" for field in user_fields),
+            *user_columns,
             "c.team_id",
             "c.iro_id",
             "c.cp_chair_id",
         ]
     )
+    names = ", ".join(["%s"] * len(named))
     # The model's own tables and quoted columns; every value is a parameter.
     sql = (
         f"SELECT {columns} FROM {post_table} p "  # noqa: S608  # nosec B608
         f"INNER JOIN {user_table} u ON u.{quote('id')} = p.{quote('user_id')} "
         f"CROSS JOIN (SELECT k.{quote('team_id')} AS team_id, k.{quote('iro_id')} AS iro_id, "
-        f"k.{quote('cp_chair_id')} AS cp_chair_id FROM {challenge_table} x "
-        f"INNER JOIN {child_table} k ON k.{quote('id')} = x.{quote('child_id')} "
-        f"WHERE x.{quote('id')} = %s) c "
+        f"k.{quote('cp_chair_id')} AS cp_chair_id {allocation}) c "
         f"WHERE p.{quote('team_id')} IS NULL OR p.{quote('team_id')} = c.team_id "
         f"OR p.{quote('user_id')} = %s "
         f"OR p.{quote('team_id')} IN (SELECT q.{quote('team_id')} FROM {post_table} q "
         f"WHERE q.{quote('user_id')} IN (c.iro_id, c.cp_chair_id) AND q.{quote('role')} IN (%s, %s) "
         f"AND q.{quote('team_id')} IS NOT NULL) "
-        f"ORDER BY p.{quote('id')}"
     )
+    params: list[Any] = [record_id, user.pk if user is not None else None, *roles]
+    if named:
+        # The people named, with every post they hold, and (below) those who hold none.
+        sql += (
+            f"OR u.{quote('username')} IN ({names}) "  # noqa: S608  # nosec B608
+            f"UNION ALL SELECT {', '.join(['NULL'] * len(post_fields))}, {', '.join(user_columns)}, "
+            f"NULL, NULL, NULL FROM {user_table} u WHERE u.{quote('username')} IN ({names}) "
+        )
+        params += [*named, *named]
+    sql += "ORDER BY 1"
     with db.cursor() as cursor:
-        cursor.execute(sql, [challenge_id, user.pk if user is not None else None, *roles])
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     users: dict[Any, User] = {}
     posts: list[Post] = []
@@ -735,22 +793,32 @@ def challenge_change_people(*, challenge_id: int, user: User | None) -> ChangePe
     post_names = [field.attname for field in post_fields]
     user_names = [field.attname for field in user_fields]
     post_converters, user_converters = _converters(db, post_fields), _converters(db, user_fields)
+    read_for = None
     for row in rows:
-        values = _converted(db, post_converters, row[:width])
-        person_values = _converted(db, user_converters, row[width : width + len(user_fields)])
-        post = Post.from_db(db.alias, post_names, values)
-        person = users.get(post.user_id)
+        person_id = row[width]
+        person = users.get(person_id)
         if person is None:
-            person = users[post.user_id] = user_model.from_db(db.alias, user_names, person_values)
+            person_values = _converted(db, user_converters, row[width : width + len(user_fields)])
+            person = users[person_id] = user_model.from_db(db.alias, user_names, person_values)
+        if row[0] is None:  # a person named, whatever their posts
+            continue
+        read_for = (row[-3], row[-2], row[-1])
+        post = Post.from_db(db.alias, post_names, _converted(db, post_converters, row[:width]))
         post.user = person
         posts.append(post)
-    read_for = (rows[0][-3], rows[0][-2], rows[0][-1]) if rows else None
+    found = {person.get_username(): person for person in users.values()}
+    for name in named:
+        person = found.get(name)
+        if person is not None:
+            # All of their posts were read: their roles, as ``user_roles`` would answer them.
+            user_roles_remember(user=person, roles=[post.role for post in posts if post.user_id == person.pk])
     return ChangePeople(
         own=tuple(
             (post.role, post.team_id) for post in posts if user is not None and post.user_id == user.pk
         ),
         posts=tuple(posts),
         read_for=read_for,
+        named={name: found[name] for name in named if name in found},
     )
 
 
@@ -813,11 +881,20 @@ def challenge_actor(
     return engine.Actor(username=user.get_username(), relations=frozenset(relations))
 
 
-def person_for_command(*, username: str | None, field: str) -> engine.Person | None:
-    """The person a command names (who agreed, who was told), with their roles; refuses an unknown one."""
+def person_for_command(
+    *, username: str | None, field: str, named: Mapping[str, User] | None = None
+) -> engine.Person | None:
+    """The person a command names (who agreed, who was told), with their roles; refuses an unknown one.
+
+    ``named``: the people read for the change by username (``ChangePeople.named``), when it read
+    them: then nobody is read again."""
     if username is None or username == "":
         return None
-    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if named is not None:
+        found = named.get(username)
+        user = found if found is not None and found.is_active else None
+    else:
+        user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:
         raise ServiceError("invalid", "unknown_user", f"There is no active user called {username!r}.", field)
     return engine.Person(username=username, roles=frozenset(user_roles(user=user)))

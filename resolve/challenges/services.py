@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ from resolve.challenges.selectors import (
     challenge_change_people,
     challenge_state,
     child_cafcass_state,
+    child_raise_people,
     concern_chair_due,
     due_date_explain,
     person_for_command,
@@ -82,7 +84,7 @@ from resolve.core import limits
 from resolve.core.clock import today
 from resolve.core.errors import ServiceError
 from resolve.core.retry import retried
-from resolve.core.rows import json_rows, rows_from
+from resolve.core.rows import json_rows, rows_from, value_from_json
 from resolve.notifications.services import (
     child_cafcass_messages,
     notifications_for_events,
@@ -91,7 +93,7 @@ from resolve.people.roles import CHAIR_ROLE_FOR_TRACK, role_label
 from resolve.people.selectors import user_roles
 from resolve.procedures.models import PolicyVersion
 from resolve.procedures.schema import Procedure
-from resolve.procedures.selectors import procedure_get, procedure_version_model
+from resolve.procedures.selectors import procedure_get, procedure_model_for, procedure_version_model
 
 # -- writing -------------------------------------------------------------------------------------
 
@@ -120,6 +122,10 @@ def _people_named(usernames: Sequence[str], line: ChildLine) -> dict[str, str]:
     }
 
 
+# New rows a change writes with its visits (``_sync_visits``): a response, raising's actions.
+Companion = Response | Action
+
+
 def _sync_visits(
     challenge: Challenge,
     procedure: Procedure,
@@ -127,11 +133,16 @@ def _sync_visits(
     new: engine.ChallengeState,
     rows: list[StageVisit],
     line: ChildLine,
+    companion: Callable[[list[StageVisit]], Sequence[Companion]] | None = None,
 ) -> list[StageVisit]:
     """Write the engine's visits back over ``rows`` (the visits as loaded); returns them in order.
 
     The changed visits and the new ones are written in one statement (an insert that updates the
     row of a visit already there, by its challenge and sequence), and sealed with the change.
+    ``companion``: new rows of one model the change records (given the visits): the response at the
+    current stage, the actions raising agrees. On PostgreSQL they are inserted in the same statement
+    as the visits (a data-modifying ``WITH``), on SQLite in one of their own; either way sealed after
+    the visits, as saves in the change's ``after`` would seal them.
     """
     rows = list(rows)
     changed: list[StageVisit] = []
@@ -174,11 +185,25 @@ def _sync_visits(
             )
             _visit_contact_set(added[-1], visit)
     written = [*changed, *added]
+    rows.extend(added)
+    extras = list(companion(rows)) if companion is not None else []
+    # On PostgreSQL they join the visits' statement (a data-modifying WITH); SQLite has none, and a
+    # response at a stage entered by this change waits for its visit's id.
+    joined = (
+        bool(extras)
+        and bool(written)
+        and all(getattr(extra, "visit_id", 0) is not None for extra in extras)
+        and transaction.get_connection().vendor == "postgresql"
+    )
     if written:
-        _visits_upsert(written)
+        _visits_upsert(written, extras if joined else [])
         for row in written:
             evidence_seal(row)
-        rows.extend(added)
+    if extras and not joined:
+        model: Any = type(extras[0])
+        model.objects.bulk_create(extras)
+    for extra in extras:
+        evidence_seal(extra)
     return rows
 
 
@@ -186,14 +211,29 @@ def _sync_visits(
 _VISIT_UPSERTS: dict[tuple[str, int], str] = {}
 
 
-def _visits_upsert(rows: list[StageVisit]) -> None:
+def _visits_upsert(rows: list[StageVisit], companion: Sequence[Companion] = ()) -> None:
     """Write ``rows`` in one statement: an insert that updates the visit already there by its
     challenge and sequence (the conflict target), answering each row's id (a changed visit's as it
-    was), as ``bulk_create(update_conflicts=True)`` does, with the text built once per shape."""
+    was), as ``bulk_create(update_conflicts=True)`` does, with the text built once per shape.
+
+    ``companion``: on PostgreSQL, new rows of one model to insert in the same statement (a
+    data-modifying ``WITH``): a response (its visit already there), raising's actions; sealed by the
+    caller.
+    """
     db = transaction.get_connection()
     meta = StageVisit._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     shape = (db.vendor, len(rows))
+    if companion:
+        _visits_upsert_with(db, _visits_upsert_sql(db, shape, fields, len(rows)), fields, rows, companion)
+        return
+    sql = _visits_upsert_sql(db, shape, fields, len(rows))
+    rows_returning(db, sql, fields, rows)
+
+
+def _visits_upsert_sql(db: Any, shape: tuple[str, int], fields: list[Any], count: int) -> str:
+    """The visits' upsert for ``count`` rows, built once per shape."""
+    meta = StageVisit._meta
     sql = _VISIT_UPSERTS.get(shape)
     if sql is None:
         quote = db.ops.quote_name
@@ -203,13 +243,46 @@ def _visits_upsert(rows: list[StageVisit]) -> None:
         # The model's own table and quoted columns; every value is a parameter.
         sql = (
             f"INSERT INTO {quote(meta.db_table)} ({', '.join(column[f.name] for f in fields)}) "  # noqa: S608  # nosec B608
-            f"VALUES {', '.join([marks] * len(rows))} "
+            f"VALUES {', '.join([marks] * count)} "
             f"ON CONFLICT ({column['challenge']}, {column['sequence']}) DO UPDATE SET {updated} "
             f"RETURNING {column['id']}"
         )
-        if len(rows) <= 8:  # a change writes one or two; kept for those
+        if count <= 8:  # a change writes one or two; kept for those
             _VISIT_UPSERTS[shape] = sql
-    rows_returning(db, sql, fields, rows)
+    return sql
+
+
+def _visits_upsert_with(
+    db: Any, upsert: str, fields: list[Any], rows: list[StageVisit], extras: Sequence[Companion]
+) -> None:
+    """PostgreSQL: the visits' ``upsert`` and the insert of ``extras`` (rows of one model) in one
+    statement, answering the visits' ids in order, then theirs; each row is given its id and marked
+    saved."""
+    meta = type(extras[0])._meta
+    quote = db.ops.quote_name
+    extra_fields = [field for field in meta.concrete_fields if not field.primary_key]
+    marks = f"({', '.join(['%s'] * len(extra_fields))})"
+    ident = quote(str(meta.pk.column))
+    # The model's own tables and quoted columns; every value is a parameter.
+    sql = (
+        f"WITH visits AS ({upsert}), added AS (INSERT INTO {quote(meta.db_table)} "  # noqa: S608  # nosec B608
+        f"({', '.join(quote(str(field.column)) for field in extra_fields)}) "
+        f"VALUES {', '.join([marks] * len(extras))} RETURNING {ident}) "
+        f"SELECT 0, {quote('id')} FROM visits UNION ALL SELECT 1, {ident} FROM added"
+    )
+    params = [field.get_db_prep_save(field.pre_save(visit, True), db) for visit in rows for field in fields]
+    params += [
+        field.get_db_prep_save(field.pre_save(extra, True), db) for extra in extras for field in extra_fields
+    ]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        answered = cursor.fetchall()
+    visit_ids = [pk for part, pk in answered if part == 0]
+    extra_ids = [pk for part, pk in answered if part == 1]
+    for saved, pk in zip([*rows, *extras], [*visit_ids, *extra_ids], strict=True):
+        saved.pk = pk
+        saved._state.adding = False
+        saved._state.db = db.alias
 
 
 def _visit_contact_set(row: StageVisit, visit: engine.Visit) -> None:
@@ -282,6 +355,8 @@ def _write(
     | Callable[[], Sequence[tuple[int, dt.date, str]]]
     | None = None,
     heads: Mapping[str, EvidenceHead] | None = None,
+    meetings: Sequence[Meeting] | None = None,
+    companion: Callable[[Challenge, list[StageVisit]], Sequence[Companion]] | None = None,
 ) -> Challenge:
     """Write an accepted change: the state, the visits, what ``after`` records, the events and case
     notes, the messages and the deadlines, with every seal of the evidence chains written together.
@@ -292,6 +367,9 @@ def _write(
     ``actions``: its actions (id, due, status) as loaded, or a function that answers them once
     ``after`` has run (raising, which writes them there); None: they are read again. ``heads``: the
     chain heads read with the locked challenge (``_change_rows``), moved on only from what they were.
+    ``meetings``: its meeting rows read with it, for the schedule unless the change writes a meeting.
+    ``companion``: new rows the change records (a response, raising's actions), written with the
+    visits (``_sync_visits``).
     """
     line = line if line is not None else child_line(child=challenge.child, track=challenge.track)
     new = decision.state
@@ -318,7 +396,15 @@ def _write(
             challenge.save()
         else:
             challenge.version += 1
-        rows = _sync_visits(challenge, procedure, old, new, list(visits), line)
+        rows = _sync_visits(
+            challenge,
+            procedure,
+            old,
+            new,
+            list(visits),
+            line,
+            (lambda rows: companion(challenge, rows)) if companion is not None else None,
+        )
         if after is not None:
             token = _CHANGE_EVENTS.set(decision.events)
             try:
@@ -351,6 +437,10 @@ def _write(
             batch.link(note, chain=note.evidence_chain, fields=case_note_fields)
             _record_agreement(challenge, event, user)
             _record_meeting_request(challenge, event, user, rows)
+        # A meeting written (minutes, a request, a chair handed over) is read again for the schedule.
+        meeting_label = Meeting._meta.label_lower
+        if any(getattr(link.row, "record", "") == meeting_label for link in batch.links):
+            meetings = None
     # The messages this change causes, in its own transaction: rolled back with it, never lost after.
     notifications_for_events(
         challenge=challenge,
@@ -361,6 +451,7 @@ def _write(
         line=line,
         actions=actions() if callable(actions) else actions,
         before=old,
+        meetings=meetings,
     )
     return challenge
 
@@ -461,6 +552,10 @@ class _ChangeRows:
     visits: list[StageVisit]
     actions: list[Action]
     heads: dict[str, EvidenceHead]
+    # Its requests for agreement (as the engine sees them) and its requested and recorded meetings
+    # (each with its visit and chair's username, and whether minutes point at it).
+    agreements: list[engine.AgreementState]
+    meetings: list[Meeting]
 
 
 # (vendor) -> the annotations; the SQL is the same for every change.
@@ -481,6 +576,12 @@ def _change_rows_sql() -> dict[str, RawSQL] | None:
         ident, child = f"{outer}.{quote('id')}", f"{outer}.{quote('child_id')}"
         head_chain = quote("chain")
         as_text = "CAST({} AS TEXT)".format
+        users, meetings = quote(User._meta.db_table), quote(Meeting._meta.db_table)
+
+        def user_name(column: str) -> str:
+            """The username of the account in ``column`` of the row ``r``."""
+            return f"(SELECT u.{quote('username')} FROM {users} u WHERE u.{quote('id')} = r.{quote(column)})"  # noqa: S608  # nosec B608
+
         texts = _ROWS_SQL[db.vendor] = {
             "rows_visits": json_rows(db, StageVisit, f"r.{quote('challenge_id')} = {ident}", ["sequence"]),
             "rows_actions": json_rows(db, Action, f"r.{quote('challenge_id')} = {ident}", ["due", "id"]),
@@ -491,6 +592,28 @@ def _change_rows_sql() -> dict[str, RawSQL] | None:
                 f"r.{head_chain} IN ('challenge:' || {as_text(ident)}, 'records:' || {as_text(ident)}, "
                 f"'child:' || {as_text(child)})",
                 ["chain"],
+            ),
+            # Its requests for agreement, with the username of the person asked.
+            "rows_agreements": json_rows(
+                db,
+                Agreement,
+                f"r.{quote('challenge_id')} = {ident}",
+                ["number"],
+                extra=[user_name("person_id")],
+            ),
+            # Its requested meetings and recorded ones, each with its chair's username and whether
+            # minutes point at it (a request still to be held).
+            "rows_meetings": json_rows(
+                db,
+                Meeting,
+                f"r.{quote('challenge_id')} = {ident} AND (r.{quote('number')} > 0 "
+                f"OR r.{quote('requested')} = TRUE)",
+                ["number", "id"],
+                extra=[
+                    user_name("chair_id"),
+                    f"EXISTS (SELECT 1 FROM {meetings} m "  # noqa: S608  # nosec B608
+                    f"WHERE m.{quote('request_id')} = r.{quote('id')})",
+                ],
             ),
             # On PostgreSQL a locked row that another change moved on is read as it now is, but the
             # subqueries above still see the statement's snapshot: this tells the two apart.
@@ -506,21 +629,129 @@ def _change_rows_sql() -> dict[str, RawSQL] | None:
     }
 
 
+# (vendor) -> the annotations raising reads with the child; the SQL is the same for every raise.
+_RAISE_SQL: dict[str, dict[str, str]] = {}
+# What raising reads of the procedure's version: all but its document (parsed once per process).
+_VERSION_READ = "document"
+
+
+def _raise_rows_sql(key: str) -> dict[str, RawSQL] | None:
+    """Annotations that read, in the statement that finds the child through the chokepoint, the head
+    of the child's evidence chain (which the new case note extends) and the current version of the
+    procedure ``key``, each as a JSON array. None on a database other than SQLite or PostgreSQL."""
+    db = connection
+    if db.vendor not in ("sqlite", "postgresql"):
+        return None
+    texts = _RAISE_SQL.get(db.vendor)
+    if texts is None:
+        quote = db.ops.quote_name
+        ident = f"{quote(Child._meta.db_table)}.{quote('id')}"
+        texts = _RAISE_SQL[db.vendor] = {
+            "rows_heads": json_rows(
+                db, EvidenceHead, f"r.{quote('chain')} = 'child:' || CAST({ident} AS TEXT)", ["chain"]
+            ),
+            "rows_version": json_rows(
+                db,
+                PolicyVersion,
+                f"r.{quote('key')} = %s AND r.{quote('is_current')} = %s",
+                ["id"],
+                exclude=[_VERSION_READ],
+            ),
+        }
+    # The model's own tables and quoted columns; the procedure's key is a parameter.
+    return {
+        "rows_heads": RawSQL(texts["rows_heads"], (), output_field=TextField()),  # noqa: S611  # nosec B611: our own tables and columns
+        "rows_version": RawSQL(texts["rows_version"], (key, True), output_field=TextField()),  # noqa: S611  # nosec B611: our own tables and columns; the key a parameter
+    }
+
+
+def _raise_version(child: Child, key: str) -> PolicyVersion | None:
+    """The current version of the procedure ``key`` read with the child (its document deferred), or
+    None when there is no such procedure; read on its own on another database."""
+    if not hasattr(child, "rows_version"):
+        return PolicyVersion.objects.filter(key=key, is_current=True).first()
+    text = child.rows_version
+    fields = [field for field in PolicyVersion._meta.concrete_fields if field.name != _VERSION_READ]
+    for values in json.loads(text) if text else []:
+        return PolicyVersion.from_db(
+            connection.alias,
+            [field.attname for field in fields],
+            [value_from_json(f, v) for f, v in zip(fields, values, strict=True)],
+        )
+    return None
+
+
+def _raise_heads(child: Child) -> dict[str, EvidenceHead]:
+    """The head of the child's evidence chain read with it (none when it has none yet)."""
+    heads = rows_from(EvidenceHead, getattr(child, "rows_heads", None), None)
+    return {head.chain: head for head in heads}
+
+
 def _change_rows(challenge: Challenge) -> _ChangeRows | None:
     """The rows read with the locked challenge, or None when they were not read with it, or were read
     from an older snapshot than the row (PostgreSQL, after waiting for another change's lock)."""
-    read = {name: getattr(challenge, name, None) for name in ("rows_visits", "rows_actions", "rows_heads")}
+    read = {
+        name: getattr(challenge, name, None)
+        for name in ("rows_visits", "rows_actions", "rows_heads", "rows_agreements", "rows_meetings")
+    }
     if (
         not hasattr(challenge, "rows_visits")
         or getattr(challenge, "rows_seen_version", None) != challenge.version
     ):
         return None
     heads = rows_from(EvidenceHead, read["rows_heads"], None)
+    visits = rows_from(StageVisit, read["rows_visits"], challenge)
     return _ChangeRows(
-        visits=rows_from(StageVisit, read["rows_visits"], challenge),
+        visits=visits,
         actions=rows_from(Action, read["rows_actions"], challenge),
         heads={head.chain: head for head in heads},
+        agreements=_agreements_from(read["rows_agreements"]),
+        meetings=_meetings_from(read["rows_meetings"], challenge, visits),
     )
+
+
+def _agreements_from(text: str | None) -> list[engine.AgreementState]:
+    """The requests for agreement read with the challenge, as the engine sees them."""
+    fields = Agreement._meta.concrete_fields
+    found = []
+    for values in json.loads(text) if text else []:
+        row = {f.attname: value_from_json(f, v) for f, v in zip(fields, values, strict=False)}
+        found.append(
+            engine.AgreementState(
+                number=row["number"],
+                purpose=row["purpose"],
+                key=row["key"],
+                username=values[len(fields)],
+                kind=row["kind"],
+                status=row["status"],
+                requested_on=row["requested_on"],
+                answered_on=row["answered_on"],
+            )
+        )
+    return found
+
+
+def _meetings_from(text: str | None, challenge: Challenge, visits: Sequence[StageVisit]) -> list[Meeting]:
+    """The meetings read with the challenge: each with its visit (from ``visits``), its chair (the
+    account's id and username only) and ``has_minutes``, whether minutes point at it."""
+    fields = Meeting._meta.concrete_fields
+    names = [field.attname for field in fields]
+    by_id = {visit.pk: visit for visit in visits}
+    rows = []
+    for values in json.loads(text) if text else []:
+        row = Meeting.from_db(
+            connection.alias,
+            names,
+            [value_from_json(f, v) for f, v in zip(fields, values[: len(fields)], strict=True)],
+        )
+        row.challenge = challenge
+        row.visit = by_id[row.visit_id]
+        chair_name, minutes = values[len(fields)], values[len(fields) + 1]
+        if row.chair_id is not None:
+            row.chair = User.from_db(connection.alias, ["id", "username"], [row.chair_id, chair_name])
+        row.has_minutes = bool(minutes)  # type: ignore[attr-defined]
+        rows.append(row)
+    return rows
 
 
 def _load_for_change(
@@ -578,9 +809,11 @@ def _change(
     after: Callable[[Challenge, list[StageVisit], engine.ChallengeState], None] | None = None,
     prepare: Callable[[Challenge, Procedure], engine.Command] | None = None,
     acting_as: frozenset[str] = frozenset(),
+    companion: Callable[[Challenge, list[StageVisit]], Sequence[Companion]] | None = None,
 ) -> Challenge:
     """``acting_as``: relations the person has to the challenge by what they are doing (handing over
-    a leaver's work), beyond those the management line gives them."""
+    a leaver's work), beyond those the management line gives them. ``companion``: the response the
+    change records (given the challenge and its visits), written with the visits."""
     _command_bounds_check(command)
     # @retried opened the transaction: no savepoint inside it.
     with transaction.atomic(savepoint=False):
@@ -600,7 +833,14 @@ def _change(
         rows = _change_rows(challenge)
         visits = rows.visits if rows is not None else list(challenge.visits.all())
         actions = rows.actions if rows is not None else list(challenge.actions.all())
-        state = challenge_state(challenge=challenge, visits=visits, actions=actions, procedure=procedure)
+        state = challenge_state(
+            challenge=challenge,
+            visits=visits,
+            actions=actions,
+            procedure=procedure,
+            agreements=rows.agreements if rows is not None else None,
+            meetings=rows.meetings if rows is not None else None,
+        )
         # Everyone the change may involve, read once: who the actor is, who the stage goes to, who is
         # told (read again only if the child moved team or changed chair since).
         line = people.line(challenge) or child_line(child=challenge.child, track=challenge.track)
@@ -644,6 +884,8 @@ def _change(
                 visits=visits,
                 line=line,
                 heads=rows.heads if rows is not None else {},
+                meetings=rows.meetings if rows is not None else None,
+                companion=companion,
                 # The actions as the change leaves them (re-dated, closed, handed over); a new action
                 # (added, or agreed at a meeting) has no id until ``after`` saves it, so then they are
                 # read again.
@@ -756,20 +998,28 @@ def _raise_decide(
     )
     if track not in engine.TRACKS:
         raise ServiceError("invalid", "unknown_track", "Choose a track: iro or cpc.", "track")
+    key = procedure_key or settings.RESOLVE_DEFAULT_POLICY
+    # The person's posts, the child's line and everyone the challenge names, in one query; the child,
+    # through the chokepoint, with its evidence chain's head and the procedure, in one more.
+    people = child_raise_people(
+        child_id=child.pk,
+        user=user,
+        named=[bypass_agreed_by or "", *((a.owner_user or a.owner.strip()) for a in actions)],
+    )
     try:
         child = child_get_for_change(
-            user=user, child_id=child.pk, perm=engine.TRANSITION_FOR[engine.Raise].perm
+            user=user,
+            child_id=child.pk,
+            perm=engine.TRANSITION_FOR[engine.Raise].perm,
+            posts=people.own,
+            with_rows=_raise_rows_sql(key),
         )
     except NotVisible:
         raise ServiceError("not_found", "not_found", "There is no such child.") from None
-    key = procedure_key or settings.RESOLVE_DEFAULT_POLICY
-    try:
-        version = procedure_get(key=key)
-    except PolicyVersion.DoesNotExist:
-        raise ServiceError(
-            "invalid", "unknown_policy", f"There is no procedure called {key!r}.", "policy"
-        ) from None
-    procedure = procedure_version_model(version)
+    version = _raise_version(child, key)
+    if version is None:
+        raise ServiceError("invalid", "unknown_policy", f"There is no procedure called {key!r}.", "policy")
+    procedure = procedure_model_for(policy_id=version.pk, sha256=version.sha256)
     if child_chair(child=child, track=track) is None:
         raise ServiceError(
             "conflict",
@@ -785,7 +1035,9 @@ def _raise_decide(
         if not review and review_on is None:
             review, review_on = carried.review, carried.review_on
     owners = tuple(
-        _action_owner(owner=a.owner, owner_user=a.owner_user, field=f"actions[{index}].owner_user")[0]
+        _action_owner(
+            owner=a.owner, owner_user=a.owner_user, field=f"actions[{index}].owner_user", named=people.named
+        )[0]
         for index, a in enumerate(actions)
     )
     command = engine.Raise(
@@ -795,7 +1047,9 @@ def _raise_decide(
         desired_outcome=desired_outcome,
         stage=stage,
         bypass_reason=bypass_reason,
-        bypass_agreed_by=person_for_command(username=bypass_agreed_by, field="bypass_agreed_by"),
+        bypass_agreed_by=person_for_command(
+            username=bypass_agreed_by, field="bypass_agreed_by", named=people.named
+        ),
         themes=tuple(themes),
         actions=tuple(
             engine.NewAction(action=a.action, owner=owner.get_username() if owner else a.owner, due=a.due)
@@ -812,7 +1066,7 @@ def _raise_decide(
         contact=contact,
     )
     state = engine.ChallengeState(track=track)  # type: ignore[arg-type]
-    line = child_line(child=child, track=track)
+    line = people.child_line(child, track) or child_line(child=child, track=track)
     actor = challenge_actor(
         user=user, child=child, track=track, procedure=procedure, stage_key=None, line=line
     )
@@ -872,11 +1126,23 @@ def _action_new(challenge: Challenge, *, action: str, due: dt.date, person: User
     )
 
 
-def _action_owner(*, owner: str, owner_user: str | None, field: str) -> tuple[User | None, str]:
+def _active_named(username: str, named: Mapping[str, User] | None) -> User | None:
+    """The active account called ``username``: from ``named`` (``ChangePeople.named``) when the change
+    read the people it names, else read now."""
+    if named is None:
+        return User.objects.filter(username=username, is_active=True).first()
+    person = named.get(username)
+    return person if person is not None and person.is_active else None
+
+
+def _action_owner(
+    *, owner: str, owner_user: str | None, field: str, named: Mapping[str, User] | None = None
+) -> tuple[User | None, str]:
     """Who owns an action: a person in Resolve (an active account, named by username) or someone
-    outside it, named in words. A name that is an active account's username is that person."""
+    outside it, named in words. A name that is an active account's username is that person.
+    ``named``: the people read for the change by username, when it read them."""
     if owner_user:
-        person = User.objects.filter(username=owner_user, is_active=True).first()
+        person = _active_named(owner_user, named)
         if person is None:
             raise ServiceError(
                 "invalid",
@@ -887,7 +1153,7 @@ def _action_owner(*, owner: str, owner_user: str | None, field: str) -> tuple[Us
             )
         return person, person.get_username()
     name = owner.strip()
-    person = User.objects.filter(username=name, is_active=True).first() if name else None
+    person = _active_named(name, named) if name else None
     return person, name
 
 
@@ -956,17 +1222,16 @@ def challenge_raise(
 
     written: list[Action] = []
 
+    def agreed(challenge: Challenge, visits: list[StageVisit]) -> list[Companion]:
+        # Written with the visits (one statement on PostgreSQL) and sealed after them; their deadlines
+        # are scheduled with the challenge's, which comes after.
+        written.extend(
+            _action_new(challenge, action=item.action, due=item.due, person=owner, name=item.owner)
+            for item, owner in zip(actions, raised.owners, strict=True)
+        )
+        return list(written)
+
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
-        # In one statement; their deadlines are scheduled with the challenge's, which comes after.
-        if actions:
-            written.extend(
-                Action.objects.bulk_create(
-                    _action_new(challenge, action=item.action, due=item.due, person=owner, name=item.owner)
-                    for item, owner in zip(actions, raised.owners, strict=True)
-                )
-            )
-        for row in written:
-            evidence_seal(row)
         _store_documents(challenge, raised.documents, on, user)
 
     with transaction.atomic(savepoint=False):
@@ -1001,6 +1266,8 @@ def challenge_raise(
             after=after,
             line=raised.line,
             actions=lambda: [(row.pk, row.due, row.status) for row in written],
+            heads=_raise_heads(raised.child),
+            companion=agreed,
         )
 
 
@@ -1096,19 +1363,26 @@ def challenge_respond(
     response at the same stage is refused unless it is sent as a further response."""
     on = on or today()
 
-    def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
-        Response.objects.create(
-            challenge=challenge,
-            visit=visits[-1],
-            response=response,
-            comments=comments.strip(),
-            on=on,
-            by=user,
-        )
+    def recorded(challenge: Challenge, visits: list[StageVisit]) -> list[Companion]:
+        # Written with the visits' update (one statement on PostgreSQL), sealed after them.
+        return [
+            Response(
+                challenge=challenge,
+                visit=visits[-1],
+                response=response,
+                comments=comments.strip(),
+                on=on,
+                by=user,
+            )
+        ]
 
     command = engine.Respond(on=on, response=response, comments=comments, further=further)
     return _change(
-        challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
+        challenge_id=challenge_id,
+        user=user,
+        command=command,
+        expected_version=expected_version,
+        companion=recorded,
     )
 
 

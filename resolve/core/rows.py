@@ -24,28 +24,47 @@ VENDORS = ("sqlite", "postgresql")
 
 
 def json_rows(
-    db: Any, model: type[Any], where: str, order: Sequence[str], fields: Sequence[str] | None = None
+    db: Any,
+    model: type[Any],
+    where: str,
+    order: Sequence[str],
+    fields: Sequence[str] | None = None,
+    *,
+    exclude: Sequence[str] = (),
+    extra: Sequence[str] = (),
 ) -> str:
     """A subquery answering ``model``'s rows matching ``where`` as one JSON array of arrays of its
-    concrete columns in order (``fields``: only these, by name), JSON columns as their text, on
-    SQLite or PostgreSQL."""
+    concrete columns in order (``fields``: only these, by name; ``exclude``: all but these), JSON
+    columns as their text, on SQLite or PostgreSQL; ``extra``: expressions on the row ``r`` answered
+    after the columns."""
     quote = db.ops.quote_name
     table = quote(model._meta.db_table)
-    columns_of = _fields(model, fields)
+    columns_of = [f for f in _fields(model, fields) if f.name not in exclude]
     order_by = ", ".join(f"r.{quote(str(model._meta.get_field(name).column))}" for name in order)
     if db.vendor == "postgresql":
         columns = ", ".join(
-            f"r.{quote(str(f.column))}::text" if isinstance(f, JSONField) else f"r.{quote(str(f.column))}"
-            for f in columns_of
+            [
+                *(
+                    f"r.{quote(str(f.column))}::text"
+                    if isinstance(f, JSONField)
+                    else f"r.{quote(str(f.column))}"
+                    for f in columns_of
+                ),
+                *extra,
+            ]
         )
         return (
             f"(SELECT json_agg(json_build_array({columns}) ORDER BY {order_by})::text "  # noqa: S608  # nosec B608
             f"FROM {table} r WHERE {where})"
         )
-    columns = ", ".join(f"r.{quote(str(f.column))}" for f in columns_of)
+    named = [f"x{index}" for index in range(len(extra))]
+    columns = ", ".join(
+        [*(f"r.{quote(str(f.column))}" for f in columns_of), *(f"r.{name}" for name in named)]
+    )
+    inner = ", ".join(["r.*", *(f"{sql} AS {name}" for sql, name in zip(extra, named, strict=True))])
     return (
         f"(SELECT json_group_array(json_array({columns})) "  # noqa: S608  # nosec B608
-        f"FROM (SELECT * FROM {table} r WHERE {where} ORDER BY {order_by}) r)"
+        f"FROM (SELECT {inner} FROM {table} r WHERE {where} ORDER BY {order_by}) r)"
     )
 
 

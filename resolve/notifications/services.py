@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
@@ -67,6 +68,7 @@ from resolve.notifications.models import (
     OutboxMessage,
     calendar_secret_digest,
 )
+from resolve.notifications.triggers import SCHEDULE
 from resolve.procedures.schema import Procedure
 from resolve.procedures.selectors import procedure_version_model
 
@@ -148,8 +150,7 @@ def message_put(*, recipient: User, message: Message) -> OutboxMessage | None:
                 status=OutboxMessage.Status.HELD if held else OutboxMessage.Status.PENDING,
                 next_attempt_at=timezone.now(),
             )
-            if message.kind != Kind.DIGEST:
-                Notification.objects.create(user_id=recipient.pk, message=row)
+            # Its in-app copy is written with it, by the outbox's trigger (``triggers.py``).
     except IntegrityError:
         return None
     return row
@@ -184,16 +185,16 @@ def messages_put(*, recipients: Iterable[User], message: Message) -> int:
 
 
 def messages_put_many(*, messages: Sequence[tuple[User, Message]], racing: bool = False) -> int:
-    """Write each (recipient, message) unless the recipient already has it, in two statements
+    """Write each (recipient, message) unless the recipient already has it, in one statement
     whatever their number: the outbox rows (skipping those already written, held for a digest where
-    the recipient reads one), then the in-app notifications (``_messages_insert``).
+    the recipient reads one), each with its in-app notification, which the outbox's trigger writes
+    from the row in the same statement (``resolve/notifications/triggers.py``).
 
     For a change to a challenge: call it inside the change's transaction, which holds the challenge
     row, so no other writer adds the same keys for it at once. ``racing``: another writer may add
     the same messages at the same moment (two sweeps): the ones already written and who reads a
-    digest are asked first, a row the other writer wrote first is skipped, never an error, and this
-    writer's rows are read back before their notifications (four statements). Returns how many were
-    written.
+    digest are asked first, and a row the other writer wrote first is skipped, never an error (two
+    statements). Returns how many were written (a daily digest not counted).
     """
     wanted: dict[tuple[Any, str], tuple[User, Message]] = {}
     for recipient, message in messages:
@@ -243,35 +244,23 @@ def messages_put_many(*, messages: Sequence[tuple[User, Message]], racing: bool 
         }
         for (recipient_id, dedupe_key), (_, message) in fresh
     ]
-    _rows_insert(OutboxMessage, columns, ignore_conflicts=True)
-    # Ours are those of the fresh keys with no in-app copy yet (another writer's came with one).
-    mine = {pair for pair, _ in fresh}
-    found_rows = (
-        OutboxMessage.objects.filter(
-            recipient_id__in={recipient_id for recipient_id, _ in mine},
-            dedupe_key__in={key for _, key in mine},
-            notification__isnull=True,
-        )
-        .exclude(kind=Kind.DIGEST)
-        .values_list("pk", "recipient_id", "dedupe_key")
+    # Each with its in-app copy (the outbox's trigger); those another writer wrote first are skipped
+    # and not counted. A digest (not counted) goes on its own.
+    digests = [row for row in columns if row["kind"] == Kind.DIGEST]
+    _rows_insert(OutboxMessage, digests, ignore_conflicts=True)
+    return _rows_insert(
+        OutboxMessage, [row for row in columns if row["kind"] != Kind.DIGEST], ignore_conflicts=True
     )
-    in_app = [(recipient_id, pk) for pk, recipient_id, key in found_rows if (recipient_id, key) in mine]
-    _rows_insert(
-        Notification,
-        [{"user_id": recipient_id, "message_id": message_id} for recipient_id, message_id in in_app],
-        ignore_conflicts=True,
-    )
-    return len(in_app)
 
 
 def _messages_insert(wanted: Mapping[tuple[Any, str], tuple[User, Message]]) -> int:
-    """The outbox rows of a change to a challenge, and their in-app copies, in two statements.
+    """The outbox rows of a change to a challenge, and their in-app copies, in one statement.
 
     One insert writes every message a recipient does not have yet (one already written, under the
     same recipient and dedupe key, is skipped by the unique constraint), each held for a daily digest
-    when its recipient reads one (asked inside the insert), and answers the rows it wrote; a second
-    writes their notifications. The change's transaction holds the challenge row, so no one else
-    writes the same keys for it meanwhile.
+    when its recipient reads one (asked inside the insert), and answers the rows it wrote; the
+    outbox's trigger writes their notifications from them (``triggers.py``). The change's
+    transaction holds the challenge row, so no one else writes the same keys for it meanwhile.
     """
     db = transaction.get_connection()
     fields = [field for field in OutboxMessage._meta.concrete_fields if not field.primary_key]
@@ -327,31 +316,9 @@ def _messages_insert(wanted: Mapping[tuple[Any, str], tuple[User, Message]]) -> 
         f"INSERT INTO {table} ({names}) VALUES {', '.join(rows_sql)} "  # noqa: S608  # nosec B608
         f"ON CONFLICT DO NOTHING RETURNING {quote('id')}, {quote('recipient_id')}, {quote('kind')}"
     )
-    if db.vendor == "postgresql":
-        # One statement: the notifications are inserted from the rows the outbox insert answers.
-        told = quote(Notification._meta.db_table)
-        sql = (
-            f"WITH written AS ({sql}), told AS (INSERT INTO {told} "  # noqa: S608  # nosec B608
-            f"({quote('user_id')}, {quote('message_id')}, {quote('created_at')}, {quote('read_at')}) "
-            f"SELECT {quote('recipient_id')}, {quote('id')}, %s, NULL FROM written "
-            f"WHERE {quote('kind')} <> %s) SELECT COUNT(*) FROM written"
-        )
-        params += [Notification._meta.get_field("created_at").get_db_prep_save(now, db), Kind.DIGEST.value]
-        with db.cursor() as cursor:
-            cursor.execute(sql, params)
-            return int(cursor.fetchone()[0])
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         written = cursor.fetchall()
-    _rows_insert(
-        Notification,
-        [
-            {"user_id": recipient_id, "message_id": message_id}
-            for message_id, recipient_id, kind in written
-            if kind != Kind.DIGEST
-        ],
-        ignore_conflicts=False,
-    )
     return len(written)
 
 
@@ -359,10 +326,10 @@ def _messages_insert(wanted: Mapping[tuple[Any, str], tuple[User, Message]]) -> 
 _PREPARED_TYPES = frozenset({"DateField", "DateTimeField", "JSONField"})
 
 
-def _rows_insert(model: type[Any], rows: Sequence[Mapping[str, Any]], *, ignore_conflicts: bool) -> None:
+def _rows_insert(model: type[Any], rows: Sequence[Mapping[str, Any]], *, ignore_conflicts: bool) -> int:
     """Insert one row of ``model`` for each mapping of column values (by attribute name; a column left
     out takes its field's default) in one ``executemany``, skipping a row that breaks a unique
-    constraint when ``ignore_conflicts``. The ids are not read back.
+    constraint when ``ignore_conflicts``. The ids are not read back; answers how many were written.
 
     What ``bulk_create`` writes, without building a model object and preparing every value of every
     row through its field: for the thousands of messages of a sweep's batch that is most of the
@@ -370,7 +337,7 @@ def _rows_insert(model: type[Any], rows: Sequence[Mapping[str, Any]], *, ignore_
     as Django prepares them, each distinct value once.
     """
     if not rows:
-        return
+        return 0
     db = transaction.get_connection()
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     now = timezone.now()
@@ -402,6 +369,7 @@ def _rows_insert(model: type[Any], rows: Sequence[Mapping[str, Any]], *, ignore_
     values = [[value(index, field, row) for index, field in enumerate(fields)] for row in rows]
     with db.cursor() as cursor:
         cursor.executemany(sql, values)
+        return max(cursor.rowcount, 0)
 
 
 # -- messages caused by a change --------------------------------------------------------------------
@@ -763,6 +731,7 @@ def notifications_for_events(
     line: ChildLine | None = None,
     actions: Sequence[tuple[int, dt.date, str]] | None = None,
     before: engine.ChallengeState | None = None,
+    meetings: Sequence[Meeting] | None = None,
 ) -> None:
     """The messages a change to a challenge causes, as its transition declares (``engine.TRANSITIONS``
     ``tells``), and its deadline schedule brought up to date (left alone when ``before``, the state
@@ -771,7 +740,9 @@ def notifications_for_events(
     Called by the challenge write path inside its transaction, after the events are written, with
     the visit rows and the child's line it read (``line``), so that nobody is looked up twice and
     every message is written in one go (``messages_put_many``); ``actions``: the challenge's actions
-    (id, due, status) as read in the transaction, when no action was added since.
+    (id, due, status) as read in the transaction, when no action was added since; ``meetings``: its
+    meeting rows as read in the transaction (each with its visit and ``has_minutes``), when no
+    meeting was written since.
     """
     visit = visits[-1] if visits else None
     people = _People(line if line is not None else child_line(child=challenge.child, track=challenge.track))
@@ -801,6 +772,7 @@ def notifications_for_events(
         visits=visits,
         actions=actions,
         first=before is not None and before.status == "new",
+        meetings=meetings,
     )
 
 
@@ -949,8 +921,12 @@ def deadline_specs(
     actions: Iterable[tuple[int, dt.date, str]],
     calendar: WorkingCalendar,
     visits: Sequence[StageVisit] | None = None,
+    meetings: Sequence[Meeting] | None = None,
 ) -> list[DeadlineSpec]:
-    """Every moment the sweep should look at this challenge and its open actions, from its state now."""
+    """Every moment the sweep should look at this challenge and its open actions, from its state now.
+
+    ``meetings``: the challenge's meeting rows, each with its visit and ``has_minutes`` (whether
+    minutes point at it), when the caller read them in this transaction."""
     specs: list[DeadlineSpec] = []
     cid = challenge.pk
     is_open = challenge.status == Challenge.Status.OPEN
@@ -1032,7 +1008,7 @@ def deadline_specs(
                         )
                     )
         if is_open and procedure.holds_meetings():
-            specs.extend(_meeting_specs(challenge, procedure, calendar))
+            specs.extend(_meeting_specs(challenge, procedure, calendar, meetings))
     except CalendarRangeError:
         logger.warning("Challenge %s has a date outside the working-day calendar; no deadlines", cid)
     return specs
@@ -1051,14 +1027,25 @@ def meeting_minutes_due(procedure: Procedure, meeting: Meeting, calendar: Workin
 
 
 def _meeting_specs(
-    challenge: Challenge, procedure: Procedure, calendar: WorkingCalendar
+    challenge: Challenge,
+    procedure: Procedure,
+    calendar: WorkingCalendar,
+    meetings: Sequence[Meeting] | None = None,
 ) -> list[DeadlineSpec]:
-    """A reminder before each requested meeting not yet recorded, and the alert once its minutes are late."""
+    """A reminder before each requested meeting not yet recorded, and the alert once its minutes are late.
+
+    ``meetings``: the challenge's meeting rows read with it (``has_minutes`` set on each); read here
+    otherwise."""
     specs: list[DeadlineSpec] = []
-    pending = (
+    pending: Iterable[Meeting] = (
         Meeting.objects.filter(challenge=challenge, requested=True, records__isnull=True)
         .select_related("visit")
         .order_by("number")
+        if meetings is None
+        else sorted(
+            (row for row in meetings if row.requested and not row.has_minutes),  # type: ignore[attr-defined]
+            key=lambda row: row.number,
+        )
     )
     for meeting in pending:
         if meeting.scheduled_for is None:
@@ -1096,13 +1083,15 @@ def deadlines_schedule(
     visits: Sequence[StageVisit] | None = None,
     actions: Sequence[tuple[int, dt.date, str]] | None = None,
     first: bool = False,
+    meetings: Sequence[Meeting] | None = None,
 ) -> None:
     """Bring the challenge's unfired deadlines in line with its state (fired ones are history).
 
     ``action_statuses`` overrides the stored status of actions the current change has just marked;
     ``visits``: the challenge's visit rows in order, and ``actions`` its actions (id, due, status)
     as read in this transaction, when the caller has them; ``first``: the challenge was raised in
-    this transaction, so it has no deadlines yet to remove.
+    this transaction, so it has no deadlines yet to remove; ``meetings``: its meeting rows as read
+    in this transaction (``_meeting_specs``), when the caller has them.
     """
     statuses = action_statuses or {}
     stored = (
@@ -1115,7 +1104,12 @@ def deadlines_schedule(
     specs = {
         spec.key: spec
         for spec in deadline_specs(
-            challenge=challenge, procedure=procedure, actions=rows, calendar=calendar, visits=visits
+            challenge=challenge,
+            procedure=procedure,
+            actions=rows,
+            calendar=calendar,
+            visits=visits,
+            meetings=meetings,
         )
     }
     # Unfired deadlines the state no longer has go; a key already there (fired or not) is kept as
@@ -1125,9 +1119,29 @@ def deadlines_schedule(
 
 def _deadlines_write(challenge_id: int, specs: Sequence[DeadlineSpec], *, remove: bool) -> None:
     """Remove the challenge's unfired deadlines whose key is not in ``specs`` (when ``remove``) and
-    insert those of ``specs`` not already there: one statement on PostgreSQL (the removal a
-    data-modifying ``WITH``), at most two on SQLite, which has none."""
+    insert those of ``specs`` not already there, in one statement: on PostgreSQL the removal is a
+    data-modifying ``WITH``; SQLite has none, so there both go through the schedule's view, whose
+    trigger does the two writes (``triggers.py``)."""
     db = transaction.get_connection()
+    if remove and specs and db.vendor == "sqlite":
+        rows = [
+            [
+                spec.key,
+                spec.trigger,
+                spec.action_id,
+                spec.stage_key,
+                spec.meeting_id,
+                spec.due_on.isoformat(),
+                spec.fire_on.isoformat(),
+            ]
+            for spec in specs
+        ]
+        with db.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {SCHEDULE} (challenge_id, remove, rows) VALUES (%s, %s, %s)",  # noqa: S608  # nosec B608: the view's own name
+                [challenge_id, True, json.dumps(rows)],
+            )
+        return
     quote = db.ops.quote_name
     table = quote(Deadline._meta.db_table)
     statements: list[tuple[str, list[Any]]] = []

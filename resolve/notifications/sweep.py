@@ -387,7 +387,7 @@ def _may_write(row: Deadline, people: _Batch) -> bool:
 
 
 def _batch_write(people: _Batch, today: dt.date, result: SweepResult) -> None:
-    """The batch's messages in one go (four statements, however many), its deadlines marked fired
+    """The batch's messages in one go (two statements, however many), its deadlines marked fired
     with their outcomes in one statement, and those moved to a later day in one more."""
     written = messages_put_many(messages=people.messages, racing=True)
     result.messages += written
