@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -220,7 +220,7 @@ def _as_of_one_moment() -> Iterator[None]:
             cursor.execute("ROLLBACK")  # it only read
 
 
-def verify_all(*, anchor_dir: str | None = None) -> Iterator[Break]:
+def verify_all(*, anchor_dir: str | None = None) -> Generator[Break, None, None]:
     """Every chain's first break: events, case notes, records, the row-sealed logs, then the anchor,
     all read as of one moment (``_as_of_one_moment``)."""
     with _as_of_one_moment():
