@@ -114,8 +114,13 @@ def row_fields(row: models.Model, exclude: Collection[str] = ()) -> dict[str, An
     they hold a value: empty, they are left out, so a row sealed before the column existed still
     matches its seal.
     """
-    names, values_of, later = _columns(type(row), frozenset(exclude))
-    fields = dict(zip(names, values_of(row), strict=True))
+    names, values_of, stored, later = _columns(type(row), frozenset(exclude))
+    try:
+        # The values as loaded (what each column's attribute answers), without a call per column.
+        values = stored(row.__dict__)
+    except KeyError:  # a column deferred: its attribute loads it
+        values = values_of(row)
+    fields = dict(zip(names, values, strict=True))
     for name in later:
         if fields[name] in (None, ""):
             del fields[name]
@@ -125,13 +130,21 @@ def row_fields(row: models.Model, exclude: Collection[str] = ()) -> dict[str, An
 @functools.lru_cache(maxsize=256)
 def _columns(
     model: type[models.Model], exclude: frozenset[str]
-) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]], tuple[str, ...]]:
-    """The columns ``row_fields`` reads of ``model``, a getter of their values, and those added later."""
+) -> tuple[
+    tuple[str, ...], Callable[[Any], tuple[Any, ...]], Callable[[Any], tuple[Any, ...]], tuple[str, ...]
+]:
+    """The columns ``row_fields`` reads of ``model``, getters of their values (from a row's attributes,
+    and from the values it has loaded), and those of them added later."""
     names = tuple(str(field.attname) for field in model._meta.concrete_fields if field.attname not in exclude)
     later = frozenset(getattr(model, "evidence_added_later", ()))
-    # Two names at least, so the getter always answers a tuple (every model has an id and a column).
-    getter = operator.attrgetter(*names) if len(names) > 1 else lambda row: (getattr(row, names[0]),)
-    return names, getter, tuple(name for name in names if name in later)
+    if len(names) == 1:  # the getters answer a tuple in every case
+        return names, lambda row: (getattr(row, names[0]),), lambda row: (row[names[0]],), ()
+    return (
+        names,
+        operator.attrgetter(*names),
+        operator.itemgetter(*names),
+        tuple(name for name in names if name in later),
+    )
 
 
 def row_digest(row: models.Model, exclude: Collection[str] = ()) -> str:

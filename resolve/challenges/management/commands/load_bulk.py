@@ -173,7 +173,13 @@ def _values(model: type[models.Model], rows: Sequence[models.Model]) -> tuple[li
     # than the value.
     db = connections[DEFAULT_DB_ALIAS]
     columns = [str(field.column) for field in fields]
-    every = operator.attrgetter(*(field.attname for field in fields))
+    # Read from each row's own values (``_row`` sets every column): a foreign key's attribute would
+    # be a call per value.
+    stored = operator.itemgetter(*(field.attname for field in fields))
+
+    def every(row: models.Model) -> Any:
+        return stored(row.__dict__)
+
     # Dates, times and JSON are prepared once per value: the rows share their days, their "now" and
     # their JSON (a history's details are the same objects in every challenge that lived it); a JSON
     # value is known by its identity, and kept, so that no other value takes its identity meanwhile.
