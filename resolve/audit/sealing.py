@@ -67,6 +67,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _json_default(value: Any) -> Any:
+    """``_jsonable`` for the encoder; a value its cache cannot take (a set) is refused as it refuses."""
     try:
         return _jsonable(value)
     except TypeError:
@@ -137,14 +138,10 @@ def _columns(
     and from the values it has loaded), and those of them added later."""
     names = tuple(str(field.attname) for field in model._meta.concrete_fields if field.attname not in exclude)
     later = frozenset(getattr(model, "evidence_added_later", ()))
+    added_later = tuple(name for name in names if name in later)
     if len(names) == 1:  # the getters answer a tuple in every case
-        return names, lambda row: (getattr(row, names[0]),), lambda row: (row[names[0]],), ()
-    return (
-        names,
-        operator.attrgetter(*names),
-        operator.itemgetter(*names),
-        tuple(name for name in names if name in later),
-    )
+        return names, lambda row: (getattr(row, names[0]),), lambda row: (row[names[0]],), added_later
+    return names, operator.attrgetter(*names), operator.itemgetter(*names), added_later
 
 
 def row_digest(row: models.Model, exclude: Collection[str] = ()) -> str:

@@ -12,9 +12,11 @@ Each history is then written with bulk writes instead of one transaction per cha
 its stage visits, responses and Cafcass referral, its events and their case notes on the child's
 record, sealed exactly as the write path seals them (the event and case-note chains, the records
 chain of the challenge, its visits, responses and referral as they end up, and every chain's head),
-so ``manage.py verify_evidence`` still passes afterwards. On PostgreSQL the rows go in with ``COPY``
-(psycopg's ``cursor.copy()``); on SQLite with multi-row inserts. Indexes and constraints stay in
-place. Histories are computed once per (track, first stage, day raised, plan) and reused.
+so ``manage.py verify_evidence`` still passes afterwards; every link through ``chain.link_seal``, as
+the write path adds them. On PostgreSQL the rows go in with ``COPY`` (psycopg's ``cursor.copy()``),
+indexes in place; on SQLite with one prepared INSERT per table over the rows, SQLite set for loading
+(``SQLITE_LOADING``) and the secondary indexes created after the rows, as the migrations made them.
+Histories are computed once per (track, first stage, day raised, plan) and reused.
 """
 
 from __future__ import annotations
@@ -250,6 +252,8 @@ SQLITE_LOADING = {
 
 @contextmanager
 def _sqlite_for_loading() -> Iterator[None]:
+    """On SQLite, ``SQLITE_LOADING`` while the block runs (outside its transaction: the journal cannot
+    change inside one), and each setting as it was afterwards."""
     if connection.vendor != "sqlite":
         yield
         return
