@@ -113,7 +113,7 @@ def _here(kind: str, count: int) -> None:
 
     if kind == "ordinary":
         command._sqlite_for_loading = contextlib.nullcontext  # type: ignore[assignment]
-        command._sqlite_indexes_after = lambda written: contextlib.nullcontext()  # type: ignore[assignment]
+        command._sqlite_indexes_after = lambda written: contextlib.nullcontext()  # type: ignore[assignment,return-value]
     began, used = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     call_command("load_bulk", str(count), "--today", "2026-06-01", stdout=StringIO())
     after = resource.getrusage(resource.RUSAGE_SELF)

@@ -185,7 +185,7 @@ def _values(model: type[models.Model], rows: Sequence[models.Model]) -> tuple[li
     # Dates, times and JSON are prepared once per value: the rows share their days, their "now" and
     # their JSON (a history's details are the same objects in every challenge that lived it); a JSON
     # value is known by its identity, and kept, so that no other value takes its identity meanwhile.
-    prepared = [
+    prepared: list[tuple[int, models.Field[Any, Any], bool, dict[Any, Any]]] = [
         (index, field, isinstance(field, models.JSONField), {})
         for index, field in enumerate(fields)
         if isinstance(field, models.JSONField) or not isinstance(field, _AS_IS)
