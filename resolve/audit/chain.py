@@ -44,6 +44,7 @@ __all__ = [
     "evidence_batch",
     "evidence_seal",
     "link_hash",
+    "link_seal",
     "record_seal",
     "redact_link",
     "seal_fields",
@@ -96,6 +97,21 @@ def seal_fields(seal: Any) -> dict[str, Any]:
     }
 
 
+class Head(Protocol):
+    length: int
+    hash: str
+
+
+def link_seal(row: Sealable, head: Head, fields: Callable[[Any], dict[str, Any]], key_id: str) -> None:
+    """Seal ``row`` as the next link after ``head`` (its ``fields``: ``event_fields``, ``case_note_fields``
+    or ``seal_fields``; under the key ``key_id``) and move ``head`` on to it, in memory: the one rule by
+    which every writer of a chain (a save, a change's batch, ``manage.py load_bulk``) adds a link."""
+    row.previous_hash = head.hash
+    row.key_id = key_id
+    row.hash = head.hash = link_hash(fields(row), head.hash, key_id)
+    head.length += 1
+
+
 def sealed_insert(
     row: Sealable,
     *,
@@ -110,12 +126,8 @@ def sealed_insert(
         head, _ = EvidenceHead.objects.select_for_update().get_or_create(chain=chain)
         if before is not None:
             before(head.length)
-        row.previous_hash = head.hash
-        row.key_id = current_key_id()
-        row.hash = link_hash(fields(row), head.hash, row.key_id)
+        link_seal(row, head, fields, current_key_id())
         save()
-        head.length += 1
-        head.hash = row.hash
         head.save(update_fields=["length", "hash", "updated_at"])
 
 
@@ -363,12 +375,7 @@ def _links_seal(links: list[_Link], heads: Mapping[str, EvidenceHead], key_id: s
         head = heads[link.chain]
         if link.before is not None:
             link.before(head.length)
-        row = link.row
-        row.previous_hash = head.hash
-        row.key_id = key_id
-        row.hash = link_hash(link.fields(row), head.hash, key_id)
-        head.length += 1
-        head.hash = row.hash
+        link_seal(link.row, head, link.fields, key_id)
 
 
 # (vendor, model, rows) -> the INSERT statement: the same text for every change of that shape.

@@ -10,10 +10,12 @@ version of the chains; the data migration ``audit.0005`` re-sealed those rows, s
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
-from collections.abc import Collection
+import operator
+from collections.abc import Callable, Collection, Hashable
 from typing import Any
 
 from django.conf import settings
@@ -35,10 +37,27 @@ def evidence_keys() -> dict[str, bytes]:
     return {key_id_of(key): key.encode() for key in settings.RESOLVE_EVIDENCE_KEYS}
 
 
+# Each key's HMAC, keyed once per setting (a test may change the setting): sealing a link asks for it
+# every time, and naming a key is a sha256 of its own. A link's HMAC is a copy of it.
+_MACS: dict[tuple[str, ...], dict[str, Any]] = {}
+
+
+def _keyed_macs() -> dict[str, Any]:
+    configured = tuple(settings.RESOLVE_EVIDENCE_KEYS)
+    macs = _MACS.get(configured)
+    if macs is None:
+        macs = _MACS[configured] = {
+            key_id: hmac.new(key, digestmod=hashlib.sha256) for key_id, key in evidence_keys().items()
+        }
+    return macs
+
+
 def current_key_id() -> str:
     return key_id_of(settings.RESOLVE_EVIDENCE_KEYS[0])
 
 
+# Dates and times recur (a day, a batch's "now"): each is written out once.
+@functools.lru_cache(maxsize=4096)
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -47,21 +66,35 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"Cannot put {type(value).__name__} in an evidence hash.")
 
 
+def _json_default(value: Any) -> Any:
+    """``_jsonable`` for the encoder; a value its cache cannot take (a set) is refused as it refuses."""
+    try:
+        return _jsonable(value)
+    except TypeError:
+        if isinstance(value, Hashable):
+            raise
+        raise TypeError(f"Cannot put {type(value).__name__} in an evidence hash.") from None
+
+
+# One encoder for every digest (``json.dumps`` with these options would build one per call).
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
 def canonical(fields: dict[str, Any]) -> bytes:
     """One byte string per set of values: sorted keys, no spaces, UTF-8, dates in ISO form."""
-    return json.dumps(
-        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_jsonable
-    ).encode()
+    return _ENCODER.encode(fields).encode()
 
 
 def mac(message: bytes, key_id: str) -> str:
     """HMAC-SHA256 of ``message`` under the key named ``key_id``; raises ``UnknownKey``."""
     if key_id == LEGACY_KEY_ID:
         raise UnknownKey("sealed with the unkeyed, public algorithm")
-    key = evidence_keys().get(key_id)
-    if key is None:
+    keyed = _keyed_macs().get(key_id)
+    if keyed is None:
         raise UnknownKey(f"sealed with key {key_id!r}, which Resolve does not hold")
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    link = keyed.copy()
+    link.update(message)
+    return str(link.hexdigest())
 
 
 def link_hash(fields: dict[str, Any], previous: str, key_id: str) -> str:
@@ -82,13 +115,33 @@ def row_fields(row: models.Model, exclude: Collection[str] = ()) -> dict[str, An
     they hold a value: empty, they are left out, so a row sealed before the column existed still
     matches its seal.
     """
-    later = frozenset(getattr(row, "evidence_added_later", ()))
-    return {
-        field.attname: getattr(row, field.attname)
-        for field in row._meta.concrete_fields
-        if field.attname not in exclude
-        and not (field.attname in later and getattr(row, field.attname) in (None, ""))
-    }
+    names, values_of, stored, later = _columns(type(row), frozenset(exclude))
+    try:
+        # The values as loaded (what each column's attribute answers), without a call per column.
+        values = stored(row.__dict__)
+    except KeyError:  # a column deferred: its attribute loads it
+        values = values_of(row)
+    fields = dict(zip(names, values, strict=True))
+    for name in later:
+        if fields[name] in (None, ""):
+            del fields[name]
+    return fields
+
+
+@functools.lru_cache(maxsize=256)
+def _columns(
+    model: type[models.Model], exclude: frozenset[str]
+) -> tuple[
+    tuple[str, ...], Callable[[Any], tuple[Any, ...]], Callable[[Any], tuple[Any, ...]], tuple[str, ...]
+]:
+    """The columns ``row_fields`` reads of ``model``, getters of their values (from a row's attributes,
+    and from the values it has loaded), and those of them added later."""
+    names = tuple(str(field.attname) for field in model._meta.concrete_fields if field.attname not in exclude)
+    later = frozenset(getattr(model, "evidence_added_later", ()))
+    added_later = tuple(name for name in names if name in later)
+    if len(names) == 1:  # the getters answer a tuple in every case
+        return names, lambda row: (getattr(row, names[0]),), lambda row: (row[names[0]],), added_later
+    return names, operator.attrgetter(*names), operator.itemgetter(*names), added_later
 
 
 def row_digest(row: models.Model, exclude: Collection[str] = ()) -> str:

@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import Count
 
 from resolve.audit.models import EvidenceHead
 from resolve.audit.verify import verify_all
 from resolve.challenges import services
+from resolve.challenges.management.commands import load_bulk
 from resolve.challenges.models import CafcassReferral, Challenge, Event, Response, StageVisit
 from resolve.children.models import CaseNote, Child
 
@@ -120,3 +122,52 @@ def test_the_same_seed_builds_the_same_histories(authority: Any) -> None:
     # Bulk rows are never removed: a second load with the same seed adds the same histories again.
     _load(40, "--seed", "3")
     assert shapes()[40:] == first
+
+
+def _schema() -> list[tuple[Any, ...]]:
+    """Every table and index as the database describes it (SQLite's statistics tables aside)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master "
+                "WHERE name NOT LIKE 'sqlite_stat%%' ORDER BY type, name"
+            )
+        else:
+            cursor.execute(
+                "SELECT tablename, indexname, indexdef FROM pg_indexes "
+                "WHERE schemaname = current_schema() ORDER BY tablename, indexname"
+            )
+        return cursor.fetchall()
+
+
+def test_the_schema_after_a_load_is_the_migrated_one(authority: Any) -> None:
+    """Brief: the secondary indexes, created after the load, are rebuilt "exactly as the migrations
+    define them" (`sqlite_master` compared), and they hold every row."""
+    migrated = _schema()
+    assert any(row[1] == "challenge_list_order" for row in migrated)
+    _load(30)
+    assert _schema() == migrated
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA integrity_check")
+            assert cursor.fetchall() == [("ok",)]
+    # The lists' index answers the newest challenges, the loaded ones among them.
+    rows = sorted(Challenge.objects.values_list("raised_on", "id"), reverse=True)
+    newest = Challenge.objects.order_by("-raised_on", "-id").values_list("id", flat=True)[:5]
+    assert list(newest) == [pk for _, pk in rows[:5]]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's own settings")
+def test_sqlite_settings_for_the_load_are_set_back_afterwards(authority: Any) -> None:
+    def current() -> dict[str, Any]:
+        with connection.cursor() as cursor:
+            found = {}
+            for name in load_bulk.SQLITE_LOADING:
+                cursor.execute(f"PRAGMA {name}")
+                found[name] = cursor.fetchone()[0]
+            return found
+
+    before = current()
+    assert before["synchronous"] != 0 and before["cache_size"] != int(load_bulk.SQLITE_LOADING["cache_size"])
+    _load(5)
+    assert current() == before

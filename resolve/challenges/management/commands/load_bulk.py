@@ -12,29 +12,33 @@ Each history is then written with bulk writes instead of one transaction per cha
 its stage visits, responses and Cafcass referral, its events and their case notes on the child's
 record, sealed exactly as the write path seals them (the event and case-note chains, the records
 chain of the challenge, its visits, responses and referral as they end up, and every chain's head),
-so ``manage.py verify_evidence`` still passes afterwards. On PostgreSQL the rows go in with ``COPY``
-(psycopg's ``cursor.copy()``); on SQLite with multi-row inserts. Indexes and constraints stay in
-place. Histories are computed once per (track, first stage, day raised, plan) and reused.
+so ``manage.py verify_evidence`` still passes afterwards; every link through ``chain.link_seal``, as
+the write path adds them. On PostgreSQL the rows go in with ``COPY`` (psycopg's ``cursor.copy()``),
+indexes in place; on SQLite with one prepared INSERT per table over the rows, SQLite set for loading
+(``SQLITE_LOADING``) and the secondary indexes created after the rows, as the migrations made them.
+Histories are computed once per (track, first stage, day raised, plan) and reused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
+import operator
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.core.management.color import no_style
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, models, transaction
 from django.db.models import Max
 from django.db.models.base import ModelState
 from django.utils import timezone
 
-from resolve.audit.chain import case_note_fields, event_fields, link_hash, seal_fields
+from resolve.audit.chain import case_note_fields, event_fields, link_seal, seal_fields
 from resolve.audit.models import EvidenceHead, EvidenceSeal
 from resolve.audit.sealing import current_key_id, row_digest
 from resolve.calendars.services import working_calendar
@@ -164,36 +168,52 @@ _AS_IS = (
 )
 
 
-def _values(model: type[models.Model], rows: Sequence[models.Model]) -> tuple[list[str], list[list[Any]]]:
+def _values(model: type[models.Model], rows: Sequence[models.Model]) -> tuple[list[str], list[Any]]:
     """The model's columns and each row's values, prepared for the database as Django would."""
     fields = list(model._meta.concrete_fields)
     # The connection itself, not the thread-local proxy: asked once per value, the proxy costs more
     # than the value.
     db = connections[DEFAULT_DB_ALIAS]
+    columns = [str(field.column) for field in fields]
+    # Read from each row's own values (``_row`` sets every column): a foreign key's attribute would
+    # be a call per value.
+    stored = operator.itemgetter(*(field.attname for field in fields))
+
+    def every(row: models.Model) -> Any:
+        return stored(row.__dict__)
+
     # Dates, times and JSON are prepared once per value: the rows share their days, their "now" and
-    # their JSON (a history's details are the same objects in every challenge that lived it).
-    prepared: list[dict[Any, tuple[Any, Any]] | None] = [
-        None if isinstance(field, _AS_IS) and not isinstance(field, models.JSONField) else {}
-        for field in fields
+    # their JSON (a history's details are the same objects in every challenge that lived it); a JSON
+    # value is known by its identity, and kept, so that no other value takes its identity meanwhile.
+    prepared: list[tuple[int, models.Field[Any, Any], bool, dict[Any, Any]]] = [
+        (index, field, isinstance(field, models.JSONField), {})
+        for index, field in enumerate(fields)
+        if isinstance(field, models.JSONField) or not isinstance(field, _AS_IS)
     ]
-
-    def prepare(field: models.Field[Any, Any], cache: dict[Any, tuple[Any, Any]], value: Any) -> Any:
-        key = id(value) if isinstance(value, list | dict) else value
-        found = cache.get(key)
-        if found is None or found[0] is not value:
-            found = cache[key] = (value, field.get_db_prep_save(value, db))
-        return found[1]
-
-    plan = list(zip(fields, prepared, strict=True))
-    return [str(field.column) for field in fields], [
-        [
-            getattr(row, field.attname)
-            if cache is None
-            else prepare(field, cache, getattr(row, field.attname))
-            for field, cache in plan
-        ]
-        for row in rows
+    if not prepared:
+        return columns, [every(row) for row in rows]
+    kept: list[Any] = []
+    prepare = [
+        (index, field.get_db_prep_save, by_identity, cache) for index, field, by_identity, cache in prepared
     ]
+    values: list[Any] = []
+    append = values.append
+    for row in rows:
+        value = list(every(row))
+        for index, prep, by_identity, cache in prepare:
+            raw = value[index]
+            key = id(raw) if by_identity else raw
+            found = cache.get(key, _MISSING)
+            if found is _MISSING:
+                found = cache[key] = prep(raw, db)
+                if by_identity:
+                    kept.append(raw)
+            value[index] = found
+        append(value)
+    return columns, values
+
+
+_MISSING = object()
 
 
 def _write(model: type[models.Model], rows: Sequence[models.Model]) -> None:
@@ -215,6 +235,69 @@ def _write(model: type[models.Model], rows: Sequence[models.Model]) -> None:
         sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"  # noqa: S608  # nosec B608
         for start in range(0, len(values), CHUNK):
             cursor.executemany(sql, values[start : start + CHUNK])
+
+
+# SQLite's settings for the load only, on this command's connection, and set back afterwards: the
+# rollback journal in memory instead of the write-ahead log (which would hold every new page once
+# more, then copy it into the database), no waiting for the disk, and a cache that holds the indexes
+# the rows go into (1 GiB at most, taken as it fills). A crash during the load can leave the file
+# unusable: it is a measuring tool, never for a live database.
+SQLITE_LOADING = {
+    "journal_mode": "MEMORY",
+    "synchronous": "OFF",
+    "cache_size": "-1048576",
+    "temp_store": "MEMORY",
+}
+
+
+@contextmanager
+def _sqlite_for_loading() -> Iterator[None]:
+    """On SQLite, ``SQLITE_LOADING`` while the block runs (outside its transaction: the journal cannot
+    change inside one), and each setting as it was afterwards."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        before = {}
+        for name, value in SQLITE_LOADING.items():
+            # Our own names and values (above), not input.
+            cursor.execute(f"PRAGMA {name}")
+            before[name] = cursor.fetchone()[0]
+            try:
+                cursor.execute(f"PRAGMA {name} = {value}")
+            except OperationalError:  # another connection holds the database: its journal stays
+                before.pop(name)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            for name, value in before.items():
+                cursor.execute(f"PRAGMA {name} = {value}")
+
+
+@contextmanager
+def _sqlite_indexes_after(written: Sequence[type[models.Model]]) -> Iterator[None]:
+    """On SQLite, the written tables' secondary indexes are dropped for the load and created again
+    after it (sorting each once instead of inserting into it row by row), each by its own statement as
+    the migrations left it in ``sqlite_master``, so the schema ends as it began. Unique indexes stay:
+    every constraint holds throughout. Inside the load's transaction, so a load that fails keeps them."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    tables = {str(model._meta.db_table) for model in written}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            "AND sql NOT LIKE 'CREATE UNIQUE%%' ORDER BY rowid"
+        )
+        indexes = [(name, sql) for table, name, sql in cursor.fetchall() if table in tables]
+        for name, _ in indexes:
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    yield
+    with connection.cursor() as cursor:
+        for _, sql in indexes:
+            # The statement SQLite stored when the migration created the index.
+            cursor.execute(sql)
 
 
 class Histories:
@@ -419,6 +502,10 @@ def challenge_row(
     )
 
 
+# Shared by every row (prepared once); the rows are written, never changed.
+_NOBODY: list[str] = []
+
+
 def visit_row(
     pk: int, *, challenge: Challenge, sequence: int, visit: engine.Visit, to_users: list[str]
 ) -> StageVisit:
@@ -436,8 +523,8 @@ def visit_row(
         responded_on=visit.responded_on,
         meetings=visit.meetings,
         to_users=to_users,
-        cc_users=[],
-        notify_users=[],
+        cc_users=_NOBODY,
+        notify_users=_NOBODY,
         procedure_due_on=visit.procedure_due_on,
         extended_from=visit.extended_from,
     )
@@ -513,7 +600,7 @@ class Command(BaseCommand):
         collecting = gc.isenabled()
         gc.disable()
         try:
-            with transaction.atomic():
+            with _sqlite_for_loading(), transaction.atomic(), _sqlite_indexes_after(WRITTEN):
                 added = self._load(authority, count, per_child, random.Random(seed), today)
         finally:
             if collecting:
@@ -646,12 +733,8 @@ class Command(BaseCommand):
                 by_id=by.pk,
                 detail=step.detail,
                 created_at=now,
-                previous_hash=events_head.hash,
-                key_id=key_id,
             )
-            event.hash = link_hash(event_fields(event), events_head.hash, key_id)
-            events_head.length += 1
-            events_head.hash = event.hash
+            link_seal(event, events_head, event_fields, key_id)
             rows[Event].append(event)
             note = _row(
                 CaseNote,
@@ -663,12 +746,8 @@ class Command(BaseCommand):
                 on=event_state.on,
                 author_id=by.pk,
                 created_at=now,
-                previous_hash=child_head.hash,
-                key_id=key_id,
             )
-            note.hash = link_hash(case_note_fields(note), child_head.hash, key_id)
-            child_head.length += 1
-            child_head.hash = note.hash
+            link_seal(note, child_head, case_note_fields, key_id)
             rows[CaseNote].append(note)
             if isinstance(detail, ResponseRecorded):
                 records.append(
@@ -705,12 +784,8 @@ class Command(BaseCommand):
                 record_id=record.pk,
                 digest=row_digest(record, getattr(record, "evidence_exclude", ())),
                 created_at=now,
-                key_id=key_id,
-                previous_hash=chain.hash,
             )
-            seal.hash = link_hash(seal_fields(seal), chain.hash, key_id)
-            chain.length += 1
-            chain.hash = seal.hash
+            link_seal(seal, chain, seal_fields, key_id)
             rows[EvidenceSeal].append(seal)
             rows[type(record)].append(record)
         rows[EvidenceHead].extend([chain, events_head])
