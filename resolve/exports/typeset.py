@@ -127,19 +127,34 @@ def chronology_data(chronology: Chronology) -> dict[str, Any]:
     }
 
 
+# Typst's refusal to write PDF/UA-1 text that no font on the server can show (PDF/UA forbids it).
+_NOT_DISPLAYABLE = "could not be displayed with font"
+
+
 def chronology_pdf(chronology: Chronology) -> bytes:
-    """The chronology as a tagged PDF/UA-1 document, its title and language (en-GB) set."""
+    """The chronology as a tagged PDF/UA-1 document, its title and language (en-GB) set.
+
+    PDF/UA-1 forbids text that no font can show. A chronology can hold such text (an emoji pasted
+    into a concern, a name in a script the server has no font for, a control character): it is then
+    laid out again without the PDF/UA-1 claim, still tagged, titled and in English, the character
+    shown as an empty box, as WeasyPrint's documents show it, rather than the download failing.
+    Installing a font that has the character (docs/deploying.md) keeps such a chronology PDF/UA-1."""
     source, folder = template_source()
     assert chronology.produced_on is not None
-    document = _compiler().compile(
-        input=source,
+    arguments: dict[str, Any] = {
+        "input": source,
         # The template reads files (a logo) from its own folder and below, nothing else on the server.
-        root=folder,
-        format="pdf",
-        sys_inputs={INPUT: json.dumps(chronology_data(chronology))},
-        pdf_standards=[PDF_STANDARD],
-        timestamp=chronology.produced_on.replace(microsecond=0),
-    )
+        "root": folder,
+        "format": "pdf",
+        "sys_inputs": {INPUT: json.dumps(chronology_data(chronology))},
+        "timestamp": chronology.produced_on.replace(microsecond=0),
+    }
+    try:
+        document = _compiler().compile(**arguments, pdf_standards=[PDF_STANDARD])
+    except typst.TypstError as error:
+        if _NOT_DISPLAYABLE not in str(error):
+            raise
+        document = _compiler().compile(**arguments)
     assert isinstance(document, bytes)
     return document
 

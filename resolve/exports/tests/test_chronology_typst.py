@@ -299,3 +299,42 @@ def test_no_chronology_template_at_all_is_named_at_start_up(settings, tmp_path):
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path], "APP_DIRS": False}]
     [error] = chronology_template_check()
     assert error.id == "resolve.exports.E003" and "exports/chronology.typ" in error.msg
+
+
+# Characters no font on a plain Debian server shows: an emoji pasted into a concern, a name in a script
+# with no font installed, a control character, a code point Unicode has not assigned.
+NO_FONT = "Thumbs up 👍, 名前, bell\x07, unassigned \U000508af"
+
+
+def test_text_no_font_can_show_still_downloads_tagged(authority):
+    """PDF/UA-1 refuses text no font can show; the chronology is then laid out without that claim
+    (still tagged, titled and in English) instead of the download failing, and the rest reads as typed."""
+    staff = authority.staff
+    with time_machine.travel(dt.datetime(2026, 12, 21, 10, 0), tick=False):
+        child = child_create(
+            user=staff["admin"],
+            case_number="LCS100011",
+            first_name="名前",
+            last_name="Jones",
+            date_of_birth=dt.date(2014, 3, 9),
+            social_worker="social_worker",
+            iro="iro",
+            cp_chair="cp_chair",
+        )
+        services.challenge_raise(
+            user=staff["iro"],
+            child=child,
+            track="iro",
+            procedure_key="national",
+            concern=f"Concern: {NO_FONT}",
+            impact_on_child="The child has not been seen.",
+            on=TODAY,
+        )
+        download = chronology_download(user=staff["service_manager"], case_number="LCS100011", today=TODAY)
+    reader: Any = PdfReader(io.BytesIO(download.content))
+    root = reader.trailer["/Root"]
+    assert bool(root["/MarkInfo"]["/Marked"]) and "/StructTreeRoot" in root
+    assert root["/Lang"] == "en-GB"
+    assert reader.metadata.title == "Chronology of challenges: 名前 Jones (LCS100011)"
+    text = _words(" ".join(_pdftotext(save("chronology-no-font.pdf", download.content))))
+    assert "Concern: Thumbs up" in text and "unassigned" in text
