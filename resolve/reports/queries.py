@@ -15,8 +15,10 @@ raised in the period, up to the report's day, and builds, in common table expres
   missing, extended, not yet due, no timescale) by the rule of ``resolve.challenges.overdue``;
 - ``facts``: one row per challenge: its status, where it was resolved, withdrawn or still is, whether
   it reached a formal stage or went beyond the first, past the formal limit, its Cafcass referral;
-- ``themes`` and ``others``: the themes raised, and those of the same children's challenges in the
-  year before, for "the same theme again within a year".
+- ``themes``, ``earlier_themes`` and ``repeats``: the themes raised; for each child and theme, the
+  last day a challenge of theirs raised it in the year before the period; and the challenges whose
+  child raised one of its themes in the 365 days before it (an earlier one, or one in the period
+  before it), for "the same theme again within a year".
 
 Working days are counted in the query (``_working_days``): for a day, its Mondays to Fridays since
 1970 less the closed weekdays (bank holidays, closure days) on or before it, found by a binary search
@@ -366,11 +368,14 @@ def _ctes(query: ReportQuery) -> tuple[str, list[Any]]:
     # The period's challenges' themes, for "again within a year": with a theme filter, also those of
     # the challenges it leaves out (a repeat is a repeat).
     period_themes = (
-        f'SELECT e.challenge_id, c.child_id, e."on", t.value FROM challenges_event e '  # nosec B608: our own table and column names; values are parameters
-        f"JOIN cohort0 c ON c.cid = e.challenge_id {d.themes_join()} WHERE e.type = '{_E.RAISED.value}'"
+        f'SELECT DISTINCT e.challenge_id AS cid, c.child_id, e."on" AS raised_on, t.value AS theme '  # nosec B608: our own table and column names; values are parameters
+        f"FROM challenges_event e JOIN cohort0 c ON c.cid = e.challenge_id {d.themes_join()} "
+        f"WHERE e.type = '{_E.RAISED.value}'"
         if query.theme
         else "SELECT cid, child_id, raised_on, theme FROM themes"
     )
+    # With a theme filter, the challenges it leaves out are there as earlier ones only.
+    in_period = " AND o.cid IN (SELECT cid FROM facts)" if query.theme else ""
     # Each challenge's row (child, track, procedure, team, chair, nation) is carried along with its
     # events: joined back to the visits instead, the planner's guess of the visits' number goes
     # wrong (the cohort is a common table expression) and the figures are grouped by sorting.
@@ -499,9 +504,10 @@ facts AS MATERIALIZED (
     CASE WHEN a.cafcass_code %% 2 = 1 THEN 1 ELSE 0 END AS urgent,
     CASE WHEN a.cafcass_on IS NOT NULL
       THEN {wn("a.nation", "a.cafcass_on")} - {wn("a.nation", "a.raised_on")} END AS cafcass_wd,
-    COUNT(*) OVER (PARTITION BY a.child_id) AS siblings,
+    ch.siblings,
     {_part(d, query.period)} AS part
   FROM agg a
+  JOIN (SELECT child_id, COUNT(*) AS siblings FROM agg GROUP BY child_id) ch ON ch.child_id = a.child_id
   LEFT JOIN caps cp ON cp.policy_id = a.policy_id
 ),
 themes AS MATERIALIZED (
@@ -509,21 +515,23 @@ themes AS MATERIALIZED (
   FROM facts f {d.themes_of("f.themes_text")}
 ),
 earlier (cid, child_id) AS ({earlier_sql}),
-others AS MATERIALIZED (
-  SELECT e.challenge_id AS cid, o.child_id, e."on" AS raised_on, t.value AS theme
+earlier_themes AS (
+  SELECT o.child_id, t.value AS theme, MAX(e."on") AS last_on
   FROM challenges_event e JOIN earlier o ON o.cid = e.challenge_id {d.themes_join()}
   WHERE e.type = '{_E.RAISED.value}' AND e."on" >= %s AND e."on" < %s
     AND o.child_id IN (SELECT child_id FROM cohort)
-  UNION
-  {period_themes}
+  GROUP BY o.child_id, t.value
 ),
 repeats AS (
-  SELECT DISTINCT o.cid FROM (
+  SELECT t.cid FROM themes t JOIN earlier_themes b ON b.child_id = t.child_id AND b.theme = t.theme
+  WHERE b.last_on >= {d.days_before("t.raised_on", 365)}
+  UNION
+  SELECT o.cid FROM (
     SELECT cid, raised_on,
       LAG(raised_on) OVER (PARTITION BY child_id, theme ORDER BY raised_on, cid) AS before
-    FROM others
+    FROM ({period_themes}) p
   ) o
-  WHERE o.before >= {d.days_before("o.raised_on", 365)} AND o.cid IN (SELECT cid FROM facts)
+  WHERE o.before >= {d.days_before("o.raised_on", 365)}{in_period}
 )"""
     )
     params: list[Any] = [
@@ -573,25 +581,33 @@ def _grouping_select(source: str) -> str:
     marked = ", ".join(f"{marker} AS m{index}" for index, marker in markers.items())
     marked += "".join(f", {column} AS {names[column]}" for column in columns)
     if source == "visits":
-        # A challenge may visit a stage twice: count each challenge once per group by grouping
-        # each one's visits first (hashing, where COUNT(DISTINCT) would sort every set).
-        # Each set's challenge is empty where its condition does not hold, so those visits make one
-        # group between them rather than one each.
-        owners = {
-            index: f"CASE WHEN {item.where} THEN v.cid END" if item.where else "v.cid"
-            for index, item in chosen
-        }
-        marked += "".join(f", {owner} AS c{index}" for index, owner in owners.items())
-        sets = ", ".join(
-            "(" + ", ".join([markers[index], *item.groups, owners[index]]) + ")" for index, item in chosen
+        # A challenge may visit a stage twice: each set counts a challenge once, at the first of its
+        # visits with that set's values (and condition), found by looking back over the challenge's
+        # earlier visits (a handful) rather than grouping every set by challenge too, which made
+        # millions of groups and spilled to disk at a million challenges.
+        looked = []
+        for index, item in chosen:
+            key = ", ".join(f"quote_nullable({value})" for value in [*item.groups, item.where or "TRUE"])
+            key = f"concat_ws('|', {key})"
+            looked.append(
+                f"CASE WHEN array_position(array_agg({key}) OVER earlier, {key}) IS NULL THEN 1 ELSE 0 END "
+                f"AS f{index}"
+            )
+        firsts = (
+            f"(SELECT v.*, {', '.join(looked)} FROM visits v WINDOW earlier AS (PARTITION BY v.cid "  # nosec B608: our own table and column names; values are parameters
+            "ORDER BY v.vn ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) v"
         )
-        plain = ", ".join([*(f"m{index}" for index, _ in chosen), *names.values()])
+        counted = "".join(f", SUM(v.f{index}) AS n{index}" for index, _ in chosen)
         inner = (
-            f"SELECT {plain}, COUNT(*) AS n, SUM(r) AS r FROM (SELECT {marked}, COUNT(*) AS r "  # nosec B608: our own table and column names; values are parameters
-            f"FROM {family.from_} GROUP BY GROUPING SETS ({sets})) each GROUP BY {plain}"
+            f"SELECT {marked}{counted}, COUNT(*) AS r FROM {firsts} "  # nosec B608: our own table and column names; values are parameters
+            f"GROUP BY GROUPING SETS ({sets})"
+        )
+        number = (
+            "CASE " + " ".join(f"WHEN g.m{index} IS NOT NULL THEN g.n{index}" for index, _ in chosen) + " END"
         )
     else:
         inner = f"SELECT {marked}, COUNT(*) AS n, 0 AS r FROM {family.from_} GROUP BY GROUPING SETS ({sets})"  # nosec B608: our own table and column names; values are parameters
+        number = "g.n"
     which = (
         "COALESCE(" + ", ".join(f"g.m{index}" for index, _ in chosen) + ")"
         if len(chosen) > 1
@@ -606,7 +622,7 @@ def _grouping_select(source: str) -> str:
         )
         keys.append(f"CASE {which} {cases} END" if cases else "CAST(NULL AS TEXT)")
     return (
-        f"SELECT {which}, {', '.join(keys)}, CAST(g.n AS BIGINT), CAST(g.r AS DOUBLE PRECISION) "  # nosec B608
+        f"SELECT {which}, {', '.join(keys)}, CAST({number} AS BIGINT), CAST(g.r AS DOUBLE PRECISION) "  # nosec B608
         f"FROM ({inner}) g WHERE {which} IS NOT NULL"
     )
 
