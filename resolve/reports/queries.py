@@ -451,7 +451,7 @@ v1 AS (
     ) AS reopened_vn
   FROM v0 WINDOW w AS (PARTITION BY cid ORDER BY vn)
 ),
-visits AS MATERIALIZED (
+visits0 AS (
   SELECT v1.cid, v1.vn, v1.child_id, v1.track, v1.pkey, COALESCE(v1.team, 0) AS team,
     COALESCE(v1.chair, 0) AS chair, v1.policy_id, v1.nation, v1.agency_kind,
     v1.stage, v1.how, v1.entered_on,
@@ -459,8 +459,7 @@ visits AS MATERIALIZED (
     CASE WHEN v1.next_vn IS NULL THEN 1 ELSE 0 END AS is_last,
     NULLIF(v1.answer_code %% {_PERSON}, 0) AS responder,
     v1.cafcass_code, v1.cafcass_on, v1.themes_text, v1.says,
-    v1.reopened_vn,
-    COALESCE(st.formal, 0) AS formal, COALESCE(st.later_formal, 0) AS later_formal,
+    v1.reopened_vn, v1.policy_id AS stages_of,
     CASE
       WHEN v1.due_on IS NULL THEN 'no_timescale'
       WHEN v1.extended_seq IS NOT NULL AND (v1.close_seq IS NULL OR v1.extended_seq < v1.close_seq)
@@ -473,7 +472,11 @@ visits AS MATERIALIZED (
     CASE WHEN v1.answered_on IS NOT NULL
       THEN {wn("v1.nation", "v1.answered_on")} - {wn("v1.nation", "v1.entered_on")} END AS wd
   FROM v1
-  LEFT JOIN stages st ON st.policy_id = v1.policy_id AND st.stage = v1.stage
+),
+visits AS MATERIALIZED (
+  SELECT v.*, COALESCE(st.formal, 0) AS formal, COALESCE(st.later_formal, 0) AS later_formal
+  FROM ({_first_visits(d)}) v
+  LEFT JOIN stages st ON st.policy_id = v.stages_of AND st.stage = v.stage
 ),
 agg AS (
   SELECT cid, MAX(child_id) AS child_id, MAX(track) AS track, MAX(pkey) AS pkey, MAX(team) AS team,
@@ -566,6 +569,40 @@ def _count_select(index: int, family: Family) -> str:
     )
 
 
+# Columns the same on every visit of a challenge: left out of what tells its visits apart.
+_PER_CHALLENGE = ("v.pkey", "v.team")
+
+
+def _first_visits(d: Dialect) -> str:
+    """The visits (``visits0``) with, on PostgreSQL, for each family over the visits, ``f<index>``: 1
+    on a challenge's first visit with the family's values (and condition), else 0, so that summing
+    it counts each challenge once per group (``_grouping_select``). Each visit looks back over the
+    challenge's earlier visits (a handful, already in order); grouping every family by challenge as
+    well made millions of groups and spilled to disk at a million challenges. SQLite counts
+    ``DISTINCT`` challenges instead (``_count_select``)."""
+    if not d.postgres:
+        return "SELECT * FROM visits0"
+    flags = []
+    for index, family in enumerate(FAMILIES):
+        if family.source != "visits":
+            continue
+        parts = [group for group in family.groups if group not in _PER_CHALLENGE]
+        parts += [family.where] if family.where else []
+        if len(parts) == 1:
+            key = parts[0]
+        else:
+            key = "concat_ws('|', " + ", ".join(f"quote_nullable({part})" for part in parts) + ")"
+        flags.append(
+            f", CASE WHEN array_position(array_agg({key}) OVER earlier, {key}) IS NULL THEN 1 ELSE 0 END "
+            f"AS f{index}"
+        )
+    window = (
+        " WINDOW earlier AS (PARTITION BY v.cid ORDER BY v.vn"
+        " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+    )
+    return f"SELECT v.*{''.join(flags)} FROM visits0 v{window}"
+
+
 def _grouping_select(source: str) -> str:
     """Every family over ``source`` in one pass (PostgreSQL's ``GROUPING SETS``), in the shape of
     ``_count_select``'s rows. Each family groups by its own marker, ``CASE WHEN <where> THEN <index>
@@ -581,25 +618,11 @@ def _grouping_select(source: str) -> str:
     marked = ", ".join(f"{marker} AS m{index}" for index, marker in markers.items())
     marked += "".join(f", {column} AS {names[column]}" for column in columns)
     if source == "visits":
-        # A challenge may visit a stage twice: each set counts a challenge once, at the first of its
-        # visits with that set's values (and condition), found by looking back over the challenge's
-        # earlier visits (a handful) rather than grouping every set by challenge too, which made
-        # millions of groups and spilled to disk at a million challenges.
-        looked = []
-        for index, item in chosen:
-            key = ", ".join(f"quote_nullable({value})" for value in [*item.groups, item.where or "TRUE"])
-            key = f"concat_ws('|', {key})"
-            looked.append(
-                f"CASE WHEN array_position(array_agg({key}) OVER earlier, {key}) IS NULL THEN 1 ELSE 0 END "
-                f"AS f{index}"
-            )
-        firsts = (
-            f"(SELECT v.*, {', '.join(looked)} FROM visits v WINDOW earlier AS (PARTITION BY v.cid "  # nosec B608: our own table and column names; values are parameters
-            "ORDER BY v.vn ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) v"
-        )
+        # A challenge may visit a stage twice: each set counts a challenge once, at its first visit
+        # in the set (``_first_visits``).
         counted = "".join(f", SUM(v.f{index}) AS n{index}" for index, _ in chosen)
         inner = (
-            f"SELECT {marked}{counted}, COUNT(*) AS r FROM {firsts} "  # nosec B608: our own table and column names; values are parameters
+            f"SELECT {marked}{counted}, COUNT(*) AS r FROM {family.from_} "  # nosec B608: our own table and column names; values are parameters
             f"GROUP BY GROUPING SETS ({sets})"
         )
         number = (
@@ -649,9 +672,9 @@ def _stats_selects(d: Dialect) -> list[str]:
         f"SELECT {_LEARNING_TOTAL}, {null}, {null}, {null}, COUNT(*), CAST(0 AS DOUBLE PRECISION) "  # nosec B608: our own table and column names; values are parameters
         "FROM facts WHERE learned = 1",
         f"SELECT {_LEARNING_NEWEST}, CAST(cid AS TEXT), {null}, {null}, place, CAST(0 AS DOUBLE PRECISION) "  # nosec B608: our own table and column names; values are parameters
-        "FROM (SELECT cid, ROW_NUMBER() OVER (ORDER BY CASE WHEN resolved_on IS NULL THEN 1 ELSE 0 END, "
-        f"resolved_on DESC, cid DESC) AS place FROM facts WHERE learned = 1) newest "
-        f"WHERE place <= {LEARNING_READ}",
+        "FROM (SELECT cid, ROW_NUMBER() OVER (ORDER BY never, resolved_on DESC, cid DESC) AS place FROM ("
+        "SELECT cid, resolved_on, CASE WHEN resolved_on IS NULL THEN 1 ELSE 0 END AS never FROM facts "
+        f"WHERE learned = 1 ORDER BY never, resolved_on DESC, cid DESC LIMIT {LEARNING_READ}) top) newest",
         f"SELECT {_REPEAT_CHILDREN}, {null}, {null}, {null}, COUNT(DISTINCT child_id), "  # nosec B608
         "CAST(0 AS DOUBLE PRECISION) FROM facts WHERE siblings > 1",
     ]
