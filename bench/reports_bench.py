@@ -1,5 +1,5 @@
 """The reports dashboard for a financial year against plain SQL ``GROUP BY`` queries that compute the
-same figures, timed side by side in the same run (issue 12: "within 2x").
+same figures, timed in turns in the same run (issue 12: "within 2x").
 
 **The dashboard** is what ``/reports/`` works out before it renders: ``report_for`` (every figure
 from the events, as they stood at the period's end, scoped to the reader, in one query), the names
