@@ -15,8 +15,10 @@ raised in the period, up to the report's day, and builds, in common table expres
   missing, extended, not yet due, no timescale) by the rule of ``resolve.challenges.overdue``;
 - ``facts``: one row per challenge: its status, where it was resolved, withdrawn or still is, whether
   it reached a formal stage or went beyond the first, past the formal limit, its Cafcass referral;
-- ``themes`` and ``others``: the themes raised, and those of the same children's challenges in the
-  year before, for "the same theme again within a year".
+- ``themes``, ``earlier_themes`` and ``repeats``: the themes raised; for each child and theme, the
+  last day a challenge of theirs raised it in the year before the period; and the challenges whose
+  child raised one of its themes in the 365 days before it (an earlier one, or one in the period
+  before it), for "the same theme again within a year".
 
 Working days are counted in the query (``_working_days``): for a day, its Mondays to Fridays since
 1970 less the closed weekdays (bank holidays, closure days) on or before it, found by a binary search
@@ -366,11 +368,14 @@ def _ctes(query: ReportQuery) -> tuple[str, list[Any]]:
     # The period's challenges' themes, for "again within a year": with a theme filter, also those of
     # the challenges it leaves out (a repeat is a repeat).
     period_themes = (
-        f'SELECT e.challenge_id, c.child_id, e."on", t.value FROM challenges_event e '  # nosec B608: our own table and column names; values are parameters
-        f"JOIN cohort0 c ON c.cid = e.challenge_id {d.themes_join()} WHERE e.type = '{_E.RAISED.value}'"
+        f'SELECT DISTINCT e.challenge_id AS cid, c.child_id, e."on" AS raised_on, t.value AS theme '  # nosec B608: our own table and column names; values are parameters
+        f"FROM challenges_event e JOIN cohort0 c ON c.cid = e.challenge_id {d.themes_join()} "
+        f"WHERE e.type = '{_E.RAISED.value}'"
         if query.theme
         else "SELECT cid, child_id, raised_on, theme FROM themes"
     )
+    # With a theme filter, the challenges it leaves out are there as earlier ones only.
+    in_period = " AND o.cid IN (SELECT cid FROM facts)" if query.theme else ""
     # Each challenge's row (child, track, procedure, team, chair, nation) is carried along with its
     # events: joined back to the visits instead, the planner's guess of the visits' number goes
     # wrong (the cohort is a common table expression) and the figures are grouped by sorting.
@@ -446,7 +451,7 @@ v1 AS (
     ) AS reopened_vn
   FROM v0 WINDOW w AS (PARTITION BY cid ORDER BY vn)
 ),
-visits AS MATERIALIZED (
+visits0 AS (
   SELECT v1.cid, v1.vn, v1.child_id, v1.track, v1.pkey, COALESCE(v1.team, 0) AS team,
     COALESCE(v1.chair, 0) AS chair, v1.policy_id, v1.nation, v1.agency_kind,
     v1.stage, v1.how, v1.entered_on,
@@ -454,8 +459,7 @@ visits AS MATERIALIZED (
     CASE WHEN v1.next_vn IS NULL THEN 1 ELSE 0 END AS is_last,
     NULLIF(v1.answer_code %% {_PERSON}, 0) AS responder,
     v1.cafcass_code, v1.cafcass_on, v1.themes_text, v1.says,
-    v1.reopened_vn,
-    COALESCE(st.formal, 0) AS formal, COALESCE(st.later_formal, 0) AS later_formal,
+    v1.reopened_vn, v1.policy_id AS stages_of,
     CASE
       WHEN v1.due_on IS NULL THEN 'no_timescale'
       WHEN v1.extended_seq IS NOT NULL AND (v1.close_seq IS NULL OR v1.extended_seq < v1.close_seq)
@@ -468,7 +472,11 @@ visits AS MATERIALIZED (
     CASE WHEN v1.answered_on IS NOT NULL
       THEN {wn("v1.nation", "v1.answered_on")} - {wn("v1.nation", "v1.entered_on")} END AS wd
   FROM v1
-  LEFT JOIN stages st ON st.policy_id = v1.policy_id AND st.stage = v1.stage
+),
+visits AS MATERIALIZED (
+  SELECT v.*, COALESCE(st.formal, 0) AS formal, COALESCE(st.later_formal, 0) AS later_formal
+  FROM ({_first_visits(d)}) v
+  LEFT JOIN stages st ON st.policy_id = v.stages_of AND st.stage = v.stage
 ),
 agg AS (
   SELECT cid, MAX(child_id) AS child_id, MAX(track) AS track, MAX(pkey) AS pkey, MAX(team) AS team,
@@ -499,9 +507,10 @@ facts AS MATERIALIZED (
     CASE WHEN a.cafcass_code %% 2 = 1 THEN 1 ELSE 0 END AS urgent,
     CASE WHEN a.cafcass_on IS NOT NULL
       THEN {wn("a.nation", "a.cafcass_on")} - {wn("a.nation", "a.raised_on")} END AS cafcass_wd,
-    COUNT(*) OVER (PARTITION BY a.child_id) AS siblings,
+    ch.siblings,
     {_part(d, query.period)} AS part
   FROM agg a
+  JOIN (SELECT child_id, COUNT(*) AS siblings FROM agg GROUP BY child_id) ch ON ch.child_id = a.child_id
   LEFT JOIN caps cp ON cp.policy_id = a.policy_id
 ),
 themes AS MATERIALIZED (
@@ -509,21 +518,23 @@ themes AS MATERIALIZED (
   FROM facts f {d.themes_of("f.themes_text")}
 ),
 earlier (cid, child_id) AS ({earlier_sql}),
-others AS MATERIALIZED (
-  SELECT e.challenge_id AS cid, o.child_id, e."on" AS raised_on, t.value AS theme
+earlier_themes AS (
+  SELECT o.child_id, t.value AS theme, MAX(e."on") AS last_on
   FROM challenges_event e JOIN earlier o ON o.cid = e.challenge_id {d.themes_join()}
   WHERE e.type = '{_E.RAISED.value}' AND e."on" >= %s AND e."on" < %s
     AND o.child_id IN (SELECT child_id FROM cohort)
-  UNION
-  {period_themes}
+  GROUP BY o.child_id, t.value
 ),
 repeats AS (
-  SELECT DISTINCT o.cid FROM (
+  SELECT t.cid FROM themes t JOIN earlier_themes b ON b.child_id = t.child_id AND b.theme = t.theme
+  WHERE b.last_on >= {d.days_before("t.raised_on", 365)}
+  UNION
+  SELECT o.cid FROM (
     SELECT cid, raised_on,
       LAG(raised_on) OVER (PARTITION BY child_id, theme ORDER BY raised_on, cid) AS before
-    FROM others
+    FROM ({period_themes}) p
   ) o
-  WHERE o.before >= {d.days_before("o.raised_on", 365)} AND o.cid IN (SELECT cid FROM facts)
+  WHERE o.before >= {d.days_before("o.raised_on", 365)}{in_period}
 )"""
     )
     params: list[Any] = [
@@ -558,6 +569,40 @@ def _count_select(index: int, family: Family) -> str:
     )
 
 
+# Columns the same on every visit of a challenge: left out of what tells its visits apart.
+_PER_CHALLENGE = ("v.pkey", "v.team")
+
+
+def _first_visits(d: Dialect) -> str:
+    """The visits (``visits0``) with, on PostgreSQL, for each family over the visits, ``f<index>``: 1
+    on a challenge's first visit with the family's values (and condition), else 0, so that summing
+    it counts each challenge once per group (``_grouping_select``). Each visit looks back over the
+    challenge's earlier visits (a handful, already in order); grouping every family by challenge as
+    well made millions of groups and spilled to disk at a million challenges. SQLite counts
+    ``DISTINCT`` challenges instead (``_count_select``)."""
+    if not d.postgres:
+        return "SELECT * FROM visits0"
+    flags = []
+    for index, family in enumerate(FAMILIES):
+        if family.source != "visits":
+            continue
+        parts = [group for group in family.groups if group not in _PER_CHALLENGE]
+        parts += [family.where] if family.where else []
+        if len(parts) == 1:
+            key = parts[0]
+        else:
+            key = "concat_ws('|', " + ", ".join(f"quote_nullable({part})" for part in parts) + ")"
+        flags.append(
+            f", CASE WHEN array_position(array_agg({key}) OVER earlier, {key}) IS NULL THEN 1 ELSE 0 END "
+            f"AS f{index}"
+        )
+    window = (
+        " WINDOW earlier AS (PARTITION BY v.cid ORDER BY v.vn"
+        " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+    )
+    return f"SELECT v.*{''.join(flags)} FROM visits0 v{window}"  # nosec B608: our own columns and constants
+
+
 def _grouping_select(source: str) -> str:
     """Every family over ``source`` in one pass (PostgreSQL's ``GROUPING SETS``), in the shape of
     ``_count_select``'s rows. Each family groups by its own marker, ``CASE WHEN <where> THEN <index>
@@ -573,25 +618,19 @@ def _grouping_select(source: str) -> str:
     marked = ", ".join(f"{marker} AS m{index}" for index, marker in markers.items())
     marked += "".join(f", {column} AS {names[column]}" for column in columns)
     if source == "visits":
-        # A challenge may visit a stage twice: count each challenge once per group by grouping
-        # each one's visits first (hashing, where COUNT(DISTINCT) would sort every set).
-        # Each set's challenge is empty where its condition does not hold, so those visits make one
-        # group between them rather than one each.
-        owners = {
-            index: f"CASE WHEN {item.where} THEN v.cid END" if item.where else "v.cid"
-            for index, item in chosen
-        }
-        marked += "".join(f", {owner} AS c{index}" for index, owner in owners.items())
-        sets = ", ".join(
-            "(" + ", ".join([markers[index], *item.groups, owners[index]]) + ")" for index, item in chosen
-        )
-        plain = ", ".join([*(f"m{index}" for index, _ in chosen), *names.values()])
+        # A challenge may visit a stage twice: each set counts a challenge once, at its first visit
+        # in the set (``_first_visits``).
+        counted = "".join(f", SUM(v.f{index}) AS n{index}" for index, _ in chosen)
         inner = (
-            f"SELECT {plain}, COUNT(*) AS n, SUM(r) AS r FROM (SELECT {marked}, COUNT(*) AS r "  # nosec B608: our own table and column names; values are parameters
-            f"FROM {family.from_} GROUP BY GROUPING SETS ({sets})) each GROUP BY {plain}"
+            f"SELECT {marked}{counted}, COUNT(*) AS r FROM {family.from_} "  # nosec B608: our own table and column names; values are parameters
+            f"GROUP BY GROUPING SETS ({sets})"
+        )
+        number = (
+            "CASE " + " ".join(f"WHEN g.m{index} IS NOT NULL THEN g.n{index}" for index, _ in chosen) + " END"
         )
     else:
         inner = f"SELECT {marked}, COUNT(*) AS n, 0 AS r FROM {family.from_} GROUP BY GROUPING SETS ({sets})"  # nosec B608: our own table and column names; values are parameters
+        number = "g.n"
     which = (
         "COALESCE(" + ", ".join(f"g.m{index}" for index, _ in chosen) + ")"
         if len(chosen) > 1
@@ -606,7 +645,7 @@ def _grouping_select(source: str) -> str:
         )
         keys.append(f"CASE {which} {cases} END" if cases else "CAST(NULL AS TEXT)")
     return (
-        f"SELECT {which}, {', '.join(keys)}, CAST(g.n AS BIGINT), CAST(g.r AS DOUBLE PRECISION) "  # nosec B608
+        f"SELECT {which}, {', '.join(keys)}, CAST({number} AS BIGINT), CAST(g.r AS DOUBLE PRECISION) "  # nosec B608
         f"FROM ({inner}) g WHERE {which} IS NOT NULL"
     )
 
@@ -633,9 +672,9 @@ def _stats_selects(d: Dialect) -> list[str]:
         f"SELECT {_LEARNING_TOTAL}, {null}, {null}, {null}, COUNT(*), CAST(0 AS DOUBLE PRECISION) "  # nosec B608: our own table and column names; values are parameters
         "FROM facts WHERE learned = 1",
         f"SELECT {_LEARNING_NEWEST}, CAST(cid AS TEXT), {null}, {null}, place, CAST(0 AS DOUBLE PRECISION) "  # nosec B608: our own table and column names; values are parameters
-        "FROM (SELECT cid, ROW_NUMBER() OVER (ORDER BY CASE WHEN resolved_on IS NULL THEN 1 ELSE 0 END, "
-        f"resolved_on DESC, cid DESC) AS place FROM facts WHERE learned = 1) newest "
-        f"WHERE place <= {LEARNING_READ}",
+        "FROM (SELECT cid, ROW_NUMBER() OVER (ORDER BY never, resolved_on DESC, cid DESC) AS place FROM ("
+        "SELECT cid, resolved_on, CASE WHEN resolved_on IS NULL THEN 1 ELSE 0 END AS never FROM facts "
+        f"WHERE learned = 1 ORDER BY never, resolved_on DESC, cid DESC LIMIT {LEARNING_READ}) top) newest",
         f"SELECT {_REPEAT_CHILDREN}, {null}, {null}, {null}, COUNT(DISTINCT child_id), "  # nosec B608
         "CAST(0 AS DOUBLE PRECISION) FROM facts WHERE siblings > 1",
     ]
