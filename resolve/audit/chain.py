@@ -317,19 +317,10 @@ class EvidenceBatch:
             read_at={read[chain].pk: read[chain].length - added[chain] for chain in read},
         )
         if moved_on:
-            again = sorted(chain for chain in read if read[chain].pk in moved_on)
-            fresh = {
-                head.chain: head
-                for head in EvidenceHead.objects.select_for_update().filter(chain__in=again).order_by("chain")
-            }
-            _links_seal([link for link in links if link.chain in fresh], fresh, key_id)
-            _heads_move([fresh[chain] for chain in again])
-            heads.update(fresh)
-        by_model: dict[type[models.Model], list[Any]] = {}
-        for link in links:
-            by_model.setdefault(type(link.row), []).append(link.row)
-        for model, rows in by_model.items():
-            _rows_write(model, rows)
+            _links_seal_again(
+                sorted(chain for chain in read if read[chain].pk in moved_on), links, heads, key_id
+            )
+        _links_write(links)
         # A later flush in the same transaction moves them on from here.
         self.heads_read.update((chain, heads[chain]) for chain in read)
 
@@ -353,20 +344,33 @@ class EvidenceBatch:
             heads[chain].pk = pk
         again = [chain for chain in chains if chain not in put]
         if again:
-            fresh = {
-                head.chain: head
-                for head in EvidenceHead.objects.select_for_update().filter(chain__in=again).order_by("chain")
-            }
-            _links_seal([link for link in links if link.chain in fresh], fresh, key_id)
-            _heads_move([fresh[chain] for chain in again])
-            heads.update(fresh)
-        by_model: dict[type[models.Model], list[Any]] = {}
-        for link in links:
-            by_model.setdefault(type(link.row), []).append(link.row)
-        for model, rows in by_model.items():
-            _rows_write(model, rows)
+            _links_seal_again(again, links, heads, key_id)
+        _links_write(links)
         # A later flush in the same transaction moves them on from here.
         self.heads_read.update((chain, heads[chain]) for chain in chains)
+
+
+def _links_seal_again(
+    chains: list[str], links: list[_Link], heads: dict[str, EvidenceHead], key_id: str
+) -> None:
+    """The heads of ``chains`` moved on since they were read (another writer extended them): lock and
+    read them again, seal their links again after them and move them on (two statements)."""
+    fresh = {
+        head.chain: head
+        for head in EvidenceHead.objects.select_for_update().filter(chain__in=chains).order_by("chain")
+    }
+    _links_seal([link for link in links if link.chain in fresh], fresh, key_id)
+    _heads_move([fresh[chain] for chain in chains])
+    heads.update(fresh)
+
+
+def _links_write(links: list[_Link]) -> None:
+    """The linked rows inserted, one statement per table."""
+    by_model: dict[type[models.Model], list[Any]] = {}
+    for link in links:
+        by_model.setdefault(type(link.row), []).append(link.row)
+    for model, rows in by_model.items():
+        _rows_write(model, rows)
 
 
 def _links_seal(links: list[_Link], heads: Mapping[str, EvidenceHead], key_id: str) -> None:
