@@ -9,14 +9,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from resolve.challenges import selectors, services
+from resolve.notifications import selectors as notification_selectors
 from resolve.notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_notifications_page_counts_no_further_than_the_bound(
-    client: Any, authority: Any, child: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def worker(authority: Any, child: Any) -> Any:
+    """The child's social worker, told of three challenges raised (three notifications, unread)."""
     for number in range(3):
         services.challenge_raise(
             user=authority.staff["iro"],
@@ -25,7 +26,12 @@ def test_the_notifications_page_counts_no_further_than_the_bound(
             concern=f"Concern {number}",
             impact_on_child="Impact",
         )
-    worker = authority.staff["social_worker"]
+    return authority.staff["social_worker"]
+
+
+def test_the_notifications_page_counts_no_further_than_the_bound(
+    client: Any, worker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert Notification.objects.filter(user=worker).count() >= 3
     monkeypatch.setattr(selectors, "COUNT_BOUND", 1)
     client.force_login(worker)
@@ -41,21 +47,10 @@ def test_the_notifications_page_counts_no_further_than_the_bound(
 
 
 def test_unread_notifications_are_counted_no_further_than_their_bounds(
-    client: Any, authority: Any, child: Any, monkeypatch: pytest.MonkeyPatch
+    client: Any, worker: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The header's badge says "99+" past 99 unread; the notifications page "more than 1,000" past
     the lists' bound; each count reads at most one row more than its bound."""
-    from resolve.notifications import selectors as notification_selectors
-
-    for number in range(3):
-        services.challenge_raise(
-            user=authority.staff["iro"],
-            child=child,
-            track="iro",
-            concern=f"Concern {number}",
-            impact_on_child="Impact",
-        )
-    worker = authority.staff["social_worker"]
     unread = Notification.objects.filter(user=worker, read_at__isnull=True).count()
     assert unread >= 3
     client.force_login(worker)
