@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Protocol
 from django.db import models, transaction
 from django.utils import timezone
 
+from resolve.audit.links_write import links_insert
 from resolve.audit.models import EvidenceHead, EvidenceSeal, Redaction
 from resolve.audit.sealing import (
     LEGACY_KEY_ID,
@@ -365,10 +366,14 @@ def _links_seal_again(
 
 
 def _links_write(links: list[_Link]) -> None:
-    """The linked rows inserted, one statement per table."""
+    """The linked rows inserted: the seals, events and case notes of a change in one statement
+    (``resolve/audit/links_write.py``), a larger batch (a leaver's hand-over) one statement per table."""
     by_model: dict[type[models.Model], list[Any]] = {}
     for link in links:
         by_model.setdefault(type(link.row), []).append(link.row)
+    values = sum(len(model._meta.concrete_fields) * len(rows) for model, rows in by_model.items())
+    if values <= _MOST_VALUES and links_insert(transaction.get_connection(), by_model):
+        return
     for model, rows in by_model.items():
         _rows_write(model, rows)
 
