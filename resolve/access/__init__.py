@@ -30,6 +30,7 @@ from resolve.access.scoping import (
     document_get_for_user,
     documents_visible_to,
     records_viewed,
+    scope_moment,
     work_get_for_hand_over,
 )
 
@@ -61,6 +62,7 @@ __all__ = [
     "documents_visible_to",
     "perm_require",
     "records_viewed",
+    "scope_moment",
     "user_has_perm",
     "user_perms",
     "work_get_for_hand_over",

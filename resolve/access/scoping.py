@@ -12,7 +12,10 @@ and through what (see ``resolve.access.context``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +52,22 @@ CHILD_LINE_MANAGERS = frozenset(
 CHAIR_LINE_MANAGERS = frozenset(key for key, grant in GRANTS.items() if grant.scope is Scope.SERVICE)
 AUTHORITY_WIDE = frozenset(key for key, grant in GRANTS.items() if grant.scope is Scope.AUTHORITY)
 CHAIRS = frozenset(key for key, grant in GRANTS.items() if grant.scope is Scope.CHAIRED)
+
+
+# The moment a scope is worked out for (break-glass access still running then): now, unless a caller
+# that keeps the statement it builds pins it (``scope_moment``), to put the moment of each later
+# request in its place.
+_MOMENT: ContextVar[dt.datetime | None] = ContextVar("resolve_scope_moment", default=None)
+
+
+@contextmanager
+def scope_moment(moment: dt.datetime) -> Iterator[None]:
+    """Scopes worked out inside are worked out for ``moment`` instead of now."""
+    token = _MOMENT.set(moment)
+    try:
+        yield
+    finally:
+        _MOMENT.reset(token)
 
 
 class NotVisible(Exception):
@@ -91,9 +110,8 @@ def _scope(
     children = allocated
     challenges = allocated | Q(raised_by_id=user.pk)
     if break_glass:
-        opened = BreakGlassGrant.objects.filter(user_id=user.pk, expires_at__gt=timezone.now()).values(
-            "child_id"
-        )
+        moment = _MOMENT.get() or timezone.now()
+        opened = BreakGlassGrant.objects.filter(user_id=user.pk, expires_at__gt=moment).values("child_id")
         children |= Q(pk__in=opened)
         challenges |= Q(child_id__in=opened)
     held = user_posts(user=user) if posts is None else list(posts)

@@ -24,11 +24,15 @@ the lists' bound) in two queries whose cost does not grow with the table; which 
 from __future__ import annotations
 
 import datetime as dt
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, overload
 
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
@@ -44,15 +48,16 @@ from django.db.models import (
     When,
     Window,
 )
+from django.utils import timezone
 
-from resolve.access import challenges_visible_to
+from resolve.access import challenges_visible_to, scope_moment
 from resolve.access.permissions import GRANTS, Perm, Scope
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges.models import Action, Agreement, Challenge, StageVisit, StageWait
 from resolve.challenges.overdue import due_not_past_q, due_past_q, overdue_q, past_cap_q
 from resolve.challenges.selectors import COUNT_BOUND, count_bounded
-from resolve.people.selectors import user_roles
+from resolve.people.selectors import user_posts, user_roles
 from resolve.procedures.models import PolicyVersion
 from resolve.procedures.selectors import PROCEDURE_DOCUMENT_DEFERRED, procedure_version_model
 
@@ -222,6 +227,83 @@ def by_set(members: QuerySet[Challenge]) -> Feed:
     return feed
 
 
+# -- each queue's statements built once --------------------------------------------------------------
+#
+# Building a queue's statements (its ways in, the scope in each, the order) with the ORM costs far more
+# than the database takes to run them: about two thirds of a home page's time at 1,000 challenges. A
+# queue's statements are the same text with the same values for everything they are built from (the
+# queue's ``signature``: the person, their posts, the day and each nation's last working day, the
+# stages whose meeting their roles chair), but for the moment break-glass access is asked about, which
+# is pinned while building (``scope_moment``) and put back in its place each time. So each is built
+# once per signature and kept, up to ``_KEPT`` of them; the rows it answers are read every time.
+# With ``RESOLVE_QUEUE_STATEMENTS_CHECKED`` (on in the tests) each kept statement is built again
+# every time and must be the same, so a new input to a queue left out of its signature fails a test.
+
+_KEPT = 512
+
+
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    params: tuple[Any, ...]
+    moment_at: tuple[int, ...]  # where the pinned moment is among the parameters
+
+
+_STATEMENTS: OrderedDict[tuple[Any, ...], _Statement] = OrderedDict()
+
+
+def _statement_build(build: Callable[[], QuerySet[Any]], around: str, moment: dt.datetime) -> _Statement:
+    with scope_moment(moment):
+        try:
+            sql, params = build().query.sql_with_params()
+        except EmptyResultSet:  # nothing can match (the ORM answers no rows without asking)
+            return _Statement("", (), ())
+    pinned = connection.ops.adapt_datetimefield_value(moment)
+    return _Statement(
+        around.format(sql),
+        tuple(params),
+        tuple(index for index, value in enumerate(params) if value == pinned),
+    )
+
+
+def _prepared_rows(
+    key: tuple[Any, ...] | None, build: Callable[[], QuerySet[Any]], around: str = "{}"
+) -> list[tuple[Any, ...]]:
+    """The rows of ``build``'s statement (inside ``around``), built once for ``key`` and kept."""
+    moment = timezone.now()
+    if key is not None:
+        key = (connection.alias, connection.vendor, around, *key)
+    kept = _STATEMENTS.get(key) if key is not None else None
+    if kept is None:
+        kept = _statement_build(build, around, moment)
+        if key is not None:
+            _STATEMENTS[key] = kept
+            while len(_STATEMENTS) > _KEPT:
+                _STATEMENTS.popitem(last=False)
+    else:
+        _STATEMENTS.move_to_end(key)  # type: ignore[arg-type]
+    if not kept.sql:
+        return [(0,)] if around.startswith("SELECT COUNT(*)") else []
+    params = list(kept.params)
+    now = connection.ops.adapt_datetimefield_value(moment)
+    for index in kept.moment_at:
+        params[index] = now
+    if key is not None and getattr(settings, "RESOLVE_QUEUE_STATEMENTS_CHECKED", False):
+        fresh = _statement_build(build, around, moment)
+        if (fresh.sql, list(fresh.params)) != (kept.sql, params):
+            raise RuntimeError(f"A queue's kept statement differs from one built now: {key}")
+    with connection.cursor() as cursor:
+        cursor.execute(kept.sql, params)
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def _signature(queue: str, user: User, today: dt.date) -> tuple[Any, ...]:
+    """Everything ``queue``'s statements for ``user`` today are built from (but the moment)."""
+    posts = tuple(sorted(user_posts(user=user), key=lambda post: (post[0], post[1] or 0)))
+    cutoffs = tuple(working_calendar(nation).last_working_day_on_or_before(today) for nation in Nation)
+    return (queue, user.pk, user.get_username(), user.is_active, posts, today, cutoffs, _meeting_stages(user))
+
+
 @dataclass(frozen=True)
 class Queued:
     """A queue: ``rows`` (every challenge of it, unordered), ``visible`` (the challenges its person may
@@ -236,6 +318,9 @@ class Queued:
     feeds: tuple[Feed, ...]
     annotations: dict[str, Any] = field(default_factory=dict)
     prefetch: tuple[str | Prefetch[Any], ...] = field(default=())
+    # Everything the queue's statements are built from (``_signature``): the statements that order and
+    # count it are built once for it and kept (``_prepared``). None: built every time.
+    signature: tuple[Any, ...] | None = None
 
     def prefetch_related(self, *lookups: str | Prefetch[Any]) -> Queued:
         return replace(self, prefetch=(*self.prefetch, *lookups))
@@ -254,9 +339,24 @@ class Queued:
         place = {pk: index for index, pk in enumerate(ids)}
         return sorted(rows, key=lambda challenge: place[challenge.pk])
 
+    def _ran(
+        self, what: tuple[Any, ...], build: Callable[[], QuerySet[Any]], around: str = "{}"
+    ) -> list[tuple[Any, ...]]:
+        """The rows of the statement ``build`` answers (inside ``around``), built once per signature
+        and ``what`` (``_prepared_rows``)."""
+        key = None if self.signature is None else (*self.signature, *what)
+        return _prepared_rows(key, build, around)
+
     def count(self) -> int:
         """How many, no further than ``selectors.COUNT_BOUND`` + 1 (the first that many of each way in)."""
-        return count_bounded(self._first(COUNT_BOUND + 1))
+        if self.signature is None:
+            return count_bounded(self._first(COUNT_BOUND + 1))
+        ((counted,),) = self._ran(
+            ("count",),
+            lambda: self._first(COUNT_BOUND + 1).order_by().values("pk")[: COUNT_BOUND + 1],
+            "SELECT COUNT(*) FROM ({}) counted",
+        )
+        return int(counted)
 
     def __len__(self) -> int:  # what a paginator asks of a list that is not a queryset
         return self.count()
@@ -268,8 +368,12 @@ class Queued:
         ``COUNT_BOUND`` + 1, which between them hold the whole queue when it is within the bound, and
         more than the bound when it is not; one more reads the rows shown. The ids alone are sorted,
         not the rows, so counting to the bound costs little more than the lists' bounded count."""
-        candidates = self._first(max(stop, COUNT_BOUND + 1))
-        first = list(_in_order(candidates, self.today).values_list("pk", Window(Count("pk")))[:stop])
+        first = self._ran(
+            ("first", stop),
+            lambda: _in_order(self._first(max(stop, COUNT_BOUND + 1)), self.today).values_list(
+                "pk", Window(Count("pk"))
+            )[:stop],
+        )
         if not first:
             return [], 0
         return self._read([pk for pk, _ in first]), min(first[0][1], COUNT_BOUND + 1)
@@ -289,7 +393,13 @@ class Queued:
         start, stop = index.start or 0, index.stop
         if stop is None or index.step is not None:
             raise TypeError("A queue is read a slice at a time, with its end: queue[start:stop].")
-        ids = list(_in_order(self._first(stop), self.today).values_list("pk", flat=True)[start:stop])
+        ids = [
+            pk
+            for (pk,) in self._ran(
+                ("slice", start, stop),
+                lambda: _in_order(self._first(stop), self.today).values_list("pk")[start:stop],
+            )
+        ]
         return self._read(ids)
 
 
@@ -322,22 +432,31 @@ def _action_i_own(user: User, today: dt.date) -> Q:
     return Q(pk__in=owned, status__in=[OPEN, Challenge.Status.RESOLVED])
 
 
+def _meeting_stages(user: User) -> tuple[tuple[int, str], ...]:
+    """(procedure version, stage) of every stage whose meeting a role this person holds chairs: of
+    every version, since a challenge keeps the one it began under."""
+    roles = user_roles(user=user)
+    return tuple(
+        (version.pk, stage.key)
+        for version in PolicyVersion.objects.order_by("pk")
+        for stage in procedure_version_model(version).stages
+        if stage.meeting is not None and stage.meeting.chair_role in roles
+    )
+
+
 def _meeting_i_chair(user: User, today: dt.date) -> Q:
     """Open challenges at a stage whose procedure has a meeting chaired by a role this person holds,
     with no meeting recorded at it yet. Which holder of the role is meant follows their scope: the
     queue reads only challenges they may see (an IRO/CP Service Manager sees their own service's)."""
-    roles = user_roles(user=user)
+    stages = _meeting_stages(user)
     at_stage = Q(pk__in=[])
-    keys, versions = set(), set()
-    for version in PolicyVersion.objects.all():  # every version: a challenge keeps the one it began under
-        for stage in procedure_version_model(version).stages:
-            if stage.meeting is not None and stage.meeting.chair_role in roles:
-                at_stage |= Q(policy_id=version.pk, stage_key=stage.key)
-                keys.add(stage.key)
-                versions.add(version.pk)
+    for version, key in stages:
+        at_stage |= Q(policy_id=version, stage_key=key)
     # The stages and versions first, as lists the index ``challenge_stage`` looks up with the status.
-    if keys:
-        at_stage = Q(stage_key__in=sorted(keys), policy_id__in=sorted(versions)) & at_stage
+    if stages:
+        keys = sorted({key for _, key in stages})
+        versions = sorted({version for version, _ in stages})
+        at_stage = Q(stage_key__in=keys, policy_id__in=versions) & at_stage
     no_meeting_yet = Exists(
         StageVisit.objects.filter(challenge_id=OuterRef("pk"), left_on__isnull=True, meetings=0)
     )
@@ -392,7 +511,11 @@ WAITING_ON_ME: tuple[QueueSource, ...] = (
 
 
 def _with_sources(
-    challenges: QuerySet[Challenge], sources: tuple[QueueSource, ...], user: User, today: dt.date
+    challenges: QuerySet[Challenge],
+    sources: tuple[QueueSource, ...],
+    user: User,
+    today: dt.date,
+    signature: tuple[Any, ...],
 ) -> Queued:
     """Keep the challenges any source matches, each marked ``why_<key>`` for the sources that did, read
     by each source's way in."""
@@ -405,7 +528,7 @@ def _with_sources(
     for where in wheres.values():
         matched |= where
     feeds = tuple(source.way_in(user, challenges, wheres[source.key]) for source in sources)
-    return Queued(challenges.filter(matched), challenges, today, feeds, annotations)
+    return Queued(challenges.filter(matched), challenges, today, feeds, annotations, signature=signature)
 
 
 def _visible(user: User) -> QuerySet[Challenge]:
@@ -418,7 +541,7 @@ def _visible(user: User) -> QuerySet[Challenge]:
 
 def waiting_on_me(*, user: User, today: dt.date) -> Queued:
     """Challenges waiting on ``user`` (any of ``WAITING_ON_ME``), the most overdue first."""
-    return _with_sources(_visible(user), WAITING_ON_ME, user, today)
+    return _with_sources(_visible(user), WAITING_ON_ME, user, today, _signature("mine", user, today))
 
 
 # -- the chair's own challenges ------------------------------------------------------------------------
@@ -485,7 +608,7 @@ NEEDS_MY_DECISION: tuple[QueueSource, ...] = (
 def needs_my_decision(*, user: User, today: dt.date) -> Queued:
     """A chair's challenges that wait on their decision, overdue first."""
     chaired = _visible(user).filter(_chaired_by(user))
-    return _with_sources(chaired, NEEDS_MY_DECISION, user, today)
+    return _with_sources(chaired, NEEDS_MY_DECISION, user, today, _signature("decide", user, today))
 
 
 def waiting_on_others(*, user: User, today: dt.date) -> Queued:
@@ -495,7 +618,13 @@ def waiting_on_others(*, user: User, today: dt.date) -> Queued:
         decide |= source.matches(user, today)
     chaired = _visible(user).filter(_chaired_by(user), status=OPEN).exclude(decide)
     # Open, unanswered and not overdue: the stretches where the others must still answer.
-    return Queued(chaired, _visible(user), today, (by_due(chaired, COMING, UNDATED),))
+    return Queued(
+        chaired,
+        _visible(user),
+        today,
+        (by_due(chaired, COMING, UNDATED),),
+        signature=_signature("others", user, today),
+    )
 
 
 # -- my team's, my part of the line's, my service's --------------------------------------------------
@@ -529,7 +658,13 @@ def my_people(*, user: User, today: dt.date) -> Queued:
     for source in WAITING_ON_ME:
         mine |= source.matches(user, today)
     members = _visible(user).filter(status=OPEN).exclude(mine)
-    return Queued(members, _visible(user), today, (by_due(members, *OPEN_PARTS),))
+    return Queued(
+        members,
+        _visible(user),
+        today,
+        (by_due(members, *OPEN_PARTS),),
+        signature=_signature("people", user, today),
+    )
 
 
 # -- copied to me --------------------------------------------------------------------------------------
@@ -544,7 +679,7 @@ def copied_to_me(*, user: User, today: dt.date) -> Queued:
     members = _visible(user).filter(status=OPEN).exclude(mine)
     feeds = (by_stage_rows(user, hows, members, *OPEN_PARTS),)
     rows = members.filter(_stage_names(user, *hows))
-    return Queued(rows, _visible(user), today, feeds)
+    return Queued(rows, _visible(user), today, feeds, signature=_signature("copied", user, today))
 
 
 # -- whom one challenge waits on -----------------------------------------------------------------------

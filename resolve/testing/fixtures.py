@@ -77,3 +77,10 @@ def _fresh_working_calendars() -> Any:
 
     yield
     working_calendar_cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _queue_statements_checked(settings: Any) -> None:
+    """Every kept statement of a queue is built again and compared in the tests
+    (``resolve.challenges.queues._prepared_rows``): an input left out of a queue's signature fails."""
+    settings.RESOLVE_QUEUE_STATEMENTS_CHECKED = True

@@ -1,0 +1,119 @@
+"""A queue's statements are built once for everything they are built from, and kept; their rows are
+read every time. A change of the person's posts, of the day or of the procedures builds new ones; a
+break-glass grant that ends during the day ends in the kept statement too; and (on in the tests) a
+kept statement that differs from one built now fails loudly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+
+from resolve.access import challenges_visible_to
+from resolve.access.tests.world import World, world_build
+from resolve.audit.models import BreakGlassGrant
+from resolve.challenges import queues, services
+from resolve.people.models import Post
+
+pytestmark = pytest.mark.django_db
+
+MORNING = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def world(authority: Any) -> Any:
+    with time_machine.travel(MORNING, tick=False):
+        yield world_build(authority)
+
+
+def _fresh(username: str) -> Any:
+    """The person as a new request reads them (their posts are read again)."""
+    return get_user_model().objects.get(username=username)
+
+
+def _first(queued: queues.Queued) -> tuple[list[int], int]:
+    rows, total = queued.first_counted(10)
+    return [row.pk for row in rows], total
+
+
+def test_a_queue_read_again_uses_its_kept_statements_and_sees_new_rows(world: World) -> None:
+    queues._STATEMENTS.clear()
+    with time_machine.travel(MORNING, tick=False):
+        first = world.challenge(world.a)
+        today = MORNING.date()
+        assert _first(queues.waiting_on_me(user=_fresh("social_worker"), today=today)) == ([first.pk], 1)
+        kept = dict(queues._STATEMENTS)
+        assert kept, "the queue's statement was not kept"
+        second = world.challenge(world.a)
+        answer = _first(queues.waiting_on_me(user=_fresh("social_worker"), today=today))
+        # Two rows now, read with the statement kept from the first time.
+        assert answer == ([first.pk, second.pk], 2)
+        assert dict(queues._STATEMENTS) == kept
+        # "See all": a slice and the count, each kept too.
+        queued = queues.waiting_on_me(user=_fresh("social_worker"), today=today)
+        assert ([row.pk for row in queued[0:1]], queued.count()) == ([first.pk], 2)
+        assert len(queues._STATEMENTS) == len(kept) + 2
+
+
+def test_a_new_post_builds_a_new_statement(world: World) -> None:
+    with time_machine.travel(MORNING, tick=False):
+        in_a = world.challenge(world.a)
+        in_b = world.challenge(world.b)
+        today = MORNING.date()
+        assert _first(queues.my_people(user=_fresh("team_manager_2"), today=today)) == ([in_b.pk], 1)
+        # Also a team manager of child A's team, from now.
+        Post.objects.create(user=_fresh("team_manager_2"), role="team_manager", team=world.a.team)
+        answer = _first(queues.my_people(user=_fresh("team_manager_2"), today=today))
+        assert sorted(answer[0]) == sorted([in_a.pk, in_b.pk])
+
+
+def test_the_next_day_builds_a_new_statement(world: World) -> None:
+    with time_machine.travel(MORNING, tick=False):
+        challenge = world.challenge(world.a)
+    iro = world.user("iro")
+    for day in (dt.date(2026, 12, 1), dt.date(2027, 3, 1)):
+        with time_machine.travel(dt.datetime(day.year, day.month, day.day, 10, tzinfo=dt.UTC), tick=False):
+            # Overdue by March: a chair's decision then, not before.
+            decide = _first(queues.needs_my_decision(user=_fresh("iro"), today=day))
+            others = _first(queues.waiting_on_others(user=iro, today=day))
+            if day.month == 12:
+                assert (decide, others) == (([], 0), ([challenge.pk], 1))
+            else:
+                assert (decide, others) == (([challenge.pk], 1), ([], 0))
+
+
+def test_break_glass_that_ends_during_the_day_ends_in_the_kept_statement(world: World) -> None:
+    with time_machine.travel(MORNING, tick=False):
+        challenge = world.challenge(world.a)
+        outsider = _fresh("social_worker_2")
+        BreakGlassGrant.objects.create(
+            user=outsider,
+            child=world.a,
+            reason="Duty call about the child tonight",
+            expires_at=MORNING + dt.timedelta(minutes=30),
+            channel="page",
+        )
+    key = ("test", outsider.pk)
+
+    def build() -> Any:
+        return challenges_visible_to(outsider).filter(pk=challenge.pk).values_list("pk")
+
+    with time_machine.travel(MORNING + dt.timedelta(minutes=10), tick=False):
+        assert queues._prepared_rows(key, build) == [(challenge.pk,)]
+    with time_machine.travel(MORNING + dt.timedelta(minutes=40), tick=False):
+        assert queues._prepared_rows(key, build) == []
+
+
+def test_a_kept_statement_that_differs_from_one_built_now_fails(world: World) -> None:
+    with time_machine.travel(MORNING, tick=False):
+        challenge = world.challenge(world.a)
+        services.challenge_escalate(user=world.user("iro"), challenge_id=challenge.pk, reason="No plan")
+    iro = world.user("iro")
+    key = ("test", "stale")
+    queues._prepared_rows(key, lambda: challenges_visible_to(iro).values_list("pk"))
+    # An input the key leaves out (here, the status) changes the statement built now.
+    with pytest.raises(RuntimeError, match="differs from one built now"):
+        queues._prepared_rows(key, lambda: challenges_visible_to(iro).filter(status="open").values_list("pk"))
