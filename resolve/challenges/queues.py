@@ -27,6 +27,7 @@ import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, overload
 
 from django.conf import settings
@@ -305,22 +306,48 @@ def _signature(queue: str, user: User, today: dt.date) -> tuple[Any, ...]:
 
 
 @dataclass(frozen=True)
-class Queued:
-    """A queue: ``rows`` (every challenge of it, unordered), ``visible`` (the challenges its person may
-    see, which its rows are read from, each with ``annotations``: its ``why_<key>``) and the ways in
-    (``feeds``) that read its order from indexes. Read a slice at a time, or its first rows with its
-    count (``first_counted``), each at a cost that does not grow with the table; counted no further
-    than the lists' bound."""
+class QueueParts:
+    """What a queue's statements are built from: ``rows`` (every challenge of it, unordered), the ways
+    in (``feeds``) that read its order from indexes, and ``annotations`` (its ``why_<key>``)."""
 
     rows: QuerySet[Challenge]
-    visible: QuerySet[Challenge]
-    today: dt.date
     feeds: tuple[Feed, ...]
     annotations: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A queue: ``visible`` (the challenges its person may see, which its rows are read from) and its
+    parts (``make``, worked out only when a statement must be built or its rows need their
+    ``why_<key>``). Read a slice at a time, or its first rows with its count (``first_counted``), each at
+    a cost that does not grow with the table; counted no further than the lists' bound."""
+
+    visible: QuerySet[Challenge]
+    today: dt.date
+    make: Callable[[], QueueParts]
     prefetch: tuple[str | Prefetch[Any], ...] = field(default=())
     # Everything the queue's statements are built from (``_signature``): the statements that order and
-    # count it are built once for it and kept (``_prepared``). None: built every time.
+    # count it are built once for it and kept (``_prepared_rows``). None: built every time.
     signature: tuple[Any, ...] | None = None
+    # Whether its rows are marked ``why_<key>`` (its parts' ``annotations``): only then are the parts
+    # worked out to read the rows shown.
+    marked: bool = False
+
+    @cached_property
+    def _parts(self) -> QueueParts:
+        return self.make()
+
+    @property
+    def rows(self) -> QuerySet[Challenge]:
+        return self._parts.rows
+
+    @property
+    def feeds(self) -> tuple[Feed, ...]:
+        return self._parts.feeds
+
+    @property
+    def annotations(self) -> dict[str, Any]:
+        return self._parts.annotations
 
     def prefetch_related(self, *lookups: str | Prefetch[Any]) -> Queued:
         return replace(self, prefetch=(*self.prefetch, *lookups))
@@ -335,7 +362,8 @@ class Queued:
 
     def _read(self, ids: list[int]) -> list[Challenge]:
         """The rows of ``ids``, in that order, with their ``why_<key>`` and what the page prefetches."""
-        rows = self.visible.annotate(**self.annotations).filter(pk__in=ids).prefetch_related(*self.prefetch)
+        marked = self.visible.annotate(**self.annotations) if self.marked else self.visible
+        rows = marked.filter(pk__in=ids).prefetch_related(*self.prefetch)
         place = {pk: index for index, pk in enumerate(ids)}
         return sorted(rows, key=lambda challenge: place[challenge.pk])
 
@@ -519,16 +547,29 @@ def _with_sources(
 ) -> Queued:
     """Keep the challenges any source matches, each marked ``why_<key>`` for the sources that did, read
     by each source's way in."""
-    # Each filter worked out once (a meeting's reads the procedures), for the rows and the ways in alike.
-    wheres = {source.key: source.matches(user, today) for source in sources}
-    annotations = {
-        f"why_{key}": ExpressionWrapper(where, output_field=BooleanField()) for key, where in wheres.items()
-    }
-    matched = Q()
-    for where in wheres.values():
-        matched |= where
-    feeds = tuple(source.way_in(user, challenges, wheres[source.key]) for source in sources)
-    return Queued(challenges.filter(matched), challenges, today, feeds, annotations, signature=signature)
+
+    def make() -> QueueParts:
+        # Each filter worked out once (a meeting's reads the procedures), for the rows and ways in alike.
+        wheres = {source.key: source.matches(user, today) for source in sources}
+        annotations = {
+            f"why_{key}": ExpressionWrapper(where, output_field=BooleanField())
+            for key, where in wheres.items()
+        }
+        matched = Q()
+        for where in wheres.values():
+            matched |= where
+        feeds = tuple(source.way_in(user, challenges, wheres[source.key]) for source in sources)
+        return QueueParts(challenges.filter(matched), feeds, annotations)
+
+    return Queued(challenges, today, make, signature=signature, marked=True)
+
+
+def _waiting_on_me_q(user: User, today: dt.date) -> Q:
+    """Any of ``WAITING_ON_ME`` (the queues that leave those out)."""
+    mine = Q()
+    for source in WAITING_ON_ME:
+        mine |= source.matches(user, today)
+    return mine
 
 
 def _visible(user: User) -> QuerySet[Challenge]:
@@ -613,18 +654,16 @@ def needs_my_decision(*, user: User, today: dt.date) -> Queued:
 
 def waiting_on_others(*, user: User, today: dt.date) -> Queued:
     """A chair's open challenges that need nothing of them now: someone else must answer."""
-    decide = Q()
-    for source in NEEDS_MY_DECISION:
-        decide |= source.matches(user, today)
-    chaired = _visible(user).filter(_chaired_by(user), status=OPEN).exclude(decide)
-    # Open, unanswered and not overdue: the stretches where the others must still answer.
-    return Queued(
-        chaired,
-        _visible(user),
-        today,
-        (by_due(chaired, COMING, UNDATED),),
-        signature=_signature("others", user, today),
-    )
+
+    def make() -> QueueParts:
+        decide = Q()
+        for source in NEEDS_MY_DECISION:
+            decide |= source.matches(user, today)
+        chaired = _visible(user).filter(_chaired_by(user), status=OPEN).exclude(decide)
+        # Open, unanswered and not overdue: the stretches where the others must still answer.
+        return QueueParts(chaired, (by_due(chaired, COMING, UNDATED),))
+
+    return Queued(_visible(user), today, make, signature=_signature("others", user, today))
 
 
 # -- my team's, my part of the line's, my service's --------------------------------------------------
@@ -653,18 +692,13 @@ def my_people(*, user: User, today: dt.date) -> Queued:
     """Open challenges in the team, line or service ``user`` manages, not already waiting on them,
     overdue first then by due date. Empty for a person who manages none."""
     if managed_scope(user=user) is None:
-        return Queued(_visible(user).none(), _visible(user), today, ())
-    mine = Q()
-    for source in WAITING_ON_ME:
-        mine |= source.matches(user, today)
-    members = _visible(user).filter(status=OPEN).exclude(mine)
-    return Queued(
-        members,
-        _visible(user),
-        today,
-        (by_due(members, *OPEN_PARTS),),
-        signature=_signature("people", user, today),
-    )
+        return Queued(_visible(user), today, lambda: QueueParts(_visible(user).none(), ()))
+
+    def make() -> QueueParts:
+        members = _visible(user).filter(status=OPEN).exclude(_waiting_on_me_q(user, today))
+        return QueueParts(members, (by_due(members, *OPEN_PARTS),))
+
+    return Queued(_visible(user), today, make, signature=_signature("people", user, today))
 
 
 # -- copied to me --------------------------------------------------------------------------------------
@@ -672,14 +706,14 @@ def my_people(*, user: User, today: dt.date) -> Queued:
 
 def copied_to_me(*, user: User, today: dt.date) -> Queued:
     """Open challenges whose current stage copied or told ``user`` (and that wait on them for nothing)."""
-    mine = Q()
-    for source in WAITING_ON_ME:
-        mine |= source.matches(user, today)
-    hows = (StageWait.How.CC, StageWait.How.NOTIFY)
-    members = _visible(user).filter(status=OPEN).exclude(mine)
-    feeds = (by_stage_rows(user, hows, members, *OPEN_PARTS),)
-    rows = members.filter(_stage_names(user, *hows))
-    return Queued(rows, _visible(user), today, feeds, signature=_signature("copied", user, today))
+
+    def make() -> QueueParts:
+        hows = (StageWait.How.CC, StageWait.How.NOTIFY)
+        members = _visible(user).filter(status=OPEN).exclude(_waiting_on_me_q(user, today))
+        feeds = (by_stage_rows(user, hows, members, *OPEN_PARTS),)
+        return QueueParts(members.filter(_stage_names(user, *hows)), feeds)
+
+    return Queued(_visible(user), today, make, signature=_signature("copied", user, today))
 
 
 # -- whom one challenge waits on -----------------------------------------------------------------------
