@@ -37,18 +37,18 @@ from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
-    Count,
     Exists,
     ExpressionWrapper,
     F,
+    IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Value,
     When,
-    Window,
 )
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from resolve.access import challenges_visible_to, scope_moment
@@ -57,7 +57,7 @@ from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges.models import Action, Agreement, Challenge, StageVisit, StageWait
 from resolve.challenges.overdue import due_not_past_q, due_past_q, overdue_q, past_cap_q
-from resolve.challenges.selectors import COUNT_BOUND, count_bounded
+from resolve.challenges.selectors import COUNT_BOUND
 from resolve.people.selectors import user_posts, user_roles
 from resolve.procedures.models import PolicyVersion
 from resolve.procedures.selectors import PROCEDURE_DOCUMENT_DEFERRED, procedure_version_model
@@ -253,10 +253,15 @@ class _Statement:
 _STATEMENTS: OrderedDict[tuple[Any, ...], _Statement] = OrderedDict()
 
 
-def _statement_build(build: Callable[[], QuerySet[Any]], around: str, moment: dt.datetime) -> _Statement:
+# What a statement's build answers: a queryset, or the text and values of a statement.
+Built = QuerySet[Any] | tuple[str, list[Any]]
+
+
+def _statement_build(build: Callable[[], Built], around: str, moment: dt.datetime) -> _Statement:
     with scope_moment(moment):
         try:
-            sql, params = build().query.sql_with_params()
+            built = build()
+            sql, params = built if isinstance(built, tuple) else built.query.sql_with_params()
         except EmptyResultSet:  # nothing can match (the ORM answers no rows without asking)
             return _Statement("", (), ())
     pinned = connection.ops.adapt_datetimefield_value(moment)
@@ -268,9 +273,13 @@ def _statement_build(build: Callable[[], QuerySet[Any]], around: str, moment: dt
 
 
 def _prepared_rows(
-    key: tuple[Any, ...] | None, build: Callable[[], QuerySet[Any]], around: str = "{}"
+    key: tuple[Any, ...] | None,
+    build: Callable[[], Built],
+    around: str = "{}",
+    empty: tuple[tuple[Any, ...], ...] = (),
 ) -> list[tuple[Any, ...]]:
-    """The rows of ``build``'s statement (inside ``around``), built once for ``key`` and kept."""
+    """The rows of ``build``'s statement (inside ``around``), built once for ``key`` and kept;
+    ``empty`` where nothing can match."""
     moment = timezone.now()
     if key is not None:
         key = (connection.alias, connection.vendor, around, *key)
@@ -284,7 +293,7 @@ def _prepared_rows(
     else:
         _STATEMENTS.move_to_end(key)  # type: ignore[arg-type]
     if not kept.sql:
-        return [(0,)] if around.startswith("SELECT COUNT(*)") else []
+        return list(empty)
     params = list(kept.params)
     now = connection.ops.adapt_datetimefield_value(moment)
     for index in kept.moment_at:
@@ -368,22 +377,45 @@ class Queued:
         return sorted(rows, key=lambda challenge: place[challenge.pk])
 
     def _ran(
-        self, what: tuple[Any, ...], build: Callable[[], QuerySet[Any]], around: str = "{}"
+        self,
+        what: tuple[Any, ...],
+        build: Callable[[], Built],
+        around: str = "{}",
+        empty: tuple[tuple[Any, ...], ...] = (),
     ) -> list[tuple[Any, ...]]:
         """The rows of the statement ``build`` answers (inside ``around``), built once per signature
         and ``what`` (``_prepared_rows``)."""
         key = None if self.signature is None else (*self.signature, *what)
-        return _prepared_rows(key, build, around)
+        return _prepared_rows(key, build, around, empty)
+
+    def _counted_sql(self) -> tuple[str, list[Any]]:
+        """How many the queue holds, no further than ``selectors.COUNT_BOUND`` + 1, as a subquery: the
+        first that many of each way in's stretches together, read only as far as the bound. The
+        stretches of one way in never share a challenge; two ways in may, so theirs are joined without
+        repeats. Read that way, a count past the bound stops there instead of sorting every stretch's
+        first rows."""
+        parts: list[str] = []
+        params: list[Any] = []
+        for feed in self.feeds:
+            for ids in feed(self.today, COUNT_BOUND + 1):
+                try:
+                    sql, values = ids.query.sql_with_params()
+                except EmptyResultSet:  # a stretch nothing can be in
+                    continue
+                # The ORM's own statement for the stretch; every value is a parameter.
+                parts.append(f"SELECT * FROM ({sql}) way_{len(parts)}")  # noqa: S608  # nosec B608
+                params.extend(values)
+        if not parts:
+            return "0", []
+        joined = (" UNION ALL " if len(self.feeds) == 1 else " UNION ").join(parts)
+        return (
+            f"(SELECT COUNT(*) FROM (SELECT * FROM ({joined}) ways LIMIT {COUNT_BOUND + 1}) counted)",  # noqa: S608  # nosec B608
+            params,
+        )
 
     def count(self) -> int:
         """How many, no further than ``selectors.COUNT_BOUND`` + 1 (the first that many of each way in)."""
-        if self.signature is None:
-            return count_bounded(self._first(COUNT_BOUND + 1))
-        ((counted,),) = self._ran(
-            ("count",),
-            lambda: self._first(COUNT_BOUND + 1).order_by().values("pk")[: COUNT_BOUND + 1],
-            "SELECT COUNT(*) FROM ({}) counted",
-        )
+        ((counted,),) = self._ran(("count",), self._counted_sql, "SELECT {}", empty=((0,),))
         return int(counted)
 
     def __len__(self) -> int:  # what a paginator asks of a list that is not a queryset
@@ -392,16 +424,15 @@ class Queued:
     def first_counted(self, stop: int) -> tuple[list[Challenge], int]:
         """The queue's first ``stop`` rows and how many it holds (no further than the bound).
 
-        One statement orders the ids and counts them (``COUNT(*) OVER ()``): each way in gives its first
-        ``COUNT_BOUND`` + 1, which between them hold the whole queue when it is within the bound, and
-        more than the bound when it is not; one more reads the rows shown. The ids alone are sorted,
-        not the rows, so counting to the bound costs little more than the lists' bounded count."""
-        first = self._ran(
-            ("first", stop),
-            lambda: _in_order(self._first(max(stop, COUNT_BOUND + 1)), self.today).values_list(
-                "pk", Window(Count("pk"))
-            )[:stop],
-        )
+        One statement orders the ids and counts them: the queue's first ``stop`` are among the first
+        ``stop`` of each way in, sorted; the count is a subquery of it (``_counted_sql``), worked out
+        once. One more reads the rows shown."""
+
+        def build() -> Built:
+            counted = RawSQL(*self._counted_sql(), output_field=IntegerField())  # noqa: S611  # nosec B611
+            return _in_order(self._first(stop), self.today).values_list("pk", counted)[:stop]
+
+        first = self._ran(("first", stop), build)
         if not first:
             return [], 0
         return self._read([pk for pk, _ in first]), min(first[0][1], COUNT_BOUND + 1)
