@@ -24,16 +24,12 @@ the lists' bound) in two queries whose cost does not grow with the table; which 
 from __future__ import annotations
 
 import datetime as dt
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from typing import Any, overload
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
@@ -58,6 +54,8 @@ from resolve.calendars.types import Nation
 from resolve.challenges.models import Action, Agreement, Challenge, StageVisit, StageWait
 from resolve.challenges.overdue import due_not_past_q, due_past_q, overdue_q, past_cap_q
 from resolve.challenges.selectors import COUNT_BOUND
+from resolve.core import kept
+from resolve.core.kept import Built
 from resolve.people.selectors import user_posts, user_roles
 from resolve.procedures.models import PolicyVersion
 from resolve.procedures.selectors import PROCEDURE_DOCUMENT_DEFERRED, procedure_version_model
@@ -234,77 +232,28 @@ def by_set(members: QuerySet[Challenge]) -> Feed:
 # than the database takes to run them: about two thirds of a home page's time at 1,000 challenges. A
 # queue's statements are the same text with the same values for everything they are built from (the
 # queue's ``signature``: the person, their posts, the day and each nation's last working day, the
-# stages whose meeting their roles chair), but for the moment break-glass access is asked about, which
-# is pinned while building (``scope_moment``) and put back in its place each time. So each is built
-# once per signature and kept, up to ``_KEPT`` of them; the rows it answers are read every time.
-# With ``RESOLVE_QUEUE_STATEMENTS_CHECKED`` (on in the tests) each kept statement is built again
-# every time and must be the same, so a new input to a queue left out of its signature fails a test.
-
-_KEPT = 512
+# stages whose meeting their roles chair), but for the moment break-glass access is asked about (a
+# slot: ``resolve/core/kept.py``). So each is built once per signature and kept; its rows are read
+# every time.
 
 
-@dataclass(frozen=True)
-class _Statement:
-    sql: str
-    params: tuple[Any, ...]
-    moment_at: tuple[int, ...]  # where the pinned moment is among the parameters
-
-
-_STATEMENTS: OrderedDict[tuple[Any, ...], _Statement] = OrderedDict()
-
-
-# What a statement's build answers: a queryset, or the text and values of a statement.
-Built = QuerySet[Any] | tuple[str, list[Any]]
-
-
-def _statement_build(build: Callable[[], Built], around: str, moment: dt.datetime) -> _Statement:
-    with scope_moment(moment):
-        try:
-            built = build()
-            sql, params = built if isinstance(built, tuple) else built.query.sql_with_params()
-        except EmptyResultSet:  # nothing can match (the ORM answers no rows without asking)
-            return _Statement("", (), ())
-    pinned = connection.ops.adapt_datetimefield_value(moment)
-    return _Statement(
-        around.format(sql),
-        tuple(params),
-        tuple(index for index, value in enumerate(params) if value == pinned),
-    )
-
-
-def _prepared_rows(
+def _kept_rows(
     key: tuple[Any, ...] | None,
     build: Callable[[], Built],
     around: str = "{}",
     empty: tuple[tuple[Any, ...], ...] = (),
 ) -> list[tuple[Any, ...]]:
-    """The rows of ``build``'s statement (inside ``around``), built once for ``key`` and kept;
-    ``empty`` where nothing can match."""
-    moment = timezone.now()
-    if key is not None:
-        key = (connection.alias, connection.vendor, around, *key)
-    kept = _STATEMENTS.get(key) if key is not None else None
-    if kept is None:
-        kept = _statement_build(build, around, moment)
-        if key is not None:
-            _STATEMENTS[key] = kept
-            while len(_STATEMENTS) > _KEPT:
-                _STATEMENTS.popitem(last=False)
-    else:
-        _STATEMENTS.move_to_end(key)  # type: ignore[arg-type]
-    if not kept.sql:
-        return list(empty)
-    params = list(kept.params)
-    now = connection.ops.adapt_datetimefield_value(moment)
-    for index in kept.moment_at:
-        params[index] = now
-    if key is not None and getattr(settings, "RESOLVE_QUEUE_STATEMENTS_CHECKED", False):
-        fresh = _statement_build(build, around, moment)
-        if (fresh.sql, list(fresh.params)) != (kept.sql, params):
-            raise RuntimeError(f"A queue's kept statement differs from one built now: {key}")
-    with connection.cursor() as cursor:
-        cursor.execute(kept.sql, params)
-        return [tuple(row) for row in cursor.fetchall()]
+    """The rows of ``build``'s statement (inside ``around``), built once for ``key`` and kept (built
+    every time for no key); ``empty`` where nothing can match."""
+
+    def built(slots: Mapping[str, Any]) -> Built:
+        with scope_moment(slots["moment"]):
+            answer = build()
+            sql, params = answer if isinstance(answer, tuple) else answer.query.sql_with_params()
+        return around.format(sql), list(params)
+
+    moment = {"moment": timezone.now()}
+    return kept.rows(None if key is None else ("queue", around, *key), built, moment, empty=empty)
 
 
 def _signature(queue: str, user: User, today: dt.date) -> tuple[Any, ...]:
@@ -326,52 +275,39 @@ class QueueParts:
 
 @dataclass(frozen=True)
 class Queued:
-    """A queue: ``visible`` (the challenges its person may see, which its rows are read from) and its
-    parts (``make``, worked out only when a statement must be built or its rows need their
-    ``why_<key>``). Read a slice at a time, or its first rows with its count (``first_counted``), each at
-    a cost that does not grow with the table; counted no further than the lists' bound."""
+    """A queue: the challenges its person may see, which its rows are read from (``visible``), and its
+    parts (``make``). Both are worked out when they are needed, each time: its parts only when a
+    statement must be built or its rows need their ``why_<key>`` (the scope in them holds the moment
+    it was worked out for). Read a slice at a time, or its first rows with its count
+    (``first_counted``), each at a cost that does not grow with the table; counted no further than the
+    lists' bound."""
 
-    visible: QuerySet[Challenge]
+    visible: Callable[[], QuerySet[Challenge]]
     today: dt.date
     make: Callable[[], QueueParts]
     prefetch: tuple[str | Prefetch[Any], ...] = field(default=())
     # Everything the queue's statements are built from (``_signature``): the statements that order and
-    # count it are built once for it and kept (``_prepared_rows``). None: built every time.
+    # count it are built once for it and kept (``_kept_rows``). None: built every time.
     signature: tuple[Any, ...] | None = None
     # Whether its rows are marked ``why_<key>`` (its parts' ``annotations``): only then are the parts
     # worked out to read the rows shown.
     marked: bool = False
 
-    @cached_property
-    def _parts(self) -> QueueParts:
-        return self.make()
-
-    @property
-    def rows(self) -> QuerySet[Challenge]:
-        return self._parts.rows
-
-    @property
-    def feeds(self) -> tuple[Feed, ...]:
-        return self._parts.feeds
-
-    @property
-    def annotations(self) -> dict[str, Any]:
-        return self._parts.annotations
-
     def prefetch_related(self, *lookups: str | Prefetch[Any]) -> Queued:
         return replace(self, prefetch=(*self.prefetch, *lookups))
 
-    def _first(self, stop: int) -> QuerySet[Challenge]:
+    def _first(self, parts: QueueParts, stop: int) -> QuerySet[Challenge]:
         """The challenges among the first ``stop`` of each way in: the queue's first ``stop`` among them."""
         chosen = Q(pk__in=[])
-        for feed in self.feeds:
+        for feed in parts.feeds:
             for ids in feed(self.today, stop):
                 chosen |= Q(pk__in=ids)
-        return self.visible.filter(chosen)
+        return self.visible().filter(chosen)
 
     def _read(self, ids: list[int]) -> list[Challenge]:
         """The rows of ``ids``, in that order, with their ``why_<key>`` and what the page prefetches."""
-        marked = self.visible.annotate(**self.annotations) if self.marked else self.visible
+        visible = self.visible()
+        marked = visible.annotate(**self.make().annotations) if self.marked else visible
         rows = marked.filter(pk__in=ids).prefetch_related(*self.prefetch)
         place = {pk: index for index, pk in enumerate(ids)}
         return sorted(rows, key=lambda challenge: place[challenge.pk])
@@ -384,30 +320,30 @@ class Queued:
         empty: tuple[tuple[Any, ...], ...] = (),
     ) -> list[tuple[Any, ...]]:
         """The rows of the statement ``build`` answers (inside ``around``), built once per signature
-        and ``what`` (``_prepared_rows``)."""
+        and ``what`` (``_kept_rows``)."""
         key = None if self.signature is None else (*self.signature, *what)
-        return _prepared_rows(key, build, around, empty)
+        return _kept_rows(key, build, around, empty)
 
-    def _counted_sql(self) -> tuple[str, list[Any]]:
+    def _counted_sql(self, parts: QueueParts) -> tuple[str, list[Any]]:
         """How many the queue holds, no further than ``selectors.COUNT_BOUND`` + 1, as a subquery: the
         first that many of each way in's stretches together, read only as far as the bound. The
         stretches of one way in never share a challenge; two ways in may, so theirs are joined without
         repeats. Read that way, a count past the bound stops there instead of sorting every stretch's
         first rows."""
-        parts: list[str] = []
+        ways: list[str] = []
         params: list[Any] = []
-        for feed in self.feeds:
+        for feed in parts.feeds:
             for ids in feed(self.today, COUNT_BOUND + 1):
                 try:
                     sql, values = ids.query.sql_with_params()
                 except EmptyResultSet:  # a stretch nothing can be in
                     continue
                 # The ORM's own statement for the stretch; every value is a parameter.
-                parts.append(f"SELECT * FROM ({sql}) way_{len(parts)}")  # noqa: S608  # nosec B608
+                ways.append(f"SELECT * FROM ({sql}) way_{len(ways)}")  # noqa: S608  # nosec B608
                 params.extend(values)
-        if not parts:
+        if not ways:
             return "0", []
-        joined = (" UNION ALL " if len(self.feeds) == 1 else " UNION ").join(parts)
+        joined = (" UNION ALL " if len(parts.feeds) == 1 else " UNION ").join(ways)
         return (
             f"(SELECT COUNT(*) FROM (SELECT * FROM ({joined}) ways LIMIT {COUNT_BOUND + 1}) counted)",  # noqa: S608  # nosec B608
             params,
@@ -415,7 +351,9 @@ class Queued:
 
     def count(self) -> int:
         """How many, no further than ``selectors.COUNT_BOUND`` + 1 (the first that many of each way in)."""
-        ((counted,),) = self._ran(("count",), self._counted_sql, "SELECT {}", empty=((0,),))
+        ((counted,),) = self._ran(
+            ("count",), lambda: self._counted_sql(self.make()), "SELECT {}", empty=((0,),)
+        )
         return int(counted)
 
     def __len__(self) -> int:  # what a paginator asks of a list that is not a queryset
@@ -429,8 +367,9 @@ class Queued:
         once. One more reads the rows shown."""
 
         def build() -> Built:
-            counted = RawSQL(*self._counted_sql(), output_field=IntegerField())  # noqa: S611  # nosec B611
-            return _in_order(self._first(stop), self.today).values_list("pk", counted)[:stop]
+            parts = self.make()
+            counted = RawSQL(*self._counted_sql(parts), output_field=IntegerField())  # noqa: S611  # nosec B611
+            return _in_order(self._first(parts, stop), self.today).values_list("pk", counted)[:stop]
 
         first = self._ran(("first", stop), build)
         if not first:
@@ -456,7 +395,7 @@ class Queued:
             pk
             for (pk,) in self._ran(
                 ("slice", start, stop),
-                lambda: _in_order(self._first(stop), self.today).values_list("pk")[start:stop],
+                lambda: _in_order(self._first(self.make(), stop), self.today).values_list("pk")[start:stop],
             )
         ]
         return self._read(ids)
@@ -494,13 +433,18 @@ def _action_i_own(user: User, today: dt.date) -> Q:
 def _meeting_stages(user: User) -> tuple[tuple[int, str], ...]:
     """(procedure version, stage) of every stage whose meeting a role this person holds chairs: of
     every version, since a challenge keeps the one it began under."""
+    known: tuple[tuple[int, str], ...] | None = getattr(user, "_resolve_meeting_stages", None)
+    if known is not None:  # read already for this request's person, as their posts are
+        return known
     roles = user_roles(user=user)
-    return tuple(
+    known = tuple(
         (version.pk, stage.key)
         for version in PolicyVersion.objects.order_by("pk")
         for stage in procedure_version_model(version).stages
         if stage.meeting is not None and stage.meeting.chair_role in roles
     )
+    user._resolve_meeting_stages = known  # type: ignore[attr-defined]
+    return known
 
 
 def _meeting_i_chair(user: User, today: dt.date) -> Q:
@@ -570,7 +514,7 @@ WAITING_ON_ME: tuple[QueueSource, ...] = (
 
 
 def _with_sources(
-    challenges: QuerySet[Challenge],
+    challenges: Callable[[], QuerySet[Challenge]],
     sources: tuple[QueueSource, ...],
     user: User,
     today: dt.date,
@@ -589,8 +533,9 @@ def _with_sources(
         matched = Q()
         for where in wheres.values():
             matched |= where
-        feeds = tuple(source.way_in(user, challenges, wheres[source.key]) for source in sources)
-        return QueueParts(challenges.filter(matched), feeds, annotations)
+        visible = challenges()
+        feeds = tuple(source.way_in(user, visible, wheres[source.key]) for source in sources)
+        return QueueParts(visible.filter(matched), feeds, annotations)
 
     return Queued(challenges, today, make, signature=signature, marked=True)
 
@@ -613,7 +558,7 @@ def _visible(user: User) -> QuerySet[Challenge]:
 
 def waiting_on_me(*, user: User, today: dt.date) -> Queued:
     """Challenges waiting on ``user`` (any of ``WAITING_ON_ME``), the most overdue first."""
-    return _with_sources(_visible(user), WAITING_ON_ME, user, today, _signature("mine", user, today))
+    return _with_sources(lambda: _visible(user), WAITING_ON_ME, user, today, _signature("mine", user, today))
 
 
 # -- the chair's own challenges ------------------------------------------------------------------------
@@ -679,8 +624,13 @@ NEEDS_MY_DECISION: tuple[QueueSource, ...] = (
 
 def needs_my_decision(*, user: User, today: dt.date) -> Queued:
     """A chair's challenges that wait on their decision, overdue first."""
-    chaired = _visible(user).filter(_chaired_by(user))
-    return _with_sources(chaired, NEEDS_MY_DECISION, user, today, _signature("decide", user, today))
+    return _with_sources(
+        lambda: _visible(user).filter(_chaired_by(user)),
+        NEEDS_MY_DECISION,
+        user,
+        today,
+        _signature("decide", user, today),
+    )
 
 
 def waiting_on_others(*, user: User, today: dt.date) -> Queued:
@@ -694,7 +644,7 @@ def waiting_on_others(*, user: User, today: dt.date) -> Queued:
         # Open, unanswered and not overdue: the stretches where the others must still answer.
         return QueueParts(chaired, (by_due(chaired, COMING, UNDATED),))
 
-    return Queued(_visible(user), today, make, signature=_signature("others", user, today))
+    return Queued(lambda: _visible(user), today, make, signature=_signature("others", user, today))
 
 
 # -- my team's, my part of the line's, my service's --------------------------------------------------
@@ -723,13 +673,13 @@ def my_people(*, user: User, today: dt.date) -> Queued:
     """Open challenges in the team, line or service ``user`` manages, not already waiting on them,
     overdue first then by due date. Empty for a person who manages none."""
     if managed_scope(user=user) is None:
-        return Queued(_visible(user), today, lambda: QueueParts(_visible(user).none(), ()))
+        return Queued(lambda: _visible(user), today, lambda: QueueParts(_visible(user).none(), ()))
 
     def make() -> QueueParts:
         members = _visible(user).filter(status=OPEN).exclude(_waiting_on_me_q(user, today))
         return QueueParts(members, (by_due(members, *OPEN_PARTS),))
 
-    return Queued(_visible(user), today, make, signature=_signature("people", user, today))
+    return Queued(lambda: _visible(user), today, make, signature=_signature("people", user, today))
 
 
 # -- copied to me --------------------------------------------------------------------------------------
@@ -744,7 +694,7 @@ def copied_to_me(*, user: User, today: dt.date) -> Queued:
         feeds = (by_stage_rows(user, hows, members, *OPEN_PARTS),)
         return QueueParts(members.filter(_stage_names(user, *hows)), feeds)
 
-    return Queued(_visible(user), today, make, signature=_signature("copied", user, today))
+    return Queued(lambda: _visible(user), today, make, signature=_signature("copied", user, today))
 
 
 # -- whom one challenge waits on -----------------------------------------------------------------------

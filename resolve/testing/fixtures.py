@@ -80,7 +80,7 @@ def _fresh_working_calendars() -> Any:
 
 
 @pytest.fixture(autouse=True)
-def _queue_statements_checked(settings: Any) -> None:
-    """Every kept statement of a queue is built again and compared in the tests
-    (``resolve.challenges.queues._prepared_rows``): an input left out of a queue's signature fails."""
-    settings.RESOLVE_QUEUE_STATEMENTS_CHECKED = True
+def _kept_statements_checked(settings: Any) -> None:
+    """Every kept statement is built again and compared in the tests (``resolve/core/kept.py``): an
+    input a caller's key leaves out fails."""
+    settings.RESOLVE_KEPT_STATEMENTS_CHECKED = True

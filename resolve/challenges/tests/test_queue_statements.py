@@ -16,6 +16,7 @@ from resolve.access import challenges_visible_to
 from resolve.access.tests.world import World, world_build
 from resolve.audit.models import BreakGlassGrant
 from resolve.challenges import queues, services
+from resolve.core import kept
 from resolve.people.models import Post
 
 pytestmark = pytest.mark.django_db
@@ -40,22 +41,22 @@ def _first(queued: queues.Queued) -> tuple[list[int], int]:
 
 
 def test_a_queue_read_again_uses_its_kept_statements_and_sees_new_rows(world: World) -> None:
-    queues._STATEMENTS.clear()
+    kept._KEPT.clear()
     with time_machine.travel(MORNING, tick=False):
         first = world.challenge(world.a)
         today = MORNING.date()
         assert _first(queues.waiting_on_me(user=_fresh("social_worker"), today=today)) == ([first.pk], 1)
-        kept = dict(queues._STATEMENTS)
-        assert kept, "the queue's statement was not kept"
+        held = dict(kept._KEPT)
+        assert held, "the queue's statement was not kept"
         second = world.challenge(world.a)
         answer = _first(queues.waiting_on_me(user=_fresh("social_worker"), today=today))
         # Two rows now, read with the statement kept from the first time.
         assert answer == ([first.pk, second.pk], 2)
-        assert dict(queues._STATEMENTS) == kept
+        assert dict(kept._KEPT) == held
         # "See all": a slice and the count, each kept too.
         queued = queues.waiting_on_me(user=_fresh("social_worker"), today=today)
         assert ([row.pk for row in queued[0:1]], queued.count()) == ([first.pk], 2)
-        assert len(queues._STATEMENTS) == len(kept) + 2
+        assert len(kept._KEPT) == len(held) + 2
 
 
 def test_a_new_post_builds_a_new_statement(world: World) -> None:
@@ -102,9 +103,9 @@ def test_break_glass_that_ends_during_the_day_ends_in_the_kept_statement(world: 
         return challenges_visible_to(outsider).filter(pk=challenge.pk).values_list("pk")
 
     with time_machine.travel(MORNING + dt.timedelta(minutes=10), tick=False):
-        assert queues._prepared_rows(key, build) == [(challenge.pk,)]
+        assert queues._kept_rows(key, build) == [(challenge.pk,)]
     with time_machine.travel(MORNING + dt.timedelta(minutes=40), tick=False):
-        assert queues._prepared_rows(key, build) == []
+        assert queues._kept_rows(key, build) == []
 
 
 def test_a_kept_statement_that_differs_from_one_built_now_fails(world: World) -> None:
@@ -113,7 +114,62 @@ def test_a_kept_statement_that_differs_from_one_built_now_fails(world: World) ->
         services.challenge_escalate(user=world.user("iro"), challenge_id=challenge.pk, reason="No plan")
     iro = world.user("iro")
     key = ("test", "stale")
-    queues._prepared_rows(key, lambda: challenges_visible_to(iro).values_list("pk"))
+    slots = {"challenge": challenge.pk}
+    kept.rows(
+        key, lambda values: challenges_visible_to(iro).filter(pk=values["challenge"]).values_list("pk"), slots
+    )
     # An input the key leaves out (here, the status) changes the statement built now.
     with pytest.raises(RuntimeError, match="differs from one built now"):
-        queues._prepared_rows(key, lambda: challenges_visible_to(iro).filter(status="open").values_list("pk"))
+        kept.rows(
+            key,
+            lambda values: (
+                challenges_visible_to(iro).filter(pk=values["challenge"], status="open").values_list("pk")
+            ),
+            slots,
+        )
+
+
+def test_a_slot_takes_each_call_s_value_and_nothing_else(world: World) -> None:
+    with time_machine.travel(MORNING, tick=False):
+        one, two = world.challenge(world.a), world.challenge(world.a)
+    iro = world.user("iro")
+
+    def build(values: Any) -> Any:
+        return challenges_visible_to(iro).filter(pk=values["challenge"]).values_list("pk", "raised_by_id")
+
+    # The person's id equals the challenge's here: only the slot's place takes the new value.
+    assert kept.rows(("test", "slot"), build, {"challenge": one.pk}) == [(one.pk, iro.pk)]
+    assert kept.rows(("test", "slot"), build, {"challenge": two.pk}) == [(two.pk, iro.pk)]
+    assert kept.rows(("test", "slot"), build, {"challenge": 10**9}) == []
+
+
+def test_a_queue_seen_through_break_glass_ends_with_the_grant(world: World) -> None:
+    """The kept statement of a queue takes each request's moment: a record opened through break-glass
+    leaves the person's queue when the grant ends, the same day, with the same statement."""
+    outsider = _fresh("social_worker_2")
+    with time_machine.travel(MORNING, tick=False):
+        challenge = services.challenge_raise(
+            user=world.user("iro"),
+            child=world.a,
+            track="iro",
+            concern="No statutory visit for eight weeks",
+            impact_on_child="The child has not been seen",
+            actions=[
+                services.ActionInput(action="Visit the child", owner="social_worker_2", due=MORNING.date())
+            ],
+        )
+        BreakGlassGrant.objects.create(
+            user=outsider,
+            child=world.a,
+            reason="Duty call about the child tonight",
+            expires_at=MORNING + dt.timedelta(minutes=30),
+            channel="page",
+        )
+    today = MORNING.date()
+    with time_machine.travel(MORNING + dt.timedelta(minutes=10), tick=False):
+        assert _first(queues.waiting_on_me(user=_fresh("social_worker_2"), today=today)) == (
+            [challenge.pk],
+            1,
+        )
+    with time_machine.travel(MORNING + dt.timedelta(minutes=40), tick=False):
+        assert _first(queues.waiting_on_me(user=_fresh("social_worker_2"), today=today)) == ([], 0)

@@ -90,7 +90,7 @@ def _queues_read_in_order(world: World, today: dt.date) -> None:
             queues.copied_to_me,
         ):
             queue = select(user=user, today=today)
-            plain = list(queues._in_order(queue.rows, today).values_list("pk", flat=True))
+            plain = list(queues._in_order(queue.make().rows, today).values_list("pk", flat=True))
             assert [c.pk for c in queue[0:50]] == plain[:50], (username, select.__name__)
             assert [c.pk for c in queue[2:5]] == plain[2:5], (username, select.__name__)
             first, count = queue.first_counted(3)
