@@ -122,7 +122,7 @@ def _statement(
             raise RuntimeError(
                 f"A kept statement differs from one built now: {key}\n"
                 f"same text: {kept.sql == fresh.sql}; values that differ: "
-                f"{[(i, a, b) for i, (a, b) in enumerate(zip(params, fresh.params)) if a != b]}"
+                f"{[(i, a, b) for i, (a, b) in enumerate(zip(params, fresh.params, strict=False)) if a != b]}"
             )
     return kept, params
 
