@@ -36,7 +36,7 @@ from resolve.challenges.models import (
     StageVisit,
 )
 from resolve.children.models import CaseNote, Child
-from resolve.core import limits
+from resolve.core import kept, limits
 from resolve.core.errors import ServiceError
 from resolve.people.models import Post
 from resolve.people.selectors import user_posts, user_roles_remember
@@ -201,6 +201,28 @@ def child_get_for_user(*, user: UserLike, case_number: str) -> Child:
     return child
 
 
+def _expressions_key(expressions: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
+    """``with_rows`` as part of a kept statement's key: each name with its SQL and values (None when
+    one is not raw SQL, whose statement is then built every time)."""
+    key = []
+    for name, expression in (expressions or {}).items():
+        sql, params = getattr(expression, "sql", None), getattr(expression, "params", None)
+        if sql is None or params is None:
+            return None
+        key.append((name, sql, tuple(params)))
+    return tuple(key)
+
+
+def _person_key(user: UserLike, held: list[tuple[str, int | None]]) -> tuple[Any, ...]:
+    """Who a chokepoint's statement is built for: the person and their posts, which decide the scope."""
+    return (user.pk, user.is_authenticated, getattr(user, "is_active", False), tuple(held))
+
+
+def _challenge_id(challenge_id: Any) -> int:
+    """A challenge's id as the ORM would look it up (the same error for one that is not a number)."""
+    return int(Challenge._meta.pk.get_prep_value(challenge_id))
+
+
 def challenge_get_for_user(
     *,
     user: UserLike,
@@ -213,11 +235,24 @@ def challenge_get_for_user(
     query), so a page that shows them need not read the challenge again; ``deferred``: columns of
     those not read; ``with_rows``: annotations read in the same statement (the API answer's lists),
     each set on the challenge under its name."""
-    challenges = challenges_visible_to(user).select_related(*related)
-    if deferred:
-        challenges = challenges.defer(*deferred)
-    # By its id, so unordered: ordering the one row would only cost building an ORDER BY.
-    found = list(challenges.annotate(**(with_rows or {})).filter(pk=challenge_id).order_by()[:1])
+    held = user_posts(user=user) if user.is_authenticated else []
+    if user.is_authenticated:
+        user_roles_remember(user=user, roles=[role for role, _ in held])
+    rows = _expressions_key(with_rows)
+    # Built once for the person, the relations and the rows read with it, and kept; the challenge's
+    # id and the moment break-glass access is asked about are given each time (``core/kept.py``).
+    key = None if rows is None else ("challenge_for_user", _person_key(user, held), related, deferred, rows)
+
+    def build(values: Mapping[str, Any]) -> QuerySet[Challenge]:
+        with scope_moment(values["moment"]):
+            challenges = _challenges_in(user, break_glass=True, posts=held).select_related(*related)
+        if deferred:
+            challenges = challenges.defer(*deferred)
+        # By its id, so unordered: ordering the one row would only cost building an ORDER BY.
+        return challenges.annotate(**(with_rows or {})).filter(pk=values["challenge"]).order_by()[:1]
+
+    slots = {"challenge": _challenge_id(challenge_id), "moment": timezone.now()}
+    found = kept.instances(key, build, slots)
     challenge = found[0] if found else None
     if challenge is None:
         raise NotVisible(challenge_id)
@@ -246,27 +281,40 @@ def challenge_get_for_change(
     ``with_rows``: annotations read in the same statement as the locked row (the write path's visits,
     actions and chain heads), each set on the challenge under its name.
     """
-    # A break-glass grant opens a record to read, never to change.
-    challenges = (
-        Challenge.objects.all() if user is None else _challenges_in(user, break_glass=False, posts=posts)
-    )
     checks_owner = owner_may and user is not None
-    if checks_owner:
-        # The owner is a person in Resolve (``Action.owner_user``); a named outsider owns nothing here.
-        assert user is not None
-        challenges = challenges.annotate(
-            owns_an_action=Exists(Action.objects.filter(challenge=OuterRef("pk"), owner_user_id=user.pk))
+    held = None
+    if user is not None and user.is_authenticated:
+        held = user_posts(user=user) if posts is None else list(posts)
+        user_roles_remember(user=user, roles=[role for role, _ in held])
+    rows = _expressions_key(with_rows)
+    # Built once for the person (or Resolve itself), whether an action's owner may act and the rows
+    # read with it, and kept; the challenge's id is given each time (``core/kept.py``).
+    person = None if user is None else _person_key(user, held or [])
+    key = None if rows is None else ("challenge_for_change", person, checks_owner, rows)
+
+    def build(values: Mapping[str, Any]) -> QuerySet[Challenge]:
+        # A break-glass grant opens a record to read, never to change.
+        challenges = (
+            Challenge.objects.all() if user is None else _challenges_in(user, break_glass=False, posts=held)
         )
-    # By its id, so unordered: ordering the one row would only cost building an ORDER BY.
-    found = list(
-        challenges.select_for_update(of=("self",))
-        .select_related(
-            "child", "child__team", "child__social_worker", "child__iro", "child__cp_chair", "policy"
+        if checks_owner:
+            # The owner is a person in Resolve (``Action.owner_user``); a named outsider owns nothing.
+            assert user is not None
+            challenges = challenges.annotate(
+                owns_an_action=Exists(Action.objects.filter(challenge=OuterRef("pk"), owner_user_id=user.pk))
+            )
+        # By its id, so unordered: ordering the one row would only cost building an ORDER BY.
+        return (
+            challenges.select_for_update(of=("self",))
+            .select_related(
+                "child", "child__team", "child__social_worker", "child__iro", "child__cp_chair", "policy"
+            )
+            .annotate(**(with_rows or {}))
+            .filter(pk=values["challenge"])
+            .order_by()[:1]
         )
-        .annotate(**(with_rows or {}))
-        .filter(pk=challenge_id)
-        .order_by()[:1]
-    )
+
+    found = kept.instances(key, build, {"challenge": _challenge_id(challenge_id)})
     challenge = found[0] if found else None
     if challenge is None:
         raise NotVisible(challenge_id)
