@@ -435,7 +435,7 @@ def _write(
                 author=user,
             )
             batch.link(note, chain=note.evidence_chain, fields=case_note_fields)
-            _record_agreement(challenge, event, user)
+            _record_agreement(challenge, event, user, line)
             _record_meeting_request(challenge, event, user, rows)
         # A meeting written (minutes, a request, a chair handed over) is read again for the schedule.
         meeting_label = Meeting._meta.label_lower
@@ -456,19 +456,21 @@ def _write(
     return challenge
 
 
-def _record_agreement(challenge: Challenge, event: engine.Event, user: User | None) -> None:
+def _record_agreement(challenge: Challenge, event: engine.Event, user: User | None, line: ChildLine) -> None:
     """Keep the requests for agreement in step with their events: asked, handed over to a leaver's
-    successor, then confirmed or declined."""
+    successor, then confirmed or declined. The person asked is taken from the posts read for the
+    change (``line``) when they hold one there, as the people a stage goes to are, else read."""
     detail = event.detail
     if isinstance(detail, AgreementRequested):
         assert user is not None  # a person asks; Resolve never does
+        asked = next((post.user for post in line.posts if post.user.get_username() == detail.person), None)
         Agreement.objects.create(
             challenge=challenge,
             number=detail.number,
             purpose=detail.purpose,
             key=detail.key,
             kind=detail.kind,
-            person=User.objects.get(username=detail.person),
+            person=asked if asked is not None else User.objects.get(username=detail.person),
             role=detail.role,
             note=detail.note,
             requested_by=user,
