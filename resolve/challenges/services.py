@@ -75,6 +75,7 @@ from resolve.challenges.selectors import (
     child_raise_people,
     concern_chair_due,
     due_date_explain,
+    people_for_command,
     person_for_command,
 )
 from resolve.children.models import CaseNote, Child
@@ -1629,7 +1630,8 @@ def challenge_record_meeting(
     for index, item in enumerate(actions):
         limits.text_check(field=f"actions[{index}].action", value=item.action)
         limits.text_check(field=f"actions[{index}].owner", value=item.owner, max_length=limits.MAX_KEY)
-    present = [person_for_command(username=name, field="attendees") for name in attendees]
+    # Everyone named, in one query however many.
+    present = people_for_command(named=[(name, "attendees") for name in attendees])
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         request = (
@@ -1692,12 +1694,15 @@ def challenge_request_meeting(
     limits.count_check(field="outsiders", count=len(outsiders), most=limits.MAX_CHOICES)
     for index, name in enumerate(outsiders):
         limits.text_check(field=f"outsiders[{index}]", value=name, max_length=limits.MAX_NAME)
-    invited = [person_for_command(username=name, field="attendees") for name in attendees]
+    # The chair and everyone invited, in one query however many.
+    *invited, chaired = people_for_command(
+        named=[*((name, "attendees") for name in attendees), (chair, "chair")]
+    )
     command = engine.RequestMeeting(
         on=on or today(),
         scheduled_for=scheduled_for,
         key=key,
-        chair=person_for_command(username=chair, field="chair"),
+        chair=chaired,
         attendees=tuple(person for person in invited if person is not None),
         outsiders=tuple(outsiders),
         note=note,

@@ -29,6 +29,7 @@ from resolve.challenges.engine import AgencyContact
 from resolve.challenges.events import EventType
 from resolve.challenges.models import Agreement, Challenge, Event, Meeting
 from resolve.children.models import Child
+from resolve.core.errors import ServiceError
 from resolve.notifications.models import Kind, OutboxMessage
 from resolve.people.demo import Authority
 from resolve.people.models import Post
@@ -46,15 +47,15 @@ COUNTS = {
     # taken from the posts read for the change inside it (12 when they were read again).
     "request agreement": {"sqlite": 11, "postgresql": 11},
     "answer agreement": {"sqlite": 12, "postgresql": 12},
-    # Above the goal, and growing with the people invited. The chair and each person invited are
-    # looked up one by one before the transaction (their user, then their posts): two statements a
-    # person, here four people; 12 from BEGIN to COMMIT.
-    "request meeting": {"sqlite": 20, "postgresql": 20},
-    # Above the goal. The minutes with an action agreed: the two attendees looked up before the
-    # transaction (4), the meeting and the action each with its person read, the action's deadlines
-    # and the meetings read twice and the deadline schedule written twice (once by the action, once
-    # by the change).
-    "record meeting with an action": {"sqlite": 25, "postgresql": 25},
+    # Above the goal by one. The chair and everyone invited are looked up in one query before the
+    # transaction, however many (``people_for_command``; 20 here, two a person, when each was looked
+    # up on their own); 12 from BEGIN to COMMIT.
+    "request meeting": {"sqlite": 13, "postgresql": 13},
+    # Above the goal. The minutes with an action agreed: the attendees looked up in one query
+    # before the transaction (25 when each was looked up on their own), the meeting and the action
+    # each with its person read, the action's deadlines and the meetings read twice and the deadline
+    # schedule written twice (once by the action, once by the change).
+    "record meeting with an action": {"sqlite": 22, "postgresql": 22},
     "raise to a partner agency": {"sqlite": 10, "postgresql": 10},
     "ask another contact at the agency": {"sqlite": 10, "postgresql": 10},
     "escalate to the agency's next level": {"sqlite": 11, "postgresql": 11},
@@ -241,3 +242,43 @@ def test_a_leavers_hand_over_of_one_challenge(authority: Authority, child: Child
     challenge.refresh_from_db()
     assert Event.objects.filter(challenge=challenge, type=EventType.HANDED_OVER).count() == 1
     assert list(verify_all()) == []
+
+
+@time_machine.travel(dt.datetime(2026, 6, 1, 9, 0), tick=False)
+def test_the_people_a_meeting_names_are_read_together_and_an_unknown_one_is_refused_by_its_field(
+    authority: Authority, child: Child
+) -> None:
+    challenge = _at_stage_2(authority, child)
+    for attendees, chair, field in (
+        (["team_manager", "nobody_here"], "iro_service_manager", "attendees"),
+        (["team_manager"], "nobody_here", "chair"),
+    ):
+        with pytest.raises(ServiceError) as unknown:
+            services.challenge_request_meeting(
+                user=authority.staff["iro"],
+                challenge_id=challenge.pk,
+                scheduled_for=D(2026, 6, 4),
+                chair=chair,
+                attendees=attendees,
+            )
+        assert (unknown.value.code, unknown.value.field) == ("unknown_user", field)
+    # The chair's roles come from the same query: one who does not hold the role is refused.
+    with pytest.raises(ServiceError) as wrong_chair:
+        services.challenge_request_meeting(
+            user=authority.staff["iro"],
+            challenge_id=challenge.pk,
+            scheduled_for=D(2026, 6, 4),
+            chair="team_manager",
+        )
+    assert (wrong_chair.value.code, wrong_chair.value.field) == ("wrong_role", "chair")
+    assert not Meeting.objects.filter(challenge=challenge).exists()
+    # One person invited costs what three did (``test_raising_with_an_agreement_then_...``).
+    with _counted("request meeting"):
+        services.challenge_request_meeting(
+            user=authority.staff["iro"],
+            challenge_id=challenge.pk,
+            scheduled_for=D(2026, 6, 4),
+            chair="iro_service_manager",
+            attendees=["team_manager"],
+        )
+    assert Meeting.objects.filter(challenge=challenge).count() == 1
