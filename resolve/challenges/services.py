@@ -1129,6 +1129,17 @@ def _action_new(challenge: Challenge, *, action: str, due: dt.date, person: User
     )
 
 
+def _actions_put(rows: list[Action]) -> None:
+    """Insert actions a change agrees (in its ``after``) in one statement and seal them with the
+    change. Their deadlines go in with the change's own schedule, which reads the actions again
+    (``_change``'s ``adds_actions``): saved one by one, each would write the schedule on its own first
+    (the post-save signal, for an action added outside a change), four statements an action."""
+    if rows:
+        Action.objects.bulk_create(rows)
+        for row in rows:
+            evidence_seal(row)
+
+
 def _active_named(username: str, named: Mapping[str, User] | None) -> User | None:
     """The active account called ``username``: from ``named`` (``ChangePeople.named``) when the change
     read the people it names, else read now."""
@@ -1656,9 +1667,11 @@ def challenge_record_meeting(
             actions_on_time=detail.actions_on_time,
         )
         # The actions agreed at the meeting, written as raising writes the challenge's actions.
+        agreed = []
         for index, item in enumerate(actions):
             person, name = _action_owner(owner=item.owner, owner_user=None, field=f"actions[{index}].owner")
-            _action_new(challenge, action=item.action, due=item.due, person=person, name=name).save()
+            agreed.append(_action_new(challenge, action=item.action, due=item.due, person=person, name=name))
+        _actions_put(agreed)
 
     command = engine.RecordMeeting(
         on=on,
@@ -2008,7 +2021,7 @@ def challenge_action_add(
     )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
-        _action_new(challenge, action=action, due=due, person=person, name=name).save()
+        _actions_put([_action_new(challenge, action=action, due=due, person=person, name=name)])
 
     return _change(
         challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after

@@ -27,10 +27,10 @@ from resolve.calendars.types import Nation
 from resolve.challenges import services
 from resolve.challenges.engine import AgencyContact
 from resolve.challenges.events import EventType
-from resolve.challenges.models import Agreement, Challenge, Event, Meeting
+from resolve.challenges.models import Action, Agreement, Challenge, Event, Meeting
 from resolve.children.models import Child
 from resolve.core.errors import ServiceError
-from resolve.notifications.models import Kind, OutboxMessage
+from resolve.notifications.models import Deadline, Kind, OutboxMessage
 from resolve.people.demo import Authority
 from resolve.people.models import Post
 from resolve.procedures.selectors import procedure_get, procedure_version_model
@@ -52,10 +52,14 @@ COUNTS = {
     # up on their own); 12 from BEGIN to COMMIT.
     "request meeting": {"sqlite": 13, "postgresql": 13},
     # Above the goal. The minutes with an action agreed: the attendees looked up in one query
-    # before the transaction (25 when each was looked up on their own), the meeting and the action
-    # each with its person read, the action's deadlines and the meetings read twice and the deadline
-    # schedule written twice (once by the action, once by the change).
-    "record meeting with an action": {"sqlite": 22, "postgresql": 22},
+    # before the transaction (25 when each was looked up on their own), the meeting with its request
+    # read and the action with its owner read, the meetings read twice and the actions read again
+    # for the schedule (22 when each action wrote the schedule on its own first, four statements).
+    "record meeting with an action": {"sqlite": 18, "postgresql": 18},
+    # An action agreed later (outcome resolution's action plan): its owner looked up before the
+    # transaction, the actions read again for the schedule (13 when the action wrote the schedule on
+    # its own first).
+    "add an action": {"sqlite": 11, "postgresql": 11},
     "raise to a partner agency": {"sqlite": 10, "postgresql": 10},
     "ask another contact at the agency": {"sqlite": 10, "postgresql": 10},
     "escalate to the agency's next level": {"sqlite": 11, "postgresql": 11},
@@ -88,7 +92,12 @@ def _counted(kind: str) -> Iterator[None]:
 def _warm() -> None:
     """The working calendar and the procedures are read once per process, not per change."""
     working_calendar(Nation.ENGLAND_AND_WALES)
-    for key in ("cla_dispute_resolution", "multi_agency_escalation", "challenge_and_resolution"):
+    for key in (
+        "cla_dispute_resolution",
+        "multi_agency_escalation",
+        "challenge_and_resolution",
+        "outcome_resolution",
+    ):
         procedure_version_model(procedure_get(key=key))
 
 
@@ -141,6 +150,29 @@ def test_raising_with_an_agreement_then_a_meeting_asked_for_and_recorded(
         )
     assert Meeting.objects.filter(challenge=challenge, requested=False).count() == 1
     assert OutboxMessage.objects.filter(kind=Kind.MEETING_MINUTES).exists()
+    assert list(verify_all()) == []
+
+
+@time_machine.travel(dt.datetime(2026, 6, 1, 9, 0), tick=False)
+def test_an_action_added_to_the_plan(authority: Authority, child: Child) -> None:
+    challenge = services.challenge_raise(
+        user=authority.staff["iro"],
+        child=child,
+        track="iro",
+        procedure_key="outcome_resolution",
+        concern="The care plan is not being implemented",
+        impact_on_child="Drift in permanence",
+    )
+    with _counted("add an action"):
+        services.challenge_action_add(
+            user=authority.staff["iro"],
+            challenge_id=challenge.pk,
+            action="Book the permanence planning meeting",
+            due=D(2026, 6, 10),
+            owner_user="social_worker",
+        )
+    action = Action.objects.get(challenge=challenge)
+    assert set(Deadline.objects.filter(action=action).values_list("trigger", flat=True))
     assert list(verify_all()) == []
 
 
