@@ -1660,7 +1660,7 @@ def challenge_record_meeting(
             recorded_by=user,
             number=number or 0,
             meeting_key=request.meeting_key if request is not None else "meeting",
-            chair=request.chair if request is not None else None,
+            chair_id=request.chair_id if request is not None else None,  # the id: the person is not read
             attendees=list(detail.attendees),
             outsiders=list(detail.outsiders),
             request=request,
