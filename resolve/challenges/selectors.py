@@ -912,8 +912,8 @@ def people_for_command(*, named: Sequence[tuple[str | None, str]]) -> list[engin
             .objects.filter(username__in=usernames, is_active=True)
             .values_list("username", "is_superuser", "posts__role")
         )
-        for username, is_superuser, role in rows:
-            held = roles.setdefault(username, set())
+        for found, is_superuser, role in rows:
+            held = roles.setdefault(found, set())
             if role is not None:
                 held.add(role)
             if is_superuser:
