@@ -900,6 +900,37 @@ def person_for_command(
     return engine.Person(username=username, roles=frozenset(user_roles(user=user)))
 
 
+def people_for_command(*, named: Sequence[tuple[str | None, str]]) -> list[engine.Person | None]:
+    """``person_for_command`` for several people at once (``named``: each username with the field that
+    names it), in one query however many: the people and the roles of their posts together. Each
+    answer in order; refuses the first unknown one, naming its field, as one at a time would."""
+    usernames = {username for username, _ in named if username}
+    roles: dict[str, set[str]] = {}
+    if usernames:
+        rows = (
+            get_user_model()
+            .objects.filter(username__in=usernames, is_active=True)
+            .values_list("username", "is_superuser", "posts__role")
+        )
+        for found, is_superuser, role in rows:
+            held = roles.setdefault(found, set())
+            if role is not None:
+                held.add(role)
+            if is_superuser:
+                held.add("admin")  # as ``user_roles`` answers
+    people: list[engine.Person | None] = []
+    for username, field in named:
+        if username is None or username == "":
+            people.append(None)
+            continue
+        if username not in roles:
+            raise ServiceError(
+                "invalid", "unknown_user", f"There is no active user called {username!r}.", field
+            )
+        people.append(engine.Person(username=username, roles=frozenset(roles[username])))
+    return people
+
+
 # -- concerns before a challenge -----------------------------------------------------------------
 def concern_chair_due(*, procedure: Procedure, review_on: dt.date | None) -> dt.date | None:
     """The chair's deadline for the first stage's form, counted from the review the concern came from

@@ -75,6 +75,7 @@ from resolve.challenges.selectors import (
     child_raise_people,
     concern_chair_due,
     due_date_explain,
+    people_for_command,
     person_for_command,
 )
 from resolve.children.models import CaseNote, Child
@@ -435,7 +436,7 @@ def _write(
                 author=user,
             )
             batch.link(note, chain=note.evidence_chain, fields=case_note_fields)
-            _record_agreement(challenge, event, user)
+            _record_agreement(challenge, event, user, line)
             _record_meeting_request(challenge, event, user, rows)
         # A meeting written (minutes, a request, a chair handed over) is read again for the schedule.
         meeting_label = Meeting._meta.label_lower
@@ -456,19 +457,21 @@ def _write(
     return challenge
 
 
-def _record_agreement(challenge: Challenge, event: engine.Event, user: User | None) -> None:
+def _record_agreement(challenge: Challenge, event: engine.Event, user: User | None, line: ChildLine) -> None:
     """Keep the requests for agreement in step with their events: asked, handed over to a leaver's
-    successor, then confirmed or declined."""
+    successor, then confirmed or declined. The person asked is taken from the posts read for the
+    change (``line``) when they hold one there, as the people a stage goes to are, else read."""
     detail = event.detail
     if isinstance(detail, AgreementRequested):
         assert user is not None  # a person asks; Resolve never does
+        asked = next((post.user for post in line.posts if post.user.get_username() == detail.person), None)
         Agreement.objects.create(
             challenge=challenge,
             number=detail.number,
             purpose=detail.purpose,
             key=detail.key,
             kind=detail.kind,
-            person=User.objects.get(username=detail.person),
+            person=asked if asked is not None else User.objects.get(username=detail.person),
             role=detail.role,
             note=detail.note,
             requested_by=user,
@@ -1126,6 +1129,17 @@ def _action_new(challenge: Challenge, *, action: str, due: dt.date, person: User
     )
 
 
+def _actions_put(rows: list[Action]) -> None:
+    """Insert actions a change agrees (in its ``after``) in one statement and seal them with the
+    change. Their deadlines go in with the change's own schedule, which reads the actions again
+    (``_change``'s ``adds_actions``): saved one by one, each would write the schedule on its own first
+    (the post-save signal, for an action added outside a change), four statements an action."""
+    if rows:
+        Action.objects.bulk_create(rows)
+        for row in rows:
+            evidence_seal(row)
+
+
 def _active_named(username: str, named: Mapping[str, User] | None) -> User | None:
     """The active account called ``username``: from ``named`` (``ChangePeople.named``) when the change
     read the people it names, else read now."""
@@ -1627,7 +1641,8 @@ def challenge_record_meeting(
     for index, item in enumerate(actions):
         limits.text_check(field=f"actions[{index}].action", value=item.action)
         limits.text_check(field=f"actions[{index}].owner", value=item.owner, max_length=limits.MAX_KEY)
-    present = [person_for_command(username=name, field="attendees") for name in attendees]
+    # Everyone named, in one query however many.
+    present = people_for_command(named=[(name, "attendees") for name in attendees])
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         request = (
@@ -1645,16 +1660,18 @@ def challenge_record_meeting(
             recorded_by=user,
             number=number or 0,
             meeting_key=request.meeting_key if request is not None else "meeting",
-            chair=request.chair if request is not None else None,
+            chair_id=request.chair_id if request is not None else None,  # the id: the person is not read
             attendees=list(detail.attendees),
             outsiders=list(detail.outsiders),
             request=request,
             actions_on_time=detail.actions_on_time,
         )
         # The actions agreed at the meeting, written as raising writes the challenge's actions.
+        agreed = []
         for index, item in enumerate(actions):
             person, name = _action_owner(owner=item.owner, owner_user=None, field=f"actions[{index}].owner")
-            _action_new(challenge, action=item.action, due=item.due, person=person, name=name).save()
+            agreed.append(_action_new(challenge, action=item.action, due=item.due, person=person, name=name))
+        _actions_put(agreed)
 
     command = engine.RecordMeeting(
         on=on,
@@ -1690,12 +1707,15 @@ def challenge_request_meeting(
     limits.count_check(field="outsiders", count=len(outsiders), most=limits.MAX_CHOICES)
     for index, name in enumerate(outsiders):
         limits.text_check(field=f"outsiders[{index}]", value=name, max_length=limits.MAX_NAME)
-    invited = [person_for_command(username=name, field="attendees") for name in attendees]
+    # The chair and everyone invited, in one query however many.
+    *invited, chaired = people_for_command(
+        named=[*((name, "attendees") for name in attendees), (chair, "chair")]
+    )
     command = engine.RequestMeeting(
         on=on or today(),
         scheduled_for=scheduled_for,
         key=key,
-        chair=person_for_command(username=chair, field="chair"),
+        chair=chaired,
         attendees=tuple(person for person in invited if person is not None),
         outsiders=tuple(outsiders),
         note=note,
@@ -2001,7 +2021,7 @@ def challenge_action_add(
     )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
-        _action_new(challenge, action=action, due=due, person=person, name=name).save()
+        _actions_put([_action_new(challenge, action=action, due=due, person=person, name=name)])
 
     return _change(
         challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
