@@ -8,7 +8,10 @@ SQLite and, when the PostgreSQL server binaries are installed, on a throwaway Po
 
 The baseline, measured in the same run: SpiffWorkflow's ``Workflow`` on the same ladder (start, five
 stages, resolved) as simple tasks: run the ready task, then serialise the whole workflow to JSON, as
-a workflow engine must store its state after each step. SpiffWorkflow is a development dependency
+a workflow engine must store its state after each step. For scale, the same ladder modelled as a
+team building this on SpiffWorkflow would (BPMN: a user task per stage with its deadline as a timer,
+completed with its reason) is timed too and printed beside it; the goal is judged against the
+baseline. SpiffWorkflow is a development dependency
 (``requirements-dev.in``, never installed in production); without it the baseline is reported
 missing and only Resolve's own figures are printed.
 """
@@ -59,6 +62,69 @@ def _spiff_step_seconds(ladders: int) -> tuple[list[float], list[float]] | None:
                 break
             ready[0].run()
             serializer.serialize_workflow(workflow)
+            times.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - cpu_started)
+    return times, cpu
+
+
+def _bpmn_ladder() -> str:
+    """The same ladder as BPMN: a user task per stage, each with a non-interrupting timer (its
+    deadline) leading to an end of its own, then resolved."""
+    parts = [
+        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="ladder" '
+        'targetNamespace="https://resolve.invalid/bench"><bpmn:process id="ladder" isExecutable="true">'
+        '<bpmn:startEvent id="start"/>'
+    ]
+    previous = "start"
+    for index, stage in enumerate(STAGES):
+        parts += [
+            f'<bpmn:userTask id="{stage}" name="{stage}"/>',
+            f'<bpmn:sequenceFlow id="to_{stage}" sourceRef="{previous}" targetRef="{stage}"/>',
+            f'<bpmn:boundaryEvent id="due_{stage}" attachedToRef="{stage}" cancelActivity="false">'
+            '<bpmn:timerEventDefinition><bpmn:timeDuration>"P20D"</bpmn:timeDuration>'
+            "</bpmn:timerEventDefinition></bpmn:boundaryEvent>",
+            f'<bpmn:endEvent id="late_{index}"/>',
+            f'<bpmn:sequenceFlow id="late_to_{index}" sourceRef="due_{stage}" targetRef="late_{index}"/>',
+        ]
+        previous = stage
+    parts += [
+        '<bpmn:endEvent id="resolved"/>',
+        f'<bpmn:sequenceFlow id="to_resolved" sourceRef="{previous}" targetRef="resolved"/>',
+        "</bpmn:process></bpmn:definitions>",
+    ]
+    return "".join(parts)
+
+
+def _spiff_bpmn_step_seconds(ladders: int) -> tuple[list[float], list[float]] | None:
+    """Seconds per step of SpiffWorkflow's BPMN engine on the ladder (complete the stage's user task
+    with its reason, run the engine's steps, serialise the workflow to JSON), elapsed and CPU; for
+    scale beside the baseline, as a team building this on SpiffWorkflow would model it."""
+    try:
+        from lxml import etree
+        from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
+        from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+        from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+        from SpiffWorkflow.util.task import TaskState
+    except ImportError:
+        return None
+    parser = BpmnParser()
+    parser.add_bpmn_xml(etree.fromstring(_bpmn_ladder().encode()), filename="ladder.bpmn")
+    spec = parser.get_spec("ladder")
+    serializer = BpmnWorkflowSerializer()
+    times: list[float] = []
+    cpu: list[float] = []
+    for _ in range(ladders):
+        workflow = BpmnWorkflow(spec)
+        workflow.do_engine_steps()
+        while True:
+            ready = workflow.get_tasks(state=TaskState.READY, manual=True)
+            if not ready:
+                break
+            started, cpu_started = time.perf_counter(), time.process_time()
+            ready[0].data.update({"reason": "Bench"})
+            ready[0].run()
+            workflow.do_engine_steps()
+            serializer.serialize_json(workflow)
             times.append(time.perf_counter() - started)
             cpu.append(time.process_time() - cpu_started)
     return times, cpu
@@ -152,6 +218,13 @@ def run() -> None:
             f"  {'SpiffWorkflow step + JSON (baseline)':<40} median {baseline_ms:7.3f} ms  "
             f"CPU {baseline_cpu_ms:6.3f} ms"
         )
+    bpmn = _spiff_bpmn_step_seconds(LADDERS * 2)
+    bpmn_ms = statistics.median(bpmn[0]) * 1000 if bpmn else None
+    if bpmn is not None and bpmn_ms is not None:
+        print(
+            f"  {'SpiffWorkflow BPMN ladder, for scale':<40} median {bpmn_ms:7.3f} ms  "
+            f"CPU {statistics.median(bpmn[1]) * 1000:6.3f} ms  (user tasks with deadline timers)"
+        )
     sqlite = _resolve_transitions(LADDERS)
     print(_line(f"Resolve on SQLite ({sqlite['transitions']} transitions)", sqlite, baseline_ms))
     if baseline_cpu_ms:
@@ -161,6 +234,11 @@ def run() -> None:
         print("  PostgreSQL: not measured (no server binaries; see scripts/with_postgres.py)")
     else:
         print(_line(f"Resolve on PostgreSQL ({postgres['transitions']} transitions)", postgres, baseline_ms))
+    if bpmn_ms is not None:
+        scale = [f"SQLite {sqlite['median_ms'] / bpmn_ms:.1f}x"]
+        if postgres is not None:
+            scale.append(f"PostgreSQL {postgres['median_ms'] / bpmn_ms:.1f}x")
+        print(f"  Against the BPMN ladder (for scale): {', '.join(scale)}")
     print("  Goal: at most 1.0x the baseline on SQLite and 2.0x on PostgreSQL.")
 
 
