@@ -241,7 +241,7 @@ def main() -> int:
         if mail is not None:
             mail.stop()
     times = _server_times(cpu_log)
-    by_kind = {kind: [cpu for cpu, _ in values] for kind, values in times.items()}
+    by_kind = {kind: [cpu for cpu, _, _ in values] for kind, values in times.items()}
     shutil.rmtree(cpu_log.parent, ignore_errors=True)
     total = next(row for row in rows if row["Name"] == "Aggregated")
     requests = int(total["Request Count"])
@@ -250,7 +250,8 @@ def main() -> int:
     print(
         f"{cores} cores; {nodes} gunicorn server(s) of {workers} {worker_class} workers"
         f"{f' x {threads} threads' if worker_class == 'gthread' else ''}"
-        f"{f' and {nodes} run_worker processes' if nodes > 1 else ''}; {USERS} users for {elapsed:.0f} s"
+        f"{f' and {nodes} run_worker processes' if nodes > 1 else ''}; {USERS} users for {elapsed:.0f} s; "
+        f"gc.freeze() before fork {'on' if os.environ.get('RESOLVE_GC_FREEZE', '1') != '0' else 'off'}"
     )
     for row in rows:
         print(
@@ -302,15 +303,15 @@ def _postgres_pid() -> int | None:
         return None
 
 
-def _server_times(cpu_log: Path) -> dict[str, list[tuple[float, float]]]:
-    """Each API request's CPU time and time on the clock in the server, by kind, from the lines
-    ``gunicorn_cpu.conf.py`` wrote."""
-    found: dict[str, list[tuple[float, float]]] = {}
+def _server_times(cpu_log: Path) -> dict[str, list[tuple[float, float, float]]]:
+    """Each API request's CPU time, time on the clock in the server and time paused by the garbage
+    collector, by kind, from the lines ``gunicorn_cpu.conf.py`` wrote."""
+    found: dict[str, list[tuple[float, float, float]]] = {}
     for path in cpu_log.parent.glob(f"{cpu_log.name}.*"):
         for line in path.read_text().splitlines():
-            kind, cpu, wall = line.rsplit("\t", 2)
+            kind, cpu, wall, collecting = line.rsplit("\t", 3)
             if kind.split(" ", 1)[-1].startswith("/api/"):
-                found.setdefault(kind, []).append((float(cpu), float(wall)))
+                found.setdefault(kind, []).append((float(cpu), float(wall), float(collecting)))
     return found
 
 
@@ -319,11 +320,11 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
-def _print_slow_tail(times: dict[str, list[tuple[float, float]]], p99: float) -> None:
+def _print_slow_tail(times: dict[str, list[tuple[float, float, float]]], p99: float) -> None:
     """Where the slowest requests spent their time: in the server (its CPU, and its clock, which
     counts waiting for PostgreSQL, a lock or the cores) or before it (the rest of what the users
     measured: waiting for a free worker)."""
-    walls = [wall for values in times.values() for _, wall in values]
+    walls = [wall for values in times.values() for _, wall, _ in values]
     if not walls:
         return
     print(
@@ -332,17 +333,36 @@ def _print_slow_tail(times: dict[str, list[tuple[float, float]]], p99: float) ->
         "for a free worker"
     )
     for kind, values in sorted(times.items()):
-        kind_walls = [wall for _, wall in values]
+        kind_walls = [wall for _, wall, _ in values]
         print(
             f"  in the server {kind:<44} p50 {_percentile(kind_walls, 0.5) * 1000:5.0f} ms  "
             f"p99 {_percentile(kind_walls, 0.99) * 1000:5.0f} ms  max {max(kind_walls) * 1000:5.0f} ms"
         )
-    slowest = sorted(
-        ((wall, cpu, kind) for kind, values in times.items() for cpu, wall in values), reverse=True
-    )[:5]
+    everything = sorted(
+        ((wall, cpu, collecting, kind) for kind, values in times.items() for cpu, wall, collecting in values),
+        reverse=True,
+    )
+    slowest = everything[:5]
     print(
         "  slowest in the server: "
-        + "; ".join(f"{kind} {wall * 1000:.0f} ms ({cpu * 1000:.0f} ms CPU)" for wall, cpu, kind in slowest)
+        + "; ".join(
+            f"{kind} {wall * 1000:.0f} ms ({cpu * 1000:.0f} ms CPU, {collecting * 1000:.0f} ms GC)"
+            for wall, cpu, collecting, kind in slowest
+        )
+    )
+    tail = everything[: max(1, len(everything) // 100)]
+    routes = Counter(kind for _, _, _, kind in tail)
+    print(
+        f"  the slowest 1% in the server ({len(tail)} requests): "
+        + ", ".join(f"{kind} {count}" for kind, count in routes.most_common())
+    )
+    collected = sum(collecting for _, _, collecting, _ in everything)
+    tail_collected = sum(collecting for _, _, collecting, _ in tail)
+    paused = sum(1 for _, _, collecting, _ in tail if collecting > 0.001)
+    print(
+        f"  garbage collection: {collected * 1000:.0f} ms in all requests "
+        f"({collected / max(len(everything), 1) * 1000:.2f} ms per request); in the slowest 1% "
+        f"{tail_collected * 1000:.0f} ms, {paused} of them paused over 1 ms"
     )
 
 

@@ -6,6 +6,7 @@ worker behind a buffering proxy, the production settings unless the environment 
 
 from __future__ import annotations
 
+import gc
 import os
 import runpy
 from pathlib import Path
@@ -16,11 +17,11 @@ from gunicorn.config import KNOWN_SETTINGS
 
 CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
 # What the file computes for itself rather than hands to gunicorn.
-HELPERS = {"annotations", "os", "cores"}
+HELPERS = {"annotations", "gc", "os", "Any", "cores"}
 
 
 def _read(monkeypatch: pytest.MonkeyPatch, **environ: str) -> dict[str, Any]:
-    for name in ("WEB_CONCURRENCY", "DJANGO_SETTINGS_MODULE", "RESOLVE_BIND"):
+    for name in ("WEB_CONCURRENCY", "DJANGO_SETTINGS_MODULE", "RESOLVE_BIND", "RESOLVE_GC_FREEZE"):
         monkeypatch.delenv(name, raising=False)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
@@ -55,3 +56,17 @@ def test_production_settings_unless_the_environment_names_others(monkeypatch: py
     assert os.environ["DJANGO_SETTINGS_MODULE"] == "config.settings_production"
     _read(monkeypatch, DJANGO_SETTINGS_MODULE="authority.settings")
     assert os.environ["DJANGO_SETTINGS_MODULE"] == "authority.settings"
+
+
+def test_what_is_loaded_before_the_fork_is_out_of_the_collectors_reach(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gc.unfreeze()
+    try:
+        _read(monkeypatch)["pre_fork"](None, None)
+        frozen = gc.get_freeze_count()
+        gc.unfreeze()
+        _read(monkeypatch, RESOLVE_GC_FREEZE="0")["pre_fork"](None, None)
+        assert frozen > 0 and gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
