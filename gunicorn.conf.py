@@ -52,7 +52,7 @@ control_socket_disable = True
 # thousand objects) is moved out of the garbage collector's reach just before each worker starts. A
 # worker's full (generation 2) collection then walks only what it made itself, so it no longer pauses
 # a request for the whole heap, and no collection writes to the shared pages (which copied them into
-# every worker). docs/performance.md, "The slowest requests", has the figures.
+# every worker). docs/performance.md, "The garbage collector under load", has the figures.
 # ``RESOLVE_GC_FREEZE=0`` turns it off, to measure the difference.
 _freeze = os.environ.get("RESOLVE_GC_FREEZE", "1") != "0"
 
