@@ -18,6 +18,7 @@ from resolve.casesystem.extracts import TABLES, extracts_export
 from resolve.casesystem.models import ExtractRun
 from resolve.challenges import services
 from resolve.challenges.engine import AgencyContact
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -67,11 +68,9 @@ def _read(folder: Path, table: str) -> list[dict[str, str]]:
 
 
 def _raise(authority, child, days_ago: int):
-    return services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
-        procedure_key="national",
+    return raise_challenge(
+        authority,
+        child,
         concern="Statutory visits have not taken place.",
         impact_on_child="The child has not been seen alone.",
         themes=["voice_of_child", "drift_delay_planning"],

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from resolve.challenges import services
 from resolve.challenges.models import Challenge, Event
 from resolve.children.services import child_create
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -26,9 +27,6 @@ def _frozen():
 
 def _raise(authority, child, **kwargs):
     defaults = {
-        "user": authority.staff["iro"],
-        "child": child,
-        "track": "iro",
         "procedure_key": "challenge_and_resolution",
         "concern": "Statutory visits have not happened.",
         "impact_on_child": "The child has not been seen alone.",
@@ -36,7 +34,7 @@ def _raise(authority, child, **kwargs):
         "actions": [services.ActionInput("Visit the child", "Sophie Walker", TODAY + dt.timedelta(days=10))],
         "on": TODAY,
     }
-    return services.challenge_raise(**{**defaults, **kwargs})
+    return raise_challenge(authority, child, **{**defaults, **kwargs})
 
 
 def _children(authority, count, start=0):
