@@ -13,6 +13,7 @@ from resolve.challenges import services
 from resolve.challenges.models import Challenge, Event
 from resolve.children.services import child_create
 from resolve.testing.challenges import raise_challenge
+from resolve.web.tests.factories import raise_form
 
 pytestmark = pytest.mark.django_db
 
@@ -150,27 +151,7 @@ class TestRaise:
     URL = "/children/LCS100001/raise/iro/challenge_and_resolution/"
 
     def form(self, **overrides):
-        data = {
-            "on_0": "",
-            "on_1": "",
-            "on_2": "",
-            "concern": "Visits are late",
-            "impact_on_child": "Not seen alone",
-            "themes": ["voice_of_child"],
-            "stage": "informal",
-            "bypass_reason": "",
-            "bypass_agreed_by": "",
-            "actions-TOTAL_FORMS": "3",
-            "actions-INITIAL_FORMS": "0",
-            "actions-0-action": "Visit the child",
-            "actions-0-owner": "Sophie Walker",
-            "actions-0-due_0": "4",
-            "actions-0-due_1": "1",
-            "actions-0-due_2": "2027",
-            "continue": "1",
-        }
-        data.update(overrides)
-        return data
+        return raise_form(**overrides)
 
     def test_only_the_chair_may_start(self, client, authority, child):
         assert login(client, authority, "team_manager").get("/children/LCS100001/raise/").status_code == 403
