@@ -136,10 +136,9 @@ def test_the_chair_records_the_contacts_reply_and_no_one_else_can(authority: Any
 
 
 def test_on_the_authoritys_own_ladder_the_chair_still_cannot_respond(authority: Any, child: Any) -> None:
-    challenge = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    challenge = raise_challenge(
+        authority,
+        child,
         procedure_key="outcome_resolution",
         concern="Drift",
         impact_on_child="Delay",
@@ -313,10 +312,9 @@ def test_the_reports_count_challenges_to_partner_agencies_by_procedure_and_agenc
     authority: Any, child: Any, api_as: Any
 ) -> None:
     _raise(authority, child)
-    services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    raise_challenge(
+        authority,
+        child,
         procedure_key="outcome_resolution",
         concern="Drift",
         impact_on_child="Delay",

@@ -33,6 +33,7 @@ from resolve.exports.selectors import pack_for_user
 from resolve.exports.services import pack_document_add
 from resolve.exports.tests.conftest import BRIEFING, PDF, TODAY, api_documents_uploaded, first_page_png, save
 from resolve.testing.agreements import agreements_confirmed
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -236,10 +237,9 @@ class TestPack:
         ]  # the challenge, and the child's chronology
 
     def test_a_challenge_not_referred_has_no_pack_to_download(self, authority, child, frozen):
-        challenge = services.challenge_raise(
-            user=authority.staff["iro"],
-            child=child,
-            track="iro",
+        challenge = raise_challenge(
+            authority,
+            child,
             procedure_key="challenge_and_resolution",
             concern="Visits missed.",
             impact_on_child="Not seen alone.",

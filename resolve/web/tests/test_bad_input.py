@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from resolve.api.tests.helpers import db_state, unchanged
-from resolve.challenges import services
 from resolve.children.models import CaseNote
 from resolve.core import limits
+from resolve.testing.challenges import raise_challenge
 from resolve.web.tests.factories import raise_form
 
 pytestmark = pytest.mark.django_db
@@ -55,10 +55,9 @@ def _raise_form(**overrides: Any) -> dict[str, Any]:
 
 
 def _a_note(authority, child) -> CaseNote:
-    services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    raise_challenge(
+        authority,
+        child,
         procedure_key="challenge_and_resolution",
         concern="Statutory visits have not happened.",
         impact_on_child="The child has not been seen alone.",

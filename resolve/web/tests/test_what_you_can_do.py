@@ -85,10 +85,9 @@ def test_the_recipients_response_is_the_button(client, authority, child):
 
 def _bypassed(authority, child):
     """Seed 001: raised at stage 3, the CPRU Service Manager is asked to confirm the bypass in Resolve."""
-    return services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    return raise_challenge(
+        authority,
+        child,
         procedure_key="cla_dispute_resolution",
         stage="stage_3",
         bypass_reason="The plan has drifted for a year",
