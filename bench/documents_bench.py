@@ -35,13 +35,12 @@ from django.test import Client
 from django.urls import reverse
 from pypdf import PdfReader
 
-from resolve.challenges import services
 from resolve.challenges.models import Event
-from resolve.children.services import child_create
 from resolve.core.clock import today
 from resolve.exports.selectors import chronology_for_user
 from resolve.exports.typeset import chronology_pdf
 from resolve.people.demo import authority_build
+from resolve.testing.chronologies import CARE_PLAN, VISIT, long_chronology_build
 
 CHALLENGES = 25
 REPEATS = 5
@@ -54,70 +53,19 @@ TYPST_MEMORY = 10
 
 def _populate() -> str:
     authority = authority_build(password=None)
-    staff = authority.staff
-    child = child_create(
-        user=staff["admin"],
+    long_chronology_build(
+        authority,
         case_number=CASE_NUMBER,
         first_name="Bench",
         last_name="Child",
         date_of_birth=dt.date(2013, 5, 1),
-        social_worker="social_worker",
-        iro="iro",
-        cp_chair="cp_chair",
+        challenges=CHALLENGES,
+        first_day=today() - dt.timedelta(days=CHALLENGES * 9 + 10),
+        days_apart=9,
+        stages=2,
+        actions=(VISIT, CARE_PLAN),
+        actions_done=True,
     )
-    day = today() - dt.timedelta(days=CHALLENGES * 9 + 10)
-    for index in range(CHALLENGES):
-        challenge = services.challenge_raise(
-            user=staff["iro"],
-            child=child,
-            track="iro",
-            procedure_key="national",
-            concern=f"Concern {index}: statutory visits have not happened and the plan is out of date.",
-            impact_on_child="The child has not been seen alone; their views are missing from the plan.",
-            themes=["voice_of_child"],
-            actions=[
-                services.ActionInput("Visit the child alone", "social_worker", day + dt.timedelta(days=20)),
-                services.ActionInput("Update the care plan", "team_manager", day + dt.timedelta(days=30)),
-            ],
-            on=day,
-        )
-        pk = challenge.pk
-        services.challenge_escalate(
-            user=staff["iro"], challenge_id=pk, reason="No reply.", on=day + dt.timedelta(days=1)
-        )
-        services.challenge_respond(
-            user=staff["team_manager"],
-            challenge_id=pk,
-            response="disagree",
-            comments="Planned.",
-            on=day + dt.timedelta(days=2),
-        )
-        services.challenge_escalate(
-            user=staff["iro"], challenge_id=pk, reason="Unresolved.", on=day + dt.timedelta(days=3)
-        )
-        services.challenge_respond(
-            user=staff["service_manager"],
-            challenge_id=pk,
-            response="agree",
-            comments="Agreed.",
-            on=day + dt.timedelta(days=4),
-        )
-        for action in challenge.actions.all():
-            services.challenge_action_mark(
-                user=staff["iro"],
-                challenge_id=pk,
-                action_id=action.pk,
-                status="done",
-                on=day + dt.timedelta(days=5),
-            )
-        services.challenge_resolve(
-            user=staff["iro"],
-            challenge_id=pk,
-            outcome="Visits made.",
-            learning_points="Sooner.",
-            on=day + dt.timedelta(days=6),
-        )
-        day += dt.timedelta(days=9)
     return authority.staff["service_manager"].get_username()
 
 

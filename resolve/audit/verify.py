@@ -15,8 +15,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -263,26 +264,9 @@ def _breaks(anchor_dir: str | None) -> Iterator[Break]:
         if found:
             yield found
     for challenge_id in _ids(
-        "records:",
-        heads,
-        Challenge.objects.values_list("id", flat=True),
-        (
-            int(c.split(":", 1)[1])
-            for c in EvidenceSeal.objects.values_list("chain", flat=True).distinct()
-            if c.startswith("records:")
-        ),
+        "records:", heads, Challenge.objects.values_list("id", flat=True), _sealed_ids("records:")
     ):
-        chain = f"records:{challenge_id}"
-        seals = list(EvidenceSeal.objects.filter(chain=chain).order_by("sequence", "id"))
-        found = verify_links(
-            chain,
-            seals,
-            seal_fields,
-            lambda s: f"seal {s.sequence}",
-            heads,
-            True,
-            walked.setdefault(chain, []),
-        ) or _records_break(challenge_id, chain, seals)
+        found = _seals_break(f"records:{challenge_id}", heads, walked, partial(_records_break, challenge_id))
         if found:
             yield found
     for child_id in _ids(
@@ -290,24 +274,11 @@ def _breaks(anchor_dir: str | None) -> Iterator[Break]:
         heads,
         CafcassReferral.objects.filter(challenge__isnull=True).values_list("child_id", flat=True),
         Agreement.objects.filter(challenge__isnull=True).values_list("child_id", flat=True),
-        (
-            int(c.split(":", 1)[1])
-            for c in EvidenceSeal.objects.filter(chain__startswith="child-records:")
-            .values_list("chain", flat=True)
-            .distinct()
-        ),
+        _sealed_ids("child-records:"),
     ):
-        chain = f"child-records:{child_id}"
-        seals = list(EvidenceSeal.objects.filter(chain=chain).order_by("sequence", "id"))
-        found = verify_links(
-            chain,
-            seals,
-            seal_fields,
-            lambda s: f"seal {s.sequence}",
-            heads,
-            True,
-            walked.setdefault(chain, []),
-        ) or _child_records_break(child_id, chain, seals)
+        found = _seals_break(
+            f"child-records:{child_id}", heads, walked, partial(_child_records_break, child_id)
+        )
         if found:
             yield found
     for chain in sorted(heads):
@@ -321,6 +292,27 @@ def _breaks(anchor_dir: str | None) -> Iterator[Break]:
             yield latest
         elif isinstance(latest, Anchor):
             yield from anchor_check(latest, lambda chain: _hashes_of(chain, walked))
+
+
+def _sealed_ids(prefix: str) -> Iterator[int]:
+    """The ids in the names of the seal chains ``<prefix><id>`` that hold a seal."""
+    chains = EvidenceSeal.objects.filter(chain__startswith=prefix).values_list("chain", flat=True).distinct()
+    return (int(chain.split(":", 1)[1]) for chain in chains)
+
+
+def _seals_break(
+    chain: str,
+    heads: dict[str, tuple[int, str]],
+    walked: dict[str, list[str]],
+    records_break: Callable[[str, list[EvidenceSeal]], Break | None],
+) -> Break | None:
+    """The seal chain's first break: a seal that does not link to the one before (or its head), else the
+    first sealed record that does not match its newest seal (``records_break``)."""
+    seals = list(EvidenceSeal.objects.filter(chain=chain).order_by("sequence", "id"))
+    found = verify_links(
+        chain, seals, seal_fields, lambda s: f"seal {s.sequence}", heads, True, walked.setdefault(chain, [])
+    )
+    return found or records_break(chain, seals)
 
 
 def _hashes_of(chain: str, walked: dict[str, list[str]]) -> list[str]:

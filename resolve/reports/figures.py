@@ -31,7 +31,7 @@ from typing import Any
 from resolve.calendars.types import WorkingDays
 from resolve.challenges.events import EventType
 from resolve.challenges.overdue import Timing, past_due, stage_timing
-from resolve.procedures.schema import Procedure
+from resolve.procedures.schema import Procedure, Stage
 from resolve.reports.periods import Period, sub_periods
 
 # The event types that record an agreed extension of a stage's due date (the DOMAIN's "agreed
@@ -411,6 +411,35 @@ class Report:
             return self.counts.get(key, 0)
         return len(self.members.get(key, ()))
 
+    def stage_add(
+        self, procedure: str, step: Stage, *, timing: dict[str, int], median: float | None, p90: int | None
+    ) -> None:
+        """The stage's row in the funnel (from this report's counts) and in the timeliness table (from
+        ``timing``, the visits by timeliness, and the median and 90th percentile of working days)."""
+        self.funnel.append(
+            FunnelRow(
+                procedure=procedure,
+                stage=step.key,
+                name=step.name,
+                kind=step.kind,
+                reached=self.count(f"reached:{procedure}:{step.key}"),
+                resolved_at=self.count(f"resolved_at:{procedure}:{step.key}"),
+                withdrawn_at=self.count(f"withdrawn_at:{procedure}:{step.key}"),
+                open_at=self.count(f"open_at:{procedure}:{step.key}"),
+            )
+        )
+        self.timeliness.append(
+            StageTimeliness(
+                procedure=procedure,
+                stage=step.key,
+                name=step.name,
+                timescale=step.response_working_days,
+                counts=timing,
+                median_working_days=median,
+                p90_working_days=p90,
+            )
+        )
+
     def figures(self) -> dict[str, int]:
         """Every figure with any challenge behind it, by key."""
         if self.counts is not None:
@@ -553,34 +582,12 @@ def report_build(
     }
     for key in used:
         for step in procedures[key].stages:
-            report.funnel.append(
-                FunnelRow(
-                    procedure=key,
-                    stage=step.key,
-                    name=step.name,
-                    kind=step.kind,
-                    reached=report.count(f"reached:{key}:{step.key}"),
-                    resolved_at=report.count(f"resolved_at:{key}:{step.key}"),
-                    withdrawn_at=report.count(f"withdrawn_at:{key}:{step.key}"),
-                    open_at=report.count(f"open_at:{key}:{step.key}"),
-                )
-            )
             visits = visits_by_stage.get((key, step.key), [])
             counts = dict.fromkeys(TIMELINESS, 0)
             for visit in visits:
                 counts[visit.timeliness] += 1
             taken = [visit.working_days for visit in visits if visit.working_days is not None]
-            report.timeliness.append(
-                StageTimeliness(
-                    procedure=key,
-                    stage=step.key,
-                    name=step.name,
-                    timescale=step.response_working_days,
-                    counts=counts,
-                    median_working_days=median(taken),
-                    p90_working_days=percentile_90(taken),
-                )
-            )
+            report.stage_add(key, step, timing=counts, median=median(taken), p90=percentile_90(taken))
     report.themes = sorted(theme_counts, key=lambda theme: (-theme_counts[theme], theme))
     report.teams = sorted(
         (

@@ -39,11 +39,9 @@ from resolve.reports.figures import (
     ChallengeFacts,
     ChallengeRow,
     EventRow,
-    FunnelRow,
     LearningEntry,
     ManagerRow,
     Report,
-    StageTimeliness,
     TeamRow,
     challenge_facts,
     report_build,
@@ -455,32 +453,9 @@ def report_for(*, user: UserLike, period: Period, filters: ReportFilters, today:
         if key not in procedures:
             continue
         for step in procedures[key].stages:
-            report.funnel.append(
-                FunnelRow(
-                    procedure=key,
-                    stage=step.key,
-                    name=step.name,
-                    kind=step.kind,
-                    reached=report.count(f"reached:{key}:{step.key}"),
-                    resolved_at=report.count(f"resolved_at:{key}:{step.key}"),
-                    withdrawn_at=report.count(f"withdrawn_at:{key}:{step.key}"),
-                    open_at=report.count(f"open_at:{key}:{step.key}"),
-                )
-            )
             p90, middle = counted.stage_stats.get((key, step.key), (None, None))
-            report.timeliness.append(
-                StageTimeliness(
-                    procedure=key,
-                    stage=step.key,
-                    name=step.name,
-                    timescale=step.response_working_days,
-                    counts={
-                        part: counted.rows.get(f"timing:{key}:{step.key}:{part}", 0) for part in TIMELINESS
-                    },
-                    median_working_days=middle,
-                    p90_working_days=p90,
-                )
-            )
+            timing = {part: counted.rows.get(f"timing:{key}:{step.key}:{part}", 0) for part in TIMELINESS}
+            report.stage_add(key, step, timing=timing, median=middle, p90=p90)
     theme_counts = {key.split(":")[1]: n for key, n in counts.items() if re.fullmatch(r"theme:[^:]+", key)}
     report.themes = sorted(theme_counts, key=lambda theme: (-theme_counts[theme], theme))
     teams = sorted(

@@ -34,3 +34,34 @@ def agreements_confirmed(
         services.challenge_answer_agreement(
             user=staff[username], challenge_id=challenge_id, number=number, answer="confirmed", on=on
         )
+
+
+# The two approvals a referral to Cafcass with no challenge asks for, as ``{key: username}``.
+REFERRAL_APPROVALS = {
+    "service_manager_approval": "iro_service_manager",
+    "hos_safeguarding_approval": "head_of_safeguarding",
+}
+# A referral's checklist: what is already with the IRO (True) and what is still to come.
+REFERRAL_CHECKLIST = {
+    "care_order_and_care_plan": False,
+    "guardian_report": False,
+    "review_records": True,
+    "iro_report": True,
+    "wishes_and_feelings": False,
+    "professional_contacts": True,
+    "recent_care_plan": True,
+}
+
+
+def child_agreements_confirmed(
+    *, staff: Mapping[str, User], child_id: int, people: Mapping[str, str], note: str = "Please approve."
+) -> None:
+    """Ask each person (``{key: username}``, a Cafcass precondition's key) as the IRO for their agreement
+    to referring the child's case with no challenge, and have them confirm it."""
+    for key, username in people.items():
+        asked = services.child_request_cafcass_agreement(
+            user=staff["iro"], child_id=child_id, key=key, person=username, note=note
+        )
+        services.child_answer_cafcass_agreement(
+            user=staff[username], child_id=child_id, number=asked.number, answer="confirmed"
+        )

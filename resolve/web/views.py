@@ -656,34 +656,26 @@ def _action_inputs(answers: dict[str, Any]) -> list[services.ActionInput]:
     ]
 
 
+def _raise_arguments(
+    request: HttpRequest, child: Child, track: str, procedure: str, answers: dict[str, Any]
+) -> dict[str, Any]:
+    """The arguments of ``challenge_raise`` (and of its preview) for the challenge form's answers: each
+    answer by its name (``_raise_answers``), the actions as the services take them."""
+    return {
+        "user": request.user,
+        "child": child,
+        "track": track,
+        "procedure_key": procedure,
+        **answers,
+        "actions": _action_inputs(answers),
+    }
+
+
 def _raise_preview(
     request: HttpRequest, child: Child, track: str, procedure: str, answers: dict[str, Any]
 ) -> Any:
     """What raising with these answers would do, or the ServiceError it would give; records nothing."""
-    return services.challenge_raise_preview(
-        user=request.user,  # type: ignore[arg-type]
-        child=child,
-        track=track,
-        procedure_key=procedure,
-        concern=answers["concern"],
-        impact_on_child=answers["impact_on_child"],
-        stage=answers["stage"],
-        bypass_reason=answers["bypass_reason"],
-        bypass_agreed_by=answers["bypass_agreed_by"],
-        notify_optional=answers["notify_optional"],
-        themes=answers["themes"],
-        actions=_action_inputs(answers),
-        directors_briefing=answers["directors_briefing"],
-        on=answers["on"],
-        respond_by=answers["respond_by"],
-        review=answers["review"],
-        review_on=answers["review_on"],
-        concern_id=answers["concern_id"],
-        desired_outcome=answers["desired_outcome"],
-        agency=answers["agency"],
-        agency_kind=answers["agency_kind"],
-        contact=answers["contact"],
-    )
+    return services.challenge_raise_preview(**_raise_arguments(request, child, track, procedure, answers))
 
 
 def _from_concern(form: forms.RaiseForm, child: Child, track: str, concern_id: str) -> None:
@@ -766,28 +758,7 @@ def challenge_raise_check(request: HttpRequest, case_number: str, track: str, pr
     if request.method == "POST":
         try:
             challenge = services.challenge_raise(
-                user=request.user,  # type: ignore[arg-type]
-                child=child,
-                track=track,
-                procedure_key=procedure,
-                concern=answers["concern"],
-                impact_on_child=answers["impact_on_child"],
-                desired_outcome=answers["desired_outcome"],
-                stage=answers["stage"],
-                bypass_reason=answers["bypass_reason"],
-                bypass_agreed_by=answers["bypass_agreed_by"],
-                notify_optional=answers["notify_optional"],
-                themes=answers["themes"],
-                actions=_action_inputs(answers),
-                directors_briefing=answers["directors_briefing"],
-                on=answers["on"],
-                respond_by=answers["respond_by"],
-                review=answers["review"],
-                review_on=answers["review_on"],
-                concern_id=answers["concern_id"],
-                agency=answers["agency"],
-                agency_kind=answers["agency_kind"],
-                contact=answers["contact"],
+                **_raise_arguments(request, child, track, procedure, answers)
             )
         except ServiceError as error:
             _raise_error(form, formset, error)

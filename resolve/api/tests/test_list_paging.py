@@ -9,8 +9,9 @@ import pytest
 import time_machine
 
 from resolve.api import api as api_module
-from resolve.challenges import selectors, services
+from resolve.challenges import selectors
 from resolve.challenges.models import Challenge
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -21,10 +22,9 @@ def five(authority: Any, child: Any) -> list[int]:
     for day in range(5):
         on = dt.date(2026, 11, 2) + dt.timedelta(days=day)
         with time_machine.travel(dt.datetime(on.year, on.month, on.day, 10, 0), tick=False):
-            challenge = services.challenge_raise(
-                user=authority.staff["iro"],
-                child=child,
-                track="iro",
+            challenge = raise_challenge(
+                authority,
+                child,
                 concern=f"Concern {day}",
                 impact_on_child="Impact",
                 on=on,

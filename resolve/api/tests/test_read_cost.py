@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from resolve.api.models import ApiToken
 from resolve.challenges import services
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +28,9 @@ def _statements(api: Any, path: str) -> list[str]:
 def test_a_challenge_reads_in_the_same_statements_however_long_its_history(
     api_as: Any, authority: Any, child: Any
 ) -> None:
-    challenge = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    challenge = raise_challenge(
+        authority,
+        child,
         concern="No statutory visit for 12 weeks.",
         impact_on_child="She has not been seen alone.",
     )

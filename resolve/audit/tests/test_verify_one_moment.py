@@ -12,24 +12,16 @@ import pytest
 from django.db import connection, connections
 
 from resolve.audit.verify import verify_all
-from resolve.challenges import services
 from resolve.challenges.models import Event
 from resolve.children.models import Child
 from resolve.people.demo import Authority
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _raise(authority: Authority, child: Child, concern: str) -> int:
-    challenge = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
-        concern=concern,
-        impact_on_child="Amelia's move to her grandparents is delayed.",
-        procedure_key="national",
-    )
-    return challenge.pk
+    return raise_challenge(authority, child, concern=concern).pk
 
 
 def test_checking_outside_a_transaction_leaves_none_open(authority: Authority, child: Child) -> None:

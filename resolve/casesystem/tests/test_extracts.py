@@ -18,6 +18,7 @@ from resolve.casesystem.extracts import TABLES, extracts_export
 from resolve.casesystem.models import ExtractRun
 from resolve.challenges import services
 from resolve.challenges.engine import AgencyContact
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -67,11 +68,9 @@ def _read(folder: Path, table: str) -> list[dict[str, str]]:
 
 
 def _raise(authority, child, days_ago: int):
-    return services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
-        procedure_key="national",
+    return raise_challenge(
+        authority,
+        child,
         concern="Statutory visits have not taken place.",
         impact_on_child="The child has not been seen alone.",
         themes=["voice_of_child", "drift_delay_planning"],
@@ -122,10 +121,9 @@ def test_the_first_run_writes_everything_with_its_schema_then_only_changes(autho
 def test_a_challenge_to_a_partner_agency_names_the_agency_and_its_kind(authority, child, tmp_path):
     # Seed 000 section 2, "Partner agencies": the warehouse can tell these from the authority's own.
     own = _raise(authority, child, 5)
-    agency = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    agency = raise_challenge(
+        authority,
+        child,
         procedure_key="multi_agency_escalation",
         concern="The school did not send a report to the review.",
         impact_on_child="Her education needs were not considered.",

@@ -20,9 +20,9 @@ from django.core.management import call_command
 from resolve.audit.models import AccessLogEntry
 from resolve.casesystem.footprint import footprint_export
 from resolve.casesystem.models import FootprintDelivery
-from resolve.challenges import services
 from resolve.children.models import CaseNote
 from resolve.children.services import child_allocate
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -58,11 +58,9 @@ def _load_into_lcs(db: sqlite3.Connection, folder: Path) -> None:
 
 
 def _raise(authority, child):
-    return services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
-        procedure_key="national",
+    return raise_challenge(
+        authority,
+        child,
         concern="Statutory visits have not taken place for nine weeks.",
         impact_on_child="The child has not been seen alone, and says so, with a comma.",
         themes=["voice_of_child"],

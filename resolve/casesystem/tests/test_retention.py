@@ -31,6 +31,7 @@ from resolve.children.models import CaseNote, Child
 from resolve.children.services import child_allocate, child_create
 from resolve.core.errors import ServiceError
 from resolve.notifications.models import OutboxMessage
+from resolve.testing.challenges import raise_challenge
 
 # Text in an event's detail that is not free text: keys, labels, usernames.
 EVENT_STRUCTURAL = frozenset(
@@ -116,10 +117,9 @@ def _old_child(authority, case_number="LCS300001", born=dt.date(1945, 6, 1), sta
 
 def _resolved_challenge(authority, child):
     today = dt.date.today()
-    challenge = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    challenge = raise_challenge(
+        authority,
+        child,
         procedure_key="qa_issue_resolution",
         concern="Margaret's contact with her brother has stopped.",
         impact_on_child="Margaret feels nobody listens to her.",

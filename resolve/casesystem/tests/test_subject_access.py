@@ -17,17 +17,16 @@ from django.core.management import call_command
 from resolve.access import NotVisible, child_get_for_user
 from resolve.audit.models import AccessLogEntry
 from resolve.casesystem.subject_access import subject_access_export
-from resolve.challenges import services
 from resolve.core.errors import ServiceError
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_export_holds_the_record_notes_challenges_and_who_viewed_them(authority, child):
-    challenge = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    challenge = raise_challenge(
+        authority,
+        child,
         procedure_key="national",
         concern="Amelia has not been visited.",
         impact_on_child="Amelia feels forgotten.",

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from resolve.casesystem.models import WebhookDelivery
 from resolve.casesystem.webhooks import webhooks_deliver, webhooks_enqueue
-from resolve.challenges import services
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 SECRET = "a-webhook-secret-of-at-least-32-characters"
@@ -55,11 +55,9 @@ def receiver(settings) -> Iterator[type[Receiver]]:
 
 
 def _raise(authority, child):
-    return services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
-        procedure_key="national",
+    return raise_challenge(
+        authority,
+        child,
         concern="Visits have not happened.",
         impact_on_child="The child has not been seen.",
         themes=["voice_of_child"],

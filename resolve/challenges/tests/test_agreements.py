@@ -13,6 +13,7 @@ from resolve.challenges.models import Agreement, CafcassReferral, Challenge, Eve
 from resolve.children.models import CaseNote
 from resolve.core.errors import ServiceError
 from resolve.notifications.models import Kind, Notification, OutboxMessage
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -26,10 +27,9 @@ def _frozen():
 
 
 def _raise(authority, child, procedure_key, **kwargs):
-    return services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    return raise_challenge(
+        authority,
+        child,
         procedure_key=procedure_key,
         concern="The care plan is not being implemented",
         impact_on_child="Drift in permanence",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from resolve.challenges import services
 from resolve.challenges.models import Challenge
 from resolve.challenges.selectors import challenge_change_people
 from resolve.children.models import Child
@@ -14,15 +13,15 @@ from resolve.children.selectors import child_line
 from resolve.children.services import child_allocate
 from resolve.people.demo import Authority
 from resolve.people.roles import ROLES
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
 
 def _raised(authority: Authority, child: Child) -> Challenge:
-    return services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    return raise_challenge(
+        authority,
+        child,
         concern="The care plan has not been updated since the last review.",
         impact_on_child="Amelia's move to her grandparents is delayed.",
     )

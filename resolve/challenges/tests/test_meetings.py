@@ -16,6 +16,7 @@ from resolve.children.models import CaseNote
 from resolve.core.errors import ServiceError
 from resolve.notifications.models import Deadline, Kind, OutboxMessage
 from resolve.notifications.sweep import deadlines_sweep
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -24,10 +25,9 @@ D = dt.date
 
 def _at_stage_2(authority, child, procedure_key):
     """Raised at stage 2 with the IRO/CP Service Manager's agreement, on Monday 1 June 2026."""
-    return services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    return raise_challenge(
+        authority,
+        child,
         procedure_key=procedure_key,
         stage="stage_2",
         bypass_reason="The plan has drifted",
@@ -158,10 +158,9 @@ def test_seed_001_stage_3_request_for_a_meeting_with_the_service_director(author
     resolution request for meeting with Service Director"; and "A summary of this meeting should be
     recorded by CPRU Service Manager on Case note - 'IRO DRP Formal Resolution Process stage 3 -Head of
     Service'"."""
-    challenge = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    challenge = raise_challenge(
+        authority,
+        child,
         procedure_key="cla_dispute_resolution",
         stage="stage_3",
         bypass_reason="Unresolved",
@@ -202,10 +201,9 @@ def test_seed_001_stage_3_request_for_a_meeting_with_the_service_director(author
 def test_seed_004_stage_4_meets_with_the_director(authority, child):
     """Seed 004: "IRO/CP Chair, social worker, Service Manager & Head of Service meet with Director who
     makes the ultimate decision"."""
-    challenge = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    challenge = raise_challenge(
+        authority,
+        child,
         procedure_key="informal_challenge_dispute_resolution",
         stage="stage_4",
         bypass_reason="Acute",

@@ -25,6 +25,7 @@ from resolve.core.errors import ServiceError
 from resolve.notifications.models import AgencyMessage, Kind, OutboxMessage
 from resolve.notifications.services import outbox_deliver, outbox_retry_now
 from resolve.notifications.sweep import deadlines_sweep
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -48,9 +49,6 @@ def _frozen() -> Any:
 
 def _raise(authority: Any, child: Any, **kwargs: Any) -> Challenge:
     answers: dict[str, Any] = {
-        "user": authority.staff["iro"],
-        "child": child,
-        "track": "iro",
         "procedure_key": KEY,
         "concern": "The health visitor has not attended the last two reviews",
         "impact_on_child": "The review cannot consider her health needs",
@@ -61,7 +59,7 @@ def _raise(authority: Any, child: Any, **kwargs: Any) -> Challenge:
         "themes": ["attendance"],
     }
     answers.update(kwargs)
-    return services.challenge_raise(**answers)
+    return raise_challenge(authority, child, **answers)
 
 
 def test_a_challenge_to_a_partner_agency_is_logged_by_a_case_note_and_emailed_to_its_contact(
@@ -138,10 +136,9 @@ def test_the_chair_records_the_contacts_reply_and_no_one_else_can(authority: Any
 
 
 def test_on_the_authoritys_own_ladder_the_chair_still_cannot_respond(authority: Any, child: Any) -> None:
-    challenge = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    challenge = raise_challenge(
+        authority,
+        child,
         procedure_key="outcome_resolution",
         concern="Drift",
         impact_on_child="Delay",
@@ -315,10 +312,9 @@ def test_the_reports_count_challenges_to_partner_agencies_by_procedure_and_agenc
     authority: Any, child: Any, api_as: Any
 ) -> None:
     _raise(authority, child)
-    services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    raise_challenge(
+        authority,
+        child,
         procedure_key="outcome_resolution",
         concern="Drift",
         impact_on_child="Delay",

@@ -23,6 +23,7 @@ from resolve.children.models import Child
 from resolve.core.errors import ServiceError
 from resolve.people.demo import Authority
 from resolve.people.models import Post
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -37,18 +38,13 @@ def _on_day() -> Iterator[None]:
 
 def _raise(authority: Authority, child: Child, **kwargs: Any) -> Challenge:
     arguments: dict[str, Any] = {
-        "user": authority.staff["iro"],
-        "child": child,
-        "track": "iro",
-        "concern": "The care plan has not been updated since the last review.",
-        "impact_on_child": "Amelia's move to her grandparents is delayed.",
         "procedure_key": "cla_dispute_resolution",
         "stage": "stage_2",
         "bypass_reason": "Serious",
         "on": DAY,
         **kwargs,
     }
-    return services.challenge_raise(**arguments)
+    return raise_challenge(authority, child, **arguments)
 
 
 def _refused(act: Any, code: str, field: str) -> None:

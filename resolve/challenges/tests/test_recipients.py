@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from resolve.challenges import services
 from resolve.children.models import CaseNote
 from resolve.people.models import Post
+from resolve.testing.challenges import raise_challenge
 
 TODAY = "2027-01-04 10:00"
 
@@ -18,10 +19,9 @@ TODAY = "2027-01-04 10:00"
 def test_a_stage_to_the_social_worker_goes_to_the_childs_own_worker_only(authority, child):
     colleague = User.objects.create(username="social_worker_3", first_name="Sam", last_name="Other")
     Post.objects.create(user=colleague, role="social_worker", team=authority.teams["social_work"])
-    challenge = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    challenge = raise_challenge(
+        authority,
+        child,
         procedure_key="qa_issue_resolution",
         concern="No visit",
         impact_on_child="Unseen",
@@ -40,10 +40,9 @@ def test_a_manager_who_has_left_is_replaced_by_the_authority_wide_post(authority
     authority.staff["team_manager"].save()
     cover = User.objects.create(username="cover_manager", first_name="Cora", last_name="Cover")
     Post.objects.create(user=cover, role="team_manager", team=None)
-    challenge = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    challenge = raise_challenge(
+        authority,
+        child,
         procedure_key="qa_issue_resolution",
         stage="stage_2",
         bypass_reason="Serious",
@@ -59,10 +58,9 @@ def test_people_the_procedure_says_are_notified_are_told_and_named(authority, ch
     """Seed 001, stage 3: "Principal Social Worker and Service Director to be notified"."""
     from resolve.notifications.models import Kind, OutboxMessage
 
-    challenge = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    challenge = raise_challenge(
+        authority,
+        child,
         procedure_key="cla_dispute_resolution",
         stage="stage_3",
         bypass_reason="Serious",
@@ -87,10 +85,9 @@ def test_people_the_procedure_says_are_notified_are_told_and_named(authority, ch
 def test_a_cafcass_referral_is_reported_to_the_iro_service_manager_and_head_of_safeguarding(authority, child):
     from resolve.notifications.models import Kind, OutboxMessage
 
-    challenge = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    challenge = raise_challenge(
+        authority,
+        child,
         procedure_key="informal_challenge_dispute_resolution",
         concern="No visit",
         impact_on_child="Unseen",

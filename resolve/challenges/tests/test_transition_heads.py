@@ -23,21 +23,11 @@ from resolve.challenges import engine, services
 from resolve.challenges.models import Challenge, Event, StageVisit
 from resolve.children.models import CaseNote, Child
 from resolve.people.demo import Authority
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DAY = dt.datetime(2026, 12, 1, 10, 0)  # a Tuesday
-
-
-def _raise(authority: Authority, child: Child) -> Challenge:
-    return services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
-        concern="The care plan has not been updated since the last review.",
-        impact_on_child="Amelia's move to her grandparents is delayed.",
-        procedure_key="national",
-    )
 
 
 def _note_on_the_child(child: Child, author: Any) -> None:
@@ -52,7 +42,7 @@ def test_a_head_moved_since_it_was_read_is_read_again_and_the_change_goes_throug
     authority: Authority, child: Child
 ) -> None:
     with time_machine.travel(DAY, tick=False):
-        challenge = _raise(authority, child)
+        challenge = raise_challenge(authority, child)
         tries: list[int] = []
 
         def after(row: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:

@@ -31,6 +31,7 @@ from resolve.notifications.models import Kind, Notification, OutboxMessage
 from resolve.notifications.tests.conftest import automatic_procedure  # noqa: F401  (a fixture)
 from resolve.people.demo import Authority
 from resolve.procedures.selectors import procedure_get, procedure_version_model
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,19 +104,6 @@ def _counted(kind: str) -> Iterator[None]:
     assert run == expected, f"{kind} ran {run} statements (expected {expected}):\n{listing}"
 
 
-def _raise(authority: Authority, child: Child, **kwargs: Any) -> Challenge:
-    arguments: dict[str, Any] = {
-        "user": authority.staff["iro"],
-        "child": child,
-        "track": "iro",
-        "concern": "The care plan has not been updated since the last review.",
-        "impact_on_child": "Amelia's move to her grandparents is delayed.",
-        "procedure_key": "national",
-        **kwargs,
-    }
-    return services.challenge_raise(**arguments)
-
-
 def _written(challenge: Challenge) -> tuple[int, int]:
     return Event.objects.filter(challenge=challenge).count(), CaseNote.objects.filter(
         challenge=challenge
@@ -130,7 +118,7 @@ def test_raising_with_an_action_and_two_people_told(authority: Authority, child:
     working_calendar(Nation.ENGLAND_AND_WALES)  # read once per process, not per change
     procedure_version_model(procedure_get(key="national"))  # parsed once per process, not per change
     with _at(DAY), _counted("raise"):
-        challenge = _raise(
+        challenge = raise_challenge(
             authority,
             child,
             actions=[services.ActionInput(action="Update the plan", owner="social_worker", due=DAY)],
@@ -198,7 +186,7 @@ def test_each_change_to_an_open_challenge(
     authority: Authority, child: Child, kind: str, act: Callable[[dict[str, Any], Challenge, int], Any]
 ) -> None:
     with _at(DAY):
-        challenge = _raise(
+        challenge = raise_challenge(
             authority,
             child,
             actions=[services.ActionInput(action="Update the plan", owner="social_worker", due=DAY)],
@@ -214,7 +202,7 @@ def test_each_change_to_an_open_challenge(
 def test_escalating_to_a_stage_with_people_copied_and_told(authority: Authority, child: Child) -> None:
     """Seed 001, stage 3: "Principal Social Worker and Service Director to be notified"."""
     with _at(DAY):
-        challenge = _raise(
+        challenge = raise_challenge(
             authority,
             child,
             procedure_key="cla_dispute_resolution",
@@ -237,7 +225,7 @@ def test_escalating_to_a_stage_with_people_copied_and_told(authority: Authority,
 
 def test_escalating_automatically(authority: Authority, child: Child, automatic_procedure: Any) -> None:  # noqa: F811
     with _at(dt.date(2024, 6, 3)):
-        challenge = _raise(authority, child, procedure_key="automatic")
+        challenge = raise_challenge(authority, child, procedure_key="automatic")
     with _at(dt.date(2024, 6, 11)), _counted("automatic escalation"):
         services.challenge_escalate_overdue(challenge_id=challenge.pk, reason="Overdue")
     assert OutboxMessage.objects.filter(kind=Kind.AUTO_ESCALATED).count() == 1
@@ -246,7 +234,7 @@ def test_escalating_automatically(authority: Authority, child: Child, automatic_
 
 def test_re_opening_a_resolved_challenge(authority: Authority, child: Child) -> None:
     with _at(DAY):
-        challenge = _raise(authority, child)
+        challenge = raise_challenge(authority, child)
         services.challenge_resolve(user=authority.staff["iro"], challenge_id=challenge.pk, outcome="Agreed")
         with _counted("reopen"):
             services.challenge_reopen(
@@ -257,7 +245,7 @@ def test_re_opening_a_resolved_challenge(authority: Authority, child: Child) -> 
 
 def test_final_comments_on_a_resolved_challenge(authority: Authority, child: Child) -> None:
     with _at(DAY):
-        challenge = _raise(authority, child, procedure_key="challenge_and_resolution")
+        challenge = raise_challenge(authority, child, procedure_key="challenge_and_resolution")
         services.challenge_resolve(user=authority.staff["iro"], challenge_id=challenge.pk, outcome="Agreed")
         with _counted("final_comments"):
             services.challenge_add_final_comments(
@@ -270,7 +258,7 @@ def test_final_comments_on_a_resolved_challenge(authority: Authority, child: Chi
 
 def test_referring_to_cafcass(authority: Authority, child: Child) -> None:
     with _at(DAY):
-        challenge = _raise(authority, child, procedure_key="informal_challenge_dispute_resolution")
+        challenge = raise_challenge(authority, child, procedure_key="informal_challenge_dispute_resolution")
         with _counted("refer_to_cafcass"):
             services.challenge_refer_to_cafcass(
                 user=authority.staff["iro"], challenge_id=challenge.pk, reason="Rights at risk", checklist={}

@@ -34,6 +34,7 @@ from resolve.notifications.models import Deadline, Kind, OutboxMessage
 from resolve.people.demo import Authority
 from resolve.people.models import Post
 from resolve.procedures.selectors import procedure_get, procedure_version_model
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -102,10 +103,9 @@ def _warm() -> None:
 
 
 def _at_stage_2(authority: Authority, child: Child) -> Challenge:
-    return services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    return raise_challenge(
+        authority,
+        child,
         procedure_key="cla_dispute_resolution",
         stage="stage_2",
         bypass_reason="The plan has drifted",
@@ -155,10 +155,9 @@ def test_raising_with_an_agreement_then_a_meeting_asked_for_and_recorded(
 
 @time_machine.travel(dt.datetime(2026, 6, 1, 9, 0), tick=False)
 def test_an_action_added_to_the_plan(authority: Authority, child: Child) -> None:
-    challenge = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    challenge = raise_challenge(
+        authority,
+        child,
         procedure_key="outcome_resolution",
         concern="The care plan is not being implemented",
         impact_on_child="Drift in permanence",
@@ -253,10 +252,9 @@ def test_a_leavers_hand_over_of_one_challenge(authority: Authority, child: Child
     successor = get_user_model().objects.create_user(username="social_worker_3", first_name="Sam")
     Post.objects.create(user=successor, role="social_worker", team=authority.teams["social_work"])
     with time_machine.travel(dt.datetime(2026, 12, 1, 10, 0), tick=False):
-        challenge = services.challenge_raise(
-            user=authority.staff["iro"],
-            child=child,
-            track="iro",
+        challenge = raise_challenge(
+            authority,
+            child,
             procedure_key="national",
             concern="No statutory visit for eight weeks",
             impact_on_child="The child has not been seen",

@@ -12,6 +12,7 @@ from resolve.challenges.models import Event
 from resolve.children.models import CaseNote
 from resolve.core.errors import ServiceError
 from resolve.notifications.models import Kind, OutboxMessage
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -23,10 +24,9 @@ def _frozen():
 
 
 def _raise(authority, child, procedure_key, **kwargs):
-    return services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    return raise_challenge(
+        authority,
+        child,
         procedure_key=procedure_key,
         concern="No pathway plan",
         impact_on_child="Unplanned leaving care",

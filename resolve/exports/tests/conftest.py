@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from resolve.challenges import services
 from resolve.challenges.models import Challenge
 from resolve.testing.agreements import agreements_confirmed
 
 TODAY = dt.date(2026, 12, 21)  # a Monday
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"  # the least a pack takes as a PDF
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "documents"
 
 BRIEFING = {
@@ -127,3 +131,20 @@ def save(name: str, content: bytes) -> Path:
     path = ARTIFACTS / name
     path.write_bytes(content)
     return path
+
+
+def api_documents_uploaded(api: Any, path: str, headers: dict[str, str]) -> None:
+    """Through the API at ``path`` (a pack's ``.../documents``), upload the two documents a pack's
+    checklist still wants ("review_records" and "recent_care_plan"), each answered 201 with its hash;
+    a text file is refused with 422 naming ``file``."""
+    for item in ("review_records", "recent_care_plan"):
+        content = PDF + item.encode()
+        response = api.client.post(
+            path, {"item": item, "file": SimpleUploadedFile(f"{item}.pdf", content)}, headers=headers
+        )
+        assert response.status_code == 201, response.content
+        assert response.json()["sha256"] == hashlib.sha256(content).hexdigest()
+    wrong = api.client.post(
+        path, {"item": "review_records", "file": SimpleUploadedFile("a.txt", b"text")}, headers=headers
+    )
+    assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "file"

@@ -19,19 +19,11 @@ from resolve.challenges import services
 from resolve.exports.downloads import chronology_download
 from resolve.exports.selectors import NO_CHALLENGE, chronology_for_user
 from resolve.exports.tests.conftest import first_page_png, save
+from resolve.testing.agreements import REFERRAL_APPROVALS, REFERRAL_CHECKLIST, child_agreements_confirmed
 
 pytestmark = pytest.mark.django_db
 
 TODAY = dt.date(2027, 3, 1)
-CHECKLIST = {
-    "care_order_and_care_plan": False,
-    "guardian_report": False,
-    "review_records": True,
-    "iro_report": True,
-    "wishes_and_feelings": False,
-    "professional_contacts": True,
-    "recent_care_plan": True,
-}
 
 
 def test_the_referral_and_its_requests_are_in_the_chronology(
@@ -40,22 +32,15 @@ def test_the_referral_and_its_requests_are_in_the_chronology(
     settings.RESOLVE_DEFAULT_POLICY = "challenge_and_resolution"
     staff = authority.staff
     with time_machine.travel(dt.datetime(2027, 2, 25, 10), tick=False):
-        for key, person in (
-            ("service_manager_approval", "iro_service_manager"),
-            ("hos_safeguarding_approval", "head_of_safeguarding"),
-        ):
-            asked = services.child_request_cafcass_agreement(
-                user=staff["iro"], child_id=child.pk, key=key, person=person, note="Acute: please approve."
-            )
-            services.child_answer_cafcass_agreement(
-                user=staff[person], child_id=child.pk, number=asked.number, answer="confirmed"
-            )
+        child_agreements_confirmed(
+            staff=staff, child_id=child.pk, people=REFERRAL_APPROVALS, note="Acute: please approve."
+        )
     with time_machine.travel(dt.datetime(2027, 2, 26, 10), tick=False):
         services.child_refer_to_cafcass(
             user=staff["iro"],
             child_id=child.pk,
             reason="The permanence plan has drifted for a year.",
-            checklist=CHECKLIST,
+            checklist=REFERRAL_CHECKLIST,
             urgent=True,
         )
     with time_machine.travel(dt.datetime(2027, 3, 1, 10), tick=False):

@@ -24,6 +24,7 @@ from resolve.exports.downloads import chronology_download
 from resolve.exports.selectors import chronology_for_user
 from resolve.exports.tests.conftest import TODAY, first_page_png, save
 from resolve.exports.typeset import chronology_pdf
+from resolve.testing.chronologies import long_chronology_build
 
 pytestmark = pytest.mark.django_db
 
@@ -98,58 +99,19 @@ def test_what_people_typed_prints_as_written_never_as_markup(authority):
     first_page_png(path, "chronology-literal-text")
 
 
-def _long_chronology(authority: Any, challenges: int) -> None:
-    """One child, ``challenges`` challenges, each raised, escalated, answered and resolved."""
-    staff = authority.staff
-    child = child_create(
-        user=staff["admin"],
-        case_number="LCS100010",
-        first_name="Long",
-        last_name="Record",
-        date_of_birth=dt.date(2012, 1, 2),
-        social_worker="social_worker",
-        iro="iro",
-        cp_chair="cp_chair",
-    )
-    day = TODAY - dt.timedelta(days=challenges * 3)
-    for index in range(challenges):
-        challenge = services.challenge_raise(
-            user=staff["iro"],
-            child=child,
-            track="iro",
-            procedure_key="national",
-            concern=f"Concern {index}: statutory visits have not happened and the plan is out of date.",
-            impact_on_child="The child has not been seen alone; their views are missing from the plan.",
-            themes=["voice_of_child"],
-            actions=[
-                services.ActionInput("Visit the child alone", "social_worker", day + dt.timedelta(days=20))
-            ],
-            on=day,
-        )
-        services.challenge_escalate(
-            user=staff["iro"], challenge_id=challenge.pk, reason="No reply.", on=day + dt.timedelta(days=1)
-        )
-        services.challenge_respond(
-            user=staff["team_manager"],
-            challenge_id=challenge.pk,
-            response="agree",
-            comments="Agreed.",
-            on=day + dt.timedelta(days=2),
-        )
-        services.challenge_resolve(
-            user=staff["iro"],
-            challenge_id=challenge.pk,
-            outcome=f"Visits made ({index}).",
-            learning_points="Sooner.",
-            on=day + dt.timedelta(days=2),
-        )
-        day += dt.timedelta(days=3)
-
-
 def test_every_page_of_a_long_chronology_names_the_child_and_is_numbered(authority):
     """Issue: "paginated with page numbers, the child and case number on every page"."""
     with time_machine.travel(dt.datetime(2026, 12, 21, 10, 0), tick=False):
-        _long_chronology(authority, challenges=40)
+        long_chronology_build(
+            authority,
+            case_number="LCS100010",
+            first_name="Long",
+            last_name="Record",
+            date_of_birth=dt.date(2012, 1, 2),
+            challenges=40,
+            first_day=TODAY - dt.timedelta(days=40 * 3),
+            days_apart=3,
+        )
         download = chronology_download(
             user=authority.staff["service_manager"], case_number="LCS100010", today=TODAY
         )

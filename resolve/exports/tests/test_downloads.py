@@ -10,9 +10,9 @@ import pytest
 from pypdf import PdfReader
 
 from resolve.audit.models import AccessLogEntry
-from resolve.challenges import services
 from resolve.exports.selectors import stage_notes
 from resolve.exports.services import sent_forms_file
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -77,10 +77,9 @@ class TestPages:
         assert entry.user == authority.staff["director"] and entry.challenge_id == journey.pk
 
     def test_a_challenge_without_a_briefing_has_none_to_download(self, client, authority, child, frozen):
-        challenge = services.challenge_raise(
-            user=authority.staff["iro"],
-            child=child,
-            track="iro",
+        challenge = raise_challenge(
+            authority,
+            child,
             procedure_key="challenge_and_resolution",
             concern="Visits missed.",
             impact_on_child="Not seen alone.",

@@ -31,12 +31,11 @@ from resolve.exports.downloads import pack_download
 from resolve.exports.models import PackDocument
 from resolve.exports.selectors import pack_for_user
 from resolve.exports.services import pack_document_add
-from resolve.exports.tests.conftest import BRIEFING, TODAY, first_page_png, save
+from resolve.exports.tests.conftest import BRIEFING, PDF, TODAY, api_documents_uploaded, first_page_png, save
 from resolve.testing.agreements import agreements_confirmed
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 @pytest.fixture
@@ -238,10 +237,9 @@ class TestPack:
         ]  # the challenge, and the child's chronology
 
     def test_a_challenge_not_referred_has_no_pack_to_download(self, authority, child, frozen):
-        challenge = services.challenge_raise(
-            user=authority.staff["iro"],
-            child=child,
-            track="iro",
+        challenge = raise_challenge(
+            authority,
+            child,
             procedure_key="challenge_and_resolution",
             concern="Visits missed.",
             impact_on_child="Not seen alone.",
@@ -298,17 +296,7 @@ class TestPagesAndApi:
         api = api_as("iro")
         headers = {"Authorization": f"Bearer {api.token}"}
         path = f"/api/v1/challenges/{referred.pk}/cafcass-pack/documents"
-        for item in ("review_records", "recent_care_plan"):
-            response = api.client.post(
-                path,
-                {"item": item, "file": SimpleUploadedFile(f"{item}.pdf", PDF + item.encode())},
-                headers=headers,
-            )
-            assert response.status_code == 201, response.content
-        wrong = api.client.post(
-            path, {"item": "review_records", "file": SimpleUploadedFile("a.txt", b"text")}, headers=headers
-        )
-        assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "file"
+        api_documents_uploaded(api, path, headers)
         checklist = api.get(f"/challenges/{referred.pk}/cafcass-pack").json()
         assert checklist["missing"] == []
         assert [

@@ -35,40 +35,22 @@ from resolve.exports.downloads import referral_pack_download
 from resolve.exports.models import PackDocument
 from resolve.exports.selectors import referral_pack_for_user
 from resolve.exports.services import referral_pack_document_add
-from resolve.exports.tests.conftest import first_page_png, save
+from resolve.exports.tests.conftest import PDF, api_documents_uploaded, first_page_png, save
+from resolve.testing.agreements import REFERRAL_APPROVALS, REFERRAL_CHECKLIST, child_agreements_confirmed
 
 pytestmark = pytest.mark.django_db
 
 TODAY = dt.date(2027, 3, 1)
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 REASON = "The permanence plan has drifted for a year and the authority has not acted."
-CHECKLIST = {
-    "care_order_and_care_plan": False,
-    "guardian_report": False,
-    "review_records": True,
-    "iro_report": True,
-    "wishes_and_feelings": False,
-    "professional_contacts": True,
-    "recent_care_plan": True,
-}
 
 
 def _refer(staff: Any, child: Any) -> CafcassReferral:
     """The agreements the procedure asks for, then the referral of the child's case with no challenge."""
     with time_machine.travel(dt.datetime(2027, 2, 25, 10), tick=False):
-        for key, person in (
-            ("service_manager_approval", "iro_service_manager"),
-            ("hos_safeguarding_approval", "head_of_safeguarding"),
-        ):
-            asked = services.child_request_cafcass_agreement(
-                user=staff["iro"], child_id=child.pk, key=key, person=person, note="Please approve."
-            )
-            services.child_answer_cafcass_agreement(
-                user=staff[person], child_id=child.pk, number=asked.number, answer="confirmed"
-            )
+        child_agreements_confirmed(staff=staff, child_id=child.pk, people=REFERRAL_APPROVALS)
     with time_machine.travel(dt.datetime(2027, 2, 26, 10), tick=False):
         return services.child_refer_to_cafcass(
-            user=staff["iro"], child_id=child.pk, reason=REASON, checklist=CHECKLIST, urgent=True
+            user=staff["iro"], child_id=child.pk, reason=REASON, checklist=REFERRAL_CHECKLIST, urgent=True
         )
 
 
@@ -359,18 +341,7 @@ class TestApi:
         path = f"/api/v1/children/LCS100001{base}/documents"
         incomplete = api.get(f"/children/LCS100001{base}.zip")
         assert incomplete.status_code == 409 and incomplete.json()["error"]["code"] == "pack_incomplete"
-        for item in ("review_records", "recent_care_plan"):
-            response = api.client.post(
-                path,
-                {"item": item, "file": SimpleUploadedFile(f"{item}.pdf", PDF + item.encode())},
-                headers=headers,
-            )
-            assert response.status_code == 201, response.content
-            assert response.json()["sha256"] == hashlib.sha256(PDF + item.encode()).hexdigest()
-        wrong = api.client.post(
-            path, {"item": "review_records", "file": SimpleUploadedFile("a.txt", b"text")}, headers=headers
-        )
-        assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "file"
+        api_documents_uploaded(api, path, headers)
         checklist = api.get(f"/children/LCS100001{base}").json()
         assert checklist["missing"] == [] and checklist["referred_on"] == "2027-02-26"
         assert checklist["download"] == f"/api/v1/children/LCS100001{base}.zip"

@@ -8,9 +8,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from resolve.challenges import selectors, services
+from resolve.challenges import selectors
 from resolve.notifications import selectors as notification_selectors
 from resolve.notifications.models import Notification
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -19,10 +20,9 @@ pytestmark = pytest.mark.django_db
 def worker(authority: Any, child: Any) -> Any:
     """The child's social worker, told of three challenges raised (three notifications, unread)."""
     for number in range(3):
-        services.challenge_raise(
-            user=authority.staff["iro"],
-            child=child,
-            track="iro",
+        raise_challenge(
+            authority,
+            child,
             concern=f"Concern {number}",
             impact_on_child="Impact",
         )

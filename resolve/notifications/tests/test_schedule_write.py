@@ -20,6 +20,7 @@ from resolve.challenges.models import Action, Challenge
 from resolve.children.models import Child
 from resolve.notifications.models import Deadline
 from resolve.people.demo import Authority
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -33,13 +34,9 @@ def _on_day() -> Iterator[None]:
 
 
 def _raise(authority: Authority, child: Child) -> Challenge:
-    return services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
-        concern="The care plan has not been updated since the last review.",
-        impact_on_child="Amelia's move to her grandparents is delayed.",
-        procedure_key="national",
+    return raise_challenge(
+        authority,
+        child,
         actions=[services.ActionInput(action="Update the plan", owner="social_worker", due=DAY)],
     )
 

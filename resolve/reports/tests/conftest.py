@@ -10,6 +10,7 @@ import time_machine
 from resolve.challenges import services
 from resolve.children.services import child_create
 from resolve.testing.agreements import agreements_confirmed
+from resolve.testing.challenges import raise_challenge
 
 D = dt.date
 
@@ -34,9 +35,10 @@ def _child(authority, case_number, social_worker):
 
 
 def _raise(authority, child, on, themes, track="iro", **kwargs):
-    return services.challenge_raise(
+    return raise_challenge(
+        authority,
+        child,
         user=authority.staff["iro" if track == "iro" else "cp_chair"],
-        child=child,
         track=track,
         procedure_key="challenge_and_resolution",
         concern="Statutory visits have not happened.",

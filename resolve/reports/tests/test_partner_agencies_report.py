@@ -14,6 +14,7 @@ from resolve.challenges.engine import AgencyContact
 from resolve.reports.periods import calendar_month
 from resolve.reports.selectors import ReportFilters, report_for, report_names, report_replayed
 from resolve.reports.tables import report_tables
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -24,10 +25,9 @@ def test_the_query_and_the_replay_agree_and_count_no_manager_for_an_agencys_repl
 ) -> None:
     """A challenge to a partner agency counts by procedure and by the agency's kind, and the reply the
     chair records on the agency's behalf is nobody's manager response, in both ways of counting."""
-    challenge = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    challenge = raise_challenge(
+        authority,
+        child,
         procedure_key="multi_agency_escalation",
         concern="The health visitor has not attended the last two reviews",
         impact_on_child="The review cannot consider her health needs",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -11,6 +12,36 @@ from resolve.procedures.models import PolicyVersion
 from resolve.procedures.services import procedure_sync
 
 PASSWORD = "correct horse battery staple"
+
+
+def raise_form(*, rows: int = 3, action: bool = True, **overrides: Any) -> dict[str, Any]:
+    """What the challenge form posts when "Continue" is pressed: today's date left blank, a concern and
+    its impact, one theme, the informal stage, ``rows`` action rows of which (with ``action``) the first
+    is filled in; ``overrides`` replace or add fields by their posted names."""
+    data: dict[str, Any] = {
+        "on_0": "",
+        "on_1": "",
+        "on_2": "",
+        "concern": "Visits are late",
+        "impact_on_child": "Not seen alone",
+        "themes": ["voice_of_child"],
+        "stage": "informal",
+        "bypass_reason": "",
+        "bypass_agreed_by": "",
+        "actions-TOTAL_FORMS": str(rows),
+        "actions-INITIAL_FORMS": "0",
+        "continue": "1",
+    }
+    if action:
+        data |= {
+            "actions-0-action": "Visit the child",
+            "actions-0-owner": "Sophie Walker",
+            "actions-0-due_0": "4",
+            "actions-0-due_1": "1",
+            "actions-0-due_2": "2027",
+        }
+    return data | overrides
+
 
 # A procedure in the shape of seed 003 (four formal stages, a meeting, re-entry to stage 3, a
 # Cafcass referral at any point with a checklist), for a made-up authority.

@@ -8,16 +8,16 @@ import pytest
 
 from resolve.challenges import services
 from resolve.challenges.models import Action, Event
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def challenge(authority, child):
-    return services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    return raise_challenge(
+        authority,
+        child,
         procedure_key="challenge_and_resolution",
         concern="Visits are late",
         impact_on_child="Not seen alone",

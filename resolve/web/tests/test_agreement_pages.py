@@ -9,6 +9,7 @@ import time_machine
 
 from resolve.challenges import services
 from resolve.challenges.models import Agreement
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -22,10 +23,9 @@ def _frozen():
 def test_the_service_manager_is_asked_confirms_in_resolve_and_the_chair_escalates(client, authority, child):
     """Seed 001: "IRO can commence Resolution at a higher level than Informal - following discussion
     with their Service Manager"; the agreement is asked and confirmed in Resolve."""
-    challenge = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    challenge = raise_challenge(
+        authority,
+        child,
         procedure_key="cla_dispute_resolution",
         concern="No pathway plan",
         impact_on_child="Leaving care unplanned",
@@ -76,10 +76,9 @@ def test_the_service_manager_is_asked_confirms_in_resolve_and_the_chair_escalate
 
 
 def test_the_referral_page_shows_where_each_precondition_stands(client, authority, child):
-    challenge = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    challenge = raise_challenge(
+        authority,
+        child,
         procedure_key="qa_issue_resolution",
         concern="No permanence plan",
         impact_on_child="Drift",

@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from resolve.api.tests.helpers import db_state, unchanged
-from resolve.challenges import services
 from resolve.children.models import CaseNote
 from resolve.core import limits
+from resolve.testing.challenges import raise_challenge
+from resolve.web.tests.factories import raise_form
 
 pytestmark = pytest.mark.django_db
 
@@ -50,34 +51,13 @@ def _post_form(client: Client, path: str, data: dict[str, Any]) -> Any:
 
 
 def _raise_form(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "on_0": "",
-        "on_1": "",
-        "on_2": "",
-        "concern": "Visits are late",
-        "impact_on_child": "Not seen alone",
-        "themes": ["voice_of_child"],
-        "stage": "informal",
-        "bypass_reason": "",
-        "bypass_agreed_by": "",
-        "actions-TOTAL_FORMS": "1",
-        "actions-INITIAL_FORMS": "0",
-        "actions-0-action": "Visit the child",
-        "actions-0-owner": "Sophie Walker",
-        "actions-0-due_0": "4",
-        "actions-0-due_1": "1",
-        "actions-0-due_2": "2027",
-        "continue": "1",
-    }
-    data.update(overrides)
-    return data
+    return raise_form(rows=1, **overrides)
 
 
 def _a_note(authority, child) -> CaseNote:
-    services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    raise_challenge(
+        authority,
+        child,
         procedure_key="challenge_and_resolution",
         concern="Statutory visits have not happened.",
         impact_on_child="The child has not been seen alone.",

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 
 from resolve.challenges import services
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -21,10 +22,9 @@ def _frozen():
 
 @pytest.fixture
 def at_stage_1(authority, child):
-    return services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    return raise_challenge(
+        authority,
+        child,
         procedure_key="challenge_and_resolution",
         stage="stage_1",
         bypass_reason="The child cannot wait",
@@ -93,10 +93,9 @@ def test_the_cafcass_form_shows_every_error_at_once(client, authority, at_stage_
 
 
 def test_a_stage_escalated_before_its_due_date_is_not_tagged_no_response(client, authority, child):
-    challenge = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    challenge = raise_challenge(
+        authority,
+        child,
         procedure_key="challenge_and_resolution",
         concern="Visits are late",
         impact_on_child="Not seen alone",

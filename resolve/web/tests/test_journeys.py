@@ -12,6 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from resolve.challenges import services
 from resolve.challenges.models import Challenge, Event
 from resolve.children.services import child_create
+from resolve.testing.challenges import raise_challenge
+from resolve.web.tests.factories import raise_form
 
 pytestmark = pytest.mark.django_db
 
@@ -26,9 +28,6 @@ def _frozen():
 
 def _raise(authority, child, **kwargs):
     defaults = {
-        "user": authority.staff["iro"],
-        "child": child,
-        "track": "iro",
         "procedure_key": "challenge_and_resolution",
         "concern": "Statutory visits have not happened.",
         "impact_on_child": "The child has not been seen alone.",
@@ -36,7 +35,7 @@ def _raise(authority, child, **kwargs):
         "actions": [services.ActionInput("Visit the child", "Sophie Walker", TODAY + dt.timedelta(days=10))],
         "on": TODAY,
     }
-    return services.challenge_raise(**{**defaults, **kwargs})
+    return raise_challenge(authority, child, **{**defaults, **kwargs})
 
 
 def _children(authority, count, start=0):
@@ -152,27 +151,7 @@ class TestRaise:
     URL = "/children/LCS100001/raise/iro/challenge_and_resolution/"
 
     def form(self, **overrides):
-        data = {
-            "on_0": "",
-            "on_1": "",
-            "on_2": "",
-            "concern": "Visits are late",
-            "impact_on_child": "Not seen alone",
-            "themes": ["voice_of_child"],
-            "stage": "informal",
-            "bypass_reason": "",
-            "bypass_agreed_by": "",
-            "actions-TOTAL_FORMS": "3",
-            "actions-INITIAL_FORMS": "0",
-            "actions-0-action": "Visit the child",
-            "actions-0-owner": "Sophie Walker",
-            "actions-0-due_0": "4",
-            "actions-0-due_1": "1",
-            "actions-0-due_2": "2027",
-            "continue": "1",
-        }
-        data.update(overrides)
-        return data
+        return raise_form(**overrides)
 
     def test_only_the_chair_may_start(self, client, authority, child):
         assert login(client, authority, "team_manager").get("/children/LCS100001/raise/").status_code == 403

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from resolve.challenges import selectors, services
+from resolve.challenges import selectors
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -16,10 +17,9 @@ def test_the_lists_say_more_than_the_bound_past_it(
     authority: Any, child: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for number in range(3):
-        services.challenge_raise(
-            user=authority.staff["iro"],
-            child=child,
-            track="iro",
+        raise_challenge(
+            authority,
+            child,
             concern=f"Concern {number}",
             impact_on_child="Impact",
         )

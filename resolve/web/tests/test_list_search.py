@@ -9,6 +9,7 @@ import pytest
 
 from resolve.challenges import services
 from resolve.children.services import child_create
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -25,10 +26,9 @@ def two(authority, child):
         iro="iro",
         cp_chair="cp_chair",
     )
-    first = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    first = raise_challenge(
+        authority,
+        child,
         procedure_key="challenge_and_resolution",
         concern="Visits are late",
         impact_on_child="Not seen alone",

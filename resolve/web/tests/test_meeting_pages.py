@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 import time_machine
 
-from resolve.challenges import services
 from resolve.challenges.models import Action, Meeting
 from resolve.notifications.models import Kind, OutboxMessage
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -18,10 +18,9 @@ def test_ask_for_the_stage_2_meeting_and_record_its_minutes(client, authority, c
     """Seed 003: "a date will be set to discuss the issue within 5 working days ... The action plan
     will be jointly developed in this meeting"."""
     with time_machine.travel(dt.datetime(2026, 6, 1, 9, 0), tick=False):
-        challenge = services.challenge_raise(
-            user=authority.staff["iro"],
-            child=child,
-            track="iro",
+        challenge = raise_challenge(
+            authority,
+            child,
             procedure_key="challenge_and_resolution",
             stage="stage_2",
             bypass_reason="Drift",

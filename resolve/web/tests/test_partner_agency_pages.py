@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import time_machine
 
-from resolve.challenges import services
 from resolve.challenges.engine import AgencyContact
 from resolve.challenges.models import Challenge, StageVisit
 from resolve.children.models import CaseNote
 from resolve.notifications.models import AgencyMessage
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -147,10 +147,9 @@ def test_bad_answers_are_shown_beside_their_field(
 
 
 def _raised(authority: Any, child: Any) -> Challenge:
-    return services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    return raise_challenge(
+        authority,
+        child,
         procedure_key="multi_agency_escalation",
         concern="The school did not send a report to the review",
         impact_on_child="Her education needs were not considered",
@@ -223,10 +222,9 @@ def test_the_challenge_list_filters_by_who_the_challenge_is_to(
     client: Any, authority: Any, child: Any
 ) -> None:
     _raised(authority, child)
-    services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    raise_challenge(
+        authority,
+        child,
         procedure_key="national",
         concern="Visits are late",
         impact_on_child="Not seen alone",

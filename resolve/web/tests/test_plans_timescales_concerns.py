@@ -12,6 +12,7 @@ import time_machine
 from resolve.challenges import services
 from resolve.challenges.models import Action, Challenge, Concern, StageVisit
 from resolve.children.models import CaseNote, Child
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -26,16 +27,13 @@ def _frozen() -> Any:
 
 def _raise(authority: Any, child: Child, **kwargs: Any) -> Challenge:
     defaults: dict[str, Any] = {
-        "user": authority.staff["iro"],
-        "child": child,
-        "track": "iro",
         "procedure_key": "challenge_and_resolution",
         "concern": "Statutory visits have not happened.",
         "impact_on_child": "The child has not been seen alone.",
         "actions": [services.ActionInput("Visit the child", "Sophie Walker", TODAY + dt.timedelta(days=10))],
         "on": TODAY,
     }
-    return services.challenge_raise(**{**defaults, **kwargs})
+    return raise_challenge(authority, child, **{**defaults, **kwargs})
 
 
 def _date(prefix: str, day: dt.date) -> dict[str, str]:

@@ -11,6 +11,7 @@ from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
 from resolve.challenges import queues, services
 from resolve.children.services import child_create
+from resolve.testing.challenges import raise_challenge
 from resolve.web.home import due_words, issue_words
 
 pytestmark = pytest.mark.django_db
@@ -26,16 +27,13 @@ def _frozen():
 
 def _raise(authority, child, **kwargs):
     defaults = {
-        "user": authority.staff["iro"],
-        "child": child,
-        "track": "iro",
         "procedure_key": "challenge_and_resolution",
         "concern": "Statutory visits to the child have not taken place for nine weeks and nobody said why.",
         "impact_on_child": "The child has not been seen alone.",
         "themes": ["voice_of_child"],
         "on": TODAY,
     }
-    return services.challenge_raise(**{**defaults, **kwargs})
+    return raise_challenge(authority, child, **{**defaults, **kwargs})
 
 
 def _stage_1(authority, child, on=TODAY, **kwargs):

@@ -11,6 +11,7 @@ import time_machine
 from resolve.challenges.models import Challenge
 from resolve.children.services import child_create
 from resolve.web import pages
+from resolve.web.tests.factories import raise_form
 
 pytestmark = pytest.mark.django_db
 
@@ -24,22 +25,7 @@ def _frozen():
 
 
 def form(**overrides):
-    data = {
-        "on_0": "",
-        "on_1": "",
-        "on_2": "",
-        "concern": "Visits are late",
-        "impact_on_child": "Not seen alone",
-        "themes": ["voice_of_child"],
-        "stage": "informal",
-        "bypass_reason": "",
-        "bypass_agreed_by": "",
-        "actions-TOTAL_FORMS": "3",
-        "actions-INITIAL_FORMS": "0",
-        "continue": "1",
-    }
-    data.update(overrides)
-    return data
+    return raise_form(action=False, **overrides)
 
 
 def test_the_procedure_question_names_procedures_without_source_notes(client, authority, child):

@@ -14,6 +14,7 @@ import pytest
 import time_machine
 
 from resolve.challenges import services
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +28,9 @@ def _frozen():
 
 
 def _raise(authority, child, **kwargs):
-    return services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    return raise_challenge(
+        authority,
+        child,
         procedure_key="challenge_and_resolution",
         concern="Statutory visits have not happened.",
         impact_on_child="The child has not been seen alone.",
@@ -85,10 +85,9 @@ def test_the_recipients_response_is_the_button(client, authority, child):
 
 def _bypassed(authority, child):
     """Seed 001: raised at stage 3, the CPRU Service Manager is asked to confirm the bypass in Resolve."""
-    return services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    return raise_challenge(
+        authority,
+        child,
         procedure_key="cla_dispute_resolution",
         stage="stage_3",
         bypass_reason="The plan has drifted for a year",

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 import time_machine
 
-from resolve.challenges import services
 from resolve.challenges.models import Event
+from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -22,10 +22,9 @@ def _frozen():
 def test_escalating_to_the_director_asks_whether_to_tell_the_chief_executive(client, authority, child):
     """Seed 000: "Escalate to Director of Children's Services. Consideration given to notifying Chief
     Executive.\""""
-    challenge = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    challenge = raise_challenge(
+        authority,
+        child,
         procedure_key="outcome_resolution",
         stage="stage_4",
         bypass_reason="Urgent",
@@ -48,10 +47,9 @@ def test_escalating_to_the_director_asks_whether_to_tell_the_chief_executive(cli
 
 def test_the_response_form_and_page_use_the_procedures_words(client, authority, child):
     """Seed 000: "Don't agree & will not implement"."""
-    challenge = services.challenge_raise(
-        user=authority.staff["iro"],
-        child=child,
-        track="iro",
+    challenge = raise_challenge(
+        authority,
+        child,
         procedure_key="outcome_resolution",
         concern="No pathway plan",
         impact_on_child="Unplanned",
