@@ -103,7 +103,7 @@ def instance_from_db(model: type[Any], alias: str, names: Sequence[str], values:
         or post_init.has_listeners(model)
     ):
         return model.from_db(alias, names, values)
-    row = model.__new__(model)
+    row = object.__new__(model)
     state = ModelState()
     state.adding = False
     state.db = alias
