@@ -14,6 +14,15 @@ completed with its reason) is timed too and printed beside it; the goal is judge
 baseline. SpiffWorkflow is a development dependency
 (``requirements-dev.in``, never installed in production); without it the baseline is reported
 missing and only Resolve's own figures are printed.
+
+A second baseline, the floor, is measured on the same database in the same run: "the same
+statements run raw". For each rung of a few more ladders the change is first run inside a
+transaction that is rolled back, its statements and parameters recorded as the backend receives
+them; then exactly those statements are run through ``connection.cursor()`` in one transaction and
+committed, on the same rows as the change found (so they write what the change would have written).
+What separates Resolve from the floor is Python of ours and Django's: working out the change, its
+people, messages, seals and the text of its statements; what separates the floor from SpiffWorkflow
+is the database.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 LADDERS = 30
+FLOOR_LADDERS = 10  # ladders whose rungs are replayed raw, for the floor
 COUNTED = 2  # the first ladders' statements are counted, the others' transitions timed
 STAGES = ("informal", "stage_1", "stage_2", "stage_3", "stage_4")
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,6 +199,81 @@ def _resolve_transitions(ladders: int) -> dict[str, Any]:
     }
 
 
+_SKIPPED = ("BEGIN", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
+
+
+def _recorded(services: Any, user: Any, challenge_id: int, *, last: bool, on: dt.date) -> list[Any]:
+    """The statements (SQL, parameters, many) one rung runs, recorded in a transaction rolled back,
+    so that the challenge is as it was."""
+    from django.db import connection, transaction
+
+    recorded: list[Any] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if not sql.lstrip().upper().startswith(_SKIPPED):
+            recorded.append((sql, params, many))
+        return execute(sql, params, many, context)
+
+    with transaction.atomic():
+        with connection.execute_wrapper(record):
+            _step(services, user, challenge_id, last=last, on=on)
+        transaction.set_rollback(True)
+    return recorded
+
+
+def _floor(ladders: int) -> dict[str, Any]:
+    """Seconds per rung for the same statements run raw: recorded from the change, then run through
+    ``connection.cursor()`` in one transaction and committed, in place of the change."""
+    from django.db import connection, transaction
+
+    from resolve.challenges import services
+    from resolve.children.services import child_create
+    from resolve.people.demo import authority_build
+
+    authority = authority_build(password=None)
+    iro = authority.staff["iro"]
+    times: list[float] = []
+    cpu: list[float] = []
+    statements: list[int] = []
+    on = dt.date.today()
+    for index in range(ladders):
+        child = child_create(
+            user=authority.staff["admin"],
+            case_number=f"FLOOR{index:05d}",
+            first_name="Floor",
+            last_name=str(index),
+            date_of_birth=dt.date(2014, 3, 9),
+            social_worker="social_worker",
+            iro="iro",
+            cp_chair="cp_chair",
+        )
+        challenge = services.challenge_raise(
+            user=iro, child=child, track="iro", concern="Bench", impact_on_child="Bench", on=on
+        )
+        for step in range(len(STAGES)):
+            last = step == len(STAGES) - 1
+            recorded = _recorded(services, iro, challenge.pk, last=last, on=on)
+            statements.append(len(recorded) + 2)  # with BEGIN and COMMIT, as the change is counted
+            started, cpu_started = time.perf_counter(), time.process_time()
+            with transaction.atomic(), connection.cursor() as cursor:
+                for sql, params, many in recorded:
+                    if many:
+                        cursor.executemany(sql, params)
+                    else:
+                        cursor.execute(sql, params)
+                        if cursor.description is not None:
+                            cursor.fetchall()
+            times.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - cpu_started)
+    return {
+        "median_ms": statistics.median(times) * 1000,
+        "p90_ms": sorted(times)[int(len(times) * 0.9)] * 1000,
+        "cpu_ms": statistics.median(cpu) * 1000,
+        "statements": max(statements),
+        "transitions": len(times),
+    }
+
+
 def _postgres() -> dict[str, Any] | None:
     """The same measurement in a child process against a throwaway PostgreSQL, or None."""
     from bench.postgres import figures_on_postgres
@@ -202,6 +287,19 @@ def _line(name: str, figures: dict[str, Any], baseline_ms: float | None) -> str:
         f"  {name:<40} median {figures['median_ms']:7.2f} ms  p90 {figures['p90_ms']:7.2f} ms  "
         f"CPU {figures['cpu_ms']:6.2f} ms  at most {figures['statements']:2d} statements  "
         f"{ratio} the baseline"
+    )
+
+
+def _floor_lines(
+    database: str, resolve: dict[str, Any], floor: dict[str, Any], baseline_ms: float | None
+) -> None:
+    """The floor on one database (the same statements run raw), and Resolve against it."""
+    print(_line(f"  the same statements run raw ({floor['transitions']})", floor, baseline_ms))
+    print(
+        f"  {database}, Resolve against the same statements run raw: "
+        f"{resolve['median_ms'] / floor['median_ms']:.1f}x elapsed, "
+        f"{resolve['cpu_ms'] / floor['cpu_ms']:.1f}x CPU "
+        f"(ours: {resolve['median_ms'] - floor['median_ms']:.2f} ms of {resolve['median_ms']:.2f})"
     )
 
 
@@ -229,11 +327,13 @@ def run() -> None:
     print(_line(f"Resolve on SQLite ({sqlite['transitions']} transitions)", sqlite, baseline_ms))
     if baseline_cpu_ms:
         print(f"  SQLite, CPU against CPU: {sqlite['cpu_ms'] / baseline_cpu_ms:.1f}x the baseline")
+    _floor_lines("SQLite", sqlite, _floor(FLOOR_LADDERS), baseline_ms)
     postgres = _postgres()
     if postgres is None:
         print("  PostgreSQL: not measured (no server binaries; see scripts/with_postgres.py)")
     else:
         print(_line(f"Resolve on PostgreSQL ({postgres['transitions']} transitions)", postgres, baseline_ms))
+        _floor_lines("PostgreSQL", postgres, postgres["floor"], baseline_ms)
     if bpmn_ms is not None:
         scale = [f"SQLite {sqlite['median_ms'] / bpmn_ms:.1f}x"]
         if postgres is not None:
@@ -252,7 +352,9 @@ def _here() -> None:
 
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
-    print(json.dumps(_resolve_transitions(LADDERS)))
+    figures = _resolve_transitions(LADDERS)
+    figures["floor"] = _floor(FLOOR_LADDERS)
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

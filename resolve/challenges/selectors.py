@@ -52,7 +52,7 @@ from resolve.challenges.overdue import overdue_q, past_cap_q, past_due, stage_ov
 from resolve.children.models import CaseNote, Child
 from resolve.children.selectors import ChildLine, child_line, child_line_from
 from resolve.core.errors import ServiceError
-from resolve.core.rows import VENDORS, json_rows, rows_from
+from resolve.core.rows import VENDORS, instance_from_db, json_rows, rows_from
 from resolve.people.models import Post
 from resolve.people.roles import CHAIR_MANAGER_ROLES, CHAIR_ROLE_FOR_TRACK, role_label
 from resolve.people.selectors import user_roles, user_roles_remember
@@ -799,11 +799,11 @@ def _people_read(*, allocation: str, record_id: int, user: User | None, named: S
         person = users.get(person_id)
         if person is None:
             person_values = _converted(db, user_converters, row[width : width + len(user_fields)])
-            person = users[person_id] = user_model.from_db(db.alias, user_names, person_values)
+            person = users[person_id] = instance_from_db(user_model, db.alias, user_names, person_values)
         if row[0] is None:  # a person named, whatever their posts
             continue
         read_for = (row[-3], row[-2], row[-1])
-        post = Post.from_db(db.alias, post_names, _converted(db, post_converters, row[:width]))
+        post = instance_from_db(Post, db.alias, post_names, _converted(db, post_converters, row[:width]))
         post.user = person
         posts.append(post)
     found = {person.get_username(): person for person in users.values()}

@@ -17,6 +17,8 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import DateField, DateTimeField, JSONField
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -89,6 +91,27 @@ def value_from_json(field: Any, value: Any) -> Any:
     return field.to_python(value)
 
 
+def instance_from_db(model: type[Any], alias: str, names: Sequence[str], values: Sequence[Any]) -> Any:
+    """``model.from_db(alias, names, values)`` for a whole row (``names``: every concrete field's
+    attname, in order), built without ``Model.__init__``'s work per field: the same instance, its
+    values in its ``__dict__`` as ``__init__`` puts them there (a new instance has no related row
+    cached for a foreign key's setter to forget), marked saved. A model with ``pre_init`` or
+    ``post_init`` receivers, or a row with columns left out, goes through ``from_db``."""
+    if (
+        len(names) != len(model._meta.concrete_fields)
+        or pre_init.has_listeners(model)
+        or post_init.has_listeners(model)
+    ):
+        return model.from_db(alias, names, values)
+    row = object.__new__(model)
+    state = ModelState()
+    state.adding = False
+    state.db = alias
+    row._state = state
+    row.__dict__.update(zip(names, values, strict=True))
+    return row
+
+
 def rows_from(
     model: type[Any], text: str | None, parent: Any = None, fields: Sequence[str] | None = None
 ) -> list[Any]:
@@ -99,8 +122,11 @@ def rows_from(
     names = [field.attname for field in columns]
     rows = []
     for values in json.loads(text) if text else []:
-        row = model.from_db(
-            connection.alias, names, [value_from_json(f, v) for f, v in zip(columns, values, strict=True)]
+        row = instance_from_db(
+            model,
+            connection.alias,
+            names,
+            [value_from_json(f, v) for f, v in zip(columns, values, strict=True)],
         )
         if parent is not None:
             row.challenge = parent
