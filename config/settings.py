@@ -160,6 +160,9 @@ RESOLVE_SWEEP_INTERVAL_SECONDS = env_int("RESOLVE_SWEEP_INTERVAL_SECONDS", defau
 RESOLVE_DELIVER_INTERVAL_SECONDS = env_int("RESOLVE_DELIVER_INTERVAL_SECONDS", default=60)
 # Enqueue a delivery as soon as a change with messages commits (else the next periodic run sends them).
 RESOLVE_DELIVER_ON_COMMIT = env_bool("RESOLVE_DELIVER_ON_COMMIT", default=True)
+# Build every kept statement again on each call and compare (resolve/core/kept.py): the test suite
+# turns it on; it costs the time the keeping saves, so leave it off in production.
+RESOLVE_KEPT_STATEMENTS_CHECKED = env_bool("RESOLVE_KEPT_STATEMENTS_CHECKED", default=False)
 RESOLVE_DIGEST_HOUR = env_int("RESOLVE_DIGEST_HOUR", default=7)
 RESOLVE_CAP_WARNING_WORKING_DAYS = env_int("RESOLVE_CAP_WARNING_WORKING_DAYS", default=3)
 RESOLVE_ACTION_REMINDER_WORKING_DAYS = env_int("RESOLVE_ACTION_REMINDER_WORKING_DAYS", default=1)

@@ -59,6 +59,11 @@ class _Conf:
         return bool(settings.RESOLVE_ADMIN_REQUIRES_OTP)
 
     @property
+    def kept_statements_checked(self) -> bool:
+        """Build each kept statement again on every call and compare (``RESOLVE_KEPT_STATEMENTS_CHECKED``)."""
+        return bool(settings.RESOLVE_KEPT_STATEMENTS_CHECKED)
+
+    @property
     def sweep_interval_seconds(self) -> int:
         return int(settings.RESOLVE_SWEEP_INTERVAL_SECONDS)
 

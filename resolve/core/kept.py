@@ -27,10 +27,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 from django.db.models.query import get_related_populators
+
+from resolve.core.conf import conf
 
 # A stand-in for each kind of slot: values no row of ours holds (ids are positive; no grant or
 # deadline is dated in the year 2000 at this microsecond).
@@ -116,7 +117,7 @@ def _statement(
     for name, places in kept.slots:
         for index in places:
             params[index] = _adapted(slots[name])
-    if kept.sql and getattr(settings, "RESOLVE_KEPT_STATEMENTS_CHECKED", False):
+    if kept.sql and conf.kept_statements_checked:
         fresh = _build(build, slots, compiled=compiled)
         if (fresh.sql, list(fresh.params)) != (kept.sql, params):
             raise RuntimeError(
