@@ -140,6 +140,26 @@ def _spiff_bpmn_step_seconds(ladders: int) -> tuple[list[float], list[float]] | 
     return times, cpu
 
 
+def _raised(authority: Any, case_number: str, on: dt.date) -> Any:
+    """A new child of the demo authority's IRO with a challenge raised at the ladder's foot."""
+    from resolve.challenges import services
+    from resolve.children.services import child_create
+
+    child = child_create(
+        user=authority.staff["admin"],
+        case_number=case_number,
+        first_name="Bench",
+        last_name=case_number,
+        date_of_birth=dt.date(2014, 3, 9),
+        social_worker="social_worker",
+        iro="iro",
+        cp_chair="cp_chair",
+    )
+    return services.challenge_raise(
+        user=authority.staff["iro"], child=child, track="iro", concern="Bench", impact_on_child="Bench", on=on
+    )
+
+
 def _step(services: Any, user: Any, challenge_id: int, *, last: bool, on: dt.date) -> None:
     """One rung up the ladder (escalate), or off its top (resolve), committed."""
     if last:
@@ -154,7 +174,6 @@ def _resolve_transitions(ladders: int) -> dict[str, Any]:
     from django.test.utils import CaptureQueriesContext
 
     from resolve.challenges import services
-    from resolve.children.services import child_create
     from resolve.people.demo import authority_build
 
     authority = authority_build(password=None)
@@ -164,19 +183,7 @@ def _resolve_transitions(ladders: int) -> dict[str, Any]:
     statements: list[int] = []
     on = dt.date.today()
     for index in range(ladders):
-        child = child_create(
-            user=authority.staff["admin"],
-            case_number=f"BENCH{index:05d}",
-            first_name="Bench",
-            last_name=str(index),
-            date_of_birth=dt.date(2014, 3, 9),
-            social_worker="social_worker",
-            iro="iro",
-            cp_chair="cp_chair",
-        )
-        challenge = services.challenge_raise(
-            user=iro, child=child, track="iro", concern="Bench", impact_on_child="Bench", on=on
-        )
+        challenge = _raised(authority, f"BENCH{index:05d}", on)
         for step in range(len(STAGES)):
             if index < COUNTED:
                 # Counted, not timed: capturing the statements costs time of its own.
@@ -227,7 +234,6 @@ def _floor(ladders: int) -> dict[str, Any]:
     from django.db import connection, transaction
 
     from resolve.challenges import services
-    from resolve.children.services import child_create
     from resolve.people.demo import authority_build
 
     authority = authority_build(password=None)
@@ -237,19 +243,7 @@ def _floor(ladders: int) -> dict[str, Any]:
     statements: list[int] = []
     on = dt.date.today()
     for index in range(ladders):
-        child = child_create(
-            user=authority.staff["admin"],
-            case_number=f"FLOOR{index:05d}",
-            first_name="Floor",
-            last_name=str(index),
-            date_of_birth=dt.date(2014, 3, 9),
-            social_worker="social_worker",
-            iro="iro",
-            cp_chair="cp_chair",
-        )
-        challenge = services.challenge_raise(
-            user=iro, child=child, track="iro", concern="Bench", impact_on_child="Bench", on=on
-        )
+        challenge = _raised(authority, f"FLOOR{index:05d}", on)
         for step in range(len(STAGES)):
             last = step == len(STAGES) - 1
             recorded = _recorded(services, iro, challenge.pk, last=last, on=on)
