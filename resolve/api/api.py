@@ -99,6 +99,7 @@ from resolve.challenges.selectors import (
     count_bounded,
 )
 from resolve.children.services import case_note_correct, child_allocate, child_create
+from resolve.core import limits
 from resolve.core.errors import ServiceError
 from resolve.core.retry import BUSY_MESSAGE, is_lock_conflict
 from resolve.people.selectors import user_posts_remember, user_posts_with
@@ -108,7 +109,7 @@ from resolve.procedures.selectors import procedure_get, procedure_list
 logger = logging.getLogger(__name__)
 
 # Identifiers are database keys: bounded so a huge number is a 422, never a database overflow.
-RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+RowId = Annotated[int, Field(ge=1, le=limits.ROW_ID_MOST)]
 
 STATUS_FOR_KIND = {"invalid": 422, "forbidden": 403, "conflict": 409, "not_found": 404}
 PAGE_SIZE = 50

@@ -17,6 +17,7 @@ from ninja.files import UploadedFile
 from resolve.access import challenge_get_for_user
 from resolve.api.idempotency import idempotent
 from resolve.api.schemas import ErrorOut, Key, SafeStr
+from resolve.core import limits
 from resolve.core.clock import today
 from resolve.exports import downloads
 from resolve.exports.models import PackDocument
@@ -36,7 +37,7 @@ from resolve.exports.word import DOCX
 
 router = Router(tags=["documents out"])
 
-RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+RowId = Annotated[int, Field(ge=1, le=limits.ROW_ID_MOST)]
 ERRORS: dict[int, Any] = dict.fromkeys((400, 401, 403, 404, 422), ErrorOut)
 
 

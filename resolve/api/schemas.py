@@ -362,7 +362,7 @@ class ChallengeIn(_In):
     concern_id: int | None = Field(
         default=None,
         ge=1,
-        le=2**63 - 1,
+        le=limits.ROW_ID_MOST,
         description="A concern on the child's record that this challenge carries (its text and review "
         "are used when not given).",
     )

@@ -850,6 +850,8 @@ def _change(
     a leaver's work), beyond those the management line gives them. ``companion``: the response the
     change records (given the challenge and its visits), written with the visits."""
     _command_bounds_check(command)
+    if not limits.row_id_held(challenge_id):  # no row has it: never hand it to the database
+        raise ServiceError("not_found", "not_found", "There is no such challenge.")
     # @retried opened the transaction: no savepoint inside it.
     with transaction.atomic(savepoint=False):
         # The person's posts and everyone the change may involve, in one query (``ChangePeople``).

@@ -5,12 +5,15 @@ A caller names everything a statement is built from in its ``key``, except the v
 every call (``slots``: a challenge's id, the moment break-glass access is asked about). On the first
 call the statement is built with a stand-in for each slot, a value no real row has; where the
 stand-ins come out among its parameters, the slots' values of each call are put in their place. The
-rows are read every time: only the text and the fixed values are kept.
+rows are read every time: only the text and the fixed values are kept. A slot is a value the
+statement compares for equality (an id equals it; a grant expires after the moment): an id no
+database column can hold (past a 64-bit integer) matches no row, so the answer is empty without
+asking, as the ORM answers such a lookup.
 
 Django has no way to reuse a compiled query with new values, and rebuilding one costs a millisecond or
 more; the write path writes its hot statements as SQL for the same reason (``challenges.services``).
 Here the ORM still builds each statement, once; model instances are made from its rows exactly as a
-queryset makes them (``models``: the compiler's own converters, ``from_db``, the related rows
+queryset makes them (``instances``: the compiler's own converters, ``from_db``, the related rows
 ``select_related`` read and the annotations).
 
 With the setting ``RESOLVE_KEPT_STATEMENTS_CHECKED`` (on in the tests) every kept statement is built
@@ -31,6 +34,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 from django.db.models.query import get_related_populators
 
+from resolve.core import limits
 from resolve.core.conf import conf
 
 # A stand-in for each kind of slot: values no row of ours holds (ids are positive; no grant or
@@ -49,11 +53,19 @@ class _Statement:
     sql: str  # empty: nothing can match (the ORM answers no rows without asking)
     params: tuple[Any, ...]
     slots: tuple[tuple[str, tuple[int, ...]], ...]  # each slot's places among the parameters
-    compiler: Any = None  # for ``models``: the compiler that built it, which knows its columns
+    compiler: Any = None  # for ``instances``: the compiler that built it, which knows its columns
 
 
 _KEPT: OrderedDict[tuple[Any, ...], _Statement] = OrderedDict()
 _KEEPING = threading.Lock()  # a threaded server's requests share the kept statements
+
+
+def _matches_nothing(slots: Mapping[str, Any]) -> bool:
+    """Whether an id among ``slots`` is one no column can hold (the ORM answers no row for it)."""
+    return any(
+        isinstance(value, int) and not isinstance(value, bool) and not limits.row_id_held(value)
+        for value in slots.values()
+    )
 
 
 def _adapted(value: Any) -> Any:
@@ -137,6 +149,8 @@ def rows(
 ) -> list[tuple[Any, ...]]:
     """The rows of the statement ``build`` answers for ``slots``, built once for ``key``; ``empty``
     where nothing can match. ``build`` is given the slots' values (or their stand-ins)."""
+    if _matches_nothing(slots or {}):
+        return list(empty)
     kept, params = _statement(key, build, slots or {})
     if not kept.sql:
         return list(empty)
@@ -153,6 +167,8 @@ def instances(
     """The model instances the queryset ``build`` answers for ``slots``, built once for ``key``, made
     from its rows as iterating the queryset makes them (with what it ``select_related`` and its
     annotations). Not for a queryset with ``prefetch_related`` (its prefetches are not run)."""
+    if _matches_nothing(slots or {}):
+        return []
     kept, params = _statement(key, build, slots or {}, compiled=True)
     if not kept.sql:
         return []

@@ -36,6 +36,15 @@ MAX_HAND_OVER = 500
 # Due dates in one calendar feed, the earliest first: more than a person's year of work, and within what
 # a list-view access-log row may name.
 MAX_CALENDAR_DATES = 2_000
+# The largest id a database column holds (a 64-bit signed integer, on SQLite and PostgreSQL alike):
+# an id past it is no row's, and is answered as one that does not exist, never handed to the driver.
+ROW_ID_MOST = 2**63 - 1
+
+
+def row_id_held(value: int) -> bool:
+    """Whether a database column can hold ``value`` as an id (whether any row could have it)."""
+    return -ROW_ID_MOST - 1 <= value <= ROW_ID_MOST
+
 
 # Case numbers are normalised (spaces around removed, upper case) and then must match this.
 # Hyphens may join groups of letters and digits ("LCS-200100"); no other punctuation, no spaces.

@@ -1,5 +1,6 @@
 from django.urls import path
 
+import resolve.core.converters  # noqa: F401  (registers <id:...>)
 from resolve.web import views
 
 app_name = "web"
@@ -25,39 +26,39 @@ urlpatterns = [
         views.challenge_raise_check,
         name="challenge_raise_check",
     ),
-    path("case-notes/<int:note_id>/correct/", views.case_note_correct, name="case_note_correct"),
+    path("case-notes/<id:note_id>/correct/", views.case_note_correct, name="case_note_correct"),
     path("challenges/", views.challenge_list, name="challenge_list"),
     path("challenges/raise/", views.challenge_raise_choose, name="challenge_raise_choose"),
-    path("challenges/<int:challenge_id>/", views.challenge_detail, name="challenge_detail"),
+    path("challenges/<id:challenge_id>/", views.challenge_detail, name="challenge_detail"),
     path(
-        "challenges/<int:challenge_id>/actions/<int:action_id>/",
+        "challenges/<id:challenge_id>/actions/<id:action_id>/",
         views.challenge_action_mark,
         name="challenge_action_mark",
     ),
     path(
-        "challenges/<int:challenge_id>/actions/<int:action_id>/due-date/",
+        "challenges/<id:challenge_id>/actions/<id:action_id>/due-date/",
         views.challenge_action_redate,
         name="challenge_action_redate",
     ),
     path(
-        "challenges/<int:challenge_id>/actions/<int:action_id>/close/",
+        "challenges/<id:challenge_id>/actions/<id:action_id>/close/",
         views.challenge_action_close,
         name="challenge_action_close",
     ),
     path(
-        "challenges/<int:challenge_id>/actions/<int:action_id>/not-done/",
+        "challenges/<id:challenge_id>/actions/<id:action_id>/not-done/",
         views.challenge_action_not_done,
         name="challenge_action_not_done",
     ),
     path("children/<str:case_number>/concerns/new/", views.concern_new, name="concern_new"),
     path(
-        "children/<str:case_number>/concerns/<int:concern_id>/close/",
+        "children/<str:case_number>/concerns/<id:concern_id>/close/",
         views.concern_close,
         name="concern_close",
     ),
     path("children/<str:case_number>/cafcass-referral/", views.child_cafcass, name="child_cafcass"),
     path(
-        "challenges/<int:challenge_id>/<slug:action>/",
+        "challenges/<id:challenge_id>/<slug:action>/",
         views.challenge_transition,
         name="challenge_transition",
     ),

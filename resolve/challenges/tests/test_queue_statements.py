@@ -12,11 +12,13 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 
-from resolve.access import challenges_visible_to
+from resolve.access import NotVisible, challenge_get_for_user, challenges_visible_to
 from resolve.access.tests.world import World, world_build
 from resolve.audit.models import BreakGlassGrant
 from resolve.challenges import queues, services
+from resolve.challenges.models import Challenge
 from resolve.core import kept
+from resolve.core.errors import ServiceError
 from resolve.people.models import Post
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +175,42 @@ def test_a_queue_seen_through_break_glass_ends_with_the_grant(world: World) -> N
         )
     with time_machine.travel(MORNING + dt.timedelta(minutes=40), tick=False):
         assert _first(queues.waiting_on_me(user=_fresh("social_worker_2"), today=today)) == ([], 0)
+
+
+def test_an_id_no_column_can_hold_finds_nothing(world: World, client: Any) -> None:
+    """Past a 64-bit integer an id matches no row: the kept statements answer nothing, as the ORM
+    does, instead of handing the driver a number it cannot bind."""
+    iro = world.user("iro")
+    with time_machine.travel(MORNING, tick=False):
+        challenge = world.challenge(world.a)
+    huge = 2**63
+    assert (
+        kept.rows(
+            ("test", "huge"),
+            lambda values: Challenge.objects.filter(pk=values["id"]).values_list("pk"),
+            {"id": huge},
+        )
+        == []
+    )
+    with pytest.raises(NotVisible):
+        challenge_get_for_user(user=iro, challenge_id=huge)
+    with pytest.raises(ServiceError) as refused:
+        services.challenge_escalate(user=iro, challenge_id=huge, reason="No plan")
+    assert refused.value.code == "not_found"
+    client.force_login(iro)
+    # In an address, past the largest id is no such page (``core.converters.RowIdConverter``), before
+    # any statement: reading it, and changing it (the change's people are read by the id first).
+    assert client.get(f"/challenges/{huge}/").status_code == 404
+    assert client.get(f"/challenges/{huge * 10}/").status_code == 404
+    assert client.post(f"/challenges/{huge}/escalate/", {"reason": "No plan"}).status_code == 404
+    assert client.get(f"/challenges/{huge - 1}/").status_code == 404  # the largest, looked up: none
+    # The largest id a column holds is still looked up, and the challenge there still found.
+    assert (
+        kept.rows(
+            ("test", "huge"),
+            lambda values: Challenge.objects.filter(pk=values["id"]).values_list("pk"),
+            {"id": 2**63 - 1},
+        )
+        == []
+    )
+    assert challenge_get_for_user(user=iro, challenge_id=challenge.pk).pk == challenge.pk
