@@ -168,6 +168,19 @@ def _step(services: Any, user: Any, challenge_id: int, *, last: bool, on: dt.dat
         services.challenge_escalate(user=user, challenge_id=challenge_id, reason="Bench", on=on)
 
 
+def _figures(times: list[float], cpu: list[float], statements: list[int]) -> dict[str, Any]:
+    """The median, 90th percentile and CPU of each rung in ms, with the most statements one ran."""
+    return {
+        "median_ms": statistics.median(times) * 1000,
+        "p90_ms": sorted(times)[int(len(times) * 0.9)] * 1000,
+        # This process's CPU only (on SQLite, all of it; PostgreSQL's server is not counted): steadier
+        # than the elapsed time on a busy machine.
+        "cpu_ms": statistics.median(cpu) * 1000,
+        "statements": max(statements),
+        "transitions": len(times),
+    }
+
+
 def _resolve_transitions(ladders: int) -> dict[str, Any]:
     """Seconds and statements per committed transition, on the database Django is set up with."""
     from django.db import connection
@@ -195,15 +208,7 @@ def _resolve_transitions(ladders: int) -> dict[str, Any]:
             _step(services, iro, challenge.pk, last=step == len(STAGES) - 1, on=on)
             times.append(time.perf_counter() - started)
             cpu.append(time.process_time() - cpu_started)
-    return {
-        "median_ms": statistics.median(times) * 1000,
-        "p90_ms": sorted(times)[int(len(times) * 0.9)] * 1000,
-        # This process's CPU only (on SQLite, all of it; PostgreSQL's server is not counted): steadier
-        # than the elapsed time on a busy machine.
-        "cpu_ms": statistics.median(cpu) * 1000,
-        "statements": max(statements),
-        "transitions": len(times),
-    }
+    return _figures(times, cpu, statements)
 
 
 _SKIPPED = ("BEGIN", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
@@ -259,13 +264,7 @@ def _floor(ladders: int) -> dict[str, Any]:
                             cursor.fetchall()
             times.append(time.perf_counter() - started)
             cpu.append(time.process_time() - cpu_started)
-    return {
-        "median_ms": statistics.median(times) * 1000,
-        "p90_ms": sorted(times)[int(len(times) * 0.9)] * 1000,
-        "cpu_ms": statistics.median(cpu) * 1000,
-        "statements": max(statements),
-        "transitions": len(times),
-    }
+    return _figures(times, cpu, statements)
 
 
 def _postgres() -> dict[str, Any] | None:

@@ -101,10 +101,6 @@ def _prepared(db: Any, model: type[models.Model], row: Any) -> list[Any]:
     ]
 
 
-def _by_column(db: Any, model: type[models.Model], row: Any) -> dict[str, Any]:
-    return dict(zip(columns(model), _prepared(db, model, row), strict=True))
-
-
 def _sqlite_insert(db: Any, parts: list[tuple[type[models.Model], list[Any]]]) -> None:
     tables = [str(model._meta.db_table) for model, _ in parts]
     # Each table's rows as one JSON parameter; the view's columns are the tables' names.
@@ -112,7 +108,10 @@ def _sqlite_insert(db: Any, parts: list[tuple[type[models.Model], list[Any]]]) -
         f"INSERT INTO {VIEW} ({', '.join(db.ops.quote_name(table) for table in tables)}) "  # noqa: S608  # nosec B608
         f"VALUES ({', '.join(['%s'] * len(tables))})"
     )
-    params = [json.dumps([_by_column(db, model, row) for row in rows]) for model, rows in parts]
+    params = []
+    for model, rows in parts:
+        names = columns(model)
+        params.append(json.dumps([dict(zip(names, _prepared(db, model, row), strict=True)) for row in rows]))
     with db.cursor() as cursor:
         cursor.execute(sql, params)
     for _, rows in parts:

@@ -14,6 +14,7 @@ from resolve.challenges import services
 from resolve.children.models import Child
 from resolve.children.services import child_create
 from resolve.people.demo import authority_build
+from resolve.testing.agreements import REFERRAL_CHECKLIST
 from resolve.web.tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -134,15 +135,7 @@ def test_the_pack_of_a_referral_with_no_challenge(child, browser, width, tmp_pat
         child_id=child.pk,
         reason="The permanence plan has drifted for a year and the child's timetable cannot wait.",
         urgent=True,
-        checklist={
-            "care_order_and_care_plan": False,
-            "guardian_report": False,
-            "review_records": True,
-            "iro_report": True,
-            "wishes_and_feelings": False,
-            "professional_contacts": True,
-            "recent_care_plan": True,
-        },
+        checklist=dict(REFERRAL_CHECKLIST),
     )
     browser.page.set_viewport_size({"width": width, "height": 900})
     browser.sign_in("iro")

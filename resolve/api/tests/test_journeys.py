@@ -23,6 +23,7 @@ from resolve.challenges import services
 from resolve.challenges.models import Challenge, Event
 from resolve.children.models import CaseNote
 from resolve.notifications.models import OutboxMessage
+from resolve.testing.agreements import REFERRAL_CHECKLIST
 
 TODAY = "2026-06-10 10:00"
 
@@ -259,15 +260,7 @@ CAFCASS: dict[str, tuple[str, dict[str, Any]]] = {
         "stage_1",
         {
             "urgent": True,
-            "checklist": {
-                "care_order_and_care_plan": False,
-                "guardian_report": False,
-                "review_records": True,
-                "iro_report": True,
-                "wishes_and_feelings": False,
-                "professional_contacts": True,
-                "recent_care_plan": True,
-            },
+            "checklist": dict(REFERRAL_CHECKLIST),
             "preconditions": {
                 "service_manager_approval": "iro_service_manager",
                 "hos_safeguarding_approval": "head_of_safeguarding",

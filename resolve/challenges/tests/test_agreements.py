@@ -13,6 +13,7 @@ from resolve.challenges.models import Agreement, CafcassReferral, Challenge, Eve
 from resolve.children.models import CaseNote
 from resolve.core.errors import ServiceError
 from resolve.notifications.models import Kind, Notification, OutboxMessage
+from resolve.testing.agreements import REFERRAL_CHECKLIST
 from resolve.testing.challenges import raise_challenge
 
 pytestmark = pytest.mark.django_db
@@ -171,15 +172,7 @@ def test_a_decline_says_why_and_does_not_count_as_agreement(authority, child):
             challenge_id=challenge.pk,
             reason="Acute",
             urgent=True,
-            checklist={
-                "care_order_and_care_plan": False,
-                "guardian_report": False,
-                "review_records": True,
-                "iro_report": True,
-                "wishes_and_feelings": False,
-                "professional_contacts": True,
-                "recent_care_plan": True,
-            },
+            checklist=dict(REFERRAL_CHECKLIST),
         )
     assert refused.value.field == "preconditions.hos_safeguarding_approval"
 

@@ -16,17 +16,10 @@ from hypothesis import strategies as st
 from resolve.challenges import engine
 from resolve.challenges.events import AgreementAnswered, AgreementRequested, CafcassReferred
 from resolve.challenges.tests.kit import CHAIR, CHAIR_MANAGER, SOCIAL_WORKER, person, procedure
+from resolve.testing.agreements import REFERRAL_CHECKLIST
 
 TODAY = dt.date(2027, 3, 1)
-CHECKLIST_003 = {
-    "care_order_and_care_plan": False,
-    "guardian_report": False,
-    "review_records": True,
-    "iro_report": True,
-    "wishes_and_feelings": False,
-    "professional_contacts": True,
-    "recent_care_plan": True,
-}
+CHECKLIST_003 = dict(REFERRAL_CHECKLIST)
 
 
 def decide(

@@ -37,6 +37,17 @@ def _fresh(username: str) -> Any:
     return get_user_model().objects.get(username=username)
 
 
+def _grant_till_half_past(outsider: Any, world: World) -> None:
+    """Break-glass access to child A for ``outsider`` from the morning until half an hour later."""
+    BreakGlassGrant.objects.create(
+        user=outsider,
+        child=world.a,
+        reason="Duty call about the child tonight",
+        expires_at=MORNING + dt.timedelta(minutes=30),
+        channel="page",
+    )
+
+
 def _first(queued: queues.Queued) -> tuple[list[int], int]:
     rows, total = queued.first_counted(10)
     return [row.pk for row in rows], total
@@ -92,13 +103,7 @@ def test_break_glass_that_ends_during_the_day_ends_in_the_kept_statement(world: 
     with time_machine.travel(MORNING, tick=False):
         challenge = world.challenge(world.a)
         outsider = _fresh("social_worker_2")
-        BreakGlassGrant.objects.create(
-            user=outsider,
-            child=world.a,
-            reason="Duty call about the child tonight",
-            expires_at=MORNING + dt.timedelta(minutes=30),
-            channel="page",
-        )
+        _grant_till_half_past(outsider, world)
     key = ("test", outsider.pk)
 
     def build() -> Any:
@@ -160,13 +165,7 @@ def test_a_queue_seen_through_break_glass_ends_with_the_grant(world: World) -> N
                 services.ActionInput(action="Visit the child", owner="social_worker_2", due=MORNING.date())
             ],
         )
-        BreakGlassGrant.objects.create(
-            user=outsider,
-            child=world.a,
-            reason="Duty call about the child tonight",
-            expires_at=MORNING + dt.timedelta(minutes=30),
-            channel="page",
-        )
+        _grant_till_half_past(outsider, world)
     today = MORNING.date()
     with time_machine.travel(MORNING + dt.timedelta(minutes=10), tick=False):
         assert _first(queues.waiting_on_me(user=_fresh("social_worker_2"), today=today)) == (

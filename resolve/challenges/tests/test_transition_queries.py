@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import pytest
 import time_machine
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from resolve.audit.verify import verify_all
 from resolve.calendars.services import working_calendar
@@ -32,6 +30,7 @@ from resolve.notifications.tests.conftest import automatic_procedure  # noqa: F4
 from resolve.people.demo import Authority
 from resolve.procedures.selectors import procedure_get, procedure_version_model
 from resolve.testing.challenges import raise_challenge
+from resolve.testing.statements import statements_exactly
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -93,15 +92,9 @@ def _at(day: dt.date) -> Iterator[None]:
         yield
 
 
-@contextmanager
-def _counted(kind: str) -> Iterator[None]:
+def _counted(kind: str) -> AbstractContextManager[None]:
     """Exactly COUNTS[kind] statements inside on this database; they are printed when not."""
-    expected = COUNTS[kind][connection.vendor]
-    with CaptureQueriesContext(connection) as captured:
-        yield
-    run = len(captured.captured_queries)
-    listing = "\n".join(query["sql"][:200] for query in captured.captured_queries)
-    assert run == expected, f"{kind} ran {run} statements (expected {expected}):\n{listing}"
+    return statements_exactly(COUNTS, kind)
 
 
 def _written(challenge: Challenge) -> tuple[int, int]:

@@ -9,7 +9,7 @@ import time_machine
 
 from resolve.challenges import services
 from resolve.children.services import child_create
-from resolve.testing.agreements import agreements_confirmed
+from resolve.testing.agreements import REFERRAL_CHECKLIST, agreements_confirmed
 from resolve.testing.challenges import raise_challenge
 
 D = dt.date
@@ -94,15 +94,7 @@ def histories(authority):
         user=staff["iro"],
         challenge_id=h2.pk,
         reason="The child's plan has drifted for months.",
-        checklist={
-            "care_order_and_care_plan": False,
-            "guardian_report": False,
-            "review_records": True,
-            "iro_report": True,
-            "wishes_and_feelings": False,
-            "professional_contacts": True,
-            "recent_care_plan": True,
-        },
+        checklist=dict(REFERRAL_CHECKLIST),
         preconditions={
             "service_manager_approval": "iro_service_manager",
             "hos_safeguarding_approval": "head_of_safeguarding",
