@@ -706,8 +706,12 @@ class ChangePeople:
         return child_line_from(child=child, track=track, posts=self.posts)
 
 
-def challenge_change_people(*, challenge_id: int, user: User | None) -> ChangePeople:
-    """``ChangePeople`` for a change to challenge ``challenge_id`` by ``user`` (None: Resolve itself).
+def challenge_change_people(
+    *, challenge_id: int, user: User | None, named: Sequence[str] = ()
+) -> ChangePeople:
+    """``ChangePeople`` for a change to challenge ``challenge_id`` by ``user`` (None: Resolve itself),
+    and each person the change names by username (``named``: who chairs a meeting, who is invited,
+    who agreed, who owns an action), whatever their posts, so that the change reads nobody again.
 
     The line's posts are a superset of ``child_line``'s (``ChildLine.holders`` looks only at the teams
     that concern the child), so one query serves the scope, the actor, the recipients and the
@@ -723,7 +727,7 @@ def challenge_change_people(*, challenge_id: int, user: User | None) -> ChangePe
         ),
         record_id=challenge_id,
         user=user,
-        named=(),
+        named=sorted(set(named)),
     )
 
 
@@ -898,37 +902,6 @@ def person_for_command(
     if user is None:
         raise ServiceError("invalid", "unknown_user", f"There is no active user called {username!r}.", field)
     return engine.Person(username=username, roles=frozenset(user_roles(user=user)))
-
-
-def people_for_command(*, named: Sequence[tuple[str | None, str]]) -> list[engine.Person | None]:
-    """``person_for_command`` for several people at once (``named``: each username with the field that
-    names it), in one query however many: the people and the roles of their posts together. Each
-    answer in order; refuses the first unknown one, naming its field, as one at a time would."""
-    usernames = {username for username, _ in named if username}
-    roles: dict[str, set[str]] = {}
-    if usernames:
-        rows = (
-            get_user_model()
-            .objects.filter(username__in=usernames, is_active=True)
-            .values_list("username", "is_superuser", "posts__role")
-        )
-        for found, is_superuser, role in rows:
-            held = roles.setdefault(found, set())
-            if role is not None:
-                held.add(role)
-            if is_superuser:
-                held.add("admin")  # as ``user_roles`` answers
-    people: list[engine.Person | None] = []
-    for username, field in named:
-        if username is None or username == "":
-            people.append(None)
-            continue
-        if username not in roles:
-            raise ServiceError(
-                "invalid", "unknown_user", f"There is no active user called {username!r}.", field
-            )
-        people.append(engine.Person(username=username, roles=frozenset(roles[username])))
-    return people
 
 
 # -- concerns before a challenge -----------------------------------------------------------------

@@ -75,7 +75,6 @@ from resolve.challenges.selectors import (
     child_raise_people,
     concern_chair_due,
     due_date_explain,
-    people_for_command,
     person_for_command,
 )
 from resolve.children.models import CaseNote, Child
@@ -329,17 +328,75 @@ def _change_detail(kind: type[Any]) -> Any:
     return next(event.detail for event in _CHANGE_EVENTS.get() if isinstance(event.detail, kind))
 
 
-# The challenge's actions as the change read them (whole rows), for an ``after`` hook that changes one.
-_CHANGE_ACTIONS: ContextVar[tuple[Action, ...]] = ContextVar("resolve_change_actions", default=())
+@dataclass
+class _InChange:
+    """What the change being written read with its challenge and what it adds, for its ``after`` hook
+    and the records of its events, so that neither reads a row again."""
+
+    actions: tuple[Action, ...] = ()  # the challenge's actions as read (whole rows)
+    meetings: tuple[Meeting, ...] | None = None  # its meetings as read with the lock (None: not)
+    named: Mapping[str, User] = dataclasses.field(default_factory=dict)  # the people the change names
+    # The actions and meetings it adds (``_actions_put``, ``_meeting_add``): its schedule is worked out
+    # from them and from the rows it read, instead of reading them all again.
+    added: list[Action | Meeting] = dataclasses.field(default_factory=list)
+
+
+_IN_CHANGE: ContextVar[_InChange | None] = ContextVar("resolve_in_change", default=None)
 
 
 def _change_action(challenge: Challenge, action_id: int) -> Action:
     """Action ``action_id`` of ``challenge`` as this change read it (read now if it was not): saved
     with ``update_fields``, it is one UPDATE, sealed from the row in memory."""
-    for row in _CHANGE_ACTIONS.get():
+    for row in _in_change().actions:
         if row.pk == action_id and row.challenge_id == challenge.pk:
             return row
     return Action.objects.get(pk=action_id, challenge=challenge)
+
+
+def _in_change() -> _InChange:
+    return _IN_CHANGE.get() or _InChange()
+
+
+def _change_meeting_request(challenge: Challenge, number: int) -> Meeting | None:
+    """The latest request of meeting ``number`` (the one asked again when its chair was handed over),
+    from the meetings this change read with the challenge (read now if it did not)."""
+    read = _in_change().meetings
+    if read is None:
+        found = Meeting.objects.filter(challenge=challenge, number=number, requested=True)
+        return found.order_by("-id").first()
+    asked = (row for row in read if row.requested and row.number == number)
+    return max(asked, key=lambda row: row.pk, default=None)
+
+
+def _change_named(username: str) -> User:
+    """The account ``username`` as the change read it with its people (read now if it did not)."""
+    person = _in_change().named.get(username)
+    return person if person is not None else User.objects.get(username=username)
+
+
+def _meeting_add(**fields: Any) -> Meeting:
+    """Write a meeting row (a request, a request asked again, minutes) in a change, which keeps it for
+    its schedule."""
+    row = Meeting.objects.create(**fields)
+    _in_change().added.append(row)
+    return row
+
+
+def _meetings_after(meetings: Sequence[Meeting] | None, sealed: set[int]) -> list[Meeting] | None:
+    """The challenge's meetings as the change leaves them, from those it read and those it added
+    (``sealed``: the ids of the meeting rows its evidence batch seals), as the read with the lock
+    would answer them now: a row pointed at by a new one (its minutes, or its request asked again) has
+    minutes. None, to read them again, when they were not read or the change wrote one it did not keep."""
+    added = [row for row in _in_change().added if isinstance(row, Meeting)]
+    if meetings is None or {row.pk for row in added} != sealed:
+        return None
+    pointed = {row.request_id for row in added if row.request_id is not None}
+    for row in meetings:
+        row.has_minutes = row.has_minutes or row.pk in pointed  # type: ignore[attr-defined]
+    for row in added:
+        row.has_minutes = row.pk in pointed  # type: ignore[attr-defined]
+    # The read's own filter: numbered meetings and requests (minutes of an unasked meeting are number 0).
+    return [*meetings, *(row for row in added if row.number > 0 or row.requested)]
 
 
 # vendor -> the update of every column of a challenge by its id, as ``save()`` compiles it.
@@ -385,7 +442,7 @@ def _write(
     visits: Sequence[StageVisit] = (),
     line: ChildLine | None = None,
     actions: Sequence[tuple[int, dt.date, str]]
-    | Callable[[], Sequence[tuple[int, dt.date, str]]]
+    | Callable[[], Sequence[tuple[int, dt.date, str]] | None]
     | None = None,
     heads: Mapping[str, EvidenceHead] | None = None,
     meetings: Sequence[Meeting] | None = None,
@@ -468,12 +525,15 @@ def _write(
                 author=user,
             )
             batch.link(note, chain=note.evidence_chain, fields=case_note_fields)
-            _record_agreement(challenge, event, user, line)
+            _record_agreement(challenge, event, user)
             _record_meeting_request(challenge, event, user, rows)
-        # A meeting written (minutes, a request, a chair handed over) is read again for the schedule.
+        # A meeting written (minutes, a request, a chair handed over) joins those read, for the schedule.
         meeting_label = Meeting._meta.label_lower
-        if any(getattr(link.row, "record", "") == meeting_label for link in batch.links):
-            meetings = None
+        sealed = {
+            link.row.record_id for link in batch.links if getattr(link.row, "record", "") == meeting_label
+        }
+        if sealed:
+            meetings = _meetings_after(meetings, sealed)
     # The messages this change causes, in its own transaction: rolled back with it, never lost after.
     notifications_for_events(
         challenge=challenge,
@@ -483,27 +543,28 @@ def _write(
         state=new,
         line=line,
         actions=actions() if callable(actions) else actions,
-        before=old,
+        # An action added to the plan is not in the engine's state: the schedule is then worked out
+        # whatever the state says.
+        before=None if any(isinstance(row, Action) for row in _in_change().added) else old,
         meetings=meetings,
     )
     return challenge
 
 
-def _record_agreement(challenge: Challenge, event: engine.Event, user: User | None, line: ChildLine) -> None:
+def _record_agreement(challenge: Challenge, event: engine.Event, user: User | None) -> None:
     """Keep the requests for agreement in step with their events: asked, handed over to a leaver's
-    successor, then confirmed or declined. The person asked is taken from the posts read for the
-    change (``line``) when they hold one there, as the people a stage goes to are, else read."""
+    successor, then confirmed or declined. The person asked, and a successor, as the change read
+    them with its people (``_change_named``)."""
     detail = event.detail
     if isinstance(detail, AgreementRequested):
         assert user is not None  # a person asks; Resolve never does
-        asked = next((post.user for post in line.posts if post.user.get_username() == detail.person), None)
         Agreement.objects.create(
             challenge=challenge,
             number=detail.number,
             purpose=detail.purpose,
             key=detail.key,
             kind=detail.kind,
-            person=asked if asked is not None else User.objects.get(username=detail.person),
+            person=_change_named(detail.person),
             role=detail.role,
             note=detail.note,
             requested_by=user,
@@ -511,7 +572,7 @@ def _record_agreement(challenge: Challenge, event: engine.Event, user: User | No
         )
     elif isinstance(detail, HandedOver) and detail.agreements:
         # The requests still waiting on the leaver's answer now wait on the successor's.
-        successor = User.objects.get(username=detail.successor)
+        successor = _change_named(detail.successor)
         for row in Agreement.objects.filter(
             challenge=challenge, number__in=detail.agreements, status=Agreement.Status.PENDING
         ).order_by("number"):
@@ -535,7 +596,7 @@ def _record_meeting_request(
     detail = event.detail
     if isinstance(detail, HandedOver) and detail.meetings:
         assert user is not None  # a person hands over; Resolve never does
-        successor = User.objects.get(username=detail.successor)
+        successor = _change_named(detail.successor)
         latest = {
             row.number: row
             for row in Meeting.objects.filter(
@@ -543,7 +604,7 @@ def _record_meeting_request(
             ).order_by("number", "id")
         }
         for row in latest.values():
-            Meeting.objects.create(
+            _meeting_add(
                 challenge=challenge,
                 visit=row.visit,
                 held_on=None,
@@ -562,7 +623,7 @@ def _record_meeting_request(
     if not isinstance(detail, MeetingRequested):
         return
     assert user is not None  # a person asks; Resolve never does
-    Meeting.objects.create(
+    _meeting_add(
         challenge=challenge,
         visit=visits[-1],
         held_on=None,
@@ -572,7 +633,8 @@ def _record_meeting_request(
         meeting_key=detail.key,
         requested=True,
         scheduled_for=detail.scheduled_for,
-        chair=User.objects.get(username=detail.chair),
+        # The chair as read with the change's people (``challenge_request_meeting``), else read now.
+        chair=_change_named(detail.chair),
         attendees=list(detail.attendees),
         outsiders=list(detail.outsiders),
     )
@@ -664,27 +726,29 @@ def _change_rows_sql() -> dict[str, RawSQL] | None:
     }
 
 
-# (vendor) -> the annotations raising reads with the child; the SQL is the same for every raise.
-_RAISE_SQL: dict[str, dict[str, str]] = {}
+# (vendor, chains) -> the annotations raising reads with the child; the SQL is the same for every raise.
+_RAISE_SQL: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
 # What raising reads of the procedure's version: all but its document (parsed once per process).
 _VERSION_READ = "document"
 
 
-def _raise_rows_sql(key: str) -> dict[str, RawSQL] | None:
-    """Annotations that read, in the statement that finds the child through the chokepoint, the head
-    of the child's evidence chain (which the new case note extends) and the current version of the
-    procedure ``key``, each as a JSON array. None on a database other than SQLite or PostgreSQL."""
+def _raise_rows_sql(key: str, chains: tuple[str, ...] = ("child",)) -> dict[str, RawSQL] | None:
+    """Annotations that read, in the statement that finds the child through the chokepoint, the heads
+    of the child's evidence chains the change extends (``chains``, by prefix: ``child`` for the case
+    note raising writes; ``child-records`` too for a referral with no challenge) and the current
+    version of the procedure ``key``, each as a JSON array. None on a database other than SQLite or
+    PostgreSQL."""
     db = connection
     if db.vendor not in ("sqlite", "postgresql"):
         return None
-    texts = _RAISE_SQL.get(db.vendor)
+    texts = _RAISE_SQL.get((db.vendor, chains))
     if texts is None:
         quote = db.ops.quote_name
-        ident = f"{quote(Child._meta.db_table)}.{quote('id')}"
-        texts = _RAISE_SQL[db.vendor] = {
-            "rows_heads": json_rows(
-                db, EvidenceHead, f"r.{quote('chain')} = 'child:' || CAST({ident} AS TEXT)", ["chain"]
-            ),
+        ident = f"CAST({quote(Child._meta.db_table)}.{quote('id')} AS TEXT)"
+        # The prefixes are our own words, never a request's.
+        named = ", ".join(f"'{prefix}:' || {ident}" for prefix in chains)
+        texts = _RAISE_SQL[db.vendor, chains] = {
+            "rows_heads": json_rows(db, EvidenceHead, f"r.{quote('chain')} IN ({named})", ["chain"]),
             "rows_version": json_rows(
                 db,
                 PolicyVersion,
@@ -717,7 +781,7 @@ def _raise_version(child: Child, key: str) -> PolicyVersion | None:
 
 
 def _raise_heads(child: Child) -> dict[str, EvidenceHead]:
-    """The head of the child's evidence chain read with it (none when it has none yet)."""
+    """The heads of the child's evidence chains read with it (none for a chain not started yet)."""
     heads = rows_from(EvidenceHead, getattr(child, "rows_heads", None), None)
     return {head.chain: head for head in heads}
 
@@ -842,20 +906,28 @@ def _change(
     command: engine.Command,
     expected_version: int | None,
     after: Callable[[Challenge, list[StageVisit], engine.ChallengeState], None] | None = None,
-    prepare: Callable[[Challenge, Procedure], engine.Command] | None = None,
+    prepare: Callable[[Challenge, Procedure, Mapping[str, User]], engine.Command] | None = None,
+    named: Sequence[str | None] = (),
     acting_as: frozenset[str] = frozenset(),
     companion: Callable[[Challenge, list[StageVisit]], Sequence[Companion]] | None = None,
 ) -> Challenge:
-    """``acting_as``: relations the person has to the challenge by what they are doing (handing over
-    a leaver's work), beyond those the management line gives them. ``companion``: the response the
-    change records (given the challenge and its visits), written with the visits."""
+    """``prepare``: builds the command from the challenge, its procedure and the people ``named``
+    (usernames the command names: who chairs, who is invited, who agreed, who owns an action), read
+    with the change's people in its one query, whatever their posts; ``command`` is then what is
+    known before (its texts checked before anything is read). ``acting_as``: relations the person
+    has to the challenge by what they are doing (handing over a leaver's work), beyond those the
+    management line gives them. ``companion``: the response the change records (given the challenge
+    and its visits), written with the visits."""
     _command_bounds_check(command)
     if not limits.row_id_held(challenge_id):  # no row has it: never hand it to the database
         raise ServiceError("not_found", "not_found", "There is no such challenge.")
     # @retried opened the transaction: no savepoint inside it.
     with transaction.atomic(savepoint=False):
-        # The person's posts and everyone the change may involve, in one query (``ChangePeople``).
-        people = challenge_change_people(challenge_id=challenge_id, user=user)
+        # The person's posts, everyone the change may involve and everyone it names, in one query
+        # (``ChangePeople``).
+        people = challenge_change_people(
+            challenge_id=challenge_id, user=user, named=[name for name in named if name]
+        )
         challenge, procedure = _load_for_change(
             user=user,
             challenge_id=challenge_id,
@@ -865,7 +937,7 @@ def _change(
             with_rows=_change_rows_sql(),
         )
         if prepare is not None:
-            command = prepare(challenge, procedure)
+            command = prepare(challenge, procedure, people.named)
             _command_bounds_check(command)
         rows = _change_rows(challenge)
         visits = rows.visits if rows is not None else list(challenge.visits.all())
@@ -906,10 +978,24 @@ def _change(
         )
         if isinstance(decision, engine.Refused):
             raise ServiceError(decision.kind, decision.code, decision.message, decision.field)
-        adds_actions = isinstance(command, engine.AddAction) or (
-            isinstance(command, engine.RecordMeeting) and bool(command.actions)
+        in_change = _InChange(
+            actions=tuple(actions),
+            meetings=tuple(rows.meetings) if rows is not None else None,
+            named=people.named,
         )
-        token = _CHANGE_ACTIONS.set(tuple(actions))
+        read_ids = {action.pk for action in actions}
+
+        def actions_now() -> list[tuple[int, dt.date, str]] | None:
+            """The actions as the change leaves them (re-dated, closed, handed over), with those it
+            added (at a meeting, to the plan) once ``after`` has written them through ``_actions_put``
+            and they have ids; None, to read them again, if the decision has more new ones than that."""
+            kept = [(a.id, a.due, a.status) for a in decision.state.actions if a.id in read_ids]
+            added = [(row.pk, row.due, row.status) for row in in_change.added if isinstance(row, Action)]
+            if len(added) < len(decision.state.actions) - len(kept):
+                return None
+            return [*kept, *added]
+
+        token = _IN_CHANGE.set(in_change)
         try:
             return _write(
                 challenge=challenge,
@@ -923,15 +1009,10 @@ def _change(
                 heads=rows.heads if rows is not None else {},
                 meetings=rows.meetings if rows is not None else None,
                 companion=companion,
-                # The actions as the change leaves them (re-dated, closed, handed over); a new action
-                # (added, or agreed at a meeting) has no id until ``after`` saves it, so then they are
-                # read again.
-                actions=None
-                if adds_actions
-                else [(action.id, action.due, action.status) for action in decision.state.actions],
+                actions=actions_now,
             )
         finally:
-            _CHANGE_ACTIONS.reset(token)
+            _IN_CHANGE.reset(token)
 
 
 # -- the services --------------------------------------------------------------------------------
@@ -971,6 +1052,7 @@ class _RaiseDecision:
     line: ChildLine
     owners: tuple[User | None, ...] = ()
     concern: Concern | None = None
+    named: Mapping[str, User] = dataclasses.field(default_factory=dict)  # the people it names, as read
 
 
 def _raise_bounds_check(
@@ -1117,7 +1199,9 @@ def _raise_decide(
     )
     if isinstance(decision, engine.Refused):
         raise ServiceError(decision.kind, decision.code, decision.message, decision.field)
-    return _RaiseDecision(version, procedure, child, state, decision, contents, line, owners, carried)
+    return _RaiseDecision(
+        version, procedure, child, state, decision, contents, line, owners, carried, people.named
+    )
 
 
 def _concern_for_raise(*, child: Child, track: str, concern_id: int | None) -> Concern | None:
@@ -1165,13 +1249,14 @@ def _action_new(challenge: Challenge, *, action: str, due: dt.date, person: User
 
 def _actions_put(rows: list[Action]) -> None:
     """Insert actions a change agrees (in its ``after``) in one statement and seal them with the
-    change. Their deadlines go in with the change's own schedule, which reads the actions again
-    (``_change``'s ``adds_actions``): saved one by one, each would write the schedule on its own first
+    change. Their deadlines go in with the change's own schedule, which takes them from here with
+    their ids (``_InChange.added``): saved one by one, each would write the schedule on its own first
     (the post-save signal, for an action added outside a change), four statements an action."""
     if rows:
         Action.objects.bulk_create(rows)
         for row in rows:
             evidence_seal(row)
+        _in_change().added.extend(rows)
 
 
 def _active_named(username: str, named: Mapping[str, User] | None) -> User | None:
@@ -1305,18 +1390,22 @@ def challenge_raise(
         challenge.agency = raised.decision.state.agency
         challenge.agency_kind = raised.decision.state.agency_kind
         challenge.chair_due_on = raised_detail.chair_due_on
-        return _write(
-            challenge=challenge,
-            procedure=raised.procedure,
-            user=user,
-            old=raised.state,
-            decision=raised.decision,
-            after=after,
-            line=raised.line,
-            actions=lambda: [(row.pk, row.due, row.status) for row in written],
-            heads=_raise_heads(raised.child),
-            companion=agreed,
-        )
+        token = _IN_CHANGE.set(_InChange(named=raised.named))
+        try:
+            return _write(
+                challenge=challenge,
+                procedure=raised.procedure,
+                user=user,
+                old=raised.state,
+                decision=raised.decision,
+                after=after,
+                line=raised.line,
+                actions=lambda: [(row.pk, row.due, row.status) for row in written],
+                heads=_raise_heads(raised.child),
+                companion=agreed,
+            )
+        finally:
+            _IN_CHANGE.reset(token)
 
 
 @dataclass(frozen=True)
@@ -1457,17 +1546,18 @@ def challenge_escalate(
     "Consideration given to notifying Chief Executive"); needed, yes or no, when the stage has them."""
     on = on or today()
     contact_bounds_check(contact)
-    agreed = person_for_command(username=bypass_agreed_by, field="bypass_agreed_by")
     contents: dict[str, dict[str, Any]] = {}
 
-    def prepare(challenge: Challenge, procedure: Procedure) -> engine.Command:
+    def prepare(challenge: Challenge, procedure: Procedure, named: Mapping[str, User]) -> engine.Command:
         kinds, cleaned = _documents_for(child=challenge.child, directors_briefing=directors_briefing)
         contents.update(cleaned)
         return engine.Escalate(
             on=on,
             to_stage=to_stage,
             reason=reason,
-            bypass_agreed_by=agreed,
+            bypass_agreed_by=person_for_command(
+                username=bypass_agreed_by, field="bypass_agreed_by", named=named
+            ),
             documents=kinds,
             respond_by=respond_by,
             notify_optional=notify_optional,
@@ -1483,6 +1573,7 @@ def challenge_escalate(
         command=engine.Escalate(on=on),
         expected_version=expected_version,
         prepare=prepare,
+        named=[bypass_agreed_by],
         after=after,
     )
 
@@ -1540,7 +1631,7 @@ def challenge_reopen(
     contact_bounds_check(contact)
     contents: dict[str, dict[str, Any]] = {}
 
-    def prepare(challenge: Challenge, procedure: Procedure) -> engine.Command:
+    def prepare(challenge: Challenge, procedure: Procedure, named: Mapping[str, User]) -> engine.Command:
         kinds, cleaned = _documents_for(child=challenge.child, directors_briefing=directors_briefing)
         contents.update(cleaned)
         return engine.Reopen(on=on, reason=reason, documents=kinds, respond_by=respond_by, contact=contact)
@@ -1568,11 +1659,13 @@ def _refer_command(
     checklist: Mapping[str, bool],
     preconditions: Mapping[str, str] | None,
     urgent: bool,
+    named: Mapping[str, User] | None = None,
 ) -> engine.ReferToCafcass:
     """The engine's command for a referral to Cafcass, from a challenge or from the child's case: the
-    people named for its preconditions are people in Resolve (each refusal names its field)."""
+    people named for its preconditions are people in Resolve (each refusal names its field).
+    ``named``: those people as the change read them (``ChangePeople.named``), when it did."""
     people = {
-        key: person_for_command(username=username, field=f"preconditions.{key}")
+        key: person_for_command(username=username, field=f"preconditions.{key}", named=named)
         for key, username in (preconditions or {}).items()
     }
     return engine.ReferToCafcass(
@@ -1597,9 +1690,12 @@ def challenge_refer_to_cafcass(
 ) -> Challenge:
     """Refer a looked-after child's case to Cafcass (Regulation 45); the challenge may stay open alongside."""
     on = on or today()
-    command = _refer_command(
-        on=on, reason=reason, checklist=checklist, preconditions=preconditions, urgent=urgent
-    )
+    command = _refer_command(on=on, reason=reason, checklist=checklist, preconditions=None, urgent=urgent)
+
+    def prepare(challenge: Challenge, procedure: Procedure, named: Mapping[str, User]) -> engine.Command:
+        return _refer_command(
+            on=on, reason=reason, checklist=checklist, preconditions=preconditions, urgent=urgent, named=named
+        )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
         CafcassReferral.objects.create(
@@ -1614,7 +1710,13 @@ def challenge_refer_to_cafcass(
         )
 
     return _change(
-        challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
+        challenge_id=challenge_id,
+        user=user,
+        command=command,
+        expected_version=expected_version,
+        prepare=prepare,
+        named=list((preconditions or {}).values()),
+        after=after,
     )
 
 
@@ -1675,18 +1777,17 @@ def challenge_record_meeting(
     for index, item in enumerate(actions):
         limits.text_check(field=f"actions[{index}].action", value=item.action)
         limits.text_check(field=f"actions[{index}].owner", value=item.owner, max_length=limits.MAX_KEY)
-    # Everyone named, in one query however many.
-    present = people_for_command(named=[(name, "attendees") for name in attendees])
+
+    def prepare(challenge: Challenge, procedure: Procedure, named: Mapping[str, User]) -> engine.Command:
+        present = [person_for_command(username=name, field="attendees", named=named) for name in attendees]
+        return dataclasses.replace(
+            command, attendees=tuple(person.username for person in present if person is not None)
+        )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
-        request = (
-            # The latest request of the number: the one asked again when its chair was handed over.
-            Meeting.objects.filter(challenge=challenge, number=number, requested=True).order_by("-id").first()
-            if number is not None
-            else None
-        )
+        request = _change_meeting_request(challenge, number) if number is not None else None
         detail = _change_detail(events.MeetingRecorded)
-        Meeting.objects.create(
+        _meeting_add(
             challenge=challenge,
             visit=visits[-1],
             held_on=held_on or on,
@@ -1700,24 +1801,33 @@ def challenge_record_meeting(
             request=request,
             actions_on_time=detail.actions_on_time,
         )
-        # The actions agreed at the meeting, written as raising writes the challenge's actions.
+        # The actions agreed at the meeting, written as raising writes the challenge's actions; an
+        # owner named by username was read with the change's people.
         agreed = []
         for index, item in enumerate(actions):
-            person, name = _action_owner(owner=item.owner, owner_user=None, field=f"actions[{index}].owner")
+            person, name = _action_owner(
+                owner=item.owner, owner_user=None, field=f"actions[{index}].owner", named=_in_change().named
+            )
             agreed.append(_action_new(challenge, action=item.action, due=item.due, person=person, name=name))
         _actions_put(agreed)
 
+    # The people named are read with the change's (``prepare``), in its one query however many.
     command = engine.RecordMeeting(
         on=on,
         summary=summary,
         number=number,
         held_on=held_on,
-        attendees=tuple(person.username for person in present if person is not None),
         outsiders=tuple(outsiders),
         actions=tuple(engine.NewAction(action=a.action, owner=a.owner, due=a.due) for a in actions),
     )
     return _change(
-        challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
+        challenge_id=challenge_id,
+        user=user,
+        command=command,
+        expected_version=expected_version,
+        prepare=prepare,
+        named=[*attendees, *(item.owner.strip() for item in actions)],
+        after=after,
     )
 
 
@@ -1741,20 +1851,29 @@ def challenge_request_meeting(
     limits.count_check(field="outsiders", count=len(outsiders), most=limits.MAX_CHOICES)
     for index, name in enumerate(outsiders):
         limits.text_check(field=f"outsiders[{index}]", value=name, max_length=limits.MAX_NAME)
-    # The chair and everyone invited, in one query however many.
-    *invited, chaired = people_for_command(
-        named=[*((name, "attendees") for name in attendees), (chair, "chair")]
-    )
     command = engine.RequestMeeting(
-        on=on or today(),
-        scheduled_for=scheduled_for,
-        key=key,
-        chair=chaired,
-        attendees=tuple(person for person in invited if person is not None),
-        outsiders=tuple(outsiders),
-        note=note,
+        on=on or today(), scheduled_for=scheduled_for, key=key, outsiders=tuple(outsiders), note=note
     )
-    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version)
+    named = [*((name, "attendees") for name in attendees), (chair, "chair")]
+
+    def prepare(challenge: Challenge, procedure: Procedure, people: Mapping[str, User]) -> engine.Command:
+        *invited, chaired = (
+            person_for_command(username=name, field=field, named=people) for name, field in named
+        )
+        return dataclasses.replace(
+            command, chair=chaired, attendees=tuple(person for person in invited if person is not None)
+        )
+
+    # The chair and everyone invited are read with the change's people (``prepare``), in its one
+    # query however many.
+    return _change(
+        challenge_id=challenge_id,
+        user=user,
+        command=command,
+        expected_version=expected_version,
+        prepare=prepare,
+        named=[name for name, _ in named],
+    )
 
 
 def challenge_withdraw(
@@ -1937,6 +2056,7 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
                 command=command,
                 expected_version=None,
                 after=after,
+                named=[successor],
                 acting_as=frozenset({engine.HANDING_OVER}),
             )
     return HandOverDone(
@@ -2044,21 +2164,32 @@ def challenge_action_add(
     on = on or today()
     limits.text_check(field="owner", value=owner, max_length=limits.MAX_KEY, single_line=True)
     limits.text_check(field="owner_user", value=owner_user or "", max_length=limits.MAX_KEY, single_line=True)
-    person, name = _action_owner(owner=owner, owner_user=owner_user, field="owner_user")
-    command = engine.AddAction(
-        on=on,
-        action=action,
-        due=due,
-        owner=name,
-        owner_user=engine.Person(username=person.get_username(), roles=frozenset()) if person else None,
-        owner_name=(person.get_full_name() or person.get_username()) if person else "",
-    )
+    command = engine.AddAction(on=on, action=action, due=due, owner=owner.strip())
+    owned: list[tuple[User | None, str]] = []
+
+    def prepare(challenge: Challenge, procedure: Procedure, named: Mapping[str, User]) -> engine.Command:
+        # The owner, read with the change's people.
+        person, name = _action_owner(owner=owner, owner_user=owner_user, field="owner_user", named=named)
+        owned.append((person, name))
+        return dataclasses.replace(
+            command,
+            owner=name,
+            owner_user=engine.Person(username=person.get_username(), roles=frozenset()) if person else None,
+            owner_name=(person.get_full_name() or person.get_username()) if person else "",
+        )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
+        person, name = owned[-1]
         _actions_put([_action_new(challenge, action=action, due=due, person=person, name=name)])
 
     return _change(
-        challenge_id=challenge_id, user=user, command=command, expected_version=expected_version, after=after
+        challenge_id=challenge_id,
+        user=user,
+        command=command,
+        expected_version=expected_version,
+        prepare=prepare,
+        named=[owner_user or owner.strip()],
+        after=after,
     )
 
 
@@ -2102,10 +2233,20 @@ def challenge_deadline_extend(
     (within the procedure's maximum). The overdue day and the reminders move with it."""
     on = on or today()
     limits.text_check(field="agreed_by", value=agreed_by or "", max_length=limits.MAX_KEY, single_line=True)
-    command = engine.ExtendDeadline(
-        on=on, due=due, reason=reason, agreed_by=person_for_command(username=agreed_by, field="agreed_by")
+    command = engine.ExtendDeadline(on=on, due=due, reason=reason)
+
+    def prepare(challenge: Challenge, procedure: Procedure, named: Mapping[str, User]) -> engine.Command:
+        agreed = person_for_command(username=agreed_by, field="agreed_by", named=named)
+        return dataclasses.replace(command, agreed_by=agreed)
+
+    return _change(
+        challenge_id=challenge_id,
+        user=user,
+        command=command,
+        expected_version=expected_version,
+        prepare=prepare,
+        named=[agreed_by],
     )
-    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version)
 
 
 @retried
@@ -2268,14 +2409,20 @@ def challenge_request_agreement(
     """Ask a named person to agree to (or tell them of) a bypass or a Cafcass referral: the request is
     recorded and sent to them, and they confirm or decline it in Resolve (seeds 001, 002, 003)."""
     limits.texts_check([("purpose", purpose), ("key", key)], max_length=limits.MAX_KEY)
-    command = engine.RequestAgreement(
-        on=on or today(),
-        purpose=purpose,
-        key=key,
-        person=person_for_command(username=person, field="person"),
-        note=note,
+    command = engine.RequestAgreement(on=on or today(), purpose=purpose, key=key, person=None, note=note)
+
+    def prepare(challenge: Challenge, procedure: Procedure, named: Mapping[str, User]) -> engine.Command:
+        asked = person_for_command(username=person, field="person", named=named)
+        return dataclasses.replace(command, person=asked)
+
+    return _change(
+        challenge_id=challenge_id,
+        user=user,
+        command=command,
+        expected_version=expected_version,
+        prepare=prepare,
+        named=[person],
     )
-    return _change(challenge_id=challenge_id, user=user, command=command, expected_version=expected_version)
 
 
 def challenge_answer_agreement(
@@ -2309,16 +2456,13 @@ def challenge_ask_agency(
 
 
 # -- a Cafcass referral with no challenge (seeds 000 and 004) ---------------------------------------
-def _child_procedure() -> tuple[PolicyVersion, Procedure]:
-    """The child's procedure for a referral with no challenge: the authority's IRO-track procedure."""
-    key = settings.RESOLVE_DEFAULT_POLICY
-    try:
-        version = procedure_get(key=key)
-    except PolicyVersion.DoesNotExist:
-        raise ServiceError(
-            "conflict", "unknown_policy", f"The authority's procedure {key!r} is not loaded."
-        ) from None
-    return version, procedure_version_model(version)
+def _child_procedure(child: Child, key: str) -> tuple[PolicyVersion, Procedure]:
+    """The child's procedure for a referral with no challenge: the authority's IRO-track procedure
+    (``key``), read with the child (``_raise_rows_sql``)."""
+    version = _raise_version(child, key)
+    if version is None:
+        raise ServiceError("conflict", "unknown_policy", f"The authority's procedure {key!r} is not loaded.")
+    return version, procedure_model_for(policy_id=version.pk, sha256=version.sha256)
 
 
 def _is_cp_chair_only(user: User, child: Child | None) -> bool:
@@ -2334,22 +2478,47 @@ def _child_cafcass_change(
     perm: Perm,
     command: engine.ChildCommand,
     write: Callable[[Child, PolicyVersion, engine.ChildAccepted], Any],
+    named: Sequence[str | None] = (),
+    prepare: Callable[[Mapping[str, User]], engine.ChildCommand] | None = None,
 ) -> Any:
     """The one write path of a referral with no challenge and its requests: the child locked through
     the chokepoint, the engine's decision, the record (``write``), the case note on the child's record
-    and the messages, in one transaction."""
+    and the messages, in one transaction.
+
+    As a change to a challenge does: the person's posts, the child's line and the people ``named``
+    (usernames the command names) are read in one query; the child with the heads of its chains and
+    the procedure in one more; ``prepare`` builds the command from the people named (``command`` is
+    what is known before, its texts checked before anything is read); the record and the case note
+    are sealed together (``evidence_batch``), their chains' heads moved on from what was read."""
     _command_bounds_check(command)
+    if not limits.row_id_held(child_id):  # no row has it: never hand it to the database
+        raise ServiceError("not_found", "not_found", "There is no such child.")
+    key = settings.RESOLVE_DEFAULT_POLICY
     with transaction.atomic(savepoint=False):
+        people = child_raise_people(child_id=child_id, user=user, named=[name for name in named if name])
         try:
-            child = child_get_for_change(user=user, child_id=child_id, perm=perm, lock=True)
+            child = child_get_for_change(
+                user=user,
+                child_id=child_id,
+                perm=perm,
+                lock=True,
+                posts=people.own,
+                with_rows=_raise_rows_sql(key, ("child", "child-records")),
+            )
         except NotVisible:
             raise ServiceError("not_found", "not_found", "There is no such child.") from None
         except ServiceError as error:
             if error.kind == "forbidden" and _is_cp_chair_only(user, None):
                 raise ServiceError("forbidden", "cafcass_iro_only", engine.CAFCASS_IRO_ONLY) from None
             raise
-        version, procedure = _child_procedure()
-        actor = challenge_actor(user=user, child=child, track="iro", procedure=procedure, stage_key=None)
+        version, procedure = _child_procedure(child, key)
+        if prepare is not None:
+            command = prepare(people.named)
+            _command_bounds_check(command)
+        line = people.child_line(child, "iro") or child_line(child=child, track="iro")
+        actor = challenge_actor(
+            user=user, child=child, track="iro", procedure=procedure, stage_key=None, line=line
+        )
         decision = engine.decide_for_child(
             procedure=procedure,
             track="iro",
@@ -2362,16 +2531,22 @@ def _child_cafcass_change(
             if decision.kind == "forbidden" and _is_cp_chair_only(user, child):
                 raise ServiceError("forbidden", "cafcass_iro_only", engine.CAFCASS_IRO_ONLY)
             raise ServiceError(decision.kind, decision.code, decision.message, decision.field)
-        row = write(child, version, decision)
         event = engine.Event("", command.on, decision.detail)
         body = case_note_body(procedure, event, None)
-        CaseNote.objects.create(
-            child=child,
-            note_type=case_note_type(procedure, event),
-            body=f"With no challenge (a referral of the child's case to Cafcass).\n{body}",
-            on=command.on,
-            author=user,
-        )
+        with evidence_batch() as batch:
+            # The child's chains may not be started yet: their heads are written or moved on from
+            # what was read, in one statement (``EvidenceBatch.new_chains``).
+            batch.new_chains = True
+            batch.heads_read.update(_raise_heads(child))
+            row = write(child, version, decision)
+            note = CaseNote(
+                child=child,
+                note_type=case_note_type(procedure, event),
+                body=f"With no challenge (a referral of the child's case to Cafcass).\n{body}",
+                on=command.on,
+                author=user,
+            )
+            batch.link(note, chain=note.evidence_chain, fields=case_note_fields)
         asker = ""
         if isinstance(decision.detail, AgreementAnswered):
             asker = row.requested_by.get_username()
@@ -2382,6 +2557,7 @@ def _child_cafcass_change(
             on=command.on,
             asker=asker,
             referral_id=row.pk if isinstance(row, CafcassReferral) else 0,
+            line=line,
         )
         return row
 
@@ -2392,13 +2568,13 @@ def child_request_cafcass_agreement(
     """Ask a named person to agree to (or tell them of) a referral of the child's case to Cafcass with
     no challenge, as the procedure's preconditions say; they confirm or decline it in Resolve."""
     limits.text_check(field="key", value=key, max_length=limits.MAX_KEY)
-    command = engine.RequestAgreement(
-        on=on or today(),
-        purpose="cafcass",
-        key=key,
-        person=person_for_command(username=person, field="person"),
-        note=note,
-    )
+    command = engine.RequestAgreement(on=on or today(), purpose="cafcass", key=key, person=None, note=note)
+    named_read: dict[str, User] = {}
+
+    def prepare(named: Mapping[str, User]) -> engine.ChildCommand:
+        named_read.update(named)
+        asked = person_for_command(username=person, field="person", named=named)
+        return dataclasses.replace(command, person=asked)
 
     def write(child: Child, version: PolicyVersion, decision: engine.ChildAccepted) -> Agreement:
         detail = decision.detail
@@ -2409,7 +2585,7 @@ def child_request_cafcass_agreement(
             purpose=detail.purpose,
             key=detail.key,
             kind=detail.kind,
-            person=get_user_model().objects.get(username=detail.person),
+            person=named_read[detail.person],
             role=detail.role,
             note=detail.note,
             requested_by=user,
@@ -2417,7 +2593,13 @@ def child_request_cafcass_agreement(
         )
 
     row: Agreement = _child_cafcass_change(
-        user=user, child_id=child_id, perm=Perm.ASK_AGREEMENT, command=command, write=write
+        user=user,
+        child_id=child_id,
+        perm=Perm.ASK_AGREEMENT,
+        command=command,
+        write=write,
+        named=[person],
+        prepare=prepare,
     )
     return row
 
@@ -2431,8 +2613,11 @@ def child_answer_cafcass_agreement(
     def write(child: Child, version: PolicyVersion, decision: engine.ChildAccepted) -> Agreement:
         detail = decision.detail
         assert isinstance(detail, AgreementAnswered)
-        row = Agreement.objects.select_for_update().get(
-            child=child, challenge__isnull=True, number=detail.number
+        # With the person who asked, whom the answer is sent to.
+        row = (
+            Agreement.objects.select_for_update(of=("self",))
+            .select_related("requested_by")
+            .get(child=child, challenge__isnull=True, number=detail.number)
         )
         row.status = detail.answer
         row.answered_on = command.on
@@ -2462,9 +2647,12 @@ def child_refer_to_cafcass(
     under the authority's procedure, whose preconditions, checklist and form completer apply as to a
     challenge's referral."""
     on = on or today()
-    command = _refer_command(
-        on=on, reason=reason, checklist=checklist, preconditions=preconditions, urgent=urgent
-    )
+    command = _refer_command(on=on, reason=reason, checklist=checklist, preconditions=None, urgent=urgent)
+
+    def prepare(named: Mapping[str, User]) -> engine.ChildCommand:
+        return _refer_command(
+            on=on, reason=reason, checklist=checklist, preconditions=preconditions, urgent=urgent, named=named
+        )
 
     def write(child: Child, version: PolicyVersion, decision: engine.ChildAccepted) -> CafcassReferral:
         detail = decision.detail
@@ -2482,6 +2670,12 @@ def child_refer_to_cafcass(
         )
 
     row: CafcassReferral = _child_cafcass_change(
-        user=user, child_id=child_id, perm=Perm.REFER_TO_CAFCASS, command=command, write=write
+        user=user,
+        child_id=child_id,
+        perm=Perm.REFER_TO_CAFCASS,
+        command=command,
+        write=write,
+        named=list((preconditions or {}).values()),
+        prepare=prepare,
     )
     return row

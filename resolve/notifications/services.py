@@ -654,14 +654,15 @@ def child_cafcass_messages(
     on: dt.date,
     asker: str = "",
     referral_id: int = 0,
+    line: ChildLine | None = None,
 ) -> int:
     """The messages of a Cafcass referral of a child's case with no challenge, or of a request for
     agreement to it: whom a challenge's referral or request would tell, told the same (the person
     asked; who asked and the IRO; the IRO Service Manager, the Head of Safeguarding and who agreed or
     was told). ``asker``: the username who made the request an answer answers; ``referral_id``: the
-    referral's row. Call it inside the
-    change's transaction. Returns how many were written."""
-    people = _People(child_line(child=child, track="iro"))
+    referral's row; ``line``: the child's IRO line read for the change (read here otherwise). Call it
+    inside the change's transaction. Returns how many were written."""
+    people = _People(line if line is not None else child_line(child=child, track="iro"))
     words = f"{child.full_name} ({child.case_number})"
     link = f"/children/{child.case_number}/cafcass-referral/"
     match detail:
@@ -739,10 +740,10 @@ def notifications_for_events(
 
     Called by the challenge write path inside its transaction, after the events are written, with
     the visit rows and the child's line it read (``line``), so that nobody is looked up twice and
-    every message is written in one go (``messages_put_many``); ``actions``: the challenge's actions
-    (id, due, status) as read in the transaction, when no action was added since; ``meetings``: its
-    meeting rows as read in the transaction (each with its visit and ``has_minutes``), when no
-    meeting was written since.
+    every message is written in one go (``messages_put_many``); ``actions``: the challenge's
+    actions (id, due, status) as the change leaves them, those it added included (None: read them);
+    ``meetings``: its meeting rows as the change leaves them (each with its visit and
+    ``has_minutes``; None: read them).
     """
     visit = visits[-1] if visits else None
     people = _People(line if line is not None else child_line(child=challenge.child, track=challenge.track))
