@@ -570,13 +570,19 @@ def work_get_for_hand_over(*, user: UserLike, leaver: AbstractBaseUser) -> HandO
     return HandOverWork(children=locked_children, challenges=locked_challenges, staged=staged)
 
 
-def challenge_get_for_hand_over(*, user: UserLike, challenge_id: int) -> Challenge:
-    """Lock one challenge for its hand-over, within ``user``'s reach (see ``work_get_for_hand_over``)."""
+def challenge_get_for_hand_over(
+    *, user: UserLike, challenge_id: int, with_rows: Mapping[str, Any] | None = None
+) -> Challenge:
+    """Lock one challenge for its hand-over, within ``user``'s reach (see ``work_get_for_hand_over``).
+    ``with_rows``: as ``challenge_get_for_change``'s, read in the same statement."""
     perm_require(user=user, perm=Perm.HAND_OVER_WORK)
     _, reach = _hand_over_reach(user)
     challenge = (
         reach.select_for_update(of=("self",))
-        .select_related("child", "child__team", "child__iro", "child__cp_chair", "policy")
+        .select_related(
+            "child", "child__team", "child__social_worker", "child__iro", "child__cp_chair", "policy"
+        )
+        .annotate(**(with_rows or {}))
         .filter(pk=challenge_id)
         .first()
     )

@@ -868,7 +868,7 @@ def _load_for_change(
     try:
         if isinstance(command, engine.HandOver) and user is not None:
             # Handing over reaches what the person may hand over, not only what they see.
-            challenge = challenge_get_for_hand_over(user=user, challenge_id=challenge_id)
+            challenge = challenge_get_for_hand_over(user=user, challenge_id=challenge_id, with_rows=with_rows)
         else:
             challenge = challenge_get_for_change(
                 user=user,
@@ -2030,10 +2030,13 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
                 handed = _change_detail(HandedOver)
                 moved["agreements"] += len(handed.agreements)
                 moved["meetings"] += len(handed.meetings)
-                owned = [action.id for action in new.actions if action.owner == successor]
-                moved["actions"] += Action.objects.filter(
-                    pk__in=owned, challenge=changed, owner_user=leaving
-                ).update(owner=successor, owner_user=taking)
+                # Each action re-addressed is the row read with the lock, saved: one UPDATE.
+                owned = {action.id for action in new.actions if action.owner == successor}
+                for row in _in_change().actions:
+                    if row.pk in owned and row.owner_user_id == leaving.pk:
+                        row.owner, row.owner_user = successor, taking
+                        row.save(update_fields=["owner", "owner_user"])
+                        moved["actions"] += 1
                 if staged and new.status == "open" and visits:
                     visit = visits[-1]
                     visit.to_users = _replace_person(visit.to_users, leaver, successor)
