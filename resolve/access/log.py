@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connections, router, transaction
+from django.db.models import Case, Value, When
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
@@ -71,6 +72,70 @@ def access_record(*, user: UserLike, child_id: int, challenge_id: int | None = N
         ip_address=context.ip_address if context else None,
         break_glass_id=grant_id,
     )
+
+
+def access_record_many(*, user: UserLike, records: Iterable[tuple[int, int | None]]) -> list[AccessLogEntry]:
+    """``access_record`` for many looks at once (``records``: each child's id with the challenge's, or
+    None), in the same few statements however many: the break-glass grants running for their children
+    read in one, the rows written sealed in one INSERT (on PostgreSQL their ids taken from the
+    table's sequence in one statement first; elsewhere the INSERT answers them and one UPDATE seals
+    the rows). Each record once per request, as ``access_record``. For a step that reads many records
+    at once: a leaver's hand-over, the learning quoted by a report."""
+    if not user.is_authenticated:
+        return []
+    context = current()
+    logged = context.logged if context is not None else set()
+    wanted = list(dict.fromkeys(key for key in records if key not in logged))
+    if len(wanted) < 2:
+        looked = [access_record(user=user, child_id=child_id, challenge_id=c) for child_id, c in wanted]
+        return [entry for entry in looked if entry is not None]
+    logged.update(wanted)
+    grants: dict[int, int] = {}
+    running = (
+        BreakGlassGrant.objects.filter(
+            user_id=user.pk, child_id__in={child_id for child_id, _ in wanted}, expires_at__gt=timezone.now()
+        )
+        .order_by("child_id", "-granted_at")
+        .values_list("child_id", "pk")
+    )
+    for child_id, grant_id in running:
+        grants.setdefault(child_id, grant_id)  # the newest running grant of each child
+    rows = [
+        AccessLogEntry(
+            user_id=user.pk,
+            child_id=child_id,
+            challenge_id=challenge_id,
+            channel=context.channel if context else AccessLogEntry.Channel.OTHER,
+            method=context.method if context else "",
+            path=context.path if context else "",
+            ip_address=context.ip_address if context else None,
+            break_glass_id=grants.get(child_id),
+        )
+        for child_id, challenge_id in wanted
+    ]
+    connection = connections[router.db_for_write(AccessLogEntry)]
+    with transaction.atomic(using=connection.alias, savepoint=False):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                    [AccessLogEntry._meta.db_table, AccessLogEntry._meta.pk.column, len(rows)],
+                )
+                ids = [pk for (pk,) in cursor.fetchall()]
+            for row, pk in zip(rows, ids, strict=True):
+                row.pk = pk
+                row.seal_for_insert()  # the id given: sealed before the INSERT
+            AccessLogEntry.objects.bulk_create(rows)
+            return rows
+        AccessLogEntry.objects.bulk_create(rows)
+        if any(row.pk is None for row in rows):  # a database that does not answer the ids
+            raise RuntimeError("The access log needs a database that answers the ids of rows inserted.")
+        for row in rows:
+            row.seal_for_insert()  # the id now known: sealed, then written below
+        AccessLogEntry._base_manager.filter(pk__in=[row.pk for row in rows]).update(
+            key_id=rows[0].key_id, seal=Case(*(When(pk=row.pk, then=Value(row.seal)) for row in rows))
+        )
+    return rows
 
 
 def _id_and_grant(*, user_id: Any, child_id: int) -> tuple[int | None, int | None]:

@@ -12,7 +12,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from resolve.access.log import access_record
+from resolve.access.log import access_record_many
 from resolve.api.schemas import ErrorOut, SafeStr
 from resolve.core.clock import today
 from resolve.core.errors import ServiceError
@@ -92,8 +92,10 @@ def _report(request: HttpRequest, query: ReportQuery, only: str | None) -> dict[
     tables = report_tables(report, report_names(report=report), words=words, learning_limit=MAX_LEARNING_ROWS)
     if only is None or only == "learning":
         # The outcomes and learning are the words of each challenge's record: each look is logged.
-        for entry in learning_entries(report, words)[:MAX_LEARNING_ROWS]:
-            access_record(user=request.user, child_id=entry.child_id, challenge_id=entry.challenge_id)
+        looked = learning_entries(report, words)[:MAX_LEARNING_ROWS]
+        access_record_many(
+            user=request.user, records=[(entry.child_id, entry.challenge_id) for entry in looked]
+        )
     chosen = [tables[only]] if only else list(tables.values())
     return {
         "period": {"kind": period.kind, "start": period.start, "end": period.end, "label": period.label},

@@ -123,6 +123,7 @@ class AgreementState:
     status: str = "pending"  # pending | confirmed | declined
     requested_on: dt.date | None = None
     answered_on: dt.date | None = None
+    role: str = ""  # the role of the person asked, as it was asked of them
 
 
 @dataclass(frozen=True, slots=True)

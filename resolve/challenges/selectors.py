@@ -637,6 +637,7 @@ def challenge_state(
                 status=agreement.status,
                 requested_on=agreement.requested_on,
                 answered_on=agreement.answered_on,
+                role=agreement.role,
             )
             for agreement in challenge.agreements.select_related("person").order_by("number")
         ),

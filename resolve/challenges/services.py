@@ -13,7 +13,8 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -71,6 +72,7 @@ from resolve.challenges.selectors import (
     challenge_actor,
     challenge_change_people,
     challenge_state,
+    child_cafcass_agreements,
     child_cafcass_state,
     child_raise_people,
     concern_chair_due,
@@ -78,7 +80,7 @@ from resolve.challenges.selectors import (
     person_for_command,
 )
 from resolve.children.models import CaseNote, Child
-from resolve.children.selectors import ChildLine, child_chair, child_line, child_role_holders
+from resolve.children.selectors import ChildLine, child_chair, child_line
 from resolve.children.services import child_allocation_hand_over
 from resolve.core import limits
 from resolve.core.clock import today
@@ -825,6 +827,7 @@ def _agreements_from(text: str | None) -> list[engine.AgreementState]:
                 status=row["status"],
                 requested_on=row["requested_on"],
                 answered_on=row["answered_on"],
+                role=row["role"],
             )
         )
     return found
@@ -898,6 +901,20 @@ def _command_bounds_check(command: engine.Command) -> None:
             limits.text_check(field=item.name, value=value)
 
 
+class _ChangeCheck(Protocol):
+    """Refuses a change from what was read for it (``_change``'s ``check``)."""
+
+    def __call__(
+        self,
+        *,
+        challenge: Challenge,
+        procedure: Procedure,
+        state: engine.ChallengeState,
+        visits: Sequence[StageVisit],
+        line: ChildLine,
+    ) -> None: ...
+
+
 @retried
 def _change(
     *,
@@ -910,6 +927,7 @@ def _change(
     named: Sequence[str | None] = (),
     acting_as: frozenset[str] = frozenset(),
     companion: Callable[[Challenge, list[StageVisit]], Sequence[Companion]] | None = None,
+    check: _ChangeCheck | None = None,
 ) -> Challenge:
     """``prepare``: builds the command from the challenge, its procedure and the people ``named``
     (usernames the command names: who chairs, who is invited, who agreed, who owns an action), read
@@ -917,7 +935,9 @@ def _change(
     known before (its texts checked before anything is read). ``acting_as``: relations the person
     has to the challenge by what they are doing (handing over a leaver's work), beyond those the
     management line gives them. ``companion``: the response the change records (given the challenge
-    and its visits), written with the visits."""
+    and its visits), written with the visits. ``check``: refuses the change, before the engine
+    decides it, from what was read for it (called with the challenge, its procedure, its state, its
+    visits and the child's line, by name)."""
     _command_bounds_check(command)
     if not limits.row_id_held(challenge_id):  # no row has it: never hand it to the database
         raise ServiceError("not_found", "not_found", "There is no such challenge.")
@@ -968,6 +988,8 @@ def _change(
         )
         if acting_as:
             actor = dataclasses.replace(actor, relations=actor.relations | acting_as)
+        if check is not None:
+            check(challenge=challenge, procedure=procedure, state=state, visits=visits, line=line)
         decision = engine.decide(
             procedure=procedure,
             state=state,
@@ -2012,13 +2034,12 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
         successor_roles = user_roles(user=taking)
         for challenge in work.challenges:
             staged = challenge.pk in work.staged
-            if staged:
-                _stage_recipient_check(challenge=challenge, leaver=leaving, successor=taking)
-            _agreement_role_check(
-                challenge=challenge, leaver=leaving, successor=taking, successor_roles=successor_roles
-            )
-            _meeting_chair_check(
-                challenge=challenge, leaver=leaving, successor=taking, successor_roles=successor_roles
+            check = partial(
+                _hand_over_check,
+                leaver=leaving,
+                successor=taking,
+                successor_roles=successor_roles,
+                staged=staged,
             )
 
             def after(
@@ -2061,6 +2082,7 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
                 after=after,
                 named=[successor],
                 acting_as=frozenset({engine.HANDING_OVER}),
+                check=check,
             )
     return HandOverDone(
         leaver=leaver,
@@ -2074,43 +2096,44 @@ def leaver_hand_over(*, user: User, leaver: str, successor: str, reason: str) ->
     )
 
 
-def _stage_recipient_check(*, challenge: Challenge, leaver: User, successor: User) -> None:
-    """A stage sent to the leaver goes to the successor only if they can answer it: they must hold its
-    "To" role for this child (after the children's allocations have moved)."""
-    visit = challenge.visits.order_by("-sequence").first()
-    if visit is None or leaver.get_username() not in visit.to_users:
-        return
-    procedure = procedure_version_model(challenge.policy)
-    role = procedure.stage(visit.stage_key).to_role
-    if role is None:
-        return  # a partner agency's stage goes to its contact, outside Resolve
-    challenge.child.refresh_from_db()
-    holders = child_role_holders(child=challenge.child, track=challenge.track, role=role)
-    if all(holder.pk != successor.pk for holder in holders):
-        raise ServiceError(
-            "invalid",
-            "successor_cannot_answer",
-            f"Challenge {challenge.pk} for {challenge.child.case_number} waits on {leaver.get_username()} "
-            f"as {role_label(role)}, and {successor.get_username()} is not the {role_label(role)} for "
-            "that child: give them that post first, or choose someone who holds it.",
-            "successor",
-        )
-
-
-def _person_name(user: User) -> str:
-    return user.get_full_name() or user.get_username()
-
-
-def _agreement_role_check(
-    *, challenge: Challenge, leaver: User, successor: User, successor_roles: set[str]
+def _hand_over_check(
+    *,
+    challenge: Challenge,
+    procedure: Procedure,
+    state: engine.ChallengeState,
+    visits: Sequence[StageVisit],
+    line: ChildLine,
+    leaver: User,
+    successor: User,
+    successor_roles: set[str],
+    staged: bool,
 ) -> None:
-    """A request for agreement waiting on the leaver goes to the successor only if they hold the role
-    it was asked of (as asking them afresh would need: the engine's ``_request_agreement``)."""
-    waiting = challenge.agreements.filter(
-        person=leaver, status=Agreement.Status.PENDING, kind="agree"
-    ).order_by("number")
-    for agreement in waiting:
-        if agreement.role not in successor_roles:
+    """What of ``challenge`` waits on the leaver goes to the successor only if they can take it up,
+    checked on the rows its change read with the lock (after the children's allocations moved):
+
+    - a stage sent to the leaver, if the successor holds its "To" role for this child;
+    - a request for agreement waiting on the leaver's answer, if the successor holds the role it was
+      asked of (as asking them afresh would need: the engine's ``_request_agreement``);
+    - a requested meeting the leaver was to chair, if the successor holds the role the procedure
+      names to chair it (as asking for it afresh would need: ``_request_meeting``).
+    """
+    username = leaver.get_username()
+    visit = visits[-1] if visits else None
+    if staged and visit is not None and username in visit.to_users:
+        role = procedure.stage(visit.stage_key).to_role
+        # A partner agency's stage (no role) goes to its contact, outside Resolve.
+        if role is not None and all(holder.pk != successor.pk for holder in line.holders(role)):
+            raise ServiceError(
+                "invalid",
+                "successor_cannot_answer",
+                f"Challenge {challenge.pk} for {challenge.child.case_number} waits on {username} "
+                f"as {role_label(role)}, and {successor.get_username()} is not the {role_label(role)} "
+                "for that child: give them that post first, or choose someone who holds it.",
+                "successor",
+            )
+    for agreement in state.agreements:
+        waiting = (agreement.username, agreement.status, agreement.kind) == (username, "pending", "agree")
+        if waiting and agreement.role not in successor_roles:
             raise ServiceError(
                 "invalid",
                 "successor_cannot_agree",
@@ -2120,31 +2143,26 @@ def _agreement_role_check(
                 "someone who holds it.",
                 "successor",
             )
-
-
-def _meeting_chair_check(
-    *, challenge: Challenge, leaver: User, successor: User, successor_roles: set[str]
-) -> None:
-    """A requested meeting the leaver was to chair goes to the successor only if they hold the role
-    the procedure names to chair it (as asking for it afresh would need: ``_request_meeting``)."""
-    procedure = procedure_version_model(challenge.policy)
-    waiting = Meeting.objects.filter(
-        challenge=challenge, chair=leaver, requested=True, records__isnull=True
-    ).select_related("visit")
-    for row in waiting:
-        stage_key = row.visit.stage_key
-        stage = procedure.stage(stage_key) if procedure.has_stage(stage_key) else None
-        meeting = stage.meeting_for(row.meeting_key) if stage is not None else None
-        role = meeting.chair_role if meeting is not None else None
+    for meeting in state.meetings:
+        if meeting.chair != username or meeting.held_on is not None:
+            continue
+        stage = procedure.stage(meeting.stage) if procedure.has_stage(meeting.stage) else None
+        asked = stage.meeting_for(meeting.key) if stage is not None else None
+        role = asked.chair_role if asked is not None else None
         if role and role not in successor_roles:
             raise ServiceError(
                 "invalid",
                 "successor_cannot_chair",
-                f"Meeting {row.number} on challenge {challenge.pk} for {challenge.child.case_number} is "
-                f"chaired by {_person_name(leaver)} as {role_label(role)}, and {_person_name(successor)} "
-                "does not hold that post: give them the post first, or choose someone who holds it.",
+                f"Meeting {meeting.number} on challenge {challenge.pk} for {challenge.child.case_number} "
+                f"is chaired by {_person_name(leaver)} as {role_label(role)}, and "
+                f"{_person_name(successor)} does not hold that post: give them the post first, or choose "
+                "someone who holds it.",
                 "successor",
             )
+
+
+def _person_name(user: User) -> str:
+    return user.get_full_name() or user.get_username()
 
 
 # -- the action plan, agreed timescales and concerns ---------------------------------------------
@@ -2480,7 +2498,7 @@ def _child_cafcass_change(
     child_id: int,
     perm: Perm,
     command: engine.ChildCommand,
-    write: Callable[[Child, PolicyVersion, engine.ChildAccepted], Any],
+    write: Callable[[Child, PolicyVersion, engine.ChildAccepted, Sequence[Agreement]], Any],
     named: Sequence[str | None] = (),
     prepare: Callable[[Mapping[str, User]], engine.ChildCommand] | None = None,
 ) -> Any:
@@ -2515,6 +2533,8 @@ def _child_cafcass_change(
                 raise ServiceError("forbidden", "cafcass_iro_only", engine.CAFCASS_IRO_ONLY) from None
             raise
         version, procedure = _child_procedure(child, key)
+        # The child's requests for agreement, for the decision and for an answer to one.
+        agreements = child_cafcass_agreements(child=child)
         if prepare is not None:
             command = prepare(people.named)
             _command_bounds_check(command)
@@ -2525,7 +2545,7 @@ def _child_cafcass_change(
         decision = engine.decide_for_child(
             procedure=procedure,
             track="iro",
-            state=child_cafcass_state(child=child),
+            state=child_cafcass_state(child=child, agreements=agreements),
             command=command,
             actor=actor,
             today=today(),
@@ -2541,7 +2561,7 @@ def _child_cafcass_change(
             # what was read, in one statement (``EvidenceBatch.new_chains``).
             batch.new_chains = True
             batch.heads_read.update(_raise_heads(child))
-            row = write(child, version, decision)
+            row = write(child, version, decision, agreements)
             note = CaseNote(
                 child=child,
                 note_type=case_note_type(procedure, event),
@@ -2579,7 +2599,9 @@ def child_request_cafcass_agreement(
         asked = person_for_command(username=person, field="person", named=named)
         return dataclasses.replace(command, person=asked)
 
-    def write(child: Child, version: PolicyVersion, decision: engine.ChildAccepted) -> Agreement:
+    def write(
+        child: Child, version: PolicyVersion, decision: engine.ChildAccepted, asked: Sequence[Agreement]
+    ) -> Agreement:
         detail = decision.detail
         assert isinstance(detail, AgreementRequested)
         return Agreement.objects.create(
@@ -2613,15 +2635,14 @@ def child_answer_cafcass_agreement(
     """Confirm or decline a request made to you about a referral of a child's case with no challenge."""
     command = engine.AnswerAgreement(on=on or today(), number=number, answer=answer, comments=comments)
 
-    def write(child: Child, version: PolicyVersion, decision: engine.ChildAccepted) -> Agreement:
+    def write(
+        child: Child, version: PolicyVersion, decision: engine.ChildAccepted, asked: Sequence[Agreement]
+    ) -> Agreement:
         detail = decision.detail
         assert isinstance(detail, AgreementAnswered)
-        # With the person who asked, whom the answer is sent to.
-        row = (
-            Agreement.objects.select_for_update(of=("self",))
-            .select_related("requested_by")
-            .get(child=child, challenge__isnull=True, number=detail.number)
-        )
+        # As read for the decision, with the person who asked (whom the answer is sent to): the
+        # child's row, locked, holds every change to its requests.
+        row = next(agreement for agreement in asked if agreement.number == detail.number)
         row.status = detail.answer
         row.answered_on = command.on
         row.answered_at = timezone.now()
@@ -2657,7 +2678,9 @@ def child_refer_to_cafcass(
             on=on, reason=reason, checklist=checklist, preconditions=preconditions, urgent=urgent, named=named
         )
 
-    def write(child: Child, version: PolicyVersion, decision: engine.ChildAccepted) -> CafcassReferral:
+    def write(
+        child: Child, version: PolicyVersion, decision: engine.ChildAccepted, asked: Sequence[Agreement]
+    ) -> CafcassReferral:
         detail = decision.detail
         assert isinstance(detail, events.CafcassReferred)
         return CafcassReferral.objects.create(

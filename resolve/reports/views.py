@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from resolve.access import Perm, user_has_perm
-from resolve.access.log import access_record
+from resolve.access.log import access_record_many
 from resolve.core.clock import today
 from resolve.core.errors import ServiceError
 from resolve.reports import charts
@@ -111,8 +111,7 @@ def _query(period: Period, filters: ReportFilters, **extra: str) -> str:
 
 def _log_learning(user: Any, entries: Sequence[LearningEntry]) -> None:
     """The outcomes and learning quoted are the words of each challenge's record: log each look."""
-    for entry in entries:
-        access_record(user=user, child_id=entry.child_id, challenge_id=entry.challenge_id)
+    access_record_many(user=user, records=[(entry.child_id, entry.challenge_id) for entry in entries])
 
 
 def _refused(request: HttpRequest, error: ServiceError, status: int) -> HttpResponse:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from resolve.audit.verify import verify_all
 from resolve.calendars.services import working_calendar
@@ -62,6 +63,10 @@ COUNTS = {
     # owner was looked up before the transaction and the actions read again for the schedule; 13
     # when the action wrote the schedule on its own first).
     "add an action": {"sqlite": 9, "postgresql": 9},
+    # Past a stage, with who agreed to it, and a response date extended with who agreed it: each
+    # person read with the change's people (one statement more each when looked up before).
+    "escalate past a stage with who agreed": {"sqlite": 10, "postgresql": 10},
+    "extend with who agreed": {"sqlite": 10, "postgresql": 10},
     "raise to a partner agency": {"sqlite": 10, "postgresql": 10},
     "ask another contact at the agency": {"sqlite": 10, "postgresql": 10},
     "escalate to the agency's next level": {"sqlite": 11, "postgresql": 11},
@@ -70,15 +75,22 @@ COUNTS = {
     # child's requests and last referral; the referral and the case note sealed together; the
     # message; and its delivery queued after COMMIT (25 when each link and head went on its own).
     "refer to Cafcass with no challenge": {"sqlite": 11, "postgresql": 11},
-    # Above the goal, and growing with the leaver's work: a hand-over is one step for all of it. Of
-    # one challenge (its stage sent to the leaver and an action they own) and one child: the
-    # leaver's work counted table by table, the child read and its reading logged, each person
-    # looked up, the child's allocation with its case note sealed on its own, three checks on the
-    # challenge read on their own (the stage's recipient, the requests for agreement, the meetings
-    # the leaver chairs); then the challenge's change, in a savepoint, as any change runs it (its
-    # rows read with the lock, the people named with its people, the action re-addressed from the
-    # row read: 11 from SAVEPOINT to RELEASE; 17 when they were read on their own). 58 and 52 before.
-    "hand over one challenge": {"sqlite": 52, "postgresql": 46},
+    # The requests for agreement a referral with no challenge asks for, and their answers, go the
+    # same way.
+    "ask for agreement to a referral with no challenge": {"sqlite": 11, "postgresql": 11},
+    "answer a request about a referral with no challenge": {"sqlite": 11, "postgresql": 11},
+    # Above the goal as a whole: a hand-over is one step for all of a leaver's work. Of one
+    # challenge (its stage sent to the leaver and an action they own) and one child: the leaver's
+    # work counted table by table, the child and the challenge read and each look logged (three
+    # statements however many: ``access_record_many``), each person looked up, the child's
+    # allocation with its case note sealed on its own; then the challenge's change, in a savepoint,
+    # as any change runs it (its rows read with the lock, the successor with its people, the checks
+    # that the successor can take each part of it up made on those rows, the action re-addressed
+    # from the row read): 11 from SAVEPOINT to RELEASE. Each further challenge adds its 11 (it was
+    # 28: 5 for its look logged, 6 for the checks read on their own, 17 for its change; 58/52 for
+    # one before).
+    "hand over one challenge": {"sqlite": 40, "postgresql": 40},
+    "hand over two challenges": {"sqlite": 51, "postgresql": 51},
 }
 D = dt.date
 
@@ -185,6 +197,39 @@ def test_raising_with_an_agreement_then_a_meeting_asked_for_and_recorded(
 
 
 @time_machine.travel(dt.datetime(2026, 6, 1, 9, 0), tick=False)
+def test_escalating_past_a_stage_and_extending_each_with_who_agreed(
+    authority: Authority, child: Child
+) -> None:
+    challenge = raise_challenge(
+        authority,
+        child,
+        procedure_key="national",
+        concern="No statutory visit for eight weeks",
+        impact_on_child="The child has not been seen",
+    )
+    with _counted("extend with who agreed"):
+        services.challenge_deadline_extend(
+            user=authority.staff["iro"],
+            challenge_id=challenge.pk,
+            due=D(2026, 6, 10),
+            reason="The social worker is on leave this week",
+            agreed_by="team_manager",
+        )
+    with _counted("escalate past a stage with who agreed"):
+        services.challenge_escalate(
+            user=authority.staff["iro"],
+            challenge_id=challenge.pk,
+            to_stage="stage_2",
+            reason="The child is at risk: the team manager's stage would lose a week",
+            bypass_agreed_by="iro_service_manager",
+        )
+    challenge.refresh_from_db()
+    assert challenge.stage_key == "stage_2"
+    _schedule_as_read_afresh(challenge.pk)
+    assert list(verify_all()) == []
+
+
+@time_machine.travel(dt.datetime(2026, 6, 1, 9, 0), tick=False)
 def test_an_action_added_to_the_plan(authority: Authority, child: Child) -> None:
     challenge = raise_challenge(
         authority,
@@ -280,31 +325,68 @@ def test_a_referral_to_cafcass_with_no_challenge(authority: Authority, child: Ch
     assert list(verify_all()) == []
 
 
-def test_a_leavers_hand_over_of_one_challenge(authority: Authority, child: Child) -> None:
+def test_a_request_for_agreement_to_a_referral_with_no_challenge_and_its_answer(
+    authority: Authority, child: Child, settings: Any
+) -> None:
+    """Seed 003: "Such a step would require the oversight and approval of the Service Manager and HoS
+    for Safeguarding." """
+    settings.RESOLVE_DEFAULT_POLICY = "challenge_and_resolution"
+    with _counted("ask for agreement to a referral with no challenge"):
+        asked = services.child_request_cafcass_agreement(
+            user=authority.staff["iro"],
+            child_id=child.pk,
+            key="service_manager_approval",
+            person="iro_service_manager",
+            note="Please approve the referral.",
+        )
+    with _counted("answer a request about a referral with no challenge"):
+        services.child_answer_cafcass_agreement(
+            user=authority.staff["iro_service_manager"],
+            child_id=child.pk,
+            number=asked.number,
+            answer="confirmed",
+        )
+    assert Agreement.objects.get(pk=asked.pk).status == "confirmed"
+    assert OutboxMessage.objects.filter(kind=Kind.AGREEMENT_ANSWERED).exists()
+    assert list(verify_all()) == []
+
+
+@pytest.mark.parametrize("kind", ["hand over one challenge", "hand over two challenges"])
+def test_a_leavers_hand_over(authority: Authority, child: Child, kind: str) -> None:
+    """Each challenge handed over costs what any change costs; the rest is the hand-over's own."""
     successor = get_user_model().objects.create_user(username="social_worker_3", first_name="Sam")
     Post.objects.create(user=successor, role="social_worker", team=authority.teams["social_work"])
     with time_machine.travel(dt.datetime(2026, 12, 1, 10, 0), tick=False):
-        challenge = raise_challenge(
-            authority,
-            child,
-            procedure_key="national",
-            concern="No statutory visit for eight weeks",
-            impact_on_child="The child has not been seen",
-            actions=[
-                services.ActionInput(action="Visit the child", owner="social_worker", due=D(2026, 12, 1))
-            ],
-        )
-        with _counted("hand over one challenge"):
+        challenges = [
+            raise_challenge(
+                authority,
+                child,
+                procedure_key="national",
+                concern=concern,
+                impact_on_child="The child has not been seen",
+                actions=[
+                    services.ActionInput(action="Visit the child", owner="social_worker", due=D(2026, 12, 1))
+                ],
+            )
+            for concern in ["No statutory visit for eight weeks", "No health assessment this year"][
+                : 1 if kind == "hand over one challenge" else 2
+            ]
+        ]
+        with _counted(kind):
             services.leaver_hand_over(
                 user=authority.staff["admin"],
                 leaver="social_worker",
                 successor="social_worker_3",
                 reason="Sophie has left the authority",
             )
-    challenge.refresh_from_db()
-    assert Event.objects.filter(challenge=challenge, type=EventType.HANDED_OVER).count() == 1
-    _schedule_as_read_afresh(challenge.pk)
+    for challenge in challenges:
+        assert Event.objects.filter(challenge=challenge, type=EventType.HANDED_OVER).count() == 1
+        assert Action.objects.get(challenge=challenge).owner_user == successor
+        _schedule_as_read_afresh(challenge.pk)
     assert list(verify_all()) == []
+    # A further challenge: its change from its savepoint to its release, as any change runs it.
+    counts = {kind: COUNTS[kind][connection.vendor] for kind in COUNTS}
+    assert counts["hand over two challenges"] - counts["hand over one challenge"] <= 12
 
 
 @time_machine.travel(dt.datetime(2026, 6, 1, 9, 0), tick=False)
