@@ -61,9 +61,17 @@ def access_record(*, user: UserLike, child_id: int, challenge_id: int | None = N
             return None
         context.logged.add(key)
     entry_id, grant_id = _id_and_grant(user_id=user.pk, child_id=child_id)
-    return AccessLogEntry.objects.create(
-        id=entry_id,
-        user_id=user.pk,
+    entry = _entry(user.pk, child_id, challenge_id, grant_id)
+    entry.pk = entry_id
+    entry.save(force_insert=True)
+    return entry
+
+
+def _entry(user_id: Any, child_id: int, challenge_id: int | None, grant_id: int | None) -> AccessLogEntry:
+    """The access-log row of one look, not yet written: the request in progress says how."""
+    context = current()
+    return AccessLogEntry(
+        user_id=user_id,
         child_id=child_id,
         challenge_id=challenge_id,
         channel=context.channel if context else AccessLogEntry.Channel.OTHER,
@@ -101,17 +109,7 @@ def access_record_many(*, user: UserLike, records: Iterable[tuple[int, int | Non
     for child_id, grant_id in running:
         grants.setdefault(child_id, grant_id)  # the newest running grant of each child
     rows = [
-        AccessLogEntry(
-            user_id=user.pk,
-            child_id=child_id,
-            challenge_id=challenge_id,
-            channel=context.channel if context else AccessLogEntry.Channel.OTHER,
-            method=context.method if context else "",
-            path=context.path if context else "",
-            ip_address=context.ip_address if context else None,
-            break_glass_id=grants.get(child_id),
-        )
-        for child_id, challenge_id in wanted
+        _entry(user.pk, child_id, challenge_id, grants.get(child_id)) for child_id, challenge_id in wanted
     ]
     connection = connections[router.db_for_write(AccessLogEntry)]
     with transaction.atomic(using=connection.alias, savepoint=False):

@@ -1037,6 +1037,31 @@ def _change(
             _IN_CHANGE.reset(token)
 
 
+def _change_naming(
+    *,
+    challenge_id: int,
+    user: User,
+    command: Callable[[engine.Person | None], engine.Command],
+    expected_version: int | None,
+    username: str | None,
+    field: str,
+) -> Challenge:
+    """A change whose command (``command``, given the person) names one person (who agreed, who is
+    asked): ``username``, read with the change's people and refused by ``field`` when unknown."""
+
+    def prepare(challenge: Challenge, procedure: Procedure, named: Mapping[str, User]) -> engine.Command:
+        return command(person_for_command(username=username, field=field, named=named))
+
+    return _change(
+        challenge_id=challenge_id,
+        user=user,
+        command=command(None),
+        expected_version=expected_version,
+        prepare=prepare,
+        named=[username],
+    )
+
+
 # -- the services --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ActionInput:
@@ -2254,19 +2279,13 @@ def challenge_deadline_extend(
     (within the procedure's maximum). The overdue day and the reminders move with it."""
     on = on or today()
     limits.text_check(field="agreed_by", value=agreed_by or "", max_length=limits.MAX_KEY, single_line=True)
-    command = engine.ExtendDeadline(on=on, due=due, reason=reason)
-
-    def prepare(challenge: Challenge, procedure: Procedure, named: Mapping[str, User]) -> engine.Command:
-        agreed = person_for_command(username=agreed_by, field="agreed_by", named=named)
-        return dataclasses.replace(command, agreed_by=agreed)
-
-    return _change(
+    return _change_naming(
         challenge_id=challenge_id,
         user=user,
-        command=command,
+        command=lambda agreed: engine.ExtendDeadline(on=on, due=due, reason=reason, agreed_by=agreed),
         expected_version=expected_version,
-        prepare=prepare,
-        named=[agreed_by],
+        username=agreed_by,
+        field="agreed_by",
     )
 
 
@@ -2430,19 +2449,15 @@ def challenge_request_agreement(
     """Ask a named person to agree to (or tell them of) a bypass or a Cafcass referral: the request is
     recorded and sent to them, and they confirm or decline it in Resolve (seeds 001, 002, 003)."""
     limits.texts_check([("purpose", purpose), ("key", key)], max_length=limits.MAX_KEY)
-    command = engine.RequestAgreement(on=on or today(), purpose=purpose, key=key, person=None, note=note)
-
-    def prepare(challenge: Challenge, procedure: Procedure, named: Mapping[str, User]) -> engine.Command:
-        asked = person_for_command(username=person, field="person", named=named)
-        return dataclasses.replace(command, person=asked)
-
-    return _change(
+    return _change_naming(
         challenge_id=challenge_id,
         user=user,
-        command=command,
+        command=lambda asked: engine.RequestAgreement(
+            on=on or today(), purpose=purpose, key=key, person=asked, note=note
+        ),
         expected_version=expected_version,
-        prepare=prepare,
-        named=[person],
+        username=person,
+        field="person",
     )
 
 
