@@ -33,6 +33,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -181,33 +182,42 @@ def _figures(times: list[float], cpu: list[float], statements: list[int]) -> dic
     }
 
 
+def _rungs(prefix: str, ladders: int) -> Iterator[tuple[int, Any, int, bool, dt.date]]:
+    """Each rung of ``ladders`` ladders, each raised for a child of its own (case numbers from
+    ``prefix``): the ladder's number, the IRO who moves it, the challenge, whether it is the last
+    rung (resolve) and the day."""
+    from resolve.people.demo import authority_build
+
+    authority = authority_build(password=None)
+    iro = authority.staff["iro"]
+    on = dt.date.today()
+    for index in range(ladders):
+        challenge = _raised(authority, f"{prefix}{index:05d}", on)
+        for step in range(len(STAGES)):
+            yield index, iro, challenge.pk, step == len(STAGES) - 1, on
+
+
 def _resolve_transitions(ladders: int) -> dict[str, Any]:
     """Seconds and statements per committed transition, on the database Django is set up with."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from resolve.challenges import services
-    from resolve.people.demo import authority_build
 
-    authority = authority_build(password=None)
-    iro = authority.staff["iro"]
     times: list[float] = []
     cpu: list[float] = []
     statements: list[int] = []
-    on = dt.date.today()
-    for index in range(ladders):
-        challenge = _raised(authority, f"BENCH{index:05d}", on)
-        for step in range(len(STAGES)):
-            if index < COUNTED:
-                # Counted, not timed: capturing the statements costs time of its own.
-                with CaptureQueriesContext(connection) as captured:
-                    _step(services, iro, challenge.pk, last=step == len(STAGES) - 1, on=on)
-                statements.append(len(captured.captured_queries))
-                continue
-            started, cpu_started = time.perf_counter(), time.process_time()
-            _step(services, iro, challenge.pk, last=step == len(STAGES) - 1, on=on)
-            times.append(time.perf_counter() - started)
-            cpu.append(time.process_time() - cpu_started)
+    for index, iro, challenge_id, last, on in _rungs("BENCH", ladders):
+        if index < COUNTED:
+            # Counted, not timed: capturing the statements costs time of its own.
+            with CaptureQueriesContext(connection) as captured:
+                _step(services, iro, challenge_id, last=last, on=on)
+            statements.append(len(captured.captured_queries))
+            continue
+        started, cpu_started = time.perf_counter(), time.process_time()
+        _step(services, iro, challenge_id, last=last, on=on)
+        times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
     return _figures(times, cpu, statements)
 
 
@@ -239,31 +249,24 @@ def _floor(ladders: int) -> dict[str, Any]:
     from django.db import connection, transaction
 
     from resolve.challenges import services
-    from resolve.people.demo import authority_build
 
-    authority = authority_build(password=None)
-    iro = authority.staff["iro"]
     times: list[float] = []
     cpu: list[float] = []
     statements: list[int] = []
-    on = dt.date.today()
-    for index in range(ladders):
-        challenge = _raised(authority, f"FLOOR{index:05d}", on)
-        for step in range(len(STAGES)):
-            last = step == len(STAGES) - 1
-            recorded = _recorded(services, iro, challenge.pk, last=last, on=on)
-            statements.append(len(recorded) + 2)  # with BEGIN and COMMIT, as the change is counted
-            started, cpu_started = time.perf_counter(), time.process_time()
-            with transaction.atomic(), connection.cursor() as cursor:
-                for sql, params, many in recorded:
-                    if many:
-                        cursor.executemany(sql, params)
-                    else:
-                        cursor.execute(sql, params)
-                        if cursor.description is not None:
-                            cursor.fetchall()
-            times.append(time.perf_counter() - started)
-            cpu.append(time.process_time() - cpu_started)
+    for _, iro, challenge_id, last, on in _rungs("FLOOR", ladders):
+        recorded = _recorded(services, iro, challenge_id, last=last, on=on)
+        statements.append(len(recorded) + 2)  # with BEGIN and COMMIT, as the change is counted
+        started, cpu_started = time.perf_counter(), time.process_time()
+        with transaction.atomic(), connection.cursor() as cursor:
+            for sql, params, many in recorded:
+                if many:
+                    cursor.executemany(sql, params)
+                else:
+                    cursor.execute(sql, params)
+                    if cursor.description is not None:
+                        cursor.fetchall()
+        times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
     return _figures(times, cpu, statements)
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
@@ -359,15 +360,25 @@ def _in_change() -> _InChange:
     return _IN_CHANGE.get() or _InChange()
 
 
-def _change_meeting_request(challenge: Challenge, number: int) -> Meeting | None:
-    """The latest request of meeting ``number`` (the one asked again when its chair was handed over),
-    from the meetings this change read with the challenge (read now if it did not)."""
-    read = _in_change().meetings
+@contextmanager
+def _changing(in_change: _InChange) -> Iterator[None]:
+    """``in_change`` is what the change being written read and adds, while it is written."""
+    token = _IN_CHANGE.set(in_change)
+    try:
+        yield
+    finally:
+        _IN_CHANGE.reset(token)
+
+
+def _change_meeting_requests(challenge: Challenge, numbers: Collection[int]) -> dict[int, Meeting]:
+    """The latest request of each meeting in ``numbers`` (the one asked again when its chair was
+    handed over), by number in order, from the meetings this change read with the challenge (read
+    now if it did not)."""
+    read: Iterable[Meeting] | None = _in_change().meetings
     if read is None:
-        found = Meeting.objects.filter(challenge=challenge, number=number, requested=True)
-        return found.order_by("-id").first()
-    asked = (row for row in read if row.requested and row.number == number)
-    return max(asked, key=lambda row: row.pk, default=None)
+        read = Meeting.objects.filter(challenge=challenge, number__in=numbers).select_related("visit")
+    asked = [row for row in read if row.requested and row.number in numbers]
+    return {row.number: row for row in sorted(asked, key=lambda row: (row.number, row.pk))}
 
 
 def _change_named(username: str) -> User:
@@ -599,13 +610,7 @@ def _record_meeting_request(
     if isinstance(detail, HandedOver) and detail.meetings:
         assert user is not None  # a person hands over; Resolve never does
         successor = _change_named(detail.successor)
-        latest = {
-            row.number: row
-            for row in Meeting.objects.filter(
-                challenge=challenge, number__in=detail.meetings, requested=True
-            ).order_by("number", "id")
-        }
-        for row in latest.values():
+        for row in _change_meeting_requests(challenge, detail.meetings).values():
             _meeting_add(
                 challenge=challenge,
                 visit=row.visit,
@@ -1017,8 +1022,7 @@ def _change(
                 return None
             return [*kept, *added]
 
-        token = _IN_CHANGE.set(in_change)
-        try:
+        with _changing(in_change):
             return _write(
                 challenge=challenge,
                 procedure=procedure,
@@ -1033,8 +1037,6 @@ def _change(
                 companion=companion,
                 actions=actions_now,
             )
-        finally:
-            _IN_CHANGE.reset(token)
 
 
 def _change_naming(
@@ -1437,8 +1439,7 @@ def challenge_raise(
         challenge.agency = raised.decision.state.agency
         challenge.agency_kind = raised.decision.state.agency_kind
         challenge.chair_due_on = raised_detail.chair_due_on
-        token = _IN_CHANGE.set(_InChange(named=raised.named))
-        try:
+        with _changing(_InChange(named=raised.named)):
             return _write(
                 challenge=challenge,
                 procedure=raised.procedure,
@@ -1451,8 +1452,6 @@ def challenge_raise(
                 heads=_raise_heads(raised.child),
                 companion=agreed,
             )
-        finally:
-            _IN_CHANGE.reset(token)
 
 
 @dataclass(frozen=True)
@@ -1832,7 +1831,7 @@ def challenge_record_meeting(
         )
 
     def after(challenge: Challenge, visits: list[StageVisit], new: engine.ChallengeState) -> None:
-        request = _change_meeting_request(challenge, number) if number is not None else None
+        request = _change_meeting_requests(challenge, [number]).get(number) if number is not None else None
         detail = _change_detail(events.MeetingRecorded)
         _meeting_add(
             challenge=challenge,
