@@ -147,6 +147,19 @@ class Challenge(SealedModel):
                 name="challenge_answered_due",
                 condition=models.Q(stage_responded_on__isnull=False),
             ),
+            # The same two for one team's challenges (on the copy of its child's team), with the answer
+            # as a column too: a team manager's "your team's challenges" walks their team's stretches
+            # on them and checks each row (is it waiting on them?) without reading the challenge.
+            models.Index(
+                fields=["team", "status", "stage_due_on", "raised_on", "id", "stage_responded_on"],
+                name="challenge_team_unanswered_due",
+                condition=models.Q(stage_responded_on__isnull=True),
+            ),
+            models.Index(
+                fields=["team", "status", "stage_due_on", "raised_on", "id", "stage_responded_on"],
+                name="challenge_team_answered_due",
+                condition=models.Q(stage_responded_on__isnull=False),
+            ),
             models.Index(fields=["child", "status"]),
             # The challenges at a stage of a procedure: "a meeting you chair is due at this stage".
             models.Index(fields=["stage_key", "policy", "status"], name="challenge_stage"),
@@ -244,9 +257,10 @@ class StageWait(models.Model):
         NOTIFY = "notify", "Told"
 
     # DO_NOTHING: the triggers delete a visit's rows with the visit (and a challenge's visits go first).
-    # Indexed: whether one challenge's current stage names a person is asked row by row (``queues``).
+    # Indexed with the person and the kind (``stage_wait_challenge_person``): whether one challenge's
+    # current stage names a person is asked row by row (``queues``), from the index alone.
     challenge = models.ForeignKey(
-        Challenge, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+        Challenge, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
     )
     visit = models.ForeignKey(StageVisit, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
     # The username as the visit's lists hold it (what the queues matched before), not an account id.
@@ -262,6 +276,9 @@ class StageWait(models.Model):
             models.Index(
                 fields=["username", "how", "answered", "due_on", "raised_on", "challenge"],
                 name="stage_wait_queue_order",
+            ),
+            models.Index(
+                fields=["challenge", "username", "how", "answered"], name="stage_wait_challenge_person"
             ),
         ]
 

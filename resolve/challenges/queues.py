@@ -47,7 +47,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from resolve.access import challenges_visible_to, scope_moment
+from resolve.access import challenges_visible_in_ways, challenges_visible_to, scope_moment
 from resolve.access.permissions import GRANTS, Perm, Scope
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
@@ -676,8 +676,16 @@ def my_people(*, user: User, today: dt.date) -> Queued:
         return Queued(lambda: _visible(user), today, lambda: QueueParts(_visible(user).none(), ()))
 
     def make() -> QueueParts:
-        members = _visible(user).filter(status=OPEN).exclude(_waiting_on_me_q(user, today))
-        return QueueParts(members, (by_due(members, *OPEN_PARTS),))
+        mine = _waiting_on_me_q(user, today)
+        members = _visible(user).filter(status=OPEN).exclude(mine)
+        # A way in per part of the scope: each team's challenges walked on the team's due-date indexes
+        # (a team manager's team may hold half the open challenges; with the other teams' in between,
+        # the walk would read them all), the person's own part read whole.
+        ways = challenges_visible_in_ways(user)
+        feeds = [by_due(part.filter(status=OPEN).exclude(mine), *OPEN_PARTS) for part in ways.wide]
+        if ways.own is not None:
+            feeds.append(by_set(ways.own.filter(status=OPEN).exclude(mine)))
+        return QueueParts(members, tuple(feeds))
 
     return Queued(lambda: _visible(user), today, make, signature=_signature("people", user, today))
 

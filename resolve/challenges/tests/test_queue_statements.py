@@ -84,6 +84,33 @@ def test_a_new_post_builds_a_new_statement(world: World) -> None:
         assert sorted(answer[0]) == sorted([in_a.pk, in_b.pk])
 
 
+def test_a_team_managers_own_part_beyond_the_team_is_in_the_teams_queue_once(world: World) -> None:
+    """ "Your team's challenges" is read a part of the scope at a time (the team's, on its indexes; the
+    person's own, whole): what they see beyond their team is in it, and a challenge in both is one row
+    and counted once."""
+    with time_machine.travel(MORNING, tick=False):
+        in_a = world.challenge(world.a)
+        in_b = world.challenge(world.b)
+        manager = _fresh("team_manager_2")  # child B's team
+        today = MORNING.date()
+        assert _first(queues.my_people(user=manager, today=today)) == ([in_b.pk], 1)
+        # Break-glass to child A (another team's) and to child B (their own team's) too.
+        _grant_till_half_past(manager, world)
+        BreakGlassGrant.objects.create(
+            user=manager,
+            child=world.b,
+            reason="Checking the plan with the duty manager",
+            expires_at=MORNING + dt.timedelta(minutes=30),
+            channel="page",
+        )
+        queued = queues.my_people(user=_fresh("team_manager_2"), today=today)
+        assert sorted(_first(queued)[0]) == sorted([in_a.pk, in_b.pk])
+        assert _first(queued)[1] == 2
+        assert (sorted(row.pk for row in queued[0:10]), queued.count()) == (sorted([in_a.pk, in_b.pk]), 2)
+    with time_machine.travel(MORNING + dt.timedelta(minutes=40), tick=False):
+        assert _first(queues.my_people(user=_fresh("team_manager_2"), today=today)) == ([in_b.pk], 1)
+
+
 def test_the_next_day_builds_a_new_statement(world: World) -> None:
     with time_machine.travel(MORNING, tick=False):
         challenge = world.challenge(world.a)
