@@ -41,6 +41,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
@@ -208,8 +209,15 @@ def by_stage_rows(
         answer = []
         for part in parts:
             assert part.rows is not None  # only the open stretches have stage rows
-            member = members.filter(part.where(today), pk=OuterRef("challenge_id"))
-            walked = mine.filter(part.rows(today), Exists(member)).order_by(*part.rows_order)
+            member = members.filter(part.where(today), pk=OuterRef("challenge_id")).values("pk")[:1]
+            # Asked of each row as it comes, as a value (``IS NOT NULL``), not ``EXISTS``: PostgreSQL
+            # makes an ``EXISTS`` a join, reads every challenge of the stretch to hash them, and sorts.
+            walked = (
+                mine.filter(part.rows(today))
+                .alias(member=Subquery(member))
+                .filter(member__isnull=False)
+                .order_by(*part.rows_order)
+            )
             answer.append(walked.values("challenge_id")[:stop])
         return answer
 
