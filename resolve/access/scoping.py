@@ -221,6 +221,19 @@ def challenges_visible_in_ways(user: UserLike) -> ChallengeWays:
     )
 
 
+def challenges_chaired_by(user: UserLike) -> tuple[QuerySet[Challenge], ...]:
+    """The challenges ``user`` chairs, one part per track (an IRO's as their ``iro``, a conference
+    chair's as their ``cp_chair``), each a column an index in the queues' order leads with. Part of
+    what they see whatever their posts: the children allocated to them (``_scope``). None for one
+    who sees nothing."""
+    if not user.is_authenticated or not getattr(user, "is_active", False):
+        return ()
+    return (
+        Challenge.objects.filter(track="iro", iro_id=user.pk),
+        Challenge.objects.filter(track="cpc", cp_chair_id=user.pk),
+    )
+
+
 def case_notes_visible_to(user: UserLike) -> QuerySet[CaseNote]:
     """Notes on the children one may see, and the notes of challenges one may see."""
     return _case_notes_in(user, break_glass=True)

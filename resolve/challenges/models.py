@@ -160,6 +160,66 @@ class Challenge(SealedModel):
                 name="challenge_team_answered_due",
                 condition=models.Q(stage_responded_on__isnull=False),
             ),
+            # The same for one chair's challenges (an IRO's, a conference chair's), with every column the
+            # chair's queues ask of a row (the answer, the track, the formal limit): "needs your
+            # decision" and "waiting on others" walk a chair's own stretches on them, from the index
+            # alone.
+            models.Index(
+                fields=[
+                    "iro",
+                    "status",
+                    "stage_due_on",
+                    "raised_on",
+                    "id",
+                    "stage_responded_on",
+                    "track",
+                    "formal_due_on",
+                ],
+                name="challenge_iro_unanswered_due",
+                condition=models.Q(stage_responded_on__isnull=True),
+            ),
+            models.Index(
+                fields=[
+                    "iro",
+                    "status",
+                    "stage_due_on",
+                    "raised_on",
+                    "id",
+                    "stage_responded_on",
+                    "track",
+                    "formal_due_on",
+                ],
+                name="challenge_iro_answered_due",
+                condition=models.Q(stage_responded_on__isnull=False),
+            ),
+            models.Index(
+                fields=[
+                    "cp_chair",
+                    "status",
+                    "stage_due_on",
+                    "raised_on",
+                    "id",
+                    "stage_responded_on",
+                    "track",
+                    "formal_due_on",
+                ],
+                name="challenge_cpc_unanswered_due",
+                condition=models.Q(stage_responded_on__isnull=True),
+            ),
+            models.Index(
+                fields=[
+                    "cp_chair",
+                    "status",
+                    "stage_due_on",
+                    "raised_on",
+                    "id",
+                    "stage_responded_on",
+                    "track",
+                    "formal_due_on",
+                ],
+                name="challenge_cpc_answered_due",
+                condition=models.Q(stage_responded_on__isnull=False),
+            ),
             models.Index(fields=["child", "status"]),
             # The challenges at a stage of a procedure: "a meeting you chair is due at this stage".
             models.Index(fields=["stage_key", "policy", "status"], name="challenge_stage"),

@@ -75,9 +75,11 @@ def overdue_q(*, today: dt.date) -> Q:
 def past_cap_q(*, today: dt.date) -> Q:
     """Open challenges past the formal cap: the working day after ``formal_due_on`` has come, in each
     nation's working days (the same rule as ``stage_overdue``, applied to the whole formal process)."""
+    cutoffs = _cutoffs(today)
+    if len(set(cutoffs.values())) == 1:  # most days: the date alone, with no join to the procedure
+        return Q(status="open", formal_due_on__lt=next(iter(cutoffs.values())))
     by_nation = Q()
-    for nation in Nation:
-        cutoff = working_calendar(nation).last_working_day_on_or_before(today)
+    for nation, cutoff in cutoffs.items():
         by_nation |= Q(policy__nation=nation.value, formal_due_on__lt=cutoff)
     return Q(status="open") & by_nation
 

@@ -48,7 +48,12 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from resolve.access import challenges_visible_in_ways, challenges_visible_to, scope_moment
+from resolve.access import (
+    challenges_chaired_by,
+    challenges_visible_in_ways,
+    challenges_visible_to,
+    scope_moment,
+)
 from resolve.access.permissions import GRANTS, Perm, Scope
 from resolve.calendars.services import working_calendar
 from resolve.calendars.types import Nation
@@ -587,6 +592,19 @@ def _chaired_by(user: User) -> Q:
     return Q(track="iro", iro_id=user.pk) | Q(track="cpc", cp_chair_id=user.pk)
 
 
+def by_due_chaired(user: User, where: Q, *parts: Part) -> Feed:
+    """The challenges ``user`` chairs that ``where`` holds, stretch by stretch, each track walked on its
+    chair's due-date indexes (``challenge_iro_unanswered_due`` and the like): as many rows as the chair's
+    own, however many challenges others chair. (A chair sees every challenge they chair:
+    ``access.challenges_chaired_by``.) The two tracks never share a challenge."""
+    feeds = [by_due(chaired.filter(where), *parts) for chaired in challenges_chaired_by(user)]
+
+    def feed(today: dt.date, stop: int) -> list[QuerySet[Any]]:
+        return [ids for each in feeds for ids in each(today, stop)]
+
+    return feed
+
+
 def _response_in(user: User, today: dt.date) -> Q:
     return Q(status=OPEN, stage_responded_on__isnull=False)
 
@@ -616,20 +634,20 @@ NEEDS_MY_DECISION: tuple[QueueSource, ...] = (
         "response_in",
         "A response came in: resolve or escalate",
         _response_in,
-        lambda user, visible, where: by_due(visible.filter(where), ANSWERED, UNDATED_ANSWERED),
+        lambda user, visible, where: by_due_chaired(user, where, ANSWERED, UNDATED_ANSWERED),
     ),
     QueueSource(
         "stage_overdue",
         "The response is overdue",
         _stage_overdue,
-        lambda user, visible, where: by_due(visible.filter(where), LATE),
+        lambda user, visible, where: by_due_chaired(user, where, LATE),
     ),
     QueueSource(
         "cap_passed",
         "Past the formal limit",
         _cap_passed,
         # Only where no other source reads it: the overdue are read as overdue, the answered as answered.
-        lambda user, visible, where: by_due(visible.filter(where), COMING, UNDATED),
+        lambda user, visible, where: by_due_chaired(user, where, COMING, UNDATED),
     ),
     QueueSource(
         "action_late",
@@ -660,7 +678,8 @@ def waiting_on_others(*, user: User, today: dt.date) -> Queued:
             decide |= source.matches(user, today)
         chaired = _visible(user).filter(_chaired_by(user), status=OPEN).exclude(decide)
         # Open, unanswered and not overdue: the stretches where the others must still answer.
-        return QueueParts(chaired, (by_due(chaired, COMING, UNDATED),))
+        feed = by_due_chaired(user, Q(status=OPEN) & ~decide, COMING, UNDATED)
+        return QueueParts(chaired, (feed,))
 
     return Queued(lambda: _visible(user), today, make, signature=_signature("others", user, today))
 

@@ -29,7 +29,16 @@ from resolve.people.models import Post
 pytestmark = pytest.mark.django_db
 
 TODAY = dt.date(2026, 12, 1)
-PEOPLE = ("iro", "iro_2", "social_worker", "team_manager", "service_manager", "head_of_service", "director")
+PEOPLE = (
+    "iro",
+    "iro_2",
+    "cp_chair",
+    "social_worker",
+    "team_manager",
+    "service_manager",
+    "head_of_service",
+    "director",
+)
 
 
 @pytest.fixture
