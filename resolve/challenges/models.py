@@ -24,6 +24,25 @@ from resolve.procedures.models import PolicyVersion
 ALLOCATION_COPIED = ("team_id", "social_worker_id", "iro_id", "cp_chair_id")
 
 
+CHAIR_QUEUE_HELD = ("stage_responded_on", "track", "formal_due_on")
+
+
+def _due_indexes(prefix: str, *leading: str, held: tuple[str, ...] = ()) -> list[models.Index]:
+    """Two partial indexes in the queues' due-date order (status, due date, raised, id), one of the
+    unanswered stages and one of the answered (``<prefix>unanswered_due``, ``<prefix>answered_due``),
+    of the challenges ``leading`` picks out (a team's, a chair's; all without it), each also holding
+    the columns ``held`` that a queue checks of a row."""
+    fields = [*leading, "status", "stage_due_on", "raised_on", "id", *held]
+    return [
+        models.Index(
+            fields=fields,
+            name=f"{prefix}{kind}_due",
+            condition=models.Q(stage_responded_on__isnull=unanswered),
+        )
+        for kind, unanswered in (("unanswered", True), ("answered", False))
+    ]
+
+
 class Challenge(SealedModel):
     class Track(models.TextChoices):
         IRO = "iro", "IRO (looked-after child)"
@@ -137,89 +156,17 @@ class Challenge(SealedModel):
             # each stretch of their "overdue first" order from one of them (``queues.Part``) and stop
             # after a page, where a filter on the answer over the index above would read every
             # challenge of the other kind to find none.
-            models.Index(
-                fields=["status", "stage_due_on", "raised_on", "id"],
-                name="challenge_unanswered_due",
-                condition=models.Q(stage_responded_on__isnull=True),
-            ),
-            models.Index(
-                fields=["status", "stage_due_on", "raised_on", "id"],
-                name="challenge_answered_due",
-                condition=models.Q(stage_responded_on__isnull=False),
-            ),
+            *_due_indexes("challenge_"),
             # The same two for one team's challenges (on the copy of its child's team), with the answer
             # as a column too: a team manager's "your team's challenges" walks their team's stretches
             # on them and checks each row (is it waiting on them?) without reading the challenge.
-            models.Index(
-                fields=["team", "status", "stage_due_on", "raised_on", "id", "stage_responded_on"],
-                name="challenge_team_unanswered_due",
-                condition=models.Q(stage_responded_on__isnull=True),
-            ),
-            models.Index(
-                fields=["team", "status", "stage_due_on", "raised_on", "id", "stage_responded_on"],
-                name="challenge_team_answered_due",
-                condition=models.Q(stage_responded_on__isnull=False),
-            ),
+            *_due_indexes("challenge_team_", "team", held=("stage_responded_on",)),
             # The same for one chair's challenges (an IRO's, a conference chair's), with every column the
             # chair's queues ask of a row (the answer, the track, the formal limit): "needs your
             # decision" and "waiting on others" walk a chair's own stretches on them, from the index
             # alone.
-            models.Index(
-                fields=[
-                    "iro",
-                    "status",
-                    "stage_due_on",
-                    "raised_on",
-                    "id",
-                    "stage_responded_on",
-                    "track",
-                    "formal_due_on",
-                ],
-                name="challenge_iro_unanswered_due",
-                condition=models.Q(stage_responded_on__isnull=True),
-            ),
-            models.Index(
-                fields=[
-                    "iro",
-                    "status",
-                    "stage_due_on",
-                    "raised_on",
-                    "id",
-                    "stage_responded_on",
-                    "track",
-                    "formal_due_on",
-                ],
-                name="challenge_iro_answered_due",
-                condition=models.Q(stage_responded_on__isnull=False),
-            ),
-            models.Index(
-                fields=[
-                    "cp_chair",
-                    "status",
-                    "stage_due_on",
-                    "raised_on",
-                    "id",
-                    "stage_responded_on",
-                    "track",
-                    "formal_due_on",
-                ],
-                name="challenge_cpc_unanswered_due",
-                condition=models.Q(stage_responded_on__isnull=True),
-            ),
-            models.Index(
-                fields=[
-                    "cp_chair",
-                    "status",
-                    "stage_due_on",
-                    "raised_on",
-                    "id",
-                    "stage_responded_on",
-                    "track",
-                    "formal_due_on",
-                ],
-                name="challenge_cpc_answered_due",
-                condition=models.Q(stage_responded_on__isnull=False),
-            ),
+            *_due_indexes("challenge_iro_", "iro", held=CHAIR_QUEUE_HELD),
+            *_due_indexes("challenge_cpc_", "cp_chair", held=CHAIR_QUEUE_HELD),
             models.Index(fields=["child", "status"]),
             # The challenges at a stage of a procedure: "a meeting you chair is due at this stage".
             models.Index(fields=["stage_key", "policy", "status"], name="challenge_stage"),

@@ -37,11 +37,12 @@ def _fresh(username: str) -> Any:
     return get_user_model().objects.get(username=username)
 
 
-def _grant_till_half_past(outsider: Any, world: World) -> None:
-    """Break-glass access to child A for ``outsider`` from the morning until half an hour later."""
+def _grant_till_half_past(outsider: Any, world: World, child: Any = None) -> None:
+    """Break-glass access to ``child`` (child A unless given) for ``outsider`` from the morning until
+    half an hour later."""
     BreakGlassGrant.objects.create(
         user=outsider,
-        child=world.a,
+        child=child or world.a,
         reason="Duty call about the child tonight",
         expires_at=MORNING + dt.timedelta(minutes=30),
         channel="page",
@@ -96,13 +97,7 @@ def test_a_team_managers_own_part_beyond_the_team_is_in_the_teams_queue_once(wor
         assert _first(queues.my_people(user=manager, today=today)) == ([in_b.pk], 1)
         # Break-glass to child A (another team's) and to child B (their own team's) too.
         _grant_till_half_past(manager, world)
-        BreakGlassGrant.objects.create(
-            user=manager,
-            child=world.b,
-            reason="Checking the plan with the duty manager",
-            expires_at=MORNING + dt.timedelta(minutes=30),
-            channel="page",
-        )
+        _grant_till_half_past(manager, world, world.b)
         queued = queues.my_people(user=_fresh("team_manager_2"), today=today)
         assert sorted(_first(queued)[0]) == sorted([in_a.pk, in_b.pk])
         assert _first(queued)[1] == 2
