@@ -228,9 +228,16 @@ def challenges_chaired_by(user: UserLike) -> tuple[QuerySet[Challenge], ...]:
     who sees nothing."""
     if not user.is_authenticated or not getattr(user, "is_active", False):
         return ()
+    return tuple(Challenge.objects.filter(track) for track in chaired_by_q(user.pk))
+
+
+def chaired_by_q(user_id: Any, via: str = "") -> tuple[Q, Q]:
+    """Who chairs a challenge, as a filter per track: the IRO on the IRO track, the conference chair
+    on the CP track (the challenge's own copies of its child's allocation). ``via``: the path to the
+    challenge from the model filtered (``"challenge__"``)."""
     return (
-        Challenge.objects.filter(track="iro", iro_id=user.pk),
-        Challenge.objects.filter(track="cpc", cp_chair_id=user.pk),
+        Q(**{f"{via}track": "iro", f"{via}iro_id": user_id}),
+        Q(**{f"{via}track": "cpc", f"{via}cp_chair_id": user_id}),
     )
 
 

@@ -49,6 +49,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from resolve.access import (
+    chaired_by_q,
     challenges_chaired_by,
     challenges_visible_in_ways,
     challenges_visible_to,
@@ -589,7 +590,8 @@ def waiting_on_me(*, user: User, today: dt.date) -> Queued:
 
 def _chaired_by(user: User) -> Q:
     # The challenge's own copy of its child's allocation (indexed), not a join to the child.
-    return Q(track="iro", iro_id=user.pk) | Q(track="cpc", cp_chair_id=user.pk)
+    iro, cpc = chaired_by_q(user.pk)
+    return iro | cpc
 
 
 def by_due_chaired(user: User, where: Q, *parts: Part) -> Feed:
@@ -619,10 +621,10 @@ def _cap_passed(user: User, today: dt.date) -> Q:
 
 def _action_past_due_after_resolution(user: User, today: dt.date) -> Q:
     # The open actions past their date on the chair's own challenges: a set of challenge ids, read once.
+    iro, cpc = chaired_by_q(user.pk, via="challenge__")
     late = Action.objects.filter(
         _past_due_cutoff_q("due", today, "challenge__policy__nation"),
-        Q(challenge__track="iro", challenge__iro_id=user.pk)
-        | Q(challenge__track="cpc", challenge__cp_chair_id=user.pk),
+        iro | cpc,
         status=Action.Status.OPEN,
     ).values("challenge_id")
     return Q(pk__in=late, status=Challenge.Status.RESOLVED)
