@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from resolve.access import challenges_visible_to
+from resolve.access import chaired_by_q, challenges_visible_to
 from resolve.challenges.models import Action, Challenge, StageVisit
 from resolve.core.conf import conf
 from resolve.notifications.models import (
@@ -73,11 +73,6 @@ def _child(challenge: Challenge) -> str:
     return f"{challenge.child.initials} ({challenge.child.case_number})"
 
 
-def _chaired_by(challenge: Challenge, user: AbstractBaseUser) -> bool:
-    chair = challenge.child.iro if challenge.track == "iro" else challenge.child.cp_chair
-    return chair is not None and chair.pk == user.pk
-
-
 def _person_words(person: AbstractBaseUser) -> str:
     """A person by name (their username when they have none on record)."""
     name = f"{getattr(person, 'first_name', '')} {getattr(person, 'last_name', '')}".strip()
@@ -101,7 +96,8 @@ def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
     """
     username = user.get_username()
     visible = challenges_visible_to(user)
-    chaired = Q(track="iro", child__iro_id=user.pk) | Q(track="cpc", child__cp_chair_id=user.pk)
+    iro_track, cp_track = chaired_by_q(user.pk)
+    chaired = iro_track | cp_track
     open_challenges = (
         visible.filter(status=Challenge.Status.OPEN)
         .select_related("child", "policy")
@@ -153,18 +149,11 @@ def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
         "challenge",
         "challenge__policy",
         "challenge__child",
-        "challenge__child__iro",
-        "challenge__child__cp_chair",
         "owner_user",
     )
-    for action in actions.filter(
-        Q(owner_user_id=user.pk)
-        | Q(challenge__child__iro_id=user.pk)
-        | Q(challenge__child__cp_chair_id=user.pk)
-    ):
+    iro_track, cp_track = chaired_by_q(user.pk, via="challenge__")
+    for action in actions.filter(Q(owner_user_id=user.pk) | iro_track | cp_track):
         challenge = action.challenge
-        if action.owner_user_id != user.pk and not _chaired_by(challenge, user):
-            continue
         # People by name: an owner who is a person in Resolve is named from their account (read with the
         # action); a named outsider stays as typed.
         owner = _person_words(action.owner_user) if action.owner_user is not None else action.owner

@@ -189,6 +189,28 @@ class TestActionPlans:
         closed = outsider.post(f"/challenges/{challenge['id']}/actions/{person.pk}", {"status": "done"})
         assert closed.status_code == 200, closed.content
 
+    def test_an_action_is_in_the_calendar_feed_of_its_challenges_chair_only(
+        self, api_as: Any, authority: Any, child: Child
+    ) -> None:
+        """The child has an IRO and a conference chair. An action owned by someone else is in the feed
+        of whoever chairs its challenge: the IRO on the IRO track, the conference chair on the CP
+        track (seed 004: "the IRO/CP Chair"), never the other."""
+        uids: dict[str, str] = {}
+        for track, chair in (("iro", "iro"), ("cpc", "cp_chair")):
+            challenge = raise_challenge(
+                api_as(chair),
+                child.case_number,
+                track=track,
+                actions=[{"action": "Visit", "owner_user": "social_worker", "due": "2027-03-05"}],
+            )
+            (action,) = Action.objects.filter(challenge_id=challenge["id"])
+            uids[chair] = f"action-{action.pk}-2027-03-05@resolve"
+        for chair, other in (("iro", "cp_chair"), ("cp_chair", "iro")):
+            feed = {item.uid for item in due_dates_for_user(user=authority.staff[chair])}
+            assert uids[chair] in feed and uids[other] not in feed, chair
+        owner_feed = {item.uid for item in due_dates_for_user(user=authority.staff["social_worker"])}
+        assert set(uids.values()) <= owner_feed
+
 
 class TestAgreedTimescales:
     """Seed 002: "Record the date resolution is sought by"; "a specific timescale proportionate to the
