@@ -106,6 +106,26 @@ def test_a_team_managers_own_part_beyond_the_team_is_in_the_teams_queue_once(wor
         assert _first(queues.my_people(user=_fresh("team_manager_2"), today=today)) == ([in_b.pk], 1)
 
 
+def test_a_count_at_the_bound_counts_a_challenge_in_two_ways_in_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count reads its ways in one after another and stops at the bound when the first rows hold
+    no repeat; when they do, it counts them without repeats. Three of team B's challenges are both
+    the team's and, through break-glass to their child, the manager's own part: six rows in, three
+    challenges."""
+    with time_machine.travel(MORNING, tick=False):
+        raised = sorted(world.challenge(world.b).pk for _ in range(3))
+        _grant_till_half_past(_fresh("team_manager_2"), world, world.b)
+        today = MORNING.date()
+        # bound: the count (at most bound + 1) and the words on the page
+        for bound, count in ((2, 3), (3, 3), (5, 3)):
+            monkeypatch.setattr(queues, "COUNT_BOUND", bound)
+            kept._KEPT.clear()  # the bound is written into the statement
+            queued = queues.my_people(user=_fresh("team_manager_2"), today=today)
+            rows, total = _first(queued)
+            assert (sorted(rows), total, queued.count()) == (raised, count, count), bound
+
+
 def test_the_next_day_builds_a_new_statement(world: World) -> None:
     with time_machine.travel(MORNING, tick=False):
         challenge = world.challenge(world.a)
