@@ -25,6 +25,7 @@ ALLOCATION_COPIED = ("team_id", "social_worker_id", "iro_id", "cp_chair_id")
 
 
 CHAIR_QUEUE_HELD = ("stage_responded_on", "track", "formal_due_on")
+ALL_QUEUE_HELD = ("stage_responded_on", "policy", "stage_key")
 
 
 def _due_indexes(prefix: str, *leading: str, held: tuple[str, ...] = ()) -> list[models.Index]:
@@ -155,8 +156,10 @@ class Challenge(SealedModel):
             # The same, for the unanswered stages and for the answered ones: the home page's queues read
             # each stretch of their "overdue first" order from one of them (``queues.Part``) and stop
             # after a page, where a filter on the answer over the index above would read every
-            # challenge of the other kind to find none.
-            *_due_indexes("challenge_"),
+            # challenge of the other kind to find none. With the columns a queue asks of each row
+            # there (the answer; the procedure and stage, for "a meeting you chair"), so that the
+            # Director's queues check a row without reading the challenge.
+            *_due_indexes("challenge_", held=ALL_QUEUE_HELD),
             # The same two for one team's challenges (on the copy of its child's team), with the answer
             # as a column too: a team manager's "your team's challenges" walks their team's stretches
             # on them and checks each row (is it waiting on them?) without reading the challenge.
