@@ -16,7 +16,9 @@ own work is in that process; on PostgreSQL it is in the server's, so there the e
 
 The large size is ``RESOLVE_BENCH_LIST_SIZE`` (default 100,000; 1,000,000 is the issue's goal and
 takes several minutes to build on SQLite), on PostgreSQL ``RESOLVE_BENCH_LIST_POSTGRES_SIZE``
-(default: the same).
+(default: the same). To measure databases built once (``load_bulk 1000`` and ``load_bulk N``, each
+migrated first) as often as wanted: ``RESOLVE_BENCH_LIST_SIZE=N .venv/bin/python bench/list_bench.py
+--existing SMALL_URL LARGE_URL``.
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ REQUESTS = [
     ("iro", "page", "/"),
     ("team_manager", "page", "/"),
     ("director", "page", "/"),
+    # "See all" of a queue: a page of 20 rows, and the page numbers to the bound.
+    ("iro", "page", "/?queue=decide"),
+    ("team_manager", "page", "/?queue=mine"),
+    ("team_manager", "page", "/?queue=people"),
+    ("director", "page", "/?queue=people"),
 ]
 
 
@@ -166,10 +173,11 @@ def _both(large: int, small_url: str, large_url: str) -> dict[str, Any]:
 
 def _compare(engine: str, answer: dict[str, Any]) -> None:
     large, small, big = answer["large"], answer["small"], answer["big"]
-    print(
-        f"  {engine}: built {SMALL:,} challenges in {answer['built']['small']:.1f} s, "
-        f"{large:,} in {answer['built']['big']:.1f} s"
-    )
+    if "built" in answer:
+        print(
+            f"  {engine}: built {SMALL:,} challenges in {answer['built']['small']:.1f} s, "
+            f"{large:,} in {answer['built']['big']:.1f} s"
+        )
     print(f"  {'request':<50} {'elapsed':>24}  {'CPU':>24}  {'database':>24}  statements")
     worst, worst_cpu, worst_db = 0.0, 0.0, 0.0
     for key, at_small in small.items():
@@ -241,10 +249,26 @@ def _here() -> None:
     print(json.dumps(_measure()))
 
 
+def _existing(small_url: str, large_url: str) -> None:
+    """Time the requests on two databases built already (``load_bulk`` 1,000 and N), in turns, and
+    compare them as ``run`` does: for a size that takes long to build, built once and measured often
+    (docs/performance.md, "Keeping a PostgreSQL database between runs")."""
+    small_rounds, big_rounds = [], []
+    for _ in range(ROUNDS):
+        small_rounds.append(_timed(small_url))
+        big_rounds.append(_timed(large_url))
+    engine = "PostgreSQL" if large_url.startswith("postgres") else "SQLite"
+    large = int(os.environ.get("RESOLVE_BENCH_LIST_SIZE", "100000"))  # the large one's size, as built
+    print(f"  {engine}: {small_url} ({SMALL:,}) against {large_url} ({large:,}), built already")
+    _compare(engine, {"large": large, "small": _best(small_rounds), "big": _best(big_rounds)})
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--here"]:
         _here()
     elif sys.argv[1:] == ["--postgres"]:
         _postgres_sizes()
+    elif sys.argv[1:2] == ["--existing"] and len(sys.argv) == 4:
+        _existing(sys.argv[2], sys.argv[3])
     else:
         print("Run through bench/run.py: .venv/bin/python bench/run.py lists")
