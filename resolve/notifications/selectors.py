@@ -10,7 +10,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from resolve.access import chaired_by_q, challenges_visible_to
-from resolve.challenges.models import Action, Challenge, StageVisit
+from resolve.challenges.models import Action, Challenge, StageWait
+from resolve.core import limits
 from resolve.core.conf import conf
 from resolve.notifications.models import (
     DEADLINE_SWEEP,
@@ -86,15 +87,18 @@ def _stage_words(challenge: Challenge) -> str:
     return f", {challenge.get_status_display().lower()}"
 
 
-def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
-    """Every open due date that concerns ``user``: responses they owe or are copied on, challenges they
-    chair (response dates and the formal cap), and actions they own (or, when an action's owner is not
-    a user, that they chair).
+def due_dates_for_user(*, user: AbstractBaseUser, most: int = limits.MAX_CALENDAR_DATES) -> list[DueDate]:
+    """The ``most`` earliest open due dates that concern ``user``: responses they owe or are copied on,
+    challenges they chair (response dates and the formal cap), and actions they own (or, when an
+    action's owner is not a user, that they chair).
 
     Only challenges ``user`` may see count (``challenges_visible_to``), whatever a stage or an action
     names. Each date carries its challenge so the caller can log what it shows (``access_record_list``).
+
+    Each kind of date is read earliest first and no further than ``most`` (the earliest ``most`` of
+    all are among them), so a chair of every challenge in a large authority costs what one of a few
+    hundred does: the feed is bounded, and so is the reading of it.
     """
-    username = user.get_username()
     visible = challenges_visible_to(user)
     iro_track, cp_track = chaired_by_q(user.pk)
     chaired = iro_track | cp_track
@@ -103,43 +107,40 @@ def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
         .select_related("child", "policy")
         .defer(*PROCEDURE_DOCUMENT_DEFERRED)
     )
-    dates: list[DueDate] = []
-    # Current visits name their recipients as JSON lists of usernames; filter those in Python, on the
-    # open visits only (a short list even in a large authority).
-    visits = StageVisit.objects.filter(
-        challenge__in=open_challenges.values("pk"), left_on__isnull=True
-    ).values_list("challenge_id", "to_users", "cc_users")
-    mine = {
-        cid
-        for cid, to_users, cc_users in visits
-        if username in (to_users or []) or username in (cc_users or [])
-    }
-    for challenge in open_challenges.filter(Q(pk__in=mine) | chaired).order_by("pk"):
-        procedure = procedure_version_model(challenge.policy)
-        stage_name = procedure.stage(challenge.stage_key).name if challenge.stage_key else ""
-        link = f"/challenges/{challenge.pk}/"
-        if challenge.stage_due_on and challenge.stage_responded_on is None:
-            dates.append(
-                DueDate(
-                    f"challenge-{challenge.pk}-{challenge.stage_key}-{challenge.stage_due_on}@resolve",
-                    challenge.stage_due_on,
-                    f"Response due: {stage_name}, {_child(challenge)}",
-                    f"The response to the challenge about {_child(challenge)} at {stage_name} is due.",
-                    link,
-                    challenge,
-                )
+    # The current stages that send to them or copy them in: their own stage rows (``StageWait``, kept
+    # with the visits, on the person's index), not every visible open challenge's visit.
+    named = StageWait.objects.filter(
+        username=user.get_username(), how__in=[StageWait.How.TO, StageWait.How.CC]
+    ).values("challenge_id")
+    unanswered = open_challenges.filter(stage_responded_on__isnull=True, stage_due_on__isnull=False)
+    dates: dict[str, DueDate] = {}  # by uid: a response date both named and chaired is one date
+    for where in (Q(pk__in=named), chaired):
+        for challenge in unanswered.filter(where).order_by("stage_due_on", "pk")[:most]:
+            procedure = procedure_version_model(challenge.policy)
+            stage_name = procedure.stage(challenge.stage_key).name if challenge.stage_key else ""
+            assert challenge.stage_due_on is not None  # read only with one (``unanswered``)
+            due = DueDate(
+                f"challenge-{challenge.pk}-{challenge.stage_key}-{challenge.stage_due_on}@resolve",
+                challenge.stage_due_on,
+                f"Response due: {stage_name}, {_child(challenge)}",
+                f"The response to the challenge about {_child(challenge)} at {stage_name} is due.",
+                f"/challenges/{challenge.pk}/",
+                challenge,
             )
-        if challenge.formal_due_on and challenge.pk not in mine:
-            dates.append(
-                DueDate(
-                    f"challenge-{challenge.pk}-cap-{challenge.formal_due_on}@resolve",
-                    challenge.formal_due_on,
-                    f"Formal process limit: {_child(challenge)}",
-                    f"The formal process for {_child(challenge)} should end by this day.",
-                    link,
-                    challenge,
-                )
-            )
+            dates[due.uid] = due
+    # The formal limit, for the chair, unless the stage also sends to them or copies them in.
+    capped = open_challenges.filter(chaired, formal_due_on__isnull=False).exclude(pk__in=named)
+    for challenge in capped.order_by("formal_due_on", "pk")[:most]:
+        assert challenge.formal_due_on is not None  # read only with one
+        due = DueDate(
+            f"challenge-{challenge.pk}-cap-{challenge.formal_due_on}@resolve",
+            challenge.formal_due_on,
+            f"Formal process limit: {_child(challenge)}",
+            f"The formal process for {_child(challenge)} should end by this day.",
+            f"/challenges/{challenge.pk}/",
+            challenge,
+        )
+        dates[due.uid] = due
     actions = Action.objects.filter(
         challenge__in=visible.filter(status__in=[Challenge.Status.OPEN, Challenge.Status.RESOLVED]).values(
             "pk"
@@ -152,23 +153,23 @@ def due_dates_for_user(*, user: AbstractBaseUser) -> list[DueDate]:
         "owner_user",
     )
     iro_track, cp_track = chaired_by_q(user.pk, via="challenge__")
-    for action in actions.filter(Q(owner_user_id=user.pk) | iro_track | cp_track):
+    theirs = actions.filter(Q(owner_user_id=user.pk) | iro_track | cp_track).order_by("due", "pk")
+    for action in theirs[:most]:
         challenge = action.challenge
         # People by name: an owner who is a person in Resolve is named from their account (read with the
         # action); a named outsider stays as typed.
         owner = _person_words(action.owner_user) if action.owner_user is not None else action.owner
         stage = _stage_words(challenge)
-        dates.append(
-            DueDate(
-                f"action-{action.pk}-{action.due}@resolve",
-                action.due,
-                f"Action due: {_child(challenge)}{stage}: {action.action[:50]}",
-                f"Action for {_child(challenge)}{stage}, owned by {owner}: {action.action}",
-                f"/challenges/{challenge.pk}/",
-                challenge,
-            )
+        due = DueDate(
+            f"action-{action.pk}-{action.due}@resolve",
+            action.due,
+            f"Action due: {_child(challenge)}{stage}: {action.action[:50]}",
+            f"Action for {_child(challenge)}{stage}, owned by {owner}: {action.action}",
+            f"/challenges/{challenge.pk}/",
+            challenge,
         )
-    return sorted(dates, key=lambda item: (item.on, item.uid))
+        dates[due.uid] = due
+    return sorted(dates.values(), key=lambda item: (item.on, item.uid))[:most]
 
 
 # -- the sweep's health ------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET, require_POST
 from resolve.access import access_record_list
 from resolve.challenges import selectors as challenge_selectors
 from resolve.challenges.selectors import BoundedPaginator
-from resolve.core import limits
 from resolve.core.conf import conf
 from resolve.notifications.calendar_feed import calendar_feed
 from resolve.notifications.forms import EmailPreferenceForm
@@ -118,7 +117,7 @@ def calendar(request: HttpRequest, secret: str) -> HttpResponse:
     preference = preference_by_calendar_secret(secret=secret)
     if preference is None or not preference.user.is_active:
         raise Http404
-    due_dates = due_dates_for_user(user=preference.user)[: limits.MAX_CALENDAR_DATES]
+    due_dates = due_dates_for_user(user=preference.user)  # at most MAX_CALENDAR_DATES
     access_record_list(user=preference.user, children=[item.challenge.child for item in due_dates])
     body = calendar_feed(
         due_dates=due_dates,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import time_machine
 
-from resolve.api.tests.helpers import raise_body, raise_challenge, refused
+from resolve.api.tests.helpers import escalate_to, raise_body, raise_challenge, refused
 from resolve.challenges.models import Action, Challenge, Concern, Event, StageVisit
 from resolve.children.models import CaseNote, Child
 from resolve.notifications.models import Deadline, OutboxMessage
@@ -188,6 +188,50 @@ class TestActionPlans:
         ]
         closed = outsider.post(f"/challenges/{challenge['id']}/actions/{person.pk}", {"status": "done"})
         assert closed.status_code == 200, closed.content
+
+    def test_a_response_date_is_in_the_feed_of_whom_the_stage_sends_to_or_copies_not_whom_it_tells(
+        self, api_as: Any, authority: Any, child: Child
+    ) -> None:
+        """The current stage's recipients and those copied in owe or follow its response; those it only
+        tells do not (each as the stage names them, seen in their own feed)."""
+        # Seed 003's "STAGE 3 (5 Days)": sent to the HoS (Safeguarding), the IRO/CPC Service Manager
+        # copied in; the HoS "should then discuss the matter with their counterpart", who is told.
+        raised = raise_challenge(api_as("iro"), child.case_number, "challenge_and_resolution")
+        challenge = escalate_to(api_as("iro"), raised, "stage_3")
+        visit = StageVisit.objects.get(challenge_id=challenge["id"], left_on__isnull=True)
+        uid = f"challenge-{challenge['id']}-{visit.stage_key}-{challenge['stage']['due_on']}@resolve"
+        named = {*visit.to_users, *visit.cc_users}
+        told = set(visit.notify_users) - named - {"iro"}  # the IRO chairs it: theirs in any case
+        assert named and told, "the stage names no one to check"
+        for username in named | told:
+            feed = {item.uid for item in due_dates_for_user(user=authority.staff[username])}
+            assert (uid in feed) == (username in named), username
+
+    def test_the_feed_holds_the_earliest_dates_of_every_kind_up_to_its_bound(
+        self, api_as: Any, authority: Any, child: Child
+    ) -> None:
+        """At most ``most`` dates, the earliest first, whichever kind each is: each kind is read only
+        as far as the bound."""
+        raised = [
+            raise_challenge(
+                api_as("iro"),
+                child.case_number,
+                actions=[{"action": "Visit", "owner_user": "iro", "due": due}],
+            )
+            for due in ("2027-03-10", "2027-03-01")  # the later first: read in date order, not as added
+        ]
+        iro = authority.staff["iro"]
+        whole = [(item.on.isoformat(), item.uid.split("-")[0]) for item in due_dates_for_user(user=iro)]
+        # Two actions and two responses (due 2027-03-08, on the informal stage), in date order.
+        assert whole == sorted(whole) and len(whole) == 4
+        assert [kind for _, kind in whole] == ["action", "challenge", "challenge", "action"], whole
+        for most in (1, 2, 3):
+            shown = [
+                (item.on.isoformat(), item.uid.split("-")[0])
+                for item in due_dates_for_user(user=iro, most=most)
+            ]
+            assert shown == whole[:most], most
+        assert {item.challenge.pk for item in due_dates_for_user(user=iro)} == {c["id"] for c in raised}
 
     def test_an_action_is_in_the_calendar_feed_of_its_challenges_chair_only(
         self, api_as: Any, authority: Any, child: Child
