@@ -113,7 +113,10 @@ def due_dates_for_user(*, user: AbstractBaseUser, most: int = limits.MAX_CALENDA
         username=user.get_username(), how__in=[StageWait.How.TO, StageWait.How.CC]
     ).values("challenge_id")
     unanswered = open_challenges.filter(stage_responded_on__isnull=True, stage_due_on__isnull=False)
-    dates: dict[str, DueDate] = {}  # by uid: a response date both named and chaired is one date
+    # By uid (a response date both named and chaired is one date), each with its place: the date, then
+    # the kind, then the record's id, the order each kind is read in, so that the bound cuts the whole
+    # where each kind's reading stopped.
+    dates: dict[str, tuple[tuple[dt.date, int, int], DueDate]] = {}
     for where in (Q(pk__in=named), chaired):
         for challenge in unanswered.filter(where).order_by("stage_due_on", "pk")[:most]:
             procedure = procedure_version_model(challenge.policy)
@@ -127,7 +130,7 @@ def due_dates_for_user(*, user: AbstractBaseUser, most: int = limits.MAX_CALENDA
                 f"/challenges/{challenge.pk}/",
                 challenge,
             )
-            dates[due.uid] = due
+            dates[due.uid] = ((due.on, 0, challenge.pk), due)
     # The formal limit, for the chair, unless the stage also sends to them or copies them in.
     capped = open_challenges.filter(chaired, formal_due_on__isnull=False).exclude(pk__in=named)
     for challenge in capped.order_by("formal_due_on", "pk")[:most]:
@@ -140,7 +143,7 @@ def due_dates_for_user(*, user: AbstractBaseUser, most: int = limits.MAX_CALENDA
             f"/challenges/{challenge.pk}/",
             challenge,
         )
-        dates[due.uid] = due
+        dates[due.uid] = ((due.on, 1, challenge.pk), due)
     actions = Action.objects.filter(
         challenge__in=visible.filter(status__in=[Challenge.Status.OPEN, Challenge.Status.RESOLVED]).values(
             "pk"
@@ -168,8 +171,8 @@ def due_dates_for_user(*, user: AbstractBaseUser, most: int = limits.MAX_CALENDA
             f"/challenges/{challenge.pk}/",
             challenge,
         )
-        dates[due.uid] = due
-    return sorted(dates.values(), key=lambda item: (item.on, item.uid))[:most]
+        dates[due.uid] = ((due.on, 2, action.pk), due)
+    return [due for _, due in sorted(dates.values(), key=lambda placed: placed[0])][:most]
 
 
 # -- the sweep's health ------------------------------------------------------------------------------

@@ -233,6 +233,22 @@ class TestActionPlans:
             assert shown == whole[:most], most
         assert {item.challenge.pk for item in due_dates_for_user(user=iro)} == {c["id"] for c in raised}
 
+    def test_dates_on_one_day_are_cut_where_each_kind_was_read(
+        self, api_as: Any, authority: Any, child: Child
+    ) -> None:
+        """Twelve actions due on one day (ids past 9, which sort otherwise as text): the feed cut at
+        any bound is the start of the whole feed."""
+        raise_challenge(
+            api_as("iro"),
+            child.case_number,
+            actions=[{"action": f"Visit {n}", "owner_user": "iro", "due": "2027-03-02"} for n in range(12)],
+        )
+        iro = authority.staff["iro"]
+        whole = [item.uid for item in due_dates_for_user(user=iro)]
+        assert len(whole) == 13  # and the response date
+        for most in (1, 2, 10, 12):
+            assert [item.uid for item in due_dates_for_user(user=iro, most=most)] == whole[:most], most
+
     def test_an_action_is_in_the_calendar_feed_of_its_challenges_chair_only(
         self, api_as: Any, authority: Any, child: Child
     ) -> None:
