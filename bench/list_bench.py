@@ -156,19 +156,19 @@ def _best(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _both(large: int, small_url: str, large_url: str) -> dict[str, Any]:
-    """Build both sizes, then time them in turns; the figures of each, and how long each took to build."""
-    built = {"small": _build(SMALL, small_url), "big": _build(large, large_url)}
+def _in_turns(large: int, small_url: str, large_url: str) -> dict[str, Any]:
+    """Time both databases in turns, ``ROUNDS`` of them; each request's best figures at each size."""
     small_rounds, big_rounds = [], []
     for _ in range(ROUNDS):
         small_rounds.append(_timed(small_url))
         big_rounds.append(_timed(large_url))
-    return {
-        "large": large,
-        "built": built,
-        "small": _best(small_rounds),
-        "big": _best(big_rounds),
-    }
+    return {"large": large, "small": _best(small_rounds), "big": _best(big_rounds)}
+
+
+def _both(large: int, small_url: str, large_url: str) -> dict[str, Any]:
+    """Build both sizes, then time them in turns; the figures of each, and how long each took to build."""
+    built = {"small": _build(SMALL, small_url), "big": _build(large, large_url)}
+    return {**_in_turns(large, small_url, large_url), "built": built}
 
 
 def _compare(engine: str, answer: dict[str, Any]) -> None:
@@ -253,14 +253,10 @@ def _existing(small_url: str, large_url: str) -> None:
     """Time the requests on two databases built already (``load_bulk`` 1,000 and N), in turns, and
     compare them as ``run`` does: for a size that takes long to build, built once and measured often
     (docs/performance.md, "Keeping a PostgreSQL database between runs")."""
-    small_rounds, big_rounds = [], []
-    for _ in range(ROUNDS):
-        small_rounds.append(_timed(small_url))
-        big_rounds.append(_timed(large_url))
     engine = "PostgreSQL" if large_url.startswith("postgres") else "SQLite"
     large = int(os.environ.get("RESOLVE_BENCH_LIST_SIZE", "100000"))  # the large one's size, as built
     print(f"  {engine}: {small_url} ({SMALL:,}) against {large_url} ({large:,}), built already")
-    _compare(engine, {"large": large, "small": _best(small_rounds), "big": _best(big_rounds)})
+    _compare(engine, _in_turns(large, small_url, large_url))
 
 
 if __name__ == "__main__":

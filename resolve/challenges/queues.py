@@ -383,9 +383,9 @@ class Queued:
         if not ways:
             return "0", []
         joined, bound = " UNION ALL ".join(ways), COUNT_BOUND + 1
-        if len(parts.feeds) == 1:
-            return f"(SELECT COUNT(*) FROM (SELECT * FROM ({joined}) ways LIMIT {bound}) counted)", params  # noqa: S608  # nosec B608
         first = f"SELECT * FROM ({joined}) ways LIMIT {bound}"  # noqa: S608  # nosec B608
+        if len(parts.feeds) == 1:
+            return f"(SELECT COUNT(*) FROM ({first}) counted)", params  # noqa: S608  # nosec B608
         repeats = f"SELECT COUNT(*) FROM (SELECT DISTINCT * FROM ({first}) first_rows) once"  # noqa: S608  # nosec B608
         counted = f"SELECT COUNT(*) FROM (SELECT DISTINCT * FROM ({joined}) ways LIMIT {bound}) counted"  # noqa: S608  # nosec B608
         return f"(CASE WHEN ({repeats}) = {bound} THEN {bound} ELSE ({counted}) END)", [*params, *params]
