@@ -313,7 +313,7 @@ def challenge_get_for_user(
         return challenges.annotate(**(with_rows or {})).filter(pk=values["challenge"]).order_by()[:1]
 
     slots = {"challenge": _challenge_id(challenge_id), "moment": timezone.now()}
-    found = kept.instances(key, build, slots)
+    found = kept.instances(key, build, slots, prepared=True)
     challenge = found[0] if found else None
     if challenge is None:
         raise NotVisible(challenge_id)
@@ -375,7 +375,7 @@ def challenge_get_for_change(
             .order_by()[:1]
         )
 
-    found = kept.instances(key, build, {"challenge": _challenge_id(challenge_id)})
+    found = kept.instances(key, build, {"challenge": _challenge_id(challenge_id)}, prepared=True)
     challenge = found[0] if found else None
     if challenge is None:
         raise NotVisible(challenge_id)

@@ -16,6 +16,10 @@ Here the ORM still builds each statement, once; model instances are made from it
 queryset makes them (``instances``: the compiler's own converters, ``from_db``, the related rows
 ``select_related`` read and the annotations).
 
+On PostgreSQL, a statement read with ``prepared`` (the reads of one challenge by its id, whose text
+costs the server several times more to plan than to run) is prepared on the connection the first
+time it runs there, and the server runs it with the plan it kept for it from then on (``_fetched``).
+
 With the setting ``RESOLVE_KEPT_STATEMENTS_CHECKED`` (on in the tests) every kept statement is built
 again on every call with the slots' own values and must be the same: an input a caller's key leaves
 out fails a test instead of reading with a statement built for someone else.
@@ -26,7 +30,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,6 +145,42 @@ def _statement(
     return kept, params
 
 
+def _prepares() -> bool:
+    """Whether the connection can prepare a statement: PostgreSQL bound on the server (psycopg
+    prepares nothing it binds itself; ``DATABASE_PREPARED_STATEMENTS`` in the settings)."""
+    return (
+        connection.vendor == "postgresql"
+        and connection.settings_dict["OPTIONS"].get("server_side_binding") is True
+    )
+
+
+@contextmanager
+def preparing() -> Iterator[None]:
+    """Statements run inside are prepared on their first run on this connection (psycopg's threshold
+    at 0), and those prepared already run as prepared; outside, psycopg prepares nothing (Django's
+    default, kept for every other statement: a plan made for one person's values can be a poor one
+    for a list of another's). A rollback drops them all; they are prepared again when next run."""
+    driver = connection.connection
+    before = driver.prepare_threshold
+    driver.prepare_threshold = 0
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = before
+
+
+def _fetched(sql: str, params: list[Any], *, prepared: bool) -> list[Any]:
+    """The rows of ``sql`` run with ``params``; ``prepared``: on PostgreSQL, run as a prepared
+    statement (``preparing``)."""
+    with connection.cursor() as cursor:
+        if prepared and _prepares():
+            with preparing():
+                cursor.execute(sql, params)
+        else:
+            cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def rows(
     key: tuple[Any, ...] | None,
     build: Callable[[Mapping[str, Any]], Built],
@@ -154,28 +195,28 @@ def rows(
     kept, params = _statement(key, build, slots or {})
     if not kept.sql:
         return list(empty)
-    with connection.cursor() as cursor:
-        cursor.execute(kept.sql, params)
-        return [tuple(row) for row in cursor.fetchall()]
+    return [tuple(row) for row in _fetched(kept.sql, params, prepared=False)]
 
 
 def instances(
     key: tuple[Any, ...] | None,
     build: Callable[[Mapping[str, Any]], models.QuerySet[Any]],
     slots: Mapping[str, Any] | None = None,
+    *,
+    prepared: bool = False,
 ) -> list[Any]:
     """The model instances the queryset ``build`` answers for ``slots``, built once for ``key``, made
     from its rows as iterating the queryset makes them (with what it ``select_related`` and its
-    annotations). Not for a queryset with ``prefetch_related`` (its prefetches are not run)."""
+    annotations). Not for a queryset with ``prefetch_related`` (its prefetches are not run).
+    ``prepared``: run as a prepared statement on PostgreSQL, for a statement whose best plan is the
+    same for every value of its slots (a row by its id)."""
     if _matches_nothing(slots or {}):
         return []
     kept, params = _statement(key, build, slots or {}, compiled=True)
     if not kept.sql:
         return []
     compiler = kept.compiler
-    with connection.cursor() as cursor:
-        cursor.execute(kept.sql, params)
-        fetched = cursor.fetchall()
+    fetched = _fetched(kept.sql, params, prepared=prepared and key is not None)
     if compiler.has_extra_select:
         fetched = [row[: compiler.col_count] for row in fetched]
     select, klass_info, annotation_col_map = compiler.select, compiler.klass_info, compiler.annotation_col_map
