@@ -19,10 +19,14 @@ A second baseline, the floor, is measured on the same database in the same run: 
 statements run raw". For each rung of a few more ladders the change is first run inside a
 transaction that is rolled back, its statements and parameters recorded as the backend receives
 them; then exactly those statements are run through ``connection.cursor()`` in one transaction and
-committed, on the same rows as the change found (so they write what the change would have written).
-What separates Resolve from the floor is Python of ours and Django's: working out the change, its
-people, messages, seals and the text of its statements; what separates the floor from SpiffWorkflow
-is the database.
+committed, on the same rows as the change found (so they write what the change would have written),
+those the change ran as prepared statements (PostgreSQL) prepared alike. What separates Resolve from
+the floor is Python of ours and Django's: working out the change, its people, messages, seals and
+the text of its statements; what separates the floor from SpiffWorkflow is the database.
+
+A third, for scale: the least a committed change can cost on that database through Django's cursor,
+whatever the application: four statements written by hand (update a state, insert an event, a case
+note and an outbox row) into four bare tables of the bench's own, in one transaction, committed.
 """
 
 from __future__ import annotations
@@ -233,10 +237,14 @@ def _recorded(services: Any, user: Any, challenge_id: int, *, last: bool, on: dt
 
     def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         if not sql.lstrip().upper().startswith(_SKIPPED):
-            recorded.append((sql, params, many))
+            # Whether the change ran it as a prepared statement (PostgreSQL: ``resolve.core.kept``).
+            prepared = getattr(connection.connection, "prepare_threshold", None) == 0
+            recorded.append((sql, params, many, prepared))
         return execute(sql, params, many, context)
 
-    with transaction.atomic():
+    # Rolled back to a savepoint, not as a whole: psycopg forgets its prepared statements when a
+    # transaction is rolled back, and the floor would then prepare afresh what the change reuses.
+    with transaction.atomic(), transaction.atomic():
         with connection.execute_wrapper(record):
             _step(services, user, challenge_id, last=last, on=on)
         transaction.set_rollback(True)
@@ -249,6 +257,7 @@ def _floor(ladders: int) -> dict[str, Any]:
     from django.db import connection, transaction
 
     from resolve.challenges import services
+    from resolve.core.kept import preparing
 
     times: list[float] = []
     cpu: list[float] = []
@@ -258,9 +267,13 @@ def _floor(ladders: int) -> dict[str, Any]:
         statements.append(len(recorded) + 2)  # with BEGIN and COMMIT, as the change is counted
         started, cpu_started = time.perf_counter(), time.process_time()
         with transaction.atomic(), connection.cursor() as cursor:
-            for sql, params, many in recorded:
+            for sql, params, many, prepared in recorded:
                 if many:
                     cursor.executemany(sql, params)
+                elif prepared:  # prepared as the change prepared it
+                    with preparing():
+                        cursor.execute(sql, params)
+                    cursor.fetchall()
                 else:
                     cursor.execute(sql, params)
                     if cursor.description is not None:
@@ -268,6 +281,69 @@ def _floor(ladders: int) -> dict[str, Any]:
         times.append(time.perf_counter() - started)
         cpu.append(time.process_time() - cpu_started)
     return _figures(times, cpu, statements)
+
+
+# Four bare tables for the least a committed change can cost (``_least``), made and dropped by it.
+_LEAST_TABLES = (
+    "CREATE TABLE bench_least_challenge (id INTEGER PRIMARY KEY, stage VARCHAR(40) NOT NULL, "
+    "version INTEGER NOT NULL)",
+    "CREATE TABLE bench_least_event (id {auto} PRIMARY KEY, challenge_id INTEGER NOT NULL, "
+    "kind VARCHAR(40) NOT NULL, data TEXT NOT NULL)",
+    "CREATE INDEX bench_least_event_challenge ON bench_least_event (challenge_id)",
+    "CREATE TABLE bench_least_note (id {auto} PRIMARY KEY, challenge_id INTEGER NOT NULL, "
+    "text TEXT NOT NULL)",
+    "CREATE INDEX bench_least_note_challenge ON bench_least_note (challenge_id)",
+    "CREATE TABLE bench_least_outbox (id {auto} PRIMARY KEY, recipient VARCHAR(200) NOT NULL, "
+    "subject VARCHAR(200) NOT NULL, body TEXT NOT NULL)",
+)
+LEAST_CHANGES = 500
+
+
+def _least(changes: int) -> dict[str, Any]:
+    """Seconds per change of four statements written by hand (the state, an event, a case note and an
+    outbox row) in one transaction through ``connection.cursor()``, committed: what any application
+    pays this database for a committed change, before its own work."""
+    from django.db import connection, transaction
+
+    auto = "BIGSERIAL" if connection.vendor == "postgresql" else "INTEGER"
+    tables = ("challenge", "event", "note", "outbox")
+    times: list[float] = []
+    cpu: list[float] = []
+    with connection.cursor() as cursor:
+        for statement in _LEAST_TABLES:
+            cursor.execute(statement.format(auto=auto))
+        cursor.executemany(
+            "INSERT INTO bench_least_challenge (id, stage, version) VALUES (%s, %s, 0)",
+            [(number, "informal") for number in range(1, 101)],
+        )
+        try:
+            for number in range(changes):
+                challenge = number % 100 + 1
+                started, cpu_started = time.perf_counter(), time.process_time()
+                with transaction.atomic():
+                    cursor.execute(
+                        "UPDATE bench_least_challenge SET stage = %s, version = version + 1 WHERE id = %s",
+                        (STAGES[number % len(STAGES)], challenge),
+                    )
+                    cursor.execute(
+                        "INSERT INTO bench_least_event (challenge_id, kind, data) VALUES (%s, %s, %s)",
+                        (challenge, "escalated", json.dumps({"to": STAGES[number % len(STAGES)]})),
+                    )
+                    cursor.execute(
+                        "INSERT INTO bench_least_note (challenge_id, text) VALUES (%s, %s)",
+                        (challenge, "Escalated: the statutory visit is still not done."),
+                    )
+                    cursor.execute(
+                        "INSERT INTO bench_least_outbox (recipient, subject, body) VALUES (%s, %s, %s)",
+                        ("team_manager@resolve.invalid", "A challenge was escalated", "Bench"),
+                    )
+                times.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - cpu_started)
+        finally:
+            for table in tables:
+                # Our own table names, never a request's.
+                cursor.execute(f"DROP TABLE bench_least_{table}")  # nosec B608
+    return _figures(times, cpu, [6] * len(times))  # with BEGIN and COMMIT
 
 
 def _postgres() -> dict[str, Any] | None:
@@ -287,10 +363,16 @@ def _line(name: str, figures: dict[str, Any], baseline_ms: float | None) -> str:
 
 
 def _floor_lines(
-    database: str, resolve: dict[str, Any], floor: dict[str, Any], baseline_ms: float | None
+    database: str,
+    resolve: dict[str, Any],
+    floor: dict[str, Any],
+    least: dict[str, Any],
+    baseline_ms: float | None,
 ) -> None:
-    """The floor on one database (the same statements run raw), and Resolve against it."""
+    """The floor on one database (the same statements run raw), the least any committed change costs
+    there, and Resolve against the floor."""
     print(_line(f"  the same statements run raw ({floor['transitions']})", floor, baseline_ms))
+    print(_line("  four statements by hand, for scale", least, baseline_ms))
     print(
         f"  {database}, Resolve against the same statements run raw: "
         f"{resolve['median_ms'] / floor['median_ms']:.1f}x elapsed, "
@@ -323,13 +405,13 @@ def run() -> None:
     print(_line(f"Resolve on SQLite ({sqlite['transitions']} transitions)", sqlite, baseline_ms))
     if baseline_cpu_ms:
         print(f"  SQLite, CPU against CPU: {sqlite['cpu_ms'] / baseline_cpu_ms:.1f}x the baseline")
-    _floor_lines("SQLite", sqlite, _floor(FLOOR_LADDERS), baseline_ms)
+    _floor_lines("SQLite", sqlite, _floor(FLOOR_LADDERS), _least(LEAST_CHANGES), baseline_ms)
     postgres = _postgres()
     if postgres is None:
         print("  PostgreSQL: not measured (no server binaries; see scripts/with_postgres.py)")
     else:
         print(_line(f"Resolve on PostgreSQL ({postgres['transitions']} transitions)", postgres, baseline_ms))
-        _floor_lines("PostgreSQL", postgres, postgres["floor"], baseline_ms)
+        _floor_lines("PostgreSQL", postgres, postgres["floor"], postgres["least"], baseline_ms)
     if bpmn_ms is not None:
         scale = [f"SQLite {sqlite['median_ms'] / bpmn_ms:.1f}x"]
         if postgres is not None:
@@ -350,6 +432,7 @@ def _here() -> None:
     call_command("migrate", verbosity=0, interactive=False)
     figures = _resolve_transitions(LADDERS)
     figures["floor"] = _floor(FLOOR_LADDERS)
+    figures["least"] = _least(LEAST_CHANGES)
     print(json.dumps(figures))
 
 
