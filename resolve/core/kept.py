@@ -150,7 +150,7 @@ def _prepares() -> bool:
     prepares nothing it binds itself; ``DATABASE_PREPARED_STATEMENTS`` in the settings)."""
     return (
         connection.vendor == "postgresql"
-        and connection.settings_dict["OPTIONS"].get("server_side_binding") is True
+        and connection.settings_dict.get("OPTIONS", {}).get("server_side_binding") is True
     )
 
 
@@ -159,7 +159,8 @@ def preparing() -> Iterator[None]:
     """Statements run inside are prepared on their first run on this connection (psycopg's threshold
     at 0), and those prepared already run as prepared; outside, psycopg prepares nothing (Django's
     default, kept for every other statement: a plan made for one person's values can be a poor one
-    for a list of another's). A rollback drops them all; they are prepared again when next run."""
+    for a list of another's). psycopg drops them all when a whole transaction is rolled back (not
+    to a savepoint); they are prepared again when next run."""
     driver = connection.connection
     before = driver.prepare_threshold
     driver.prepare_threshold = 0
