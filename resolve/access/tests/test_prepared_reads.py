@@ -60,7 +60,8 @@ def test_a_statement_prepared_for_one_person_never_reads_for_another(world: Worl
     # iro_2 chairs child B: their read is prepared with their scope.
     iro_2 = get_user_model().objects.get(username="iro_2")
     assert challenge_get_for_user(user=iro_2, challenge_id=theirs.pk).pk == theirs.pk
-    # The demo IRO's read of the same challenge is a statement of their own, and finds nothing.
+    # The demo IRO, whose scope does not hold it, is refused it whatever was prepared before; and
+    # iro_2 still reads it after.
     with pytest.raises(NotVisible):
         challenge_get_for_user(user=world.user("iro"), challenge_id=theirs.pk)
     assert challenge_get_for_user(user=iro_2, challenge_id=theirs.pk).pk == theirs.pk
