@@ -107,12 +107,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 elif env_bool("DATABASE_PREPARED_STATEMENTS", default=True):
     # PostgreSQL plans every statement it is sent afresh, and planning the read of one challenge
-    # (eight tables and six lists of its rows) costs it several times the reading. Bound on the
-    # server, the statements kept by ``resolve.core.kept`` (the reads of one challenge for a page or
-    # a change) are prepared on their first run, and the server keeps their plans for the
-    # connection's life (DATABASE_CONN_MAX_AGE); every other statement is planned for its own values.
-    # Turn this off behind a pooler that shares server connections a transaction at a time and does
-    # not carry prepared statements (docs/deploying.md).
+    # (eight tables and six lists of its rows) costs it several times the reading. With every value
+    # bound on the server, the chokepoint's two reads of one challenge for a page or a change (kept
+    # statements read with ``prepared=True``, ``resolve.core.kept``) are prepared on their first run,
+    # and the server keeps their plans for the connection's life (DATABASE_CONN_MAX_AGE); every other
+    # statement is planned for its own values. Turn this off behind a pooler that shares server
+    # connections a transaction at a time and does not carry prepared statements (docs/deploying.md).
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
